@@ -1,0 +1,180 @@
+"""The search space as data.
+
+A space is a fixed macro-architecture (stem, stages, head) whose searchable layers
+each pick one op by name. Stage rows are ``(channels, repeats, stride)``; the first
+layer of a stage carries its stride. Presets are plain data; ``get_space`` scales
+them by a width multiplier and sets the number of classes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass, field
+
+from hwnas.errors import UserError
+from hwnas.ops import parse_op
+
+__all__ = [
+    "FBNET_OPS",
+    "LayerSpec",
+    "PRESETS",
+    "SearchSpace",
+    "Stage",
+    "get_space",
+    "make_divisible",
+]
+
+FBNET_OPS = ("k3_e1", "k3_e1_g2", "k3_e3", "k3_e6", "k5_e1", "k5_e1_g2", "k5_e3", "k5_e6", "skip")
+
+
+def make_divisible(value: float, divisor: int = 8) -> int:
+    """Round a scaled channel count to a multiple of ``divisor`` (MobileNet rule:
+    never below ``divisor`` and never more than 10% below ``value``)."""
+    rounded = max(divisor, int(value + divisor / 2) // divisor * divisor)
+    if rounded < 0.9 * value:
+        rounded += divisor
+    return rounded
+
+
+@dataclass(frozen=True)
+class Stage:
+    channels: int
+    repeats: int
+    stride: int
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """One searchable layer at its real shape: input ``(in_channels, in_hw, in_hw)``."""
+
+    index: int
+    in_channels: int
+    out_channels: int
+    stride: int
+    in_hw: int
+
+    @property
+    def out_hw(self) -> int:
+        return (self.in_hw + self.stride - 1) // self.stride
+
+    @property
+    def shape_key(self) -> tuple[int, int, int, int]:
+        """Layers with equal keys run the same ops on the same input shape."""
+        return (self.in_channels, self.out_channels, self.stride, self.in_hw)
+
+
+@dataclass(frozen=True)
+class SearchSpace:
+    name: str
+    input_shape: tuple[int, int, int]  # (C, H, W), H == W
+    stem_channels: int
+    stem_stride: int
+    stages: tuple[Stage, ...]
+    head_channels: int
+    num_classes: int
+    ops: tuple[str, ...] = FBNET_OPS
+    width: float = 1.0
+    layers: tuple[LayerSpec, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        if self.input_shape[1] != self.input_shape[2]:
+            raise UserError(f"space {self.name}: input must be square, got {self.input_shape}")
+        for op in self.ops:
+            parse_op(op)  # raises UserError on a malformed op name
+        hw = (self.input_shape[1] + self.stem_stride - 1) // self.stem_stride
+        channels = self.stem_channels
+        layers = []
+        for stage in self.stages:
+            for r in range(stage.repeats):
+                spec = LayerSpec(len(layers), channels, stage.channels, stage.stride if r == 0 else 1, hw)
+                layers.append(spec)
+                channels, hw = spec.out_channels, spec.out_hw
+        object.__setattr__(self, "layers", tuple(layers))
+
+    @property
+    def num_layers(self) -> int:
+        return len(self.layers)
+
+    @property
+    def last_channels(self) -> int:
+        return self.layers[-1].out_channels if self.layers else self.stem_channels
+
+    def definition(self) -> dict:
+        """Everything that defines the networks of this space, as plain JSON data."""
+        d = dataclasses.asdict(self)
+        d.pop("layers")
+        d["stages"] = [[s.channels, s.repeats, s.stride] for s in self.stages]
+        d["input_shape"] = list(self.input_shape)
+        d["ops"] = list(self.ops)
+        return d
+
+    def layers_hash(self) -> str:
+        """Hash of what the searchable layers are (shapes and candidate ops). Two spaces
+        with the same layers hash share per-layer LUT entries; the head and classifier
+        (the LUT's fixed part) may differ, e.g. a 100-class table used for 10 classes."""
+        d = {"input_shape": list(self.input_shape), "ops": list(self.ops),
+             "layers": [dataclasses.astuple(l) for l in self.layers]}
+        return _digest(d)
+
+    def hash(self) -> str:
+        """Hash of the full definition (layers, stem, head, classes)."""
+        d = self.definition()
+        d.pop("name")
+        return _digest(d)
+
+    def check_arch(self, ops, source: str = "architecture") -> list[str]:
+        """Validate an architecture (one op name per layer); return it as a list."""
+        ops = list(ops)
+        if len(ops) != self.num_layers:
+            raise UserError(f"{source}: expected {self.num_layers} ops for space {self.name}, got {len(ops)}")
+        for i, op in enumerate(ops):
+            if op not in self.ops:
+                raise UserError(f"{source}: layer {i} has unknown op {op!r}; expected one of {', '.join(self.ops)}")
+        return ops
+
+
+def _digest(data) -> str:
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _rows(*rows):
+    return tuple(Stage(*r) for r in rows)
+
+
+_FBNET_STAGES = ((16, 1, 1), (24, 4, 1), (32, 4, 2), (64, 4, 2), (112, 4, 1), (184, 4, 2), (352, 1, 1))
+
+PRESETS: dict[str, dict] = {
+    # HW-NAS-Bench's CIFAR setting of the FBNet space: 22 searchable layers.
+    "fbnet-cifar": dict(input_shape=(3, 32, 32), stem_channels=16, stem_stride=1,
+                        stages=_rows(*_FBNET_STAGES), head_channels=1504, num_classes=100),
+    # The FBNet paper's ImageNet macro-architecture (Table 1 of the paper).
+    "fbnet-imagenet": dict(input_shape=(3, 224, 224), stem_channels=16, stem_stride=2,
+                           stages=_rows((16, 1, 1), (24, 4, 2), (32, 4, 2), (64, 4, 2),
+                                        (112, 4, 1), (184, 4, 2), (352, 1, 1)),
+                           head_channels=1984, num_classes=1000),
+    # Small CPU preset: same 9 ops, 8 searchable layers, the stem halves the resolution
+    # so that one sweep trial (search + retrain) fits in well under a minute on 2 cores.
+    "fbnet-cpu": dict(input_shape=(3, 32, 32), stem_channels=16, stem_stride=2,
+                      stages=_rows((16, 1, 1), (24, 2, 2), (32, 2, 2), (64, 2, 1), (96, 1, 1)),
+                      head_channels=384, num_classes=10),
+}
+
+
+def get_space(name: str, width: float = 1.0, num_classes: int | None = None) -> SearchSpace:
+    """A preset scaled by ``width`` (channels rounded to multiples of 8)."""
+    if name not in PRESETS:
+        raise UserError(f"unknown search space {name!r}; expected one of {', '.join(PRESETS)}")
+    if not width > 0:
+        raise UserError(f"space width must be > 0, got {width}")
+    if num_classes is not None and num_classes < 2:
+        raise UserError(f"num_classes must be >= 2, got {num_classes}")
+    p = dict(PRESETS[name])
+    scale = (lambda c: c) if width == 1.0 else (lambda c: make_divisible(c * width))
+    p["stem_channels"] = scale(p["stem_channels"])
+    p["stages"] = tuple(Stage(scale(s.channels), s.repeats, s.stride) for s in p["stages"])
+    p["head_channels"] = scale(p["head_channels"])
+    if num_classes is not None:
+        p["num_classes"] = num_classes
+    return SearchSpace(name=name, width=width, **p)
