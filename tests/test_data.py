@@ -1,0 +1,98 @@
+import gzip
+
+import numpy as np
+import pytest
+import torch
+
+from hwnas.data import DEBIAN_FASHION_MNIST, TensorLoader, load_dataset, make_splits
+from hwnas.errors import UserError
+
+
+def _write_idx(path, array):
+    header = bytes([0, 0, 8, array.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
+    with gzip.open(path, "wb") as f:
+        f.write(header + array.astype(np.uint8).tobytes())
+
+
+@pytest.fixture
+def tiny_fmnist(tmp_path):
+    rng = np.random.default_rng(0)
+    for prefix, n in (("train", 50), ("t10k", 20)):
+        _write_idx(tmp_path / f"{prefix}-images-idx3-ubyte.gz", rng.integers(0, 256, (n, 28, 28)))
+        _write_idx(tmp_path / f"{prefix}-labels-idx1-ubyte.gz", rng.integers(0, 10, (n,)))
+    return tmp_path
+
+
+def test_idx_images_are_padded_and_replicated(tiny_fmnist):
+    ds = load_dataset("fashion-mnist", True, (3, 32, 32), root=str(tiny_fmnist))
+    assert ds.images.shape == (50, 3, 32, 32) and ds.images.dtype == torch.uint8
+    assert ds.images[:, :, :2].sum() == 0 and ds.images[:, :, :, -2:].sum() == 0  # zero padding
+    assert torch.equal(ds.images[:, 0], ds.images[:, 2])  # gray replicated
+    assert ds.num_classes == 10
+
+
+def test_splits_are_seeded_and_disjoint(tiny_fmnist):
+    a = make_splits("fashion-mnist", root=str(tiny_fmnist), train_size=40, seed=1)
+    b = make_splits("fashion-mnist", root=str(tiny_fmnist), train_size=40, seed=1)
+    c = make_splits("fashion-mnist", root=str(tiny_fmnist), train_size=40, seed=2)
+    assert (len(a.weights), len(a.arch), len(a.test)) == (32, 8, 20)
+    assert torch.equal(a.arch.images, b.arch.images)
+    assert not torch.equal(a.arch.images, c.arch.images)
+    flat = lambda d: {bytes(x.numpy()) for x in d.images}
+    assert not flat(a.weights) & flat(a.arch)
+
+
+def test_loader_order_depends_only_on_seed_and_epoch(tiny_fmnist):
+    ds = load_dataset("fashion-mnist", True, root=str(tiny_fmnist))
+    one, two = TensorLoader(ds, 16, seed=3), TensorLoader(ds, 16, seed=3)
+    one.set_epoch(4)
+    for _ in range(2):
+        two.set_epoch(2)
+        list(two)
+    two.set_epoch(4)
+    for (x1, y1), (x2, y2) in zip(one, two):
+        assert torch.equal(x1, x2) and torch.equal(y1, y2)
+    one.set_epoch(5)
+    assert not torch.equal(next(iter(one))[1], next(iter(two))[1])
+    assert len(one) == 4 and sum(len(y) for _, y in one) == 50
+
+
+def test_augmented_batches_keep_shape(tiny_fmnist):
+    ds = load_dataset("fashion-mnist", True, root=str(tiny_fmnist))
+    x, y = next(iter(TensorLoader(ds, 8, augment=True)))
+    assert x.shape == (8, 3, 32, 32) and torch.isfinite(x).all()
+
+
+def test_missing_dataset_names_the_paths_tried(tmp_path, monkeypatch):
+    monkeypatch.setattr("hwnas.data.DEBIAN_FASHION_MNIST", tmp_path / "nowhere")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(UserError) as err:
+        load_dataset("fashion-mnist", True, root=str(tmp_path / "empty"))
+    msg = str(err.value)
+    assert "Fashion-MNIST not found" in msg and str(tmp_path / "empty") in msg and "apt-get install" in msg
+    assert "\n" not in msg
+
+
+def test_missing_cifar_is_one_line(tmp_path):
+    with pytest.raises(UserError, match="cifar10 not found"):
+        load_dataset("cifar10", True, root=str(tmp_path))
+
+
+def test_truncated_idx(tmp_path):
+    _write_idx(tmp_path / "train-images-idx3-ubyte.gz", np.zeros((5, 28, 28)))
+    with gzip.open(tmp_path / "train-labels-idx1-ubyte.gz", "wb") as f:
+        f.write(bytes([0, 0, 8, 1]) + (5).to_bytes(4, "big") + b"\x01\x02")
+    with pytest.raises(UserError, match="truncated IDX"):
+        load_dataset("fashion-mnist", True, root=str(tmp_path))
+
+
+def test_unknown_dataset():
+    with pytest.raises(UserError, match="unknown dataset 'mnist2'"):
+        load_dataset("mnist2", True)
+
+
+@pytest.mark.skipif(not DEBIAN_FASHION_MNIST.is_dir(), reason="Debian dataset-fashion-mnist not installed")
+def test_real_fashion_mnist_from_debian_package():
+    ds = load_dataset("fashion-mnist", False)
+    assert len(ds) == 10000 and ds.images.shape[1:] == (3, 32, 32)
+    assert sorted(ds.labels.unique().tolist()) == list(range(10))
