@@ -1,0 +1,32 @@
+"""What device a measurement ran on, recorded in LUTs and metrics files.
+
+Imports only torch and the standard library (runs on a Ray worker on a Pi)."""
+
+from __future__ import annotations
+
+import platform
+import socket
+
+import torch
+
+__all__ = ["cpu_model", "describe"]
+
+
+def cpu_model() -> str:
+    """The CPU's model name (``/proc/cpuinfo`` on Linux; ``platform`` elsewhere)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                # x86: "model name"; ARM (Raspberry Pi): "Model" or "Hardware"
+                if key.strip() in ("model name", "Model", "Hardware") and value.strip():
+                    return value.strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown"
+
+
+def describe(threads: int) -> dict:
+    cpu = cpu_model()
+    return {"name": f"{cpu} ({platform.machine()})", "cpu": cpu, "machine": platform.machine(),
+            "torch": torch.__version__, "threads": threads, "hostname": socket.gethostname()}

@@ -1,0 +1,112 @@
+"""The timing protocol: how one module is timed on this device, everywhere.
+
+The LUT profiler, ``lut.validate``, the childnet measurement and the sweep's
+baselines all call ``time_module``/``measure``, so their numbers are comparable.
+Protocol: fixed ``torch.set_num_threads(threads)`` (restored afterwards), eval mode,
+``torch.inference_mode()``, one input tensor allocated once, ``warmup`` untimed calls,
+then ``repeats`` individually timed calls; the statistic is the median, the spread
+the inter-quartile range.
+
+This file imports only torch and the standard library: it runs on a Raspberry Pi
+with nothing but torch installed (a Ray worker there imports it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import statistics
+import time
+from dataclasses import asdict, dataclass
+
+import torch
+
+__all__ = ["Timing", "fixed_threads", "measure", "summarize", "time_module"]
+
+
+@dataclass
+class Timing:
+    median_ms: float
+    iqr_ms: float
+    mean_ms: float
+    min_ms: float
+    repeats: int
+    threads: int
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@contextlib.contextmanager
+def fixed_threads(threads: int):
+    """Run the body with ``torch.set_num_threads(threads)``; restore the old value."""
+    if threads < 1:
+        raise ValueError(f"threads must be >= 1, got {threads}")
+    old = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
+
+
+def summarize(samples_ms, threads: int = 1) -> Timing:
+    """Median, inter-quartile range, mean and min of per-call times (ms)."""
+    samples = sorted(float(s) for s in samples_ms)
+    if not samples:
+        raise ValueError("no timing samples")
+    if len(samples) >= 2:
+        q1, _, q3 = statistics.quantiles(samples, n=4, method="inclusive")
+    else:
+        q1 = q3 = samples[0]
+    return Timing(median_ms=statistics.median(samples), iqr_ms=q3 - q1, mean_ms=statistics.fmean(samples),
+                  min_ms=samples[0], repeats=len(samples), threads=threads)
+
+
+def _run_timed(module, example_input, warmup: int, repeats: int) -> list[float]:
+    """Per-call times in ms. Assumes threads, eval mode and inference mode are set."""
+    for _ in range(warmup):
+        module(example_input)
+    samples = []
+    clock = time.perf_counter_ns
+    for _ in range(repeats):
+        t0 = clock()
+        module(example_input)
+        samples.append((clock() - t0) / 1e6)
+    return samples
+
+
+def time_module(module: torch.nn.Module, example_input: torch.Tensor, *, warmup: int = 10,
+                repeats: int = 50, threads: int = 1) -> Timing:
+    """Time ``module(example_input)`` with the protocol above. The module is put in
+    eval mode (and left there)."""
+    if repeats < 1:
+        raise ValueError(f"repeats must be >= 1, got {repeats}")
+    module.eval()
+    with fixed_threads(threads), torch.inference_mode():
+        samples = _run_timed(module, example_input, warmup, repeats)
+    return summarize(samples, threads)
+
+
+def measure(module: torch.nn.Module, example_input: torch.Tensor, *, warmup: int = 10, repeats: int = 50,
+            threads: int = 1, meter=None) -> dict:
+    """Latency (median + IQR over ``repeats`` calls) and, with a real meter, energy per
+    inference in mJ (the meter's reading over all timed calls / ``repeats``).
+
+    Without a meter (or with the ``none`` meter) ``energy_mj`` is ``None`` and
+    ``energy_source`` is ``"none"``: energy is never made up here.
+    """
+    if repeats < 1:
+        raise ValueError(f"repeats must be >= 1, got {repeats}")
+    real_meter = meter is not None and getattr(meter, "source", "none") != "none"
+    module.eval()
+    energy_mj = None
+    with fixed_threads(threads), torch.inference_mode():
+        _run_timed(module, example_input, warmup, 0)
+        if real_meter:
+            meter.start()
+        samples = _run_timed(module, example_input, 0, repeats)
+        if real_meter:
+            energy_mj = meter.stop() * 1e3 / repeats
+    timing = summarize(samples, threads)
+    return {"latency_ms": timing.median_ms, "latency_iqr_ms": timing.iqr_ms, "energy_mj": energy_mj,
+            "energy_source": meter.source if real_meter else "none", "threads": threads, "repeats": repeats}

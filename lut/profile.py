@@ -1,0 +1,297 @@
+"""Profile a LUT on a device: every (layer, op) at its real input shape.
+
+``python -m lut.profile --space NAME [--width W] [--classes N] --device local|ray:<resource>
+--out FILE [--meter none|rapl|ina219] [--threads T]``
+
+Protocol (the same ``hwnas.timing`` protocol whole networks are measured with):
+fixed threads, eval + inference mode, one input tensor per shape allocated once,
+warm-up, many timed calls, median + IQR. Layers with the same ``shape_key`` are
+profiled once. Measurements are spread over ``rounds`` passes in a shuffled order so
+that load from other processes falls on all entries alike instead of on a few. The
+fixed part (stem, head: 1x1 conv, pool, classifier) is measured the same way. Identity
+``skip`` layers are removed by ``build_network`` and cost exactly nothing there, so
+their entries are 0 and marked ``"measured": false``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import socket
+import time
+from pathlib import Path
+
+import torch
+
+from hwnas.device import describe
+from hwnas.errors import UserError, cli_main
+from hwnas.meters import get_meter
+from hwnas.network import build_head, build_stem
+from hwnas.ops import Skip, build_op
+from hwnas.space import PRESETS, SearchSpace, get_space
+from hwnas.timing import fixed_threads, summarize
+from lut.energy_model import count_macs, get_energy_model
+from lut.table import FORMAT, FORMAT_VERSION, Lut, load_lut, save_lut
+
+__all__ = ["cache_path", "ensure_lut", "profile_lut", "space_from_definition"]
+
+DEFAULT_WARMUP = 10
+DEFAULT_REPEATS = 60
+DEFAULT_ROUNDS = 3
+DEFAULT_ENERGY_MODEL = "horowitz45nm"
+
+
+def space_from_definition(d: dict) -> SearchSpace:
+    """Rebuild a space from ``SearchSpace.definition()`` (how a LUT stores it)."""
+    from hwnas.space import Stage
+
+    return SearchSpace(name=d["name"], input_shape=tuple(d["input_shape"]), stem_channels=d["stem_channels"],
+                       stem_stride=d["stem_stride"], stages=tuple(Stage(*s) for s in d["stages"]),
+                       head_channels=d["head_channels"], num_classes=d["num_classes"], ops=tuple(d["ops"]),
+                       width=d["width"])
+
+
+def _units(space: SearchSpace, batch_size: int):
+    """What to time: ``(key, module, input)`` for the stem, the head and each distinct
+    (shape_key, op) with a non-identity block."""
+    torch.manual_seed(0)
+    c, h, w = space.input_shape
+    units = [("stem", build_stem(space), torch.randn(batch_size, c, h, w))]
+    last = space.layers[-1]
+    units.append(("head", build_head(space), torch.randn(batch_size, last.out_channels, last.out_hw, last.out_hw)))
+    seen = set()
+    for layer in space.layers:
+        if layer.shape_key in seen:
+            continue
+        seen.add(layer.shape_key)
+        x = torch.randn(batch_size, layer.in_channels, layer.in_hw, layer.in_hw)
+        for op in space.ops:
+            block = build_op(op, layer.in_channels, layer.out_channels, layer.stride)
+            if isinstance(block, Skip) and block.is_identity:
+                continue
+            units.append(((layer.shape_key, op), block, x))
+    return units
+
+
+def _time_units(units, *, threads, warmup, repeats, rounds, meter, progress, seed):
+    """Median/IQR of every unit, measured in ``rounds`` shuffled passes."""
+    from tqdm.auto import tqdm
+
+    per_round = max(1, repeats // rounds)
+    samples = {key: [] for key, _, _ in units}
+    rng = random.Random(seed)
+    clock = time.perf_counter_ns
+    for _, module, _ in units:
+        module.eval()
+    with fixed_threads(threads), torch.inference_mode(), \
+            tqdm(total=len(units) * rounds, desc="profiling", unit="op", disable=not progress) as bar:
+        for _ in range(rounds):
+            order = list(units)
+            rng.shuffle(order)
+            for key, module, x in order:
+                for _ in range(warmup):
+                    module(x)
+                out = samples[key]
+                for _ in range(per_round):
+                    t0 = clock()
+                    module(x)
+                    out.append((clock() - t0) / 1e6)
+                bar.update()
+        energy = {}
+        if meter.source != "none":
+            for key, module, x in tqdm(units, desc="energy", unit="op", disable=not progress):
+                energy[key] = _metered_mj(module, x, meter)
+    return {key: summarize(s, threads) for key, s in samples.items()}, energy
+
+
+def _metered_mj(module, x, meter, min_seconds: float = 0.2) -> float:
+    """Energy per call from a real meter over at least ``min_seconds`` of calls (a
+    single sub-millisecond call is below the meters' resolution)."""
+    calls, t0 = 0, time.perf_counter()
+    meter.start()
+    while calls < 10 or time.perf_counter() - t0 < min_seconds:
+        module(x)
+        calls += 1
+    return meter.stop() * 1e3 / calls
+
+
+def _profile_data(space_def: dict, *, meter: str, threads: int, warmup: int, repeats: int, rounds: int,
+                  batch_size: int, energy_model: str, progress: bool, seed: int) -> dict:
+    """Profile on this machine and return the LUT as plain data (runs in a Ray task
+    on the target device for ``ray:<resource>``)."""
+    space = space_from_definition(space_def)
+    meter_obj = get_meter(meter)
+    model = None if meter_obj.source != "none" else (get_energy_model(energy_model) if energy_model else None)
+    units = _units(space, batch_size)
+    started = time.perf_counter()
+    timings, metered = _time_units(units, threads=threads, warmup=warmup, repeats=repeats, rounds=rounds,
+                                   meter=meter_obj, progress=progress, seed=seed)
+    seconds = time.perf_counter() - started
+    if meter_obj.source != "none":
+        energy_source, energy_of = meter_obj.source, metered.get
+    elif model is not None:
+        energy_source = model.source
+        modeled = {key: model.energy_mj(module, x) for key, module, x in units}
+        energy_of = modeled.get
+    else:
+        energy_source, energy_of = "none", lambda key: None
+    macs = {key: count_macs(module, x) for key, module, x in units}
+
+    def entry(key):
+        t = timings[key]
+        return {"latency_ms": t.median_ms, "latency_iqr_ms": t.iqr_ms, "energy_mj": energy_of(key),
+                "macs": macs[key], "measured": True}
+
+    zero = {"latency_ms": 0.0, "latency_iqr_ms": 0.0, "energy_mj": None if energy_source == "none" else 0.0,
+            "macs": 0, "measured": False, "note": "identity: build_network removes it"}
+    layers = []
+    for layer in space.layers:
+        ops = {op: entry((layer.shape_key, op)) if (layer.shape_key, op) in timings else dict(zero)
+               for op in space.ops}
+        layers.append({"index": layer.index, "in_channels": layer.in_channels, "out_channels": layer.out_channels,
+                       "stride": layer.stride, "in_hw": layer.in_hw, "ops": ops})
+    stem, head = entry("stem"), entry("head")
+    fixed = {"latency_ms": stem["latency_ms"] + head["latency_ms"],
+             "latency_iqr_ms": stem["latency_iqr_ms"] + head["latency_iqr_ms"],
+             "energy_mj": None if energy_source == "none" else stem["energy_mj"] + head["energy_mj"],
+             "parts": {"stem": stem, "head": head}}
+    protocol = {"warmup": warmup, "repeats": repeats, "rounds": rounds, "statistic": "median", "spread": "iqr",
+                "threads": threads, "order": "shuffled rounds", "inference_mode": True,
+                "profiling_seconds": round(seconds, 3)}
+    if model is not None and energy_source.startswith("model:"):
+        protocol["energy_model"] = model.describe()
+    return {
+        "format": FORMAT, "version": FORMAT_VERSION,
+        "space": {"name": space.name, "width": space.width, "num_classes": space.num_classes, "hash": space.hash(),
+                  "layers_hash": space.layers_hash(), "definition": space.definition()},
+        "input_shape": list(space.input_shape), "batch_size": batch_size,
+        "device": describe(threads), "protocol": protocol,
+        "units": {"latency": "ms", "energy": "mJ"},
+        "energy_source": energy_source, "ops": list(space.ops),
+        "fixed": fixed, "layers": layers, "calibration": None,
+        "provenance": f"hwnas lut.profile on {socket.gethostname()}",
+    }
+
+
+def _parse_device(device: str) -> str | None:
+    """``None`` for local, else the Ray resource name."""
+    if device == "local":
+        return None
+    if device.startswith("ray:") and len(device) > 4:
+        return device[4:]
+    raise UserError(f"unknown device {device!r}; expected 'local' or 'ray:<resource>'")
+
+
+def _run_on_ray(resource: str, address: str | None, threads: int, kwargs: dict) -> dict:
+    import ray
+
+    address = address or os.environ.get("RAY_ADDRESS") or None
+    if not ray.is_initialized():
+        try:
+            ray.init(address=address, include_dashboard=False, log_to_driver=True, logging_level="ERROR")
+        except (ConnectionError, RuntimeError, ValueError) as err:
+            first = str(err).strip().splitlines()[0] if str(err).strip() else err.__class__.__name__
+            raise UserError(f"cannot connect to Ray at {address or 'a local instance'}: {first}") from None
+    available = ray.cluster_resources()
+    if available.get(resource, 0) < 1:
+        custom = sorted(k for k in available if k not in ("CPU", "GPU", "memory", "object_store_memory")
+                        and not k.startswith("node:") and not k.startswith("accelerator_type:"))
+        raise UserError(f"device ray:{resource}: no node in the Ray cluster has resource {resource!r} "
+                        f"(custom resources: {', '.join(custom) or 'none'}); start the device's node with "
+                        f"ray start --address=... --resources='{{\"{resource}\": 1}}'")
+    task = ray.remote(num_cpus=threads, resources={resource: 1})(_profile_data)
+    return ray.get(task.remote(**kwargs))
+
+
+def profile_lut(space: SearchSpace, *, device: str = "local", meter: str = "none", threads: int = 1,
+                warmup: int = DEFAULT_WARMUP, repeats: int = DEFAULT_REPEATS, rounds: int = DEFAULT_ROUNDS,
+                batch_size: int = 1, energy_model: str | None = DEFAULT_ENERGY_MODEL, progress: bool = True,
+                address: str | None = None, seed: int = 0) -> Lut:
+    """Profile ``space`` on ``device`` (``local`` or ``ray:<resource>``) into a ``Lut``.
+
+    Energy: measured with ``meter`` when it is a real one; otherwise, if
+    ``energy_model`` is given, modeled and labeled ``model:<name>``; else null.
+    """
+    resource = _parse_device(device)
+    if threads < 1 or warmup < 0 or repeats < 1 or rounds < 1 or batch_size < 1:
+        raise UserError("profile: threads, repeats, rounds, batch size must be >= 1 and warmup >= 0")
+    kwargs = dict(space_def=space.definition(), meter=meter, threads=threads, warmup=warmup, repeats=repeats,
+                  rounds=rounds, batch_size=batch_size, energy_model=energy_model, seed=seed)
+    if resource is None:
+        data = _profile_data(progress=progress, **kwargs)
+    else:
+        data = _run_on_ray(resource, address, threads, dict(kwargs, progress=False))
+        data["device"]["ray_resource"] = resource
+    return Lut(data, name=f"profiled:{space.name}")
+
+
+def cache_path(space: SearchSpace, cache_dir=None) -> Path:
+    """Where ``ensure_lut("auto", space)`` keeps this host's LUT for ``space``: the full
+    space hash (head and classes are in the fixed part) and the host name."""
+    root = Path(cache_dir or os.environ.get("HWNAS_CACHE") or Path.home() / ".cache" / "hwnas") / "luts"
+    return root / f"{space.layers_hash()}-{space.hash()}-{socket.gethostname()}.json"
+
+
+def ensure_lut(spec: str, space: SearchSpace, cache_dir=None, *, progress: bool = False, **profile_kwargs) -> Lut:
+    """``spec == "auto"``: this host's LUT for ``space``, profiled once and cached;
+    otherwise ``load_lut(spec)`` checked against ``space``."""
+    if spec != "auto":
+        lut = load_lut(spec)
+        lut.check_space(space)
+        return lut
+    path = cache_path(space, cache_dir)
+    if path.is_file():
+        try:
+            lut = load_lut(str(path))
+            lut.check_space(space)
+            return lut
+        except UserError:
+            pass  # a stale or broken cache entry is re-profiled and replaced
+    lut = profile_lut(space, progress=progress, **profile_kwargs)
+    save_lut(lut, path)
+    lut.name = str(path)
+    return lut
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m lut.profile", description=__doc__.split("\n\n")[0])
+    p.add_argument("--space", required=True, help=f"preset: {', '.join(PRESETS)}")
+    p.add_argument("--width", type=float, default=1.0)
+    p.add_argument("--classes", type=int, default=None, help="number of classes (default: the preset's)")
+    p.add_argument("--device", default="local", help="local | ray:<resource>")
+    p.add_argument("--address", default=None, help="Ray address for ray:<resource> (default: $RAY_ADDRESS or local)")
+    p.add_argument("--out", required=True)
+    p.add_argument("--meter", default="none", help="none | rapl | ina219")
+    p.add_argument("--energy-model", default=DEFAULT_ENERGY_MODEL,
+                   help="analytical energy model used when there is no meter ('' for none)")
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--warmup", type=int, default=DEFAULT_WARMUP)
+    p.add_argument("--repeats", type=int, default=DEFAULT_REPEATS)
+    p.add_argument("--rounds", type=int, default=DEFAULT_ROUNDS)
+    p.add_argument("--batch-size", type=int, default=1)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--no-progress", action="store_true")
+    return p
+
+
+@cli_main
+def main(argv=None) -> None:
+    args = build_parser().parse_args(argv)
+    space = get_space(args.space, args.width, args.classes)
+    out = Path(args.out)
+    if out.is_dir():
+        raise UserError(f"--out {out}: is a directory, expected a file path")
+    started = time.perf_counter()
+    lut = profile_lut(space, device=args.device, meter=args.meter, threads=args.threads, warmup=args.warmup,
+                      repeats=args.repeats, rounds=args.rounds, batch_size=args.batch_size,
+                      energy_model=args.energy_model or None, progress=not args.no_progress,
+                      address=args.address, seed=args.seed)
+    save_lut(lut, out)
+    print(f"wrote {out}: {lut.num_layers} layers x {len(lut.op_names)} ops, fixed {lut.tensors.latency_fixed_ms:.3f} ms, "
+          f"energy {lut.energy_source}, device {lut.device['name']}")
+    print(f"profile_seconds={time.perf_counter() - started:.1f}")
+
+
+if __name__ == "__main__":
+    main()
