@@ -198,6 +198,12 @@ def load_lut(spec: str) -> Lut:
     return Lut(data, spec)
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def save_lut(lut: Lut | dict, path: str | os.PathLike) -> Path:
     """Write atomically (temporary file in the same directory + ``os.replace``)."""
     data = lut.to_dict() if isinstance(lut, Lut) else lut
@@ -205,6 +211,7 @@ def save_lut(lut: Lut | dict, path: str | os.PathLike) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a LUT is an ordinary file
         with os.fdopen(fd, "w") as fh:
             json.dump(data, fh, indent=1)
             fh.write("\n")
