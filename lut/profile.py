@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import random
 import socket
 import time
 from pathlib import Path
@@ -27,140 +26,96 @@ import torch
 from hwnas.device import describe
 from hwnas.errors import UserError, cli_main
 from hwnas.meters import get_meter
-from hwnas.network import build_head, build_stem
-from hwnas.ops import Skip, build_op
 from hwnas.space import PRESETS, SearchSpace, get_space
-from hwnas.timing import fixed_threads, summarize
+from hwnas.timing import fixed_threads
 from lut.energy_model import count_macs, get_energy_model
-from lut.table import FORMAT, FORMAT_VERSION, Lut, load_lut, save_lut
+from lut.protocol import CONTEXTS, isolated_units, time_in_network, time_isolated, timing_entry
+from lut.table import FORMAT, FORMAT_VERSION, Lut, load_lut, save_lut, space_from_definition
 
-__all__ = ["cache_path", "ensure_lut", "profile_lut", "space_from_definition"]
+__all__ = ["cache_path", "ensure_lut", "profile_lut"]
 
 DEFAULT_WARMUP = 10
 DEFAULT_REPEATS = 60
 DEFAULT_ROUNDS = 3
+DEFAULT_CONTEXT = "network"
+DEFAULT_PER_OP = 3
 DEFAULT_ENERGY_MODEL = "horowitz45nm"
 
 
-def space_from_definition(d: dict) -> SearchSpace:
-    """Rebuild a space from ``SearchSpace.definition()`` (how a LUT stores it)."""
-    from hwnas.space import Stage
-
-    return SearchSpace(name=d["name"], input_shape=tuple(d["input_shape"]), stem_channels=d["stem_channels"],
-                       stem_stride=d["stem_stride"], stages=tuple(Stage(*s) for s in d["stages"]),
-                       head_channels=d["head_channels"], num_classes=d["num_classes"], ops=tuple(d["ops"]),
-                       width=d["width"])
-
-
-def _units(space: SearchSpace, batch_size: int):
-    """What to time: ``(key, module, input)`` for the stem, the head and each distinct
-    (shape_key, op) with a non-identity block."""
-    torch.manual_seed(0)
-    c, h, w = space.input_shape
-    units = [("stem", build_stem(space), torch.randn(batch_size, c, h, w))]
-    last = space.layers[-1]
-    units.append(("head", build_head(space), torch.randn(batch_size, last.out_channels, last.out_hw, last.out_hw)))
-    seen = set()
-    for layer in space.layers:
-        if layer.shape_key in seen:
-            continue
-        seen.add(layer.shape_key)
-        x = torch.randn(batch_size, layer.in_channels, layer.in_hw, layer.in_hw)
-        for op in space.ops:
-            block = build_op(op, layer.in_channels, layer.out_channels, layer.stride)
-            if isinstance(block, Skip) and block.is_identity:
-                continue
-            units.append(((layer.shape_key, op), block, x))
-    return units
-
-
-def _time_units(units, *, threads, warmup, repeats, rounds, meter, progress, seed):
-    """Median/IQR of every unit, measured in ``rounds`` shuffled passes."""
-    from tqdm.auto import tqdm
-
-    per_round = max(1, repeats // rounds)
-    samples = {key: [] for key, _, _ in units}
-    rng = random.Random(seed)
-    clock = time.perf_counter_ns
-    for _, module, _ in units:
-        module.eval()
-    with fixed_threads(threads), torch.inference_mode(), \
-            tqdm(total=len(units) * rounds, desc="profiling", unit="op", disable=not progress) as bar:
-        for _ in range(rounds):
-            order = list(units)
-            rng.shuffle(order)
-            for key, module, x in order:
-                for _ in range(warmup):
-                    module(x)
-                out = samples[key]
-                for _ in range(per_round):
-                    t0 = clock()
-                    module(x)
-                    out.append((clock() - t0) / 1e6)
-                bar.update()
-        energy = {}
-        if meter.source != "none":
-            for key, module, x in tqdm(units, desc="energy", unit="op", disable=not progress):
-                energy[key] = _metered_mj(module, x, meter)
-    return {key: summarize(s, threads) for key, s in samples.items()}, energy
-
-
-def _metered_mj(module, x, meter, min_seconds: float = 0.2) -> float:
+def _metered_mj(module, x, meter, threads: int, min_seconds: float = 0.2) -> float:
     """Energy per call from a real meter over at least ``min_seconds`` of calls (a
     single sub-millisecond call is below the meters' resolution)."""
-    calls, t0 = 0, time.perf_counter()
-    meter.start()
-    while calls < 10 or time.perf_counter() - t0 < min_seconds:
+    calls = 0
+    with fixed_threads(threads), torch.inference_mode():
         module(x)
-        calls += 1
-    return meter.stop() * 1e3 / calls
+        t0 = time.perf_counter()
+        meter.start()
+        while calls < 10 or time.perf_counter() - t0 < min_seconds:
+            module(x)
+            calls += 1
+        joules = meter.stop()
+    return joules * 1e3 / calls
 
 
 def _profile_data(space_def: dict, *, meter: str, threads: int, warmup: int, repeats: int, rounds: int,
-                  batch_size: int, energy_model: str, progress: bool, seed: int) -> dict:
+                  context: str, per_op: int, batch_size: int, energy_model: str | None, progress: bool,
+                  seed: int) -> dict:
     """Profile on this machine and return the LUT as plain data (runs in a Ray task
     on the target device for ``ray:<resource>``)."""
     space = space_from_definition(space_def)
     meter_obj = get_meter(meter)
-    model = None if meter_obj.source != "none" else (get_energy_model(energy_model) if energy_model else None)
-    units = _units(space, batch_size)
+    units = isolated_units(space, batch_size)
     started = time.perf_counter()
-    timings, metered = _time_units(units, threads=threads, warmup=warmup, repeats=repeats, rounds=rounds,
-                                   meter=meter_obj, progress=progress, seed=seed)
-    seconds = time.perf_counter() - started
-    if meter_obj.source != "none":
-        energy_source, energy_of = meter_obj.source, metered.get
-    elif model is not None:
-        energy_source = model.source
-        modeled = {key: model.energy_mj(module, x) for key, module, x in units}
-        energy_of = modeled.get
+    design = None
+    if context == "network":
+        timings, design = time_in_network(space, threads=threads, warmup=warmup, repeats=repeats, rounds=rounds,
+                                          per_op=per_op, batch_size=batch_size, seed=seed, progress=progress)
     else:
-        energy_source, energy_of = "none", lambda key: None
+        timings = time_isolated(units, threads=threads, warmup=warmup, repeats=repeats, rounds=rounds,
+                                seed=seed, progress=progress)
+    seconds = time.perf_counter() - started
+
+    # energy: a real meter measures each block alone; otherwise a labeled model, or null
+    if meter_obj.source != "none":
+        energy_source = meter_obj.source
+        energy = {key: _metered_mj(module, x, meter_obj, threads) for key, module, x in units}
+        energy_note = {"meter": meter_obj.source, "context": "isolated", "min_seconds": 0.2}
+    elif energy_model:
+        model = get_energy_model(energy_model)
+        energy_source = model.source
+        energy = {key: model.energy_mj(module, x) for key, module, x in units}
+        energy_note = model.describe()
+    else:
+        energy_source, energy, energy_note = "none", {}, None
     macs = {key: count_macs(module, x) for key, module, x in units}
 
     def entry(key):
-        t = timings[key]
-        return {"latency_ms": t.median_ms, "latency_iqr_ms": t.iqr_ms, "energy_mj": energy_of(key),
-                "macs": macs[key], "measured": True}
+        return {**timing_entry(timings[key]), "energy_mj": energy.get(key), "macs": macs[key], "measured": True}
 
     zero = {"latency_ms": 0.0, "latency_iqr_ms": 0.0, "energy_mj": None if energy_source == "none" else 0.0,
             "macs": 0, "measured": False, "note": "identity: build_network removes it"}
     layers = []
     for layer in space.layers:
-        ops = {op: entry((layer.shape_key, op)) if (layer.shape_key, op) in timings else dict(zero)
+        ops = {op: entry((layer.shape_key, op)) if (layer.shape_key, op) in macs else dict(zero)
                for op in space.ops}
         layers.append({"index": layer.index, "in_channels": layer.in_channels, "out_channels": layer.out_channels,
-                       "stride": layer.stride, "in_hw": layer.in_hw, "ops": ops})
-    stem, head = entry("stem"), entry("head")
-    fixed = {"latency_ms": stem["latency_ms"] + head["latency_ms"],
-             "latency_iqr_ms": stem["latency_iqr_ms"] + head["latency_iqr_ms"],
-             "energy_mj": None if energy_source == "none" else stem["energy_mj"] + head["energy_mj"],
-             "parts": {"stem": stem, "head": head}}
-    protocol = {"warmup": warmup, "repeats": repeats, "rounds": rounds, "statistic": "median", "spread": "iqr",
-                "threads": threads, "order": "shuffled rounds", "inference_mode": True,
-                "profiling_seconds": round(seconds, 3)}
-    if model is not None and energy_source.startswith("model:"):
-        protocol["energy_model"] = model.describe()
+                       "stride": layer.stride, "in_hw": layer.in_hw, "shape_key": list(layer.shape_key),
+                       "ops": ops})
+    parts = {"stem": entry("stem"), "head": entry("head")}
+    if "overhead" in timings:
+        parts["overhead"] = {**timing_entry(timings["overhead"]), "energy_mj": None, "measured": True,
+                             "note": "whole network minus the sum of its blocks, median over the design's networks"}
+    fixed = {"latency_ms": sum(p["latency_ms"] for p in parts.values()),
+             "latency_iqr_ms": sum(p["latency_iqr_ms"] for p in parts.values()),
+             "energy_mj": None if energy_source == "none" else parts["stem"]["energy_mj"] + parts["head"]["energy_mj"],
+             "parts": parts}
+    protocol = {"context": context, "warmup": warmup, "repeats": repeats, "rounds": rounds, "statistic": "median",
+                "spread": "iqr", "threads": threads, "order": "shuffled rounds", "inference_mode": True,
+                "batch_size": batch_size, "profiling_seconds": round(seconds, 3)}
+    if design is not None:
+        protocol["design"] = design
+    if energy_note is not None:
+        protocol["energy"] = energy_note
     return {
         "format": FORMAT, "version": FORMAT_VERSION,
         "space": {"name": space.name, "width": space.width, "num_classes": space.num_classes, "hash": space.hash(),
@@ -206,7 +161,7 @@ def _run_on_ray(resource: str, address: str | None, threads: int, kwargs: dict) 
 
 def profile_lut(space: SearchSpace, *, device: str = "local", meter: str = "none", threads: int = 1,
                 warmup: int = DEFAULT_WARMUP, repeats: int = DEFAULT_REPEATS, rounds: int = DEFAULT_ROUNDS,
-                batch_size: int = 1, energy_model: str | None = DEFAULT_ENERGY_MODEL, progress: bool = True,
+                context: str = DEFAULT_CONTEXT, per_op: int = DEFAULT_PER_OP, batch_size: int = 1, energy_model: str | None = DEFAULT_ENERGY_MODEL, progress: bool = True,
                 address: str | None = None, seed: int = 0) -> Lut:
     """Profile ``space`` on ``device`` (``local`` or ``ray:<resource>``) into a ``Lut``.
 
@@ -214,10 +169,12 @@ def profile_lut(space: SearchSpace, *, device: str = "local", meter: str = "none
     ``energy_model`` is given, modeled and labeled ``model:<name>``; else null.
     """
     resource = _parse_device(device)
-    if threads < 1 or warmup < 0 or repeats < 1 or rounds < 1 or batch_size < 1:
+    if context not in CONTEXTS:
+        raise UserError(f"unknown profiling context {context!r}; expected one of {', '.join(CONTEXTS)}")
+    if threads < 1 or warmup < 0 or repeats < 1 or rounds < 1 or batch_size < 1 or per_op < 1:
         raise UserError("profile: threads, repeats, rounds, batch size must be >= 1 and warmup >= 0")
     kwargs = dict(space_def=space.definition(), meter=meter, threads=threads, warmup=warmup, repeats=repeats,
-                  rounds=rounds, batch_size=batch_size, energy_model=energy_model, seed=seed)
+                  rounds=rounds, context=context, per_op=per_op, batch_size=batch_size, energy_model=energy_model, seed=seed)
     if resource is None:
         data = _profile_data(progress=progress, **kwargs)
     else:
@@ -269,6 +226,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--warmup", type=int, default=DEFAULT_WARMUP)
     p.add_argument("--repeats", type=int, default=DEFAULT_REPEATS)
     p.add_argument("--rounds", type=int, default=DEFAULT_ROUNDS)
+    p.add_argument("--context", default=DEFAULT_CONTEXT, choices=CONTEXTS,
+                   help="network: time each block in place inside whole networks (default); isolated: alone")
+    p.add_argument("--per-op", type=int, default=DEFAULT_PER_OP,
+                   help="network context: networks per (layer, op) in the balanced design")
     p.add_argument("--batch-size", type=int, default=1)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-progress", action="store_true")
@@ -284,7 +245,8 @@ def main(argv=None) -> None:
         raise UserError(f"--out {out}: is a directory, expected a file path")
     started = time.perf_counter()
     lut = profile_lut(space, device=args.device, meter=args.meter, threads=args.threads, warmup=args.warmup,
-                      repeats=args.repeats, rounds=args.rounds, batch_size=args.batch_size,
+                      repeats=args.repeats, rounds=args.rounds, context=args.context, per_op=args.per_op,
+                      batch_size=args.batch_size,
                       energy_model=args.energy_model or None, progress=not args.no_progress,
                       address=args.address, seed=args.seed)
     save_lut(lut, out)

@@ -15,10 +15,10 @@ from pathlib import Path
 import torch
 
 from hwnas.errors import UserError
-from hwnas.space import SearchSpace
+from hwnas.space import SearchSpace, Stage
 from lut.cost import CostTensors, TableCost
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "Lut", "builtin_names", "load_lut", "lut_from_dict", "save_lut"]
+__all__ = ["FORMAT", "FORMAT_VERSION", "Lut", "builtin_names", "load_lut", "lut_from_dict", "save_lut", "space_from_definition"]
 
 FORMAT = "hwnas-lut"
 FORMAT_VERSION = 1
@@ -166,6 +166,14 @@ def _tensors(data: dict, f: _Fields) -> CostTensors:
         fixed_lat = fixed_lat * scale + offset
     return CostTensors(op_names=tuple(ops), latency_fixed_ms=fixed_lat, latency_ms=lat,
                        energy_fixed_mj=fixed_en, energy_mj=en, energy_source=energy_source)
+
+
+def space_from_definition(d: dict) -> SearchSpace:
+    """Rebuild a space from ``SearchSpace.definition()`` (how a LUT stores it)."""
+    return SearchSpace(name=d["name"], input_shape=tuple(d["input_shape"]), stem_channels=d["stem_channels"],
+                       stem_stride=d["stem_stride"], stages=tuple(Stage(*s) for s in d["stages"]),
+                       head_channels=d["head_channels"], num_classes=d["num_classes"], ops=tuple(d["ops"]),
+                       width=d["width"])
 
 
 def lut_from_dict(data: dict, name: str = "<memory>") -> Lut:

@@ -1,0 +1,84 @@
+"""Estimate architectures from a LUT.
+
+``python -m lut.estimate --lut FILE|builtin:NAME (--arch OPS | --archs-file FILE)
+[--metric latency|energy]``
+
+``--arch`` takes comma-separated op names (one per layer); ``--archs-file`` a JSON
+list of op-name lists, and then the last line printed is a JSON list of the totals in
+input order.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from hwnas.errors import UserError, cli_main
+from lut.table import Lut, load_lut
+
+__all__ = ["estimate", "read_archs_file"]
+
+
+def estimate(lut: Lut, ops, metric: str = "latency") -> float:
+    """Total latency (ms) or energy (mJ) of one architecture; ``UserError`` for energy
+    from a LUT without energy."""
+    if metric == "latency":
+        return lut.latency_ms(ops)
+    if metric == "energy":
+        if not lut.has_energy:
+            raise UserError(f"LUT {lut.name} has no energy data (energy_source: none); use --metric latency")
+        return lut.energy_mj(ops)
+    raise UserError(f"unknown metric {metric!r}; expected latency or energy")
+
+
+def read_archs_file(path: str) -> list[list[str]]:
+    p = Path(path)
+    try:
+        data = json.loads(p.read_text())
+    except OSError as err:
+        raise UserError(f"--archs-file {path}: cannot read ({err.strerror})") from None
+    except json.JSONDecodeError as err:
+        raise UserError(f"--archs-file {path}: not valid JSON: {err.msg} at line {err.lineno}") from None
+    if not isinstance(data, list) or not all(isinstance(a, list) and all(isinstance(o, str) for o in a)
+                                             for a in data):
+        raise UserError(f"--archs-file {path}: expected a JSON list of lists of op names")
+    return data
+
+
+def _check(lut: Lut, ops, where: str) -> list[str]:
+    ops = list(ops)
+    if len(ops) != lut.num_layers:
+        raise UserError(f"{where}: expected {lut.num_layers} ops for LUT {lut.name}, got {len(ops)}")
+    for i, op in enumerate(ops):
+        if op not in lut.op_names:
+            raise UserError(f"{where}: layer {i} has unknown op {op!r}; expected one of {', '.join(lut.op_names)}")
+    return ops
+
+
+@cli_main
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(prog="python -m lut.estimate", description=__doc__.split("\n\n")[0])
+    p.add_argument("--lut", required=True, help="LUT file or builtin:<name>")
+    group = p.add_mutually_exclusive_group(required=True)
+    group.add_argument("--arch", help="comma-separated op names, one per layer")
+    group.add_argument("--archs-file", help="JSON list of op-name lists")
+    p.add_argument("--metric", default="latency", choices=("latency", "energy"))
+    args = p.parse_args(argv)
+    lut = load_lut(args.lut)
+    unit = "ms" if args.metric == "latency" else "mJ"
+    source = "" if args.metric == "latency" else f" ({lut.energy_source})"
+    if args.arch is not None:
+        ops = _check(lut, [o.strip() for o in args.arch.split(",")], "--arch")
+        print(f"{args.metric}={estimate(lut, ops, args.metric):.9f} {unit}{source}")
+        return
+    archs = [_check(lut, a, f"--archs-file {args.archs_file}: entry {i}")
+             for i, a in enumerate(read_archs_file(args.archs_file))]
+    totals = [estimate(lut, a, args.metric) for a in archs]
+    for i, t in enumerate(totals):
+        print(f"{i}\t{t:.9f} {unit}{source}")
+    print(json.dumps(totals))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,121 @@
+"""Validate a LUT against whole networks measured on this device.
+
+``python -m lut.validate --lut FILE --archs N [--seed S]``
+
+Samples N random architectures of the LUT's space, builds each whole network with
+``hwnas.network.build_network`` and times it with the LUT's own protocol (threads,
+warm-up, repeats, median; networks interleaved in shuffled rounds, as the profiler
+does with ops). Prints a table and last the line
+``within_10pct=<fraction> kendall_tau=<tau> mape=<percent>``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import time
+
+import torch
+
+from hwnas.errors import UserError, cli_main
+from hwnas.network import build_network
+from hwnas.space import SearchSpace
+from hwnas.timing import fixed_threads, summarize
+from lut.metrics import kendall_tau, mape, within_fraction
+from lut.table import Lut, load_lut, space_from_definition
+
+__all__ = ["measure_networks", "sample_archs", "validate_lut"]
+
+
+def sample_archs(space: SearchSpace, n: int, seed: int = 0) -> list[list[str]]:
+    """``n`` architectures with ops drawn uniformly and independently per layer."""
+    rng = random.Random(seed)
+    return [[rng.choice(space.ops) for _ in space.layers] for _ in range(n)]
+
+
+def measure_networks(space: SearchSpace, archs, *, threads: int = 1, warmup: int = 10, repeats: int = 60,
+                     rounds: int = 3, batch_size: int = 1, seed: int = 0, progress: bool = True):
+    """Median/IQR latency of each architecture's whole network, measured in
+    ``rounds`` shuffled passes over all networks (same protocol as ``lut.profile``)."""
+    from tqdm.auto import tqdm
+
+    torch.manual_seed(seed)
+    nets = [build_network(space, a).eval() for a in archs]
+    c, h, w = space.input_shape
+    x = torch.randn(batch_size, c, h, w)
+    samples = [[] for _ in nets]
+    per_round = max(1, repeats // rounds)
+    rng = random.Random(seed)
+    clock = time.perf_counter_ns
+    with fixed_threads(threads), torch.inference_mode(), \
+            tqdm(total=len(nets) * rounds, desc="measuring", unit="net", disable=not progress) as bar:
+        for _ in range(rounds):
+            order = list(range(len(nets)))
+            rng.shuffle(order)
+            for i in order:
+                net = nets[i]
+                for _ in range(warmup):
+                    net(x)
+                for _ in range(per_round):
+                    t0 = clock()
+                    net(x)
+                    samples[i].append((clock() - t0) / 1e6)
+                bar.update()
+    return [summarize(s, threads) for s in samples]
+
+
+def validate_lut(lut: Lut, n_archs: int, *, seed: int = 0, threads: int | None = None, warmup: int | None = None,
+                 repeats: int | None = None, rounds: int | None = None, progress: bool = True) -> dict:
+    """Estimates vs measurements of ``n_archs`` random architectures. Protocol knobs
+    default to the LUT's own ``protocol``."""
+    if n_archs < 2:
+        raise UserError(f"--archs must be >= 2 (a rank correlation needs two), got {n_archs}")
+    space = space_from_definition(lut.space["definition"])
+    lut.check_space(space)
+    proto = lut.protocol
+    threads = threads or proto.get("threads") or 1
+    warmup = warmup if warmup is not None else proto.get("warmup", 10)
+    repeats = repeats or proto.get("repeats", 60)
+    rounds = rounds or proto.get("rounds", 3)
+    archs = sample_archs(space, n_archs, seed)
+    predicted = [lut.latency_ms(a) for a in archs]
+    timings = measure_networks(space, archs, threads=threads, warmup=warmup, repeats=repeats, rounds=rounds,
+                               batch_size=lut.data.get("batch_size", 1), seed=seed, progress=progress)
+    measured = [t.median_ms for t in timings]
+    return {"archs": archs, "predicted_ms": predicted, "measured_ms": measured,
+            "measured_iqr_ms": [t.iqr_ms for t in timings],
+            "within_10pct": within_fraction(predicted, measured, 0.10),
+            "kendall_tau": kendall_tau(predicted, measured), "mape": mape(predicted, measured),
+            "threads": threads, "repeats": repeats, "warmup": warmup, "rounds": rounds}
+
+
+def format_report(result: dict) -> str:
+    lines = [f"{'#':>3} {'lut_ms':>9} {'measured_ms':>11} {'iqr_ms':>7} {'err%':>7}  arch"]
+    for i, (a, p, m, q) in enumerate(zip(result["archs"], result["predicted_ms"], result["measured_ms"],
+                                         result["measured_iqr_ms"])):
+        lines.append(f"{i:>3} {p:>9.3f} {m:>11.3f} {q:>7.3f} {100 * (p - m) / m:>+7.2f}  {','.join(a)}")
+    lines.append(f"within_10pct={result['within_10pct']:.3f} kendall_tau={result['kendall_tau']:.3f} "
+                 f"mape={result['mape']:.2f}")
+    return "\n".join(lines)
+
+
+@cli_main
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(prog="python -m lut.validate", description=__doc__.split("\n\n")[0])
+    p.add_argument("--lut", required=True, help="LUT file (profiled on this device) or builtin:<name>")
+    p.add_argument("--archs", type=int, required=True, help="number of random architectures")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=None, help="default: the LUT's protocol")
+    p.add_argument("--warmup", type=int, default=None)
+    p.add_argument("--repeats", type=int, default=None)
+    p.add_argument("--rounds", type=int, default=None)
+    p.add_argument("--no-progress", action="store_true")
+    args = p.parse_args(argv)
+    lut = load_lut(args.lut)
+    result = validate_lut(lut, args.archs, seed=args.seed, threads=args.threads, warmup=args.warmup,
+                          repeats=args.repeats, rounds=args.rounds, progress=not args.no_progress)
+    print(format_report(result))
+
+
+if __name__ == "__main__":
+    main()
