@@ -118,6 +118,7 @@ class SweepConfig:
     objective: str = "multi"  # multi | accuracy | latency | energy
     concurrency: int = 2
     cpus_per_trial: float = 1.0
+    gpus_per_trial: float = 0.0  # > 0 keeps trials on GPU nodes (a cluster's devices only measure)
     alpha: tuple[float, float] = (0.01, 2.0)
     beta: tuple[float, float] = (0.3, 1.5)
     gamma: tuple[float, float] = (0.01, 2.0)

@@ -1,0 +1,77 @@
+"""Hand-designed baselines for the Pareto report: torchvision MobileNetV2 and ResNet-18,
+adapted to 32x32 inputs and the dataset's classes, exported like a childnet and
+measured on the sweep's device with the same protocol (``childnet.measure`` in a Ray
+task on the device's node). They are not trained here, so ``test_acc`` is null and
+``note`` says so.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from hwnas.config import MeasureConfig
+
+__all__ = ["BASELINES", "baseline_model", "measure_baselines"]
+
+BASELINES = ("mobilenet_v2", "resnet18")
+
+
+def baseline_model(name: str, num_classes: int) -> nn.Module:
+    """The torchvision model with the usual CIFAR-size changes (no early downsampling)."""
+    import torchvision
+
+    if name == "mobilenet_v2":
+        model = torchvision.models.mobilenet_v2(num_classes=num_classes)
+        model.features[0][0].stride = (1, 1)  # 32x32 input: keep the stem at full resolution
+        return model
+    if name == "resnet18":
+        model = torchvision.models.resnet18(num_classes=num_classes)
+        model.conv1 = nn.Conv2d(3, 64, kernel_size=3, stride=1, padding=1, bias=False)
+        model.maxpool = nn.Identity()
+        return model
+    raise ValueError(f"unknown baseline {name!r}; expected one of {', '.join(BASELINES)}")
+
+
+def _flops(model: nn.Module, example: torch.Tensor) -> int:
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        model(example)
+    return int(counter.get_total_flops())
+
+
+def measure_baselines(out_dir: str | Path, input_shape, num_classes: int, measure: MeasureConfig,
+                      measure_fn) -> list[dict]:
+    """Export each baseline to ``out_dir/<name>.pt`` (TorchScript), measure it with
+    ``measure_fn(path) -> measured dict`` and return ``baselines.json`` rows."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for name in BASELINES:
+        torch.manual_seed(0)
+        model = baseline_model(name, num_classes).eval()
+        example = torch.zeros(measure.batch_size, *input_shape)
+        path = out_dir / f"{name}.pt"
+        with torch.no_grad():
+            torch.jit.save(torch.jit.trace(model, example), str(path))
+        measured = measure_fn(path)
+        rows.append({
+            "name": name,
+            "latency_ms": measured["latency_ms"],
+            "latency_iqr_ms": measured.get("latency_iqr_ms"),
+            "energy_mj": measured.get("energy_mj"),
+            "energy_source": measured.get("energy_source", "none"),
+            "device": measured.get("device"),
+            "threads": measured.get("threads"),
+            "batch_size": measured.get("batch_size"),
+            "params": sum(p.numel() for p in model.parameters()),
+            "flops": _flops(model, torch.zeros(1, *input_shape)),
+            "test_acc": None,
+            "note": f"torchvision {name} adapted to {input_shape[1]}x{input_shape[2]} inputs and "
+                    f"{num_classes} classes; untrained here (test_acc null); measured on the sweep's device "
+                    f"with the childnet protocol",
+        })
+    return rows

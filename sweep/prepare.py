@@ -1,0 +1,51 @@
+"""Work done once per experiment, before the trials: the shared weights-only warm-up
+and the measured baselines. Both are stored in the experiment directory and reused
+when the sweep is resumed."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from pathlib import Path
+
+from hwnas.config import ExperimentConfig
+from sweep.experiment import space_of, write_json
+
+__all__ = ["ensure_baselines", "ensure_warmup"]
+
+
+def ensure_warmup(cfg: ExperimentConfig, experiment: Path, lut_path: str, previous: dict | None) -> dict | None:
+    """The supernet's weights-only warm-up does not depend on the knobs, so a sweep
+    computes it once (with every CPU of the driver's node, before any trial runs) and
+    every trial starts its search from it. Returns its ``sweep.json`` entry."""
+    if not cfg.sweep.share_warmup or cfg.search.warmup_epochs <= 0:
+        return None
+    path = experiment / "warmup.pt"
+    if path.is_file() and previous:
+        return previous
+    import ray
+
+    from supernet.search import run_warmup
+
+    threads = max(1, int(ray.available_resources().get("CPU", 1)))
+    warm_cfg = dataclasses.replace(cfg, lut=dataclasses.replace(cfg.lut, path=lut_path),
+                                   search=dataclasses.replace(cfg.search, threads=threads))
+    started = time.perf_counter()
+    run_warmup(warm_cfg, path)
+    return {"path": str(path), "seconds": time.perf_counter() - started, "threads": threads,
+            "epochs": cfg.search.warmup_epochs, "shared": True}
+
+
+def ensure_baselines(cfg: ExperimentConfig, experiment: Path, previous: str | None) -> str:
+    """``baselines.json``: MobileNetV2 and ResNet-18 measured on the sweep's device."""
+    path = experiment / "baselines.json"
+    if path.is_file() and previous:
+        return previous
+    from sweep.baselines import measure_baselines
+    from sweep.device import measure_on_device
+
+    space = space_of(cfg)
+    rows = measure_baselines(experiment / "baselines", space.input_shape, space.num_classes, cfg.measure,
+                             lambda model: measure_on_device(model, cfg.measure))
+    write_json(path, rows)
+    return path.name

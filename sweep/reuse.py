@@ -1,0 +1,58 @@
+"""Reuse of retrained childnets inside one sweep.
+
+Two trials whose searches found the same architecture would retrain the same network
+with the same recipe on the same data and measure it on the same device. The first
+trial to finish registers its result under a key of exactly those inputs; a later
+trial with the same key copies the result and records ``reused_from`` (the trial that
+did the work). Registration is first-writer-wins and atomic, so concurrent trials
+never see half a file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from hwnas.config import ExperimentConfig, config_to_dict
+
+__all__ = ["ChildRegistry", "child_key"]
+
+
+def child_key(cfg: ExperimentConfig, ops) -> str:
+    """Everything that determines a retrained childnet's metrics: space, architecture,
+    data, recipe, LUT and measurement protocol (not the search knobs)."""
+    d = config_to_dict(cfg)
+    recipe = {k: d[k] for k in ("space", "data", "lut", "child", "measure")}
+    recipe["ops"] = list(ops)
+    return hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:20]
+
+
+class ChildRegistry:
+    """``<experiment>/children/<key>.json``: ``{"trial": name, "metrics": {...}}``."""
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+
+    def lookup(self, key: str) -> dict | None:
+        path = self.root / f"{key}.json"
+        try:
+            return json.loads(path.read_text())
+        except (OSError, ValueError):
+            return None
+
+    def register(self, key: str, trial: str, metrics: dict) -> bool:
+        """Record ``trial``'s result under ``key`` unless one is there; True if recorded."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{key}.", dir=self.root)
+        with os.fdopen(fd, "w") as f:
+            json.dump({"trial": trial, "metrics": metrics}, f, indent=1)
+        try:
+            os.link(tmp, self.root / f"{key}.json")  # fails if present: first writer wins
+            return True
+        except FileExistsError:
+            return False
+        finally:
+            os.unlink(tmp)

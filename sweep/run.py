@@ -1,0 +1,241 @@
+"""Run (or resume) a sweep: Ray Tune trials of supernet search + childnet retraining +
+device measurement, with Optuna proposing the HANNA knobs.
+
+    python -m sweep.run --trials 30                      # the default sweep, local Ray
+    python -m sweep.run --trials 30 --address auto --config configs/cluster.yaml
+    python -m sweep.run --resume --trials 40             # continue (and extend) it
+
+The experiment lives in ``<storage>/<name>/`` (defaults ``./experiments/default``) in
+Ray Tune's layout plus ``sweep.json``, ``lut.json``, ``warmup.pt``, ``baselines.json``
+(see ``docs/formats.md``). Without ``--config`` a new sweep uses
+``configs/default.yaml`` and a resumed one its recorded config.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+from hwnas.config import ExperimentConfig, config_from_dict, config_to_dict, load_config
+from hwnas.errors import UserError, cli_main
+from sweep.experiment import RECORD, config_diff, read_record, space_of, write_json
+from sweep.knobs import KnobSpace, check_mode_fits_lut, check_ranges, start_costs
+from sweep.searcher import objectives
+
+__all__ = ["DEFAULT_CONFIG", "build_parser", "main"]
+
+DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "configs" / "default.yaml"
+SCHEDULERS = ("none", "asha")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m sweep.run", description=__doc__.split("\n\n")[0])
+    p.add_argument("--trials", type=int, help="number of trials (default: the config's sweep.trials)")
+    p.add_argument("--mode", choices=("latency", "energy", "any"), help="which cost term dominates the knobs")
+    p.add_argument("--objective", choices=("multi", "accuracy", "latency", "energy"),
+                   help="what Optuna optimizes (multi: accuracy, LUT latency, LUT energy)")
+    p.add_argument("--scheduler", choices=SCHEDULERS, help="asha: stop hopeless searches early")
+    p.add_argument("--concurrency", type=int, help="trials running at once")
+    p.add_argument("--config", help="experiment config YAML (default: configs/default.yaml; "
+                                    "with --resume: the experiment's own)")
+    p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                   help="override one config value (repeatable)")
+    p.add_argument("--name", default="default", help="experiment name (default: default)")
+    p.add_argument("--storage", default="experiments", help="directory holding experiments (default: ./experiments)")
+    p.add_argument("--address", help="Ray cluster: auto, host:port or ray://host:port (default: start a local Ray)")
+    p.add_argument("--resume", action="store_true", help="continue the experiment <storage>/<name>")
+    return p
+
+
+def _overrides(args) -> list[str]:
+    out = list(args.set)
+    for flag, key in (("trials", "sweep.trials"), ("mode", "sweep.mode"), ("objective", "sweep.objective"),
+                      ("scheduler", "sweep.scheduler"), ("concurrency", "sweep.concurrency")):
+        value = getattr(args, flag)
+        if value is not None:
+            out.append(f"{key}={value}")
+    return out
+
+
+def resolve_config(args, experiment: Path) -> tuple[ExperimentConfig, dict | None]:
+    """The sweep's config; on ``--resume`` the recorded one, which must not change."""
+    if not args.resume:
+        if (experiment / RECORD).exists() or (experiment / "tuner.pkl").exists():
+            raise UserError(f"experiment {experiment} exists; continue it with --resume or pick another --name")
+        return load_config(args.config or DEFAULT_CONFIG, _overrides(args)), None
+    record, recorded = read_record(experiment)
+    if not (experiment / "tuner.pkl").is_file():
+        raise UserError(f"--resume: {experiment} has no Ray Tune state (tuner.pkl); it never started trials")
+    if args.config:
+        cfg = load_config(args.config, _overrides(args))
+    else:
+        cfg = _apply(config_to_dict(recorded), _overrides(args))
+    diff = config_diff(recorded, cfg)
+    if diff:
+        raise UserError(f"--resume: config differs from the experiment's ({RECORD}): " + "; ".join(diff))
+    if cfg.sweep.trials < record.get("trials", 0):
+        raise UserError(f"--resume: --trials {cfg.sweep.trials} is fewer than the {record['trials']} "
+                        "the experiment already has")
+    return cfg, record
+
+
+def _apply(data: dict, overrides: list[str]) -> ExperimentConfig:
+    """``data`` (a recorded config) with ``section.key=value`` overrides, validated."""
+    import yaml
+
+    for item in overrides:
+        dotted, sep, raw = item.partition("=")
+        if not sep:
+            raise UserError(f"override {item!r}: expected section.key=value")
+        *sections, key = dotted.split(".")
+        node = data
+        for section in sections:
+            node = node.setdefault(section, {})
+            if not isinstance(node, dict):
+                raise UserError(f"override {dotted}: {section} is not a section")
+        node[key] = yaml.safe_load(raw) if raw else None
+    return config_from_dict(data, source="resumed config")
+
+
+def check_static(cfg: ExperimentConfig) -> None:
+    s = cfg.sweep
+    if s.trials < 1:
+        raise UserError(f"sweep.trials must be >= 1, got {s.trials}")
+    if s.concurrency < 1:
+        raise UserError(f"sweep.concurrency must be >= 1, got {s.concurrency}")
+    if not s.cpus_per_trial > 0:
+        raise UserError(f"sweep.cpus_per_trial must be > 0, got {s.cpus_per_trial}")
+    if s.scheduler not in SCHEDULERS:
+        raise UserError(f"sweep.scheduler {s.scheduler!r}: expected one of {', '.join(SCHEDULERS)}")
+    if s.objective not in ("multi", "accuracy", "latency", "energy"):
+        raise UserError(f"sweep.objective {s.objective!r}: expected multi, accuracy, latency or energy")
+    check_ranges(s, s.mode)  # energy availability is checked once the LUT is known
+
+
+def connect(address: str | None) -> None:
+    """Start a local Ray (no address) or join a cluster; one-line error if unreachable."""
+    import ray
+
+    if address and address != "auto":
+        url = urlparse(address if "://" in address else f"ray://{address}")
+        host, port = url.hostname, url.port or 10001
+        try:
+            socket.create_connection((host, port), timeout=5).close()
+        except OSError as err:
+            raise UserError(f"--address {address}: cannot reach {host}:{port} ({err.strerror or err})") from None
+    try:
+        ray.init(address=address, include_dashboard=False, logging_level="WARNING",
+                 runtime_env={"env_vars": {"PYTHONWARNINGS": "ignore::DeprecationWarning"}})
+    except (ConnectionError, RuntimeError, ValueError) as err:
+        first = (str(err).strip().splitlines() or [err.__class__.__name__])[0]
+        raise UserError(f"--address {address}: cannot connect to Ray: {first}") from None
+
+
+def prepare_lut(cfg: ExperimentConfig, experiment: Path):
+    """The LUT the trials use and its sweep.json entry. ``auto``: this host's (profiled
+    once, cached) or, for a device resource, profiled on the device's node; either way
+    a copy is kept in the experiment (and reused on resume)."""
+    from lut import ensure_lut, load_lut, profile_lut
+
+    space = space_of(cfg)
+    stored = experiment / "lut.json"
+    if cfg.lut.path != "auto":
+        lut = ensure_lut(cfg.lut.path, space)
+        return lut, cfg.lut.path, {"spec": cfg.lut.path, "path": cfg.lut.path, "source": "given"}
+    if stored.is_file():
+        lut = load_lut(str(stored))
+        lut.check_space(space)
+        source = "experiment"
+    elif cfg.measure.device == "local":
+        lut, source = ensure_lut("auto", space, progress=True), "profiled on this host (cached)"
+    else:
+        lut = profile_lut(space, device=f"ray:{cfg.measure.device}", threads=cfg.measure.threads,
+                          meter=cfg.measure.meter, progress=False)
+        source = f"profiled on ray:{cfg.measure.device}"
+    return lut, str(stored), {"spec": "auto", "path": str(stored), "source": source}
+
+
+def _lut_entry(lut, entry: dict) -> dict:
+    return dict(entry, name=lut.name, device=lut.device.get("name"), energy_source=lut.energy_source,
+                has_energy=lut.has_energy)
+
+
+@cli_main
+def main(argv=None) -> None:
+    args = build_parser().parse_args(argv)
+    experiment = (Path(args.storage) / args.name).resolve()
+    cfg, record = resolve_config(args, experiment)
+    check_static(cfg)
+    started = time.perf_counter()
+
+    connect(args.address)
+    import ray
+
+    from sweep.device import check_device
+
+    check_device(cfg.measure.device, ray.cluster_resources())
+    if record is None:
+        lut, lut_path, lut_entry = prepare_lut(cfg, experiment)
+    else:
+        from lut import load_lut
+
+        lut_entry = record["luts"][0]
+        lut_path = lut_entry["path"]
+        lut = load_lut(lut_path)
+    use_energy = cfg.lut.energy and lut.has_energy
+    start = start_costs(lut.cost_tensors(), use_energy)
+    check_mode_fits_lut(cfg.sweep.mode, start)
+    metrics, modes = objectives(cfg.sweep.objective, use_energy)
+    space = KnobSpace(cfg.sweep, cfg.sweep.mode, start, delta_fixed=cfg.loss.delta)
+
+    # From here on the experiment directory is written.
+    experiment.mkdir(parents=True, exist_ok=True)
+    if record is None:
+        if lut_entry["spec"] == "auto":
+            from lut import save_lut
+
+            save_lut(lut, lut_path)
+        record = {
+            "config": config_to_dict(cfg), "trials": cfg.sweep.trials, "mode": cfg.sweep.mode,
+            "objective": cfg.sweep.objective, "metrics": metrics, "metric_modes": modes,
+            "knobs": {"derived": space.derived, "start": {"lat_ms": start.lat_ms, "energy_mj": start.energy_mj},
+                      "parametrization": ("sampled dominance = minor/major term ratio, derived knob: "
+                                          f"{space.derived}") if space.derived else "all knobs sampled"},
+            "luts": [_lut_entry(lut, lut_entry)], "device": cfg.measure.device,
+            "warmup": None, "baselines": None, "runs": [],
+        }
+    record["trials"] = cfg.sweep.trials
+    record["runs"].append({"started": time.strftime("%Y-%m-%dT%H:%M:%S"), "resume": args.resume,
+                           "trials": cfg.sweep.trials, "address": args.address})
+    write_json(experiment / RECORD, record)
+
+    from sweep.prepare import ensure_baselines, ensure_warmup
+
+    record["warmup"] = ensure_warmup(cfg, experiment, lut_path, record.get("warmup"))
+    record["baselines"] = ensure_baselines(cfg, experiment, record.get("baselines"))
+    write_json(experiment / RECORD, record)
+    prepared = time.perf_counter() - started
+
+    from sweep.tuner import build_tuner
+
+    tuner = build_tuner(cfg, experiment, space, metrics, modes, lut_path=lut_path, warmup=record["warmup"],
+                        resume=args.resume)
+    results = tuner.fit()
+    wall = time.perf_counter() - started
+
+    from sweep.summary import summarize
+
+    summary = summarize(results, metrics, modes)
+    record["runs"][-1].update(wall_s=wall, prepare_s=prepared, **{k: summary[k] for k in ("finished", "failed")})
+    write_json(experiment / RECORD, record)
+    print(summary["text"])
+    print(f"results: {experiment}")
+    print(f"report:  python -m pareto.report {experiment} --out {experiment / 'report'}")
+
+
+if __name__ == "__main__":
+    main()

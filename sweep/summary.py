@@ -1,0 +1,36 @@
+"""What a finished sweep printed at the end: counts, failures with their reasons, and
+the best trial per objective. The full analysis is ``pareto.report``'s job."""
+
+from __future__ import annotations
+
+__all__ = ["summarize"]
+
+
+def _first_line(error) -> str:
+    text = str(error).strip()
+    lines = [line for line in text.splitlines() if line.strip()]
+    return lines[-1][:200] if lines else error.__class__.__name__
+
+
+def summarize(results, metrics: list[str], modes: list[str]) -> dict:
+    """``results``: a Ray Tune ``ResultGrid``."""
+    done, failed, other = [], [], []
+    for result in results:
+        row = result.metrics or {}
+        if result.error is not None:
+            failed.append((result.path, _first_line(result.error)))
+        elif row.get("phase") == "done":
+            done.append(row)
+        else:
+            other.append(row)
+    lines = [f"sweep: {len(done)} trials finished, {len(failed)} failed, {len(other)} stopped or unfinished"]
+    for path, reason in failed:
+        lines.append(f"  failed {path.rsplit('/', 1)[-1]}: {reason}")
+    for metric, mode in zip(metrics, modes):
+        rows = [r for r in done if isinstance(r.get(metric), (int, float))]
+        if rows:
+            best = (max if mode == "max" else min)(rows, key=lambda r: r[metric])
+            cfg = best.get("config", {})
+            knobs = ", ".join(f"{k}={cfg[k]:.3g}" for k in ("alpha", "beta", "gamma", "delta") if k in cfg)
+            lines.append(f"  best {metric} ({mode}): {best[metric]:.4g}  [{best.get('trial_id')}; {knobs}]")
+    return {"finished": len(done), "failed": len(failed), "text": "\n".join(lines)}

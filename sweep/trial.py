@@ -1,0 +1,197 @@
+"""One sweep trial, as a Ray Tune function trainable: supernet search with the trial's
+knobs, then retraining of the found childnet, then its measurement on the device.
+
+The trial works in Ray's trial working directory (the process's cwd), which Ray
+copies to ``<experiment>/<trial>/`` at every checkpoint and at the end
+(``SyncConfig(sync_artifacts=True)``), giving the layout of ``docs/formats.md``::
+
+    config.yaml  trial_state.json  search/{arch.json,theta.json,events...}  child/{metrics.json,...}
+
+Every epoch is reported with a checkpoint of that directory, taken after the stage
+wrote its own resumable checkpoint, so an interrupted trial restarts from its last
+reported epoch and a finished trial only re-reports its final row. ``trial_state.json``
+holds the phase, the work seconds so far and one entry per start (a resumed start
+names the phase and epoch it resumed from).
+
+Rows always carry ``phase``, ``epoch``, ``test_acc``, ``lat_ms``, ``energy_mj``,
+``measured_latency_ms``, ``val_acc`` and ``trial_seconds`` (null until known) so
+that Ray Tune's metric checks, the searcher and the scheduler see every key.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ray import tune
+
+from hwnas.config import ExperimentConfig, config_from_dict, save_config
+from sweep.device import measure_on_device
+from sweep.reuse import ChildRegistry, child_key
+
+__all__ = ["KNOB_NAMES", "TrialContext", "apply_knobs", "sweep_trial"]
+
+KNOB_NAMES = ("alpha", "beta", "gamma", "delta")
+STATE_FILE = "trial_state.json"
+_ALWAYS = ("test_acc", "lat_ms", "energy_mj", "measured_latency_ms", "measured_energy_mj", "val_acc")
+
+
+@dataclass(frozen=True)
+class TrialContext:
+    """What every trial of a sweep shares (passed with ``tune.with_parameters``)."""
+
+    config: dict  # resolved ExperimentConfig of the sweep (lut.path: the experiment's LUT)
+    warmup_path: str | None = None  # shared weights-only warm-up, None: each trial warms up
+    children_dir: str | None = None  # childnet reuse registry, None: no reuse
+
+
+@dataclass
+class TrialState:
+    phase: str = "search"  # search | child | done
+    epoch: int = 0  # last reported epoch of the phase
+    seconds: float = 0.0  # own work time over all starts, up to the last checkpoint
+    starts: list = field(default_factory=list)
+    final: dict | None = None  # the final row once done
+
+    @classmethod
+    def load(cls, path: Path) -> "TrialState":
+        return cls(**json.loads(path.read_text())) if path.is_file() else cls()
+
+    def save(self, path: Path) -> None:
+        path.write_text(json.dumps(self.__dict__, indent=1))
+
+
+def apply_knobs(base: dict, knobs: dict) -> ExperimentConfig:
+    """The trial's config: the sweep's with the loss knobs replaced."""
+    data = json.loads(json.dumps(base))
+    data["loss"].update({k: float(knobs[k]) for k in KNOB_NAMES})
+    return config_from_dict(data, source="trial config")
+
+
+def _restore(work: Path) -> TrialState:
+    """Empty the working directory, then fill it from the last checkpoint (if any)."""
+    for child in work.iterdir():
+        shutil.rmtree(child) if child.is_dir() else child.unlink()
+    checkpoint = tune.get_checkpoint()
+    if checkpoint is None:
+        return TrialState()
+    with checkpoint.as_directory() as src:
+        shutil.copytree(src, work, dirs_exist_ok=True)
+    return TrialState.load(work / STATE_FILE)
+
+
+def _finite(metrics: dict, keys, where: str) -> None:
+    for key in keys:
+        value = metrics.get(key)
+        if isinstance(value, float) and not math.isfinite(value):
+            raise FloatingPointError(f"{where}: {key} is {value} at epoch {metrics.get('epoch')}")
+
+
+class _Reporter:
+    """Reports rows with a checkpoint of the working directory and keeps the work clock."""
+
+    def __init__(self, work: Path, state: TrialState):
+        self.work, self.state = work, state
+        self.started = time.perf_counter()
+        self.base_seconds = state.seconds
+
+    def seconds(self) -> float:
+        return self.base_seconds + time.perf_counter() - self.started
+
+    def report(self, row: dict) -> None:
+        self.state.seconds = self.seconds()
+        self.state.epoch = row.get("epoch", 0)
+        self.state.save(self.work / STATE_FILE)
+        full = {key: None for key in _ALWAYS}
+        full.update(row, phase=self.state.phase, trial_seconds=self.state.seconds)
+        tune.report(full, checkpoint=tune.Checkpoint.from_directory(str(self.work)))
+
+
+def sweep_trial(knobs: dict, context: TrialContext) -> None:
+    """Ray Tune function trainable (``tune.with_parameters(sweep_trial, context=...)``)."""
+    from supernet.search import run_search
+
+    work = Path.cwd()
+    state = _restore(work)
+    state.starts.append({"phase": state.phase, "epoch": state.epoch, "resumed": bool(state.starts)})
+    reporter = _Reporter(work, state)
+    if state.phase == "done":  # finished before the interruption was recorded: only re-report
+        reporter.report(state.final)
+        return
+    cfg = apply_knobs(context.config, knobs)
+    save_config(cfg, work / "config.yaml")
+
+    if state.phase == "search":
+        last_val = {}
+
+        def on_search_epoch(m: dict) -> None:
+            _finite(m, ("train_ce", "val_acc"), "supernet search diverged")
+            last_val["val_acc"] = m.get("val_acc")
+            row = {k: v for k, v in m.items() if k not in ("lat_ms", "energy_mj", "seconds", "phase")}
+            row.update(search_epoch=m.get("epoch"), search_lat_ms=m.get("lat_ms"), search_energy_mj=m.get("energy_mj"),
+                       epoch_seconds=m.get("seconds"))
+            reporter.report(row)
+
+        run_search(cfg, work / "search", resume=(work / "search" / "checkpoint.pt").is_file(),
+                   warmup_path=context.warmup_path, on_epoch=on_search_epoch)
+        state.phase, state.epoch = "child", 0
+        reporter.report({"epoch": 0, "val_acc": last_val.get("val_acc")})
+
+    arch = json.loads((work / "search" / "arch.json").read_text())
+    if state.phase == "child":
+        metrics = _child(cfg, arch, work, context, reporter, resumed=state.epoch > 0)
+        state.phase = "done"
+        state.final = _final_row(arch, metrics, reporter.seconds())
+        reporter.report(state.final)
+
+
+def _child(cfg: ExperimentConfig, arch: dict, work: Path, context: TrialContext, reporter: _Reporter,
+           resumed: bool) -> dict:
+    """Retrain and measure the childnet (or reuse an identical one's result)."""
+    from childnet.train import run_child
+
+    out = work / "child"
+    registry = ChildRegistry(context.children_dir) if context.children_dir else None
+    key = child_key(cfg, arch["ops"])
+    found = registry.lookup(key) if registry else None
+    if found is not None:
+        metrics = dict(found["metrics"], reused_from=found["trial"])
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "metrics.json").write_text(json.dumps(metrics, indent=1))
+        return metrics
+
+    def on_child_epoch(m: dict) -> None:
+        _finite(m, ("train_loss", "train_ce", "loss"), "childnet training diverged")
+        row = {f"child_{k}": v for k, v in m.items() if k not in ("epoch", "epochs", "phase")}
+        row.update(epoch=m.get("epoch"), epochs=m.get("epochs"))
+        reporter.report(row)
+
+    run_child(cfg, arch, out, resume=resumed, on_epoch=on_child_epoch,
+              measure=lambda path: measure_on_device(path, cfg.measure))
+    metrics = json.loads((out / "metrics.json").read_text())
+    if registry is not None:
+        registry.register(key, tune.get_context().get_trial_name(), metrics)
+    return metrics
+
+
+def _final_row(arch: dict, metrics: dict, seconds: float) -> dict:
+    measured = metrics.get("measured") or {}
+    lut = metrics.get("lut") or {}
+    return {
+        "epoch": metrics.get("epochs", 0),
+        "test_acc": metrics.get("test_acc"),
+        "lat_ms": lut.get("lat_ms", arch.get("lat_ms")),
+        "energy_mj": lut.get("energy_mj", arch.get("energy_mj")),
+        "measured_latency_ms": measured.get("latency_ms"),
+        "measured_energy_mj": measured.get("energy_mj"),
+        "measured_device": measured.get("device"),
+        "params": metrics.get("params"),
+        "flops": metrics.get("flops"),
+        "ops": " ".join(arch["ops"]),
+        "reused_from": metrics.get("reused_from"),
+        "trial_seconds": seconds,
+    }

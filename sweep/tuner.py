@@ -1,0 +1,71 @@
+"""The Ray Tune ``Tuner`` of a sweep, new or restored.
+
+Ray Tune owns trials, checkpoints, failures, resume and scheduling:
+``FailureConfig(max_failures=0)`` records a failing trial as ERROR with its reason
+(``error.txt``) and goes on; ``CheckpointConfig(num_to_keep=1)`` keeps the last
+epoch's checkpoint; ``SyncConfig(sync_artifacts=True)`` copies each trial's working
+directory (search/, child/, config.yaml) into its trial directory; ``Tuner.restore``
+resumes unfinished trials from their checkpoints and keeps finished and failed ones.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ray import tune
+
+from hwnas.config import ExperimentConfig, config_to_dict
+from sweep.knobs import KnobSpace
+from sweep.searcher import make_search_alg
+from sweep.trial import TrialContext, sweep_trial
+
+__all__ = ["build_tuner", "trial_dirname"]
+
+
+def trial_dirname(trial) -> str:
+    """Short, stable trial directory names (Ray's default embeds every knob value)."""
+    return f"trial_{trial.trial_id}"
+
+
+def _trainable(cfg: ExperimentConfig, experiment: Path, lut_path: str, warmup: dict | None):
+    base = config_to_dict(cfg)
+    base["lut"]["path"] = lut_path
+    context = TrialContext(config=base, warmup_path=warmup["path"] if warmup else None,
+                           children_dir=str(experiment / "children") if cfg.sweep.reuse_children else None)
+    resources = {"cpu": cfg.sweep.cpus_per_trial, "gpu": cfg.sweep.gpus_per_trial}
+    return tune.with_resources(tune.with_parameters(sweep_trial, context=context), resources)
+
+
+def _scheduler(cfg: ExperimentConfig):
+    if cfg.sweep.scheduler != "asha":
+        return None
+    from ray.tune.schedulers import ASHAScheduler
+
+    # Rungs on the supernet's validation accuracy during the search; rows of the
+    # childnet phase carry no search_epoch, so ASHA leaves retraining alone.
+    return ASHAScheduler(time_attr="search_epoch", metric="val_acc", mode="max", max_t=max(2, cfg.search.epochs),
+                         grace_period=1, reduction_factor=2, stop_last_trials=False)
+
+
+def build_tuner(cfg: ExperimentConfig, experiment: Path, space: KnobSpace, metrics: list[str], modes: list[str],
+                *, lut_path: str, warmup: dict | None, resume: bool) -> tune.Tuner:
+    trainable = _trainable(cfg, experiment, lut_path, warmup)
+    # With num_to_keep=1 Ray Tune snapshots the experiment state after every trial
+    # checkpoint (so a resume never points at a deleted checkpoint) and warns that this
+    # is frequent; the state is tiny here, so the warning is noise.
+    os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
+    if resume:
+        return tune.Tuner.restore(str(experiment), trainable, resume_unfinished=True, resume_errored=False)
+    search_alg = make_search_alg(space, metrics, modes, concurrency=cfg.sweep.concurrency, seed=cfg.sweep.seed)
+    return tune.Tuner(
+        trainable,
+        tune_config=tune.TuneConfig(search_alg=search_alg, scheduler=_scheduler(cfg), num_samples=cfg.sweep.trials,
+                                    trial_dirname_creator=trial_dirname),
+        run_config=tune.RunConfig(
+            name=experiment.name, storage_path=str(experiment.parent),
+            failure_config=tune.FailureConfig(max_failures=0),
+            checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
+            sync_config=tune.SyncConfig(sync_artifacts=True),
+        ),
+    )

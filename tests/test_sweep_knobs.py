@@ -1,0 +1,118 @@
+"""HANNA dominance: start costs under uniform theta, feasible-by-construction knob
+proposals for each mode, range checks, objectives."""
+
+import math
+
+import optuna
+import pytest
+import torch
+
+from hwnas.config import SweepConfig
+from hwnas.errors import UserError
+from lut.cost import CostTensors
+from sweep.knobs import KnobSpace, StartCosts, check_mode_fits_lut, check_ranges, dominance_of, start_costs
+from sweep.searcher import objectives
+
+
+def _cost(energy=True):
+    lat = torch.tensor([[1.0, 2.0, 3.0], [4.0, 4.0, 4.0]])
+    ener = torch.tensor([[10.0, 0.0, 20.0], [1.0, 2.0, 3.0]]) if energy else None
+    return CostTensors(("a", "b", "c"), 0.5, lat, 7.0 if energy else None, ener, "model:x" if energy else "none")
+
+
+def test_start_costs_are_fixed_plus_mean_over_ops_per_layer():
+    start = start_costs(_cost())
+    assert start.lat_ms == pytest.approx(0.5 + 2.0 + 4.0)
+    assert start.energy_mj == pytest.approx(7.0 + 10.0 + 2.0)
+    assert start_costs(_cost(energy=False)).energy_mj is None
+    assert start_costs(_cost(), use_energy=False).energy_mj is None
+
+
+def test_dominance_matches_the_hanna_report_example():
+    # HANNA report: LAT0 = 3.5 s, ENER0 = 18.43 J, alpha=.5 beta=1.5 gamma=.5 delta=.5
+    d = dominance_of({"alpha": 0.5, "beta": 1.5, "gamma": 0.5, "delta": 0.5}, StartCosts(3.5, 18.43))
+    assert d["v_lat"] == pytest.approx(0.5 * 3.5**1.5)
+    assert d["v_ener"] == pytest.approx(0.5 * 18.43**0.5)
+    assert d["dominant"] == "latency" and d["dominance"] == pytest.approx(d["v_ener"] / d["v_lat"])
+
+
+def _proposals(space, n=40):
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=1))
+    out = []
+    for _ in range(n):
+        trial = study.ask()
+        out.append(space(trial) | {"_sampled": dict(trial.params)})
+        study.tell(trial, 0.0)
+    return out
+
+
+@pytest.mark.parametrize("mode", ["latency", "energy"])
+def test_every_proposal_is_feasible_for_its_mode(mode):
+    start = StartCosts(12.0, 3.0)
+    sweep = SweepConfig(dominance=(0.05, 0.95))
+    space = KnobSpace(sweep, mode, start)
+    for p in _proposals(space):
+        v_lat = p["alpha"] * start.lat_ms ** p["beta"]
+        v_ener = p["gamma"] * start.energy_mj ** p["delta"]
+        assert (v_lat > v_ener) if mode == "latency" else (v_ener > v_lat)
+        assert p["dominant"] == mode
+        ratio = (v_ener / v_lat) if mode == "latency" else (v_lat / v_ener)
+        assert p["dominance"] == pytest.approx(ratio) and 0.05 <= ratio <= 0.95
+        assert p["_sampled"]["dominance"] == pytest.approx(ratio)
+        derived = "gamma" if mode == "latency" else "alpha"
+        assert derived not in p["_sampled"] and space.derived == derived
+        for k in ("alpha", "beta", "gamma", "delta"):
+            if k != derived:
+                low, high = getattr(sweep, k)
+                assert low <= p[k] <= high
+
+
+def test_any_mode_samples_all_four_in_range_and_labels_dominance():
+    sweep = SweepConfig()
+    props = _proposals(KnobSpace(sweep, "any", StartCosts(12.0, 3.0)))
+    assert {p["dominant"] for p in props} == {"latency", "energy"}  # both occur: nothing is constrained
+    for p in props:
+        assert set(p["_sampled"]) == {"alpha", "beta", "gamma", "delta"}
+
+
+def test_no_energy_means_gamma_zero_and_latency_dominant():
+    props = _proposals(KnobSpace(SweepConfig(), "latency", StartCosts(12.0, None), delta_fixed=0.7), n=5)
+    for p in props:
+        assert p["gamma"] == 0.0 and p["delta"] == 0.7 and p["dominant"] == "latency" and p["v_ener"] == 0.0
+
+
+def test_negative_range_is_one_line_error():
+    with pytest.raises(UserError, match=r"sweep.alpha = \[-0.1, 1.0\].*must not be negative") as err:
+        check_ranges(SweepConfig(alpha=(-0.1, 1.0)), "latency")
+    assert "\n" not in str(err.value)
+    with pytest.raises(UserError, match="low <= high"):
+        check_ranges(SweepConfig(beta=(2.0, 1.0)), "any")
+    with pytest.raises(UserError, match="must be < 1"):
+        check_ranges(SweepConfig(dominance=(0.5, 1.5)), "latency")
+    check_ranges(SweepConfig(dominance=(0.5, 1.5)), "any")
+    with pytest.raises(UserError, match="sweep mode"):
+        check_ranges(SweepConfig(), "fast")
+
+
+def test_energy_mode_needs_energy():
+    with pytest.raises(UserError, match="no energy"):
+        check_mode_fits_lut("energy", StartCosts(1.0, None))
+    check_mode_fits_lut("latency", StartCosts(1.0, None))
+
+
+def test_objectives():
+    assert objectives("multi", True) == (["test_acc", "lat_ms", "energy_mj"], ["max", "min", "min"])
+    assert objectives("multi", False) == (["test_acc", "lat_ms"], ["max", "min"])
+    assert objectives("latency", True) == (["lat_ms"], ["min"])
+    with pytest.raises(UserError):
+        objectives("energy", False)
+    with pytest.raises(UserError):
+        objectives("speed", True)
+
+
+def test_knob_space_survives_pickle():
+    import pickle
+
+    space = KnobSpace(SweepConfig(), "latency", StartCosts(2.0, 1.0))
+    assert pickle.loads(pickle.dumps(space)) == space
+    assert all(math.isfinite(v) for p in _proposals(space, 3) for k, v in p.items() if k in "alpha beta gamma delta")
