@@ -69,7 +69,11 @@ class EnergyModel(abc.ABC):
         return f"model:{self.name}"
 
     @abc.abstractmethod
-    def energy_mj(self, module: nn.Module, example_input: torch.Tensor) -> float: ...
+    def energy_from_counts(self, macs: int, bytes_moved: int) -> float:
+        """mJ from a module's MACs and bytes moved (``count_macs``, ``count_bytes_moved``)."""
+
+    def energy_mj(self, module: nn.Module, example_input: torch.Tensor) -> float:
+        return self.energy_from_counts(count_macs(module, example_input), count_bytes_moved(module, example_input))
 
     def describe(self) -> dict:
         return {"name": self.name}
@@ -80,10 +84,8 @@ class Horowitz45nm(EnergyModel):
     mac_pj = 3.7 + 0.9
     byte_pj = 100.0 / 8
 
-    def energy_mj(self, module, example_input) -> float:
-        macs = count_macs(module, example_input)
-        moved = count_bytes_moved(module, example_input)
-        return (macs * self.mac_pj + moved * self.byte_pj) * 1e-9
+    def energy_from_counts(self, macs: int, bytes_moved: int) -> float:
+        return (macs * self.mac_pj + bytes_moved * self.byte_pj) * 1e-9
 
     def describe(self) -> dict:
         return {"name": self.name, "mac_pj": self.mac_pj, "byte_pj": self.byte_pj,

@@ -28,7 +28,7 @@ from hwnas.errors import UserError, cli_main
 from hwnas.meters import get_meter
 from hwnas.space import PRESETS, SearchSpace, get_space
 from hwnas.timing import fixed_threads
-from lut.energy_model import count_macs, get_energy_model
+from lut.energy_model import count_bytes_moved, count_macs, get_energy_model
 from lut.protocol import CONTEXTS, isolated_units, time_in_network, time_isolated, timing_entry
 from lut.table import FORMAT, FORMAT_VERSION, Lut, load_lut, save_lut, space_from_definition
 
@@ -75,6 +75,7 @@ def _profile_data(space_def: dict, *, meter: str, threads: int, warmup: int, rep
                                 seed=seed, progress=progress)
     seconds = time.perf_counter() - started
 
+    macs = {key: count_macs(module, x) for key, module, x in units}
     # energy: a real meter measures each block alone; otherwise a labeled model, or null
     if meter_obj.source != "none":
         energy_source = meter_obj.source
@@ -83,11 +84,10 @@ def _profile_data(space_def: dict, *, meter: str, threads: int, warmup: int, rep
     elif energy_model:
         model = get_energy_model(energy_model)
         energy_source = model.source
-        energy = {key: model.energy_mj(module, x) for key, module, x in units}
+        energy = {key: model.energy_from_counts(macs[key], count_bytes_moved(module, x)) for key, module, x in units}
         energy_note = model.describe()
     else:
         energy_source, energy, energy_note = "none", {}, None
-    macs = {key: count_macs(module, x) for key, module, x in units}
 
     def entry(key):
         return {**timing_entry(timings[key]), "energy_mj": energy.get(key), "macs": macs[key], "measured": True}

@@ -1,0 +1,71 @@
+"""The timing protocol: statistics, thread handling, warm-up/repeat counts, energy rules."""
+
+import pytest
+import torch
+
+from hwnas.device import describe
+from hwnas.timing import fixed_threads, measure, summarize, time_module
+
+
+class Counting(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.calls, self.threads, self.grad = 0, set(), set()
+
+    def forward(self, x):
+        self.calls += 1
+        self.threads.add(torch.get_num_threads())
+        self.grad.add(torch.is_grad_enabled())
+        return x * 2
+
+
+def test_summarize_median_iqr_mean_min():
+    t = summarize([5.0, 1.0, 4.0, 2.0, 3.0], threads=2)
+    assert (t.median_ms, t.iqr_ms, t.mean_ms, t.min_ms, t.repeats, t.threads) == (3.0, 2.0, 3.0, 1.0, 5, 2)
+    assert summarize([7.0]).iqr_ms == 0.0
+
+
+def test_time_module_counts_calls_fixes_threads_and_restores():
+    before = torch.get_num_threads()
+    m = Counting().train()
+    t = time_module(m, torch.ones(1), warmup=3, repeats=7, threads=1)
+    assert m.calls == 10 and t.repeats == 7 and t.threads == 1
+    assert m.threads == {1} and m.grad == {False}
+    assert not m.training
+    assert torch.get_num_threads() == before
+    assert 0 < t.min_ms <= t.median_ms
+
+
+def test_fixed_threads_restores_after_error():
+    before = torch.get_num_threads()
+    with pytest.raises(KeyError), fixed_threads(1):
+        raise KeyError
+    assert torch.get_num_threads() == before
+
+
+class FakeMeter:
+    source = "rapl"
+
+    def start(self):
+        self.started = True
+
+    def stop(self):
+        return 0.5  # joules over all timed calls
+
+
+def test_measure_without_meter_has_no_energy():
+    r = measure(Counting(), torch.ones(1), warmup=1, repeats=5)
+    assert r["energy_mj"] is None and r["energy_source"] == "none"
+    assert r["repeats"] == 5 and r["threads"] == 1 and r["latency_ms"] > 0
+
+
+def test_measure_with_meter_divides_by_repeats():
+    r = measure(Counting(), torch.ones(1), warmup=1, repeats=10, meter=FakeMeter())
+    assert r["energy_mj"] == pytest.approx(50.0)  # 0.5 J / 10 calls = 50 mJ
+    assert r["energy_source"] == "rapl"
+
+
+def test_describe_names_the_device():
+    d = describe(3)
+    assert d["threads"] == 3 and d["torch"] == torch.__version__
+    assert d["cpu"] and d["cpu"] in d["name"] and d["hostname"]
