@@ -32,7 +32,7 @@ __all__ = ["EnergyModel", "Horowitz45nm", "count_bytes_moved", "count_macs", "ge
 
 def count_macs(module: nn.Module, example_input: torch.Tensor) -> int:
     """Multiply-accumulates of one forward pass (``FlopCounterMode`` counts 2 per MAC)."""
-    with torch.inference_mode(), FlopCounterMode(display=False) as counter:
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
         module(example_input)
     return counter.get_total_flops() // 2
 

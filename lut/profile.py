@@ -138,10 +138,26 @@ def _parse_device(device: str) -> str | None:
     raise UserError(f"unknown device {device!r}; expected 'local' or 'ray:<resource>'")
 
 
+def _check_reachable(address: str, timeout_s: float = 3.0) -> None:
+    """Fail in seconds, not minutes: ``ray.init`` retries an unreachable GCS for long."""
+    if address in ("auto", "local"):
+        return
+    hostport = address.split("://", 1)[-1].rstrip("/")
+    host, _, port = hostport.rpartition(":")
+    if not host or not port.isdigit():
+        raise UserError(f"Ray address {address!r}: expected host:port (or ray://host:port)")
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout_s).close()
+    except OSError as err:
+        raise UserError(f"cannot connect to Ray at {address}: {err.strerror or err.__class__.__name__}") from None
+
+
 def _run_on_ray(resource: str, address: str | None, threads: int, kwargs: dict) -> dict:
+    address = address or os.environ.get("RAY_ADDRESS") or None
+    if address is not None:
+        _check_reachable(address)
     import ray
 
-    address = address or os.environ.get("RAY_ADDRESS") or None
     if not ray.is_initialized():
         try:
             ray.init(address=address, include_dashboard=False, log_to_driver=True, logging_level="ERROR")

@@ -1,0 +1,158 @@
+"""Profiling a LUT on this machine (tiny spaces, few repeats), the cache, validation,
+the energy model and the Ray device path."""
+
+import json
+import socket
+from collections import Counter
+
+import pytest
+import torch
+
+from hwnas.errors import UserError
+from hwnas.space import get_space
+from lut import ensure_lut, load_lut, profile_lut, save_lut
+from lut import profile as profile_mod
+from lut.energy_model import Horowitz45nm, count_bytes_moved, count_macs
+from lut.metrics import kendall_tau, mape, within_fraction
+from lut.protocol import design_archs
+from lut.validate import main as validate_main
+from lut.validate import sample_archs, validate_lut
+
+FAST = dict(warmup=1, repeats=2, rounds=1, per_op=1, progress=False)
+
+
+@pytest.fixture(scope="module")
+def cpu_lut():
+    return profile_lut(get_space("fbnet-cpu", width=0.25), **FAST)
+
+
+def test_profiled_lut_has_every_layer_and_op(cpu_lut, tmp_path):
+    space = get_space("fbnet-cpu", width=0.25)
+    cpu_lut.check_space(space)
+    d = cpu_lut.data
+    assert len(d["layers"]) == space.num_layers and d["ops"] == list(space.ops)
+    for layer, entry in zip(space.layers, d["layers"]):
+        assert set(entry["ops"]) == set(space.ops)
+        for op, e in entry["ops"].items():
+            identity = op == "skip" and layer.in_channels == layer.out_channels and layer.stride == 1
+            assert e["measured"] is (not identity)
+            assert (e["latency_ms"] == 0.0) if identity else (e["latency_ms"] > 0 and e["energy_mj"] > 0)
+    assert set(d["fixed"]["parts"]) == {"stem", "head", "overhead"}
+    assert d["fixed"]["parts"]["head"]["latency_ms"] > 0
+    assert d["energy_source"] == "model:horowitz45nm" and cpu_lut.has_energy
+    assert d["protocol"]["context"] == "network" and d["protocol"]["statistic"] == "median"
+    assert d["device"]["threads"] == 1 and d["device"]["torch"] == torch.__version__
+    back = load_lut(str(save_lut(cpu_lut, tmp_path / "cpu.json")))
+    assert back.data == json.loads(json.dumps(cpu_lut.data))
+    arch = sample_archs(space, 1, 3)[0]
+    assert back.latency_ms(arch) == pytest.approx(cpu_lut.latency_ms(arch))
+
+
+def test_balanced_design():
+    space = get_space("fbnet-cifar")
+    archs = design_archs(space, per_op=2, seed=1)
+    assert len(archs) == 18
+    for layer in range(22):
+        assert Counter(a[layer] for a in archs) == {op: 2 for op in space.ops}
+
+
+def test_isolated_fbnet_cifar_one_entry_per_layer_shared_by_shape():
+    space = get_space("fbnet-cifar", width=0.25)
+    lut = profile_lut(space, context="isolated", energy_model=None, **FAST)
+    assert lut.num_layers == 22 and lut.energy_source == "none" and lut.energy_mj(["k3_e1"] * 22) is None
+    assert all(e["energy_mj"] is None for l in lut.data["layers"] for e in l["ops"].values())
+    t = lut.cost_tensors().latency_ms
+    by_shape = {}
+    for layer in space.layers:
+        by_shape.setdefault(layer.shape_key, []).append(layer.index)
+    for rows in by_shape.values():
+        assert all(torch.equal(t[rows[0]], t[r]) for r in rows)
+    assert "overhead" not in lut.data["fixed"]["parts"]
+
+
+def test_energy_model_numbers():
+    conv = torch.nn.Conv2d(4, 8, 1, bias=False)
+    x = torch.randn(1, 4, 2, 2)
+    assert count_macs(conv, x) == 8 * 4 * 4
+    assert count_bytes_moved(conv, x) == (16 + 32 + 32) * 4  # input, output, weight in fp32
+    assert Horowitz45nm().energy_mj(conv, x) == pytest.approx((128 * 4.6 + 320 * 12.5) * 1e-9)
+    assert Horowitz45nm().source == "model:horowitz45nm"
+
+
+def test_metrics():
+    assert kendall_tau([1, 2, 3], [10, 20, 30]) == 1.0
+    assert kendall_tau([1, 2, 3], [3, 2, 1]) == -1.0
+    assert kendall_tau([1, 2, 3, 4], [1, 3, 2, 4]) == pytest.approx(4 / 6)
+    assert within_fraction([1.0, 1.2, 0.95], [1.0, 1.0, 1.0]) == pytest.approx(2 / 3)
+    assert mape([1.1, 0.8], [1.0, 1.0]) == pytest.approx(15.0)
+
+
+def test_ensure_lut_profiles_once_then_uses_cache(tmp_path, monkeypatch):
+    space = get_space("fbnet-cpu", width=0.25)
+    first = ensure_lut("auto", space, tmp_path, **{k: v for k, v in FAST.items() if k != "progress"})
+    path = profile_mod.cache_path(space, tmp_path)
+    assert path.is_file() and first.name == str(path)
+
+    def boom(*a, **k):
+        raise AssertionError("profiled again")
+
+    monkeypatch.setattr(profile_mod, "profile_lut", boom)
+    again = ensure_lut("auto", space, tmp_path)
+    assert again.data == json.loads(path.read_text())
+    with pytest.raises(UserError, match="layers_hash"):
+        ensure_lut(str(path), get_space("fbnet-cpu", width=0.5))
+
+
+def test_validate_prints_table_and_summary_line(cpu_lut, tmp_path, capsys):
+    path = save_lut(cpu_lut, tmp_path / "cpu.json")
+    validate_main(["--lut", str(path), "--archs", "3", "--seed", "1", "--no-progress", "--repeats", "2"])
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 1 + 3 + 1
+    last = dict(kv.split("=") for kv in lines[-1].split())
+    assert set(last) == {"within_10pct", "kendall_tau", "mape"}
+    assert 0.0 <= float(last["within_10pct"]) <= 1.0
+
+
+def test_validate_result_is_consistent(cpu_lut):
+    r = validate_lut(cpu_lut, 2, seed=0, repeats=2, rounds=1, progress=False)
+    assert r["predicted_ms"] == [cpu_lut.latency_ms(a) for a in r["archs"]]
+    assert all(m > 0 for m in r["measured_ms"])
+
+
+def test_bad_device_and_cli_writes_nothing(tmp_path, capsys):
+    with pytest.raises(UserError, match="unknown device 'gpu'"):
+        profile_lut(get_space("fbnet-cpu", width=0.25), device="gpu", **FAST)
+    out = tmp_path / "x.json"
+    with pytest.raises(SystemExit) as exit_:
+        profile_mod.main(["--space", "fbnet-tiny", "--out", str(out)])
+    assert exit_.value.code == 2 and "unknown search space 'fbnet-tiny'" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def _closed_port() -> int:
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def test_unreachable_ray_address_is_one_line():
+    with pytest.raises(UserError, match="cannot connect to Ray at 127.0.0.1:") as err:
+        profile_lut(get_space("fbnet-cpu", width=0.25), device="ray:rpi4", address=f"127.0.0.1:{_closed_port()}",
+                    **FAST)
+    assert "\n" not in str(err.value)
+
+
+@pytest.mark.slow
+def test_ray_device_runs_on_node_with_resource_and_fails_fast_without():
+    ray = pytest.importorskip("ray")
+    ray.init(num_cpus=1, resources={"testdev": 1}, include_dashboard=False, logging_level="ERROR")
+    try:
+        space = get_space("fbnet-cpu", width=0.25)
+        lut = profile_lut(space, device="ray:testdev", **FAST)
+        assert lut.data["device"]["ray_resource"] == "testdev" and lut.num_layers == space.num_layers
+        with pytest.raises(UserError, match="no node in the Ray cluster has resource 'rpi4'.*testdev"):
+            profile_lut(space, device="ray:rpi4", **FAST)
+    finally:
+        ray.shutdown()
