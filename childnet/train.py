@@ -1,0 +1,264 @@
+"""Retrain a found architecture from scratch, evaluate, export and measure it.
+
+The architecture becomes a plain network (``hwnas.network.build_network``: identity
+skips vanish) at the space's real width (the width the LUT describes, not the
+search's proxy width). One loop: SGD with cosine decay over ``child.epochs`` on the
+whole training subset, a checkpoint every epoch (``--resume`` continues exactly),
+then test accuracy, parameters, FLOPs (``torch.utils.flop_counter``), the exported
+``model.pt`` and ``metrics.json`` (docs/formats.md).
+
+CLI: ``python -m childnet.train --arch arch.json --config FILE --out DIR [--resume] [key=value ...]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import time
+from pathlib import Path
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+import yaml
+from torch.utils.flop_counter import FlopCounterMode
+
+from childnet.export import EXPORT_FORMATS, export_model
+from childnet.measure import measure_file
+from hwnas.config import ExperimentConfig, config_to_dict, load_config
+from hwnas.data import TensorLoader, make_splits
+from hwnas.errors import UserError, cli_main
+from hwnas.network import build_network
+from hwnas.space import SearchSpace, get_space
+from lut import builtin_names, ensure_lut, load_lut
+from supernet.io import atomic_save, atomic_write_json, atomic_write_text, load_checkpoint, space_info
+
+__all__ = ["count_flops", "lut_estimates", "main", "read_arch", "run_child"]
+
+CHECKPOINT_KEYS = ("epoch", "model", "opt", "config", "ops", "metrics")
+_NOT_MEASURED = {"latency_ms": None, "latency_iqr_ms": None, "energy_mj": None, "energy_source": "none",
+                 "device": None, "threads": None, "batch_size": None}
+
+
+def read_arch(arch) -> tuple[list[str], dict]:
+    """``(ops, arch record)`` from an arch.json path, its dict, or a list of op names."""
+    if isinstance(arch, (str, Path)):
+        path = Path(arch)
+        if not path.is_file():
+            raise UserError(f"architecture file {path} not found")
+        try:
+            arch = json.loads(path.read_text())
+        except json.JSONDecodeError as err:
+            raise UserError(f"{path}: not valid JSON ({err.msg} at line {err.lineno})") from None
+        source = str(path)
+    else:
+        source = "architecture"
+    if isinstance(arch, dict):
+        if not isinstance(arch.get("ops"), list):
+            raise UserError(f"{source}: expected a list of op names under 'ops'")
+        return list(arch["ops"]), arch
+    if isinstance(arch, (list, tuple)):
+        return list(arch), {"ops": list(arch)}
+    raise UserError(f"{source}: expected an arch.json path, its mapping or a list of op names")
+
+
+def _check_arch_space(record: dict, space: SearchSpace, source: str) -> None:
+    searched = record.get("space")
+    if not isinstance(searched, dict):
+        return
+    if searched.get("name") != space.name or searched.get("layers_hash", space.layers_hash()) != space.layers_hash():
+        raise UserError(f"{source}: searched in space {searched.get('name')} (width {searched.get('width')}, layers_hash "
+                        f"{searched.get('layers_hash')}), but the config describes {space.name} (width {space.width}, "
+                        f"layers_hash {space.layers_hash()})")
+
+
+def count_flops(model: torch.nn.Module, input_shape) -> int:
+    """FLOPs of one inference of one image (``torch.utils.flop_counter``: 2 per MAC)."""
+    was_training = model.training
+    model.eval()
+    counter = FlopCounterMode(display=False)
+    with torch.no_grad(), counter:
+        model(torch.zeros(1, *input_shape))
+    model.train(was_training)
+    return int(counter.get_total_flops())
+
+
+def lut_estimates(search_lut: str, space: SearchSpace, ops) -> list[dict]:
+    """The estimate of every LUT that matches the space: the search LUT first, then the
+    builtin ones with the same searchable layers."""
+    out, seen = [], set()
+    specs = [search_lut] + [f"builtin:{n}" for n in builtin_names()]
+    for spec in specs:
+        if spec in seen:
+            continue
+        seen.add(spec)
+        try:
+            lut = ensure_lut(spec, space) if spec == search_lut else load_lut(spec)
+            lut.check_space(space)
+        except UserError:
+            if spec == search_lut:
+                raise
+            continue
+        energy = lut.energy_mj(ops)
+        out.append({"name": spec, "device": lut.device.get("name"), "lat_ms": lut.latency_ms(ops), "energy_mj": energy,
+                    "energy_source": lut.energy_source if energy is not None else "none"})
+    return out
+
+
+def _lr_at(epoch: int, lr: float, epochs: int) -> float:
+    return 0.5 * lr * (1.0 + math.cos(math.pi * epoch / max(1, epochs)))
+
+
+def _evaluate(model, loader) -> float:
+    model.eval()
+    correct = seen = 0
+    with torch.no_grad():
+        for x, y in loader:
+            correct += int((model(x).argmax(1) == y).sum())
+            seen += len(y)
+    return correct / max(seen, 1)
+
+
+def run_child(cfg: ExperimentConfig, arch, out_dir, *, resume: bool = False,
+              on_epoch: Callable[[dict], None] | None = None, measure: bool | Callable = True) -> dict:
+    """Train, evaluate, export and measure ``arch``; returns the metrics.json dict.
+
+    ``measure``: True measures on this host (``childnet.measure``); a callable gets the
+    exported model's path and returns the "measured" dict (e.g. from a device's Ray
+    node); False leaves the measured fields null with a note.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    c, d = cfg.child, cfg.data
+    if c.export not in EXPORT_FORMATS + ("none",):
+        raise UserError(f"child.export: unknown format {c.export!r}; expected one of {', '.join(EXPORT_FORMATS)}, none")
+    if c.epochs < 0:
+        raise UserError(f"child.epochs must be >= 0, got {c.epochs}")
+    if c.threads:
+        torch.set_num_threads(c.threads)
+    ops, record = read_arch(arch)
+    shape_space = get_space(cfg.space.preset, cfg.space.width)
+    splits = make_splits(d.dataset, shape_space.input_shape, d.root, d.download, d.train_size, d.test_size,
+                         d.arch_fraction, d.seed)
+    space = get_space(cfg.space.preset, cfg.space.width, cfg.space.num_classes or splits.train.num_classes)
+    ops = space.check_arch(ops, str(arch) if isinstance(arch, (str, Path)) else "architecture")
+    _check_arch_space(record, space, str(arch) if isinstance(arch, (str, Path)) else "architecture")
+    config = config_to_dict(cfg)
+
+    torch.manual_seed(c.seed)
+    model = build_network(space, ops)
+    opt = torch.optim.SGD(model.parameters(), lr=c.lr, momentum=c.momentum, weight_decay=c.weight_decay)
+    train_loader = TensorLoader(splits.train, c.batch_size, seed=c.seed, augment=d.augment)
+    test_loader = TensorLoader(splits.test, c.batch_size, shuffle=False)
+
+    start, train_seconds, metrics = 0, 0.0, {}
+    ckpt_path = out_dir / "checkpoint.pt"
+    if resume and ckpt_path.exists():
+        state = load_checkpoint(ckpt_path, "childnet checkpoint", CHECKPOINT_KEYS)
+        if state["config"] != config or state["ops"] != ops:
+            raise UserError(f"{ckpt_path}: cannot resume, it was made with another config or architecture")
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["opt"])
+        start, metrics = state["epoch"], state["metrics"]
+        train_seconds = metrics.get("train_seconds", 0.0)
+    atomic_write_text(out_dir / "config.yaml", yaml.safe_dump(config, sort_keys=False))
+
+    for epoch in range(start, c.epochs):
+        t0 = time.perf_counter()
+        torch.manual_seed(c.seed * 1_000_003 + epoch)
+        for group in opt.param_groups:
+            group["lr"] = _lr_at(epoch, c.lr, c.epochs)
+        train_loader.set_epoch(epoch)
+        model.train()
+        loss_sum = correct = seen = 0
+        for x, y in train_loader:
+            logits = model(x)
+            loss = F.cross_entropy(logits, y, label_smoothing=c.label_smoothing)
+            if not torch.isfinite(loss):
+                raise UserError(f"childnet training diverged: loss {loss.item()} in epoch {epoch + 1}; lower child.lr")
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            loss_sum += loss.item() * len(y)
+            correct += int((logits.argmax(1) == y).sum())
+            seen += len(y)
+        seconds = time.perf_counter() - t0
+        train_seconds += seconds
+        metrics = {"epoch": epoch + 1, "epochs": c.epochs, "phase": "child", "train_loss": loss_sum / max(seen, 1),
+                   "train_acc": correct / max(seen, 1), "lr": opt.param_groups[0]["lr"], "seconds": seconds,
+                   "train_seconds": train_seconds}
+        atomic_save({"epoch": epoch + 1, "model": model.state_dict(), "opt": opt.state_dict(), "config": config,
+                     "ops": ops, "metrics": metrics}, ckpt_path)
+        if on_epoch is not None:
+            on_epoch(dict(metrics))
+
+    # evaluate, count, export, measure
+    test_acc = _evaluate(model, test_loader)
+    input_shape = list(space.input_shape)
+    params = sum(p.numel() for p in model.parameters())
+    flops = count_flops(model, input_shape)
+    model_path = None
+    if c.export != "none":
+        model_path = export_model(model, out_dir / "model.pt", {"input_shape": input_shape, "ops": ops,
+                                                               "space": space_info(space)}, c.export)
+        _export_onnx(model, out_dir / "model.onnx", input_shape)
+    measured = _measure(measure, model_path, cfg)
+    estimates = lut_estimates(cfg.lut.path, space, ops)
+    search_lut = {k: estimates[0][k] for k in ("name", "lat_ms", "energy_mj", "energy_source")}
+    result = {"test_acc": test_acc, "params": params, "flops": flops, "ops": ops, "space": space_info(space),
+              "lut": search_lut, "lut_estimates": estimates, "measured": measured,
+              "train_seconds": train_seconds, "epochs": c.epochs, "model": model_path.name if model_path else None,
+              "reused_from": None}
+    atomic_write_json(out_dir / "metrics.json", result)
+    return result
+
+
+def _measure(measure, model_path, cfg) -> dict:
+    m = cfg.measure
+    if measure is False or measure is None:
+        return {**_NOT_MEASURED, "note": "not measured (measure=False)"}
+    if model_path is None:
+        return {**_NOT_MEASURED, "note": "not measured: child.export is none"}
+    if callable(measure):
+        return measure(model_path)
+    if m.device != "local":
+        return {**_NOT_MEASURED, "note": f"not measured: measure.device is {m.device!r}; measure on the device with "
+                                          f"python -m childnet.measure --model {model_path}"}
+    return measure_file(model_path, threads=m.threads, warmup=m.warmup, repeats=m.repeats, meter=m.meter,
+                        batch_size=m.batch_size)
+
+
+def _export_onnx(model, path: Path, input_shape) -> None:
+    """ONNX too, only where ``onnx`` is installed (optional)."""
+    try:
+        import onnx  # noqa: F401
+    except ImportError:
+        return
+    tmp = path.with_name(f".{path.name}.tmp")
+    torch.onnx.export(model.eval(), (torch.zeros(1, *input_shape),), str(tmp), dynamo=False)
+    tmp.replace(path)
+
+
+@cli_main
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(prog="python -m childnet.train", description=__doc__.split("\n\n")[0])
+    p.add_argument("--arch", required=True, help="arch.json written by supernet.search")
+    p.add_argument("--config", required=True, help="experiment YAML")
+    p.add_argument("--out", required=True, help="output folder (metrics.json, model.pt, checkpoint.pt)")
+    p.add_argument("--resume", action="store_true")
+    p.add_argument("--no-measure", action="store_true", help="skip the latency measurement on this host")
+    p.add_argument("overrides", nargs="*", help="section.key=value, e.g. child.epochs=2")
+    a = p.parse_args(argv)
+    cfg = load_config(a.config, a.overrides)
+
+    def show(m):
+        print(f"epoch {m['epoch']}/{m['epochs']} loss={m['train_loss']:.3f} train_acc={m['train_acc']:.3f} "
+              f"({m['seconds']:.1f}s)", flush=True)
+
+    result = run_child(cfg, a.arch, a.out, resume=a.resume, on_epoch=show, measure=not a.no_measure)
+    print(json.dumps({k: result[k] for k in ("test_acc", "params", "flops", "lut", "measured", "train_seconds")}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,68 @@
+"""Files of a run: atomic writes (nothing half-written), checkpoints loaded with
+``weights_only=True`` and one clear error when unreadable, the space record of
+``docs/formats.md``."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import torch
+
+from hwnas.errors import UserError
+from hwnas.space import SearchSpace
+
+__all__ = ["atomic_save", "atomic_write_json", "atomic_write_text", "load_checkpoint", "space_info"]
+
+
+def _atomic(path: Path, write) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path, text: str) -> None:
+    _atomic(path, lambda tmp: Path(tmp).write_text(text))
+
+
+def atomic_write_json(path, data) -> None:
+    atomic_write_text(path, json.dumps(data, indent=1) + "\n")
+
+
+def atomic_save(obj, path) -> None:
+    """``torch.save`` to ``path`` via a temporary file in the same folder."""
+    _atomic(path, lambda tmp: torch.save(obj, tmp))
+
+
+def load_checkpoint(path, what: str = "checkpoint", required=()) -> dict:
+    """``torch.load(weights_only=True)``; an unreadable file or missing keys is a ``UserError``."""
+    path = Path(path)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise UserError(f"{what} {path} not found") from None
+    except Exception as err:  # zip, pickle, EOF, unsupported global: all mean "not a good file"
+        first = (str(err).strip().splitlines() or [""])[0][:200]
+        raise UserError(f"{path}: corrupt or unreadable {what} ({type(err).__name__}: {first}); "
+                        f"delete it to start over") from None
+    if not isinstance(state, dict):
+        raise UserError(f"{path}: not a {what} (expected a mapping, got {type(state).__name__})")
+    missing = [k for k in required if k not in state]
+    if missing:
+        raise UserError(f"{path}: not a {what} (missing {', '.join(missing)})")
+    return state
+
+
+def space_info(space: SearchSpace) -> dict:
+    """The ``space`` record of arch.json / metrics.json."""
+    return {"name": space.name, "width": space.width, "num_classes": space.num_classes,
+            "hash": space.hash(), "layers_hash": space.layers_hash()}

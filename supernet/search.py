@@ -1,0 +1,342 @@
+"""The architecture search: FBNet DNAS with the HANNA latency + energy loss.
+
+One loop, top to bottom: warm-up epochs train the weights only; every later epoch
+trains the weights (SGD) on the 80% split, then theta (Adam) on the 20% split, with
+Gumbel-softmax masks whose temperature anneals per epoch. Every epoch rewrites a full
+checkpoint, the theta history, arch.json (argmax of theta) and TensorBoard curves.
+
+Batches are ordered by ``(seed, epoch)`` and torch is reseeded from ``(seed, epoch)``
+at the start of every epoch (Gumbel noise included), so a run resumed from an epoch
+checkpoint ends exactly like an uninterrupted one.
+
+CLI: ``python -m supernet.search --config FILE --out DIR [--resume] [key=value ...]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import tempfile
+import time
+from pathlib import Path
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+import yaml
+from tensorboardX import SummaryWriter
+
+from hwnas.config import ExperimentConfig, config_to_dict, load_config
+from hwnas.data import Splits, TensorLoader, make_splits
+from hwnas.errors import UserError, cli_main
+from hwnas.space import SearchSpace, get_space
+from lut import ensure_lut
+from lut.cost import CostTensors, TableCost
+from supernet.io import atomic_save, atomic_write_json, atomic_write_text, load_checkpoint, space_info
+from supernet.loss import SearchLoss, expected_cost
+from supernet.mixed import MODES
+from supernet.model import Supernet
+from supernet.schedule import temperature_at, weight_lr_at
+
+__all__ = ["SearchSetup", "main", "prepare_search", "run_search", "run_warmup", "warmup_key"]
+
+CHECKPOINT_KEYS = ("epoch", "model", "w_opt", "theta_opt", "config", "theta_history", "metrics")
+WARMUP_KEYS = ("key", "model", "w_opt")
+
+
+class SearchSetup:
+    """Everything a search needs, resolved from the config: the LUT's space, the
+    (possibly narrower) space the supernet trains in, the data splits, the costs."""
+
+    def __init__(self, cfg: ExperimentConfig, cost: CostTensors | None = None):
+        s = cfg.search
+        if s.mode not in MODES:
+            raise UserError(f"search.mode: unknown mode {s.mode!r}; expected one of {', '.join(MODES)}")
+        if s.epochs < 1 or not 0 <= s.warmup_epochs <= s.epochs:
+            raise UserError(f"search: need epochs >= 1 and 0 <= warmup_epochs <= epochs, got epochs={s.epochs}, "
+                            f"warmup_epochs={s.warmup_epochs}")
+        if s.proxy_width is not None and not s.proxy_width > 0:
+            raise UserError(f"search.proxy_width must be > 0 (or null), got {s.proxy_width}")
+        if s.steps_per_epoch is not None and s.steps_per_epoch < 1:
+            raise UserError(f"search.steps_per_epoch must be >= 1 (or null), got {s.steps_per_epoch}")
+        if s.temperature <= 0 or s.temperature_decay < 0:
+            raise UserError(f"search: temperature must be > 0 and temperature_decay >= 0, got {s.temperature}, "
+                            f"{s.temperature_decay}")
+        self.cfg = cfg
+        shape_space = get_space(cfg.space.preset, cfg.space.width)
+        d = cfg.data
+        self.splits: Splits = make_splits(d.dataset, shape_space.input_shape, d.root, d.download, d.train_size,
+                                          d.test_size, d.arch_fraction, d.seed)
+        num_classes = cfg.space.num_classes or self.splits.train.num_classes
+        if num_classes < self.splits.train.num_classes:
+            raise UserError(f"space.num_classes={num_classes} but {d.dataset} has {self.splits.train.num_classes} classes")
+        self.space: SearchSpace = get_space(cfg.space.preset, cfg.space.width, num_classes)
+        self.proxy_space: SearchSpace = (self.space if s.proxy_width is None
+                                         else get_space(cfg.space.preset, s.proxy_width, num_classes))
+        self.lut_name = cfg.lut.path
+        if cost is None:
+            lut = ensure_lut(cfg.lut.path, self.space)
+            lut.check_space(self.space)
+            cost = lut.cost_tensors()
+        self.cost = _check_cost(cost, self.space, self.lut_name)
+        self.loss = SearchLoss.from_config(cfg.loss, self.cost, use_energy=cfg.lut.energy, lut_name=self.lut_name)
+
+    def loaders(self) -> tuple[TensorLoader, TensorLoader]:
+        d, s = self.cfg.data, self.cfg.search
+        weights = TensorLoader(self.splits.weights, d.batch_size, seed=s.seed, augment=d.augment,
+                               max_batches=s.steps_per_epoch)
+        arch = TensorLoader(self.splits.arch, d.batch_size, seed=s.seed + 1, augment=d.augment,
+                            max_batches=s.steps_per_epoch)
+        return weights, arch
+
+
+def prepare_search(cfg: ExperimentConfig, cost: CostTensors | None = None) -> SearchSetup:
+    return SearchSetup(cfg, cost)
+
+
+def _check_cost(cost: CostTensors, space: SearchSpace, name: str) -> CostTensors:
+    want = (space.num_layers, len(space.ops))
+    if tuple(cost.op_names) != tuple(space.ops):
+        raise UserError(f"LUT {name}: ops {list(cost.op_names)} differ from space {space.name}'s {list(space.ops)}")
+    if tuple(cost.latency_ms.shape) != want:
+        raise UserError(f"LUT {name}: latency table is {tuple(cost.latency_ms.shape)}, space {space.name} needs {want} "
+                        f"(layers, ops); the LUT is for another space")
+    if cost.energy_mj is not None and tuple(cost.energy_mj.shape) != want:
+        raise UserError(f"LUT {name}: energy table is {tuple(cost.energy_mj.shape)}, expected {want}")
+    return cost
+
+
+def warmup_key(cfg: ExperimentConfig) -> dict:
+    """The config parts a weights-only warm-up depends on (not the loss, theta or LUT)."""
+    s = cfg.search
+    return {"space": config_to_dict(cfg.space), "data": config_to_dict(cfg.data),
+            "search": {k: getattr(s, k) for k in ("warmup_epochs", "mode", "w_lr", "w_momentum", "w_weight_decay",
+                                                  "temperature", "proxy_width", "steps_per_epoch", "seed")}}
+
+
+def _first_difference(a, b, prefix="") -> str | None:
+    if isinstance(a, dict) and isinstance(b, dict):
+        for k in sorted(set(a) | set(b)):
+            d = _first_difference(a.get(k), b.get(k), f"{prefix}{k}.")
+            if d:
+                return d
+        return None
+    return None if a == b else f"{prefix[:-1]} ({a!r} there, {b!r} here)"
+
+
+def _epoch_seed(seed: int, epoch: int) -> int:
+    return (seed * 1_000_003 + epoch * 7_919 + 17) % (2**63 - 1)
+
+
+def _finite(value: torch.Tensor, what: str, epoch: int) -> None:
+    if not torch.isfinite(value):
+        raise UserError(f"search diverged: {what} is {value.item()} in epoch {epoch + 1}; "
+                        f"lower search.w_lr/theta_lr or the loss knobs")
+
+
+def _arch_record(setup: SearchSetup, ops: list[str]) -> dict:
+    """arch.json (docs/formats.md): the argmax architecture and its LUT costs."""
+    table = TableCost(setup.cost)
+    return {"space": space_info(setup.space), "ops": ops, "lat_ms": table.latency_ms(ops),
+            "energy_mj": table.energy_mj(ops), "energy_source": setup.cost.energy_source if setup.cost.has_energy else "none",
+            "lut": setup.lut_name, "proxy_width": setup.cfg.search.proxy_width, "search_width": setup.proxy_space.width}
+
+
+def run_search(cfg: ExperimentConfig, out_dir, *, resume: bool = False, warmup_path=None,
+               on_epoch: Callable[[dict], None] | None = None, cost: CostTensors | None = None) -> dict:
+    """Search an architecture; see the module docstring. Returns the last epoch's
+    metrics plus ``ops`` and ``arch_path``."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    s = cfg.search
+    if s.threads:
+        torch.set_num_threads(s.threads)
+    setup = SearchSetup(cfg, cost)
+    space, cost, loss_fn = setup.space, setup.cost, setup.loss
+    lat_table, ener_table = cost.latency_ms.float(), (cost.energy_mj.float() if cost.has_energy else None)
+    weight_loader, arch_loader = setup.loaders()
+    config = config_to_dict(cfg)
+
+    torch.manual_seed(s.seed)
+    net = Supernet(setup.proxy_space, s.mode)
+    w_opt = torch.optim.SGD(net.weight_parameters(), lr=s.w_lr, momentum=s.w_momentum, weight_decay=s.w_weight_decay)
+    theta_opt = torch.optim.Adam([net.theta], lr=s.theta_lr, weight_decay=s.theta_weight_decay)
+
+    start, history, metrics = 0, [], {}
+    ckpt_path = out_dir / "checkpoint.pt"
+    warmup_path = Path(warmup_path) if warmup_path is not None else None
+    if resume and ckpt_path.exists():
+        state = load_checkpoint(ckpt_path, "search checkpoint", CHECKPOINT_KEYS)
+        diff = _first_difference(state["config"], config)
+        if diff:
+            raise UserError(f"{ckpt_path}: cannot resume, the config differs: {diff}")
+        net.load_state_dict(state["model"])
+        w_opt.load_state_dict(state["w_opt"])
+        theta_opt.load_state_dict(state["theta_opt"])
+        start, history, metrics = state["epoch"], state["theta_history"], state["metrics"]
+    elif warmup_path is not None and warmup_path.exists() and s.warmup_epochs > 0:
+        state = load_checkpoint(warmup_path, "warm-up file", WARMUP_KEYS)
+        diff = _first_difference(state["key"], warmup_key(cfg))
+        if diff:
+            raise UserError(f"{warmup_path}: warm-up made with another config: {diff}")
+        net.load_state_dict(state["model"])
+        w_opt.load_state_dict(state["w_opt"])
+        start = s.warmup_epochs
+        history = [net.theta.detach().tolist() for _ in range(start)]
+    atomic_write_text(out_dir / "config.yaml", _yaml(config))
+
+    writer = SummaryWriter(logdir=str(out_dir))
+    run_start = time.perf_counter()
+    for epoch in range(start, s.epochs):
+        t0 = time.perf_counter()
+        torch.manual_seed(_epoch_seed(s.seed, epoch))
+        searching = epoch >= s.warmup_epochs
+        temperature = temperature_at(epoch, s.temperature, s.temperature_decay, s.warmup_epochs)
+        for group in w_opt.param_groups:
+            group["lr"] = weight_lr_at(epoch, s.w_lr, s.epochs, s.warmup_epochs)
+        weight_loader.set_epoch(epoch)
+        arch_loader.set_epoch(epoch)
+        net.train()
+
+        # 1) weights on the 80% split, theta fixed (masks sampled, detached)
+        ce_sum = correct = seen = 0
+        for x, y in weight_loader:
+            masks = net.sample_masks(temperature).detach()
+            logits = net(x, masks)
+            ce = F.cross_entropy(logits, y)
+            _finite(ce, "the weights' cross-entropy", epoch)
+            w_opt.zero_grad(set_to_none=True)
+            ce.backward()
+            w_opt.step()
+            ce_sum += ce.item() * len(y)
+            correct += int((logits.argmax(1) == y).sum())
+            seen += len(y)
+        train_ce, train_acc = ce_sum / max(seen, 1), correct / max(seen, 1)
+
+        # 2) theta on the 20% split (after warm-up); during warm-up only its accuracy
+        val_ce_sum = val_correct = val_seen = 0
+        loss_sum = lat_sum = ener_sum = 0.0
+        for x, y in arch_loader:
+            if searching:
+                masks = net.sample_masks(temperature)
+                logits = net(x, masks)
+                ce = F.cross_entropy(logits, y)
+                lat = expected_cost(masks, lat_table, cost.latency_fixed_ms)
+                ener = expected_cost(masks, ener_table, cost.energy_fixed_mj) if loss_fn.uses_energy else None
+                loss = loss_fn(ce, lat, ener)
+                _finite(loss, "the architecture loss", epoch)
+                theta_opt.zero_grad(set_to_none=True)
+                loss.backward(inputs=[net.theta])  # theta only: no weight gradients computed
+                theta_opt.step()
+                loss_sum += loss.item() * len(y)
+                lat_sum += lat.item() * len(y)
+                ener_sum += (ener.item() if ener is not None else 0.0) * len(y)
+            else:
+                with torch.no_grad():
+                    logits = net(x, net.sample_masks(temperature))
+                    ce = F.cross_entropy(logits, y)
+            val_ce_sum += ce.item() * len(y)
+            val_correct += int((logits.argmax(1) == y).sum())
+            val_seen += len(y)
+        history.append(net.theta.detach().tolist())
+
+        # 3) what the epoch found: expected costs under P(theta), the argmax architecture
+        probs = net.probabilities()
+        ops = net.argmax_ops()
+        lat_ms = float(expected_cost(probs, lat_table, cost.latency_fixed_ms))
+        energy_mj = float(expected_cost(probs, ener_table, cost.energy_fixed_mj)) if cost.has_energy else None
+        arch = _arch_record(setup, ops)
+        metrics = {"epoch": epoch + 1, "epochs": s.epochs, "phase": "search", "searching": searching,
+                   "temperature": temperature, "lr": w_opt.param_groups[0]["lr"],
+                   "train_ce": train_ce, "train_acc": train_acc,
+                   "val_ce": val_ce_sum / max(val_seen, 1), "val_acc": val_correct / max(val_seen, 1),
+                   "loss": loss_sum / val_seen if searching and val_seen else None,
+                   "lat_ms": lat_ms, "energy_mj": energy_mj,
+                   "sampled_lat_ms": lat_sum / val_seen if searching and val_seen else None,
+                   "sampled_energy_mj": ener_sum / val_seen if searching and val_seen and loss_fn.uses_energy else None,
+                   "arch_lat_ms": arch["lat_ms"], "arch_energy_mj": arch["energy_mj"],
+                   "seconds": time.perf_counter() - t0}
+
+        # 4) files: checkpoint first (the resume point), then what reads from it
+        atomic_save({"epoch": epoch + 1, "model": net.state_dict(), "w_opt": w_opt.state_dict(),
+                     "theta_opt": theta_opt.state_dict(), "config": config, "theta_history": history,
+                     "metrics": metrics}, ckpt_path)
+        if warmup_path is not None and epoch + 1 == s.warmup_epochs and not warmup_path.exists():
+            atomic_save({"key": warmup_key(cfg), "model": net.state_dict(), "w_opt": w_opt.state_dict()}, warmup_path)
+        atomic_write_json(out_dir / "theta.json", history)
+        atomic_write_json(out_dir / "arch.json", arch)
+        _log_epoch(writer, metrics, probs, space.ops, epoch + 1)
+        if on_epoch is not None:
+            on_epoch(dict(metrics))
+    writer.close()
+
+    ops = net.argmax_ops()
+    if start == s.epochs:  # resumed a finished run: rewrite what reads from the checkpoint
+        atomic_write_json(out_dir / "theta.json", history)
+        atomic_write_json(out_dir / "arch.json", _arch_record(setup, ops))
+    return {**metrics, "ops": ops, "arch_path": str(out_dir / "arch.json"),
+            "search_seconds": time.perf_counter() - run_start}
+
+
+def _log_epoch(writer: SummaryWriter, metrics: dict, probs: torch.Tensor, op_names, step: int) -> None:
+    for key in ("train_acc", "val_acc", "train_ce", "val_ce", "loss", "lat_ms", "energy_mj", "arch_lat_ms",
+                "arch_energy_mj", "temperature", "lr"):
+        value = metrics.get(key)
+        if value is not None:
+            writer.add_scalar(f"search/{key}", value, step)
+    for layer, row in enumerate(probs.tolist()):
+        for op, p in zip(op_names, row):
+            writer.add_scalar(f"theta/layer{layer:02d}/{op}", p, step)
+    writer.flush()
+
+
+def _yaml(data: dict) -> str:
+    return yaml.safe_dump(data, sort_keys=False)
+
+
+def run_warmup(cfg: ExperimentConfig, path) -> Path:
+    """Run only the weights-only warm-up of ``cfg`` and save it to ``path`` (shared by
+    trials that differ only in the loss knobs). Reuses ``path`` if it matches."""
+    path = Path(path)
+    if cfg.search.warmup_epochs < 1:
+        raise UserError("search.warmup_epochs is 0: there is no warm-up to share")
+    if path.exists():
+        state = load_checkpoint(path, "warm-up file", WARMUP_KEYS)
+        diff = _first_difference(state["key"], warmup_key(cfg))
+        if diff:
+            raise UserError(f"{path}: warm-up made with another config: {diff}")
+        return path
+    short = dataclasses.replace(cfg, search=dataclasses.replace(cfg.search, epochs=cfg.search.warmup_epochs))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=path.parent, prefix=".warmup-") as tmp:
+        run_search(short, tmp, warmup_path=None)
+        state = load_checkpoint(Path(tmp) / "checkpoint.pt", "search checkpoint", CHECKPOINT_KEYS)
+        atomic_save({"key": warmup_key(cfg), "model": state["model"], "w_opt": state["w_opt"]}, path)
+    return path
+
+
+@cli_main
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m supernet.search", description=__doc__.split("\n")[0])
+    parser.add_argument("--config", required=True, help="experiment YAML (configs/smoke.yaml, ...)")
+    parser.add_argument("--out", required=True, help="output folder (arch.json, theta.json, checkpoint.pt, events)")
+    parser.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    parser.add_argument("--warmup", default=None, help="shared warm-up file (used if present, else written)")
+    parser.add_argument("overrides", nargs="*", help="section.key=value, e.g. search.epochs=3")
+    args = parser.parse_args(argv)
+    cfg = load_config(args.config, args.overrides)
+
+    def show(m):
+        tail = f" energy={m['energy_mj']:.3f}mJ" if m["energy_mj"] is not None else ""
+        print(f"epoch {m['epoch']}/{m['epochs']} T={m['temperature']:.3f} train_acc={m['train_acc']:.3f} "
+              f"val_acc={m['val_acc']:.3f} lat={m['lat_ms']:.3f}ms arch_lat={m['arch_lat_ms']:.3f}ms{tail} "
+              f"({m['seconds']:.1f}s)", flush=True)
+
+    result = run_search(cfg, args.out, resume=args.resume, warmup_path=args.warmup, on_epoch=show)
+    print(json.dumps({"arch": result["arch_path"], "ops": result["ops"], "arch_lat_ms": result.get("arch_lat_ms"),
+                      "search_seconds": round(result["search_seconds"], 2)}))
+
+
+if __name__ == "__main__":
+    main()
