@@ -29,7 +29,8 @@ from hwnas.meters import get_meter
 from hwnas.space import PRESETS, SearchSpace, get_space
 from hwnas.timing import fixed_threads
 from lut.energy_model import count_bytes_moved, count_macs, get_energy_model
-from lut.protocol import CONTEXTS, isolated_units, time_in_network, time_isolated, timing_entry
+from lut.protocol import (CONTEXTS, isolated_units, measure_networks, sample_archs, time_in_network, time_isolated,
+                          timing_entry)
 from lut.table import FORMAT, FORMAT_VERSION, Lut, load_lut, save_lut, space_from_definition
 
 __all__ = ["cache_path", "ensure_lut", "profile_lut"]
@@ -39,6 +40,9 @@ DEFAULT_REPEATS = 60
 DEFAULT_ROUNDS = 3
 DEFAULT_CONTEXT = "network"
 DEFAULT_PER_OP = 3
+# calibration networks are drawn with their own seed, so that lut.validate's default
+# seeds (0, 1, ...) test on other networks than the ones the calibration was fit to
+CALIBRATION_SEED = 1_000_003
 DEFAULT_ENERGY_MODEL = "horowitz45nm"
 
 
@@ -57,9 +61,31 @@ def _metered_mj(module, x, meter, threads: int, min_seconds: float = 0.2) -> flo
     return joules * 1e3 / calls
 
 
+def fit_scale(raw_predicted_ms, measured_ms) -> float:
+    """Least-squares ``scale`` of ``measured ~ scale * raw_predicted`` (through the
+    origin: one parameter, so a few networks determine it and ranks are kept)."""
+    num = sum(p * m for p, m in zip(raw_predicted_ms, measured_ms, strict=True))
+    den = sum(p * p for p in raw_predicted_ms)
+    return num / den
+
+
+def _calibrate(data: dict, space: SearchSpace, n: int, *, threads, warmup, repeats, rounds, batch_size, seed,
+               progress) -> dict:
+    """Measure ``n`` whole networks and fit the LUT's calibration block to them."""
+    raw = Lut(data, name="uncalibrated")
+    archs = sample_archs(space, n, seed)
+    timings = measure_networks(space, archs, threads=threads, warmup=warmup, repeats=repeats, rounds=rounds,
+                               batch_size=batch_size, seed=seed, progress=progress)
+    predicted = [raw.latency_ms(a) for a in archs]
+    measured = [t.median_ms for t in timings]
+    return {"latency_scale": fit_scale(predicted, measured), "latency_offset_ms": 0.0,
+            "fit": "least squares, measured = scale * raw estimate", "archs": archs, "seed": seed,
+            "raw_predicted_ms": predicted, "measured_ms": measured}
+
+
 def _profile_data(space_def: dict, *, meter: str, threads: int, warmup: int, repeats: int, rounds: int,
                   context: str, per_op: int, batch_size: int, energy_model: str | None, progress: bool,
-                  seed: int) -> dict:
+                  seed: int, calibrate: int = 0) -> dict:
     """Profile on this machine and return the LUT as plain data (runs in a Ray task
     on the target device for ``ray:<resource>``)."""
     space = space_from_definition(space_def)
@@ -116,7 +142,7 @@ def _profile_data(space_def: dict, *, meter: str, threads: int, warmup: int, rep
         protocol["design"] = design
     if energy_note is not None:
         protocol["energy"] = energy_note
-    return {
+    data = {
         "format": FORMAT, "version": FORMAT_VERSION,
         "space": {"name": space.name, "width": space.width, "num_classes": space.num_classes, "hash": space.hash(),
                   "layers_hash": space.layers_hash(), "definition": space.definition()},
@@ -127,6 +153,11 @@ def _profile_data(space_def: dict, *, meter: str, threads: int, warmup: int, rep
         "fixed": fixed, "layers": layers, "calibration": None,
         "provenance": f"hwnas lut.profile on {socket.gethostname()}",
     }
+    if calibrate:
+        data["calibration"] = _calibrate(data, space, calibrate, threads=threads, warmup=warmup, repeats=repeats,
+                                         rounds=rounds, batch_size=batch_size, seed=CALIBRATION_SEED + seed,
+                                         progress=progress)
+    return data
 
 
 def _parse_device(device: str) -> str | None:
@@ -178,19 +209,25 @@ def _run_on_ray(resource: str, address: str | None, threads: int, kwargs: dict) 
 def profile_lut(space: SearchSpace, *, device: str = "local", meter: str = "none", threads: int = 1,
                 warmup: int = DEFAULT_WARMUP, repeats: int = DEFAULT_REPEATS, rounds: int = DEFAULT_ROUNDS,
                 context: str = DEFAULT_CONTEXT, per_op: int = DEFAULT_PER_OP, batch_size: int = 1, energy_model: str | None = DEFAULT_ENERGY_MODEL, progress: bool = True,
-                address: str | None = None, seed: int = 0) -> Lut:
+                address: str | None = None, seed: int = 0, calibrate: int = 0) -> Lut:
     """Profile ``space`` on ``device`` (``local`` or ``ray:<resource>``) into a ``Lut``.
 
     Energy: measured with ``meter`` when it is a real one; otherwise, if
     ``energy_model`` is given, modeled and labeled ``model:<name>``; else null.
+    ``calibrate=N`` (off by default) measures N whole networks after profiling and
+    records a one-parameter fit in the LUT's ``calibration`` block, which estimates
+    then apply (see ``lut/README.md``).
     """
     resource = _parse_device(device)
     if context not in CONTEXTS:
         raise UserError(f"unknown profiling context {context!r}; expected one of {', '.join(CONTEXTS)}")
+    if calibrate < 0 or calibrate == 1:
+        raise UserError(f"--calibrate must be 0 (off) or >= 2 networks, got {calibrate}")
     if threads < 1 or warmup < 0 or repeats < 1 or rounds < 1 or batch_size < 1 or per_op < 1:
         raise UserError("profile: threads, repeats, rounds, batch size must be >= 1 and warmup >= 0")
     kwargs = dict(space_def=space.definition(), meter=meter, threads=threads, warmup=warmup, repeats=repeats,
-                  rounds=rounds, context=context, per_op=per_op, batch_size=batch_size, energy_model=energy_model, seed=seed)
+                  rounds=rounds, context=context, per_op=per_op, batch_size=batch_size, energy_model=energy_model, seed=seed,
+                  calibrate=calibrate)
     if resource is None:
         data = _profile_data(progress=progress, **kwargs)
     else:
@@ -247,6 +284,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--per-op", type=int, default=DEFAULT_PER_OP,
                    help="network context: networks per (layer, op) in the balanced design")
     p.add_argument("--batch-size", type=int, default=1)
+    p.add_argument("--calibrate", type=int, default=0, metavar="N",
+                   help="measure N whole networks and record a latency calibration in the LUT (default: off)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-progress", action="store_true")
     return p
@@ -264,7 +303,7 @@ def main(argv=None) -> None:
                       repeats=args.repeats, rounds=args.rounds, context=args.context, per_op=args.per_op,
                       batch_size=args.batch_size,
                       energy_model=args.energy_model or None, progress=not args.no_progress,
-                      address=args.address, seed=args.seed)
+                      address=args.address, seed=args.seed, calibrate=args.calibrate)
     save_lut(lut, out)
     print(f"wrote {out}: {lut.num_layers} layers x {len(lut.op_names)} ops, fixed {lut.tensors.latency_fixed_ms:.3f} ms, "
           f"energy {lut.energy_source}, device {lut.device['name']}")

@@ -34,7 +34,8 @@ from hwnas.ops import Skip, build_op
 from hwnas.space import SearchSpace
 from hwnas.timing import Timing, fixed_threads, summarize
 
-__all__ = ["CONTEXTS", "design_archs", "isolated_units", "time_in_network", "time_isolated", "timing_entry"]
+__all__ = ["CONTEXTS", "design_archs", "isolated_units", "measure_networks", "sample_archs", "time_in_network",
+           "time_isolated", "timing_entry"]
 
 CONTEXTS = ("network", "isolated")
 
@@ -161,6 +162,41 @@ def time_in_network(space: SearchSpace, *, threads: int, warmup: int, repeats: i
     timings = {key: summarize(s, threads) for key, s in block_samples.items()}
     timings["overhead"] = summarize(overhead, threads)
     return timings, {"archs": archs, "per_op": per_op, "seed": seed}
+
+
+def sample_archs(space: SearchSpace, n: int, seed: int = 0) -> list[list[str]]:
+    """``n`` architectures with ops drawn uniformly and independently per layer."""
+    rng = random.Random(seed)
+    return [[rng.choice(space.ops) for _ in space.layers] for _ in range(n)]
+
+
+def measure_networks(space: SearchSpace, archs, *, threads: int = 1, warmup: int = 10, repeats: int = 60,
+                     rounds: int = 3, batch_size: int = 1, seed: int = 0, progress: bool = True):
+    """Median/IQR latency of each architecture's whole network, measured in
+    ``rounds`` shuffled passes over all networks (same protocol as ``lut.profile``)."""
+    torch.manual_seed(seed)
+    nets = [build_network(space, a).eval() for a in archs]
+    c, h, w = space.input_shape
+    x = torch.randn(batch_size, c, h, w)
+    samples = [[] for _ in nets]
+    per_round = max(1, repeats // rounds)
+    rng = random.Random(seed)
+    clock = time.perf_counter_ns
+    with fixed_threads(threads), torch.inference_mode(), \
+            _bar(len(nets) * rounds, "measuring", progress) as bar:
+        for _ in range(rounds):
+            order = list(range(len(nets)))
+            rng.shuffle(order)
+            for i in order:
+                net = nets[i]
+                for _ in range(warmup):
+                    net(x)
+                for _ in range(per_round):
+                    t0 = clock()
+                    net(x)
+                    samples[i].append((clock() - t0) / 1e6)
+                bar.update()
+    return [summarize(s, threads) for s in samples]
 
 
 def timing_entry(t: Timing) -> dict:

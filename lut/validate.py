@@ -12,56 +12,13 @@ does with ops). Prints a table and last the line
 from __future__ import annotations
 
 import argparse
-import random
-import time
-
-import torch
 
 from hwnas.errors import UserError, cli_main
-from hwnas.network import build_network
-from hwnas.space import SearchSpace
-from hwnas.timing import fixed_threads, summarize
 from lut.metrics import kendall_tau, mape, within_fraction
+from lut.protocol import measure_networks, sample_archs
 from lut.table import Lut, load_lut, space_from_definition
 
 __all__ = ["measure_networks", "sample_archs", "validate_lut"]
-
-
-def sample_archs(space: SearchSpace, n: int, seed: int = 0) -> list[list[str]]:
-    """``n`` architectures with ops drawn uniformly and independently per layer."""
-    rng = random.Random(seed)
-    return [[rng.choice(space.ops) for _ in space.layers] for _ in range(n)]
-
-
-def measure_networks(space: SearchSpace, archs, *, threads: int = 1, warmup: int = 10, repeats: int = 60,
-                     rounds: int = 3, batch_size: int = 1, seed: int = 0, progress: bool = True):
-    """Median/IQR latency of each architecture's whole network, measured in
-    ``rounds`` shuffled passes over all networks (same protocol as ``lut.profile``)."""
-    from tqdm.auto import tqdm
-
-    torch.manual_seed(seed)
-    nets = [build_network(space, a).eval() for a in archs]
-    c, h, w = space.input_shape
-    x = torch.randn(batch_size, c, h, w)
-    samples = [[] for _ in nets]
-    per_round = max(1, repeats // rounds)
-    rng = random.Random(seed)
-    clock = time.perf_counter_ns
-    with fixed_threads(threads), torch.inference_mode(), \
-            tqdm(total=len(nets) * rounds, desc="measuring", unit="net", disable=not progress) as bar:
-        for _ in range(rounds):
-            order = list(range(len(nets)))
-            rng.shuffle(order)
-            for i in order:
-                net = nets[i]
-                for _ in range(warmup):
-                    net(x)
-                for _ in range(per_round):
-                    t0 = clock()
-                    net(x)
-                    samples[i].append((clock() - t0) / 1e6)
-                bar.update()
-    return [summarize(s, threads) for s in samples]
 
 
 def validate_lut(lut: Lut, n_archs: int, *, seed: int = 0, threads: int | None = None, warmup: int | None = None,

@@ -1,0 +1,77 @@
+"""Figure: how well a LUT profiled on this machine predicts whole networks.
+
+Profiles ``fbnet-cifar`` at full width on this machine (network context, the
+default protocol), measures N random whole networks (``lut.validate``'s sampler and
+protocol) and prints the validate line. ``--compare`` also profiles the other LUT
+variants (the naive isolated per-op table, and ``--calibrate``) and scores them
+against the same measured networks. Run it on a quiet machine: timing figures taken
+while other processes run are noisy.
+
+    .venv/bin/python bench/lut_validate.py [--archs 50] [--compare] [--out lut-host.json]
+
+Last line: ``within_10pct=<f> kendall_tau=<tau> mape=<pct> profile_seconds=<s> archs=<n>``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from hwnas.space import get_space
+from lut import profile_lut, save_lut
+from lut.metrics import kendall_tau, mape, within_fraction
+from lut.protocol import measure_networks, sample_archs
+
+
+def score(lut, archs, measured) -> dict:
+    predicted = [lut.latency_ms(a) for a in archs]
+    return {"within_10pct": within_fraction(predicted, measured), "kendall_tau": kendall_tau(predicted, measured),
+            "mape": mape(predicted, measured)}
+
+
+def line(s: dict) -> str:
+    return f"within_10pct={s['within_10pct']:.3f} kendall_tau={s['kendall_tau']:.3f} mape={s['mape']:.2f}"
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--space", default="fbnet-cifar")
+    p.add_argument("--width", type=float, default=1.0)
+    p.add_argument("--archs", type=int, default=50)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--compare", action="store_true", help="also score isolated and calibrated LUTs")
+    p.add_argument("--calibrate", type=int, default=10, help="networks for the calibrated variant (--compare)")
+    p.add_argument("--out", default=None, help="also save the default LUT here")
+    args = p.parse_args()
+    space = get_space(args.space, args.width)
+
+    started = time.perf_counter()
+    lut = profile_lut(space, threads=args.threads)
+    profile_seconds = time.perf_counter() - started
+    if args.out:
+        save_lut(lut, args.out)
+    variants = {"network": lut}
+    if args.compare:
+        variants["isolated"] = profile_lut(space, threads=args.threads, context="isolated")
+        variants[f"network+calibrate{args.calibrate}"] = profile_lut(space, threads=args.threads,
+                                                                     calibrate=args.calibrate)
+
+    archs = sample_archs(space, args.archs, args.seed)
+    proto = lut.protocol
+    started = time.perf_counter()
+    timings = measure_networks(space, archs, threads=args.threads, warmup=proto["warmup"], repeats=proto["repeats"],
+                               rounds=proto["rounds"], seed=args.seed)
+    measure_seconds = time.perf_counter() - started
+    measured = [t.median_ms for t in timings]
+    print(f"space={space.name} width={space.width} archs={args.archs} threads={args.threads} "
+          f"device={lut.device['name']!r} measured_ms: min={min(measured):.3f} max={max(measured):.3f} "
+          f"median_iqr={sorted(t.iqr_ms for t in timings)[len(timings) // 2]:.3f} measure_seconds={measure_seconds:.1f}")
+    for name, variant in variants.items():
+        print(f"{name:>22}: {line(score(variant, archs, measured))} "
+              f"profile_seconds={variant.protocol['profiling_seconds']:.1f}")
+    print(f"{line(score(lut, archs, measured))} profile_seconds={profile_seconds:.1f} archs={args.archs}")
+
+
+if __name__ == "__main__":
+    main()
