@@ -35,28 +35,20 @@ def baseline_model(name: str, num_classes: int) -> nn.Module:
     raise ValueError(f"unknown baseline {name!r}; expected one of {', '.join(BASELINES)}")
 
 
-def _flops(model: nn.Module, example: torch.Tensor) -> int:
-    from torch.utils.flop_counter import FlopCounterMode
-
-    with FlopCounterMode(display=False) as counter, torch.no_grad():
-        model(example)
-    return int(counter.get_total_flops())
-
-
 def measure_baselines(out_dir: str | Path, input_shape, num_classes: int, measure: MeasureConfig,
                       measure_fn) -> list[dict]:
-    """Export each baseline to ``out_dir/<name>.pt`` (TorchScript), measure it with
+    """Export each baseline to ``out_dir/<name>.pt`` like a childnet, measure it with
     ``measure_fn(path) -> measured dict`` and return ``baselines.json`` rows."""
+    from childnet.export import export_model
+    from childnet.train import count_flops
+
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     rows = []
     for name in BASELINES:
         torch.manual_seed(0)
         model = baseline_model(name, num_classes).eval()
-        example = torch.zeros(measure.batch_size, *input_shape)
-        path = out_dir / f"{name}.pt"
-        with torch.no_grad():
-            torch.jit.save(torch.jit.trace(model, example), str(path))
+        path = export_model(model, out_dir / f"{name}.pt", {"input_shape": list(input_shape), "baseline": name})
         measured = measure_fn(path)
         rows.append({
             "name": name,
@@ -68,7 +60,7 @@ def measure_baselines(out_dir: str | Path, input_shape, num_classes: int, measur
             "threads": measured.get("threads"),
             "batch_size": measured.get("batch_size"),
             "params": sum(p.numel() for p in model.parameters()),
-            "flops": _flops(model, torch.zeros(1, *input_shape)),
+            "flops": count_flops(model, list(input_shape)),
             "test_acc": None,
             "note": f"torchvision {name} adapted to {input_shape[1]}x{input_shape[2]} inputs and "
                     f"{num_classes} classes; untrained here (test_acc null); measured on the sweep's device "

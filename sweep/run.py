@@ -128,8 +128,11 @@ def connect(address: str | None) -> None:
         except OSError as err:
             raise UserError(f"--address {address}: cannot reach {host}:{port} ({err.strerror or err})") from None
     try:
+        # Workers: Ray's per-checkpoint INFO lines and torch.jit's deprecation notices
+        # (TorchScript export/measurement) would bury the progress table.
         ray.init(address=address, include_dashboard=False, logging_level="WARNING",
-                 runtime_env={"env_vars": {"PYTHONWARNINGS": "ignore::DeprecationWarning"}})
+                 logging_config=ray.LoggingConfig(log_level="WARNING"),
+                 runtime_env={"env_vars": {"PYTHONWARNINGS": "ignore::DeprecationWarning,ignore::FutureWarning"}})
     except (ConnectionError, RuntimeError, ValueError) as err:
         first = (str(err).strip().splitlines() or [err.__class__.__name__])[0]
         raise UserError(f"--address {address}: cannot connect to Ray: {first}") from None
@@ -233,7 +236,7 @@ def main(argv=None) -> None:
     record["runs"][-1].update(wall_s=wall, prepare_s=prepared, **{k: summary[k] for k in ("finished", "failed")})
     write_json(experiment / RECORD, record)
     print(summary["text"])
-    print(f"results: {experiment}")
+    print(f"results: {experiment}   (tensorboard --logdir {experiment})")
     print(f"report:  python -m pareto.report {experiment} --out {experiment / 'report'}")
 
 

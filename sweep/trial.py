@@ -33,11 +33,17 @@ from hwnas.config import ExperimentConfig, config_from_dict, save_config
 from sweep.device import measure_on_device
 from sweep.reuse import ChildRegistry, child_key
 
-__all__ = ["KNOB_NAMES", "TrialContext", "apply_knobs", "sweep_trial"]
+__all__ = ["KNOB_NAMES", "TrialContext", "apply_knobs", "sweep_trial", "trial_dirname"]
 
 KNOB_NAMES = ("alpha", "beta", "gamma", "delta")
 STATE_FILE = "trial_state.json"
 _ALWAYS = ("test_acc", "lat_ms", "energy_mj", "measured_latency_ms", "measured_energy_mj", "val_acc")
+
+
+def trial_dirname(trial_id: str) -> str:
+    """A trial's directory name in the experiment (short and stable: Ray's default
+    embeds every knob value)."""
+    return f"trial_{trial_id}"
 
 
 @dataclass(frozen=True)
@@ -174,7 +180,7 @@ def _child(cfg: ExperimentConfig, arch: dict, work: Path, context: TrialContext,
               measure=lambda path: measure_on_device(path, cfg.measure))
     metrics = json.loads((out / "metrics.json").read_text())
     if registry is not None:
-        registry.register(key, tune.get_context().get_trial_name(), metrics)
+        registry.register(key, trial_dirname(tune.get_context().get_trial_id()), metrics)
     return metrics
 
 

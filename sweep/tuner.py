@@ -18,14 +18,13 @@ from ray import tune
 from hwnas.config import ExperimentConfig, config_to_dict
 from sweep.knobs import KnobSpace
 from sweep.searcher import make_search_alg
-from sweep.trial import TrialContext, sweep_trial
+from sweep.trial import TrialContext, sweep_trial, trial_dirname
 
-__all__ = ["build_tuner", "trial_dirname"]
+__all__ = ["build_tuner", "trial_dirname_creator"]
 
 
-def trial_dirname(trial) -> str:
-    """Short, stable trial directory names (Ray's default embeds every knob value)."""
-    return f"trial_{trial.trial_id}"
+def trial_dirname_creator(trial) -> str:
+    return trial_dirname(trial.trial_id)
 
 
 def _trainable(cfg: ExperimentConfig, experiment: Path, lut_path: str, warmup: dict | None):
@@ -61,7 +60,7 @@ def build_tuner(cfg: ExperimentConfig, experiment: Path, space: KnobSpace, metri
     return tune.Tuner(
         trainable,
         tune_config=tune.TuneConfig(search_alg=search_alg, scheduler=_scheduler(cfg), num_samples=cfg.sweep.trials,
-                                    trial_dirname_creator=trial_dirname),
+                                    trial_dirname_creator=trial_dirname_creator),
         run_config=tune.RunConfig(
             name=experiment.name, storage_path=str(experiment.parent),
             failure_config=tune.FailureConfig(max_failures=0),

@@ -1,0 +1,70 @@
+"""Figure: the default sweep (configs/default.yaml, 30 trials, real Fashion-MNIST) on
+this machine, end to end, as a user runs it.
+
+    .venv/bin/python bench/sweep_default.py [--trials 30] [--storage DIR] [--name NAME]
+
+Runs ``python -m sweep.run`` in a subprocess (local Ray started by the sweep) and
+prints, last line, ``wall_s=<s> best_acc=<fraction> overhead_s=<s per trial>``:
+
+- ``wall_s``: wall time of the whole command (Ray start, LUT, shared warm-up,
+  baselines, all trials, summary);
+- ``best_acc``: best childnet test accuracy among the finished trials;
+- ``overhead_s``: the sweep's wall time not spent inside trials' own work, per trial:
+  ``(wall_s - sum(trial_seconds) / concurrency) / trials``, where ``trial_seconds`` is
+  each trial's own work time as reported in its last result row.
+
+Goals on 2 cores: wall_s <= 900, best_acc >= 0.85, overhead_s <= 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def last_rows(experiment: Path) -> list[dict]:
+    rows = []
+    for result in sorted(experiment.glob("*/result.json")):
+        lines = [line for line in result.read_text().splitlines() if line.strip()]
+        if lines:
+            rows.append(json.loads(lines[-1]))
+    return rows
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--trials", type=int, default=30)
+    p.add_argument("--storage", default=str(ROOT / "experiments"))
+    p.add_argument("--name", default=f"bench-{time.strftime('%Y%m%d-%H%M%S')}")
+    p.add_argument("--config", default=str(ROOT / "configs" / "default.yaml"))
+    args = p.parse_args()
+
+    cmd = [sys.executable, "-m", "sweep.run", "--trials", str(args.trials), "--config", args.config,
+           "--storage", args.storage, "--name", args.name]
+    started = time.perf_counter()
+    code = subprocess.call(cmd, cwd=ROOT)
+    wall = time.perf_counter() - started
+    experiment = Path(args.storage) / args.name
+    record = json.loads((experiment / "sweep.json").read_text())
+    concurrency = record["config"]["sweep"]["concurrency"]
+    rows = last_rows(experiment)
+    done = [r for r in rows if r.get("phase") == "done"]
+    accs = [r["test_acc"] for r in done if isinstance(r.get("test_acc"), (int, float))]
+    work = sum(r.get("trial_seconds") or 0.0 for r in rows)
+    overhead = (wall - work / concurrency) / max(len(rows), 1)
+    prep = record["runs"][-1].get("prepare_s")
+    warm = (record.get("warmup") or {}).get("seconds")
+    reused = sum(1 for r in done if r.get("reused_from"))
+    print(f"experiment={experiment} exit={code} trials={len(rows)} finished={len(done)} reused={reused} "
+          f"concurrency={concurrency} work_s={work:.1f} prepare_s={prep} warmup_s={warm}")
+    print(f"wall_s={wall:.1f} best_acc={max(accs) if accs else float('nan'):.4f} overhead_s={overhead:.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,72 @@
+"""sweep.run refuses bad input with one clear line (exit 2) and writes nothing."""
+
+import pytest
+
+from hwnas.config import ExperimentConfig, config_to_dict
+from hwnas.errors import UserError
+from sweep.device import check_device
+from sweep.experiment import config_diff, write_json
+from sweep.run import main
+
+
+def _fails(argv, capsys, match):
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and "\n" not in err, err
+    assert match in err, err
+    return err
+
+
+def test_unknown_config_key(tmp_path, capsys):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("sweep: {trails: 3}\n")
+    _fails(["--config", str(cfg), "--storage", str(tmp_path / "x")], capsys, "unknown key 'trails'")
+    assert not (tmp_path / "x").exists()
+
+
+def test_negative_knob_range(tmp_path, capsys):
+    _fails(["--set", "sweep.gamma=[-1, 2]", "--storage", str(tmp_path)], capsys, "must not be negative")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_resume_of_missing_experiment(tmp_path, capsys):
+    _fails(["--resume", "--storage", str(tmp_path), "--name", "nope"], capsys, "no sweep experiment at")
+
+
+def test_resume_with_a_different_config(tmp_path, capsys):
+    exp = tmp_path / "e"
+    cfg = ExperimentConfig()
+    write_json(exp / "sweep.json", {"config": config_to_dict(cfg), "trials": 30})
+    (exp / "tuner.pkl").write_bytes(b"")
+    _fails(["--resume", "--storage", str(tmp_path), "--name", "e", "--mode", "energy"], capsys,
+           "sweep.mode: 'any' -> 'energy'")
+    _fails(["--resume", "--storage", str(tmp_path), "--name", "e", "--trials", "10"], capsys, "fewer than the 30")
+
+
+def test_new_sweep_over_an_existing_experiment(tmp_path, capsys):
+    write_json(tmp_path / "default" / "sweep.json", {})
+    _fails(["--storage", str(tmp_path)], capsys, "exists; continue it with --resume")
+
+
+def test_unreachable_address(tmp_path, capsys):
+    _fails(["--address", "127.0.0.1:1", "--storage", str(tmp_path)], capsys, "cannot reach 127.0.0.1:1")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_device_resource_no_node_has():
+    resources = {"CPU": 2.0, "memory": 1e9, "node:10.0.0.1": 1.0, "jetson": 1.0}
+    with pytest.raises(UserError, match=r"no node in the Ray cluster has resource 'rpi4' \(custom resources: jetson\)"):
+        check_device("rpi4", resources)
+    check_device("jetson", resources)
+    check_device("local", {})
+
+
+def test_config_diff_ignores_only_the_budget():
+    a = ExperimentConfig()
+    b = ExperimentConfig()
+    b.sweep.trials = 99
+    assert config_diff(a, b) == []
+    b.loss.beta = 0.9
+    assert config_diff(a, b) == ["loss.beta: 0.6 -> 0.9"]
