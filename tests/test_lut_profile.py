@@ -156,3 +156,26 @@ def test_ray_device_runs_on_node_with_resource_and_fails_fast_without():
             profile_lut(space, device="ray:rpi4", **FAST)
     finally:
         ray.shutdown()
+
+
+def test_fit_scale_least_squares_through_origin():
+    from lut.profile import fit_scale
+
+    assert fit_scale([1.0, 2.0], [2.0, 4.0]) == pytest.approx(2.0)
+    assert fit_scale([1.0, 3.0], [1.0, 2.0]) == pytest.approx((1 + 6) / (1 + 9))
+
+
+def test_calibrate_records_fit_and_networks():
+    space = get_space("fbnet-cpu", width=0.25)
+    lut = profile_lut(space, calibrate=2, energy_model=None, **FAST)
+    cal = lut.calibration
+    assert len(cal["archs"]) == 2 and all(len(a) == space.num_layers for a in cal["archs"])
+    assert cal["archs"] != sample_archs(space, 2, 0)  # validate's default networks are other ones
+    assert cal["latency_scale"] > 0 and cal["latency_offset_ms"] == 0.0
+    raw = sum(p * m for p, m in zip(cal["raw_predicted_ms"], cal["measured_ms"])) / sum(
+        p * p for p in cal["raw_predicted_ms"])
+    assert cal["latency_scale"] == pytest.approx(raw)
+    # estimates apply it: the calibrated LUT reproduces scale * raw estimate
+    assert lut.latency_ms(cal["archs"][0]) == pytest.approx(cal["latency_scale"] * cal["raw_predicted_ms"][0])
+    with pytest.raises(UserError, match="--calibrate"):
+        profile_lut(space, calibrate=1, **FAST)
