@@ -1,16 +1,17 @@
 """Profile a LUT on a device: every (layer, op) at its real input shape.
 
 ``python -m lut.profile --space NAME [--width W] [--classes N] --device local|ray:<resource>
---out FILE [--meter none|rapl|ina219] [--threads T]``
+--out FILE [--meter none|rapl|ina219] [--threads T] [--calibrate N]``
 
-Protocol (the same ``hwnas.timing`` protocol whole networks are measured with):
-fixed threads, eval + inference mode, one input tensor per shape allocated once,
-warm-up, many timed calls, median + IQR. Layers with the same ``shape_key`` are
-profiled once. Measurements are spread over ``rounds`` passes in a shuffled order so
-that load from other processes falls on all entries alike instead of on a few. The
-fixed part (stem, head: 1x1 conv, pool, classifier) is measured the same way. Identity
-``skip`` layers are removed by ``build_network`` and cost exactly nothing there, so
-their entries are 0 and marked ``"measured": false``.
+Timing follows ``hwnas.timing`` (fixed threads, eval + inference mode, inputs
+allocated once, warm-up, many timed calls, median + IQR). By default each block is
+timed in place inside whole networks of a balanced design (``lut.protocol``: blocks
+timed alone ran 20-40 % faster here than inside networks); layers with the same
+``shape_key`` share one entry. Rounds in a shuffled order spread other processes'
+load over all entries. The fixed part (stem; head: 1x1 conv, pool, classifier; the
+network's own overhead) is measured the same way. Identity ``skip`` layers are removed
+by ``build_network`` and cost exactly nothing there: their entries are 0 and marked
+``"measured": false``. The file format is documented in ``lut/README.md``.
 """
 
 from __future__ import annotations
