@@ -1,0 +1,106 @@
+"""Kill a running sweep with SIGKILL, resume it: every trial finishes exactly once,
+interrupted trials continue from their checkpoints, the budget can be extended.
+
+One real (tiny) sweep on real Fashion-MNIST images: configs/sweep-smoke.yaml with a
+quickly profiled LUT for its space."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.slow
+
+
+def _rows(trial: Path) -> list[dict]:
+    path = trial / "result.json"
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def _trials(experiment: Path) -> list[Path]:
+    return sorted(p for p in experiment.glob("trial_*") if p.is_dir())
+
+
+def _sweep(storage: Path, *args) -> list[str]:
+    return [sys.executable, "-m", "sweep.run", "--storage", str(storage), "--name", "smoke", *args]
+
+
+@pytest.fixture(scope="module")
+def smoke_lut(tmp_path_factory):
+    from hwnas.config import load_config
+    from lut import profile_lut, save_lut
+    from sweep.experiment import space_of
+
+    cfg = load_config(ROOT / "configs" / "sweep-smoke.yaml")
+    path = tmp_path_factory.mktemp("lut") / "smoke.json"
+    save_lut(profile_lut(space_of(cfg), warmup=1, repeats=3, rounds=1, progress=False), path)
+    return path
+
+
+def test_kill_resume_extend(tmp_path, smoke_lut):
+    storage = tmp_path / "experiments"
+    experiment = storage / "smoke"
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    first = subprocess.Popen(
+        _sweep(storage, "--config", str(ROOT / "configs" / "sweep-smoke.yaml"), "--set", f"lut.path={smoke_lut}"),
+        cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        # kill once a trial is in the middle of its work (reported epochs, not done)
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline and first.poll() is None:
+            rows = {t.name: _rows(t) for t in _trials(experiment)}
+            if any(len(r) >= 2 and r[-1]["phase"] != "done" for r in rows.values()):
+                break
+            time.sleep(0.2)
+        assert first.poll() is None, "the sweep ended before it could be interrupted"
+    finally:
+        os.killpg(first.pid, signal.SIGKILL)
+        first.wait()
+    interrupted = {t.name for t in _trials(experiment) if _rows(t) and _rows(t)[-1]["phase"] != "done"}
+    assert interrupted
+
+    resumed = subprocess.run(_sweep(storage, "--resume"), cwd=tmp_path, env=env, capture_output=True, text=True,
+                             timeout=300)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert f"python -m pareto.report {experiment}" in resumed.stdout
+
+    trials = _trials(experiment)
+    assert len(trials) == 4
+    for trial in trials:
+        rows = _rows(trial)
+        assert rows[-1]["phase"] == "done" and 0 <= rows[-1]["test_acc"] <= 1
+        assert rows[-1]["lat_ms"] > 0 and rows[-1]["trial_seconds"] > 0
+        assert all("phase" in r and "test_acc" in r for r in rows)
+        assert (trial / "search" / "arch.json").is_file() and (trial / "child" / "metrics.json").is_file()
+        assert (trial / "config.yaml").is_file()
+        # no epoch of any phase was reported twice: nothing ran again
+        keys = [(r["phase"], r["epoch"]) for r in rows if r["phase"] != "done"]
+        assert len(keys) == len(set(keys)), keys
+        state = json.loads((trial / "trial_state.json").read_text())
+        fresh = [s for s in state["starts"] if not s["resumed"]]
+        assert len(fresh) == 1, state["starts"]  # started from scratch exactly once
+        if trial.name in interrupted:
+            again = [s for s in state["starts"] if s["resumed"]]
+            assert again, state["starts"]
+            # continued from a checkpoint: a later epoch or phase, never search epoch 0
+            assert all(s["phase"] != "search" or s["epoch"] > 0 for s in again), again
+
+    # extend the finished sweep: 2 more trials, the 4 finished ones untouched
+    before = {t.name: len(_rows(t)) for t in trials}
+    extended = subprocess.run(_sweep(storage, "--resume", "--trials", "6"), cwd=tmp_path, env=env,
+                              capture_output=True, text=True, timeout=300)
+    assert extended.returncode == 0, extended.stderr[-3000:]
+    trials = _trials(experiment)
+    assert len(trials) == 6
+    assert all(len(_rows(t)) == before[t.name] for t in trials if t.name in before)
+    assert all(_rows(t)[-1]["phase"] == "done" for t in trials)
+    record = json.loads((experiment / "sweep.json").read_text())
+    assert record["trials"] == 6 and [r["resume"] for r in record["runs"]] == [False, True, True]

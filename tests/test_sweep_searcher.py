@@ -1,0 +1,55 @@
+"""Optuna inside Ray Tune: only final results reach the study; failed and early-stopped
+trials stay in it with their knobs; the trial budget comes from sweep.json."""
+
+import optuna
+import pytest
+
+from hwnas.config import SweepConfig
+from sweep.experiment import write_json
+from sweep.knobs import KnobSpace, StartCosts
+from sweep.searcher import BudgetedSearch, SweepOptunaSearch, _read_budget, make_search_alg
+
+METRICS, MODES = ["test_acc", "lat_ms", "energy_mj"], ["max", "min", "min"]
+
+
+def _searcher():
+    return SweepOptunaSearch(KnobSpace(SweepConfig(), "latency", StartCosts(2.0, 1.0)), metric=METRICS, mode=MODES,
+                             seed=0)
+
+
+def test_final_result_completes_failed_and_stopped_trials_keep_their_knobs():
+    s = _searcher()
+    for tid in ("a", "b", "c"):
+        assert {"alpha", "beta", "gamma", "delta", "dominance"} <= set(s.suggest(tid))
+    s.on_trial_result("a", {"test_acc": None, "lat_ms": 3.0, "energy_mj": None, "training_iteration": 1})
+    s.on_trial_complete("a", {"test_acc": 0.8, "lat_ms": 1.5, "energy_mj": 0.2})
+    s.on_trial_complete("b", None, error=True)  # e.g. NaN loss: the trial raised
+    s.on_trial_complete("c", {"test_acc": None, "lat_ms": 2.0, "energy_mj": None})  # stopped during the search
+    trials = {t.number: t for t in s._ot_study.get_trials(deepcopy=False)}
+    assert [trials[i].state for i in range(3)] == [optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.FAIL,
+                                                   optuna.trial.TrialState.PRUNED]
+    assert trials[0].values == [0.8, 1.5, 0.2]
+    assert all({"alpha", "beta", "delta", "dominance"} <= set(t.params) for t in trials.values())
+
+
+def test_budget_is_read_from_sweep_json(tmp_path):
+    assert _read_budget(tmp_path) is None
+    write_json(tmp_path / "sweep.json", {"trials": 12})
+    assert _read_budget(tmp_path) == 12
+
+
+def test_search_alg_is_a_budgeted_generator_with_a_concurrency_limit():
+    alg = make_search_alg(KnobSpace(SweepConfig(), "any", StartCosts(2.0, 1.0)), ["test_acc"], ["max"],
+                          concurrency=3, seed=1)
+    assert isinstance(alg, BudgetedSearch)
+    assert alg.searcher.max_concurrent == 3
+    assert alg.searcher.searcher.metric == "test_acc"
+
+
+@pytest.mark.parametrize("metric", ["test_acc", "lat_ms"])
+def test_single_objective_ignores_intermediate_rows(metric):
+    s = SweepOptunaSearch(KnobSpace(SweepConfig(), "any", StartCosts(2.0, 1.0)), metric=metric, mode="max", seed=0)
+    s.suggest("t")
+    s.on_trial_result("t", {metric: None, "training_iteration": 1})  # must not reach optuna
+    s.on_trial_complete("t", {metric: 0.5})
+    assert s._ot_study.trials[0].value == 0.5
