@@ -1,0 +1,244 @@
+"""Reads a sweep experiment directory (``docs/formats.md``) into one table row per trial.
+
+Tolerant by design, because the report runs during a sweep as well as after it:
+trial folders are found by walking for ``params.json``/``result.json``; a trial without
+``child/metrics.json`` is ``running`` (values from its ``result.json`` rows where present);
+a trial with ``error.txt`` is ``failed`` (reason: the last meaningful line); a trial whose
+JSON files cannot be parsed is ``unreadable`` (listed, with the file and the parse error),
+and the other trials are still read. A half-written last line of ``result.json`` (Ray appends
+to it while the trial runs) is skipped and noted.
+"""
+
+import json
+import os
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from .errors import ParetoInputError
+
+__all__ = ["Experiment", "read_experiment", "lut_columns", "BASE_COLUMNS"]
+
+# Columns of the trials table that do not depend on which LUTs the sweep used.
+BASE_COLUMNS = [
+    "trial_id", "status", "reason", "mode", "alpha", "beta", "gamma", "delta", "ops", "test_acc",
+    "params", "flops", "search_lut", "measured_latency_ms", "measured_latency_iqr_ms",
+    "measured_energy_mj", "measured_energy_source", "measured_device", "wall_seconds", "reused_from",
+    "problems", "trial_dir",
+]
+_TRIAL_MARKERS = ("params.json", "result.json")
+_KNOBS = ("alpha", "beta", "gamma", "delta")
+
+
+def lut_columns(lut_name: str) -> dict:
+    """Names of the per-LUT columns of the trials table."""
+    return {"latency": f"lut_latency_ms[{lut_name}]", "energy": f"lut_energy_mj[{lut_name}]",
+            "energy_source": f"lut_energy_source[{lut_name}]"}
+
+
+@dataclass
+class Experiment:
+    """What :func:`read_experiment` found: the trials table plus the experiment-level files."""
+
+    root: str
+    trials: pd.DataFrame
+    luts: dict = field(default_factory=dict)  # LUT name -> device, in order of first appearance
+    baselines: list = field(default_factory=list)
+    sweep: dict = field(default_factory=dict)
+    problems: list = field(default_factory=list)  # one line each, file named
+
+
+class _Unreadable(Exception):
+    pass
+
+
+def _load_json(path: str, root: str):
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return json.load(fh)
+    except json.JSONDecodeError as err:
+        raise _Unreadable(f"{os.path.relpath(path, root)}: truncated or invalid JSON "
+                          f"({err.msg} at line {err.lineno} column {err.colno})") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise _Unreadable(f"{os.path.relpath(path, root)}: cannot read ({err})") from None
+
+
+def _result_rows(path: str, root: str, problems: list) -> list:
+    """JSON-lines rows of Ray's result.json; bad lines are skipped and noted."""
+    rows = []
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        for lineno, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:
+                problems.append(f"{os.path.relpath(path, root)}: line {lineno} is truncated or invalid JSON (skipped)")
+                continue
+            if isinstance(row, dict):
+                rows.append(row)
+    return rows
+
+
+def _last_value(rows: list, key: str):
+    for row in reversed(rows):
+        if row.get(key) is not None:
+            return row[key]
+    return None
+
+
+def _flatten(obj, prefix=""):
+    """Ray may nest params ({"loss": {"alpha": ...}}); keep the leaf name -> value."""
+    out = {}
+    if isinstance(obj, dict):
+        for key, value in obj.items():
+            if isinstance(value, dict):
+                out.update(_flatten(value, f"{prefix}{key}/"))
+            else:
+                out.setdefault(str(key), value)
+    return out
+
+
+def _error_reason(path: str) -> str:
+    """The last meaningful line of Ray's error.txt (the exception line, not the traceback)."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            lines = [ln.strip() for ln in fh if ln.strip()]
+    except OSError as err:
+        return f"error.txt unreadable ({err})"
+    lines = [ln for ln in lines if not ln.startswith(("File ", "^", "~"))]
+    return lines[-1] if lines else "failed (error.txt is empty)"
+
+
+def _find_trial_dirs(root: str, skip: str | None) -> list:
+    found = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".")
+                             and not (skip and os.path.samefile(os.path.join(dirpath, d), skip)))
+        if dirpath != root and any(m in filenames for m in _TRIAL_MARKERS):
+            found.append(dirpath)
+            dirnames[:] = []  # a trial's own sub-folders (search/, child/) are not trials
+    return found
+
+
+def _read_trial(tdir: str, root: str, sweep_mode, default_lut, luts: dict) -> dict:
+    problems = []
+    row = {c: None for c in BASE_COLUMNS}
+    row["trial_dir"] = os.path.relpath(tdir, root)
+    row["trial_id"] = os.path.basename(tdir)
+    rows = []
+    try:
+        params = {}
+        if os.path.isfile(os.path.join(tdir, "params.json")):
+            params = _flatten(_load_json(os.path.join(tdir, "params.json"), root))
+        if os.path.isfile(os.path.join(tdir, "result.json")):
+            rows = _result_rows(os.path.join(tdir, "result.json"), root, problems)
+        arch = metrics = None
+        if os.path.isfile(os.path.join(tdir, "search", "arch.json")):
+            arch = _load_json(os.path.join(tdir, "search", "arch.json"), root)
+        if os.path.isfile(os.path.join(tdir, "child", "metrics.json")):
+            metrics = _load_json(os.path.join(tdir, "child", "metrics.json"), root)
+        for name, obj in (("search/arch.json", arch), ("child/metrics.json", metrics)):
+            if obj is not None and not isinstance(obj, dict):
+                raise _Unreadable(f"{row['trial_dir']}/{name}: expected a JSON object")
+    except _Unreadable as err:
+        row.update(status="unreadable", reason=str(err))
+        problems.append(str(err))
+        row["problems"] = "; ".join(problems) or None
+        return row
+
+    row["trial_id"] = str(_last_value(rows, "trial_id") or row["trial_id"])
+    for knob in _KNOBS:
+        row[knob] = params.get(knob)
+    row["mode"] = params.get("mode", sweep_mode)
+    row["wall_seconds"] = _last_value(rows, "trial_seconds") or _last_value(rows, "time_total_s")
+    estimates = []
+    if metrics is not None:
+        row["status"] = "finished"
+        row["test_acc"] = metrics.get("test_acc")
+        row["params"] = metrics.get("params")
+        row["flops"] = metrics.get("flops")
+        ops = metrics.get("ops") or (arch or {}).get("ops")
+        lut = metrics.get("lut") or {}
+        row["search_lut"] = lut.get("name") if isinstance(lut, dict) else None
+        estimates = metrics.get("lut_estimates") or ([lut] if isinstance(lut, dict) and lut else [])
+        measured = metrics.get("measured") or {}
+        row["measured_latency_ms"] = measured.get("latency_ms")
+        row["measured_latency_iqr_ms"] = measured.get("latency_iqr_ms")
+        row["measured_energy_mj"] = measured.get("energy_mj")
+        row["measured_energy_source"] = measured.get("energy_source")
+        row["measured_device"] = measured.get("device")
+        row["reused_from"] = metrics.get("reused_from")
+        if row["wall_seconds"] is None:
+            row["wall_seconds"] = metrics.get("train_seconds")
+    else:
+        row["status"] = "running"
+        ops = (arch or {}).get("ops")
+        row["test_acc"] = _last_value(rows, "test_acc")
+        row["measured_latency_ms"] = _last_value(rows, "measured_latency_ms")
+        lut_name = (arch or {}).get("lut") or default_lut
+        row["search_lut"] = lut_name
+        lat = (arch or {}).get("lat_ms", _last_value(rows, "lat_ms"))
+        energy = (arch or {}).get("energy_mj", _last_value(rows, "energy_mj"))
+        if lat is not None or energy is not None:
+            estimates = [{"name": lut_name, "lat_ms": lat, "energy_mj": energy,
+                          "energy_source": (arch or {}).get("energy_source")}]
+    if os.path.isfile(os.path.join(tdir, "error.txt")):
+        row["status"] = "failed"
+        row["reason"] = _error_reason(os.path.join(tdir, "error.txt"))
+    row["ops"] = " ".join(map(str, ops)) if isinstance(ops, list) else None
+    for est in estimates:
+        if not isinstance(est, dict) or not est.get("name"):
+            continue
+        if luts.get(est["name"]) is None:
+            luts[est["name"]] = est.get("device")
+        cols = lut_columns(est["name"])
+        row[cols["latency"]] = est.get("lat_ms")
+        row[cols["energy"]] = est.get("energy_mj")
+        row[cols["energy_source"]] = est.get("energy_source")
+    row["problems"] = "; ".join(problems) or None
+    return row
+
+
+def read_experiment(root: str, skip_dir: str | None = None) -> Experiment:
+    """Read every trial under ``root``; ``skip_dir`` (e.g. the report's own output) is not walked.
+
+    Raises :class:`ParetoInputError` when ``root`` is missing or holds no trial folder at all.
+    """
+    if not os.path.isdir(root):
+        raise ParetoInputError(f"{root}: no such experiment directory")
+    skip = skip_dir if skip_dir and os.path.isdir(skip_dir) else None
+    problems = []
+    sweep, baselines = {}, []
+    for name in ("sweep.json", "baselines.json"):
+        path = os.path.join(root, name)
+        if os.path.isfile(path):
+            try:
+                obj = _load_json(path, root)
+            except _Unreadable as err:
+                problems.append(f"{err}; ignored")
+                continue
+            if name == "sweep.json" and isinstance(obj, dict):
+                sweep = obj
+            elif name == "baselines.json" and isinstance(obj, list):
+                baselines = [b for b in obj if isinstance(b, dict)]
+            else:
+                problems.append(f"{name}: expected a JSON {'object' if name == 'sweep.json' else 'list'}; ignored")
+    trial_dirs = _find_trial_dirs(root, skip)
+    if not trial_dirs:
+        raise ParetoInputError(f"{root}: no trial folders (no sub-folder holds params.json or result.json)")
+    luts: dict = {}
+    sweep_luts = sweep.get("luts") if isinstance(sweep.get("luts"), list) else []
+    default_lut = str(sweep_luts[0]) if sweep_luts else "search LUT"
+    records = [_read_trial(d, root, sweep.get("mode"), default_lut, luts) for d in trial_dirs]
+    for rec in records:
+        if rec["problems"]:
+            problems.extend(f"{rec['trial_dir']}: {p}" if not p.startswith(rec["trial_dir"]) else p
+                            for p in rec["problems"].split("; "))
+    columns = BASE_COLUMNS + [c for name in luts for c in lut_columns(name).values()]
+    trials = pd.DataFrame.from_records(records).reindex(columns=columns)
+    for col in ("alpha", "beta", "gamma", "delta", "test_acc", "params", "flops", "measured_latency_ms",
+                "measured_latency_iqr_ms", "measured_energy_mj", "wall_seconds",
+                *[lut_columns(n)[k] for n in luts for k in ("latency", "energy")]):
+        trials[col] = pd.to_numeric(trials[col], errors="coerce")
+    return Experiment(root=root, trials=trials, luts=luts, baselines=baselines, sweep=sweep, problems=problems)

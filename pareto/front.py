@@ -1,0 +1,75 @@
+"""``python -m pareto.front FILE --max COL --min COL [...] [--json]``: Pareto-optimal rows of any table.
+
+A row is on the front when no other row is at least as good in every objective and strictly
+better in one (exact duplicates both stay). Rows missing an objective are reported and left out.
+"""
+
+import argparse
+import json
+import sys
+
+import numpy as np
+import pandas as pd
+
+from .dominance import nondominated_mask, to_costs
+from .errors import ParetoInputError
+from .tables import objective_matrix, read_table
+
+__all__ = ["front_positions", "main"]
+
+
+class _Objective(argparse.Action):
+    """Collects ``--max``/``--min`` in the order given, as ``(column, sense)``."""
+
+    def __call__(self, parser, namespace, value, option_string=None):
+        items = list(getattr(namespace, self.dest) or [])
+        items.append((value, option_string.lstrip("-")))
+        setattr(namespace, self.dest, items)
+
+
+def front_positions(table: pd.DataFrame, objectives, source: str = "table"):
+    """0-based positions (input order) of the front rows, and positions of rows left out
+    because an objective is missing."""
+    values, complete = objective_matrix(table, objectives, source)
+    maximize = [sense == "max" for _, sense in objectives]
+    kept = np.flatnonzero(complete)
+    on_front = kept[nondominated_mask(to_costs(values[kept], maximize))]
+    return on_front.tolist(), np.flatnonzero(~complete).tolist()
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m pareto.front", description=__doc__.splitlines()[0])
+    parser.add_argument("file", help="a JSON list of objects or a CSV file")
+    parser.add_argument("--max", dest="objectives", action=_Objective, metavar="COL", help="maximize COL")
+    parser.add_argument("--min", dest="objectives", action=_Objective, metavar="COL", help="minimize COL")
+    parser.add_argument("--json", action="store_true",
+                        help="last line: JSON list of 0-based positions of the front rows")
+    return parser
+
+
+def main(argv=None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        table = read_table(args.file)
+        positions, missing = front_positions(table, args.objectives or [], args.file)
+    except ParetoInputError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    if missing:
+        shown = ", ".join(map(str, missing[:20])) + (" ..." if len(missing) > 20 else "")
+        print(f"left out {len(missing)} row(s) missing an objective: positions {shown}", file=sys.stderr)
+    columns = [c for c, _ in args.objectives]
+    print(f"{len(positions)} of {len(table)} rows on the front of "
+          + ", ".join(f"{sense} {col}" for col, sense in args.objectives))
+    shown = table.iloc[positions].copy()
+    shown.insert(0, "position", positions)
+    order = shown.sort_values(columns[0]).index
+    with pd.option_context("display.max_rows", None, "display.width", 200, "display.max_columns", 12):
+        print(shown.loc[order].to_string(index=False))
+    if args.json:
+        print(json.dumps(positions))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

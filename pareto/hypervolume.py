@@ -1,0 +1,66 @@
+"""Exact hypervolume (2 or 3 objectives) of a set of points, all objectives minimized.
+
+The hypervolume is the volume of the region dominated by the points and bounded by the
+reference point. Points not strictly better than the reference in every objective add nothing.
+Maximized objectives are negated first (see :func:`pareto.dominance.to_costs`), and so is
+their reference value.
+
+Reference point rule used by the report (:func:`worst_reference`): the worst value of each
+objective over ALL rows that have every objective (not only the front), unless the user gives
+one. Front points sitting at that worst value add zero width along that axis.
+"""
+
+import numpy as np
+
+from .dominance import nondominated_mask
+
+__all__ = ["hypervolume", "worst_reference"]
+
+
+def worst_reference(costs) -> np.ndarray:
+    """The documented default reference point: per-objective maximum of the (minimized) costs."""
+    costs = np.asarray(costs, dtype=float)
+    if costs.ndim != 2 or len(costs) == 0:
+        raise ValueError("need at least one row to build a reference point")
+    return costs.max(axis=0)
+
+
+def hypervolume(costs, reference) -> float:
+    """Exact hypervolume of ``costs`` (n x 2 or n x 3, minimized) with respect to ``reference``."""
+    costs = np.asarray(costs, dtype=float)
+    reference = np.asarray(reference, dtype=float)
+    if costs.ndim != 2 or costs.shape[1] not in (2, 3):
+        raise ValueError("hypervolume needs 2 or 3 objectives")
+    if reference.shape != (costs.shape[1],):
+        raise ValueError("reference point must have one value per objective")
+    inside = costs[(costs < reference).all(axis=1)]
+    if len(inside) == 0:
+        return 0.0
+    inside = np.unique(inside[nondominated_mask(inside)], axis=0)
+    if costs.shape[1] == 2:
+        return _hv2(inside, reference)
+    return _hv3(inside, reference)
+
+
+def _hv2(front: np.ndarray, reference: np.ndarray) -> float:
+    """Staircase area: sort by f1 ascending (f2 then descends on a front)."""
+    front = front[np.argsort(front[:, 0])]
+    right = np.append(front[1:, 0], reference[0])
+    return float(np.sum((right - front[:, 0]) * (reference[1] - front[:, 1])))
+
+
+def _hv3(front: np.ndarray, reference: np.ndarray) -> float:
+    """Slice along f3: between consecutive f3 levels the dominated region's cross-section is the
+    2-D hypervolume of the points at or below that level. O(n^2 log n): fine for fronts of
+    a few thousand points."""
+    front = front[np.argsort(front[:, 2])]
+    levels = np.append(front[:, 2], reference[2])
+    volume = 0.0
+    for i in range(len(front)):
+        thickness = levels[i + 1] - levels[i]
+        if thickness <= 0:
+            continue
+        below = front[: i + 1, :2]
+        below = below[nondominated_mask(below)]
+        volume += _hv2(below, reference[:2]) * thickness
+    return float(volume)

@@ -1,0 +1,229 @@
+"""``python -m pareto.report EXPERIMENT_DIR --out DIR``: the sweep's report.
+
+Writes ``trials.csv``, ``pareto.csv``, ``report.json`` and ``report.html`` (self-contained, opens
+offline) into DIR, each file atomically. Works during a sweep (running trials), after an
+interrupted one, and without any energy data. Unreadable trial files are reported (one
+``warning:`` line each on stderr) and the other trials still make the report.
+"""
+
+import argparse
+import json
+import math
+import os
+import sys
+
+import pandas as pd
+
+from . import figures, page
+from .analysis import compute_fronts, lut_error_stats
+from .errors import ParetoInputError
+from .experiment import lut_columns, read_experiment
+
+__all__ = ["build_report", "main"]
+
+
+def _write_atomic(path: str, text: str) -> None:
+    """Write via a temporary file in the same folder + os.replace: never a half-written file."""
+    tmp = f"{path}.tmp-{os.getpid()}"
+    try:
+        with open(tmp, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _clean(obj):
+    """JSON-safe: NaN/inf -> null, numpy scalars -> Python."""
+    if isinstance(obj, dict):
+        return {str(k): _clean(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_clean(v) for v in obj]
+    if hasattr(obj, "item") and not isinstance(obj, (str, bytes)):
+        obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
+
+
+def _pareto_table(trials: pd.DataFrame, fronts: list) -> pd.DataFrame:
+    membership = pd.DataFrame({"trial_id": trials["trial_id"]})
+    for front in fronts:
+        membership[f"on_front[{front['name']}]"] = trials["trial_id"].isin(front["trial_ids"])
+    flags = membership.drop(columns="trial_id")
+    names = [f["name"] for f in fronts]
+    fronts_col = flags.apply(lambda r: ";".join(n for n, on in zip(names, r) if on), axis=1) if len(flags.columns) else ""
+    table = trials.assign(fronts=fronts_col).join(flags)
+    table = table[table["fronts"] != ""]
+    first = ["trial_id", "fronts"]
+    return table[first + [c for c in table.columns if c not in first]]
+
+
+def _search_latency_col(finished: pd.DataFrame, luts: dict):
+    searched = finished["search_lut"].dropna()
+    name = searched.mode().iloc[0] if len(searched) else next(iter(luts), None)
+    return (lut_columns(name)["latency"], f"LUT latency ({name})") if name in luts else (None, None)
+
+
+def _energy_sources(trials: pd.DataFrame, luts: dict) -> list:
+    """(label, latency col, energy col, energy-source col, front name) for every source with energy."""
+    out = []
+    for name in luts:
+        cols = lut_columns(name)
+        if trials[cols["energy"]].notna().any():
+            out.append((f"LUT {name}", cols["latency"], cols["energy"], cols["energy_source"], f"lut:{name}"))
+    if trials["measured_energy_mj"].notna().any():
+        out.append(("measured", "measured_latency_ms", "measured_energy_mj", "measured_energy_source", "measured"))
+    return out
+
+
+def _html(exp, trials, fronts, stats, pareto_df) -> str:
+    finished = trials[trials["status"] == "finished"]
+    counts = trials["status"].value_counts().to_dict()
+    front_ids = {f["name"]: f["trial_ids"] for f in fronts}
+    energy_sources = _energy_sources(trials, exp.luts)
+    no_energy = ("no energy data: no LUT has energy and no meter measured energy, "
+                 "so the energy figures are left out")
+    sections = []
+    luts_text = ", ".join(f"{n} ({d or 'device unknown'})" for n, d in exp.luts.items()) or "none"
+    meta = (f"<p class=meta>experiment: <code>{page._esc(os.path.abspath(exp.root))}</code><br>"
+            f"trials: {len(trials)} ({', '.join(f'{v} {k}' for k, v in sorted(counts.items()))}); "
+            f"mode: {page._esc(exp.sweep.get('mode', 'n/a'))}; LUTs: {page._esc(luts_text)}</p>")
+    if exp.sweep.get("synthetic"):
+        meta += "<p class=note>SYNTHETIC experiment: made-up numbers for testing the report.</p>"
+    if not energy_sources:
+        meta += f"<p class=note>{no_energy}.</p>"
+    sections.append((None, meta))
+
+    rows = []
+    for f in fronts:
+        objs = ", ".join(f"{o['sense']} {o['column']}" for o in f["objectives"])
+        ref = ", ".join(f"{k}={v:.4g}" for k, v in (f["reference_point"] or {}).items())
+        rows.append({"name": f["name"], "objectives": objs, "size": len(f["trial_ids"]), "used": f["rows_used"],
+                     "left_out": f["left_out"], "hypervolume": f["hypervolume"], "reference": ref or f.get("note", "")})
+    sections.append(("Fronts and hypervolume", table_html_simple(rows, [
+        ("front", "name"), ("objectives", "objectives"), ("trials on front", "size"), ("finished trials used", "used"),
+        ("left out (missing objective)", "left_out"), ("hypervolume", "hypervolume"),
+        ("reference point (worst value of each objective)", "reference")])))
+
+    charts = []
+    for label, lat_col, en_col, src_col, front_name in energy_sources:
+        charts.append(page.figure_html(figures.bubble_chart(finished, lat_col, en_col, src_col, front_ids.get(front_name, []),
+                                                            f"Latency x energy, {label}"), f"{label}: no finished trial with latency, energy and accuracy"))
+    sections.append(("Latency x energy x accuracy", "".join(charts) or f"<p class=note>{no_energy}.</p>"))
+
+    lat_col, lat_label = _search_latency_col(finished, exp.luts)
+    knob_html = page.figure_html(
+        figures.knobs_chart(finished, "alpha", "beta", lat_col, lat_label, "alpha and beta vs latency") if lat_col else None,
+        "no finished trial with alpha, beta and a LUT latency")
+    if energy_sources:
+        label, _, en_col, _, _ = energy_sources[0]
+        knob_html += page.figure_html(
+            figures.knobs_chart(finished, "gamma", "delta", en_col, f"energy mJ ({label})", "gamma and delta vs energy"),
+            "no finished trial with gamma, delta and energy")
+    else:
+        knob_html += f"<p class=note>gamma and delta vs energy: {no_energy}.</p>"
+    sections.append(("Knobs vs cost", knob_html))
+
+    sources = [(f"LUT {n}", lut_columns(n)["latency"], front_ids.get(f"lut:{n}", []), False) for n in exp.luts]
+    sources.append(("measured on device", "measured_latency_ms", front_ids.get("measured", []), True))
+    sections.append(("Accuracy vs latency", page.figure_html(
+        figures.accuracy_latency_chart(finished, sources, exp.baselines), "no finished trial with accuracy and latency")))
+
+    stat_rows = [{**s, "same_device": "yes" if s["same_device"] else "no (cross-device)",
+                  "within_10pct": None if s["within_10pct"] is None else 100 * s["within_10pct"]} for s in stats]
+    sections.append(("LUT estimate vs measurement", page.figure_html(
+        figures.lut_vs_measured_chart(finished, exp.luts), "no finished trial has both a LUT estimate and a measured latency")
+        + table_html_simple(stat_rows, [("LUT", "lut"), ("LUT device", "lut_device"), ("same device as measurement", "same_device"),
+                                        ("trials", "n"), ("within ±10 % (%)", "within_10pct"), ("MAPE (%)", "mape_pct"),
+                                        ("Kendall tau", "kendall_tau"), ("median estimate/measured", "median_ratio")])))
+
+    colors = page.op_colors(op for ops in trials["ops"].dropna() for op in ops.split())
+    front_cols = [("trial", "trial_id"), ("test acc", "test_acc"), ("architecture (one block per layer)", "ops")]
+    for n in exp.luts:
+        front_cols += [(f"LUT lat ms [{n}]", lut_columns(n)["latency"]), (f"LUT energy mJ [{n}]", lut_columns(n)["energy"])]
+    front_cols += [("measured lat ms", "measured_latency_ms"), ("measured energy mJ", "measured_energy_mj"),
+                   ("alpha", "alpha"), ("beta", "beta"), ("gamma", "gamma"), ("delta", "delta"),
+                   ("params", "params"), ("FLOPs", "flops"), ("on fronts", "fronts")]
+    front_cols = [(l, k) for l, k in front_cols if k in ("ops", "fronts", "trial_id") or pareto_df[k].notna().any()]
+    sections.append(("Pareto-optimal trials (click a header to sort)", op_legend_html(colors) +
+                     page.table_html(pareto_df.assign(fronts=pareto_df["fronts"].str.replace(";", "; ")), front_cols, arch_col="ops", colors=colors) if len(pareto_df)
+                     else "<p class=note>no trial is on any front yet (no finished trial)</p>"))
+
+    if exp.baselines:
+        base = pd.DataFrame(exp.baselines)
+        cols = [(c, c) for c in ("name", "test_acc", "latency_ms", "latency_iqr_ms", "energy_mj", "energy_source",
+                                 "device", "params", "flops", "note") if c in base]
+        sections.append(("Baselines (hand-designed networks, same device, same protocol)",
+                         page.table_html(base, cols, sortable=False)))
+    else:
+        sections.append(("Baselines", "<p class=note>no baselines.json in the experiment directory</p>"))
+
+    not_done = trials[trials["status"] != "finished"]
+    sections.append((f"Failed, unreadable and running trials ({len(not_done)})",
+                     page.table_html(not_done, [("trial", "trial_id"), ("status", "status"), ("reason", "reason"),
+                                                ("folder", "trial_dir")]) if len(not_done) else "<p>none</p>"))
+    if exp.problems:
+        items = "".join(f"<li>{page._esc(p)}</li>" for p in exp.problems)
+        sections.append((f"Problems reading the experiment ({len(exp.problems)})", f"<ul>{items}</ul>"))
+    return page.render_page(f"Sweep report: {os.path.basename(os.path.abspath(exp.root))}", sections)
+
+
+def table_html_simple(rows: list, columns: list) -> str:
+    return page.table_html(pd.DataFrame(rows, columns=[k for _, k in columns]), columns, sortable=False)
+
+
+def op_legend_html(colors: dict) -> str:
+    return "<p class=meta>ops:</p>" + page.op_legend(colors)
+
+
+def build_report(experiment_dir: str, out_dir: str) -> dict:
+    """Read ``experiment_dir``, write the four report files into ``out_dir``; returns report.json's content."""
+    exp = read_experiment(experiment_dir, skip_dir=out_dir)
+    trials = exp.trials
+    fronts = compute_fronts(trials, exp.luts)
+    stats = lut_error_stats(trials, exp.luts)
+    pareto_df = _pareto_table(trials, fronts)
+    report = _clean({
+        "experiment": os.path.abspath(experiment_dir),
+        "counts": {"trials": len(trials), **trials["status"].value_counts().to_dict()},
+        "luts": exp.luts,
+        "fronts": fronts,
+        "lut_vs_measured": stats,
+        "baselines": exp.baselines,
+        "not_finished": trials.loc[trials["status"] != "finished", ["trial_id", "status", "reason"]].to_dict("records"),
+        "problems": exp.problems,
+        "energy_available": bool(_energy_sources(trials, exp.luts)),
+    })
+    os.makedirs(out_dir, exist_ok=True)
+    _write_atomic(os.path.join(out_dir, "trials.csv"), trials.to_csv(index=False))
+    _write_atomic(os.path.join(out_dir, "pareto.csv"), pareto_df.to_csv(index=False))
+    _write_atomic(os.path.join(out_dir, "report.json"), json.dumps(report, indent=1) + "\n")
+    _write_atomic(os.path.join(out_dir, "report.html"), _html(exp, trials, fronts, stats, pareto_df))
+    return report
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m pareto.report", description=__doc__.splitlines()[0])
+    parser.add_argument("experiment_dir", help="a sweep's experiment directory (<storage>/<name>)")
+    parser.add_argument("--out", required=True, help="folder for trials.csv, pareto.csv, report.json, report.html")
+    args = parser.parse_args(argv)
+    try:
+        report = build_report(args.experiment_dir, args.out)
+    except ParetoInputError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    for problem in report["problems"]:
+        print(f"warning: {problem}", file=sys.stderr)
+    counts = ", ".join(f"{v} {k}" for k, v in report["counts"].items() if k != "trials")
+    print(f"{report['counts']['trials']} trials ({counts}); report in {os.path.join(args.out, 'report.html')}")
+    for front in report["fronts"]:
+        hv = "n/a" if front["hypervolume"] is None else f"{front['hypervolume']:.6g}"
+        print(f"front {front['name']}: {len(front['trial_ids'])} trials, hypervolume {hv}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
