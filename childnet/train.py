@@ -32,6 +32,7 @@ from hwnas.errors import UserError, cli_main
 from hwnas.network import build_network
 from hwnas.space import SearchSpace, get_space
 from lut import builtin_names, ensure_lut, load_lut
+from lut.cost import CostTensors, TableCost
 from supernet.io import atomic_save, atomic_write_json, atomic_write_text, load_checkpoint, space_info
 
 __all__ = ["count_flops", "lut_estimates", "main", "read_arch", "run_child"]
@@ -84,25 +85,25 @@ def count_flops(model: torch.nn.Module, input_shape) -> int:
     return int(counter.get_total_flops())
 
 
-def lut_estimates(search_lut: str, space: SearchSpace, ops) -> list[dict]:
-    """The estimate of every LUT that matches the space: the search LUT first, then the
-    builtin ones with the same searchable layers."""
-    out, seen = [], set()
-    specs = [search_lut] + [f"builtin:{n}" for n in builtin_names()]
-    for spec in specs:
-        if spec in seen:
-            continue
-        seen.add(spec)
-        try:
-            lut = ensure_lut(spec, space) if spec == search_lut else load_lut(spec)
-            lut.check_space(space)
-        except UserError:
-            if spec == search_lut:
-                raise
-            continue
-        energy = lut.energy_mj(ops)
-        out.append({"name": spec, "device": lut.device.get("name"), "lat_ms": lut.latency_ms(ops), "energy_mj": energy,
-                    "energy_source": lut.energy_source if energy is not None else "none"})
+def lut_estimates(search_lut: str, space: SearchSpace, ops, cost: CostTensors | None = None) -> list[dict]:
+    """The estimate of every LUT that matches the space: the search LUT first (or the
+    given in-memory ``cost`` under its name), then the builtin ones with the same
+    searchable layers."""
+    out = []
+    for spec in [search_lut] + [f"builtin:{n}" for n in builtin_names() if f"builtin:{n}" != search_lut]:
+        if spec == search_lut:
+            model = TableCost(cost) if cost is not None else ensure_lut(spec, space)
+        else:
+            model = load_lut(spec)
+            try:
+                model.check_space(space)
+            except UserError:
+                continue
+        device = getattr(model, "device", None)
+        energy = model.energy_mj(ops)
+        out.append({"name": spec, "device": device.get("name") if isinstance(device, dict) else None,
+                    "lat_ms": model.latency_ms(ops), "energy_mj": energy,
+                    "energy_source": model.energy_source if energy is not None else "none"})
     return out
 
 
@@ -121,12 +122,14 @@ def _evaluate(model, loader) -> float:
 
 
 def run_child(cfg: ExperimentConfig, arch, out_dir, *, resume: bool = False,
-              on_epoch: Callable[[dict], None] | None = None, measure: bool | Callable = True) -> dict:
+              on_epoch: Callable[[dict], None] | None = None, measure: bool | Callable = True,
+              cost: CostTensors | None = None) -> dict:
     """Train, evaluate, export and measure ``arch``; returns the metrics.json dict.
 
     ``measure``: True measures on this host (``childnet.measure``); a callable gets the
     exported model's path and returns the "measured" dict (e.g. from a device's Ray
-    node); False leaves the measured fields null with a note.
+    node); False leaves the measured fields null with a note. ``cost``: in-memory costs
+    standing for ``cfg.lut.path`` (else the LUT is loaded).
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -144,6 +147,7 @@ def run_child(cfg: ExperimentConfig, arch, out_dir, *, resume: bool = False,
     space = get_space(cfg.space.preset, cfg.space.width, cfg.space.num_classes or splits.train.num_classes)
     ops = space.check_arch(ops, str(arch) if isinstance(arch, (str, Path)) else "architecture")
     _check_arch_space(record, space, str(arch) if isinstance(arch, (str, Path)) else "architecture")
+    estimates = lut_estimates(cfg.lut.path, space, ops, cost)  # before training: a wrong LUT fails fast
     config = config_to_dict(cfg)
 
     torch.manual_seed(c.seed)
@@ -204,7 +208,6 @@ def run_child(cfg: ExperimentConfig, arch, out_dir, *, resume: bool = False,
                                                                "space": space_info(space)}, c.export)
         _export_onnx(model, out_dir / "model.onnx", input_shape)
     measured = _measure(measure, model_path, cfg)
-    estimates = lut_estimates(cfg.lut.path, space, ops)
     search_lut = {k: estimates[0][k] for k in ("name", "lat_ms", "energy_mj", "energy_source")}
     result = {"test_acc": test_acc, "params": params, "flops": flops, "ops": ops, "space": space_info(space),
               "lut": search_lut, "lut_estimates": estimates, "measured": measured,

@@ -295,9 +295,10 @@ def _yaml(data: dict) -> str:
     return yaml.safe_dump(data, sort_keys=False)
 
 
-def run_warmup(cfg: ExperimentConfig, path) -> Path:
+def run_warmup(cfg: ExperimentConfig, path, *, cost: CostTensors | None = None) -> Path:
     """Run only the weights-only warm-up of ``cfg`` and save it to ``path`` (shared by
-    trials that differ only in the loss knobs). Reuses ``path`` if it matches."""
+    trials that differ only in the loss knobs). Reuses ``path`` if it matches.
+    ``cost`` as for ``run_search`` (the warm-up ignores it, the setup checks it)."""
     path = Path(path)
     if cfg.search.warmup_epochs < 1:
         raise UserError("search.warmup_epochs is 0: there is no warm-up to share")
@@ -310,7 +311,7 @@ def run_warmup(cfg: ExperimentConfig, path) -> Path:
     short = dataclasses.replace(cfg, search=dataclasses.replace(cfg.search, epochs=cfg.search.warmup_epochs))
     path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=path.parent, prefix=".warmup-") as tmp:
-        run_search(short, tmp, warmup_path=None)
+        run_search(short, tmp, warmup_path=None, cost=cost)
         state = load_checkpoint(Path(tmp) / "checkpoint.pt", "search checkpoint", CHECKPOINT_KEYS)
         atomic_save({"key": warmup_key(cfg), "model": state["model"], "w_opt": state["w_opt"]}, path)
     return path
