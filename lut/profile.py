@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import os
 import socket
+import statistics
 import time
 from pathlib import Path
 
@@ -84,6 +85,13 @@ def _calibrate(data: dict, space: SearchSpace, n: int, *, threads, warmup, repea
             "raw_predicted_ms": predicted, "measured_ms": measured}
 
 
+def _loadavg() -> float | None:
+    try:
+        return round(os.getloadavg()[0], 2)
+    except OSError:  # not available on this platform
+        return None
+
+
 def _profile_data(space_def: dict, *, meter: str, threads: int, warmup: int, repeats: int, rounds: int,
                   context: str, per_op: int, batch_size: int, energy_model: str | None, progress: bool,
                   seed: int, calibrate: int = 0) -> dict:
@@ -92,6 +100,7 @@ def _profile_data(space_def: dict, *, meter: str, threads: int, warmup: int, rep
     space = space_from_definition(space_def)
     meter_obj = get_meter(meter)
     units = isolated_units(space, batch_size)
+    load_before = _loadavg()
     started = time.perf_counter()
     design = None
     if context == "network":
@@ -138,7 +147,11 @@ def _profile_data(space_def: dict, *, meter: str, threads: int, warmup: int, rep
              "parts": parts}
     protocol = {"context": context, "warmup": warmup, "repeats": repeats, "rounds": rounds, "statistic": "median",
                 "spread": "iqr", "threads": threads, "order": "shuffled rounds", "inference_mode": True,
-                "batch_size": batch_size, "profiling_seconds": round(seconds, 3)}
+                "batch_size": batch_size, "profiling_seconds": round(seconds, 3),
+                # how quiet the machine was: other processes make timings noisy
+                "median_rel_iqr": round(statistics.median(t.iqr_ms / t.median_ms for k, t in timings.items()
+                                                          if k != "overhead" and t.median_ms > 0), 4),
+                "loadavg_1min": [load_before, _loadavg()]}
     if design is not None:
         protocol["design"] = design
     if energy_note is not None:

@@ -18,7 +18,9 @@ from lut.metrics import kendall_tau, mape, within_fraction
 from lut.protocol import measure_networks, sample_archs
 from lut.table import Lut, load_lut, space_from_definition
 
-__all__ = ["measure_networks", "sample_archs", "validate_lut"]
+__all__ = ["format_report", "measure_networks", "sample_archs", "validate_lut"]
+
+NOISY_REL_IQR = 0.05
 
 
 def validate_lut(lut: Lut, n_archs: int, *, seed: int = 0, threads: int | None = None, warmup: int | None = None,
@@ -51,6 +53,10 @@ def format_report(result: dict) -> str:
     for i, (a, p, m, q) in enumerate(zip(result["archs"], result["predicted_ms"], result["measured_ms"],
                                          result["measured_iqr_ms"])):
         lines.append(f"{i:>3} {p:>9.3f} {m:>11.3f} {q:>7.3f} {100 * (p - m) / m:>+7.2f}  {','.join(a)}")
+    rel_iqr = sorted(q / m for q, m in zip(result["measured_iqr_ms"], result["measured_ms"]))[len(result["archs"]) // 2]
+    if rel_iqr > NOISY_REL_IQR:
+        lines.append(f"note: noisy timings (median IQR {100 * rel_iqr:.0f}% of the median): other processes are "
+                     "running; rerun on a quiet machine")
     lines.append(f"within_10pct={result['within_10pct']:.3f} kendall_tau={result['kendall_tau']:.3f} "
                  f"mape={result['mape']:.2f}")
     return "\n".join(lines)
