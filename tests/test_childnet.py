@@ -1,0 +1,153 @@
+"""Childnet: plain network, training, FLOPs, export with metadata, measurement,
+metrics.json, exact resume and bad input."""
+
+import json
+
+import pytest
+import torch
+
+from childnet.export import load_exported
+from childnet.measure import main as measure_main
+from childnet.measure import measure_file
+from childnet.train import count_flops, main as train_main, run_child
+from hwnas.config import load_config
+from hwnas.errors import UserError
+from hwnas.network import build_network
+from hwnas.space import get_space
+from lut.cost import CostTensors
+
+SMALL = ["space.preset=fbnet-cpu", "space.width=0.5", "data.train_size=96", "data.test_size=64",
+         "child.epochs=2", "child.batch_size=32", "child.threads=1", "measure.warmup=1", "measure.repeats=3"]
+ARCH = ["k3_e3", "skip", "k5_e1_g2", "skip", "k3_e6", "k5_e3", "skip", "k3_e1"]
+
+
+def config(*overrides):
+    return load_config(None, SMALL + list(overrides))
+
+
+@pytest.fixture(scope="module")
+def space():
+    return get_space("fbnet-cpu", 0.5, 10)
+
+
+@pytest.fixture(scope="module")
+def cost(space):
+    lat = torch.arange(space.num_layers * len(space.ops), dtype=torch.float32).view(space.num_layers, -1) / 10
+    return CostTensors(space.ops, 1.5, lat)
+
+
+def test_flops_of_the_all_skip_network_by_hand():
+    space = get_space("fbnet-cpu", 1.0, 10)
+    net = build_network(space, ["skip"] * space.num_layers)
+    # stem 3->16 k3 s2 at 16x16; skip projections 16->24 s2 (8x8), 24->32 s2 (4x4),
+    # 32->64 and 64->96 at 4x4; identity skips vanish; head 96->384 at 4x4; fc 384->10
+    macs = (3 * 16 * 9 * 256 + 16 * 24 * 64 + 24 * 32 * 16 + 32 * 64 * 16 + 64 * 96 * 16
+            + 96 * 384 * 16 + 384 * 10)
+    assert count_flops(net, space.input_shape) == 2 * macs
+    assert sum(1 for _ in net.children()) == 1 + 4 + 1  # stem, 4 projections, head
+
+
+@pytest.mark.slow
+def test_run_child_writes_metrics_and_a_loadable_model(tmp_path, cost, space):
+    seen = []
+    result = run_child(config(), {"ops": ARCH}, tmp_path, measure=False, cost=cost, on_epoch=seen.append)
+    assert [m["epoch"] for m in seen] == [1, 2] and seen[0]["phase"] == "child"
+    assert {"train_loss", "train_acc", "seconds", "epochs"} <= set(seen[0])
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics == json.loads(json.dumps(result))
+    assert 0 <= metrics["test_acc"] <= 1 and metrics["ops"] == ARCH
+    net = build_network(space, ARCH)
+    assert metrics["params"] == sum(p.numel() for p in net.parameters())
+    assert metrics["flops"] == count_flops(net, space.input_shape)
+    assert metrics["lut"] == {"name": "builtin:rpi4-hwnasbench", "lat_ms": pytest.approx(
+        1.5 + sum(float(cost.latency_ms[l, space.ops.index(op)]) for l, op in enumerate(ARCH)), rel=1e-6),
+        "energy_mj": None, "energy_source": "none"}
+    assert metrics["lut_estimates"][0]["name"] == "builtin:rpi4-hwnasbench"
+    measured = metrics["measured"]
+    assert measured["latency_ms"] is None and measured["energy_mj"] is None and "note" in measured
+    assert metrics["space"]["layers_hash"] == space.layers_hash()
+    # the exported file carries its input shape and computes what the trained model does
+    module, meta = load_exported(tmp_path / "model.pt")
+    assert meta["input_shape"] == [3, 32, 32] and meta["ops"] == ARCH
+    state = torch.load(tmp_path / "checkpoint.pt", weights_only=True)
+    net.load_state_dict(state["model"])
+    x = torch.randn(2, 3, 32, 32)
+    torch.testing.assert_close(module(x), net.eval()(x), rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.slow
+def test_measure_on_this_host_and_by_callable(tmp_path, cost):
+    result = run_child(config("child.epochs=1"), ARCH, tmp_path / "host", cost=cost)
+    measured = result["measured"]
+    assert measured["latency_ms"] > 0 and measured["latency_iqr_ms"] >= 0
+    assert measured["energy_mj"] is None and measured["energy_source"] == "none"  # no meter here
+    assert measured["device"] and measured["threads"] == 1 and measured["batch_size"] == 1
+    paths = []
+
+    def remote(path):
+        paths.append(path)
+        return {"latency_ms": 1.0, "latency_iqr_ms": 0.0, "energy_mj": 2.0, "energy_source": "ina219",
+                "device": "rpi4", "threads": 4, "batch_size": 1}
+
+    result = run_child(config("child.epochs=1"), ARCH, tmp_path / "remote", cost=cost, measure=remote)
+    assert paths == [tmp_path / "remote" / "model.pt"] and result["measured"]["device"] == "rpi4"
+
+
+@pytest.mark.slow
+def test_resumed_child_equals_uninterrupted(tmp_path, cost):
+    whole = run_child(config(), ARCH, tmp_path / "whole", measure=False, cost=cost)
+
+    def crash(m):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_child(config(), ARCH, tmp_path / "cut", measure=False, cost=cost, on_epoch=crash)
+    resumed = run_child(config(), ARCH, tmp_path / "cut", measure=False, cost=cost, resume=True)
+    assert resumed["test_acc"] == whole["test_acc"]
+    a = torch.load(tmp_path / "whole" / "checkpoint.pt", weights_only=True)["model"]
+    b = torch.load(tmp_path / "cut" / "checkpoint.pt", weights_only=True)["model"]
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_measure_cli_prints_json(tmp_path, capsys, space):
+    from childnet.export import export_model
+
+    path = export_model(build_network(space, ARCH), tmp_path / "m.pt", {"input_shape": [3, 32, 32]})
+    measure_main(["--model", str(path), "--repeats", "2", "--warmup", "1"])
+    out = json.loads(capsys.readouterr().out)
+    assert out["latency_ms"] > 0 and out["energy_source"] == "none" and out["energy_mj"] is None
+    assert measure_file(path, repeats=2, warmup=0, batch_size=2)["batch_size"] == 2
+
+
+def test_measure_rejects_a_file_that_is_not_a_model(tmp_path, capsys):
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"garbage")
+    with pytest.raises(SystemExit) as exit_info:
+        measure_main(["--model", str(bad)])
+    assert exit_info.value.code == 2 and "not an exported childnet" in capsys.readouterr().err
+
+
+def test_bad_architectures_are_one_clear_error(tmp_path, cost):
+    with pytest.raises(UserError, match="expected 8 ops for space fbnet-cpu, got 3"):
+        run_child(config(), ["skip"] * 3, tmp_path, cost=cost)
+    with pytest.raises(UserError, match="unknown op 'k9_e9'"):
+        run_child(config(), ["k9_e9"] + ARCH[1:], tmp_path, cost=cost)
+    arch = tmp_path / "arch.json"
+    arch.write_text("{not json")
+    with pytest.raises(UserError, match="not valid JSON"):
+        run_child(config(), arch, tmp_path, cost=cost)
+    arch.write_text(json.dumps({"space": {"name": "fbnet-cpu", "layers_hash": "0000"}, "ops": ARCH}))
+    with pytest.raises(UserError, match="searched in space fbnet-cpu"):
+        run_child(config(), arch, tmp_path, cost=cost)
+
+
+def test_train_cli_lut_for_another_space(tmp_path, capsys):
+    arch = tmp_path / "arch.json"
+    arch.write_text(json.dumps({"ops": ARCH}))
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("space: {preset: fbnet-cpu, width: 0.5}\ndata: {train_size: 32}\n")
+    with pytest.raises(SystemExit) as exit_info:
+        train_main(["--arch", str(arch), "--config", str(cfg), "--out", str(tmp_path / "out")])
+    assert exit_info.value.code == 2
+    assert "made for space fbnet-cifar" in capsys.readouterr().err
+    assert not (tmp_path / "out" / "metrics.json").exists()
