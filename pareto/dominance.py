@@ -14,6 +14,7 @@ __all__ = ["nondominated_mask", "to_costs"]
 # few tens of MB at most, whatever the number of rows.
 _BLOCK = 1024
 _FRONT_CHUNK = 4096
+_STRONG = 256  # rows used to pre-filter large n-D tables
 
 
 def to_costs(values, maximize) -> np.ndarray:
@@ -68,6 +69,28 @@ def _dominated_by(candidates: np.ndarray, others: np.ndarray) -> np.ndarray:
 
 
 def _mask_nd(costs: np.ndarray) -> np.ndarray:
+    """Pre-filter with a few strong rows, then the exact block sweep on what is left.
+
+    The rows with the best rank sums dominate most of a large table; any row they dominate is
+    off the front, and since the strong rows kept are mutually non-dominated they survive the
+    filter, so whatever they dominated transitively is still caught by the sweep.
+    """
+    n = len(costs)
+    if n <= 4 * _BLOCK:
+        return _sweep_nd(costs)
+    ranks = np.argsort(np.argsort(costs, axis=0), axis=0).sum(axis=1)
+    strong = costs[np.argsort(ranks, kind="stable")[:_STRONG]]
+    strong = strong[_sweep_nd(strong)]
+    alive = np.ones(n, dtype=bool)
+    for start in range(0, n, _BLOCK):
+        alive[start:start + _BLOCK] = ~_dominated_by(costs[start:start + _BLOCK], strong)
+    mask = np.zeros(n, dtype=bool)
+    kept = np.flatnonzero(alive)
+    mask[kept] = _sweep_nd(costs[kept])
+    return mask
+
+
+def _sweep_nd(costs: np.ndarray) -> np.ndarray:
     """Sort lexicographically, then sweep in blocks against the front found so far.
 
     A dominator is lexicographically strictly smaller than the row it dominates, so a row only

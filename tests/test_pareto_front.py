@@ -161,3 +161,16 @@ def test_cli_bad_files_one_line(tmp_path, capsys):
     notlist.write_text('{"acc": 1}')
     assert main([str(notlist), "--max", "acc", "--min", "lat"]) == 2
     assert "expected a JSON list of objects" in capsys.readouterr().err
+
+
+def test_large_3d_prefilter_matches_plain_sweep():
+    from pareto.dominance import _sweep_nd
+
+    rng = np.random.default_rng(5)
+    x = rng.integers(0, 40, 9000)
+    # correlated with ties and duplicates: exercises the pre-filter path (more than 4096 rows)
+    costs = np.column_stack([x, 40 - x + rng.integers(0, 6, 9000), rng.integers(0, 8, 9000)])
+    costs = np.vstack([costs, costs[:50]])
+    mask = nondominated_mask(costs)
+    assert mask.tolist() == _sweep_nd(costs).tolist()
+    assert 0 < mask.sum() < len(costs)
