@@ -6,8 +6,9 @@ Fronts are computed over FINISHED trials only (a running trial has no final accu
 - ``measured``: maximize ``test_acc``, minimize measured latency (and measured energy, when a
   meter measured it for any trial).
 Rows missing an objective are left out of that front and counted in ``left_out``.
-Hypervolume reference point: the worst value of each objective over the rows used (see
-:mod:`.hypervolume`); hypervolume units are the product of the objectives' units.
+Hypervolume reference point: the worst value of each objective over the rows used, moved out
+by 10 % of its range (see :mod:`.hypervolume`); hypervolume units are the product of the
+objectives' units, so compare hypervolumes of the same front between sweeps, not across fronts.
 """
 
 import numpy as np
@@ -15,7 +16,7 @@ import pandas as pd
 
 from .dominance import nondominated_mask, to_costs
 from .experiment import lut_columns
-from .hypervolume import hypervolume, worst_reference
+from .hypervolume import REFERENCE_RULE, default_reference, hypervolume
 from .stats import estimate_error_stats
 
 __all__ = ["front_specs", "compute_fronts", "lut_error_stats"]
@@ -56,12 +57,12 @@ def compute_fronts(trials: pd.DataFrame, luts) -> list:
         maximize = [s == "max" for _, s in spec["objectives"]]
         costs = to_costs(values[complete], maximize)
         mask = nondominated_mask(costs)
-        reference = worst_reference(costs)
+        reference = default_reference(costs)
         result["trial_ids"] = used["trial_id"][mask].tolist()
         result["hypervolume"] = hypervolume(costs[mask], reference)
         signs = np.where(maximize, -1.0, 1.0)
         result["reference_point"] = dict(zip(columns, (reference * signs).tolist()))
-        result["reference_rule"] = "worst value of each objective over the finished trials used"
+        result["reference_rule"] = REFERENCE_RULE
         fronts.append(result)
     return fronts
 

@@ -17,7 +17,7 @@ import pandas as pd
 
 from .errors import ParetoInputError
 
-__all__ = ["Experiment", "read_experiment", "lut_columns", "BASE_COLUMNS"]
+__all__ = ["Experiment", "read_experiment", "lut_columns", "short_lut_name", "BASE_COLUMNS"]
 
 # Columns of the trials table that do not depend on which LUTs the sweep used.
 BASE_COLUMNS = [
@@ -28,6 +28,13 @@ BASE_COLUMNS = [
 ]
 _TRIAL_MARKERS = ("params.json", "result.json")
 _KNOBS = ("alpha", "beta", "gamma", "delta")
+
+
+def short_lut_name(lut_name: str) -> str:
+    """For display: a LUT file's base name (the sweep records absolute paths); builtins as they are."""
+    if lut_name.startswith("builtin:") or "/" not in lut_name:
+        return lut_name
+    return lut_name.rstrip("/").rsplit("/", 1)[-1]
 
 
 def lut_columns(lut_name: str) -> dict:
@@ -150,7 +157,8 @@ def _read_trial(tdir: str, root: str, sweep_mode, default_lut, luts: dict) -> di
     row["trial_id"] = str(_last_value(rows, "trial_id") or row["trial_id"])
     for knob in _KNOBS:
         row[knob] = params.get(knob)
-    row["mode"] = params.get("mode", sweep_mode)
+    # the sweep writes the trial's dominant cost as "dominant" (latency | energy)
+    row["mode"] = params.get("mode") or params.get("dominant") or sweep_mode
     row["wall_seconds"] = _last_value(rows, "trial_seconds") or _last_value(rows, "time_total_s")
     estimates = []
     if metrics is not None:

@@ -6,7 +6,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .experiment import lut_columns
+from .experiment import lut_columns, short_lut_name
 
 __all__ = ["energy_label", "bubble_chart", "knobs_chart", "accuracy_latency_chart", "lut_vs_measured_chart"]
 
@@ -139,7 +139,7 @@ def lut_vs_measured_chart(finished: pd.DataFrame, luts: dict):
         lo = min(lo, df[col].min(), df["measured_latency_ms"].min())
         hi = max(hi, df[col].max(), df["measured_latency_ms"].max())
         fig.add_trace(go.Scatter(x=df["measured_latency_ms"], y=df[col], mode="markers",
-                                 name=f"{name} ({device or 'device unknown'})", text=_hover(df), hoverinfo="text+x+y"))
+                                 name=f"{short_lut_name(name)} ({device or 'device unknown'})", text=_hover(df), hoverinfo="text+x+y"))
     if not fig.data:
         return None
     fig.add_trace(go.Scatter(x=[lo, hi], y=[lo, hi], mode="lines", name="y = x",

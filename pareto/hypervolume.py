@@ -5,24 +5,33 @@ reference point. Points not strictly better than the reference in every objectiv
 Maximized objectives are negated first (see :func:`pareto.dominance.to_costs`), and so is
 their reference value.
 
-Reference point rule used by the report (:func:`worst_reference`): the worst value of each
-objective over ALL rows that have every objective (not only the front), unless the user gives
-one. Front points sitting at that worst value add zero width along that axis.
+Reference point rule used by the report (:func:`default_reference`): the worst value of each
+objective over ALL rows that have every objective (not only the front), moved further out by
+10 % of that objective's range (best to worst), so that the front's extreme points, which sit
+at the worst value of some objective, still count (with the bare worst point a 2-point front
+has hypervolume 0). When an objective has no range, the margin is 10 % of its worst value's
+magnitude (1.0 if that is 0).
 """
 
 import numpy as np
 
 from .dominance import nondominated_mask
 
-__all__ = ["hypervolume", "worst_reference"]
+__all__ = ["hypervolume", "default_reference", "REFERENCE_RULE"]
+
+REFERENCE_RULE = ("worst value of each objective over the rows used, moved out by 10 % of the "
+                  "objective's range (10 % of |worst| when all rows tie)")
 
 
-def worst_reference(costs) -> np.ndarray:
-    """The documented default reference point: per-objective maximum of the (minimized) costs."""
+def default_reference(costs, margin: float = 0.1) -> np.ndarray:
+    """The documented default reference point of minimized ``costs`` (see the module docstring)."""
     costs = np.asarray(costs, dtype=float)
     if costs.ndim != 2 or len(costs) == 0:
         raise ValueError("need at least one row to build a reference point")
-    return costs.max(axis=0)
+    worst, best = costs.max(axis=0), costs.min(axis=0)
+    span = worst - best
+    fallback = np.where(worst != 0, np.abs(worst), 1.0)
+    return worst + margin * np.where(span > 0, span, fallback)
 
 
 def hypervolume(costs, reference) -> float:

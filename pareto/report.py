@@ -17,7 +17,7 @@ import pandas as pd
 from . import figures, page
 from .analysis import compute_fronts, lut_error_stats
 from .errors import ParetoInputError
-from .experiment import lut_columns, read_experiment
+from .experiment import lut_columns, read_experiment, short_lut_name
 
 __all__ = ["build_report", "main"]
 
@@ -64,7 +64,7 @@ def _pareto_table(trials: pd.DataFrame, fronts: list) -> pd.DataFrame:
 def _search_latency_col(finished: pd.DataFrame, luts: dict):
     searched = finished["search_lut"].dropna()
     name = searched.mode().iloc[0] if len(searched) else next(iter(luts), None)
-    return (lut_columns(name)["latency"], f"LUT latency ({name})") if name in luts else (None, None)
+    return (lut_columns(name)["latency"], f"LUT latency ({short_lut_name(name)})") if name in luts else (None, None)
 
 
 def _energy_sources(trials: pd.DataFrame, luts: dict) -> list:
@@ -73,7 +73,7 @@ def _energy_sources(trials: pd.DataFrame, luts: dict) -> list:
     for name in luts:
         cols = lut_columns(name)
         if trials[cols["energy"]].notna().any():
-            out.append((f"LUT {name}", cols["latency"], cols["energy"], cols["energy_source"], f"lut:{name}"))
+            out.append((f"LUT {short_lut_name(name)}", cols["latency"], cols["energy"], cols["energy_source"], f"lut:{name}"))
     if trials["measured_energy_mj"].notna().any():
         out.append(("measured", "measured_latency_ms", "measured_energy_mj", "measured_energy_source", "measured"))
     return out
@@ -87,6 +87,12 @@ def _html(exp, trials, fronts, stats, pareto_df) -> str:
     no_energy = ("no energy data: no LUT has energy and no meter measured energy, "
                  "so the energy figures are left out")
     sections = []
+
+    def shorten(text: str) -> str:
+        for name in exp.luts:
+            text = text.replace(name, short_lut_name(name))
+        return text
+
     luts_text = ", ".join(f"{n} ({d or 'device unknown'})" for n, d in exp.luts.items()) or "none"
     meta = (f"<p class=meta>experiment: <code>{page._esc(os.path.abspath(exp.root))}</code><br>"
             f"trials: {len(trials)} ({', '.join(f'{v} {k}' for k, v in sorted(counts.items()))}); "
@@ -99,14 +105,14 @@ def _html(exp, trials, fronts, stats, pareto_df) -> str:
 
     rows = []
     for f in fronts:
-        objs = ", ".join(f"{o['sense']} {o['column']}" for o in f["objectives"])
-        ref = ", ".join(f"{k}={v:.4g}" for k, v in (f["reference_point"] or {}).items())
-        rows.append({"name": f["name"], "objectives": objs, "size": len(f["trial_ids"]), "used": f["rows_used"],
+        objs = shorten(", ".join(f"{o['sense']} {o['column']}" for o in f["objectives"]))
+        ref = shorten(", ".join(f"{k}={v:.4g}" for k, v in (f["reference_point"] or {}).items()))
+        rows.append({"name": shorten(f["name"]), "objectives": objs, "size": len(f["trial_ids"]), "used": f["rows_used"],
                      "left_out": f["left_out"], "hypervolume": f["hypervolume"], "reference": ref or f.get("note", "")})
     sections.append(("Fronts and hypervolume", table_html_simple(rows, [
         ("front", "name"), ("objectives", "objectives"), ("trials on front", "size"), ("finished trials used", "used"),
         ("left out (missing objective)", "left_out"), ("hypervolume", "hypervolume"),
-        ("reference point (worst value of each objective)", "reference")])))
+        ("reference point (worst + 10 % of range)", "reference")])))
 
     charts = []
     for label, lat_col, en_col, src_col, front_name in energy_sources:
@@ -127,12 +133,12 @@ def _html(exp, trials, fronts, stats, pareto_df) -> str:
         knob_html += f"<p class=note>gamma and delta vs energy: {no_energy}.</p>"
     sections.append(("Knobs vs cost", knob_html))
 
-    sources = [(f"LUT {n}", lut_columns(n)["latency"], front_ids.get(f"lut:{n}", []), False) for n in exp.luts]
+    sources = [(f"LUT {short_lut_name(n)}", lut_columns(n)["latency"], front_ids.get(f"lut:{n}", []), False) for n in exp.luts]
     sources.append(("measured on device", "measured_latency_ms", front_ids.get("measured", []), True))
     sections.append(("Accuracy vs latency", page.figure_html(
         figures.accuracy_latency_chart(finished, sources, exp.baselines), "no finished trial with accuracy and latency")))
 
-    stat_rows = [{**s, "same_device": "yes" if s["same_device"] else "no (cross-device)",
+    stat_rows = [{**s, "lut": short_lut_name(s["lut"]), "same_device": "yes" if s["same_device"] else "no (cross-device)",
                   "within_10pct": None if s["within_10pct"] is None else 100 * s["within_10pct"]} for s in stats]
     sections.append(("LUT estimate vs measurement", page.figure_html(
         figures.lut_vs_measured_chart(finished, exp.luts), "no finished trial has both a LUT estimate and a measured latency")
@@ -143,13 +149,14 @@ def _html(exp, trials, fronts, stats, pareto_df) -> str:
     colors = page.op_colors(op for ops in trials["ops"].dropna() for op in ops.split())
     front_cols = [("trial", "trial_id"), ("test acc", "test_acc"), ("architecture (one block per layer)", "ops")]
     for n in exp.luts:
-        front_cols += [(f"LUT lat ms [{n}]", lut_columns(n)["latency"]), (f"LUT energy mJ [{n}]", lut_columns(n)["energy"])]
+        short = short_lut_name(n)
+        front_cols += [(f"LUT lat ms [{short}]", lut_columns(n)["latency"]), (f"LUT energy mJ [{short}]", lut_columns(n)["energy"])]
     front_cols += [("measured lat ms", "measured_latency_ms"), ("measured energy mJ", "measured_energy_mj"),
                    ("alpha", "alpha"), ("beta", "beta"), ("gamma", "gamma"), ("delta", "delta"),
                    ("params", "params"), ("FLOPs", "flops"), ("on fronts", "fronts")]
     front_cols = [(l, k) for l, k in front_cols if k in ("ops", "fronts", "trial_id") or pareto_df[k].notna().any()]
     sections.append(("Pareto-optimal trials (click a header to sort)", op_legend_html(colors) +
-                     page.table_html(pareto_df.assign(fronts=pareto_df["fronts"].str.replace(";", "; ")), front_cols, arch_col="ops", colors=colors) if len(pareto_df)
+                     page.table_html(pareto_df.assign(fronts=pareto_df["fronts"].map(shorten).str.replace(";", "; ")), front_cols, arch_col="ops", colors=colors) if len(pareto_df)
                      else "<p class=note>no trial is on any front yet (no finished trial)</p>"))
 
     if exp.baselines:

@@ -7,7 +7,7 @@ import pytest
 from scipy.stats import kendalltau
 
 from pareto.dominance import to_costs
-from pareto.hypervolume import hypervolume, worst_reference
+from pareto.hypervolume import default_reference, hypervolume
 from pareto.stats import estimate_error_stats, kendall_tau_b
 
 
@@ -50,8 +50,22 @@ def test_maximized_objective_is_flipped():
     assert hypervolume(costs, reference) == pytest.approx(0.1 * 2 + 0.1 * 7)
 
 
-def test_worst_reference_is_per_objective_maximum():
-    assert worst_reference([[1, 5, 2], [3, 1, 2], [2, 2, 9]]).tolist() == [3, 5, 9]
+def test_default_reference_is_worst_plus_tenth_of_range():
+    ref = default_reference([[1, 5, 2], [3, 1, 2], [2, 2, 9]])
+    # ranges 2, 4, 7 -> worst + 0.2, 0.4, 0.7
+    assert ref.tolist() == pytest.approx([3.2, 5.4, 9.7])
+    # no range: 10 % of |worst|, or 1.0 when worst is 0
+    assert default_reference([[-0.5, 0.0], [-0.5, 0.0]]).tolist() == pytest.approx([-0.45, 0.1])
+
+
+def test_two_extreme_points_count_with_default_reference():
+    # with the bare worst point as reference this front would have hypervolume 0
+    costs = np.array([[-0.44, 0.13], [-0.385, 0.063]])
+    ref = default_reference(costs)
+    assert hypervolume(costs, ref) > 0
+    expected = (ref[0] - (-0.44)) * (ref[1] - 0.13) + (ref[0] - (-0.385)) * (ref[1] - 0.063) \
+        - (ref[0] - (-0.385)) * (ref[1] - 0.13)
+    assert hypervolume(costs, ref) == pytest.approx(expected)
 
 
 @pytest.mark.parametrize("k", [2, 3])
