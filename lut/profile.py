@@ -8,8 +8,8 @@ allocated once, warm-up, many timed calls, median + IQR). By default each block 
 timed in place inside whole networks of a balanced design (``lut.protocol``: blocks
 timed alone ran 20-40 % faster here than inside networks); layers with the same
 ``shape_key`` share one entry. Rounds in a shuffled order spread other processes'
-load over all entries. The fixed part (stem; head: 1x1 conv, pool, classifier; the
-network's own overhead) is measured the same way. Identity ``skip`` layers are removed
+load over all entries. The fixed part (stem; head: 1x1 conv, pool, classifier) is
+measured the same way. Identity ``skip`` layers are removed
 by ``build_network`` and cost exactly nothing there: their entries are 0 and marked
 ``"measured": false``. The file format is documented in ``lut/README.md``.
 """
@@ -31,15 +31,15 @@ from hwnas.meters import get_meter
 from hwnas.space import PRESETS, SearchSpace, get_space
 from hwnas.timing import fixed_threads
 from lut.energy_model import count_bytes_moved, count_macs, get_energy_model
-from lut.protocol import (CONTEXTS, isolated_units, measure_networks, sample_archs, time_in_network, time_isolated,
+from lut.protocol import (CONTEXTS, REWARM_CALLS, isolated_units, measure_networks, sample_archs, time_in_network, time_isolated,
                           timing_entry)
 from lut.table import FORMAT, FORMAT_VERSION, Lut, load_lut, save_lut, space_from_definition
 
 __all__ = ["cache_path", "ensure_lut", "profile_lut"]
 
 DEFAULT_WARMUP = 10
-DEFAULT_REPEATS = 60
-DEFAULT_ROUNDS = 3
+DEFAULT_REPEATS = 90
+DEFAULT_ROUNDS = 6
 DEFAULT_CONTEXT = "network"
 DEFAULT_PER_OP = 3
 # calibration networks are drawn with their own seed, so that lut.validate's default
@@ -138,19 +138,16 @@ def _profile_data(space_def: dict, *, meter: str, threads: int, warmup: int, rep
                        "stride": layer.stride, "in_hw": layer.in_hw, "shape_key": list(layer.shape_key),
                        "ops": ops})
     parts = {"stem": entry("stem"), "head": entry("head")}
-    if "overhead" in timings:
-        parts["overhead"] = {**timing_entry(timings["overhead"]), "energy_mj": None, "measured": True,
-                             "note": "whole network minus the sum of its blocks, median over the design's networks"}
     fixed = {"latency_ms": sum(p["latency_ms"] for p in parts.values()),
              "latency_iqr_ms": sum(p["latency_iqr_ms"] for p in parts.values()),
              "energy_mj": None if energy_source == "none" else parts["stem"]["energy_mj"] + parts["head"]["energy_mj"],
              "parts": parts}
     protocol = {"context": context, "warmup": warmup, "repeats": repeats, "rounds": rounds, "statistic": "median",
-                "spread": "iqr", "threads": threads, "order": "shuffled rounds", "inference_mode": True,
+                "spread": "iqr", "threads": threads, "order": "shuffled rounds", "rewarm_calls": REWARM_CALLS, "inference_mode": True,
                 "batch_size": batch_size, "profiling_seconds": round(seconds, 3),
                 # how quiet the machine was: other processes make timings noisy
-                "median_rel_iqr": round(statistics.median(t.iqr_ms / t.median_ms for k, t in timings.items()
-                                                          if k != "overhead" and t.median_ms > 0), 4),
+                "median_rel_iqr": round(statistics.median(t.iqr_ms / t.median_ms for t in timings.values()
+                                                          if t.median_ms > 0), 4),
                 "loadavg_1min": [load_before, _loadavg()]}
     if design is not None:
         protocol["design"] = design

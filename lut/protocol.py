@@ -1,7 +1,7 @@
 """How LUT entries are timed: two contexts, one timing protocol (``hwnas.timing``).
 
 ``network`` (default): every block is timed *in place*, inside whole networks built
-by ``hwnas.network.build_network``, with a clock read around each block's call. On a
+by ``hwnas.network.build_network``, with one clock read between consecutive blocks. On a
 CPU a block run alone is faster than the same block inside a network (measured here:
 whole fbnet-cifar networks take 1.2-1.4x the sum of their blocks timed alone): alone,
 its kernels, weights, allocator chunks and Python/dispatch paths stay hot; inside a
@@ -9,22 +9,25 @@ network, the other 20-odd blocks evict them between two calls. Timing in place
 measures each block in the state it really runs in. The networks follow a balanced
 design: for every layer each op appears in exactly ``per_op`` networks (shuffled
 independently per layer). Samples of layers with the same ``shape_key`` pool into
-one entry. The fixed part is the stem's and head's in-place times plus the network's
-own overhead (whole-network median minus the sum of its blocks' medians, median
-over the design's networks).
+one entry. A block's time includes its share of the network's loop/call overhead
+(the clock is read once between blocks), so a pass's block times add up to the pass;
+the fixed part is the stem's and head's in-place times. Timing short blocks rather
+than whole ~5 ms networks also makes the median robust to the scheduler: on a busy
+machine a whole-network call is often preempted, a 0.2 ms block rarely.
 
 ``isolated``: every distinct (shape, op) block is timed alone on its real input shape
 (the classic per-op table; kept for comparison and for devices where it suffices).
 
 Both interleave: ``rounds`` passes over all units in a shuffled order, so that load
-from other processes falls on all entries alike. Statistic: median; spread: IQR.
+from other processes falls on all entries alike; a unit gets ``warmup`` calls before
+its first timed call and ``REWARM_CALLS`` on later visits. Statistic: median; spread:
+IQR. ``lut.validate`` measures whole networks the same way (``measure_networks``).
 Imports torch, stdlib and ``hwnas`` only (runs in a Ray task on the device).
 """
 
 from __future__ import annotations
 
 import random
-import statistics
 import time
 
 import torch
@@ -44,6 +47,14 @@ def _bar(total, desc, progress):
     from tqdm.auto import tqdm  # only the driver shows a bar; imported lazily
 
     return tqdm(total=total, desc=desc, unit="step", disable=not progress)
+
+
+REWARM_CALLS = 2  # warm-up calls when a unit is visited again in a later round
+
+
+def _warmup_calls(warmup: int, round_index: int) -> int:
+    """``warmup`` calls on the first visit of a unit; a short re-warm on later rounds."""
+    return warmup if round_index == 0 else min(warmup, REWARM_CALLS)
 
 
 def isolated_units(space: SearchSpace, batch_size: int = 1):
@@ -76,11 +87,11 @@ def time_isolated(units, *, threads: int, warmup: int, repeats: int, rounds: int
     rng = random.Random(seed)
     clock = time.perf_counter_ns
     with fixed_threads(threads), torch.inference_mode(), _bar(len(units) * rounds, "profiling", progress) as bar:
-        for _ in range(rounds):
+        for r in range(rounds):
             order = list(units)
             rng.shuffle(order)
             for key, module, x in order:
-                for _ in range(warmup):
+                for _ in range(_warmup_calls(warmup, r)):
                     module(x)
                 out = samples[key]
                 for _ in range(per_round):
@@ -112,9 +123,11 @@ def time_in_network(space: SearchSpace, *, threads: int, warmup: int, repeats: i
                     batch_size: int = 1, seed: int = 0, progress: bool = False) -> tuple[dict, dict]:
     """Time every block in place inside the design's networks.
 
-    Returns ``({key: Timing}, info)`` with keys ``"stem"``, ``"head"``,
-    ``(shape_key, op)`` and ``"overhead"`` (the network's own cost beyond its blocks);
-    ``info`` records the design (``archs``) for the LUT file.
+    One clock read between consecutive blocks: a block's time runs from the read
+    before it to the read after it, so it carries its share of the network's loop
+    and call overhead, and the blocks' times of one pass add up to the pass.
+    Returns ``({key: Timing}, info)`` with keys ``"stem"``, ``"head"`` and
+    ``(shape_key, op)``; ``info`` records the design (``archs``) for the LUT file.
     """
     archs = design_archs(space, per_op, seed)
     torch.manual_seed(seed)
@@ -129,38 +142,29 @@ def time_in_network(space: SearchSpace, *, threads: int, warmup: int, repeats: i
     c, h, w = space.input_shape
     x = torch.randn(batch_size, c, h, w)
     per_round = max(1, repeats // rounds)
-    block_samples: dict = {}
-    per_net = [([[] for _ in keys], []) for _, keys in nets]  # (per-block samples, whole samples)
+    samples: dict = {}
     rng = random.Random(seed)
     clock = time.perf_counter_ns
     with fixed_threads(threads), torch.inference_mode(), _bar(len(nets) * rounds, "profiling", progress) as bar:
-        for _ in range(rounds):
+        for r in range(rounds):
             order = list(range(len(nets)))
             rng.shuffle(order)
             for n in order:
                 net, keys = nets[n]
                 blocks = list(net)
-                mine, whole = per_net[n]
-                for _ in range(warmup):
+                out = [samples.setdefault(key, []) for key in keys]
+                for _ in range(_warmup_calls(warmup, r)):
                     net(x)
                 for _ in range(per_round):
-                    # alternate an in-place pass (clock around each block) and a plain call
                     y = x
-                    for i, block in enumerate(blocks):
-                        t0 = clock()
-                        y = block(y)
-                        mine[i].append((clock() - t0) / 1e6)
                     t0 = clock()
-                    net(x)
-                    whole.append((clock() - t0) / 1e6)
+                    for block, dest in zip(blocks, out):
+                        y = block(y)
+                        t1 = clock()
+                        dest.append((t1 - t0) / 1e6)
+                        t0 = t1
                 bar.update()
-    overhead = []
-    for (net, keys), (mine, whole) in zip(nets, per_net):
-        for key, s in zip(keys, mine):
-            block_samples.setdefault(key, []).extend(s)
-        overhead.append(statistics.median(whole) - sum(statistics.median(s) for s in mine))
-    timings = {key: summarize(s, threads) for key, s in block_samples.items()}
-    timings["overhead"] = summarize(overhead, threads)
+    timings = {key: summarize(s, threads) for key, s in samples.items()}
     return timings, {"archs": archs, "per_op": per_op, "seed": seed}
 
 
@@ -170,8 +174,8 @@ def sample_archs(space: SearchSpace, n: int, seed: int = 0) -> list[list[str]]:
     return [[rng.choice(space.ops) for _ in space.layers] for _ in range(n)]
 
 
-def measure_networks(space: SearchSpace, archs, *, threads: int = 1, warmup: int = 10, repeats: int = 60,
-                     rounds: int = 3, batch_size: int = 1, seed: int = 0, progress: bool = True):
+def measure_networks(space: SearchSpace, archs, *, threads: int = 1, warmup: int = 10, repeats: int = 90,
+                     rounds: int = 6, batch_size: int = 1, seed: int = 0, progress: bool = True):
     """Median/IQR latency of each architecture's whole network, measured in
     ``rounds`` shuffled passes over all networks (same protocol as ``lut.profile``)."""
     torch.manual_seed(seed)
@@ -184,12 +188,12 @@ def measure_networks(space: SearchSpace, archs, *, threads: int = 1, warmup: int
     clock = time.perf_counter_ns
     with fixed_threads(threads), torch.inference_mode(), \
             _bar(len(nets) * rounds, "measuring", progress) as bar:
-        for _ in range(rounds):
+        for r in range(rounds):
             order = list(range(len(nets)))
             rng.shuffle(order)
             for i in order:
                 net = nets[i]
-                for _ in range(warmup):
+                for _ in range(_warmup_calls(warmup, r)):
                     net(x)
                 for _ in range(per_round):
                     t0 = clock()

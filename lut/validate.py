@@ -34,8 +34,8 @@ def validate_lut(lut: Lut, n_archs: int, *, seed: int = 0, threads: int | None =
     proto = lut.protocol
     threads = threads or proto.get("threads") or 1
     warmup = warmup if warmup is not None else proto.get("warmup", 10)
-    repeats = repeats or proto.get("repeats", 60)
-    rounds = rounds or proto.get("rounds", 3)
+    repeats = repeats or proto.get("repeats", 90)
+    rounds = rounds or proto.get("rounds", 6)
     archs = sample_archs(space, n_archs, seed)
     predicted = [lut.latency_ms(a) for a in archs]
     timings = measure_networks(space, archs, threads=threads, warmup=warmup, repeats=repeats, rounds=rounds,

@@ -37,7 +37,7 @@ def test_profiled_lut_has_every_layer_and_op(cpu_lut, tmp_path):
             identity = op == "skip" and layer.in_channels == layer.out_channels and layer.stride == 1
             assert e["measured"] is (not identity)
             assert (e["latency_ms"] == 0.0) if identity else (e["latency_ms"] > 0 and e["energy_mj"] > 0)
-    assert set(d["fixed"]["parts"]) == {"stem", "head", "overhead"}
+    assert set(d["fixed"]["parts"]) == {"stem", "head"}
     assert d["fixed"]["parts"]["head"]["latency_ms"] > 0
     assert d["energy_source"] == "model:horowitz45nm" and cpu_lut.has_energy
     assert d["protocol"]["context"] == "network" and d["protocol"]["statistic"] == "median"
@@ -67,7 +67,6 @@ def test_isolated_fbnet_cifar_one_entry_per_layer_shared_by_shape():
         by_shape.setdefault(layer.shape_key, []).append(layer.index)
     for rows in by_shape.values():
         assert all(torch.equal(t[rows[0]], t[r]) for r in rows)
-    assert "overhead" not in lut.data["fixed"]["parts"]
 
 
 def test_energy_model_numbers():
