@@ -24,7 +24,7 @@ BASE_COLUMNS = [
     "trial_id", "status", "reason", "mode", "alpha", "beta", "gamma", "delta", "ops", "test_acc",
     "params", "flops", "search_lut", "measured_latency_ms", "measured_latency_iqr_ms",
     "measured_energy_mj", "measured_energy_source", "measured_device", "wall_seconds", "reused_from",
-    "problems", "trial_dir",
+    "ray_status", "problems", "trial_dir",
 ]
 _TRIAL_MARKERS = ("params.json", "result.json")
 _KNOBS = ("alpha", "beta", "gamma", "delta")
@@ -208,6 +208,26 @@ def _read_trial(tdir: str, root: str, sweep_mode, default_lut, luts: dict) -> di
     return row
 
 
+def _ray_statuses(root: str, problems: list) -> dict:
+    """trial_id -> Ray Tune's own status (RUNNING, TERMINATED, ERROR, ...) from the newest
+    ``experiment_state-*.json``. Ray-internal format: read best effort, never required."""
+    names = sorted(n for n in os.listdir(root) if n.startswith("experiment_state-") and n.endswith(".json"))
+    if not names:
+        return {}
+    try:
+        with open(os.path.join(root, names[-1]), encoding="utf-8") as fh:
+            state = json.load(fh)
+        statuses = {}
+        for entry in state.get("trial_data", []):
+            trial = json.loads(entry[0]) if isinstance(entry, list) else {}
+            if trial.get("trial_id") and trial.get("status"):
+                statuses[str(trial["trial_id"])] = str(trial["status"])
+        return statuses
+    except (OSError, ValueError, TypeError, AttributeError, IndexError):
+        problems.append(f"{names[-1]}: not understood (Ray-internal format); ray_status left empty")
+        return {}
+
+
 def read_experiment(root: str, skip_dir: str | None = None) -> Experiment:
     """Read every trial under ``root``; ``skip_dir`` (e.g. the report's own output) is not walked.
 
@@ -239,6 +259,11 @@ def read_experiment(root: str, skip_dir: str | None = None) -> Experiment:
     sweep_luts = sweep.get("luts") if isinstance(sweep.get("luts"), list) else []
     default_lut = str(sweep_luts[0]) if sweep_luts else "search LUT"
     records = [_read_trial(d, root, sweep.get("mode"), default_lut, luts) for d in trial_dirs]
+    ray_status = _ray_statuses(root, problems)
+    for rec in records:
+        rec["ray_status"] = ray_status.get(rec["trial_id"])
+        if rec["ray_status"] == "ERROR" and rec["status"] in ("running", "finished"):
+            rec.update(status="failed", reason="Ray Tune marked the trial ERROR (no error.txt found)")
     for rec in records:
         if rec["problems"]:
             problems.extend(f"{rec['trial_dir']}: {p}" if not p.startswith(rec["trial_dir"]) else p

@@ -170,8 +170,11 @@ def _html(exp, trials, fronts, stats, pareto_df) -> str:
 
     not_done = trials[trials["status"] != "finished"]
     sections.append((f"Failed, unreadable and running trials ({len(not_done)})",
-                     page.table_html(not_done, [("trial", "trial_id"), ("status", "status"), ("reason", "reason"),
-                                                ("folder", "trial_dir")]) if len(not_done) else "<p>none</p>"))
+                     "<p class=meta>running: no child/metrics.json and no error.txt yet (the trial is still "
+                     "working, or the sweep was interrupted: see Ray's own status)</p>"
+                     + page.table_html(not_done, [("trial", "trial_id"), ("status", "status"), ("reason", "reason"),
+                                                  ("Ray status", "ray_status"), ("folder", "trial_dir")])
+                     if len(not_done) else "<p>none</p>"))
     if exp.problems:
         items = "".join(f"<li>{page._esc(p)}</li>" for p in exp.problems)
         sections.append((f"Problems reading the experiment ({len(exp.problems)})", f"<ul>{items}</ul>"))

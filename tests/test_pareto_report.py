@@ -176,3 +176,24 @@ def test_rerun_does_not_read_its_own_output(default_report):
     again = build_report(root, out)
     assert again["counts"]["trials"] == 30
     assert not [f for f in os.listdir(out) if ".tmp-" in f]
+
+
+def test_ray_status_read_best_effort(tmp_path):
+    root = write_synthetic_experiment(str(tmp_path / "exp"), trials=6, failed=0, running=2)
+    # shape of Ray Tune 2.60's experiment_state: trial_data = [[trial json, runtime json], ...]
+    state = {"trial_data": [[json.dumps({"trial_id": "00000", "status": "ERROR"}), "{}"],
+                            [json.dumps({"trial_id": "00001", "status": "RUNNING"}), "{}"],
+                            [json.dumps({"trial_id": "00004", "status": "TERMINATED"}), "{}"]]}
+    (tmp_path / "exp" / "experiment_state-2026-11-23_19-00-00.json").write_text(json.dumps(state))
+    report = build_report(root, str(tmp_path / "out"))
+    trials = pd.read_csv(tmp_path / "out" / "trials.csv", dtype={"trial_id": str}).set_index("trial_id")
+    assert trials.loc["00000", "status"] == "failed"  # Ray says ERROR although error.txt is missing
+    assert "marked the trial ERROR" in trials.loc["00000", "reason"]
+    assert trials.loc["00001", "ray_status"] == "RUNNING"
+    assert trials.loc["00004", "ray_status"] == "TERMINATED"
+    assert pd.isna(trials.loc["00005", "ray_status"])
+    assert report["problems"] == []
+    (tmp_path / "exp" / "experiment_state-2026-11-23_19-00-00.json").write_text('{"trial_data": 5}')
+    report = build_report(root, str(tmp_path / "out"))
+    assert report["problems"] == ["experiment_state-2026-11-23_19-00-00.json: not understood (Ray-internal format); "
+                                  "ray_status left empty"]
