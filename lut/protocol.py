@@ -43,10 +43,24 @@ __all__ = ["CONTEXTS", "design_archs", "isolated_units", "measure_networks", "sa
 CONTEXTS = ("network", "isolated")
 
 
-def _bar(total, desc, progress):
-    from tqdm.auto import tqdm  # only the driver shows a bar; imported lazily
+class _NoBar:
+    def __enter__(self):
+        return self
 
-    return tqdm(total=total, desc=desc, unit="step", disable=not progress)
+    def __exit__(self, *exc) -> None:
+        pass
+
+    def update(self, n: int = 1) -> None:
+        pass
+
+
+def _bar(total, desc, progress):
+    """A tqdm bar on the driver; nothing (and no tqdm import) in a Ray task on a device."""
+    if not progress:
+        return _NoBar()
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, unit="step")
 
 
 REWARM_CALLS = 2  # warm-up calls when a unit is visited again in a later round
