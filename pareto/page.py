@@ -88,8 +88,10 @@ def op_legend(colors: dict) -> str:
 
 def table_html(df: pd.DataFrame, columns: list, sortable=True, arch_col=None, colors=None, row_class=None) -> str:
     """A plain HTML table of ``columns`` (label, key); numbers right-aligned with a sort value."""
-    head = "".join(f'<th class="{"l" if key in ("trial_id", "status", "reason", "fronts", "name", "device", "note", arch_col) else ""}">'
-                   f"{_esc(label)}</th>" for label, key in columns)
+    def numeric(key):
+        return key in df and pd.api.types.is_numeric_dtype(df[key]) and not pd.api.types.is_bool_dtype(df[key])
+
+    head = "".join(f'<th class="{"" if numeric(key) else "l"}">{_esc(label)}</th>' for label, key in columns)
     body = []
     for _, row in df.iterrows():
         cells = []
