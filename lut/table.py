@@ -109,6 +109,18 @@ class Lut(TableCost):
         if tuple(space.ops) != self.op_names:
             raise UserError(f"LUT {self.name}: ops {list(self.op_names)} differ from the space's {list(space.ops)}")
 
+    def search_space(self) -> SearchSpace:
+        """The space this LUT was made for, rebuilt from ``space.definition``."""
+        definition = self.space.get("definition")
+        try:
+            space = space_from_definition(definition)
+        except (KeyError, TypeError, ValueError, AttributeError):
+            raise UserError(f"LUT {self.name}: field space.definition: expected a search space definition "
+                            "(name, input_shape, stem_channels, stem_stride, stages, head_channels, num_classes, "
+                            "ops, width)") from None
+        self.check_space(space)
+        return space
+
     def to_dict(self) -> dict:
         return self.data
 

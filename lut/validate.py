@@ -16,7 +16,7 @@ import argparse
 from hwnas.errors import UserError, cli_main
 from lut.metrics import kendall_tau, mape, within_fraction
 from lut.protocol import measure_networks, sample_archs
-from lut.table import Lut, load_lut, space_from_definition
+from lut.table import Lut, load_lut
 
 __all__ = ["format_report", "measure_networks", "sample_archs", "validate_lut"]
 
@@ -29,8 +29,7 @@ def validate_lut(lut: Lut, n_archs: int, *, seed: int = 0, threads: int | None =
     default to the LUT's own ``protocol``."""
     if n_archs < 2:
         raise UserError(f"--archs must be >= 2 (a rank correlation needs two), got {n_archs}")
-    space = space_from_definition(lut.space["definition"])
-    lut.check_space(space)
+    space = lut.search_space()
     proto = lut.protocol
     threads = threads or proto.get("threads") or 1
     warmup = warmup if warmup is not None else proto.get("warmup", 10)

@@ -179,3 +179,15 @@ def test_estimate_as_module_subprocess():
     r = subprocess.run([sys.executable, "-m", "lut.estimate", "--lut", "builtin:nope", "--arch", "skip"],
                        capture_output=True, text=True)
     assert r.returncode == 2 and r.stderr.startswith("error: unknown builtin LUT")
+
+
+def test_lut_space_definition_is_checked():
+    d = _tiny_lut_dict()
+    assert lut_from_dict(d).search_space().hash() == d["space"]["hash"]
+    d["space"]["definition"] = {"name": "fbnet-cpu"}
+    with pytest.raises(UserError, match="field space.definition"):
+        lut_from_dict(d, "t.json").search_space()
+    d = _tiny_lut_dict()
+    d["space"]["definition"]["stem_stride"] = 1  # layers differ from the recorded layers_hash
+    with pytest.raises(UserError, match="layers_hash"):
+        lut_from_dict(d, "t.json").search_space()
