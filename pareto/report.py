@@ -150,7 +150,9 @@ def _html(exp, trials, fronts, stats, pareto_df) -> str:
     front_cols = [("trial", "trial_id"), ("test acc", "test_acc"), ("architecture (one block per layer)", "ops")]
     for n in exp.luts:
         short = short_lut_name(n)
-        front_cols += [(f"LUT lat ms [{short}]", lut_columns(n)["latency"]), (f"LUT energy mJ [{short}]", lut_columns(n)["energy"])]
+        modeled = trials[lut_columns(n)["energy_source"]].astype(str).str.startswith("model:").any()
+        front_cols += [(f"LUT lat ms [{short}]", lut_columns(n)["latency"]),
+                       (f"LUT energy mJ{' (MODELED)' if modeled else ''} [{short}]", lut_columns(n)["energy"])]
     front_cols += [("measured lat ms", "measured_latency_ms"), ("measured energy mJ", "measured_energy_mj"),
                    ("alpha", "alpha"), ("beta", "beta"), ("gamma", "gamma"), ("delta", "delta"),
                    ("params", "params"), ("FLOPs", "flops"), ("on fronts", "fronts")]
