@@ -193,6 +193,8 @@ def op_legend_html(colors: dict) -> str:
 
 def build_report(experiment_dir: str, out_dir: str) -> dict:
     """Read ``experiment_dir``, write the four report files into ``out_dir``; returns report.json's content."""
+    if os.path.exists(out_dir) and not os.path.isdir(out_dir):
+        raise ParetoInputError(f"--out {out_dir}: exists and is not a directory")
     exp = read_experiment(experiment_dir, skip_dir=out_dir)
     trials = exp.trials
     fronts = compute_fronts(trials, exp.luts)
@@ -226,6 +228,9 @@ def main(argv=None) -> int:
         report = build_report(args.experiment_dir, args.out)
     except ParetoInputError as err:
         print(f"error: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:  # e.g. --out not writable
+        print(f"error: {err.filename or args.out}: cannot write the report ({err.strerror})", file=sys.stderr)
         return 2
     for problem in report["problems"]:
         print(f"warning: {problem}", file=sys.stderr)

@@ -197,3 +197,11 @@ def test_ray_status_read_best_effort(tmp_path):
     report = build_report(root, str(tmp_path / "out"))
     assert report["problems"] == ["experiment_state-2026-11-23_19-00-00.json: not understood (Ray-internal format); "
                                   "ray_status left empty"]
+
+
+def test_out_that_is_a_file_is_one_line(tmp_path, capsys):
+    root = write_synthetic_experiment(str(tmp_path / "exp"), trials=3)
+    (tmp_path / "out").write_text("not a folder")
+    assert main([root, "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --out ") and "not a directory" in err and len(err.strip().splitlines()) == 1
