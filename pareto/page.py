@@ -2,13 +2,12 @@
 
 import colorsys
 import html
-import json
 
 import pandas as pd
 import plotly.io as pio
 from plotly.offline import get_plotlyjs
 
-__all__ = ["op_colors", "render_page"]
+__all__ = ["arch_blocks", "esc", "figure_html", "op_colors", "op_legend", "render_page", "table_html"]
 
 _STYLE = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px auto;max-width:1300px;color:#222;padding:0 16px}
@@ -57,7 +56,7 @@ def op_colors(op_names) -> dict:
     return colors
 
 
-def _esc(value) -> str:
+def esc(value) -> str:
     return html.escape(str(value))
 
 
@@ -75,13 +74,13 @@ def arch_blocks(ops: str | None, colors: dict) -> str:
     """The architecture as a row of colored blocks, one per layer (hover shows layer and op)."""
     if not ops:
         return "<span class=meta>n/a</span>"
-    cells = "".join(f'<span class=op style="background:{colors.get(op, "#000")}" title="layer {i}: {_esc(op)}"></span>'
+    cells = "".join(f'<span class=op style="background:{colors.get(op, "#000")}" title="layer {i}: {esc(op)}"></span>'
                     for i, op in enumerate(ops.split()))
     return f"<div class=arch>{cells}</div>"
 
 
 def op_legend(colors: dict) -> str:
-    items = "".join(f'<span class=item><span class=op style="background:{c}"></span>{_esc(n)}</span>'
+    items = "".join(f'<span class=item><span class=op style="background:{c}"></span>{esc(n)}</span>'
                     for n, c in colors.items())
     return f"<div class=legend>{items}</div>"
 
@@ -91,18 +90,18 @@ def table_html(df: pd.DataFrame, columns: list, sortable=True, arch_col=None, co
     def numeric(key):
         return key in df and pd.api.types.is_numeric_dtype(df[key]) and not pd.api.types.is_bool_dtype(df[key])
 
-    head = "".join(f'<th class="{"" if numeric(key) else "l"}">{_esc(label)}</th>' for label, key in columns)
+    head = "".join(f'<th class="{"" if numeric(key) else "l"}">{esc(label)}</th>' for label, key in columns)
     body = []
     for _, row in df.iterrows():
         cells = []
         for _, key in columns:
             value = row.get(key)
             if key == arch_col:
-                cells.append(f"<td class=l data-v='{_esc(value or '')}'>{arch_blocks(value, colors)}</td>")
+                cells.append(f"<td class=l data-v='{esc(value or '')}'>{arch_blocks(value, colors)}</td>")
             elif isinstance(value, (int, float)) and not isinstance(value, bool) and not pd.isna(value):
-                cells.append(f"<td data-v='{value!r}'>{_esc(_fmt(value))}</td>")
+                cells.append(f"<td data-v='{value!r}'>{esc(_fmt(value))}</td>")
             else:
-                cells.append(f"<td class=l>{_esc(_fmt(value))}</td>")
+                cells.append(f"<td class=l>{esc(_fmt(value))}</td>")
         cls = f" class={row_class}" if row_class else ""
         body.append(f"<tr{cls}>{''.join(cells)}</tr>")
     cls = "sortable" if sortable else ""
@@ -111,7 +110,7 @@ def table_html(df: pd.DataFrame, columns: list, sortable=True, arch_col=None, co
 
 def figure_html(fig, missing_text: str) -> str:
     if fig is None:
-        return f"<p class=note>{_esc(missing_text)}</p>"
+        return f"<p class=note>{esc(missing_text)}</p>"
     return pio.to_html(fig, include_plotlyjs=False, full_html=False, config={"displaylogo": False})
 
 
@@ -120,12 +119,8 @@ def render_page(title: str, sections: list) -> str:
     parts = []
     for heading, inner in sections:
         if heading:
-            parts.append(f"<h2>{_esc(heading)}</h2>")
+            parts.append(f"<h2>{esc(heading)}</h2>")
         parts.append(inner)
-    return (f"<!DOCTYPE html><html lang=en><head><meta charset=utf-8><title>{_esc(title)}</title>"
+    return (f"<!DOCTYPE html><html lang=en><head><meta charset=utf-8><title>{esc(title)}</title>"
             f"<style>{_STYLE}</style><script type=\"text/javascript\">{get_plotlyjs()}</script></head>"
-            f"<body><h1>{_esc(title)}</h1>{''.join(parts)}<script>{_SORT_JS}</script></body></html>")
-
-
-def json_block(obj) -> str:
-    return f"<pre>{_esc(json.dumps(obj, indent=1))}</pre>"
+            f"<body><h1>{esc(title)}</h1>{''.join(parts)}<script>{_SORT_JS}</script></body></html>")

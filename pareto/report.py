@@ -94,9 +94,9 @@ def _html(exp, trials, fronts, stats, pareto_df) -> str:
         return text
 
     luts_text = ", ".join(f"{n} ({d or 'device unknown'})" for n, d in exp.luts.items()) or "none"
-    meta = (f"<p class=meta>experiment: <code>{page._esc(os.path.abspath(exp.root))}</code><br>"
+    meta = (f"<p class=meta>experiment: <code>{page.esc(os.path.abspath(exp.root))}</code><br>"
             f"trials: {len(trials)} ({', '.join(f'{v} {k}' for k, v in sorted(counts.items()))}); "
-            f"mode: {page._esc(exp.sweep.get('mode', 'n/a'))}; LUTs: {page._esc(luts_text)}</p>")
+            f"mode: {page.esc(exp.sweep.get('mode', 'n/a'))}; LUTs: {page.esc(luts_text)}</p>")
     if exp.sweep.get("synthetic"):
         meta += "<p class=note>SYNTHETIC experiment: made-up numbers for testing the report.</p>"
     if not energy_sources:
@@ -109,7 +109,7 @@ def _html(exp, trials, fronts, stats, pareto_df) -> str:
         ref = shorten(", ".join(f"{k}={v:.4g}" for k, v in (f["reference_point"] or {}).items()))
         rows.append({"name": shorten(f["name"]), "objectives": objs, "size": len(f["trial_ids"]), "used": f["rows_used"],
                      "left_out": f["left_out"], "hypervolume": f["hypervolume"], "reference": ref or f.get("note", "")})
-    sections.append(("Fronts and hypervolume", table_html_simple(rows, [
+    sections.append(("Fronts and hypervolume", _table_simple(rows, [
         ("front", "name"), ("objectives", "objectives"), ("trials on front", "size"), ("finished trials used", "used"),
         ("left out (missing objective)", "left_out"), ("hypervolume", "hypervolume"),
         ("reference point (worst + 10 % of range)", "reference")])))
@@ -142,7 +142,7 @@ def _html(exp, trials, fronts, stats, pareto_df) -> str:
                   "within_10pct": None if s["within_10pct"] is None else 100 * s["within_10pct"]} for s in stats]
     sections.append(("LUT estimate vs measurement", page.figure_html(
         figures.lut_vs_measured_chart(finished, exp.luts), "no finished trial has both a LUT estimate and a measured latency")
-        + table_html_simple(stat_rows, [("LUT", "lut"), ("LUT device", "lut_device"), ("same device as measurement", "same_device"),
+        + _table_simple(stat_rows, [("LUT", "lut"), ("LUT device", "lut_device"), ("same device as measurement", "same_device"),
                                         ("trials", "n"), ("within ±10 % (%)", "within_10pct"), ("MAPE (%)", "mape_pct"),
                                         ("Kendall tau", "kendall_tau"), ("median estimate/measured", "median_ratio")])))
 
@@ -157,7 +157,7 @@ def _html(exp, trials, fronts, stats, pareto_df) -> str:
                    ("alpha", "alpha"), ("beta", "beta"), ("gamma", "gamma"), ("delta", "delta"),
                    ("params", "params"), ("FLOPs", "flops"), ("on fronts", "fronts")]
     front_cols = [(l, k) for l, k in front_cols if k in ("ops", "fronts", "trial_id") or pareto_df[k].notna().any()]
-    sections.append(("Pareto-optimal trials (click a header to sort)", op_legend_html(colors) +
+    sections.append(("Pareto-optimal trials (click a header to sort)", _op_legend(colors) +
                      page.table_html(pareto_df.assign(fronts=pareto_df["fronts"].map(shorten).str.replace(";", "; ")), front_cols, arch_col="ops", colors=colors) if len(pareto_df)
                      else "<p class=note>no trial is on any front yet (no finished trial)</p>"))
 
@@ -178,16 +178,16 @@ def _html(exp, trials, fronts, stats, pareto_df) -> str:
                                                   ("Ray status", "ray_status"), ("folder", "trial_dir")])
                      if len(not_done) else "<p>none</p>"))
     if exp.problems:
-        items = "".join(f"<li>{page._esc(p)}</li>" for p in exp.problems)
+        items = "".join(f"<li>{page.esc(p)}</li>" for p in exp.problems)
         sections.append((f"Problems reading the experiment ({len(exp.problems)})", f"<ul>{items}</ul>"))
     return page.render_page(f"Sweep report: {os.path.basename(os.path.abspath(exp.root))}", sections)
 
 
-def table_html_simple(rows: list, columns: list) -> str:
+def _table_simple(rows: list, columns: list) -> str:
     return page.table_html(pd.DataFrame(rows, columns=[k for _, k in columns]), columns, sortable=False)
 
 
-def op_legend_html(colors: dict) -> str:
+def _op_legend(colors: dict) -> str:
     return "<p class=meta>ops:</p>" + page.op_legend(colors)
 
 

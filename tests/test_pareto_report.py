@@ -4,7 +4,6 @@ import json
 import os
 import re
 
-import numpy as np
 import pandas as pd
 import pytest
 
