@@ -86,6 +86,7 @@ def test_metrics():
     assert mape([1.1, 0.8], [1.0, 1.0]) == pytest.approx(15.0)
 
 
+@pytest.mark.slow
 def test_ensure_lut_profiles_once_then_uses_cache(tmp_path, monkeypatch):
     space = get_space("fbnet-cpu", width=0.25)
     first = ensure_lut("auto", space, tmp_path, **{k: v for k, v in FAST.items() if k != "progress"})
@@ -165,6 +166,7 @@ def test_fit_scale_least_squares_through_origin():
     assert fit_scale([1.0, 3.0], [1.0, 2.0]) == pytest.approx((1 + 6) / (1 + 9))
 
 
+@pytest.mark.slow
 def test_calibrate_records_fit_and_networks():
     space = get_space("fbnet-cpu", width=0.25)
     lut = profile_lut(space, calibrate=2, energy_model=None, **FAST)
