@@ -15,6 +15,7 @@ Last line: ``within_10pct=<f> kendall_tau=<tau> mape=<pct> profile_seconds=<s> a
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
 from hwnas.space import get_space
@@ -45,6 +46,7 @@ def main() -> None:
     p.add_argument("--out", default=None, help="also save the default LUT here")
     args = p.parse_args()
     space = get_space(args.space, args.width)
+    load_start = os.getloadavg()[0]
 
     started = time.perf_counter()
     lut = profile_lut(space, threads=args.threads)
@@ -64,6 +66,7 @@ def main() -> None:
                                rounds=proto["rounds"], seed=args.seed)
     measure_seconds = time.perf_counter() - started
     measured = [t.median_ms for t in timings]
+    print(f"loadavg_1min: start={load_start:.2f} end={os.getloadavg()[0]:.2f} (2 cores; > ~1 means other work ran)")
     print(f"space={space.name} width={space.width} archs={args.archs} threads={args.threads} "
           f"device={lut.device['name']!r} measured_ms: min={min(measured):.3f} max={max(measured):.3f} "
           f"median_iqr={sorted(t.iqr_ms for t in timings)[len(timings) // 2]:.3f} measure_seconds={measure_seconds:.1f}")
