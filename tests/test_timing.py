@@ -69,3 +69,16 @@ def test_describe_names_the_device():
     d = describe(3)
     assert d["threads"] == 3 and d["torch"] == torch.__version__
     assert d["cpu"] and d["cpu"] in d["name"] and d["hostname"]
+
+
+def test_device_side_modules_need_only_torch():
+    """timing, meters and device run on a Pi with only torch: they import no other
+    third-party package (smbus2 only when an INA219 meter is built)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, hwnas.timing, hwnas.meters, hwnas.meters.rapl, hwnas.meters.ina219, hwnas.device; "
+            "print(sorted({m.split('.')[0] for m in sys.modules} & "
+            "{'lut', 'ray', 'tqdm', 'yaml', 'pandas', 'smbus2', 'optuna', 'supernet', 'childnet', 'sweep'}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
