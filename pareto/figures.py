@@ -36,7 +36,9 @@ def _sizes(acc: pd.Series) -> np.ndarray:
     acc = acc.to_numpy(dtype=float)
     lo, hi = np.nanmin(acc), np.nanmax(acc)
     scaled = (acc - lo) / (hi - lo) if hi > lo else np.full_like(acc, 0.5)
-    return 8 + 32 * scaled
+    # many trials: smaller bubbles, or they hide each other
+    spread = 32 * min(1.0, float(np.sqrt(60 / max(len(acc), 1))))
+    return 6 + spread * scaled
 
 
 def bubble_chart(finished: pd.DataFrame, lat_col: str, en_col: str, src_col: str | None,
@@ -66,7 +68,8 @@ def knobs_chart(trials: pd.DataFrame, x: str, y: str, value_col: str, value_labe
         return None
     value = df[value_col].to_numpy(dtype=float)
     lo, hi = value.min(), value.max()
-    sizes = 8 + 32 * ((value - lo) / (hi - lo) if hi > lo else np.full_like(value, 0.5))
+    spread = 32 * min(1.0, float(np.sqrt(60 / len(value))))
+    sizes = 6 + spread * ((value - lo) / (hi - lo) if hi > lo else np.full_like(value, 0.5))
     fig = go.Figure(go.Scatter(
         x=df[x], y=df[y], mode="markers", text=[f"trial {t}<br>{value_label} {v:.3g}" for t, v in zip(df["trial_id"], value)],
         hoverinfo="text",
