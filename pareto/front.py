@@ -2,6 +2,9 @@
 
 A row is on the front when no other row is at least as good in every objective and strictly
 better in one (exact duplicates both stay). Rows missing an objective are reported and left out.
+Also prints the front's hypervolume: reference point from ``--ref`` (one value per objective,
+in the order given, in the columns' own units) or the default rule of
+:func:`pareto.hypervolume.default_reference` (worst value + 10 % of the range).
 """
 
 import argparse
@@ -12,10 +15,11 @@ import numpy as np
 import pandas as pd
 
 from .dominance import nondominated_mask, to_costs
+from .hypervolume import REFERENCE_RULE, default_reference, hypervolume
 from .errors import ParetoInputError
 from .tables import objective_matrix, read_table
 
-__all__ = ["front_positions", "main"]
+__all__ = ["front_positions", "front_hypervolume", "main"]
 
 
 class _Objective(argparse.Action):
@@ -37,6 +41,33 @@ def front_positions(table: pd.DataFrame, objectives, source: str = "table"):
     return on_front.tolist(), np.flatnonzero(~complete).tolist()
 
 
+def front_hypervolume(table: pd.DataFrame, objectives, reference=None, source: str = "table"):
+    """Hypervolume of the table's front and the reference point used (in the columns' units).
+
+    ``reference``: one value per objective, or None for the default rule."""
+    values, complete = objective_matrix(table, objectives, source)
+    maximize = [sense == "max" for _, sense in objectives]
+    costs = to_costs(values[complete], maximize)
+    signs = np.where(maximize, -1.0, 1.0)
+    if reference is None:
+        if len(costs) == 0:
+            return None, None
+        ref_costs = default_reference(costs)
+    else:
+        if len(reference) != len(objectives):
+            raise ParetoInputError(f"--ref needs {len(objectives)} values (one per objective), got {len(reference)}")
+        ref_costs = np.asarray(reference, dtype=float) * signs
+    volume = hypervolume(costs[nondominated_mask(costs)], ref_costs) if len(costs) else 0.0
+    return volume, (ref_costs * signs).tolist()
+
+
+def _reference(text: str):
+    try:
+        return [float(v) for v in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m pareto.front", description=__doc__.splitlines()[0])
     parser.add_argument("file", help="a JSON list of objects or a CSV file")
@@ -44,6 +75,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--min", dest="objectives", action=_Objective, metavar="COL", help="minimize COL")
     parser.add_argument("--json", action="store_true",
                         help="last line: JSON list of 0-based positions of the front rows")
+    parser.add_argument("--ref", type=_reference, metavar="V1,V2[,V3]",
+                        help="hypervolume reference point, one value per objective in the order given "
+                             f"(default: {REFERENCE_RULE})")
     return parser
 
 
@@ -52,6 +86,7 @@ def main(argv=None) -> int:
     try:
         table = read_table(args.file)
         positions, missing = front_positions(table, args.objectives or [], args.file)
+        volume, reference = front_hypervolume(table, args.objectives, args.ref, args.file)
     except ParetoInputError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -66,6 +101,10 @@ def main(argv=None) -> int:
     order = shown.sort_values(columns[0]).index
     with pd.option_context("display.max_rows", None, "display.width", 200, "display.max_columns", 12):
         print(shown.loc[order].to_string(index=False))
+    if volume is not None:
+        rule = "given" if args.ref else "default: " + REFERENCE_RULE
+        ref_text = ", ".join(f"{col}={v:.6g}" for col, v in zip(columns, reference))
+        print(f"hypervolume={volume:.6g} reference: {ref_text} ({rule})")
     if args.json:
         print(json.dumps(positions))
     return 0

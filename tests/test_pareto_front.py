@@ -174,3 +174,20 @@ def test_large_3d_prefilter_matches_plain_sweep():
     mask = nondominated_mask(costs)
     assert mask.tolist() == _sweep_nd(costs).tolist()
     assert 0 < mask.sum() < len(costs)
+
+
+def test_cli_hypervolume_with_given_and_default_reference(tmp_path, capsys):
+    path = tmp_path / "t.json"
+    # maximize acc, minimize lat: front (0.9, 10), (0.8, 5); (0.7, 8) is dominated
+    path.write_text(json.dumps([{"acc": 0.9, "lat": 10}, {"acc": 0.8, "lat": 5}, {"acc": 0.7, "lat": 8}]))
+    assert main([str(path), "--max", "acc", "--min", "lat", "--ref", "0.7,12"]) == 0
+    line = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("hypervolume=")][0]
+    # 0.1 * (12 - 10) + 0.1 * (12 - 5) = 0.9
+    assert line.startswith("hypervolume=0.9 reference: acc=0.7, lat=12 (given)")
+    assert main([str(path), "--max", "acc", "--min", "lat"]) == 0
+    line = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("hypervolume=")][0]
+    # default reference: acc 0.7 - 0.02 = 0.68, lat 10 + 0.5 = 10.5; staircase over -acc:
+    # -0.9 to -0.8: 0.1 * (10.5 - 10) = 0.05; -0.8 to -0.68: 0.12 * (10.5 - 5) = 0.66
+    assert line.startswith("hypervolume=0.71 reference: acc=0.68, lat=10.5 (default")
+    assert main([str(path), "--max", "acc", "--min", "lat", "--ref", "0.7"]) == 2
+    assert "error: --ref needs 2 values (one per objective), got 1" in capsys.readouterr().err
