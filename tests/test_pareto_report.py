@@ -204,3 +204,15 @@ def test_out_that_is_a_file_is_one_line(tmp_path, capsys):
     assert main([root, "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: --out ") and "not a directory" in err and len(err.strip().splitlines()) == 1
+
+
+def test_pareto_never_imports_training_code():
+    import subprocess
+    import sys
+
+    code = ("import sys, pareto.report, pareto.front, pareto.synthetic\n"
+            "bad = sorted({m.split('.')[0] for m in sys.modules} & "
+            "{'torch', 'hwnas', 'lut', 'supernet', 'childnet', 'sweep', 'ray'})\n"
+            "print(','.join(bad))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == ""
