@@ -58,12 +58,19 @@ def _mask_2d(costs: np.ndarray) -> np.ndarray:
 
 
 def _dominated_by(candidates: np.ndarray, others: np.ndarray) -> np.ndarray:
-    """For each candidate row: is it dominated by any row of ``others``? (chunked over others)"""
+    """For each candidate row: is it dominated by any row of ``others``? (chunked over others)
+
+    Built column by column on 2-D (candidate x other) arrays: with 2 or 3 objectives this is
+    several times faster than reducing a 3-D array along its short last axis."""
     hit = np.zeros(len(candidates), dtype=bool)
     for start in range(0, len(others), _FRONT_CHUNK):
         block = others[start:start + _FRONT_CHUNK]
-        le = (block[None, :, :] <= candidates[:, None, :]).all(axis=2)
-        lt = (block[None, :, :] < candidates[:, None, :]).any(axis=2)
+        le = np.ones((len(candidates), len(block)), dtype=bool)
+        lt = np.zeros_like(le)
+        for d in range(candidates.shape[1]):
+            column, cand = block[None, :, d], candidates[:, d, None]
+            le &= column <= cand
+            lt |= column < cand
         hit |= (le & lt).any(axis=1)
     return hit
 

@@ -41,23 +41,23 @@ def front_positions(table: pd.DataFrame, objectives, source: str = "table"):
     return on_front.tolist(), np.flatnonzero(~complete).tolist()
 
 
-def front_hypervolume(table: pd.DataFrame, objectives, reference=None, source: str = "table"):
-    """Hypervolume of the table's front and the reference point used (in the columns' units).
+def front_hypervolume(table: pd.DataFrame, objectives, positions, reference=None, source: str = "table"):
+    """Hypervolume of the front rows at ``positions`` and the reference point used (columns' units).
 
-    ``reference``: one value per objective, or None for the default rule."""
+    ``reference``: one value per objective, or None for the default rule (over all complete rows)."""
     values, complete = objective_matrix(table, objectives, source)
     maximize = [sense == "max" for _, sense in objectives]
-    costs = to_costs(values[complete], maximize)
     signs = np.where(maximize, -1.0, 1.0)
     if reference is None:
-        if len(costs) == 0:
+        if not complete.any():
             return None, None
-        ref_costs = default_reference(costs)
+        ref_costs = default_reference(to_costs(values[complete], maximize))
     else:
         if len(reference) != len(objectives):
             raise ParetoInputError(f"--ref needs {len(objectives)} values (one per objective), got {len(reference)}")
         ref_costs = np.asarray(reference, dtype=float) * signs
-    volume = hypervolume(costs[nondominated_mask(costs)], ref_costs) if len(costs) else 0.0
+    front_costs = to_costs(values[positions], maximize) if len(positions) else np.empty((0, len(objectives)))
+    volume = hypervolume(front_costs, ref_costs) if len(front_costs) else 0.0
     return volume, (ref_costs * signs).tolist()
 
 
@@ -86,7 +86,7 @@ def main(argv=None) -> int:
     try:
         table = read_table(args.file)
         positions, missing = front_positions(table, args.objectives or [], args.file)
-        volume, reference = front_hypervolume(table, args.objectives, args.ref, args.file)
+        volume, reference = front_hypervolume(table, args.objectives, positions, args.ref, args.file)
     except ParetoInputError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

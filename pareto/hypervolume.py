@@ -60,16 +60,19 @@ def _hv2(front: np.ndarray, reference: np.ndarray) -> float:
 
 def _hv3(front: np.ndarray, reference: np.ndarray) -> float:
     """Slice along f3: between consecutive f3 levels the dominated region's cross-section is the
-    2-D hypervolume of the points at or below that level. O(n^2 log n): fine for fronts of
-    a few thousand points."""
-    front = front[np.argsort(front[:, 2])]
-    levels = np.append(front[:, 2], reference[2])
+    2-D dominated area of the points at or below that level. Points are sorted by f1 once; a
+    slice's area is the integral over f1 of (ref2 - running minimum of f2 over included points),
+    with excluded points counted at f2 = ref2 (no contribution). O(n^2) with O(n) numpy per slice.
+    """
+    by_f1 = front[np.argsort(front[:, 0], kind="stable")]
+    widths = np.diff(np.append(by_f1[:, 0], reference[0]))
+    levels = np.sort(front[:, 2])
+    bounds = np.append(levels, reference[2])
     volume = 0.0
-    for i in range(len(front)):
-        thickness = levels[i + 1] - levels[i]
+    for i, level in enumerate(levels):
+        thickness = bounds[i + 1] - level
         if thickness <= 0:
             continue
-        below = front[: i + 1, :2]
-        below = below[nondominated_mask(below)]
-        volume += _hv2(below, reference[:2]) * thickness
+        f2 = np.where(by_f1[:, 2] <= level, by_f1[:, 1], reference[1])
+        volume += float(np.sum(widths * (reference[1] - np.minimum.accumulate(f2)))) * thickness
     return float(volume)
