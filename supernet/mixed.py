@@ -2,16 +2,22 @@
 ways to run them.
 
 - ``naive``: ``sum_i m_i * op_i(x)``, every candidate run by its own module.
-- ``exact``: the same sum, computed with fewer, larger kernels. Exact rewrites only:
-  the 1x1 expand convs of all FBNet candidates read the same ``x``, so they run as ONE
-  conv over their concatenated weights (grouped ones as block-diagonal dense weights,
-  with the channel shuffle folded into the row order), with ONE batch norm over the
-  concatenated channels (BN is per channel, so this is exact); the depthwise convs of
-  all candidates with one kernel size run as ONE depthwise conv; the per-op project
-  convs feed ONE batch norm and ONE mask-weighted sum; the residual terms fold into
-  ``(sum of residual masks + identity-skip mask) * x``. Running BN statistics are
-  written back to each candidate's own BN buffers and the parameters stay the
-  candidates' parameters, so both modes share one state dict.
+- ``exact``: the same sum, every candidate evaluated, by exact rewrites: the residual
+  terms of all residual blocks and the identity skip fold into ONE
+  ``(sum of their masks) * x``, the supernet runs in channels-last layout (where CPU
+  depthwise convolutions and their backward are much faster; see ``Supernet``).
+  With ``fused=True`` the candidates' convolutions are also merged: the 1x1 expand
+  convs of all FBNet candidates read the same ``x``, so they run as ONE conv over
+  their concatenated weights (grouped ones as block-diagonal dense weights, the
+  channel shuffle folded into the row order) with ONE batch norm over the
+  concatenated channels (BN is per channel: exact); the depthwise convs of one kernel
+  size run as ONE depthwise conv; the per-op project convs feed ONE batch norm and ONE
+  mask-weighted sum (einsum). Running BN statistics are written back to each
+  candidate's own BN, and the parameters stay the candidates' parameters, so all modes
+  share one state dict. Measured on a 2-core CPU (bench/supernet_throughput.py), the
+  merged convs are SLOWER than per-op convs: the concatenations and channel slices
+  copy more memory than the saved kernel launches cost. So ``fused`` is off by default;
+  it is kept, tested exact, for launch-bound devices (GPUs), where it is unmeasured.
 - ``single_path``: only the candidate whose (hard, straight-through) mask is 1 runs.
 """
 
@@ -38,9 +44,11 @@ class MixedOp(nn.Module):
         self.ops = nn.ModuleList(build_op(n, layer.in_channels, layer.out_channels, layer.stride) for n in self.op_names)
         self._plan = _FusedPlan(self.ops)
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor, mode: str = "exact") -> torch.Tensor:
+    def forward(self, x: torch.Tensor, mask: torch.Tensor, mode: str = "exact", fused: bool = False) -> torch.Tensor:
         if mode == "exact":
-            return self._plan.forward(self.ops, x, mask, self.training)
+            if fused:
+                return self._plan.fused(self.ops, x, mask, self.training)
+            return self._plan.per_op(self.ops, x, mask)
         if mode == "naive":
             return sum(mask[i] * op(x) for i, op in enumerate(self.ops))
         if mode == "single_path":
@@ -116,7 +124,30 @@ class _FusedPlan:
                     start += n
         return out
 
-    def forward(self, ops, x, mask, training):
+    def per_op(self, ops, x, mask):
+        """Every FBNet candidate's body (its block without the residual) by its own
+        modules, mask-weighted; the residual terms and identity skip as one product."""
+        out = None
+        for i in self.blocks:
+            b = ops[i]
+            y = b.expand(x)
+            if b.groups > 1:
+                y = channel_shuffle(y, b.groups)
+            o = mask[i] * b.project(b.depthwise(y))
+            out = o if out is None else out + o
+        return self._residual_and_others(ops, x, mask, out)
+
+    def _residual_and_others(self, ops, x, mask, out):
+        if len(self.residual_index):
+            r = mask[self.residual_index.to(mask.device)].sum() * x
+            out = r if out is None else out + r
+        for i in self.others:  # e.g. a skip with a projection: run as is
+            o = mask[i] * ops[i](x)
+            out = o if out is None else out + o
+        return out
+
+    def fused(self, ops, x, mask, training):
+        """The merged-convolution form described in the module docstring."""
         out = None
         if self.blocks:
             blocks = [ops[i] for i in self.blocks]
@@ -142,10 +173,4 @@ class _FusedPlan:
             p = p.unflatten(1, (len(blocks), c))
             out = torch.einsum("bkchw,k->bchw", p, mask[self.block_index.to(mask.device)])
         # 4) residual terms: (sum of residual masks + identity-skip mask) * x
-        if len(self.residual_index):
-            r = mask[self.residual_index.to(mask.device)].sum() * x
-            out = r if out is None else out + r
-        for i in self.others:  # e.g. a skip with a projection: run as is
-            o = mask[i] * ops[i](x)
-            out = o if out is None else out + o
-        return out
+        return self._residual_and_others(ops, x, mask, out)

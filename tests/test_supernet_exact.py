@@ -6,11 +6,19 @@ import torch
 import torch.nn.functional as F
 
 from hwnas.space import get_space
+from hwnas.timing import fixed_threads
 from supernet.model import Supernet
 
 
-def _step(net, x, y, masks, mode, channels_last=False):
-    net.mode, net.channels_last = mode, channels_last
+@pytest.fixture(autouse=True)
+def one_thread():
+    # 2 cores shared with other jobs: more threads only add waiting
+    with fixed_threads(1):
+        yield
+
+
+def _step(net, x, y, masks, mode, channels_last=False, fused=False):
+    net.mode, net.channels_last, net.fused = mode, channels_last, fused
     net.zero_grad(set_to_none=True)
     m = masks + net.theta - net.theta.detach()  # same values, gradient reaches theta
     loss = F.cross_entropy(net(x, m), y)
@@ -28,8 +36,8 @@ def space():
     return get_space("fbnet-cpu", 0.5, 10)
 
 
-@pytest.mark.parametrize("channels_last", [False, True])
-def test_exact_equals_naive_loss_gradients_and_bn_stats(space, channels_last):
+@pytest.mark.parametrize("channels_last,fused", [(False, False), (True, False), (False, True), (True, True)])
+def test_exact_equals_naive_loss_gradients_and_bn_stats(space, channels_last, fused):
     torch.manual_seed(0)
     net = Supernet(space, "naive").double()
     x = torch.randn(4, 3, 32, 32, dtype=torch.float64)
@@ -38,7 +46,7 @@ def test_exact_equals_naive_loss_gradients_and_bn_stats(space, channels_last):
     start = {k: v.clone() for k, v in net.state_dict().items()}
     loss_n, grads_n, buf_n = _step(net, x, y, masks, "naive")
     net.load_state_dict(start)
-    loss_e, grads_e, buf_e = _step(net, x, y, masks, "exact", channels_last)
+    loss_e, grads_e, buf_e = _step(net, x, y, masks, "exact", channels_last, fused)
     assert loss_e.item() == pytest.approx(loss_n.item(), abs=1e-10)
     assert grads_e.keys() == grads_n.keys()
     assert "theta" in grads_e
@@ -48,7 +56,8 @@ def test_exact_equals_naive_loss_gradients_and_bn_stats(space, channels_last):
         torch.testing.assert_close(buf_e[name], buf_n[name], rtol=1e-7, atol=1e-9, msg=name)
 
 
-def test_exact_equals_naive_in_float32_and_eval_mode(space):
+@pytest.mark.parametrize("fused", [False, True])
+def test_exact_equals_naive_in_float32_and_eval_mode(space, fused):
     torch.manual_seed(1)
     net = Supernet(space, "naive")
     x, y = torch.randn(8, 3, 32, 32), torch.randint(0, 10, (8,))
@@ -56,7 +65,7 @@ def test_exact_equals_naive_in_float32_and_eval_mode(space):
     start = {k: v.clone() for k, v in net.state_dict().items()}
     loss_n, grads_n, _ = _step(net, x, y, masks, "naive")
     net.load_state_dict(start)
-    loss_e, grads_e, _ = _step(net, x, y, masks, "exact", True)
+    loss_e, grads_e, _ = _step(net, x, y, masks, "exact", True, fused)
     assert abs(loss_e.item() - loss_n.item()) < 1e-5
     # (gradients are compared in float64 above: through a stack of train-mode BNs on a
     # small batch, float32 rounding of different but equal sums is amplified)
