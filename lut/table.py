@@ -18,7 +18,8 @@ from hwnas.errors import UserError
 from hwnas.space import SearchSpace, Stage
 from lut.cost import CostTensors, TableCost
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "Lut", "builtin_names", "load_lut", "lut_from_dict", "save_lut", "space_from_definition"]
+__all__ = ["FORMAT", "FORMAT_VERSION", "Lut", "builtin_names", "load_lut", "lut_from_dict", "save_lut",
+           "space_from_definition"]
 
 FORMAT = "hwnas-lut"
 FORMAT_VERSION = 1
@@ -38,9 +39,11 @@ class _Fields:
     def fail(self, field: str, expected: str):
         raise UserError(f"LUT {self.source}: field {field}: expected {expected}")
 
+    _KIND = {dict: "an object", list: "a list", str: "a string", int: "an integer", float: "a finite number"}
+
     def get(self, d, key, field, kind, *, nullable=False):
         if not isinstance(d, dict) or key not in d:
-            self.fail(field, f"{kind.__name__ if isinstance(kind, type) else 'a value'} (missing)")
+            self.fail(field, f"{self._KIND[kind]} (missing)")
         return self.check(d[key], field, kind, nullable=nullable)
 
     def check(self, value, field, kind, *, nullable=False):
@@ -53,7 +56,7 @@ class _Fields:
         if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
             self.fail(field, "an integer")
         if kind is not int and not isinstance(value, kind):
-            self.fail(field, {dict: "an object", list: "a list", str: "a string"}.get(kind, str(kind)))
+            self.fail(field, self._KIND[kind])
         return value
 
 

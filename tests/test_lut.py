@@ -106,7 +106,7 @@ def _write(tmp_path, text):
 
 
 @pytest.mark.parametrize("mutate,match", [
-    (lambda d: d.pop("layers"), "field layers: expected list"),
+    (lambda d: d.pop("layers"), "field layers: expected a list"),
     (lambda d: d["layers"][3]["ops"].pop("k5_e6"), r"layers\[3\]\.ops\.k5_e6"),
     (lambda d: d["layers"][0]["ops"]["skip"].update(latency_ms="fast"), r"layers\[0\]\.ops\.skip\.latency_ms: expected a finite number"),
     (lambda d: d.update(format="other"), "field format"),
