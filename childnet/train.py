@@ -33,7 +33,7 @@ from hwnas.network import build_network
 from hwnas.space import SearchSpace, get_space
 from lut import builtin_names, ensure_lut, load_lut
 from lut.cost import CostTensors, TableCost
-from supernet.io import atomic_save, atomic_write_json, atomic_write_text, load_checkpoint, space_info
+from supernet.io import atomic_save, atomic_write_json, atomic_write_text, load_checkpoint, space_info, train_device
 
 __all__ = ["count_flops", "lut_estimates", "main", "read_arch", "run_child"]
 
@@ -111,11 +111,12 @@ def _lr_at(epoch: int, lr: float, epochs: int) -> float:
     return 0.5 * lr * (1.0 + math.cos(math.pi * epoch / max(1, epochs)))
 
 
-def _evaluate(model, loader) -> float:
+def _evaluate(model, loader, device) -> float:
     model.eval()
     correct = seen = 0
     with torch.no_grad():
         for x, y in loader:
+            x, y = x.to(device), y.to(device)
             correct += int((model(x).argmax(1) == y).sum())
             seen += len(y)
     return correct / max(seen, 1)
@@ -151,7 +152,8 @@ def run_child(cfg: ExperimentConfig, arch, out_dir, *, resume: bool = False,
     config = config_to_dict(cfg)
 
     torch.manual_seed(c.seed)
-    model = build_network(space, ops)
+    device = train_device()
+    model = build_network(space, ops).to(device)
     opt = torch.optim.SGD(model.parameters(), lr=c.lr, momentum=c.momentum, weight_decay=c.weight_decay)
     train_loader = TensorLoader(splits.train, c.batch_size, seed=c.seed, augment=d.augment)
     test_loader = TensorLoader(splits.test, c.batch_size, shuffle=False)
@@ -177,6 +179,7 @@ def run_child(cfg: ExperimentConfig, arch, out_dir, *, resume: bool = False,
         model.train()
         loss_sum = correct = seen = 0
         for x, y in train_loader:
+            x, y = x.to(device), y.to(device)
             logits = model(x)
             loss = F.cross_entropy(logits, y, label_smoothing=c.label_smoothing)
             if not torch.isfinite(loss):
@@ -198,7 +201,8 @@ def run_child(cfg: ExperimentConfig, arch, out_dir, *, resume: bool = False,
             on_epoch(dict(metrics))
 
     # evaluate, count, export, measure
-    test_acc = _evaluate(model, test_loader)
+    test_acc = _evaluate(model, test_loader, device)
+    model = model.cpu()  # counted, exported and measured on the CPU
     input_shape = list(space.input_shape)
     params = sum(p.numel() for p in model.parameters())
     flops = count_flops(model, input_shape)

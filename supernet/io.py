@@ -14,7 +14,7 @@ import torch
 from hwnas.errors import UserError
 from hwnas.space import SearchSpace
 
-__all__ = ["atomic_save", "atomic_write_json", "atomic_write_text", "load_checkpoint", "space_info"]
+__all__ = ["atomic_save", "atomic_write_json", "atomic_write_text", "load_checkpoint", "space_info", "train_device"]
 
 
 def _atomic(path: Path, write) -> None:
@@ -66,3 +66,9 @@ def space_info(space: SearchSpace) -> dict:
     """The ``space`` record of arch.json / metrics.json."""
     return {"name": space.name, "width": space.width, "num_classes": space.num_classes,
             "hash": space.hash(), "layers_hash": space.layers_hash()}
+
+
+def train_device() -> torch.device:
+    """Where training runs: the GPU when torch sees one (cluster configs), else the CPU.
+    (Exact resume is only guaranteed on the CPU: GPU kernels may be nondeterministic.)"""
+    return torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu")

@@ -152,9 +152,10 @@ class _FusedPlan:
         if self.blocks:
             blocks = [ops[i] for i in self.blocks]
             # 1) all expand 1x1 convs as one conv (+ one BN + ReLU), shuffles folded in
-            w = torch.cat([_dense_1x1(b.expand.conv) for b in blocks])[self.expand_perm]
+            perm = self.expand_perm.to(x.device)
+            w = torch.cat([_dense_1x1(b.expand.conv) for b in blocks])[perm]
             y = F.conv2d(x, w[:, :, None, None])
-            y = F.relu(self._batch_norm(y, [b.expand.bn for b in blocks], training, self.expand_perm), inplace=True)
+            y = F.relu(self._batch_norm(y, [b.expand.bn for b in blocks], training, perm), inplace=True)
             # 2) the depthwise convs of one kernel size as one depthwise conv (+ BN + ReLU).
             # torch.split, not slicing: its backward is one cat, not a zero-filled full
             # tensor per slice.

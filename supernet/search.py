@@ -33,7 +33,7 @@ from hwnas.errors import UserError, cli_main
 from hwnas.space import SearchSpace, get_space
 from lut import ensure_lut
 from lut.cost import CostTensors, TableCost
-from supernet.io import atomic_save, atomic_write_json, atomic_write_text, load_checkpoint, space_info
+from supernet.io import atomic_save, atomic_write_json, atomic_write_text, load_checkpoint, space_info, train_device
 from supernet.loss import SearchLoss, expected_cost
 from supernet.mixed import MODES
 from supernet.model import Supernet
@@ -154,12 +154,14 @@ def run_search(cfg: ExperimentConfig, out_dir, *, resume: bool = False, warmup_p
         torch.set_num_threads(s.threads)
     setup = SearchSetup(cfg, cost)
     space, cost, loss_fn = setup.space, setup.cost, setup.loss
-    lat_table, ener_table = cost.latency_ms.float(), (cost.energy_mj.float() if cost.has_energy else None)
+    device = train_device()
+    lat_table = cost.latency_ms.float().to(device)
+    ener_table = cost.energy_mj.float().to(device) if cost.has_energy else None
     weight_loader, arch_loader = setup.loaders()
     config = config_to_dict(cfg)
 
     torch.manual_seed(s.seed)
-    net = Supernet(setup.proxy_space, s.mode)
+    net = Supernet(setup.proxy_space, s.mode).to(device)
     w_opt = torch.optim.SGD(net.weight_parameters(), lr=s.w_lr, momentum=s.w_momentum, weight_decay=s.w_weight_decay)
     theta_opt = torch.optim.Adam([net.theta], lr=s.theta_lr, weight_decay=s.theta_weight_decay)
 
@@ -202,6 +204,7 @@ def run_search(cfg: ExperimentConfig, out_dir, *, resume: bool = False, warmup_p
         # 1) weights on the 80% split, theta fixed (masks sampled, detached)
         ce_sum = correct = seen = 0
         for x, y in weight_loader:
+            x, y = x.to(device), y.to(device)
             masks = net.sample_masks(temperature).detach()
             logits = net(x, masks)
             ce = F.cross_entropy(logits, y)
@@ -218,6 +221,7 @@ def run_search(cfg: ExperimentConfig, out_dir, *, resume: bool = False, warmup_p
         val_ce_sum = val_correct = val_seen = 0
         loss_sum = lat_sum = ener_sum = 0.0
         for x, y in arch_loader:
+            x, y = x.to(device), y.to(device)
             if searching:
                 masks = net.sample_masks(temperature)
                 logits = net(x, masks)

@@ -1,0 +1,37 @@
+"""The issue's "done when", on configs/smoke.yaml: the search CLI writes a 22-op
+arch.json, theta history and TensorBoard events; the childnet CLI writes metrics.json
+with the test accuracy and a measured latency."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from childnet.train import main as child_main
+from supernet.search import main as search_main
+
+SMOKE = Path(__file__).resolve().parents[1] / "configs" / "smoke.yaml"
+
+
+@pytest.mark.slow
+def test_smoke_config_search_then_childnet(tmp_path, capsys):
+    search_main(["--config", str(SMOKE), "--out", str(tmp_path / "S")])
+    arch = json.loads((tmp_path / "S" / "arch.json").read_text())
+    assert len(arch["ops"]) == 22 and arch["space"]["name"] == "fbnet-cifar"
+    assert arch["space"]["width"] == 1.0 and arch["proxy_width"] == 0.25 and arch["lut"] == "builtin:rpi4-hwnasbench"
+    assert arch["energy_mj"] is None and arch["energy_source"] == "none"
+    assert len(json.loads((tmp_path / "S" / "theta.json").read_text())) == 3
+    assert list((tmp_path / "S").glob("events.out.tfevents.*"))
+    assert "epoch 3/3" in capsys.readouterr().out
+
+    # resuming a finished search does no more epochs and keeps the result
+    search_main(["--config", str(SMOKE), "--out", str(tmp_path / "S"), "--resume"])
+    assert "epoch" not in capsys.readouterr().out.split("{")[0]
+    assert json.loads((tmp_path / "S" / "arch.json").read_text())["ops"] == arch["ops"]
+
+    child_main(["--arch", str(tmp_path / "S" / "arch.json"), "--config", str(SMOKE), "--out", str(tmp_path / "C")])
+    metrics = json.loads((tmp_path / "C" / "metrics.json").read_text())
+    assert 0 <= metrics["test_acc"] <= 1 and metrics["ops"] == arch["ops"]
+    assert metrics["lut"]["lat_ms"] == pytest.approx(arch["lat_ms"])
+    assert metrics["measured"]["latency_ms"] > 0 and metrics["measured"]["energy_source"] == "none"
+    assert (tmp_path / "C" / "model.pt").is_file()
