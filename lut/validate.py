@@ -12,6 +12,7 @@ does with ops). Prints a table and last the line
 from __future__ import annotations
 
 import argparse
+import socket
 
 from hwnas.errors import UserError, cli_main
 from lut.metrics import kendall_tau, mape, within_fraction
@@ -74,6 +75,10 @@ def main(argv=None) -> None:
     p.add_argument("--no-progress", action="store_true")
     args = p.parse_args(argv)
     lut = load_lut(args.lut)
+    host = socket.gethostname()
+    if lut.device.get("hostname") != host:
+        print(f"note: LUT {args.lut} describes device {lut.device.get('name')!r}, not this host ({host}): "
+              "the comparison is across devices")
     result = validate_lut(lut, args.archs, seed=args.seed, threads=args.threads, warmup=args.warmup,
                           repeats=args.repeats, rounds=args.rounds, progress=not args.no_progress)
     print(format_report(result))
