@@ -44,6 +44,8 @@ def main() -> None:
     p.add_argument("--compare", action="store_true", help="also score isolated and calibrated LUTs")
     p.add_argument("--calibrate", type=int, default=10, help="networks for the calibrated variant (--compare)")
     p.add_argument("--out", default=None, help="also save the default LUT here")
+    p.add_argument("--measure-repeats", type=int, default=None,
+                   help="timed calls per measured network (default: the LUT's repeats)")
     args = p.parse_args()
     space = get_space(args.space, args.width)
     load_start = os.getloadavg()[0]
@@ -62,8 +64,7 @@ def main() -> None:
     archs = sample_archs(space, args.archs, args.seed)
     proto = lut.protocol
     started = time.perf_counter()
-    timings = measure_networks(space, archs, threads=args.threads, warmup=proto["warmup"], repeats=proto["repeats"],
-                               rounds=proto["rounds"], seed=args.seed)
+    timings = measure_networks(space, archs, threads=args.threads, warmup=proto["warmup"], repeats=args.measure_repeats or proto["repeats"], rounds=proto["rounds"], seed=args.seed)
     measure_seconds = time.perf_counter() - started
     measured = [t.median_ms for t in timings]
     print(f"loadavg_1min: start={load_start:.2f} end={os.getloadavg()[0]:.2f} (2 cores; > ~1 means other work ran)")
