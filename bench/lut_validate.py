@@ -64,7 +64,9 @@ def main() -> None:
     archs = sample_archs(space, args.archs, args.seed)
     proto = lut.protocol
     started = time.perf_counter()
-    timings = measure_networks(space, archs, threads=args.threads, warmup=proto["warmup"], repeats=args.measure_repeats or proto["repeats"], rounds=proto["rounds"], seed=args.seed)
+    timings = measure_networks(space, archs, threads=args.threads, warmup=proto["warmup"],
+                               repeats=args.measure_repeats or proto["repeats"], rounds=proto["rounds"],
+                               seed=args.seed)
     measure_seconds = time.perf_counter() - started
     measured = [t.median_ms for t in timings]
     print(f"loadavg_1min: start={load_start:.2f} end={os.getloadavg()[0]:.2f} (2 cores; > ~1 means other work ran)")
