@@ -107,8 +107,18 @@ def lut_estimates(search_lut: str, space: SearchSpace, ops, cost: CostTensors | 
     return out
 
 
+def _resume_key(config: dict) -> dict:
+    """The config sections a childnet's training depends on (not threads, search, measure)."""
+    child = {k: v for k, v in config["child"].items() if k != "threads"}
+    return {"space": config["space"], "data": config["data"], "child": child}
+
+
 def _lr_at(epoch: int, lr: float, epochs: int) -> float:
     return 0.5 * lr * (1.0 + math.cos(math.pi * epoch / max(1, epochs)))
+
+
+def _batch(x, y, device):
+    return x.to(device, memory_format=torch.channels_last), y.to(device)
 
 
 def _evaluate(model, loader, device) -> float:
@@ -116,7 +126,7 @@ def _evaluate(model, loader, device) -> float:
     correct = seen = 0
     with torch.no_grad():
         for x, y in loader:
-            x, y = x.to(device), y.to(device)
+            x, y = _batch(x, y, device)
             correct += int((model(x).argmax(1) == y).sum())
             seen += len(y)
     return correct / max(seen, 1)
@@ -153,7 +163,9 @@ def run_child(cfg: ExperimentConfig, arch, out_dir, *, resume: bool = False,
 
     torch.manual_seed(c.seed)
     device = train_device()
-    model = build_network(space, ops).to(device)
+    # channels-last layout: same results, about 2x faster training on CPU (depthwise
+    # convs); the exported model is converted back to the standard layout
+    model = build_network(space, ops).to(device, memory_format=torch.channels_last)
     opt = torch.optim.SGD(model.parameters(), lr=c.lr, momentum=c.momentum, weight_decay=c.weight_decay)
     train_loader = TensorLoader(splits.train, c.batch_size, seed=c.seed, augment=d.augment)
     test_loader = TensorLoader(splits.test, c.batch_size, shuffle=False)
@@ -162,7 +174,7 @@ def run_child(cfg: ExperimentConfig, arch, out_dir, *, resume: bool = False,
     ckpt_path = out_dir / "checkpoint.pt"
     if resume and ckpt_path.exists():
         state = load_checkpoint(ckpt_path, "childnet checkpoint", CHECKPOINT_KEYS)
-        if state["config"] != config or state["ops"] != ops:
+        if _resume_key(state["config"]) != _resume_key(config) or state["ops"] != ops:
             raise UserError(f"{ckpt_path}: cannot resume, it was made with another config or architecture")
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["opt"])
@@ -179,7 +191,7 @@ def run_child(cfg: ExperimentConfig, arch, out_dir, *, resume: bool = False,
         model.train()
         loss_sum = correct = seen = 0
         for x, y in train_loader:
-            x, y = x.to(device), y.to(device)
+            x, y = _batch(x, y, device)
             logits = model(x)
             loss = F.cross_entropy(logits, y, label_smoothing=c.label_smoothing)
             if not torch.isfinite(loss):
@@ -202,7 +214,7 @@ def run_child(cfg: ExperimentConfig, arch, out_dir, *, resume: bool = False,
 
     # evaluate, count, export, measure
     test_acc = _evaluate(model, test_loader, device)
-    model = model.cpu()  # counted, exported and measured on the CPU
+    model = model.to("cpu", memory_format=torch.contiguous_format)  # counted, exported, measured as deployed
     input_shape = list(space.input_shape)
     params = sum(p.numel() for p in model.parameters())
     flops = count_flops(model, input_shape)

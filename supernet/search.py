@@ -125,6 +125,13 @@ def _first_difference(a, b, prefix="") -> str | None:
     return None if a == b else f"{prefix[:-1]} ({a!r} there, {b!r} here)"
 
 
+def _resume_key(config: dict) -> dict:
+    """The config sections a search's result depends on (not threads, childnet, measure, sweep)."""
+    key = {k: config.get(k) for k in ("space", "data", "lut", "loss", "search")}
+    key["search"] = {k: v for k, v in (key["search"] or {}).items() if k != "threads"}
+    return key
+
+
 def _epoch_seed(seed: int, epoch: int) -> int:
     return (seed * 1_000_003 + epoch * 7_919 + 17) % (2**63 - 1)
 
@@ -170,7 +177,7 @@ def run_search(cfg: ExperimentConfig, out_dir, *, resume: bool = False, warmup_p
     warmup_path = Path(warmup_path) if warmup_path is not None else None
     if resume and ckpt_path.exists():
         state = load_checkpoint(ckpt_path, "search checkpoint", CHECKPOINT_KEYS)
-        diff = _first_difference(state["config"], config)
+        diff = _first_difference(_resume_key(state["config"]), _resume_key(config))
         if diff:
             raise UserError(f"{ckpt_path}: cannot resume, the config differs: {diff}")
         net.load_state_dict(state["model"])
