@@ -216,10 +216,16 @@ def main(argv=None) -> None:
                            "trials": cfg.sweep.trials, "address": args.address})
     write_json(experiment / RECORD, record)
 
+    from concurrent.futures import ThreadPoolExecutor
+
     from sweep.prepare import ensure_baselines, ensure_warmup
 
-    record["warmup"] = ensure_warmup(cfg, experiment, lut_path, record.get("warmup"))
-    record["baselines"] = ensure_baselines(cfg, experiment, record.get("baselines"))
+    # The baselines are measured (a Ray task) while the driver computes the warm-up:
+    # two cores, two jobs; trials' childnets are measured next to a training trial too.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        baselines = pool.submit(ensure_baselines, cfg, experiment, record.get("baselines"))
+        record["warmup"] = ensure_warmup(cfg, experiment, lut_path, record.get("warmup"))
+        record["baselines"] = baselines.result()
     write_json(experiment / RECORD, record)
     prepared = time.perf_counter() - started
 
