@@ -5,6 +5,8 @@ trains the weights (SGD) on the 80% split, then theta (Adam) on the 20% split, w
 Gumbel-softmax masks whose temperature anneals per epoch. Every epoch rewrites a full
 checkpoint, the theta history, arch.json (argmax of theta) and TensorBoard curves.
 
+``search.steps_per_epoch`` caps the weight steps and the theta steps of an epoch
+(the theta split is a quarter of the weights split, so it rarely binds there).
 Batches are ordered by ``(seed, epoch)`` and torch is reseeded from ``(seed, epoch)``
 at the start of every epoch (Gumbel noise included), so a run resumed from an epoch
 checkpoint ends exactly like an uninterrupted one.
