@@ -167,6 +167,23 @@ def _lut_entry(lut, entry: dict) -> dict:
                 has_energy=lut.has_energy)
 
 
+def _new_record(cfg: ExperimentConfig, metrics, modes, knob_space: KnobSpace, lut, lut_path: str,
+                lut_entry: dict) -> dict:
+    """sweep.json of a new experiment (docs/formats.md)."""
+    start = knob_space.start
+    return {
+        "config": config_to_dict(cfg), "trials": cfg.sweep.trials, "mode": cfg.sweep.mode,
+        "objective": cfg.sweep.objective, "metrics": metrics, "metric_modes": modes,
+        "knobs": {"derived": knob_space.derived, "start": {"lat_ms": start.lat_ms, "energy_mj": start.energy_mj},
+                  "parametrization": (f"sampled: the minor/major term ratio 'dominance' in sweep.dominance; "
+                                      f"derived: {knob_space.derived}") if knob_space.derived
+                  else "all four knobs sampled in their ranges"},
+        # luts: the name trials' arch.json/metrics.json give the search LUT; lut: its details
+        "luts": [lut_path], "lut": _lut_entry(lut, lut_entry), "device": cfg.measure.device,
+        "warmup": None, "baselines": None, "runs": [],
+    }
+
+
 @cli_main
 def main(argv=None) -> None:
     args = build_parser().parse_args(argv)
@@ -186,14 +203,14 @@ def main(argv=None) -> None:
     else:
         from lut import load_lut
 
-        lut_entry = record["luts"][0]
+        lut_entry = record["lut"]
         lut_path = lut_entry["path"]
         lut = load_lut(lut_path)
     use_energy = cfg.lut.energy and lut.has_energy
     start = start_costs(lut.cost_tensors(), use_energy)
     check_mode_fits_lut(cfg.sweep.mode, start)
     metrics, modes = objectives(cfg.sweep.objective, use_energy)
-    space = KnobSpace(cfg.sweep, cfg.sweep.mode, start, delta_fixed=cfg.loss.delta)
+    knob_space = KnobSpace(cfg.sweep, cfg.sweep.mode, start, delta_fixed=cfg.loss.delta)
 
     # From here on the experiment directory is written.
     experiment.mkdir(parents=True, exist_ok=True)
@@ -202,15 +219,7 @@ def main(argv=None) -> None:
             from lut import save_lut
 
             save_lut(lut, lut_path)
-        record = {
-            "config": config_to_dict(cfg), "trials": cfg.sweep.trials, "mode": cfg.sweep.mode,
-            "objective": cfg.sweep.objective, "metrics": metrics, "metric_modes": modes,
-            "knobs": {"derived": space.derived, "start": {"lat_ms": start.lat_ms, "energy_mj": start.energy_mj},
-                      "parametrization": ("sampled dominance = minor/major term ratio, derived knob: "
-                                          f"{space.derived}") if space.derived else "all knobs sampled"},
-            "luts": [_lut_entry(lut, lut_entry)], "device": cfg.measure.device,
-            "warmup": None, "baselines": None, "runs": [],
-        }
+        record = _new_record(cfg, metrics, modes, knob_space, lut, lut_path, lut_entry)
     record["trials"] = cfg.sweep.trials
     record["runs"].append({"started": time.strftime("%Y-%m-%dT%H:%M:%S"), "resume": args.resume,
                            "trials": cfg.sweep.trials, "address": args.address})
@@ -231,7 +240,7 @@ def main(argv=None) -> None:
 
     from sweep.tuner import build_tuner
 
-    tuner = build_tuner(cfg, experiment, space, metrics, modes, lut_path=lut_path, warmup=record["warmup"],
+    tuner = build_tuner(cfg, experiment, knob_space, metrics, modes, lut_path=lut_path, warmup=record["warmup"],
                         resume=args.resume)
     results = tuner.fit()
     wall = time.perf_counter() - started

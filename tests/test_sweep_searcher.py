@@ -53,3 +53,28 @@ def test_single_objective_ignores_intermediate_rows(metric):
     s.on_trial_result("t", {metric: None, "training_iteration": 1})  # must not reach optuna
     s.on_trial_complete("t", {metric: 0.5})
     assert s._ot_study.trials[0].value == 0.5
+
+
+def test_asha_rungs_on_search_epochs_only():
+    from ray.tune.schedulers import ASHAScheduler, TrialScheduler
+
+    from hwnas.config import ExperimentConfig
+    from sweep.tuner import _scheduler
+
+    cfg = ExperimentConfig()
+    assert _scheduler(cfg) is None  # off by default
+    cfg.sweep.scheduler = "asha"
+    asha = _scheduler(cfg)
+    assert isinstance(asha, ASHAScheduler) and asha.metric == "val_acc" and asha._time_attr == "search_epoch"
+
+    class Trial:
+        def __init__(self, tid):
+            self.trial_id = tid
+
+    good, bad = Trial("good"), Trial("bad")
+    for t in (good, bad):
+        asha.on_trial_add(None, t)
+    assert asha.on_trial_result(None, good, {"search_epoch": 1, "val_acc": 0.8}) == TrialScheduler.CONTINUE
+    assert asha.on_trial_result(None, bad, {"search_epoch": 1, "val_acc": 0.1}) == TrialScheduler.STOP
+    # childnet rows carry no search_epoch: retraining is never cut
+    assert asha.on_trial_result(None, good, {"epoch": 1, "phase": "child", "val_acc": None}) == TrialScheduler.CONTINUE
