@@ -119,6 +119,7 @@ class SweepConfig:
     concurrency: int = 2
     cpus_per_trial: float = 1.0
     gpus_per_trial: float = 0.0  # > 0 keeps trials on GPU nodes (a cluster's devices only measure)
+    measure_timeout_s: float = 900.0  # a device measurement that takes longer fails the trial (device gone?)
     alpha: tuple[float, float] = (0.01, 2.0)
     beta: tuple[float, float] = (0.3, 1.5)
     gamma: tuple[float, float] = (0.01, 2.0)

@@ -54,9 +54,11 @@ def _measure_bytes(model: bytes, suffix: str, kwargs: dict) -> dict:
         os.unlink(tmp)
 
 
-def measure_on_device(path: str | Path, measure: MeasureConfig) -> dict:
+def measure_on_device(path: str | Path, measure: MeasureConfig, timeout_s: float | None = None) -> dict:
     """Measure the model file ``path`` on ``measure.device`` with the shared protocol
-    (``childnet.measure.measure_file``); returns its ``measured`` dict."""
+    (``childnet.measure.measure_file``); returns its ``measured`` dict. Raises
+    ``TimeoutError`` after ``timeout_s`` (e.g. the device left the cluster) instead of
+    waiting forever."""
     path = Path(path)
     kwargs = dict(threads=measure.threads, warmup=measure.warmup, repeats=measure.repeats,
                   meter=measure.meter, batch_size=measure.batch_size)
@@ -66,4 +68,10 @@ def measure_on_device(path: str | Path, measure: MeasureConfig) -> dict:
     else:
         options = dict(num_cpus=measure.threads, resources={measure.device: 1})
     task = ray.remote(_measure_bytes).options(max_retries=0, **options)
-    return ray.get(task.remote(path.read_bytes(), path.suffix, kwargs))
+    ref = task.remote(path.read_bytes(), path.suffix, kwargs)
+    try:
+        return ray.get(ref, timeout=timeout_s)
+    except ray.exceptions.GetTimeoutError:
+        ray.cancel(ref, force=True)
+        raise TimeoutError(f"measuring {path.name} on device {measure.device!r} took over {timeout_s:.0f} s "
+                           f"(sweep.measure_timeout_s); is a node with that resource still in the cluster?") from None

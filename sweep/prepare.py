@@ -43,6 +43,6 @@ def ensure_baselines(cfg: ExperimentConfig, experiment: Path, previous: str | No
 
     space = space_of(cfg)
     rows = measure_baselines(experiment / "baselines", space.input_shape, space.num_classes, cfg.measure,
-                             lambda model: measure_on_device(model, cfg.measure))
+                             lambda model: measure_on_device(model, cfg.measure, cfg.sweep.measure_timeout_s))
     write_json(path, rows)
     return path.name

@@ -177,7 +177,7 @@ def _child(cfg: ExperimentConfig, arch: dict, work: Path, context: TrialContext,
         reporter.report(row)
 
     run_child(cfg, arch, out, resume=resumed, on_epoch=on_child_epoch,
-              measure=lambda path: measure_on_device(path, cfg.measure))
+              measure=lambda path: measure_on_device(path, cfg.measure, cfg.sweep.measure_timeout_s))
     metrics = json.loads((out / "metrics.json").read_text())
     if registry is not None:
         registry.register(key, trial_dirname(tune.get_context().get_trial_id()), metrics)
