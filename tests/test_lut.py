@@ -17,6 +17,15 @@ SOURCE = BUILTIN_DIR / "source" / "hw-nas-bench-fbnet_cifar100_latency_lut.json"
 ALL_K3 = ["k3_e1"] * 22
 
 
+@pytest.fixture(autouse=True)
+def _one_thread():
+    # one torch thread: on a busy 2-core machine a 2-thread op waits for its second thread
+    from hwnas.timing import fixed_threads
+
+    with fixed_threads(1):
+        yield
+
+
 def test_builtin_rpi4_reproduces_published_values():
     lut = load_lut("builtin:rpi4-hwnasbench")
     assert lut.latency_ms(ALL_K3) == pytest.approx(17.618579145, abs=1e-6)

@@ -21,6 +21,15 @@ from lut.validate import sample_archs, validate_lut
 FAST = dict(warmup=1, repeats=2, rounds=1, per_op=1, progress=False)
 
 
+@pytest.fixture(autouse=True)
+def _one_thread():
+    # one torch thread: on a busy 2-core machine a 2-thread op waits for its second thread
+    from hwnas.timing import fixed_threads
+
+    with fixed_threads(1):
+        yield
+
+
 @pytest.fixture(scope="module")
 def cpu_lut():
     return profile_lut(get_space("fbnet-cpu", width=0.25), **FAST)

@@ -9,6 +9,15 @@ from hwnas.ops import FBNetBlock, Skip, build_op, channel_shuffle, parse_op
 from hwnas.space import FBNET_OPS, PRESETS, get_space
 
 
+@pytest.fixture(autouse=True)
+def _one_thread():
+    # one torch thread: on a busy 2-core machine a 2-thread op waits for its second thread
+    from hwnas.timing import fixed_threads
+
+    with fixed_threads(1):
+        yield
+
+
 def _shapes(preset, width):
     space = get_space(preset, width)
     seen = {}
