@@ -59,6 +59,11 @@ class MixedOp(nn.Module):
         raise ValueError(f"unknown mode {mode!r}; expected one of {MODES}")
 
 
+def _layout(x: torch.Tensor) -> torch.memory_format:
+    return torch.channels_last if x.dim() == 4 and x.is_contiguous(memory_format=torch.channels_last) \
+        and not x.is_contiguous() else torch.contiguous_format
+
+
 def _dense_1x1(conv: nn.Conv2d) -> torch.Tensor:
     """The (out, in) matrix of a possibly grouped 1x1 conv (block diagonal)."""
     w = conv.weight.flatten(1)  # (out, in / groups)
@@ -131,8 +136,8 @@ class _FusedPlan:
         for i in self.blocks:
             b = ops[i]
             y = b.expand(x)
-            if b.groups > 1:
-                y = channel_shuffle(y, b.groups)
+            if b.groups > 1:  # the shuffle's reshape returns NCHW: back to x's layout
+                y = channel_shuffle(y, b.groups).contiguous(memory_format=_layout(x))
             o = mask[i] * b.project(b.depthwise(y))
             out = o if out is None else out + o
         return self._residual_and_others(ops, x, mask, out)
