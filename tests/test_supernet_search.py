@@ -158,3 +158,14 @@ def test_cli_rejects_unknown_config_key(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["--config", str(cfg), "--out", str(tmp_path / "out"), "search.nope=1"])
     assert "unknown key 'nope'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("overrides", [("search.mode=single_path",), ("search.mode=naive",),
+                                       ("loss.form=fbnet", "loss.alpha=0.2", "loss.beta=0.6")])
+def test_other_modes_and_the_fbnet_form_search_too(tmp_path, cost, space, overrides):
+    seen = []
+    result = run_search(config("search.epochs=2", *overrides), tmp_path, cost=cost, on_epoch=seen.append)
+    assert len(result["ops"]) == space.num_layers
+    assert seen[-1]["loss"] is not None and seen[-1]["loss"] == seen[-1]["loss"]  # finite, not NaN
+    theta = json.loads((tmp_path / "theta.json").read_text())
+    assert theta[-1] != theta[0]  # theta moved in the search epoch
