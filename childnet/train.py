@@ -143,7 +143,6 @@ def run_child(cfg: ExperimentConfig, arch, out_dir, *, resume: bool = False,
     standing for ``cfg.lut.path`` (else the LUT is loaded).
     """
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     c, d = cfg.child, cfg.data
     if c.export not in EXPORT_FORMATS + ("none",):
         raise UserError(f"child.export: unknown format {c.export!r}; expected one of {', '.join(EXPORT_FORMATS)}, none")
@@ -160,6 +159,7 @@ def run_child(cfg: ExperimentConfig, arch, out_dir, *, resume: bool = False,
     _check_arch_space(record, space, str(arch) if isinstance(arch, (str, Path)) else "architecture")
     estimates = lut_estimates(cfg.lut.path, space, ops, cost)  # before training: a wrong LUT fails fast
     config = config_to_dict(cfg)
+    out_dir.mkdir(parents=True, exist_ok=True)  # bad input has failed above, before anything is written
 
     torch.manual_seed(c.seed)
     device = train_device()

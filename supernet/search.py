@@ -157,11 +157,11 @@ def run_search(cfg: ExperimentConfig, out_dir, *, resume: bool = False, warmup_p
     """Search an architecture; see the module docstring. Returns the last epoch's
     metrics plus ``ops`` and ``arch_path``."""
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     s = cfg.search
     if s.threads:
         torch.set_num_threads(s.threads)
-    setup = SearchSetup(cfg, cost)
+    setup = SearchSetup(cfg, cost)  # bad input fails here, before anything is written
+    out_dir.mkdir(parents=True, exist_ok=True)
     space, cost, loss_fn = setup.space, setup.cost, setup.loss
     device = train_device()
     lat_table = cost.latency_ms.float().to(device)

@@ -129,7 +129,8 @@ def test_cost_tensors_of_another_space_are_refused(tmp_path, cost):
 def test_lut_file_for_another_space_is_refused(tmp_path):
     # the builtin Raspberry Pi 4 LUT describes fbnet-cifar, not fbnet-cpu
     with pytest.raises(UserError, match="made for space fbnet-cifar"):
-        run_search(config("lut.path=builtin:rpi4-hwnasbench"), tmp_path)
+        run_search(config("lut.path=builtin:rpi4-hwnasbench"), tmp_path / "out")
+    assert not (tmp_path / "out").exists()  # nothing written on bad input
 
 
 def test_gamma_with_a_lut_without_energy_is_refused(tmp_path):
