@@ -151,3 +151,14 @@ def test_train_cli_lut_for_another_space(tmp_path, capsys):
     assert exit_info.value.code == 2
     assert "made for space fbnet-cifar" in capsys.readouterr().err
     assert not (tmp_path / "out" / "metrics.json").exists()
+
+
+def test_measure_module_needs_only_torch_and_hwnas_basics():
+    # it runs on a Raspberry Pi with torch alone: no training, LUT or sweep code
+    import subprocess
+    import sys
+
+    code = ("import sys, childnet.measure; print(sorted(m for m in ('yaml', 'lut', 'supernet', 'tensorboardX', 'ray', "
+            "'optuna', 'pandas', 'hwnas.config', 'hwnas.data', 'childnet.train') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
