@@ -41,7 +41,7 @@ from supernet.mixed import MODES
 from supernet.model import Supernet
 from supernet.schedule import temperature_at, weight_lr_at
 
-__all__ = ["SearchSetup", "main", "prepare_search", "run_search", "run_warmup", "warmup_key"]
+__all__ = ["SearchSetup", "main", "run_search", "run_warmup", "warmup_key"]
 
 CHECKPOINT_KEYS = ("epoch", "model", "w_opt", "theta_opt", "config", "theta_history", "metrics")
 WARMUP_KEYS = ("key", "model", "w_opt")
@@ -91,10 +91,6 @@ class SearchSetup:
         arch = TensorLoader(self.splits.arch, d.batch_size, seed=s.seed + 1, augment=d.augment,
                             max_batches=s.steps_per_epoch)
         return weights, arch
-
-
-def prepare_search(cfg: ExperimentConfig, cost: CostTensors | None = None) -> SearchSetup:
-    return SearchSetup(cfg, cost)
 
 
 def _check_cost(cost: CostTensors, space: SearchSpace, name: str) -> CostTensors:
