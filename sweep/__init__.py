@@ -1,1 +1,9 @@
-"""sweep"""
+"""The sweep: many HANNA searches as Ray Tune trials, knobs proposed by Optuna.
+
+``python -m sweep.run`` (``sweep.run``) prepares an experiment (LUT, shared warm-up,
+baselines: ``sweep.prepare``, record: ``sweep.experiment``) and runs the Ray Tune
+``Tuner`` (``sweep.tuner``) whose trials (``sweep.trial``) search, retrain and measure
+on the device (``sweep.device``), reusing identical childnets (``sweep.reuse``). Optuna
+proposes knobs that are latency- or energy-dominant by construction (``sweep.knobs``,
+``sweep.searcher``). Importing this package has no side effects.
+"""

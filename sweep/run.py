@@ -251,6 +251,8 @@ def main(argv=None) -> None:
     record["runs"][-1].update(wall_s=wall, prepare_s=prepared, **{k: summary[k] for k in ("finished", "failed")})
     write_json(experiment / RECORD, record)
     print(summary["text"])
+    if summary["unfinished"]:
+        print(f"continue: python -m sweep.run --resume --storage {args.storage} --name {args.name}")
     print(f"results: {experiment}   (tensorboard --logdir {experiment})")
     print(f"report:  python -m pareto.report {experiment} --out {experiment / 'report'}")
 

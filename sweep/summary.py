@@ -23,7 +23,9 @@ def summarize(results, metrics: list[str], modes: list[str]) -> dict:
             done.append(row)
         else:
             other.append(row)
-    lines = [f"sweep: {len(done)} trials finished, {len(failed)} failed, {len(other)} stopped or unfinished"]
+    unfinished = sum(1 for row in other if not row.get("done"))  # Ray marks scheduler-stopped trials done
+    lines = [f"sweep: {len(done)} trials finished, {len(failed)} failed, {len(other) - unfinished} stopped early, "
+             f"{unfinished} unfinished"]
     for path, reason in failed:
         lines.append(f"  failed {path.rsplit('/', 1)[-1]}: {reason}")
     for metric, mode in zip(metrics, modes):
@@ -33,4 +35,4 @@ def summarize(results, metrics: list[str], modes: list[str]) -> dict:
             cfg = best.get("config", {})
             knobs = ", ".join(f"{k}={cfg[k]:.3g}" for k in ("alpha", "beta", "gamma", "delta") if k in cfg)
             lines.append(f"  best {metric} ({mode}): {best[metric]:.4g}  [{best.get('trial_id')}; {knobs}]")
-    return {"finished": len(done), "failed": len(failed), "text": "\n".join(lines)}
+    return {"finished": len(done), "failed": len(failed), "unfinished": unfinished, "text": "\n".join(lines)}
