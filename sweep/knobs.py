@@ -93,8 +93,8 @@ def _suggest(trial, name: str, bounds: tuple[float, float]) -> float:
 @dataclass(frozen=True)
 class KnobSpace:
     """Optuna define-by-run space for the HANNA knobs of one sweep (picklable: Ray Tune
-    saves it with the searcher). Returns the derived values (knob, vLAT, vENER,
-    dominant) so each trial's params record them."""
+    saves it with the searcher). Returns the derived values (the derived knob and its
+    name, vLAT, vENER, dominant, dominance) so each trial's params record them."""
 
     sweep: SweepConfig
     mode: str
@@ -125,7 +125,7 @@ class KnobSpace:
             knobs = {"alpha": ratio * v_ener / start.lat_ms**beta, "beta": beta, "gamma": gamma, "delta": delta}
         else:
             knobs = {k: _suggest(trial, k, getattr(s, k)) for k in ("alpha", "beta", "gamma", "delta")}
-        out = dict(knobs)
+        out = dict(knobs, derived=self.derived or "none")  # which knob came from the sampled ratio
         out.update(dominance_of(knobs, start))
         if not all(math.isfinite(v) for v in knobs.values()):
             raise ValueError(f"non-finite knobs {knobs}")  # cannot happen with positive ranges

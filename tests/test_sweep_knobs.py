@@ -60,7 +60,7 @@ def test_every_proposal_is_feasible_for_its_mode(mode):
         assert p["dominance"] == pytest.approx(ratio) and 0.05 <= ratio <= 0.95
         assert p["_sampled"]["dominance"] == pytest.approx(ratio)
         derived = "gamma" if mode == "latency" else "alpha"
-        assert derived not in p["_sampled"] and space.derived == derived
+        assert derived not in p["_sampled"] and space.derived == derived == p["derived"]
         for k in ("alpha", "beta", "gamma", "delta"):
             if k != derived:
                 low, high = getattr(sweep, k)
