@@ -19,7 +19,7 @@ from hwnas.data import NUM_CLASSES
 from hwnas.errors import UserError
 from hwnas.space import SearchSpace, get_space
 
-__all__ = ["RECORD", "config_diff", "read_record", "space_of", "write_json"]
+__all__ = ["RECORD", "absolute_paths", "config_diff", "read_record", "space_of", "write_json"]
 
 RECORD = "sweep.json"
 # Keys that may change when a sweep is resumed: the budget only.
@@ -30,6 +30,21 @@ def space_of(cfg: ExperimentConfig) -> SearchSpace:
     """The search space the config describes (classes: the dataset's unless given)."""
     classes = cfg.space.num_classes or NUM_CLASSES.get(cfg.data.dataset)
     return get_space(cfg.space.preset, cfg.space.width, classes)
+
+
+def absolute_paths(config: dict, base: str | Path) -> dict:
+    """A copy of a config dict whose relative file paths (``data.root``, a LUT file in
+    ``lut.path``) are made absolute against ``base``: trials run in Ray's per-trial
+    working directories, where a relative path would point elsewhere (e.g. download
+    the dataset into every trial)."""
+    out = json.loads(json.dumps(config))
+    root = out["data"].get("root")
+    if root and not Path(root).is_absolute():
+        out["data"]["root"] = str((Path(base) / root).resolve())
+    lut = out["lut"]["path"]
+    if lut != "auto" and not lut.startswith("builtin:") and not Path(lut).is_absolute():
+        out["lut"]["path"] = str((Path(base) / lut).resolve())
+    return out
 
 
 def write_json(path: str | Path, data) -> Path:

@@ -22,7 +22,7 @@ from urllib.parse import urlparse
 
 from hwnas.config import ExperimentConfig, config_from_dict, config_to_dict, load_config
 from hwnas.errors import UserError, cli_main
-from sweep.experiment import RECORD, config_diff, read_record, space_of, write_json
+from sweep.experiment import RECORD, absolute_paths, config_diff, read_record, space_of, write_json
 from sweep.knobs import KnobSpace, check_mode_fits_lut, check_ranges, start_costs
 from sweep.searcher import objectives
 
@@ -148,7 +148,9 @@ def prepare_lut(cfg: ExperimentConfig, experiment: Path):
     stored = experiment / "lut.json"
     if cfg.lut.path != "auto":
         lut = ensure_lut(cfg.lut.path, space)
-        return lut, cfg.lut.path, {"spec": cfg.lut.path, "path": cfg.lut.path, "source": "given"}
+        # the name trials (in their own working directories) and their files will use
+        path = absolute_paths(config_to_dict(cfg), Path.cwd())["lut"]["path"]
+        return lut, path, {"spec": cfg.lut.path, "path": path, "source": "given"}
     if stored.is_file():
         lut = load_lut(str(stored))
         lut.check_space(space)

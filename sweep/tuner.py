@@ -16,6 +16,7 @@ from pathlib import Path
 from ray import tune
 
 from hwnas.config import ExperimentConfig, config_to_dict
+from sweep.experiment import absolute_paths
 from sweep.knobs import KnobSpace
 from sweep.searcher import make_search_alg
 from sweep.trial import TrialContext, sweep_trial, trial_dirname
@@ -30,6 +31,7 @@ def trial_dirname_creator(trial) -> str:
 def _trainable(cfg: ExperimentConfig, experiment: Path, lut_path: str, warmup: dict | None):
     base = config_to_dict(cfg)
     base["lut"]["path"] = lut_path
+    base = absolute_paths(base, Path.cwd())
     context = TrialContext(config=base, warmup_path=warmup["path"] if warmup else None,
                            children_dir=str(experiment / "children") if cfg.sweep.reuse_children else None)
     resources = {"cpu": cfg.sweep.cpus_per_trial, "gpu": cfg.sweep.gpus_per_trial}

@@ -70,3 +70,16 @@ def test_config_diff_ignores_only_the_budget():
     assert config_diff(a, b) == []
     b.loss.beta = 0.9
     assert config_diff(a, b) == ["loss.beta: 0.6 -> 0.9"]
+
+
+def test_relative_paths_become_absolute_for_trials(tmp_path):
+    from sweep.experiment import absolute_paths
+
+    cfg = config_to_dict(ExperimentConfig())
+    cfg["data"]["root"], cfg["lut"]["path"] = "data", "luts/pi.json"
+    out = absolute_paths(cfg, tmp_path)
+    assert out["data"]["root"] == str(tmp_path / "data") and out["lut"]["path"] == str(tmp_path / "luts" / "pi.json")
+    assert cfg["data"]["root"] == "data"  # the input is not changed
+    for spec in ("auto", "builtin:rpi4-hwnasbench", "/abs/lut.json"):
+        cfg["lut"]["path"] = spec
+        assert absolute_paths(cfg, tmp_path)["lut"]["path"] == spec
