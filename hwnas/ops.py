@@ -57,7 +57,12 @@ class ConvBN(nn.Sequential):
 
 def channel_shuffle(x: torch.Tensor, groups: int) -> torch.Tensor:
     b, c, h, w = x.shape
-    return x.view(b, groups, c // groups, h, w).transpose(1, 2).reshape(b, c, h, w)
+    y = x.reshape(b, groups, c // groups, h, w).transpose(1, 2).reshape(b, c, h, w)
+    # keep the input's memory layout: a channels-last input falling back to NCHW here
+    # would put the following depthwise conv on CPU's slow path
+    if x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous():
+        y = y.contiguous(memory_format=torch.channels_last)
+    return y
 
 
 class FBNetBlock(nn.Module):
