@@ -68,8 +68,6 @@ def resolve_config(args, experiment: Path) -> tuple[ExperimentConfig, dict | Non
             raise UserError(f"experiment {experiment} exists; continue it with --resume or pick another --name")
         return load_config(args.config or DEFAULT_CONFIG, _overrides(args)), None
     record, recorded = read_record(experiment)
-    if not (experiment / "tuner.pkl").is_file():
-        raise UserError(f"--resume: {experiment} has no Ray Tune state (tuner.pkl); it never started trials")
     if args.config:
         cfg = load_config(args.config, _overrides(args))
     else:
@@ -243,7 +241,8 @@ def main(argv=None) -> None:
     from sweep.tuner import build_tuner
 
     tuner = build_tuner(cfg, experiment, knob_space, metrics, modes, lut_path=lut_path, warmup=record["warmup"],
-                        resume=args.resume)
+                        # interrupted while preparing (no Ray Tune state yet): start the trials now
+                        resume=args.resume and (experiment / "tuner.pkl").is_file())
     results = tuner.fit()
     wall = time.perf_counter() - started
 
