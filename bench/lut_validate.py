@@ -41,6 +41,7 @@ def main() -> None:
     p.add_argument("--archs", type=int, default=50)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--per-op", type=int, default=None, help="networks per (layer, op) (default: lut.profile's)")
     p.add_argument("--compare", action="store_true", help="also score isolated and calibrated LUTs")
     p.add_argument("--calibrate", type=int, default=10, help="networks for the calibrated variant (--compare)")
     p.add_argument("--out", default=None, help="also save the default LUT here")
@@ -51,7 +52,8 @@ def main() -> None:
     load_start = os.getloadavg()[0]
 
     started = time.perf_counter()
-    lut = profile_lut(space, threads=args.threads)
+    design = {"per_op": args.per_op} if args.per_op else {}
+    lut = profile_lut(space, threads=args.threads, **design)
     profile_seconds = time.perf_counter() - started
     if args.out:
         save_lut(lut, args.out)
