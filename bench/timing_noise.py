@@ -1,0 +1,40 @@
+"""Figure: the noise ceiling of lut.validate on this machine.
+
+Measures the same N random whole networks twice, back to back, with the validation
+protocol, and scores the second measurement against the first exactly as
+``lut.validate`` scores a LUT. No LUT can agree with the measurements better than they
+agree with themselves, so this bounds ``within_10pct`` and ``kendall_tau``.
+
+    .venv/bin/python bench/timing_noise.py [--space fbnet-cifar] [--archs 50]
+"""
+
+import argparse
+import os
+
+from hwnas.space import get_space
+from lut.metrics import kendall_tau, mape, within_fraction
+from lut.protocol import measure_networks, sample_archs
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--space", default="fbnet-cifar")
+    p.add_argument("--width", type=float, default=1.0)
+    p.add_argument("--archs", type=int, default=50)
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--seed", type=int, default=0)
+    args = p.parse_args()
+    space = get_space(args.space, args.width)
+    archs = sample_archs(space, args.archs, seed=args.seed)
+    load0 = os.getloadavg()[0]
+    first = [t.median_ms for t in measure_networks(space, archs, threads=args.threads, seed=1, progress=False)]
+    second = [t.median_ms for t in measure_networks(space, archs, threads=args.threads, seed=2, progress=False)]
+    print(f"loadavg_1min: start={load0:.2f} end={os.getloadavg()[0]:.2f}")
+    print(f"space={args.space} width={args.width} archs={args.archs} threads={args.threads} "
+          f"first_ms: min={min(first):.3f} max={max(first):.3f} second_ms: min={min(second):.3f} max={max(second):.3f}")
+    print(f"within_10pct={within_fraction(second, first):.3f} kendall_tau={kendall_tau(second, first):.3f} "
+          f"mape={mape(second, first):.2f}")
+
+
+if __name__ == "__main__":
+    main()
