@@ -46,16 +46,6 @@ def read_archs_file(path: str) -> list[list[str]]:
     return data
 
 
-def _check(lut: Lut, ops, where: str) -> list[str]:
-    ops = list(ops)
-    if len(ops) != lut.num_layers:
-        raise UserError(f"{where}: expected {lut.num_layers} ops for LUT {lut.name}, got {len(ops)}")
-    for i, op in enumerate(ops):
-        if op not in lut.op_names:
-            raise UserError(f"{where}: layer {i} has unknown op {op!r}; expected one of {', '.join(lut.op_names)}")
-    return ops
-
-
 @cli_main
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(prog="python -m lut.estimate", description=__doc__.split("\n\n")[0])
@@ -66,13 +56,14 @@ def main(argv=None) -> None:
     p.add_argument("--metric", default="latency", choices=("latency", "energy"))
     args = p.parse_args(argv)
     lut = load_lut(args.lut)
+    space = lut.search_space()  # architectures are checked against the LUT's own space
     unit = "ms" if args.metric == "latency" else "mJ"
     source = "" if args.metric == "latency" else f" ({lut.energy_source})"
     if args.arch is not None:
-        ops = _check(lut, [o.strip() for o in args.arch.split(",")], "--arch")
+        ops = space.check_arch([o.strip() for o in args.arch.split(",")], "--arch")
         print(f"{args.metric}={estimate(lut, ops, args.metric):.9f} {unit}{source}")
         return
-    archs = [_check(lut, a, f"--archs-file {args.archs_file}: entry {i}")
+    archs = [space.check_arch(a, f"--archs-file {args.archs_file}: entry {i}")
              for i, a in enumerate(read_archs_file(args.archs_file))]
     totals = [estimate(lut, a, args.metric) for a in archs]
     for i, t in enumerate(totals):
