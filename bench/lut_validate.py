@@ -2,7 +2,8 @@
 
 Profiles ``fbnet-cifar`` at full width on this machine (network context, the
 default protocol), measures N random whole networks (``lut.validate``'s sampler and
-protocol) and prints the validate line. ``--compare`` also profiles the other LUT
+protocol, speed reference included) and prints the validate line (measurements at
+the LUT's speed; the scores as measured are printed too). ``--compare`` also profiles the other LUT
 variants (the naive isolated per-op table, and ``--calibrate``) and scores them
 against the same measured networks. Run it on a quiet machine: timing figures taken
 while other processes run are noisy.
@@ -20,14 +21,8 @@ import time
 
 from hwnas.space import get_space
 from lut import profile_lut, save_lut
-from lut.metrics import kendall_tau, mape, within_fraction
+from lut.validate import compare
 from lut.protocol import measure_networks, sample_archs
-
-
-def score(lut, archs, measured) -> dict:
-    predicted = [lut.latency_ms(a) for a in archs]
-    return {"within_10pct": within_fraction(predicted, measured), "kendall_tau": kendall_tau(predicted, measured),
-            "mape": mape(predicted, measured)}
 
 
 def line(s: dict) -> str:
@@ -47,6 +42,8 @@ def main() -> None:
     p.add_argument("--out", default=None, help="also save the default LUT here")
     p.add_argument("--measure-repeats", type=int, default=None,
                    help="timed calls per measured network (default: the LUT's repeats)")
+    p.add_argument("--measure-rounds", type=int, default=None,
+                   help="shuffled rounds over the measured networks (default: the LUT's rounds)")
     args = p.parse_args()
     space = get_space(args.space, args.width)
     load_start = os.getloadavg()[0]
@@ -66,9 +63,9 @@ def main() -> None:
     archs = sample_archs(space, args.archs, args.seed)
     proto = lut.protocol
     started = time.perf_counter()
-    timings = measure_networks(space, archs, threads=args.threads, warmup=proto["warmup"],
-                               repeats=args.measure_repeats or proto["repeats"], rounds=proto["rounds"],
-                               seed=args.seed)
+    timings, reference = measure_networks(space, archs, threads=args.threads, warmup=proto["warmup"],
+                                          repeats=args.measure_repeats or proto["repeats"], rounds=args.measure_rounds or proto["rounds"], seed=args.seed, reference_arch=proto["reference"]["arch"],
+                                          reference_seed=proto["reference"]["seed"])
     measure_seconds = time.perf_counter() - started
     measured = [t.median_ms for t in timings]
     print(f"loadavg_1min: start={load_start:.2f} end={os.getloadavg()[0]:.2f} (2 cores; > ~1 means other work ran)")
@@ -76,10 +73,11 @@ def main() -> None:
           f"device={lut.device['name']!r} measured_ms: min={min(measured):.3f} max={max(measured):.3f} "
           f"median_iqr={sorted(t.iqr_ms for t in timings)[len(timings) // 2]:.3f} measure_seconds={measure_seconds:.1f}")
     for name, variant in variants.items():
-        print(f"{name:>22}: {line(score(variant, archs, measured))} "
+        r = compare(variant, archs, timings, reference.latency_ms)
+        print(f"{name:>22}: {line(r)} | as measured: {line(r['uncorrected'])} | speed_factor={r['speed_factor']:.3f} "
               f"profile_seconds={variant.protocol['profiling_seconds']:.1f}")
-    print(f"{line(score(lut, archs, measured))} profile_seconds={profile_seconds:.1f} archs={args.archs}")
-
+    r = compare(lut, archs, timings, reference.latency_ms)
+    print(f"{line(r)} profile_seconds={profile_seconds:.1f} archs={args.archs}")
 
 if __name__ == "__main__":
     main()

@@ -1,8 +1,8 @@
 """Figure: the noise ceiling of lut.validate on this machine.
 
 Measures the same N random whole networks twice, back to back, with the validation
-protocol, and scores the second measurement against the first exactly as
-``lut.validate`` scores a LUT. No LUT can agree with the measurements better than they
+protocol (speed reference included), and scores the second measurement against the
+first exactly as ``lut.validate`` scores a LUT (at the first one's reference speed). No LUT can agree with the measurements better than they
 agree with themselves, so this bounds ``within_10pct`` and ``kendall_tau``.
 
     .venv/bin/python bench/timing_noise.py [--space fbnet-cifar] [--archs 50]
@@ -27,14 +27,19 @@ def main() -> None:
     space = get_space(args.space, args.width)
     archs = sample_archs(space, args.archs, seed=args.seed)
     load0 = os.getloadavg()[0]
-    first = [t.median_ms for t in measure_networks(space, archs, threads=args.threads, seed=1, progress=False)]
-    second = [t.median_ms for t in measure_networks(space, archs, threads=args.threads, seed=2, progress=False)]
+    first, ref1 = measure_networks(space, archs, threads=args.threads, seed=1, progress=False)
+    second, ref2 = measure_networks(space, archs, threads=args.threads, seed=2, progress=False)
+    first = [t.median_ms for t in first]
+    now = [t.median_ms for t in second]
+    speed = ref2.latency_ms / ref1.latency_ms
+    second = [m / speed for m in now]  # at the first measurement's speed, as lut.validate scores a LUT
     print(f"loadavg_1min: start={load0:.2f} end={os.getloadavg()[0]:.2f}")
     print(f"space={args.space} width={args.width} archs={args.archs} threads={args.threads} "
-          f"first_ms: min={min(first):.3f} max={max(first):.3f} second_ms: min={min(second):.3f} max={max(second):.3f}")
+          f"first_ms: min={min(first):.3f} max={max(first):.3f} second_ms: min={min(now):.3f} max={max(now):.3f}")
+    print(f"as measured: within_10pct={within_fraction(now, first):.3f} kendall_tau={kendall_tau(now, first):.3f} "
+          f"mape={mape(now, first):.2f} speed_factor={speed:.3f}")
     print(f"within_10pct={within_fraction(second, first):.3f} kendall_tau={kendall_tau(second, first):.3f} "
           f"mape={mape(second, first):.2f}")
-
 
 if __name__ == "__main__":
     main()

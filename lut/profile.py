@@ -29,9 +29,9 @@ from hwnas.device import describe
 from hwnas.errors import UserError, cli_main
 from hwnas.meters import get_meter
 from hwnas.space import PRESETS, SearchSpace, get_space
-from hwnas.timing import fixed_threads
+from hwnas.timing import fixed_threads, steady_allocator
 from lut.energy_model import count_bytes_moved, count_macs, get_energy_model
-from lut.protocol import (CONTEXTS, REWARM_CALLS, isolated_units, measure_networks, sample_archs, time_in_network, time_isolated,
+from lut.protocol import (CONTEXTS, REWARM_CALLS, WARMUP_ROUNDS, isolated_units, measure_networks, sample_archs, time_in_network, time_isolated,
                           timing_entry)
 from lut.table import FORMAT, FORMAT_VERSION, Lut, load_lut, save_lut, space_from_definition
 
@@ -76,10 +76,14 @@ def _calibrate(data: dict, space: SearchSpace, n: int, *, threads, warmup, repea
     """Measure ``n`` whole networks and fit the LUT's calibration block to them."""
     raw = Lut(data, name="uncalibrated")
     archs = sample_archs(space, n, seed)
-    timings = measure_networks(space, archs, threads=threads, warmup=warmup, repeats=repeats, rounds=rounds,
-                               batch_size=batch_size, seed=seed, progress=progress)
+    ref = data["protocol"]["reference"]
+    timings, reference = measure_networks(space, archs, threads=threads, warmup=warmup, repeats=repeats,
+                                          rounds=rounds, batch_size=batch_size, seed=seed, progress=progress,
+                                          reference_arch=ref["arch"], reference_seed=ref["seed"])
+    # at the LUT's reference speed, like its entries
+    speed = ref["latency_ms"] / reference.latency_ms
     predicted = [raw.latency_ms(a) for a in archs]
-    measured = [t.median_ms for t in timings]
+    measured = [t.median_ms * speed for t in timings]
     return {"latency_scale": fit_scale(predicted, measured), "latency_offset_ms": 0.0,
             "fit": "least squares, measured = scale * raw estimate", "archs": archs, "seed": seed,
             "raw_predicted_ms": predicted, "measured_ms": measured}
@@ -104,11 +108,12 @@ def _profile_data(space_def: dict, *, meter: str, threads: int, warmup: int, rep
     started = time.perf_counter()
     design = None
     if context == "network":
-        timings, design = time_in_network(space, threads=threads, warmup=warmup, repeats=repeats, rounds=rounds,
-                                          per_op=per_op, batch_size=batch_size, seed=seed, progress=progress)
+        timings, design, reference = time_in_network(space, threads=threads, warmup=warmup, repeats=repeats,
+                                                     rounds=rounds, per_op=per_op, batch_size=batch_size, seed=seed,
+                                                     progress=progress)
     else:
-        timings = time_isolated(units, threads=threads, warmup=warmup, repeats=repeats, rounds=rounds,
-                                seed=seed, progress=progress)
+        timings, reference = time_isolated(units, space, threads=threads, warmup=warmup, repeats=repeats,
+                                           rounds=rounds, batch_size=batch_size, seed=seed, progress=progress)
     seconds = time.perf_counter() - started
 
     # counting runs single-threaded: it needs no speed, and a 2-thread op on a busy
@@ -147,12 +152,14 @@ def _profile_data(space_def: dict, *, meter: str, threads: int, warmup: int, rep
              "energy_mj": None if energy_source == "none" else parts["stem"]["energy_mj"] + parts["head"]["energy_mj"],
              "parts": parts}
     protocol = {"context": context, "warmup": warmup, "repeats": repeats, "rounds": rounds, "statistic": "median",
-                "spread": "iqr", "threads": threads, "order": "shuffled rounds", "rewarm_calls": REWARM_CALLS, "inference_mode": True,
+                "spread": "iqr", "threads": threads, "order": "shuffled rounds", "warmup_rounds": WARMUP_ROUNDS, "rewarm_calls": REWARM_CALLS, "inference_mode": True,
                 "batch_size": batch_size, "profiling_seconds": round(seconds, 3),
                 # how quiet the machine was: other processes make timings noisy
                 "median_rel_iqr": round(statistics.median(t.iqr_ms / t.median_ms for t in timings.values()
                                                           if t.median_ms > 0), 4),
-                "loadavg_1min": [load_before, _loadavg()]}
+                "loadavg_1min": [load_before, _loadavg()], **steady_allocator(),
+                # entries are in ms at this network's median speed over the session
+                "reference": reference.record()}
     if design is not None:
         protocol["design"] = design
     if energy_note is not None:

@@ -1,4 +1,5 @@
-"""How LUT entries are timed: two contexts, one timing protocol (``hwnas.timing``).
+"""How LUT entries are timed: two contexts, one timing protocol (``hwnas.timing``),
+and a speed reference that takes the device's drift out of every entry.
 
 ``network`` (default): every block is timed *in place*, inside whole networks built
 by ``hwnas.network.build_network``, with one clock read between consecutive blocks. On a
@@ -11,23 +12,34 @@ design: for every layer each op appears in exactly ``per_op`` networks (shuffled
 independently per layer). Samples of layers with the same ``shape_key`` pool into
 one entry. A block's time includes its share of the network's loop/call overhead
 (the clock is read once between blocks), so a pass's block times add up to the pass;
-the fixed part is the stem's and head's in-place times. Timing short blocks rather
-than whole ~5 ms networks also makes the median robust to the scheduler: on a busy
-machine a whole-network call is often preempted, a 0.2 ms block rarely.
+the fixed part is the stem's and head's in-place times.
 
 ``isolated``: every distinct (shape, op) block is timed alone on its real input shape
 (the classic per-op table; kept for comparison and for devices where it suffices).
 
-Both interleave: ``rounds`` passes over all units in a shuffled order, so that load
-from other processes falls on all entries alike; a unit gets ``warmup`` calls before
-its first timed call and ``REWARM_CALLS`` on later visits. Statistic: median; spread:
-IQR. ``lut.validate`` measures whole networks the same way (``measure_networks``).
+Both warm up the whole process first (``_interleaved``), then interleave: ``rounds``
+passes over all units in a shuffled order, each visit after ``REWARM_CALLS`` untimed
+calls. Statistic: median; spread: IQR. ``lut.validate`` measures whole networks the same way
+(``measure_networks``).
+
+**Speed reference.** A shared machine's speed drifts: on this project's 2-core VM the
+same network's median moved from 5.0 to 5.6 ms within 40 s, and by up to 28 % between
+runs minutes apart, so the same 50 networks measured twice agreed only to
+kendall_tau 0.58-0.77. Every ``reference_interval_s`` a fixed reference network (one
+architecture of the space, seeded weights) is timed; each visit's samples are divided
+by the mean of the reference readings just before and just after it, so all entries
+are ratios to one reference, and are reported in ms at the reference's median speed
+over the session (``SpeedReference.latency_ms``, recorded in the LUT). A later
+measurement (``lut.validate``) times the same reference and so can say how fast the
+device is now compared with when the LUT was profiled.
+
 Imports torch, stdlib and ``hwnas`` only (runs in a Ray task on the device).
 """
 
 from __future__ import annotations
 
 import random
+import statistics
 import time
 
 import torch
@@ -35,12 +47,17 @@ import torch
 from hwnas.network import build_head, build_network, build_stem
 from hwnas.ops import Skip, build_op
 from hwnas.space import SearchSpace
-from hwnas.timing import Timing, fixed_threads, summarize
+from hwnas.timing import Timing, fixed_threads, steady_allocator, summarize
 
-__all__ = ["CONTEXTS", "design_archs", "isolated_units", "measure_networks", "sample_archs", "time_in_network",
-           "time_isolated", "timing_entry"]
+__all__ = ["CONTEXTS", "REFERENCE_SEED", "SpeedReference", "design_archs", "isolated_units", "measure_networks",
+           "reference_arch", "sample_archs", "time_in_network", "time_isolated", "timing_entry"]
 
 CONTEXTS = ("network", "isolated")
+WARMUP_ROUNDS = 2  # untimed passes of `warmup` calls over all units before timing
+REWARM_CALLS = 2  # untimed calls before every timed visit of a unit
+REFERENCE_SEED = 7  # the reference network's architecture and weights
+REFERENCE_CALLS = 10  # timed calls per reference reading
+REFERENCE_INTERVAL_S = 0.25  # at most this long between two reference readings
 
 
 class _NoBar:
@@ -63,12 +80,115 @@ def _bar(total, desc, progress):
     return tqdm(total=total, desc=desc, unit="step")
 
 
-REWARM_CALLS = 2  # warm-up calls when a unit is visited again in a later round
+def sample_archs(space: SearchSpace, n: int, seed: int = 0) -> list[list[str]]:
+    """``n`` architectures with ops drawn uniformly and independently per layer."""
+    rng = random.Random(seed)
+    return [[rng.choice(space.ops) for _ in space.layers] for _ in range(n)]
 
 
-def _warmup_calls(warmup: int, round_index: int) -> int:
-    """``warmup`` calls on the first visit of a unit; a short re-warm on later rounds."""
-    return warmup if round_index == 0 else min(warmup, REWARM_CALLS)
+def reference_arch(space: SearchSpace, seed: int = REFERENCE_SEED) -> list[str]:
+    """The speed reference's architecture: one random architecture of the space."""
+    return sample_archs(space, 1, seed)[0]
+
+
+class SpeedReference:
+    """A fixed whole network whose median, read every ``interval_s``, tracks the
+    device's current speed; ``latency_ms`` (median of all readings) is the session's
+    typical speed. Use inside ``fixed_threads`` and ``torch.inference_mode()``."""
+
+    def __init__(self, space: SearchSpace, arch=None, *, batch_size: int = 1, seed: int = REFERENCE_SEED,
+                 calls: int = REFERENCE_CALLS, interval_s: float = REFERENCE_INTERVAL_S):
+        self.arch = list(arch) if arch is not None else reference_arch(space, seed)
+        self.seed, self.calls, self.interval_s = seed, calls, interval_s
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)  # the same weights in every session: only the device's speed may differ
+            self.net = build_network(space, self.arch).eval()
+            c, h, w = space.input_shape
+            self.x = torch.randn(batch_size, c, h, w)
+        self.readings: list[float] = []
+        self.read_at = 0.0  # time.perf_counter() of the last reading
+
+    def read(self) -> float:
+        """Median ms of ``calls`` timed calls now, after ``REWARM_CALLS`` untimed ones."""
+        for _ in range(REWARM_CALLS):
+            self.net(self.x)
+        clock = time.perf_counter_ns
+        samples = []
+        for _ in range(self.calls):
+            t0 = clock()
+            self.net(self.x)
+            samples.append((clock() - t0) / 1e6)
+        self.readings.append(statistics.median(samples))
+        self.read_at = time.perf_counter()
+        return self.readings[-1]
+
+    def due(self) -> bool:
+        return time.perf_counter() - self.read_at >= self.interval_s
+
+    @property
+    def latency_ms(self) -> float:
+        return statistics.median(self.readings)
+
+    def record(self) -> dict:
+        """What a LUT stores about the reference (``protocol.reference``)."""
+        return {"arch": self.arch, "seed": self.seed, "latency_ms": self.latency_ms,
+                "latency_iqr_ms": summarize(self.readings).iqr_ms, "readings": len(self.readings),
+                "calls": self.calls, "interval_s": self.interval_s}
+
+
+def _interleaved(units, run, visit, *, warmup: int, rounds: int, seed: int, reference: SpeedReference, bar) -> dict:
+    """Warm up, then visit every unit once per round, in a shuffled order per round.
+
+    The allocator is made steady first (``hwnas.timing.steady_allocator``: glibc
+    otherwise page-faults on activation buffers depending on the process's history).
+    Warm-up: ``WARMUP_ROUNDS`` untimed passes of ``warmup`` calls over all units and
+    the reference (``run(unit)`` calls a unit once), so every unit's kernels and
+    buffers are set up before the first timed call. Then each visit
+    re-warms its unit with ``REWARM_CALLS`` and ``visit(unit)`` returns its raw
+    samples ``{key: [ms]}``; the result maps each key to its samples divided by the
+    mean of the reference readings around the visit.
+    """
+    steady_allocator()
+    rng = random.Random(seed)
+    for _ in range(WARMUP_ROUNDS):
+        order = list(units)
+        rng.shuffle(order)
+        for unit in order:
+            for _ in range(warmup):
+                run(unit)
+        for _ in range(warmup):
+            reference.net(reference.x)
+    ratios: dict = {}
+    pending: list[dict] = []
+    before = reference.read()
+
+    def settle():
+        nonlocal before, pending
+        after = reference.read()
+        level = (before + after) / 2
+        for samples in pending:
+            for key, values in samples.items():
+                ratios.setdefault(key, []).extend(v / level for v in values)
+        before, pending = after, []
+
+    for _ in range(rounds):
+        order = list(units)
+        rng.shuffle(order)
+        for unit in order:
+            for _ in range(REWARM_CALLS):
+                run(unit)
+            pending.append(visit(unit))
+            if reference.due():
+                settle()
+            bar.update()
+    if pending:
+        settle()
+    return ratios
+
+
+def _timings_ms(ratios: dict, reference: SpeedReference, threads: int) -> dict:
+    ms = reference.latency_ms
+    return {key: summarize([q * ms for q in qs], threads) for key, qs in ratios.items()}
 
 
 def isolated_units(space: SearchSpace, batch_size: int = 1):
@@ -93,27 +213,30 @@ def isolated_units(space: SearchSpace, batch_size: int = 1):
     return units
 
 
-def time_isolated(units, *, threads: int, warmup: int, repeats: int, rounds: int, seed: int = 0,
-                  progress: bool = False) -> dict:
-    """``{key: Timing}`` of every unit timed alone."""
+def time_isolated(units, space: SearchSpace, *, threads: int, warmup: int, repeats: int, rounds: int,
+                  batch_size: int = 1, seed: int = 0, progress: bool = False) -> tuple[dict, SpeedReference]:
+    """``({key: Timing}, reference)`` of every unit timed alone."""
     per_round = max(1, repeats // rounds)
-    samples = {key: [] for key, _, _ in units}
-    rng = random.Random(seed)
     clock = time.perf_counter_ns
+
+    def run(unit):
+        _, module, x = unit
+        module(x)
+
+    def visit(unit):
+        key, module, x = unit
+        samples = []
+        for _ in range(per_round):
+            t0 = clock()
+            module(x)
+            samples.append((clock() - t0) / 1e6)
+        return {key: samples}
+
     with fixed_threads(threads), torch.inference_mode(), _bar(len(units) * rounds, "profiling", progress) as bar:
-        for r in range(rounds):
-            order = list(units)
-            rng.shuffle(order)
-            for key, module, x in order:
-                for _ in range(_warmup_calls(warmup, r)):
-                    module(x)
-                out = samples[key]
-                for _ in range(per_round):
-                    t0 = clock()
-                    module(x)
-                    out.append((clock() - t0) / 1e6)
-                bar.update()
-    return {key: summarize(s, threads) for key, s in samples.items()}
+        reference = SpeedReference(space, batch_size=batch_size)
+        ratios = _interleaved(units, run, visit, warmup=warmup, rounds=rounds, seed=seed, reference=reference,
+                              bar=bar)
+    return _timings_ms(ratios, reference, threads), reference
 
 
 def _is_identity(space: SearchSpace, layer_index: int, op: str) -> bool:
@@ -134,13 +257,13 @@ def design_archs(space: SearchSpace, per_op: int, seed: int = 0) -> list[list[st
 
 
 def time_in_network(space: SearchSpace, *, threads: int, warmup: int, repeats: int, rounds: int, per_op: int,
-                    batch_size: int = 1, seed: int = 0, progress: bool = False) -> tuple[dict, dict]:
+                    batch_size: int = 1, seed: int = 0, progress: bool = False) -> tuple[dict, dict, SpeedReference]:
     """Time every block in place inside the design's networks.
 
     One clock read between consecutive blocks: a block's time runs from the read
     before it to the read after it, so it carries its share of the network's loop
     and call overhead, and the blocks' times of one pass add up to the pass.
-    Returns ``({key: Timing}, info)`` with keys ``"stem"``, ``"head"`` and
+    Returns ``({key: Timing}, info, reference)`` with keys ``"stem"``, ``"head"`` and
     ``(shape_key, op)``; ``info`` records the design (``archs``) for the LUT file.
     """
     archs = design_archs(space, per_op, seed)
@@ -156,65 +279,66 @@ def time_in_network(space: SearchSpace, *, threads: int, warmup: int, repeats: i
     c, h, w = space.input_shape
     x = torch.randn(batch_size, c, h, w)
     per_round = max(1, repeats // rounds)
-    samples: dict = {}
-    rng = random.Random(seed)
     clock = time.perf_counter_ns
+
+    def run(unit):
+        unit[0](x)
+
+    def visit(unit):
+        net, keys = unit
+        blocks = list(net)
+        samples = {key: [] for key in keys}
+        out = [samples[key] for key in keys]  # a key may occur twice (same shape, same op)
+        for _ in range(per_round):
+            y = x
+            t0 = clock()
+            for block, dest in zip(blocks, out):
+                y = block(y)
+                t1 = clock()
+                dest.append((t1 - t0) / 1e6)
+                t0 = t1
+        return samples
+
     with fixed_threads(threads), torch.inference_mode(), _bar(len(nets) * rounds, "profiling", progress) as bar:
-        for r in range(rounds):
-            order = list(range(len(nets)))
-            rng.shuffle(order)
-            for n in order:
-                net, keys = nets[n]
-                blocks = list(net)
-                out = [samples.setdefault(key, []) for key in keys]
-                for _ in range(_warmup_calls(warmup, r)):
-                    net(x)
-                for _ in range(per_round):
-                    y = x
-                    t0 = clock()
-                    for block, dest in zip(blocks, out):
-                        y = block(y)
-                        t1 = clock()
-                        dest.append((t1 - t0) / 1e6)
-                        t0 = t1
-                bar.update()
-    timings = {key: summarize(s, threads) for key, s in samples.items()}
-    return timings, {"archs": archs, "per_op": per_op, "seed": seed}
-
-
-def sample_archs(space: SearchSpace, n: int, seed: int = 0) -> list[list[str]]:
-    """``n`` architectures with ops drawn uniformly and independently per layer."""
-    rng = random.Random(seed)
-    return [[rng.choice(space.ops) for _ in space.layers] for _ in range(n)]
+        reference = SpeedReference(space, batch_size=batch_size)
+        ratios = _interleaved(nets, run, visit, warmup=warmup, rounds=rounds, seed=seed, reference=reference,
+                              bar=bar)
+    return _timings_ms(ratios, reference, threads), {"archs": archs, "per_op": per_op, "seed": seed}, reference
 
 
 def measure_networks(space: SearchSpace, archs, *, threads: int = 1, warmup: int = 10, repeats: int = 90,
-                     rounds: int = 6, batch_size: int = 1, seed: int = 0, progress: bool = True):
+                     rounds: int = 6, batch_size: int = 1, seed: int = 0, progress: bool = True,
+                     reference_arch=None, reference_seed: int = REFERENCE_SEED) -> tuple[list[Timing], SpeedReference]:
     """Median/IQR latency of each architecture's whole network, measured in
-    ``rounds`` shuffled passes over all networks (same protocol as ``lut.profile``)."""
+    ``rounds`` shuffled passes over all networks with the speed reference (same
+    protocol as ``lut.profile``). Returns ``(timings, reference)``: timings in ms at
+    this session's reference speed, ``reference.latency_ms`` that speed."""
     torch.manual_seed(seed)
     nets = [build_network(space, a).eval() for a in archs]
     c, h, w = space.input_shape
     x = torch.randn(batch_size, c, h, w)
-    samples = [[] for _ in nets]
     per_round = max(1, repeats // rounds)
-    rng = random.Random(seed)
     clock = time.perf_counter_ns
+
+    def run(i):
+        nets[i](x)
+
+    def visit(i):
+        net = nets[i]
+        samples = []
+        for _ in range(per_round):
+            t0 = clock()
+            net(x)
+            samples.append((clock() - t0) / 1e6)
+        return {i: samples}
+
     with fixed_threads(threads), torch.inference_mode(), \
             _bar(len(nets) * rounds, "measuring", progress) as bar:
-        for r in range(rounds):
-            order = list(range(len(nets)))
-            rng.shuffle(order)
-            for i in order:
-                net = nets[i]
-                for _ in range(_warmup_calls(warmup, r)):
-                    net(x)
-                for _ in range(per_round):
-                    t0 = clock()
-                    net(x)
-                    samples[i].append((clock() - t0) / 1e6)
-                bar.update()
-    return [summarize(s, threads) for s in samples]
+        reference = SpeedReference(space, reference_arch, batch_size=batch_size, seed=reference_seed)
+        ratios = _interleaved(range(len(nets)), run, visit, warmup=warmup, rounds=rounds, seed=seed,
+                              reference=reference, bar=bar)
+    timings = _timings_ms(ratios, reference, threads)
+    return [timings[i] for i in range(len(nets))], reference
 
 
 def timing_entry(t: Timing) -> dict:

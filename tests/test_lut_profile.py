@@ -14,7 +14,7 @@ from lut import ensure_lut, load_lut, profile_lut, save_lut
 from lut import profile as profile_mod
 from lut.energy_model import Horowitz45nm, count_bytes_moved, count_macs
 from lut.metrics import kendall_tau, mape, within_fraction
-from lut.protocol import design_archs
+from lut.protocol import REFERENCE_SEED, design_archs, reference_arch
 from lut.validate import main as validate_main
 from lut.validate import sample_archs, validate_lut
 
@@ -116,8 +116,9 @@ def test_validate_prints_table_and_summary_line(cpu_lut, tmp_path, capsys):
     path = save_lut(cpu_lut, tmp_path / "cpu.json")
     validate_main(["--lut", str(path), "--archs", "3", "--seed", "1", "--no-progress", "--repeats", "2"])
     lines = capsys.readouterr().out.strip().splitlines()
-    rows = [l for l in lines[1:-1] if not l.startswith("note:")]
+    rows = [l for l in lines[1:-1] if l.split()[0].isdigit()]
     assert len(rows) == 3 and lines[0].split()[:3] == ["#", "lut_ms", "measured_ms"]
+    assert lines[-2].startswith("speed_factor=")
     last = dict(kv.split("=") for kv in lines[-1].split())
     assert set(last) == {"within_10pct", "kendall_tau", "mape"}
     assert 0.0 <= float(last["within_10pct"]) <= 1.0
@@ -127,6 +128,65 @@ def test_validate_result_is_consistent(cpu_lut):
     r = validate_lut(cpu_lut, 2, seed=0, repeats=2, rounds=1, progress=False)
     assert r["predicted_ms"] == [cpu_lut.latency_ms(a) for a in r["archs"]]
     assert all(m > 0 for m in r["measured_ms"])
+    # measurements are brought to the LUT's speed by the reference network's ratio
+    ref = cpu_lut.protocol["reference"]
+    assert r["speed_factor"] == pytest.approx(r["reference_ms"] / ref["latency_ms"])
+    assert r["measured_ms"] == pytest.approx([m / r["speed_factor"] for m in r["measured_now_ms"]])
+
+
+def test_profiled_lut_records_its_speed_reference(cpu_lut):
+    ref = cpu_lut.protocol["reference"]
+    space = get_space("fbnet-cpu", width=0.25)
+    assert ref["arch"] == reference_arch(space) and ref["seed"] == REFERENCE_SEED
+    assert ref["latency_ms"] > 0 and ref["readings"] >= 2
+
+
+class _DriftingDevice:
+    """A device slowing down linearly: every call (reference reading or unit visit)
+    takes its base time times ``1 + 0.1 * t`` and advances ``t`` by one."""
+
+    def __init__(self):
+        self.t = 0
+
+    def run(self, base_ms):
+        ms = base_ms * (1 + 0.1 * self.t)
+        self.t += 1
+        return ms
+
+    def read(self):  # the reference network: 2 ms at t = 0
+        return self.run(2.0)
+
+    def due(self):
+        return True
+
+
+def test_interleaving_divides_out_a_linear_drift():
+    from lut.protocol import _NoBar, _interleaved
+
+    device = _DriftingDevice()
+    base = {"a": 1.0, "b": 3.0}
+    ratios = _interleaved(list(base), lambda unit: None, lambda unit: {unit: [device.run(base[unit])]}, warmup=0,
+                          rounds=3, seed=0, reference=device, bar=_NoBar())
+    # the device is 1.6x slower at the end, yet every visit's ratio is its base time / 2 ms
+    assert device.t == 13
+    assert ratios["a"] == pytest.approx([0.5] * 3) and ratios["b"] == pytest.approx([1.5] * 3)
+
+
+def test_interleaving_uses_the_mean_of_the_readings_around_a_visit():
+    from lut.protocol import _NoBar, _interleaved
+
+    class Readings:
+        values = iter([2.0, 4.0, 6.0])
+
+        def read(self):
+            return next(self.values)
+
+        def due(self):
+            return True
+
+    ratios = _interleaved(["u", "v"], lambda unit: None, lambda unit: {unit: [6.0]}, warmup=0, rounds=1, seed=0,
+                          reference=Readings(), bar=_NoBar())
+    assert sorted(ratios.values()) == [[6.0 / 5.0], [6.0 / 3.0]]
 
 
 def test_bad_device_and_cli_writes_nothing(tmp_path, capsys):
