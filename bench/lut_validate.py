@@ -21,7 +21,7 @@ import time
 
 from hwnas.space import get_space
 from lut import profile_lut, save_lut
-from lut.validate import compare
+from lut.validate import VALIDATE_REPEATS, VALIDATE_ROUNDS, compare
 from lut.protocol import measure_networks, sample_archs
 
 
@@ -41,9 +41,9 @@ def main() -> None:
     p.add_argument("--calibrate", type=int, default=10, help="networks for the calibrated variant (--compare)")
     p.add_argument("--out", default=None, help="also save the default LUT here")
     p.add_argument("--measure-repeats", type=int, default=None,
-                   help="timed calls per measured network (default: the LUT's repeats)")
+                   help=f"timed calls per measured network (default: lut.validate's, {VALIDATE_REPEATS})")
     p.add_argument("--measure-rounds", type=int, default=None,
-                   help="shuffled rounds over the measured networks (default: the LUT's rounds)")
+                   help=f"shuffled rounds over the measured networks (default: lut.validate's, {VALIDATE_ROUNDS})")
     args = p.parse_args()
     space = get_space(args.space, args.width)
     load_start = os.getloadavg()[0]
@@ -64,7 +64,9 @@ def main() -> None:
     proto = lut.protocol
     started = time.perf_counter()
     timings, reference = measure_networks(space, archs, threads=args.threads, warmup=proto["warmup"],
-                                          repeats=args.measure_repeats or proto["repeats"], rounds=args.measure_rounds or proto["rounds"], seed=args.seed, reference_arch=proto["reference"]["arch"],
+                                          repeats=args.measure_repeats or VALIDATE_REPEATS,
+                                          rounds=args.measure_rounds or VALIDATE_ROUNDS, seed=args.seed,
+                                          reference_arch=proto["reference"]["arch"],
                                           reference_seed=proto["reference"]["seed"])
     measure_seconds = time.perf_counter() - started
     measured = [t.median_ms for t in timings]
