@@ -124,6 +124,22 @@ class Lut(TableCost):
         self.check_space(space)
         return space
 
+    def speed_reference(self) -> dict | None:
+        """``protocol.reference`` checked (``arch``, ``seed``, ``latency_ms`` > 0), or
+        ``None`` for a LUT without one (built-in tables, older files)."""
+        ref = self.protocol.get("reference") if isinstance(self.protocol, dict) else None
+        if ref is None:
+            return None
+        f = _Fields(self.name)
+        f.check(ref, "protocol.reference", dict)
+        arch = f.get(ref, "arch", "protocol.reference.arch", list)
+        seed = f.get(ref, "seed", "protocol.reference.seed", int)
+        latency_ms = f.get(ref, "latency_ms", "protocol.reference.latency_ms", float)
+        if latency_ms <= 0:
+            f.fail("protocol.reference.latency_ms", "a positive number")
+        self.search_space().check_arch(arch, source=f"LUT {self.name}: field protocol.reference.arch")
+        return {"arch": arch, "seed": seed, "latency_ms": latency_ms}
+
     def to_dict(self) -> dict:
         return self.data
 

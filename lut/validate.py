@@ -51,7 +51,7 @@ def validate_lut(lut: Lut, n_archs: int, *, seed: int = 0, threads: int | None =
     repeats = repeats or VALIDATE_REPEATS
     rounds = rounds or VALIDATE_ROUNDS
     archs = sample_archs(space, n_archs, seed)
-    lut_ref = proto.get("reference")
+    lut_ref = lut.speed_reference()
     timings, reference = measure_networks(
         space, archs, threads=threads, warmup=warmup, repeats=repeats, rounds=rounds,
         batch_size=lut.data.get("batch_size", 1), seed=seed, progress=progress,
@@ -72,7 +72,7 @@ def compare(lut: Lut, archs, timings, reference_ms: float) -> dict:
     slower the device runs the reference now than while profiling; the measurements
     are scored at the LUT's speed (divided by it), and also as measured
     (``uncorrected``). A LUT without a reference is scored as measured."""
-    lut_ref = lut.protocol.get("reference")
+    lut_ref = lut.speed_reference()
     speed_factor = reference_ms / lut_ref["latency_ms"] if lut_ref else None
     predicted = [lut.latency_ms(a) for a in archs]
     now = [t.median_ms for t in timings]

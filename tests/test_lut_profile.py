@@ -141,6 +141,23 @@ def test_profiled_lut_records_its_speed_reference(cpu_lut):
     assert ref["latency_ms"] > 0 and ref["readings"] >= 2
 
 
+@pytest.mark.parametrize("change, message", [
+    (lambda ref: ref.pop("latency_ms"), "field protocol.reference.latency_ms: expected a finite number (missing)"),
+    (lambda ref: ref.update(latency_ms=0), "field protocol.reference.latency_ms: expected a positive number"),
+    (lambda ref: ref.update(arch=ref["arch"][:-1]), "field protocol.reference.arch: expected 8 ops"),
+    (lambda ref: ref.update(seed="7"), "field protocol.reference.seed: expected an integer"),
+])
+def test_malformed_speed_reference_is_one_line(cpu_lut, tmp_path, change, message, capsys):
+    data = json.loads(json.dumps(cpu_lut.data))
+    change(data["protocol"]["reference"])
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(SystemExit) as exit_:
+        validate_main(["--lut", str(path), "--archs", "2", "--no-progress"])
+    err = capsys.readouterr().err.strip()
+    assert exit_.value.code == 2 and message in err and len(err.splitlines()) == 1
+
+
 class _DriftingDevice:
     """A device slowing down linearly: every call (reference reading or unit visit)
     takes its base time times ``1 + 0.1 * t`` and advances ``t`` by one."""
