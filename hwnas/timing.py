@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass
 
 import torch
 
-__all__ = ["Timing", "fixed_threads", "measure", "steady_allocator", "summarize", "time_module"]
+__all__ = ["Timing", "fixed_threads", "measure", "steady_allocator", "summarize", "time_module", "timed_calls"]
 
 # glibc mallopt parameters (malloc.h)
 _M_TRIM_THRESHOLD = -1
@@ -100,8 +100,9 @@ def summarize(samples_ms, threads: int = 1) -> Timing:
                   min_ms=samples[0], repeats=len(samples), threads=threads)
 
 
-def _run_timed(module, example_input, warmup: int, repeats: int) -> list[float]:
-    """Per-call times in ms. Assumes threads, eval mode and inference mode are set."""
+def timed_calls(module, example_input, warmup: int, repeats: int) -> list[float]:
+    """Per-call times in ms of ``repeats`` calls after ``warmup`` untimed ones. Assumes
+    threads, eval mode and inference mode are set."""
     for _ in range(warmup):
         module(example_input)
     samples = []
@@ -122,7 +123,7 @@ def time_module(module: torch.nn.Module, example_input: torch.Tensor, *, warmup:
     module.eval()
     steady_allocator()
     with fixed_threads(threads), torch.inference_mode():
-        samples = _run_timed(module, example_input, warmup, repeats)
+        samples = timed_calls(module, example_input, warmup, repeats)
     return summarize(samples, threads)
 
 
@@ -141,10 +142,10 @@ def measure(module: torch.nn.Module, example_input: torch.Tensor, *, warmup: int
     allocator = steady_allocator()
     energy_mj = None
     with fixed_threads(threads), torch.inference_mode():
-        _run_timed(module, example_input, warmup, 0)
+        timed_calls(module, example_input, warmup, 0)
         if real_meter:
             meter.start()
-        samples = _run_timed(module, example_input, 0, repeats)
+        samples = timed_calls(module, example_input, 0, repeats)
         if real_meter:
             energy_mj = meter.stop() * 1e3 / repeats
     timing = summarize(samples, threads)

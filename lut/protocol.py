@@ -47,7 +47,7 @@ import torch
 from hwnas.network import build_head, build_network, build_stem
 from hwnas.ops import Skip, build_op
 from hwnas.space import SearchSpace
-from hwnas.timing import Timing, fixed_threads, steady_allocator, summarize
+from hwnas.timing import Timing, fixed_threads, steady_allocator, summarize, timed_calls
 
 __all__ = ["CONTEXTS", "REFERENCE_SEED", "SpeedReference", "design_archs", "isolated_units", "measure_networks",
            "reference_arch", "sample_archs", "time_in_network", "time_isolated", "timing_entry"]
@@ -110,14 +110,7 @@ class SpeedReference:
 
     def read(self) -> float:
         """Median ms of ``calls`` timed calls now, after ``REWARM_CALLS`` untimed ones."""
-        for _ in range(REWARM_CALLS):
-            self.net(self.x)
-        clock = time.perf_counter_ns
-        samples = []
-        for _ in range(self.calls):
-            t0 = clock()
-            self.net(self.x)
-            samples.append((clock() - t0) / 1e6)
+        samples = timed_calls(self.net, self.x, REWARM_CALLS, self.calls)
         self.readings.append(statistics.median(samples))
         self.read_at = time.perf_counter()
         return self.readings[-1]
@@ -217,7 +210,6 @@ def time_isolated(units, space: SearchSpace, *, threads: int, warmup: int, repea
                   batch_size: int = 1, seed: int = 0, progress: bool = False) -> tuple[dict, SpeedReference]:
     """``({key: Timing}, reference)`` of every unit timed alone."""
     per_round = max(1, repeats // rounds)
-    clock = time.perf_counter_ns
 
     def run(unit):
         _, module, x = unit
@@ -225,12 +217,7 @@ def time_isolated(units, space: SearchSpace, *, threads: int, warmup: int, repea
 
     def visit(unit):
         key, module, x = unit
-        samples = []
-        for _ in range(per_round):
-            t0 = clock()
-            module(x)
-            samples.append((clock() - t0) / 1e6)
-        return {key: samples}
+        return {key: timed_calls(module, x, 0, per_round)}
 
     with fixed_threads(threads), torch.inference_mode(), _bar(len(units) * rounds, "profiling", progress) as bar:
         reference = SpeedReference(space, batch_size=batch_size)
@@ -318,19 +305,12 @@ def measure_networks(space: SearchSpace, archs, *, threads: int = 1, warmup: int
     c, h, w = space.input_shape
     x = torch.randn(batch_size, c, h, w)
     per_round = max(1, repeats // rounds)
-    clock = time.perf_counter_ns
 
     def run(i):
         nets[i](x)
 
     def visit(i):
-        net = nets[i]
-        samples = []
-        for _ in range(per_round):
-            t0 = clock()
-            net(x)
-            samples.append((clock() - t0) / 1e6)
-        return {i: samples}
+        return {i: timed_calls(nets[i], x, 0, per_round)}
 
     with fixed_threads(threads), torch.inference_mode(), \
             _bar(len(nets) * rounds, "measuring", progress) as bar:
