@@ -129,6 +129,14 @@ class SpeedReference:
                 "calls": self.calls, "interval_s": self.interval_s}
 
 
+def _shuffled_rounds(units, rounds: int, rng: random.Random):
+    """Every unit once per round, in a new random order each round."""
+    for _ in range(rounds):
+        order = list(units)
+        rng.shuffle(order)
+        yield from order
+
+
 def _interleaved(units, run, visit, *, warmup: int, rounds: int, seed: int, reference: SpeedReference, bar) -> dict:
     """Warm up, then visit every unit once per round, in a shuffled order per round.
 
@@ -143,14 +151,11 @@ def _interleaved(units, run, visit, *, warmup: int, rounds: int, seed: int, refe
     """
     steady_allocator()
     rng = random.Random(seed)
-    for _ in range(WARMUP_ROUNDS):
-        order = list(units)
-        rng.shuffle(order)
-        for unit in order:
-            for _ in range(warmup):
-                run(unit)
+    for unit in _shuffled_rounds(units, WARMUP_ROUNDS, rng):
         for _ in range(warmup):
-            reference.net(reference.x)
+            run(unit)
+    for _ in range(WARMUP_ROUNDS * warmup):
+        reference.net(reference.x)
     ratios: dict = {}
     pending: list[dict] = []
     before = reference.read()
@@ -164,16 +169,13 @@ def _interleaved(units, run, visit, *, warmup: int, rounds: int, seed: int, refe
                 ratios.setdefault(key, []).extend(v / level for v in values)
         before, pending = after, []
 
-    for _ in range(rounds):
-        order = list(units)
-        rng.shuffle(order)
-        for unit in order:
-            for _ in range(REWARM_CALLS):
-                run(unit)
-            pending.append(visit(unit))
-            if reference.due():
-                settle()
-            bar.update()
+    for unit in _shuffled_rounds(units, rounds, rng):
+        for _ in range(REWARM_CALLS):
+            run(unit)
+        pending.append(visit(unit))
+        if reference.due():
+            settle()
+        bar.update()
     if pending:
         settle()
     return ratios
