@@ -31,7 +31,7 @@ from hwnas.meters import get_meter
 from hwnas.space import PRESETS, SearchSpace, get_space
 from hwnas.timing import fixed_threads, steady_allocator
 from lut.energy_model import count_bytes_moved, count_macs, get_energy_model
-from lut.protocol import (CONTEXTS, REWARM_CALLS, WARMUP_ROUNDS, isolated_units, measure_networks, sample_archs, time_in_network, time_isolated,
+from lut.protocol import (CONTEXTS, PROTOCOL_VERSION, REWARM_CALLS, WARMUP_ROUNDS, isolated_units, measure_networks, sample_archs, time_in_network, time_isolated,
                           timing_entry)
 from lut.table import FORMAT, FORMAT_VERSION, Lut, load_lut, save_lut, space_from_definition
 
@@ -151,7 +151,7 @@ def _profile_data(space_def: dict, *, meter: str, threads: int, warmup: int, rep
              "latency_iqr_ms": sum(p["latency_iqr_ms"] for p in parts.values()),
              "energy_mj": None if energy_source == "none" else parts["stem"]["energy_mj"] + parts["head"]["energy_mj"],
              "parts": parts}
-    protocol = {"context": context, "warmup": warmup, "repeats": repeats, "rounds": rounds, "statistic": "median",
+    protocol = {"version": PROTOCOL_VERSION, "context": context, "warmup": warmup, "repeats": repeats, "rounds": rounds, "statistic": "median",
                 "spread": "iqr", "threads": threads, "order": "shuffled rounds", "warmup_rounds": WARMUP_ROUNDS, "rewarm_calls": REWARM_CALLS, "inference_mode": True,
                 "batch_size": batch_size, "profiling_seconds": round(seconds, 3),
                 # how quiet the machine was: other processes make timings noisy
@@ -266,8 +266,9 @@ def cache_path(space: SearchSpace, cache_dir=None) -> Path:
 
 
 def ensure_lut(spec: str, space: SearchSpace, cache_dir=None, *, progress: bool = False, **profile_kwargs) -> Lut:
-    """``spec == "auto"``: this host's LUT for ``space``, profiled once and cached;
-    otherwise ``load_lut(spec)`` checked against ``space``."""
+    """``spec == "auto"``: this host's LUT for ``space``, profiled once and cached (and
+    again when the timing protocol's version changed); otherwise ``load_lut(spec)``
+    checked against ``space``."""
     if spec != "auto":
         lut = load_lut(spec)
         lut.check_space(space)
@@ -277,9 +278,10 @@ def ensure_lut(spec: str, space: SearchSpace, cache_dir=None, *, progress: bool 
         try:
             lut = load_lut(str(path))
             lut.check_space(space)
-            return lut
+            if lut.protocol.get("version") == PROTOCOL_VERSION:
+                return lut
         except UserError:
-            pass  # a stale or broken cache entry is re-profiled and replaced
+            pass  # a stale or broken cache entry, or one timed by an older protocol, is re-profiled and replaced
     lut = profile_lut(space, progress=progress, **profile_kwargs)
     save_lut(lut, path)
     lut.name = str(path)

@@ -49,10 +49,13 @@ from hwnas.ops import Skip, build_op
 from hwnas.space import SearchSpace
 from hwnas.timing import Timing, fixed_threads, steady_allocator, summarize, timed_calls
 
-__all__ = ["CONTEXTS", "REFERENCE_SEED", "SpeedReference", "design_archs", "isolated_units", "measure_networks",
+__all__ = ["CONTEXTS", "PROTOCOL_VERSION", "REFERENCE_SEED", "SpeedReference", "design_archs", "isolated_units", "measure_networks",
            "reference_arch", "sample_archs", "time_in_network", "time_isolated", "timing_entry"]
 
 CONTEXTS = ("network", "isolated")
+# 2: speed reference, whole-process warm-up, steady allocator. A cached LUT of another
+# version is profiled again (``lut.profile.ensure_lut``).
+PROTOCOL_VERSION = 2
 WARMUP_ROUNDS = 2  # untimed passes of `warmup` calls over all units before timing
 REWARM_CALLS = 2  # untimed calls before every timed visit of a unit
 REFERENCE_SEED = 7  # the reference network's architecture and weights

@@ -110,6 +110,12 @@ def test_ensure_lut_profiles_once_then_uses_cache(tmp_path, monkeypatch):
     assert again.data == json.loads(path.read_text())
     with pytest.raises(UserError, match="layers_hash"):
         ensure_lut(str(path), get_space("fbnet-cpu", width=0.5))
+    # a cache entry timed by an older protocol is profiled again and replaced
+    old = json.loads(path.read_text())
+    old["protocol"]["version"] = 1
+    path.write_text(json.dumps(old))
+    with pytest.raises(AssertionError, match="profiled again"):
+        ensure_lut("auto", space, tmp_path)
 
 
 def test_validate_prints_table_and_summary_line(cpu_lut, tmp_path, capsys):
