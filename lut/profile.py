@@ -31,9 +31,10 @@ from hwnas.meters import get_meter
 from hwnas.space import PRESETS, SearchSpace, get_space
 from hwnas.timing import fixed_threads, steady_allocator
 from lut.energy_model import count_bytes_moved, count_macs, get_energy_model
-from lut.protocol import (CONTEXTS, PROTOCOL_VERSION, REWARM_CALLS, WARMUP_ROUNDS, isolated_units, measure_networks, sample_archs, time_in_network, time_isolated,
-                          timing_entry)
+from lut.protocol import (CONTEXTS, PROTOCOL_VERSION, REWARM_CALLS, WARMUP_ROUNDS, isolated_units, sample_archs,
+                          time_in_network, time_isolated, timing_entry)
 from lut.table import FORMAT, FORMAT_VERSION, Lut, load_lut, save_lut, space_from_definition
+from lut.validate import measure_against
 
 __all__ = ["cache_path", "ensure_lut", "profile_lut"]
 
@@ -71,19 +72,13 @@ def fit_scale(raw_predicted_ms, measured_ms) -> float:
     return num / den
 
 
-def _calibrate(data: dict, space: SearchSpace, n: int, *, threads, warmup, repeats, rounds, batch_size, seed,
-               progress) -> dict:
+def _calibrate(data: dict, space: SearchSpace, n: int, *, threads, warmup, repeats, rounds, seed, progress) -> dict:
     """Measure ``n`` whole networks and fit the LUT's calibration block to them."""
-    raw = Lut(data, name="uncalibrated")
     archs = sample_archs(space, n, seed)
-    ref = data["protocol"]["reference"]
-    timings, reference = measure_networks(space, archs, threads=threads, warmup=warmup, repeats=repeats,
-                                          rounds=rounds, batch_size=batch_size, seed=seed, progress=progress,
-                                          reference_arch=ref["arch"], reference_seed=ref["seed"])
-    # at the LUT's reference speed, like its entries
-    speed = ref["latency_ms"] / reference.latency_ms
-    predicted = [raw.latency_ms(a) for a in archs]
-    measured = [t.median_ms * speed for t in timings]
+    # measured at the LUT's reference speed, like its entries
+    r = measure_against(Lut(data, name="uncalibrated"), archs, threads=threads, warmup=warmup, repeats=repeats,
+                        rounds=rounds, seed=seed, progress=progress)
+    predicted, measured = r["predicted_ms"], r["measured_ms"]
     return {"latency_scale": fit_scale(predicted, measured), "latency_offset_ms": 0.0,
             "fit": "least squares, measured = scale * raw estimate", "archs": archs, "seed": seed,
             "raw_predicted_ms": predicted, "measured_ms": measured}
@@ -151,9 +146,10 @@ def _profile_data(space_def: dict, *, meter: str, threads: int, warmup: int, rep
              "latency_iqr_ms": sum(p["latency_iqr_ms"] for p in parts.values()),
              "energy_mj": None if energy_source == "none" else parts["stem"]["energy_mj"] + parts["head"]["energy_mj"],
              "parts": parts}
-    protocol = {"version": PROTOCOL_VERSION, "context": context, "warmup": warmup, "repeats": repeats, "rounds": rounds, "statistic": "median",
-                "spread": "iqr", "threads": threads, "order": "shuffled rounds", "warmup_rounds": WARMUP_ROUNDS, "rewarm_calls": REWARM_CALLS, "inference_mode": True,
-                "batch_size": batch_size, "profiling_seconds": round(seconds, 3),
+    protocol = {"version": PROTOCOL_VERSION, "context": context, "warmup": warmup, "repeats": repeats,
+                "rounds": rounds, "statistic": "median", "spread": "iqr", "threads": threads,
+                "order": "shuffled rounds", "warmup_rounds": WARMUP_ROUNDS, "rewarm_calls": REWARM_CALLS,
+                "inference_mode": True, "batch_size": batch_size, "profiling_seconds": round(seconds, 3),
                 # how quiet the machine was: other processes make timings noisy
                 "median_rel_iqr": round(statistics.median(t.iqr_ms / t.median_ms for t in timings.values()
                                                           if t.median_ms > 0), 4),
@@ -177,8 +173,7 @@ def _profile_data(space_def: dict, *, meter: str, threads: int, warmup: int, rep
     }
     if calibrate:
         data["calibration"] = _calibrate(data, space, calibrate, threads=threads, warmup=warmup, repeats=repeats,
-                                         rounds=rounds, batch_size=batch_size, seed=CALIBRATION_SEED + seed,
-                                         progress=progress)
+                                         rounds=rounds, seed=CALIBRATION_SEED + seed, progress=progress)
     return data
 
 

@@ -26,7 +26,7 @@ from lut.metrics import kendall_tau, mape, within_fraction
 from lut.protocol import REFERENCE_SEED, measure_networks, sample_archs
 from lut.table import Lut, load_lut
 
-__all__ = ["compare", "format_report", "measure_networks", "sample_archs", "validate_lut"]
+__all__ = ["compare", "format_report", "measure_against", "measure_networks", "sample_archs", "validate_lut"]
 
 NOISY_REL_IQR = 0.05
 # Validation needs more timed calls per network than a LUT entry: it ranks whole
@@ -54,14 +54,22 @@ def validate_lut(lut: Lut, n_archs: int, *, seed: int = 0, threads: int | None =
     repeats = repeats or VALIDATE_REPEATS
     rounds = rounds or VALIDATE_ROUNDS
     archs = sample_archs(space, n_archs, seed)
+    result = measure_against(lut, archs, threads=threads, warmup=warmup, repeats=repeats, rounds=rounds, seed=seed,
+                             progress=progress)
+    return {**result, "threads": threads, "repeats": repeats, "warmup": warmup, "rounds": rounds}
+
+
+def measure_against(lut: Lut, archs, *, threads: int, warmup: int, repeats: int, rounds: int, seed: int = 0,
+                    progress: bool = True) -> dict:
+    """Measure ``archs``' whole networks on this device, timed against ``lut``'s own
+    speed reference (if it has one), and ``compare`` them with ``lut``'s estimates."""
     lut_ref = lut.speed_reference()
     timings, reference = measure_networks(
-        space, archs, threads=threads, warmup=warmup, repeats=repeats, rounds=rounds,
+        lut.search_space(), archs, threads=threads, warmup=warmup, repeats=repeats, rounds=rounds,
         batch_size=lut.data.get("batch_size", 1), seed=seed, progress=progress,
         reference_arch=lut_ref["arch"] if lut_ref else None,
         reference_seed=lut_ref["seed"] if lut_ref else REFERENCE_SEED)
-    return {**compare(lut, archs, timings, reference.latency_ms),
-            "threads": threads, "repeats": repeats, "warmup": warmup, "rounds": rounds}
+    return compare(lut, archs, timings, reference.latency_ms)
 
 
 def _scores(predicted, measured) -> dict:
