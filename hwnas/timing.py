@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass
 
 import torch
 
-__all__ = ["Timing", "fixed_threads", "measure", "steady_allocator", "summarize", "time_module", "timed_calls"]
+__all__ = ["Timing", "fixed_threads", "measure", "metered_energy_mj", "steady_allocator", "summarize", "time_module", "timed_calls"]
 
 # glibc mallopt parameters (malloc.h)
 _M_TRIM_THRESHOLD = -1
@@ -152,3 +152,18 @@ def measure(module: torch.nn.Module, example_input: torch.Tensor, *, warmup: int
     return {"latency_ms": timing.median_ms, "latency_iqr_ms": timing.iqr_ms, "energy_mj": energy_mj,
             "energy_source": meter.source if real_meter else "none", "threads": threads, "repeats": repeats,
             "allocator": allocator["allocator"]}
+
+
+def metered_energy_mj(module, x, meter, threads: int, min_seconds: float = 0.2) -> float:
+    """Energy per call (mJ) from a real meter over at least ``min_seconds`` of calls (a
+    single sub-millisecond call is below the meters' resolution)."""
+    calls = 0
+    with fixed_threads(threads), torch.inference_mode():
+        module(x)
+        t0 = time.perf_counter()
+        meter.start()
+        while calls < 10 or time.perf_counter() - t0 < min_seconds:
+            module(x)
+            calls += 1
+        joules = meter.stop()
+    return joules * 1e3 / calls

@@ -9,9 +9,9 @@ from lut.cost import CostModel, CostTensors, TableCost
 from lut.table import Lut, builtin_names, load_lut, save_lut
 
 __all__ = ["CostModel", "CostTensors", "Lut", "TableCost", "builtin_names", "cache_path", "ensure_lut",
-           "load_lut", "profile_lut", "save_lut"]
+           "load_lut", "lut_noise", "profile_lut", "save_lut"]
 
-_LAZY = {"cache_path", "ensure_lut", "profile_lut"}
+_LAZY = {"cache_path", "ensure_lut", "lut_noise", "profile_lut"}
 
 
 def __getattr__(name):

@@ -17,21 +17,15 @@ the fixed part is the stem's and head's in-place times.
 ``isolated``: every distinct (shape, op) block is timed alone on its real input shape
 (the classic per-op table; kept for comparison and for devices where it suffices).
 
-Both warm up the whole process first (``_interleaved``), then interleave: ``rounds``
+Both warm up the whole process first (``hwnas.speed.interleaved``), then interleave: ``rounds``
 passes over all units in a shuffled order, each visit after ``REWARM_CALLS`` untimed
 calls. Statistic: median; spread: IQR. ``lut.validate`` measures whole networks the same way
 (``measure_networks``).
 
-**Speed reference.** A shared machine's speed drifts: on this project's 2-core VM the
-same network's median moved from 5.0 to 5.6 ms within 40 s, and by up to 28 % between
-runs minutes apart, so the same 50 networks measured twice agreed only to
-kendall_tau 0.58-0.77. Every ``reference_interval_s`` a fixed reference network (one
-architecture of the space, seeded weights) is timed; each visit's samples are divided
-by the mean of the reference readings just before and just after it, so all entries
-are ratios to one reference, and are reported in ms at the reference's median speed
-over the session (``SpeedReference.latency_ms``, recorded in the LUT). A later
-measurement (``lut.validate``) times the same reference and so can say how fast the
-device is now compared with when the LUT was profiled.
+**Speed reference.** Every entry is a ratio to a fixed reference network timed every
+0.25 s, reported in ms at the reference's median speed over the session (recorded in
+the LUT as ``protocol.reference``); see ``hwnas.speed``, which also times whole
+models (childnets, baselines) the same way.
 
 Imports torch, stdlib and ``hwnas`` only (runs in a Ray task on the device).
 """
@@ -41,152 +35,29 @@ from __future__ import annotations
 import random
 import statistics
 import time
+import warnings
 
 import torch
 
 from hwnas.network import build_head, build_network, build_stem
 from hwnas.ops import Skip, build_op
 from hwnas.space import SearchSpace
-from hwnas.timing import Timing, fixed_threads, steady_allocator, summarize, timed_calls
+from hwnas.speed import (REFERENCE_SEED, REWARM_CALLS, WARMUP_ROUNDS, SpeedReference, interleaved, measure_modules,
+                         progress_bar, reference_arch, sample_archs, timings_ms)
+from hwnas.timing import Timing, fixed_threads, timed_calls
 
-__all__ = ["CONTEXTS", "PROTOCOL_VERSION", "REFERENCE_SEED", "SpeedReference", "design_archs", "isolated_units", "measure_networks",
-           "reference_arch", "sample_archs", "time_in_network", "time_isolated", "timing_entry"]
+__all__ = ["CONTEXTS", "PROTOCOL_VERSION", "REFERENCE_SEED", "REWARM_CALLS", "WARMUP_ROUNDS", "SpeedReference",
+           "design_archs", "fit_entries", "isolated_units", "measure_networks", "time_in_graph", "trace", "reference_arch", "sample_archs", "time_in_network",
+           "time_isolated", "timing_entry"]
 
-CONTEXTS = ("network", "isolated")
-# 2: speed reference, whole-process warm-up, steady allocator. A cached LUT of another
-# version is profiled again (``lut.profile.ensure_lut``).
-PROTOCOL_VERSION = 2
-WARMUP_ROUNDS = 2  # untimed passes of `warmup` calls over all units before timing
-REWARM_CALLS = 2  # untimed calls before every timed visit of a unit
-REFERENCE_SEED = 7  # the reference network's architecture and weights
-REFERENCE_CALLS = 10  # timed calls per reference reading
-REFERENCE_INTERVAL_S = 0.25  # at most this long between two reference readings
-
-
-class _NoBar:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc) -> None:
-        pass
-
-    def update(self, n: int = 1) -> None:
-        pass
-
-
-def _bar(total, desc, progress):
-    """A tqdm bar on the driver; nothing (and no tqdm import) in a Ray task on a device."""
-    if not progress:
-        return _NoBar()
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc=desc, unit="step")
-
-
-def sample_archs(space: SearchSpace, n: int, seed: int = 0) -> list[list[str]]:
-    """``n`` architectures with ops drawn uniformly and independently per layer."""
-    rng = random.Random(seed)
-    return [[rng.choice(space.ops) for _ in space.layers] for _ in range(n)]
-
-
-def reference_arch(space: SearchSpace, seed: int = REFERENCE_SEED) -> list[str]:
-    """The speed reference's architecture: one random architecture of the space."""
-    return sample_archs(space, 1, seed)[0]
-
-
-class SpeedReference:
-    """A fixed whole network whose median, read every ``interval_s``, tracks the
-    device's current speed; ``latency_ms`` (median of all readings) is the session's
-    typical speed. Use inside ``fixed_threads`` and ``torch.inference_mode()``."""
-
-    def __init__(self, space: SearchSpace, arch=None, *, batch_size: int = 1, seed: int = REFERENCE_SEED,
-                 calls: int = REFERENCE_CALLS, interval_s: float = REFERENCE_INTERVAL_S):
-        self.arch = list(arch) if arch is not None else reference_arch(space, seed)
-        self.seed, self.calls, self.interval_s = seed, calls, interval_s
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)  # the same weights in every session: only the device's speed may differ
-            self.net = build_network(space, self.arch).eval()
-            c, h, w = space.input_shape
-            self.x = torch.randn(batch_size, c, h, w)
-        self.readings: list[float] = []
-        self.read_at = 0.0  # time.perf_counter() of the last reading
-
-    def read(self) -> float:
-        """Median ms of ``calls`` timed calls now, after ``REWARM_CALLS`` untimed ones."""
-        samples = timed_calls(self.net, self.x, REWARM_CALLS, self.calls)
-        self.readings.append(statistics.median(samples))
-        self.read_at = time.perf_counter()
-        return self.readings[-1]
-
-    def due(self) -> bool:
-        return time.perf_counter() - self.read_at >= self.interval_s
-
-    @property
-    def latency_ms(self) -> float:
-        return statistics.median(self.readings)
-
-    def record(self) -> dict:
-        """What a LUT stores about the reference (``protocol.reference``)."""
-        return {"arch": self.arch, "seed": self.seed, "latency_ms": self.latency_ms,
-                "latency_iqr_ms": summarize(self.readings).iqr_ms, "readings": len(self.readings),
-                "calls": self.calls, "interval_s": self.interval_s}
-
-
-def _shuffled_rounds(units, rounds: int, rng: random.Random):
-    """Every unit once per round, in a new random order each round."""
-    for _ in range(rounds):
-        order = list(units)
-        rng.shuffle(order)
-        yield from order
-
-
-def _interleaved(units, run, visit, *, warmup: int, rounds: int, seed: int, reference: SpeedReference, bar) -> dict:
-    """Warm up, then visit every unit once per round, in a shuffled order per round.
-
-    The allocator is made steady first (``hwnas.timing.steady_allocator``: glibc
-    otherwise page-faults on activation buffers depending on the process's history).
-    Warm-up: ``WARMUP_ROUNDS`` untimed passes of ``warmup`` calls over all units and
-    the reference (``run(unit)`` calls a unit once), so every unit's kernels and
-    buffers are set up before the first timed call. Then each visit
-    re-warms its unit with ``REWARM_CALLS`` and ``visit(unit)`` returns its raw
-    samples ``{key: [ms]}``; the result maps each key to its samples divided by the
-    mean of the reference readings around the visit.
-    """
-    steady_allocator()
-    rng = random.Random(seed)
-    for unit in _shuffled_rounds(units, WARMUP_ROUNDS, rng):
-        for _ in range(warmup):
-            run(unit)
-    for _ in range(WARMUP_ROUNDS * warmup):
-        reference.net(reference.x)
-    ratios: dict = {}
-    pending: list[dict] = []
-    before = reference.read()
-
-    def settle():
-        nonlocal before, pending
-        after = reference.read()
-        level = (before + after) / 2
-        for samples in pending:
-            for key, values in samples.items():
-                ratios.setdefault(key, []).extend(v / level for v in values)
-        before, pending = after, []
-
-    for unit in _shuffled_rounds(units, rounds, rng):
-        for _ in range(REWARM_CALLS):
-            run(unit)
-        pending.append(visit(unit))
-        if reference.due():
-            settle()
-        bar.update()
-    if pending:
-        settle()
-    return ratios
-
-
-def _timings_ms(ratios: dict, reference: SpeedReference, threads: int) -> dict:
-    ms = reference.latency_ms
-    return {key: summarize([q * ms for q in qs], threads) for key, qs in ratios.items()}
+CONTEXTS = ("graph", "network", "isolated")
+GRAPH_RIDGE = 0.05  # ms^2 of network residual per ms^2 of entry correction (see fit_entries)
+GRAPH_FLOOR = 0.25  # a fitted entry is at least this share of its scaled prior
+# 2: speed reference, whole-process warm-up, steady allocator.
+# 3: the reference's level around a visit is a windowed median (one disturbed reading
+#    no longer scales its neighbours); LUT noise recorded and checked before caching.
+# A cached LUT of another version is profiled again (``lut.profile.ensure_lut``).
+PROTOCOL_VERSION = 3
 
 
 def isolated_units(space: SearchSpace, batch_size: int = 1):
@@ -224,11 +95,11 @@ def time_isolated(units, space: SearchSpace, *, threads: int, warmup: int, repea
         key, module, x = unit
         return {key: timed_calls(module, x, 0, per_round)}
 
-    with fixed_threads(threads), torch.inference_mode(), _bar(len(units) * rounds, "profiling", progress) as bar:
+    with fixed_threads(threads), torch.inference_mode(), progress_bar(len(units) * rounds, "profiling", progress) as bar:
         reference = SpeedReference(space, batch_size=batch_size)
-        ratios = _interleaved(units, run, visit, warmup=warmup, rounds=rounds, seed=seed, reference=reference,
+        ratios = interleaved(units, run, visit, warmup=warmup, rounds=rounds, seed=seed, reference=reference,
                               bar=bar)
-    return _timings_ms(ratios, reference, threads), reference
+    return timings_ms(ratios, reference, threads), reference
 
 
 def _is_identity(space: SearchSpace, layer_index: int, op: str) -> bool:
@@ -291,39 +162,126 @@ def time_in_network(space: SearchSpace, *, threads: int, warmup: int, repeats: i
                 t0 = t1
         return samples
 
-    with fixed_threads(threads), torch.inference_mode(), _bar(len(nets) * rounds, "profiling", progress) as bar:
+    with fixed_threads(threads), torch.inference_mode(), progress_bar(len(nets) * rounds, "profiling", progress) as bar:
         reference = SpeedReference(space, batch_size=batch_size)
-        ratios = _interleaved(nets, run, visit, warmup=warmup, rounds=rounds, seed=seed, reference=reference,
+        ratios = interleaved(nets, run, visit, warmup=warmup, rounds=rounds, seed=seed, reference=reference,
                               bar=bar)
-    return _timings_ms(ratios, reference, threads), {"archs": archs, "per_op": per_op, "seed": seed}, reference
+    return timings_ms(ratios, reference, threads), {"archs": archs, "per_op": per_op, "seed": seed}, reference
+
+
+def trace(net: torch.nn.Module, x: torch.Tensor) -> torch.jit.ScriptModule:
+    """The deployed form of a network: ``torch.jit.trace`` in eval mode, as
+    ``childnet.export`` writes it (its deprecation warning silenced)."""
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        return torch.jit.trace(net.eval(), x, check_trace=False)  # the check re-traces: 0.3 s a network
+
+
+def _design_matrix(space: SearchSpace, archs, keys: list) -> torch.Tensor:
+    """Row per architecture: 1 for the fixed part, then how often each entry key occurs."""
+    col = {key: j for j, key in enumerate(keys)}
+    X = torch.zeros(len(archs), len(keys), dtype=torch.float64)
+    for r, arch in enumerate(archs):
+        X[r, col["fixed"]] = 1.0
+        for i, op in enumerate(arch):
+            if not _is_identity(space, i, op):
+                X[r, col[(space.layers[i].shape_key, op)]] += 1.0
+    return X
+
+
+def fit_entries(X: torch.Tensor, y: torch.Tensor, prior: torch.Tensor, ridge: float = GRAPH_RIDGE) -> tuple:
+    """Entries ``b`` with ``X @ b ~ y`` (ms of whole networks), by ridge regression
+    toward ``s * prior``, where ``s`` is the least-squares scale of the prior's
+    predictions to ``y``: ``b = s*prior + argmin ||y - X(s*prior + d)||^2 + ridge*||d||^2``.
+
+    Why a prior: each layer picks exactly one op, so adding a constant to all of a
+    layer's entries and subtracting it from the fixed part predicts every network
+    the same; the data fix only the differences between a layer's ops. The prior
+    (the in-place eager timings) decides the rest. Returns ``(b, s, floored)``: a
+    fitted entry is kept at least ``GRAPH_FLOOR`` of its scaled prior (a block never
+    costs nothing; only too few or too noisy networks fit one that low), and
+    ``floored`` counts the entries that were."""
+    p = X @ prior
+    s = float((p @ y) / (p @ p))
+    base = s * prior
+    r = y - X @ base
+    A = X.T @ X + ridge * torch.eye(X.shape[1], dtype=X.dtype)
+    d = torch.linalg.solve(A, X.T @ r)
+    b = torch.maximum(base + d, GRAPH_FLOOR * base)
+    return b, s, int((base + d < GRAPH_FLOOR * base).sum())
+
+
+def time_in_graph(space: SearchSpace, *, threads: int, warmup: int, repeats: int, rounds: int, per_op: int,
+                  batch_size: int = 1, seed: int = 0, progress: bool = False) -> tuple[dict, dict, SpeedReference]:
+    """Every entry fitted from whole *TorchScript* networks (the deployed form).
+
+    A traced network runs its blocks without Python between them: measured here,
+    fbnet-cpu networks ran in 0.59x the time of the same eager networks, the whole
+    gap being Python's per-module call overhead, which in-place eager timing puts
+    into every block. So the design's networks (``GRAPH_PER_OP`` per op and layer,
+    at least 2 networks per unknown) are traced and timed whole with the speed
+    reference, and the entries are fitted to them (``fit_entries``) with the eager
+    in-place timings (``time_in_network``) as prior. Returns like ``time_in_network``;
+    the entries' IQR is the prior's, scaled.
+    """
+    eager, _, _ = time_in_network(space, threads=threads, warmup=warmup, repeats=repeats, rounds=rounds,
+                                  per_op=per_op, batch_size=batch_size, seed=seed, progress=progress)
+    keys = ["fixed"] + [key for key in eager if key not in ("stem", "head")]
+    per_op_fit = max(per_op, -(-2 * len(keys) // len(space.ops)))
+    archs = design_archs(space, per_op_fit, seed + 1)
+    torch.manual_seed(seed)
+    c, h, w = space.input_shape
+    x = torch.randn(batch_size, c, h, w)
+    with fixed_threads(threads):
+        nets = [trace(build_network(space, arch), x) for arch in archs]
+    reference = SpeedReference(space, batch_size=batch_size)
+    timings = measure_modules(nets, [x] * len(nets), reference, threads=threads, warmup=warmup, repeats=repeats,
+                              rounds=rounds, seed=seed, progress=progress)
+    fixed_eager = eager["stem"].median_ms + eager["head"].median_ms
+    prior = torch.tensor([fixed_eager] + [eager[k].median_ms for k in keys[1:]], dtype=torch.float64)
+    X = _design_matrix(space, archs, keys)
+    y = torch.tensor([t.median_ms for t in timings], dtype=torch.float64)
+    b, scale, floored = fit_entries(X, y, prior)
+    residual = (X @ b - y) / y
+    out = {}
+    for j, key in enumerate(keys[1:], start=1):
+        t = eager[key]
+        out[key] = Timing(median_ms=float(b[j]), iqr_ms=t.iqr_ms * scale, mean_ms=float(b[j]), min_ms=float(b[j]),
+                          repeats=t.repeats, threads=threads)
+    # the fixed part split between stem and head as the eager timings split it
+    for part in ("stem", "head"):
+        share = eager[part].median_ms / fixed_eager
+        t = eager[part]
+        out[part] = Timing(median_ms=float(b[0]) * share, iqr_ms=t.iqr_ms * scale, mean_ms=float(b[0]) * share,
+                           min_ms=float(b[0]) * share, repeats=t.repeats, threads=threads)
+    info = {"archs": archs, "per_op": per_op_fit, "seed": seed + 1, "networks": len(archs), "unknowns": len(keys),
+            "ridge": GRAPH_RIDGE, "prior": "network context (eager, in place)", "prior_scale": scale,
+            "fit_rel_rmse": float(residual.pow(2).mean().sqrt()),
+            "fit_rel_max": float(residual.abs().max()), "floored": floored,
+            "median_rel_iqr_networks": statistics.median(t.iqr_ms / t.median_ms for t in timings)}
+    return out, info, reference
 
 
 def measure_networks(space: SearchSpace, archs, *, threads: int = 1, warmup: int = 10, repeats: int = 90,
                      rounds: int = 6, batch_size: int = 1, seed: int = 0, progress: bool = True,
-                     reference_arch=None, reference_seed: int = REFERENCE_SEED) -> tuple[list[Timing], SpeedReference]:
-    """Median/IQR latency of each architecture's whole network, measured in
-    ``rounds`` shuffled passes over all networks with the speed reference (same
-    protocol as ``lut.profile``). Returns ``(timings, reference)``: timings in ms at
-    this session's reference speed, ``reference.latency_ms`` that speed."""
+                     reference_arch=None, reference_seed: int = REFERENCE_SEED,
+                     graph: bool = True) -> tuple[list[Timing], SpeedReference]:
+    """Median/IQR latency of each architecture's whole network (traced like an
+    exported childnet when ``graph``, else eager), measured in ``rounds`` shuffled
+    passes over all networks with the speed reference (same protocol as
+    ``lut.profile``). Returns ``(timings, reference)``: timings in ms at this
+    session's reference speed, ``reference.latency_ms`` that speed."""
     torch.manual_seed(seed)
-    nets = [build_network(space, a).eval() for a in archs]
     c, h, w = space.input_shape
     x = torch.randn(batch_size, c, h, w)
-    per_round = max(1, repeats // rounds)
-
-    def run(i):
-        nets[i](x)
-
-    def visit(i):
-        return {i: timed_calls(nets[i], x, 0, per_round)}
-
-    with fixed_threads(threads), torch.inference_mode(), \
-            _bar(len(nets) * rounds, "measuring", progress) as bar:
-        reference = SpeedReference(space, reference_arch, batch_size=batch_size, seed=reference_seed)
-        ratios = _interleaved(range(len(nets)), run, visit, warmup=warmup, rounds=rounds, seed=seed,
-                              reference=reference, bar=bar)
-    timings = _timings_ms(ratios, reference, threads)
-    return [timings[i] for i in range(len(nets))], reference
+    nets = [build_network(space, a).eval() for a in archs]
+    if graph:
+        with fixed_threads(threads):
+            nets = [trace(net, x) for net in nets]
+    reference = SpeedReference(space, reference_arch, batch_size=batch_size, seed=reference_seed)
+    timings = measure_modules(nets, [x] * len(nets), reference, threads=threads, warmup=warmup, repeats=repeats,
+                              rounds=rounds, seed=seed, progress=progress)
+    return timings, reference
 
 
 def timing_entry(t: Timing) -> dict:

@@ -140,6 +140,14 @@ class Lut(TableCost):
         self.search_space().check_arch(arch, source=f"LUT {self.name}: field protocol.reference.arch")
         return {"arch": arch, "seed": seed, "latency_ms": latency_ms}
 
+    def measurement_reference(self) -> dict | None:
+        """What ``childnet.measure`` needs to time this LUT's speed reference (its
+        space's name/width/classes, arch, seed, ``latency_ms``), or ``None``."""
+        ref = self.speed_reference()
+        if ref is None:
+            return None
+        return {"space": {k: self.space.get(k) for k in ("name", "width", "num_classes")}, **ref}
+
     def to_dict(self) -> dict:
         return self.data
 

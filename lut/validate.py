@@ -68,7 +68,9 @@ def measure_against(lut: Lut, archs, *, threads: int, warmup: int, repeats: int,
         lut.search_space(), archs, threads=threads, warmup=warmup, repeats=repeats, rounds=rounds,
         batch_size=lut.data.get("batch_size", 1), seed=seed, progress=progress,
         reference_arch=lut_ref["arch"] if lut_ref else None,
-        reference_seed=lut_ref["seed"] if lut_ref else REFERENCE_SEED)
+        reference_seed=lut_ref["seed"] if lut_ref else REFERENCE_SEED,
+        # an eager-context LUT describes eager networks; any other the deployed (traced) form
+        graph=lut.protocol.get("context") not in ("network", "isolated"))
     return compare(lut, archs, timings, reference.latency_ms)
 
 

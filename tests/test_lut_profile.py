@@ -49,7 +49,9 @@ def test_profiled_lut_has_every_layer_and_op(cpu_lut, tmp_path):
     assert set(d["fixed"]["parts"]) == {"stem", "head"}
     assert d["fixed"]["parts"]["head"]["latency_ms"] > 0
     assert d["energy_source"] == "model:horowitz45nm" and cpu_lut.has_energy
-    assert d["protocol"]["context"] == "network" and d["protocol"]["statistic"] == "median"
+    assert d["protocol"]["context"] == "graph" and d["protocol"]["statistic"] == "median"
+    design = d["protocol"]["design"]  # traced networks fitted: at least two per unknown entry
+    assert design["networks"] >= 2 * design["unknowns"] and design["fit_rel_rmse"] < 0.5
     assert d["device"]["threads"] == 1 and d["device"]["torch"] == torch.__version__
     back = load_lut(str(save_lut(cpu_lut, tmp_path / "cpu.json")))
     assert back.data == json.loads(json.dumps(cpu_lut.data))
@@ -184,7 +186,7 @@ class _DriftingDevice:
 
 
 def test_interleaving_divides_out_a_linear_drift():
-    from lut.protocol import _NoBar, _interleaved
+    from hwnas.speed import NoBar as _NoBar, interleaved as _interleaved
 
     device = _DriftingDevice()
     base = {"a": 1.0, "b": 3.0}
@@ -196,7 +198,7 @@ def test_interleaving_divides_out_a_linear_drift():
 
 
 def test_interleaving_uses_the_mean_of_the_readings_around_a_visit():
-    from lut.protocol import _NoBar, _interleaved
+    from hwnas.speed import NoBar as _NoBar, interleaved as _interleaved
 
     class Readings:
         values = iter([2.0, 4.0, 6.0])
