@@ -1,18 +1,29 @@
-"""Measure an exported childnet on this machine: latency (median + IQR, the timing
-protocol of ``hwnas.timing``, the same as ``lut.validate``) and energy when a real
-meter is attached.
+"""Measure exported models on this machine with the LUT's own timing protocol.
+
+Protocol (the one ``lut.profile`` times LUT entries with, ``hwnas.speed``): fixed
+threads, steady allocator, whole-process warm-up, then ``rounds`` shuffled passes over
+all models of a group, each visit re-warmed, every visit divided by the speed
+reference's level around it; statistic median, spread IQR. Given the LUT's reference
+(``reference``: its space, arch, seed and ``latency_ms``), the same reference network
+is timed, so ``speed_factor`` says how much slower the device runs now than while the
+LUT was profiled and ``latency_ms_at_lut_speed`` is the measurement at the LUT's speed.
+
+Noise: every model's relative IQR is recorded; models above ``max_rel_iqr`` are timed
+again (``tries`` in all) and the quietest try is kept; one still above it is marked
+``"noisy": true``. Energy only with a real meter (``energy_source``), never made up.
 
 Runs on any machine with torch and the ``hwnas`` package (a Raspberry Pi): it imports
-only torch, ``hwnas.timing``, ``hwnas.meters``, ``hwnas.device`` and ``childnet.export``.
+only torch, ``hwnas.speed``/``timing``/``meters``/``device``/``space`` and ``childnet.export``.
 
-CLI: ``python -m childnet.measure --model FILE [--meter none|rapl|ina219] [--threads N]``
-prints the "measured" JSON of metrics.json.
+CLI: ``python -m childnet.measure --model FILE [--model FILE ...] [--meter none|rapl|ina219]
+[--threads N]`` prints one "measured" JSON (metrics.json) per model.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 
 import torch
 
@@ -20,45 +31,122 @@ from childnet.export import load_exported
 from hwnas.device import describe
 from hwnas.errors import UserError, cli_main
 from hwnas.meters import get_meter
-from hwnas.timing import measure
+from hwnas.space import get_space
+from hwnas.speed import REFERENCE_SEED, SpeedReference, measure_modules
+from hwnas.timing import metered_energy_mj, steady_allocator
 
-__all__ = ["main", "measure_file", "measure_module"]
+__all__ = ["DEFAULT_REFERENCE", "MAX_REL_IQR", "TRIES", "main", "measure_file", "measure_files"]
 
-
-def measure_module(module, input_shape, *, threads=1, warmup=10, repeats=50, meter="none", batch_size=1) -> dict:
-    """The "measured" dict for a module taking ``(batch_size, *input_shape)`` inputs."""
-    if batch_size < 1 or threads < 1 or repeats < 1 or warmup < 0:
-        raise UserError(f"measure: need batch_size, threads, repeats >= 1 and warmup >= 0, got "
-                        f"{batch_size}, {threads}, {repeats}, {warmup}")
-    x = torch.randn(batch_size, *input_shape, generator=torch.Generator().manual_seed(0))
-    result = measure(module, x, warmup=warmup, repeats=repeats, threads=threads, meter=get_meter(meter))
-    result["device"] = describe(threads)["name"]
-    result["batch_size"] = batch_size
-    return result
+MAX_REL_IQR = 0.05  # a whole-model median with a larger relative IQR is timed again
+TRIES = 3
+GROUP = 8  # models interleaved in one session; a group is the unit a caller can record
+# the reference when neither the caller nor the model's metadata names a space
+DEFAULT_REFERENCE = {"space": {"name": "fbnet-cpu", "width": 1.0, "num_classes": 10}, "seed": REFERENCE_SEED}
 
 
-def measure_file(path, *, threads=1, warmup=10, repeats=50, meter="none", batch_size=1) -> dict:
-    """Load a file written by ``childnet.export.export_model`` and measure it."""
+def _loadavg() -> float | None:
     try:
-        module, meta = load_exported(path)
+        return round(os.getloadavg()[0], 2)
+    except OSError:
+        return None
+
+
+def _reference(spec: dict, batch_size: int) -> SpeedReference:
+    sp = spec["space"]
+    space = get_space(sp["name"], sp.get("width", 1.0), sp.get("num_classes"))
+    return SpeedReference(space, spec.get("arch"), batch_size=batch_size, seed=spec.get("seed", REFERENCE_SEED))
+
+
+def _load(path) -> tuple[torch.nn.Module, dict]:
+    try:
+        return load_exported(path)
     except (FileNotFoundError, ValueError) as err:
         raise UserError(str(err)) from None
-    return measure_module(module, meta["input_shape"], threads=threads, warmup=warmup, repeats=repeats,
-                          meter=meter, batch_size=batch_size)
+
+
+def _time_group(modules, inputs, spec: dict, *, threads, warmup, repeats, rounds, batch_size) -> tuple[list, dict]:
+    reference = _reference(spec, batch_size)
+    load = _loadavg()
+    timings = measure_modules(modules, inputs, reference, threads=threads, warmup=warmup, repeats=repeats,
+                              rounds=rounds)
+    session = {"reference_ms": reference.latency_ms, "reference_rel_iqr": reference.rel_iqr,
+               "loadavg_1min": [load, _loadavg()]}
+    return timings, session
+
+
+def measure_files(paths, *, reference: dict | None = None, threads: int = 1, warmup: int = 10, repeats: int = 450,
+                  rounds: int = 30, meter: str = "none", batch_size: int = 1, max_rel_iqr: float = MAX_REL_IQR,
+                  tries: int = TRIES, on_group=None) -> list[dict]:
+    """The "measured" dict of each exported model in ``paths`` (see module docstring),
+    timed in groups of ``GROUP``; ``on_group(results)`` is called with the finished
+    ``{index: measured}`` after each group so a caller can record progress."""
+    if batch_size < 1 or threads < 1 or repeats < 1 or rounds < 1 or warmup < 0 or tries < 1:
+        raise UserError(f"measure: need batch_size, threads, repeats, rounds, tries >= 1 and warmup >= 0, got "
+                        f"{batch_size}, {threads}, {repeats}, {rounds}, {tries}, {warmup}")
+    loaded = [_load(p) for p in paths]  # every file checked before anything is timed
+    spec = reference or next((dict(DEFAULT_REFERENCE, space=m["space"]) for _, m in loaded
+                              if isinstance(m.get("space"), dict) and "name" in m["space"]), DEFAULT_REFERENCE)
+    gen = torch.Generator().manual_seed(0)
+    inputs = [torch.randn(batch_size, *m["input_shape"], generator=gen) for _, m in loaded]
+    modules = [module for module, _ in loaded]
+    kw = dict(threads=threads, warmup=warmup, repeats=repeats, rounds=rounds, batch_size=batch_size)
+    best: dict[int, tuple] = {}
+    for start in range(0, len(modules), GROUP):
+        todo = list(range(start, min(start + GROUP, len(modules))))
+        for attempt in range(1, tries + 1):
+            timings, session = _time_group([modules[i] for i in todo], [inputs[i] for i in todo], spec, **kw)
+            for i, t in zip(todo, timings):
+                rel = t.iqr_ms / t.median_ms
+                if i not in best or rel < best[i][0].iqr_ms / best[i][0].median_ms:
+                    best[i] = (t, session, attempt)
+            todo = [i for i in todo if best[i][0].iqr_ms / best[i][0].median_ms > max_rel_iqr]
+            if not todo:
+                break
+        if on_group is not None:
+            on_group({i: _record(*best[i], spec, kw, meter, modules[i], inputs[i], max_rel_iqr)
+                      for i in range(start, min(start + GROUP, len(modules)))})
+    return [_record(*best[i], spec, kw, meter, modules[i], inputs[i], max_rel_iqr) for i in range(len(modules))]
+
+
+def _record(timing, session, attempt, spec, kw, meter_name, module, x, max_rel_iqr) -> dict:
+    lut_ms = spec.get("latency_ms")
+    factor = session["reference_ms"] / lut_ms if lut_ms else None
+    meter = get_meter(meter_name)
+    real = meter.source != "none"
+    rel = timing.iqr_ms / timing.median_ms
+    return {
+        "latency_ms": timing.median_ms, "latency_iqr_ms": timing.iqr_ms, "rel_iqr": rel,
+        "noisy": rel > max_rel_iqr, "tries": attempt,
+        "speed_factor": factor, "latency_ms_at_lut_speed": timing.median_ms / factor if factor else None,
+        "energy_mj": metered_energy_mj(module, x, meter, kw["threads"]) if real else None,
+        "energy_source": meter.source if real else "none",
+        "device": describe(kw["threads"])["name"], "node": describe(kw["threads"])["hostname"],
+        "threads": kw["threads"], "batch_size": kw["batch_size"], "repeats": timing.repeats,
+        "rounds": kw["rounds"], "warmup": kw["warmup"], "allocator": steady_allocator()["allocator"],
+        "protocol": "hwnas.speed: shuffled rounds against the speed reference, median + IQR",
+        **session,
+    }
+
+
+def measure_file(path, **kwargs) -> dict:
+    """``measure_files([path], **kwargs)[0]``."""
+    return measure_files([path], **kwargs)[0]
 
 
 @cli_main
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(prog="python -m childnet.measure", description=__doc__.split("\n\n")[0])
-    p.add_argument("--model", required=True, help="model.pt written by childnet.train")
+    p.add_argument("--model", required=True, action="append", help="model.pt written by childnet.train (repeatable)")
     p.add_argument("--meter", default="none", help="none | rapl | ina219")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--warmup", type=int, default=10)
-    p.add_argument("--repeats", type=int, default=50)
+    p.add_argument("--repeats", type=int, default=450)
+    p.add_argument("--rounds", type=int, default=30)
     p.add_argument("--batch-size", type=int, default=1)
     a = p.parse_args(argv)
-    print(json.dumps(measure_file(a.model, threads=a.threads, warmup=a.warmup, repeats=a.repeats, meter=a.meter,
-                                  batch_size=a.batch_size)))
+    for measured in measure_files(a.model, threads=a.threads, warmup=a.warmup, repeats=a.repeats, rounds=a.rounds,
+                                  meter=a.meter, batch_size=a.batch_size):
+        print(json.dumps(measured))
 
 
 if __name__ == "__main__":

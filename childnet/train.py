@@ -223,7 +223,7 @@ def run_child(cfg: ExperimentConfig, arch, out_dir, *, resume: bool = False,
         model_path = export_model(model, out_dir / "model.pt", {"input_shape": input_shape, "ops": ops,
                                                                "space": space_info(space)}, c.export)
         _export_onnx(model, out_dir / "model.onnx", input_shape)
-    measured = _measure(measure, model_path, cfg)
+    measured = _measure(measure, model_path, cfg, space)
     search_lut = {k: estimates[0][k] for k in ("name", "lat_ms", "energy_mj", "energy_source")}
     result = {"test_acc": test_acc, "params": params, "flops": flops, "ops": ops, "space": space_info(space),
               "lut": search_lut, "lut_estimates": estimates, "measured": measured,
@@ -233,7 +233,7 @@ def run_child(cfg: ExperimentConfig, arch, out_dir, *, resume: bool = False,
     return result
 
 
-def _measure(measure, model_path, cfg) -> dict:
+def _measure(measure, model_path, cfg, space) -> dict:
     m = cfg.measure
     if measure is False or measure is None:
         return {**_NOT_MEASURED, "note": "not measured (measure=False)"}
@@ -244,8 +244,9 @@ def _measure(measure, model_path, cfg) -> dict:
     if m.device != "local":
         return {**_NOT_MEASURED, "note": f"not measured: measure.device is {m.device!r}; measure on the device with "
                                           f"python -m childnet.measure --model {model_path}"}
-    return measure_file(model_path, threads=m.threads, warmup=m.warmup, repeats=m.repeats, meter=m.meter,
-                        batch_size=m.batch_size)
+    # timed against the search LUT's speed reference, like the LUT's entries
+    reference = None if cfg.lut.path.startswith("builtin:") else ensure_lut(cfg.lut.path, space).measurement_reference()
+    return measure_file(model_path, reference=reference, **m.protocol())
 
 
 def _export_onnx(model, path: Path, input_shape) -> None:

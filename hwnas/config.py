@@ -107,8 +107,18 @@ class MeasureConfig:
     meter: str = "none"  # none | rapl | ina219
     threads: int = 1
     warmup: int = 10
-    repeats: int = 50
+    # whole-model timing (childnet.measure): the LUT's protocol with as many calls as
+    # lut.validate gives a network (ranks networks 1-2 % apart; see lut/validate.py)
+    repeats: int = 450
+    rounds: int = 30
     batch_size: int = 1
+    max_rel_iqr: float = 0.05  # a measurement noisier than this (IQR / median) is timed again
+    tries: int = 3  # timings per model at most, the quietest kept (still noisy: flagged)
+
+    def protocol(self) -> dict:
+        """The keyword arguments of ``childnet.measure.measure_files`` (device aside)."""
+        return {k: getattr(self, k) for k in ("threads", "warmup", "repeats", "rounds", "meter", "batch_size",
+                                              "max_rel_iqr", "tries")}
 
 
 @dataclass
@@ -116,6 +126,7 @@ class SweepConfig:
     trials: int = 30
     mode: str = "any"  # latency | energy | any
     objective: str = "multi"  # multi | accuracy | latency | energy
+    strategy: str = "dnas"  # dnas: a supernet search per trial | random: uniformly drawn architectures
     concurrency: int = 2
     cpus_per_trial: float = 1.0
     gpus_per_trial: float = 0.0  # > 0 keeps trials on GPU nodes (a cluster's devices only measure)

@@ -5,5 +5,7 @@ baselines: ``sweep.prepare``, record: ``sweep.experiment``) and runs the Ray Tun
 ``Tuner`` (``sweep.tuner``) whose trials (``sweep.trial``) search, retrain and measure
 on the device (``sweep.device``), reusing identical childnets (``sweep.reuse``). Optuna
 proposes knobs that are latency- or energy-dominant by construction (``sweep.knobs``,
-``sweep.searcher``). Importing this package has no side effects.
+``sweep.searcher``). ``--strategy random`` trains uniformly drawn architectures instead,
+the baseline a search must beat (``sweep.random_arch``). Importing this package has no
+side effects.
 """

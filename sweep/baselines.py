@@ -62,6 +62,7 @@ def measure_baselines(out_dir: str | Path, input_shape, num_classes: int, measur
             "params": sum(p.numel() for p in model.parameters()),
             "flops": count_flops(model, list(input_shape)),
             "test_acc": None,
+            **({"pending": True} if measured.get("pending") else {}),
             "note": f"torchvision {name} adapted to {input_shape[1]}x{input_shape[2]} inputs and "
                     f"{num_classes} classes; untrained here (test_acc null); measured on the sweep's device "
                     f"with the childnet protocol",

@@ -3,9 +3,8 @@
 ``measure.device`` is ``local`` (the CPU of the node a trial runs on) or the name of a
 Ray custom resource that the device's node declares (``ray start ...
 --resources='{"rpi4": 1}'``). A measurement is a Ray task requiring that resource, so
-it runs on the device; the model file travels as bytes. ``local`` measurements are
-pinned to the trial's node and take no CPU of their own: the trial holds its CPU and
-waits, so the measurement runs on the trial's core instead of queueing behind it.
+it runs on the device; the model file travels as bytes. ``local`` (the host that also trains) is
+measured after the trials, in the sweep's quiet measurement phase (``sweep.measurements``).
 """
 
 from __future__ import annotations
@@ -15,7 +14,6 @@ import tempfile
 from pathlib import Path
 
 import ray
-from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from hwnas.config import MeasureConfig
 from hwnas.errors import UserError
@@ -54,21 +52,21 @@ def _measure_bytes(model: bytes, suffix: str, kwargs: dict) -> dict:
         os.unlink(tmp)
 
 
-def measure_on_device(path: str | Path, measure: MeasureConfig, timeout_s: float | None = None) -> dict:
-    """Measure the model file ``path`` on ``measure.device`` with the shared protocol
-    (``childnet.measure.measure_file``); returns its ``measured`` dict. Raises
+def measure_on_device(path: str | Path, measure: MeasureConfig, timeout_s: float | None = None,
+                      reference: dict | None = None) -> dict:
+    """Measure the model file ``path`` on the device ``measure.device`` names (a Ray
+    custom resource) with the LUT's protocol (``childnet.measure``, timed against the
+    LUT's speed ``reference``); returns its ``measured`` dict. The task holds the
+    device's resource, so one device times one model at a time. Raises
     ``TimeoutError`` after ``timeout_s`` (e.g. the device left the cluster) instead of
-    waiting forever."""
+    waiting forever. A ``local`` device is measured in the sweep's quiet phase
+    (``sweep.measurements``), not here."""
     path = Path(path)
-    kwargs = dict(threads=measure.threads, warmup=measure.warmup, repeats=measure.repeats,
-                  meter=measure.meter, batch_size=measure.batch_size)
     if measure.device == "local":
-        options = dict(num_cpus=0, scheduling_strategy=NodeAffinitySchedulingStrategy(
-            ray.get_runtime_context().get_node_id(), soft=False))
-    else:
-        options = dict(num_cpus=measure.threads, resources={measure.device: 1})
-    task = ray.remote(_measure_bytes).options(max_retries=0, **options)
-    ref = task.remote(path.read_bytes(), path.suffix, kwargs)
+        raise ValueError("measure_on_device: the local device is measured in the sweep's measurement phase")
+    task = ray.remote(_measure_bytes).options(max_retries=0, num_cpus=measure.threads,
+                                              resources={measure.device: 1})
+    ref = task.remote(path.read_bytes(), path.suffix, dict(measure.protocol(), reference=reference))
     try:
         return ray.get(ref, timeout=timeout_s)
     except ray.exceptions.GetTimeoutError:

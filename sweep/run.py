@@ -4,6 +4,7 @@ device measurement, with Optuna proposing the HANNA knobs.
     python -m sweep.run --trials 30                      # the default sweep, local Ray
     python -m sweep.run --trials 30 --address auto --config configs/cluster.yaml
     python -m sweep.run --resume --trials 40             # continue (and extend) it
+    python -m sweep.run --strategy random --trials 30 --name random   # the random-architecture baseline
 
 The experiment lives in ``<storage>/<name>/`` (defaults ``./experiments/default``) in
 Ray Tune's layout plus ``sweep.json``, ``lut.json``, ``warmup.pt``, ``baselines.json``
@@ -30,6 +31,9 @@ __all__ = ["DEFAULT_CONFIG", "build_parser", "main"]
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "configs" / "default.yaml"
 SCHEDULERS = ("none", "asha")
+# dnas: every trial searches (supernet + knobs from Optuna); random: every trial trains an
+# architecture drawn uniformly from the space, the baseline a search has to beat.
+STRATEGIES = ("dnas", "random")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,6 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--objective", choices=("multi", "accuracy", "latency", "energy"),
                    help="what Optuna optimizes (multi: accuracy, LUT latency, LUT energy)")
     p.add_argument("--scheduler", choices=SCHEDULERS, help="asha: stop hopeless searches early")
+    p.add_argument("--strategy", choices=STRATEGIES,
+                   help="dnas: search per trial (default); random: uniformly drawn architectures, same childnet recipe")
     p.add_argument("--concurrency", type=int, help="trials running at once")
     p.add_argument("--config", help="experiment config YAML (default: configs/default.yaml; "
                                     "with --resume: the experiment's own)")
@@ -54,7 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
 def _overrides(args) -> list[str]:
     out = list(args.set)
     for flag, key in (("trials", "sweep.trials"), ("mode", "sweep.mode"), ("objective", "sweep.objective"),
-                      ("scheduler", "sweep.scheduler"), ("concurrency", "sweep.concurrency")):
+                      ("scheduler", "sweep.scheduler"), ("concurrency", "sweep.concurrency"),
+                      ("strategy", "sweep.strategy")):
         value = getattr(args, flag)
         if value is not None:
             out.append(f"{key}={value}")
@@ -109,15 +116,15 @@ def check_static(cfg: ExperimentConfig) -> None:
         raise UserError(f"sweep.cpus_per_trial must be > 0, got {s.cpus_per_trial}")
     if s.scheduler not in SCHEDULERS:
         raise UserError(f"sweep.scheduler {s.scheduler!r}: expected one of {', '.join(SCHEDULERS)}")
+    if s.strategy not in STRATEGIES:
+        raise UserError(f"sweep.strategy {s.strategy!r}: expected one of {', '.join(STRATEGIES)}")
     if s.objective not in ("multi", "accuracy", "latency", "energy"):
         raise UserError(f"sweep.objective {s.objective!r}: expected multi, accuracy, latency or energy")
     check_ranges(s, s.mode)  # energy availability is checked once the LUT is known
 
 
-def connect(address: str | None) -> None:
-    """Start a local Ray (no address) or join a cluster; one-line error if unreachable."""
-    import ray
-
+def check_address(address: str | None) -> None:
+    """One-line error, in seconds, when ``--address`` names an unreachable host."""
     if address and address != "auto":
         url = urlparse(address if "://" in address else f"ray://{address}")
         host, port = url.hostname, url.port or 10001
@@ -125,6 +132,13 @@ def connect(address: str | None) -> None:
             socket.create_connection((host, port), timeout=5).close()
         except OSError as err:
             raise UserError(f"--address {address}: cannot reach {host}:{port} ({err.strerror or err})") from None
+
+
+def connect(address: str | None) -> None:
+    """Start a local Ray (no address) or join a cluster; one-line error if unreachable."""
+    import ray
+
+    check_address(address)
     try:
         # Workers: Ray's per-checkpoint INFO lines and torch.jit's deprecation notices
         # (TorchScript export/measurement) would bury the progress table.
@@ -154,7 +168,8 @@ def prepare_lut(cfg: ExperimentConfig, experiment: Path):
         lut.check_space(space)
         source = "experiment"
     elif cfg.measure.device == "local":
-        lut, source = ensure_lut("auto", space, progress=True), "profiled on this host (cached)"
+        lut = ensure_lut("auto", space, progress=True, threads=cfg.measure.threads)
+        source = "profiled on this host" + (" (cached)" if "not cached" not in lut.name else " (noisy, not cached)")
     else:
         lut = profile_lut(space, device=f"ray:{cfg.measure.device}", threads=cfg.measure.threads,
                           meter=cfg.measure.meter, progress=False)
@@ -172,7 +187,8 @@ def _new_record(cfg: ExperimentConfig, metrics, modes, knob_space: KnobSpace, lu
     """sweep.json of a new experiment (docs/formats.md)."""
     start = knob_space.start
     return {
-        "config": config_to_dict(cfg), "trials": cfg.sweep.trials, "mode": cfg.sweep.mode,
+        "config": config_to_dict(cfg), "trials": cfg.sweep.trials, "strategy": cfg.sweep.strategy,
+        "mode": cfg.sweep.mode,
         "objective": cfg.sweep.objective, "metrics": metrics, "metric_modes": modes,
         "knobs": {"derived": knob_space.derived, "start": {"lat_ms": start.lat_ms, "energy_mj": start.energy_mj},
                   "parametrization": (f"sampled: the minor/major term ratio 'dominance' in sweep.dominance; "
@@ -184,6 +200,47 @@ def _new_record(cfg: ExperimentConfig, metrics, modes, knob_space: KnobSpace, lu
     }
 
 
+def _lut_of(cfg: ExperimentConfig, experiment: Path, record: dict | None):
+    """``(lut, lut_path, lut_entry)``: prepared for a new sweep, the recorded one on resume."""
+    if record is None:
+        return prepare_lut(cfg, experiment)
+    from lut import load_lut
+
+    entry = record["lut"]
+    return load_lut(entry["path"]), entry["path"], entry
+
+
+def _prepare(cfg: ExperimentConfig, experiment: Path, record: dict, lut_path: str, reference: dict | None) -> None:
+    """Shared warm-up and baselines. A device of its own measures the baselines (a Ray
+    task) while the driver computes the warm-up; on this host they are only exported
+    here and measured in the quiet phase after the trials."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sweep.prepare import ensure_baselines, ensure_warmup
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        baselines = pool.submit(ensure_baselines, cfg, experiment, record.get("baselines"), reference)
+        record["warmup"] = ensure_warmup(cfg, experiment, lut_path, record.get("warmup"))
+        record["baselines"] = baselines.result()
+
+
+def _measurement_phase(cfg: ExperimentConfig, experiment: Path, reference: dict | None) -> dict:
+    """This host is the device: with every trial done and Ray shut down, time what the
+    trials exported (``sweep.measurements``)."""
+    import ray
+
+    from sweep.measurements import measure_pending
+
+    ray.shutdown()  # Ray's own processes are the last thing computing on the host
+    started = time.perf_counter()
+    phase = measure_pending(cfg, experiment, reference)
+    phase["seconds"] = time.perf_counter() - started
+    noisy = f", still noisy after {cfg.measure.tries} tries: {', '.join(phase['noisy'])}" if phase["noisy"] else ""
+    print(f"measured {phase['timed']} models on this host ({phase['distinct']} distinct childnets waiting, "
+          f"{phase['baselines']} baselines) in {phase['seconds']:.1f} s{noisy}")
+    return phase
+
+
 @cli_main
 def main(argv=None) -> None:
     args = build_parser().parse_args(argv)
@@ -191,21 +248,19 @@ def main(argv=None) -> None:
     cfg, record = resolve_config(args, experiment)
     check_static(cfg)
     started = time.perf_counter()
+    local = cfg.measure.device == "local"
+    check_address(args.address)
 
+    # This host's LUT is profiled before Ray starts: Ray's start-up keeps both cores
+    # busy for seconds, and a LUT profiled then was 2-3x off.
+    prepared_lut = _lut_of(cfg, experiment, record) if local else None
     connect(args.address)
     import ray
 
     from sweep.device import check_device
 
     check_device(cfg.measure.device, ray.cluster_resources())
-    if record is None:
-        lut, lut_path, lut_entry = prepare_lut(cfg, experiment)
-    else:
-        from lut import load_lut
-
-        lut_entry = record["lut"]
-        lut_path = lut_entry["path"]
-        lut = load_lut(lut_path)
+    lut, lut_path, lut_entry = prepared_lut or _lut_of(cfg, experiment, record)
     use_energy = cfg.lut.energy and lut.has_energy
     start = start_costs(lut.cost_tensors(), use_energy)
     check_mode_fits_lut(cfg.sweep.mode, start)
@@ -224,17 +279,8 @@ def main(argv=None) -> None:
     record["runs"].append({"started": time.strftime("%Y-%m-%dT%H:%M:%S"), "resume": args.resume,
                            "trials": cfg.sweep.trials, "address": args.address})
     write_json(experiment / RECORD, record)
-
-    from concurrent.futures import ThreadPoolExecutor
-
-    from sweep.prepare import ensure_baselines, ensure_warmup
-
-    # The baselines are measured (a Ray task) while the driver computes the warm-up:
-    # two cores, two jobs; trials' childnets are measured next to a training trial too.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        baselines = pool.submit(ensure_baselines, cfg, experiment, record.get("baselines"))
-        record["warmup"] = ensure_warmup(cfg, experiment, lut_path, record.get("warmup"))
-        record["baselines"] = baselines.result()
+    reference = lut.measurement_reference()
+    _prepare(cfg, experiment, record, lut_path, reference)
     write_json(experiment / RECORD, record)
     prepared = time.perf_counter() - started
 
@@ -244,12 +290,15 @@ def main(argv=None) -> None:
                         # interrupted while preparing (no Ray Tune state yet): start the trials now
                         resume=args.resume and (experiment / "tuner.pkl").is_file())
     results = tuner.fit()
-    wall = time.perf_counter() - started
+    trials_done = time.perf_counter() - started
 
     from sweep.summary import summarize
 
     summary = summarize(results, metrics, modes)
-    record["runs"][-1].update(wall_s=wall, prepare_s=prepared, **{k: summary[k] for k in ("finished", "failed")})
+    phase = _measurement_phase(cfg, experiment, reference) if local else None
+    wall = time.perf_counter() - started
+    record["runs"][-1].update(wall_s=wall, prepare_s=prepared, trials_s=trials_done - prepared,
+                              measure_s=phase and phase["seconds"], **{k: summary[k] for k in ("finished", "failed")})
     write_json(experiment / RECORD, record)
     print(summary["text"])
     if summary["unfinished"]:

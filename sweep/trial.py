@@ -31,6 +31,7 @@ from ray import tune
 
 from hwnas.config import ExperimentConfig, config_from_dict, save_config
 from sweep.device import measure_on_device
+from sweep.measurements import PENDING
 from sweep.reuse import ChildRegistry, child_key
 
 __all__ = ["KNOB_NAMES", "TrialContext", "apply_knobs", "sweep_trial", "trial_dirname"]
@@ -53,6 +54,7 @@ class TrialContext:
     config: dict  # resolved ExperimentConfig of the sweep (lut.path: the experiment's LUT)
     warmup_path: str | None = None  # shared weights-only warm-up, None: each trial warms up
     children_dir: str | None = None  # childnet reuse registry, None: no reuse
+    reference: dict | None = None  # the LUT's speed reference (childnet.measure), None: the space's own
 
 
 @dataclass
@@ -176,12 +178,19 @@ def _child(cfg: ExperimentConfig, arch: dict, work: Path, context: TrialContext,
         row.update(epoch=m.get("epoch"), epochs=m.get("epochs"))
         reporter.report(row)
 
-    run_child(cfg, arch, out, resume=resumed, on_epoch=on_child_epoch,
-              measure=lambda path: measure_on_device(path, cfg.measure, cfg.sweep.measure_timeout_s))
+    run_child(cfg, arch, out, resume=resumed, on_epoch=on_child_epoch, measure=lambda path: _measure(path, cfg, context))
     metrics = json.loads((out / "metrics.json").read_text())
     if registry is not None:
         registry.register(key, trial_dirname(tune.get_context().get_trial_id()), metrics)
     return metrics
+
+
+def _measure(path: Path, cfg: ExperimentConfig, context: TrialContext) -> dict:
+    """A device of its own is measured now; the local host, which also trains, later
+    in the sweep's quiet measurement phase (``sweep.measurements``)."""
+    if cfg.measure.device == "local":
+        return dict(PENDING)
+    return measure_on_device(path, cfg.measure, cfg.sweep.measure_timeout_s, reference=context.reference)
 
 
 def _final_row(arch: dict, metrics: dict, seconds: float) -> dict:

@@ -6,6 +6,8 @@ Ray Tune owns trials, checkpoints, failures, resume and scheduling:
 epoch's checkpoint; ``SyncConfig(sync_artifacts=True)`` copies each trial's working
 directory (search/, child/, config.yaml) into its trial directory; ``Tuner.restore``
 resumes unfinished trials from their checkpoints and keeps finished and failed ones.
+``sweep.strategy: random`` swaps the trainable and the searcher (``sweep.random_arch``)
+and keeps all the rest.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ from pathlib import Path
 from ray import tune
 
 from hwnas.config import ExperimentConfig, config_to_dict
-from sweep.experiment import absolute_paths
+from sweep.experiment import absolute_paths, space_of
 from sweep.knobs import KnobSpace
+from sweep.random_arch import make_random_search_alg, random_trial
 from sweep.searcher import make_search_alg
 from sweep.trial import TrialContext, sweep_trial, trial_dirname
 
@@ -33,9 +36,17 @@ def _trainable(cfg: ExperimentConfig, experiment: Path, lut_path: str, warmup: d
     base["lut"]["path"] = lut_path
     base = absolute_paths(base, Path.cwd())
     context = TrialContext(config=base, warmup_path=warmup["path"] if warmup else None,
-                           children_dir=str(experiment / "children") if cfg.sweep.reuse_children else None)
+                           children_dir=str(experiment / "children") if cfg.sweep.reuse_children else None,
+                           reference=_reference(lut_path))
     resources = {"cpu": cfg.sweep.cpus_per_trial, "gpu": cfg.sweep.gpus_per_trial}
-    return tune.with_resources(tune.with_parameters(sweep_trial, context=context), resources)
+    function = random_trial if cfg.sweep.strategy == "random" else sweep_trial
+    return tune.with_resources(tune.with_parameters(function, context=context), resources)
+
+
+def _reference(lut_path: str) -> dict | None:
+    from lut import load_lut
+
+    return load_lut(lut_path).measurement_reference()
 
 
 def _scheduler(cfg: ExperimentConfig):
@@ -58,7 +69,10 @@ def build_tuner(cfg: ExperimentConfig, experiment: Path, space: KnobSpace, metri
     os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
     if resume:
         return tune.Tuner.restore(str(experiment), trainable, resume_unfinished=True, resume_errored=False)
-    search_alg = make_search_alg(space, metrics, modes, concurrency=cfg.sweep.concurrency, seed=cfg.sweep.seed)
+    if cfg.sweep.strategy == "random":
+        search_alg = make_random_search_alg(space_of(cfg), concurrency=cfg.sweep.concurrency, seed=cfg.sweep.seed)
+    else:
+        search_alg = make_search_alg(space, metrics, modes, concurrency=cfg.sweep.concurrency, seed=cfg.sweep.seed)
     return tune.Tuner(
         trainable,
         # reuse_actors: a finished trial's worker process runs the next trial (no new

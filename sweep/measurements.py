@@ -1,0 +1,124 @@
+"""The sweep's quiet measurement phase: childnets and baselines timed on the host when
+nothing else of the sweep computes on it.
+
+Why: when ``measure.device`` is ``local`` the device that is timed also trains. A
+childnet timed while the other trial trained on the second core read IQRs of 2.4-2.6x
+its median, and a LUT profiled while Ray started was 2-3x off. So trials only export
+their childnets (``measured.pending``), and after the last trial, with Ray shut down,
+the driver times every *distinct* architecture once, plus the baselines, with the
+LUT's own protocol and speed reference (``childnet.measure.measure_files``).
+
+Progress lives in ``measurements.json`` (``docs/formats.md``), written after every
+group of models, so a sweep killed in this phase resumes it without timing again what
+was recorded. Then each trial's ``child/metrics.json`` gets its ``measured`` entry
+(``model_of`` names the trial whose model was timed, for trials that reused another's
+childnet or found the same architecture) and ``baselines.json`` its latencies.
+
+On a cluster the device is another machine: trials measure there as they finish
+(``sweep.device.measure_on_device``), concurrently with training on the head.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from hwnas.config import ExperimentConfig
+from sweep.experiment import write_json
+
+__all__ = ["MEASUREMENTS", "PENDING", "measure_pending", "pending_models"]
+
+MEASUREMENTS = "measurements.json"
+PENDING = {"latency_ms": None, "latency_iqr_ms": None, "energy_mj": None, "energy_source": "none", "device": None,
+           "threads": None, "batch_size": None, "pending": True,
+           "note": "measured after the trials, in the sweep's quiet measurement phase"}
+
+
+def _read(path: Path) -> dict | None:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def pending_models(experiment: Path) -> dict[str, dict]:
+    """``{key: {"ops", "model", "model_of", "trials"}}`` for every distinct childnet
+    whose trials wait for a measurement (key: the space-separated ops)."""
+    found: dict[str, dict] = {}
+    for metrics_path in sorted(experiment.glob("*/child/metrics.json")):
+        metrics = _read(metrics_path)
+        if not metrics or not (metrics.get("measured") or {}).get("pending"):
+            continue
+        trial = metrics_path.parent.parent.name
+        key = " ".join(metrics["ops"])
+        entry = found.setdefault(key, {"ops": metrics["ops"], "model": None, "model_of": None, "trials": []})
+        entry["trials"].append(trial)
+        owner = metrics.get("reused_from") or trial
+        model = experiment / owner / "child" / (metrics.get("model") or "model.pt")
+        if entry["model"] is None and model.is_file():
+            entry.update(model=str(model), model_of=owner)
+    return found
+
+
+def _baseline_rows(experiment: Path) -> list[dict]:
+    rows = json.loads((experiment / "baselines.json").read_text()) if (experiment / "baselines.json").is_file() else []
+    return [r for r in rows if isinstance(r, dict)]
+
+
+def measure_pending(cfg: ExperimentConfig, experiment: Path, reference: dict | None, *, measure_fn=None) -> dict:
+    """Time every pending childnet and baseline once, record them, fill them in.
+    ``measure_fn(paths, on_group=...)`` stands for ``childnet.measure.measure_files``
+    with the config's protocol (tests pass a fake device). Returns the phase's summary."""
+    if measure_fn is None:
+        from childnet.measure import measure_files
+
+        def measure_fn(paths, on_group):
+            return measure_files(paths, reference=reference, on_group=on_group, **cfg.measure.protocol())
+
+    state_path = experiment / MEASUREMENTS
+    state = _read(state_path) or {"reference": reference, "protocol": cfg.measure.protocol(), "models": {}}
+    models = pending_models(experiment)
+    baselines = {f"baseline:{r['name']}": {"model": str(experiment / "baselines" / f"{r['name']}.pt")}
+                 for r in _baseline_rows(experiment) if r.get("pending")}
+    todo = [(key, item["model"]) for key, item in {**models, **baselines}.items()
+            if key not in state["models"] and item.get("model")]
+
+    def record(done: dict) -> None:
+        for i, measured in done.items():
+            key = todo[i][0]
+            state["models"][key] = {"model": todo[i][1], "measured": measured}
+        write_json(state_path, state)
+
+    if todo:
+        measure_fn([path for _, path in todo], on_group=record)
+    _fill_trials(experiment, models, state["models"])
+    _fill_baselines(experiment, state["models"])
+    return {"timed": len(todo), "distinct": len(models), "baselines": len(baselines),
+            "noisy": sorted(k for k, v in state["models"].items() if v["measured"].get("noisy"))}
+
+
+def _fill_trials(experiment: Path, models: dict, timed: dict) -> None:
+    for key, item in models.items():
+        if key not in timed:
+            continue  # no model file (export off): stays pending, said in its note
+        for trial in item["trials"]:
+            path = experiment / trial / "child" / "metrics.json"
+            metrics = _read(path)
+            metrics["measured"] = dict(timed[key]["measured"], model_of=item["model_of"])
+            write_json(path, metrics)
+
+
+def _fill_baselines(experiment: Path, timed: dict) -> None:
+    rows = _baseline_rows(experiment)
+    changed = False
+    for row in rows:
+        measured = (timed.get(f"baseline:{row.get('name')}") or {}).get("measured")
+        if row.get("pending") and measured:
+            row.update({k: measured.get(k) for k in ("latency_ms", "latency_iqr_ms", "rel_iqr", "noisy",
+                                                     "latency_ms_at_lut_speed", "speed_factor", "energy_mj",
+                                                     "energy_source", "device", "threads", "batch_size")})
+            row.pop("pending")
+            changed = True
+    if changed:
+        write_json(experiment / "baselines.json", rows)

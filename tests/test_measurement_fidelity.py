@@ -1,0 +1,205 @@
+"""Trustworthy cost numbers: the graph-context fit, the robust speed reference, the
+clean-LUT cache rule and the sweep's quiet measurement phase (fake devices and
+clocks: no timed assertions)."""
+
+import json
+
+import pytest
+import torch
+
+from hwnas.config import ExperimentConfig
+from hwnas.space import get_space
+from hwnas.speed import _level
+from lut import load_lut, profile_lut
+from lut import profile as profile_mod
+from lut.protocol import _design_matrix, design_archs, fit_entries
+from sweep.measurements import MEASUREMENTS, PENDING, measure_pending, pending_models
+
+FAST = dict(warmup=1, repeats=2, rounds=1, per_op=1, progress=False)
+
+
+# --- the graph context: entries fitted to whole networks ---------------------------------
+
+def test_fit_entries_recovers_every_network_and_every_op_difference():
+    space = get_space("fbnet-cpu", width=0.25)
+    archs = design_archs(space, 12, seed=3)
+    keys = ["fixed"] + sorted({(space.layers[i].shape_key, op) for a in archs for i, op in enumerate(a)
+                               if not (op == "skip" and space.layers[i].in_channels == space.layers[i].out_channels
+                                       and space.layers[i].stride == 1)}, key=str)
+    X = _design_matrix(space, archs, keys)
+    g = torch.Generator().manual_seed(0)
+    truth = 0.05 + torch.rand(len(keys), generator=g, dtype=torch.float64)
+    y = X @ truth
+    # a prior of the wrong scale and shape (eager timings): the fit must still predict the networks
+    prior = 1.7 * truth * (1 + 0.3 * torch.rand(len(keys), generator=g, dtype=torch.float64))
+    b, scale, floored = fit_entries(X, y, prior)
+    assert floored == 0 and 1 / 2.21 < scale < 1 / 1.7  # the prior is 1.7-2.21x the truth
+    assert torch.allclose(X @ b, y, rtol=2e-3)
+    held_out = _design_matrix(space, design_archs(space, 3, seed=99), keys)
+    assert torch.allclose(held_out @ b, held_out @ truth, rtol=1e-2)
+
+
+def test_fit_entries_keeps_a_block_above_its_floor():
+    X = torch.tensor([[1.0, 1.0, 0.0], [1.0, 0.0, 1.0]], dtype=torch.float64)
+    y = torch.tensor([1.0, 0.2], dtype=torch.float64)  # the second op would fit below zero
+    b, _, floored = fit_entries(X, y, torch.tensor([0.5, 0.3, 0.3], dtype=torch.float64))
+    assert floored >= 1 and (b > 0).all()
+
+
+# --- the speed reference ----------------------------------------------------------------
+
+def test_one_disturbed_reference_reading_does_not_scale_its_neighbours():
+    readings = [2.0, 2.0, 9.0, 2.0, 2.0, 2.0]  # a load spike during one reading only
+    assert [_level(readings, i) for i in range(len(readings) - 1)] == [2.0, 2.0, 2.0, 2.0, 2.0]
+    drifting = [1.0, 2.0, 3.0, 4.0, 5.0]  # a linear drift: the mean of the two around
+    assert [_level(drifting, i) for i in range(4)] == [1.5, 2.5, 3.5, 4.5]
+
+
+# --- only a clean LUT is cached ---------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def tiny_lut():
+    return profile_lut(get_space("fbnet-cpu", width=0.25), **FAST)
+
+
+def _with_noise(lut, median_rel_iqr, reference_rel_iqr):
+    data = json.loads(json.dumps(lut.data))
+    data["protocol"]["median_rel_iqr"] = median_rel_iqr
+    ref = data["protocol"]["reference"]
+    ref["latency_iqr_ms"] = reference_rel_iqr * ref["latency_ms"]
+    return type(lut)(data, name="fake")
+
+
+class FakeProfiler:
+    """Hands out LUTs with the given noise, one per call."""
+
+    def __init__(self, lut, noise):
+        self.lut, self.noise, self.calls = lut, list(noise), 0
+
+    def __call__(self, space, **kwargs):
+        self.calls += 1
+        return _with_noise(self.lut, *self.noise.pop(0))
+
+
+def test_noisy_profiles_are_retried_and_the_clean_one_cached(tiny_lut, tmp_path):
+    space = get_space("fbnet-cpu", width=0.25)
+    fake = FakeProfiler(tiny_lut, [(0.30, 0.40), (0.05, 0.02)])
+    lut = ensure = profile_mod.ensure_lut("auto", space, tmp_path, profile=fake)
+    assert fake.calls == 2 and lut.protocol["median_rel_iqr"] == 0.05
+    assert [t["noisy"] for t in lut.protocol["tries"]] == [True, False]
+    cached = load_lut(str(profile_mod.cache_path(space, tmp_path)))
+    assert cached.protocol["median_rel_iqr"] == 0.05 and ensure.name == str(profile_mod.cache_path(space, tmp_path))
+    # the next run reuses it without profiling
+    assert profile_mod.ensure_lut("auto", space, tmp_path, profile=FakeProfiler(tiny_lut, [])).protocol[
+        "median_rel_iqr"] == 0.05
+
+
+def test_a_device_that_stays_busy_gives_a_warned_uncached_lut(tiny_lut, tmp_path, capsys):
+    space = get_space("fbnet-cpu", width=0.25)
+    fake = FakeProfiler(tiny_lut, [(0.30, 0.40), (0.20, 0.75), (0.25, 0.31)])
+    lut = profile_mod.ensure_lut("auto", space, tmp_path, profile=fake, tries=3)
+    assert fake.calls == 3  # bounded
+    assert lut.protocol["median_rel_iqr"] == 0.25  # the quietest reference of the three
+    assert not profile_mod.cache_path(space, tmp_path).exists()
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("warning: LUT for fbnet-cpu profiled 3 times") and "not cached" in err[0]
+
+
+@pytest.mark.parametrize("change", [
+    lambda d: d["device"].update(torch="1.0.0"),
+    lambda d: d["protocol"].update(threads=2),
+    lambda d: d["protocol"].update(version=2),
+    lambda d: d["protocol"].update(median_rel_iqr=0.5),
+])
+def test_a_cached_lut_of_another_torch_threads_protocol_or_noisy_is_profiled_again(tiny_lut, tmp_path, change):
+    space = get_space("fbnet-cpu", width=0.25)
+    clean = _with_noise(tiny_lut, 0.05, 0.02)
+    data = json.loads(json.dumps(clean.data))
+    change(data)
+    path = profile_mod.cache_path(space, tmp_path)
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps(data))
+    fake = FakeProfiler(tiny_lut, [(0.05, 0.02)])
+    profile_mod.ensure_lut("auto", space, tmp_path, profile=fake, threads=1)
+    assert fake.calls == 1
+
+
+# --- the quiet measurement phase --------------------------------------------------------
+
+def _trial(root, name, ops, reused_from=None):
+    child = root / name / "child"
+    child.mkdir(parents=True)
+    if reused_from is None:
+        (child / "model.pt").write_bytes(b"model of " + name.encode())
+    (child / "metrics.json").write_text(json.dumps({"ops": ops, "test_acc": 0.8, "reused_from": reused_from,
+                                                    "model": None if reused_from else "model.pt",
+                                                    "measured": dict(PENDING)}))
+
+
+@pytest.fixture()
+def experiment(tmp_path):
+    root = tmp_path / "exp"
+    _trial(root, "trial_a", ["k3_e1", "skip"])
+    _trial(root, "trial_b", ["k3_e1", "skip"], reused_from="trial_a")  # reused childnet
+    _trial(root, "trial_c", ["k3_e1", "skip"])  # same architecture, trained again
+    _trial(root, "trial_d", ["k5_e3", "k3_e1"])
+    (root / "baselines").mkdir()
+    (root / "baselines" / "resnet18.pt").write_bytes(b"baseline")
+    (root / "baselines.json").write_text(json.dumps([{"name": "resnet18", "latency_ms": None, "pending": True}]))
+    return root
+
+
+class FakeDevice:
+    """Stands for childnet.measure.measure_files: a latency per file, groups of two."""
+
+    def __init__(self, fail_after_groups=None):
+        self.timed, self.fail_after = [], fail_after_groups
+
+    def __call__(self, paths, on_group):
+        for start in range(0, len(paths), 2):
+            if self.fail_after is not None and start // 2 == self.fail_after:
+                raise KeyboardInterrupt  # the sweep is killed here
+            group = {i: {"latency_ms": 1.0 + i, "rel_iqr": 0.01, "noisy": i == 0} for i in
+                     range(start, min(start + 2, len(paths)))}
+            self.timed.extend(paths[i] for i in group)
+            on_group(group)
+        return []
+
+
+def test_each_distinct_architecture_and_baseline_is_timed_once_and_filled_in(experiment):
+    assert {k: v["trials"] for k, v in pending_models(experiment).items()} == {
+        "k3_e1 skip": ["trial_a", "trial_b", "trial_c"], "k5_e3 k3_e1": ["trial_d"]}
+    device = FakeDevice()
+    phase = measure_pending(ExperimentConfig(), experiment, None, measure_fn=device)
+    assert len(device.timed) == 3 and phase["timed"] == 3 and phase["distinct"] == 2
+    assert len(phase["noisy"]) == 1  # flagged, never silently
+    measured = {t: json.loads((experiment / t / "child" / "metrics.json").read_text())["measured"]
+                for t in ("trial_a", "trial_b", "trial_c", "trial_d")}
+    assert measured["trial_a"] == measured["trial_b"] == measured["trial_c"]
+    assert measured["trial_b"]["model_of"] == "trial_a" and "pending" not in measured["trial_a"]
+    assert measured["trial_d"]["latency_ms"] != measured["trial_a"]["latency_ms"]
+    baseline = json.loads((experiment / "baselines.json").read_text())[0]
+    assert baseline["latency_ms"] is not None and "pending" not in baseline
+    # run again (a resumed sweep): nothing is pending, nothing is timed
+    again = FakeDevice()
+    assert measure_pending(ExperimentConfig(), experiment, None, measure_fn=again)["timed"] == 0
+    assert again.timed == []
+
+
+def test_a_phase_killed_midway_resumes_without_timing_again(experiment):
+    with pytest.raises(KeyboardInterrupt):
+        measure_pending(ExperimentConfig(), experiment, None, measure_fn=FakeDevice(fail_after_groups=1))
+    recorded = json.loads((experiment / MEASUREMENTS).read_text())["models"]
+    assert len(recorded) == 2  # the first group was recorded before the kill
+    device = FakeDevice()
+    measure_pending(ExperimentConfig(), experiment, None, measure_fn=device)
+    assert len(device.timed) == 1 and device.timed[0] not in {v["model"] for v in recorded.values()}
+    for t in ("trial_a", "trial_b", "trial_c", "trial_d"):
+        assert json.loads((experiment / t / "child" / "metrics.json").read_text())["measured"]["latency_ms"]
+
+
+def test_trials_on_the_host_leave_their_childnet_for_the_phase():
+    from sweep.trial import TrialContext, _measure
+
+    cfg = ExperimentConfig()
+    assert _measure("model.pt", cfg, TrialContext(config={}))["pending"] is True
