@@ -17,7 +17,7 @@ import pandas as pd
 
 from .errors import ParetoInputError
 
-__all__ = ["Experiment", "read_experiment", "lut_columns", "short_lut_name", "BASE_COLUMNS"]
+__all__ = ["Experiment", "read_experiment", "lut_columns", "search_lut", "short_lut_name", "BASE_COLUMNS"]
 
 # Columns of the trials table that do not depend on which LUTs the sweep used.
 BASE_COLUMNS = [
@@ -41,6 +41,14 @@ def lut_columns(lut_name: str) -> dict:
     """Names of the per-LUT columns of the trials table."""
     return {"latency": f"lut_latency_ms[{lut_name}]", "energy": f"lut_energy_mj[{lut_name}]",
             "energy_source": f"lut_energy_source[{lut_name}]"}
+
+
+def search_lut(trials: pd.DataFrame, luts: dict) -> str | None:
+    """The LUT the trials searched with: the most frequent ``search_lut`` of the finished trials
+    (the first LUT seen when none says), None when the table has no LUT column for it."""
+    searched = trials.loc[trials["status"] == "finished", "search_lut"].dropna()
+    name = searched.mode().iloc[0] if len(searched) else next(iter(luts), None)
+    return name if name in luts else None
 
 
 @dataclass

@@ -8,7 +8,8 @@ from plotly.subplots import make_subplots
 
 from .experiment import lut_columns, short_lut_name
 
-__all__ = ["energy_label", "bubble_chart", "knobs_chart", "accuracy_latency_chart", "lut_vs_measured_chart"]
+__all__ = ["energy_label", "bubble_chart", "knobs_chart", "knob_panels", "accuracy_latency_chart",
+           "lut_vs_measured_chart", "comparison_chart"]
 
 _FRONT_COLOR = "#d62728"
 _OTHER_COLOR = "#7f9fbf"
@@ -149,4 +150,55 @@ def lut_vs_measured_chart(finished: pd.DataFrame, luts: dict):
                              line=dict(color="#444", dash="dash")))
     fig.update_layout(title="LUT-estimated vs measured latency (on y = x the LUT is exact)",
                       xaxis_title="measured latency (ms)", yaxis_title="LUT-estimated latency (ms)", height=480)
+    return fig
+
+
+def knob_panels(finished: pd.DataFrame, rows: list, knobs=("alpha", "beta", "gamma", "delta"), title: str = ""):
+    """The HANNA report's Figs. 8-10 as small multiples: one panel per (result, knob), the knob on x.
+
+    ``rows``: ``[(column, label)]`` of the results to show (test accuracy, LUT latency, LUT
+    energy). Knobs no finished trial has (a random sweep has none) and result rows without
+    values are left out; None when nothing is left."""
+    knobs = [k for k in knobs if k in finished and finished[k].notna().any()]
+    rows = [(c, l) for c, l in rows if c and c in finished and finished[c].notna().any()]
+    if not knobs or not rows:
+        return None
+    fig = make_subplots(rows=len(rows), cols=len(knobs), shared_xaxes="columns", shared_yaxes="rows",
+                        horizontal_spacing=0.03, vertical_spacing=0.06)
+    for r, (col, label) in enumerate(rows, 1):
+        for c, knob in enumerate(knobs, 1):
+            df = finished.dropna(subset=[knob, col])
+            fig.add_trace(go.Scatter(x=df[knob], y=df[col], mode="markers", showlegend=False,
+                                     marker=dict(color=_OTHER_COLOR, size=6, line=dict(width=1, color="#333")),
+                                     text=[f"trial {t}" for t in df["trial_id"]], hoverinfo="text+x+y"),
+                          row=r, col=c)
+            if r == len(rows):
+                fig.update_xaxes(title_text=knob, row=r, col=c)
+        fig.update_yaxes(title_text=label, row=r, col=1)
+    fig.update_layout(title=title, height=190 * len(rows) + 110)
+    return fig
+
+
+def comparison_chart(sets: list, reference: dict | None, latency_label: str):
+    """Two experiments' accuracy vs latency: every trial faint, each front as a step line, and the
+    shared hypervolume reference point. ``sets``: ``[(name, DataFrame(trial_id, test_acc,
+    latency_ms, on_front))]``."""
+    if not any(len(df) for _, df in sets):
+        return None
+    fig = go.Figure()
+    for (name, df), color in zip(sets, (_FRONT_COLOR, "#1f77b4")):
+        hover = [f"{name}: trial {t}<br>acc {a:.4f}" for t, a in zip(df["trial_id"], df["test_acc"])]
+        fig.add_trace(go.Scatter(x=df["latency_ms"], y=df["test_acc"], mode="markers", name=f"{name}: all trials",
+                                 legendgroup=name, marker=dict(color=color, size=7, opacity=0.35),
+                                 text=hover, hoverinfo="text+x"))
+        front = df[df["on_front"].astype(bool)].sort_values("latency_ms")
+        fig.add_trace(go.Scatter(x=front["latency_ms"], y=front["test_acc"], mode="lines+markers",
+                                 name=f"{name}: front", legendgroup=name, line=dict(shape="hv", color=color),
+                                 marker=dict(size=9, color=color), hoverinfo="x+y"))
+    if reference:
+        fig.add_trace(go.Scatter(x=[reference["latency_ms"]], y=[reference["test_acc"]], mode="markers",
+                                 name="hypervolume reference point (shared)",
+                                 marker=dict(symbol="x", size=12, color="#444")))
+    fig.update_layout(title="Accuracy vs latency, two experiments (front: step line)", xaxis_title=latency_label,
+                      yaxis_title="test accuracy", height=480)
     return fig

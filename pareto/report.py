@@ -4,6 +4,8 @@ Writes ``trials.csv``, ``pareto.csv``, ``report.json`` and ``report.html`` (self
 offline) into DIR, each file atomically. Works during a sweep (running trials), after an
 interrupted one, and without any energy data. Unreadable trial files are reported (one
 ``warning:`` line each on stderr) and the other trials still make the report.
+``--vs DIR`` adds the comparison with a second experiment (``pareto.compare``) and prints
+``hv_self=<x> hv_other=<x> hv_ratio=<x>``.
 """
 
 import argparse
@@ -16,8 +18,11 @@ import pandas as pd
 
 from . import figures, page
 from .analysis import compute_fronts, lut_error_stats
+from .compare import compare_experiments, strategy_of
 from .errors import ParetoInputError
 from .experiment import lut_columns, read_experiment, short_lut_name
+from .knob_effects import knob_effects
+from .quality_sections import comparison_section, knob_effects_section
 
 __all__ = ["build_report", "main"]
 
@@ -79,7 +84,7 @@ def _energy_sources(trials: pd.DataFrame, luts: dict) -> list:
     return out
 
 
-def _html(exp, trials, fronts, stats, pareto_df) -> str:
+def _html(exp, trials, fronts, stats, pareto_df, effects: dict, comparison=None) -> str:
     finished = trials[trials["status"] == "finished"]
     counts = trials["status"].value_counts().to_dict()
     front_ids = {f["name"]: f["trial_ids"] for f in fronts}
@@ -132,11 +137,14 @@ def _html(exp, trials, fronts, stats, pareto_df) -> str:
     else:
         knob_html += f"<p class=note>gamma and delta vs energy: {no_energy}.</p>"
     sections.append(("Knobs vs cost", knob_html))
+    sections.append(knob_effects_section(exp, finished, effects))
 
     sources = [(f"LUT {short_lut_name(n)}", lut_columns(n)["latency"], front_ids.get(f"lut:{n}", []), False) for n in exp.luts]
     sources.append(("measured on device", "measured_latency_ms", front_ids.get("measured", []), True))
     sections.append(("Accuracy vs latency", page.figure_html(
         figures.accuracy_latency_chart(finished, sources, exp.baselines), "no finished trial with accuracy and latency")))
+    if comparison is not None:
+        sections.append(comparison_section(comparison))
 
     stat_rows = [{**s, "lut": short_lut_name(s["lut"]), "same_device": "yes" if s["same_device"] else "no (cross-device)",
                   "within_10pct": None if s["within_10pct"] is None else 100 * s["within_10pct"]} for s in stats]
@@ -191,17 +199,28 @@ def _op_legend(colors: dict) -> str:
     return "<p class=meta>ops:</p>" + page.op_legend(colors)
 
 
-def build_report(experiment_dir: str, out_dir: str) -> dict:
-    """Read ``experiment_dir``, write the four report files into ``out_dir``; returns report.json's content."""
+def _read_other(vs: str, out_dir: str):
+    try:
+        return read_experiment(vs, skip_dir=out_dir)
+    except ParetoInputError as err:
+        raise ParetoInputError(f"--vs {vs}: {err}") from None
+
+
+def build_report(experiment_dir: str, out_dir: str, vs: str | None = None) -> dict:
+    """Read ``experiment_dir``, write the four report files into ``out_dir``; returns report.json's content.
+    ``vs``: a second experiment to compare with (report.json's ``comparison_vs``, null without)."""
     if os.path.exists(out_dir) and not os.path.isdir(out_dir):
         raise ParetoInputError(f"--out {out_dir}: exists and is not a directory")
     exp = read_experiment(experiment_dir, skip_dir=out_dir)
+    comparison = compare_experiments(exp, _read_other(vs, out_dir)) if vs else None
     trials = exp.trials
     fronts = compute_fronts(trials, exp.luts)
     stats = lut_error_stats(trials, exp.luts)
     pareto_df = _pareto_table(trials, fronts)
+    effects = knob_effects(trials, _search_latency_col(trials[trials["status"] == "finished"], exp.luts)[0])
     report = _clean({
         "experiment": os.path.abspath(experiment_dir),
+        "strategy": strategy_of(exp),
         "counts": {"trials": len(trials), **trials["status"].value_counts().to_dict()},
         "luts": exp.luts,
         "fronts": fronts,
@@ -210,12 +229,15 @@ def build_report(experiment_dir: str, out_dir: str) -> dict:
         "not_finished": trials.loc[trials["status"] != "finished", ["trial_id", "status", "reason"]].to_dict("records"),
         "problems": exp.problems,
         "energy_available": bool(_energy_sources(trials, exp.luts)),
+        "knob_effects": effects,
+        "comparison_vs": comparison.summary if comparison else None,
     })
     os.makedirs(out_dir, exist_ok=True)
     _write_atomic(os.path.join(out_dir, "trials.csv"), trials.to_csv(index=False))
     _write_atomic(os.path.join(out_dir, "pareto.csv"), pareto_df.to_csv(index=False))
     _write_atomic(os.path.join(out_dir, "report.json"), json.dumps(report, indent=1) + "\n")
-    _write_atomic(os.path.join(out_dir, "report.html"), _html(exp, trials, fronts, stats, pareto_df))
+    _write_atomic(os.path.join(out_dir, "report.html"),
+                  _html(exp, trials, fronts, stats, pareto_df, effects, comparison))
     return report
 
 
@@ -223,9 +245,10 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m pareto.report", description=__doc__.splitlines()[0])
     parser.add_argument("experiment_dir", help="a sweep's experiment directory (<storage>/<name>)")
     parser.add_argument("--out", required=True, help="folder for trials.csv, pareto.csv, report.json, report.html")
+    parser.add_argument("--vs", metavar="DIR", help="a second experiment to compare with (e.g. a random baseline)")
     args = parser.parse_args(argv)
     try:
-        report = build_report(args.experiment_dir, args.out)
+        report = build_report(args.experiment_dir, args.out, vs=args.vs)
     except ParetoInputError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -239,7 +262,15 @@ def main(argv=None) -> int:
     for front in report["fronts"]:
         hv = "n/a" if front["hypervolume"] is None else f"{front['hypervolume']:.6g}"
         print(f"front {front['name']}: {len(front['trial_ids'])} trials, hypervolume {hv}")
+    if report["comparison_vs"] is not None:
+        print(_hv_line(report["comparison_vs"]))
     return 0
+
+
+def _hv_line(comparison: dict) -> str:
+    """``hv_self=<x> hv_other=<x> hv_ratio=<x>`` (``nan`` where a value is undefined)."""
+    return " ".join(f"{k}={float('nan') if comparison[k] is None else comparison[k]:.6g}"
+                    for k in ("hv_self", "hv_other", "hv_ratio"))
 
 
 if __name__ == "__main__":

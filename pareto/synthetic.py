@@ -3,6 +3,7 @@
 For tests, the scale bench and demos of the report only: the numbers are made up (seeded) and
 the files say so (``"synthetic": true`` in sweep.json). Finished, running and failed trials,
 two LUTs (one with modeled energy), a measured latency without an energy meter.
+``write_rows_experiment`` writes finished trials with exactly the given values (hand-checked tests).
 """
 
 import json
@@ -10,7 +11,7 @@ import os
 
 import numpy as np
 
-__all__ = ["FBNET_OPS", "write_synthetic_experiment"]
+__all__ = ["FBNET_OPS", "write_rows_experiment", "write_synthetic_experiment"]
 
 # The FBNet op names (kept here as data: pareto must not import hwnas).
 FBNET_OPS = ("k3_e1", "k3_e1_g2", "k3_e3", "k3_e6", "k5_e1", "k5_e1_g2", "k5_e3", "k5_e6", "skip")
@@ -98,4 +99,42 @@ def write_synthetic_experiment(root: str, trials: int = 30, seed: int = 0, faile
                          "time_total_s": 95.0 + t % 7})
         with open(os.path.join(tdir, "result.json"), "w", encoding="utf-8") as fh:
             fh.writelines(json.dumps(r) + "\n" for r in rows)
+    return root
+
+
+def write_rows_experiment(root: str, rows: list, strategy: str = "dnas", lut: str = "host.json") -> str:
+    """Create ``root`` with one FINISHED trial per row; returns ``root``.
+
+    A row is a dict with ``test_acc`` and ``lat_ms`` (the search LUT's latency), and optionally
+    ``measured_latency_ms`` (None: not measured), ``energy_mj`` (LUT energy, modeled), the knobs
+    ``alpha``..``delta`` (a random-strategy trial has none: its params are its ``ops``) and ``ops``.
+    """
+    os.makedirs(root, exist_ok=True)
+    space = {"name": "fbnet-cifar", "width": 0.25, "num_classes": 10, "hash": "synthetic", "layers_hash": "synthetic"}
+    _write_json(os.path.join(root, "sweep.json"), {"config": {"sweep": {"trials": len(rows)}}, "strategy": strategy,
+                                                   "mode": "any", "synthetic": True, "luts": [lut]})
+    for t, row in enumerate(rows):
+        tdir = os.path.join(root, f"trial_{t:05d}")
+        ops = list(row.get("ops") or [FBNET_OPS[t % len(FBNET_OPS)]] * _LAYERS)
+        knobs = {k: row[k] for k in ("alpha", "beta", "gamma", "delta") if row.get(k) is not None}
+        _write_json(os.path.join(tdir, "params.json"), knobs or {"ops": ops, "arch_index": t})
+        energy = row.get("energy_mj")
+        source = "model:horowitz45nm" if energy is not None else "none"
+        estimate = {"name": lut, "device": "synthetic host", "lat_ms": row["lat_ms"], "energy_mj": energy,
+                    "energy_source": source}
+        arch = {"space": space, "ops": ops, "lat_ms": row["lat_ms"], "energy_mj": energy, "energy_source": source,
+                "lut": lut}
+        _write_json(os.path.join(tdir, "search", "arch.json"), arch if knobs else dict(arch, picked="random"))
+        measured = row.get("measured_latency_ms")
+        _write_json(os.path.join(tdir, "child", "metrics.json"), {
+            "test_acc": row["test_acc"], "params": 1000, "flops": 10000, "ops": ops, "space": space, "lut": estimate,
+            "lut_estimates": [estimate], "train_seconds": 1.0, "reused_from": None,
+            "measured": {"latency_ms": measured, "latency_iqr_ms": None if measured is None else 0.01,
+                         "energy_mj": None, "energy_source": "none",
+                         "device": None if measured is None else "synthetic host (host)", "threads": 1,
+                         "batch_size": 1}})
+        with open(os.path.join(tdir, "result.json"), "w", encoding="utf-8") as fh:
+            fh.write(json.dumps({"epoch": 1, "phase": "done", "trial_id": f"{t:05d}", "test_acc": row["test_acc"],
+                                 "lat_ms": row["lat_ms"], "measured_latency_ms": measured, "trial_seconds": 1.0})
+                     + "\n")
     return root

@@ -99,9 +99,10 @@ def test_html_is_self_contained_and_has_the_figures(default_report):
     assert not re.search(r"<script[^>]*\ssrc\s*=", html)
     markup = re.sub(r"<script[^>]*>.*?</script>", "", html, flags=re.S)
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", markup)
-    # bubble chart (one LUT with energy), two knob charts, accuracy vs latency, LUT vs measured
-    assert html.count('class="plotly-graph-div"') == 5
+    # bubble chart (one LUT with energy), two knob charts, knob panels, accuracy vs latency, LUT vs measured
+    assert html.count('class="plotly-graph-div"') == 6
     for text in ("Latency x energy", "alpha and beta vs latency", "gamma and delta vs energy",
+                 "Accuracy and LUT cost against each knob", "Spearman rank correlation of alpha",
                  "Accuracy vs latency per cost source", "LUT-estimated vs measured latency", "y = x",
                  "baseline: mobilenet_v2", "Baselines (hand-designed networks, same device, same protocol)",
                  "MODELED: model:horowitz45nm", "loss became NaN at epoch 2", "class='sortable'", "class=arch"):
