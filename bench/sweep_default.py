@@ -4,7 +4,8 @@ this machine, end to end, as a user runs it.
     .venv/bin/python bench/sweep_default.py [--trials 30] [--storage DIR] [--name NAME]
 
 Runs ``python -m sweep.run`` in a subprocess (local Ray started by the sweep) and
-prints, last line, ``wall_s=<s> best_acc=<fraction> overhead_s=<s per trial>``:
+prints, last line, ``wall_s=<s> best_acc=<fraction> overhead_s=<s per trial> distinct=<n>
+lut_within_10pct=<f> lut_tau=<f> measured_rel_iqr=<f>``:
 
 - ``wall_s``: wall time of the whole command (Ray start, LUT, shared warm-up,
   baselines, all trials, summary);
@@ -13,7 +14,15 @@ prints, last line, ``wall_s=<s> best_acc=<fraction> overhead_s=<s per trial>``:
   ``(wall_s - sum(trial_seconds) / concurrency) / trials``, where ``trial_seconds`` is
   each trial's own work time as reported in its last result row.
 
-Goals on 2 cores: wall_s <= 900, best_acc >= 0.85, overhead_s <= 2.
+- ``distinct``: distinct architectures among the finished trials;
+- ``lut_within_10pct``, ``lut_tau``: the sweep's LUT estimate against the measured
+  latency (at the LUT's speed, ``measured.latency_ms_at_lut_speed``) over the distinct
+  finished childnets: fraction within +-10 %, Kendall tau; the line before the last also
+  gives them against the latency as measured (no speed correction);
+- ``measured_rel_iqr``: median relative IQR of those measurements.
+
+Goals on 2 cores: wall_s <= 900, best_acc >= 0.85, overhead_s <= 2, lut_within_10pct >= 0.9,
+lut_tau >= 0.9, measured_rel_iqr <= 0.05.
 """
 
 from __future__ import annotations
@@ -35,6 +44,28 @@ def last_rows(experiment: Path) -> list[dict]:
         if lines:
             rows.append(json.loads(lines[-1]))
     return rows
+
+
+def fidelity(experiment: Path) -> dict:
+    """LUT estimate vs measurement over the distinct finished childnets."""
+    from scipy.stats import kendalltau
+
+    seen = {}
+    for path in sorted(experiment.glob("*/child/metrics.json")):
+        m = json.loads(path.read_text())
+        measured = m.get("measured") or {}
+        if measured.get("latency_ms") is not None:
+            seen.setdefault(" ".join(m["ops"]), (m["lut"]["lat_ms"], measured))
+    lut = [v[0] for v in seen.values()]
+    out = {"n": len(seen)}
+    for name, key in (("", "latency_ms_at_lut_speed"), ("raw_", "latency_ms")):
+        meas = [v[1].get(key) or v[1]["latency_ms"] for v in seen.values()]
+        out[f"{name}within"] = sum(abs(a - b) <= 0.1 * b for a, b in zip(lut, meas)) / max(len(meas), 1)
+        out[f"{name}tau"] = kendalltau(lut, meas).statistic if len(meas) > 1 else float("nan")
+    rel = sorted(v[1]["latency_iqr_ms"] / v[1]["latency_ms"] for v in seen.values())
+    out["rel_iqr"] = rel[len(rel) // 2] if rel else float("nan")
+    out["noisy"] = sum(bool(v[1].get("noisy")) for v in seen.values())
+    return out
 
 
 def main() -> None:
@@ -63,7 +94,12 @@ def main() -> None:
     reused = sum(1 for r in done if r.get("reused_from"))
     print(f"experiment={experiment} exit={code} trials={len(rows)} finished={len(done)} reused={reused} "
           f"concurrency={concurrency} work_s={work:.1f} prepare_s={prep} warmup_s={warm}")
-    print(f"wall_s={wall:.1f} best_acc={max(accs) if accs else float('nan'):.4f} overhead_s={overhead:.2f}")
+    fid = fidelity(experiment)
+    print(f"measured={fid['n']} noisy={fid['noisy']} as measured (no speed correction): "
+          f"within_10pct={fid['raw_within']:.3f} tau={fid['raw_tau']:.3f}; measure_s={record['runs'][-1].get('measure_s')}")
+    print(f"wall_s={wall:.1f} best_acc={max(accs) if accs else float('nan'):.4f} overhead_s={overhead:.2f} "
+          f"distinct={len({r.get('ops') for r in done})} lut_within_10pct={fid['within']:.3f} "
+          f"lut_tau={fid['tau']:.3f} measured_rel_iqr={fid['rel_iqr']:.4f}")
 
 
 if __name__ == "__main__":

@@ -136,6 +136,10 @@ class SweepConfig:
     gamma: tuple[float, float] = (0.01, 2.0)
     delta: tuple[float, float] = (0.3, 1.5)
     dominance: tuple[float, float] = (0.05, 0.95)  # vENER/vLAT in latency mode (inverse in energy)
+    # relative: sample cost_share = (vLAT + vENER) / CE0 and derive alpha, gamma from the
+    # LUT's start costs (sweep.knobs docs in sweep/knobs.py); absolute: alpha, gamma in their ranges
+    knobs: str = "relative"
+    cost_share: tuple[float, float] = (0.01, 1.0)
     scheduler: str = "none"  # none | asha
     share_warmup: bool = True
     reuse_children: bool = True

@@ -322,7 +322,9 @@ def run_warmup(cfg: ExperimentConfig, path, *, cost: CostTensors | None = None) 
     with tempfile.TemporaryDirectory(dir=path.parent, prefix=".warmup-") as tmp:
         run_search(short, tmp, warmup_path=None, cost=cost)
         state = load_checkpoint(Path(tmp) / "checkpoint.pt", "search checkpoint", CHECKPOINT_KEYS)
-        atomic_save({"key": warmup_key(cfg), "model": state["model"], "w_opt": state["w_opt"]}, path)
+        # metrics: the warm-up's last epoch (its training CE scales a sweep's relative knobs)
+        atomic_save({"key": warmup_key(cfg), "model": state["model"], "w_opt": state["w_opt"],
+                     "metrics": state["metrics"]}, path)
     return path
 
 

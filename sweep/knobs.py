@@ -6,13 +6,23 @@ are the expected latency/energy at the search start (uniform theta: the fixed pa
 plus, per layer, the mean over ops). A knob set is *latency-dominant* when
 ``vLAT > vENER`` and *energy-dominant* otherwise.
 
-``KnobSpace`` is Optuna's define-by-run space. It is parametrized so that every
-proposal is feasible for the sweep's mode, instead of rejecting infeasible ones: in
-latency mode it samples ``alpha, beta, delta`` and the ratio ``dominance =
-vENER/vLAT`` (in the configured range, inside (0, 1)) and derives ``gamma``; energy
-mode is the mirror image (samples ``gamma, delta, beta`` and ``dominance =
-vLAT/vENER``, derives ``alpha``); ``any`` samples the four knobs in their ranges.
-The derived knob is not bound by its configured range (the ratio is what matters).
+``KnobSpace`` is Optuna's define-by-run space, parametrized so that every proposal is
+feasible for the sweep's mode instead of rejecting infeasible ones. Two scales
+(``sweep.knobs``):
+
+- ``relative`` (default): Optuna samples the cost terms' share of the loss at the
+  start, ``cost_share = (vLAT + vENER) / CE0`` (log scale, ``sweep.cost_share``, default
+  0.01-1), where CE0 is the shared warm-up's last training cross-entropy; how that
+  share splits between the terms (latency/energy mode: the minor/major ratio
+  ``dominance``; any: ``lat_share`` in 0.05-0.95); ``beta`` and ``delta``. ``alpha`` and
+  ``gamma`` are derived. Why: with the absolute ranges below on the default sweep
+  (LAT0 ~1-4 ms, alpha up to 2) the cost term outweighed CE (0.3-0.6 after warm-up)
+  for most proposals and a third of the trials became the all-skip network; a share
+  of the loss means the same on every LUT, device and dataset.
+- ``absolute``: ``alpha, beta, gamma, delta`` in their configured ranges, as the HANNA
+  report sets them; in latency mode ``gamma`` is derived from the sampled ratio
+  ``dominance = vENER/vLAT`` (energy mode: the mirror image, ``alpha`` derived); the
+  derived knob is not bound by its range.
 """
 
 from __future__ import annotations
@@ -31,10 +41,12 @@ MODES = ("latency", "energy", "any")
 
 @dataclass(frozen=True)
 class StartCosts:
-    """Expected LUT cost of the supernet at the search start (uniform theta)."""
+    """Expected LUT cost of the supernet at the search start (uniform theta), and the
+    cross-entropy the cost terms compete with there."""
 
     lat_ms: float
     energy_mj: float | None  # None: the LUT has no energy (the energy term is off)
+    ce: float = 1.0  # the shared warm-up's last training CE (else ln(classes): an untrained net's)
 
 
 def start_costs(cost: CostTensors, use_energy: bool = True) -> StartCosts:
@@ -56,13 +68,16 @@ def dominance_of(knobs: dict, start: StartCosts) -> dict:
             "dominance": minor / major if major > 0 else 0.0}
 
 
-_RANGES = ("alpha", "beta", "gamma", "delta", "dominance")
+_RANGES = ("alpha", "beta", "gamma", "delta", "dominance", "cost_share")
+KNOB_SCALES = ("relative", "absolute")
 
 
 def check_ranges(sweep: SweepConfig, mode: str, source: str = "config") -> None:
     """One-line ``UserError`` for an unknown mode or a knob range that cannot be sampled."""
     if mode not in MODES:
         raise UserError(f"sweep mode {mode!r}: expected one of {', '.join(MODES)}")
+    if sweep.knobs not in KNOB_SCALES:
+        raise UserError(f"{source}: sweep.knobs {sweep.knobs!r}: expected one of {', '.join(KNOB_SCALES)}")
     for name in _RANGES:
         low, high = getattr(sweep, name)
         if low < 0 or high < 0:
@@ -80,6 +95,9 @@ def check_mode_fits_lut(mode: str, start: StartCosts) -> None:
     if mode == "energy" and start.energy_mj is None:
         raise UserError("sweep mode energy: the LUT has no energy data (or lut.energy is false); "
                         "use --mode latency or a LUT with energy")
+
+
+LAT_SHARE = (0.05, 0.95)  # mode any, relative knobs: vLAT / (vLAT + vENER)
 
 
 def _suggest(trial, name: str, bounds: tuple[float, float]) -> float:
@@ -103,12 +121,44 @@ class KnobSpace:
 
     @property
     def derived(self) -> str | None:
-        """Which knob is derived from the sampled ratio (None: all four are sampled)."""
+        """Which knobs are derived from sampled values (None: all four are sampled)."""
+        if self.sweep.knobs == "relative":
+            return "alpha" if self.start.energy_mj is None else "alpha,gamma"
         if self.start.energy_mj is None:
             return None
         return {"latency": "gamma", "energy": "alpha", "any": None}[self.mode]
 
     def __call__(self, trial) -> dict:
+        knobs = self._relative(trial) if self.sweep.knobs == "relative" else self._absolute(trial)
+        out = dict(knobs, derived=self.derived or "none")  # which knob came from sampled values
+        out.update(dominance_of(knobs, self.start))
+        out["cost_share"] = (out["v_lat"] + out["v_ener"]) / self.start.ce
+        if not all(math.isfinite(v) for v in knobs.values()):
+            raise ValueError(f"non-finite knobs {knobs}")  # cannot happen with positive ranges
+        return out
+
+    def _relative(self, trial) -> dict:
+        """Sample the cost terms' share of the loss at the start, ``cost_share =
+        (vLAT + vENER) / CE0`` (log scale in ``sweep.cost_share``), how it splits between
+        the terms (the mode's dominance ratio; ``LAT_SHARE`` in mode any), ``beta`` and
+        ``delta``; derive ``alpha = vLAT / LAT0^beta`` and ``gamma = vENER / ENER0^delta``."""
+        s, start = self.sweep, self.start
+        share = _suggest(trial, "cost_share", s.cost_share) * start.ce
+        beta = _suggest(trial, "beta", s.beta)
+        if start.energy_mj is None:
+            return {"alpha": share / start.lat_ms**beta, "beta": beta, "gamma": 0.0, "delta": self.delta_fixed}
+        delta = _suggest(trial, "delta", s.delta)
+        if self.mode == "any":
+            lat_share = trial.suggest_float("lat_share", *LAT_SHARE)
+        else:
+            ratio = _suggest(trial, "dominance", s.dominance)  # minor / major
+            lat_share = 1 / (1 + ratio) if self.mode == "latency" else ratio / (1 + ratio)
+        return {"alpha": lat_share * share / start.lat_ms**beta, "beta": beta,
+                "gamma": (1 - lat_share) * share / start.energy_mj**delta, "delta": delta}
+
+    def _absolute(self, trial) -> dict:
+        """The four knobs in their configured ranges (the HANNA report's own knobs);
+        in latency/energy mode the minor term's knob is derived from the sampled ratio."""
         s, start = self.sweep, self.start
         if start.energy_mj is None:  # no energy: the energy term is off, latency dominates by definition
             knobs = {"alpha": _suggest(trial, "alpha", s.alpha), "beta": _suggest(trial, "beta", s.beta),
@@ -125,8 +175,4 @@ class KnobSpace:
             knobs = {"alpha": ratio * v_ener / start.lat_ms**beta, "beta": beta, "gamma": gamma, "delta": delta}
         else:
             knobs = {k: _suggest(trial, k, getattr(s, k)) for k in ("alpha", "beta", "gamma", "delta")}
-        out = dict(knobs, derived=self.derived or "none")  # which knob came from the sampled ratio
-        out.update(dominance_of(knobs, start))
-        if not all(math.isfinite(v) for v in knobs.values()):
-            raise ValueError(f"non-finite knobs {knobs}")  # cannot happen with positive ranges
-        return out
+        return knobs

@@ -25,13 +25,15 @@ def ensure_warmup(cfg: ExperimentConfig, experiment: Path, lut_path: str, previo
     path = experiment / "warmup.pt"
     if path.is_file() and previous:
         return previous
+    from supernet.io import load_checkpoint
     from supernet.search import run_warmup
 
     warm_cfg = dataclasses.replace(cfg, lut=dataclasses.replace(cfg.lut, path=lut_path))
     started = time.perf_counter()
     run_warmup(warm_cfg, path)
+    metrics = load_checkpoint(path, "warm-up file").get("metrics") or {}
     return {"path": str(path), "seconds": time.perf_counter() - started, "threads": cfg.search.threads,
-            "epochs": cfg.search.warmup_epochs, "shared": True}
+            "epochs": cfg.search.warmup_epochs, "shared": True, "train_ce": metrics.get("train_ce")}
 
 
 def ensure_baselines(cfg: ExperimentConfig, experiment: Path, previous: str | None,

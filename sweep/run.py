@@ -15,6 +15,8 @@ Ray Tune's layout plus ``sweep.json``, ``lut.json``, ``warmup.pt``, ``baselines.
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import math
 import os
 import socket
 import time
@@ -182,22 +184,33 @@ def _lut_entry(lut, entry: dict) -> dict:
                 has_energy=lut.has_energy)
 
 
-def _new_record(cfg: ExperimentConfig, metrics, modes, knob_space: KnobSpace, lut, lut_path: str,
-                lut_entry: dict) -> dict:
-    """sweep.json of a new experiment (docs/formats.md)."""
-    start = knob_space.start
+def _new_record(cfg: ExperimentConfig, metrics, modes, lut, lut_path: str, lut_entry: dict) -> dict:
+    """sweep.json of a new experiment (docs/formats.md); ``knobs`` once the warm-up is done."""
     return {
         "config": config_to_dict(cfg), "trials": cfg.sweep.trials, "strategy": cfg.sweep.strategy,
-        "mode": cfg.sweep.mode,
-        "objective": cfg.sweep.objective, "metrics": metrics, "metric_modes": modes,
-        "knobs": {"derived": knob_space.derived, "start": {"lat_ms": start.lat_ms, "energy_mj": start.energy_mj},
-                  "parametrization": (f"sampled: the minor/major term ratio 'dominance' in sweep.dominance; "
-                                      f"derived: {knob_space.derived}") if knob_space.derived
-                  else "all four knobs sampled in their ranges"},
+        "mode": cfg.sweep.mode, "objective": cfg.sweep.objective, "metrics": metrics, "metric_modes": modes,
         # luts: the name trials' arch.json/metrics.json give the search LUT; lut: its details
         "luts": [lut_path], "lut": _lut_entry(lut, lut_entry), "device": cfg.measure.device,
-        "warmup": None, "baselines": None, "runs": [],
+        "knobs": None, "warmup": None, "baselines": None, "runs": [],
     }
+
+
+def _knob_space(cfg: ExperimentConfig, lut, use_energy: bool, warmup: dict | None) -> KnobSpace:
+    """Optuna's knob space; relative knobs are scaled by the LUT's start costs and the
+    warm-up's last training CE (an untrained net's ln(classes) without a warm-up)."""
+    ce = (warmup or {}).get("train_ce") or math.log(space_of(cfg).num_classes)
+    start = dataclasses.replace(start_costs(lut.cost_tensors(), use_energy), ce=ce)
+    return KnobSpace(cfg.sweep, cfg.sweep.mode, start, delta_fixed=cfg.loss.delta)
+
+
+def _knob_record(space: KnobSpace) -> dict:
+    start = space.start
+    how = ("sampled: cost_share = (vLAT + vENER) / CE0, its split, beta, delta; derived: alpha, gamma"
+           if space.sweep.knobs == "relative" else
+           f"sampled: the minor/major term ratio 'dominance' in sweep.dominance; derived: {space.derived}"
+           if space.derived else "all four knobs sampled in their ranges")
+    return {"scale": space.sweep.knobs, "derived": space.derived, "parametrization": how,
+            "start": {"lat_ms": start.lat_ms, "energy_mj": start.energy_mj, "ce": start.ce}}
 
 
 def _lut_of(cfg: ExperimentConfig, experiment: Path, record: dict | None):
@@ -262,10 +275,8 @@ def main(argv=None) -> None:
     check_device(cfg.measure.device, ray.cluster_resources())
     lut, lut_path, lut_entry = prepared_lut or _lut_of(cfg, experiment, record)
     use_energy = cfg.lut.energy and lut.has_energy
-    start = start_costs(lut.cost_tensors(), use_energy)
-    check_mode_fits_lut(cfg.sweep.mode, start)
+    check_mode_fits_lut(cfg.sweep.mode, start_costs(lut.cost_tensors(), use_energy))
     metrics, modes = objectives(cfg.sweep.objective, use_energy)
-    knob_space = KnobSpace(cfg.sweep, cfg.sweep.mode, start, delta_fixed=cfg.loss.delta)
 
     # From here on the experiment directory is written.
     experiment.mkdir(parents=True, exist_ok=True)
@@ -274,13 +285,15 @@ def main(argv=None) -> None:
             from lut import save_lut
 
             save_lut(lut, lut_path)
-        record = _new_record(cfg, metrics, modes, knob_space, lut, lut_path, lut_entry)
+        record = _new_record(cfg, metrics, modes, lut, lut_path, lut_entry)
     record["trials"] = cfg.sweep.trials
     record["runs"].append({"started": time.strftime("%Y-%m-%dT%H:%M:%S"), "resume": args.resume,
                            "trials": cfg.sweep.trials, "address": args.address})
     write_json(experiment / RECORD, record)
     reference = lut.measurement_reference()
     _prepare(cfg, experiment, record, lut_path, reference)
+    knob_space = _knob_space(cfg, lut, use_energy, record["warmup"])
+    record["knobs"] = record.get("knobs") or _knob_record(knob_space)
     write_json(experiment / RECORD, record)
     prepared = time.perf_counter() - started
 

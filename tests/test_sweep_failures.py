@@ -25,7 +25,8 @@ def test_failing_trials_are_recorded_and_the_sweep_goes_on(tmp_path, smoke_lut):
     # alpha up to 1e60 overflows float32 in the architecture loss (inf) for some proposals:
     # the search raises "search diverged", and only those trials fail.
     run = _run(tmp_path, "--name", "fail", "--trials", "4", "--set", f"lut.path={smoke_lut}",
-               "--set", "sweep.alpha=[0.01, 1.0e+60]", "--set", "search.epochs=3", "--set", "child.epochs=1")
+               "--set", "sweep.knobs=absolute", "--set", "sweep.alpha=[0.01, 1.0e+60]", "--set", "search.epochs=3",
+               "--set", "child.epochs=1")
     assert run.returncode == 0, run.stderr[-3000:]
     experiment = tmp_path / "experiments" / "fail"
     trials = sorted(experiment.glob("trial_*"))

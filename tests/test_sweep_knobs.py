@@ -49,7 +49,7 @@ def _proposals(space, n=40):
 @pytest.mark.parametrize("mode", ["latency", "energy"])
 def test_every_proposal_is_feasible_for_its_mode(mode):
     start = StartCosts(12.0, 3.0)
-    sweep = SweepConfig(dominance=(0.05, 0.95))
+    sweep = SweepConfig(dominance=(0.05, 0.95), knobs="absolute")
     space = KnobSpace(sweep, mode, start)
     for p in _proposals(space):
         v_lat = p["alpha"] * start.lat_ms ** p["beta"]
@@ -68,11 +68,37 @@ def test_every_proposal_is_feasible_for_its_mode(mode):
 
 
 def test_any_mode_samples_all_four_in_range_and_labels_dominance():
-    sweep = SweepConfig()
+    sweep = SweepConfig(knobs="absolute")
     props = _proposals(KnobSpace(sweep, "any", StartCosts(12.0, 3.0)))
     assert {p["dominant"] for p in props} == {"latency", "energy"}  # both occur: nothing is constrained
     for p in props:
         assert set(p["_sampled"]) == {"alpha", "beta", "gamma", "delta"}
+
+
+@pytest.mark.parametrize("mode", ["latency", "energy", "any"])
+def test_relative_knobs_set_the_cost_terms_share_of_the_start_loss(mode):
+    start = StartCosts(1.3, 0.04, ce=0.45)  # the default sweep's scale: LAT0 ~1 ms, CE0 after warm-up
+    sweep = SweepConfig(cost_share=(0.01, 1.0), dominance=(0.05, 0.95))
+    space = KnobSpace(sweep, mode, start)
+    assert space.derived == "alpha,gamma"
+    props = _proposals(space, 60)
+    for p in props:
+        v_lat, v_ener = p["alpha"] * start.lat_ms ** p["beta"], p["gamma"] * start.energy_mj ** p["delta"]
+        assert (v_lat + v_ener) / start.ce == pytest.approx(p["_sampled"]["cost_share"]) == pytest.approx(p["cost_share"])
+        assert 0.01 <= p["cost_share"] <= 1.0
+        if mode != "any":
+            assert p["dominant"] == mode and 0.05 <= p["dominance"] <= 0.95
+    if mode == "any":
+        assert {p["dominant"] for p in props} == {"latency", "energy"}
+    # the sampled share spans two decades, so alpha does too: it steers cost, not noise
+    alphas = sorted(p["alpha"] for p in props)
+    assert alphas[-1] / alphas[0] > 30
+
+
+def test_relative_knobs_without_energy_put_the_whole_share_on_latency():
+    start = StartCosts(2.0, None, ce=0.5)
+    for p in _proposals(KnobSpace(SweepConfig(), "latency", start, delta_fixed=0.7), n=5):
+        assert p["gamma"] == 0.0 and p["alpha"] * 2.0 ** p["beta"] == pytest.approx(p["cost_share"] * 0.5)
 
 
 def test_no_energy_means_gamma_zero_and_latency_dominant():
@@ -92,6 +118,10 @@ def test_negative_range_is_one_line_error():
     check_ranges(SweepConfig(dominance=(0.5, 1.5)), "any")
     with pytest.raises(UserError, match="sweep mode"):
         check_ranges(SweepConfig(), "fast")
+    with pytest.raises(UserError, match=r"sweep.knobs 'big': expected one of relative, absolute"):
+        check_ranges(SweepConfig(knobs="big"), "any")
+    with pytest.raises(UserError, match=r"sweep.cost_share = \[0.0, 1.0\]"):
+        check_ranges(SweepConfig(cost_share=(0.0, 1.0)), "any")
 
 
 def test_energy_mode_needs_energy():

@@ -29,7 +29,7 @@ def test_final_result_completes_failed_and_stopped_trials_keep_their_knobs():
     assert [trials[i].state for i in range(3)] == [optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.FAIL,
                                                    optuna.trial.TrialState.PRUNED]
     assert trials[0].values == [0.8, 1.5, 0.2]
-    assert all({"alpha", "beta", "delta", "dominance"} <= set(t.params) for t in trials.values())
+    assert all({"cost_share", "beta", "delta", "dominance"} <= set(t.params) for t in trials.values())
 
 
 def test_budget_is_read_from_sweep_json(tmp_path):
