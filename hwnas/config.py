@@ -86,6 +86,9 @@ class SearchConfig:
     steps_per_epoch: int | None = None  # cap on weight steps per epoch (None: whole split)
     threads: int | None = None  # torch threads; None: leave as is
     seed: int = 0
+    # seed of the Gumbel noise once theta trains (None: seed); not part of the shared
+    # warm-up, so a sweep gives each trial its own (sweep.trial.apply_knobs)
+    arch_seed: int | None = None
 
 
 @dataclass
@@ -107,9 +110,9 @@ class MeasureConfig:
     meter: str = "none"  # none | rapl | ina219
     threads: int = 1
     warmup: int = 10
-    # whole-model timing (childnet.measure): the LUT's protocol with as many calls as
-    # lut.validate gives a network (ranks networks 1-2 % apart; see lut/validate.py)
-    repeats: int = 450
+    # whole-model timing (childnet.measure): the LUT's protocol; a sample is the mean of
+    # back-to-back calls lasting >= 10 ms (hwnas.speed.MIN_SAMPLE_MS)
+    repeats: int = 150
     rounds: int = 30
     batch_size: int = 1
     max_rel_iqr: float = 0.05  # a measurement noisier than this (IQR / median) is timed again

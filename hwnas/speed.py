@@ -21,6 +21,7 @@ models). Imports torch, stdlib and ``hwnas`` basics only: it runs on a device.
 
 from __future__ import annotations
 
+import math
 import random
 import statistics
 import time
@@ -31,7 +32,7 @@ from hwnas.network import build_network
 from hwnas.space import SearchSpace
 from hwnas.timing import Timing, fixed_threads, steady_allocator, summarize, timed_calls
 
-__all__ = ["REFERENCE_CALLS", "REFERENCE_INTERVAL_S", "REFERENCE_SEED", "REWARM_CALLS", "WARMUP_ROUNDS",
+__all__ = ["MIN_SAMPLE_MS", "REFERENCE_CALLS", "calls_per_sample", "REFERENCE_INTERVAL_S", "REFERENCE_SEED", "REWARM_CALLS", "WARMUP_ROUNDS",
            "NoBar", "SpeedReference", "interleaved", "measure_modules", "progress_bar", "reference_arch",
            "sample_archs", "shuffled_rounds", "timings_ms"]
 
@@ -40,6 +41,11 @@ REWARM_CALLS = 2  # untimed calls before every timed visit of a unit
 REFERENCE_SEED = 7  # the reference network's architecture and weights
 REFERENCE_CALLS = 10  # timed calls per reference reading
 REFERENCE_INTERVAL_S = 0.25  # at most this long between two reference readings
+# A whole-model sample lasts at least this long (the mean of back-to-back calls).
+# Measured here: single calls of 0.3-1 ms traced fbnet-cpu networks spread with an
+# IQR of 6-17 % of their median (timer, interrupts, the scheduler), which hides
+# differences of a few percent between networks; see bench/timing_noise.py.
+MIN_SAMPLE_MS = 10.0
 
 
 class NoBar:
@@ -177,21 +183,35 @@ def timings_ms(ratios: dict, reference: SpeedReference, threads: int) -> dict:
     return {key: summarize([q * ms for q in qs], threads) for key, qs in ratios.items()}
 
 
+def calls_per_sample(module, x, min_sample_ms: float) -> int:
+    """How many back-to-back calls make a sample of at least ``min_sample_ms`` (from
+    the median of 5 calls, after 3 untimed ones)."""
+    if min_sample_ms <= 0:
+        return 1
+    one = sorted(timed_calls(module, x, 3, 5))[2]
+    return max(1, math.ceil(min_sample_ms / max(one, 1e-6)))
+
+
 def measure_modules(modules, inputs, reference: SpeedReference, *, threads: int = 1, warmup: int = 10,
-                    repeats: int = 90, rounds: int = 6, seed: int = 0, progress: bool = False) -> list[Timing]:
+                    repeats: int = 90, rounds: int = 6, seed: int = 0, progress: bool = False,
+                    min_sample_ms: float = MIN_SAMPLE_MS) -> list[Timing]:
     """Median/IQR latency of each ``modules[i](inputs[i])``, timed in ``rounds``
     shuffled passes over all modules against ``reference`` (built by the caller, in
-    this process): the protocol of ``lut.profile`` for whole models. Timings are in
-    ms at this session's reference speed (``reference.latency_ms``)."""
+    this process): the protocol of ``lut.profile`` for whole models. A sample is the
+    mean of enough back-to-back calls to last ``min_sample_ms`` (why: see
+    ``MIN_SAMPLE_MS``); ``repeats`` samples per module. Timings are in ms at this
+    session's reference speed (``reference.latency_ms``)."""
     for module in modules:
         module.eval()
     per_round = max(1, repeats // rounds)
+    with fixed_threads(threads), torch.inference_mode():
+        ks = [calls_per_sample(m, x, min_sample_ms) for m, x in zip(modules, inputs)]
 
     def run(i):
         modules[i](inputs[i])
 
     def visit(i):
-        return {i: timed_calls(modules[i], inputs[i], 0, per_round)}
+        return {i: timed_calls(modules[i], inputs[i], 0, per_round, ks[i])}
 
     with fixed_threads(threads), torch.inference_mode(), \
             progress_bar(len(modules) * rounds, "measuring", progress) as bar:

@@ -100,17 +100,20 @@ def summarize(samples_ms, threads: int = 1) -> Timing:
                   min_ms=samples[0], repeats=len(samples), threads=threads)
 
 
-def timed_calls(module, example_input, warmup: int, repeats: int) -> list[float]:
-    """Per-call times in ms of ``repeats`` calls after ``warmup`` untimed ones. Assumes
-    threads, eval mode and inference mode are set."""
+def timed_calls(module, example_input, warmup: int, repeats: int, calls_per_sample: int = 1) -> list[float]:
+    """``repeats`` samples in ms after ``warmup`` untimed calls; a sample is the mean
+    of ``calls_per_sample`` back-to-back calls (1: every call timed on its own).
+    Assumes threads, eval mode and inference mode are set."""
     for _ in range(warmup):
         module(example_input)
     samples = []
     clock = time.perf_counter_ns
+    scale = 1e6 * calls_per_sample
     for _ in range(repeats):
         t0 = clock()
-        module(example_input)
-        samples.append((clock() - t0) / 1e6)
+        for _ in range(calls_per_sample):
+            module(example_input)
+        samples.append((clock() - t0) / scale)
     return samples
 
 

@@ -235,8 +235,10 @@ def time_in_graph(space: SearchSpace, *, threads: int, warmup: int, repeats: int
     with fixed_threads(threads):
         nets = [trace(build_network(space, arch), x) for arch in archs]
     reference = SpeedReference(space, batch_size=batch_size)
-    timings = measure_modules(nets, [x] * len(nets), reference, threads=threads, warmup=warmup, repeats=repeats,
-                              rounds=rounds, seed=seed, progress=progress)
+    # fewer samples per network than a childnet gets (>= 10 ms each): the fit averages
+    # over all the networks
+    timings = measure_modules(nets, [x] * len(nets), reference, threads=threads, warmup=warmup,
+                              repeats=max(rounds, repeats // 6), rounds=rounds, seed=seed, progress=progress)
     fixed_eager = eager["stem"].median_ms + eager["head"].median_ms
     prior = torch.tensor([fixed_eager] + [eager[k].median_ms for k in keys[1:]], dtype=torch.float64)
     X = _design_matrix(space, archs, keys)

@@ -19,7 +19,7 @@ from .experiment import lut_columns
 from .hypervolume import REFERENCE_RULE, default_reference, hypervolume
 from .stats import estimate_error_stats
 
-__all__ = ["front_specs", "compute_fronts", "lut_error_stats"]
+__all__ = ["fidelity_line", "front_specs", "compute_fronts", "lut_error_stats"]
 
 
 def front_specs(trials: pd.DataFrame, luts) -> list:
@@ -68,19 +68,54 @@ def compute_fronts(trials: pd.DataFrame, luts) -> list:
 
 
 def lut_error_stats(trials: pd.DataFrame, luts: dict) -> list:
-    """LUT-estimated vs measured latency, one entry per LUT, over finished trials.
+    """LUT-estimated vs measured latency, one entry per LUT, over the distinct finished
+    childnets (trials that found the same architecture count once).
 
+    The search LUT is compared with the measurement brought to the LUT's speed
+    (``measured_latency_ms_at_lut_speed``: both timed against the same speed reference)
+    where the sweep recorded it; ``as_measured`` scores the raw measurement, and
+    ``speed_factor`` says how much slower the device ran than while profiling.
+    ``measured_rel_iqr``: the measurements' median IQR / median (their own noise).
     ``same_device`` says whether the LUT's device is the measuring device (the measured
     device string starts with the LUT's device string); only then is the error meaningful as
     an error, otherwise it is a cross-device comparison (the rank agreement still informs).
     """
     finished = trials[trials["status"] == "finished"]
+    if "ops" in finished:
+        finished = finished.drop_duplicates(subset="ops")
     devices = finished["measured_device"].dropna().astype(str).unique().tolist()
+    raw = finished["measured_latency_ms"]
+    rel_iqr = (finished["measured_latency_iqr_ms"] / raw).dropna()
     out = []
     for name, lut_device in luts.items():
         col = lut_columns(name)["latency"]
-        stats = estimate_error_stats(finished[col], finished["measured_latency_ms"])
+        corrected = finished.get("measured_latency_ms_at_lut_speed")
+        searched = (finished["search_lut"] == name).any()
+        use_corrected = searched and corrected is not None and corrected.notna().any()
+        stats = estimate_error_stats(finished[col], corrected if use_corrected else raw)
         same = bool(lut_device) and any(d.startswith(str(lut_device)) for d in devices)
-        out.append({"lut": name, "lut_device": lut_device, "measured_devices": devices,
-                    "same_device": same, **stats})
+        factor = finished["measured_speed_factor"].dropna() if use_corrected else pd.Series(dtype=float)
+        out.append({"lut": name, "lut_device": lut_device, "measured_devices": devices, "same_device": same,
+                    **stats, "compared_with": "measured at the LUT's speed" if use_corrected else "measured",
+                    "as_measured": estimate_error_stats(finished[col], raw) if use_corrected else None,
+                    "speed_factor": float(factor.median()) if len(factor) else None,
+                    "measured_rel_iqr": float(rel_iqr.median()) if len(rel_iqr) else None,
+                    "noisy_measurements": int(finished["measured_noisy"].fillna(False).astype(bool).sum())})
     return out
+
+
+def fidelity_line(stat: dict) -> str:
+    """One line per LUT for the terminal: how far the LUT is from the device."""
+    def f(v, fmt):
+        return "n/a" if v is None else format(v, fmt)
+
+    line = (f"fidelity[{stat['lut']}]: n={stat['n']} within_10pct={f(stat['within_10pct'], '.3f')} "
+            f"kendall_tau={f(stat['kendall_tau'], '.3f')} mape={f(stat['mape_pct'], '.2f')}% "
+            f"median_ratio={f(stat['median_ratio'], '.3f')} measured_rel_iqr={f(stat['measured_rel_iqr'], '.4f')}")
+    if stat.get("as_measured"):
+        raw = stat["as_measured"]
+        line += (f" (vs measured at the LUT's speed, speed_factor={f(stat['speed_factor'], '.3f')}; as measured: "
+                 f"within_10pct={f(raw['within_10pct'], '.3f')} kendall_tau={f(raw['kendall_tau'], '.3f')})")
+    if not stat["same_device"]:
+        line += " [cross-device]"
+    return line

@@ -23,6 +23,7 @@ __all__ = ["Experiment", "read_experiment", "lut_columns", "search_lut", "short_
 BASE_COLUMNS = [
     "trial_id", "status", "reason", "mode", "alpha", "beta", "gamma", "delta", "ops", "test_acc",
     "params", "flops", "search_lut", "measured_latency_ms", "measured_latency_iqr_ms",
+    "measured_latency_ms_at_lut_speed", "measured_speed_factor", "measured_noisy",
     "measured_energy_mj", "measured_energy_source", "measured_device", "wall_seconds", "reused_from",
     "ray_status", "problems", "trial_dir",
 ]
@@ -181,6 +182,10 @@ def _read_trial(tdir: str, root: str, sweep_mode, default_lut, luts: dict) -> di
         measured = metrics.get("measured") or {}
         row["measured_latency_ms"] = measured.get("latency_ms")
         row["measured_latency_iqr_ms"] = measured.get("latency_iqr_ms")
+        # the measurement brought to the speed the search LUT was profiled at (same speed reference)
+        row["measured_latency_ms_at_lut_speed"] = measured.get("latency_ms_at_lut_speed")
+        row["measured_speed_factor"] = measured.get("speed_factor")
+        row["measured_noisy"] = measured.get("noisy")
         row["measured_energy_mj"] = measured.get("energy_mj")
         row["measured_energy_source"] = measured.get("energy_source")
         row["measured_device"] = measured.get("device")
@@ -279,7 +284,8 @@ def read_experiment(root: str, skip_dir: str | None = None) -> Experiment:
     columns = BASE_COLUMNS + [c for name in luts for c in lut_columns(name).values()]
     trials = pd.DataFrame.from_records(records).reindex(columns=columns)
     for col in ("alpha", "beta", "gamma", "delta", "test_acc", "params", "flops", "measured_latency_ms",
-                "measured_latency_iqr_ms", "measured_energy_mj", "wall_seconds",
+                "measured_latency_iqr_ms", "measured_latency_ms_at_lut_speed", "measured_speed_factor",
+                "measured_energy_mj", "wall_seconds",
                 *[lut_columns(n)[k] for n in luts for k in ("latency", "energy")]):
         trials[col] = pd.to_numeric(trials[col], errors="coerce")
     return Experiment(root=root, trials=trials, luts=luts, baselines=baselines, sweep=sweep, problems=problems)

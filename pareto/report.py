@@ -17,7 +17,7 @@ import sys
 import pandas as pd
 
 from . import figures, page
-from .analysis import compute_fronts, lut_error_stats
+from .analysis import compute_fronts, fidelity_line, lut_error_stats
 from .compare import compare_experiments, strategy_of
 from .errors import ParetoInputError
 from .experiment import lut_columns, read_experiment, short_lut_name
@@ -151,8 +151,12 @@ def _html(exp, trials, fronts, stats, pareto_df, effects: dict, comparison=None)
     sections.append(("LUT estimate vs measurement", page.figure_html(
         figures.lut_vs_measured_chart(finished, exp.luts), "no finished trial has both a LUT estimate and a measured latency")
         + _table_simple(stat_rows, [("LUT", "lut"), ("LUT device", "lut_device"), ("same device as measurement", "same_device"),
-                                        ("trials", "n"), ("within ±10 % (%)", "within_10pct"), ("MAPE (%)", "mape_pct"),
-                                        ("Kendall tau", "kendall_tau"), ("median estimate/measured", "median_ratio")])))
+                                        ("distinct childnets", "n"), ("compared with", "compared_with"),
+                                        ("within ±10 % (%)", "within_10pct"), ("MAPE (%)", "mape_pct"),
+                                        ("Kendall tau", "kendall_tau"), ("median estimate/measured", "median_ratio"),
+                                        ("speed factor (now / profiling)", "speed_factor"),
+                                        ("measurements' median rel. IQR", "measured_rel_iqr"),
+                                        ("noisy measurements", "noisy_measurements")])))
 
     colors = page.op_colors(op for ops in trials["ops"].dropna() for op in ops.split())
     front_cols = [("trial", "trial_id"), ("test acc", "test_acc"), ("architecture (one block per layer)", "ops")]
@@ -262,6 +266,9 @@ def main(argv=None) -> int:
     for front in report["fronts"]:
         hv = "n/a" if front["hypervolume"] is None else f"{front['hypervolume']:.6g}"
         print(f"front {front['name']}: {len(front['trial_ids'])} trials, hypervolume {hv}")
+    for stat in report["lut_vs_measured"]:
+        if stat["n"]:
+            print(fidelity_line(stat))
     if report["comparison_vs"] is not None:
         print(_hv_line(report["comparison_vs"]))
     return 0

@@ -197,8 +197,9 @@ def run_search(cfg: ExperimentConfig, out_dir, *, resume: bool = False, warmup_p
     run_start = time.perf_counter()
     for epoch in range(start, s.epochs):
         t0 = time.perf_counter()
-        torch.manual_seed(_epoch_seed(s.seed, epoch))
         searching = epoch >= s.warmup_epochs
+        arch_seed = s.arch_seed if searching and s.arch_seed is not None else s.seed
+        torch.manual_seed(_epoch_seed(arch_seed, epoch))
         temperature = temperature_at(epoch, s.temperature, s.temperature_decay, s.warmup_epochs)
         for group in w_opt.param_groups:
             group["lr"] = weight_lr_at(epoch, s.w_lr, s.epochs, s.warmup_epochs)

@@ -14,19 +14,27 @@ was recorded. Then each trial's ``child/metrics.json`` gets its ``measured`` ent
 (``model_of`` names the trial whose model was timed, for trials that reused another's
 childnet or found the same architecture) and ``baselines.json`` its latencies.
 
+The phase runs in a process of its own (``python -m sweep.measurements EXPERIMENT``,
+which ``sweep.run`` starts): measured here, the sweep's driver process, after Ray had
+run in it, timed the same models 12-20 % slower than a fresh process (and the speed
+reference with them), so the LUT, profiled in a fresh process, seemed 12-20 % off.
+
 On a cluster the device is another machine: trials measure there as they finish
 (``sweep.device.measure_on_device``), concurrently with training on the head.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
+import time
 from pathlib import Path
 
 from hwnas.config import ExperimentConfig
-from sweep.experiment import write_json
+from hwnas.errors import cli_main
+from sweep.experiment import read_record, write_json
 
-__all__ = ["MEASUREMENTS", "PENDING", "measure_pending", "pending_models"]
+__all__ = ["MEASUREMENTS", "PENDING", "main", "measure_pending", "pending_models"]
 
 MEASUREMENTS = "measurements.json"
 PENDING = {"latency_ms": None, "latency_iqr_ms": None, "energy_mj": None, "energy_source": "none", "device": None,
@@ -122,3 +130,22 @@ def _fill_baselines(experiment: Path, timed: dict) -> None:
             changed = True
     if changed:
         write_json(experiment / "baselines.json", rows)
+
+
+@cli_main
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(prog="python -m sweep.measurements",
+                                description="Time the childnets and baselines a sweep left pending on this host.")
+    p.add_argument("experiment", help="the sweep's experiment directory")
+    experiment = Path(p.parse_args(argv).experiment)
+    record, cfg = read_record(experiment)
+    from lut import load_lut
+
+    reference = load_lut(record["lut"]["path"]).measurement_reference()
+    started = time.perf_counter()
+    phase = measure_pending(cfg, experiment, reference)
+    print(json.dumps(dict(phase, seconds=time.perf_counter() - started)))
+
+
+if __name__ == "__main__":
+    main()

@@ -20,6 +20,7 @@ that Ray Tune's metric checks, the searcher and the scheduler see every key.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import shutil
@@ -74,9 +75,14 @@ class TrialState:
 
 
 def apply_knobs(base: dict, knobs: dict) -> ExperimentConfig:
-    """The trial's config: the sweep's with the loss knobs replaced."""
+    """The trial's config: the sweep's with the loss knobs replaced, and its own
+    ``search.arch_seed`` (from the knobs: stable across a resume). Why: with one seed
+    for all, every trial drew the same Gumbel noise and neighbouring knobs ended in the
+    same architecture (30 trials, 12 architectures); independent searches explore."""
     data = json.loads(json.dumps(base))
     data["loss"].update({k: float(knobs[k]) for k in KNOB_NAMES})
+    digest = hashlib.sha256(json.dumps([float(knobs[k]) for k in KNOB_NAMES]).encode()).hexdigest()
+    data["search"]["arch_seed"] = int(digest[:8], 16)
     return config_from_dict(data, source="trial config")
 
 
