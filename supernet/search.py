@@ -143,9 +143,12 @@ def _finite(value: torch.Tensor, what: str, epoch: int) -> None:
 def _arch_record(setup: SearchSetup, ops: list[str]) -> dict:
     """arch.json (docs/formats.md): the argmax architecture and its LUT costs."""
     table = TableCost(setup.cost)
+    s = setup.cfg.search
     return {"space": space_info(setup.space), "ops": ops, "lat_ms": table.latency_ms(ops),
             "energy_mj": table.energy_mj(ops), "energy_source": setup.cost.energy_source if setup.cost.has_energy else "none",
-            "lut": setup.lut_name, "proxy_width": setup.cfg.search.proxy_width, "search_width": setup.proxy_space.width}
+            "lut": setup.lut_name, "proxy_width": s.proxy_width, "search_width": setup.proxy_space.width,
+            # why this architecture: the most probable op per layer under the final theta
+            "picked": "argmax", "arch_seed": s.arch_seed if s.arch_seed is not None else s.seed}
 
 
 def run_search(cfg: ExperimentConfig, out_dir, *, resume: bool = False, warmup_path=None,
