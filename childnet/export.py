@@ -1,24 +1,50 @@
-"""The deployable file of a childnet: TorchScript (or a ``torch.export`` program)
-carrying its own metadata (input shape, ops, space) as an extra file, so a device
-with only torch installed can load and time it.
+"""A childnet's files: the deployment artifact and the data file a device measures.
 
-Imports only torch and the standard library.
+- ``model.pt`` (``export_model``): TorchScript (or a ``torch.export`` program) carrying
+  its metadata as an extra file. It is *code*: loading it runs what it says (a crafted
+  TorchScript file can write files while it loads, a ``torch.export`` archive
+  unpickles). Deploy only such files from a trusted source; nothing here measures one.
+- ``model.weights.pt`` (``save_model_data`` / ``load_model_data``): plain data, what
+  ``childnet.measure`` loads. ``{"meta": {...}, "state_dict": {name: tensor}}`` written
+  by ``torch.save``; read with ``torch.load(weights_only=True)`` after checking that the
+  archive holds only what ``torch.save`` writes (no TorchScript code, no export
+  program). The network is rebuilt from the meta through the op registry
+  (``hwnas.network.build_network``: space name, width, classes, op names) or the
+  baseline registry (``hwnas.baselines``), and the weights are loaded with
+  ``strict=True``. Anything else is refused with one line; there is no fallback.
+
+Imports only torch, the standard library and hwnas basics (space, ops, network, baselines).
 """
 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
+import math
+import re
 import warnings
+import zipfile
 from pathlib import Path
 
 import torch
 
-__all__ = ["EXPORT_FORMATS", "META_NAME", "export_model", "load_exported"]
+from hwnas.errors import UserError
+from hwnas.io import atomic_save, atomic_write
+
+__all__ = ["DATA_FORMAT", "DATA_NAME", "EXPORT_FORMATS", "META_NAME", "export_model", "load_exported",
+           "load_model_data", "model_data_meta", "save_model_data"]
 
 EXPORT_FORMATS = ("torchscript", "export")
 META_NAME = "hwnas.json"
+DATA_FORMAT = "hwnas-model-data"
+DATA_VERSION = 1
+DATA_NAME = "model.weights.pt"
+# the members torch.save writes (under one top folder); TorchScript adds code/ and
+# constants.pkl, torch.export models/ and extra files: refused before anything is unpickled
+_SAVE_MEMBER = re.compile(r"[^/]+/(data\.pkl|version|byteorder|\.format_version|\.storage_alignment|"
+                          r"\.data/serialization_id|data/\d+)")
+MAX_INPUT_ELEMENTS = 3 * 1024 * 1024  # one input image at most this large (C*H*W)
+MAX_WIDTH = 16.0
+MAX_CLASSES = 100_000
 
 
 def export_model(model: torch.nn.Module, path, meta: dict, fmt: str = "torchscript") -> Path:
@@ -31,29 +57,25 @@ def export_model(model: torch.nn.Module, path, meta: dict, fmt: str = "torchscri
     extra = {META_NAME: json.dumps(meta)}
     model = model.eval()
     example = torch.zeros(1, *meta["input_shape"])
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
+
+    def write(tmp):
         with torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore", FutureWarning)  # torch.jit is deprecated but still the most portable
             if fmt == "torchscript":
                 torch.jit.save(torch.jit.trace(model, example), tmp, _extra_files=extra)
             else:
                 torch.export.save(torch.export.export(model, (example,)), tmp, extra_files=extra)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+
+    return atomic_write(path, write)
 
 
 def load_exported(path) -> tuple[torch.nn.Module, dict]:
-    """``(callable module, meta)`` of a file written by ``export_model``. Raises
-    ``ValueError`` with one line when the file is not such a file."""
+    """``(callable module, meta)`` of a TorchScript file written by ``export_model``.
+    RUNS CODE from the file: for trusted files only (tests, deployment checks);
+    ``childnet.measure`` never calls it. ``ValueError`` with one line when it fails."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"model file {path} not found")
-    errors = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)
         try:
@@ -61,14 +83,128 @@ def load_exported(path) -> tuple[torch.nn.Module, dict]:
             module = torch.jit.load(str(path), map_location="cpu", _extra_files=extra)
             return module, _meta(extra[META_NAME], path)
         except (RuntimeError, ValueError) as err:
-            errors.append(str(err).splitlines()[0] if str(err) else type(err).__name__)
-        try:
-            extra = {META_NAME: ""}
-            program = torch.export.load(str(path), extra_files=extra)
-            return program.module(), _meta(extra[META_NAME], path)
-        except Exception as err:  # torch.export raises several types for foreign files
-            errors.append(str(err).splitlines()[0] if str(err) else type(err).__name__)
-    raise ValueError(f"{path}: not an exported childnet ({'; '.join(errors)[:300]})")
+            raise ValueError(f"{path}: not an exported childnet ({(str(err).splitlines() or [''])[0][:300]})") \
+                from None
+
+
+def save_model_data(model: torch.nn.Module, path, meta: dict) -> Path:
+    """Write the data file of ``model`` atomically: ``meta`` (checked as a reader will
+    check it) and the weights. ``meta``: ``input_shape`` and either ``ops`` + ``space``
+    (``name``, ``width``, ``num_classes``; a childnet) or ``baseline`` + ``num_classes``."""
+    meta = {**meta, "format": DATA_FORMAT, "version": DATA_VERSION}
+    meta = json.loads(json.dumps(meta))  # plain JSON types only: what weights_only can read back
+    model_data_meta(meta, path)
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    return atomic_save({"meta": meta, "state_dict": state}, path)
+
+
+def _refuse(path, why: str):
+    raise UserError(f"{path}: not an exported childnet data file ({DATA_NAME}, {DATA_FORMAT}): {why}")
+
+
+def _check_archive(path: Path) -> None:
+    """Only what ``torch.save`` writes: no TorchScript code, no export program."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+    except (zipfile.BadZipFile, OSError, ValueError) as err:
+        _refuse(path, f"not a torch.save archive ({type(err).__name__})")
+    odd = [n for n in names if not _SAVE_MEMBER.fullmatch(n)]
+    if odd or len({n.split("/", 1)[0] for n in names}) != 1:
+        what = "TorchScript code" if any(n.split("/", 1)[-1].startswith(("code/", "constants.pkl")) for n in odd) \
+            else "a torch.export program" if any("/models/" in n or n.endswith(".json") for n in odd) \
+            else f"member {odd[0] if odd else names[0]!r}"
+        _refuse(path, f"the archive holds {what} (model files are data; TorchScript/export files are code and "
+                      f"are never loaded here)")
+
+
+def model_data_meta(meta, path) -> dict:
+    """``meta`` of a data file checked: format, version, ``input_shape`` (3 positive
+    integers, one image at most ``MAX_INPUT_ELEMENTS``), then a childnet's ``ops`` and
+    ``space`` or a baseline's ``baseline`` and ``num_classes``."""
+    if not isinstance(meta, dict):
+        _refuse(path, f"meta: expected an object, got {type(meta).__name__}")
+    if meta.get("format") != DATA_FORMAT or meta.get("version") != DATA_VERSION:
+        _refuse(path, f"meta.format/version: expected {DATA_FORMAT!r} version {DATA_VERSION}, got "
+                      f"{str(meta.get('format'))[:40]!r} version {str(meta.get('version'))[:20]}")
+    shape = meta.get("input_shape")
+    if (not isinstance(shape, list) or len(shape) != 3
+            or not all(isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= MAX_INPUT_ELEMENTS for v in shape)
+            or math.prod(shape) > MAX_INPUT_ELEMENTS):
+        _refuse(path, f"meta.input_shape: expected [channels, height, width] of positive integers (at most "
+                      f"{MAX_INPUT_ELEMENTS} values), got {str(shape)[:60]}")
+    if "baseline" in meta:
+        from hwnas.baselines import BASELINES
+
+        if meta["baseline"] not in BASELINES:
+            _refuse(path, f"meta.baseline: expected one of {', '.join(BASELINES)}, got {str(meta['baseline'])[:40]!r}")
+        _classes(meta.get("num_classes"), path, "meta.num_classes")
+        return meta
+    ops, space = meta.get("ops"), meta.get("space")
+    if not isinstance(ops, list) or not ops or not all(isinstance(o, str) for o in ops):
+        _refuse(path, f"meta.ops: expected a non-empty list of op names, got {str(ops)[:60]}")
+    if not isinstance(space, dict) or not isinstance(space.get("name"), str):
+        _refuse(path, "meta.space: expected an object with name, width, num_classes")
+    width = space.get("width")
+    if isinstance(width, bool) or not isinstance(width, (int, float)) or not 0 < width <= MAX_WIDTH:
+        _refuse(path, f"meta.space.width: expected a number in (0, {MAX_WIDTH:g}], got {str(width)[:30]}")
+    _classes(space.get("num_classes"), path, "meta.space.num_classes")
+    return meta
+
+
+def _classes(value, path, field: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not 2 <= value <= MAX_CLASSES:
+        _refuse(path, f"{field}: expected an integer in [2, {MAX_CLASSES}], got {str(value)[:30]}")
+
+
+def _rebuild(meta: dict, path) -> torch.nn.Module:
+    """The network the meta names, built here from the registries."""
+    if "baseline" in meta:
+        from hwnas.baselines import baseline_model
+
+        if meta["input_shape"][0] != 3:
+            _refuse(path, f"meta.input_shape: baselines take 3 channels, got {meta['input_shape']}")
+        return baseline_model(meta["baseline"], meta["num_classes"])
+    from hwnas.network import build_network
+    from hwnas.space import get_space
+
+    sp = meta["space"]
+    try:
+        space = get_space(sp["name"], float(sp["width"]), sp["num_classes"])
+        net = build_network(space, meta["ops"])
+    except UserError as err:
+        _refuse(path, f"meta: {err}")
+    if list(space.input_shape) != meta["input_shape"]:
+        _refuse(path, f"meta.input_shape: space {space.name} takes {list(space.input_shape)}, got "
+                      f"{meta['input_shape']}")
+    return net
+
+
+def load_model_data(path) -> tuple[torch.nn.Module, dict]:
+    """``(network in eval mode, meta)`` rebuilt from a data file written by
+    ``save_model_data``. Runs no code from the file; anything else is a one-line
+    ``UserError``."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"model file {path} not found")
+    _check_archive(path)
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # pickle, zip, EOF, a refused global: all "not a data file"
+        _refuse(path, f"unreadable ({type(err).__name__}: {(str(err).strip().splitlines() or [''])[0][:120]})")
+    if not isinstance(data, dict) or set(data) != {"meta", "state_dict"}:
+        _refuse(path, "expected an object with exactly meta and state_dict")
+    meta = model_data_meta(data["meta"], path)
+    state = data["state_dict"]
+    if not isinstance(state, dict) or not all(isinstance(k, str) and isinstance(v, torch.Tensor)
+                                              for k, v in state.items()):
+        _refuse(path, "state_dict: expected an object of named tensors")
+    net = _rebuild(meta, path)
+    try:
+        net.load_state_dict(state, strict=True)
+    except RuntimeError as err:  # missing/unexpected keys, shape mismatch
+        _refuse(path, f"state_dict does not fit the rebuilt network ({' '.join(str(err).split())[:160]})")
+    return net.eval(), meta
 
 
 def _meta(raw, path) -> dict:

@@ -1,5 +1,12 @@
 """Measure exported models on this machine with the LUT's own timing protocol.
 
+What is measured is rebuilt from data: a model file is the childnet's data file
+(``model.weights.pt``, ``childnet.export.load_model_data``: op names, space and
+weights, loaded ``weights_only``; or a baseline's), never code from the file. The
+rebuilt network is traced here (``hwnas.network.trace``), because the LUT describes
+the deployed TorchScript form. A TorchScript, ``torch.export`` or pickle file is
+refused with one line.
+
 Protocol (the one ``lut.profile`` times LUT entries with, ``hwnas.speed``): fixed
 threads, steady allocator, whole-process warm-up, then ``rounds`` shuffled passes over
 all models of a group, each visit re-warmed, every visit divided by the speed
@@ -13,9 +20,10 @@ again (``tries`` in all) and the quietest try is kept; one still above it is mar
 ``"noisy": true``. Energy only with a real meter (``energy_source``), never made up.
 
 Runs on any machine with torch and the ``hwnas`` package (a Raspberry Pi): it imports
-only torch, ``hwnas.speed``/``timing``/``meters``/``device``/``space`` and ``childnet.export``.
+only torch, ``hwnas.speed``/``timing``/``meters``/``device``/``space``/``network`` and
+``childnet.export`` (torchvision only to rebuild a baseline).
 
-CLI: ``python -m childnet.measure --model FILE [--model FILE ...] [--meter none|rapl|ina219]
+CLI: ``python -m childnet.measure --model model.weights.pt [--model FILE ...] [--meter none|rapl|ina219]
 [--threads N]`` prints one "measured" JSON (metrics.json) per model.
 """
 
@@ -27,10 +35,11 @@ import os
 
 import torch
 
-from childnet.export import load_exported
+from childnet.export import load_model_data
 from hwnas.device import describe
 from hwnas.errors import UserError, cli_main
 from hwnas.meters import get_meter
+from hwnas.network import trace
 from hwnas.space import get_space
 from hwnas.speed import REFERENCE_SEED, SpeedReference, measure_modules
 from hwnas.timing import metered_energy_mj, steady_allocator
@@ -60,10 +69,8 @@ def _reference(spec: dict, batch_size: int) -> SpeedReference:
 
 
 def _load(path) -> tuple[torch.nn.Module, dict]:
-    try:
-        return load_exported(path)
-    except (FileNotFoundError, ValueError) as err:
-        raise UserError(str(err)) from None
+    """The network of a data file (rebuilt, eval mode) and its meta; one-line UserError otherwise."""
+    return load_model_data(path)
 
 
 def _time_group(modules, inputs, spec: dict, *, threads, warmup, repeats, rounds, batch_size) -> tuple[list, dict]:
@@ -85,12 +92,13 @@ def measure_files(paths, *, reference: dict | None = None, threads: int = 1, war
     if batch_size < 1 or threads < 1 or repeats < 1 or rounds < 1 or warmup < 0 or tries < 1:
         raise UserError(f"measure: need batch_size, threads, repeats, rounds, tries >= 1 and warmup >= 0, got "
                         f"{batch_size}, {threads}, {repeats}, {rounds}, {tries}, {warmup}")
+    get_meter(meter)  # an unknown or absent meter fails now, not after the timing
     loaded = [_load(p) for p in paths]  # every file checked before anything is timed
     spec = reference or next((dict(DEFAULT_REFERENCE, space=m["space"]) for _, m in loaded
                               if isinstance(m.get("space"), dict) and "name" in m["space"]), DEFAULT_REFERENCE)
     gen = torch.Generator().manual_seed(0)
     inputs = [torch.randn(batch_size, *m["input_shape"], generator=gen) for _, m in loaded]
-    modules = [module for module, _ in loaded]
+    modules = [trace(module, x) for (module, _), x in zip(loaded, inputs)]  # the deployed form, as in the LUT
     kw = dict(threads=threads, warmup=warmup, repeats=repeats, rounds=rounds, batch_size=batch_size)
     best: dict[int, tuple] = {}
     for start in range(0, len(modules), GROUP):
@@ -138,7 +146,7 @@ def measure_file(path, **kwargs) -> dict:
 @cli_main
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(prog="python -m childnet.measure", description=__doc__.split("\n\n")[0])
-    p.add_argument("--model", required=True, action="append", help="model.pt written by childnet.train (repeatable)")
+    p.add_argument("--model", required=True, action="append", help="model.weights.pt written by childnet.train (repeatable)")
     p.add_argument("--meter", default="none", help="none | rapl | ina219")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--warmup", type=int, default=10)

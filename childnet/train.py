@@ -5,7 +5,8 @@ skips vanish) at the space's real width (the width the LUT describes, not the
 search's proxy width). One loop: SGD with cosine decay over ``child.epochs`` on the
 whole training subset, a checkpoint every epoch (``--resume`` continues exactly),
 then test accuracy, parameters, FLOPs (``torch.utils.flop_counter``), the exported
-``model.pt`` and ``metrics.json`` (docs/formats.md).
+``model.pt`` (deployment artifact), the data file ``model.weights.pt`` (what
+``childnet.measure`` times) and ``metrics.json`` (docs/formats.md).
 
 CLI: ``python -m childnet.train --arch arch.json --config FILE --out DIR [--resume] [key=value ...]``
 """
@@ -24,11 +25,12 @@ import torch.nn.functional as F
 import yaml
 from torch.utils.flop_counter import FlopCounterMode
 
-from childnet.export import EXPORT_FORMATS, export_model
+from childnet.export import DATA_NAME, EXPORT_FORMATS, export_model, save_model_data
 from childnet.measure import measure_file
 from hwnas.config import ExperimentConfig, config_to_dict, load_config
 from hwnas.data import TensorLoader, make_splits
 from hwnas.errors import UserError, cli_main
+from hwnas.io import atomic_write, read_json
 from hwnas.network import build_network
 from hwnas.space import SearchSpace, get_space
 from lut import builtin_names, ensure_lut, load_lut
@@ -48,10 +50,7 @@ def read_arch(arch) -> tuple[list[str], dict]:
         path = Path(arch)
         if not path.is_file():
             raise UserError(f"architecture file {path} not found")
-        try:
-            arch = json.loads(path.read_text())
-        except json.JSONDecodeError as err:
-            raise UserError(f"{path}: not valid JSON ({err.msg} at line {err.lineno})") from None
+        arch = read_json(path, "architecture file")  # one line for invalid, too deep, huge integers
         source = str(path)
     else:
         source = "architecture"
@@ -138,11 +137,13 @@ def run_child(cfg: ExperimentConfig, arch, out_dir, *, resume: bool = False,
     """Train, evaluate, export and measure ``arch``; returns the metrics.json dict.
 
     ``measure``: True measures on this host (``childnet.measure``); a callable gets the
-    exported model's path and returns the "measured" dict (e.g. from a device's Ray
+    data file's path (``model.weights.pt``) and returns the "measured" dict (e.g. from a device's Ray
     node); False leaves the measured fields null with a note. ``cost``: in-memory costs
     standing for ``cfg.lut.path`` (else the LUT is loaded).
     """
     out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UserError(f"--out {out_dir}: is a file, expected a folder")
     c, d = cfg.child, cfg.data
     if c.export not in EXPORT_FORMATS + ("none",):
         raise UserError(f"child.export: unknown format {c.export!r}; expected one of {', '.join(EXPORT_FORMATS)}, none")
@@ -218,17 +219,18 @@ def run_child(cfg: ExperimentConfig, arch, out_dir, *, resume: bool = False,
     input_shape = list(space.input_shape)
     params = sum(p.numel() for p in model.parameters())
     flops = count_flops(model, input_shape)
-    model_path = None
+    model_path = data_path = None
     if c.export != "none":
-        model_path = export_model(model, out_dir / "model.pt", {"input_shape": input_shape, "ops": ops,
-                                                               "space": space_info(space)}, c.export)
+        meta = {"input_shape": input_shape, "ops": ops, "space": space_info(space)}
+        model_path = export_model(model, out_dir / "model.pt", meta, c.export)  # deployment artifact (code)
+        data_path = save_model_data(model, out_dir / DATA_NAME, meta)  # what devices measure (data)
         _export_onnx(model, out_dir / "model.onnx", input_shape)
-    measured = _measure(measure, model_path, cfg, space)
+    measured = _measure(measure, data_path, cfg, space)
     search_lut = {k: estimates[0][k] for k in ("name", "lat_ms", "energy_mj", "energy_source")}
     result = {"test_acc": test_acc, "params": params, "flops": flops, "ops": ops, "space": space_info(space),
               "lut": search_lut, "lut_estimates": estimates, "measured": measured,
               "train_seconds": train_seconds, "epochs": c.epochs, "model": model_path.name if model_path else None,
-              "reused_from": None}
+              "weights": data_path.name if data_path else None, "reused_from": None}
     atomic_write_json(out_dir / "metrics.json", result)
     return result
 
@@ -255,9 +257,8 @@ def _export_onnx(model, path: Path, input_shape) -> None:
         import onnx  # noqa: F401
     except ImportError:
         return
-    tmp = path.with_name(f".{path.name}.tmp")
-    torch.onnx.export(model.eval(), (torch.zeros(1, *input_shape),), str(tmp), dynamo=False)
-    tmp.replace(path)
+    atomic_write(path, lambda tmp: torch.onnx.export(model.eval(), (torch.zeros(1, *input_shape),), str(tmp),
+                                                     dynamo=False))
 
 
 @cli_main

@@ -3,20 +3,31 @@ with ``section.key=value``, unknown keys rejected, the resolved config saved wit
 every run.
 
 ``ExperimentConfig`` gathers the stages; each stage reads only its own section.
+
+This is the one place values are checked, once, before anything runs: types (an
+enumeration is a ``Literal``), then the range rules in ``RULES`` (batch sizes >= 1,
+learning rates >= 0, ...). ``load_config``, ``config_from_dict`` (a recorded config)
+and overrides all go through it, and ``check_config`` re-checks a config object that
+code has changed. Every failure is one ``UserError`` line naming ``section.key``, the
+value and what is allowed. Overrides are YAML values; a number written ``1e-3``
+(YAML 1.1 reads that as a string) is taken as the number.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+import re
 import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import yaml
 
 from hwnas.errors import UserError
+from hwnas.io import atomic_write_text
 
 __all__ = [
     "ChildConfig",
@@ -28,23 +39,25 @@ __all__ = [
     "SearchConfig",
     "SpaceConfig",
     "SweepConfig",
+    "check_config",
     "config_from_dict",
     "config_to_dict",
     "load_config",
+    "override_value",
     "save_config",
 ]
 
 
 @dataclass
 class SpaceConfig:
-    preset: str = "fbnet-cpu"
+    preset: Literal["fbnet-cifar", "fbnet-imagenet", "fbnet-cpu"] = "fbnet-cpu"  # hwnas.space.PRESETS
     width: float = 1.0
     num_classes: int | None = None  # None: the dataset's
 
 
 @dataclass
 class DataConfig:
-    dataset: str = "fashion-mnist"  # fashion-mnist | cifar10 | cifar100
+    dataset: Literal["fashion-mnist", "cifar10", "cifar100"] = "fashion-mnist"  # hwnas.data.NUM_CLASSES
     root: str | None = None  # None: the dataset's usual places (Debian package, ./data)
     download: bool = False
     train_size: int | None = None  # subset of the training split (seeded); None: all
@@ -63,7 +76,7 @@ class LutConfig:
 
 @dataclass
 class LossConfig:
-    form: str = "hanna"  # hanna: CE + a*LAT^b + g*ENER^d ; fbnet: CE * a * log(LAT)^b
+    form: Literal["hanna", "fbnet"] = "hanna"  # hanna: CE + a*LAT^b + g*ENER^d ; fbnet: CE * a * log(LAT)^b
     alpha: float = 0.2
     beta: float = 0.6
     gamma: float = 0.0
@@ -74,7 +87,7 @@ class LossConfig:
 class SearchConfig:
     epochs: int = 90  # total, warm-up included
     warmup_epochs: int = 10  # weights only
-    mode: str = "exact"  # exact | single_path | naive
+    mode: Literal["exact", "single_path", "naive"] = "exact"  # supernet.mixed.MODES
     w_lr: float = 0.1
     w_momentum: float = 0.9
     w_weight_decay: float = 1e-4
@@ -101,13 +114,13 @@ class ChildConfig:
     label_smoothing: float = 0.0
     threads: int | None = None
     seed: int = 0
-    export: str = "torchscript"  # torchscript | none
+    export: Literal["torchscript", "export", "none"] = "torchscript"  # childnet.export.EXPORT_FORMATS or none
 
 
 @dataclass
 class MeasureConfig:
     device: str = "local"  # local | a Ray custom resource name, e.g. rpi4
-    meter: str = "none"  # none | rapl | ina219
+    meter: Literal["none", "rapl", "ina219"] = "none"  # hwnas.meters
     threads: int = 1
     warmup: int = 10
     # whole-model timing (childnet.measure): the LUT's protocol; a sample is the mean of
@@ -127,9 +140,9 @@ class MeasureConfig:
 @dataclass
 class SweepConfig:
     trials: int = 30
-    mode: str = "any"  # latency | energy | any
-    objective: str = "multi"  # multi | accuracy | latency | energy
-    strategy: str = "dnas"  # dnas: a supernet search per trial | random: uniformly drawn architectures
+    mode: Literal["latency", "energy", "any"] = "any"
+    objective: Literal["multi", "accuracy", "latency", "energy"] = "multi"
+    strategy: Literal["dnas", "random"] = "dnas"  # dnas: a supernet search per trial | random: uniformly drawn architectures
     concurrency: int = 2
     cpus_per_trial: float = 1.0
     gpus_per_trial: float = 0.0  # > 0 keeps trials on GPU nodes (a cluster's devices only measure)
@@ -141,9 +154,9 @@ class SweepConfig:
     dominance: tuple[float, float] = (0.05, 0.95)  # vENER/vLAT in latency mode (inverse in energy)
     # relative: sample cost_share = (vLAT + vENER) / CE0 and derive alpha, gamma from the
     # LUT's start costs (sweep.knobs docs in sweep/knobs.py); absolute: alpha, gamma in their ranges
-    knobs: str = "relative"
+    knobs: Literal["relative", "absolute"] = "relative"
     cost_share: tuple[float, float] = (0.01, 1.0)
-    scheduler: str = "none"  # none | asha
+    scheduler: Literal["none", "asha"] = "none"
     share_warmup: bool = True
     reuse_children: bool = True
     seed: int = 0
@@ -161,9 +174,63 @@ class ExperimentConfig:
     sweep: SweepConfig = field(default_factory=SweepConfig)
 
 
+@dataclass(frozen=True)
+class Range:
+    """A number's allowed interval: ``low``/``high`` (None: unbounded), open or closed."""
+
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False  # value > low (else >=)
+    high_open: bool = False  # value < high (else <=)
+
+    def allows(self, v) -> bool:
+        if self.low is not None and (v <= self.low if self.low_open else v < self.low):
+            return False
+        return self.high is None or (v < self.high if self.high_open else v <= self.high)
+
+    def __str__(self) -> str:
+        if self.high is None:
+            return f"{'>' if self.low_open else '>='} {self.low:g}"
+        return (f"in {'(' if self.low_open else '['}{self.low:g}, {self.high:g}{')' if self.high_open else ']'}")
+
+
+AT_LEAST_1 = Range(1)
+NON_NEGATIVE = Range(0)
+POSITIVE = Range(0, low_open=True)
+FRACTION = Range(0, 1, high_open=True)  # [0, 1)
+SEED = Range(0, 2**63 - 1)
+WIDTH = Range(0, 16, low_open=True)
+
+# Range rules per section (None values of optional fields are always allowed).
+RULES: dict[type, dict[str, Range]] = {
+    SpaceConfig: {"width": WIDTH, "num_classes": Range(2, 100_000)},
+    DataConfig: {"train_size": AT_LEAST_1, "test_size": AT_LEAST_1, "arch_fraction": Range(0, 1, True, True),
+                 "batch_size": AT_LEAST_1, "seed": SEED},
+    LossConfig: {"alpha": NON_NEGATIVE, "beta": NON_NEGATIVE, "gamma": NON_NEGATIVE, "delta": NON_NEGATIVE},
+    SearchConfig: {"epochs": NON_NEGATIVE, "warmup_epochs": NON_NEGATIVE, "w_lr": NON_NEGATIVE,
+                   "w_momentum": FRACTION, "w_weight_decay": NON_NEGATIVE, "theta_lr": NON_NEGATIVE,
+                   "theta_weight_decay": NON_NEGATIVE, "temperature": POSITIVE, "temperature_decay": NON_NEGATIVE,
+                   "proxy_width": WIDTH, "steps_per_epoch": AT_LEAST_1, "threads": AT_LEAST_1, "seed": SEED,
+                   "arch_seed": SEED},
+    ChildConfig: {"epochs": NON_NEGATIVE, "lr": NON_NEGATIVE, "momentum": FRACTION, "weight_decay": NON_NEGATIVE,
+                  "batch_size": AT_LEAST_1, "label_smoothing": FRACTION, "threads": AT_LEAST_1, "seed": SEED},
+    MeasureConfig: {"threads": AT_LEAST_1, "warmup": NON_NEGATIVE, "repeats": AT_LEAST_1, "rounds": AT_LEAST_1,
+                    "batch_size": AT_LEAST_1, "max_rel_iqr": POSITIVE, "tries": AT_LEAST_1},
+    SweepConfig: {"trials": AT_LEAST_1, "concurrency": AT_LEAST_1, "cpus_per_trial": POSITIVE,
+                  "gpus_per_trial": NON_NEGATIVE, "measure_timeout_s": POSITIVE, "seed": SEED},
+}
+MAX_INT = 2**63 - 1  # larger integers are refused everywhere (torch seeds and counts are int64)
+_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")  # YAML 1.1 reads "1e-3" as a string
+
+
 def _coerce(value, tp, where: str):
     """Check/convert ``value`` to the annotated type ``tp``; one-line error otherwise."""
     origin = typing.get_origin(tp)
+    if origin is Literal:
+        allowed = typing.get_args(tp)
+        if value not in allowed or isinstance(value, bool):
+            raise UserError(f"{where} {value!r}: expected one of {', '.join(map(str, allowed))}")
+        return value
     if origin in (typing.Union, types.UnionType):
         args = typing.get_args(tp)
         if value is None and type(None) in args:
@@ -180,47 +247,97 @@ def _coerce(value, tp, where: str):
     if origin is tuple:
         args = typing.get_args(tp)
         if not isinstance(value, (list, tuple)) or len(value) != len(args):
-            raise UserError(f"{where}: expected a list of {len(args)} values, got {value!r}")
+            raise UserError(f"{where}: expected a list of {len(args)} values, got {_short(value)}")
         return tuple(_coerce(v, a, f"{where}[{i}]") for i, (v, a) in enumerate(zip(value, args)))
     if dataclasses.is_dataclass(tp):
         return _from_dict(tp, value, where)
     if tp is bool:
         if isinstance(value, bool):
             return value
-        raise UserError(f"{where}: expected true/false, got {value!r}")
+        raise UserError(f"{where}: expected true/false, got {_short(value)}")
     if tp is int:
         if isinstance(value, int) and not isinstance(value, bool):
+            if abs(value) > MAX_INT:
+                raise UserError(f"{where}: expected an integer of at most 2^63-1, got one of {len(str(value))} digits")
             return value
-        raise UserError(f"{where}: expected an integer, got {value!r}")
+        raise UserError(f"{where}: expected an integer, got {_short(value)}")
     if tp is float:
+        if isinstance(value, str) and _NUMBER.fullmatch(value.strip()):
+            value = float(value)
         if isinstance(value, (int, float)) and not isinstance(value, bool):
+            try:
+                value = float(value)
+            except OverflowError:
+                value = math.inf
             if not math.isfinite(value):
-                raise UserError(f"{where}: expected a finite number, got {value!r}")
-            return float(value)
-        raise UserError(f"{where}: expected a number, got {value!r}")
+                raise UserError(f"{where}: expected a finite number, got {_short(value)}")
+            return value
+        raise UserError(f"{where}: expected a number, got {_short(value)}")
     if tp is str:
         if isinstance(value, str):
             return value
-        raise UserError(f"{where}: expected a string, got {value!r}")
+        raise UserError(f"{where}: expected a string, got {_short(value)}")
     raise TypeError(f"unsupported config type {tp} at {where}")
+
+
+def _short(value) -> str:
+    """``repr`` cut to one short line (a value may be a huge list or nested mapping)."""
+    text = " ".join(repr(value).split())
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _check_rules(cls, obj, where: str, keys=None) -> None:
+    """The range rules of ``cls`` on ``obj``'s fields (``keys``: only those)."""
+    for key, rule in RULES.get(cls, {}).items():
+        if keys is not None and key not in keys:
+            continue
+        value = getattr(obj, key)
+        if value is not None and not rule.allows(value):
+            kind = "an integer" if isinstance(value, int) else "a number"
+            raise UserError(f"{where}.{key}: expected {kind} {rule}, got {_short(value)}" if where else
+                            f"{key}: expected {kind} {rule}, got {_short(value)}")
 
 
 def _from_dict(cls, data, where: str):
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise UserError(f"{where}: expected a mapping, got {type(data).__name__}")
+        raise UserError(f"{where or 'config'}: expected a mapping, got {type(data).__name__}")
     hints = typing.get_type_hints(cls)
     names = [f.name for f in dataclasses.fields(cls)]
     for key in data:
         if key not in names:
-            raise UserError(f"{where}: unknown key {key!r}; expected one of {', '.join(names)}")
+            raise UserError(f"{where or 'config'}: unknown key {_short(key)}; expected one of {', '.join(names)}")
     kwargs = {k: _coerce(v, hints[k], f"{where}.{k}" if where else k) for k, v in data.items()}
-    return cls(**kwargs)
+    obj = cls(**kwargs)
+    _check_rules(cls, obj, where)
+    return obj
+
+
+def _sourced(source: str, build):
+    """``build()`` with ``source`` (a file, "resumed config") prefixed to its one-line error."""
+    try:
+        return build()
+    except UserError as err:
+        raise UserError(f"{source}: {err}") from None
+
+
+def check_config(cfg) -> None:
+    """Check a config object again (types of enumerations and every range rule), e.g.
+    one that code changed after loading. One-line ``UserError``."""
+    hints = typing.get_type_hints(type(cfg))
+    for f in dataclasses.fields(cfg):
+        section = getattr(cfg, f.name)
+        if not dataclasses.is_dataclass(section):
+            continue
+        section_hints = typing.get_type_hints(type(section))
+        for g in dataclasses.fields(section):
+            _coerce(getattr(section, g.name), section_hints[g.name], f"{f.name}.{g.name}")
+        _check_rules(hints[f.name], section, f.name)
 
 
 def config_from_dict(data: dict, cls=ExperimentConfig, source: str = "config"):
-    return _from_dict(cls, data, source)
+    return _sourced(source, lambda: _from_dict(cls, data, ""))
 
 
 def config_to_dict(cfg) -> dict:
@@ -234,11 +351,22 @@ def config_to_dict(cfg) -> dict:
     return plain(dataclasses.asdict(cfg))
 
 
+def override_value(dotted: str, raw: str):
+    """The YAML value of an override's right side (empty: null); one line if it is not YAML."""
+    if raw == "":
+        return None
+    try:
+        return yaml.safe_load(raw)
+    except (yaml.YAMLError, RecursionError) as err:
+        first = (str(err).strip().splitlines() or ["nested too deeply"])[0]
+        raise UserError(f"override {dotted}: value {_short(raw)} is not valid YAML ({first})") from None
+
+
 def _set_override(data: dict, item: str, cls) -> None:
     if "=" not in item:
-        raise UserError(f"override {item!r}: expected section.key=value")
+        raise UserError(f"override {_short(item)}: expected section.key=value")
     dotted, raw = item.split("=", 1)
-    value = yaml.safe_load(raw) if raw != "" else None
+    value = override_value(dotted, raw)
     keys = dotted.split(".")
     node, tp = data, cls
     for i, key in enumerate(keys):
@@ -265,14 +393,17 @@ def load_config(path: str | Path | None, overrides=(), cls=ExperimentConfig):
             raise UserError(f"config file {path} not found")
         try:
             data = yaml.safe_load(path.read_text()) or {}
-        except yaml.YAMLError as err:
-            raise UserError(f"{path}: not valid YAML ({str(err).splitlines()[0]})") from None
+        except (OSError, UnicodeDecodeError) as err:
+            raise UserError(f"{path}: cannot read ({getattr(err, 'strerror', None) or type(err).__name__})") from None
+        except (yaml.YAMLError, RecursionError) as err:
+            first = (str(err).strip().splitlines() or ["nested too deeply"])[0]
+            raise UserError(f"{path}: not valid YAML ({first})") from None
         if not isinstance(data, dict):
             raise UserError(f"{path}: expected a mapping at the top level")
     for item in overrides:
         _set_override(data, item, cls)
-    return _from_dict(cls, data, source)
+    return _sourced(source, lambda: _from_dict(cls, data, ""))
 
 
 def save_config(cfg, path: str | Path) -> None:
-    Path(path).write_text(yaml.safe_dump(config_to_dict(cfg), sort_keys=False))
+    atomic_write_text(path, yaml.safe_dump(config_to_dict(cfg), sort_keys=False))

@@ -6,11 +6,17 @@ from __future__ import annotations
 import functools
 import sys
 
-__all__ = ["UserError", "cli_main"]
+__all__ = ["UserError", "at_least", "cli_main"]
 
 
 class UserError(Exception):
     """Bad input from the user (a file, a field, a flag). ``str(err)`` is one line."""
+
+
+def at_least(name: str, value, low: int) -> None:
+    """``UserError`` unless the flag/field ``name`` is None or an integer >= ``low``."""
+    if value is not None and value < low:
+        raise UserError(f"{name}: expected an integer >= {low}, got {value}")
 
 
 def cli_main(fn):

@@ -27,7 +27,8 @@ from pathlib import Path
 import torch
 
 from hwnas.device import describe
-from hwnas.errors import UserError, cli_main
+from hwnas.errors import UserError, at_least, cli_main
+from hwnas.io import check_output_file
 from hwnas.meters import get_meter
 from hwnas.space import PRESETS, SearchSpace, get_space
 from hwnas.timing import fixed_threads, metered_energy_mj, steady_allocator
@@ -184,8 +185,8 @@ def _check_reachable(address: str, timeout_s: float = 3.0) -> None:
         return
     hostport = address.split("://", 1)[-1].rstrip("/")
     host, _, port = hostport.rpartition(":")
-    if not host or not port.isdigit():
-        raise UserError(f"Ray address {address!r}: expected host:port (or ray://host:port)")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise UserError(f"Ray address {address!r}: expected host:port (or ray://host:port), port in 1-65535")
     try:
         socket.create_connection((host, int(port)), timeout=timeout_s).close()
     except OSError as err:
@@ -359,9 +360,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> None:
     args = build_parser().parse_args(argv)
     space = get_space(args.space, args.width, args.classes)
-    out = Path(args.out)
-    if out.is_dir():
-        raise UserError(f"--out {out}: is a directory, expected a file path")
+    out = check_output_file(args.out)  # before profiling: it takes minutes on a Pi
+    for name, value, low in (("--threads", args.threads, 1), ("--warmup", args.warmup, 0),
+                             ("--repeats", args.repeats, 1), ("--rounds", args.rounds, 1),
+                             ("--per-op", args.per_op, 1), ("--batch-size", args.batch_size, 1),
+                             ("--calibrate", args.calibrate, 0)):
+        at_least(name, value, low)
     started = time.perf_counter()
     lut = profile_lut(space, device=args.device, meter=args.meter, threads=args.threads, warmup=args.warmup,
                       repeats=args.repeats, rounds=args.rounds, context=args.context, per_op=args.per_op,

@@ -35,11 +35,10 @@ from __future__ import annotations
 import random
 import statistics
 import time
-import warnings
 
 import torch
 
-from hwnas.network import build_head, build_network, build_stem
+from hwnas.network import build_head, build_network, build_stem, trace  # trace: re-exported
 from hwnas.ops import Skip, build_op
 from hwnas.space import SearchSpace
 from hwnas.speed import (REFERENCE_SEED, REWARM_CALLS, WARMUP_ROUNDS, SpeedReference, interleaved, measure_modules,
@@ -167,14 +166,6 @@ def time_in_network(space: SearchSpace, *, threads: int, warmup: int, repeats: i
         ratios = interleaved(nets, run, visit, warmup=warmup, rounds=rounds, seed=seed, reference=reference,
                               bar=bar)
     return timings_ms(ratios, reference, threads), {"archs": archs, "per_op": per_op, "seed": seed}, reference
-
-
-def trace(net: torch.nn.Module, x: torch.Tensor) -> torch.jit.ScriptModule:
-    """The deployed form of a network: ``torch.jit.trace`` in eval mode, as
-    ``childnet.export`` writes it (its deprecation warning silenced)."""
-    with torch.no_grad(), warnings.catch_warnings():
-        warnings.simplefilter("ignore", FutureWarning)
-        return torch.jit.trace(net.eval(), x, check_trace=False)  # the check re-traces: 0.3 s a network
 
 
 def _design_matrix(space: SearchSpace, archs, keys: list) -> torch.Tensor:

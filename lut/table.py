@@ -6,15 +6,14 @@ where its numbers come from (space, device, protocol, energy source, calibration
 
 from __future__ import annotations
 
-import json
 import math
 import os
-import tempfile
 from pathlib import Path
 
 import torch
 
 from hwnas.errors import UserError
+from hwnas.io import atomic_write_json, parse_json
 from hwnas.space import SearchSpace, Stage
 from lut.cost import CostTensors, TableCost
 
@@ -50,7 +49,11 @@ class _Fields:
         if value is None and nullable:
             return None
         if kind is float:
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            try:  # float(10**400) overflows: a huge integer is not a usable number either
+                ok = not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(float(value))
+            except OverflowError:
+                ok = False
+            if not ok:
                 self.fail(field, "a finite number" + (" or null" if nullable else ""))
             return float(value)
         if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
@@ -172,8 +175,10 @@ def _tensors(data: dict, f: _Fields) -> CostTensors:
     has_energy = energy_source != "none"
 
     fixed = f.get(data, "fixed", "fixed", dict)
-    fixed_lat = f.get(fixed, "latency_ms", "fixed.latency_ms", float)
+    fixed_lat = _cost(f, f.get(fixed, "latency_ms", "fixed.latency_ms", float), "fixed.latency_ms", zero_ok=True)
     fixed_en = f.get(fixed, "energy_mj", "fixed.energy_mj", float, nullable=not has_energy)
+    if fixed_en is not None:
+        _cost(f, fixed_en, "fixed.energy_mj", zero_ok=True)
     if not has_energy and fixed_en is not None:
         f.fail("fixed.energy_mj", "null when energy_source is 'none'")
 
@@ -187,10 +192,12 @@ def _tensors(data: dict, f: _Fields) -> CostTensors:
         for j, op in enumerate(ops):
             where = f"layers[{i}].ops.{op}"
             entry = f.get(entries, op, where, dict)
-            lat[i, j] = f.get(entry, "latency_ms", f"{where}.latency_ms", float)
+            # 0 is the cost of an identity skip only (build_network removes it)
+            lat[i, j] = _cost(f, f.get(entry, "latency_ms", f"{where}.latency_ms", float), f"{where}.latency_ms",
+                              zero_ok=op == "skip")
             e = f.get(entry, "energy_mj", f"{where}.energy_mj", float, nullable=not has_energy)
             if has_energy:
-                en[i, j] = e
+                en[i, j] = _cost(f, e, f"{where}.energy_mj", zero_ok=op == "skip")
             elif e is not None:
                 f.fail(f"{where}.energy_mj", "null when energy_source is 'none'")
 
@@ -201,10 +208,23 @@ def _tensors(data: dict, f: _Fields) -> CostTensors:
         f.check(calibration, "calibration", dict)
         scale = f.get(calibration, "latency_scale", "calibration.latency_scale", float)
         offset = f.get(calibration, "latency_offset_ms", "calibration.latency_offset_ms", float)
+        if scale <= 0:
+            f.fail("calibration.latency_scale", f"a positive number, got {scale}")
         lat = lat * scale
         fixed_lat = fixed_lat * scale + offset
+    # the largest estimate must stay a number (entries near 1e308 each are finite, their sum is not)
+    for name, table, base in (("latency_ms", lat, fixed_lat), ("energy_mj", en, fixed_en)):
+        if table is not None and not math.isfinite(base + float(table.max(dim=1).values.sum())):
+            f.fail(f"layers[*].ops.*.{name}", "entries whose sums stay finite (the largest estimate overflows)")
     return CostTensors(op_names=tuple(ops), latency_fixed_ms=fixed_lat, latency_ms=lat,
                        energy_fixed_mj=fixed_en, energy_mj=en, energy_source=energy_source)
+
+
+def _cost(f: _Fields, value: float, field: str, zero_ok: bool) -> float:
+    """A cost is finite and positive (0 allowed where ``zero_ok``)."""
+    if value < 0 or (value == 0 and not zero_ok):
+        f.fail(field, f"a {'non-negative' if zero_ok else 'positive'} number, got {value}")
+    return value
 
 
 def space_from_definition(d: dict) -> SearchSpace:
@@ -226,7 +246,7 @@ def load_lut(spec: str) -> Lut:
     if spec.startswith("builtin:"):
         name = spec.split(":", 1)[1]
         path = BUILTIN_DIR / f"{name}.json"
-        if not path.is_file():
+        if name not in builtin_names():  # a name, never a path ("builtin:../x" stays inside the package)
             raise UserError(f"unknown builtin LUT {spec!r}; expected one of "
                             f"{', '.join('builtin:' + n for n in builtin_names())}")
     else:
@@ -237,33 +257,10 @@ def load_lut(spec: str) -> Lut:
         text = path.read_text()
     except OSError as err:
         raise UserError(f"LUT {spec}: cannot read ({err.strerror})") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise UserError(f"LUT {spec}: not valid JSON (truncated?): {err.msg} at line {err.lineno} "
-                        f"column {err.colno}") from None
-    return Lut(data, spec)
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+    return Lut(parse_json(text, f"LUT {spec}"), spec)
 
 
 def save_lut(lut: Lut | dict, path: str | os.PathLike) -> Path:
-    """Write atomically (temporary file in the same directory + ``os.replace``)."""
+    """Write atomically (``hwnas.io``: temporary file in the same directory, fsync, rename)."""
     data = lut.to_dict() if isinstance(lut, Lut) else lut
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a LUT is an ordinary file
-        with os.fdopen(fd, "w") as fh:
-            json.dump(data, fh, indent=1)
-            fh.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_write_json(path, data)

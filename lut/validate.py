@@ -21,7 +21,7 @@ from __future__ import annotations
 import argparse
 import socket
 
-from hwnas.errors import UserError, cli_main
+from hwnas.errors import UserError, at_least, cli_main
 from lut.metrics import kendall_tau, mape, within_fraction
 from lut.protocol import REFERENCE_SEED, measure_networks, sample_archs
 from lut.table import Lut, load_lut
@@ -47,6 +47,9 @@ def validate_lut(lut: Lut, n_archs: int, *, seed: int = 0, threads: int | None =
     ``VALIDATE_REPEATS``/``VALIDATE_ROUNDS``."""
     if n_archs < 2:
         raise UserError(f"--archs must be >= 2 (a rank correlation needs two), got {n_archs}")
+    for name, value, low in (("--threads", threads, 1), ("--warmup", warmup, 0), ("--repeats", repeats, 1),
+                             ("--rounds", rounds, 1)):
+        at_least(name, value, low)  # before anything is timed (0 was silently the default)
     space = lut.search_space()
     proto = lut.protocol
     threads = threads or proto.get("threads") or 1

@@ -1,7 +1,7 @@
 """``python -m pareto.report EXPERIMENT_DIR --out DIR``: the sweep's report.
 
 Writes ``trials.csv``, ``pareto.csv``, ``report.json`` and ``report.html`` (self-contained, opens
-offline) into DIR, each file atomically. Works during a sweep (running trials), after an
+offline) into DIR, all four or none (a failure leaves an older report as it was). Works during a sweep (running trials), after an
 interrupted one, and without any energy data. Unreadable trial files are reported (one
 ``warning:`` line each on stderr) and the other trials still make the report.
 ``--vs DIR`` adds the comparison with a second experiment (``pareto.compare``) and prints
@@ -13,6 +13,7 @@ import json
 import math
 import os
 import sys
+import tempfile
 
 import pandas as pd
 
@@ -27,16 +28,29 @@ from .quality_sections import comparison_section, knob_effects_section
 __all__ = ["build_report", "main"]
 
 
-def _write_atomic(path: str, text: str) -> None:
-    """Write via a temporary file in the same folder + os.replace: never a half-written file."""
-    tmp = f"{path}.tmp-{os.getpid()}"
+def _write_all(out_dir: str, texts: dict) -> None:
+    """The report's files all-or-nothing: each complete (written, fsync-ed, permissions
+    per umask) in a temporary file of ``out_dir`` before the first one replaces an older
+    report's; on failure the temporary files go and the old report stays. (The rules of
+    ``hwnas.io.atomic_write_many``, restated here: pareto imports nothing of hwnas.)"""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    staged = []
     try:
-        with open(tmp, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
+        for name, text in texts.items():
+            fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=out_dir)
+            staged.append((tmp, os.path.join(out_dir, name)))
+            with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+                fh.write(text)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.chmod(tmp, 0o666 & ~mask)
+        for tmp, path in staged:
+            os.replace(tmp, path)
     except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        for tmp, _ in staged:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
         raise
 
 
@@ -237,11 +251,9 @@ def build_report(experiment_dir: str, out_dir: str, vs: str | None = None) -> di
         "comparison_vs": comparison.summary if comparison else None,
     })
     os.makedirs(out_dir, exist_ok=True)
-    _write_atomic(os.path.join(out_dir, "trials.csv"), trials.to_csv(index=False))
-    _write_atomic(os.path.join(out_dir, "pareto.csv"), pareto_df.to_csv(index=False))
-    _write_atomic(os.path.join(out_dir, "report.json"), json.dumps(report, indent=1) + "\n")
-    _write_atomic(os.path.join(out_dir, "report.html"),
-                  _html(exp, trials, fronts, stats, pareto_df, effects, comparison))
+    _write_all(out_dir, {"trials.csv": trials.to_csv(index=False), "pareto.csv": pareto_df.to_csv(index=False),
+                         "report.json": json.dumps(report, indent=1) + "\n",
+                         "report.html": _html(exp, trials, fronts, stats, pareto_df, effects, comparison)})
     return report
 
 

@@ -1,46 +1,18 @@
-"""Files of a run: atomic writes (nothing half-written), checkpoints loaded with
+"""Files of a run: atomic writes (``hwnas.io``: nothing half-written), checkpoints loaded with
 ``weights_only=True`` and one clear error when unreadable, the space record of
 ``docs/formats.md``."""
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
 from pathlib import Path
 
 import torch
 
 from hwnas.errors import UserError
+from hwnas.io import atomic_save, atomic_write_json, atomic_write_text  # re-exported: the writers' one helper
 from hwnas.space import SearchSpace
 
 __all__ = ["atomic_save", "atomic_write_json", "atomic_write_text", "load_checkpoint", "space_info", "train_device"]
-
-
-def _atomic(path: Path, write) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def atomic_write_text(path, text: str) -> None:
-    _atomic(path, lambda tmp: Path(tmp).write_text(text))
-
-
-def atomic_write_json(path, data) -> None:
-    atomic_write_text(path, json.dumps(data, indent=1) + "\n")
-
-
-def atomic_save(obj, path) -> None:
-    """``torch.save`` to ``path`` via a temporary file in the same folder."""
-    _atomic(path, lambda tmp: torch.save(obj, tmp))
 
 
 def load_checkpoint(path, what: str = "checkpoint", required=()) -> dict:

@@ -1,6 +1,6 @@
 """Hand-designed baselines for the Pareto report: torchvision MobileNetV2 and ResNet-18,
-adapted to 32x32 inputs and the dataset's classes, exported like a childnet and
-measured on the sweep's device with the same protocol (``childnet.measure`` in a Ray
+adapted to 32x32 inputs and the dataset's classes (``hwnas.baselines``), saved as data
+files like a childnet's and measured on the sweep's device with the same protocol (``childnet.measure`` in a Ray
 task on the device's node). They are not trained here, so ``test_acc`` is null and
 ``note`` says so.
 """
@@ -10,36 +10,19 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
-from torch import nn
 
+from hwnas.baselines import BASELINES, baseline_model  # re-exported: the registry lives in hwnas
 from hwnas.config import MeasureConfig
 
 __all__ = ["BASELINES", "baseline_model", "measure_baselines"]
 
-BASELINES = ("mobilenet_v2", "resnet18")
-
-
-def baseline_model(name: str, num_classes: int) -> nn.Module:
-    """The torchvision model with the usual CIFAR-size changes (no early downsampling)."""
-    import torchvision
-
-    if name == "mobilenet_v2":
-        model = torchvision.models.mobilenet_v2(num_classes=num_classes)
-        model.features[0][0].stride = (1, 1)  # 32x32 input: keep the stem at full resolution
-        return model
-    if name == "resnet18":
-        model = torchvision.models.resnet18(num_classes=num_classes)
-        model.conv1 = nn.Conv2d(3, 64, kernel_size=3, stride=1, padding=1, bias=False)
-        model.maxpool = nn.Identity()
-        return model
-    raise ValueError(f"unknown baseline {name!r}; expected one of {', '.join(BASELINES)}")
-
 
 def measure_baselines(out_dir: str | Path, input_shape, num_classes: int, measure: MeasureConfig,
                       measure_fn) -> list[dict]:
-    """Export each baseline to ``out_dir/<name>.pt`` like a childnet, measure it with
+    """Write each baseline's data file ``out_dir/<name>.weights.pt`` (``childnet.export``:
+    the name, classes and input shape rebuild it; no code in the file), measure it with
     ``measure_fn(path) -> measured dict`` and return ``baselines.json`` rows."""
-    from childnet.export import export_model
+    from childnet.export import save_model_data
     from childnet.train import count_flops
 
     out_dir = Path(out_dir)
@@ -48,7 +31,8 @@ def measure_baselines(out_dir: str | Path, input_shape, num_classes: int, measur
     for name in BASELINES:
         torch.manual_seed(0)
         model = baseline_model(name, num_classes).eval()
-        path = export_model(model, out_dir / f"{name}.pt", {"input_shape": list(input_shape), "baseline": name})
+        path = save_model_data(model, out_dir / f"{name}.weights.pt",
+                               {"input_shape": list(input_shape), "baseline": name, "num_classes": num_classes})
         measured = measure_fn(path)
         rows.append({
             "name": name,

@@ -10,13 +10,12 @@ atomically: a reader never sees half of one.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 from hwnas.config import ExperimentConfig, config_from_dict, config_to_dict
 from hwnas.data import NUM_CLASSES
 from hwnas.errors import UserError
+from hwnas.io import atomic_write_json, read_json
 from hwnas.space import SearchSpace, get_space
 
 __all__ = ["RECORD", "absolute_paths", "config_diff", "read_record", "space_of", "write_json"]
@@ -48,20 +47,8 @@ def absolute_paths(config: dict, base: str | Path) -> dict:
 
 
 def write_json(path: str | Path, data) -> Path:
-    """Write JSON atomically (temporary file in the same directory, then rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(data, f, indent=1)
-            f.write("\n")
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    """Write JSON atomically (``hwnas.io``: temporary file in the same directory, fsync, rename)."""
+    return atomic_write_json(path, data)
 
 
 def read_record(experiment: str | Path) -> tuple[dict, ExperimentConfig]:
@@ -69,12 +56,28 @@ def read_record(experiment: str | Path) -> tuple[dict, ExperimentConfig]:
     path = Path(experiment) / RECORD
     if not path.is_file():
         raise UserError(f"--resume: no sweep experiment at {experiment} ({RECORD} not found)")
-    try:
-        record = json.loads(path.read_text())
-        cfg = config_from_dict(record["config"], source=f"{path}: config")
-    except (ValueError, KeyError, TypeError) as err:
-        raise UserError(f"{path}: not a sweep record ({err.__class__.__name__}: {err})") from None
+    record = read_json(path, "sweep record")
+    if not isinstance(record, dict) or not isinstance(record.get("config"), dict):
+        raise UserError(f"{path}: not a sweep record (expected an object with a config mapping)")
+    # the fields a resume relies on, each of its type (a tampered file fails here, in one line)
+    for key, types, allowed in _RECORD_FIELDS:
+        value = record.get(key)
+        if (key in record or key == "trials") and (not isinstance(value, types) or isinstance(value, bool)):
+            raise UserError(f"{path}: field {key}: expected {allowed}, got {_short(value)}")
+    if "lut" in record and not isinstance(record["lut"].get("path"), str):
+        raise UserError(f"{path}: field lut.path: expected a string, got {_short(record['lut'].get('path'))}")
+    cfg = config_from_dict(record["config"], source=f"{path}: config")
     return record, cfg
+
+
+_RECORD_FIELDS = (("trials", int, "an integer"), ("lut", dict, "an object"), ("runs", list, "a list"),
+                  ("warmup", (dict, type(None)), "an object or null"), ("baselines", (str, type(None)), "a string or null"),
+                  ("knobs", (dict, type(None)), "an object or null"))
+
+
+def _short(value) -> str:
+    text = " ".join(repr(value).split())
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _flat(d: dict, prefix: str = "") -> dict:

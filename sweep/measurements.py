@@ -30,6 +30,7 @@ import json
 import time
 from pathlib import Path
 
+from childnet.export import DATA_NAME
 from hwnas.config import ExperimentConfig
 from hwnas.errors import cli_main
 from sweep.experiment import read_record, write_json
@@ -63,7 +64,8 @@ def pending_models(experiment: Path) -> dict[str, dict]:
         entry = found.setdefault(key, {"ops": metrics["ops"], "model": None, "model_of": None, "trials": []})
         entry["trials"].append(trial)
         owner = metrics.get("reused_from") or trial
-        model = experiment / owner / "child" / (metrics.get("model") or "model.pt")
+        # the data file (childnet.export): a device never loads the TorchScript model.pt
+        model = experiment / owner / "child" / Path(metrics.get("weights") or DATA_NAME).name
         if entry["model"] is None and model.is_file():
             entry.update(model=str(model), model_of=owner)
     return found
@@ -87,7 +89,7 @@ def measure_pending(cfg: ExperimentConfig, experiment: Path, reference: dict | N
     state_path = experiment / MEASUREMENTS
     state = _read(state_path) or {"reference": reference, "protocol": cfg.measure.protocol(), "models": {}}
     models = pending_models(experiment)
-    baselines = {f"baseline:{r['name']}": {"model": str(experiment / "baselines" / f"{r['name']}.pt")}
+    baselines = {f"baseline:{r['name']}": {"model": str(experiment / "baselines" / f"{r['name']}.weights.pt")}
                  for r in _baseline_rows(experiment) if r.get("pending")}
     todo = [(key, item["model"]) for key, item in {**models, **baselines}.items()
             if key not in state["models"] and item.get("model")]

@@ -4,7 +4,8 @@ Two trials whose searches found the same architecture would retrain the same net
 with the same recipe on the same data and measure it on the same device. The first
 trial to finish registers its result under a key of exactly those inputs; a later
 trial with the same key copies the result and records ``reused_from`` (the trial that
-did the work). Registration is first-writer-wins and atomic, so concurrent trials
+did the work). Registration is first-writer-wins and atomic (a complete, fsync-ed
+temporary file hard-linked to its name), so concurrent trials
 never see half a file.
 """
 
@@ -17,6 +18,7 @@ import tempfile
 from pathlib import Path
 
 from hwnas.config import ExperimentConfig, config_to_dict
+from hwnas.io import file_mode
 
 __all__ = ["ChildRegistry", "child_key"]
 
@@ -47,9 +49,12 @@ class ChildRegistry:
         """Record ``trial``'s result under ``key`` unless one is there; True if recorded."""
         self.root.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{key}.", dir=self.root)
-        with os.fdopen(fd, "w") as f:
-            json.dump({"trial": trial, "metrics": metrics}, f, indent=1)
         try:
+            with os.fdopen(fd, "w") as f:
+                json.dump({"trial": trial, "metrics": metrics}, f, indent=1)
+                f.flush()
+                os.fsync(f.fileno())  # complete on disk before it becomes visible under its name
+            os.chmod(tmp, file_mode())
             os.link(tmp, self.root / f"{key}.json")  # fails if present: first writer wins
             return True
         except FileExistsError:

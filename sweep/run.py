@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 from urllib.parse import urlparse
 
-from hwnas.config import ExperimentConfig, config_from_dict, config_to_dict, load_config
+from hwnas.config import ExperimentConfig, check_config, config_from_dict, config_to_dict, load_config, override_value
 from hwnas.errors import UserError, cli_main
 from sweep.experiment import RECORD, absolute_paths, config_diff, read_record, space_of, write_json
 from sweep.knobs import KnobSpace, check_mode_fits_lut, check_ranges, start_costs
@@ -95,8 +95,6 @@ def resolve_config(args, experiment: Path) -> tuple[ExperimentConfig, dict | Non
 
 def _apply(data: dict, overrides: list[str]) -> ExperimentConfig:
     """``data`` (a recorded config) with ``section.key=value`` overrides, validated."""
-    import yaml
-
     for item in overrides:
         dotted, sep, raw = item.partition("=")
         if not sep:
@@ -107,32 +105,29 @@ def _apply(data: dict, overrides: list[str]) -> ExperimentConfig:
             node = node.setdefault(section, {})
             if not isinstance(node, dict):
                 raise UserError(f"override {dotted}: {section} is not a section")
-        node[key] = yaml.safe_load(raw) if raw else None
+        node[key] = override_value(dotted, raw)
     return config_from_dict(data, source="resumed config")
 
 
 def check_static(cfg: ExperimentConfig) -> None:
-    s = cfg.sweep
-    if s.trials < 1:
-        raise UserError(f"sweep.trials must be >= 1, got {s.trials}")
-    if s.concurrency < 1:
-        raise UserError(f"sweep.concurrency must be >= 1, got {s.concurrency}")
-    if not s.cpus_per_trial > 0:
-        raise UserError(f"sweep.cpus_per_trial must be > 0, got {s.cpus_per_trial}")
-    if s.scheduler not in SCHEDULERS:
-        raise UserError(f"sweep.scheduler {s.scheduler!r}: expected one of {', '.join(SCHEDULERS)}")
-    if s.strategy not in STRATEGIES:
-        raise UserError(f"sweep.strategy {s.strategy!r}: expected one of {', '.join(STRATEGIES)}")
-    if s.objective not in ("multi", "accuracy", "latency", "energy"):
-        raise UserError(f"sweep.objective {s.objective!r}: expected multi, accuracy, latency or energy")
-    check_ranges(s, s.mode)  # energy availability is checked once the LUT is known
+    """Everything about the config that can be known before Ray starts and before a
+    file is written: every section's types and ranges (``hwnas.config.check_config``,
+    which loading already ran; again here for a config object code changed), and the
+    knob ranges. Energy availability is checked once the LUT is known."""
+    check_config(cfg)
+    check_ranges(cfg.sweep, cfg.sweep.mode)
 
 
 def check_address(address: str | None) -> None:
     """One-line error, in seconds, when ``--address`` names an unreachable host."""
     if address and address != "auto":
         url = urlparse(address if "://" in address else f"ray://{address}")
-        host, port = url.hostname, url.port or 10001
+        try:
+            host, port = url.hostname, url.port or 10001
+        except ValueError:  # a port that is not a number in 0-65535
+            raise UserError(f"--address {address}: expected host:port with a port in 1-65535") from None
+        if not host:
+            raise UserError(f"--address {address}: expected auto, host:port or ray://host:port")
         try:
             socket.create_connection((host, port), timeout=5).close()
         except OSError as err:
@@ -222,7 +217,9 @@ def _lut_of(cfg: ExperimentConfig, experiment: Path, record: dict | None):
         return prepare_lut(cfg, experiment)
     from lut import load_lut
 
-    entry = record["lut"]
+    entry = record.get("lut")
+    if entry is None:
+        raise UserError(f"{experiment / RECORD}: field lut: missing (the sweep's LUT); cannot resume")
     return load_lut(entry["path"]), entry["path"], entry
 
 
@@ -291,8 +288,8 @@ def main(argv=None) -> None:
             save_lut(lut, lut_path)
         record = _new_record(cfg, metrics, modes, lut, lut_path, lut_entry)
     record["trials"] = cfg.sweep.trials
-    record["runs"].append({"started": time.strftime("%Y-%m-%dT%H:%M:%S"), "resume": args.resume,
-                           "trials": cfg.sweep.trials, "address": args.address})
+    record.setdefault("runs", []).append({"started": time.strftime("%Y-%m-%dT%H:%M:%S"), "resume": args.resume,
+                                          "trials": cfg.sweep.trials, "address": args.address})
     write_json(experiment / RECORD, record)
     reference = lut.measurement_reference()
     _prepare(cfg, experiment, record, lut_path, reference)

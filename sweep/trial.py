@@ -31,6 +31,7 @@ from pathlib import Path
 from ray import tune
 
 from hwnas.config import ExperimentConfig, config_from_dict, save_config
+from hwnas.io import atomic_write_json
 from sweep.device import measure_on_device
 from sweep.measurements import PENDING
 from sweep.reuse import ChildRegistry, child_key
@@ -71,7 +72,7 @@ class TrialState:
         return cls(**json.loads(path.read_text())) if path.is_file() else cls()
 
     def save(self, path: Path) -> None:
-        path.write_text(json.dumps(self.__dict__, indent=1))
+        atomic_write_json(path, self.__dict__)
 
 
 def apply_knobs(base: dict, knobs: dict) -> ExperimentConfig:
@@ -86,8 +87,26 @@ def apply_knobs(base: dict, knobs: dict) -> ExperimentConfig:
     return config_from_dict(data, source="trial config")
 
 
-def _restore(work: Path) -> TrialState:
-    """Empty the working directory, then fill it from the last checkpoint (if any)."""
+def _own_work_dir(work: Path, trial_dir: str | None) -> None:
+    """``UserError`` unless ``work`` is the trial's own working directory. Why: the trial
+    empties ``work`` before restoring; with ``RAY_CHDIR_TO_TRIAL_DIR=0`` (documented by
+    Ray) the cwd stays the user's folder, which must never be emptied."""
+    from hwnas.errors import UserError
+
+    if not trial_dir or work.resolve() != Path(trial_dir).resolve():
+        raise UserError(f"sweep trial: the working directory {work} is not the trial's own ({trial_dir}); "
+                        f"refusing to empty it (is RAY_CHDIR_TO_TRIAL_DIR=0 set? unset it)")
+
+
+def _restore(work: Path, trial_dir: str | None = None) -> TrialState:
+    """Empty the working directory, then fill it from the last checkpoint (if any).
+    ``work`` must be the trial's own working directory (``trial_dir``; in Ray 2.x
+    ``get_storage().trial_working_directory``, the ``working_dirs/<trial>`` folder Ray
+    changes into; ``get_trial_dir()`` is the driver's staging folder instead), else
+    nothing is touched."""
+    if trial_dir is None:
+        trial_dir = tune.get_context().get_storage().trial_working_directory
+    _own_work_dir(work, trial_dir)
     for child in work.iterdir():
         shutil.rmtree(child) if child.is_dir() else child.unlink()
     checkpoint = tune.get_checkpoint()
@@ -175,7 +194,7 @@ def _child(cfg: ExperimentConfig, arch: dict, work: Path, context: TrialContext,
     if found is not None:
         metrics = dict(found["metrics"], reused_from=found["trial"])
         out.mkdir(parents=True, exist_ok=True)
-        (out / "metrics.json").write_text(json.dumps(metrics, indent=1))
+        atomic_write_json(out / "metrics.json", metrics)
         return metrics
 
     def on_child_epoch(m: dict) -> None:

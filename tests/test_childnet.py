@@ -90,7 +90,7 @@ def test_measure_on_this_host_and_by_callable(tmp_path, cost):
                 "device": "rpi4", "threads": 4, "batch_size": 1}
 
     result = run_child(config("child.epochs=1"), ARCH, tmp_path / "remote", cost=cost, measure=remote)
-    assert paths == [tmp_path / "remote" / "model.pt"] and result["measured"]["device"] == "rpi4"
+    assert paths == [tmp_path / "remote" / "model.weights.pt"] and result["measured"]["device"] == "rpi4"
 
 
 @pytest.mark.slow
@@ -110,9 +110,11 @@ def test_resumed_child_equals_uninterrupted(tmp_path, cost):
 
 
 def test_measure_cli_prints_json(tmp_path, capsys, space):
-    from childnet.export import export_model
+    from childnet.export import save_model_data
 
-    path = export_model(build_network(space, ARCH), tmp_path / "m.pt", {"input_shape": [3, 32, 32]})
+    path = save_model_data(build_network(space, ARCH), tmp_path / "m.weights.pt",
+                           {"input_shape": [3, 32, 32], "ops": ARCH,
+                            "space": {"name": space.name, "width": space.width, "num_classes": space.num_classes}})
     measure_main(["--model", str(path), "--repeats", "2", "--warmup", "1"])
     out = json.loads(capsys.readouterr().out)
     assert out["latency_ms"] > 0 and out["energy_source"] == "none" and out["energy_mj"] is None
@@ -125,6 +127,18 @@ def test_measure_rejects_a_file_that_is_not_a_model(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
         measure_main(["--model", str(bad)])
     assert exit_info.value.code == 2 and "not an exported childnet" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_data_file_rebuilds_the_trained_network(tmp_path, cost, space):
+    from childnet.export import load_model_data
+
+    run_child(config(), {"ops": ARCH}, tmp_path, measure=False, cost=cost)
+    net, meta = load_model_data(tmp_path / "model.weights.pt")
+    module, _ = load_exported(tmp_path / "model.pt")  # the deployment artifact: same function
+    x = torch.randn(2, 3, 32, 32)
+    torch.testing.assert_close(net(x), module(x), rtol=1e-4, atol=1e-5)
+    assert meta["ops"] == ARCH and json.loads((tmp_path / "metrics.json").read_text())["weights"] == "model.weights.pt"
 
 
 def test_bad_architectures_are_one_clear_error(tmp_path, cost):

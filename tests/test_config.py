@@ -65,3 +65,50 @@ def test_missing_config_file(tmp_path):
 def test_experiment_config_sections():
     names = set(ExperimentConfig.__dataclass_fields__)
     assert names == {"space", "data", "lut", "loss", "search", "child", "measure", "sweep"}
+
+
+@pytest.mark.parametrize("override, match", [
+    ("child.batch_size=0", "child.batch_size: expected an integer >= 1, got 0"),
+    ("child.lr=-0.1", "child.lr: expected a number >= 0, got -0.1"),
+    ("child.label_smoothing=1", "child.label_smoothing: expected a number in [0, 1), got 1.0"),
+    ("data.train_size=0", "data.train_size: expected an integer >= 1"),
+    ("measure.max_rel_iqr=0", "measure.max_rel_iqr: expected a number > 0"),
+    ("sweep.gpus_per_trial=-1", "sweep.gpus_per_trial: expected a number >= 0"),
+    ("sweep.strategy=greedy", "sweep.strategy 'greedy': expected one of dnas, random"),
+    ("measure.meter=joules", "measure.meter 'joules': expected one of none, rapl, ina219"),
+    ("sweep.trials=" + "9" * 25, "at most 2^63-1"),
+    ("child.lr=[1,", "override child.lr: value '[1,' is not valid YAML"),
+])
+def test_every_section_is_checked_in_one_line(override, match):
+    with pytest.raises(UserError) as err:
+        load_config(None, [override])
+    assert match in str(err.value) and "\n" not in str(err.value)
+
+
+def test_exponent_without_a_dot_is_a_number():
+    assert load_config(None, ["child.lr=1e-3"]).child.lr == 0.001
+
+
+def test_check_config_catches_a_changed_object():
+    from hwnas.config import check_config
+
+    cfg = load_config(None)
+    check_config(cfg)
+    cfg.measure.tries = 0
+    with pytest.raises(UserError, match="measure.tries: expected an integer >= 1"):
+        check_config(cfg)
+
+
+def test_literal_presets_match_the_registries():
+    import typing
+
+    from hwnas.config import DataConfig, MeasureConfig, SpaceConfig
+    from hwnas.data import NUM_CLASSES
+    from hwnas.meters import METERS
+    from hwnas.space import PRESETS
+
+    def args(cls, key):
+        return set(typing.get_args(typing.get_type_hints(cls)[key]))
+
+    assert args(SpaceConfig, "preset") == set(PRESETS) and args(DataConfig, "dataset") == set(NUM_CLASSES)
+    assert args(MeasureConfig, "meter") == set(METERS)

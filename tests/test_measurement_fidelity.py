@@ -130,9 +130,10 @@ def _trial(root, name, ops, reused_from=None):
     child = root / name / "child"
     child.mkdir(parents=True)
     if reused_from is None:
-        (child / "model.pt").write_bytes(b"model of " + name.encode())
+        (child / "model.weights.pt").write_bytes(b"model of " + name.encode())
     (child / "metrics.json").write_text(json.dumps({"ops": ops, "test_acc": 0.8, "reused_from": reused_from,
                                                     "model": None if reused_from else "model.pt",
+                                                    "weights": None if reused_from else "model.weights.pt",
                                                     "measured": dict(PENDING)}))
 
 
@@ -144,7 +145,7 @@ def experiment(tmp_path):
     _trial(root, "trial_c", ["k3_e1", "skip"])  # same architecture, trained again
     _trial(root, "trial_d", ["k5_e3", "k3_e1"])
     (root / "baselines").mkdir()
-    (root / "baselines" / "resnet18.pt").write_bytes(b"baseline")
+    (root / "baselines" / "resnet18.weights.pt").write_bytes(b"baseline")
     (root / "baselines.json").write_text(json.dumps([{"name": "resnet18", "latency_ms": None, "pending": True}]))
     return root
 

@@ -1,0 +1,151 @@
+"""Files written safely, and JSON read with one clear error.
+
+Rules of every write here:
+- the bytes go to a temporary file in the destination's folder (same file system, so
+  the rename is atomic), are flushed and ``fsync``-ed, and the file is renamed over the
+  destination: a reader (or a resume after a crash) sees the old file or the new one,
+  never half of one;
+- on any failure (including KeyboardInterrupt) the temporary file is removed and the
+  destination is left as it was;
+- the new file gets the permissions an ordinary ``open()`` would give (0666 minus the
+  umask): ``mkstemp`` creates 0600, which made LUTs and reports unreadable to others.
+
+``atomic_write_many`` writes a group all-or-nothing as far as a file system allows:
+every temporary file is complete before the first rename.
+
+``read_json`` turns every way a JSON file can be bad (missing, unreadable, invalid,
+too deeply nested, an integer too long to convert) into one ``UserError`` line.
+
+Imports only the standard library (torch lazily, for ``atomic_save``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from hwnas.errors import UserError
+
+__all__ = ["atomic_save", "atomic_write", "atomic_write_bytes", "atomic_write_json", "atomic_write_many",
+           "atomic_write_text", "check_output_file", "file_mode", "parse_json", "read_json"]
+
+
+def file_mode() -> int:
+    """0666 minus the process's umask (read without changing it where Linux allows)."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return 0o666 & ~int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)  # elsewhere: read by setting; restored at once
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+def _temp_for(path: Path) -> str:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    return tmp
+
+
+def _finish(tmp: str) -> None:
+    """Permissions per umask and the bytes on disk before the rename."""
+    os.chmod(tmp, file_mode())
+    fd = os.open(tmp, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def atomic_write_many(items) -> list[Path]:
+    """Write ``[(path, write)]`` where ``write(tmp_path)`` fills a temporary file: all
+    temporary files first, then the renames; nothing is replaced unless every write
+    succeeded."""
+    staged: list[tuple[Path, str]] = []
+    try:
+        for path, write in items:
+            path = Path(path)
+            tmp = _temp_for(path)
+            staged.append((path, tmp))
+            write(tmp)
+            _finish(tmp)
+        for path, tmp in staged:
+            os.replace(tmp, path)
+    except BaseException:
+        for _, tmp in staged:
+            Path(tmp).unlink(missing_ok=True)
+        raise
+    return [path for path, _ in staged]
+
+
+def atomic_write(path, write) -> Path:
+    """``write(tmp_path)`` fills a temporary file that then replaces ``path``."""
+    return atomic_write_many([(path, write)])[0]
+
+
+def atomic_write_bytes(path, data: bytes) -> Path:
+    return atomic_write(path, lambda tmp: Path(tmp).write_bytes(data))
+
+
+def atomic_write_text(path, text: str) -> Path:
+    return atomic_write(path, lambda tmp: Path(tmp).write_text(text))
+
+
+def atomic_write_json(path, data, indent: int = 1) -> Path:
+    return atomic_write_text(path, json.dumps(data, indent=indent) + "\n")
+
+
+def atomic_save(obj, path) -> Path:
+    """``torch.save`` to ``path`` atomically."""
+    import torch
+
+    return atomic_write(path, lambda tmp: torch.save(obj, tmp))
+
+
+def check_output_file(path, flag: str = "--out") -> Path:
+    """``UserError`` now, before any long work, if ``path`` cannot become a file: it is a
+    directory, a parent is a file, or the folder that would hold it is not writable."""
+    path = Path(path)
+    if path.is_dir():
+        raise UserError(f"{flag} {path}: is a directory, expected a file path")
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent  # the deepest existing ancestor: it gets the new folders
+    if not folder.is_dir():
+        raise UserError(f"{flag} {path}: {folder} is a file, not a folder")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise UserError(f"{flag} {path}: folder {folder} is not writable")
+    return path
+
+
+def read_json(path, what: str = "file"):
+    """The parsed JSON of ``path``; any problem is one ``UserError`` line naming it."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise UserError(f"{what} {path}: not found") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise UserError(f"{what} {path}: cannot read ({getattr(err, 'strerror', None) or err.__class__.__name__})") \
+            from None
+    return parse_json(text, f"{what} {path}")
+
+
+def parse_json(text: str, source: str):
+    """``json.loads`` with one-line errors: invalid JSON, nesting too deep for the
+    parser (RecursionError), integers too long to convert (ValueError in Python 3.11+)."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        raise UserError(f"{source}: not valid JSON (truncated?): {err.msg} at line {err.lineno} "
+                        f"column {err.colno}") from None
+    except RecursionError:
+        raise UserError(f"{source}: JSON nested too deeply") from None
+    except ValueError as err:  # e.g. "Exceeds the limit (4300 digits) for integer string conversion"
+        raise UserError(f"{source}: not usable JSON ({str(err).splitlines()[0][:120]})") from None
