@@ -62,8 +62,11 @@ class Splits:
 
 def _read_idx(path: Path) -> np.ndarray:
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as f:
-        data = f.read()
+    try:
+        with opener(path, "rb") as f:
+            data = f.read()
+    except (OSError, EOFError) as err:  # gzip.BadGzipFile is an OSError; a cut .gz ends in EOFError
+        raise UserError(f"{path}: unreadable ({type(err).__name__}: {err or 'truncated'})") from None
     if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] != 0x08:
         raise UserError(f"{path}: not an unsigned-byte IDX file")
     ndim = data[3]
@@ -76,9 +79,14 @@ def _read_idx(path: Path) -> np.ndarray:
 
 def _find_fashion_mnist(root: str | None) -> tuple[Path, list[Path]]:
     candidates = []
-    if root:
+    if root:  # an explicit root is the only place looked at: never silently another copy
         r = Path(root)
-        candidates += [r, r / "FashionMNIST" / "raw", r / "fashion-mnist"]
+        candidates = [r, r / "FashionMNIST" / "raw", r / "fashion-mnist"]
+        for c in candidates:
+            for suffix in ("", ".gz"):
+                if (c / f"train-images-idx3-ubyte{suffix}").is_file():
+                    return c, candidates
+        return None, candidates
     env = os.environ.get("HWNAS_DATA")
     if env:
         candidates += [Path(env) / "fashion-mnist", Path(env) / "FashionMNIST" / "raw"]
@@ -107,6 +115,11 @@ def _load_fashion_mnist(root: str | None, train: bool) -> tuple[np.ndarray, np.n
 
     images = _read_idx(pick(f"{prefix}-images-idx3-ubyte"))
     labels = _read_idx(pick(f"{prefix}-labels-idx1-ubyte"))
+    if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
+        raise UserError(f"Fashion-MNIST in {folder}: {prefix} images {tuple(images.shape)} and labels "
+                        f"{tuple(labels.shape)} do not match (expected N x 28 x 28 images and N labels)")
+    if labels.size and int(labels.max()) >= NUM_CLASSES["fashion-mnist"]:
+        raise UserError(f"Fashion-MNIST in {folder}: {prefix} label {int(labels.max())} is not a class (0-9)")
     return images[:, None], labels, str(folder)
 
 

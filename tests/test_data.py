@@ -86,6 +86,32 @@ def test_truncated_idx(tmp_path):
         load_dataset("fashion-mnist", True, root=str(tmp_path))
 
 
+def test_label_count_and_values_must_match_the_images(tiny_fmnist):
+    _write_idx(tiny_fmnist / "train-labels-idx1-ubyte.gz", np.zeros(49))
+    with pytest.raises(UserError, match=r"train images \(50, 28, 28\) and labels \(49,\) do not match"):
+        load_dataset("fashion-mnist", True, root=str(tiny_fmnist))
+    _write_idx(tiny_fmnist / "train-labels-idx1-ubyte.gz", np.full(50, 12))
+    with pytest.raises(UserError, match="train label 12 is not a class"):
+        load_dataset("fashion-mnist", True, root=str(tiny_fmnist))
+
+
+@pytest.mark.parametrize("damage", [lambda raw: raw[: len(raw) // 2], lambda raw: b"not gzip at all" + raw])
+def test_cut_or_non_gzip_files_are_one_line(tiny_fmnist, damage):
+    path = tiny_fmnist / "train-images-idx3-ubyte.gz"
+    path.write_bytes(damage(path.read_bytes()))
+    with pytest.raises(UserError, match="train-images-idx3-ubyte.gz: unreadable") as err:
+        load_dataset("fashion-mnist", True, root=str(tiny_fmnist))
+    assert "\n" not in str(err.value)
+
+
+def test_an_explicit_root_without_the_data_never_falls_back_to_another_copy(tmp_path, tiny_fmnist, monkeypatch):
+    monkeypatch.setenv("HWNAS_DATA", str(tiny_fmnist.parent))
+    monkeypatch.setattr("hwnas.data.DEBIAN_FASHION_MNIST", tiny_fmnist)  # a copy exists elsewhere
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(UserError, match="Fashion-MNIST not found"):
+        load_dataset("fashion-mnist", True, root=str(tmp_path / "empty"))
+
+
 def test_unknown_dataset():
     with pytest.raises(UserError, match="unknown dataset 'mnist2'"):
         load_dataset("mnist2", True)
