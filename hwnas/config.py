@@ -30,6 +30,7 @@ from hwnas.errors import UserError
 from hwnas.io import atomic_write_text
 
 __all__ = [
+    "BudgetConfig",
     "ChildConfig",
     "DataConfig",
     "ExperimentConfig",
@@ -138,6 +139,15 @@ class MeasureConfig:
 
 
 @dataclass
+class BudgetConfig:
+    """What the recommended model must meet (``sweep.budget``); null: no limit. Optuna
+    learns it as a constraint (``sweep.searcher``), ``pareto.budget`` judges it."""
+
+    max_latency_ms: float | None = None
+    max_energy_mj: float | None = None  # needs a LUT with energy
+
+
+@dataclass
 class SweepConfig:
     trials: int = 30
     mode: Literal["latency", "energy", "any"] = "any"
@@ -160,6 +170,7 @@ class SweepConfig:
     share_warmup: bool = True
     reuse_children: bool = True
     seed: int = 0
+    budget: BudgetConfig = field(default_factory=BudgetConfig)
 
 
 @dataclass
@@ -216,6 +227,7 @@ RULES: dict[type, dict[str, Range]] = {
                   "batch_size": AT_LEAST_1, "label_smoothing": FRACTION, "threads": AT_LEAST_1, "seed": SEED},
     MeasureConfig: {"threads": AT_LEAST_1, "warmup": NON_NEGATIVE, "repeats": AT_LEAST_1, "rounds": AT_LEAST_1,
                     "batch_size": AT_LEAST_1, "max_rel_iqr": POSITIVE, "tries": AT_LEAST_1},
+    BudgetConfig: {"max_latency_ms": POSITIVE, "max_energy_mj": POSITIVE},
     SweepConfig: {"trials": AT_LEAST_1, "concurrency": AT_LEAST_1, "cpus_per_trial": POSITIVE,
                   "gpus_per_trial": NON_NEGATIVE, "measure_timeout_s": POSITIVE, "seed": SEED},
 }
@@ -250,6 +262,8 @@ def _coerce(value, tp, where: str):
             raise UserError(f"{where}: expected a list of {len(args)} values, got {_short(value)}")
         return tuple(_coerce(v, a, f"{where}[{i}]") for i, (v, a) in enumerate(zip(value, args)))
     if dataclasses.is_dataclass(tp):
+        if isinstance(value, tp):  # a nested section object (check_config): check it again
+            value = dataclasses.asdict(value)
         return _from_dict(tp, value, where)
     if tp is bool:
         if isinstance(value, bool):
@@ -262,6 +276,9 @@ def _coerce(value, tp, where: str):
             return value
         raise UserError(f"{where}: expected an integer, got {_short(value)}")
     if tp is float:
+        if isinstance(value, str) and value.strip().lower().lstrip("+-") in ("inf", "infinity", "nan"):
+            # an override or flag written "inf": YAML reads it as a string
+            raise UserError(f"{where}: expected a finite number, got {_short(value)}")
         if isinstance(value, str) and _NUMBER.fullmatch(value.strip()):
             value = float(value)
         if isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -377,7 +394,9 @@ def _set_override(data: dict, item: str, cls) -> None:
             node[key] = value
         else:
             tp = typing.get_type_hints(tp)[key]
-            node = node.setdefault(key, {})
+            if node.get(key) is None:  # absent, or written "budget:" (null: the defaults)
+                node[key] = {}
+            node = node[key]
             if not isinstance(node, dict):
                 raise UserError(f"override {dotted}: {key} is not a section")
 

@@ -5,7 +5,8 @@ offline) into DIR, all four or none (a failure leaves an older report as it was)
 interrupted one, and without any energy data. Unreadable trial files are reported (one
 ``warning:`` line each on stderr) and the other trials still make the report.
 ``--vs DIR`` adds the comparison with a second experiment (``pareto.compare``) and prints
-``hv_self=<x> hv_other=<x> hv_ratio=<x>``.
+``hv_self=<x> hv_other=<x> hv_ratio=<x>``. The page opens with the recommended model
+(``pareto.recommended``: the most accurate finished childnet within ``sweep.budget``).
 """
 
 import argparse
@@ -19,11 +20,13 @@ import pandas as pd
 
 from . import figures, page
 from .analysis import compute_fronts, fidelity_line, lut_error_stats
+from .budget import budget_of
 from .compare import compare_experiments, strategy_of
 from .errors import ParetoInputError
 from .experiment import lut_columns, read_experiment, short_lut_name
 from .knob_effects import knob_effects
 from .quality_sections import comparison_section, knob_effects_section
+from .recommended import budget_text, mark_budget, recommended_line, recommended_model, recommended_section
 
 __all__ = ["build_report", "main"]
 
@@ -98,7 +101,7 @@ def _energy_sources(trials: pd.DataFrame, luts: dict) -> list:
     return out
 
 
-def _html(exp, trials, fronts, stats, pareto_df, effects: dict, comparison=None) -> str:
+def _html(exp, trials, fronts, stats, pareto_df, effects: dict, comparison=None, recommended=None) -> str:
     finished = trials[trials["status"] == "finished"]
     counts = trials["status"].value_counts().to_dict()
     front_ids = {f["name"]: f["trial_ids"] for f in fronts}
@@ -115,12 +118,14 @@ def _html(exp, trials, fronts, stats, pareto_df, effects: dict, comparison=None)
     luts_text = ", ".join(f"{n} ({d or 'device unknown'})" for n, d in exp.luts.items()) or "none"
     meta = (f"<p class=meta>experiment: <code>{page.esc(os.path.abspath(exp.root))}</code><br>"
             f"trials: {len(trials)} ({', '.join(f'{v} {k}' for k, v in sorted(counts.items()))}); "
-            f"mode: {page.esc(exp.sweep.get('mode', 'n/a'))}; LUTs: {page.esc(luts_text)}</p>")
+            f"mode: {page.esc(exp.sweep.get('mode', 'n/a'))}; LUTs: {page.esc(luts_text)}<br>"
+            f"budget: {page.esc(budget_text(budget_of(exp.sweep)))}</p>")
     if exp.sweep.get("synthetic"):
         meta += "<p class=note>SYNTHETIC experiment: made-up numbers for testing the report.</p>"
     if not energy_sources:
         meta += f"<p class=note>{no_energy}.</p>"
     sections.append((None, meta))
+    sections.append(recommended_section(recommended, budget_of(exp.sweep)))
 
     rows = []
     for f in fronts:
@@ -231,7 +236,9 @@ def build_report(experiment_dir: str, out_dir: str, vs: str | None = None) -> di
         raise ParetoInputError(f"--out {out_dir}: exists and is not a directory")
     exp = read_experiment(experiment_dir, skip_dir=out_dir)
     comparison = compare_experiments(exp, _read_other(vs, out_dir)) if vs else None
-    trials = exp.trials
+    budget = budget_of(exp.sweep)
+    trials = mark_budget(exp.trials, exp.luts, budget)
+    recommended = recommended_model(exp)
     fronts = compute_fronts(trials, exp.luts)
     stats = lut_error_stats(trials, exp.luts)
     pareto_df = _pareto_table(trials, fronts)
@@ -240,6 +247,8 @@ def build_report(experiment_dir: str, out_dir: str, vs: str | None = None) -> di
         "experiment": os.path.abspath(experiment_dir),
         "strategy": strategy_of(exp),
         "counts": {"trials": len(trials), **trials["status"].value_counts().to_dict()},
+        "budget": budget,
+        "recommended": recommended,
         "luts": exp.luts,
         "fronts": fronts,
         "lut_vs_measured": stats,
@@ -253,7 +262,8 @@ def build_report(experiment_dir: str, out_dir: str, vs: str | None = None) -> di
     os.makedirs(out_dir, exist_ok=True)
     _write_all(out_dir, {"trials.csv": trials.to_csv(index=False), "pareto.csv": pareto_df.to_csv(index=False),
                          "report.json": json.dumps(report, indent=1) + "\n",
-                         "report.html": _html(exp, trials, fronts, stats, pareto_df, effects, comparison)})
+                         "report.html": _html(exp, trials, fronts, stats, pareto_df, effects, comparison,
+                                              recommended)})
     return report
 
 
@@ -275,6 +285,7 @@ def main(argv=None) -> int:
         print(f"warning: {problem}", file=sys.stderr)
     counts = ", ".join(f"{v} {k}" for k, v in report["counts"].items() if k != "trials")
     print(f"{report['counts']['trials']} trials ({counts}); report in {os.path.join(args.out, 'report.html')}")
+    print(recommended_line(report["recommended"]))
     for front in report["fronts"]:
         hv = "n/a" if front["hypervolume"] is None else f"{front['hypervolume']:.6g}"
         print(f"front {front['name']}: {len(front['trial_ids'])} trials, hypervolume {hv}")

@@ -13,7 +13,9 @@ searcher state). ``sweep.searcher.BudgetedSearch`` wraps it as it wraps Optuna, 
 estimate and ``"picked": "random"``, in the format of a searched arch.json), then
 retrains, tests and measures the childnet exactly as a DNAS trial does
 (``sweep.trial``'s childnet stage, reuse registry included). No supernet, no warm-up.
-The trial's config (``params.json``) is ``{"ops": [...], "arch_index": i}``.
+The trial's config (``params.json``) is ``{"ops": [...], "arch_index": i}``. The searcher
+ignores ``sweep.budget`` (uniform draws are the point); the final rows and the report
+still mark each trial against it.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from ray import tune
 from ray.tune.search import ConcurrencyLimiter, Searcher
 
 from hwnas.config import config_from_dict, save_config
+from sweep.budget import budget_dict
 from sweep.experiment import space_of, write_json
 from sweep.searcher import BudgetedSearch
 from sweep.trial import TrialContext, _child, _final_row, _Reporter, _restore
@@ -124,5 +127,5 @@ def random_trial(config: dict, context: TrialContext) -> None:
     arch = json.loads(arch_path.read_text())
     metrics = _child(cfg, arch, work, context, reporter, resumed=state.epoch > 0)
     state.phase = "done"
-    state.final = _final_row(arch, metrics, reporter.seconds())
+    state.final = _final_row(arch, metrics, reporter.seconds(), budget_dict(cfg.sweep.budget))
     reporter.report(state.final)

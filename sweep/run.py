@@ -5,6 +5,7 @@ device measurement, with Optuna proposing the HANNA knobs.
     python -m sweep.run --trials 30 --address auto --config configs/cluster.yaml
     python -m sweep.run --resume --trials 40             # continue (and extend) it
     python -m sweep.run --strategy random --trials 30 --name random   # the random-architecture baseline
+    python -m sweep.run --trials 30 --max-latency-ms 5   # recommend the best model under 5 ms
 
 The experiment lives in ``<storage>/<name>/`` (defaults ``./experiments/default``) in
 Ray Tune's layout plus ``sweep.json``, ``lut.json``, ``warmup.pt``, ``baselines.json``
@@ -28,6 +29,7 @@ from urllib.parse import urlparse
 
 from hwnas.config import ExperimentConfig, check_config, config_from_dict, config_to_dict, load_config, override_value
 from hwnas.errors import UserError, cli_main
+from sweep.budget import check_budget_reachable
 from sweep.experiment import RECORD, absolute_paths, config_diff, read_record, space_of, write_json
 from sweep.knobs import KnobSpace, check_mode_fits_lut, check_ranges, start_costs
 from sweep.searcher import objectives
@@ -51,6 +53,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--strategy", choices=STRATEGIES,
                    help="dnas: search per trial (default); random: uniformly drawn architectures, same childnet recipe")
     p.add_argument("--concurrency", type=int, help="trials running at once")
+    # strings: hwnas.config checks them (positive, finite; null: no limit) like any override
+    p.add_argument("--max-latency-ms", metavar="MS",
+                   help="budget: the recommended model's latency limit (sweep.budget.max_latency_ms)")
+    p.add_argument("--max-energy-mj", metavar="MJ",
+                   help="budget: the recommended model's energy limit (sweep.budget.max_energy_mj; needs LUT energy)")
     p.add_argument("--config", help="experiment config YAML (default: configs/default.yaml; "
                                     "with --resume: the experiment's own)")
     p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
@@ -66,7 +73,8 @@ def _overrides(args) -> list[str]:
     out = list(args.set)
     for flag, key in (("trials", "sweep.trials"), ("mode", "sweep.mode"), ("objective", "sweep.objective"),
                       ("scheduler", "sweep.scheduler"), ("concurrency", "sweep.concurrency"),
-                      ("strategy", "sweep.strategy")):
+                      ("strategy", "sweep.strategy"), ("max_latency_ms", "sweep.budget.max_latency_ms"),
+                      ("max_energy_mj", "sweep.budget.max_energy_mj")):
         value = getattr(args, flag)
         if value is not None:
             out.append(f"{key}={value}")
@@ -267,7 +275,12 @@ def main(argv=None) -> None:
 
     # This host's LUT is profiled before Ray starts: Ray's start-up keeps both cores
     # busy for seconds, and a LUT profiled then was 2-3x off.
-    prepared_lut = _lut_of(cfg, experiment, record) if local else None
+    # Any LUT but one profiled on a device of its own is known now, and so is whether the
+    # budget can be met: refused before Ray starts.
+    on_device = not local and record is None and cfg.lut.path == "auto"
+    prepared_lut = None if on_device else _lut_of(cfg, experiment, record)
+    if prepared_lut:
+        check_budget_reachable(cfg.sweep.budget, prepared_lut[0].cost_tensors(), prepared_lut[0].name)
     connect(args.address)
     import ray
 
@@ -275,6 +288,8 @@ def main(argv=None) -> None:
 
     check_device(cfg.measure.device, ray.cluster_resources())
     lut, lut_path, lut_entry = prepared_lut or _lut_of(cfg, experiment, record)
+    if prepared_lut is None:  # profiled on the device: known only now
+        check_budget_reachable(cfg.sweep.budget, lut.cost_tensors(), lut.name)
     use_energy = cfg.lut.energy and lut.has_energy
     check_mode_fits_lut(cfg.sweep.mode, start_costs(lut.cost_tensors(), use_energy))
     metrics, modes = objectives(cfg.sweep.objective, use_energy)
@@ -306,15 +321,17 @@ def main(argv=None) -> None:
     results = tuner.fit()
     trials_done = time.perf_counter() - started
 
-    from sweep.summary import summarize
+    from sweep.summary import recommendation, summarize
 
     summary = summarize(results, metrics, modes)
     phase = _measurement_phase(cfg, experiment) if local else None
+    recommended = recommendation(experiment)  # after the measurements: judged on them
     wall = time.perf_counter() - started
     record["runs"][-1].update(wall_s=wall, prepare_s=prepared, trials_s=trials_done - prepared,
                               measure_s=phase and phase["seconds"], **{k: summary[k] for k in ("finished", "failed")})
     write_json(experiment / RECORD, record)
     print(summary["text"])
+    print(recommended)
     if summary["unfinished"]:
         print(f"continue: python -m sweep.run --resume --storage {args.storage} --name {args.name}")
     print(f"results: {experiment}   (tensorboard --logdir {experiment})")

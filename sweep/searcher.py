@@ -6,6 +6,14 @@ no test accuracy yet, and the study has no pruner, so intermediate values would 
 noise. A trial that ends without all objective values (stopped early, failed) is
 told to Optuna as pruned/failed, so its knobs stay in the study.
 
+With a budget (``sweep.budget``) Optuna learns it as a constraint: each completed
+trial's constraint values, its LUT latency/energy minus the limits (<= 0: within),
+are stored as the Optuna trial's user attr ``constraints`` before the trial is told,
+and the sampler (TPE, seeded as without a budget) reads them through its
+``constraints_func`` (``budget_constraints``), so feasible trials rank first. The LUT
+estimate, not the measurement: on this host nothing is measured until every trial has
+ended.
+
 ``BudgetedSearch`` is Ray's ``SearchGenerator`` whose trial budget can grow on resume:
 ``Tuner.restore`` keeps the ``num_samples`` of the first run, so the budget is the
 ``trials`` recorded in the experiment's ``sweep.json``, which ``sweep.run --resume
@@ -16,6 +24,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from pathlib import Path
 
 from ray.tune.search import ConcurrencyLimiter
@@ -24,10 +33,13 @@ from ray.tune.search.search_generator import SearchGenerator
 
 from hwnas.errors import UserError
 
-__all__ = ["OBJECTIVES", "BudgetedSearch", "SweepOptunaSearch", "make_search_alg", "objectives"]
+__all__ = ["CONSTRAINTS_ATTR", "OBJECTIVES", "BudgetedSearch", "SweepOptunaSearch", "budget_constraints",
+           "constraint_values", "make_search_alg", "objectives"]
 
 OBJECTIVES = ("multi", "accuracy", "latency", "energy")
 _METRIC = {"accuracy": ("test_acc", "max"), "latency": ("lat_ms", "min"), "energy": ("energy_mj", "min")}
+CONSTRAINTS_ATTR = "constraints"  # the Optuna trial's user attr holding its constraint values
+_LIMITS = (("max_latency_ms", "lat_ms"), ("max_energy_mj", "energy_mj"))  # budget key, final-row key
 
 
 def objectives(objective: str, has_energy: bool) -> tuple[list[str], list[str]]:
@@ -41,8 +53,35 @@ def objectives(objective: str, has_energy: bool) -> tuple[list[str], list[str]]:
     return [_METRIC[n][0] for n in names], [_METRIC[n][1] for n in names]
 
 
+def constraint_values(result: dict, budget: dict) -> list[float] | None:
+    """The trial's LUT latency/energy minus each set limit of ``budget`` (<= 0: within),
+    in the order latency, energy; None when a limited cost is missing from ``result``."""
+    values = []
+    for limit_key, cost_key in _LIMITS:
+        limit, cost = budget.get(limit_key), result.get(cost_key)
+        if limit is None:
+            continue
+        if not (isinstance(cost, (int, float)) and math.isfinite(cost)):
+            return None
+        values.append(float(cost) - limit)
+    return values
+
+
+def budget_constraints(trial) -> list[float]:
+    """Optuna's ``constraints_func``: what ``SweepOptunaSearch`` stored in the trial (a
+    trial that ended without its costs: none, i.e. not known to be infeasible)."""
+    return list(trial.user_attrs.get(CONSTRAINTS_ATTR, []))
+
+
 class SweepOptunaSearch(OptunaSearch):
-    """``OptunaSearch`` fed with final results only (see the module docstring)."""
+    """``OptunaSearch`` fed with final results only, and told the budget's constraint
+    values (see the module docstring). ``budget``: ``sweep.budget`` as a dict, or None."""
+
+    budget: dict | None = None  # also for a searcher pickled before budgets existed
+
+    def __init__(self, *args, budget: dict | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.budget = budget
 
     def on_trial_result(self, trial_id: str, result: dict) -> None:
         pass  # objectives exist only at the end of a trial; the study has no pruner
@@ -51,9 +90,18 @@ class SweepOptunaSearch(OptunaSearch):
         metrics = self.metric if isinstance(self.metric, list) else [self.metric]
         values = [None if result is None else result.get(m) for m in metrics]
         complete = all(isinstance(v, (int, float)) and math.isfinite(v) for v in values)
+        self._store_constraints(trial_id, result)
         # Ray's OptunaSearch tells Optuna COMPLETE with None values when a trial ends
         # early; Optuna refuses that and the trial would stay RUNNING in the study.
         super().on_trial_complete(trial_id, result if complete else None, error=error)
+
+    def _store_constraints(self, trial_id: str, result: dict | None) -> None:
+        """The user attr the sampler's ``constraints_func`` reads, set before Optuna is told."""
+        if not self.budget or result is None or trial_id in self._completed_trials or trial_id not in self._ot_trials:
+            return
+        values = constraint_values(result, self.budget)
+        if values is not None:
+            self._ot_trials[trial_id].set_user_attr(CONSTRAINTS_ATTR, values)
 
 
 def _read_budget(experiment_dir: str | Path) -> int | None:
@@ -78,9 +126,25 @@ class BudgetedSearch(SearchGenerator):
             self._total_samples = budget
 
 
-def make_search_alg(space, metrics: list[str], modes: list[str], *, concurrency: int, seed: int) -> BudgetedSearch:
-    """Optuna (TPE; multi-objective when several metrics) behind a concurrency limit."""
+def _constrained_tpe(seed: int):
+    """Ray's default sampler, ``TPESampler(seed=seed)``, reading ``budget_constraints``."""
+    import optuna
+
+    with warnings.catch_warnings():
+        # Optuna 5 deprecates constraints_func (FutureWarning; Trial.set_constraint instead,
+        # which Optuna 4, still allowed by pyproject, lacks); 4.x flags it experimental.
+        warnings.simplefilter("ignore", FutureWarning)
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return optuna.samplers.TPESampler(seed=seed, constraints_func=budget_constraints)
+
+
+def make_search_alg(space, metrics: list[str], modes: list[str], *, concurrency: int, seed: int,
+                    budget: dict | None = None) -> BudgetedSearch:
+    """Optuna (TPE; multi-objective when several metrics; constrained by ``budget`` when
+    one is set) behind a concurrency limit."""
     many = len(metrics) > 1
-    searcher = SweepOptunaSearch(space, metric=metrics if many else metrics[0],
-                                 mode=modes if many else modes[0], seed=seed)
+    # Ray ignores seed when given a sampler: the constrained sampler carries it
+    sampler = _constrained_tpe(seed) if budget else None
+    searcher = SweepOptunaSearch(space, metric=metrics if many else metrics[0], mode=modes if many else modes[0],
+                                 seed=None if sampler else seed, sampler=sampler, budget=budget)
     return BudgetedSearch(ConcurrencyLimiter(searcher, max_concurrent=concurrency))

@@ -1,9 +1,12 @@
-"""What a finished sweep printed at the end: counts, failures with their reasons, and
-the best trial per objective. The full analysis is ``pareto.report``'s job."""
+"""What a finished sweep printed at the end: counts, failures with their reasons, the
+best trial per objective and the recommended model. The full analysis is
+``pareto.report``'s job."""
 
 from __future__ import annotations
 
-__all__ = ["summarize"]
+from pathlib import Path
+
+__all__ = ["recommendation", "summarize"]
 
 
 def _first_line(error) -> str:
@@ -36,3 +39,17 @@ def summarize(results, metrics: list[str], modes: list[str]) -> dict:
             knobs = ", ".join(f"{k}={cfg[k]:.3g}" for k in ("alpha", "beta", "gamma", "delta") if k in cfg)
             lines.append(f"  best {metric} ({mode}): {best[metric]:.4g}  [{best.get('trial_id')}; {knobs}]")
     return {"finished": len(done), "failed": len(failed), "unfinished": unfinished, "text": "\n".join(lines)}
+
+
+def recommendation(experiment: Path) -> str:
+    """The recommended model in one line, read from the trials' files by the report's own
+    reader and rule (``pareto.recommended``: one rule, the summary and the report agree)."""
+    from pareto.errors import ParetoInputError
+    from pareto.experiment import read_experiment
+    from pareto.recommended import recommended_line, recommended_model
+
+    try:
+        exp = read_experiment(str(experiment), skip_dir=str(experiment / "report"))
+    except ParetoInputError as err:
+        return f"recommended: none ({err})"
+    return recommended_line(recommended_model(exp))

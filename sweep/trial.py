@@ -15,7 +15,10 @@ names the phase and epoch it resumed from).
 
 Rows always carry ``phase``, ``epoch``, ``test_acc``, ``lat_ms``, ``energy_mj``,
 ``measured_latency_ms``, ``val_acc`` and ``trial_seconds`` (null until known) so
-that Ray Tune's metric checks, the searcher and the scheduler see every key.
+that Ray Tune's metric checks, the searcher and the scheduler see every key. The final
+(``done``) row marks whether the childnet meets ``sweep.budget`` (``within_budget``,
+``budget_basis``: ``pareto.budget``'s rule on the costs known then; on this host the
+measurement comes later, so the row's basis is the LUT and the report judges again).
 """
 
 from __future__ import annotations
@@ -32,6 +35,8 @@ from ray import tune
 
 from hwnas.config import ExperimentConfig, config_from_dict, save_config
 from hwnas.io import atomic_write_json
+from pareto.budget import judge
+from sweep.budget import budget_dict
 from sweep.device import measure_on_device
 from sweep.measurements import PENDING
 from sweep.reuse import ChildRegistry, child_key
@@ -178,7 +183,7 @@ def sweep_trial(knobs: dict, context: TrialContext) -> None:
     if state.phase == "child":
         metrics = _child(cfg, arch, work, context, reporter, resumed=state.epoch > 0)
         state.phase = "done"
-        state.final = _final_row(arch, metrics, reporter.seconds())
+        state.final = _final_row(arch, metrics, reporter.seconds(), budget_dict(cfg.sweep.budget))
         reporter.report(state.final)
 
 
@@ -218,9 +223,11 @@ def _measure(path: Path, cfg: ExperimentConfig, context: TrialContext) -> dict:
     return measure_on_device(path, cfg.measure, cfg.sweep.measure_timeout_s, reference=context.reference)
 
 
-def _final_row(arch: dict, metrics: dict, seconds: float) -> dict:
+def _final_row(arch: dict, metrics: dict, seconds: float, budget: dict | None = None) -> dict:
     measured = metrics.get("measured") or {}
     lut = metrics.get("lut") or {}
+    verdict = judge(budget, measured.get("latency_ms"), lut.get("lat_ms", arch.get("lat_ms")),
+                    measured.get("energy_mj"), lut.get("energy_mj", arch.get("energy_mj")))
     return {
         "epoch": metrics.get("epochs", 0),
         "test_acc": metrics.get("test_acc"),
@@ -234,4 +241,6 @@ def _final_row(arch: dict, metrics: dict, seconds: float) -> dict:
         "ops": " ".join(arch["ops"]),
         "reused_from": metrics.get("reused_from"),
         "trial_seconds": seconds,
+        "within_budget": verdict["within_budget"],
+        "budget_basis": verdict["budget_basis"],
     }

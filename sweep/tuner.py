@@ -18,6 +18,7 @@ from pathlib import Path
 from ray import tune
 
 from hwnas.config import ExperimentConfig, config_to_dict
+from sweep.budget import budget_dict
 from sweep.experiment import absolute_paths, space_of
 from sweep.knobs import KnobSpace
 from sweep.random_arch import make_random_search_alg, random_trial
@@ -72,7 +73,8 @@ def build_tuner(cfg: ExperimentConfig, experiment: Path, space: KnobSpace, metri
     if cfg.sweep.strategy == "random":
         search_alg = make_random_search_alg(space_of(cfg), concurrency=cfg.sweep.concurrency, seed=cfg.sweep.seed)
     else:
-        search_alg = make_search_alg(space, metrics, modes, concurrency=cfg.sweep.concurrency, seed=cfg.sweep.seed)
+        search_alg = make_search_alg(space, metrics, modes, concurrency=cfg.sweep.concurrency, seed=cfg.sweep.seed,
+                                     budget=budget_dict(cfg.sweep.budget))
     return tune.Tuner(
         trainable,
         # reuse_actors: a finished trial's worker process runs the next trial (no new

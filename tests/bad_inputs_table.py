@@ -348,6 +348,8 @@ CASES = [
     Case("sweep/override-not-yaml", "sweep.run", _sweep("child.lr=[1,"), "not valid YAML"),
     Case("sweep/override-huge-int", "sweep.run", _sweep("sweep.trials=" + "9" * 30), "2^63-1"),
     Case("sweep/override-not-a-number", "sweep.run", _sweep("child.lr=fast"), "expected a number"),
+    Case("sweep/budget-negative", "sweep.run", _sweep(extra=("--max-latency-ms", "-1")), "sweep.budget.max_latency_ms"),
+    Case("sweep/budget-infinite", "sweep.run", _sweep(extra=("--max-energy-mj", "inf")), "sweep.budget.max_energy_mj"),
     Case("sweep/config-not-yaml", "sweep.run",
          lambda d: ["--config", str((d / "c.yaml").write_text("child: [1,\n") and d / "c.yaml"),
                     "--storage", str(d / "exps")], "not valid YAML"),

@@ -112,3 +112,40 @@ def test_literal_presets_match_the_registries():
 
     assert args(SpaceConfig, "preset") == set(PRESETS) and args(DataConfig, "dataset") == set(NUM_CLASSES)
     assert args(MeasureConfig, "meter") == set(METERS)
+
+
+@pytest.mark.parametrize("override, match", [
+    ("sweep.budget.max_latency_ms=-1", "sweep.budget.max_latency_ms: expected a number > 0, got -1.0"),
+    ("sweep.budget.max_latency_ms=0", "sweep.budget.max_latency_ms: expected a number > 0, got 0.0"),
+    ("sweep.budget.max_energy_mj=.inf", "sweep.budget.max_energy_mj: expected a finite number, got inf"),
+    ("sweep.budget.max_energy_mj=inf", "sweep.budget.max_energy_mj: expected a finite number, got 'inf'"),
+    ("sweep.budget.max_latency_ms=nan", "sweep.budget.max_latency_ms: expected a finite number, got 'nan'"),
+    ("sweep.budget.max_latency_ms=fast", "sweep.budget.max_latency_ms: expected a number, got 'fast'"),
+    ("sweep.budget.max_ms=3", "override sweep.budget.max_ms: unknown key 'max_ms'"),
+])
+def test_bad_budget_is_one_line_naming_the_field(override, match):
+    with pytest.raises(UserError) as err:
+        load_config(None, [override])
+    assert match in str(err.value) and "\n" not in str(err.value)
+
+
+def test_budget_defaults_to_no_limit_and_round_trips(tmp_path):
+    cfg = load_config(None)
+    assert (cfg.sweep.budget.max_latency_ms, cfg.sweep.budget.max_energy_mj) == (None, None)
+    cfg = load_config(None, ["sweep.budget.max_latency_ms=5", "sweep.budget.max_energy_mj=1e-1"])
+    assert (cfg.sweep.budget.max_latency_ms, cfg.sweep.budget.max_energy_mj) == (5.0, 0.1)
+    save_config(cfg, tmp_path / "r.yaml")
+    assert load_config(tmp_path / "r.yaml") == cfg
+    assert config_to_dict(cfg)["sweep"]["budget"] == {"max_latency_ms": 5.0, "max_energy_mj": 0.1}
+    p = tmp_path / "c.yaml"
+    p.write_text("sweep:\n  budget:\n")  # an empty section: no limit; an override still fills it
+    assert load_config(p, ["sweep.budget.max_energy_mj=2"]).sweep.budget.max_energy_mj == 2.0
+
+
+def test_check_config_checks_the_nested_budget():
+    from hwnas.config import check_config
+
+    cfg = load_config(None)
+    cfg.sweep.budget.max_latency_ms = -3.0
+    with pytest.raises(UserError, match=r"sweep.budget.max_latency_ms: expected a number > 0, got -3.0"):
+        check_config(cfg)

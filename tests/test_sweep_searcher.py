@@ -78,3 +78,57 @@ def test_asha_rungs_on_search_epochs_only():
     assert asha.on_trial_result(None, bad, {"search_epoch": 1, "val_acc": 0.1}) == TrialScheduler.STOP
     # childnet rows carry no search_epoch: retraining is never cut
     assert asha.on_trial_result(None, good, {"epoch": 1, "phase": "child", "val_acc": None}) == TrialScheduler.CONTINUE
+
+
+BUDGET = {"max_latency_ms": 2.0, "max_energy_mj": 0.5}
+
+
+def _budgeted(budget=BUDGET, seed=0):
+    return make_search_alg(KnobSpace(SweepConfig(), "latency", StartCosts(2.0, 1.0)), METRICS, MODES, concurrency=2,
+                           seed=seed, budget=budget).searcher.searcher
+
+
+def test_constraint_values_are_lut_costs_minus_the_budget():
+    from sweep.searcher import constraint_values
+
+    assert constraint_values({"lat_ms": 2.5, "energy_mj": 0.25}, BUDGET) == [0.5, -0.25]
+    latency_only = {"max_latency_ms": 2.0, "max_energy_mj": None}
+    assert constraint_values({"lat_ms": 1.5, "energy_mj": None}, latency_only) == [-0.5]
+    assert constraint_values({"lat_ms": None}, BUDGET) is None  # a cost the budget limits is unknown
+
+
+def test_optuna_is_told_the_budget_constraints_before_the_trial_completes():
+    from sweep.searcher import CONSTRAINTS_ATTR, budget_constraints
+
+    s = _budgeted()
+    assert s._sampler._constraints_func is budget_constraints
+    for tid in ("over", "within", "stopped"):
+        s.suggest(tid)
+    s.on_trial_complete("over", {"test_acc": 0.9, "lat_ms": 3.0, "energy_mj": 0.4})
+    s.on_trial_complete("within", {"test_acc": 0.8, "lat_ms": 1.5, "energy_mj": 0.5})
+    s.on_trial_complete("stopped", {"test_acc": None, "lat_ms": None, "energy_mj": None})
+    trials = s._ot_study.get_trials(deepcopy=False)
+    assert [t.user_attrs.get(CONSTRAINTS_ATTR) for t in trials] == [pytest.approx([1.0, -0.1]), [-0.5, 0.0], None]
+    # what the sampler stored through its constraints_func: the feasibility TPE ranks by
+    assert [list(t.constraints.values()) for t in trials] == [pytest.approx([1.0, -0.1]), [-0.5, 0.0], []]
+    assert [t.state for t in trials] == [optuna.trial.TrialState.COMPLETE] * 2 + [optuna.trial.TrialState.PRUNED]
+
+
+def test_budget_keeps_the_seeded_tpe_sampler_and_none_changes_nothing():
+    plain = _budgeted(budget=None, seed=7)
+    assert plain._sampler is None and plain._seed == 7 and plain.budget is None
+    constrained = _budgeted(seed=7)
+    assert isinstance(constrained._sampler, optuna.samplers.TPESampler)
+    # same seed, same sampler: the same first proposals
+    assert [constrained.suggest(f"t{i}") for i in range(3)] == [plain.suggest(f"t{i}") for i in range(3)]
+
+
+def test_budgeted_searcher_survives_ray_save_and_restore(tmp_path):
+    s = _budgeted()
+    s.suggest("a")
+    s.save(str(tmp_path / "s.pkl"))
+    again = _budgeted(budget=None)
+    again.restore(str(tmp_path / "s.pkl"))
+    assert again.budget == BUDGET
+    again.on_trial_complete("a", {"test_acc": 0.7, "lat_ms": 2.5, "energy_mj": 0.1})
+    assert again._ot_study.trials[0].user_attrs["constraints"] == [0.5, pytest.approx(-0.4)]
