@@ -21,6 +21,8 @@ lut_within_10pct=<f> lut_tau=<f> measured_rel_iqr=<f>``:
   gives them against the latency as measured (no speed correction);
 - ``measured_rel_iqr``: median relative IQR of those measurements.
 
+The three fidelity figures are the report's own (``pareto.analysis.lut_error_stats``).
+
 Goals on 2 cores: wall_s <= 900, best_acc >= 0.85, overhead_s <= 2, lut_within_10pct >= 0.9,
 lut_tau >= 0.9, measured_rel_iqr <= 0.05.
 """
@@ -34,6 +36,9 @@ import sys
 import time
 from pathlib import Path
 
+from pareto.analysis import lut_error_stats
+from pareto.experiment import read_experiment
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -46,26 +51,17 @@ def last_rows(experiment: Path) -> list[dict]:
     return rows
 
 
-def fidelity(experiment: Path) -> dict:
-    """LUT estimate vs measurement over the distinct finished childnets."""
-    from scipy.stats import kendalltau
+def fidelity(experiment: Path, lut_name: str) -> dict:
+    """The report's LUT-vs-measured entry of the search LUT (``pareto.analysis``: over the
+    distinct finished childnets, against the measurement at the LUT's speed)."""
+    exp = read_experiment(str(experiment))
+    stats = {s["lut"]: s for s in lut_error_stats(exp.trials, exp.luts)}
+    empty = {"n": 0, "within_10pct": None, "kendall_tau": None, "measured_rel_iqr": None, "noisy_measurements": 0}
+    return stats.get(lut_name, empty)
 
-    seen = {}
-    for path in sorted(experiment.glob("*/child/metrics.json")):
-        m = json.loads(path.read_text())
-        measured = m.get("measured") or {}
-        if measured.get("latency_ms") is not None:
-            seen.setdefault(" ".join(m["ops"]), (m["lut"]["lat_ms"], measured))
-    lut = [v[0] for v in seen.values()]
-    out = {"n": len(seen)}
-    for name, key in (("", "latency_ms_at_lut_speed"), ("raw_", "latency_ms")):
-        meas = [v[1].get(key) or v[1]["latency_ms"] for v in seen.values()]
-        out[f"{name}within"] = sum(abs(a - b) <= 0.1 * b for a, b in zip(lut, meas)) / max(len(meas), 1)
-        out[f"{name}tau"] = kendalltau(lut, meas).statistic if len(meas) > 1 else float("nan")
-    rel = sorted(v[1]["latency_iqr_ms"] / v[1]["latency_ms"] for v in seen.values())
-    out["rel_iqr"] = rel[len(rel) // 2] if rel else float("nan")
-    out["noisy"] = sum(bool(v[1].get("noisy")) for v in seen.values())
-    return out
+
+def _f(value, fmt: str) -> str:
+    return "nan" if value is None else format(value, fmt)
 
 
 def main() -> None:
@@ -94,12 +90,14 @@ def main() -> None:
     reused = sum(1 for r in done if r.get("reused_from"))
     print(f"experiment={experiment} exit={code} trials={len(rows)} finished={len(done)} reused={reused} "
           f"concurrency={concurrency} work_s={work:.1f} prepare_s={prep} warmup_s={warm}")
-    fid = fidelity(experiment)
-    print(f"measured={fid['n']} noisy={fid['noisy']} as measured (no speed correction): "
-          f"within_10pct={fid['raw_within']:.3f} tau={fid['raw_tau']:.3f}; measure_s={record['runs'][-1].get('measure_s')}")
+    fid = fidelity(experiment, record["luts"][0])
+    raw = fid.get("as_measured") or fid
+    print(f"measured={fid['n']} noisy={fid['noisy_measurements']} as measured (no speed correction): "
+          f"within_10pct={_f(raw['within_10pct'], '.3f')} tau={_f(raw['kendall_tau'], '.3f')}; "
+          f"measure_s={record['runs'][-1].get('measure_s')}")
     print(f"wall_s={wall:.1f} best_acc={max(accs) if accs else float('nan'):.4f} overhead_s={overhead:.2f} "
-          f"distinct={len({r.get('ops') for r in done})} lut_within_10pct={fid['within']:.3f} "
-          f"lut_tau={fid['tau']:.3f} measured_rel_iqr={fid['rel_iqr']:.4f}")
+          f"distinct={len({r.get('ops') for r in done})} lut_within_10pct={_f(fid['within_10pct'], '.3f')} "
+          f"lut_tau={_f(fid['kendall_tau'], '.3f')} measured_rel_iqr={_f(fid['measured_rel_iqr'], '.4f')}")
 
 
 if __name__ == "__main__":

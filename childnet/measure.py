@@ -31,12 +31,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 
 import torch
 
 from childnet.export import load_model_data
-from hwnas.device import describe
+from hwnas.device import describe, loadavg_1min
 from hwnas.errors import UserError, cli_main
 from hwnas.meters import get_meter
 from hwnas.network import trace
@@ -55,31 +54,19 @@ GROUP = 4
 DEFAULT_REFERENCE = {"space": {"name": "fbnet-cpu", "width": 1.0, "num_classes": 10}, "seed": REFERENCE_SEED}
 
 
-def _loadavg() -> float | None:
-    try:
-        return round(os.getloadavg()[0], 2)
-    except OSError:
-        return None
-
-
 def _reference(spec: dict, batch_size: int) -> SpeedReference:
     sp = spec["space"]
     space = get_space(sp["name"], sp.get("width", 1.0), sp.get("num_classes"))
     return SpeedReference(space, spec.get("arch"), batch_size=batch_size, seed=spec.get("seed", REFERENCE_SEED))
 
 
-def _load(path) -> tuple[torch.nn.Module, dict]:
-    """The network of a data file (rebuilt, eval mode) and its meta; one-line UserError otherwise."""
-    return load_model_data(path)
-
-
 def _time_group(modules, inputs, spec: dict, *, threads, warmup, repeats, rounds, batch_size) -> tuple[list, dict]:
     reference = _reference(spec, batch_size)
-    load = _loadavg()
+    load = loadavg_1min()
     timings = measure_modules(modules, inputs, reference, threads=threads, warmup=warmup, repeats=repeats,
                               rounds=rounds)
     session = {"reference_ms": reference.latency_ms, "reference_rel_iqr": reference.rel_iqr,
-               "loadavg_1min": [load, _loadavg()]}
+               "loadavg_1min": [load, loadavg_1min()]}
     return timings, session
 
 
@@ -93,29 +80,41 @@ def measure_files(paths, *, reference: dict | None = None, threads: int = 1, war
         raise UserError(f"measure: need batch_size, threads, repeats, rounds, tries >= 1 and warmup >= 0, got "
                         f"{batch_size}, {threads}, {repeats}, {rounds}, {tries}, {warmup}")
     get_meter(meter)  # an unknown or absent meter fails now, not after the timing
-    loaded = [_load(p) for p in paths]  # every file checked before anything is timed
+    loaded = [load_model_data(p) for p in paths]  # every file checked before anything is timed
     spec = reference or next((dict(DEFAULT_REFERENCE, space=m["space"]) for _, m in loaded
                               if isinstance(m.get("space"), dict) and "name" in m["space"]), DEFAULT_REFERENCE)
     gen = torch.Generator().manual_seed(0)
     inputs = [torch.randn(batch_size, *m["input_shape"], generator=gen) for _, m in loaded]
     modules = [trace(module, x) for (module, _), x in zip(loaded, inputs)]  # the deployed form, as in the LUT
     kw = dict(threads=threads, warmup=warmup, repeats=repeats, rounds=rounds, batch_size=batch_size)
-    best: dict[int, tuple] = {}
+    records: list[dict] = []
     for start in range(0, len(modules), GROUP):
-        todo = list(range(start, min(start + GROUP, len(modules))))
-        for attempt in range(1, tries + 1):
-            timings, session = _time_group([modules[i] for i in todo], [inputs[i] for i in todo], spec, **kw)
-            for i, t in zip(todo, timings):
-                rel = t.iqr_ms / t.median_ms
-                if i not in best or rel < best[i][0].iqr_ms / best[i][0].median_ms:
-                    best[i] = (t, session, attempt)
-            todo = [i for i in todo if best[i][0].iqr_ms / best[i][0].median_ms > max_rel_iqr]
-            if not todo:
-                break
+        group = range(start, min(start + GROUP, len(modules)))
+        best = _quietest(modules, inputs, list(group), spec, kw, max_rel_iqr, tries)
+        done = {i: _record(*best[i], spec, kw, meter, modules[i], inputs[i], max_rel_iqr) for i in group}
+        records.extend(done.values())
         if on_group is not None:
-            on_group({i: _record(*best[i], spec, kw, meter, modules[i], inputs[i], max_rel_iqr)
-                      for i in range(start, min(start + GROUP, len(modules)))})
-    return [_record(*best[i], spec, kw, meter, modules[i], inputs[i], max_rel_iqr) for i in range(len(modules))]
+            on_group(done)
+    return records
+
+
+def _rel_iqr(timing) -> float:
+    return timing.iqr_ms / timing.median_ms
+
+
+def _quietest(modules, inputs, todo: list, spec: dict, kw: dict, max_rel_iqr: float, tries: int) -> dict:
+    """``{index: (timing, session, attempt)}``: each model's quietest of up to ``tries``
+    timings; only the models still above ``max_rel_iqr`` are timed again."""
+    best: dict[int, tuple] = {}
+    for attempt in range(1, tries + 1):
+        timings, session = _time_group([modules[i] for i in todo], [inputs[i] for i in todo], spec, **kw)
+        for i, t in zip(todo, timings):
+            if i not in best or _rel_iqr(t) < _rel_iqr(best[i][0]):
+                best[i] = (t, session, attempt)
+        todo = [i for i in todo if _rel_iqr(best[i][0]) > max_rel_iqr]
+        if not todo:
+            break
+    return best
 
 
 def _record(timing, session, attempt, spec, kw, meter_name, module, x, max_rel_iqr) -> dict:
@@ -123,14 +122,15 @@ def _record(timing, session, attempt, spec, kw, meter_name, module, x, max_rel_i
     factor = session["reference_ms"] / lut_ms if lut_ms else None
     meter = get_meter(meter_name)
     real = meter.source != "none"
-    rel = timing.iqr_ms / timing.median_ms
+    rel = _rel_iqr(timing)
+    device = describe(kw["threads"])
     return {
         "latency_ms": timing.median_ms, "latency_iqr_ms": timing.iqr_ms, "rel_iqr": rel,
         "noisy": rel > max_rel_iqr, "tries": attempt,
         "speed_factor": factor, "latency_ms_at_lut_speed": timing.median_ms / factor if factor else None,
         "energy_mj": metered_energy_mj(module, x, meter, kw["threads"]) if real else None,
         "energy_source": meter.source if real else "none",
-        "device": describe(kw["threads"])["name"], "node": describe(kw["threads"])["hostname"],
+        "device": device["name"], "node": device["hostname"],
         "threads": kw["threads"], "batch_size": kw["batch_size"], "repeats": timing.repeats,
         "rounds": kw["rounds"], "warmup": kw["warmup"], "allocator": steady_allocator()["allocator"],
         "protocol": "hwnas.speed: shuffled rounds against the speed reference, median + IQR",

@@ -4,12 +4,13 @@ Imports only torch and the standard library (runs on a Ray worker on a Pi)."""
 
 from __future__ import annotations
 
+import os
 import platform
 import socket
 
 import torch
 
-__all__ = ["cpu_model", "describe"]
+__all__ = ["cpu_model", "describe", "loadavg_1min"]
 
 
 def cpu_model() -> str:
@@ -30,3 +31,12 @@ def describe(threads: int) -> dict:
     cpu = cpu_model()
     return {"name": f"{cpu} ({platform.machine()})", "cpu": cpu, "machine": platform.machine(),
             "torch": torch.__version__, "threads": threads, "hostname": socket.gethostname()}
+
+
+def loadavg_1min() -> float | None:
+    """The 1-minute load average (how busy the device was around a timing), or None
+    where the platform has none."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except OSError:
+        return None

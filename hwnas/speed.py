@@ -166,9 +166,8 @@ def interleaved(units, run, visit, *, warmup: int, rounds: int, seed: int, refer
     for unit in shuffled_rounds(units, WARMUP_ROUNDS, rng):
         for _ in range(warmup):
             run(unit)
-    if hasattr(reference, "net"):
-        for _ in range(WARMUP_ROUNDS * warmup):
-            reference.net(reference.x)
+    for _ in range(WARMUP_ROUNDS * warmup):
+        reference.net(reference.x)
     readings = [reference.read()]
     visits: list[tuple[int, dict]] = []  # (index of the reading before the visit, samples)
     for unit in shuffled_rounds(units, rounds, rng):

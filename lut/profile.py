@@ -26,7 +26,7 @@ from pathlib import Path
 
 import torch
 
-from hwnas.device import describe
+from hwnas.device import describe, loadavg_1min
 from hwnas.errors import UserError, at_least, cli_main
 from hwnas.io import check_output_file
 from hwnas.meters import get_meter
@@ -75,13 +75,6 @@ def _calibrate(data: dict, space: SearchSpace, n: int, *, threads, warmup, repea
             "raw_predicted_ms": predicted, "measured_ms": measured}
 
 
-def _loadavg() -> float | None:
-    try:
-        return round(os.getloadavg()[0], 2)
-    except OSError:  # not available on this platform
-        return None
-
-
 def _profile_data(space_def: dict, *, meter: str, threads: int, warmup: int, repeats: int, rounds: int,
                   context: str, per_op: int, batch_size: int, energy_model: str | None, progress: bool,
                   seed: int, calibrate: int = 0) -> dict:
@@ -90,7 +83,7 @@ def _profile_data(space_def: dict, *, meter: str, threads: int, warmup: int, rep
     space = space_from_definition(space_def)
     meter_obj = get_meter(meter)
     units = isolated_units(space, batch_size)
-    load_before = _loadavg()
+    load_before = loadavg_1min()
     started = time.perf_counter()
     design = None
     if context in ("graph", "network"):
@@ -146,7 +139,7 @@ def _profile_data(space_def: dict, *, meter: str, threads: int, warmup: int, rep
                 # context: the whole networks the entries are fitted to)
                 "median_rel_iqr": round((design or {}).get("median_rel_iqr_networks") or statistics.median(
                     t.iqr_ms / t.median_ms for t in timings.values() if t.median_ms > 0), 4),
-                "loadavg_1min": [load_before, _loadavg()], **steady_allocator(),
+                "loadavg_1min": [load_before, loadavg_1min()], **steady_allocator(),
                 # entries are in ms at this network's median speed over the session
                 "reference": reference.record()}
     if design is not None:

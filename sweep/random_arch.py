@@ -20,7 +20,6 @@ still mark each trial against it.
 
 from __future__ import annotations
 
-import json
 import pickle
 from pathlib import Path
 
@@ -28,11 +27,10 @@ import numpy as np
 from ray import tune
 from ray.tune.search import ConcurrencyLimiter, Searcher
 
-from hwnas.config import config_from_dict, save_config
-from sweep.budget import budget_dict
+from hwnas.config import config_from_dict
 from sweep.experiment import space_of, write_json
 from sweep.searcher import BudgetedSearch
-from sweep.trial import TrialContext, _child, _final_row, _Reporter, _restore
+from sweep.trial import TrialContext, run_trial
 
 __all__ = ["RandomArchSearcher", "draw_architecture", "make_random_search_alg", "random_arch_record", "random_trial"]
 
@@ -108,24 +106,12 @@ def random_arch_record(cfg, ops, index: int) -> dict:
 
 def random_trial(config: dict, context: TrialContext) -> None:
     """Ray Tune function trainable of ``--strategy random`` (see the module docstring).
-    Phases and resume as in ``sweep.trial.sweep_trial``, without the search phase."""
-    work = Path.cwd()
-    state = _restore(work)
-    state.starts.append({"phase": state.phase, "epoch": state.epoch, "resumed": bool(state.starts)})
-    reporter = _Reporter(work, state)
-    if state.phase == "done":  # finished before the interruption was recorded: only re-report
-        reporter.report(state.final)
-        return
-    cfg = config_from_dict(context.config, source="trial config")
-    save_config(cfg, work / "config.yaml")
-    arch_path = work / "search" / "arch.json"
-    if state.phase == "search":  # nothing to search: record the drawn architecture
+    Phases and resume as in ``sweep.trial.sweep_trial``; the search phase only records
+    the drawn architecture."""
+
+    def record_arch(cfg, work: Path, reporter) -> dict:
         arch = random_arch_record(cfg, config["ops"], config["arch_index"])
-        write_json(arch_path, arch)
-        state.phase, state.epoch = "child", 0
-        reporter.report({"epoch": 0, "lat_ms": arch["lat_ms"], "energy_mj": arch["energy_mj"]})
-    arch = json.loads(arch_path.read_text())
-    metrics = _child(cfg, arch, work, context, reporter, resumed=state.epoch > 0)
-    state.phase = "done"
-    state.final = _final_row(arch, metrics, reporter.seconds(), budget_dict(cfg.sweep.budget))
-    reporter.report(state.final)
+        write_json(work / "search" / "arch.json", arch)
+        return {"epoch": 0, "lat_ms": arch["lat_ms"], "energy_mj": arch["energy_mj"]}
+
+    run_trial(context, lambda: config_from_dict(context.config, source="trial config"), record_arch)

@@ -19,7 +19,6 @@ import argparse
 import dataclasses
 import json
 import math
-import os
 import socket
 import subprocess
 import sys
@@ -316,6 +315,7 @@ def main(argv=None) -> None:
     from sweep.tuner import build_tuner
 
     tuner = build_tuner(cfg, experiment, knob_space, metrics, modes, lut_path=lut_path, warmup=record["warmup"],
+                        reference=reference,
                         # interrupted while preparing (no Ray Tune state yet): start the trials now
                         resume=args.resume and (experiment / "tuner.pkl").is_file())
     results = tuner.fit()

@@ -41,7 +41,7 @@ from sweep.device import measure_on_device
 from sweep.measurements import PENDING
 from sweep.reuse import ChildRegistry, child_key
 
-__all__ = ["KNOB_NAMES", "TrialContext", "apply_knobs", "sweep_trial", "trial_dirname"]
+__all__ = ["KNOB_NAMES", "TrialContext", "apply_knobs", "run_trial", "sweep_trial", "trial_dirname"]
 
 KNOB_NAMES = ("alpha", "beta", "gamma", "delta")
 STATE_FILE = "trial_state.json"
@@ -149,10 +149,11 @@ class _Reporter:
         tune.report(full, checkpoint=tune.Checkpoint.from_directory(str(self.work)))
 
 
-def sweep_trial(knobs: dict, context: TrialContext) -> None:
-    """Ray Tune function trainable (``tune.with_parameters(sweep_trial, context=...)``)."""
-    from supernet.search import run_search
-
+def run_trial(context: TrialContext, make_config, search) -> None:
+    """The phases every trial goes through, resumable: restore the working directory,
+    build the trial's config (``make_config()``), run ``search(cfg, work, reporter)``
+    unless done before (it writes ``search/arch.json`` and returns the row that opens
+    the child phase), then retrain and measure the childnet and report the final row."""
     work = Path.cwd()
     state = _restore(work)
     state.starts.append({"phase": state.phase, "epoch": state.epoch, "resumed": bool(state.starts)})
@@ -160,31 +161,42 @@ def sweep_trial(knobs: dict, context: TrialContext) -> None:
     if state.phase == "done":  # finished before the interruption was recorded: only re-report
         reporter.report(state.final)
         return
-    cfg = apply_knobs(context.config, knobs)
+    cfg = make_config()
     save_config(cfg, work / "config.yaml")
-
     if state.phase == "search":
-        last_val = {}
-
-        def on_search_epoch(m: dict) -> None:
-            _finite(m, ("train_ce", "val_acc"), "supernet search diverged")
-            last_val["val_acc"] = m.get("val_acc")
-            row = {k: v for k, v in m.items() if k not in ("lat_ms", "energy_mj", "seconds", "phase")}
-            row.update(search_epoch=m.get("epoch"), search_lat_ms=m.get("lat_ms"), search_energy_mj=m.get("energy_mj"),
-                       epoch_seconds=m.get("seconds"))
-            reporter.report(row)
-
-        run_search(cfg, work / "search", resume=(work / "search" / "checkpoint.pt").is_file(),
-                   warmup_path=context.warmup_path, on_epoch=on_search_epoch)
+        row = search(cfg, work, reporter)
         state.phase, state.epoch = "child", 0
-        reporter.report({"epoch": 0, "val_acc": last_val.get("val_acc")})
-
+        reporter.report(row)
     arch = json.loads((work / "search" / "arch.json").read_text())
-    if state.phase == "child":
-        metrics = _child(cfg, arch, work, context, reporter, resumed=state.epoch > 0)
-        state.phase = "done"
-        state.final = _final_row(arch, metrics, reporter.seconds(), budget_dict(cfg.sweep.budget))
-        reporter.report(state.final)
+    metrics = _child(cfg, arch, work, context, reporter, resumed=state.epoch > 0)
+    state.phase = "done"
+    state.final = _final_row(arch, metrics, reporter.seconds(), budget_dict(cfg.sweep.budget))
+    reporter.report(state.final)
+
+
+def sweep_trial(knobs: dict, context: TrialContext) -> None:
+    """Ray Tune function trainable (``tune.with_parameters(sweep_trial, context=...)``)."""
+    run_trial(context, lambda: apply_knobs(context.config, knobs), lambda cfg, work, reporter:
+              _search(cfg, work, context, reporter))
+
+
+def _search(cfg: ExperimentConfig, work: Path, context: TrialContext, reporter: _Reporter) -> dict:
+    """The supernet search; returns the row that opens the child phase."""
+    from supernet.search import run_search
+
+    last_val = {}
+
+    def on_search_epoch(m: dict) -> None:
+        _finite(m, ("train_ce", "val_acc"), "supernet search diverged")
+        last_val["val_acc"] = m.get("val_acc")
+        row = {k: v for k, v in m.items() if k not in ("lat_ms", "energy_mj", "seconds", "phase")}
+        row.update(search_epoch=m.get("epoch"), search_lat_ms=m.get("lat_ms"), search_energy_mj=m.get("energy_mj"),
+                   epoch_seconds=m.get("seconds"))
+        reporter.report(row)
+
+    run_search(cfg, work / "search", resume=(work / "search" / "checkpoint.pt").is_file(),
+               warmup_path=context.warmup_path, on_epoch=on_search_epoch)
+    return {"epoch": 0, "val_acc": last_val.get("val_acc")}
 
 
 def _child(cfg: ExperimentConfig, arch: dict, work: Path, context: TrialContext, reporter: _Reporter,

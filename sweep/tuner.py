@@ -32,22 +32,16 @@ def trial_dirname_creator(trial) -> str:
     return trial_dirname(trial.trial_id)
 
 
-def _trainable(cfg: ExperimentConfig, experiment: Path, lut_path: str, warmup: dict | None):
+def _trainable(cfg: ExperimentConfig, experiment: Path, lut_path: str, warmup: dict | None, reference: dict | None):
     base = config_to_dict(cfg)
     base["lut"]["path"] = lut_path
     base = absolute_paths(base, Path.cwd())
     context = TrialContext(config=base, warmup_path=warmup["path"] if warmup else None,
                            children_dir=str(experiment / "children") if cfg.sweep.reuse_children else None,
-                           reference=_reference(lut_path))
+                           reference=reference)
     resources = {"cpu": cfg.sweep.cpus_per_trial, "gpu": cfg.sweep.gpus_per_trial}
     function = random_trial if cfg.sweep.strategy == "random" else sweep_trial
     return tune.with_resources(tune.with_parameters(function, context=context), resources)
-
-
-def _reference(lut_path: str) -> dict | None:
-    from lut import load_lut
-
-    return load_lut(lut_path).measurement_reference()
 
 
 def _scheduler(cfg: ExperimentConfig):
@@ -62,8 +56,9 @@ def _scheduler(cfg: ExperimentConfig):
 
 
 def build_tuner(cfg: ExperimentConfig, experiment: Path, space: KnobSpace, metrics: list[str], modes: list[str],
-                *, lut_path: str, warmup: dict | None, resume: bool) -> tune.Tuner:
-    trainable = _trainable(cfg, experiment, lut_path, warmup)
+                *, lut_path: str, warmup: dict | None, resume: bool, reference: dict | None = None) -> tune.Tuner:
+    """``reference``: the LUT's speed reference, for measurements on a device of its own."""
+    trainable = _trainable(cfg, experiment, lut_path, warmup, reference)
     # With num_to_keep=1 Ray Tune snapshots the experiment state after every trial
     # checkpoint (so a resume never points at a deleted checkpoint) and warns that this
     # is frequent; the state is tiny here, so the warning is noise.
