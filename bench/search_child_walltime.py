@@ -18,8 +18,6 @@ from pathlib import Path
 
 from childnet.train import run_child
 from hwnas.config import load_config
-from hwnas.data import NUM_CLASSES
-from hwnas.space import get_space
 from lut import ensure_lut
 from supernet.search import run_search
 
@@ -31,7 +29,7 @@ def main():
     p.add_argument("overrides", nargs="*")
     a = p.parse_args()
     cfg = load_config(a.config, a.overrides)
-    space = get_space(cfg.space.preset, cfg.space.width, cfg.space.num_classes or NUM_CLASSES[cfg.data.dataset])
+    space = cfg.search_space()
     with tempfile.TemporaryDirectory(prefix="walltime-") as tmp:
         out = Path(a.out or tmp)
         t0 = time.perf_counter()

@@ -22,13 +22,12 @@ import torch.nn.functional as F
 
 from hwnas.config import load_config
 from hwnas.data import TensorLoader, make_splits
-from hwnas.space import get_space
 from supernet.model import Supernet
 
-# (label, mode, channels_last, fused): the three modes, then two references that show
-# where exact's gain comes from (layout vs. merged convolutions)
-VARIANTS = [("naive", "naive", False, False), ("exact", "exact", True, False), ("single_path", "single_path", True, False),
-            ("naive+channels_last", "naive", True, False), ("exact+fused", "exact", True, True)]
+# (label, mode, channels_last): the three modes, then a reference that shows how much of
+# exact's gain is the layout alone
+VARIANTS = [("naive", "naive", False), ("exact", "exact", True), ("single_path", "single_path", True),
+            ("naive+channels_last", "naive", True)]
 
 
 def time_steps(net, batches, temperature=5.0):
@@ -58,26 +57,24 @@ def main():
     a = p.parse_args()
     cfg = load_config(a.config, a.overrides)
     torch.set_num_threads(a.threads)
-    width = cfg.search.proxy_width or cfg.space.width
-    shape_space = get_space(cfg.space.preset, width)
+    space = cfg.search_space(cfg.search.proxy_width)
     d = cfg.data
-    splits = make_splits(d.dataset, shape_space.input_shape, d.root, False, d.train_size, d.test_size,
+    splits = make_splits(d.dataset, space.input_shape, d.root, False, d.train_size, d.test_size,
                          d.arch_fraction, d.seed)
-    space = get_space(cfg.space.preset, width, cfg.space.num_classes or splits.train.num_classes)
     loader = TensorLoader(splits.weights, d.batch_size, seed=0, drop_last=True)
     batches = [b for _, b in zip(range(a.steps + 1), loader)]
     if len(batches) < a.steps + 1:
         raise SystemExit(f"need {a.steps + 1} full batches of {d.batch_size}; raise data.train_size")
     images = a.steps * d.batch_size
-    print(f"space={space.name} width={width} layers={space.num_layers} batch={d.batch_size} steps={a.steps} "
+    print(f"space={space.name} width={space.width} layers={space.num_layers} batch={d.batch_size} steps={a.steps} "
           f"rounds={a.rounds} threads={a.threads} dataset={d.dataset}")
 
     torch.manual_seed(0)
     start = Supernet(space, "naive").state_dict()
     best = {}
     for _ in range(a.rounds):
-        for label, mode, channels_last, fused in VARIANTS:
-            net = Supernet(space, mode, channels_last=channels_last, fused=fused)
+        for label, mode, channels_last in VARIANTS:
+            net = Supernet(space, mode, channels_last=channels_last)
             net.load_state_dict(start)
             torch.manual_seed(1)  # same masks for every mode
             wall, cpu = time_steps(net, batches)

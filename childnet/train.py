@@ -25,17 +25,19 @@ import torch.nn.functional as F
 import yaml
 from torch.utils.flop_counter import FlopCounterMode
 
-from childnet.export import DATA_NAME, EXPORT_FORMATS, export_model, save_model_data
+from childnet.export import DATA_NAME, export_model, save_model_data
 from childnet.measure import measure_file
 from hwnas.config import ExperimentConfig, config_to_dict, load_config
+from hwnas.device import train_device
+from hwnas.diff import differences
+from hwnas.io import atomic_save, atomic_write_json, atomic_write_text, load_checkpoint
 from hwnas.data import TensorLoader, make_splits
 from hwnas.errors import UserError, cli_main
 from hwnas.io import atomic_write, read_json
 from hwnas.network import build_network
-from hwnas.space import SearchSpace, get_space
+from hwnas.space import SearchSpace
 from lut import builtin_names, ensure_lut, load_lut
 from lut.cost import CostTensors, TableCost
-from supernet.io import atomic_save, atomic_write_json, atomic_write_text, load_checkpoint, space_info, train_device
 
 __all__ = ["count_flops", "lut_estimates", "main", "read_arch", "run_child"]
 
@@ -145,17 +147,12 @@ def run_child(cfg: ExperimentConfig, arch, out_dir, *, resume: bool = False,
     if out_dir.exists() and not out_dir.is_dir():
         raise UserError(f"--out {out_dir}: is a file, expected a folder")
     c, d = cfg.child, cfg.data
-    if c.export not in EXPORT_FORMATS + ("none",):
-        raise UserError(f"child.export: unknown format {c.export!r}; expected one of {', '.join(EXPORT_FORMATS)}, none")
-    if c.epochs < 0:
-        raise UserError(f"child.epochs must be >= 0, got {c.epochs}")
     if c.threads:
         torch.set_num_threads(c.threads)
     ops, record = read_arch(arch)
-    shape_space = get_space(cfg.space.preset, cfg.space.width)
-    splits = make_splits(d.dataset, shape_space.input_shape, d.root, d.download, d.train_size, d.test_size,
+    space = cfg.search_space()
+    splits = make_splits(d.dataset, space.input_shape, d.root, d.download, d.train_size, d.test_size,
                          d.arch_fraction, d.seed)
-    space = get_space(cfg.space.preset, cfg.space.width, cfg.space.num_classes or splits.train.num_classes)
     ops = space.check_arch(ops, str(arch) if isinstance(arch, (str, Path)) else "architecture")
     _check_arch_space(record, space, str(arch) if isinstance(arch, (str, Path)) else "architecture")
     estimates = lut_estimates(cfg.lut.path, space, ops, cost)  # before training: a wrong LUT fails fast
@@ -175,8 +172,10 @@ def run_child(cfg: ExperimentConfig, arch, out_dir, *, resume: bool = False,
     ckpt_path = out_dir / "checkpoint.pt"
     if resume and ckpt_path.exists():
         state = load_checkpoint(ckpt_path, "childnet checkpoint", CHECKPOINT_KEYS)
-        if _resume_key(state["config"]) != _resume_key(config) or state["ops"] != ops:
-            raise UserError(f"{ckpt_path}: cannot resume, it was made with another config or architecture")
+        diff = differences({**_resume_key(state["config"]), "ops": state["ops"]}, {**_resume_key(config), "ops": ops})
+        if diff:
+            raise UserError(f"{ckpt_path}: cannot resume, it was made with another config or architecture: "
+                            + "; ".join(diff))
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["opt"])
         start, metrics = state["epoch"], state["metrics"]
@@ -221,13 +220,13 @@ def run_child(cfg: ExperimentConfig, arch, out_dir, *, resume: bool = False,
     flops = count_flops(model, input_shape)
     model_path = data_path = None
     if c.export != "none":
-        meta = {"input_shape": input_shape, "ops": ops, "space": space_info(space)}
+        meta = {"input_shape": input_shape, "ops": ops, "space": space.record()}
         model_path = export_model(model, out_dir / "model.pt", meta, c.export)  # deployment artifact (code)
         data_path = save_model_data(model, out_dir / DATA_NAME, meta)  # what devices measure (data)
         _export_onnx(model, out_dir / "model.onnx", input_shape)
     measured = _measure(measure, data_path, cfg, space)
     search_lut = {k: estimates[0][k] for k in ("name", "lat_ms", "energy_mj", "energy_source")}
-    result = {"test_acc": test_acc, "params": params, "flops": flops, "ops": ops, "space": space_info(space),
+    result = {"test_acc": test_acc, "params": params, "flops": flops, "ops": ops, "space": space.record(),
               "lut": search_lut, "lut_estimates": estimates, "measured": measured,
               "train_seconds": train_seconds, "epochs": c.epochs, "model": model_path.name if model_path else None,
               "weights": data_path.name if data_path else None, "reused_from": None}

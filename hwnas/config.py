@@ -26,8 +26,10 @@ from typing import Literal
 
 import yaml
 
+from hwnas.data import NUM_CLASSES
 from hwnas.errors import UserError
 from hwnas.io import atomic_write_text
+from hwnas.space import SearchSpace, get_space
 
 __all__ = [
     "BudgetConfig",
@@ -44,6 +46,7 @@ __all__ = [
     "config_from_dict",
     "config_to_dict",
     "load_config",
+    "apply_overrides",
     "override_value",
     "save_config",
 ]
@@ -184,6 +187,13 @@ class ExperimentConfig:
     measure: MeasureConfig = field(default_factory=MeasureConfig)
     sweep: SweepConfig = field(default_factory=SweepConfig)
 
+    def search_space(self, width: float | None = None) -> SearchSpace:
+        """The search space this config describes (the one place it is built): the preset
+        at ``width`` (default ``space.width``; the supernet may train at ``search.proxy_width``)
+        with ``space.num_classes`` or else the dataset's classes."""
+        classes = self.space.num_classes or NUM_CLASSES[self.data.dataset]
+        return get_space(self.space.preset, self.space.width if width is None else width, classes)
+
 
 @dataclass(frozen=True)
 class Range:
@@ -218,7 +228,7 @@ RULES: dict[type, dict[str, Range]] = {
     DataConfig: {"train_size": AT_LEAST_1, "test_size": AT_LEAST_1, "arch_fraction": Range(0, 1, True, True),
                  "batch_size": AT_LEAST_1, "seed": SEED},
     LossConfig: {"alpha": NON_NEGATIVE, "beta": NON_NEGATIVE, "gamma": NON_NEGATIVE, "delta": NON_NEGATIVE},
-    SearchConfig: {"epochs": NON_NEGATIVE, "warmup_epochs": NON_NEGATIVE, "w_lr": NON_NEGATIVE,
+    SearchConfig: {"epochs": AT_LEAST_1, "warmup_epochs": NON_NEGATIVE, "w_lr": NON_NEGATIVE,
                    "w_momentum": FRACTION, "w_weight_decay": NON_NEGATIVE, "theta_lr": NON_NEGATIVE,
                    "theta_weight_decay": NON_NEGATIVE, "temperature": POSITIVE, "temperature_decay": NON_NEGATIVE,
                    "proxy_width": WIDTH, "steps_per_epoch": AT_LEAST_1, "threads": AT_LEAST_1, "seed": SEED,
@@ -230,6 +240,13 @@ RULES: dict[type, dict[str, Range]] = {
     BudgetConfig: {"max_latency_ms": POSITIVE, "max_energy_mj": POSITIVE},
     SweepConfig: {"trials": AT_LEAST_1, "concurrency": AT_LEAST_1, "cpus_per_trial": POSITIVE,
                   "gpus_per_trial": NON_NEGATIVE, "measure_timeout_s": POSITIVE, "seed": SEED},
+}
+# Rules between fields of one section: (holds, message with the section's fields).
+RELATIONS: dict[type, list[tuple]] = {
+    ExperimentConfig: [(lambda c: (c.space.num_classes or NUM_CLASSES[c.data.dataset]) >= NUM_CLASSES[c.data.dataset],
+                        "space.num_classes={0.space.num_classes} but {0.data.dataset} has more classes")],
+    SearchConfig: [(lambda s: s.warmup_epochs <= s.epochs,
+                    "need warmup_epochs <= epochs, got warmup_epochs={0.warmup_epochs}, epochs={0.epochs}")],
 }
 MAX_INT = 2**63 - 1  # larger integers are refused everywhere (torch seeds and counts are int64)
 _NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")  # YAML 1.1 reads "1e-3" as a string
@@ -315,6 +332,12 @@ def _check_rules(cls, obj, where: str, keys=None) -> None:
                             f"{key}: expected {kind} {rule}, got {_short(value)}")
 
 
+def _check_relations(cls, obj, where: str) -> None:
+    for holds, message in RELATIONS.get(cls, ()):
+        if not holds(obj):
+            raise UserError(f"{where or 'config'}: {message.format(obj)}")
+
+
 def _from_dict(cls, data, where: str):
     if data is None:
         data = {}
@@ -328,6 +351,7 @@ def _from_dict(cls, data, where: str):
     kwargs = {k: _coerce(v, hints[k], f"{where}.{k}" if where else k) for k, v in data.items()}
     obj = cls(**kwargs)
     _check_rules(cls, obj, where)
+    _check_relations(cls, obj, where)
     return obj
 
 
@@ -351,6 +375,7 @@ def check_config(cfg) -> None:
         for g in dataclasses.fields(section):
             _coerce(getattr(section, g.name), section_hints[g.name], f"{f.name}.{g.name}")
         _check_rules(hints[f.name], section, f.name)
+        _check_relations(hints[f.name], section, f.name)
 
 
 def config_from_dict(data: dict, cls=ExperimentConfig, source: str = "config"):
@@ -419,9 +444,17 @@ def load_config(path: str | Path | None, overrides=(), cls=ExperimentConfig):
             raise UserError(f"{path}: not valid YAML ({first})") from None
         if not isinstance(data, dict):
             raise UserError(f"{path}: expected a mapping at the top level")
+    apply_overrides(data, overrides, cls)
+    return _sourced(source, lambda: _from_dict(cls, data, ""))
+
+
+def apply_overrides(data: dict, overrides, cls=ExperimentConfig) -> dict:
+    """Set each ``section.key=value`` of ``overrides`` in the config mapping ``data`` (in
+    place; unknown keys and non-YAML values are one-line errors); the config is checked
+    when it is built from ``data``."""
     for item in overrides:
         _set_override(data, item, cls)
-    return _sourced(source, lambda: _from_dict(cls, data, ""))
+    return data
 
 
 def save_config(cfg, path: str | Path) -> None:

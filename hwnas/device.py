@@ -1,4 +1,4 @@
-"""What device a measurement ran on, recorded in LUTs and metrics files.
+"""What device a measurement ran on, recorded in LUTs and metrics files, and where training runs.
 
 Imports only torch and the standard library (runs on a Ray worker on a Pi)."""
 
@@ -10,7 +10,7 @@ import socket
 
 import torch
 
-__all__ = ["cpu_model", "describe", "loadavg_1min"]
+__all__ = ["cpu_model", "describe", "loadavg_1min", "train_device"]
 
 
 def cpu_model() -> str:
@@ -40,3 +40,9 @@ def loadavg_1min() -> float | None:
         return round(os.getloadavg()[0], 2)
     except OSError:
         return None
+
+
+def train_device() -> torch.device:
+    """Where training runs: the GPU when torch sees one (cluster configs), else the CPU.
+    (Exact resume is only guaranteed on the CPU: GPU kernels may be nondeterministic.)"""
+    return torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu")

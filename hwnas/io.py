@@ -13,6 +13,9 @@ Rules of every write here:
 ``atomic_write_many`` writes a group all-or-nothing as far as a file system allows:
 every temporary file is complete before the first rename.
 
+``load_checkpoint`` reads a torch checkpoint as data (``weights_only=True``) with the same
+one-line errors.
+
 ``read_json`` turns every way a JSON file can be bad (missing, unreadable, invalid,
 too deeply nested, an integer too long to convert) into one ``UserError`` line.
 
@@ -29,7 +32,7 @@ from pathlib import Path
 from hwnas.errors import UserError
 
 __all__ = ["atomic_save", "atomic_write", "atomic_write_bytes", "atomic_write_json", "atomic_write_many",
-           "atomic_write_text", "check_output_file", "file_mode", "parse_json", "read_json"]
+           "atomic_write_text", "check_output_file", "file_mode", "load_checkpoint", "parse_json", "read_json"]
 
 
 def file_mode() -> int:
@@ -149,3 +152,24 @@ def parse_json(text: str, source: str):
         raise UserError(f"{source}: JSON nested too deeply") from None
     except ValueError as err:  # e.g. "Exceeds the limit (4300 digits) for integer string conversion"
         raise UserError(f"{source}: not usable JSON ({str(err).splitlines()[0][:120]})") from None
+
+
+def load_checkpoint(path, what: str = "checkpoint", required=()) -> dict:
+    """``torch.load(weights_only=True)``; an unreadable file or missing keys is a ``UserError``."""
+    import torch
+
+    path = Path(path)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise UserError(f"{what} {path} not found") from None
+    except Exception as err:  # zip, pickle, EOF, unsupported global: all mean "not a good file"
+        first = (str(err).strip().splitlines() or [""])[0][:200]
+        raise UserError(f"{path}: corrupt or unreadable {what} ({type(err).__name__}: {first}); "
+                        f"delete it to start over") from None
+    if not isinstance(state, dict):
+        raise UserError(f"{path}: not a {what} (expected a mapping, got {type(state).__name__})")
+    missing = [k for k in required if k not in state]
+    if missing:
+        raise UserError(f"{path}: not a {what} (missing {', '.join(missing)})")
+    return state

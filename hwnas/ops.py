@@ -45,7 +45,7 @@ def parse_op(name: str) -> OpSpec:
 
 
 class ConvBN(nn.Sequential):
-    """conv + BN (+ ReLU). Kept as named children so fused supernet paths can read them."""
+    """conv + BN (+ ReLU). Kept as named children (expand, depthwise, project) for readable state dicts."""
 
     def __init__(self, cin, cout, kernel=1, stride=1, groups=1, relu=True):
         super().__init__()

@@ -118,6 +118,11 @@ class SearchSpace:
              "layers": [dataclasses.astuple(l) for l in self.layers]}
         return _digest(d)
 
+    def record(self) -> dict:
+        """The ``space`` record of arch.json / metrics.json (docs/formats.md)."""
+        return {"name": self.name, "width": self.width, "num_classes": self.num_classes,
+                "hash": self.hash(), "layers_hash": self.layers_hash()}
+
     def hash(self) -> str:
         """Hash of the full definition (layers, stem, head, classes)."""
         d = self.definition()

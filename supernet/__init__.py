@@ -5,5 +5,4 @@
 - ``supernet.mixed``: ``MixedOp`` and the naive / exact / single_path execution modes
 - ``supernet.loss``: ``SearchLoss`` (hanna | fbnet forms), ``expected_cost``
 - ``supernet.schedule``: temperature and learning-rate schedules (pure)
-- ``supernet.io``: atomic writes, checkpoint loading, the space record
 """

@@ -24,15 +24,13 @@ class Supernet(nn.Module):
     the results are the same up to float rounding.
     """
 
-    def __init__(self, space: SearchSpace, mode: str = "exact", channels_last: bool | None = None,
-                 fused: bool = False):
+    def __init__(self, space: SearchSpace, mode: str = "exact", channels_last: bool | None = None):
         super().__init__()
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}; expected one of {MODES}")
         self.space = space
         self.mode = mode
         self.channels_last = mode != "naive" if channels_last is None else channels_last
-        self.fused = fused  # exact mode: merge the candidates' convs (see supernet.mixed)
         self.stem = build_stem(space)
         self.layers = nn.ModuleList(MixedOp(space.ops, layer) for layer in space.layers)
         self.head = build_head(space)
@@ -53,7 +51,7 @@ class Supernet(nn.Module):
             x = x.contiguous(memory_format=torch.channels_last)
         x = self.stem(x)
         for layer, mask in zip(self.layers, masks):
-            x = layer(x, mask, self.mode, self.fused)
+            x = layer(x, mask, self.mode)
         return self.head(x)
 
     def probabilities(self) -> torch.Tensor:

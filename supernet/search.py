@@ -30,14 +30,15 @@ import yaml
 from tensorboardX import SummaryWriter
 
 from hwnas.config import ExperimentConfig, config_to_dict, load_config
+from hwnas.device import train_device
+from hwnas.diff import differences
 from hwnas.data import Splits, TensorLoader, make_splits
 from hwnas.errors import UserError, cli_main
-from hwnas.space import SearchSpace, get_space
+from hwnas.io import atomic_save, atomic_write_json, atomic_write_text, load_checkpoint
+from hwnas.space import SearchSpace
 from lut import ensure_lut
 from lut.cost import CostTensors, TableCost
-from supernet.io import atomic_save, atomic_write_json, atomic_write_text, load_checkpoint, space_info, train_device
 from supernet.loss import SearchLoss, expected_cost
-from supernet.mixed import MODES
 from supernet.model import Supernet
 from supernet.schedule import temperature_at, weight_lr_at
 
@@ -52,30 +53,13 @@ class SearchSetup:
     (possibly narrower) space the supernet trains in, the data splits, the costs."""
 
     def __init__(self, cfg: ExperimentConfig, cost: CostTensors | None = None):
-        s = cfg.search
-        if s.mode not in MODES:
-            raise UserError(f"search.mode: unknown mode {s.mode!r}; expected one of {', '.join(MODES)}")
-        if s.epochs < 1 or not 0 <= s.warmup_epochs <= s.epochs:
-            raise UserError(f"search: need epochs >= 1 and 0 <= warmup_epochs <= epochs, got epochs={s.epochs}, "
-                            f"warmup_epochs={s.warmup_epochs}")
-        if s.proxy_width is not None and not s.proxy_width > 0:
-            raise UserError(f"search.proxy_width must be > 0 (or null), got {s.proxy_width}")
-        if s.steps_per_epoch is not None and s.steps_per_epoch < 1:
-            raise UserError(f"search.steps_per_epoch must be >= 1 (or null), got {s.steps_per_epoch}")
-        if s.temperature <= 0 or s.temperature_decay < 0:
-            raise UserError(f"search: temperature must be > 0 and temperature_decay >= 0, got {s.temperature}, "
-                            f"{s.temperature_decay}")
+        s = cfg.search  # its rules were checked when the config was loaded (hwnas.config)
         self.cfg = cfg
-        shape_space = get_space(cfg.space.preset, cfg.space.width)
+        self.space: SearchSpace = cfg.search_space()
+        self.proxy_space: SearchSpace = self.space if s.proxy_width is None else cfg.search_space(s.proxy_width)
         d = cfg.data
-        self.splits: Splits = make_splits(d.dataset, shape_space.input_shape, d.root, d.download, d.train_size,
+        self.splits: Splits = make_splits(d.dataset, self.space.input_shape, d.root, d.download, d.train_size,
                                           d.test_size, d.arch_fraction, d.seed)
-        num_classes = cfg.space.num_classes or self.splits.train.num_classes
-        if num_classes < self.splits.train.num_classes:
-            raise UserError(f"space.num_classes={num_classes} but {d.dataset} has {self.splits.train.num_classes} classes")
-        self.space: SearchSpace = get_space(cfg.space.preset, cfg.space.width, num_classes)
-        self.proxy_space: SearchSpace = (self.space if s.proxy_width is None
-                                         else get_space(cfg.space.preset, s.proxy_width, num_classes))
         self.lut_name = cfg.lut.path
         if cost is None:
             lut = ensure_lut(cfg.lut.path, self.space)
@@ -113,16 +97,6 @@ def warmup_key(cfg: ExperimentConfig) -> dict:
                                                   "temperature", "proxy_width", "steps_per_epoch", "seed")}}
 
 
-def _first_difference(a, b, prefix="") -> str | None:
-    if isinstance(a, dict) and isinstance(b, dict):
-        for k in sorted(set(a) | set(b)):
-            d = _first_difference(a.get(k), b.get(k), f"{prefix}{k}.")
-            if d:
-                return d
-        return None
-    return None if a == b else f"{prefix[:-1]} ({a!r} there, {b!r} here)"
-
-
 def _resume_key(config: dict) -> dict:
     """The config sections a search's result depends on (not threads, childnet, measure, sweep)."""
     key = {k: config.get(k) for k in ("space", "data", "lut", "loss", "search")}
@@ -144,7 +118,7 @@ def _arch_record(setup: SearchSetup, ops: list[str]) -> dict:
     """arch.json (docs/formats.md): the argmax architecture and its LUT costs."""
     table = TableCost(setup.cost)
     s = setup.cfg.search
-    return {"space": space_info(setup.space), "ops": ops, "lat_ms": table.latency_ms(ops),
+    return {"space": setup.space.record(), "ops": ops, "lat_ms": table.latency_ms(ops),
             "energy_mj": table.energy_mj(ops), "energy_source": setup.cost.energy_source if setup.cost.has_energy else "none",
             "lut": setup.lut_name, "proxy_width": s.proxy_width, "search_width": setup.proxy_space.width,
             # why this architecture: the most probable op per layer under the final theta
@@ -178,18 +152,18 @@ def run_search(cfg: ExperimentConfig, out_dir, *, resume: bool = False, warmup_p
     warmup_path = Path(warmup_path) if warmup_path is not None else None
     if resume and ckpt_path.exists():
         state = load_checkpoint(ckpt_path, "search checkpoint", CHECKPOINT_KEYS)
-        diff = _first_difference(_resume_key(state["config"]), _resume_key(config))
+        diff = differences(_resume_key(state["config"]), _resume_key(config))
         if diff:
-            raise UserError(f"{ckpt_path}: cannot resume, the config differs: {diff}")
+            raise UserError(f"{ckpt_path}: cannot resume, the config differs: {'; '.join(diff)}")
         net.load_state_dict(state["model"])
         w_opt.load_state_dict(state["w_opt"])
         theta_opt.load_state_dict(state["theta_opt"])
         start, history, metrics = state["epoch"], state["theta_history"], state["metrics"]
     elif warmup_path is not None and warmup_path.exists() and s.warmup_epochs > 0:
         state = load_checkpoint(warmup_path, "warm-up file", WARMUP_KEYS)
-        diff = _first_difference(state["key"], warmup_key(cfg))
+        diff = differences(state["key"], warmup_key(cfg))
         if diff:
-            raise UserError(f"{warmup_path}: warm-up made with another config: {diff}")
+            raise UserError(f"{warmup_path}: warm-up made with another config: {'; '.join(diff)}")
         net.load_state_dict(state["model"])
         w_opt.load_state_dict(state["w_opt"])
         start = s.warmup_epochs
@@ -317,9 +291,9 @@ def run_warmup(cfg: ExperimentConfig, path, *, cost: CostTensors | None = None) 
         raise UserError("search.warmup_epochs is 0: there is no warm-up to share")
     if path.exists():
         state = load_checkpoint(path, "warm-up file", WARMUP_KEYS)
-        diff = _first_difference(state["key"], warmup_key(cfg))
+        diff = differences(state["key"], warmup_key(cfg))
         if diff:
-            raise UserError(f"{path}: warm-up made with another config: {diff}")
+            raise UserError(f"{path}: warm-up made with another config: {'; '.join(diff)}")
         return path
     short = dataclasses.replace(cfg, search=dataclasses.replace(cfg.search, epochs=cfg.search.warmup_epochs))
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -13,22 +13,15 @@ import json
 from pathlib import Path
 
 from hwnas.config import ExperimentConfig, config_from_dict, config_to_dict
-from hwnas.data import NUM_CLASSES
+from hwnas.diff import differences
 from hwnas.errors import UserError
 from hwnas.io import atomic_write_json, read_json
-from hwnas.space import SearchSpace, get_space
 
-__all__ = ["RECORD", "absolute_paths", "config_diff", "read_record", "space_of", "write_json"]
+__all__ = ["RECORD", "absolute_paths", "config_diff", "read_record", "write_json"]
 
 RECORD = "sweep.json"
 # Keys that may change when a sweep is resumed: the budget only.
 _RESUMABLE = {"sweep.trials"}
-
-
-def space_of(cfg: ExperimentConfig) -> SearchSpace:
-    """The search space the config describes (classes: the dataset's unless given)."""
-    classes = cfg.space.num_classes or NUM_CLASSES.get(cfg.data.dataset)
-    return get_space(cfg.space.preset, cfg.space.width, classes)
 
 
 def absolute_paths(config: dict, base: str | Path) -> dict:
@@ -80,16 +73,6 @@ def _short(value) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _flat(d: dict, prefix: str = "") -> dict:
-    out = {}
-    for key, value in d.items():
-        name = f"{prefix}{key}"
-        out.update(_flat(value, f"{name}.") if isinstance(value, dict) else {name: value})
-    return out
-
-
 def config_diff(old: ExperimentConfig, new: ExperimentConfig) -> list[str]:
     """``key: old -> new`` for every setting that differs, except the resumable budget."""
-    a, b = _flat(config_to_dict(old)), _flat(config_to_dict(new))
-    return [f"{k}: {a.get(k)!r} -> {b.get(k)!r}" for k in sorted(set(a) | set(b))
-            if a.get(k) != b.get(k) and k not in _RESUMABLE]
+    return differences(config_to_dict(old), config_to_dict(new), ignore=_RESUMABLE)

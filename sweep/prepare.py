@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from hwnas.config import ExperimentConfig
-from sweep.experiment import space_of, write_json
+from sweep.experiment import write_json
 
 __all__ = ["ensure_baselines", "ensure_warmup"]
 
@@ -25,7 +25,7 @@ def ensure_warmup(cfg: ExperimentConfig, experiment: Path, lut_path: str, previo
     path = experiment / "warmup.pt"
     if path.is_file() and previous:
         return previous
-    from supernet.io import load_checkpoint
+    from hwnas.io import load_checkpoint
     from supernet.search import run_warmup
 
     warm_cfg = dataclasses.replace(cfg, lut=dataclasses.replace(cfg.lut, path=lut_path))
@@ -48,7 +48,7 @@ def ensure_baselines(cfg: ExperimentConfig, experiment: Path, previous: str | No
     from sweep.device import measure_on_device
     from sweep.measurements import PENDING
 
-    space = space_of(cfg)
+    space = cfg.search_space()
     if cfg.measure.device == "local":
         measure = lambda model: dict(PENDING)  # noqa: E731
     else:

@@ -28,7 +28,7 @@ from ray import tune
 from ray.tune.search import ConcurrencyLimiter, Searcher
 
 from hwnas.config import config_from_dict
-from sweep.experiment import space_of, write_json
+from sweep.experiment import write_json
 from sweep.searcher import BudgetedSearch
 from sweep.trial import TrialContext, run_trial
 
@@ -93,13 +93,12 @@ def random_arch_record(cfg, ops, index: int) -> dict:
     """arch.json of a random trial: a searched arch.json's fields (docs/formats.md) plus
     ``picked`` and the proposal number."""
     from lut import ensure_lut
-    from supernet.io import space_info
 
-    space = space_of(cfg)
+    space = cfg.search_space()
     ops = space.check_arch(ops, "random trial config")
     lut = ensure_lut(cfg.lut.path, space)
     energy = lut.energy_mj(ops)
-    return {"space": space_info(space), "ops": ops, "lat_ms": lut.latency_ms(ops), "energy_mj": energy,
+    return {"space": space.record(), "ops": ops, "lat_ms": lut.latency_ms(ops), "energy_mj": energy,
             "energy_source": lut.energy_source if energy is not None else "none", "lut": cfg.lut.path,
             "picked": PICKED, "arch_index": index, "seed": cfg.sweep.seed}
 

@@ -26,10 +26,10 @@ import time
 from pathlib import Path
 from urllib.parse import urlparse
 
-from hwnas.config import ExperimentConfig, check_config, config_from_dict, config_to_dict, load_config, override_value
+from hwnas.config import ExperimentConfig, apply_overrides, check_config, config_from_dict, config_to_dict, load_config
 from hwnas.errors import UserError, cli_main
 from sweep.budget import check_budget_reachable
-from sweep.experiment import RECORD, absolute_paths, config_diff, read_record, space_of, write_json
+from sweep.experiment import RECORD, absolute_paths, config_diff, read_record, write_json
 from sweep.knobs import KnobSpace, check_mode_fits_lut, check_ranges, start_costs
 from sweep.searcher import objectives
 
@@ -102,18 +102,7 @@ def resolve_config(args, experiment: Path) -> tuple[ExperimentConfig, dict | Non
 
 def _apply(data: dict, overrides: list[str]) -> ExperimentConfig:
     """``data`` (a recorded config) with ``section.key=value`` overrides, validated."""
-    for item in overrides:
-        dotted, sep, raw = item.partition("=")
-        if not sep:
-            raise UserError(f"override {item!r}: expected section.key=value")
-        *sections, key = dotted.split(".")
-        node = data
-        for section in sections:
-            node = node.setdefault(section, {})
-            if not isinstance(node, dict):
-                raise UserError(f"override {dotted}: {section} is not a section")
-        node[key] = override_value(dotted, raw)
-    return config_from_dict(data, source="resumed config")
+    return config_from_dict(apply_overrides(data, overrides), source="resumed config")
 
 
 def check_static(cfg: ExperimentConfig) -> None:
@@ -163,7 +152,7 @@ def prepare_lut(cfg: ExperimentConfig, experiment: Path):
     a copy is kept in the experiment (and reused on resume)."""
     from lut import ensure_lut, load_lut, profile_lut
 
-    space = space_of(cfg)
+    space = cfg.search_space()
     stored = experiment / "lut.json"
     if cfg.lut.path != "auto":
         lut = ensure_lut(cfg.lut.path, space)
@@ -203,7 +192,7 @@ def _new_record(cfg: ExperimentConfig, metrics, modes, lut, lut_path: str, lut_e
 def _knob_space(cfg: ExperimentConfig, lut, use_energy: bool, warmup: dict | None) -> KnobSpace:
     """Optuna's knob space; relative knobs are scaled by the LUT's start costs and the
     warm-up's last training CE (an untrained net's ln(classes) without a warm-up)."""
-    ce = (warmup or {}).get("train_ce") or math.log(space_of(cfg).num_classes)
+    ce = (warmup or {}).get("train_ce") or math.log(cfg.search_space().num_classes)
     start = dataclasses.replace(start_costs(lut.cost_tensors(), use_energy), ce=ce)
     return KnobSpace(cfg.sweep, cfg.sweep.mode, start, delta_fixed=cfg.loss.delta)
 

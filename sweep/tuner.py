@@ -19,7 +19,7 @@ from ray import tune
 
 from hwnas.config import ExperimentConfig, config_to_dict
 from sweep.budget import budget_dict
-from sweep.experiment import absolute_paths, space_of
+from sweep.experiment import absolute_paths
 from sweep.knobs import KnobSpace
 from sweep.random_arch import make_random_search_alg, random_trial
 from sweep.searcher import make_search_alg
@@ -66,7 +66,7 @@ def build_tuner(cfg: ExperimentConfig, experiment: Path, space: KnobSpace, metri
     if resume:
         return tune.Tuner.restore(str(experiment), trainable, resume_unfinished=True, resume_errored=False)
     if cfg.sweep.strategy == "random":
-        search_alg = make_random_search_alg(space_of(cfg), concurrency=cfg.sweep.concurrency, seed=cfg.sweep.seed)
+        search_alg = make_random_search_alg(cfg.search_space(), concurrency=cfg.sweep.concurrency, seed=cfg.sweep.seed)
     else:
         search_alg = make_search_alg(space, metrics, modes, concurrency=cfg.sweep.concurrency, seed=cfg.sweep.seed,
                                      budget=budget_dict(cfg.sweep.budget))

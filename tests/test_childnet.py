@@ -109,6 +109,16 @@ def test_resumed_child_equals_uninterrupted(tmp_path, cost):
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
+def test_resume_with_another_config_names_what_differs(tmp_path, cost):
+    def crash(m):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_child(config(), ARCH, tmp_path / "cut", measure=False, cost=cost, on_epoch=crash)
+    with pytest.raises(UserError, match=r"another config or architecture: child.lr: 0.1 -> 0.05$"):
+        run_child(config("child.lr=0.05"), ARCH, tmp_path / "cut", measure=False, cost=cost, resume=True)
+
+
 def test_measure_cli_prints_json(tmp_path, capsys, space):
     from childnet.export import save_model_data
 

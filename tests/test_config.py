@@ -15,20 +15,20 @@ def test_defaults_are_the_peer_defaults():
 
 def test_yaml_and_overrides(tmp_path):
     p = tmp_path / "c.yaml"
-    p.write_text("search:\n  epochs: 7\nloss:\n  alpha: 1\n")
+    p.write_text("search:\n  epochs: 17\nloss:\n  alpha: 1\n")
     cfg = load_config(p, ["search.mode=single_path", "sweep.alpha=[0.5, 2]", "space.num_classes=10"])
-    assert cfg.search.epochs == 7 and cfg.search.mode == "single_path"
+    assert cfg.search.epochs == 17 and cfg.search.mode == "single_path"
     assert cfg.loss.alpha == 1.0 and isinstance(cfg.loss.alpha, float)
     assert cfg.sweep.alpha == (0.5, 2.0)
     assert cfg.space.num_classes == 10
 
 
 def test_resolved_config_round_trips(tmp_path):
-    cfg = load_config(None, ["search.epochs=3", "data.root=/x"])
+    cfg = load_config(None, ["search.epochs=13", "data.root=/x"])
     save_config(cfg, tmp_path / "r.yaml")
     again = load_config(tmp_path / "r.yaml")
     assert again == cfg
-    assert config_to_dict(again)["search"]["epochs"] == 3
+    assert config_to_dict(again)["search"]["epochs"] == 13
 
 
 @pytest.mark.parametrize("text, needle", [
@@ -149,3 +149,12 @@ def test_check_config_checks_the_nested_budget():
     cfg.sweep.budget.max_latency_ms = -3.0
     with pytest.raises(UserError, match=r"sweep.budget.max_latency_ms: expected a number > 0, got -3.0"):
         check_config(cfg)
+
+
+def test_rules_between_fields_are_checked_at_load():
+    with pytest.raises(UserError, match=r"^config: search: need warmup_epochs <= epochs, got warmup_epochs=10, epochs=3$"):
+        load_config(None, ["search.epochs=3"])
+    with pytest.raises(UserError, match=r"space.num_classes=5 but fashion-mnist has more classes"):
+        load_config(None, ["space.num_classes=5"])
+    assert load_config(None, ["space.num_classes=12"]).search_space().num_classes == 12
+    assert load_config(None, ["data.dataset=cifar100"]).search_space(0.5).num_classes == 100

@@ -17,8 +17,8 @@ def one_thread():
         yield
 
 
-def _step(net, x, y, masks, mode, channels_last=False, fused=False):
-    net.mode, net.channels_last, net.fused = mode, channels_last, fused
+def _step(net, x, y, masks, mode, channels_last=False):
+    net.mode, net.channels_last = mode, channels_last
     net.zero_grad(set_to_none=True)
     m = masks + net.theta - net.theta.detach()  # same values, gradient reaches theta
     loss = F.cross_entropy(net(x, m), y)
@@ -36,8 +36,8 @@ def space():
     return get_space("fbnet-cpu", 0.5, 10)
 
 
-@pytest.mark.parametrize("channels_last,fused", [(False, False), (True, False), (False, True), (True, True)])
-def test_exact_equals_naive_loss_gradients_and_bn_stats(space, channels_last, fused):
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_exact_equals_naive_loss_gradients_and_bn_stats(space, channels_last):
     torch.manual_seed(0)
     net = Supernet(space, "naive").double()
     x = torch.randn(4, 3, 32, 32, dtype=torch.float64)
@@ -46,7 +46,7 @@ def test_exact_equals_naive_loss_gradients_and_bn_stats(space, channels_last, fu
     start = {k: v.clone() for k, v in net.state_dict().items()}
     loss_n, grads_n, buf_n = _step(net, x, y, masks, "naive")
     net.load_state_dict(start)
-    loss_e, grads_e, buf_e = _step(net, x, y, masks, "exact", channels_last, fused)
+    loss_e, grads_e, buf_e = _step(net, x, y, masks, "exact", channels_last)
     assert loss_e.item() == pytest.approx(loss_n.item(), abs=1e-10)
     assert grads_e.keys() == grads_n.keys()
     assert "theta" in grads_e
@@ -56,8 +56,7 @@ def test_exact_equals_naive_loss_gradients_and_bn_stats(space, channels_last, fu
         torch.testing.assert_close(buf_e[name], buf_n[name], rtol=1e-7, atol=1e-9, msg=name)
 
 
-@pytest.mark.parametrize("fused", [False, True])
-def test_exact_equals_naive_in_float32_and_eval_mode(space, fused):
+def test_exact_equals_naive_in_float32_and_eval_mode(space):
     torch.manual_seed(1)
     net = Supernet(space, "naive")
     x, y = torch.randn(8, 3, 32, 32), torch.randint(0, 10, (8,))
@@ -65,7 +64,7 @@ def test_exact_equals_naive_in_float32_and_eval_mode(space, fused):
     start = {k: v.clone() for k, v in net.state_dict().items()}
     loss_n, grads_n, _ = _step(net, x, y, masks, "naive")
     net.load_state_dict(start)
-    loss_e, grads_e, _ = _step(net, x, y, masks, "exact", True, fused)
+    loss_e, grads_e, _ = _step(net, x, y, masks, "exact", True)
     assert abs(loss_e.item() - loss_n.item()) < 1e-5
     # (gradients are compared in float64 above: through a stack of train-mode BNs on a
     # small batch, float32 rounding of different but equal sums is amplified)

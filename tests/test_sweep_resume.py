@@ -37,11 +37,10 @@ def _sweep(storage: Path, *args) -> list[str]:
 def smoke_lut(tmp_path_factory):
     from hwnas.config import load_config
     from lut import profile_lut, save_lut
-    from sweep.experiment import space_of
 
     cfg = load_config(ROOT / "configs" / "sweep-smoke.yaml")
     path = tmp_path_factory.mktemp("lut") / "smoke.json"
-    save_lut(profile_lut(space_of(cfg), warmup=1, repeats=3, rounds=1, progress=False), path)
+    save_lut(profile_lut(cfg.search_space(), warmup=1, repeats=3, rounds=1, progress=False), path)
     return path
 
 
