@@ -137,77 +137,56 @@ def _find_trial_dirs(root: str, skip: str | None) -> list:
     return found
 
 
-def _read_trial(tdir: str, root: str, sweep_mode, default_lut, luts: dict) -> dict:
-    problems = []
-    row = {c: None for c in BASE_COLUMNS}
-    row["trial_dir"] = os.path.relpath(tdir, root)
-    row["trial_id"] = os.path.basename(tdir)
-    rows = []
-    try:
-        params = {}
-        if os.path.isfile(os.path.join(tdir, "params.json")):
-            params = _flatten(_load_json(os.path.join(tdir, "params.json"), root))
-        if os.path.isfile(os.path.join(tdir, "result.json")):
-            rows = _result_rows(os.path.join(tdir, "result.json"), root, problems)
-        arch = metrics = None
-        if os.path.isfile(os.path.join(tdir, "search", "arch.json")):
-            arch = _load_json(os.path.join(tdir, "search", "arch.json"), root)
-        if os.path.isfile(os.path.join(tdir, "child", "metrics.json")):
-            metrics = _load_json(os.path.join(tdir, "child", "metrics.json"), root)
-        for name, obj in (("search/arch.json", arch), ("child/metrics.json", metrics)):
-            if obj is not None and not isinstance(obj, dict):
-                raise _Unreadable(f"{row['trial_dir']}/{name}: expected a JSON object")
-    except _Unreadable as err:
-        row.update(status="unreadable", reason=str(err))
-        problems.append(str(err))
-        row["problems"] = "; ".join(problems) or None
-        return row
+def _load_trial_files(tdir: str, root: str, problems: list):
+    """``(params, rows, arch, metrics)`` of one trial folder; ``_Unreadable`` if a file is bad."""
+    def optional(*parts):
+        path = os.path.join(tdir, *parts)
+        return _load_json(path, root) if os.path.isfile(path) else None
 
-    row["trial_id"] = str(_last_value(rows, "trial_id") or row["trial_id"])
-    for knob in _KNOBS:
-        row[knob] = params.get(knob)
-    # the sweep writes the trial's dominant cost as "dominant" (latency | energy)
-    row["mode"] = params.get("mode") or params.get("dominant") or sweep_mode
-    row["wall_seconds"] = _last_value(rows, "trial_seconds") or _last_value(rows, "time_total_s")
-    estimates = []
-    if metrics is not None:
-        row["status"] = "finished"
-        row["test_acc"] = metrics.get("test_acc")
-        row["params"] = metrics.get("params")
-        row["flops"] = metrics.get("flops")
-        ops = metrics.get("ops") or (arch or {}).get("ops")
-        lut = metrics.get("lut") or {}
-        row["search_lut"] = lut.get("name") if isinstance(lut, dict) else None
-        estimates = metrics.get("lut_estimates") or ([lut] if isinstance(lut, dict) and lut else [])
-        measured = metrics.get("measured") or {}
-        row["measured_latency_ms"] = measured.get("latency_ms")
-        row["measured_latency_iqr_ms"] = measured.get("latency_iqr_ms")
-        # the measurement brought to the speed the search LUT was profiled at (same speed reference)
-        row["measured_latency_ms_at_lut_speed"] = measured.get("latency_ms_at_lut_speed")
-        row["measured_speed_factor"] = measured.get("speed_factor")
-        row["measured_noisy"] = measured.get("noisy")
-        row["measured_energy_mj"] = measured.get("energy_mj")
-        row["measured_energy_source"] = measured.get("energy_source")
-        row["measured_device"] = measured.get("device")
-        row["reused_from"] = metrics.get("reused_from")
-        if row["wall_seconds"] is None:
-            row["wall_seconds"] = metrics.get("train_seconds")
-    else:
-        row["status"] = "running"
-        ops = (arch or {}).get("ops")
-        row["test_acc"] = _last_value(rows, "test_acc")
-        row["measured_latency_ms"] = _last_value(rows, "measured_latency_ms")
-        lut_name = (arch or {}).get("lut") or default_lut
-        row["search_lut"] = lut_name
-        lat = (arch or {}).get("lat_ms", _last_value(rows, "lat_ms"))
-        energy = (arch or {}).get("energy_mj", _last_value(rows, "energy_mj"))
-        if lat is not None or energy is not None:
-            estimates = [{"name": lut_name, "lat_ms": lat, "energy_mj": energy,
-                          "energy_source": (arch or {}).get("energy_source")}]
-    if os.path.isfile(os.path.join(tdir, "error.txt")):
-        row["status"] = "failed"
-        row["reason"] = _error_reason(os.path.join(tdir, "error.txt"))
-    row["ops"] = " ".join(map(str, ops)) if isinstance(ops, list) else None
+    params = _flatten(optional("params.json") or {})
+    result = os.path.join(tdir, "result.json")
+    rows = _result_rows(result, root, problems) if os.path.isfile(result) else []
+    arch, metrics = optional("search", "arch.json"), optional("child", "metrics.json")
+    for name, obj in (("search/arch.json", arch), ("child/metrics.json", metrics)):
+        if obj is not None and not isinstance(obj, dict):
+            raise _Unreadable(f"{os.path.relpath(tdir, root)}/{name}: expected a JSON object")
+    return params, rows, arch, metrics
+
+
+def _finished(row: dict, metrics: dict, arch: dict | None) -> list:
+    """Fill a finished trial's columns from its metrics.json; returns its LUT estimates."""
+    measured = metrics.get("measured") or {}
+    lut = metrics.get("lut") or {}
+    row.update(status="finished", test_acc=metrics.get("test_acc"), params=metrics.get("params"),
+               flops=metrics.get("flops"), reused_from=metrics.get("reused_from"),
+               ops=metrics.get("ops") or (arch or {}).get("ops"),
+               search_lut=lut.get("name") if isinstance(lut, dict) else None)
+    # latency_ms_at_lut_speed: the measurement brought to the speed the search LUT was
+    # profiled at (same speed reference)
+    for key in ("latency_ms", "latency_iqr_ms", "latency_ms_at_lut_speed", "speed_factor", "noisy", "energy_mj",
+                "energy_source", "device"):
+        row[f"measured_{key}"] = measured.get(key)
+    if row["wall_seconds"] is None:
+        row["wall_seconds"] = metrics.get("train_seconds")
+    return metrics.get("lut_estimates") or ([lut] if isinstance(lut, dict) and lut else [])
+
+
+def _running(row: dict, rows: list, arch: dict | None, default_lut: str) -> list:
+    """Fill a running trial's columns from its result rows and arch.json; returns its LUT estimate."""
+    arch = arch or {}
+    lut_name = arch.get("lut") or default_lut
+    row.update(status="running", ops=arch.get("ops"), test_acc=_last_value(rows, "test_acc"),
+               measured_latency_ms=_last_value(rows, "measured_latency_ms"), search_lut=lut_name)
+    lat = arch.get("lat_ms", _last_value(rows, "lat_ms"))
+    energy = arch.get("energy_mj", _last_value(rows, "energy_mj"))
+    if lat is None and energy is None:
+        return []
+    return [{"name": lut_name, "lat_ms": lat, "energy_mj": energy, "energy_source": arch.get("energy_source")}]
+
+
+def _estimate_columns(row: dict, estimates: list, luts: dict) -> None:
+    """One latency/energy/source column per LUT that estimated this trial (``luts`` collects
+    every LUT seen, with its device, in order of first appearance)."""
     for est in estimates:
         if not isinstance(est, dict) or not est.get("name"):
             continue
@@ -217,6 +196,30 @@ def _read_trial(tdir: str, root: str, sweep_mode, default_lut, luts: dict) -> di
         row[cols["latency"]] = est.get("lat_ms")
         row[cols["energy"]] = est.get("energy_mj")
         row[cols["energy_source"]] = est.get("energy_source")
+
+
+def _read_trial(tdir: str, root: str, sweep_mode, default_lut, luts: dict) -> dict:
+    problems = []
+    row = {c: None for c in BASE_COLUMNS}
+    row["trial_dir"] = os.path.relpath(tdir, root)
+    row["trial_id"] = os.path.basename(tdir)
+    try:
+        params, rows, arch, metrics = _load_trial_files(tdir, root, problems)
+    except _Unreadable as err:
+        problems.append(str(err))
+        row.update(status="unreadable", reason=str(err), problems="; ".join(problems))
+        return row
+    row["trial_id"] = str(_last_value(rows, "trial_id") or row["trial_id"])
+    row.update({knob: params.get(knob) for knob in _KNOBS})
+    row["mode"] = params.get("dominant") or sweep_mode  # the trial's dominant cost term
+    row["wall_seconds"] = _last_value(rows, "trial_seconds")
+    estimates = _finished(row, metrics, arch) if metrics is not None else _running(row, rows, arch, default_lut)
+    if os.path.isfile(os.path.join(tdir, "error.txt")):
+        row["status"] = "failed"
+        row["reason"] = _error_reason(os.path.join(tdir, "error.txt"))
+    ops = row["ops"]
+    row["ops"] = " ".join(map(str, ops)) if isinstance(ops, list) else None
+    _estimate_columns(row, estimates, luts)
     row["problems"] = "; ".join(problems) or None
     return row
 

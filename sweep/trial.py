@@ -215,7 +215,7 @@ def _child(cfg: ExperimentConfig, arch: dict, work: Path, context: TrialContext,
         return metrics
 
     def on_child_epoch(m: dict) -> None:
-        _finite(m, ("train_loss", "train_ce", "loss"), "childnet training diverged")
+        _finite(m, ("train_loss",), "childnet training diverged")
         row = {f"child_{k}": v for k, v in m.items() if k not in ("epoch", "epochs", "phase")}
         row.update(epoch=m.get("epoch"), epochs=m.get("epochs"))
         reporter.report(row)

@@ -128,7 +128,7 @@ def test_no_measurement_gives_an_empty_measured_front(tmp_path):
 
 def test_truncated_json_gives_a_partial_report(tmp_path, capsys):
     root = write_synthetic_experiment(str(tmp_path / "exp"), trials=10)
-    dirs = sorted(d for d in os.listdir(root) if d.startswith("trainable_"))
+    dirs = sorted(d for d in os.listdir(root) if d.startswith("trial_"))
     metrics = os.path.join(root, dirs[6], "child", "metrics.json")
     text = open(metrics).read()
     open(metrics, "w").write(text[: len(text) // 2])

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import optuna
 import pytest
-from test_sweep_resume import smoke_lut  # noqa: F401  (fixture: a quickly profiled LUT for the smoke space)
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow

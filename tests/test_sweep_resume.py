@@ -33,17 +33,6 @@ def _sweep(storage: Path, *args) -> list[str]:
     return [sys.executable, "-m", "sweep.run", "--storage", str(storage), "--name", "smoke", *args]
 
 
-@pytest.fixture(scope="module")
-def smoke_lut(tmp_path_factory):
-    from hwnas.config import load_config
-    from lut import profile_lut, save_lut
-
-    cfg = load_config(ROOT / "configs" / "sweep-smoke.yaml")
-    path = tmp_path_factory.mktemp("lut") / "smoke.json"
-    save_lut(profile_lut(cfg.search_space(), warmup=1, repeats=3, rounds=1, progress=False), path)
-    return path
-
-
 def test_kill_resume_extend(tmp_path, smoke_lut):
     storage = tmp_path / "experiments"
     experiment = storage / "smoke"

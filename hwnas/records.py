@@ -1,0 +1,196 @@
+"""The records that cross packages, typed: what the writers promise and ``pareto`` reads.
+
+``docs/formats.md`` explains each field; this module is its checkable form. Writers build
+these dicts (``supernet.search``, ``sweep.random_arch``: ``ArchRecord``; ``childnet.train``:
+``MetricsRecord``; ``sweep.trial``: ``ResultRow``; ``sweep.run``: ``SweepRecord``), and
+``check_record`` is what the contract test (tests/test_contract.py) runs on a real sweep's
+files and on ``pareto.synthetic``'s, so the report's test data cannot drift from the real
+layout. ``pareto`` itself imports nothing from here (it reads files, not code).
+"""
+
+# (no ``from __future__ import annotations``: Python 3.11's TypedDict reads NotRequired
+# only from evaluated annotations)
+import types
+import typing
+from typing import Literal, NotRequired, TypedDict
+
+__all__ = ["ArchRecord", "LutEstimate", "MeasuredRecord", "MetricsRecord", "ResultRow", "SpaceRecord",
+           "SweepRecord", "check_record"]
+
+
+class SpaceRecord(TypedDict):
+    """``SearchSpace.record()``: which space (and which shapes) an architecture belongs to."""
+
+    name: str
+    width: float
+    num_classes: int
+    hash: str
+    layers_hash: str
+
+
+class ArchRecord(TypedDict):
+    """``search/arch.json``: the found (or drawn) architecture and its LUT estimate."""
+
+    space: SpaceRecord
+    ops: list[str]
+    lat_ms: float
+    energy_mj: float | None
+    energy_source: str
+    lut: str
+    picked: Literal["argmax", "random"]
+    arch_seed: NotRequired[int]  # argmax: the Gumbel seed of the search
+    proxy_width: NotRequired[float | None]
+    search_width: NotRequired[float]
+    arch_index: NotRequired[int]  # random: the proposal number
+    seed: NotRequired[int]  # random: sweep.seed
+
+
+class LutEstimate(TypedDict):
+    """One LUT's estimate of a childnet (``metrics.json`` ``lut`` and ``lut_estimates``)."""
+
+    name: str
+    device: NotRequired[str | None]  # in lut_estimates (the search LUT's entry in ``lut`` may omit it)
+    lat_ms: float
+    energy_mj: float | None
+    energy_source: str
+
+
+class MeasuredRecord(TypedDict):
+    """``metrics.json`` ``measured``: the exported model timed on the device (null values
+    while pending or when not measured; ``energy_mj`` null without a real meter)."""
+
+    latency_ms: float | None
+    latency_iqr_ms: float | None
+    energy_mj: float | None
+    energy_source: str
+    device: str | None
+    node: NotRequired[str | None]
+    threads: NotRequired[int]
+    batch_size: NotRequired[int]
+    rel_iqr: NotRequired[float | None]
+    noisy: NotRequired[bool | None]
+    tries: NotRequired[int | None]
+    speed_factor: NotRequired[float | None]  # the speed reference now / in the LUT
+    latency_ms_at_lut_speed: NotRequired[float | None]
+    reference_ms: NotRequired[float | None]
+    reference_rel_iqr: NotRequired[float | None]
+    loadavg_1min: NotRequired[list[float] | None]
+    repeats: NotRequired[int]
+    rounds: NotRequired[int]
+    warmup: NotRequired[int]
+    allocator: NotRequired[str]
+    protocol: NotRequired[str]
+    model_of: NotRequired[str]  # the trial whose model file was timed
+    pending: NotRequired[bool]  # while the quiet measurement phase has not run
+    note: NotRequired[str]
+
+
+class MetricsRecord(TypedDict):
+    """``child/metrics.json``: the retrained childnet, its estimates and its measurement."""
+
+    test_acc: float
+    params: int
+    flops: int
+    ops: list[str]
+    space: SpaceRecord
+    lut: LutEstimate
+    lut_estimates: list[LutEstimate]
+    measured: MeasuredRecord
+    train_seconds: float
+    epochs: int
+    model: str | None
+    weights: str | None
+    reused_from: str | None
+
+
+class ResultRow(TypedDict):
+    """The ``done`` row of a trial's ``result.json``: the keys below are the project's (Ray
+    Tune adds its own, e.g. ``trial_id``, ``time_total_s``; ``check_record(..., extra=True)``)."""
+
+    phase: Literal["done"]
+    epoch: int
+    test_acc: float
+    lat_ms: float
+    energy_mj: float | None
+    measured_latency_ms: float | None
+    measured_energy_mj: float | None
+    measured_device: str | None
+    params: int
+    flops: int
+    ops: str
+    reused_from: str | None
+    trial_seconds: float
+    within_budget: bool | None
+    budget_basis: str | None
+    val_acc: NotRequired[float | None]  # the supernet's last validation accuracy
+
+
+class SweepRecord(TypedDict):
+    """``sweep.json``: the experiment's config, objectives, LUT and runs."""
+
+    config: dict
+    trials: int
+    strategy: Literal["dnas", "random"]
+    mode: Literal["latency", "energy", "any"]
+    objective: str
+    metrics: list[str]
+    metric_modes: list[str]
+    luts: list[str]
+    lut: dict
+    device: str
+    knobs: dict | None
+    warmup: dict | None
+    baselines: str | None
+    runs: list[dict]
+
+
+def check_record(record, kind: type, where: str = "record", extra: bool = False) -> None:
+    """Raise ``ValueError`` naming the first field of ``record`` that ``kind`` (one of the
+    TypedDicts above) does not allow: missing required key, unknown key (allowed with
+    ``extra``), wrong type."""
+    if not isinstance(record, dict):
+        raise ValueError(f"{where}: expected an object, got {type(record).__name__}")
+    hints = typing.get_type_hints(kind)
+    missing = sorted(kind.__required_keys__ - record.keys())
+    if missing:
+        raise ValueError(f"{where}: missing {', '.join(missing)}")
+    unknown = sorted(record.keys() - hints.keys())
+    if unknown and not extra:
+        raise ValueError(f"{where}: unknown {', '.join(unknown)}")
+    for key, value in record.items():
+        if key in hints:
+            _check_value(value, hints[key], f"{where}.{key}")
+
+
+def _check_value(value, tp, where: str) -> None:
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin in (typing.NotRequired, typing.Required):
+        return _check_value(value, args[0], where)
+    if origin in (typing.Union, types.UnionType):
+        errors = []
+        for arg in args:
+            try:
+                return _check_value(value, arg, where)
+            except ValueError as err:
+                errors.append(str(err))
+        raise ValueError(errors[0])
+    if origin is Literal:
+        if value not in args:
+            raise ValueError(f"{where}: {value!r} is not one of {', '.join(map(repr, args))}")
+        return None
+    if typing.is_typeddict(tp):
+        return check_record(value, tp, where)
+    if origin is list:
+        if not isinstance(value, list):
+            raise ValueError(f"{where}: expected a list, got {type(value).__name__}")
+        for i, item in enumerate(value):
+            _check_value(item, args[0], f"{where}[{i}]")
+        return None
+    if tp is type(None):
+        if value is not None:
+            raise ValueError(f"{where}: expected null, got {value!r}")
+        return None
+    expected = {float: (int, float), int: (int,), str: (str,), bool: (bool,), dict: (dict,)}[tp]
+    if not isinstance(value, expected) or (tp in (int, float) and isinstance(value, bool)):
+        raise ValueError(f"{where}: expected {tp.__name__}, got {type(value).__name__} {value!r:.40}")
+    return None

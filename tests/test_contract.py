@@ -1,0 +1,85 @@
+"""The record contract between the writers (supernet, childnet, sweep) and the reader
+(pareto): a real 2-trial smoke sweep's files match ``hwnas.records``, ``pareto.report``
+reads them, and ``pareto.synthetic`` (the report tests' data) writes the same layout."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from hwnas.records import ArchRecord, MetricsRecord, ResultRow, SweepRecord, check_record
+from pareto.synthetic import write_rows_experiment, write_synthetic_experiment
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _check_experiment(root: Path, finished_only: bool = False) -> int:
+    """Check every record of an experiment directory; returns the number of finished trials."""
+    check_record(json.loads((root / "sweep.json").read_text()), SweepRecord, "sweep.json")
+    finished = 0
+    for trial in sorted(root.glob("trial_*")):
+        metrics = trial / "child" / "metrics.json"
+        if not metrics.is_file():
+            assert not finished_only, f"{trial.name}: not finished"
+            continue
+        check_record(json.loads((trial / "search" / "arch.json").read_text()), ArchRecord, f"{trial.name}/arch.json")
+        check_record(json.loads(metrics.read_text()), MetricsRecord, f"{trial.name}/metrics.json")
+        rows = [json.loads(line) for line in (trial / "result.json").read_text().splitlines() if line.strip()]
+        assert rows[-1]["phase"] == "done", trial.name
+        check_record(rows[-1], ResultRow, f"{trial.name}/result.json done row", extra=True)
+        finished += 1
+    return finished
+
+
+@pytest.mark.slow
+def test_a_real_sweep_matches_the_records_and_the_report_reads_it(tmp_path, smoke_lut):
+    storage = tmp_path / "experiments"
+    run = subprocess.run([sys.executable, "-m", "sweep.run", "--config", str(ROOT / "configs" / "sweep-smoke.yaml"),
+                          "--storage", str(storage), "--name", "contract", "--trials", "2",
+                          "--set", f"lut.path={smoke_lut}"], cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    experiment = storage / "contract"
+    assert _check_experiment(experiment, finished_only=True) == 2
+
+    report = subprocess.run([sys.executable, "-m", "pareto.report", str(experiment), "--out", str(tmp_path / "r")],
+                            capture_output=True, text=True, timeout=300)
+    assert report.returncode == 0, report.stderr[-3000:]
+    assert json.loads((tmp_path / "r" / "report.json").read_text())["counts"] == {"trials": 2, "finished": 2}
+    trials = pd.read_csv(tmp_path / "r" / "trials.csv").to_dict("records")
+    assert len(trials) == 2 and all(t["status"] == "finished" for t in trials)
+    for t in trials:
+        # every value the report shows came from the files the writers wrote
+        trial_dir = experiment / t["trial_dir"]
+        metrics = json.loads((trial_dir / "child" / "metrics.json").read_text())
+        params = json.loads((trial_dir / "params.json").read_text())
+        assert t["test_acc"] == metrics["test_acc"] and t["flops"] == metrics["flops"]
+        assert t["measured_latency_ms"] == metrics["measured"]["latency_ms"] > 0
+        assert t["mode"] == params["dominant"] and t["alpha"] == params["alpha"]
+        assert t["wall_seconds"] > 0 and t[f"lut_latency_ms[{t['search_lut']}]"] > 0
+        assert t["ops"] == " ".join(metrics["ops"])
+
+
+def test_the_synthetic_experiments_write_the_real_layout(tmp_path):
+    root = Path(write_synthetic_experiment(str(tmp_path / "s"), trials=8, failed=1, running=1))
+    assert _check_experiment(root) == 6
+    rows = [{"test_acc": 0.8, "lat_ms": 1.0, "measured_latency_ms": 0.9, "alpha": 0.1, "beta": 0.5, "gamma": 0.0,
+             "delta": 0.5}, {"test_acc": 0.7, "lat_ms": 0.5, "energy_mj": 0.2}]
+    assert _check_experiment(Path(write_rows_experiment(str(tmp_path / "r"), rows)), finished_only=True) == 2
+
+
+def test_check_record_names_the_field_that_breaks_the_contract():
+    arch = {"space": {"name": "fbnet-cpu", "width": 1.0, "num_classes": 10, "hash": "h", "layers_hash": "l"},
+            "ops": ["skip"], "lat_ms": 0.1, "energy_mj": None, "energy_source": "none", "lut": "x.json",
+            "picked": "argmax", "arch_seed": 3}
+    check_record(arch, ArchRecord)
+    with pytest.raises(ValueError, match=r"^arch: missing lat_ms$"):
+        check_record({k: v for k, v in arch.items() if k != "lat_ms"}, ArchRecord, "arch")
+    with pytest.raises(ValueError, match=r"^arch.space.width: expected float, got str"):
+        check_record(dict(arch, space=dict(arch["space"], width="1")), ArchRecord, "arch")
+    with pytest.raises(ValueError, match=r"^arch.picked: 'best' is not one of 'argmax', 'random'$"):
+        check_record(dict(arch, picked="best"), ArchRecord, "arch")
+    with pytest.raises(ValueError, match=r"^arch: unknown latency$"):
+        check_record(dict(arch, latency=1.0), ArchRecord, "arch")
