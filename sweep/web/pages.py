@@ -59,7 +59,7 @@ def _run_form(luts: list[dict], configs: list[str]) -> str:
     knobs = "".join(_input(k, k, getattr(c.loss, k), extra='step="any" min="0"') for k in ("alpha", "beta", "gamma", "delta"))
     return f"""<section class="card"><h2>Search an architecture</h2>
 <form id="run-form">
-<label>name<input name="name" placeholder="(automatic)"></label>
+<label>name<input name="name" id="f-name" placeholder="(automatic)"></label>
 <label>config<select name="config">{_options(configs, "smoke.yaml")}</select></label>
 <label>LUT<select name="lut" id="f-lut">{_options(luts, c.lut.path)}</select></label>
 <div class="upload"><input type="file" id="lut-file" accept=".json,application/json">
@@ -79,7 +79,7 @@ def _run_form(luts: list[dict], configs: list[str]) -> str:
 def _sweep_form(configs: list[str]) -> str:
     return f"""<section class="card"><h2>Run a sweep</h2>
 <form id="sweep-form">
-<label>name<input name="name" placeholder="(automatic)"></label>
+<label>name<input name="name" id="f-sweep-name" placeholder="(automatic)"></label>
 <label>config<select name="config">{_options(configs, "sweep-smoke.yaml")}</select></label>
 {_input("trials", "trials", 4, extra='step="1" min="1"')}
 <label>mode<select name="mode">{_options(["any", "latency", "energy"], "any")}</select></label>
