@@ -111,7 +111,7 @@ def sweep(name: str) -> str:
     body = f"""<h1>sweep {escape(name)} <span id="status" class="badge"></span></h1>
 <p id="info"></p><p class="error" id="reason"></p>
 <p><button id="resume">resume</button> <a id="report" href="#" hidden>open the report</a></p>
-<p class="error" id="resume-error"></p><p id="optuna"></p>
+<p class="error" id="resume-error"></p><p id="optuna"></p><div id="recommended" class="card"></div>
 <section class="card"><h2>Trials</h2><table id="trials"><thead><tr><th>trial</th><th>phase</th><th>epoch</th>
 <th>test acc</th><th>LUT lat (ms)</th><th>LUT energy (mJ)</th><th>measured (ms)</th><th>budget</th><th>knobs</th>
 <th>files</th></tr></thead><tbody></tbody></table></section>

@@ -85,6 +85,10 @@ def _last_row(path: Path) -> dict:
 def _trial(storage: Path, trial: Path) -> dict:
     row = _last_row(trial / "result.json")
     params = read_json_or_none(trial / "params.json") or {}
+    child = read_json_or_none(trial / "child" / "metrics.json")
+    measured = (child.get("measured") or {}) if isinstance(child, dict) else {}
+    if measured.get("latency_ms") is not None:  # on this host measured after the trials: metrics.json has it
+        row = {**row, "measured_latency_ms": measured["latency_ms"]}
     error = trial / "error.txt"
     return {"trial": trial.name, **{k: row.get(k) for k in _TRIAL_KEYS},
             "knobs": {k: params.get(k) for k in ("alpha", "beta", "gamma", "delta", "dominant") if k in params},
@@ -105,4 +109,16 @@ def sweep_view(storage: Path, name: str, procs: dict) -> dict | None:
             "strategy": record.get("strategy"), "mode": record.get("mode"), "optuna": record.get("optuna"),
             "budget": (record.get("config") or {}).get("sweep", {}).get("budget"),
             "trials": [_trial(storage, t) for t in trials],
-            "report": (folder / "report" / "report.html").is_file(), "files": downloads(storage, folder, SWEEP_FILES)}
+            "report": (folder / "report" / "report.html").is_file(), "recommended": _recommended(storage, folder),
+            "files": downloads(storage, folder, SWEEP_FILES)}
+
+
+def _recommended(storage: Path, folder: Path) -> dict | None:
+    """The report's recommended model (``report.json``, docs/formats.md) and its files."""
+    report = read_json_or_none(folder / "report" / "report.json")
+    rec = report.get("recommended") if isinstance(report, dict) else None
+    if not isinstance(rec, dict) or not isinstance(rec.get("model_of") or rec.get("trial_dir"), str):
+        return None
+    trial = folder / Path(rec.get("model_of") or rec["trial_dir"]).name  # a name, never a path from the file
+    return {"trial": rec.get("trial_dir"), "test_acc": rec.get("test_acc"), "note": rec.get("note"),
+            "files": downloads(storage, trial, ("child/model.pt", "child/model.weights.pt", "search/arch.json"))}

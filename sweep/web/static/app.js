@@ -2,7 +2,8 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const fmt = (v, d = 3) => (v === null || v === undefined ? "–" : typeof v === "number" ? v.toPrecision(d) : String(v));
+const fmt = (v, d = 3) => (v === null || v === undefined ? "–" :
+  typeof v === "number" && !Number.isInteger(v) ? v.toPrecision(d) : String(v));
 const esc = (s) => String(s).replace(/[&<>"']/g, (c) => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}[c]));
 
 async function api(url, options) {
@@ -25,8 +26,9 @@ function badge(status) {
   $("reason").textContent = status.reason || "";
 }
 
-function fileList(files) {
-  return files.map((f) => `<li><a href="/files/${f.path.split("/").map(encodeURIComponent).join("/")}" data-file="${esc(f.name)}">${esc(f.name)}</a></li>`).join("");
+function fileList(files, short = false) {  // short: the file name without its folder
+  return files.map((f) => `<li><a href="/files/${f.path.split("/").map(encodeURIComponent).join("/")}" data-file="${esc(f.name)}">` +
+    `${esc(short ? f.name.split("/").pop() : f.name)}</a></li>`).join("");
 }
 
 function kv(rows) {
@@ -135,7 +137,10 @@ function initSweep(name) {
     $("trials").tBodies[0].innerHTML = v.trials.map((t) => `<tr><td>${esc(t.trial)}</td><td>${esc(t.error ? "failed: " + t.error : t.phase || "")}</td>` +
       `<td>${fmt(t.epoch)}</td><td>${fmt(t.test_acc)}</td><td>${fmt(t.lat_ms)}</td><td>${fmt(t.energy_mj)}</td>` +
       `<td>${fmt(t.measured_latency_ms)}</td><td>${t.within_budget === null || t.within_budget === undefined ? "–" : t.within_budget ? "within" : "over"}</td>` +
-      `<td>${esc(Object.entries(t.knobs).map(([k, x]) => `${k}=${fmt(x, 2)}`).join(" "))}</td><td><ul class="inline">${fileList(t.files)}</ul></td></tr>`).join("");
+      `<td>${esc(Object.entries(t.knobs).map(([k, x]) => `${k}=${fmt(x, 2)}`).join(" "))}</td><td><ul class="inline">${fileList(t.files, true)}</ul></td></tr>`).join("");
+    const rec = v.recommended;
+    $("recommended").innerHTML = rec ? `<b>recommended:</b> ${esc(rec.trial)}, test accuracy ${fmt(rec.test_acc)}; ` +
+      `${esc(rec.note || "")}<ul class="inline">${fileList(rec.files, true)}</ul>` : "";
     $("files").innerHTML = fileList(v.files);
     return v.status.state === "running";
   }, 3000);
