@@ -109,6 +109,7 @@ def test_lut_upload_not_json_and_too_large(client):
     ("lut", "/etc/passwd", "lut '/etc/passwd': expected one of the offered LUTs"),
     ("preset", "fbnet-cpu", "LUT builtin:rpi4-hwnasbench: made for space fbnet-cifar"),
     ("child_epochs", "-1", "child.epochs: expected an integer >= 0, got -1"),
+    ("gamma", "0.5", "loss.gamma=0.5 weighs energy, but builtin:rpi4-hwnasbench has no energy data"),
     ("name", "../up", "name '../up': expected letters"),
     ("config", "../pyproject.toml", "config '../pyproject.toml': expected one of"),
 ])

@@ -60,8 +60,9 @@ def run_config(form: dict, storage: Path) -> ExperimentConfig:
     """The run's config: the chosen config file with the form's values, checked."""
     base = _config_file(_field(form, "config") or "smoke.yaml")
     overrides = [f"{dotted}={_field(form, key)}" for key, dotted in RUN_FIELDS.items()]
-    # classes follow the dataset; the LUT is one the server offered
-    overrides += ["space.num_classes=", f"lut.path={resolve_choice(_field(form, 'lut'), storage)}"]
+    # classes follow the dataset; the LUT is one the server offered; the energy term is on
+    # (gamma says how much it weighs; SearchLoss refuses gamma > 0 with a LUT without energy)
+    overrides += ["space.num_classes=", f"lut.path={resolve_choice(_field(form, 'lut'), storage)}", "lut.energy=true"]
     cfg = load_config(base, overrides)
     from supernet.loss import SearchLoss
 
