@@ -124,3 +124,6 @@ def test_search_from_the_browser_to_arch_json(server, browser, tmp_path):
     assert json.loads(target.read_text())["ops"] == ops
     names = {a.get_attribute("data-file") for a in browser.find_elements(By.CSS_SELECTOR, "#files a")}
     assert {"search/theta.json", "child/metrics.json", "child/model.pt", "child/model.weights.pt"} <= names
+    # no script error on the way, beyond the expected 400 of the bad upload on the first page
+    errors = [e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    assert not errors, errors

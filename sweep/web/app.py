@@ -161,6 +161,10 @@ def create_app(storage: str | Path, token: str | None = None) -> FastAPI:
             return FileResponse(path, media_type="text/html")
         return FileResponse(path, filename=path.name)
 
+    @app.get("/favicon.ico")
+    def favicon():
+        return Response(status_code=204)  # none: and no 404 in the browser's console
+
     @app.get("/static/{name}")
     def static(name: str):
         asset = pages.asset(name)

@@ -90,7 +90,8 @@ function drawHeatmap(progress) {
   // colors span the probabilities' own range: early in a search they differ by a few percent
   Plotly.react("heatmap", [{type: "heatmap", z, x: progress.op_names, y: layers, colorscale: "Viridis",
     colorbar: {title: {text: "P(op)"}}, hovertemplate: "%{y}, %{x}: P = %{z:.3f}<extra></extra>"}],
-    {margin: {t: 10, l: 70, r: 10, b: 50}, height: Math.max(260, 18 * z.length + 80), yaxis: {autorange: "reversed"}},
+    // top margin: room for plotly's mode bar above the cells
+    {margin: {t: 34, l: 70, r: 10, b: 50}, height: Math.max(260, 18 * z.length + 80), yaxis: {autorange: "reversed"}},
     {displaylogo: false, responsive: true});
 }
 
