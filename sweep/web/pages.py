@@ -56,7 +56,8 @@ def _input(name: str, label: str, value, kind: str = "number", extra: str = 'ste
 
 def _run_form(luts: list[dict], configs: list[str]) -> str:
     c = load_config(Path(__file__).resolve().parents[2] / "configs" / "smoke.yaml")
-    knobs = "".join(_input(k, k, getattr(c.loss, k), extra='step="any" min="0"') for k in ("alpha", "beta", "gamma", "delta"))
+    knobs = "".join(_input(k, k, getattr(c.loss, k), extra='step="any" min="0"')
+                    for k in ("alpha", "beta", "gamma", "delta"))
     return f"""<section class="card"><h2>Search an architecture</h2>
 <form id="run-form">
 <label>name<input name="name" id="f-name" placeholder="(automatic)"></label>
@@ -100,8 +101,8 @@ def run(name: str) -> str:
     body = f"""<h1>run {escape(name)} <span id="status" class="badge"></span></h1>
 <p id="setup"></p><p id="phase"></p><p class="error" id="reason"></p>
 <div class="grid"><section class="card"><h2>Search</h2><table id="metrics" class="kv"></table></section>
-<section class="card"><h2>Architecture (argmax of theta)</h2><ol id="arch" class="ops"></ol><table id="child" class="kv"></table>
-</section></div>
+<section class="card"><h2>Architecture (argmax of theta)</h2><ol id="arch" class="ops"></ol>
+<table id="child" class="kv"></table></section></div>
 <section class="card"><h2>P(op) per layer</h2><div id="heatmap"></div></section>
 <section class="card"><h2>Take home</h2><ul id="files"></ul></section>"""
     return _page(f"run {name}", body, f"initRun({_js(name)});", plotly=True)

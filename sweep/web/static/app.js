@@ -31,6 +31,8 @@ function fileList(files, short = false) {  // short: the file name without its f
     `${esc(short ? f.name.split("/").pop() : f.name)}</a></li>`).join("");
 }
 
+const row = (cells) => "<tr>" + cells.map((c) => `<td>${c}</td>`).join("") + "</tr>";  // cells: HTML already
+
 function kv(rows) {
   return rows.map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(v)}</td></tr>`).join("");
 }
@@ -77,8 +79,8 @@ function initIndex() {
   }
   poll(async () => {
     const jobs = await api("/api/jobs");
-    $("jobs").tBodies[0].innerHTML = jobs.map((j) => `<tr><td>${j.kind}</td><td><a href="${esc(j.url)}">${esc(j.name)}</a></td>` +
-      `<td><span class="badge ${esc(j.state)}">${esc(j.state)}</span></td><td>${esc(j.started || "")}</td><td>${esc(j.reason || "")}</td></tr>`).join("");
+    $("jobs").tBodies[0].innerHTML = jobs.map((j) => row([esc(j.kind), `<a href="${esc(j.url)}">${esc(j.name)}</a>`,
+      `<span class="badge ${esc(j.state)}">${esc(j.state)}</span>`, esc(j.started || ""), esc(j.reason || "")])).join("");
     return true;
   }, 3000);
 }
@@ -122,6 +124,14 @@ function initRun(name) {
 }
 
 // --- one sweep: trials table, report, resume
+function trialRow(t) {
+  const phase = t.error ? "failed: " + t.error : t.phase || "";
+  const budget = t.within_budget === null || t.within_budget === undefined ? "–" : t.within_budget ? "within" : "over";
+  const knobs = Object.entries(t.knobs).map(([k, x]) => `${k}=${fmt(x, 2)}`).join(" ");
+  return row([esc(t.trial), esc(phase), fmt(t.epoch), fmt(t.test_acc), fmt(t.lat_ms), fmt(t.energy_mj),
+    fmt(t.measured_latency_ms), budget, esc(knobs), `<ul class="inline">${fileList(t.files, true)}</ul>`]);
+}
+
 function initSweep(name) {
   const url = `/api/sweeps/${encodeURIComponent(name)}`;
   const refresh = () => poll(async () => {
@@ -135,10 +145,7 @@ function initSweep(name) {
     report.hidden = !v.report;
     report.href = `/files/${encodeURIComponent(name)}/report/report.html`;
     $("resume").disabled = v.status.state === "running";
-    $("trials").tBodies[0].innerHTML = v.trials.map((t) => `<tr><td>${esc(t.trial)}</td><td>${esc(t.error ? "failed: " + t.error : t.phase || "")}</td>` +
-      `<td>${fmt(t.epoch)}</td><td>${fmt(t.test_acc)}</td><td>${fmt(t.lat_ms)}</td><td>${fmt(t.energy_mj)}</td>` +
-      `<td>${fmt(t.measured_latency_ms)}</td><td>${t.within_budget === null || t.within_budget === undefined ? "–" : t.within_budget ? "within" : "over"}</td>` +
-      `<td>${esc(Object.entries(t.knobs).map(([k, x]) => `${k}=${fmt(x, 2)}`).join(" "))}</td><td><ul class="inline">${fileList(t.files, true)}</ul></td></tr>`).join("");
+    $("trials").tBodies[0].innerHTML = v.trials.map(trialRow).join("");
     const rec = v.recommended;
     $("recommended").innerHTML = rec ? `<b>recommended:</b> ${esc(rec.trial)}, test accuracy ${fmt(rec.test_acc)}; ` +
       `${esc(rec.note || "")}<ul class="inline">${fileList(rec.files, true)}</ul>` : "";
