@@ -3,7 +3,8 @@
 One loop, top to bottom: warm-up epochs train the weights only; every later epoch
 trains the weights (SGD) on the 80% split, then theta (Adam) on the 20% split, with
 Gumbel-softmax masks whose temperature anneals per epoch. Every epoch rewrites a full
-checkpoint, the theta history, arch.json (argmax of theta) and TensorBoard curves.
+checkpoint, the theta history, arch.json (argmax of theta), progress.json (the epoch's
+metrics and op probabilities) and TensorBoard curves.
 
 ``search.steps_per_epoch`` caps the weight steps and the theta steps of an epoch
 (the theta split is a quarter of the weights split, so it rarely binds there).
@@ -253,6 +254,9 @@ def run_search(cfg: ExperimentConfig, out_dir, *, resume: bool = False, warmup_p
             atomic_save({"key": warmup_key(cfg), "model": net.state_dict(), "w_opt": w_opt.state_dict()}, warmup_path)
         atomic_write_json(out_dir / "theta.json", history)
         atomic_write_json(out_dir / "arch.json", arch)
+        # the latest epoch for live views (sweep.web): metrics and P(op) per layer
+        atomic_write_json(out_dir / "progress.json", {"metrics": metrics, "op_names": list(space.ops),
+                                                      "probabilities": probs.tolist(), "argmax_ops": ops})
         _log_epoch(writer, metrics, probs, space.ops, epoch + 1)
         if on_epoch is not None:
             on_epoch(dict(metrics))

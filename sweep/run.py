@@ -31,7 +31,7 @@ from hwnas.errors import UserError, cli_main
 from sweep.budget import check_budget_reachable
 from sweep.experiment import RECORD, absolute_paths, config_diff, read_record, write_json
 from sweep.knobs import KnobSpace, check_mode_fits_lut, check_ranges, start_costs
-from sweep.searcher import objectives
+from sweep.searcher import objectives, study_storage
 
 __all__ = ["DEFAULT_CONFIG", "build_parser", "main"]
 
@@ -178,7 +178,7 @@ def _lut_entry(lut, entry: dict) -> dict:
                 has_energy=lut.has_energy)
 
 
-def _new_record(cfg: ExperimentConfig, metrics, modes, lut, lut_path: str, lut_entry: dict) -> dict:
+def _new_record(cfg: ExperimentConfig, experiment: Path, metrics, modes, lut, lut_path: str, lut_entry: dict) -> dict:
     """sweep.json of a new experiment (docs/formats.md); ``knobs`` once the warm-up is done."""
     return {
         "config": config_to_dict(cfg), "trials": cfg.sweep.trials, "strategy": cfg.sweep.strategy,
@@ -186,6 +186,8 @@ def _new_record(cfg: ExperimentConfig, metrics, modes, lut, lut_path: str, lut_e
         # luts: the name trials' arch.json/metrics.json give the search LUT; lut: its details
         "luts": [lut_path], "lut": _lut_entry(lut, lut_entry), "device": cfg.measure.device,
         "knobs": None, "warmup": None, "baselines": None, "runs": [],
+        # where Optuna keeps the study (optuna-dashboard, optuna.load_study); random: no study
+        "optuna": study_storage(experiment) if cfg.sweep.strategy == "dnas" else None,
     }
 
 
@@ -289,7 +291,7 @@ def main(argv=None) -> None:
             from lut import save_lut
 
             save_lut(lut, lut_path)
-        record = _new_record(cfg, metrics, modes, lut, lut_path, lut_entry)
+        record = _new_record(cfg, experiment, metrics, modes, lut, lut_path, lut_entry)
     record["trials"] = cfg.sweep.trials
     record.setdefault("runs", []).append({"started": time.strftime("%Y-%m-%dT%H:%M:%S"), "resume": args.resume,
                                           "trials": cfg.sweep.trials, "address": args.address})

@@ -14,6 +14,12 @@ and the sampler (TPE, seeded as without a budget) reads them through its
 estimate, not the measurement: on this host nothing is measured until every trial has
 ended.
 
+The study lives in an SQLite file in the experiment directory (``study_storage``:
+``<experiment>/optuna.db``, study name = the experiment's name), so ``optuna-dashboard
+sqlite:///<experiment>/optuna.db`` shows it and ``optuna.load_study`` reads it. Ray
+pickles the searcher with the study on every experiment checkpoint; the storage
+pickles as its URL, so a resumed sweep keeps writing to the same file.
+
 ``BudgetedSearch`` is Ray's ``SearchGenerator`` whose trial budget can grow on resume:
 ``Tuner.restore`` keeps the ``num_samples`` of the first run, so the budget is the
 ``trials`` recorded in the experiment's ``sweep.json``, which ``sweep.run --resume
@@ -34,7 +40,7 @@ from ray.tune.search.search_generator import SearchGenerator
 from hwnas.errors import UserError
 
 __all__ = ["CONSTRAINTS_ATTR", "OBJECTIVES", "BudgetedSearch", "SweepOptunaSearch", "budget_constraints",
-           "constraint_values", "make_search_alg", "objectives"]
+           "constraint_values", "make_search_alg", "objectives", "study_storage"]
 
 OBJECTIVES = ("multi", "accuracy", "latency", "energy")
 _METRIC = {"accuracy": ("test_acc", "max"), "latency": ("lat_ms", "min"), "energy": ("energy_mj", "min")}
@@ -126,6 +132,15 @@ class BudgetedSearch(SearchGenerator):
             self._total_samples = budget
 
 
+STUDY_FILE = "optuna.db"
+
+
+def study_storage(experiment: str | Path) -> dict:
+    """The Optuna storage URL and study name of the sweep in ``experiment`` (sweep.json's ``optuna``)."""
+    path = Path(experiment).resolve()
+    return {"storage": f"sqlite:///{path / STUDY_FILE}", "study_name": path.name}
+
+
 def _constrained_tpe(seed: int):
     """Ray's default sampler, ``TPESampler(seed=seed)``, reading ``budget_constraints``."""
     import optuna
@@ -139,12 +154,17 @@ def _constrained_tpe(seed: int):
 
 
 def make_search_alg(space, metrics: list[str], modes: list[str], *, concurrency: int, seed: int,
-                    budget: dict | None = None) -> BudgetedSearch:
+                    budget: dict | None = None, study: dict | None = None) -> BudgetedSearch:
     """Optuna (TPE; multi-objective when several metrics; constrained by ``budget`` when
-    one is set) behind a concurrency limit."""
+    one is set) behind a concurrency limit. ``study``: ``study_storage(...)`` to keep the
+    study in a file (None: in memory, inside Ray's searcher state only)."""
+    import optuna
+
     many = len(metrics) > 1
+    storage = optuna.storages.RDBStorage(study["storage"]) if study else None
     # Ray ignores seed when given a sampler: the constrained sampler carries it
     sampler = _constrained_tpe(seed) if budget else None
     searcher = SweepOptunaSearch(space, metric=metrics if many else metrics[0], mode=modes if many else modes[0],
-                                 seed=None if sampler else seed, sampler=sampler, budget=budget)
+                                 seed=None if sampler else seed, sampler=sampler, budget=budget, storage=storage,
+                                 study_name=study["study_name"] if study else None)
     return BudgetedSearch(ConcurrencyLimiter(searcher, max_concurrent=concurrency))

@@ -7,7 +7,8 @@ epoch's checkpoint; ``SyncConfig(sync_artifacts=True)`` copies each trial's work
 directory (search/, child/, config.yaml) into its trial directory; ``Tuner.restore``
 resumes unfinished trials from their checkpoints and keeps finished and failed ones.
 ``sweep.strategy: random`` swaps the trainable and the searcher (``sweep.random_arch``)
-and keeps all the rest.
+and keeps all the rest. Optuna's study is kept in ``<experiment>/optuna.db``
+(``sweep.searcher.study_storage``).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from sweep.budget import budget_dict
 from sweep.experiment import absolute_paths
 from sweep.knobs import KnobSpace
 from sweep.random_arch import make_random_search_alg, random_trial
-from sweep.searcher import make_search_alg
+from sweep.searcher import make_search_alg, study_storage
 from sweep.trial import TrialContext, sweep_trial, trial_dirname
 
 __all__ = ["build_tuner", "trial_dirname_creator"]
@@ -69,7 +70,7 @@ def build_tuner(cfg: ExperimentConfig, experiment: Path, space: KnobSpace, metri
         search_alg = make_random_search_alg(cfg.search_space(), concurrency=cfg.sweep.concurrency, seed=cfg.sweep.seed)
     else:
         search_alg = make_search_alg(space, metrics, modes, concurrency=cfg.sweep.concurrency, seed=cfg.sweep.seed,
-                                     budget=budget_dict(cfg.sweep.budget))
+                                     budget=budget_dict(cfg.sweep.budget), study=study_storage(experiment))
     return tune.Tuner(
         trainable,
         # reuse_actors: a finished trial's worker process runs the next trial (no new

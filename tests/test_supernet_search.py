@@ -58,6 +58,10 @@ def test_writes_arch_theta_config_checkpoint_and_events(tmp_path, cost, space):
     assert seen[0]["phase"] == "search" and seen[-1]["temperature"] < seen[0]["temperature"]
     assert result["ops"] == arch["ops"] and result["arch_lat_ms"] == pytest.approx(arch["lat_ms"])
     assert not list(tmp_path.glob(".*.tmp"))  # nothing half-written left behind
+    progress = json.loads((tmp_path / "progress.json").read_text())  # the last epoch, for live views
+    assert progress["metrics"] == json.loads(json.dumps(seen[-1])) and progress["argmax_ops"] == arch["ops"]
+    assert progress["op_names"] == list(space.ops) and len(progress["probabilities"]) == space.num_layers
+    assert all(abs(sum(row) - 1) < 1e-5 for row in progress["probabilities"])
 
 
 def test_large_alpha_finds_a_faster_architecture(tmp_path, cost):

@@ -47,6 +47,11 @@ def test_failing_trials_are_recorded_and_the_sweep_goes_on(tmp_path, smoke_lut):
     assert states.count(optuna.trial.TrialState.FAIL) == len(failed)
     assert states.count(optuna.trial.TrialState.COMPLETE) == len(done)
     assert all("alpha" in t.params for t in study.trials)
+    # the same study in the experiment's own file, as optuna-dashboard opens it
+    record = json.loads((experiment / "sweep.json").read_text())
+    assert record["optuna"]["storage"] == f"sqlite:///{experiment.resolve()}/optuna.db"
+    stored = optuna.load_study(study_name=record["optuna"]["study_name"], storage=record["optuna"]["storage"])
+    assert [t.state for t in stored.trials] == states and [t.params for t in stored.trials] == [t.params for t in study.trials]
 
 
 def test_missing_device_resource_stops_at_start(tmp_path, smoke_lut):

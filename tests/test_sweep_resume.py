@@ -92,3 +92,8 @@ def test_kill_resume_extend(tmp_path, smoke_lut):
     assert all(_rows(t)[-1]["phase"] == "done" for t in trials)
     record = json.loads((experiment / "sweep.json").read_text())
     assert record["trials"] == 6 and [r["resume"] for r in record["runs"]] == [False, True, True]
+    # --resume kept writing Optuna's study to the experiment's file (optuna-dashboard reads it)
+    import optuna
+
+    study = optuna.load_study(study_name=record["optuna"]["study_name"], storage=record["optuna"]["storage"])
+    assert sum(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials) == 6

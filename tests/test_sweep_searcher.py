@@ -7,7 +7,7 @@ import pytest
 from hwnas.config import SweepConfig
 from sweep.experiment import write_json
 from sweep.knobs import KnobSpace, StartCosts
-from sweep.searcher import BudgetedSearch, SweepOptunaSearch, _read_budget, make_search_alg
+from sweep.searcher import BudgetedSearch, SweepOptunaSearch, _read_budget, make_search_alg, study_storage
 
 METRICS, MODES = ["test_acc", "lat_ms", "energy_mj"], ["max", "min", "min"]
 
@@ -132,3 +132,22 @@ def test_budgeted_searcher_survives_ray_save_and_restore(tmp_path):
     assert again.budget == BUDGET
     again.on_trial_complete("a", {"test_acc": 0.7, "lat_ms": 2.5, "energy_mj": 0.1})
     assert again._ot_study.trials[0].user_attrs["constraints"] == [0.5, pytest.approx(-0.4)]
+
+
+def test_study_in_the_experiment_file_survives_ray_save_and_restore(tmp_path):
+    experiment = tmp_path / "exp"
+    experiment.mkdir()
+    study = study_storage(experiment)
+    assert study == {"storage": f"sqlite:///{experiment.resolve()}/optuna.db", "study_name": "exp"}
+    space = KnobSpace(SweepConfig(), "any", StartCosts(2.0, 1.0))
+    s = make_search_alg(space, METRICS[:2], MODES[:2], concurrency=2, seed=0, study=study).searcher.searcher
+    s.suggest("a")
+    s.on_trial_complete("a", {"test_acc": 0.5, "lat_ms": 1.0})
+    s.save(str(tmp_path / "s.pkl"))
+    again = make_search_alg(space, METRICS[:2], MODES[:2], concurrency=2, seed=0).searcher.searcher
+    again.restore(str(tmp_path / "s.pkl"))  # a resumed sweep: the pickled study writes to the same file
+    again.suggest("b")
+    again.on_trial_complete("b", {"test_acc": 0.6, "lat_ms": 2.0})
+    loaded = optuna.load_study(**study)
+    assert [t.values for t in loaded.trials] == [[0.5, 1.0], [0.6, 2.0]]
+    assert all("beta" in t.params for t in loaded.trials)

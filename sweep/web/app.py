@@ -1,0 +1,173 @@
+"""The web app's routes (FastAPI): pages, a small JSON API, downloads.
+
+Rules: a form or upload error is HTTP 400 with ``{"error": "<the project's one-line
+UserError>"}``; nothing in a request waits for a job (jobs are processes,
+``sweep.web.jobs``); downloads serve only regular files inside the storage directory
+(``sweep.web.files``), anything else is 404. With a ``token`` (the server is reachable
+from other hosts) every request must carry it: header ``X-Token``, query ``?token=``
+(which also sets a cookie, so the page's own links and requests work), or that cookie;
+compared in constant time. A POST from another origin is refused (403).
+"""
+
+from __future__ import annotations
+
+import hmac
+from pathlib import Path
+from urllib.parse import urlparse
+
+from fastapi import FastAPI, Request
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from hwnas.errors import UserError
+from sweep.web import pages
+from sweep.web.files import safe_file
+from sweep.web.forms import config_names, run_job, sweep_job
+from sweep.web.jobs import job_status, start_job
+from sweep.web.luts import MAX_UPLOAD_BYTES, choices, knob_preview, save_upload
+from sweep.web.views import list_jobs, run_view, sweep_view
+
+__all__ = ["COOKIE", "create_app"]
+
+COOKIE = "hwnas_token"
+
+
+def _error(err: UserError, status: int = 400) -> JSONResponse:
+    return JSONResponse({"error": str(err)}, status_code=status)
+
+
+def _token_of(request: Request) -> str:
+    return request.headers.get("x-token") or request.query_params.get("token") or request.cookies.get(COOKIE) or ""
+
+
+def _cross_origin(request: Request) -> bool:
+    origin = request.headers.get("origin")
+    return bool(origin) and origin != "null" and urlparse(origin).netloc != request.headers.get("host")
+
+
+def _guard(app: FastAPI, token: str | None) -> None:
+    @app.middleware("http")
+    async def check(request: Request, call_next):
+        if token is not None and not hmac.compare_digest(_token_of(request).encode(), token.encode()):
+            return PlainTextResponse("401: this server needs its token (printed at its start): ?token=...", 401)
+        if request.method == "POST" and _cross_origin(request):
+            return PlainTextResponse("403: cross-origin request refused", 403)
+        response = await call_next(request)
+        if token is not None and request.query_params.get("token"):
+            response.set_cookie(COOKIE, token, httponly=True, samesite="strict")
+        return response
+
+
+def create_app(storage: str | Path, token: str | None = None) -> FastAPI:
+    """The app serving ``storage`` (runs in ``<storage>/runs/``, sweeps in ``<storage>/<name>/``)."""
+    storage = Path(storage).resolve()
+    storage.mkdir(parents=True, exist_ok=True)
+    cwd = Path.cwd()
+    procs: dict = {}  # pid -> Popen of the jobs this server started (reaped by polling)
+    app = FastAPI(title="hwnas", docs_url=None, redoc_url=None, openapi_url=None)
+    _guard(app, token)
+
+    def start(kind: str, made) -> JSONResponse:
+        name, folder, steps = made
+        if job_status(folder, procs)["state"] == "running":
+            raise UserError(f"{kind} {name!r} is running already")
+        start_job(folder, kind, name, steps, procs, cwd)
+        return JSONResponse({"name": name, "url": f"/{kind}s/{name}"})
+
+    @app.get("/", response_class=HTMLResponse)
+    def index() -> str:
+        return pages.index(choices(storage), config_names())
+
+    @app.get("/runs/{name}", response_class=HTMLResponse)
+    def run_page(name: str):
+        return pages.run(name) if run_view(storage, name, procs) else Response("no such run", 404)
+
+    @app.get("/sweeps/{name}", response_class=HTMLResponse)
+    def sweep_page(name: str):
+        return pages.sweep(name) if sweep_view(storage, name, procs) else Response("no such sweep", 404)
+
+    @app.get("/api/jobs")
+    def jobs() -> list:
+        return list_jobs(storage, procs)
+
+    @app.get("/api/runs/{name}")
+    def run_state(name: str):
+        view = run_view(storage, name, procs)
+        return view if view else JSONResponse({"error": f"no run {name!r}"}, 404)
+
+    @app.get("/api/sweeps/{name}")
+    def sweep_state(name: str):
+        view = sweep_view(storage, name, procs)
+        return view if view else JSONResponse({"error": f"no sweep {name!r}"}, 404)
+
+    @app.get("/api/luts")
+    def luts() -> list:
+        return choices(storage)
+
+    @app.get("/api/knobs")
+    def knobs(lut: str = "", alpha: str = "", beta: str = "", gamma: str = "", delta: str = ""):
+        try:
+            return knob_preview(lut, storage, {"alpha": alpha, "beta": beta, "gamma": gamma, "delta": delta})
+        except UserError as err:
+            return _error(err)
+
+    @app.post("/api/luts")
+    async def upload(request: Request):
+        size = request.headers.get("content-length", "")
+        if not size.isdigit() or int(size) > MAX_UPLOAD_BYTES + 64_000:  # the LUT plus the form's framing
+            return _error(UserError(f"upload: expected a LUT file of at most {MAX_UPLOAD_BYTES} bytes"), 413)
+        form = await request.form(max_files=1, max_fields=4)
+        item = form.get("file")
+        if item is None or isinstance(item, str):
+            return _error(UserError("upload: expected a LUT file in the field 'file'"))
+        data = await item.read(MAX_UPLOAD_BYTES + 1)
+        try:
+            return await run_in_threadpool(save_upload, item.filename or "upload.json", data, storage)
+        except UserError as err:
+            return _error(err, 413 if len(data) > MAX_UPLOAD_BYTES else 400)
+
+    async def _form(request: Request) -> dict:
+        return {k: v for k, v in (await request.form(max_files=0, max_fields=40)).items() if isinstance(v, str)}
+
+    @app.post("/api/runs")
+    async def new_run(request: Request):
+        form = await _form(request)
+        try:
+            return await run_in_threadpool(lambda: start("run", run_job(form, storage)))
+        except UserError as err:
+            return _error(err)
+
+    @app.post("/api/sweeps")
+    async def new_sweep(request: Request):
+        form = await _form(request)
+        try:
+            return await run_in_threadpool(lambda: start("sweep", sweep_job(form, storage)))
+        except UserError as err:
+            return _error(err)
+
+    @app.post("/api/sweeps/{name}/resume")
+    def resume(name: str):
+        try:
+            return start("sweep", sweep_job({"name": name}, storage, resume=True))
+        except UserError as err:
+            return _error(err)
+
+    @app.get("/files/{relative:path}")
+    def download(relative: str):
+        path = safe_file(storage, relative)
+        if path is None:
+            return PlainTextResponse("404: no such file", 404)
+        if path.suffix == ".html":  # the self-contained report opens in the browser
+            return FileResponse(path, media_type="text/html")
+        return FileResponse(path, filename=path.name)
+
+    @app.get("/favicon.ico")
+    def favicon():
+        return Response(status_code=204)  # none: and no 404 in the browser's console
+
+    @app.get("/static/{name}")
+    def static(name: str):
+        asset = pages.asset(name)
+        return Response(asset[0], media_type=asset[1]) if asset else PlainTextResponse("404", 404)
+
+    return app

@@ -1,0 +1,119 @@
+"""Form fields -> a checked job: the argv lists a runner will start.
+
+Every value goes through the checks the CLIs use: a run's fields become
+``section.key=value`` overrides of a config file, loaded with ``hwnas.config.load_config``
+(types, ranges, one line naming the field), then the first checks ``supernet.search``
+makes (the LUT fits the space, the loss fits the LUT); a sweep's fields become
+``sweep.run`` flags, parsed by its own parser and checked by its ``resolve_config`` and
+``check_static``. Nothing is written before everything passed.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import time
+from pathlib import Path
+
+from hwnas.config import ExperimentConfig, load_config, save_config
+from hwnas.errors import UserError
+from lut import load_lut
+from sweep.experiment import space_of
+from sweep.web.luts import resolve_choice
+
+__all__ = ["CONFIG_DIR", "RUNS", "config_names", "run_job", "sweep_job"]
+
+CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
+RUNS = "runs"  # <storage>/runs/<name>/: single runs started from the page
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+RUN_FIELDS = {"preset": "space.preset", "width": "space.width", "dataset": "data.dataset", "alpha": "loss.alpha",
+              "beta": "loss.beta", "gamma": "loss.gamma", "delta": "loss.delta", "search_epochs": "search.epochs",
+              "child_epochs": "child.epochs"}
+
+
+def config_names() -> list[str]:
+    return sorted(p.name for p in CONFIG_DIR.glob("*.yaml"))
+
+
+def _config_file(name: str) -> Path:
+    if name not in config_names():
+        raise UserError(f"config {str(name)[:80]!r}: expected one of {', '.join(config_names())}")
+    return CONFIG_DIR / name
+
+
+def _name(value: str | None, prefix: str) -> str:
+    name = (value or "").strip() or f"{prefix}-{time.strftime('%Y%m%d-%H%M%S')}"
+    if not _NAME.fullmatch(name) or name == RUNS or name == "luts":
+        raise UserError(f"name {name[:80]!r}: expected letters, digits, '.', '_' or '-' (at most 64, not "
+                        f"'{RUNS}' or 'luts')")
+    return name
+
+
+def _field(form: dict, key: str) -> str:
+    value = str(form.get(key, "")).strip()
+    if "\n" in value or "\r" in value:
+        raise UserError(f"{RUN_FIELDS.get(key, key)}: expected one line, got {value[:40]!r}")
+    return value
+
+
+def run_config(form: dict, storage: Path) -> ExperimentConfig:
+    """The run's config: the chosen config file with the form's values, checked."""
+    base = _config_file(_field(form, "config") or "smoke.yaml")
+    overrides = [f"{dotted}={_field(form, key)}" for key, dotted in RUN_FIELDS.items()]
+    # classes follow the dataset; the LUT is one the server offered; the energy term is on
+    # (gamma says how much it weighs; SearchLoss refuses gamma > 0 with a LUT without energy)
+    overrides += ["space.num_classes=", f"lut.path={resolve_choice(_field(form, 'lut'), storage)}", "lut.energy=true"]
+    cfg = load_config(base, overrides)
+    from supernet.loss import SearchLoss
+
+    lut = load_lut(cfg.lut.path)
+    lut.check_space(space_of(cfg))
+    SearchLoss.from_config(cfg.loss, lut.cost_tensors(), use_energy=cfg.lut.energy, lut_name=lut.name)
+    return cfg
+
+
+def run_job(form: dict, storage: Path) -> tuple[str, Path, list[list[str]]]:
+    """``(name, folder, steps)`` of a single search + childnet; writes the folder's config.yaml."""
+    name = _name(_field(form, "name"), "run")
+    folder = storage / RUNS / name
+    if folder.exists():
+        raise UserError(f"name {name!r}: a run of that name exists; pick another")
+    cfg = run_config(form, storage)
+    folder.mkdir(parents=True)
+    config = folder / "config.yaml"
+    save_config(cfg, config)
+    py = sys.executable
+    steps = [[py, "-m", "supernet.search", "--config", str(config), "--out", str(folder / "search")],
+             [py, "-m", "childnet.train", "--arch", str(folder / "search" / "arch.json"), "--config", str(config),
+              "--out", str(folder / "child")]]
+    return name, folder, steps
+
+
+def _sweep_flags(form: dict) -> list[str]:
+    flags = ["--trials", _field(form, "trials"), "--mode", _field(form, "mode") or "any",
+             "--config", str(_config_file(_field(form, "config") or "sweep-smoke.yaml"))]
+    for key, flag in (("max_latency_ms", "--max-latency-ms"), ("max_energy_mj", "--max-energy-mj")):
+        if _field(form, key):
+            flags += [flag, _field(form, key)]
+    return flags
+
+
+def sweep_job(form: dict, storage: Path, *, resume: bool = False) -> tuple[str, Path, list[list[str]]]:
+    """``(name, experiment folder, steps)``: ``sweep.run`` (new, or ``--resume``), then its report."""
+    from sweep.run import build_parser, check_static, resolve_config
+
+    name = _name(_field(form, "name"), "sweep")
+    experiment = storage / name
+    flags = ["--resume"] if resume else _sweep_flags(form)
+    argv = [*flags, "--storage", str(storage), "--name", name]
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit:  # argparse printed its message; say which field in one line instead
+        raise UserError(f"sweep fields: expected trials an integer and mode one of latency, energy, any; got "
+                        f"trials={_field(form, 'trials')!r}, mode={_field(form, 'mode')!r}") from None
+    cfg, _ = resolve_config(args, experiment.resolve())
+    check_static(cfg)
+    py = sys.executable
+    steps = [[py, "-m", "sweep.run", *argv],
+             [py, "-m", "pareto.report", str(experiment), "--out", str(experiment / "report")]]
+    return name, experiment, steps

@@ -1,0 +1,161 @@
+// hwnas web: fills the server-rendered pages from the JSON API (no build step).
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const fmt = (v, d = 3) => (v === null || v === undefined ? "–" :
+  typeof v === "number" && !Number.isInteger(v) ? v.toPrecision(d) : String(v));
+const esc = (s) => String(s).replace(/[&<>"']/g, (c) => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}[c]));
+
+async function api(url, options) {
+  const res = await fetch(url, options);
+  const body = await res.json().catch(() => ({error: `HTTP ${res.status}`}));
+  if (!res.ok) throw new Error(body.error || `HTTP ${res.status}`);
+  return body;
+}
+
+function poll(fn, ms) {  // fn returns true to keep polling
+  const tick = async () => { let again = true; try { again = await fn(); } catch (e) { console.error(e); }
+    if (again) setTimeout(tick, ms); };
+  tick();
+}
+
+function badge(status) {
+  const el = $("status");
+  el.textContent = status.state;
+  el.className = "badge " + status.state;
+  $("reason").textContent = status.reason || "";
+}
+
+function fileList(files, short = false) {  // short: the file name without its folder
+  return files.map((f) => `<li><a href="/files/${f.path.split("/").map(encodeURIComponent).join("/")}" data-file="${esc(f.name)}">` +
+    `${esc(short ? f.name.split("/").pop() : f.name)}</a></li>`).join("");
+}
+
+const row = (cells) => "<tr>" + cells.map((c) => `<td>${c}</td>`).join("") + "</tr>";  // cells: HTML already
+
+function kv(rows) {
+  return rows.map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(v)}</td></tr>`).join("");
+}
+
+// --- index: forms, LUT upload, knob preview, job list
+function initIndex() {
+  let timer = null;
+  const knobs = ["lut", "alpha", "beta", "gamma", "delta"];
+  const preview = () => { clearTimeout(timer); timer = setTimeout(async () => {
+    const q = new URLSearchParams(knobs.map((k) => [k, $("f-" + k).value]));
+    try {
+      const p = await api("/api/knobs?" + q);
+      const ener = p.ener0_mj === null ? "no energy in this LUT" : `ENER0 = ${fmt(p.ener0_mj)} mJ, vENER = ${fmt(p.v_ener)}`;
+      $("preview").innerHTML = `LAT0 = ${fmt(p.lat0_ms)} ms, vLAT = ${fmt(p.v_lat)}; ${esc(ener)}<br>` +
+        `<b>${p.dominant} dominates</b> (minor/major = ${fmt(p.dominance, 2)}); LUT made for ${esc(p.lut_space.name)} x${esc(p.lut_space.width)}`;
+      $("preview").classList.remove("error");
+    } catch (e) { $("preview").textContent = e.message; $("preview").classList.add("error"); }
+  }, 150); };
+  knobs.forEach((k) => $("f-" + k).addEventListener("input", preview));
+  preview();
+
+  $("lut-upload").addEventListener("click", async () => {
+    const file = $("lut-file").files[0];
+    $("lut-error").textContent = "";
+    if (!file) { $("lut-error").textContent = "choose a LUT file first"; return; }
+    const data = new FormData(); data.append("file", file);
+    try {
+      const lut = await api("/api/luts", {method: "POST", body: data});
+      const sel = $("f-lut");
+      if (![...sel.options].some((o) => o.value === lut.value)) sel.add(new Option(lut.label, lut.value));
+      sel.value = lut.value; preview();
+    } catch (e) { $("lut-error").textContent = e.message; }
+  });
+
+  for (const kind of ["run", "sweep"]) {
+    $(kind + "-form").addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      $(kind + "-error").textContent = "";
+      try {
+        const job = await api(`/api/${kind}s`, {method: "POST", body: new FormData(ev.target)});
+        window.location = job.url;
+      } catch (e) { $(kind + "-error").textContent = e.message; }
+    });
+  }
+  poll(async () => {
+    const jobs = await api("/api/jobs");
+    $("jobs").tBodies[0].innerHTML = jobs.map((j) => row([esc(j.kind), `<a href="${esc(j.url)}">${esc(j.name)}</a>`,
+      `<span class="badge ${esc(j.state)}">${esc(j.state)}</span>`, esc(j.started || ""), esc(j.reason || "")])).join("");
+    return true;
+  }, 3000);
+}
+
+// --- one run: live search progress, heat map of P(op), architecture, downloads
+function drawHeatmap(progress) {
+  const z = progress.probabilities;
+  const layers = z.map((_, i) => `layer ${i}`);
+  // colors span the probabilities' own range: early in a search they differ by a few percent
+  Plotly.react("heatmap", [{type: "heatmap", z, x: progress.op_names, y: layers, colorscale: "Viridis",
+    colorbar: {title: {text: "P(op)"}}, hovertemplate: "%{y}, %{x}: P = %{z:.3f}<extra></extra>"}],
+    // top margin: room for plotly's mode bar above the cells
+    {margin: {t: 34, l: 70, r: 10, b: 50}, height: Math.max(260, 18 * z.length + 80), yaxis: {autorange: "reversed"}},
+    {displaylogo: false, responsive: true});
+}
+
+function initRun(name) {
+  poll(async () => {
+    const v = await api(`/api/runs/${encodeURIComponent(name)}`);
+    badge(v.status);
+    $("phase").textContent = v.phase + (v.status.steps ? ` (step ${v.status.step || 0} of ${v.status.steps})` : "");
+    const m = v.progress && v.progress.metrics;
+    if (m) {
+      $("metrics").innerHTML = kv([["epoch", `${m.epoch} / ${m.epochs}` + (m.searching ? "" : " (warm-up)")],
+        ["train accuracy", fmt(m.train_acc)], ["val accuracy", fmt(m.val_acc)], ["temperature", fmt(m.temperature)],
+        ["expected LAT (ms)", fmt(m.lat_ms)], ["expected ENER (mJ)", fmt(m.energy_mj)],
+        ["argmax arch LAT (ms)", fmt(m.arch_lat_ms)]]);
+      drawHeatmap(v.progress);
+    }
+    if (v.setup) $("setup").textContent = `LUT ${v.setup.lut}, ${v.setup.space}, ${v.setup.dataset}; ` +
+      Object.entries(v.setup.knobs).map(([k, x]) => `${k}=${x}`).join(", ");
+    if (v.arch) $("arch").innerHTML = v.arch.ops.map((op) => `<li>${esc(op)}</li>`).join("");
+    if (v.child) {
+      const ms = v.child.measured || {};
+      $("child").innerHTML = kv([["test accuracy", fmt(v.child.test_acc)], ["parameters", v.child.params],
+        ["LUT latency (ms)", fmt(v.child.lut && v.child.lut.lat_ms)], ["measured here (ms)", fmt(ms.latency_ms) + (ms.noisy ? " (noisy)" : "")]]);
+    }
+    $("files").innerHTML = fileList(v.files);
+    return v.status.state === "running";
+  }, 1500);
+}
+
+// --- one sweep: trials table, report, resume
+function trialRow(t) {
+  const phase = t.error ? "failed: " + t.error : t.phase || "";
+  const budget = t.within_budget === null || t.within_budget === undefined ? "–" : t.within_budget ? "within" : "over";
+  const knobs = Object.entries(t.knobs).map(([k, x]) => `${k}=${fmt(x, 2)}`).join(" ");
+  return row([esc(t.trial), esc(phase), fmt(t.epoch), fmt(t.test_acc), fmt(t.lat_ms), fmt(t.energy_mj),
+    fmt(t.measured_latency_ms), budget, esc(knobs), `<ul class="inline">${fileList(t.files, true)}</ul>`]);
+}
+
+function initSweep(name) {
+  const url = `/api/sweeps/${encodeURIComponent(name)}`;
+  const refresh = () => poll(async () => {
+    const v = await api(url);
+    badge(v.status);
+    const budget = v.budget ? Object.entries(v.budget).filter(([, x]) => x !== null).map(([k, x]) => `${k}=${x}`).join(", ") : "";
+    $("info").textContent = `${v.trials.length} of ${fmt(v.trials_planned)} trials; strategy ${v.strategy || "–"}, mode ${v.mode || "–"}` +
+      (budget ? `; budget ${budget}` : "");
+    if (v.optuna) $("optuna").innerHTML = `Optuna study: <code>optuna-dashboard ${esc(v.optuna.storage)}</code>`;
+    const report = $("report");
+    report.hidden = !v.report;
+    report.href = `/files/${encodeURIComponent(name)}/report/report.html`;
+    $("resume").disabled = v.status.state === "running";
+    $("trials").tBodies[0].innerHTML = v.trials.map(trialRow).join("");
+    const rec = v.recommended;
+    $("recommended").innerHTML = rec ? `<b>recommended:</b> ${esc(rec.trial)}, test accuracy ${fmt(rec.test_acc)}; ` +
+      `${esc(rec.note || "")}<ul class="inline">${fileList(rec.files, true)}</ul>` : "";
+    $("files").innerHTML = fileList(v.files);
+    return v.status.state === "running";
+  }, 3000);
+  $("resume").addEventListener("click", async () => {
+    $("resume-error").textContent = "";
+    try { await api(`${url}/resume`, {method: "POST"}); refresh(); }
+    catch (e) { $("resume-error").textContent = e.message; }
+  });
+  refresh();
+}

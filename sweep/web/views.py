@@ -1,0 +1,124 @@
+"""What the pages show, read from the files runs and sweeps write (docs/formats.md):
+the job list, one run's live progress, one sweep's trials. Readers only: nothing here
+starts or changes anything."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from sweep.web.files import downloads
+from sweep.web.forms import RUNS
+from sweep.web.jobs import JOB, job_status, read_json_or_none
+
+__all__ = ["list_jobs", "run_view", "sweep_view"]
+
+RUN_FILES = ("search/arch.json", "search/theta.json", "search/progress.json", "child/metrics.json",
+             "child/model.pt", "child/model.weights.pt", "child/model.onnx", "config.yaml", "job.log")
+SWEEP_FILES = ("report/report.html", "report/report.json", "report/trials.csv", "report/pareto.csv", "sweep.json",
+               "optuna.db", "job.log")
+_TRIAL_KEYS = ("phase", "epoch", "test_acc", "val_acc", "lat_ms", "energy_mj", "measured_latency_ms",
+               "within_budget")
+
+
+def list_jobs(storage: Path, procs: dict) -> list[dict]:
+    """Every run and sweep under ``storage``, newest first: kind, name, status, page."""
+    out = []
+    runs = storage / RUNS
+    for kind, folders in (("run", runs.iterdir() if runs.is_dir() else []),
+                          ("sweep", (p for p in storage.iterdir() if p.name != RUNS) if storage.is_dir() else [])):
+        for folder in folders:
+            if not (folder / JOB).is_file() and not (kind == "sweep" and (folder / "sweep.json").is_file()):
+                continue
+            status = job_status(folder, procs)
+            if status["state"] == "none":  # a sweep started from the command line: its files tell
+                status = {**status, "state": "finished" if (folder / "report" / "report.html").is_file() else "unknown"}
+            out.append({"kind": kind, "name": folder.name, "url": f"/{kind}s/{folder.name}", **status})
+    return sorted(out, key=lambda j: j.get("started") or "", reverse=True)
+
+
+def _phase(folder: Path, status: dict) -> str:
+    if (folder / "child" / "metrics.json").is_file():
+        return "done"
+    if status.get("step") == 2:
+        return "retraining the childnet"
+    return "searching" if (folder / "search" / "progress.json").is_file() else "starting"
+
+
+def _setup(folder: Path) -> dict | None:
+    """What the run was started with (its config.yaml): LUT, space, dataset, knobs."""
+    import yaml
+
+    try:
+        c = yaml.safe_load((folder / "config.yaml").read_text())
+        return {"lut": Path(c["lut"]["path"]).name if not c["lut"]["path"].startswith("builtin:") else c["lut"]["path"],
+                "space": f"{c['space']['preset']} x{c['space']['width']}", "dataset": c["data"]["dataset"],
+                "knobs": {k: c["loss"][k] for k in ("alpha", "beta", "gamma", "delta")}}
+    except (OSError, yaml.YAMLError, KeyError, TypeError, AttributeError):
+        return None
+
+
+def run_view(storage: Path, name: str, procs: dict) -> dict | None:
+    """One run: status, phase, the search's latest epoch (``progress.json``), the found
+    architecture, the childnet's metrics and the files to download."""
+    folder = storage / RUNS / name
+    if not (folder / JOB).is_file():
+        return None
+    status = job_status(folder, procs)
+    child = read_json_or_none(folder / "child" / "metrics.json")
+    return {"name": name, "status": status, "phase": _phase(folder, status), "setup": _setup(folder),
+            "progress": read_json_or_none(folder / "search" / "progress.json"),
+            "arch": read_json_or_none(folder / "search" / "arch.json"),
+            "child": {k: child.get(k) for k in ("test_acc", "params", "flops", "lut", "measured", "train_seconds")}
+            if isinstance(child, dict) else None,
+            "files": downloads(storage, folder, RUN_FILES)}
+
+
+def _last_row(path: Path) -> dict:
+    try:
+        lines = [ln for ln in path.read_text().splitlines() if ln.strip()]
+        return json.loads(lines[-1]) if lines else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def _trial(storage: Path, trial: Path) -> dict:
+    row = _last_row(trial / "result.json")
+    params = read_json_or_none(trial / "params.json") or {}
+    child = read_json_or_none(trial / "child" / "metrics.json")
+    measured = (child.get("measured") or {}) if isinstance(child, dict) else {}
+    if measured.get("latency_ms") is not None:  # on this host measured after the trials: metrics.json has it
+        row = {**row, "measured_latency_ms": measured["latency_ms"]}
+    error = trial / "error.txt"
+    return {"trial": trial.name, **{k: row.get(k) for k in _TRIAL_KEYS},
+            "knobs": {k: params.get(k) for k in ("alpha", "beta", "gamma", "delta", "dominant") if k in params},
+            "error": error.read_text(errors="replace").strip().splitlines()[-1][:300] if error.is_file() else None,
+            "files": downloads(storage, trial, ("search/arch.json", "search/theta.json", "child/metrics.json",
+                                                "child/model.pt", "child/model.weights.pt"))}
+
+
+def sweep_view(storage: Path, name: str, procs: dict) -> dict | None:
+    """One sweep: status, its record's essentials, the trials table, the report and Optuna storage."""
+    folder = storage / name
+    if name == RUNS or not ((folder / JOB).is_file() or (folder / "sweep.json").is_file()):
+        return None
+    record = read_json_or_none(folder / "sweep.json") or {}
+    # trial folders as pareto.experiment finds them: the ones holding params.json or result.json
+    trials = sorted(p for p in folder.iterdir() if (p / "params.json").is_file() or (p / "result.json").is_file())
+    return {"name": name, "status": job_status(folder, procs), "trials_planned": record.get("trials"),
+            "strategy": record.get("strategy"), "mode": record.get("mode"), "optuna": record.get("optuna"),
+            "budget": (record.get("config") or {}).get("sweep", {}).get("budget"),
+            "trials": [_trial(storage, t) for t in trials],
+            "report": (folder / "report" / "report.html").is_file(), "recommended": _recommended(storage, folder),
+            "files": downloads(storage, folder, SWEEP_FILES)}
+
+
+def _recommended(storage: Path, folder: Path) -> dict | None:
+    """The report's recommended model (``report.json``, docs/formats.md) and its files."""
+    report = read_json_or_none(folder / "report" / "report.json")
+    rec = report.get("recommended") if isinstance(report, dict) else None
+    if not isinstance(rec, dict) or not isinstance(rec.get("model_of") or rec.get("trial_dir"), str):
+        return None
+    trial = folder / Path(rec.get("model_of") or rec["trial_dir"]).name  # a name, never a path from the file
+    return {"trial": rec.get("trial_dir"), "test_acc": rec.get("test_acc"), "note": rec.get("note"),
+            "files": downloads(storage, trial, ("child/model.pt", "child/model.weights.pt", "search/arch.json"))}

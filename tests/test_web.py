@@ -1,0 +1,219 @@
+"""The web app's routes (FastAPI TestClient): forms checked by the CLIs' own rules with
+one-line errors, LUT uploads, the knob preview's numbers, downloads that never leave
+the storage directory, the token when not on loopback, jobs as processes."""
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("fastapi")
+from fastapi.testclient import TestClient  # noqa: E402
+
+from lut import load_lut  # noqa: E402
+from pareto.synthetic import write_synthetic_experiment  # noqa: E402
+from sweep.knobs import start_costs  # noqa: E402
+from sweep.web.__main__ import is_loopback  # noqa: E402
+from sweep.web.app import create_app  # noqa: E402
+from sweep.web.jobs import job_status, start_job  # noqa: E402
+from sweep.web.luts import MAX_UPLOAD_BYTES  # noqa: E402
+
+RPI4 = Path(__file__).resolve().parents[1] / "lut" / "builtin" / "rpi4-hwnasbench.json"
+RUN = {"config": "smoke.yaml", "lut": "builtin:rpi4-hwnasbench", "preset": "fbnet-cifar", "width": "1.0",
+       "dataset": "fashion-mnist", "alpha": "0.2", "beta": "0.6", "gamma": "0", "delta": "0.6",
+       "search_epochs": "3", "child_epochs": "1"}
+
+
+@pytest.fixture
+def storage(tmp_path):
+    return tmp_path / "experiments"
+
+
+@pytest.fixture
+def client(storage):
+    return TestClient(create_app(storage))
+
+
+def _one_line(response, status=400) -> str:
+    assert response.status_code == status, response.text
+    error = response.json()["error"]
+    assert error and "\n" not in error
+    return error
+
+
+def test_index_offers_builtin_luts_and_both_forms(client):
+    page = client.get("/")
+    assert page.status_code == 200
+    for text in ('id="run-form"', 'id="sweep-form"', 'value="builtin:rpi4-hwnasbench" selected', "smoke.yaml"):
+        assert text in page.text
+    assert client.get("/static/plotly.js").text.startswith("/**") and client.get("/static/app.js").status_code == 200
+    assert client.get("/static/../app.py").status_code == 404 and client.get("/static/nothing.js").status_code == 404
+
+
+def test_knob_preview_is_the_luts_uniform_theta_cost(client):
+    got = client.get("/api/knobs", params={"lut": "builtin:rpi4-hwnasbench", "alpha": 0.5, "beta": 0.8, "gamma": 0,
+                                           "delta": 0.6}).json()
+    lut = load_lut("builtin:rpi4-hwnasbench")
+    lat0 = float(lut.tensors.latency_fixed_ms + lut.tensors.latency_ms.mean(dim=1).sum())
+    assert got["lat0_ms"] == pytest.approx(lat0) == pytest.approx(start_costs(lut.cost_tensors()).lat_ms)
+    assert 30 < got["lat0_ms"] < 40  # the Pi 4 table: 17.5-34 ms networks
+    assert got["v_lat"] == pytest.approx(0.5 * lat0 ** 0.8) and got["ener0_mj"] is None and got["v_ener"] == 0
+    assert got["dominant"] == "latency" and got["lut_space"] == {"name": "fbnet-cifar", "width": 1.0}
+
+
+@pytest.mark.parametrize("knobs, field", [({"alpha": "-1"}, "loss.alpha"), ({"beta": "abc"}, "loss.beta"),
+                                          ({"delta": "inf"}, "loss.delta"), ({"gamma": ""}, "loss.gamma")])
+def test_bad_knob_is_one_line_naming_it(client, knobs, field):
+    params = {"lut": "builtin:rpi4-hwnasbench", "alpha": 0.2, "beta": 0.6, "gamma": 0, "delta": 0.6, **knobs}
+    assert field in _one_line(client.get("/api/knobs", params=params))
+
+
+def test_lut_upload_is_validated_and_offered(client, storage):
+    data = RPI4.read_bytes()
+    up = client.post("/api/luts", files={"file": ("my-pi.json", data, "application/json")})
+    assert up.status_code == 200, up.text
+    choice = up.json()["value"]
+    assert choice.startswith("upload:") and (storage / "luts" / choice.split(":")[1]).read_bytes() == data
+    assert choice in [c["value"] for c in client.get("/api/luts").json()]
+    preview = client.get("/api/knobs", params={"lut": choice, "alpha": 1, "beta": 1, "gamma": 0, "delta": 1}).json()
+    assert preview["lat0_ms"] == pytest.approx(start_costs(load_lut(str(RPI4)).cost_tensors()).lat_ms)
+
+
+@pytest.mark.parametrize("mutate, expected", [
+    (lambda d: d.pop("ops"), "LUT bad.json: field ops: expected a list (missing)"),
+    (lambda d: d.update(version=9), "LUT bad.json: field version: expected 1, got 9"),
+    (lambda d: d["layers"][0]["ops"]["k3_e1"].update(latency_ms=-1), "layers[0].ops.k3_e1.latency_ms"),
+])
+def test_bad_lut_upload_is_the_projects_one_line_error(client, storage, mutate, expected):
+    data = json.loads(RPI4.read_text())
+    mutate(data)
+    error = _one_line(client.post("/api/luts", files={"file": ("bad.json", json.dumps(data).encode(), "x")}))
+    assert expected in error
+    assert not (storage / "luts").exists() or not list((storage / "luts").iterdir())
+
+
+def test_lut_upload_not_json_and_too_large(client):
+    assert "not valid JSON" in _one_line(client.post("/api/luts", files={"file": ("x.json", b"{oops", "x")}))
+    big = b" " * (MAX_UPLOAD_BYTES + 70_000)
+    assert "at most" in _one_line(client.post("/api/luts", files={"file": ("x.json", big, "x")}), 413)
+
+
+@pytest.mark.parametrize("field, value, expected", [
+    ("width", "abc", "smoke.yaml: space.width: expected a number, got 'abc'"),
+    ("alpha", "-0.5", "loss.alpha: expected a number >= 0"),
+    ("search_epochs", "1.5", "search.epochs: expected an integer"),
+    ("dataset", "mnist", "data.dataset 'mnist': expected one of"),
+    ("lut", "/etc/passwd", "lut '/etc/passwd': expected one of the offered LUTs"),
+    ("preset", "fbnet-cpu", "LUT builtin:rpi4-hwnasbench: made for space fbnet-cifar"),
+    ("child_epochs", "-1", "child.epochs: expected an integer >= 0, got -1"),
+    ("gamma", "0.5", "loss.gamma=0.5 weighs energy, but builtin:rpi4-hwnasbench has no energy data"),
+    ("name", "../up", "name '../up': expected letters"),
+    ("config", "../pyproject.toml", "config '../pyproject.toml': expected one of"),
+])
+def test_bad_run_field_is_one_line_and_nothing_starts(client, storage, field, value, expected):
+    error = _one_line(client.post("/api/runs", data={**RUN, field: value}))
+    assert expected in error, error
+    assert not (storage / "runs").exists() or not list((storage / "runs").iterdir())
+
+
+def test_bad_sweep_fields_are_one_line(client, storage):
+    assert "sweep.trials: expected an integer >= 1" in _one_line(client.post("/api/sweeps", data={"trials": "0",
+                                                                                             "mode": "any"}))
+    assert "sweep fields" in _one_line(client.post("/api/sweeps", data={"trials": "x", "mode": "any"}))
+    assert "--resume: no sweep experiment" in _one_line(client.post("/api/sweeps/nope/resume"))
+    assert "sweep.budget.max_latency_ms: expected a number > 0" in _one_line(
+        client.post("/api/sweeps", data={"trials": "2", "mode": "any", "max_latency_ms": "-3"}))
+
+
+@pytest.fixture
+def files(storage, tmp_path):
+    (storage / "runs" / "r" / "search").mkdir(parents=True)
+    (storage / "runs" / "r" / "search" / "arch.json").write_text('{"ops": []}')
+    (tmp_path / "secret.txt").write_text("secret")
+    os.symlink(tmp_path / "secret.txt", storage / "out-link.json")
+    os.symlink(storage / "runs" / "r" / "search" / "arch.json", storage / "in-link.json")
+    return storage
+
+
+@pytest.mark.parametrize("path", ["../secret.txt", "%2e%2e/secret.txt", "runs/../../secret.txt", "runs/%2E%2E/%2E%2E/secret.txt",
+                                  "..%2fsecret.txt", "%2Fetc%2Fpasswd", "/etc/passwd", "out-link.json", "runs/r",
+                                  "runs/r/search/missing.json", "runs\\..\\..\\secret.txt", "runs/r/%00"])
+def test_downloads_outside_storage_or_not_files_are_404(client, files, path):
+    response = client.get(f"/files/{path}")
+    assert response.status_code == 404 and "secret" not in response.text
+
+
+def test_downloads_of_files_inside_storage(client, files):
+    got = client.get("/files/runs/r/search/arch.json")
+    assert got.status_code == 200 and got.json() == {"ops": []}
+    assert "attachment" in got.headers["content-disposition"]
+    assert client.get("/files/in-link.json").json() == {"ops": []}  # a symlink staying inside is fine
+
+
+def test_token_required_when_not_on_loopback(storage):
+    assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
+    assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.20") and not is_loopback("pi.local")
+    client = TestClient(create_app(storage, token="s3cret-token"))
+    assert client.get("/").status_code == 401 and client.get("/api/jobs").status_code == 401
+    assert client.get("/files/x", headers={"X-Token": "wrong"}).status_code == 401
+    assert client.get("/api/jobs", headers={"X-Token": "s3cret-token"}).status_code == 200
+    first = client.get("/?token=s3cret-token")
+    assert first.status_code == 200 and "hwnas_token" in first.headers["set-cookie"]
+    assert client.get("/api/jobs").status_code == 200  # the cookie the query set
+
+
+def test_cross_origin_post_is_refused(client):
+    refused = client.post("/api/runs", data=RUN, headers={"Origin": "http://evil.example"})
+    assert refused.status_code == 403
+
+
+def _wait(folder, procs, timeout=60):
+    deadline = time.monotonic() + timeout
+    while job_status(folder, procs)["state"] == "running" and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return job_status(folder, procs)
+
+
+def test_jobs_run_steps_in_order_and_report_how_they_ended(tmp_path):
+    procs = {}
+    ok = tmp_path / "ok"
+    start_job(ok, "run", "ok", [[sys.executable, "-c", "print('one')"], [sys.executable, "-c", "print('two')"]],
+              procs, tmp_path)
+    assert _wait(ok, procs) == {"state": "finished", "reason": "", "step": 2, "steps": 2,
+                                "started": json.loads((ok / "job.json").read_text())["started"]}
+    assert "one\n" in (ok / "job.log").read_text() and "two\n" in (ok / "job.log").read_text()
+    bad = tmp_path / "bad"
+    start_job(bad, "run", "bad", [[sys.executable, "-c", "import sys; sys.exit('error: field x: bad')"],
+                                  [sys.executable, "-c", "print('never')"]], procs, tmp_path)
+    status = _wait(bad, procs)
+    assert status["state"] == "failed" and status["reason"] == "exit code 1: error: field x: bad"
+    assert "never" not in (bad / "job.log").read_text()
+
+
+def test_a_killed_job_is_failed_not_running(tmp_path):
+    procs = {}
+    folder = tmp_path / "killed"
+    pid = start_job(folder, "run", "k", [[sys.executable, "-c", "import time; print('busy', flush=True); time.sleep(60)"]],
+                    procs, tmp_path)
+    assert job_status(folder, procs)["state"] == "running"
+    os.killpg(pid, 9)
+    status = _wait(folder, procs)
+    assert status["state"] == "failed" and status["reason"].startswith("stopped without an exit code")
+    assert job_status(folder, {})["state"] == "failed"  # a restarted server: the pid is gone
+
+
+def test_sweep_page_shows_trials_of_an_experiment(client, storage):
+    write_synthetic_experiment(str(storage / "synth"), trials=6, failed=1, running=1)
+    (storage / "synth" / "report").mkdir()
+    (storage / "synth" / "report" / "report.html").write_text("<html>report</html>")
+    jobs = client.get("/api/jobs").json()
+    assert [(j["kind"], j["name"]) for j in jobs] == [("sweep", "synth")]
+    view = client.get("/api/sweeps/synth").json()
+    assert len(view["trials"]) == 6 and view["report"]
+    assert sum(t["error"] is not None for t in view["trials"]) == 1
+    assert client.get("/sweeps/synth").status_code == 200 and client.get("/sweeps/none").status_code == 404
+    assert client.get("/files/synth/report/report.html").headers["content-type"].startswith("text/html")
+    assert client.get("/runs/none").status_code == 404 and client.get("/api/runs/none").status_code == 404

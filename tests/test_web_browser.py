@@ -1,0 +1,131 @@
+"""The web app in a real browser (Debian's headless chromium driven by selenium through
+Debian's chromium-driver; nothing downloaded): upload a LUT (a bad one first: the
+one-line error shows), set a knob and see the preview follow, start a smoke search +
+childnet, wait for it to finish, see the architecture and the heat map, download arch.json."""
+
+import json
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from lut import load_lut
+from sweep.knobs import start_costs
+
+webdriver = pytest.importorskip("selenium.webdriver")
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+DRIVER = shutil.which("chromedriver")
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(not (CHROMIUM and DRIVER),
+                                 reason="needs Debian chromium and chromium-driver (apt-get install -y chromium chromium-driver)")]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def server(tmp_path):
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "sweep.web", "--port", str(port), "--storage",
+                             str(tmp_path / "experiments")], cwd=tmp_path, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url + "/api/jobs", timeout=2).read()
+            break
+        except OSError:
+            assert proc.poll() is None, proc.stdout.read()
+            time.sleep(0.3)
+    yield url
+    proc.terminate()
+    proc.wait(timeout=30)
+
+
+@pytest.fixture
+def browser(tmp_path):
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1280,1300",
+                "--disable-background-networking", "--disable-component-update", "--no-first-run"):
+        options.add_argument(arg)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    options.add_experimental_option("prefs", {"download.default_directory": str(downloads),
+                                              "download.prompt_for_download": False})
+    driver = webdriver.Chrome(service=webdriver.ChromeService(DRIVER), options=options)
+    driver.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)})
+    driver.downloads = downloads
+    yield driver
+    driver.quit()
+
+
+def _upload(driver, path: Path) -> None:
+    driver.find_element(By.ID, "lut-file").send_keys(str(path))
+    driver.find_element(By.ID, "lut-upload").click()
+
+
+def _type(driver, field: str, value: str) -> None:
+    box = driver.find_element(By.ID, f"f-{field}")
+    box.clear()
+    box.send_keys(value)
+
+
+def test_search_from_the_browser_to_arch_json(server, browser, tmp_path):
+    wait = WebDriverWait(browser, 20)
+    browser.get(server + "/")
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"format": "hwnas-lut"}')
+    _upload(browser, bad)
+    wait.until(lambda d: d.find_element(By.ID, "lut-error").text)
+    assert browser.find_element(By.ID, "lut-error").text == "LUT bad.json: field version: expected an integer (missing)"
+    browser.get_log("browser")  # drain: the console shows that upload's 400, as expected
+
+    data = json.loads((ROOT / "lut" / "builtin" / "rpi4-hwnasbench.json").read_text())
+    data["device"]["name"] = "the Pi 4 on my desk"
+    mine = tmp_path / "my-pi.json"
+    mine.write_text(json.dumps(data))
+    _upload(browser, mine)
+    wait.until(lambda d: d.find_element(By.ID, "f-lut").get_attribute("value").startswith("upload:"))
+
+    _type(browser, "alpha", "0.5")
+    lat0 = start_costs(load_lut(str(mine)).cost_tensors()).lat_ms
+    wait.until(lambda d: f"vLAT = {0.5 * lat0 ** 0.6:.3g}" in d.find_element(By.ID, "preview").text)
+    assert "latency dominates" in browser.find_element(By.ID, "preview").text
+    _type(browser, "name", "browser")
+    _type(browser, "search_epochs", "2")
+    browser.find_element(By.CSS_SELECTOR, "#run-form button[type=submit]").click()
+    wait.until(lambda d: d.current_url.endswith("/runs/browser"))
+
+    WebDriverWait(browser, 420, poll_frequency=1).until(
+        lambda d: d.find_element(By.ID, "status").text in ("finished", "failed"))
+    assert browser.find_element(By.ID, "status").text == "finished", browser.find_element(By.ID, "reason").text
+    ops = [li.text for li in browser.find_elements(By.CSS_SELECTOR, "#arch li")]
+    assert len(ops) == 22 and set(ops) <= set(data["ops"])
+    assert browser.find_elements(By.CSS_SELECTOR, "#heatmap .main-svg")  # plotly drew the P(op) heat map
+    assert "LUT " in browser.find_element(By.ID, "setup").text and "alpha=0.5" in browser.find_element(By.ID, "setup").text
+    browser.save_screenshot(str(tmp_path / "run.png"))
+
+    browser.find_element(By.CSS_SELECTOR, 'a[data-file="search/arch.json"]').click()
+    target = browser.downloads / "arch.json"
+    WebDriverWait(browser, 30).until(lambda d: target.is_file())
+    assert json.loads(target.read_text())["ops"] == ops
+    names = {a.get_attribute("data-file") for a in browser.find_elements(By.CSS_SELECTOR, "#files a")}
+    assert {"search/theta.json", "child/metrics.json", "child/model.pt", "child/model.weights.pt"} <= names
+    # no script error, no failed request since
+    errors = [e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    assert not errors, errors
