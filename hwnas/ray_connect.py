@@ -18,7 +18,7 @@ from urllib.parse import urlparse
 
 from hwnas.errors import UserError
 
-__all__ = ["check_address", "connect", "node_record", "this_node_resource"]
+__all__ = ["check_address", "connect", "device_task_options", "node_record", "this_node_resource"]
 
 CLIENT_PORT = 10001  # ray://host without a port
 GCS_PORT = 6379  # host without a port: the head's GCS (ray start --head --port=6379)
@@ -81,3 +81,15 @@ def this_node_resource() -> str:
     import ray
 
     return f"node:{ray.util.get_node_ip_address()}"
+
+
+def device_task_options(resource: str, num_cpus: float) -> dict:
+    """Ray task options for work on a device (``--resources='{"rpi4": 1}'``): one unit
+    of its resource, no retry elsewhere, and outside any placement group. Why the
+    last: a sweep trial runs in Ray Tune's placement group (CPUs, a GPU on the head)
+    and its child tasks are captured by it by default, so a measurement asking for
+    ``rpi4`` could never be placed ("cannot fit into any bundles")."""
+    from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
+
+    return {"num_cpus": num_cpus, "resources": {resource: 1}, "max_retries": 0,
+            "scheduling_strategy": PlacementGroupSchedulingStrategy(placement_group=None)}

@@ -184,7 +184,7 @@ def _profile_on_node(**kwargs) -> dict:
 def _run_on_ray(resource: str, address: str | None, threads: int, kwargs: dict) -> dict:
     import ray
 
-    from hwnas.ray_connect import connect
+    from hwnas.ray_connect import connect, device_task_options
 
     connect(address)
     available = ray.cluster_resources()
@@ -194,7 +194,7 @@ def _run_on_ray(resource: str, address: str | None, threads: int, kwargs: dict) 
         raise UserError(f"device ray:{resource}: no node in the Ray cluster has resource {resource!r} "
                         f"(custom resources: {', '.join(custom) or 'none'}); start the device's node with "
                         f"ray start --address=... --resources='{{\"{resource}\": 1}}'")
-    task = ray.remote(num_cpus=threads, resources={resource: 1})(_profile_on_node)
+    task = ray.remote(_profile_on_node).options(**device_task_options(resource, threads))
     return ray.get(task.remote(**kwargs))
 
 

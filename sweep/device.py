@@ -17,6 +17,7 @@ import ray
 
 from hwnas.config import MeasureConfig
 from hwnas.errors import UserError
+from hwnas.ray_connect import device_task_options
 
 __all__ = ["DeviceLostError", "check_device", "custom_resources", "measure_on_device"]
 
@@ -81,8 +82,7 @@ def measure_on_device(path: str | Path, measure: MeasureConfig, timeout_s: float
     path = Path(path)
     if measure.device == "local":
         raise ValueError("measure_on_device: the local device is measured in the sweep's measurement phase")
-    task = ray.remote(_measure_bytes).options(max_retries=0, num_cpus=measure.threads,
-                                              resources={measure.device: 1})
+    task = ray.remote(_measure_bytes).options(**device_task_options(measure.device, measure.threads))
     ref = task.remote(path.read_bytes(), path.suffix, dict(measure.protocol(), reference=reference))
     try:
         return ray.get(ref, timeout=timeout_s)
