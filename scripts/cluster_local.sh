@@ -99,7 +99,7 @@ node_up() {  # $1 node
     mount --rbind '$d/home' /root
     mount --bind '$d/tmp' /tmp
     mkdir -p /run/sshd
-    exec /usr/sbin/sshd -D -f '$d/sshd_config' -E '$d/sshd.log'" &
+    exec /usr/sbin/sshd -D -f '$d/sshd_config' -E '$d/sshd.log'" </dev/null >>"$d/node.log" 2>&1 &
   echo $! >"$d/unshare.pid"
 }
 

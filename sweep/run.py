@@ -62,7 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="override one config value (repeatable)")
     p.add_argument("--name", default="default", help="experiment name (default: default)")
     p.add_argument("--storage", default="experiments", help="directory holding experiments (default: ./experiments)")
-    p.add_argument("--address", help="Ray cluster: auto, host:port or ray://host:port (default: start a local Ray)")
+    p.add_argument("--address", help="Ray cluster: auto (on the head), host:port (the head, default port 6379) or "
+                                     "ray://host:port (default: $RAY_ADDRESS, else start a local Ray)")
     p.add_argument("--resume", action="store_true", help="continue the experiment <storage>/<name>")
     return p
 

@@ -89,3 +89,37 @@ def test_a_node_removed_mid_measurement_fails_it_within_the_timeout(tmp_path):
     finally:
         ray.shutdown()
         cluster.shutdown()
+
+
+@pytest.mark.slow
+def test_a_measurement_from_inside_a_trial_placement_group_reaches_the_device(tmp_path):
+    """A Ray Tune trial runs in a placement group whose child tasks it captures; the
+    measurement asks for ``rpi4``, which no bundle has, so it must leave the group (it
+    failed with "cannot fit into any bundles" on the first real cluster)."""
+    import torch
+    from ray.util.placement_group import placement_group, remove_placement_group
+    from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
+
+    from childnet.export import save_model_data
+    from hwnas.baselines import baseline_model
+
+    torch.manual_seed(0)
+    model = save_model_data(baseline_model("mobilenet_v2", 10).eval(), tmp_path / "mbv2.weights.pt",
+                            {"input_shape": [3, 32, 32], "baseline": "mobilenet_v2", "num_classes": 10})
+    ray.init(num_cpus=2, resources={"rpi4": 1}, include_dashboard=False, logging_level="ERROR")
+    try:
+        group = placement_group([{"CPU": 1}])
+        ray.get(group.ready(), timeout=60)
+
+        @ray.remote(num_cpus=1)
+        def trial(path):
+            return measure_on_device(path, MeasureConfig(device="rpi4", warmup=1, repeats=3, rounds=1, tries=1),
+                                     timeout_s=120)
+
+        strategy = PlacementGroupSchedulingStrategy(group, placement_group_capture_child_tasks=True)
+        measured = ray.get(trial.options(scheduling_strategy=strategy).remote(str(model)), timeout=180)
+        assert measured["latency_ms"] > 0
+        assert measured["node_ip"] == ray.util.get_node_ip_address() and measured["ray_node_id"]
+        remove_placement_group(group)
+    finally:
+        ray.shutdown()
