@@ -113,7 +113,7 @@ def profile_lut() -> str:
 
 
 def start_sweep(name: str, extra: str = "") -> int:
-    out = ssh("head", f"cd ~/hwnas && nohup {SWEEP} --name {name} {extra} > ~/sweep-{name}.log 2>&1 & echo $!")
+    out = ssh("head", f"cd ~/hwnas || exit 1; nohup {SWEEP} --name {name} {extra} > ~/sweep-{name}.log 2>&1 < /dev/null & echo $!")
     return int(out.strip().splitlines()[-1])
 
 

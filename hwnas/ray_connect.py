@@ -18,7 +18,8 @@ from urllib.parse import urlparse
 
 from hwnas.errors import UserError
 
-__all__ = ["check_address", "connect", "device_task_options", "node_record", "this_node_resource"]
+__all__ = ["check_address", "check_resource", "connect", "custom_resources", "device_task_options", "node_record",
+           "this_node_resource"]
 
 CLIENT_PORT = 10001  # ray://host without a port
 GCS_PORT = 6379  # host without a port: the head's GCS (ray start --head --port=6379)
@@ -62,6 +63,26 @@ def connect(address: str | None = None) -> None:
     except (ConnectionError, RuntimeError, ValueError) as err:
         first = (str(err).strip().splitlines() or [err.__class__.__name__])[0]
         raise UserError(f"--address {address or 'local'}: cannot connect to Ray: {first}") from None
+
+
+_BUILTIN_RESOURCES = ("CPU", "GPU", "memory", "object_store_memory")
+
+
+def custom_resources(resources: dict) -> list[str]:
+    """The custom resources of ``ray.cluster_resources()`` (no CPU/GPU/memory/node ids)."""
+    return sorted(k for k in resources if k not in _BUILTIN_RESOURCES
+                  and not k.startswith(("node:", "accelerator_type:")))
+
+
+def check_resource(resource: str, resources: dict, what: str) -> None:
+    """``UserError`` naming ``what`` (e.g. ``measure.device 'rpi4'``) when no node of the
+    cluster (``resources``: ``ray.cluster_resources()``) offers ``resource``: checked
+    before any work, because a task asking for it would wait forever."""
+    if resources.get(resource, 0) < 1:
+        raise UserError(
+            f"{what}: no node in the Ray cluster has resource {resource!r} "
+            f"(custom resources: {', '.join(custom_resources(resources)) or 'none'}); start the device with "
+            f"ray start --address=<head>:6379 --resources='{{\"{resource}\": 1}}'")
 
 
 def node_record() -> dict:

@@ -184,18 +184,19 @@ def _profile_on_node(**kwargs) -> dict:
 def _run_on_ray(resource: str, address: str | None, threads: int, kwargs: dict) -> dict:
     import ray
 
-    from hwnas.ray_connect import connect, device_task_options
+    from hwnas.ray_connect import check_resource, connect, device_task_options
 
     connect(address)
-    available = ray.cluster_resources()
-    if available.get(resource, 0) < 1:
-        custom = sorted(k for k in available if k not in ("CPU", "GPU", "memory", "object_store_memory")
-                        and not k.startswith("node:") and not k.startswith("accelerator_type:"))
-        raise UserError(f"device ray:{resource}: no node in the Ray cluster has resource {resource!r} "
-                        f"(custom resources: {', '.join(custom) or 'none'}); start the device's node with "
-                        f"ray start --address=... --resources='{{\"{resource}\": 1}}'")
+    check_resource(resource, ray.cluster_resources(), f"device ray:{resource}")
     task = ray.remote(_profile_on_node).options(**device_task_options(resource, threads))
-    return ray.get(task.remote(**kwargs))
+    try:
+        return ray.get(task.remote(**kwargs))
+    except ray.exceptions.RayTaskError:
+        raise  # the profiling failed on the device: its own error
+    except ray.exceptions.RayError as err:  # the node or the worker process running the task died
+        first = (str(err).strip().splitlines() or [""])[0][:200]
+        raise UserError(f"device ray:{resource}: the device left the cluster while profiling "
+                        f"({err.__class__.__name__}: {first})") from None
 
 
 def profile_lut(space: SearchSpace, *, device: str = "local", meter: str = "none", threads: int = 1,

@@ -17,28 +17,15 @@ import ray
 
 from hwnas.config import MeasureConfig
 from hwnas.errors import UserError
-from hwnas.ray_connect import device_task_options
+from hwnas.ray_connect import check_resource, custom_resources, device_task_options
 
 __all__ = ["DeviceLostError", "check_device", "custom_resources", "measure_on_device"]
-
-_BUILTIN_RESOURCES = ("CPU", "GPU", "memory", "object_store_memory")
-
-
-def custom_resources(resources: dict) -> list[str]:
-    """The custom resources of ``ray.cluster_resources()`` (no CPU/GPU/memory/node ids)."""
-    return sorted(k for k in resources if k not in _BUILTIN_RESOURCES
-                  and not k.startswith(("node:", "accelerator_type:")))
 
 
 def check_device(device: str, resources: dict) -> None:
     """``UserError`` when no node offers ``device`` (called at sweep start: never hang)."""
-    if device == "local":
-        return
-    if resources.get(device, 0) < 1:
-        raise UserError(
-            f"measure.device {device!r}: no node in the Ray cluster has resource {device!r} "
-            f"(custom resources: {', '.join(custom_resources(resources)) or 'none'}); start the device with "
-            f"ray start --address=<head>:6379 --resources='{{\"{device}\": 1}}'")
+    if device != "local":
+        check_resource(device, resources, f"measure.device {device!r}")
 
 
 class DeviceLostError(RuntimeError):
