@@ -172,41 +172,31 @@ def _parse_device(device: str) -> str | None:
     raise UserError(f"unknown device {device!r}; expected 'local' or 'ray:<resource>'")
 
 
-def _check_reachable(address: str, timeout_s: float = 3.0) -> None:
-    """Fail in seconds, not minutes: ``ray.init`` retries an unreachable GCS for long."""
-    if address in ("auto", "local"):
-        return
-    hostport = address.split("://", 1)[-1].rstrip("/")
-    host, _, port = hostport.rpartition(":")
-    if not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise UserError(f"Ray address {address!r}: expected host:port (or ray://host:port), port in 1-65535")
-    try:
-        socket.create_connection((host, int(port)), timeout=timeout_s).close()
-    except OSError as err:
-        raise UserError(f"cannot connect to Ray at {address}: {err.strerror or err.__class__.__name__}") from None
+def _profile_on_node(**kwargs) -> dict:
+    """``_profile_data`` in a Ray task; the LUT's device record names the node it ran on."""
+    from hwnas.ray_connect import node_record
+
+    data = _profile_data(**kwargs)
+    data["device"].update(node_record())
+    return data
 
 
 def _run_on_ray(resource: str, address: str | None, threads: int, kwargs: dict) -> dict:
-    address = address or os.environ.get("RAY_ADDRESS") or None
-    if address is not None:
-        _check_reachable(address)
     import ray
 
-    if not ray.is_initialized():
-        try:
-            ray.init(address=address, include_dashboard=False, log_to_driver=True, logging_level="ERROR")
-        except (ConnectionError, RuntimeError, ValueError) as err:
-            first = str(err).strip().splitlines()[0] if str(err).strip() else err.__class__.__name__
-            raise UserError(f"cannot connect to Ray at {address or 'a local instance'}: {first}") from None
-    available = ray.cluster_resources()
-    if available.get(resource, 0) < 1:
-        custom = sorted(k for k in available if k not in ("CPU", "GPU", "memory", "object_store_memory")
-                        and not k.startswith("node:") and not k.startswith("accelerator_type:"))
-        raise UserError(f"device ray:{resource}: no node in the Ray cluster has resource {resource!r} "
-                        f"(custom resources: {', '.join(custom) or 'none'}); start the device's node with "
-                        f"ray start --address=... --resources='{{\"{resource}\": 1}}'")
-    task = ray.remote(num_cpus=threads, resources={resource: 1})(_profile_data)
-    return ray.get(task.remote(**kwargs))
+    from hwnas.ray_connect import check_resource, connect, device_task_options
+
+    connect(address)
+    check_resource(resource, ray.cluster_resources(), f"device ray:{resource}")
+    task = ray.remote(_profile_on_node).options(**device_task_options(resource, threads))
+    try:
+        return ray.get(task.remote(**kwargs))
+    except ray.exceptions.RayTaskError:
+        raise  # the profiling failed on the device: its own error
+    except ray.exceptions.RayError as err:  # the node or the worker process running the task died
+        first = (str(err).strip().splitlines() or [""])[0][:200]
+        raise UserError(f"device ray:{resource}: the device left the cluster while profiling "
+                        f"({err.__class__.__name__}: {first})") from None
 
 
 def profile_lut(space: SearchSpace, *, device: str = "local", meter: str = "none", threads: int = 1,
@@ -329,7 +319,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--width", type=float, default=1.0)
     p.add_argument("--classes", type=int, default=None, help="number of classes (default: the preset's)")
     p.add_argument("--device", default="local", help="local | ray:<resource>")
-    p.add_argument("--address", default=None, help="Ray address for ray:<resource> (default: $RAY_ADDRESS or local)")
+    p.add_argument("--address", default=None,
+                   help="Ray for ray:<resource>: auto (on a cluster's head), host:port or ray://host:port "
+                        "(default: $RAY_ADDRESS, else a local Ray)")
     p.add_argument("--out", required=True)
     p.add_argument("--meter", default="none", help="none | rapl | ina219")
     p.add_argument("--energy-model", default=DEFAULT_ENERGY_MODEL,

@@ -41,6 +41,7 @@ def measure_baselines(out_dir: str | Path, input_shape, num_classes: int, measur
             "energy_mj": measured.get("energy_mj"),
             "energy_source": measured.get("energy_source", "none"),
             "device": measured.get("device"),
+            "node": measured.get("node"),
             "threads": measured.get("threads"),
             "batch_size": measured.get("batch_size"),
             "params": sum(p.numel() for p in model.parameters()),

@@ -17,55 +17,59 @@ import ray
 
 from hwnas.config import MeasureConfig
 from hwnas.errors import UserError
+from hwnas.ray_connect import check_resource, custom_resources, device_task_options
 
-__all__ = ["check_device", "custom_resources", "measure_on_device"]
-
-_BUILTIN_RESOURCES = ("CPU", "GPU", "memory", "object_store_memory")
-
-
-def custom_resources(resources: dict) -> list[str]:
-    """The custom resources of ``ray.cluster_resources()`` (no CPU/GPU/memory/node ids)."""
-    return sorted(k for k in resources if k not in _BUILTIN_RESOURCES
-                  and not k.startswith(("node:", "accelerator_type:")))
+__all__ = ["DeviceLostError", "check_device", "custom_resources", "measure_on_device"]
 
 
 def check_device(device: str, resources: dict) -> None:
     """``UserError`` when no node offers ``device`` (called at sweep start: never hang)."""
-    if device == "local":
-        return
-    if resources.get(device, 0) < 1:
-        raise UserError(
-            f"measure.device {device!r}: no node in the Ray cluster has resource {device!r} "
-            f"(custom resources: {', '.join(custom_resources(resources)) or 'none'}); start the device with "
-            f"ray start --address=<head>:6379 --resources='{{\"{device}\": 1}}'")
+    if device != "local":
+        check_resource(device, resources, f"measure.device {device!r}")
+
+
+class DeviceLostError(RuntimeError):
+    """The device's node (or the worker process measuring on it) left the cluster
+    during a measurement."""
 
 
 def _measure_bytes(model: bytes, suffix: str, kwargs: dict) -> dict:
     from childnet.measure import measure_file  # imported on the device node
+    from hwnas.ray_connect import node_record
 
     fd, tmp = tempfile.mkstemp(suffix=suffix)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(model)
-        return measure_file(tmp, **kwargs)
+        measured = measure_file(tmp, **kwargs)
     finally:
         os.unlink(tmp)
+    node = node_record()  # which node measured: "node" is its host name
+    return dict(measured, ray_node_id=node["ray_node_id"], node_ip=node["node_ip"])
+
+
+def _first_line(err: Exception) -> str:
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+    return lines[0][:300] if lines else err.__class__.__name__
 
 
 def measure_on_device(path: str | Path, measure: MeasureConfig, timeout_s: float | None = None,
                       reference: dict | None = None) -> dict:
     """Measure the model file ``path`` on the device ``measure.device`` names (a Ray
     custom resource) with the LUT's protocol (``childnet.measure``, timed against the
-    LUT's speed ``reference``); returns its ``measured`` dict. The task holds the
-    device's resource, so one device times one model at a time. Raises
-    ``TimeoutError`` after ``timeout_s`` (e.g. the device left the cluster) instead of
-    waiting forever. A ``local`` device is measured in the sweep's quiet phase
-    (``sweep.measurements``), not here."""
+    LUT's speed ``reference``); returns its ``measured`` dict, which names the node
+    (``node``: host name, ``node_ip``, ``ray_node_id``). The task holds the device's
+    resource, so one device times one model at a time. Never waits forever, never
+    retries elsewhere: ``DeviceLostError`` as soon as Ray reports the node or its worker
+    dead (a Pi unplugged mid-measurement), ``TimeoutError`` after ``timeout_s`` (e.g. no
+    node with the resource is left to start it), each with the reason in one line; the
+    trial fails with it and the sweep's other trials go on. An error of the measurement
+    itself (``RayTaskError``) is raised as is. A ``local`` device is measured in the
+    sweep's quiet phase (``sweep.measurements``), not here."""
     path = Path(path)
     if measure.device == "local":
         raise ValueError("measure_on_device: the local device is measured in the sweep's measurement phase")
-    task = ray.remote(_measure_bytes).options(max_retries=0, num_cpus=measure.threads,
-                                              resources={measure.device: 1})
+    task = ray.remote(_measure_bytes).options(**device_task_options(measure.device, measure.threads))
     ref = task.remote(path.read_bytes(), path.suffix, dict(measure.protocol(), reference=reference))
     try:
         return ray.get(ref, timeout=timeout_s)
@@ -73,3 +77,8 @@ def measure_on_device(path: str | Path, measure: MeasureConfig, timeout_s: float
         ray.cancel(ref, force=True)
         raise TimeoutError(f"measuring {path.name} on device {measure.device!r} took over {timeout_s:.0f} s "
                            f"(sweep.measure_timeout_s); is a node with that resource still in the cluster?") from None
+    except ray.exceptions.RayTaskError:
+        raise  # the measurement failed on the device: its own error
+    except ray.exceptions.RayError as err:  # the node or the worker process running the task died
+        raise DeviceLostError(f"measuring {path.name} on device {measure.device!r} failed: the device left the "
+                              f"cluster ({err.__class__.__name__}: {_first_line(err)})") from None

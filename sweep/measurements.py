@@ -127,7 +127,7 @@ def _fill_baselines(experiment: Path, timed: dict) -> None:
         if row.get("pending") and measured:
             row.update({k: measured.get(k) for k in ("latency_ms", "latency_iqr_ms", "rel_iqr", "noisy",
                                                      "latency_ms_at_lut_speed", "speed_factor", "energy_mj",
-                                                     "energy_source", "device", "threads", "batch_size")})
+                                                     "energy_source", "device", "node", "threads", "batch_size")})
             row.pop("pending")
             changed = True
     if changed:

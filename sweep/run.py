@@ -19,15 +19,14 @@ import argparse
 import dataclasses
 import json
 import math
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlparse
 
 from hwnas.config import ExperimentConfig, apply_overrides, check_config, config_from_dict, config_to_dict, load_config
 from hwnas.errors import UserError, cli_main
+from hwnas.ray_connect import check_address, connect
 from sweep.budget import check_budget_reachable
 from sweep.experiment import RECORD, absolute_paths, config_diff, read_record, write_json
 from sweep.knobs import KnobSpace, check_mode_fits_lut, check_ranges, start_costs
@@ -63,7 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="override one config value (repeatable)")
     p.add_argument("--name", default="default", help="experiment name (default: default)")
     p.add_argument("--storage", default="experiments", help="directory holding experiments (default: ./experiments)")
-    p.add_argument("--address", help="Ray cluster: auto, host:port or ray://host:port (default: start a local Ray)")
+    p.add_argument("--address", help="Ray cluster: auto (on the head), host:port (the head, default port 6379) or "
+                                     "ray://host:port (default: $RAY_ADDRESS, else start a local Ray)")
     p.add_argument("--resume", action="store_true", help="continue the experiment <storage>/<name>")
     return p
 
@@ -112,38 +112,6 @@ def check_static(cfg: ExperimentConfig) -> None:
     knob ranges. Energy availability is checked once the LUT is known."""
     check_config(cfg)
     check_ranges(cfg.sweep, cfg.sweep.mode)
-
-
-def check_address(address: str | None) -> None:
-    """One-line error, in seconds, when ``--address`` names an unreachable host."""
-    if address and address != "auto":
-        url = urlparse(address if "://" in address else f"ray://{address}")
-        try:
-            host, port = url.hostname, url.port or 10001
-        except ValueError:  # a port that is not a number in 0-65535
-            raise UserError(f"--address {address}: expected host:port with a port in 1-65535") from None
-        if not host:
-            raise UserError(f"--address {address}: expected auto, host:port or ray://host:port")
-        try:
-            socket.create_connection((host, port), timeout=5).close()
-        except OSError as err:
-            raise UserError(f"--address {address}: cannot reach {host}:{port} ({err.strerror or err})") from None
-
-
-def connect(address: str | None) -> None:
-    """Start a local Ray (no address) or join a cluster; one-line error if unreachable."""
-    import ray
-
-    check_address(address)
-    try:
-        # Workers: Ray's per-checkpoint INFO lines and torch.jit's deprecation notices
-        # (TorchScript export/measurement) would bury the progress table.
-        ray.init(address=address, include_dashboard=False, logging_level="WARNING",
-                 logging_config=ray.LoggingConfig(log_level="WARNING"),
-                 runtime_env={"env_vars": {"PYTHONWARNINGS": "ignore::DeprecationWarning,ignore::FutureWarning"}})
-    except (ConnectionError, RuntimeError, ValueError) as err:
-        first = (str(err).strip().splitlines() or [err.__class__.__name__])[0]
-        raise UserError(f"--address {address}: cannot connect to Ray: {first}") from None
 
 
 def prepare_lut(cfg: ExperimentConfig, experiment: Path):

@@ -248,6 +248,7 @@ def _final_row(arch: dict, metrics: dict, seconds: float, budget: dict | None = 
         "measured_latency_ms": measured.get("latency_ms"),
         "measured_energy_mj": measured.get("energy_mj"),
         "measured_device": measured.get("device"),
+        "measured_node": measured.get("node"),
         "params": metrics.get("params"),
         "flops": metrics.get("flops"),
         "ops": " ".join(arch["ops"]),

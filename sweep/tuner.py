@@ -19,6 +19,7 @@ from pathlib import Path
 from ray import tune
 
 from hwnas.config import ExperimentConfig, config_to_dict
+from hwnas.ray_connect import this_node_resource
 from sweep.budget import budget_dict
 from sweep.experiment import absolute_paths
 from sweep.knobs import KnobSpace
@@ -40,7 +41,9 @@ def _trainable(cfg: ExperimentConfig, experiment: Path, lut_path: str, warmup: d
     context = TrialContext(config=base, warmup_path=warmup["path"] if warmup else None,
                            children_dir=str(experiment / "children") if cfg.sweep.reuse_children else None,
                            reference=reference)
-    resources = {"cpu": cfg.sweep.cpus_per_trial, "gpu": cfg.sweep.gpus_per_trial}
+    # Trials stay on the driver's node (its disk holds the experiment; on a cluster only
+    # measurements go to the devices), whether or not they ask for a GPU.
+    resources = {"cpu": cfg.sweep.cpus_per_trial, "gpu": cfg.sweep.gpus_per_trial, this_node_resource(): 0.001}
     function = random_trial if cfg.sweep.strategy == "random" else sweep_trial
     return tune.with_resources(tune.with_parameters(function, context=context), resources)
 

@@ -55,3 +55,10 @@ def test_no_secrets(cluster):
     assert "ssh_password" not in text and "password:" not in text
     assert not re.search(r"-----begin [a-z ]*private key-----", text)
     assert "ssh_private_key" not in cluster.get("auth", {})
+
+
+def test_results_venv_and_datasets_stay_off_the_pis(cluster):
+    # rsync_exclude applies to `ray up`'s copy to the head and the head's copy to every Pi
+    excluded = set(cluster["rsync_exclude"])
+    assert {".venv", ".git", "experiments", "/data", "**/__pycache__"} <= excluded
+    assert cluster["file_mounts"]["~/hwnas"] == "."

@@ -51,7 +51,7 @@ def test_new_sweep_over_an_existing_experiment(tmp_path, capsys):
 
 
 def test_unreachable_address(tmp_path, capsys):
-    _fails(["--address", "127.0.0.1:1", "--storage", str(tmp_path)], capsys, "cannot reach 127.0.0.1:1")
+    _fails(["--address", "127.0.0.1:1", "--storage", str(tmp_path)], capsys, "cannot connect to Ray at 127.0.0.1:1")
     assert list(tmp_path.iterdir()) == []
 
 

@@ -1,0 +1,53 @@
+"""One way to join Ray (``hwnas.ray_connect``), used by ``lut.profile`` and ``sweep.run``:
+a named address is checked in seconds with one line, defaults as in cluster.yaml."""
+
+import socket
+
+import pytest
+
+from hwnas.errors import UserError
+from hwnas.ray_connect import CLIENT_PORT, GCS_PORT, check_address
+
+
+def _closed_port() -> int:
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+@pytest.mark.parametrize("address", [None, "", "auto", "local"])
+def test_local_and_auto_need_no_check(address):
+    check_address(address)
+
+
+def test_a_listening_gcs_address_passes():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        check_address(f"127.0.0.1:{s.getsockname()[1]}")
+        check_address(f"ray://127.0.0.1:{s.getsockname()[1]}")
+
+
+@pytest.mark.parametrize("address, default", [("127.0.0.1", GCS_PORT), ("ray://127.0.0.1", CLIENT_PORT)])
+def test_default_ports_are_the_gcs_and_the_client_port(address, default, monkeypatch):
+    tried = []
+    monkeypatch.setattr(socket, "create_connection", lambda hostport, timeout: tried.append(hostport) or socket.socket())
+    check_address(address)
+    assert tried == [("127.0.0.1", default)]
+
+
+def test_unreachable_is_one_line_naming_host_and_port():
+    port = _closed_port()
+    with pytest.raises(UserError, match=rf"--address 127.0.0.1:{port}: cannot connect to Ray at 127.0.0.1:{port} \(") as e:
+        check_address(f"127.0.0.1:{port}")
+    assert "\n" not in str(e.value)
+
+
+@pytest.mark.parametrize("address, why", [("127.0.0.1:99999", "port in 1-65535"), ("127.0.0.1:x", "port in 1-65535"),
+                                          ("http://127.0.0.1:6379", "expected auto, host:port or ray://host:port"),
+                                          (":6379", "expected auto, host:port or ray://host:port")])
+def test_malformed_addresses(address, why):
+    with pytest.raises(UserError, match=why):
+        check_address(address)
