@@ -9,7 +9,7 @@ import torch
 
 from hwnas.errors import UserError
 from hwnas.space import get_space
-from lut import CostTensors, Lut, builtin_names, load_lut, save_lut
+from lut import CostTensors, builtin_names, load_lut, save_lut
 from lut.estimate import main as estimate_main
 from lut.table import BUILTIN_DIR, lut_from_dict
 

@@ -18,7 +18,6 @@ from pathlib import Path
 from hwnas.config import ExperimentConfig, load_config, save_config
 from hwnas.errors import UserError
 from lut import load_lut
-from sweep.experiment import space_of
 from sweep.web.luts import resolve_choice
 
 __all__ = ["CONFIG_DIR", "RUNS", "config_names", "run_job", "sweep_job"]
@@ -67,7 +66,7 @@ def run_config(form: dict, storage: Path) -> ExperimentConfig:
     from supernet.loss import SearchLoss
 
     lut = load_lut(cfg.lut.path)
-    lut.check_space(space_of(cfg))
+    lut.check_space(cfg.search_space())
     SearchLoss.from_config(cfg.loss, lut.cost_tensors(), use_energy=cfg.lut.energy, lut_name=lut.name)
     return cfg
 
