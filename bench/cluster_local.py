@@ -175,14 +175,16 @@ def report() -> None:
 WATCH = r"""
 import json, pathlib, sys, time
 import ray
-from ray._private.state import available_resources_per_node
+from ray._private.state import available_resources_per_node, total_resources_per_node
 ray.init(address="auto", logging_level="ERROR")
 ips = {n["NodeID"]: n["NodeManagerAddress"] for n in ray.nodes()}
+devices = [n for n, r in total_resources_per_node().items() if r.get("rpi4")]
 exp = pathlib.Path("experiments/loss")
 deadline = time.time() + 900
 while time.time() < deadline:
     if (exp / "baselines.json").is_file():  # the baselines are measured: a childnet's measurement next
-        busy = [ips.get(n) for n, r in available_resources_per_node().items() if r.get("rpi4", 1) < 1]
+        free = available_resources_per_node()  # a resource all in use is absent
+        busy = [ips[n] for n in devices if free.get(n, {}).get("rpi4", 0) < 1]
         if busy:
             print(json.dumps({"busy": busy[0]}))
             sys.exit(0)
