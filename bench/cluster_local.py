@@ -114,7 +114,9 @@ def profile_lut() -> str:
 
 
 def start_sweep(name: str, extra: str = "") -> int:
-    out = ssh("head", f"cd ~/hwnas || exit 1; nohup {SWEEP} --name {name} {extra} > ~/sweep-{name}.log 2>&1 < /dev/null & echo $!")
+    # detached: no descriptor of the ssh session stays open, so ssh returns at once
+    out = ssh("head", f"cd ~/hwnas || exit 1; nohup {SWEEP} --name {name} {extra} "
+                      f"> ~/sweep-{name}.log 2>&1 < /dev/null & echo $!")
     return int(out.strip().splitlines()[-1])
 
 
@@ -149,7 +151,8 @@ def kill_and_resume() -> tuple[int, int, int, bool]:
         if any(rows(t) for t in ts) and sum(finished(t) for t in ts) < 4:
             break
         if not sweep_alive(pid):
-            raise Failed("the sweep ended before the driver could be killed: " + ssh("head", "tail -5 ~/sweep-cluster.log"))
+            tail = ssh("head", "tail -5 ~/sweep-cluster.log")
+            raise Failed(f"the sweep ended before the driver could be killed: {tail}")
         time.sleep(1)
     done_before = sum(finished(t) for t in trials("cluster"))
     ssh("head", f"kill -KILL {pid}")
