@@ -20,7 +20,8 @@ always brought down):
    whose measurement names a worker's node (``measured.node_ip``), never the head.
 4. ``pareto.report`` reads the experiment.
 5. Worker loss: a second sweep (longer measurements, ``sweep.measure_timeout_s=120``);
-   while a childnet is measured, that worker's node is killed (every process in it).
+   while a worker executes a childnet's measurement (its process titled
+   ``ray::_measure_bytes``), that worker's node is killed (every process in it).
    ``worker_loss_handled=yes`` when the sweep ends on its own, the trial(s) whose
    measurement was there failed with ``DeviceLostError`` within the timeout, and the
    others finished, measured on the other worker.
@@ -113,7 +114,9 @@ def profile_lut() -> str:
 
 
 def start_sweep(name: str, extra: str = "") -> int:
-    out = ssh("head", f"cd ~/hwnas || exit 1; nohup {SWEEP} --name {name} {extra} > ~/sweep-{name}.log 2>&1 < /dev/null & echo $!")
+    # detached: no descriptor of the ssh session stays open, so ssh returns at once
+    out = ssh("head", f"cd ~/hwnas || exit 1; nohup {SWEEP} --name {name} {extra} "
+                      f"> ~/sweep-{name}.log 2>&1 < /dev/null & echo $!")
     return int(out.strip().splitlines()[-1])
 
 
@@ -148,7 +151,8 @@ def kill_and_resume() -> tuple[int, int, int, bool]:
         if any(rows(t) for t in ts) and sum(finished(t) for t in ts) < 4:
             break
         if not sweep_alive(pid):
-            raise Failed("the sweep ended before the driver could be killed: " + ssh("head", "tail -5 ~/sweep-cluster.log"))
+            tail = ssh("head", "tail -5 ~/sweep-cluster.log")
+            raise Failed(f"the sweep ended before the driver could be killed: {tail}")
         time.sleep(1)
     done_before = sum(finished(t) for t in trials("cluster"))
     ssh("head", f"kill -KILL {pid}")
@@ -162,6 +166,8 @@ def kill_and_resume() -> tuple[int, int, int, bool]:
     for t in done:
         m = measured(t)
         log(f"  {t.name}: measured on {m.get('node')} ({m.get('node_ip')}), {m.get('latency_ms')} ms")
+    baselines = json.loads((HEAD_PROJECT / "experiments" / "cluster" / "baselines.json").read_text())
+    log("  baselines measured on " + ", ".join(f"{b['name']}: {b.get('node')}" for b in baselines))
     resumed = len(ts) == 4 and len(done) == 4 and done_before < 4
     return len(ts), len(on_workers), len(done), resumed
 
@@ -172,29 +178,38 @@ def report() -> None:
         raise Failed("pareto.report wrote no html")
 
 
-WATCH = r"""
-import json, pathlib, sys, time
-import ray
-from ray._private.state import available_resources_per_node
-ray.init(address="auto", logging_level="ERROR")
-ips = {n["NodeID"]: n["NodeManagerAddress"] for n in ray.nodes()}
-exp = pathlib.Path("experiments/loss")
-deadline = time.time() + 900
-while time.time() < deadline:
-    if (exp / "baselines.json").is_file():  # the baselines are measured: a childnet's measurement next
-        busy = [ips.get(n) for n, r in available_resources_per_node().items() if r.get("rpi4", 1) < 1]
-        if busy:
-            print(json.dumps({"busy": busy[0]}))
-            sys.exit(0)
-    time.sleep(0.3)
-sys.exit("no measurement seen")
-"""
+# run on a worker: wait until it executes a measurement (Ray titles the worker process
+# after the task it runs; the node's own PID namespace shows only its processes)
+WATCH = ("for i in $(seq 1 4000); do ps -eo args | grep -q '^ray::_measure_bytes' && { echo busy; exit 0; }; "
+         "sleep 0.2; done; echo idle")
+
+
+def measuring_worker(timeout_s: float = 900) -> str:
+    """The worker that executes a childnet's measurement (after the baselines'); its IP."""
+    deadline = time.time() + timeout_s
+    while not (HEAD_PROJECT / "experiments" / "loss" / "baselines.json").is_file():
+        if time.time() > deadline:
+            raise Failed("the loss sweep never measured its baselines")
+        time.sleep(1)
+    watchers = {ip: subprocess.Popen(["bash", str(SCRIPT), "ssh", node, WATCH], env=ENV, stdout=subprocess.PIPE,
+                                     stderr=subprocess.DEVNULL, text=True) for ip, node in WORKERS.items()}
+    try:
+        while time.time() < deadline:
+            for ip, watcher in watchers.items():
+                if watcher.poll() is not None and watcher.stdout.read().strip() == "busy":
+                    return ip
+            time.sleep(0.2)
+        raise Failed("no worker executed a childnet measurement")
+    finally:
+        for watcher in watchers.values():
+            if watcher.poll() is None:
+                watcher.kill()  # our own ssh client (its remote loop ends with the connection)
+            watcher.wait()
 
 
 def worker_loss() -> bool:
     pid = start_sweep("loss", f"--set measure.repeats=300 --set sweep.measure_timeout_s={LOSS_TIMEOUT_S}")
-    out = ssh("head", "cd ~/hwnas && .venv/bin/python -", timeout=1000, stdin=WATCH)
-    ip = json.loads(out.strip().splitlines()[-1])["busy"]
+    ip = measuring_worker()
     node = WORKERS[ip]
     killed_at = time.time()
     run(["bash", str(SCRIPT), "kill", node], 60)

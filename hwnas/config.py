@@ -158,7 +158,7 @@ class SweepConfig:
     strategy: Literal["dnas", "random"] = "dnas"  # dnas: a supernet search per trial | random: uniformly drawn architectures
     concurrency: int = 2
     cpus_per_trial: float = 1.0
-    gpus_per_trial: float = 0.0  # > 0 keeps trials on GPU nodes (a cluster's devices only measure)
+    gpus_per_trial: float = 0.0  # trials run on the node sweep.run runs on; a cluster's devices only measure
     measure_timeout_s: float = 900.0  # a device measurement that takes longer fails the trial (device gone?)
     alpha: tuple[float, float] = (0.01, 2.0)
     beta: tuple[float, float] = (0.3, 1.5)

@@ -19,7 +19,7 @@ from urllib.parse import urlparse
 from hwnas.errors import UserError
 
 __all__ = ["check_address", "check_resource", "connect", "custom_resources", "device_task_options", "node_record",
-           "this_node_resource"]
+           "this_node", "this_node_resource"]
 
 CLIENT_PORT = 10001  # ray://host without a port
 GCS_PORT = 6379  # host without a port: the head's GCS (ray start --head --port=6379)
@@ -114,3 +114,12 @@ def device_task_options(resource: str, num_cpus: float) -> dict:
 
     return {"num_cpus": num_cpus, "resources": {resource: 1}, "max_retries": 0,
             "scheduling_strategy": PlacementGroupSchedulingStrategy(placement_group=None)}
+
+
+def this_node() -> tuple[str, dict]:
+    """``(ip, total resources)`` of the node this process runs on."""
+    import ray
+
+    me = ray.get_runtime_context().get_node_id()
+    node = next(n for n in ray.nodes() if n["NodeID"] == me)
+    return node["NodeManagerAddress"], dict(node["Resources"])

@@ -175,6 +175,14 @@ down() {
   if [ -f "$STATE/links" ]; then  # veths die with their namespace; the bridge is ours to delete
     while read -r l; do [ -n "$l" ] && ip link del "$l" 2>/dev/null || true; done <"$STATE/links"
   fi
+  # ray up's own records of this cluster on this machine: the local provider's state
+  # and the config cache, only those naming these nodes
+  local f
+  for f in /tmp/ray/cluster-hwnas.state /tmp/ray-config-*; do
+    if [ -f "$f" ] && grep -qs -e "$STATE" -e "\"$SUBNET\.1[0-2]\"" "$f"; then
+      rm -f "$f"; [ "$f" = /tmp/ray/cluster-hwnas.state ] && rm -f /tmp/ray/cluster-hwnas.lock
+    fi
+  done
   rm -rf "$STATE"
   echo "cluster down: namespaces, links and processes removed"
 }

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from hwnas.config import ExperimentConfig, apply_overrides, check_config, config_from_dict, config_to_dict, load_config
 from hwnas.errors import UserError, cli_main
-from hwnas.ray_connect import check_address, connect
+from hwnas.ray_connect import check_address, connect, this_node
 from sweep.budget import check_budget_reachable
 from sweep.experiment import RECORD, absolute_paths, config_diff, read_record, write_json
 from sweep.knobs import KnobSpace, check_mode_fits_lut, check_ranges, start_costs
@@ -243,8 +243,10 @@ def main(argv=None) -> None:
     import ray
 
     from sweep.device import check_device
+    from sweep.tuner import check_trials_fit
 
     check_device(cfg.measure.device, ray.cluster_resources())
+    check_trials_fit(cfg, *this_node())  # trials stay on this node
     lut, lut_path, lut_entry = prepared_lut or _lut_of(cfg, experiment, record)
     if prepared_lut is None:  # profiled on the device: known only now
         check_budget_reachable(cfg.sweep.budget, lut.cost_tensors(), lut.name)

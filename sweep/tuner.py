@@ -27,7 +27,7 @@ from sweep.random_arch import make_random_search_alg, random_trial
 from sweep.searcher import make_search_alg, study_storage
 from sweep.trial import TrialContext, sweep_trial, trial_dirname
 
-__all__ = ["build_tuner", "trial_dirname_creator"]
+__all__ = ["build_tuner", "check_trials_fit", "trial_dirname_creator"]
 
 
 def trial_dirname_creator(trial) -> str:
@@ -46,6 +46,20 @@ def _trainable(cfg: ExperimentConfig, experiment: Path, lut_path: str, warmup: d
     resources = {"cpu": cfg.sweep.cpus_per_trial, "gpu": cfg.sweep.gpus_per_trial, this_node_resource(): 0.001}
     function = random_trial if cfg.sweep.strategy == "random" else sweep_trial
     return tune.with_resources(tune.with_parameters(function, context=context), resources)
+
+
+def check_trials_fit(cfg: ExperimentConfig, node_ip: str, resources: dict) -> None:
+    """``UserError`` when one trial cannot fit on this node (``resources``: its totals):
+    trials stay on the node ``sweep.run`` runs on, so a trial asking for a GPU a CPU-only
+    head does not have would wait forever."""
+    from hwnas.errors import UserError
+
+    for key, name in (("cpus_per_trial", "CPU"), ("gpus_per_trial", "GPU")):
+        wanted, has = getattr(cfg.sweep, key), resources.get(name, 0.0)
+        if wanted > has:
+            raise UserError(f"sweep.{key} {wanted:g}: this node ({node_ip}), where the trials run, has {has:g} "
+                            f"{name}{'s' if name == 'CPU' else ''}; lower it (--set sweep.{key}=...) or run "
+                            f"sweep.run on a node that has them")
 
 
 def _scheduler(cfg: ExperimentConfig):

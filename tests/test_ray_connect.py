@@ -33,14 +33,16 @@ def test_a_listening_gcs_address_passes():
 @pytest.mark.parametrize("address, default", [("127.0.0.1", GCS_PORT), ("ray://127.0.0.1", CLIENT_PORT)])
 def test_default_ports_are_the_gcs_and_the_client_port(address, default, monkeypatch):
     tried = []
-    monkeypatch.setattr(socket, "create_connection", lambda hostport, timeout: tried.append(hostport) or socket.socket())
+    monkeypatch.setattr(socket, "create_connection",
+                        lambda hostport, timeout: tried.append(hostport) or socket.socket())
     check_address(address)
     assert tried == [("127.0.0.1", default)]
 
 
 def test_unreachable_is_one_line_naming_host_and_port():
     port = _closed_port()
-    with pytest.raises(UserError, match=rf"--address 127.0.0.1:{port}: cannot connect to Ray at 127.0.0.1:{port} \(") as e:
+    want = rf"--address 127.0.0.1:{port}: cannot connect to Ray at 127.0.0.1:{port} \("
+    with pytest.raises(UserError, match=want) as e:
         check_address(f"127.0.0.1:{port}")
     assert "\n" not in str(e.value)
 

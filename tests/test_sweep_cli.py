@@ -83,3 +83,18 @@ def test_relative_paths_become_absolute_for_trials(tmp_path):
     for spec in ("auto", "builtin:rpi4-hwnasbench", "/abs/lut.json"):
         cfg["lut"]["path"] = spec
         assert absolute_paths(cfg, tmp_path)["lut"]["path"] == spec
+
+
+def test_a_trial_that_cannot_fit_on_the_driver_node_is_refused():
+    from hwnas.config import SweepConfig
+    from sweep.tuner import check_trials_fit
+
+    cpu_head = {"CPU": 2.0, "memory": 1e9, "node:10.77.0.10": 1.0}
+    cfg = ExperimentConfig(sweep=SweepConfig(cpus_per_trial=1.0, gpus_per_trial=1.0))
+    with pytest.raises(UserError, match=r"sweep.gpus_per_trial 1: this node \(10.77.0.10\), where the trials run, "
+                                        r"has 0 GPU; lower it"):
+        check_trials_fit(cfg, "10.77.0.10", cpu_head)
+    with pytest.raises(UserError, match=r"sweep.cpus_per_trial 4: .* has 2 CPUs"):
+        check_trials_fit(ExperimentConfig(sweep=SweepConfig(cpus_per_trial=4.0)), "10.77.0.10", cpu_head)
+    check_trials_fit(ExperimentConfig(sweep=SweepConfig(cpus_per_trial=2.0)), "10.77.0.10", cpu_head)
+    check_trials_fit(cfg, "10.77.0.10", dict(cpu_head, GPU=1.0))

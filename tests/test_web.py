@@ -18,7 +18,7 @@ from pareto.synthetic import write_synthetic_experiment  # noqa: E402
 from sweep.knobs import start_costs  # noqa: E402
 from sweep.web.__main__ import is_loopback  # noqa: E402
 from sweep.web.app import create_app  # noqa: E402
-from sweep.web.jobs import job_status, start_job  # noqa: E402
+from sweep.web.jobs import job_status, start_job, stop_job  # noqa: E402
 from sweep.web.luts import MAX_UPLOAD_BYTES  # noqa: E402
 
 RPI4 = Path(__file__).resolve().parents[1] / "lut" / "builtin" / "rpi4-hwnasbench.json"
@@ -203,6 +203,22 @@ def test_a_killed_job_is_failed_not_running(tmp_path):
     status = _wait(folder, procs)
     assert status["state"] == "failed" and status["reason"].startswith("stopped without an exit code")
     assert job_status(folder, {})["state"] == "failed"  # a restarted server: the pid is gone
+
+
+def test_stop_ends_the_job_and_says_so(tmp_path, storage):
+    procs = {}
+    folder = tmp_path / "long"
+    start_job(folder, "run", "long", [[sys.executable, "-c", "import time; print('working', flush=True); time.sleep(60)"],
+                                      [sys.executable, "-c", "print('never')"]], procs, tmp_path)
+    deadline = time.monotonic() + 30
+    while "working" not in (folder / "job.log").read_text() and time.monotonic() < deadline:
+        time.sleep(0.1)  # the runner took note of SIGTERM only once it runs the step
+    assert stop_job(folder, procs)
+    status = _wait(folder, procs)
+    assert status["state"] == "failed" and status["reason"] == "stopped from the page during step 1"
+    assert "never" not in (folder / "job.log").read_text() and not stop_job(folder, procs)
+    client = TestClient(create_app(storage))
+    assert client.post("/api/runs/none/stop").status_code == 404 and client.post("/api/sweeps/none/stop").status_code == 404
 
 
 def test_sweep_page_shows_trials_of_an_experiment(client, storage):

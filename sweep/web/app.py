@@ -22,8 +22,8 @@ from starlette.concurrency import run_in_threadpool
 from hwnas.errors import UserError
 from sweep.web import pages
 from sweep.web.files import safe_file
-from sweep.web.forms import config_names, run_job, sweep_job
-from sweep.web.jobs import job_status, start_job
+from sweep.web.forms import RUNS, config_names, run_job, sweep_job
+from sweep.web.jobs import job_status, start_job, stop_job
 from sweep.web.luts import MAX_UPLOAD_BYTES, choices, knob_preview, save_upload
 from sweep.web.views import list_jobs, run_view, sweep_view
 
@@ -151,6 +151,18 @@ def create_app(storage: str | Path, token: str | None = None) -> FastAPI:
             return start("sweep", sweep_job({"name": name}, storage, resume=True))
         except UserError as err:
             return _error(err)
+
+    @app.post("/api/runs/{name}/stop")
+    def stop_run(name: str):
+        if not run_view(storage, name, procs):
+            return JSONResponse({"error": f"no run {name!r}"}, 404)
+        return {"stopped": stop_job(storage / RUNS / name, procs)}
+
+    @app.post("/api/sweeps/{name}/stop")
+    def stop_sweep(name: str):
+        if not sweep_view(storage, name, procs):
+            return JSONResponse({"error": f"no sweep {name!r}"}, 404)
+        return {"stopped": stop_job(storage / name, procs)}
 
     @app.get("/files/{relative:path}")
     def download(relative: str):

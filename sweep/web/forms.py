@@ -20,11 +20,11 @@ from hwnas.errors import UserError
 from lut import load_lut
 from sweep.web.luts import resolve_choice
 
-__all__ = ["CONFIG_DIR", "RUNS", "config_names", "run_job", "sweep_job"]
+__all__ = ["CONFIG_DIR", "NAME", "RUNS", "config_names", "run_job", "sweep_job"]
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
 RUNS = "runs"  # <storage>/runs/<name>/: single runs started from the page
-_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 RUN_FIELDS = {"preset": "space.preset", "width": "space.width", "dataset": "data.dataset", "alpha": "loss.alpha",
               "beta": "loss.beta", "gamma": "loss.gamma", "delta": "loss.delta", "search_epochs": "search.epochs",
               "child_epochs": "child.epochs"}
@@ -42,7 +42,7 @@ def _config_file(name: str) -> Path:
 
 def _name(value: str | None, prefix: str) -> str:
     name = (value or "").strip() or f"{prefix}-{time.strftime('%Y%m%d-%H%M%S')}"
-    if not _NAME.fullmatch(name) or name == RUNS or name == "luts":
+    if not NAME.fullmatch(name) or name == RUNS or name == "luts":
         raise UserError(f"name {name[:80]!r}: expected letters, digits, '.', '_' or '-' (at most 64, not "
                         f"'{RUNS}' or 'luts')")
     return name

@@ -10,13 +10,16 @@ A job is a folder holding (docs/formats.md, "Web jobs"):
 
 The web app starts ``python -m sweep.web.runner <folder>`` with ``subprocess.Popen`` (an argv
 list, never a shell) in a session of its own, so the job outlives a page reload and the
-server itself. Status: the runner's return code when it wrote one; else running while its
-process lives; else failed ("stopped": killed, machine restarted).
+server itself. Status: the runner's return code when it wrote one (``stop_job``: failed,
+stopped from the page); else running while its process lives; else failed (killed,
+machine restarted).
 """
 
 from __future__ import annotations
 
+import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -24,15 +27,13 @@ from pathlib import Path
 
 from hwnas.io import atomic_write_json
 
-__all__ = ["JOB", "LOG", "STATE", "job_status", "last_line", "read_json_or_none", "start_job"]
+__all__ = ["JOB", "LOG", "STATE", "job_status", "last_line", "read_json_or_none", "start_job", "stop_job"]
 
 JOB, LOG, STATE = "job.json", "job.log", "job-state.json"
 
 
 def read_json_or_none(path: Path):
     """A JSON file written atomically by a job, or None while it does not exist (or is not JSON)."""
-    import json
-
     try:
         return json.loads(path.read_text())
     except (OSError, ValueError):
@@ -90,6 +91,8 @@ def job_status(folder: Path, procs: dict) -> dict:
     steps = len(job.get("steps") or [])
     out = {"step": state.get("step"), "steps": steps, "started": job.get("started")}
     code = state.get("returncode")
+    if state.get("stopped"):
+        return {**out, "state": "failed", "reason": f"stopped from the page during step {state.get('step')}"}
     if isinstance(code, int):
         if code == 0:
             return {**out, "state": "finished", "reason": ""}
@@ -97,3 +100,14 @@ def job_status(folder: Path, procs: dict) -> dict:
     if job.get("pid") is None or _alive(job["pid"], procs):  # no pid yet: being started
         return {**out, "state": "running", "reason": ""}
     return {**out, "state": "failed", "reason": f"stopped without an exit code: {last_line(folder / LOG)}"}
+
+
+def stop_job(folder: Path, procs: dict) -> bool:
+    """SIGTERM to the job's process group (the runner and its current step; a sweep's Ray
+    workers too), if it runs; the runner records it as stopped. False if nothing ran."""
+    job = read_json_or_none(folder / JOB) or {}
+    pid = job.get("pid")
+    if not _alive(pid, procs):
+        return False
+    os.killpg(pid, signal.SIGTERM)  # the runner leads its own session: pid is the group id
+    return True

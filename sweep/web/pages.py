@@ -98,7 +98,7 @@ def index(luts: list[dict], configs: list[str]) -> str:
 
 
 def run(name: str) -> str:
-    body = f"""<h1>run {escape(name)} <span id="status" class="badge"></span></h1>
+    body = f"""<h1>run {escape(name)} <span id="status" class="badge"></span> <button id="stop" hidden>stop</button></h1>
 <p id="setup"></p><p id="phase"></p><p class="error" id="reason"></p>
 <div class="grid"><section class="card"><h2>Search</h2><table id="metrics" class="kv"></table></section>
 <section class="card"><h2>Architecture (argmax of theta)</h2><ol id="arch" class="ops"></ol>
@@ -111,7 +111,8 @@ def run(name: str) -> str:
 def sweep(name: str) -> str:
     body = f"""<h1>sweep {escape(name)} <span id="status" class="badge"></span></h1>
 <p id="info"></p><p class="error" id="reason"></p>
-<p><button id="resume">resume</button> <a id="report" href="#" hidden>open the report</a></p>
+<p><button id="resume">resume</button> <button id="stop" hidden>stop</button>
+<a id="report" href="#" hidden>open the report</a></p>
 <p class="error" id="resume-error"></p><p id="optuna"></p><div id="recommended" class="card"></div>
 <section class="card"><h2>Trials</h2><table id="trials"><thead><tr><th>trial</th><th>phase</th><th>epoch</th>
 <th>test acc</th><th>LUT lat (ms)</th><th>LUT energy (mJ)</th><th>measured (ms)</th><th>budget</th><th>knobs</th>

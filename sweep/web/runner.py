@@ -8,6 +8,7 @@ web app knows how the job ended even if it was restarted in between.
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 import time
@@ -25,16 +26,18 @@ def run_steps(folder: Path) -> int:
         print(f"error: {folder / JOB}: not a job record", flush=True)
         return 2
     steps = job["steps"]
-    code = 0
+    code, stopped = 0, []
+    # stop_job signals the whole group: the step ends by it, this process only takes note
+    signal.signal(signal.SIGTERM, lambda *_: stopped.append(True))
     for i, argv in enumerate(steps, 1):
         atomic_write_json(folder / STATE, {"step": i, "of": len(steps), "argv": argv})
         print(f"[job] step {i}/{len(steps)}: {' '.join(argv[1:4])} ...", flush=True)
         code = subprocess.run(argv).returncode
-        if code != 0:
+        if code != 0 or stopped:
             break
     atomic_write_json(folder / STATE, {"step": i if steps else 0, "of": len(steps), "returncode": code,
-                                       "finished": time.strftime("%Y-%m-%dT%H:%M:%S")})
-    print(f"[job] {'finished' if code == 0 else f'failed (exit code {code})'}", flush=True)
+                                       "stopped": bool(stopped), "finished": time.strftime("%Y-%m-%dT%H:%M:%S")})
+    print(f"[job] {'stopped' if stopped else 'finished' if code == 0 else f'failed (exit code {code})'}", flush=True)
     return code
 
 

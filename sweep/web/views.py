@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 from sweep.web.files import downloads
-from sweep.web.forms import RUNS
+from sweep.web.forms import NAME, RUNS
 from sweep.web.jobs import JOB, job_status, read_json_or_none
 
 __all__ = ["list_jobs", "run_view", "sweep_view"]
@@ -62,7 +62,7 @@ def run_view(storage: Path, name: str, procs: dict) -> dict | None:
     """One run: status, phase, the search's latest epoch (``progress.json``), the found
     architecture, the childnet's metrics and the files to download."""
     folder = storage / RUNS / name
-    if not (folder / JOB).is_file():
+    if not NAME.fullmatch(name) or not (folder / JOB).is_file():
         return None
     status = job_status(folder, procs)
     child = read_json_or_none(folder / "child" / "metrics.json")
@@ -100,7 +100,7 @@ def _trial(storage: Path, trial: Path) -> dict:
 def sweep_view(storage: Path, name: str, procs: dict) -> dict | None:
     """One sweep: status, its record's essentials, the trials table, the report and Optuna storage."""
     folder = storage / name
-    if name == RUNS or not ((folder / JOB).is_file() or (folder / "sweep.json").is_file()):
+    if not NAME.fullmatch(name) or name == RUNS or not ((folder / JOB).is_file() or (folder / "sweep.json").is_file()):
         return None
     record = read_json_or_none(folder / "sweep.json") or {}
     # trial folders as pareto.experiment finds them: the ones holding params.json or result.json

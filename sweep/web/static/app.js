@@ -24,6 +24,16 @@ function badge(status) {
   el.textContent = status.state;
   el.className = "badge " + status.state;
   $("reason").textContent = status.reason || "";
+  $("stop").hidden = status.state !== "running";
+  if (status.state !== "running") $("stop").disabled = false;  // ready for the job's next start (resume)
+}
+
+function stopButton(url) {  // SIGTERM to the job's processes; the next poll shows "stopped"
+  $("stop").addEventListener("click", async () => {
+    if (!window.confirm("Stop this job? A sweep can be resumed later.")) return;
+    $("stop").disabled = true;
+    try { await api(url + "/stop", {method: "POST"}); } catch (e) { $("reason").textContent = e.message; }
+  });
 }
 
 function fileList(files, short = false) {  // short: the file name without its folder
@@ -98,8 +108,10 @@ function drawHeatmap(progress) {
 }
 
 function initRun(name) {
+  const url = `/api/runs/${encodeURIComponent(name)}`;
+  stopButton(url);
   poll(async () => {
-    const v = await api(`/api/runs/${encodeURIComponent(name)}`);
+    const v = await api(url);
     badge(v.status);
     $("phase").textContent = v.phase + (v.status.steps ? ` (step ${v.status.step || 0} of ${v.status.steps})` : "");
     const m = v.progress && v.progress.metrics;
@@ -134,6 +146,7 @@ function trialRow(t) {
 
 function initSweep(name) {
   const url = `/api/sweeps/${encodeURIComponent(name)}`;
+  stopButton(url);
   const refresh = () => poll(async () => {
     const v = await api(url);
     badge(v.status);
