@@ -78,7 +78,7 @@ class SearchSetup:
                                          else get_space(cfg.space.preset, s.proxy_width, num_classes))
         self.lut_name = cfg.lut.path
         if cost is None:
-            lut = ensure_lut(cfg.lut.path, self.space)
+            lut = ensure_lut(cfg.lut.path, self.space, energy_kind=cfg.lut.energy_kind)
             lut.check_space(self.space)
             cost = lut.cost_tensors()
         self.cost = _check_cost(cost, self.space, self.lut_name)

@@ -143,7 +143,7 @@ def main(argv=None) -> None:
     record, cfg = read_record(experiment)
     from lut import load_lut
 
-    reference = load_lut(record["lut"]["path"]).measurement_reference()
+    reference = load_lut(record["lut"]["path"], cfg.lut.energy_kind).measurement_reference()
     started = time.perf_counter()
     phase = measure_pending(cfg, experiment, reference)
     print(json.dumps(dict(phase, seconds=time.perf_counter() - started)))
