@@ -93,3 +93,18 @@ def test_found_architectures_build_with_the_right_output_shape(lut, archs):
         net = build_network(space, list(ops)).eval()
         with torch.no_grad():
             assert net(x).shape == (2, 10)
+
+
+def test_hanna_config_runs_energy_dominant_sweeps_against_the_table():
+    from hwnas.config import load_config
+    from lut import ensure_lut
+    from sweep.knobs import start_costs
+
+    cfg = load_config(Path(__file__).resolve().parents[1] / "configs" / "hanna.yaml")
+    assert (cfg.space.preset, cfg.lut.path, cfg.lut.energy_kind, cfg.sweep.mode) == (
+        "hanna-cifar", "builtin:rpi3b-hanna", "dynamic", "energy")
+    space = get_space(cfg.space.preset, cfg.space.width, cfg.space.num_classes)
+    lut = ensure_lut(cfg.lut.path, space, energy_kind=cfg.lut.energy_kind)
+    start = start_costs(lut.cost_tensors(), cfg.lut.energy)
+    # the loss's start costs are HANNA's uniform-theta LAT and ENER (3.769 s, 18.02 J)
+    assert start.lat_ms == pytest.approx(3769.4, abs=0.1) and start.energy_mj == pytest.approx(18015.2, abs=0.1)
