@@ -179,3 +179,19 @@ def test_config_energy_kind_is_checked_at_load(tmp_path):
     assert load_config(None, ["lut.energy_kind=total"]).lut.energy_kind == "total"
     with pytest.raises(UserError, match="lut.energy_kind"):
         load_config(None, ["lut.energy_kind=static"])
+
+
+def test_a_measurement_session_records_idle_total_and_dynamic(tmp_path, monkeypatch):
+    import childnet.measure as measure_mod
+    from childnet.export import save_model_data
+    from hwnas.network import build_network
+
+    monkeypatch.setattr(measure_mod, "get_meter", lambda name: WallMeter())
+    space = get_space("fbnet-cpu", width=0.25)
+    arch = ["k3_e1"] * space.num_layers
+    path = save_model_data(build_network(space, arch), tmp_path / "m.weights.pt",
+                           {"input_shape": list(space.input_shape), "ops": arch,
+                            "space": {"name": space.name, "width": space.width, "num_classes": space.num_classes}})
+    m = measure_mod.measure_file(path, repeats=2, warmup=0, rounds=1, tries=1, meter="wall")
+    assert m["energy_source"] == "test-wall" and m["idle_w"] == pytest.approx(IDLE_W, rel=1e-3)
+    assert m["energy_dynamic_mj"] / m["energy_mj"] == pytest.approx(1 - IDLE_W / ACTIVE_W, rel=1e-3)
