@@ -137,7 +137,8 @@ def _find_trial_dirs(root: str, skip: str | None) -> list:
     return found
 
 
-def _read_trial(tdir: str, root: str, sweep_mode, default_lut, luts: dict) -> dict:
+def _read_trial(tdir: str, root: str, sweep_mode, default_lut, luts: dict,
+                energy_field: str = "energy_mj") -> dict:
     problems = []
     row = {c: None for c in BASE_COLUMNS}
     row["trial_dir"] = os.path.relpath(tdir, root)
@@ -186,7 +187,7 @@ def _read_trial(tdir: str, root: str, sweep_mode, default_lut, luts: dict) -> di
         row["measured_latency_ms_at_lut_speed"] = measured.get("latency_ms_at_lut_speed")
         row["measured_speed_factor"] = measured.get("speed_factor")
         row["measured_noisy"] = measured.get("noisy")
-        row["measured_energy_mj"] = measured.get("energy_mj")
+        row["measured_energy_mj"] = measured.get(energy_field)  # the kind the search LUT's estimates are
         row["measured_energy_source"] = measured.get("energy_source")
         row["measured_device"] = measured.get("device")
         row["reused_from"] = metrics.get("reused_from")
@@ -271,7 +272,10 @@ def read_experiment(root: str, skip_dir: str | None = None) -> Experiment:
     luts: dict = {}
     sweep_luts = sweep.get("luts") if isinstance(sweep.get("luts"), list) else []
     default_lut = str(sweep_luts[0]) if sweep_luts else "search LUT"
-    records = [_read_trial(d, root, sweep.get("mode"), default_lut, luts) for d in trial_dirs]
+    # measured energy of the sweep's lut.energy_kind (sweeps before it had one kind: total)
+    lut_entry = sweep.get("lut") if isinstance(sweep.get("lut"), dict) else {}
+    energy_field = "energy_dynamic_mj" if lut_entry.get("energy_kind") == "dynamic" else "energy_mj"
+    records = [_read_trial(d, root, sweep.get("mode"), default_lut, luts, energy_field) for d in trial_dirs]
     ray_status = _ray_statuses(root, problems)
     for rec in records:
         rec["ray_status"] = ray_status.get(rec["trial_id"])
