@@ -195,3 +195,16 @@ def test_a_measurement_session_records_idle_total_and_dynamic(tmp_path, monkeypa
     m = measure_mod.measure_file(path, repeats=2, warmup=0, rounds=1, tries=1, meter="wall")
     assert m["energy_source"] == "test-wall" and m["idle_w"] == pytest.approx(IDLE_W, rel=1e-3)
     assert m["energy_dynamic_mj"] / m["energy_mj"] == pytest.approx(1 - IDLE_W / ACTIVE_W, rel=1e-3)
+
+
+def test_a_trials_measured_energy_is_of_the_configured_kind():
+    from sweep.trial import _final_row
+
+    arch = {"ops": ["skip"], "lat_ms": 5.0, "energy_mj": 2.0}
+    metrics = {"test_acc": 0.9, "lut": {"lat_ms": 5.0, "energy_mj": 2.0},
+               "measured": {"latency_ms": 4.0, "energy_mj": 3.0, "energy_dynamic_mj": 1.5}}
+    budget = {"max_latency_ms": None, "max_energy_mj": 2.5}
+    dynamic = _final_row(arch, metrics, 1.0, budget, "dynamic")
+    total = _final_row(arch, metrics, 1.0, budget, "total")
+    assert dynamic["measured_energy_mj"] == 1.5 and dynamic["within_budget"] is True
+    assert total["measured_energy_mj"] == 3.0 and total["within_budget"] is False
