@@ -17,7 +17,9 @@ LUT was profiled and ``latency_ms_at_lut_speed`` is the measurement at the LUT's
 
 Noise: every model's relative IQR is recorded; models above ``max_rel_iqr`` are timed
 again (``tries`` in all) and the quietest try is kept; one still above it is marked
-``"noisy": true``. Energy only with a real meter (``energy_source``), never made up.
+``"noisy": true``. Energy only with a real meter (``energy_source``), never made up:
+the session first measures the device's idle power (``idle_w``), then each model's
+``energy_mj`` (total, as read) and ``energy_dynamic_mj`` (total - ``idle_w`` x time).
 
 Runs on any machine with torch and the ``hwnas`` package (a Raspberry Pi): it imports
 only torch, ``hwnas.speed``/``timing``/``meters``/``device``/``space``/``network`` and
@@ -41,7 +43,7 @@ from hwnas.meters import get_meter
 from hwnas.network import trace
 from hwnas.space import get_space
 from hwnas.speed import REFERENCE_SEED, SpeedReference, measure_modules
-from hwnas.timing import metered_energy_mj, steady_allocator
+from hwnas.timing import metered_energy, steady_allocator
 
 __all__ = ["DEFAULT_REFERENCE", "MAX_REL_IQR", "TRIES", "main", "measure_file", "measure_files"]
 
@@ -79,7 +81,9 @@ def measure_files(paths, *, reference: dict | None = None, threads: int = 1, war
     if batch_size < 1 or threads < 1 or repeats < 1 or rounds < 1 or warmup < 0 or tries < 1:
         raise UserError(f"measure: need batch_size, threads, repeats, rounds, tries >= 1 and warmup >= 0, got "
                         f"{batch_size}, {threads}, {repeats}, {rounds}, {tries}, {warmup}")
-    get_meter(meter)  # an unknown or absent meter fails now, not after the timing
+    meter = get_meter(meter)  # an unknown or absent meter fails now, not after the timing
+    if meter.source != "none":
+        meter.measure_idle()  # the session's static draw, before anything runs (dynamic energy)
     loaded = [load_model_data(p) for p in paths]  # every file checked before anything is timed
     spec = reference or next((dict(DEFAULT_REFERENCE, space=m["space"]) for _, m in loaded
                               if isinstance(m.get("space"), dict) and "name" in m["space"]), DEFAULT_REFERENCE)
@@ -117,18 +121,19 @@ def _quietest(modules, inputs, todo: list, spec: dict, kw: dict, max_rel_iqr: fl
     return best
 
 
-def _record(timing, session, attempt, spec, kw, meter_name, module, x, max_rel_iqr) -> dict:
+def _record(timing, session, attempt, spec, kw, meter, module, x, max_rel_iqr) -> dict:
     lut_ms = spec.get("latency_ms")
     factor = session["reference_ms"] / lut_ms if lut_ms else None
-    meter = get_meter(meter_name)
     real = meter.source != "none"
+    energy = metered_energy(module, x, meter, kw["threads"]) if real else {}
     rel = _rel_iqr(timing)
     device = describe(kw["threads"])
     return {
         "latency_ms": timing.median_ms, "latency_iqr_ms": timing.iqr_ms, "rel_iqr": rel,
         "noisy": rel > max_rel_iqr, "tries": attempt,
         "speed_factor": factor, "latency_ms_at_lut_speed": timing.median_ms / factor if factor else None,
-        "energy_mj": metered_energy_mj(module, x, meter, kw["threads"]) if real else None,
+        "energy_mj": energy.get("energy_mj"), "energy_dynamic_mj": energy.get("energy_dynamic_mj"),
+        "idle_w": meter.idle_w if real else None,
         "energy_source": meter.source if real else "none",
         "device": device["name"], "node": device["hostname"],
         "threads": kw["threads"], "batch_size": kw["batch_size"], "repeats": timing.repeats,

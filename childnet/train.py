@@ -86,17 +86,18 @@ def count_flops(model: torch.nn.Module, input_shape) -> int:
     return int(counter.get_total_flops())
 
 
-def lut_estimates(search_lut: str, space: SearchSpace, ops, cost: CostTensors | None = None) -> list[dict]:
+def lut_estimates(search_lut: str, space: SearchSpace, ops, cost: CostTensors | None = None,
+                  energy_kind: str = "dynamic") -> list[dict]:
     """The estimate of every LUT that matches the space: the search LUT first (or the
     given in-memory ``cost`` under its name), then the builtin ones with the same
-    searchable layers."""
+    searchable layers (and energy of ``energy_kind``, when they have energy)."""
     out = []
     for spec in [search_lut] + [f"builtin:{n}" for n in builtin_names() if f"builtin:{n}" != search_lut]:
         if spec == search_lut:
-            model = TableCost(cost) if cost is not None else ensure_lut(spec, space)
+            model = TableCost(cost) if cost is not None else ensure_lut(spec, space, energy_kind=energy_kind)
         else:
-            model = load_lut(spec)
             try:
+                model = load_lut(spec, energy_kind)
                 model.check_space(space)
             except UserError:
                 continue
@@ -155,7 +156,7 @@ def run_child(cfg: ExperimentConfig, arch, out_dir, *, resume: bool = False,
                          d.arch_fraction, d.seed)
     ops = space.check_arch(ops, str(arch) if isinstance(arch, (str, Path)) else "architecture")
     _check_arch_space(record, space, str(arch) if isinstance(arch, (str, Path)) else "architecture")
-    estimates = lut_estimates(cfg.lut.path, space, ops, cost)  # before training: a wrong LUT fails fast
+    estimates = lut_estimates(cfg.lut.path, space, ops, cost, cfg.lut.energy_kind)  # before training: a wrong LUT fails fast
     config = config_to_dict(cfg)
     out_dir.mkdir(parents=True, exist_ok=True)  # bad input has failed above, before anything is written
 
@@ -246,7 +247,7 @@ def _measure(measure, model_path, cfg, space) -> dict:
         return {**_NOT_MEASURED, "note": f"not measured: measure.device is {m.device!r}; measure on the device with "
                                           f"python -m childnet.measure --model {model_path}"}
     # timed against the search LUT's speed reference, like the LUT's entries
-    reference = None if cfg.lut.path.startswith("builtin:") else ensure_lut(cfg.lut.path, space).measurement_reference()
+    reference = None if cfg.lut.path.startswith("builtin:") else ensure_lut(cfg.lut.path, space, energy_kind=cfg.lut.energy_kind).measurement_reference()
     return measure_file(model_path, reference=reference, **m.protocol())
 
 

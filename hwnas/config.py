@@ -54,7 +54,7 @@ __all__ = [
 
 @dataclass
 class SpaceConfig:
-    preset: Literal["fbnet-cifar", "fbnet-imagenet", "fbnet-cpu"] = "fbnet-cpu"  # hwnas.space.PRESETS
+    preset: Literal["fbnet-cifar", "fbnet-imagenet", "fbnet-cpu", "hanna-cifar"] = "fbnet-cpu"  # hwnas.space.PRESETS
     width: float = 1.0
     num_classes: int | None = None  # None: the dataset's
 
@@ -76,6 +76,9 @@ class DataConfig:
 class LutConfig:
     path: str = "builtin:rpi4-hwnasbench"  # a LUT file or builtin:<name>
     energy: bool = True  # False: search ignores energy even if the LUT has it
+    # which energy the loss, estimates and budgets use: dynamic (total - idle power x time, as the HANNA
+    # report measured it) or total (everything the device drew); a LUT without that kind is refused at load
+    energy_kind: Literal["dynamic", "total"] = "dynamic"
 
 
 @dataclass

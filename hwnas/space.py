@@ -164,6 +164,21 @@ PRESETS: dict[str, dict] = {
     "fbnet-cpu": dict(input_shape=(3, 32, 32), stem_channels=16, stem_stride=2,
                       stages=_rows((16, 1, 1), (24, 2, 2), (32, 2, 2), (64, 2, 1), (96, 1, 1)),
                       head_channels=384, num_classes=10),
+    # HANNA's CIFAR-10 supernet (hpnair/18663_Project_FBNet, hanna_pytorch/candblks.py get_blocks(cifar10=True),
+    # as train_cifar10.py builds it), the space of its Raspberry Pi 3B tables (builtin:rpi3b-hanna): a 3x3
+    # stride-2 stem to 16 channels (32 -> 16 px), 22 searchable layers with CIFAR strides 1,2,2,1,1,1,1,
+    # a 1x1 conv to 1984 channels, average pool, 10-class linear. Same layer shapes and the same 9 ops in
+    # the same column order; what this project's op registry builds differently (recorded in the LUT):
+    # - HANNA's blocks, stem and head conv have biases and no batch norm; here every conv has BN and the
+    #   stem and head conv a ReLU (HANNA's stem and head are bare convs);
+    # - HANNA's grouped blocks (k*_e1_g2) shuffle channels after the expand AND after the project conv;
+    #   here only after the expand;
+    # - HANNA has no skip in the first layer of a stage (layers 0, 1, 5, 9, 13, 17, 21); here every layer
+    #   offers skip (identity at layer 0, a 1x1 conv + BN + ReLU where the shape changes).
+    "hanna-cifar": dict(input_shape=(3, 32, 32), stem_channels=16, stem_stride=2,
+                        stages=_rows((16, 1, 1), (24, 4, 2), (32, 4, 2), (64, 4, 1), (112, 4, 1), (184, 4, 1),
+                                     (352, 1, 1)),
+                        head_channels=1984, num_classes=10),
 }
 
 

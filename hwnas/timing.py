@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass
 
 import torch
 
-__all__ = ["Timing", "fixed_threads", "measure", "metered_energy_mj", "steady_allocator", "summarize", "time_module", "timed_calls"]
+__all__ = ["Timing", "fixed_threads", "measure", "metered_energy", "steady_allocator", "summarize", "time_module", "timed_calls"]
 
 # glibc mallopt parameters (malloc.h)
 _M_TRIM_THRESHOLD = -1
@@ -143,30 +143,51 @@ def measure(module: torch.nn.Module, example_input: torch.Tensor, *, warmup: int
     real_meter = meter is not None and getattr(meter, "source", "none") != "none"
     module.eval()
     allocator = steady_allocator()
-    energy_mj = None
+    energy_mj = energy_dynamic_mj = None
+    samples = []
     with fixed_threads(threads), torch.inference_mode():
         timed_calls(module, example_input, warmup, 0)
         if real_meter:
-            meter.start()
-        samples = timed_calls(module, example_input, 0, repeats)
-        if real_meter:
-            energy_mj = meter.stop() * 1e3 / repeats
+            joules, _, dynamic = _read_meter(meter, lambda: samples.extend(timed_calls(module, example_input, 0, repeats)))
+            energy_mj = joules * 1e3 / repeats
+            energy_dynamic_mj = None if dynamic is None else dynamic * 1e3 / repeats
+        else:
+            samples = timed_calls(module, example_input, 0, repeats)
     timing = summarize(samples, threads)
     return {"latency_ms": timing.median_ms, "latency_iqr_ms": timing.iqr_ms, "energy_mj": energy_mj,
+            "energy_dynamic_mj": energy_dynamic_mj,
             "energy_source": meter.source if real_meter else "none", "threads": threads, "repeats": repeats,
             "allocator": allocator["allocator"]}
 
 
-def metered_energy_mj(module, x, meter, threads: int, min_seconds: float = 0.2) -> float:
+def metered_energy(module, x, meter, threads: int, min_seconds: float = 0.2, clock=time.perf_counter) -> dict:
     """Energy per call (mJ) from a real meter over at least ``min_seconds`` of calls (a
-    single sub-millisecond call is below the meters' resolution)."""
+    single sub-millisecond call is below the meters' resolution): ``energy_mj`` (total,
+    what the meter read) and ``energy_dynamic_mj`` (total minus the meter's ``idle_w``
+    times the duration; null when the session measured no idle power)."""
     calls = 0
-    with fixed_threads(threads), torch.inference_mode():
-        module(x)
-        t0 = time.perf_counter()
-        meter.start()
-        while calls < 10 or time.perf_counter() - t0 < min_seconds:
+
+    def run():
+        nonlocal calls
+        t0 = clock()
+        while calls < 10 or clock() - t0 < min_seconds:
             module(x)
             calls += 1
-        joules = meter.stop()
-    return joules * 1e3 / calls
+
+    with fixed_threads(threads), torch.inference_mode():
+        module(x)
+        joules, seconds, dynamic = _read_meter(meter, run, clock)
+    return {"energy_mj": joules * 1e3 / calls, "energy_dynamic_mj": None if dynamic is None else dynamic * 1e3 / calls,
+            "idle_w": getattr(meter, "idle_w", None), "calls": calls, "seconds": seconds}
+
+
+def _read_meter(meter, run, clock=time.perf_counter) -> tuple[float, float, float | None]:
+    """``(joules, seconds, dynamic joules)`` of ``run()`` between the meter's start and
+    stop; dynamic = joules - the meter's ``idle_w`` x seconds (None without ``idle_w``)."""
+    t0 = clock()
+    meter.start()
+    run()
+    joules = meter.stop()
+    seconds = clock() - t0
+    idle_w = getattr(meter, "idle_w", None)
+    return joules, seconds, None if idle_w is None else joules - idle_w * seconds

@@ -22,7 +22,7 @@ class CostTensors:
     """Additive costs of a space: ``total(arch) = fixed + sum_l table[l, op_index(arch[l])]``.
 
     ``op_names`` gives the column order. Energy is ``None`` when the device has no
-    energy data. Latency in ms, energy in mJ.
+    energy data. Latency in ms, energy in mJ, of the kind ``energy_kind`` says.
     """
 
     op_names: tuple[str, ...]
@@ -31,6 +31,7 @@ class CostTensors:
     energy_fixed_mj: float | None = None
     energy_mj: torch.Tensor | None = None
     energy_source: str = "none"
+    energy_kind: str | None = None  # "dynamic" (total - idle power x time) or "total"; None: no energy
 
     @property
     def has_energy(self) -> bool:

@@ -15,7 +15,7 @@ import json
 from pathlib import Path
 
 from hwnas.errors import UserError, cli_main
-from lut.table import Lut, load_lut
+from lut.table import ENERGY_KINDS, Lut, load_lut
 
 __all__ = ["estimate", "read_archs_file"]
 
@@ -54,11 +54,13 @@ def main(argv=None) -> None:
     group.add_argument("--arch", help="comma-separated op names, one per layer")
     group.add_argument("--archs-file", help="JSON list of op-name lists")
     p.add_argument("--metric", default="latency", choices=("latency", "energy"))
+    p.add_argument("--energy-kind", default="dynamic", choices=ENERGY_KINDS,
+                   help="energy: dynamic (total - idle power x time, default) or total")
     args = p.parse_args(argv)
-    lut = load_lut(args.lut)
+    lut = load_lut(args.lut, args.energy_kind)
     space = lut.search_space()  # architectures are checked against the LUT's own space
     unit = "ms" if args.metric == "latency" else "mJ"
-    source = "" if args.metric == "latency" else f" ({lut.energy_source})"
+    source = "" if args.metric == "latency" else f" ({lut.energy_kind} energy, {lut.energy_source})"
     if args.arch is not None:
         ops = space.check_arch([o.strip() for o in args.arch.split(",")], "--arch")
         print(f"{args.metric}={estimate(lut, ops, args.metric):.9f} {unit}{source}")

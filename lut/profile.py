@@ -29,13 +29,13 @@ import torch
 from hwnas.device import describe, loadavg_1min
 from hwnas.errors import UserError, at_least, cli_main
 from hwnas.io import check_output_file
-from hwnas.meters import get_meter
+from hwnas.meters import IDLE_SECONDS, get_meter
 from hwnas.space import PRESETS, SearchSpace, get_space
-from hwnas.timing import fixed_threads, metered_energy_mj, steady_allocator
+from hwnas.timing import fixed_threads, metered_energy, steady_allocator
 from lut.energy_model import count_bytes_moved, count_macs, get_energy_model
 from lut.protocol import (CONTEXTS, PROTOCOL_VERSION, REWARM_CALLS, WARMUP_ROUNDS, isolated_units, sample_archs,
                           time_in_graph, time_in_network, time_isolated, timing_entry)
-from lut.table import FORMAT, FORMAT_VERSION, Lut, load_lut, save_lut, space_from_definition
+from lut.table import ENERGY_FIELDS, FORMAT, FORMAT_VERSION, Lut, load_lut, save_lut, space_from_definition
 from lut.validate import measure_against
 
 __all__ = ["NOISE_LIMITS", "cache_path", "ensure_lut", "lut_noise", "profile_lut"]
@@ -82,6 +82,8 @@ def _profile_data(space_def: dict, *, meter: str, threads: int, warmup: int, rep
     on the target device for ``ray:<resource>``)."""
     space = space_from_definition(space_def)
     meter_obj = get_meter(meter)
+    # the session starts with the device's static draw, before anything runs (dynamic = total - idle x time)
+    idle_w = meter_obj.measure_idle() if meter_obj.source != "none" else None
     units = isolated_units(space, batch_size)
     load_before = loadavg_1min()
     started = time.perf_counter()
@@ -102,22 +104,28 @@ def _profile_data(space_def: dict, *, meter: str, threads: int, warmup: int, rep
         macs = {key: count_macs(module, x) for key, module, x in units}
         moved = {key: count_bytes_moved(module, x) for key, module, x in units}
     # energy: a real meter measures each block alone; otherwise a labeled model, or null
+    # (a meter reads both kinds; a model of arithmetic and data movement has no static part: dynamic only)
     if meter_obj.source != "none":
-        energy_source = meter_obj.source
-        energy = {key: metered_energy_mj(module, x, meter_obj, threads) for key, module, x in units}
-        energy_note = {"meter": meter_obj.source, "context": "isolated", "min_seconds": 0.2}
+        energy_source, kinds = meter_obj.source, ["total", "dynamic"]
+        energy = {key: metered_energy(module, x, meter_obj, threads) for key, module, x in units}
+        energy_note = {"meter": meter_obj.source, "context": "isolated", "min_seconds": 0.2, "idle_w": idle_w,
+                       "idle_seconds": IDLE_SECONDS, "dynamic": "total - idle_w x time"}
     elif energy_model:
         model = get_energy_model(energy_model)
-        energy_source = model.source
-        energy = {key: model.energy_from_counts(macs[key], moved[key]) for key, _, _ in units}
+        energy_source, kinds = model.source, ["dynamic"]
+        energy = {key: {"energy_dynamic_mj": model.energy_from_counts(macs[key], moved[key])} for key, _, _ in units}
         energy_note = model.describe()
     else:
-        energy_source, energy, energy_note = "none", {}, None
+        energy_source, kinds, energy, energy_note = "none", [], {}, None
+
+    def energies(key) -> dict:
+        return {ENERGY_FIELDS[k]: energy[key][ENERGY_FIELDS[k]] if k in kinds else None for k in ENERGY_FIELDS}
 
     def entry(key):
-        return {**timing_entry(timings[key]), "energy_mj": energy.get(key), "macs": macs[key], "measured": True}
+        return {**timing_entry(timings[key]), **energies(key), "macs": macs[key], "measured": True}
 
-    zero = {"latency_ms": 0.0, "latency_iqr_ms": 0.0, "energy_mj": None if energy_source == "none" else 0.0,
+    zero = {"latency_ms": 0.0, "latency_iqr_ms": 0.0,
+            **{ENERGY_FIELDS[k]: 0.0 if k in kinds else None for k in ENERGY_FIELDS},
             "macs": 0, "measured": False, "note": "identity: build_network removes it"}
     layers = []
     for layer in space.layers:
@@ -129,7 +137,7 @@ def _profile_data(space_def: dict, *, meter: str, threads: int, warmup: int, rep
     parts = {"stem": entry("stem"), "head": entry("head")}
     fixed = {"latency_ms": sum(p["latency_ms"] for p in parts.values()),
              "latency_iqr_ms": sum(p["latency_iqr_ms"] for p in parts.values()),
-             "energy_mj": None if energy_source == "none" else parts["stem"]["energy_mj"] + parts["head"]["energy_mj"],
+             **{f: None if k not in kinds else parts["stem"][f] + parts["head"][f] for k, f in ENERGY_FIELDS.items()},
              "parts": parts}
     protocol = {"version": PROTOCOL_VERSION, "context": context, "warmup": warmup, "repeats": repeats,
                 "rounds": rounds, "statistic": "median", "spread": "iqr", "threads": threads,
@@ -153,7 +161,7 @@ def _profile_data(space_def: dict, *, meter: str, threads: int, warmup: int, rep
         "input_shape": list(space.input_shape), "batch_size": batch_size,
         "device": describe(threads), "protocol": protocol,
         "units": {"latency": "ms", "energy": "mJ"},
-        "energy_source": energy_source, "ops": list(space.ops),
+        "energy_source": energy_source, "energy_kinds": kinds, "ops": list(space.ops),
         "fixed": fixed, "layers": layers, "calibration": None,
         "provenance": f"hwnas lut.profile on {socket.gethostname()}",
     }
@@ -264,14 +272,16 @@ def _cache_is_current(lut: Lut, space: SearchSpace, threads: int) -> bool:
     """A cached LUT is reused only when it describes ``space`` and was profiled with
     this protocol version, this torch and the thread count asked for."""
     lut.check_space(space)
-    return (lut.protocol.get("version") == PROTOCOL_VERSION and lut.device.get("torch") == torch.__version__
+    return (lut.data.get("version") == FORMAT_VERSION and lut.protocol.get("version") == PROTOCOL_VERSION
+            and lut.device.get("torch") == torch.__version__
             and lut.protocol.get("threads") == threads and not lut_noise(lut)["noisy"])
 
 
 def ensure_lut(spec: str, space: SearchSpace, cache_dir=None, *, progress: bool = False, tries: int = PROFILE_TRIES,
-               profile=None, **profile_kwargs) -> Lut:
+               profile=None, energy_kind: str = "dynamic", **profile_kwargs) -> Lut:
     """``spec == "auto"``: this host's LUT for ``space``, profiled and cached; otherwise
-    ``load_lut(spec)`` checked against ``space``.
+    ``load_lut(spec, energy_kind)`` checked against ``space``. A cached LUT of an older
+    format version (or without ``energy_kind``) is profiled again.
 
     The cache is trusted only while current (``_cache_is_current``). A new profile
     whose noise is over ``NOISE_LIMITS`` (``lut_noise``) is profiled again, up to
@@ -280,7 +290,7 @@ def ensure_lut(spec: str, space: SearchSpace, cache_dir=None, *, progress: bool 
     poison later runs. ``profile`` stands for ``profile_lut`` (tests pass a fake).
     """
     if spec != "auto":
-        lut = load_lut(spec)
+        lut = load_lut(spec, energy_kind)
         lut.check_space(space)
         return lut
     profile = profile or profile_lut
@@ -288,7 +298,7 @@ def ensure_lut(spec: str, space: SearchSpace, cache_dir=None, *, progress: bool 
     path = cache_path(space, cache_dir)
     if path.is_file():
         try:
-            lut = load_lut(str(path))
+            lut = load_lut(str(path), energy_kind)
             if _cache_is_current(lut, space, threads):
                 return lut
         except UserError:
@@ -296,6 +306,7 @@ def ensure_lut(spec: str, space: SearchSpace, cache_dir=None, *, progress: bool 
     attempts = []
     for _ in range(max(1, tries)):
         lut = profile(space, progress=progress, **profile_kwargs)
+        lut = Lut(lut.data, lut.name, energy_kind)  # the kind asked for (a model's table has no total)
         noise = lut_noise(lut)
         attempts.append((noise, lut))
         if not noise["noisy"]:

@@ -17,11 +17,14 @@ from hwnas.io import atomic_write_json, parse_json
 from hwnas.space import SearchSpace, Stage
 from lut.cost import CostTensors, TableCost
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "Lut", "builtin_names", "load_lut", "lut_from_dict", "save_lut",
-           "space_from_definition"]
+__all__ = ["ENERGY_FIELDS", "ENERGY_KINDS", "FORMAT", "FORMAT_VERSION", "Lut", "builtin_names", "load_lut",
+           "lut_from_dict", "save_lut", "space_from_definition"]
 
 FORMAT = "hwnas-lut"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: energy of two kinds (energy_kinds, energy_mj total, energy_dynamic_mj); 1 is still read
+ENERGY_KINDS = ("dynamic", "total")
+# Version 2 spells the two kinds apart: total = what the meter read, dynamic = total - idle power x time.
+ENERGY_FIELDS = {"total": "energy_mj", "dynamic": "energy_dynamic_mj"}
 BUILTIN_DIR = Path(__file__).parent / "builtin"
 
 
@@ -71,10 +74,10 @@ class Lut(TableCost):
     block) entries; ``cost_tensors()`` gives them in the LUT's op order.
     """
 
-    def __init__(self, data: dict, name: str = "<memory>"):
+    def __init__(self, data: dict, name: str = "<memory>", energy_kind: str = "dynamic"):
         self.data = data
         self.name = name
-        super().__init__(_tensors(data, _Fields(name)))
+        super().__init__(_tensors(data, _Fields(name), energy_kind))
 
     # what the file says about itself
     @property
@@ -104,6 +107,11 @@ class Lut(TableCost):
     @property
     def has_energy(self) -> bool:
         return self.tensors.has_energy
+
+    @property
+    def energy_kind(self) -> str | None:
+        """Which energy the estimates and ``cost_tensors()`` hold (``None``: no energy)."""
+        return self.tensors.energy_kind
 
     def check_space(self, space: SearchSpace) -> None:
         """``UserError`` unless ``space`` has the same searchable layers as this LUT."""
@@ -155,15 +163,31 @@ class Lut(TableCost):
         return self.data
 
 
-def _tensors(data: dict, f: _Fields) -> CostTensors:
+def _energy_kinds(data: dict, version: int, source: str, f: _Fields) -> dict[str, str]:
+    """The energy kinds the file holds, each with the entry field it is in. Version 1
+    had one field, ``energy_mj``: a meter's reading (total) or a model's (dynamic)."""
+    if source == "none":
+        return {}
+    if version == 1:
+        return {"dynamic" if source.startswith("model:") else "total": "energy_mj"}
+    kinds = f.get(data, "energy_kinds", "energy_kinds", list)
+    if not kinds or len(set(kinds)) != len(kinds) or not set(kinds) <= set(ENERGY_KINDS):
+        f.fail("energy_kinds", f"a non-empty list of distinct kinds among {list(ENERGY_KINDS)} "
+                               f"when energy_source is {source!r}, got {kinds!r}")
+    return {k: ENERGY_FIELDS[k] for k in kinds}
+
+
+def _tensors(data: dict, f: _Fields, energy_kind: str) -> CostTensors:
+    if energy_kind not in ENERGY_KINDS:
+        raise UserError(f"lut.energy_kind: expected one of {', '.join(ENERGY_KINDS)}, got {energy_kind!r}")
     if not isinstance(data, dict):
         f.fail("(top level)", "a JSON object")
     fmt = f.get(data, "format", "format", str)
     if fmt != FORMAT:
         f.fail("format", f"{FORMAT!r}, got {fmt!r}")
     version = f.get(data, "version", "version", int)
-    if version != FORMAT_VERSION:
-        f.fail("version", f"{FORMAT_VERSION}, got {version} (written by another version of hwnas)")
+    if version not in (1, FORMAT_VERSION):
+        f.fail("version", f"1 or {FORMAT_VERSION}, got {version} (written by another version of hwnas)")
     space = f.get(data, "space", "space", dict)
     for key in ("name", "hash", "layers_hash"):
         f.get(space, key, f"space.{key}", str)
@@ -172,13 +196,17 @@ def _tensors(data: dict, f: _Fields) -> CostTensors:
     ops = f.get(data, "ops", "ops", list)
     if not ops or not all(isinstance(o, str) for o in ops) or len(set(ops)) != len(ops):
         f.fail("ops", "a non-empty list of distinct op names")
-    has_energy = energy_source != "none"
+    kinds = _energy_kinds(data, version, energy_source, f)
+    if kinds and energy_kind not in kinds:
+        f.fail("energy_kinds", f"{energy_kind} energy (lut.energy_kind: {energy_kind}), got {list(kinds)} only")
+    has_energy = bool(kinds)
+    en_key = kinds.get(energy_kind, "energy_mj")
 
     fixed = f.get(data, "fixed", "fixed", dict)
     fixed_lat = _cost(f, f.get(fixed, "latency_ms", "fixed.latency_ms", float), "fixed.latency_ms", zero_ok=True)
-    fixed_en = f.get(fixed, "energy_mj", "fixed.energy_mj", float, nullable=not has_energy)
+    fixed_en = f.get(fixed, en_key, f"fixed.{en_key}", float, nullable=not has_energy)
     if fixed_en is not None:
-        _cost(f, fixed_en, "fixed.energy_mj", zero_ok=True)
+        _cost(f, fixed_en, f"fixed.{en_key}", zero_ok=True)
     if not has_energy and fixed_en is not None:
         f.fail("fixed.energy_mj", "null when energy_source is 'none'")
 
@@ -195,9 +223,9 @@ def _tensors(data: dict, f: _Fields) -> CostTensors:
             # 0 is the cost of an identity skip only (build_network removes it)
             lat[i, j] = _cost(f, f.get(entry, "latency_ms", f"{where}.latency_ms", float), f"{where}.latency_ms",
                               zero_ok=op == "skip")
-            e = f.get(entry, "energy_mj", f"{where}.energy_mj", float, nullable=not has_energy)
+            e = f.get(entry, en_key, f"{where}.{en_key}", float, nullable=not has_energy)
             if has_energy:
-                en[i, j] = _cost(f, e, f"{where}.energy_mj", zero_ok=op == "skip")
+                en[i, j] = _cost(f, e, f"{where}.{en_key}", zero_ok=op == "skip")
             elif e is not None:
                 f.fail(f"{where}.energy_mj", "null when energy_source is 'none'")
 
@@ -213,11 +241,12 @@ def _tensors(data: dict, f: _Fields) -> CostTensors:
         lat = lat * scale
         fixed_lat = fixed_lat * scale + offset
     # the largest estimate must stay a number (entries near 1e308 each are finite, their sum is not)
-    for name, table, base in (("latency_ms", lat, fixed_lat), ("energy_mj", en, fixed_en)):
+    for name, table, base in (("latency_ms", lat, fixed_lat), (en_key, en, fixed_en)):
         if table is not None and not math.isfinite(base + float(table.max(dim=1).values.sum())):
             f.fail(f"layers[*].ops.*.{name}", "entries whose sums stay finite (the largest estimate overflows)")
     return CostTensors(op_names=tuple(ops), latency_fixed_ms=fixed_lat, latency_ms=lat,
-                       energy_fixed_mj=fixed_en, energy_mj=en, energy_source=energy_source)
+                       energy_fixed_mj=fixed_en, energy_mj=en, energy_source=energy_source,
+                       energy_kind=energy_kind if has_energy else None)
 
 
 def _cost(f: _Fields, value: float, field: str, zero_ok: bool) -> float:
@@ -235,12 +264,13 @@ def space_from_definition(d: dict) -> SearchSpace:
                        width=d["width"])
 
 
-def lut_from_dict(data: dict, name: str = "<memory>") -> Lut:
-    return Lut(data, name)
+def lut_from_dict(data: dict, name: str = "<memory>", energy_kind: str = "dynamic") -> Lut:
+    return Lut(data, name, energy_kind)
 
 
-def load_lut(spec: str) -> Lut:
-    """Read a LUT: a JSON file path or ``builtin:<name>``. Bad files raise a one-line
+def load_lut(spec: str, energy_kind: str = "dynamic") -> Lut:
+    """Read a LUT: a JSON file path or ``builtin:<name>``; its energy of ``energy_kind``
+    (``dynamic`` or ``total``, config ``lut.energy_kind``). Bad files raise a one-line
     ``UserError`` naming the file and the field."""
     spec = str(spec)
     if spec.startswith("builtin:"):
@@ -257,7 +287,7 @@ def load_lut(spec: str) -> Lut:
         text = path.read_text()
     except OSError as err:
         raise UserError(f"LUT {spec}: cannot read ({err.strerror})") from None
-    return Lut(parse_json(text, f"LUT {spec}"), spec)
+    return Lut(parse_json(text, f"LUT {spec}"), spec, energy_kind)
 
 
 def save_lut(lut: Lut | dict, path: str | os.PathLike) -> Path:

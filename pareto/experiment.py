@@ -153,8 +153,9 @@ def _load_trial_files(tdir: str, root: str, problems: list):
     return params, rows, arch, metrics
 
 
-def _finished(row: dict, metrics: dict, arch: dict | None) -> list:
-    """Fill a finished trial's columns from its metrics.json; returns its LUT estimates."""
+def _finished(row: dict, metrics: dict, arch: dict | None, energy_field: str) -> list:
+    """Fill a finished trial's columns from its metrics.json; returns its LUT estimates.
+    ``energy_field``: the measured energy of the kind the search LUT's estimates are."""
     measured = metrics.get("measured") or {}
     lut = metrics.get("lut") or {}
     row.update(status="finished", test_acc=metrics.get("test_acc"), params=metrics.get("params"),
@@ -163,9 +164,10 @@ def _finished(row: dict, metrics: dict, arch: dict | None) -> list:
                search_lut=lut.get("name") if isinstance(lut, dict) else None)
     # latency_ms_at_lut_speed: the measurement brought to the speed the search LUT was
     # profiled at (same speed reference)
-    for key in ("latency_ms", "latency_iqr_ms", "latency_ms_at_lut_speed", "speed_factor", "noisy", "energy_mj",
+    for key in ("latency_ms", "latency_iqr_ms", "latency_ms_at_lut_speed", "speed_factor", "noisy",
                 "energy_source", "device"):
         row[f"measured_{key}"] = measured.get(key)
+    row["measured_energy_mj"] = measured.get(energy_field)
     if row["wall_seconds"] is None:
         row["wall_seconds"] = metrics.get("train_seconds")
     return metrics.get("lut_estimates") or ([lut] if isinstance(lut, dict) and lut else [])
@@ -198,7 +200,8 @@ def _estimate_columns(row: dict, estimates: list, luts: dict) -> None:
         row[cols["energy_source"]] = est.get("energy_source")
 
 
-def _read_trial(tdir: str, root: str, sweep_mode, default_lut, luts: dict) -> dict:
+def _read_trial(tdir: str, root: str, sweep_mode, default_lut, luts: dict,
+                energy_field: str = "energy_mj") -> dict:
     problems = []
     row = {c: None for c in BASE_COLUMNS}
     row["trial_dir"] = os.path.relpath(tdir, root)
@@ -213,7 +216,7 @@ def _read_trial(tdir: str, root: str, sweep_mode, default_lut, luts: dict) -> di
     row.update({knob: params.get(knob) for knob in _KNOBS})
     row["mode"] = params.get("dominant") or sweep_mode  # the trial's dominant cost term
     row["wall_seconds"] = _last_value(rows, "trial_seconds")
-    estimates = _finished(row, metrics, arch) if metrics is not None else _running(row, rows, arch, default_lut)
+    estimates = _finished(row, metrics, arch, energy_field) if metrics is not None else _running(row, rows, arch, default_lut)
     if os.path.isfile(os.path.join(tdir, "error.txt")):
         row["status"] = "failed"
         row["reason"] = _error_reason(os.path.join(tdir, "error.txt"))
@@ -274,7 +277,10 @@ def read_experiment(root: str, skip_dir: str | None = None) -> Experiment:
     luts: dict = {}
     sweep_luts = sweep.get("luts") if isinstance(sweep.get("luts"), list) else []
     default_lut = str(sweep_luts[0]) if sweep_luts else "search LUT"
-    records = [_read_trial(d, root, sweep.get("mode"), default_lut, luts) for d in trial_dirs]
+    # measured energy of the sweep's lut.energy_kind (sweeps before it had one kind: total)
+    lut_entry = sweep.get("lut") if isinstance(sweep.get("lut"), dict) else {}
+    energy_field = "energy_dynamic_mj" if lut_entry.get("energy_kind") == "dynamic" else "energy_mj"
+    records = [_read_trial(d, root, sweep.get("mode"), default_lut, luts, energy_field) for d in trial_dirs]
     ray_status = _ray_statuses(root, problems)
     for rec in records:
         rec["ray_status"] = ray_status.get(rec["trial_id"])

@@ -63,7 +63,7 @@ class SearchSetup:
                                           d.test_size, d.arch_fraction, d.seed)
         self.lut_name = cfg.lut.path
         if cost is None:
-            lut = ensure_lut(cfg.lut.path, self.space)
+            lut = ensure_lut(cfg.lut.path, self.space, energy_kind=cfg.lut.energy_kind)
             lut.check_space(self.space)
             cost = lut.cost_tensors()
         self.cost = _check_cost(cost, self.space, self.lut_name)

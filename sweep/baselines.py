@@ -38,7 +38,7 @@ def measure_baselines(out_dir: str | Path, input_shape, num_classes: int, measur
             "name": name,
             "latency_ms": measured["latency_ms"],
             "latency_iqr_ms": measured.get("latency_iqr_ms"),
-            "energy_mj": measured.get("energy_mj"),
+            "energy_mj": measured.get("energy_mj"), "energy_dynamic_mj": measured.get("energy_dynamic_mj"),
             "energy_source": measured.get("energy_source", "none"),
             "device": measured.get("device"),
             "node": measured.get("node"),

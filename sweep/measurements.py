@@ -38,7 +38,8 @@ from sweep.experiment import read_record, write_json
 __all__ = ["MEASUREMENTS", "PENDING", "main", "measure_pending", "pending_models"]
 
 MEASUREMENTS = "measurements.json"
-PENDING = {"latency_ms": None, "latency_iqr_ms": None, "energy_mj": None, "energy_source": "none", "device": None,
+PENDING = {"latency_ms": None, "latency_iqr_ms": None, "energy_mj": None, "energy_dynamic_mj": None, "idle_w": None,
+           "energy_source": "none", "device": None,
            "threads": None, "batch_size": None, "pending": True,
            "note": "measured after the trials, in the sweep's quiet measurement phase"}
 
@@ -127,7 +128,8 @@ def _fill_baselines(experiment: Path, timed: dict) -> None:
         if row.get("pending") and measured:
             row.update({k: measured.get(k) for k in ("latency_ms", "latency_iqr_ms", "rel_iqr", "noisy",
                                                      "latency_ms_at_lut_speed", "speed_factor", "energy_mj",
-                                                     "energy_source", "device", "node", "threads", "batch_size")})
+                                                     "energy_dynamic_mj", "idle_w", "energy_source", "device", "node",
+                                                     "threads", "batch_size")})
             row.pop("pending")
             changed = True
     if changed:
@@ -143,7 +145,7 @@ def main(argv=None) -> None:
     record, cfg = read_record(experiment)
     from lut import load_lut
 
-    reference = load_lut(record["lut"]["path"]).measurement_reference()
+    reference = load_lut(record["lut"]["path"], cfg.lut.energy_kind).measurement_reference()
     started = time.perf_counter()
     phase = measure_pending(cfg, experiment, reference)
     print(json.dumps(dict(phase, seconds=time.perf_counter() - started)))

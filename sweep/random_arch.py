@@ -96,7 +96,7 @@ def random_arch_record(cfg, ops, index: int) -> dict:
 
     space = cfg.search_space()
     ops = space.check_arch(ops, "random trial config")
-    lut = ensure_lut(cfg.lut.path, space)
+    lut = ensure_lut(cfg.lut.path, space, energy_kind=cfg.lut.energy_kind)
     energy = lut.energy_mj(ops)
     return {"space": space.record(), "ops": ops, "lat_ms": lut.latency_ms(ops), "energy_mj": energy,
             "energy_source": lut.energy_source if energy is not None else "none", "lut": cfg.lut.path,

@@ -123,27 +123,29 @@ def prepare_lut(cfg: ExperimentConfig, experiment: Path):
     space = cfg.search_space()
     stored = experiment / "lut.json"
     if cfg.lut.path != "auto":
-        lut = ensure_lut(cfg.lut.path, space)
+        lut = ensure_lut(cfg.lut.path, space, energy_kind=cfg.lut.energy_kind)
         # the name trials (in their own working directories) and their files will use
         path = absolute_paths(config_to_dict(cfg), Path.cwd())["lut"]["path"]
         return lut, path, {"spec": cfg.lut.path, "path": path, "source": "given"}
     if stored.is_file():
-        lut = load_lut(str(stored))
+        lut = load_lut(str(stored), cfg.lut.energy_kind)
         lut.check_space(space)
         source = "experiment"
     elif cfg.measure.device == "local":
-        lut = ensure_lut("auto", space, progress=True, threads=cfg.measure.threads)
+        lut = ensure_lut("auto", space, progress=True, threads=cfg.measure.threads,
+                         energy_kind=cfg.lut.energy_kind)
         source = "profiled on this host" + (" (cached)" if "not cached" not in lut.name else " (noisy, not cached)")
     else:
         lut = profile_lut(space, device=f"ray:{cfg.measure.device}", threads=cfg.measure.threads,
                           meter=cfg.measure.meter, progress=False)
+        lut = type(lut)(lut.data, lut.name, cfg.lut.energy_kind)  # the energy kind the config asks for
         source = f"profiled on ray:{cfg.measure.device}"
     return lut, str(stored), {"spec": "auto", "path": str(stored), "source": source}
 
 
 def _lut_entry(lut, entry: dict) -> dict:
     return dict(entry, name=lut.name, device=lut.device.get("name"), energy_source=lut.energy_source,
-                has_energy=lut.has_energy)
+                has_energy=lut.has_energy, energy_kind=lut.energy_kind)
 
 
 def _new_record(cfg: ExperimentConfig, experiment: Path, metrics, modes, lut, lut_path: str, lut_entry: dict) -> dict:
@@ -186,7 +188,7 @@ def _lut_of(cfg: ExperimentConfig, experiment: Path, record: dict | None):
     entry = record.get("lut")
     if entry is None:
         raise UserError(f"{experiment / RECORD}: field lut: missing (the sweep's LUT); cannot resume")
-    return load_lut(entry["path"]), entry["path"], entry
+    return load_lut(entry["path"], cfg.lut.energy_kind), entry["path"], entry
 
 
 def _prepare(cfg: ExperimentConfig, experiment: Path, record: dict, lut_path: str, reference: dict | None) -> None:

@@ -170,7 +170,7 @@ def run_trial(context: TrialContext, make_config, search) -> None:
     arch = json.loads((work / "search" / "arch.json").read_text())
     metrics = _child(cfg, arch, work, context, reporter, resumed=state.epoch > 0)
     state.phase = "done"
-    state.final = _final_row(arch, metrics, reporter.seconds(), budget_dict(cfg.sweep.budget))
+    state.final = _final_row(arch, metrics, reporter.seconds(), budget_dict(cfg.sweep.budget), cfg.lut.energy_kind)
     reporter.report(state.final)
 
 
@@ -235,18 +235,21 @@ def _measure(path: Path, cfg: ExperimentConfig, context: TrialContext) -> dict:
     return measure_on_device(path, cfg.measure, cfg.sweep.measure_timeout_s, reference=context.reference)
 
 
-def _final_row(arch: dict, metrics: dict, seconds: float, budget: dict | None = None) -> dict:
+def _final_row(arch: dict, metrics: dict, seconds: float, budget: dict | None = None,
+               energy_kind: str = "dynamic") -> dict:
     measured = metrics.get("measured") or {}
     lut = metrics.get("lut") or {}
+    # measured energy of the kind the LUT estimates are (lut.energy_kind): total or dynamic
+    measured_energy = measured.get("energy_dynamic_mj" if energy_kind == "dynamic" else "energy_mj")
     verdict = judge(budget, measured.get("latency_ms"), lut.get("lat_ms", arch.get("lat_ms")),
-                    measured.get("energy_mj"), lut.get("energy_mj", arch.get("energy_mj")))
+                    measured_energy, lut.get("energy_mj", arch.get("energy_mj")))
     return {
         "epoch": metrics.get("epochs", 0),
         "test_acc": metrics.get("test_acc"),
         "lat_ms": lut.get("lat_ms", arch.get("lat_ms")),
         "energy_mj": lut.get("energy_mj", arch.get("energy_mj")),
         "measured_latency_ms": measured.get("latency_ms"),
-        "measured_energy_mj": measured.get("energy_mj"),
+        "measured_energy_mj": measured_energy,
         "measured_device": measured.get("device"),
         "measured_node": measured.get("node"),
         "params": metrics.get("params"),

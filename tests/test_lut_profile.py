@@ -45,10 +45,13 @@ def test_profiled_lut_has_every_layer_and_op(cpu_lut, tmp_path):
         for op, e in entry["ops"].items():
             identity = op == "skip" and layer.in_channels == layer.out_channels and layer.stride == 1
             assert e["measured"] is (not identity)
-            assert (e["latency_ms"] == 0.0) if identity else (e["latency_ms"] > 0 and e["energy_mj"] > 0)
+            # a model's energy is dynamic only (no static part): energy_mj (total) stays null
+            assert e["energy_mj"] is None
+            assert (e["latency_ms"] == 0.0) if identity else (e["latency_ms"] > 0 and e["energy_dynamic_mj"] > 0)
     assert set(d["fixed"]["parts"]) == {"stem", "head"}
     assert d["fixed"]["parts"]["head"]["latency_ms"] > 0
     assert d["energy_source"] == "model:horowitz45nm" and cpu_lut.has_energy
+    assert d["energy_kinds"] == ["dynamic"] and cpu_lut.energy_kind == "dynamic"
     assert d["protocol"]["context"] == "graph" and d["protocol"]["statistic"] == "median"
     design = d["protocol"]["design"]  # traced networks fitted: at least two per unknown entry
     assert design["networks"] >= 2 * design["unknowns"] and design["fit_rel_rmse"] < 0.5

@@ -6,10 +6,10 @@ Only torch/stdlib are imported here; hardware is touched when a meter is built.
 from __future__ import annotations
 
 from hwnas.errors import UserError
-from hwnas.meters.base import Meter, Reading
+from hwnas.meters.base import IDLE_SECONDS, Meter, Reading
 from hwnas.meters.none import NoMeter
 
-__all__ = ["METERS", "Meter", "NoMeter", "Reading", "get_meter"]
+__all__ = ["IDLE_SECONDS", "METERS", "Meter", "NoMeter", "Reading", "get_meter"]
 
 METERS = ("none", "rapl", "ina219")
 

@@ -71,7 +71,7 @@ def convert(src: dict, device: str) -> dict:
         "protocol": {"statistic": "HW-NAS-Bench published per-architecture latency",
                      "fit": "least squares over 5000 architectures; skip is each layer's zero point"},
         "units": {"latency": "ms", "energy": "mJ"},
-        "energy_source": "none", "ops": list(space.ops),
+        "energy_source": "none", "energy_kinds": [], "ops": list(space.ops),
         "fixed": {"latency_ms": table["fixed_ms"], "energy_mj": None,
                   "note": "stem, head, pooling, classifier and every layer's skip"},
         "layers": layers, "calibration": None, "provenance": CITATION,
