@@ -64,7 +64,11 @@ class MeasuredRecord(TypedDict):
     energy_mj: float | None
     energy_source: str
     device: str | None
-    node: NotRequired[str | None]
+    energy_dynamic_mj: NotRequired[float | None]  # energy_mj minus idle power x time (a meter's)
+    idle_w: NotRequired[float | None]  # the meter session's idle power
+    node: NotRequired[str | None]  # host name of the machine that measured
+    node_ip: NotRequired[str | None]
+    ray_node_id: NotRequired[str | None]
     threads: NotRequired[int]
     batch_size: NotRequired[int]
     rel_iqr: NotRequired[float | None]
@@ -115,6 +119,7 @@ class ResultRow(TypedDict):
     measured_latency_ms: float | None
     measured_energy_mj: float | None
     measured_device: str | None
+    measured_node: NotRequired[str | None]
     params: int
     flops: int
     ops: str
@@ -142,6 +147,8 @@ class SweepRecord(TypedDict):
     warmup: dict | None
     baselines: str | None
     runs: list[dict]
+    optuna: NotRequired[dict | None]  # {"storage": "sqlite:///…/optuna.db", "study": name}; null: random strategy
+    synthetic: NotRequired[bool]  # pareto.synthetic's made-up experiments say so
 
 
 def check_record(record, kind: type, where: str = "record", extra: bool = False) -> None:
