@@ -37,7 +37,7 @@ from lut import builtin_names, ensure_lut, load_lut
 from lut.cost import CostTensors, TableCost
 from supernet.io import atomic_save, atomic_write_json, atomic_write_text, load_checkpoint, space_info, train_device
 
-__all__ = ["count_flops", "lut_estimates", "main", "read_arch", "run_child"]
+__all__ = ["count_flops", "lut_estimates", "main", "read_arch", "run_child", "train_and_test"]
 
 CHECKPOINT_KEYS = ("epoch", "model", "opt", "config", "ops", "metrics")
 _NOT_MEASURED = {"latency_ms": None, "latency_iqr_ms": None, "energy_mj": None, "energy_source": "none",
@@ -131,6 +131,68 @@ def _evaluate(model, loader, device) -> float:
     return correct / max(seen, 1)
 
 
+def train_and_test(model: torch.nn.Module, cfg: ExperimentConfig, splits, ckpt_path: Path, identity,
+                   *, resume: bool = False, on_epoch: Callable[[dict], None] | None = None):
+    """The childnet recipe, one loop for childnets and baselines: SGD (``child.lr``, momentum,
+    weight decay) with cosine decay over ``child.epochs`` on ``splits.train`` in batches of
+    ``child.batch_size`` drawn with ``child.seed``, a checkpoint every epoch at ``ckpt_path``
+    (``resume`` continues it when its config and ``identity``, e.g. the ops, are the same),
+    then the accuracy on ``splits.test``. Seed the initial weights before building ``model``.
+    Returns ``(model on the CPU in the standard layout, training seconds, test accuracy)``."""
+    c, d = cfg.child, cfg.data
+    config = config_to_dict(cfg)
+    device = train_device()
+    # channels-last layout: same results, about 2x faster training on CPU (depthwise
+    # convs); the model is converted back to the standard layout for export
+    model = model.to(device, memory_format=torch.channels_last)
+    opt = torch.optim.SGD(model.parameters(), lr=c.lr, momentum=c.momentum, weight_decay=c.weight_decay)
+    train_loader = TensorLoader(splits.train, c.batch_size, seed=c.seed, augment=d.augment)
+    test_loader = TensorLoader(splits.test, c.batch_size, shuffle=False)
+
+    start, train_seconds = 0, 0.0
+    if resume and ckpt_path.exists():
+        state = load_checkpoint(ckpt_path, "childnet checkpoint", CHECKPOINT_KEYS)
+        if _resume_key(state["config"]) != _resume_key(config) or state["ops"] != identity:
+            raise UserError(f"{ckpt_path}: cannot resume, it was made with another config or architecture")
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["opt"])
+        start = state["epoch"]
+        train_seconds = state["metrics"].get("train_seconds", 0.0)
+
+    for epoch in range(start, c.epochs):
+        t0 = time.perf_counter()
+        torch.manual_seed(c.seed * 1_000_003 + epoch)
+        for group in opt.param_groups:
+            group["lr"] = _lr_at(epoch, c.lr, c.epochs)
+        train_loader.set_epoch(epoch)
+        model.train()
+        loss_sum = correct = seen = 0
+        for x, y in train_loader:
+            x, y = _batch(x, y, device)
+            logits = model(x)
+            loss = F.cross_entropy(logits, y, label_smoothing=c.label_smoothing)
+            if not torch.isfinite(loss):
+                raise UserError(f"childnet training diverged: loss {loss.item()} in epoch {epoch + 1}; lower child.lr")
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            loss_sum += loss.item() * len(y)
+            correct += int((logits.argmax(1) == y).sum())
+            seen += len(y)
+        seconds = time.perf_counter() - t0
+        train_seconds += seconds
+        metrics = {"epoch": epoch + 1, "epochs": c.epochs, "phase": "child", "train_loss": loss_sum / max(seen, 1),
+                   "train_acc": correct / max(seen, 1), "lr": opt.param_groups[0]["lr"], "seconds": seconds,
+                   "train_seconds": train_seconds}
+        atomic_save({"epoch": epoch + 1, "model": model.state_dict(), "opt": opt.state_dict(), "config": config,
+                     "ops": identity, "metrics": metrics}, ckpt_path)
+        if on_epoch is not None:
+            on_epoch(dict(metrics))
+
+    test_acc = _evaluate(model, test_loader, device)
+    return model.to("cpu", memory_format=torch.contiguous_format), train_seconds, test_acc
+
+
 def run_child(cfg: ExperimentConfig, arch, out_dir, *, resume: bool = False,
               on_epoch: Callable[[dict], None] | None = None, measure: bool | Callable = True,
               cost: CostTensors | None = None) -> dict:
@@ -162,60 +224,11 @@ def run_child(cfg: ExperimentConfig, arch, out_dir, *, resume: bool = False,
     config = config_to_dict(cfg)
     out_dir.mkdir(parents=True, exist_ok=True)  # bad input has failed above, before anything is written
 
-    torch.manual_seed(c.seed)
-    device = train_device()
-    # channels-last layout: same results, about 2x faster training on CPU (depthwise
-    # convs); the exported model is converted back to the standard layout
-    model = build_network(space, ops).to(device, memory_format=torch.channels_last)
-    opt = torch.optim.SGD(model.parameters(), lr=c.lr, momentum=c.momentum, weight_decay=c.weight_decay)
-    train_loader = TensorLoader(splits.train, c.batch_size, seed=c.seed, augment=d.augment)
-    test_loader = TensorLoader(splits.test, c.batch_size, shuffle=False)
-
-    start, train_seconds, metrics = 0, 0.0, {}
-    ckpt_path = out_dir / "checkpoint.pt"
-    if resume and ckpt_path.exists():
-        state = load_checkpoint(ckpt_path, "childnet checkpoint", CHECKPOINT_KEYS)
-        if _resume_key(state["config"]) != _resume_key(config) or state["ops"] != ops:
-            raise UserError(f"{ckpt_path}: cannot resume, it was made with another config or architecture")
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["opt"])
-        start, metrics = state["epoch"], state["metrics"]
-        train_seconds = metrics.get("train_seconds", 0.0)
+    torch.manual_seed(c.seed)  # the initial weights
+    model = build_network(space, ops)
     atomic_write_text(out_dir / "config.yaml", yaml.safe_dump(config, sort_keys=False))
-
-    for epoch in range(start, c.epochs):
-        t0 = time.perf_counter()
-        torch.manual_seed(c.seed * 1_000_003 + epoch)
-        for group in opt.param_groups:
-            group["lr"] = _lr_at(epoch, c.lr, c.epochs)
-        train_loader.set_epoch(epoch)
-        model.train()
-        loss_sum = correct = seen = 0
-        for x, y in train_loader:
-            x, y = _batch(x, y, device)
-            logits = model(x)
-            loss = F.cross_entropy(logits, y, label_smoothing=c.label_smoothing)
-            if not torch.isfinite(loss):
-                raise UserError(f"childnet training diverged: loss {loss.item()} in epoch {epoch + 1}; lower child.lr")
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            loss_sum += loss.item() * len(y)
-            correct += int((logits.argmax(1) == y).sum())
-            seen += len(y)
-        seconds = time.perf_counter() - t0
-        train_seconds += seconds
-        metrics = {"epoch": epoch + 1, "epochs": c.epochs, "phase": "child", "train_loss": loss_sum / max(seen, 1),
-                   "train_acc": correct / max(seen, 1), "lr": opt.param_groups[0]["lr"], "seconds": seconds,
-                   "train_seconds": train_seconds}
-        atomic_save({"epoch": epoch + 1, "model": model.state_dict(), "opt": opt.state_dict(), "config": config,
-                     "ops": ops, "metrics": metrics}, ckpt_path)
-        if on_epoch is not None:
-            on_epoch(dict(metrics))
-
-    # evaluate, count, export, measure
-    test_acc = _evaluate(model, test_loader, device)
-    model = model.to("cpu", memory_format=torch.contiguous_format)  # counted, exported, measured as deployed
+    model, train_seconds, test_acc = train_and_test(model, cfg, splits, out_dir / "checkpoint.pt", ops,
+                                                    resume=resume, on_epoch=on_epoch)
     input_shape = list(space.input_shape)
     params = sum(p.numel() for p in model.parameters())
     flops = count_flops(model, input_shape)
