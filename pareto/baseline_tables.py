@@ -2,7 +2,8 @@
 
 Table 1 (``report.json`` key ``baselines``): every baseline of ``baselines.json`` and
 every childnet on the front of accuracy vs measured cost (the search LUT's front when
-nothing was measured, said in ``front``), each with test accuracy, parameters, FLOPs
+nothing was measured, said in ``front``; one row per architecture, ``same_as`` naming the
+other trials that found it), each with test accuracy, parameters, FLOPs
 (``torch.utils.flop_counter``: 2 per multiply-accumulate; ``macs`` = FLOPs / 2), the
 search LUT's latency (null for a baseline: the LUT holds only the search space's
 blocks), the measured latency and an energy with its source: measured by a meter where
@@ -52,7 +53,7 @@ def _baseline_row(b: dict) -> dict:
     return {"kind": "baseline", "name": b.get("name"), "width": _v(b.get("width")), "test_acc": _v(b.get("test_acc")),
             "params": _v(b.get("params")), "flops": flops, "macs": None if flops is None else flops // 2,
             "lut_latency_ms": None, "measured_latency_ms": _v(b.get("latency_ms")), "energy_mj": energy,
-            "energy_source": source, "energy_basis": basis, "front": None,
+            "energy_source": source, "energy_basis": basis, "front": None, "same_as": [],
             "note": _NO_LUT if b.get("test_acc") is not None else f"untrained (test_acc null); {_NO_LUT}"}
 
 
@@ -75,8 +76,11 @@ def _childnet_row(t: dict, front: str) -> dict:
 def table1_rows(baselines: list, trials: pd.DataFrame, fronts: list, luts: dict) -> list[dict]:
     """Table 1: the baselines, then the front's childnets from the fastest (module docstring)."""
     front, ids = _front(fronts, trials, luts)
-    on_front = trials[trials["trial_id"].isin(ids)].to_dict("records")
-    children = [_childnet_row(t, front) for t in on_front]
+    by_arch: dict = {}  # trials that found the same architecture: one row, the others named in it
+    for t in trials[trials["trial_id"].isin(ids)].to_dict("records"):
+        by_arch.setdefault(t.get("ops") or t["trial_id"], []).append(t)
+    children = [dict(_childnet_row(same[0], front), same_as=[t["trial_id"] for t in same[1:]])
+                for same in by_arch.values()]
     children.sort(key=lambda r: (r["measured_latency_ms"] is None, r["measured_latency_ms"] or r["lut_latency_ms"]
                                  or 0.0))
     return [_baseline_row(b) for b in baselines if isinstance(b, dict)] + children

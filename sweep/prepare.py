@@ -37,7 +37,7 @@ def ensure_warmup(cfg: ExperimentConfig, experiment: Path, lut_path: str, previo
 
 
 def start_baselines(cfg: ExperimentConfig, experiment: Path, previous: str | None):
-    """Start training the configured baselines (``sweep.baselines``) in a Ray task that
+    """Start training the configured baselines (config ``baselines``) in a Ray task that
     holds a trial's resources, so it shares the machine with the trials instead of adding
     to the sweep's wall time; None when there is nothing to train (none configured, or
     ``baselines.json`` already written: a resumed sweep reuses them)."""

@@ -124,7 +124,10 @@ def test_tables_one_and_two_from_known_numbers(tmp_path):
 
     rows = [{"test_acc": 0.86, "lat_ms": 0.2, "measured_latency_ms": 0.25, "energy_mj": 0.01, "alpha": 1.0},
             {"test_acc": 0.88, "lat_ms": 0.4, "measured_latency_ms": 0.5, "energy_mj": 0.04, "alpha": 0.5},
-            {"test_acc": 0.80, "lat_ms": 0.9, "measured_latency_ms": 1.0, "energy_mj": 0.09, "alpha": 0.1}]
+            {"test_acc": 0.80, "lat_ms": 0.9, "measured_latency_ms": 1.0, "energy_mj": 0.09, "alpha": 0.1},
+            # trial 3 found trial 0's architecture (synthetic ops: op number t of FBNET_OPS in every layer)
+            {"test_acc": 0.86, "lat_ms": 0.2, "measured_latency_ms": 0.25, "energy_mj": 0.01, "alpha": 0.9,
+             "ops": ["k3_e1"] * 22}]
     baselines = [_row("mobilenet_v2", 0.90, 1.5, model_energy=0.06), _row("resnet18", 0.85, 2.0)]
     root = write_rows_experiment(str(tmp_path / "exp"), rows, baselines=baselines)
     report = build_report(root, str(tmp_path / "out"))
@@ -138,6 +141,7 @@ def test_tables_one_and_two_from_known_numbers(tmp_path):
     # the measured front: trial 2 (0.80 at 1.0 ms) is dominated; fastest first
     assert (fast["name"], fast["front"], fast["lut_latency_ms"], fast["energy_basis"]) == ("00000", "measured", 0.2,
                                                                                            "lut")
+    assert fast["same_as"] == ["00003"]  # one row per architecture
 
     comparison = {(r["childnet"], r["baseline"]): r for r in report["comparison"]}
     assert len(comparison) == 4
