@@ -90,7 +90,8 @@ def load_exported(path) -> tuple[torch.nn.Module, dict]:
 def save_model_data(model: torch.nn.Module, path, meta: dict) -> Path:
     """Write the data file of ``model`` atomically: ``meta`` (checked as a reader will
     check it) and the weights. ``meta``: ``input_shape`` and either ``ops`` + ``space``
-    (``name``, ``width``, ``num_classes``; a childnet) or ``baseline`` + ``num_classes``."""
+    (``name``, ``width``, ``num_classes``; a childnet) or ``baseline`` + ``num_classes`` (+ ``width``,
+    ``stem_stride``)."""
     meta = {**meta, "format": DATA_FORMAT, "version": DATA_VERSION}
     meta = json.loads(json.dumps(meta))  # plain JSON types only: what weights_only can read back
     model_data_meta(meta, path)
@@ -121,7 +122,7 @@ def _check_archive(path: Path) -> None:
 def model_data_meta(meta, path) -> dict:
     """``meta`` of a data file checked: format, version, ``input_shape`` (3 positive
     integers, one image at most ``MAX_INPUT_ELEMENTS``), then a childnet's ``ops`` and
-    ``space`` or a baseline's ``baseline`` and ``num_classes``."""
+    ``space`` or a baseline's ``baseline``, ``num_classes``, ``width`` and ``stem_stride``."""
     if not isinstance(meta, dict):
         _refuse(path, f"meta: expected an object, got {type(meta).__name__}")
     if meta.get("format") != DATA_FORMAT or meta.get("version") != DATA_VERSION:
@@ -139,17 +140,24 @@ def model_data_meta(meta, path) -> dict:
         if meta["baseline"] not in BASELINES:
             _refuse(path, f"meta.baseline: expected one of {', '.join(BASELINES)}, got {str(meta['baseline'])[:40]!r}")
         _classes(meta.get("num_classes"), path, "meta.num_classes")
+        _width(meta.get("width", 1.0), path, "meta.width")
+        stride = meta.get("stem_stride", 1)
+        if isinstance(stride, bool) or not isinstance(stride, int) or stride not in (1, 2, 4):
+            _refuse(path, f"meta.stem_stride: expected 1, 2 or 4, got {str(stride)[:30]}")
         return meta
     ops, space = meta.get("ops"), meta.get("space")
     if not isinstance(ops, list) or not ops or not all(isinstance(o, str) for o in ops):
         _refuse(path, f"meta.ops: expected a non-empty list of op names, got {str(ops)[:60]}")
     if not isinstance(space, dict) or not isinstance(space.get("name"), str):
         _refuse(path, "meta.space: expected an object with name, width, num_classes")
-    width = space.get("width")
-    if isinstance(width, bool) or not isinstance(width, (int, float)) or not 0 < width <= MAX_WIDTH:
-        _refuse(path, f"meta.space.width: expected a number in (0, {MAX_WIDTH:g}], got {str(width)[:30]}")
+    _width(space.get("width"), path, "meta.space.width")
     _classes(space.get("num_classes"), path, "meta.space.num_classes")
     return meta
+
+
+def _width(width, path, field: str) -> None:
+    if isinstance(width, bool) or not isinstance(width, (int, float)) or not 0 < width <= MAX_WIDTH:
+        _refuse(path, f"{field}: expected a number in (0, {MAX_WIDTH:g}], got {str(width)[:30]}")
 
 
 def _classes(value, path, field: str) -> None:
@@ -162,9 +170,11 @@ def _rebuild(meta: dict, path) -> torch.nn.Module:
     if "baseline" in meta:
         from hwnas.baselines import baseline_model
 
-        if meta["input_shape"][0] != 3:
-            _refuse(path, f"meta.input_shape: baselines take 3 channels, got {meta['input_shape']}")
-        return baseline_model(meta["baseline"], meta["num_classes"])
+        try:  # files from before widths existed: full width, CIFAR-style stem (stride 1)
+            return baseline_model(meta["baseline"], meta["num_classes"], meta["input_shape"],
+                                  float(meta.get("width", 1.0)), meta.get("stem_stride", 1))
+        except UserError as err:
+            _refuse(path, f"meta: {err}")
     from hwnas.network import build_network
     from hwnas.space import get_space
 

@@ -39,7 +39,7 @@ from hwnas.space import SearchSpace
 from lut import builtin_names, ensure_lut, load_lut
 from lut.cost import CostTensors, TableCost
 
-__all__ = ["count_flops", "lut_estimates", "main", "read_arch", "run_child"]
+__all__ = ["count_flops", "lut_estimates", "main", "read_arch", "run_child", "train_and_test"]
 
 CHECKPOINT_KEYS = ("epoch", "model", "opt", "config", "ops", "metrics")
 _NOT_MEASURED = {"latency_ms": None, "latency_iqr_ms": None, "energy_mj": None, "energy_source": "none",
@@ -134,54 +134,36 @@ def _evaluate(model, loader, device) -> float:
     return correct / max(seen, 1)
 
 
-def run_child(cfg: ExperimentConfig, arch, out_dir, *, resume: bool = False,
-              on_epoch: Callable[[dict], None] | None = None, measure: bool | Callable = True,
-              cost: CostTensors | None = None) -> dict:
-    """Train, evaluate, export and measure ``arch``; returns the metrics.json dict.
-
-    ``measure``: True measures on this host (``childnet.measure``); a callable gets the
-    data file's path (``model.weights.pt``) and returns the "measured" dict (e.g. from a device's Ray
-    node); False leaves the measured fields null with a note. ``cost``: in-memory costs
-    standing for ``cfg.lut.path`` (else the LUT is loaded).
-    """
-    out_dir = Path(out_dir)
-    if out_dir.exists() and not out_dir.is_dir():
-        raise UserError(f"--out {out_dir}: is a file, expected a folder")
+def train_and_test(model: torch.nn.Module, cfg: ExperimentConfig, splits, ckpt_path: Path, identity,
+                   *, resume: bool = False, on_epoch: Callable[[dict], None] | None = None):
+    """The childnet recipe, one loop for childnets and baselines: SGD (``child.lr``, momentum,
+    weight decay) with cosine decay over ``child.epochs`` on ``splits.train`` in batches of
+    ``child.batch_size`` drawn with ``child.seed``, a checkpoint every epoch at ``ckpt_path``
+    (``resume`` continues it when its config and ``identity``, e.g. the ops, are the same),
+    then the accuracy on ``splits.test``. Seed the initial weights before building ``model``.
+    Returns ``(model on the CPU in the standard layout, training seconds, test accuracy)``."""
     c, d = cfg.child, cfg.data
-    if c.threads:
-        torch.set_num_threads(c.threads)
-    ops, record = read_arch(arch)
-    space = cfg.search_space()
-    splits = make_splits(d.dataset, space.input_shape, d.root, d.download, d.train_size, d.test_size,
-                         d.arch_fraction, d.seed)
-    ops = space.check_arch(ops, str(arch) if isinstance(arch, (str, Path)) else "architecture")
-    _check_arch_space(record, space, str(arch) if isinstance(arch, (str, Path)) else "architecture")
-    estimates = lut_estimates(cfg.lut.path, space, ops, cost, cfg.lut.energy_kind)  # before training: a wrong LUT fails fast
     config = config_to_dict(cfg)
-    out_dir.mkdir(parents=True, exist_ok=True)  # bad input has failed above, before anything is written
-
-    torch.manual_seed(c.seed)
     device = train_device()
     # channels-last layout: same results, about 2x faster training on CPU (depthwise
-    # convs); the exported model is converted back to the standard layout
-    model = build_network(space, ops).to(device, memory_format=torch.channels_last)
+    # convs); the model is converted back to the standard layout for export
+    model = model.to(device, memory_format=torch.channels_last)
     opt = torch.optim.SGD(model.parameters(), lr=c.lr, momentum=c.momentum, weight_decay=c.weight_decay)
     train_loader = TensorLoader(splits.train, c.batch_size, seed=c.seed, augment=d.augment)
     test_loader = TensorLoader(splits.test, c.batch_size, shuffle=False)
 
-    start, train_seconds, metrics = 0, 0.0, {}
-    ckpt_path = out_dir / "checkpoint.pt"
+    start, train_seconds = 0, 0.0
     if resume and ckpt_path.exists():
         state = load_checkpoint(ckpt_path, "childnet checkpoint", CHECKPOINT_KEYS)
-        diff = differences({**_resume_key(state["config"]), "ops": state["ops"]}, {**_resume_key(config), "ops": ops})
+        diff = differences({**_resume_key(state["config"]), "ops": state["ops"]},
+                           {**_resume_key(config), "ops": identity})
         if diff:
             raise UserError(f"{ckpt_path}: cannot resume, it was made with another config or architecture: "
                             + "; ".join(diff))
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["opt"])
-        start, metrics = state["epoch"], state["metrics"]
-        train_seconds = metrics.get("train_seconds", 0.0)
-    atomic_write_text(out_dir / "config.yaml", yaml.safe_dump(config, sort_keys=False))
+        start = state["epoch"]
+        train_seconds = state["metrics"].get("train_seconds", 0.0)
 
     for epoch in range(start, c.epochs):
         t0 = time.perf_counter()
@@ -209,13 +191,45 @@ def run_child(cfg: ExperimentConfig, arch, out_dir, *, resume: bool = False,
                    "train_acc": correct / max(seen, 1), "lr": opt.param_groups[0]["lr"], "seconds": seconds,
                    "train_seconds": train_seconds}
         atomic_save({"epoch": epoch + 1, "model": model.state_dict(), "opt": opt.state_dict(), "config": config,
-                     "ops": ops, "metrics": metrics}, ckpt_path)
+                     "ops": identity, "metrics": metrics}, ckpt_path)
         if on_epoch is not None:
             on_epoch(dict(metrics))
 
-    # evaluate, count, export, measure
     test_acc = _evaluate(model, test_loader, device)
-    model = model.to("cpu", memory_format=torch.contiguous_format)  # counted, exported, measured as deployed
+    return model.to("cpu", memory_format=torch.contiguous_format), train_seconds, test_acc
+
+
+def run_child(cfg: ExperimentConfig, arch, out_dir, *, resume: bool = False,
+              on_epoch: Callable[[dict], None] | None = None, measure: bool | Callable = True,
+              cost: CostTensors | None = None) -> dict:
+    """Train, evaluate, export and measure ``arch``; returns the metrics.json dict.
+
+    ``measure``: True measures on this host (``childnet.measure``); a callable gets the
+    data file's path (``model.weights.pt``) and returns the "measured" dict (e.g. from a device's Ray
+    node); False leaves the measured fields null with a note. ``cost``: in-memory costs
+    standing for ``cfg.lut.path`` (else the LUT is loaded).
+    """
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UserError(f"--out {out_dir}: is a file, expected a folder")
+    c, d = cfg.child, cfg.data
+    if c.threads:
+        torch.set_num_threads(c.threads)
+    ops, record = read_arch(arch)
+    space = cfg.search_space()
+    splits = make_splits(d.dataset, space.input_shape, d.root, d.download, d.train_size, d.test_size,
+                         d.arch_fraction, d.seed)
+    ops = space.check_arch(ops, str(arch) if isinstance(arch, (str, Path)) else "architecture")
+    _check_arch_space(record, space, str(arch) if isinstance(arch, (str, Path)) else "architecture")
+    estimates = lut_estimates(cfg.lut.path, space, ops, cost, cfg.lut.energy_kind)  # before training: a wrong LUT fails fast
+    config = config_to_dict(cfg)
+    out_dir.mkdir(parents=True, exist_ok=True)  # bad input has failed above, before anything is written
+
+    torch.manual_seed(c.seed)  # the initial weights
+    model = build_network(space, ops)
+    atomic_write_text(out_dir / "config.yaml", yaml.safe_dump(config, sort_keys=False))
+    model, train_seconds, test_acc = train_and_test(model, cfg, splits, out_dir / "checkpoint.pt", ops,
+                                                    resume=resume, on_epoch=on_epoch)
     input_shape = list(space.input_shape)
     params = sum(p.numel() for p in model.parameters())
     flops = count_flops(model, input_shape)

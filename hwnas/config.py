@@ -32,6 +32,7 @@ from hwnas.io import atomic_write_text
 from hwnas.space import SearchSpace, get_space
 
 __all__ = [
+    "BaselinesConfig",
     "BudgetConfig",
     "ChildConfig",
     "DataConfig",
@@ -180,6 +181,21 @@ class SweepConfig:
 
 
 @dataclass
+class BaselinesConfig:
+    """Which hand-designed baselines a sweep trains with the childnet recipe, measures and
+    reports (top-level ``baselines``), each a width multiplier (``hwnas.baselines``); null: left
+    out. None by default: a config names the ones it can afford (configs/default.yaml)."""
+
+    mobilenet_v2: float | None = None
+    resnet18: float | None = None
+    mnasnet: float | None = None
+
+    def widths(self) -> dict[str, float]:
+        """``{name: width}`` of the chosen baselines, in ``hwnas.baselines.BASELINES`` order."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if getattr(self, f.name) is not None}
+
+
+@dataclass
 class ExperimentConfig:
     space: SpaceConfig = field(default_factory=SpaceConfig)
     data: DataConfig = field(default_factory=DataConfig)
@@ -189,6 +205,7 @@ class ExperimentConfig:
     child: ChildConfig = field(default_factory=ChildConfig)
     measure: MeasureConfig = field(default_factory=MeasureConfig)
     sweep: SweepConfig = field(default_factory=SweepConfig)
+    baselines: BaselinesConfig = field(default_factory=BaselinesConfig)
 
     def search_space(self, width: float | None = None) -> SearchSpace:
         """The search space this config describes (the one place it is built): the preset
@@ -241,6 +258,7 @@ RULES: dict[type, dict[str, Range]] = {
     MeasureConfig: {"threads": AT_LEAST_1, "warmup": NON_NEGATIVE, "repeats": AT_LEAST_1, "rounds": AT_LEAST_1,
                     "batch_size": AT_LEAST_1, "max_rel_iqr": POSITIVE, "tries": AT_LEAST_1},
     BudgetConfig: {"max_latency_ms": POSITIVE, "max_energy_mj": POSITIVE},
+    BaselinesConfig: {"mobilenet_v2": WIDTH, "resnet18": WIDTH, "mnasnet": WIDTH},
     SweepConfig: {"trials": AT_LEAST_1, "concurrency": AT_LEAST_1, "cpus_per_trial": POSITIVE,
                   "gpus_per_trial": NON_NEGATIVE, "measure_timeout_s": POSITIVE, "seed": SEED},
 }
@@ -339,6 +357,8 @@ def _check_relations(cls, obj, where: str) -> None:
     for holds, message in RELATIONS.get(cls, ()):
         if not holds(obj):
             raise UserError(f"{where or 'config'}: {message.format(obj)}")
+    if cls is ExperimentConfig:
+        _check_baselines_fit(obj)
 
 
 def _from_dict(cls, data, where: str):
@@ -356,6 +376,18 @@ def _from_dict(cls, data, where: str):
     _check_rules(cls, obj, where)
     _check_relations(cls, obj, where)
     return obj
+
+
+def _check_baselines_fit(cfg) -> None:
+    """Every chosen baseline can be adapted to the space's input (``hwnas.baselines``)."""
+    if not isinstance(cfg, ExperimentConfig) or not cfg.baselines.widths():
+        return
+    from hwnas.baselines import check_adaptable
+    from hwnas.space import PRESETS
+
+    preset = PRESETS[cfg.space.preset]
+    for name in cfg.baselines.widths():
+        check_adaptable(name, preset["input_shape"], preset["stem_stride"])
 
 
 def _sourced(source: str, build):
@@ -379,6 +411,7 @@ def check_config(cfg) -> None:
             _coerce(getattr(section, g.name), section_hints[g.name], f"{f.name}.{g.name}")
         _check_rules(hints[f.name], section, f.name)
         _check_relations(hints[f.name], section, f.name)
+    _check_relations(type(cfg), cfg, "")
 
 
 def config_from_dict(data: dict, cls=ExperimentConfig, source: str = "config"):

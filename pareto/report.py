@@ -1,12 +1,13 @@
 """``python -m pareto.report EXPERIMENT_DIR --out DIR``: the sweep's report.
 
 Writes ``trials.csv``, ``pareto.csv``, ``report.json`` and ``report.html`` (self-contained, opens
-offline) into DIR, all four or none (a failure leaves an older report as it was). Works during a sweep (running trials), after an
-interrupted one, and without any energy data. Unreadable trial files are reported (one
+offline) into DIR, all four or none (a failure leaves an older report as it was). Works during a sweep
+(running trials), after an interrupted one, and without any energy data. Unreadable trial files are reported (one
 ``warning:`` line each on stderr) and the other trials still make the report.
 ``--vs DIR`` adds the comparison with a second experiment (``pareto.compare``) and prints
 ``hv_self=<x> hv_other=<x> hv_ratio=<x>``. The page opens with the recommended model
-(``pareto.recommended``: the most accurate finished childnet within ``sweep.budget``).
+(``pareto.recommended``: the most accurate finished childnet within ``sweep.budget``), then HANNA's
+Table 1 and Table 2 (``pareto.baseline_tables``: the front's childnets against the trained baselines).
 """
 
 import argparse
@@ -20,6 +21,7 @@ import pandas as pd
 
 from . import figures, page
 from .analysis import compute_fronts, fidelity_line, lut_error_stats
+from .baseline_tables import comparison_rows, table1_rows, table_sections
 from .budget import budget_of
 from .compare import compare_experiments, strategy_of
 from .errors import ParetoInputError
@@ -76,7 +78,8 @@ def _pareto_table(trials: pd.DataFrame, fronts: list) -> pd.DataFrame:
         membership[f"on_front[{front['name']}]"] = trials["trial_id"].isin(front["trial_ids"])
     flags = membership.drop(columns="trial_id")
     names = [f["name"] for f in fronts]
-    fronts_col = flags.apply(lambda r: ";".join(n for n, on in zip(names, r) if on), axis=1) if len(flags.columns) else ""
+    fronts_col = (flags.apply(lambda r: ";".join(n for n, on in zip(names, r) if on), axis=1)
+                  if len(flags.columns) else "")
     table = trials.assign(fronts=fronts_col).join(flags)
     table = table[table["fronts"] != ""]
     first = ["trial_id", "fronts"]
@@ -95,26 +98,25 @@ def _energy_sources(trials: pd.DataFrame, luts: dict) -> list:
     for name in luts:
         cols = lut_columns(name)
         if trials[cols["energy"]].notna().any():
-            out.append((f"LUT {short_lut_name(name)}", cols["latency"], cols["energy"], cols["energy_source"], f"lut:{name}"))
+            out.append((f"LUT {short_lut_name(name)}", cols["latency"], cols["energy"], cols["energy_source"],
+                        f"lut:{name}"))
     if trials["measured_energy_mj"].notna().any():
         out.append(("measured", "measured_latency_ms", "measured_energy_mj", "measured_energy_source", "measured"))
     return out
 
 
-def _html(exp, trials, fronts, stats, pareto_df, effects: dict, comparison=None, recommended=None) -> str:
-    finished = trials[trials["status"] == "finished"]
+_NO_ENERGY = "no energy data: no LUT has energy and no meter measured energy, so the energy figures are left out"
+
+
+def _shorten(exp, text: str) -> str:
+    """LUT file paths in ``text`` as their base names."""
+    for name in exp.luts:
+        text = text.replace(name, short_lut_name(name))
+    return text
+
+
+def _meta_section(exp, trials, energy_sources) -> tuple:
     counts = trials["status"].value_counts().to_dict()
-    front_ids = {f["name"]: f["trial_ids"] for f in fronts}
-    energy_sources = _energy_sources(trials, exp.luts)
-    no_energy = ("no energy data: no LUT has energy and no meter measured energy, "
-                 "so the energy figures are left out")
-    sections = []
-
-    def shorten(text: str) -> str:
-        for name in exp.luts:
-            text = text.replace(name, short_lut_name(name))
-        return text
-
     luts_text = ", ".join(f"{n} ({d or 'device unknown'})" for n, d in exp.luts.items()) or "none"
     meta = (f"<p class=meta>experiment: <code>{page.esc(os.path.abspath(exp.root))}</code><br>"
             f"trials: {len(trials)} ({', '.join(f'{v} {k}' for k, v in sorted(counts.items()))}); "
@@ -123,91 +125,113 @@ def _html(exp, trials, fronts, stats, pareto_df, effects: dict, comparison=None,
     if exp.sweep.get("synthetic"):
         meta += "<p class=note>SYNTHETIC experiment: made-up numbers for testing the report.</p>"
     if not energy_sources:
-        meta += f"<p class=note>{no_energy}.</p>"
-    sections.append((None, meta))
-    sections.append(recommended_section(recommended, budget_of(exp.sweep)))
+        meta += f"<p class=note>{_NO_ENERGY}.</p>"
+    return None, meta
 
+
+def _fronts_section(exp, fronts) -> tuple:
     rows = []
     for f in fronts:
-        objs = shorten(", ".join(f"{o['sense']} {o['column']}" for o in f["objectives"]))
-        ref = shorten(", ".join(f"{k}={v:.4g}" for k, v in (f["reference_point"] or {}).items()))
-        rows.append({"name": shorten(f["name"]), "objectives": objs, "size": len(f["trial_ids"]), "used": f["rows_used"],
-                     "left_out": f["left_out"], "hypervolume": f["hypervolume"], "reference": ref or f.get("note", "")})
-    sections.append(("Fronts and hypervolume", _table_simple(rows, [
+        objs = _shorten(exp, ", ".join(f"{o['sense']} {o['column']}" for o in f["objectives"]))
+        ref = _shorten(exp, ", ".join(f"{k}={v:.4g}" for k, v in (f["reference_point"] or {}).items()))
+        rows.append({"name": _shorten(exp, f["name"]), "objectives": objs, "size": len(f["trial_ids"]),
+                     "used": f["rows_used"], "left_out": f["left_out"], "hypervolume": f["hypervolume"],
+                     "reference": ref or f.get("note", "")})
+    return ("Fronts and hypervolume", _table_simple(rows, [
         ("front", "name"), ("objectives", "objectives"), ("trials on front", "size"), ("finished trials used", "used"),
         ("left out (missing objective)", "left_out"), ("hypervolume", "hypervolume"),
-        ("reference point (worst + 10 % of range)", "reference")])))
+        ("reference point (worst + 10 % of range)", "reference")]))
 
+
+def _bubble_section(finished, energy_sources, front_ids) -> tuple:
     charts = []
     for label, lat_col, en_col, src_col, front_name in energy_sources:
-        charts.append(page.figure_html(figures.bubble_chart(finished, lat_col, en_col, src_col, front_ids.get(front_name, []),
-                                                            f"Latency x energy, {label}"), f"{label}: no finished trial with latency, energy and accuracy"))
-    sections.append(("Latency x energy x accuracy", "".join(charts) or f"<p class=note>{no_energy}.</p>"))
+        fig = figures.bubble_chart(finished, lat_col, en_col, src_col, front_ids.get(front_name, []),
+                                   f"Latency x energy, {label}")
+        charts.append(page.figure_html(fig, f"{label}: no finished trial with latency, energy and accuracy"))
+    return "Latency x energy x accuracy", "".join(charts) or f"<p class=note>{_NO_ENERGY}.</p>"
 
+
+def _knobs_section(exp, finished, energy_sources) -> tuple:
     lat_col, lat_label = _search_latency_col(finished, exp.luts)
-    knob_html = page.figure_html(
-        figures.knobs_chart(finished, "alpha", "beta", lat_col, lat_label, "alpha and beta vs latency") if lat_col else None,
-        "no finished trial with alpha, beta and a LUT latency")
+    fig = figures.knobs_chart(finished, "alpha", "beta", lat_col, lat_label, "alpha and beta vs latency") \
+        if lat_col else None
+    knob_html = page.figure_html(fig, "no finished trial with alpha, beta and a LUT latency")
     if energy_sources:
         label, _, en_col, _, _ = energy_sources[0]
-        knob_html += page.figure_html(
-            figures.knobs_chart(finished, "gamma", "delta", en_col, f"energy mJ ({label})", "gamma and delta vs energy"),
-            "no finished trial with gamma, delta and energy")
+        fig = figures.knobs_chart(finished, "gamma", "delta", en_col, f"energy mJ ({label})",
+                                  "gamma and delta vs energy")
+        knob_html += page.figure_html(fig, "no finished trial with gamma, delta and energy")
     else:
-        knob_html += f"<p class=note>gamma and delta vs energy: {no_energy}.</p>"
-    sections.append(("Knobs vs cost", knob_html))
-    sections.append(knob_effects_section(exp, finished, effects))
+        knob_html += f"<p class=note>gamma and delta vs energy: {_NO_ENERGY}.</p>"
+    return "Knobs vs cost", knob_html
 
-    sources = [(f"LUT {short_lut_name(n)}", lut_columns(n)["latency"], front_ids.get(f"lut:{n}", []), False) for n in exp.luts]
+
+def _accuracy_latency_section(exp, finished, front_ids) -> tuple:
+    sources = [(f"LUT {short_lut_name(n)}", lut_columns(n)["latency"], front_ids.get(f"lut:{n}", []), False)
+               for n in exp.luts]
     sources.append(("measured on device", "measured_latency_ms", front_ids.get("measured", []), True))
-    sections.append(("Accuracy vs latency", page.figure_html(
-        figures.accuracy_latency_chart(finished, sources, exp.baselines), "no finished trial with accuracy and latency")))
-    if comparison is not None:
-        sections.append(comparison_section(comparison))
+    fig = figures.accuracy_latency_chart(finished, sources, exp.baselines)
+    return "Accuracy vs latency", page.figure_html(fig, "no finished trial with accuracy and latency")
 
-    stat_rows = [{**s, "lut": short_lut_name(s["lut"]), "same_device": "yes" if s["same_device"] else "no (cross-device)",
-                  "within_10pct": None if s["within_10pct"] is None else 100 * s["within_10pct"]} for s in stats]
-    sections.append(("LUT estimate vs measurement", page.figure_html(
-        figures.lut_vs_measured_chart(finished, exp.luts), "no finished trial has both a LUT estimate and a measured latency")
-        + _table_simple(stat_rows, [("LUT", "lut"), ("LUT device", "lut_device"), ("same device as measurement", "same_device"),
-                                        ("distinct childnets", "n"), ("compared with", "compared_with"),
-                                        ("within ±10 % (%)", "within_10pct"), ("MAPE (%)", "mape_pct"),
-                                        ("Kendall tau", "kendall_tau"), ("median estimate/measured", "median_ratio"),
-                                        ("speed factor (now / profiling)", "speed_factor"),
-                                        ("measurements' median rel. IQR", "measured_rel_iqr"),
-                                        ("noisy measurements", "noisy_measurements")])))
 
+def _fidelity_section(exp, finished, stats) -> tuple:
+    rows = [{**s, "lut": short_lut_name(s["lut"]), "same_device": "yes" if s["same_device"] else "no (cross-device)",
+             "within_10pct": None if s["within_10pct"] is None else 100 * s["within_10pct"]} for s in stats]
+    chart = page.figure_html(figures.lut_vs_measured_chart(finished, exp.luts),
+                             "no finished trial has both a LUT estimate and a measured latency")
+    return ("LUT estimate vs measurement", chart + _table_simple(rows, [
+        ("LUT", "lut"), ("LUT device", "lut_device"), ("same device as measurement", "same_device"),
+        ("distinct childnets", "n"), ("compared with", "compared_with"), ("within ±10 % (%)", "within_10pct"),
+        ("MAPE (%)", "mape_pct"), ("Kendall tau", "kendall_tau"), ("median estimate/measured", "median_ratio"),
+        ("speed factor (now / profiling)", "speed_factor"), ("measurements' median rel. IQR", "measured_rel_iqr"),
+        ("noisy measurements", "noisy_measurements")]))
+
+
+def _pareto_section(exp, trials, pareto_df) -> tuple:
+    heading = "Pareto-optimal trials (click a header to sort)"
+    if not len(pareto_df):
+        return heading, "<p class=note>no trial is on any front yet (no finished trial)</p>"
     colors = page.op_colors(op for ops in trials["ops"].dropna() for op in ops.split())
-    front_cols = [("trial", "trial_id"), ("test acc", "test_acc"), ("architecture (one block per layer)", "ops")]
+    cols = [("trial", "trial_id"), ("test acc", "test_acc"), ("architecture (one block per layer)", "ops")]
     for n in exp.luts:
         short = short_lut_name(n)
         modeled = trials[lut_columns(n)["energy_source"]].astype(str).str.startswith("model:").any()
-        front_cols += [(f"LUT lat ms [{short}]", lut_columns(n)["latency"]),
-                       (f"LUT energy mJ{' (MODELED)' if modeled else ''} [{short}]", lut_columns(n)["energy"])]
-    front_cols += [("measured lat ms", "measured_latency_ms"), ("measured energy mJ", "measured_energy_mj"),
-                   ("alpha", "alpha"), ("beta", "beta"), ("gamma", "gamma"), ("delta", "delta"),
-                   ("params", "params"), ("FLOPs", "flops"), ("on fronts", "fronts")]
-    front_cols = [(l, k) for l, k in front_cols if k in ("ops", "fronts", "trial_id") or pareto_df[k].notna().any()]
-    sections.append(("Pareto-optimal trials (click a header to sort)", _op_legend(colors) +
-                     page.table_html(pareto_df.assign(fronts=pareto_df["fronts"].map(shorten).str.replace(";", "; ")), front_cols, arch_col="ops", colors=colors) if len(pareto_df)
-                     else "<p class=note>no trial is on any front yet (no finished trial)</p>"))
+        cols += [(f"LUT lat ms [{short}]", lut_columns(n)["latency"]),
+                 (f"LUT energy mJ{' (MODELED)' if modeled else ''} [{short}]", lut_columns(n)["energy"])]
+    cols += [("measured lat ms", "measured_latency_ms"), ("measured energy mJ", "measured_energy_mj"),
+             ("alpha", "alpha"), ("beta", "beta"), ("gamma", "gamma"), ("delta", "delta"),
+             ("params", "params"), ("FLOPs", "flops"), ("on fronts", "fronts")]
+    cols = [(l, k) for l, k in cols if k in ("ops", "fronts", "trial_id") or pareto_df[k].notna().any()]
+    shown = pareto_df.assign(fronts=pareto_df["fronts"].map(lambda t: _shorten(exp, t)).str.replace(";", "; "))
+    return heading, _op_legend(colors) + page.table_html(shown, cols, arch_col="ops", colors=colors)
 
-    if exp.baselines:
-        base = pd.DataFrame(exp.baselines)
-        cols = [(c, c) for c in ("name", "test_acc", "latency_ms", "latency_iqr_ms", "energy_mj", "energy_source",
-                                 "device", "params", "flops", "note") if c in base]
-        sections.append(("Baselines (hand-designed networks, same device, same protocol)",
-                         page.table_html(base, cols, sortable=False)))
-    else:
-        sections.append(("Baselines", "<p class=note>no baselines.json in the experiment directory</p>"))
 
+def _not_finished_section(trials) -> tuple:
     not_done = trials[trials["status"] != "finished"]
-    sections.append((f"Failed, unreadable and running trials ({len(not_done)})",
-                     "<p class=meta>running: no child/metrics.json and no error.txt yet (the trial is still "
-                     "working, or the sweep was interrupted: see Ray's own status)</p>"
-                     + page.table_html(not_done, [("trial", "trial_id"), ("status", "status"), ("reason", "reason"),
-                                                  ("Ray status", "ray_status"), ("folder", "trial_dir")])
-                     if len(not_done) else "<p>none</p>"))
+    if not len(not_done):
+        return "Failed, unreadable and running trials (0)", "<p>none</p>"
+    return (f"Failed, unreadable and running trials ({len(not_done)})",
+            "<p class=meta>running: no child/metrics.json and no error.txt yet (the trial is still "
+            "working, or the sweep was interrupted: see Ray's own status)</p>"
+            + page.table_html(not_done, [("trial", "trial_id"), ("status", "status"), ("reason", "reason"),
+                                         ("Ray status", "ray_status"), ("folder", "trial_dir")]))
+
+
+def _html(exp, trials, fronts, stats, pareto_df, effects: dict, comparison=None, recommended=None,
+          tables=((), ())) -> str:
+    """report.html: one section per function above, in reading order."""
+    finished = trials[trials["status"] == "finished"]
+    front_ids = {f["name"]: f["trial_ids"] for f in fronts}
+    energy_sources = _energy_sources(trials, exp.luts)
+    sections = [_meta_section(exp, trials, energy_sources), recommended_section(recommended, budget_of(exp.sweep)),
+                *table_sections(*tables), _fronts_section(exp, fronts),
+                _bubble_section(finished, energy_sources, front_ids), _knobs_section(exp, finished, energy_sources),
+                knob_effects_section(exp, finished, effects), _accuracy_latency_section(exp, finished, front_ids)]
+    if comparison is not None:
+        sections.append(comparison_section(comparison))
+    sections += [_fidelity_section(exp, finished, stats), _pareto_section(exp, trials, pareto_df),
+                 _not_finished_section(trials)]
     if exp.problems:
         items = "".join(f"<li>{page.esc(p)}</li>" for p in exp.problems)
         sections.append((f"Problems reading the experiment ({len(exp.problems)})", f"<ul>{items}</ul>"))
@@ -243,6 +267,8 @@ def build_report(experiment_dir: str, out_dir: str, vs: str | None = None) -> di
     stats = lut_error_stats(trials, exp.luts)
     pareto_df = _pareto_table(trials, fronts)
     effects = knob_effects(trials, _search_latency_col(trials[trials["status"] == "finished"], exp.luts)[0])
+    table1 = table1_rows(exp.baselines, trials, fronts, exp.luts)
+    table2 = comparison_rows(table1)
     report = _clean({
         "experiment": os.path.abspath(experiment_dir),
         "strategy": strategy_of(exp),
@@ -252,7 +278,8 @@ def build_report(experiment_dir: str, out_dir: str, vs: str | None = None) -> di
         "luts": exp.luts,
         "fronts": fronts,
         "lut_vs_measured": stats,
-        "baselines": exp.baselines,
+        "baselines": table1,
+        "comparison": table2,
         "not_finished": trials.loc[trials["status"] != "finished", ["trial_id", "status", "reason"]].to_dict("records"),
         "problems": exp.problems,
         "energy_available": bool(_energy_sources(trials, exp.luts)),
@@ -263,7 +290,7 @@ def build_report(experiment_dir: str, out_dir: str, vs: str | None = None) -> di
     _write_all(out_dir, {"trials.csv": trials.to_csv(index=False), "pareto.csv": pareto_df.to_csv(index=False),
                          "report.json": json.dumps(report, indent=1) + "\n",
                          "report.html": _html(exp, trials, fronts, stats, pareto_df, effects, comparison,
-                                              recommended)})
+                                              recommended, (report["baselines"], report["comparison"]))})
     return report
 
 

@@ -127,17 +127,20 @@ def write_synthetic_experiment(root: str, trials: int = 30, seed: int = 0, faile
 
 
 def write_rows_experiment(root: str, rows: list, strategy: str = "dnas", lut: str = "host.json",
-                          budget: dict | None = None) -> str:
+                          budget: dict | None = None, baselines: list | None = None) -> str:
     """Create ``root`` with one FINISHED trial per row; returns ``root``.
 
     A row is a dict with ``test_acc`` and ``lat_ms`` (the search LUT's latency), and optionally
     ``measured_latency_ms`` (None: not measured), ``energy_mj`` (LUT energy, modeled), the knobs
     ``alpha``..``delta`` (a random-strategy trial has none: its params are its ``ops``) and ``ops``.
     ``budget``: the config's ``sweep.budget`` (``{"max_latency_ms": ..., "max_energy_mj": ...}``).
+    ``baselines``: the rows of ``baselines.json`` (None: no such file).
     """
     os.makedirs(root, exist_ok=True)
     space = {"name": "fbnet-cifar", "width": 0.25, "num_classes": 10, "hash": "synthetic", "layers_hash": "synthetic"}
     _write_json(os.path.join(root, "sweep.json"), _sweep_record(len(rows), [lut], strategy, budget))
+    if baselines is not None:
+        _write_json(os.path.join(root, "baselines.json"), baselines)
     for t, row in enumerate(rows):
         tdir = os.path.join(root, f"trial_{t:05d}")
         ops = list(row.get("ops") or [FBNET_OPS[t % len(FBNET_OPS)]] * _LAYERS)

@@ -1,8 +1,17 @@
-"""Hand-designed baselines for the Pareto report: torchvision MobileNetV2 and ResNet-18,
-adapted to 32x32 inputs and the dataset's classes (``hwnas.baselines``), saved as data
-files like a childnet's and measured on the sweep's device with the same protocol (``childnet.measure`` in a Ray
-task on the device's node). They are not trained here, so ``test_acc`` is null and
-``note`` says so.
+"""Hand-designed baselines trained the way the sweep trains its childnets.
+
+Each baseline the config names (top-level ``baselines``: torchvision MobileNetV2,
+ResNet-18, MnasNet, each at a width) is built for the space's input and classes
+(``hwnas.baselines``), trained with exactly the experiment's childnet recipe
+(``childnet.train.train_and_test``: same data split, epochs, learning rate, batch size,
+threads, seed), tested on the same test split, exported as a data file like a
+childnet's (``childnet.export``; no code in it) and measured on the sweep's device with
+the same protocol: on this host in the quiet measurement phase after the trials
+(``sweep.measurements``), on a device of its own as soon as it is trained.
+
+Once per experiment: ``baselines/<name>.json`` holds a trained baseline's row, and a
+resumed sweep trains only what is missing (an interrupted training continues from its
+epoch checkpoint ``baselines/<name>.checkpoint.pt``).
 """
 
 from __future__ import annotations
@@ -12,44 +21,90 @@ from pathlib import Path
 import torch
 
 from hwnas.baselines import BASELINES, baseline_model  # re-exported: the registry lives in hwnas
-from hwnas.config import MeasureConfig
+from hwnas.config import ExperimentConfig
+from hwnas.io import atomic_write_json, read_json
 
-__all__ = ["BASELINES", "baseline_model", "measure_baselines"]
+__all__ = ["BASELINES", "baseline_model", "baseline_rows", "train_baseline", "train_baselines"]
+
+MEASURED_KEYS = ("latency_ms", "latency_iqr_ms", "energy_mj", "energy_dynamic_mj", "idle_w", "energy_source", "device",
+                 "node", "threads", "batch_size")
 
 
-def measure_baselines(out_dir: str | Path, input_shape, num_classes: int, measure: MeasureConfig,
-                      measure_fn) -> list[dict]:
-    """Write each baseline's data file ``out_dir/<name>.weights.pt`` (``childnet.export``:
-    the name, classes and input shape rebuild it; no code in the file), measure it with
-    ``measure_fn(path) -> measured dict`` and return ``baselines.json`` rows."""
-    from childnet.export import save_model_data
-    from childnet.train import count_flops
+def train_baseline(cfg: ExperimentConfig, name: str, width: float, out_dir: Path, splits, num_classes: int) -> dict:
+    """Train, test and export one baseline; returns (and writes as ``<name>.json``) its
+    ``baselines.json`` row without measurement."""
+    from childnet.export import export_model, save_model_data
+    from childnet.train import count_flops, train_and_test
+    from hwnas.space import PRESETS
+    from lut.energy_model import get_energy_model
+    from lut.profile import DEFAULT_ENERGY_MODEL
+
+    preset = PRESETS[cfg.space.preset]
+    shape, stem_stride = list(preset["input_shape"]), preset["stem_stride"]
+    torch.manual_seed(cfg.child.seed)  # the initial weights, as for a childnet
+    model = baseline_model(name, num_classes, shape, width, stem_stride)
+    identity = [f"baseline:{name}", f"width:{width}", f"stem_stride:{stem_stride}"]
+    model, seconds, test_acc = train_and_test(model, cfg, splits, out_dir / f"{name}.checkpoint.pt", identity,
+                                              resume=True)
+    meta = {"input_shape": shape, "baseline": name, "num_classes": num_classes, "width": width,
+            "stem_stride": stem_stride}
+    save_model_data(model, out_dir / f"{name}.weights.pt", meta)
+    if cfg.child.export != "none":  # the deployment artifact, as a childnet's model.pt
+        export_model(model, out_dir / f"{name}.pt", meta, cfg.child.export)
+    # modeled energy by the model this host's LUT uses (lut.profile), so a baseline compares with a
+    # childnet's LUT energy where no meter measures; labeled model:<name>, never measured
+    energy_model = get_energy_model(DEFAULT_ENERGY_MODEL)
+    with torch.no_grad():
+        model_energy = energy_model.energy_mj(model.eval(), torch.zeros(1, *shape))
+    row = {"name": name, "width": width, "stem_stride": stem_stride, "input_shape": shape,
+           "num_classes": num_classes, "test_acc": test_acc, "train_seconds": seconds, "epochs": cfg.child.epochs,
+           "params": sum(p.numel() for p in model.parameters()), "flops": count_flops(model, shape),
+           "model_energy_mj": model_energy, "model_energy_source": energy_model.source,
+           "weights": f"baselines/{name}.weights.pt",
+           "model": f"baselines/{name}.pt" if cfg.child.export != "none" else None,
+           "note": f"torchvision {name} at width {width:g}, stem stride {stem_stride} (the space's), "
+                   f"{'x'.join(map(str, shape))} inputs, {num_classes} classes; trained with the sweep's childnet "
+                   f"recipe ({cfg.child.epochs} epochs, lr {cfg.child.lr:g}, batch {cfg.child.batch_size}, seed "
+                   f"{cfg.child.seed}) on the same split; measured with the childnet protocol"}
+    atomic_write_json(out_dir / f"{name}.json", row)
+    return row
+
+
+def train_baselines(cfg: ExperimentConfig, out_dir: str | Path) -> list[dict]:
+    """Every baseline the config names, trained once: a baseline whose ``<name>.json``
+    exists with the same width is read back, not trained again. Sets the recipe's
+    thread count (this runs in a Ray task of its own, like a trial)."""
+    from hwnas.data import make_splits
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    widths = cfg.baselines.widths()
+    done = {}
+    for name, width in widths.items():
+        path = out_dir / f"{name}.json"
+        row = read_json(path, "baseline record") if path.is_file() else None
+        if isinstance(row, dict) and row.get("width") == width and row.get("test_acc") is not None:
+            done[name] = row
+    if len(done) < len(widths):
+        if cfg.child.threads:
+            torch.set_num_threads(cfg.child.threads)
+        d = cfg.data
+        space = cfg.search_space()
+        splits = make_splits(d.dataset, space.input_shape, d.root, d.download, d.train_size, d.test_size, d.arch_fraction,
+                             d.seed)
+        for name, width in widths.items():
+            if name not in done:
+                done[name] = train_baseline(cfg, name, width, out_dir, splits, space.num_classes)
+    return [done[name] for name in widths]
+
+
+def baseline_rows(trained: list[dict], measure_fn) -> list[dict]:
+    """``baselines.json`` rows: each trained row with its measurement
+    (``measure_fn(row) -> measured dict``; ``pending`` when it waits for the quiet phase)."""
     rows = []
-    for name in BASELINES:
-        torch.manual_seed(0)
-        model = baseline_model(name, num_classes).eval()
-        path = save_model_data(model, out_dir / f"{name}.weights.pt",
-                               {"input_shape": list(input_shape), "baseline": name, "num_classes": num_classes})
-        measured = measure_fn(path)
-        rows.append({
-            "name": name,
-            "latency_ms": measured["latency_ms"],
-            "latency_iqr_ms": measured.get("latency_iqr_ms"),
-            "energy_mj": measured.get("energy_mj"), "energy_dynamic_mj": measured.get("energy_dynamic_mj"),
-            "energy_source": measured.get("energy_source", "none"),
-            "device": measured.get("device"),
-            "node": measured.get("node"),
-            "threads": measured.get("threads"),
-            "batch_size": measured.get("batch_size"),
-            "params": sum(p.numel() for p in model.parameters()),
-            "flops": count_flops(model, list(input_shape)),
-            "test_acc": None,
-            **({"pending": True} if measured.get("pending") else {}),
-            "note": f"torchvision {name} adapted to {input_shape[1]}x{input_shape[2]} inputs and "
-                    f"{num_classes} classes; untrained here (test_acc null); measured on the sweep's device "
-                    f"with the childnet protocol",
-        })
+    for row in trained:
+        measured = measure_fn(row)
+        rows.append({**row, **{k: measured.get(k) for k in MEASURED_KEYS},
+                     "energy_source": measured.get("energy_source") or "none",
+                     **({"pending": True} if measured.get("pending") else {})})
     return rows

@@ -1,6 +1,6 @@
-"""Work done once per experiment, before the trials: the shared weights-only warm-up
-and the exported baselines. Both are stored in the experiment directory and reused
-when the sweep is resumed."""
+"""Work done once per experiment: the shared weights-only warm-up (before the trials)
+and the trained baselines (alongside them). Both are stored in the experiment directory
+and reused when the sweep is resumed."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ import dataclasses
 import time
 from pathlib import Path
 
-from hwnas.config import ExperimentConfig
-from sweep.experiment import write_json
+from hwnas.config import ExperimentConfig, config_from_dict, config_to_dict
+from sweep.experiment import absolute_paths, write_json
 
-__all__ = ["ensure_baselines", "ensure_warmup"]
+__all__ = ["ensure_warmup", "finish_baselines", "start_baselines"]
 
 
 def ensure_warmup(cfg: ExperimentConfig, experiment: Path, lut_path: str, previous: dict | None) -> dict | None:
@@ -36,24 +36,41 @@ def ensure_warmup(cfg: ExperimentConfig, experiment: Path, lut_path: str, previo
             "epochs": cfg.search.warmup_epochs, "shared": True, "train_ce": metrics.get("train_ce")}
 
 
-def ensure_baselines(cfg: ExperimentConfig, experiment: Path, previous: str | None,
-                     reference: dict | None = None) -> str:
-    """``baselines.json``: MobileNetV2 and ResNet-18 exported; measured now on a
-    device of its own, or marked pending for the quiet measurement phase when the
-    device is this host (``sweep.measurements``)."""
-    path = experiment / "baselines.json"
-    if path.is_file() and previous:
-        return previous
-    from sweep.baselines import measure_baselines
+def start_baselines(cfg: ExperimentConfig, experiment: Path, previous: str | None):
+    """Start training the configured baselines (config ``baselines``) in a Ray task that
+    holds a trial's resources, so it shares the machine with the trials instead of adding
+    to the sweep's wall time; None when there is nothing to train (none configured, or
+    ``baselines.json`` already written: a resumed sweep reuses them)."""
+    if not cfg.baselines.widths() or (previous and (experiment / previous).is_file()):
+        return None
+    import ray
+
+    from sweep.baselines import train_baselines
+
+    portable = config_from_dict(absolute_paths(config_to_dict(cfg), Path.cwd()), source="sweep config")
+    task = ray.remote(train_baselines).options(num_cpus=cfg.sweep.cpus_per_trial, num_gpus=cfg.sweep.gpus_per_trial,
+                                               max_retries=0)
+    return task.remote(portable, str(experiment / "baselines"))
+
+
+def finish_baselines(cfg: ExperimentConfig, experiment: Path, started, previous: str | None,
+                     reference: dict | None = None) -> str | None:
+    """``baselines.json`` once the baselines' task (``start_baselines``) is done: measured
+    now on a device of its own, or marked pending for the quiet measurement phase when
+    the device is this host (``sweep.measurements``). Returns its ``sweep.json`` entry."""
+    if started is None:
+        return previous if previous and (experiment / previous).is_file() else None
+    import ray
+
+    from sweep.baselines import baseline_rows
     from sweep.device import measure_on_device
     from sweep.measurements import PENDING
 
-    space = cfg.search_space()
+    trained = ray.get(started)
     if cfg.measure.device == "local":
-        measure = lambda model: dict(PENDING)  # noqa: E731
+        measure = lambda row: dict(PENDING)  # noqa: E731
     else:
-        measure = lambda model: measure_on_device(model, cfg.measure, cfg.sweep.measure_timeout_s,  # noqa: E731
-                                                  reference=reference)
-    rows = measure_baselines(experiment / "baselines", space.input_shape, space.num_classes, cfg.measure, measure)
-    write_json(path, rows)
-    return path.name
+        measure = lambda row: measure_on_device(experiment / row["weights"], cfg.measure,  # noqa: E731
+                                                cfg.sweep.measure_timeout_s, reference=reference)
+    write_json(experiment / "baselines.json", baseline_rows(trained, measure))
+    return "baselines.json"

@@ -191,18 +191,34 @@ def _lut_of(cfg: ExperimentConfig, experiment: Path, record: dict | None):
     return load_lut(entry["path"], cfg.lut.energy_kind), entry["path"], entry
 
 
-def _prepare(cfg: ExperimentConfig, experiment: Path, record: dict, lut_path: str, reference: dict | None) -> None:
-    """Shared warm-up and baselines. A device of its own measures the baselines (a Ray
-    task) while the driver computes the warm-up; on this host they are only exported
-    here and measured in the quiet phase after the trials."""
-    from concurrent.futures import ThreadPoolExecutor
+def _prepare(cfg: ExperimentConfig, experiment: Path, record: dict, lut_path: str):
+    """Start the baselines' training (a Ray task holding a trial's resources: it runs
+    alongside the warm-up and then the trials) and compute the shared warm-up in the
+    driver. Returns the baselines' task (``sweep.prepare.finish_baselines``)."""
+    from sweep.prepare import ensure_warmup, start_baselines
 
-    from sweep.prepare import ensure_baselines, ensure_warmup
+    baselines = start_baselines(cfg, experiment, record.get("baselines"))
+    record["warmup"] = ensure_warmup(cfg, experiment, lut_path, record.get("warmup"))
+    return baselines
 
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        baselines = pool.submit(ensure_baselines, cfg, experiment, record.get("baselines"), reference)
-        record["warmup"] = ensure_warmup(cfg, experiment, lut_path, record.get("warmup"))
-        record["baselines"] = baselines.result()
+
+def _finish_baselines(cfg: ExperimentConfig, experiment: Path, record: dict, started, reference) -> None:
+    """Wait for the baselines' training, write ``baselines.json``; a failed training is one
+    warning line (the childnets' results stand without it)."""
+    import ray
+
+    from sweep.prepare import finish_baselines
+
+    try:
+        record["baselines"] = finish_baselines(cfg, experiment, started, record.get("baselines"), reference)
+    except ray.exceptions.RayTaskError as err:
+        first = (str(err.cause if getattr(err, "cause", None) else err).strip().splitlines() or ["failed"])[-1]
+        print(f"warning: baselines not trained ({first}); resume the sweep to try again", file=sys.stderr)
+        return
+    if started is not None and record["baselines"]:
+        rows = json.loads((experiment / record["baselines"]).read_text())
+        print("baselines trained: " + "; ".join(f"{r['name']} (width {r['width']:g}) test_acc={r['test_acc']:.4f} in "
+                                                f"{r['train_seconds']:.1f} s" for r in rows))
 
 
 def _measurement_phase(cfg: ExperimentConfig, experiment: Path) -> dict:
@@ -269,7 +285,7 @@ def main(argv=None) -> None:
                                           "trials": cfg.sweep.trials, "address": args.address})
     write_json(experiment / RECORD, record)
     reference = lut.measurement_reference()
-    _prepare(cfg, experiment, record, lut_path, reference)
+    baselines = _prepare(cfg, experiment, record, lut_path)
     knob_space = _knob_space(cfg, lut, use_energy, record["warmup"])
     record["knobs"] = record.get("knobs") or _knob_record(knob_space)
     write_json(experiment / RECORD, record)
@@ -282,6 +298,8 @@ def main(argv=None) -> None:
                         # interrupted while preparing (no Ray Tune state yet): start the trials now
                         resume=args.resume and (experiment / "tuner.pkl").is_file())
     results = tuner.fit()
+    _finish_baselines(cfg, experiment, record, baselines, reference)
+    write_json(experiment / RECORD, record)
     trials_done = time.perf_counter() - started
 
     from sweep.summary import recommendation, summarize

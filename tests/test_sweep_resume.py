@@ -62,6 +62,12 @@ def test_kill_resume_extend(tmp_path, smoke_lut):
 
     trials = _trials(experiment)
     assert len(trials) == 4
+    # the baselines (configs/sweep-smoke.yaml) trained with the childnet recipe, timed in the quiet phase
+    baselines = json.loads((experiment / "baselines.json").read_text())
+    assert [b["name"] for b in baselines] == ["mobilenet_v2", "resnet18", "mnasnet"]
+    assert all(0 <= b["test_acc"] <= 1 and b["latency_ms"] > 0 and "pending" not in b for b in baselines)
+    assert [b["width"] for b in baselines] == [0.25, 0.125, 0.25] and all(b["epochs"] == 3 for b in baselines)
+    assert "baselines trained: mobilenet_v2 (width 0.25)" in resumed.stdout
     for trial in trials:
         rows = _rows(trial)
         assert rows[-1]["phase"] == "done" and 0 <= rows[-1]["test_acc"] <= 1
@@ -97,3 +103,5 @@ def test_kill_resume_extend(tmp_path, smoke_lut):
 
     study = optuna.load_study(study_name=record["optuna"]["study_name"], storage=record["optuna"]["storage"])
     assert sum(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials) == 6
+    assert json.loads((experiment / "baselines.json").read_text()) == baselines  # once per experiment
+    assert "baselines trained" not in extended.stdout

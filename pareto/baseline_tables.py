@@ -1,0 +1,153 @@
+"""HANNA's two tables: the found networks against the hand-designed baselines.
+
+Table 1 (``report.json`` key ``baselines``): every baseline of ``baselines.json`` and
+every childnet on the front of accuracy vs measured cost (the search LUT's front when
+nothing was measured, said in ``front``; one row per architecture, ``same_as`` naming the
+other trials that found it), each with test accuracy, parameters, FLOPs
+(``torch.utils.flop_counter``: 2 per multiply-accumulate; ``macs`` = FLOPs / 2), the
+search LUT's latency (null for a baseline: the LUT holds only the search space's
+blocks), the measured latency and an energy with its source: measured by a meter where
+one measured, else modeled (a childnet's LUT energy, a baseline's ``model_energy_mj``
+from the same analytical model), ``energy_basis`` saying which.
+
+Table 2 (key ``comparison``): each front childnet against each baseline:
+``acc_diff_points`` = 100 x (childnet accuracy - baseline accuracy); ``speedup`` =
+baseline measured latency / childnet measured latency (null unless both were measured:
+there is no LUT estimate of a baseline); ``energy_ratio`` = baseline energy / childnet
+energy ("x times less energy"), on measured energy when both were metered, else on
+modeled energy when both come from the same model (``energy_basis`` names it), else null.
+"""
+
+import pandas as pd
+
+from . import page
+from .experiment import lut_columns, search_lut
+
+__all__ = ["comparison_rows", "table1_rows", "table_sections"]
+
+_NO_LUT = "n/a: the LUT holds the search space's blocks only, it cannot estimate a baseline"
+
+
+def _v(value):
+    """None for missing values (NaN included)."""
+    return None if value is None or (not isinstance(value, str) and pd.isna(value)) else value
+
+
+def _front(fronts: list, trials: pd.DataFrame, luts: dict) -> tuple[str | None, list]:
+    """The front whose childnets the tables show: measured, else the search LUT's."""
+    by_name = {f["name"]: f for f in fronts}
+    if (by_name.get("measured") or {}).get("trial_ids"):
+        return "measured", by_name["measured"]["trial_ids"]
+    name = search_lut(trials, luts)
+    front = by_name.get(f"lut:{name}") if name else None
+    return (front["name"], front["trial_ids"]) if front else (None, [])
+
+
+def _baseline_row(b: dict) -> dict:
+    measured = _v(b.get("energy_mj"))
+    modeled = _v(b.get("model_energy_mj"))
+    energy, source, basis = ((measured, b.get("energy_source"), "measured") if measured is not None else
+                             (modeled, b.get("model_energy_source"), "model") if modeled is not None else
+                             (None, "none", None))
+    flops = _v(b.get("flops"))
+    return {"kind": "baseline", "name": b.get("name"), "width": _v(b.get("width")), "test_acc": _v(b.get("test_acc")),
+            "params": _v(b.get("params")), "flops": flops, "macs": None if flops is None else flops // 2,
+            "lut_latency_ms": None, "measured_latency_ms": _v(b.get("latency_ms")), "energy_mj": energy,
+            "energy_source": source, "energy_basis": basis, "front": None, "same_as": [],
+            "note": _NO_LUT if b.get("test_acc") is not None else f"untrained (test_acc null); {_NO_LUT}"}
+
+
+def _childnet_row(t: dict, front: str) -> dict:
+    lut = t.get("search_lut")
+    cols = lut_columns(lut) if lut else {}
+    measured = _v(t.get("measured_energy_mj"))
+    modeled = _v(t.get(cols.get("energy")))
+    energy, source, basis = ((measured, t.get("measured_energy_source"), "measured") if measured is not None else
+                             (modeled, _v(t.get(cols.get("energy_source"))), "lut") if modeled is not None else
+                             (None, "none", None))
+    flops = _v(t.get("flops"))
+    return {"kind": "childnet", "name": t["trial_id"], "width": None, "test_acc": _v(t.get("test_acc")),
+            "params": _v(t.get("params")), "flops": flops, "macs": None if flops is None else int(flops) // 2,
+            "lut_latency_ms": _v(t.get(cols.get("latency"))), "measured_latency_ms": _v(t.get("measured_latency_ms")),
+            "energy_mj": energy, "energy_source": source, "energy_basis": basis, "front": front,
+            "note": f"on the {front} front; ops: {t.get('ops')}"}
+
+
+def table1_rows(baselines: list, trials: pd.DataFrame, fronts: list, luts: dict) -> list[dict]:
+    """Table 1: the baselines, then the front's childnets from the fastest (module docstring)."""
+    front, ids = _front(fronts, trials, luts)
+    by_arch: dict = {}  # trials that found the same architecture: one row, the others named in it
+    for t in trials[trials["trial_id"].isin(ids)].to_dict("records"):
+        by_arch.setdefault(t.get("ops") or t["trial_id"], []).append(t)
+    children = [dict(_childnet_row(same[0], front), same_as=[t["trial_id"] for t in same[1:]])
+                for same in by_arch.values()]
+    children.sort(key=lambda r: (r["measured_latency_ms"] is None, r["measured_latency_ms"] or r["lut_latency_ms"]
+                                 or 0.0))
+    return [_baseline_row(b) for b in baselines if isinstance(b, dict)] + children
+
+
+def _ratio(numerator, denominator):
+    return numerator / denominator if numerator is not None and denominator else None
+
+
+def _energy_pair(child: dict, base: dict):
+    """(ratio, basis): metered on both sides, else the same model on both sides, else none."""
+    if child["energy_basis"] == "measured" and base["energy_basis"] == "measured":
+        return _ratio(base["energy_mj"], child["energy_mj"]), "measured"
+    model = child["energy_source"]
+    if child["energy_mj"] is not None and str(model).startswith("model:") and base["energy_source"] == model:
+        return _ratio(base["energy_mj"], child["energy_mj"]), model
+    return None, None
+
+
+def comparison_rows(table1: list[dict]) -> list[dict]:
+    """Table 2: each front childnet against each baseline (module docstring)."""
+    bases = [r for r in table1 if r["kind"] == "baseline"]
+    out = []
+    for child in (r for r in table1 if r["kind"] == "childnet"):
+        for base in bases:
+            points = (None if child["test_acc"] is None or base["test_acc"] is None
+                      else 100.0 * (child["test_acc"] - base["test_acc"]))
+            speedup = _ratio(base["measured_latency_ms"], child["measured_latency_ms"])
+            energy, energy_basis = _energy_pair(child, base)
+            out.append({"childnet": child["name"], "baseline": base["name"], "acc_diff_points": points,
+                        "speedup": speedup, "latency_basis": "measured" if speedup is not None else None,
+                        "energy_ratio": energy, "energy_basis": energy_basis, "summary": _summary(points, speedup,
+                                                                                                 energy, energy_basis)})
+    return out
+
+
+def _summary(points, speedup, energy, energy_basis) -> str:
+    """HANNA's sentence: "x times faster, y times less energy for z points of accuracy"."""
+    faster = f"{speedup:.2f}x faster (measured)" if speedup is not None else "speed-up n/a (not measured)"
+    less = (f"{energy:.2f}x less energy ({energy_basis})" if energy is not None
+            else "energy ratio n/a (no energy on both sides from one source)")
+    accuracy = "accuracy n/a" if points is None else f"{points:+.2f} points of accuracy"
+    return f"{faster}, {less}, {accuracy}"
+
+
+_TABLE1 = [("kind", "kind"), ("network", "name"), ("width", "width"), ("test acc", "test_acc"), ("params", "params"),
+           ("FLOPs", "flops"), ("MACs", "macs"), ("LUT lat ms", "lut_latency_ms"),
+           ("measured lat ms", "measured_latency_ms"), ("energy mJ", "energy_mj"), ("energy source", "energy_source"),
+           ("energy basis", "energy_basis")]
+_TABLE2 = [("childnet", "childnet"), ("baseline", "baseline"), ("accuracy diff (points)", "acc_diff_points"),
+           ("speed-up (x)", "speedup"), ("latency basis", "latency_basis"), ("energy ratio (x)", "energy_ratio"),
+           ("energy basis", "energy_basis"), ("in words", "summary")]
+
+
+def table_sections(table1: list[dict], comparison: list[dict]) -> list[tuple[str, str]]:
+    """report.html's two sections (heading, HTML)."""
+    if not any(r["kind"] == "baseline" for r in table1):
+        note = "<p class=note>no baselines in the experiment (baselines.json absent or empty; config baselines)</p>"
+        return [("Table 1: baselines and front childnets", note), ("Table 2: childnets vs baselines", note)]
+    front = next((r["front"] for r in table1 if r["kind"] == "childnet"), None)
+    intro = (f"<p class=meta>Baselines trained with the childnet recipe and measured with the childnet protocol; "
+             f"childnets of the {page.esc(front or 'n/a')} front. FLOPs count 2 per MAC. LUT latency: {_NO_LUT}. "
+             f"Energy: measured where a meter measured, else modeled (source named).</p>")
+    ratio = ("<p class=meta>accuracy diff = childnet - baseline (points); speed-up = baseline measured latency / "
+             "childnet measured latency; energy ratio = baseline energy / childnet energy (same source on both "
+             "sides, else n/a).</p>")
+    return [("Table 1: baselines and front childnets", intro + page.table_html(pd.DataFrame(table1), _TABLE1,
+                                                                                sortable=False)),
+            ("Table 2: childnets vs baselines", ratio + (page.table_html(pd.DataFrame(comparison), _TABLE2)
+                                                         if comparison else "<p class=note>no front childnet</p>"))]
