@@ -104,7 +104,7 @@ def lut_estimates(search_lut: str, space: SearchSpace, ops, cost: CostTensors | 
         device = getattr(model, "device", None)
         energy = model.energy_mj(ops)
         out.append({"name": spec, "device": device.get("name") if isinstance(device, dict) else None,
-                    "lat_ms": model.latency_ms(ops), "energy_mj": energy,
+                    "latency_ms": model.latency_ms(ops), "energy_mj": energy,
                     "energy_source": model.energy_source if energy is not None else "none"})
     return out
 
@@ -240,7 +240,7 @@ def run_child(cfg: ExperimentConfig, arch, out_dir, *, resume: bool = False,
         data_path = save_model_data(model, out_dir / DATA_NAME, meta)  # what devices measure (data)
         _export_onnx(model, out_dir / "model.onnx", input_shape)
     measured = _measure(measure, data_path, cfg, space)
-    search_lut = {k: estimates[0][k] for k in ("name", "lat_ms", "energy_mj", "energy_source")}
+    search_lut = {k: estimates[0][k] for k in ("name", "latency_ms", "energy_mj", "energy_source")}
     result = {"test_acc": test_acc, "params": params, "flops": flops, "ops": ops, "space": space.record(),
               "lut": search_lut, "lut_estimates": estimates, "measured": measured,
               "train_seconds": train_seconds, "epochs": c.epochs, "model": model_path.name if model_path else None,

@@ -33,7 +33,7 @@ class ArchRecord(TypedDict):
 
     space: SpaceRecord
     ops: list[str]
-    lat_ms: float
+    latency_ms: float
     energy_mj: float | None
     energy_source: str
     lut: str
@@ -50,7 +50,7 @@ class LutEstimate(TypedDict):
 
     name: str
     device: NotRequired[str | None]  # in lut_estimates (the search LUT's entry in ``lut`` may omit it)
-    lat_ms: float
+    latency_ms: float
     energy_mj: float | None
     energy_source: str
 
@@ -114,7 +114,7 @@ class ResultRow(TypedDict):
     phase: Literal["done"]
     epoch: int
     test_acc: float
-    lat_ms: float
+    latency_ms: float
     energy_mj: float | None
     measured_latency_ms: float | None
     measured_energy_mj: float | None

@@ -179,11 +179,11 @@ def _running(row: dict, rows: list, arch: dict | None, default_lut: str) -> list
     lut_name = arch.get("lut") or default_lut
     row.update(status="running", ops=arch.get("ops"), test_acc=_last_value(rows, "test_acc"),
                measured_latency_ms=_last_value(rows, "measured_latency_ms"), search_lut=lut_name)
-    lat = arch.get("lat_ms", _last_value(rows, "lat_ms"))
+    lat = arch.get("latency_ms", _last_value(rows, "latency_ms"))
     energy = arch.get("energy_mj", _last_value(rows, "energy_mj"))
     if lat is None and energy is None:
         return []
-    return [{"name": lut_name, "lat_ms": lat, "energy_mj": energy, "energy_source": arch.get("energy_source")}]
+    return [{"name": lut_name, "latency_ms": lat, "energy_mj": energy, "energy_source": arch.get("energy_source")}]
 
 
 def _estimate_columns(row: dict, estimates: list, luts: dict) -> None:
@@ -195,7 +195,7 @@ def _estimate_columns(row: dict, estimates: list, luts: dict) -> None:
         if luts.get(est["name"]) is None:
             luts[est["name"]] = est.get("device")
         cols = lut_columns(est["name"])
-        row[cols["latency"]] = est.get("lat_ms")
+        row[cols["latency"]] = est.get("latency_ms")
         row[cols["energy"]] = est.get("energy_mj")
         row[cols["energy_source"]] = est.get("energy_source")
 

@@ -33,7 +33,7 @@ def _sweep_record(trials: int, luts: list, strategy: str = "dnas", budget: dict 
     """sweep.json as ``sweep.run`` writes it (``hwnas.records.SweepRecord``), marked synthetic."""
     sweep = {"trials": trials, "strategy": strategy, "budget": budget or {"max_latency_ms": None, "max_energy_mj": None}}
     return {"config": {"sweep": sweep}, "trials": trials, "strategy": strategy, "mode": "any", "objective": "multi",
-            "metrics": ["test_acc", "lat_ms"] + (["energy_mj"] if energy else []),
+            "metrics": ["test_acc", "latency_ms"] + (["energy_mj"] if energy else []),
             "metric_modes": ["max", "min"] + (["min"] if energy else []), "luts": luts,
             "lut": {"spec": luts[0], "path": luts[0], "source": "synthetic", "name": luts[0],
                     "device": "synthetic host", "energy_source": "model:horowitz45nm" if energy else "none",
@@ -52,7 +52,7 @@ def _metrics(acc, params, flops, ops, space, estimates, measured) -> dict:
 def _done_row(trial_id, acc, lat, energy, measured, seconds, ops, device) -> dict:
     """The last result.json row as ``sweep.trial`` reports it (``hwnas.records.ResultRow``) plus
     the keys Ray Tune adds (``trial_id``, ``time_total_s``)."""
-    return {"phase": "done", "epoch": 3, "trial_id": trial_id, "test_acc": acc, "lat_ms": lat, "energy_mj": energy,
+    return {"phase": "done", "epoch": 3, "trial_id": trial_id, "test_acc": acc, "latency_ms": lat, "energy_mj": energy,
             "measured_latency_ms": measured, "measured_energy_mj": None, "measured_device": device,
             "params": 1000, "flops": 10000, "ops": " ".join(ops), "reused_from": None, "trial_seconds": seconds,
             "within_budget": None, "budget_basis": None, "time_total_s": seconds + 2.0}
@@ -96,7 +96,7 @@ def write_synthetic_experiment(root: str, trials: int = 30, seed: int = 0, faile
         trial_id = f"{t:05d}"
         tdir = os.path.join(root, f"trial_{trial_id}")
         _write_json(os.path.join(tdir, "params.json"), params)
-        rows = [{"epoch": e, "phase": "search", "trial_id": trial_id, "lat_ms": lat_rpi, "energy_mj": None,
+        rows = [{"epoch": e, "phase": "search", "trial_id": trial_id, "latency_ms": lat_rpi, "energy_mj": None,
                  "trial_seconds": 10.0 * (e + 1), "time_total_s": 10.0 * (e + 1) + 2.0} for e in range(3)]
         status = "failed" if t < failed else "running" if t < failed + running else "finished"
         if status == "failed":
@@ -105,12 +105,12 @@ def write_synthetic_experiment(root: str, trials: int = 30, seed: int = 0, faile
                          '  File "supernet/search.py", line 1, in run\n'
                          "RuntimeError: synthetic failure: loss became NaN at epoch 2\n\n")
         if status != "failed":
-            lut_est = [{"name": "builtin:rpi4-hwnasbench", "device": "raspi4", "lat_ms": lat_rpi,
+            lut_est = [{"name": "builtin:rpi4-hwnasbench", "device": "raspi4", "latency_ms": lat_rpi,
                         "energy_mj": None, "energy_source": "none"},
-                       {"name": "host.json", "device": "synthetic host", "lat_ms": lat_host, "energy_mj": en_host,
+                       {"name": "host.json", "device": "synthetic host", "latency_ms": lat_host, "energy_mj": en_host,
                         "energy_source": "model:horowitz45nm" if energy else "none"}]
             _write_json(os.path.join(tdir, "search", "arch.json"), {
-                "space": space, "ops": ops, "lat_ms": lat_rpi, "energy_mj": None, "energy_source": "none",
+                "space": space, "ops": ops, "latency_ms": lat_rpi, "energy_mj": None, "energy_source": "none",
                 "lut": "builtin:rpi4-hwnasbench", "picked": "argmax", "arch_seed": t})
         if status == "finished":
             meas = lat_host * float(rng.normal(1.05, 0.08)) if measured else None
@@ -130,7 +130,7 @@ def write_rows_experiment(root: str, rows: list, strategy: str = "dnas", lut: st
                           budget: dict | None = None, baselines: list | None = None) -> str:
     """Create ``root`` with one FINISHED trial per row; returns ``root``.
 
-    A row is a dict with ``test_acc`` and ``lat_ms`` (the search LUT's latency), and optionally
+    A row is a dict with ``test_acc`` and ``latency_ms`` (the search LUT's latency), and optionally
     ``measured_latency_ms`` (None: not measured), ``energy_mj`` (LUT energy, modeled), the knobs
     ``alpha``..``delta`` (a random-strategy trial has none: its params are its ``ops``) and ``ops``.
     ``budget``: the config's ``sweep.budget`` (``{"max_latency_ms": ..., "max_energy_mj": ...}``).
@@ -148,9 +148,9 @@ def write_rows_experiment(root: str, rows: list, strategy: str = "dnas", lut: st
         _write_json(os.path.join(tdir, "params.json"), knobs or {"ops": ops, "arch_index": t})
         energy = row.get("energy_mj")
         source = "model:horowitz45nm" if energy is not None else "none"
-        estimate = {"name": lut, "device": "synthetic host", "lat_ms": row["lat_ms"], "energy_mj": energy,
+        estimate = {"name": lut, "device": "synthetic host", "latency_ms": row["latency_ms"], "energy_mj": energy,
                     "energy_source": source}
-        arch = {"space": space, "ops": ops, "lat_ms": row["lat_ms"], "energy_mj": energy, "energy_source": source,
+        arch = {"space": space, "ops": ops, "latency_ms": row["latency_ms"], "energy_mj": energy, "energy_source": source,
                 "lut": lut}
         _write_json(os.path.join(tdir, "search", "arch.json"),
                     dict(arch, picked="argmax", arch_seed=t) if knobs else
@@ -162,6 +162,6 @@ def write_rows_experiment(root: str, rows: list, strategy: str = "dnas", lut: st
             {"latency_ms": measured, "latency_iqr_ms": None if measured is None else 0.01, "energy_mj": None,
              "energy_source": "none", "device": device, "threads": 1, "batch_size": 1}))
         with open(os.path.join(tdir, "result.json"), "w", encoding="utf-8") as fh:
-            fh.write(json.dumps(_done_row(f"{t:05d}", row["test_acc"], row["lat_ms"], energy, measured, 1.0, ops,
+            fh.write(json.dumps(_done_row(f"{t:05d}", row["test_acc"], row["latency_ms"], energy, measured, 1.0, ops,
                                           device)) + "\n")
     return root

@@ -119,7 +119,7 @@ def _arch_record(setup: SearchSetup, ops: list[str]) -> dict:
     """arch.json (docs/formats.md): the argmax architecture and its LUT costs."""
     table = TableCost(setup.cost)
     s = setup.cfg.search
-    return {"space": setup.space.record(), "ops": ops, "lat_ms": table.latency_ms(ops),
+    return {"space": setup.space.record(), "ops": ops, "latency_ms": table.latency_ms(ops),
             "energy_mj": table.energy_mj(ops), "energy_source": setup.cost.energy_source if setup.cost.has_energy else "none",
             "lut": setup.lut_name, "proxy_width": s.proxy_width, "search_width": setup.proxy_space.width,
             # why this architecture: the most probable op per layer under the final theta
@@ -232,7 +232,7 @@ def run_search(cfg: ExperimentConfig, out_dir, *, resume: bool = False, warmup_p
         # 3) what the epoch found: expected costs under P(theta), the argmax architecture
         probs = net.probabilities()
         ops = net.argmax_ops()
-        lat_ms = float(expected_cost(probs, lat_table, cost.latency_fixed_ms))
+        latency_ms = float(expected_cost(probs, lat_table, cost.latency_fixed_ms))
         energy_mj = float(expected_cost(probs, ener_table, cost.energy_fixed_mj)) if cost.has_energy else None
         arch = _arch_record(setup, ops)
         metrics = {"epoch": epoch + 1, "epochs": s.epochs, "phase": "search", "searching": searching,
@@ -240,10 +240,10 @@ def run_search(cfg: ExperimentConfig, out_dir, *, resume: bool = False, warmup_p
                    "train_ce": train_ce, "train_acc": train_acc,
                    "val_ce": val_ce_sum / max(val_seen, 1), "val_acc": val_correct / max(val_seen, 1),
                    "loss": loss_sum / val_seen if searching and val_seen else None,
-                   "lat_ms": lat_ms, "energy_mj": energy_mj,
-                   "sampled_lat_ms": lat_sum / val_seen if searching and val_seen else None,
+                   "latency_ms": latency_ms, "energy_mj": energy_mj,
+                   "sampled_latency_ms": lat_sum / val_seen if searching and val_seen else None,
                    "sampled_energy_mj": ener_sum / val_seen if searching and val_seen and loss_fn.uses_energy else None,
-                   "arch_lat_ms": arch["lat_ms"], "arch_energy_mj": arch["energy_mj"],
+                   "arch_latency_ms": arch["latency_ms"], "arch_energy_mj": arch["energy_mj"],
                    "seconds": time.perf_counter() - t0}
 
         # 4) files: checkpoint first (the resume point), then what reads from it
@@ -271,7 +271,7 @@ def run_search(cfg: ExperimentConfig, out_dir, *, resume: bool = False, warmup_p
 
 
 def _log_epoch(writer: SummaryWriter, metrics: dict, probs: torch.Tensor, op_names, step: int) -> None:
-    for key in ("train_acc", "val_acc", "train_ce", "val_ce", "loss", "lat_ms", "energy_mj", "arch_lat_ms",
+    for key in ("train_acc", "val_acc", "train_ce", "val_ce", "loss", "latency_ms", "energy_mj", "arch_latency_ms",
                 "arch_energy_mj", "temperature", "lr"):
         value = metrics.get(key)
         if value is not None:
@@ -324,11 +324,11 @@ def main(argv=None) -> None:
     def show(m):
         tail = f" energy={m['energy_mj']:.3f}mJ" if m["energy_mj"] is not None else ""
         print(f"epoch {m['epoch']}/{m['epochs']} T={m['temperature']:.3f} train_acc={m['train_acc']:.3f} "
-              f"val_acc={m['val_acc']:.3f} lat={m['lat_ms']:.3f}ms arch_lat={m['arch_lat_ms']:.3f}ms{tail} "
+              f"val_acc={m['val_acc']:.3f} lat={m['latency_ms']:.3f}ms arch_lat={m['arch_latency_ms']:.3f}ms{tail} "
               f"({m['seconds']:.1f}s)", flush=True)
 
     result = run_search(cfg, args.out, resume=args.resume, warmup_path=args.warmup, on_epoch=show)
-    print(json.dumps({"arch": result["arch_path"], "ops": result["ops"], "arch_lat_ms": result.get("arch_lat_ms"),
+    print(json.dumps({"arch": result["arch_path"], "ops": result["ops"], "arch_latency_ms": result.get("arch_latency_ms"),
                       "search_seconds": round(result["search_seconds"], 2)}))
 
 

@@ -44,7 +44,7 @@ class StartCosts:
     """Expected LUT cost of the supernet at the search start (uniform theta), and the
     cross-entropy the cost terms compete with there."""
 
-    lat_ms: float
+    latency_ms: float
     energy_mj: float | None  # None: the LUT has no energy (the energy term is off)
     ce: float = 1.0  # the shared warm-up's last training CE (else ln(classes): an untrained net's)
 
@@ -60,7 +60,7 @@ def start_costs(cost: CostTensors, use_energy: bool = True) -> StartCosts:
 
 def dominance_of(knobs: dict, start: StartCosts) -> dict:
     """vLAT, vENER and which term dominates, for knobs ``alpha, beta, gamma, delta``."""
-    v_lat = knobs["alpha"] * start.lat_ms ** knobs["beta"]
+    v_lat = knobs["alpha"] * start.latency_ms ** knobs["beta"]
     v_ener = 0.0 if start.energy_mj is None else knobs["gamma"] * start.energy_mj ** knobs["delta"]
     dominant = "latency" if v_lat > v_ener else "energy"
     minor, major = sorted((v_lat, v_ener))
@@ -146,14 +146,14 @@ class KnobSpace:
         share = _suggest(trial, "cost_share", s.cost_share) * start.ce
         beta = _suggest(trial, "beta", s.beta)
         if start.energy_mj is None:
-            return {"alpha": share / start.lat_ms**beta, "beta": beta, "gamma": 0.0, "delta": self.delta_fixed}
+            return {"alpha": share / start.latency_ms**beta, "beta": beta, "gamma": 0.0, "delta": self.delta_fixed}
         delta = _suggest(trial, "delta", s.delta)
         if self.mode == "any":
             lat_share = trial.suggest_float("lat_share", *LAT_SHARE)
         else:
             ratio = _suggest(trial, "dominance", s.dominance)  # minor / major
             lat_share = 1 / (1 + ratio) if self.mode == "latency" else ratio / (1 + ratio)
-        return {"alpha": lat_share * share / start.lat_ms**beta, "beta": beta,
+        return {"alpha": lat_share * share / start.latency_ms**beta, "beta": beta,
                 "gamma": (1 - lat_share) * share / start.energy_mj**delta, "delta": delta}
 
     def _absolute(self, trial) -> dict:
@@ -166,13 +166,13 @@ class KnobSpace:
         elif self.mode == "latency":
             alpha, beta = _suggest(trial, "alpha", s.alpha), _suggest(trial, "beta", s.beta)
             delta, ratio = _suggest(trial, "delta", s.delta), _suggest(trial, "dominance", s.dominance)
-            v_lat = alpha * start.lat_ms**beta
+            v_lat = alpha * start.latency_ms**beta
             knobs = {"alpha": alpha, "beta": beta, "gamma": ratio * v_lat / start.energy_mj**delta, "delta": delta}
         elif self.mode == "energy":
             gamma, delta = _suggest(trial, "gamma", s.gamma), _suggest(trial, "delta", s.delta)
             beta, ratio = _suggest(trial, "beta", s.beta), _suggest(trial, "dominance", s.dominance)
             v_ener = gamma * start.energy_mj**delta
-            knobs = {"alpha": ratio * v_ener / start.lat_ms**beta, "beta": beta, "gamma": gamma, "delta": delta}
+            knobs = {"alpha": ratio * v_ener / start.latency_ms**beta, "beta": beta, "gamma": gamma, "delta": delta}
         else:
             knobs = {k: _suggest(trial, k, getattr(s, k)) for k in ("alpha", "beta", "gamma", "delta")}
         return knobs

@@ -98,7 +98,7 @@ def random_arch_record(cfg, ops, index: int) -> dict:
     ops = space.check_arch(ops, "random trial config")
     lut = ensure_lut(cfg.lut.path, space, energy_kind=cfg.lut.energy_kind)
     energy = lut.energy_mj(ops)
-    return {"space": space.record(), "ops": ops, "lat_ms": lut.latency_ms(ops), "energy_mj": energy,
+    return {"space": space.record(), "ops": ops, "latency_ms": lut.latency_ms(ops), "energy_mj": energy,
             "energy_source": lut.energy_source if energy is not None else "none", "lut": cfg.lut.path,
             "picked": PICKED, "arch_index": index, "seed": cfg.sweep.seed}
 
@@ -111,6 +111,6 @@ def random_trial(config: dict, context: TrialContext) -> None:
     def record_arch(cfg, work: Path, reporter) -> dict:
         arch = random_arch_record(cfg, config["ops"], config["arch_index"])
         write_json(work / "search" / "arch.json", arch)
-        return {"epoch": 0, "lat_ms": arch["lat_ms"], "energy_mj": arch["energy_mj"]}
+        return {"epoch": 0, "latency_ms": arch["latency_ms"], "energy_mj": arch["energy_mj"]}
 
     run_trial(context, lambda: config_from_dict(context.config, source="trial config"), record_arch)

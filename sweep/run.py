@@ -176,7 +176,7 @@ def _knob_record(space: KnobSpace) -> dict:
            f"sampled: the minor/major term ratio 'dominance' in sweep.dominance; derived: {space.derived}"
            if space.derived else "all four knobs sampled in their ranges")
     return {"scale": space.sweep.knobs, "derived": space.derived, "parametrization": how,
-            "start": {"lat_ms": start.lat_ms, "energy_mj": start.energy_mj, "ce": start.ce}}
+            "start": {"latency_ms": start.latency_ms, "energy_mj": start.energy_mj, "ce": start.ce}}
 
 
 def _lut_of(cfg: ExperimentConfig, experiment: Path, record: dict | None):

@@ -43,9 +43,9 @@ __all__ = ["CONSTRAINTS_ATTR", "OBJECTIVES", "BudgetedSearch", "SweepOptunaSearc
            "constraint_values", "make_search_alg", "objectives", "study_storage"]
 
 OBJECTIVES = ("multi", "accuracy", "latency", "energy")
-_METRIC = {"accuracy": ("test_acc", "max"), "latency": ("lat_ms", "min"), "energy": ("energy_mj", "min")}
+_METRIC = {"accuracy": ("test_acc", "max"), "latency": ("latency_ms", "min"), "energy": ("energy_mj", "min")}
 CONSTRAINTS_ATTR = "constraints"  # the Optuna trial's user attr holding its constraint values
-_LIMITS = (("max_latency_ms", "lat_ms"), ("max_energy_mj", "energy_mj"))  # budget key, final-row key
+_LIMITS = (("max_latency_ms", "latency_ms"), ("max_energy_mj", "energy_mj"))  # budget key, final-row key
 
 
 def objectives(objective: str, has_energy: bool) -> tuple[list[str], list[str]]:

@@ -13,7 +13,7 @@ reported epoch and a finished trial only re-reports its final row. ``trial_state
 holds the phase, the work seconds so far and one entry per start (a resumed start
 names the phase and epoch it resumed from).
 
-Rows always carry ``phase``, ``epoch``, ``test_acc``, ``lat_ms``, ``energy_mj``,
+Rows always carry ``phase``, ``epoch``, ``test_acc``, ``latency_ms``, ``energy_mj``,
 ``measured_latency_ms``, ``val_acc`` and ``trial_seconds`` (null until known) so
 that Ray Tune's metric checks, the searcher and the scheduler see every key. The final
 (``done``) row marks whether the childnet meets ``sweep.budget`` (``within_budget``,
@@ -45,7 +45,7 @@ __all__ = ["KNOB_NAMES", "TrialContext", "apply_knobs", "run_trial", "sweep_tria
 
 KNOB_NAMES = ("alpha", "beta", "gamma", "delta")
 STATE_FILE = "trial_state.json"
-_ALWAYS = ("test_acc", "lat_ms", "energy_mj", "measured_latency_ms", "measured_energy_mj", "val_acc")
+_ALWAYS = ("test_acc", "latency_ms", "energy_mj", "measured_latency_ms", "measured_energy_mj", "val_acc")
 
 
 def trial_dirname(trial_id: str) -> str:
@@ -189,8 +189,8 @@ def _search(cfg: ExperimentConfig, work: Path, context: TrialContext, reporter: 
     def on_search_epoch(m: dict) -> None:
         _finite(m, ("train_ce", "val_acc"), "supernet search diverged")
         last_val["val_acc"] = m.get("val_acc")
-        row = {k: v for k, v in m.items() if k not in ("lat_ms", "energy_mj", "seconds", "phase")}
-        row.update(search_epoch=m.get("epoch"), search_lat_ms=m.get("lat_ms"), search_energy_mj=m.get("energy_mj"),
+        row = {k: v for k, v in m.items() if k not in ("latency_ms", "energy_mj", "seconds", "phase")}
+        row.update(search_epoch=m.get("epoch"), search_latency_ms=m.get("latency_ms"), search_energy_mj=m.get("energy_mj"),
                    epoch_seconds=m.get("seconds"))
         reporter.report(row)
 
@@ -241,12 +241,12 @@ def _final_row(arch: dict, metrics: dict, seconds: float, budget: dict | None = 
     lut = metrics.get("lut") or {}
     # measured energy of the kind the LUT estimates are (lut.energy_kind): total or dynamic
     measured_energy = measured.get("energy_dynamic_mj" if energy_kind == "dynamic" else "energy_mj")
-    verdict = judge(budget, measured.get("latency_ms"), lut.get("lat_ms", arch.get("lat_ms")),
+    verdict = judge(budget, measured.get("latency_ms"), lut.get("latency_ms", arch.get("latency_ms")),
                     measured_energy, lut.get("energy_mj", arch.get("energy_mj")))
     return {
         "epoch": metrics.get("epochs", 0),
         "test_acc": metrics.get("test_acc"),
-        "lat_ms": lut.get("lat_ms", arch.get("lat_ms")),
+        "latency_ms": lut.get("latency_ms", arch.get("latency_ms")),
         "energy_mj": lut.get("energy_mj", arch.get("energy_mj")),
         "measured_latency_ms": measured.get("latency_ms"),
         "measured_energy_mj": measured_energy,

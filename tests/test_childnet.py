@@ -59,7 +59,7 @@ def test_run_child_writes_metrics_and_a_loadable_model(tmp_path, cost, space):
     net = build_network(space, ARCH)
     assert metrics["params"] == sum(p.numel() for p in net.parameters())
     assert metrics["flops"] == count_flops(net, space.input_shape)
-    assert metrics["lut"] == {"name": "builtin:rpi4-hwnasbench", "lat_ms": pytest.approx(
+    assert metrics["lut"] == {"name": "builtin:rpi4-hwnasbench", "latency_ms": pytest.approx(
         1.5 + sum(float(cost.latency_ms[l, space.ops.index(op)]) for l, op in enumerate(ARCH)), rel=1e-6),
         "energy_mj": None, "energy_source": "none"}
     assert metrics["lut_estimates"][0]["name"] == "builtin:rpi4-hwnasbench"

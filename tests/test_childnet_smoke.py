@@ -32,6 +32,6 @@ def test_smoke_config_search_then_childnet(tmp_path, capsys):
     child_main(["--arch", str(tmp_path / "S" / "arch.json"), "--config", str(SMOKE), "--out", str(tmp_path / "C")])
     metrics = json.loads((tmp_path / "C" / "metrics.json").read_text())
     assert 0 <= metrics["test_acc"] <= 1 and metrics["ops"] == arch["ops"]
-    assert metrics["lut"]["lat_ms"] == pytest.approx(arch["lat_ms"])
+    assert metrics["lut"]["latency_ms"] == pytest.approx(arch["latency_ms"])
     assert metrics["measured"]["latency_ms"] > 0 and metrics["measured"]["energy_source"] == "none"
     assert (tmp_path / "C" / "model.pt").is_file()

@@ -200,8 +200,8 @@ def test_a_measurement_session_records_idle_total_and_dynamic(tmp_path, monkeypa
 def test_a_trials_measured_energy_is_of_the_configured_kind():
     from sweep.trial import _final_row
 
-    arch = {"ops": ["skip"], "lat_ms": 5.0, "energy_mj": 2.0}
-    metrics = {"test_acc": 0.9, "lut": {"lat_ms": 5.0, "energy_mj": 2.0},
+    arch = {"ops": ["skip"], "latency_ms": 5.0, "energy_mj": 2.0}
+    metrics = {"test_acc": 0.9, "lut": {"latency_ms": 5.0, "energy_mj": 2.0},
                "measured": {"latency_ms": 4.0, "energy_mj": 3.0, "energy_dynamic_mj": 1.5}}
     budget = {"max_latency_ms": None, "max_energy_mj": 2.5}
     dynamic = _final_row(arch, metrics, 1.0, budget, "dynamic")

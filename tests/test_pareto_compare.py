@@ -22,7 +22,7 @@ OTHER = [(0.85, 1.5), (0.7, 3.0)]
 def _rows(points, measured=True, knobs=True):
     rows = []
     for i, (acc, lat) in enumerate(points):
-        row = {"test_acc": acc, "lat_ms": 2 * lat, "measured_latency_ms": lat if measured else None}
+        row = {"test_acc": acc, "latency_ms": 2 * lat, "measured_latency_ms": lat if measured else None}
         if knobs:
             row.update(alpha=0.1 * (i + 1), beta=0.5, gamma=0.0, delta=0.6)
         rows.append(row)
@@ -92,7 +92,7 @@ def test_missing_vs_is_one_line(pair, tmp_path, capsys):
 
 
 def test_alpha_that_lowers_latency_gives_minus_one(tmp_path):
-    rows = [{"test_acc": 0.8 + 0.01 * i, "lat_ms": 5.0 - i, "energy_mj": 1.0 - 0.1 * i,
+    rows = [{"test_acc": 0.8 + 0.01 * i, "latency_ms": 5.0 - i, "energy_mj": 1.0 - 0.1 * i,
              "alpha": 0.1 * (i + 1), "beta": 1.0 - 0.1 * i, "gamma": 0.5, "delta": 0.6} for i in range(5)]
     root = write_rows_experiment(str(tmp_path / "exp"), rows)
     report = build_report(root, str(tmp_path / "out"))

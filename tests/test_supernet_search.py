@@ -52,11 +52,11 @@ def test_writes_arch_theta_config_checkpoint_and_events(tmp_path, cost, space):
     assert (tmp_path / "config.yaml").is_file() and (tmp_path / "checkpoint.pt").is_file()
     assert list(tmp_path.glob("events.out.tfevents.*"))
     assert [m["epoch"] for m in seen] == [1, 2, 3, 4]
-    for key in ("epochs", "phase", "temperature", "train_ce", "val_acc", "lat_ms", "energy_mj", "arch_lat_ms",
+    for key in ("epochs", "phase", "temperature", "train_ce", "val_acc", "latency_ms", "energy_mj", "arch_latency_ms",
                 "arch_energy_mj", "seconds"):
         assert key in seen[-1]
     assert seen[0]["phase"] == "search" and seen[-1]["temperature"] < seen[0]["temperature"]
-    assert result["ops"] == arch["ops"] and result["arch_lat_ms"] == pytest.approx(arch["lat_ms"])
+    assert result["ops"] == arch["ops"] and result["arch_latency_ms"] == pytest.approx(arch["latency_ms"])
     assert not list(tmp_path.glob(".*.tmp"))  # nothing half-written left behind
     progress = json.loads((tmp_path / "progress.json").read_text())  # the last epoch, for live views
     assert progress["metrics"] == json.loads(json.dumps(seen[-1])) and progress["argmax_ops"] == arch["ops"]
@@ -67,7 +67,7 @@ def test_writes_arch_theta_config_checkpoint_and_events(tmp_path, cost, space):
 def test_large_alpha_finds_a_faster_architecture(tmp_path, cost):
     free = run_search(config(), tmp_path / "a0", cost=cost)
     pressed = run_search(config("loss.alpha=20", "loss.beta=1"), tmp_path / "a20", cost=cost)
-    assert pressed["arch_lat_ms"] < free["arch_lat_ms"]
+    assert pressed["arch_latency_ms"] < free["arch_latency_ms"]
     assert pressed["ops"].count("skip") > free["ops"].count("skip")
 
 

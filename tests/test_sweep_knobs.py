@@ -22,7 +22,7 @@ def _cost(energy=True):
 
 def test_start_costs_are_fixed_plus_mean_over_ops_per_layer():
     start = start_costs(_cost())
-    assert start.lat_ms == pytest.approx(0.5 + 2.0 + 4.0)
+    assert start.latency_ms == pytest.approx(0.5 + 2.0 + 4.0)
     assert start.energy_mj == pytest.approx(7.0 + 10.0 + 2.0)
     assert start_costs(_cost(energy=False)).energy_mj is None
     assert start_costs(_cost(), use_energy=False).energy_mj is None
@@ -52,7 +52,7 @@ def test_every_proposal_is_feasible_for_its_mode(mode):
     sweep = SweepConfig(dominance=(0.05, 0.95), knobs="absolute")
     space = KnobSpace(sweep, mode, start)
     for p in _proposals(space):
-        v_lat = p["alpha"] * start.lat_ms ** p["beta"]
+        v_lat = p["alpha"] * start.latency_ms ** p["beta"]
         v_ener = p["gamma"] * start.energy_mj ** p["delta"]
         assert (v_lat > v_ener) if mode == "latency" else (v_ener > v_lat)
         assert p["dominant"] == mode
@@ -83,7 +83,7 @@ def test_relative_knobs_set_the_cost_terms_share_of_the_start_loss(mode):
     assert space.derived == "alpha,gamma"
     props = _proposals(space, 60)
     for p in props:
-        v_lat, v_ener = p["alpha"] * start.lat_ms ** p["beta"], p["gamma"] * start.energy_mj ** p["delta"]
+        v_lat, v_ener = p["alpha"] * start.latency_ms ** p["beta"], p["gamma"] * start.energy_mj ** p["delta"]
         assert (v_lat + v_ener) / start.ce == pytest.approx(p["_sampled"]["cost_share"]) == pytest.approx(p["cost_share"])
         assert 0.01 <= p["cost_share"] <= 1.0
         if mode != "any":
@@ -131,9 +131,9 @@ def test_energy_mode_needs_energy():
 
 
 def test_objectives():
-    assert objectives("multi", True) == (["test_acc", "lat_ms", "energy_mj"], ["max", "min", "min"])
-    assert objectives("multi", False) == (["test_acc", "lat_ms"], ["max", "min"])
-    assert objectives("latency", True) == (["lat_ms"], ["min"])
+    assert objectives("multi", True) == (["test_acc", "latency_ms", "energy_mj"], ["max", "min", "min"])
+    assert objectives("multi", False) == (["test_acc", "latency_ms"], ["max", "min"])
+    assert objectives("latency", True) == (["latency_ms"], ["min"])
     with pytest.raises(UserError):
         objectives("energy", False)
     with pytest.raises(UserError):

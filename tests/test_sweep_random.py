@@ -88,7 +88,7 @@ def test_random_sweep_layout_is_read_by_pareto(tmp_path):
         arch = json.loads((trial / "search" / "arch.json").read_text())
         assert arch["picked"] == "random" and arch["ops"] == params["ops"]
         assert arch["ops"] == draw_architecture(get_space("fbnet-cifar", 1.0, 10).ops, 22, 0, params["arch_index"])
-        assert arch["lat_ms"] > 0 and arch["lut"] == "builtin:rpi4-hwnasbench"
+        assert arch["latency_ms"] > 0 and arch["lut"] == "builtin:rpi4-hwnasbench"
         assert (trial / "child" / "metrics.json").is_file()
 
     exp = read_experiment(str(experiment))

@@ -71,7 +71,7 @@ def test_kill_resume_extend(tmp_path, smoke_lut):
     for trial in trials:
         rows = _rows(trial)
         assert rows[-1]["phase"] == "done" and 0 <= rows[-1]["test_acc"] <= 1
-        assert rows[-1]["lat_ms"] > 0 and rows[-1]["trial_seconds"] > 0
+        assert rows[-1]["latency_ms"] > 0 and rows[-1]["trial_seconds"] > 0
         assert all("phase" in r and "test_acc" in r for r in rows)
         assert (trial / "search" / "arch.json").is_file() and (trial / "child" / "metrics.json").is_file()
         assert (trial / "config.yaml").is_file()

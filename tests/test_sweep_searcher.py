@@ -9,7 +9,7 @@ from sweep.experiment import write_json
 from sweep.knobs import KnobSpace, StartCosts
 from sweep.searcher import BudgetedSearch, SweepOptunaSearch, _read_budget, make_search_alg, study_storage
 
-METRICS, MODES = ["test_acc", "lat_ms", "energy_mj"], ["max", "min", "min"]
+METRICS, MODES = ["test_acc", "latency_ms", "energy_mj"], ["max", "min", "min"]
 
 
 def _searcher():
@@ -21,10 +21,10 @@ def test_final_result_completes_failed_and_stopped_trials_keep_their_knobs():
     s = _searcher()
     for tid in ("a", "b", "c"):
         assert {"alpha", "beta", "gamma", "delta", "dominance"} <= set(s.suggest(tid))
-    s.on_trial_result("a", {"test_acc": None, "lat_ms": 3.0, "energy_mj": None, "training_iteration": 1})
-    s.on_trial_complete("a", {"test_acc": 0.8, "lat_ms": 1.5, "energy_mj": 0.2})
+    s.on_trial_result("a", {"test_acc": None, "latency_ms": 3.0, "energy_mj": None, "training_iteration": 1})
+    s.on_trial_complete("a", {"test_acc": 0.8, "latency_ms": 1.5, "energy_mj": 0.2})
     s.on_trial_complete("b", None, error=True)  # e.g. NaN loss: the trial raised
-    s.on_trial_complete("c", {"test_acc": None, "lat_ms": 2.0, "energy_mj": None})  # stopped during the search
+    s.on_trial_complete("c", {"test_acc": None, "latency_ms": 2.0, "energy_mj": None})  # stopped during the search
     trials = {t.number: t for t in s._ot_study.get_trials(deepcopy=False)}
     assert [trials[i].state for i in range(3)] == [optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.FAIL,
                                                    optuna.trial.TrialState.PRUNED]
@@ -46,7 +46,7 @@ def test_search_alg_is_a_budgeted_generator_with_a_concurrency_limit():
     assert alg.searcher.searcher.metric == "test_acc"
 
 
-@pytest.mark.parametrize("metric", ["test_acc", "lat_ms"])
+@pytest.mark.parametrize("metric", ["test_acc", "latency_ms"])
 def test_single_objective_ignores_intermediate_rows(metric):
     s = SweepOptunaSearch(KnobSpace(SweepConfig(), "any", StartCosts(2.0, 1.0)), metric=metric, mode="max", seed=0)
     s.suggest("t")
@@ -91,10 +91,10 @@ def _budgeted(budget=BUDGET, seed=0):
 def test_constraint_values_are_lut_costs_minus_the_budget():
     from sweep.searcher import constraint_values
 
-    assert constraint_values({"lat_ms": 2.5, "energy_mj": 0.25}, BUDGET) == [0.5, -0.25]
+    assert constraint_values({"latency_ms": 2.5, "energy_mj": 0.25}, BUDGET) == [0.5, -0.25]
     latency_only = {"max_latency_ms": 2.0, "max_energy_mj": None}
-    assert constraint_values({"lat_ms": 1.5, "energy_mj": None}, latency_only) == [-0.5]
-    assert constraint_values({"lat_ms": None}, BUDGET) is None  # a cost the budget limits is unknown
+    assert constraint_values({"latency_ms": 1.5, "energy_mj": None}, latency_only) == [-0.5]
+    assert constraint_values({"latency_ms": None}, BUDGET) is None  # a cost the budget limits is unknown
 
 
 def test_optuna_is_told_the_budget_constraints_before_the_trial_completes():
@@ -104,9 +104,9 @@ def test_optuna_is_told_the_budget_constraints_before_the_trial_completes():
     assert s._sampler._constraints_func is budget_constraints
     for tid in ("over", "within", "stopped"):
         s.suggest(tid)
-    s.on_trial_complete("over", {"test_acc": 0.9, "lat_ms": 3.0, "energy_mj": 0.4})
-    s.on_trial_complete("within", {"test_acc": 0.8, "lat_ms": 1.5, "energy_mj": 0.5})
-    s.on_trial_complete("stopped", {"test_acc": None, "lat_ms": None, "energy_mj": None})
+    s.on_trial_complete("over", {"test_acc": 0.9, "latency_ms": 3.0, "energy_mj": 0.4})
+    s.on_trial_complete("within", {"test_acc": 0.8, "latency_ms": 1.5, "energy_mj": 0.5})
+    s.on_trial_complete("stopped", {"test_acc": None, "latency_ms": None, "energy_mj": None})
     trials = s._ot_study.get_trials(deepcopy=False)
     assert [t.user_attrs.get(CONSTRAINTS_ATTR) for t in trials] == [pytest.approx([1.0, -0.1]), [-0.5, 0.0], None]
     # what the sampler stored through its constraints_func: the feasibility TPE ranks by
@@ -130,7 +130,7 @@ def test_budgeted_searcher_survives_ray_save_and_restore(tmp_path):
     again = _budgeted(budget=None)
     again.restore(str(tmp_path / "s.pkl"))
     assert again.budget == BUDGET
-    again.on_trial_complete("a", {"test_acc": 0.7, "lat_ms": 2.5, "energy_mj": 0.1})
+    again.on_trial_complete("a", {"test_acc": 0.7, "latency_ms": 2.5, "energy_mj": 0.1})
     assert again._ot_study.trials[0].user_attrs["constraints"] == [0.5, pytest.approx(-0.4)]
 
 
@@ -142,12 +142,12 @@ def test_study_in_the_experiment_file_survives_ray_save_and_restore(tmp_path):
     space = KnobSpace(SweepConfig(), "any", StartCosts(2.0, 1.0))
     s = make_search_alg(space, METRICS[:2], MODES[:2], concurrency=2, seed=0, study=study).searcher.searcher
     s.suggest("a")
-    s.on_trial_complete("a", {"test_acc": 0.5, "lat_ms": 1.0})
+    s.on_trial_complete("a", {"test_acc": 0.5, "latency_ms": 1.0})
     s.save(str(tmp_path / "s.pkl"))
     again = make_search_alg(space, METRICS[:2], MODES[:2], concurrency=2, seed=0).searcher.searcher
     again.restore(str(tmp_path / "s.pkl"))  # a resumed sweep: the pickled study writes to the same file
     again.suggest("b")
-    again.on_trial_complete("b", {"test_acc": 0.6, "lat_ms": 2.0})
+    again.on_trial_complete("b", {"test_acc": 0.6, "latency_ms": 2.0})
     loaded = optuna.load_study(**study)
     assert [t.values for t in loaded.trials] == [[0.5, 1.0], [0.6, 2.0]]
     assert all("beta" in t.params for t in loaded.trials)

@@ -88,5 +88,5 @@ def knob_preview(choice: str, storage: Path, knobs: dict) -> dict:
     start = start_costs(lut.cost_tensors(), use_energy=True)
     loss = cfg.loss
     terms = dominance_of({"alpha": loss.alpha, "beta": loss.beta, "gamma": loss.gamma, "delta": loss.delta}, start)
-    return {"lat0_ms": start.lat_ms, "ener0_mj": start.energy_mj, **terms,
+    return {"lat0_ms": start.latency_ms, "ener0_mj": start.energy_mj, **terms,
             "lut_space": {k: lut.space.get(k) for k in ("name", "width")}, "has_energy": lut.has_energy}

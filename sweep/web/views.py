@@ -17,7 +17,7 @@ RUN_FILES = ("search/arch.json", "search/theta.json", "search/progress.json", "c
              "child/model.pt", "child/model.weights.pt", "child/model.onnx", "config.yaml", "job.log")
 SWEEP_FILES = ("report/report.html", "report/report.json", "report/trials.csv", "report/pareto.csv", "sweep.json",
                "optuna.db", "job.log")
-_TRIAL_KEYS = ("phase", "epoch", "test_acc", "val_acc", "lat_ms", "energy_mj", "measured_latency_ms",
+_TRIAL_KEYS = ("phase", "epoch", "test_acc", "val_acc", "latency_ms", "energy_mj", "measured_latency_ms",
                "within_budget")
 
 

@@ -118,8 +118,8 @@ function initRun(name) {
     if (m) {
       $("metrics").innerHTML = kv([["epoch", `${m.epoch} / ${m.epochs}` + (m.searching ? "" : " (warm-up)")],
         ["train accuracy", fmt(m.train_acc)], ["val accuracy", fmt(m.val_acc)], ["temperature", fmt(m.temperature)],
-        ["expected LAT (ms)", fmt(m.lat_ms)], ["expected ENER (mJ)", fmt(m.energy_mj)],
-        ["argmax arch LAT (ms)", fmt(m.arch_lat_ms)]]);
+        ["expected LAT (ms)", fmt(m.latency_ms)], ["expected ENER (mJ)", fmt(m.energy_mj)],
+        ["argmax arch LAT (ms)", fmt(m.arch_latency_ms)]]);
       drawHeatmap(v.progress);
     }
     if (v.setup) $("setup").textContent = `LUT ${v.setup.lut}, ${v.setup.space}, ${v.setup.dataset}; ` +
@@ -128,7 +128,7 @@ function initRun(name) {
     if (v.child) {
       const ms = v.child.measured || {};
       $("child").innerHTML = kv([["test accuracy", fmt(v.child.test_acc)], ["parameters", v.child.params],
-        ["LUT latency (ms)", fmt(v.child.lut && v.child.lut.lat_ms)], ["measured here (ms)", fmt(ms.latency_ms) + (ms.noisy ? " (noisy)" : "")]]);
+        ["LUT latency (ms)", fmt(v.child.lut && v.child.lut.latency_ms)], ["measured here (ms)", fmt(ms.latency_ms) + (ms.noisy ? " (noisy)" : "")]]);
     }
     $("files").innerHTML = fileList(v.files);
     return v.status.state === "running";
@@ -140,7 +140,7 @@ function trialRow(t) {
   const phase = t.error ? "failed: " + t.error : t.phase || "";
   const budget = t.within_budget === null || t.within_budget === undefined ? "–" : t.within_budget ? "within" : "over";
   const knobs = Object.entries(t.knobs).map(([k, x]) => `${k}=${fmt(x, 2)}`).join(" ");
-  return row([esc(t.trial), esc(phase), fmt(t.epoch), fmt(t.test_acc), fmt(t.lat_ms), fmt(t.energy_mj),
+  return row([esc(t.trial), esc(phase), fmt(t.epoch), fmt(t.test_acc), fmt(t.latency_ms), fmt(t.energy_mj),
     fmt(t.measured_latency_ms), budget, esc(knobs), `<ul class="inline">${fileList(t.files, true)}</ul>`]);
 }
 
