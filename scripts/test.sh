@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The test command: set up (idempotent), then the whole suite. The report test renders
+# The test command: set up (idempotent), lint and format check (ruff, configured in
+# pyproject.toml), then the whole suite. The report test renders
 # the HTML in Debian's headless chromium and the web app's test drives it with selenium
 # through Debian's chromium-driver, so both are installed here where apt exists.
 set -euo pipefail
@@ -12,4 +13,7 @@ if { ! command -v chromium || ! command -v chromedriver; } >/dev/null 2>&1 && co
    || { apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null; }) \
     || echo "[test] chromium/chromium-driver not installed; the browser tests will be skipped"
 fi
+echo "[test] ruff check and ruff format --check"
+.venv/bin/ruff check --quiet .
+.venv/bin/ruff format --check --quiet .
 exec .venv/bin/python -m pytest -q "$@"
