@@ -12,6 +12,7 @@ values.
 from __future__ import annotations
 
 import dataclasses
+import sys
 import typing
 from pathlib import Path
 
@@ -54,7 +55,36 @@ def _sourced(source: str, build):
         raise UserError(f"{source}: {err}") from None
 
 
+# Keys renamed after configs and recorded runs were written with the old name: old -> new
+# (``section.key``). The old name still loads, with one deprecation line on stderr.
+RENAMED = {"search.mode": "search.execution"}
+
+
+def _deprecated(where: str, old: str) -> None:
+    print(f"{where}: {old} is deprecated, read as {RENAMED[old]}; use {RENAMED[old]}", file=sys.stderr)
+
+
+def _rename_old_keys(data, source: str):
+    """``data`` with each old key of ``RENAMED`` under its new name (a copy; ``data`` may be
+    a recorded config the caller keeps). Both names at once is a one-line error."""
+    if not isinstance(data, dict):
+        return data
+    for old, new in RENAMED.items():
+        (section, old_key), new_key = old.split("."), new.split(".")[1]
+        node = data.get(section)
+        if not isinstance(node, dict) or old_key not in node:
+            continue
+        if new_key in node:
+            raise UserError(f"{source}: both {old} and {new} given; {old} is the old name of {new}, keep {new}")
+        _deprecated(source, old)
+        node = dict(node)
+        node[new_key] = node.pop(old_key)
+        data = {**data, section: node}
+    return data
+
+
 def config_from_dict(data: dict, cls=ExperimentConfig, source: str = "config"):
+    data = _rename_old_keys(data, source)
     return _sourced(source, lambda: _from_dict(cls, data, ""))
 
 
@@ -85,6 +115,9 @@ def _set_override(data: dict, item: str, cls) -> None:
         raise UserError(f"override {_short(item)}: expected section.key=value")
     dotted, raw = item.split("=", 1)
     value = override_value(dotted, raw)
+    if dotted in RENAMED:
+        _deprecated(f"override {dotted}", dotted)
+        dotted = RENAMED[dotted]
     keys = dotted.split(".")
     node, tp = data, cls
     for i, key in enumerate(keys):
@@ -93,6 +126,9 @@ def _set_override(data: dict, item: str, cls) -> None:
             raise UserError(f"override {dotted}: unknown key {key!r}" + (f"; expected one of {', '.join(sorted(names))}" if names else ""))
         if i == len(keys) - 1:
             node[key] = value
+            old = next((o for o, n in RENAMED.items() if n == dotted), None)
+            if old is not None:  # the override replaces a value recorded under the old name too
+                node.pop(old.split(".")[-1], None)
         else:
             tp = typing.get_type_hints(tp)[key]
             if node.get(key) is None:  # absent, or written "budget:" (null: the defaults)
@@ -120,6 +156,7 @@ def load_config(path: str | Path | None, overrides=(), cls=ExperimentConfig):
             raise UserError(f"{path}: not valid YAML ({first})") from None
         if not isinstance(data, dict):
             raise UserError(f"{path}: expected a mapping at the top level")
+    data = _rename_old_keys(data, source)
     apply_overrides(data, overrides, cls)
     return _sourced(source, lambda: _from_dict(cls, data, ""))
 

@@ -69,7 +69,7 @@ class LossConfig:
 class SearchConfig:
     epochs: int = 90  # total, warm-up included
     warmup_epochs: int = 10  # weights only
-    mode: Literal["exact", "single_path", "naive"] = "exact"  # supernet.mixed.MODES
+    execution: Literal["exact", "single_path", "naive"] = "exact"  # how the supernet runs: supernet.mixed.EXECUTIONS
     w_lr: float = 0.1
     w_momentum: float = 0.9
     w_weight_decay: float = 1e-4

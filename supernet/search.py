@@ -94,7 +94,7 @@ def warmup_key(cfg: ExperimentConfig) -> dict:
     """The config parts a weights-only warm-up depends on (not the loss, theta or LUT)."""
     s = cfg.search
     return {"space": config_to_dict(cfg.space), "data": config_to_dict(cfg.data),
-            "search": {k: getattr(s, k) for k in ("warmup_epochs", "mode", "w_lr", "w_momentum", "w_weight_decay",
+            "search": {k: getattr(s, k) for k in ("warmup_epochs", "execution", "w_lr", "w_momentum", "w_weight_decay",
                                                   "temperature", "proxy_width", "steps_per_epoch", "seed")}}
 
 
@@ -144,7 +144,7 @@ def run_search(cfg: ExperimentConfig, out_dir, *, resume: bool = False, warmup_p
     config = config_to_dict(cfg)
 
     torch.manual_seed(s.seed)
-    net = Supernet(setup.proxy_space, s.mode).to(device)
+    net = Supernet(setup.proxy_space, s.execution).to(device)
     w_opt = torch.optim.SGD(net.weight_parameters(), lr=s.w_lr, momentum=s.w_momentum, weight_decay=s.w_weight_decay)
     theta_opt = torch.optim.Adam([net.theta], lr=s.theta_lr, weight_decay=s.theta_weight_decay)
 

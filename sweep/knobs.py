@@ -34,9 +34,9 @@ from hwnas.config import SweepConfig
 from hwnas.errors import UserError
 from lut.cost import CostTensors
 
-__all__ = ["MODES", "KnobSpace", "StartCosts", "check_mode_fits_lut", "check_ranges", "dominance_of", "start_costs"]
+__all__ = ["DOMINANCE_MODES", "KnobSpace", "StartCosts", "check_mode_fits_lut", "check_ranges", "dominance_of", "start_costs"]
 
-MODES = ("latency", "energy", "any")
+DOMINANCE_MODES = ("latency", "energy", "any")  # sweep.mode: which cost term dominates the knobs
 
 
 @dataclass(frozen=True)
@@ -74,8 +74,8 @@ KNOB_SCALES = ("relative", "absolute")
 
 def check_ranges(sweep: SweepConfig, mode: str, source: str = "config") -> None:
     """One-line ``UserError`` for an unknown mode or a knob range that cannot be sampled."""
-    if mode not in MODES:
-        raise UserError(f"sweep mode {mode!r}: expected one of {', '.join(MODES)}")
+    if mode not in DOMINANCE_MODES:
+        raise UserError(f"sweep mode {mode!r}: expected one of {', '.join(DOMINANCE_MODES)}")
     if sweep.knobs not in KNOB_SCALES:
         raise UserError(f"{source}: sweep.knobs {sweep.knobs!r}: expected one of {', '.join(KNOB_SCALES)}")
     for name in _RANGES:

@@ -148,11 +148,11 @@ def _lut_entry(lut, entry: dict) -> dict:
                 has_energy=lut.has_energy, energy_kind=lut.energy_kind)
 
 
-def _new_record(cfg: ExperimentConfig, experiment: Path, metrics, modes, lut, lut_path: str, lut_entry: dict) -> dict:
+def _new_record(cfg: ExperimentConfig, experiment: Path, metrics, directions, lut, lut_path: str, lut_entry: dict) -> dict:
     """sweep.json of a new experiment (docs/formats.md); ``knobs`` once the warm-up is done."""
     return {
         "config": config_to_dict(cfg), "trials": cfg.sweep.trials, "strategy": cfg.sweep.strategy,
-        "mode": cfg.sweep.mode, "objective": cfg.sweep.objective, "metrics": metrics, "metric_modes": modes,
+        "mode": cfg.sweep.mode, "objective": cfg.sweep.objective, "metrics": metrics, "directions": directions,
         # luts: the name trials' arch.json/metrics.json give the search LUT; lut: its details
         "luts": [lut_path], "lut": _lut_entry(lut, lut_entry), "device": cfg.measure.device,
         "knobs": None, "warmup": None, "baselines": None, "runs": [],
@@ -270,7 +270,7 @@ def main(argv=None) -> None:
         check_budget_reachable(cfg.sweep.budget, lut.cost_tensors(), lut.name)
     use_energy = cfg.lut.energy and lut.has_energy
     check_mode_fits_lut(cfg.sweep.mode, start_costs(lut.cost_tensors(), use_energy))
-    metrics, modes = objectives(cfg.sweep.objective, use_energy)
+    metrics, directions = objectives(cfg.sweep.objective, use_energy)
 
     # From here on the experiment directory is written.
     experiment.mkdir(parents=True, exist_ok=True)
@@ -279,7 +279,7 @@ def main(argv=None) -> None:
             from lut import save_lut
 
             save_lut(lut, lut_path)
-        record = _new_record(cfg, experiment, metrics, modes, lut, lut_path, lut_entry)
+        record = _new_record(cfg, experiment, metrics, directions, lut, lut_path, lut_entry)
     record["trials"] = cfg.sweep.trials
     record.setdefault("runs", []).append({"started": time.strftime("%Y-%m-%dT%H:%M:%S"), "resume": args.resume,
                                           "trials": cfg.sweep.trials, "address": args.address})
@@ -293,7 +293,7 @@ def main(argv=None) -> None:
 
     from sweep.tuner import build_tuner
 
-    tuner = build_tuner(cfg, experiment, knob_space, metrics, modes, lut_path=lut_path, warmup=record["warmup"],
+    tuner = build_tuner(cfg, experiment, knob_space, metrics, directions, lut_path=lut_path, warmup=record["warmup"],
                         reference=reference,
                         # interrupted while preparing (no Ray Tune state yet): start the trials now
                         resume=args.resume and (experiment / "tuner.pkl").is_file())
@@ -304,7 +304,7 @@ def main(argv=None) -> None:
 
     from sweep.summary import recommendation, summarize
 
-    summary = summarize(results, metrics, modes)
+    summary = summarize(results, metrics, directions)
     phase = _measurement_phase(cfg, experiment) if local else None
     recommended = recommendation(experiment)  # after the measurements: judged on them
     wall = time.perf_counter() - started

@@ -165,9 +165,9 @@ def test_cli_rejects_unknown_config_key(tmp_path, capsys):
     assert "unknown key 'nope'" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("overrides", [("search.mode=single_path",), ("search.mode=naive",),
+@pytest.mark.parametrize("overrides", [("search.execution=single_path",), ("search.execution=naive",),
                                        ("loss.form=fbnet", "loss.alpha=0.2", "loss.beta=0.6")])
-def test_other_modes_and_the_fbnet_form_search_too(tmp_path, cost, space, overrides):
+def test_other_executions_and_the_fbnet_form_search_too(tmp_path, cost, space, overrides):
     seen = []
     result = run_search(config("search.epochs=2", *overrides), tmp_path, cost=cost, on_epoch=seen.append)
     assert len(result["ops"]) == space.num_layers

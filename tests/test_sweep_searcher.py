@@ -9,11 +9,11 @@ from sweep.experiment import write_json
 from sweep.knobs import KnobSpace, StartCosts
 from sweep.searcher import BudgetedSearch, SweepOptunaSearch, _read_budget, make_search_alg, study_storage
 
-METRICS, MODES = ["test_acc", "latency_ms", "energy_mj"], ["max", "min", "min"]
+METRICS, DIRECTIONS = ["test_acc", "latency_ms", "energy_mj"], ["max", "min", "min"]
 
 
 def _searcher():
-    return SweepOptunaSearch(KnobSpace(SweepConfig(), "latency", StartCosts(2.0, 1.0)), metric=METRICS, mode=MODES,
+    return SweepOptunaSearch(KnobSpace(SweepConfig(), "latency", StartCosts(2.0, 1.0)), metric=METRICS, mode=DIRECTIONS,
                              seed=0)
 
 
@@ -84,7 +84,7 @@ BUDGET = {"max_latency_ms": 2.0, "max_energy_mj": 0.5}
 
 
 def _budgeted(budget=BUDGET, seed=0):
-    return make_search_alg(KnobSpace(SweepConfig(), "latency", StartCosts(2.0, 1.0)), METRICS, MODES, concurrency=2,
+    return make_search_alg(KnobSpace(SweepConfig(), "latency", StartCosts(2.0, 1.0)), METRICS, DIRECTIONS, concurrency=2,
                            seed=seed, budget=budget).searcher.searcher
 
 
@@ -140,11 +140,11 @@ def test_study_in_the_experiment_file_survives_ray_save_and_restore(tmp_path):
     study = study_storage(experiment)
     assert study == {"storage": f"sqlite:///{experiment.resolve()}/optuna.db", "study_name": "exp"}
     space = KnobSpace(SweepConfig(), "any", StartCosts(2.0, 1.0))
-    s = make_search_alg(space, METRICS[:2], MODES[:2], concurrency=2, seed=0, study=study).searcher.searcher
+    s = make_search_alg(space, METRICS[:2], DIRECTIONS[:2], concurrency=2, seed=0, study=study).searcher.searcher
     s.suggest("a")
     s.on_trial_complete("a", {"test_acc": 0.5, "latency_ms": 1.0})
     s.save(str(tmp_path / "s.pkl"))
-    again = make_search_alg(space, METRICS[:2], MODES[:2], concurrency=2, seed=0).searcher.searcher
+    again = make_search_alg(space, METRICS[:2], DIRECTIONS[:2], concurrency=2, seed=0).searcher.searcher
     again.restore(str(tmp_path / "s.pkl"))  # a resumed sweep: the pickled study writes to the same file
     again.suggest("b")
     again.on_trial_complete("b", {"test_acc": 0.6, "latency_ms": 2.0})
