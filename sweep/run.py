@@ -29,7 +29,7 @@ from hwnas.errors import UserError, cli_main
 from hwnas.ray_connect import check_address, connect, this_node
 from sweep.budget import check_budget_reachable
 from sweep.experiment import RECORD, absolute_paths, config_diff, read_record, write_json
-from sweep.knobs import KnobSpace, check_mode_fits_lut, check_ranges, start_costs
+from sweep.knobs import KnobSampler, check_mode_fits_lut, check_ranges, start_costs
 from sweep.searcher import objectives, study_storage
 
 __all__ = ["DEFAULT_CONFIG", "build_parser", "main"]
@@ -161,21 +161,21 @@ def _new_record(cfg: ExperimentConfig, experiment: Path, metrics, directions, lu
     }
 
 
-def _knob_space(cfg: ExperimentConfig, lut, use_energy: bool, warmup: dict | None) -> KnobSpace:
-    """Optuna's knob space; relative knobs are scaled by the LUT's start costs and the
+def _knob_sampler(cfg: ExperimentConfig, lut, use_energy: bool, warmup: dict | None) -> KnobSampler:
+    """Optuna's knob sampler; relative knobs are scaled by the LUT's start costs and the
     warm-up's last training CE (an untrained net's ln(classes) without a warm-up)."""
     ce = (warmup or {}).get("train_ce") or math.log(cfg.search_space().num_classes)
     start = dataclasses.replace(start_costs(lut.cost_tensors(), use_energy), ce=ce)
-    return KnobSpace(cfg.sweep, cfg.sweep.mode, start, delta_fixed=cfg.loss.delta)
+    return KnobSampler(cfg.sweep, cfg.sweep.mode, start, delta_fixed=cfg.loss.delta)
 
 
-def _knob_record(space: KnobSpace) -> dict:
-    start = space.start
+def _knob_record(knob_sampler: KnobSampler) -> dict:
+    start = knob_sampler.start
     how = ("sampled: cost_share = (vLAT + vENER) / CE0, its split, beta, delta; derived: alpha, gamma"
-           if space.sweep.knobs == "relative" else
-           f"sampled: the minor/major term ratio 'dominance' in sweep.dominance; derived: {space.derived}"
-           if space.derived else "all four knobs sampled in their ranges")
-    return {"scale": space.sweep.knobs, "derived": space.derived, "parametrization": how,
+           if knob_sampler.sweep.knobs == "relative" else
+           f"sampled: the minor/major term ratio 'dominance' in sweep.dominance; derived: {knob_sampler.derived}"
+           if knob_sampler.derived else "all four knobs sampled in their ranges")
+    return {"scale": knob_sampler.sweep.knobs, "derived": knob_sampler.derived, "parametrization": how,
             "start": {"latency_ms": start.latency_ms, "energy_mj": start.energy_mj, "ce": start.ce}}
 
 
@@ -286,14 +286,14 @@ def main(argv=None) -> None:
     write_json(experiment / RECORD, record)
     reference = lut.measurement_reference()
     baselines = _prepare(cfg, experiment, record, lut_path)
-    knob_space = _knob_space(cfg, lut, use_energy, record["warmup"])
-    record["knobs"] = record.get("knobs") or _knob_record(knob_space)
+    knob_sampler = _knob_sampler(cfg, lut, use_energy, record["warmup"])
+    record["knobs"] = record.get("knobs") or _knob_record(knob_sampler)
     write_json(experiment / RECORD, record)
     prepared = time.perf_counter() - started
 
     from sweep.tuner import build_tuner
 
-    tuner = build_tuner(cfg, experiment, knob_space, metrics, directions, lut_path=lut_path, warmup=record["warmup"],
+    tuner = build_tuner(cfg, experiment, knob_sampler, metrics, directions, lut_path=lut_path, warmup=record["warmup"],
                         reference=reference,
                         # interrupted while preparing (no Ray Tune state yet): start the trials now
                         resume=args.resume and (experiment / "tuner.pkl").is_file())

@@ -153,7 +153,7 @@ def _constrained_tpe(seed: int):
         return optuna.samplers.TPESampler(seed=seed, constraints_func=budget_constraints)
 
 
-def make_search_alg(space, metrics: list[str], directions: list[str], *, concurrency: int, seed: int,
+def make_search_alg(knob_sampler, metrics: list[str], directions: list[str], *, concurrency: int, seed: int,
                     budget: dict | None = None, study: dict | None = None) -> BudgetedSearch:
     """Optuna (TPE; multi-objective when several metrics; constrained by ``budget`` when
     one is set) behind a concurrency limit. ``study``: ``study_storage(...)`` to keep the
@@ -164,7 +164,8 @@ def make_search_alg(space, metrics: list[str], directions: list[str], *, concurr
     storage = optuna.storages.RDBStorage(study["storage"]) if study else None
     # Ray ignores seed when given a sampler: the constrained sampler carries it
     sampler = _constrained_tpe(seed) if budget else None
-    searcher = SweepOptunaSearch(space, metric=metrics if many else metrics[0], mode=directions if many else directions[0],
+    searcher = SweepOptunaSearch(knob_sampler, metric=metrics if many else metrics[0],
+                                 mode=directions if many else directions[0],
                                  seed=None if sampler else seed, sampler=sampler, budget=budget, storage=storage,
                                  study_name=study["study_name"] if study else None)
     return BudgetedSearch(ConcurrencyLimiter(searcher, max_concurrent=concurrency))
