@@ -43,6 +43,7 @@ __all__ = [
     "load_config",
     "apply_overrides",
     "override_value",
+    "rename_old_keys",
     "save_config",
 ]
 
@@ -64,9 +65,11 @@ def _deprecated(where: str, old: str) -> None:
     print(f"{where}: {old} is deprecated, read as {RENAMED[old]}; use {RENAMED[old]}", file=sys.stderr)
 
 
-def _rename_old_keys(data, source: str):
-    """``data`` with each old key of ``RENAMED`` under its new name (a copy; ``data`` may be
-    a recorded config the caller keeps). Both names at once is a one-line error."""
+def rename_old_keys(data, source: str | None = None):
+    """``data`` (a config mapping, or a recorded part of one such as a checkpoint's resume
+    key) with each old key of ``RENAMED`` under its new name: a copy, ``data`` may be a
+    recorded config the caller keeps. ``source`` names it in the deprecation line (None:
+    silent, for comparing records). Both names at once is a one-line error."""
     if not isinstance(data, dict):
         return data
     for old, new in RENAMED.items():
@@ -75,8 +78,9 @@ def _rename_old_keys(data, source: str):
         if not isinstance(node, dict) or old_key not in node:
             continue
         if new_key in node:
-            raise UserError(f"{source}: both {old} and {new} given; {old} is the old name of {new}, keep {new}")
-        _deprecated(source, old)
+            raise UserError(f"{source or 'config'}: both {old} and {new} given; {old} is the old name of {new}, keep {new}")
+        if source is not None:
+            _deprecated(source, old)
         node = dict(node)
         node[new_key] = node.pop(old_key)
         data = {**data, section: node}
@@ -84,7 +88,7 @@ def _rename_old_keys(data, source: str):
 
 
 def config_from_dict(data: dict, cls=ExperimentConfig, source: str = "config"):
-    data = _rename_old_keys(data, source)
+    data = rename_old_keys(data, source)
     return _sourced(source, lambda: _from_dict(cls, data, ""))
 
 
@@ -156,7 +160,7 @@ def load_config(path: str | Path | None, overrides=(), cls=ExperimentConfig):
             raise UserError(f"{path}: not valid YAML ({first})") from None
         if not isinstance(data, dict):
             raise UserError(f"{path}: expected a mapping at the top level")
-    data = _rename_old_keys(data, source)
+    data = rename_old_keys(data, source)
     apply_overrides(data, overrides, cls)
     return _sourced(source, lambda: _from_dict(cls, data, ""))
 

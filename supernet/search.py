@@ -30,7 +30,7 @@ import torch.nn.functional as F
 import yaml
 from tensorboardX import SummaryWriter
 
-from hwnas.config import ExperimentConfig, config_to_dict, load_config
+from hwnas.config import ExperimentConfig, config_to_dict, load_config, rename_old_keys
 from hwnas.device import train_device
 from hwnas.diff import differences
 from hwnas.data import Splits, TensorLoader, make_splits
@@ -153,7 +153,7 @@ def run_search(cfg: ExperimentConfig, out_dir, *, resume: bool = False, warmup_p
     warmup_path = Path(warmup_path) if warmup_path is not None else None
     if resume and ckpt_path.exists():
         state = load_checkpoint(ckpt_path, "search checkpoint", CHECKPOINT_KEYS)
-        diff = differences(_resume_key(state["config"]), _resume_key(config))
+        diff = differences(_resume_key(rename_old_keys(state["config"])), _resume_key(config))
         if diff:
             raise UserError(f"{ckpt_path}: cannot resume, the config differs: {'; '.join(diff)}")
         net.load_state_dict(state["model"])
@@ -162,7 +162,7 @@ def run_search(cfg: ExperimentConfig, out_dir, *, resume: bool = False, warmup_p
         start, history, metrics = state["epoch"], state["theta_history"], state["metrics"]
     elif warmup_path is not None and warmup_path.exists() and s.warmup_epochs > 0:
         state = load_checkpoint(warmup_path, "warm-up file", WARMUP_KEYS)
-        diff = differences(state["key"], warmup_key(cfg))
+        diff = differences(rename_old_keys(state["key"]), warmup_key(cfg))  # a key recorded before a rename
         if diff:
             raise UserError(f"{warmup_path}: warm-up made with another config: {'; '.join(diff)}")
         net.load_state_dict(state["model"])
@@ -295,7 +295,7 @@ def run_warmup(cfg: ExperimentConfig, path, *, cost: CostTensors | None = None) 
         raise UserError("search.warmup_epochs is 0: there is no warm-up to share")
     if path.exists():
         state = load_checkpoint(path, "warm-up file", WARMUP_KEYS)
-        diff = differences(state["key"], warmup_key(cfg))
+        diff = differences(rename_old_keys(state["key"]), warmup_key(cfg))  # a key recorded before a rename
         if diff:
             raise UserError(f"{path}: warm-up made with another config: {'; '.join(diff)}")
         return path
