@@ -1,4 +1,4 @@
-"""Training throughput (images/s) of the supernet's execution modes on the same
+"""Training throughput (images/s) of the supernet's executions (search.execution) on the same
 config, weights and real data batches, in one run.
 
 A step is one weights step of the search loop: sample masks, forward, backward, SGD.
@@ -24,7 +24,7 @@ from hwnas.config import load_config
 from hwnas.data import TensorLoader, make_splits
 from supernet.model import Supernet
 
-# (label, mode, channels_last): the three modes, then a reference that shows how much of
+# (label, execution, channels_last): the three executions, then a reference that shows how much of
 # exact's gain is the layout alone
 VARIANTS = [("naive", "naive", False), ("exact", "exact", True), ("single_path", "single_path", True),
             ("naive+channels_last", "naive", True)]
@@ -50,7 +50,7 @@ def time_steps(net, batches, temperature=5.0):
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--config", default="configs/smoke.yaml")
-    p.add_argument("--steps", type=int, default=4, help="timed steps per mode and round")
+    p.add_argument("--steps", type=int, default=4, help="timed steps per execution and round")
     p.add_argument("--rounds", type=int, default=2)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("overrides", nargs="*")
@@ -73,10 +73,10 @@ def main():
     start = Supernet(space, "naive").state_dict()
     best = {}
     for _ in range(a.rounds):
-        for label, mode, channels_last in VARIANTS:
-            net = Supernet(space, mode, channels_last=channels_last)
+        for label, execution, channels_last in VARIANTS:
+            net = Supernet(space, execution, channels_last=channels_last)
             net.load_state_dict(start)
-            torch.manual_seed(1)  # same masks for every mode
+            torch.manual_seed(1)  # same masks for every execution
             wall, cpu = time_steps(net, batches)
             w0, c0 = best.get(label, (float("inf"), float("inf")))
             best[label] = (min(w0, wall), min(c0, cpu))

@@ -200,14 +200,14 @@ def train_and_test(model: torch.nn.Module, cfg: ExperimentConfig, splits, ckpt_p
 
 
 def run_child(cfg: ExperimentConfig, arch, out_dir, *, resume: bool = False,
-              on_epoch: Callable[[dict], None] | None = None, measure: bool | Callable = True,
+              on_epoch: Callable[[dict], None] | None = None, measure_with: bool | Callable = True,
               cost: CostTensors | None = None) -> dict:
     """Train, evaluate, export and measure ``arch``; returns the metrics.json dict.
 
-    ``measure``: True measures on this host (``childnet.measure``); a callable gets the
-    data file's path (``model.weights.pt``) and returns the "measured" dict (e.g. from a device's Ray
-    node); False leaves the measured fields null with a note. ``cost``: in-memory costs
-    standing for ``cfg.lut.path`` (else the LUT is loaded).
+    ``measure_with`` (what times the model): True measures on this host (``childnet.measure``);
+    a callable gets the data file's path (``model.weights.pt``) and returns the "measured" dict
+    (e.g. from a device's Ray node); False leaves the measured fields null with a note.
+    ``cost``: in-memory costs standing for ``cfg.lut.path`` (else the LUT is loaded).
     """
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
@@ -239,7 +239,7 @@ def run_child(cfg: ExperimentConfig, arch, out_dir, *, resume: bool = False,
         model_path = export_model(model, out_dir / "model.pt", meta, c.export)  # deployment artifact (code)
         data_path = save_model_data(model, out_dir / DATA_NAME, meta)  # what devices measure (data)
         _export_onnx(model, out_dir / "model.onnx", input_shape)
-    measured = _measure(measure, data_path, cfg, space)
+    measured = _measure(measure_with, data_path, cfg, space)
     search_lut = {k: estimates[0][k] for k in ("name", "latency_ms", "energy_mj", "energy_source")}
     result = {"test_acc": test_acc, "params": params, "flops": flops, "ops": ops, "space": space.record(),
               "lut": search_lut, "lut_estimates": estimates, "measured": measured,
@@ -249,14 +249,14 @@ def run_child(cfg: ExperimentConfig, arch, out_dir, *, resume: bool = False,
     return result
 
 
-def _measure(measure, model_path, cfg, space) -> dict:
+def _measure(measure_with, model_path, cfg, space) -> dict:
     m = cfg.measure
-    if measure is False or measure is None:
-        return {**_NOT_MEASURED, "note": "not measured (measure=False)"}
+    if measure_with is False or measure_with is None:
+        return {**_NOT_MEASURED, "note": "not measured (measure_with=False)"}
     if model_path is None:
         return {**_NOT_MEASURED, "note": "not measured: child.export is none"}
-    if callable(measure):
-        return measure(model_path)
+    if callable(measure_with):
+        return measure_with(model_path)
     if m.device != "local":
         return {**_NOT_MEASURED, "note": f"not measured: measure.device is {m.device!r}; measure on the device with "
                                           f"python -m childnet.measure --model {model_path}"}
@@ -291,7 +291,7 @@ def main(argv=None) -> None:
         print(f"epoch {m['epoch']}/{m['epochs']} loss={m['train_loss']:.3f} train_acc={m['train_acc']:.3f} "
               f"({m['seconds']:.1f}s)", flush=True)
 
-    result = run_child(cfg, a.arch, a.out, resume=a.resume, on_epoch=show, measure=not a.no_measure)
+    result = run_child(cfg, a.arch, a.out, resume=a.resume, on_epoch=show, measure_with=not a.no_measure)
     print(json.dumps({k: result[k] for k in ("test_acc", "params", "flops", "lut", "measured", "train_seconds")}))
 
 

@@ -139,7 +139,7 @@ class SweepRecord(TypedDict):
     mode: Literal["latency", "energy", "any"]
     objective: str
     metrics: list[str]
-    metric_modes: list[str]
+    directions: list[str]  # per metric: max | min
     luts: list[str]
     lut: dict
     device: str

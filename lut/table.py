@@ -81,7 +81,9 @@ class Lut(TableCost):
 
     # what the file says about itself
     @property
-    def space(self) -> dict:
+    def space_record(self) -> dict:
+        """The file's ``space`` field (name, width, layers_hash, definition, ...); the
+        search space itself is ``search_space()``."""
         return self.data["space"]
 
     @property
@@ -115,17 +117,17 @@ class Lut(TableCost):
 
     def check_space(self, space: SearchSpace) -> None:
         """``UserError`` unless ``space`` has the same searchable layers as this LUT."""
-        if space.layers_hash() != self.space["layers_hash"]:
+        if space.layers_hash() != self.space_record["layers_hash"]:
             raise UserError(
-                f"LUT {self.name}: made for space {self.space['name']} (width {self.space.get('width')}, "
-                f"layers_hash {self.space['layers_hash']}), not for {space.name} (width {space.width}, "
+                f"LUT {self.name}: made for space {self.space_record['name']} (width {self.space_record.get('width')}, "
+                f"layers_hash {self.space_record['layers_hash']}), not for {space.name} (width {space.width}, "
                 f"layers_hash {space.layers_hash()})")
         if tuple(space.ops) != self.op_names:
             raise UserError(f"LUT {self.name}: ops {list(self.op_names)} differ from the space's {list(space.ops)}")
 
     def search_space(self) -> SearchSpace:
         """The space this LUT was made for, rebuilt from ``space.definition``."""
-        definition = self.space.get("definition")
+        definition = self.space_record.get("definition")
         try:
             space = space_from_definition(definition)
         except (KeyError, TypeError, ValueError, AttributeError):
@@ -157,7 +159,7 @@ class Lut(TableCost):
         ref = self.speed_reference()
         if ref is None:
             return None
-        return {"space": {k: self.space.get(k) for k in ("name", "width", "num_classes")}, **ref}
+        return {"space": {k: self.space_record.get(k) for k in ("name", "width", "num_classes")}, **ref}
 
     def to_dict(self) -> dict:
         return self.data

@@ -21,7 +21,7 @@ __all__ = ["Experiment", "read_experiment", "lut_columns", "search_lut", "short_
 
 # Columns of the trials table that do not depend on which LUTs the sweep used.
 BASE_COLUMNS = [
-    "trial_id", "status", "reason", "mode", "alpha", "beta", "gamma", "delta", "ops", "test_acc",
+    "trial_id", "status", "reason", "dominant", "alpha", "beta", "gamma", "delta", "ops", "test_acc",
     "params", "flops", "search_lut", "measured_latency_ms", "measured_latency_iqr_ms",
     "measured_latency_ms_at_lut_speed", "measured_speed_factor", "measured_noisy",
     "measured_energy_mj", "measured_energy_source", "measured_device", "wall_seconds", "reused_from",
@@ -214,7 +214,7 @@ def _read_trial(tdir: str, root: str, sweep_mode, default_lut, luts: dict,
         return row
     row["trial_id"] = str(_last_value(rows, "trial_id") or row["trial_id"])
     row.update({knob: params.get(knob) for knob in _KNOBS})
-    row["mode"] = params.get("dominant") or sweep_mode  # the trial's dominant cost term
+    row["dominant"] = params.get("dominant") or sweep_mode  # the trial's dominant cost term
     row["wall_seconds"] = _last_value(rows, "trial_seconds")
     estimates = _finished(row, metrics, arch, energy_field) if metrics is not None else _running(row, rows, arch, default_lut)
     if os.path.isfile(os.path.join(tdir, "error.txt")):

@@ -34,7 +34,7 @@ def _sweep_record(trials: int, luts: list, strategy: str = "dnas", budget: dict 
     sweep = {"trials": trials, "strategy": strategy, "budget": budget or {"max_latency_ms": None, "max_energy_mj": None}}
     return {"config": {"sweep": sweep}, "trials": trials, "strategy": strategy, "mode": "any", "objective": "multi",
             "metrics": ["test_acc", "latency_ms"] + (["energy_mj"] if energy else []),
-            "metric_modes": ["max", "min"] + (["min"] if energy else []), "luts": luts,
+            "directions": ["max", "min"] + (["min"] if energy else []), "luts": luts,
             "lut": {"spec": luts[0], "path": luts[0], "source": "synthetic", "name": luts[0],
                     "device": "synthetic host", "energy_source": "model:horowitz45nm" if energy else "none",
                     "has_energy": energy},
@@ -80,10 +80,10 @@ def write_synthetic_experiment(root: str, trials: int = 30, seed: int = 0, faile
              "energy_source": "none", "device": "synthetic host", "params": 11173962, "flops": 5.6e8,
              "test_acc": 0.93, "note": "ResNet-18 adapted to 32x32"}])
     for t in range(trials):
-        mode = ("latency", "energy")[t % 2]
+        dominant = ("latency", "energy")[t % 2]
         params = {"alpha": float(rng.uniform(0.01, 2.0)), "beta": float(rng.uniform(0.3, 1.5)),
                   "gamma": float(rng.uniform(0.01, 2.0)), "delta": float(rng.uniform(0.3, 1.5)),
-                  "dominant": mode, "dominance": 0.05}
+                  "dominant": dominant, "dominance": 0.05}
         # heavier cost weight -> cheaper ops (skip and small kernels more likely)
         pressure = params["alpha"] * params["beta"] + params["gamma"] * params["delta"]
         logits = _OP_ACC - 0.6 * pressure * _OP_MS + rng.normal(0, 0.6, size=(_LAYERS, len(FBNET_OPS)))

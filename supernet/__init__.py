@@ -2,7 +2,7 @@
 
 - ``supernet.search``: ``run_search(cfg, out_dir, ...)``, ``run_warmup(cfg, path)``, the CLI
 - ``supernet.model``: ``Supernet`` (stem, one ``MixedOp`` per layer, head, theta)
-- ``supernet.mixed``: ``MixedOp`` and the naive / exact / single_path execution modes
+- ``supernet.mixed``: ``MixedOp`` and the naive / exact / single_path executions (``search.execution``)
 - ``supernet.loss``: ``SearchLoss`` (hanna | fbnet forms), ``expected_cost``
 - ``supernet.schedule``: temperature and learning-rate schedules (pure)
 """

@@ -21,9 +21,9 @@ from torch import nn
 from hwnas.ops import FBNetBlock, Skip, build_op, channel_shuffle
 from hwnas.space import LayerSpec
 
-__all__ = ["MODES", "MixedOp"]
+__all__ = ["EXECUTIONS", "MixedOp"]
 
-MODES = ("exact", "naive", "single_path")
+EXECUTIONS = ("exact", "naive", "single_path")  # config: search.execution
 
 
 class MixedOp(nn.Module):
@@ -35,17 +35,17 @@ class MixedOp(nn.Module):
         self.ops = nn.ModuleList(build_op(n, layer.in_channels, layer.out_channels, layer.stride) for n in self.op_names)
         self._plan = _ExactPlan(self.ops)
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor, mode: str = "exact") -> torch.Tensor:
-        if mode == "exact":
+    def forward(self, x: torch.Tensor, mask: torch.Tensor, execution: str = "exact") -> torch.Tensor:
+        if execution == "exact":
             return self._plan.per_op(self.ops, x, mask)
-        if mode == "naive":
+        if execution == "naive":
             return sum(mask[i] * op(x) for i, op in enumerate(self.ops))
-        if mode == "single_path":
+        if execution == "single_path":
             # mask is one-hot in value (straight-through): run only the chosen op; its
             # mask entry carries the gradient to theta.
             i = int(mask.detach().argmax())
             return mask[i] * self.ops[i](x)
-        raise ValueError(f"unknown mode {mode!r}; expected one of {MODES}")
+        raise ValueError(f"unknown execution {execution!r}; expected one of {EXECUTIONS}")
 
 
 def _layout(x: torch.Tensor) -> torch.memory_format:

@@ -9,7 +9,7 @@ from torch import nn
 
 from hwnas.network import build_head, build_stem
 from hwnas.space import SearchSpace
-from supernet.mixed import MODES, MixedOp
+from supernet.mixed import EXECUTIONS, MixedOp
 
 __all__ = ["Supernet"]
 
@@ -17,20 +17,20 @@ __all__ = ["Supernet"]
 class Supernet(nn.Module):
     """``forward(x, masks)`` runs every layer with its row of ``masks`` (layers, ops).
 
-    theta starts at zero: every candidate equally likely. ``mode`` (exact | naive |
+    theta starts at zero: every candidate equally likely. ``execution`` (exact | naive |
     single_path) only changes how the layers compute, not the parameters.
-    ``channels_last`` (default: all modes but naive) runs the activations in NHWC
+    ``channels_last`` (default: every execution but naive) runs the activations in NHWC
     layout, where CPU depthwise convolutions (and their backward) are much faster;
     the results are the same up to float rounding.
     """
 
-    def __init__(self, space: SearchSpace, mode: str = "exact", channels_last: bool | None = None):
+    def __init__(self, space: SearchSpace, execution: str = "exact", channels_last: bool | None = None):
         super().__init__()
-        if mode not in MODES:
-            raise ValueError(f"unknown mode {mode!r}; expected one of {MODES}")
+        if execution not in EXECUTIONS:
+            raise ValueError(f"unknown execution {execution!r}; expected one of {EXECUTIONS}")
         self.space = space
-        self.mode = mode
-        self.channels_last = mode != "naive" if channels_last is None else channels_last
+        self.execution = execution
+        self.channels_last = execution != "naive" if channels_last is None else channels_last
         self.stem = build_stem(space)
         self.layers = nn.ModuleList(MixedOp(space.ops, layer) for layer in space.layers)
         self.head = build_head(space)
@@ -41,9 +41,9 @@ class Supernet(nn.Module):
 
     def sample_masks(self, temperature: float, hard: bool | None = None) -> torch.Tensor:
         """Gumbel-softmax masks (layers, ops) from theta. ``hard`` (default: in
-        single_path mode) gives straight-through one-hot masks."""
+        single_path execution) gives straight-through one-hot masks."""
         if hard is None:
-            hard = self.mode == "single_path"
+            hard = self.execution == "single_path"
         return F.gumbel_softmax(self.theta, tau=temperature, hard=hard, dim=-1)
 
     def forward(self, x: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
@@ -51,7 +51,7 @@ class Supernet(nn.Module):
             x = x.contiguous(memory_format=torch.channels_last)
         x = self.stem(x)
         for layer, mask in zip(self.layers, masks):
-            x = layer(x, mask, self.mode)
+            x = layer(x, mask, self.execution)
         return self.head(x)
 
     def probabilities(self) -> torch.Tensor:

@@ -30,7 +30,7 @@ import torch.nn.functional as F
 import yaml
 from tensorboardX import SummaryWriter
 
-from hwnas.config import ExperimentConfig, config_to_dict, load_config
+from hwnas.config import ExperimentConfig, config_to_dict, load_config, rename_old_keys
 from hwnas.device import train_device
 from hwnas.diff import differences
 from hwnas.data import Splits, TensorLoader, make_splits
@@ -94,7 +94,7 @@ def warmup_key(cfg: ExperimentConfig) -> dict:
     """The config parts a weights-only warm-up depends on (not the loss, theta or LUT)."""
     s = cfg.search
     return {"space": config_to_dict(cfg.space), "data": config_to_dict(cfg.data),
-            "search": {k: getattr(s, k) for k in ("warmup_epochs", "mode", "w_lr", "w_momentum", "w_weight_decay",
+            "search": {k: getattr(s, k) for k in ("warmup_epochs", "execution", "w_lr", "w_momentum", "w_weight_decay",
                                                   "temperature", "proxy_width", "steps_per_epoch", "seed")}}
 
 
@@ -144,7 +144,7 @@ def run_search(cfg: ExperimentConfig, out_dir, *, resume: bool = False, warmup_p
     config = config_to_dict(cfg)
 
     torch.manual_seed(s.seed)
-    net = Supernet(setup.proxy_space, s.mode).to(device)
+    net = Supernet(setup.proxy_space, s.execution).to(device)
     w_opt = torch.optim.SGD(net.weight_parameters(), lr=s.w_lr, momentum=s.w_momentum, weight_decay=s.w_weight_decay)
     theta_opt = torch.optim.Adam([net.theta], lr=s.theta_lr, weight_decay=s.theta_weight_decay)
 
@@ -153,7 +153,7 @@ def run_search(cfg: ExperimentConfig, out_dir, *, resume: bool = False, warmup_p
     warmup_path = Path(warmup_path) if warmup_path is not None else None
     if resume and ckpt_path.exists():
         state = load_checkpoint(ckpt_path, "search checkpoint", CHECKPOINT_KEYS)
-        diff = differences(_resume_key(state["config"]), _resume_key(config))
+        diff = differences(_resume_key(rename_old_keys(state["config"])), _resume_key(config))
         if diff:
             raise UserError(f"{ckpt_path}: cannot resume, the config differs: {'; '.join(diff)}")
         net.load_state_dict(state["model"])
@@ -162,7 +162,7 @@ def run_search(cfg: ExperimentConfig, out_dir, *, resume: bool = False, warmup_p
         start, history, metrics = state["epoch"], state["theta_history"], state["metrics"]
     elif warmup_path is not None and warmup_path.exists() and s.warmup_epochs > 0:
         state = load_checkpoint(warmup_path, "warm-up file", WARMUP_KEYS)
-        diff = differences(state["key"], warmup_key(cfg))
+        diff = differences(rename_old_keys(state["key"]), warmup_key(cfg))  # a key recorded before a rename
         if diff:
             raise UserError(f"{warmup_path}: warm-up made with another config: {'; '.join(diff)}")
         net.load_state_dict(state["model"])
@@ -295,7 +295,7 @@ def run_warmup(cfg: ExperimentConfig, path, *, cost: CostTensors | None = None) 
         raise UserError("search.warmup_epochs is 0: there is no warm-up to share")
     if path.exists():
         state = load_checkpoint(path, "warm-up file", WARMUP_KEYS)
-        diff = differences(state["key"], warmup_key(cfg))
+        diff = differences(rename_old_keys(state["key"]), warmup_key(cfg))  # a key recorded before a rename
         if diff:
             raise UserError(f"{path}: warm-up made with another config: {'; '.join(diff)}")
         return path

@@ -98,12 +98,12 @@ def train_baselines(cfg: ExperimentConfig, out_dir: str | Path) -> list[dict]:
     return [done[name] for name in widths]
 
 
-def baseline_rows(trained: list[dict], measure_fn) -> list[dict]:
+def baseline_rows(trained: list[dict], measure_with) -> list[dict]:
     """``baselines.json`` rows: each trained row with its measurement
-    (``measure_fn(row) -> measured dict``; ``pending`` when it waits for the quiet phase)."""
+    (``measure_with(row) -> measured dict``; ``pending`` when it waits for the quiet phase)."""
     rows = []
     for row in trained:
-        measured = measure_fn(row)
+        measured = measure_with(row)
         rows.append({**row, **{k: measured.get(k) for k in MEASURED_KEYS},
                      "energy_source": measured.get("energy_source") or "none",
                      **({"pending": True} if measured.get("pending") else {})})

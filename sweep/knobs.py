@@ -6,7 +6,7 @@ are the expected latency/energy at the search start (uniform theta: the fixed pa
 plus, per layer, the mean over ops). A knob set is *latency-dominant* when
 ``vLAT > vENER`` and *energy-dominant* otherwise.
 
-``KnobSpace`` is Optuna's define-by-run space, parametrized so that every proposal is
+``KnobSampler`` is Optuna's define-by-run function, parametrized so that every proposal is
 feasible for the sweep's mode instead of rejecting infeasible ones. Two scales
 (``sweep.knobs``):
 
@@ -34,9 +34,9 @@ from hwnas.config import SweepConfig
 from hwnas.errors import UserError
 from lut.cost import CostTensors
 
-__all__ = ["MODES", "KnobSpace", "StartCosts", "check_mode_fits_lut", "check_ranges", "dominance_of", "start_costs"]
+__all__ = ["DOMINANCE_MODES", "KnobSampler", "StartCosts", "check_mode_fits_lut", "check_ranges", "dominance_of", "start_costs"]
 
-MODES = ("latency", "energy", "any")
+DOMINANCE_MODES = ("latency", "energy", "any")  # sweep.mode: which cost term dominates the knobs
 
 
 @dataclass(frozen=True)
@@ -74,8 +74,8 @@ KNOB_SCALES = ("relative", "absolute")
 
 def check_ranges(sweep: SweepConfig, mode: str, source: str = "config") -> None:
     """One-line ``UserError`` for an unknown mode or a knob range that cannot be sampled."""
-    if mode not in MODES:
-        raise UserError(f"sweep mode {mode!r}: expected one of {', '.join(MODES)}")
+    if mode not in DOMINANCE_MODES:
+        raise UserError(f"sweep mode {mode!r}: expected one of {', '.join(DOMINANCE_MODES)}")
     if sweep.knobs not in KNOB_SCALES:
         raise UserError(f"{source}: sweep.knobs {sweep.knobs!r}: expected one of {', '.join(KNOB_SCALES)}")
     for name in _RANGES:
@@ -109,8 +109,8 @@ def _suggest(trial, name: str, bounds: tuple[float, float]) -> float:
 
 
 @dataclass(frozen=True)
-class KnobSpace:
-    """Optuna define-by-run space for the HANNA knobs of one sweep (picklable: Ray Tune
+class KnobSampler:
+    """Optuna define-by-run function drawing the HANNA knobs of one sweep (picklable: Ray Tune
     saves it with the searcher). Returns the derived values (the derived knob and its
     name, vLAT, vENER, dominant, dominance) so each trial's params record them."""
 
@@ -176,3 +176,6 @@ class KnobSpace:
         else:
             knobs = {k: _suggest(trial, k, getattr(s, k)) for k in ("alpha", "beta", "gamma", "delta")}
         return knobs
+
+
+KnobSpace = KnobSampler  # its old name: Ray Tune searcher states pickled before the rename (a resumed sweep) name it

@@ -68,9 +68,9 @@ def finish_baselines(cfg: ExperimentConfig, experiment: Path, started, previous:
 
     trained = ray.get(started)
     if cfg.measure.device == "local":
-        measure = lambda row: dict(PENDING)  # noqa: E731
+        measure_with = lambda row: dict(PENDING)  # noqa: E731
     else:
-        measure = lambda row: measure_on_device(experiment / row["weights"], cfg.measure,  # noqa: E731
-                                                cfg.sweep.measure_timeout_s, reference=reference)
-    write_json(experiment / "baselines.json", baseline_rows(trained, measure))
+        measure_with = lambda row: measure_on_device(experiment / row["weights"], cfg.measure,  # noqa: E731
+                                                     cfg.sweep.measure_timeout_s, reference=reference)
+    write_json(experiment / "baselines.json", baseline_rows(trained, measure_with))
     return "baselines.json"

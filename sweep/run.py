@@ -29,7 +29,7 @@ from hwnas.errors import UserError, cli_main
 from hwnas.ray_connect import check_address, connect, this_node
 from sweep.budget import check_budget_reachable
 from sweep.experiment import RECORD, absolute_paths, config_diff, read_record, write_json
-from sweep.knobs import KnobSpace, check_mode_fits_lut, check_ranges, start_costs
+from sweep.knobs import KnobSampler, check_mode_fits_lut, check_ranges, start_costs
 from sweep.searcher import objectives, study_storage
 
 __all__ = ["DEFAULT_CONFIG", "build_parser", "main"]
@@ -148,11 +148,11 @@ def _lut_entry(lut, entry: dict) -> dict:
                 has_energy=lut.has_energy, energy_kind=lut.energy_kind)
 
 
-def _new_record(cfg: ExperimentConfig, experiment: Path, metrics, modes, lut, lut_path: str, lut_entry: dict) -> dict:
+def _new_record(cfg: ExperimentConfig, experiment: Path, metrics, directions, lut, lut_path: str, lut_entry: dict) -> dict:
     """sweep.json of a new experiment (docs/formats.md); ``knobs`` once the warm-up is done."""
     return {
         "config": config_to_dict(cfg), "trials": cfg.sweep.trials, "strategy": cfg.sweep.strategy,
-        "mode": cfg.sweep.mode, "objective": cfg.sweep.objective, "metrics": metrics, "metric_modes": modes,
+        "mode": cfg.sweep.mode, "objective": cfg.sweep.objective, "metrics": metrics, "directions": directions,
         # luts: the name trials' arch.json/metrics.json give the search LUT; lut: its details
         "luts": [lut_path], "lut": _lut_entry(lut, lut_entry), "device": cfg.measure.device,
         "knobs": None, "warmup": None, "baselines": None, "runs": [],
@@ -161,21 +161,21 @@ def _new_record(cfg: ExperimentConfig, experiment: Path, metrics, modes, lut, lu
     }
 
 
-def _knob_space(cfg: ExperimentConfig, lut, use_energy: bool, warmup: dict | None) -> KnobSpace:
-    """Optuna's knob space; relative knobs are scaled by the LUT's start costs and the
+def _knob_sampler(cfg: ExperimentConfig, lut, use_energy: bool, warmup: dict | None) -> KnobSampler:
+    """Optuna's knob sampler; relative knobs are scaled by the LUT's start costs and the
     warm-up's last training CE (an untrained net's ln(classes) without a warm-up)."""
     ce = (warmup or {}).get("train_ce") or math.log(cfg.search_space().num_classes)
     start = dataclasses.replace(start_costs(lut.cost_tensors(), use_energy), ce=ce)
-    return KnobSpace(cfg.sweep, cfg.sweep.mode, start, delta_fixed=cfg.loss.delta)
+    return KnobSampler(cfg.sweep, cfg.sweep.mode, start, delta_fixed=cfg.loss.delta)
 
 
-def _knob_record(space: KnobSpace) -> dict:
-    start = space.start
+def _knob_record(knob_sampler: KnobSampler) -> dict:
+    start = knob_sampler.start
     how = ("sampled: cost_share = (vLAT + vENER) / CE0, its split, beta, delta; derived: alpha, gamma"
-           if space.sweep.knobs == "relative" else
-           f"sampled: the minor/major term ratio 'dominance' in sweep.dominance; derived: {space.derived}"
-           if space.derived else "all four knobs sampled in their ranges")
-    return {"scale": space.sweep.knobs, "derived": space.derived, "parametrization": how,
+           if knob_sampler.sweep.knobs == "relative" else
+           f"sampled: the minor/major term ratio 'dominance' in sweep.dominance; derived: {knob_sampler.derived}"
+           if knob_sampler.derived else "all four knobs sampled in their ranges")
+    return {"scale": knob_sampler.sweep.knobs, "derived": knob_sampler.derived, "parametrization": how,
             "start": {"latency_ms": start.latency_ms, "energy_mj": start.energy_mj, "ce": start.ce}}
 
 
@@ -270,7 +270,7 @@ def main(argv=None) -> None:
         check_budget_reachable(cfg.sweep.budget, lut.cost_tensors(), lut.name)
     use_energy = cfg.lut.energy and lut.has_energy
     check_mode_fits_lut(cfg.sweep.mode, start_costs(lut.cost_tensors(), use_energy))
-    metrics, modes = objectives(cfg.sweep.objective, use_energy)
+    metrics, directions = objectives(cfg.sweep.objective, use_energy)
 
     # From here on the experiment directory is written.
     experiment.mkdir(parents=True, exist_ok=True)
@@ -279,21 +279,21 @@ def main(argv=None) -> None:
             from lut import save_lut
 
             save_lut(lut, lut_path)
-        record = _new_record(cfg, experiment, metrics, modes, lut, lut_path, lut_entry)
+        record = _new_record(cfg, experiment, metrics, directions, lut, lut_path, lut_entry)
     record["trials"] = cfg.sweep.trials
     record.setdefault("runs", []).append({"started": time.strftime("%Y-%m-%dT%H:%M:%S"), "resume": args.resume,
                                           "trials": cfg.sweep.trials, "address": args.address})
     write_json(experiment / RECORD, record)
     reference = lut.measurement_reference()
     baselines = _prepare(cfg, experiment, record, lut_path)
-    knob_space = _knob_space(cfg, lut, use_energy, record["warmup"])
-    record["knobs"] = record.get("knobs") or _knob_record(knob_space)
+    knob_sampler = _knob_sampler(cfg, lut, use_energy, record["warmup"])
+    record["knobs"] = record.get("knobs") or _knob_record(knob_sampler)
     write_json(experiment / RECORD, record)
     prepared = time.perf_counter() - started
 
     from sweep.tuner import build_tuner
 
-    tuner = build_tuner(cfg, experiment, knob_space, metrics, modes, lut_path=lut_path, warmup=record["warmup"],
+    tuner = build_tuner(cfg, experiment, knob_sampler, metrics, directions, lut_path=lut_path, warmup=record["warmup"],
                         reference=reference,
                         # interrupted while preparing (no Ray Tune state yet): start the trials now
                         resume=args.resume and (experiment / "tuner.pkl").is_file())
@@ -304,7 +304,7 @@ def main(argv=None) -> None:
 
     from sweep.summary import recommendation, summarize
 
-    summary = summarize(results, metrics, modes)
+    summary = summarize(results, metrics, directions)
     phase = _measurement_phase(cfg, experiment) if local else None
     recommended = recommendation(experiment)  # after the measurements: judged on them
     wall = time.perf_counter() - started

@@ -1,6 +1,6 @@
 """How Optuna proposes knobs inside Ray Tune, and how many trials a sweep has.
 
-``objectives`` turns ``--objective`` into Ray Tune metric/mode lists. ``SweepOptunaSearch``
+``objectives`` turns ``--objective`` into Ray Tune metrics and their directions (Ray's ``mode``). ``SweepOptunaSearch``
 is Ray's ``OptunaSearch`` told only each trial's *final* result: per-epoch rows carry
 no test accuracy yet, and the study has no pruner, so intermediate values would be
 noise. A trial that ends without all objective values (stopped early, failed) is
@@ -49,7 +49,7 @@ _LIMITS = (("max_latency_ms", "latency_ms"), ("max_energy_mj", "energy_mj"))  # 
 
 
 def objectives(objective: str, has_energy: bool) -> tuple[list[str], list[str]]:
-    """Ray Tune metric and mode lists: multi = max accuracy, min LUT latency, min LUT
+    """Ray Tune metrics and their directions (max/min, Ray's ``mode``): multi = max accuracy, min LUT latency, min LUT
     energy (energy dropped when the LUT has none)."""
     if objective not in OBJECTIVES:
         raise UserError(f"objective {objective!r}: expected one of {', '.join(OBJECTIVES)}")
@@ -153,7 +153,7 @@ def _constrained_tpe(seed: int):
         return optuna.samplers.TPESampler(seed=seed, constraints_func=budget_constraints)
 
 
-def make_search_alg(space, metrics: list[str], modes: list[str], *, concurrency: int, seed: int,
+def make_search_alg(knob_sampler, metrics: list[str], directions: list[str], *, concurrency: int, seed: int,
                     budget: dict | None = None, study: dict | None = None) -> BudgetedSearch:
     """Optuna (TPE; multi-objective when several metrics; constrained by ``budget`` when
     one is set) behind a concurrency limit. ``study``: ``study_storage(...)`` to keep the
@@ -164,7 +164,8 @@ def make_search_alg(space, metrics: list[str], modes: list[str], *, concurrency:
     storage = optuna.storages.RDBStorage(study["storage"]) if study else None
     # Ray ignores seed when given a sampler: the constrained sampler carries it
     sampler = _constrained_tpe(seed) if budget else None
-    searcher = SweepOptunaSearch(space, metric=metrics if many else metrics[0], mode=modes if many else modes[0],
+    searcher = SweepOptunaSearch(knob_sampler, metric=metrics if many else metrics[0],
+                                 mode=directions if many else directions[0],
                                  seed=None if sampler else seed, sampler=sampler, budget=budget, storage=storage,
                                  study_name=study["study_name"] if study else None)
     return BudgetedSearch(ConcurrencyLimiter(searcher, max_concurrent=concurrency))

@@ -15,7 +15,7 @@ def _first_line(error) -> str:
     return lines[-1][:200] if lines else error.__class__.__name__
 
 
-def summarize(results, metrics: list[str], modes: list[str]) -> dict:
+def summarize(results, metrics: list[str], directions: list[str]) -> dict:
     """``results``: a Ray Tune ``ResultGrid``."""
     done, failed, other = [], [], []
     for result in results:
@@ -31,13 +31,13 @@ def summarize(results, metrics: list[str], modes: list[str]) -> dict:
              f"{unfinished} unfinished"]
     for path, reason in failed:
         lines.append(f"  failed {path.rsplit('/', 1)[-1]}: {reason}")
-    for metric, mode in zip(metrics, modes):
+    for metric, direction in zip(metrics, directions):
         rows = [r for r in done if isinstance(r.get(metric), (int, float))]
         if rows:
-            best = (max if mode == "max" else min)(rows, key=lambda r: r[metric])
+            best = (max if direction == "max" else min)(rows, key=lambda r: r[metric])
             cfg = best.get("config", {})
             knobs = ", ".join(f"{k}={cfg[k]:.3g}" for k in ("alpha", "beta", "gamma", "delta") if k in cfg)
-            lines.append(f"  best {metric} ({mode}): {best[metric]:.4g}  [{best.get('trial_id')}; {knobs}]")
+            lines.append(f"  best {metric} ({direction}): {best[metric]:.4g}  [{best.get('trial_id')}; {knobs}]")
     return {"finished": len(done), "failed": len(failed), "unfinished": unfinished, "text": "\n".join(lines)}
 
 

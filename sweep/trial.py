@@ -220,7 +220,7 @@ def _child(cfg: ExperimentConfig, arch: dict, work: Path, context: TrialContext,
         row.update(epoch=m.get("epoch"), epochs=m.get("epochs"))
         reporter.report(row)
 
-    run_child(cfg, arch, out, resume=resumed, on_epoch=on_child_epoch, measure=lambda path: _measure(path, cfg, context))
+    run_child(cfg, arch, out, resume=resumed, on_epoch=on_child_epoch, measure_with=lambda path: _measure(path, cfg, context))
     metrics = json.loads((out / "metrics.json").read_text())
     if registry is not None:
         registry.register(key, trial_dirname(tune.get_context().get_trial_id()), metrics)

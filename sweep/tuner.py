@@ -22,7 +22,7 @@ from hwnas.config import ExperimentConfig, config_to_dict
 from hwnas.ray_connect import this_node_resource
 from sweep.budget import budget_dict
 from sweep.experiment import absolute_paths
-from sweep.knobs import KnobSpace
+from sweep.knobs import KnobSampler
 from sweep.random_arch import make_random_search_alg, random_trial
 from sweep.searcher import make_search_alg, study_storage
 from sweep.trial import TrialContext, sweep_trial, trial_dirname
@@ -73,7 +73,7 @@ def _scheduler(cfg: ExperimentConfig):
                          grace_period=1, reduction_factor=2, stop_last_trials=False)
 
 
-def build_tuner(cfg: ExperimentConfig, experiment: Path, space: KnobSpace, metrics: list[str], modes: list[str],
+def build_tuner(cfg: ExperimentConfig, experiment: Path, knob_sampler: KnobSampler, metrics: list[str], directions: list[str],
                 *, lut_path: str, warmup: dict | None, resume: bool, reference: dict | None = None) -> tune.Tuner:
     """``reference``: the LUT's speed reference, for measurements on a device of its own."""
     trainable = _trainable(cfg, experiment, lut_path, warmup, reference)
@@ -86,7 +86,7 @@ def build_tuner(cfg: ExperimentConfig, experiment: Path, space: KnobSpace, metri
     if cfg.sweep.strategy == "random":
         search_alg = make_random_search_alg(cfg.search_space(), concurrency=cfg.sweep.concurrency, seed=cfg.sweep.seed)
     else:
-        search_alg = make_search_alg(space, metrics, modes, concurrency=cfg.sweep.concurrency, seed=cfg.sweep.seed,
+        search_alg = make_search_alg(knob_sampler, metrics, directions, concurrency=cfg.sweep.concurrency, seed=cfg.sweep.seed,
                                      budget=budget_dict(cfg.sweep.budget), study=study_storage(experiment))
     return tune.Tuner(
         trainable,

@@ -50,7 +50,7 @@ def test_flops_of_the_all_skip_network_by_hand():
 @pytest.mark.slow
 def test_run_child_writes_metrics_and_a_loadable_model(tmp_path, cost, space):
     seen = []
-    result = run_child(config(), {"ops": ARCH}, tmp_path, measure=False, cost=cost, on_epoch=seen.append)
+    result = run_child(config(), {"ops": ARCH}, tmp_path, measure_with=False, cost=cost, on_epoch=seen.append)
     assert [m["epoch"] for m in seen] == [1, 2] and seen[0]["phase"] == "child"
     assert {"train_loss", "train_acc", "seconds", "epochs"} <= set(seen[0])
     metrics = json.loads((tmp_path / "metrics.json").read_text())
@@ -89,20 +89,20 @@ def test_measure_on_this_host_and_by_callable(tmp_path, cost):
         return {"latency_ms": 1.0, "latency_iqr_ms": 0.0, "energy_mj": 2.0, "energy_source": "ina219",
                 "device": "rpi4", "threads": 4, "batch_size": 1}
 
-    result = run_child(config("child.epochs=1"), ARCH, tmp_path / "remote", cost=cost, measure=remote)
+    result = run_child(config("child.epochs=1"), ARCH, tmp_path / "remote", cost=cost, measure_with=remote)
     assert paths == [tmp_path / "remote" / "model.weights.pt"] and result["measured"]["device"] == "rpi4"
 
 
 @pytest.mark.slow
 def test_resumed_child_equals_uninterrupted(tmp_path, cost):
-    whole = run_child(config(), ARCH, tmp_path / "whole", measure=False, cost=cost)
+    whole = run_child(config(), ARCH, tmp_path / "whole", measure_with=False, cost=cost)
 
     def crash(m):
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        run_child(config(), ARCH, tmp_path / "cut", measure=False, cost=cost, on_epoch=crash)
-    resumed = run_child(config(), ARCH, tmp_path / "cut", measure=False, cost=cost, resume=True)
+        run_child(config(), ARCH, tmp_path / "cut", measure_with=False, cost=cost, on_epoch=crash)
+    resumed = run_child(config(), ARCH, tmp_path / "cut", measure_with=False, cost=cost, resume=True)
     assert resumed["test_acc"] == whole["test_acc"]
     a = torch.load(tmp_path / "whole" / "checkpoint.pt", weights_only=True)["model"]
     b = torch.load(tmp_path / "cut" / "checkpoint.pt", weights_only=True)["model"]
@@ -114,9 +114,9 @@ def test_resume_with_another_config_names_what_differs(tmp_path, cost):
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        run_child(config(), ARCH, tmp_path / "cut", measure=False, cost=cost, on_epoch=crash)
+        run_child(config(), ARCH, tmp_path / "cut", measure_with=False, cost=cost, on_epoch=crash)
     with pytest.raises(UserError, match=r"another config or architecture: child.lr: 0.1 -> 0.05$"):
-        run_child(config("child.lr=0.05"), ARCH, tmp_path / "cut", measure=False, cost=cost, resume=True)
+        run_child(config("child.lr=0.05"), ARCH, tmp_path / "cut", measure_with=False, cost=cost, resume=True)
 
 
 def test_measure_cli_prints_json(tmp_path, capsys, space):
@@ -143,7 +143,7 @@ def test_measure_rejects_a_file_that_is_not_a_model(tmp_path, capsys):
 def test_data_file_rebuilds_the_trained_network(tmp_path, cost, space):
     from childnet.export import load_model_data
 
-    run_child(config(), {"ops": ARCH}, tmp_path, measure=False, cost=cost)
+    run_child(config(), {"ops": ARCH}, tmp_path, measure_with=False, cost=cost)
     net, meta = load_model_data(tmp_path / "model.weights.pt")
     module, _ = load_exported(tmp_path / "model.pt")  # the deployment artifact: same function
     x = torch.randn(2, 3, 32, 32)

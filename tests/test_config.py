@@ -16,11 +16,34 @@ def test_defaults_are_the_peer_defaults():
 def test_yaml_and_overrides(tmp_path):
     p = tmp_path / "c.yaml"
     p.write_text("search:\n  epochs: 17\nloss:\n  alpha: 1\n")
-    cfg = load_config(p, ["search.mode=single_path", "sweep.alpha=[0.5, 2]", "space.num_classes=10"])
-    assert cfg.search.epochs == 17 and cfg.search.mode == "single_path"
+    cfg = load_config(p, ["search.execution=single_path", "sweep.alpha=[0.5, 2]", "space.num_classes=10"])
+    assert cfg.search.epochs == 17 and cfg.search.execution == "single_path"
     assert cfg.loss.alpha == 1.0 and isinstance(cfg.loss.alpha, float)
     assert cfg.sweep.alpha == (0.5, 2.0)
     assert cfg.space.num_classes == 10
+
+
+def test_the_old_key_search_mode_loads_as_search_execution_with_one_deprecation_line(tmp_path, capsys):
+    from hwnas.config import config_from_dict
+
+    p = tmp_path / "old.yaml"
+    p.write_text("search:\n  mode: naive\n  epochs: 30\n")
+    assert load_config(p).search.execution == "naive"
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"{p}: search.mode is deprecated, read as search.execution; use search.execution"]
+    assert load_config(None, ["search.mode=single_path"]).search.execution == "single_path"
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "override search.mode" in err[0] and "use search.execution" in err[0]
+    # an override under the new name replaces a value written under the old one
+    assert load_config(p, ["search.execution=exact"]).search.execution == "exact"
+    # a recorded config (resume) is read the same way, and the caller's dict is left as it was
+    recorded = {"search": {"mode": "naive"}}
+    assert config_from_dict(recorded, source="sweep.json: config").search.execution == "naive"
+    assert recorded == {"search": {"mode": "naive"}} and "sweep.json: config: search.mode" in capsys.readouterr().err
+    both = tmp_path / "both.yaml"
+    both.write_text("search:\n  mode: naive\n  execution: exact\n")
+    with pytest.raises(UserError, match="both search.mode and search.execution"):
+        load_config(both)
 
 
 def test_resolved_config_round_trips(tmp_path):

@@ -57,7 +57,7 @@ def test_a_real_sweep_matches_the_records_and_the_report_reads_it(tmp_path, smok
         params = json.loads((trial_dir / "params.json").read_text())
         assert t["test_acc"] == metrics["test_acc"] and t["flops"] == metrics["flops"]
         assert t["measured_latency_ms"] == metrics["measured"]["latency_ms"] > 0
-        assert t["mode"] == params["dominant"] and t["alpha"] == params["alpha"]
+        assert t["dominant"] == params["dominant"] and t["alpha"] == params["alpha"]
         assert t["wall_seconds"] > 0 and t[f"lut_latency_ms[{t['search_lut']}]"] > 0
         assert t["ops"] == " ".join(metrics["ops"])
 

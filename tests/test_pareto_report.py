@@ -32,7 +32,7 @@ def test_writes_four_files_with_one_row_per_trial(default_report):
     assert trials["status"].value_counts().to_dict() == {"finished": 26, "failed": 2, "running": 2}
     failed = trials[trials["status"] == "failed"]
     assert (failed["reason"] == "RuntimeError: synthetic failure: loss became NaN at epoch 2").all()
-    for col in ("alpha", "beta", "gamma", "delta", "mode", "ops", "test_acc", "params", "flops", RPI, HOST_LAT,
+    for col in ("alpha", "beta", "gamma", "delta", "dominant", "ops", "test_acc", "params", "flops", RPI, HOST_LAT,
                 HOST_EN, "lut_energy_source[host.json]", "measured_latency_ms", "measured_energy_mj",
                 "measured_device", "measured_energy_source", "wall_seconds"):
         assert col in trials.columns

@@ -1,4 +1,4 @@
-"""The three execution modes compute the same supernet: exact == naive (loss,
+"""The three executions compute the same supernet: exact == naive (loss,
 gradients of weights and theta, BN running statistics), single_path == the chosen op."""
 
 import pytest
@@ -17,8 +17,8 @@ def one_thread():
         yield
 
 
-def _step(net, x, y, masks, mode, channels_last=False):
-    net.mode, net.channels_last = mode, channels_last
+def _step(net, x, y, masks, execution, channels_last=False):
+    net.execution, net.channels_last = execution, channels_last
     net.zero_grad(set_to_none=True)
     m = masks + net.theta - net.theta.detach()  # same values, gradient reaches theta
     loss = F.cross_entropy(net(x, m), y)
@@ -70,9 +70,9 @@ def test_exact_equals_naive_in_float32_and_eval_mode(space):
     # small batch, float32 rounding of different but equal sums is amplified)
     net.eval()
     with torch.no_grad():
-        net.mode = "naive"
+        net.execution = "naive"
         out_n = net(x, masks)
-        net.mode = "exact"
+        net.execution = "exact"
         out_e = net(x, masks)
     torch.testing.assert_close(out_e, out_n, rtol=1e-4, atol=1e-5)
 

@@ -165,12 +165,24 @@ def test_cli_rejects_unknown_config_key(tmp_path, capsys):
     assert "unknown key 'nope'" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("overrides", [("search.mode=single_path",), ("search.mode=naive",),
+@pytest.mark.parametrize("overrides", [("search.execution=single_path",), ("search.execution=naive",),
                                        ("loss.form=fbnet", "loss.alpha=0.2", "loss.beta=0.6")])
-def test_other_modes_and_the_fbnet_form_search_too(tmp_path, cost, space, overrides):
+def test_other_executions_and_the_fbnet_form_search_too(tmp_path, cost, space, overrides):
     seen = []
     result = run_search(config("search.epochs=2", *overrides), tmp_path, cost=cost, on_epoch=seen.append)
     assert len(result["ops"]) == space.num_layers
     assert seen[-1]["loss"] is not None and seen[-1]["loss"] == seen[-1]["loss"]  # finite, not NaN
     theta = json.loads((tmp_path / "theta.json").read_text())
     assert theta[-1] != theta[0]  # theta moved in the search epoch
+
+
+def test_a_resume_key_recorded_before_search_mode_was_renamed_still_matches(capsys):
+    from hwnas.config import rename_old_keys
+    from hwnas.diff import differences
+    from supernet.search import warmup_key
+
+    key = warmup_key(load_config(None, ["search.execution=naive"]))
+    old = {**key, "search": {("mode" if k == "execution" else k): v for k, v in key["search"].items()}}
+    assert differences(old, key)  # as recorded, the old key differs
+    assert differences(rename_old_keys(old), key) == [] and "mode" in old["search"]  # read under the new name
+    assert capsys.readouterr().err == ""  # comparing records is silent

@@ -10,7 +10,7 @@ import torch
 from hwnas.config import SweepConfig
 from hwnas.errors import UserError
 from lut.cost import CostTensors
-from sweep.knobs import KnobSpace, StartCosts, check_mode_fits_lut, check_ranges, dominance_of, start_costs
+from sweep.knobs import KnobSampler, StartCosts, check_mode_fits_lut, check_ranges, dominance_of, start_costs
 from sweep.searcher import objectives
 
 
@@ -36,12 +36,12 @@ def test_dominance_matches_the_hanna_report_example():
     assert d["dominant"] == "latency" and d["dominance"] == pytest.approx(d["v_ener"] / d["v_lat"])
 
 
-def _proposals(space, n=40):
+def _proposals(knob_sampler, n=40):
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=1))
     out = []
     for _ in range(n):
         trial = study.ask()
-        out.append(space(trial) | {"_sampled": dict(trial.params)})
+        out.append(knob_sampler(trial) | {"_sampled": dict(trial.params)})
         study.tell(trial, 0.0)
     return out
 
@@ -50,8 +50,8 @@ def _proposals(space, n=40):
 def test_every_proposal_is_feasible_for_its_mode(mode):
     start = StartCosts(12.0, 3.0)
     sweep = SweepConfig(dominance=(0.05, 0.95), knobs="absolute")
-    space = KnobSpace(sweep, mode, start)
-    for p in _proposals(space):
+    knob_sampler = KnobSampler(sweep, mode, start)
+    for p in _proposals(knob_sampler):
         v_lat = p["alpha"] * start.latency_ms ** p["beta"]
         v_ener = p["gamma"] * start.energy_mj ** p["delta"]
         assert (v_lat > v_ener) if mode == "latency" else (v_ener > v_lat)
@@ -60,7 +60,7 @@ def test_every_proposal_is_feasible_for_its_mode(mode):
         assert p["dominance"] == pytest.approx(ratio) and 0.05 <= ratio <= 0.95
         assert p["_sampled"]["dominance"] == pytest.approx(ratio)
         derived = "gamma" if mode == "latency" else "alpha"
-        assert derived not in p["_sampled"] and space.derived == derived == p["derived"]
+        assert derived not in p["_sampled"] and knob_sampler.derived == derived == p["derived"]
         for k in ("alpha", "beta", "gamma", "delta"):
             if k != derived:
                 low, high = getattr(sweep, k)
@@ -69,7 +69,7 @@ def test_every_proposal_is_feasible_for_its_mode(mode):
 
 def test_any_mode_samples_all_four_in_range_and_labels_dominance():
     sweep = SweepConfig(knobs="absolute")
-    props = _proposals(KnobSpace(sweep, "any", StartCosts(12.0, 3.0)))
+    props = _proposals(KnobSampler(sweep, "any", StartCosts(12.0, 3.0)))
     assert {p["dominant"] for p in props} == {"latency", "energy"}  # both occur: nothing is constrained
     for p in props:
         assert set(p["_sampled"]) == {"alpha", "beta", "gamma", "delta"}
@@ -79,9 +79,9 @@ def test_any_mode_samples_all_four_in_range_and_labels_dominance():
 def test_relative_knobs_set_the_cost_terms_share_of_the_start_loss(mode):
     start = StartCosts(1.3, 0.04, ce=0.45)  # the default sweep's scale: LAT0 ~1 ms, CE0 after warm-up
     sweep = SweepConfig(cost_share=(0.01, 1.0), dominance=(0.05, 0.95))
-    space = KnobSpace(sweep, mode, start)
-    assert space.derived == "alpha,gamma"
-    props = _proposals(space, 60)
+    knob_sampler = KnobSampler(sweep, mode, start)
+    assert knob_sampler.derived == "alpha,gamma"
+    props = _proposals(knob_sampler, 60)
     for p in props:
         v_lat, v_ener = p["alpha"] * start.latency_ms ** p["beta"], p["gamma"] * start.energy_mj ** p["delta"]
         assert (v_lat + v_ener) / start.ce == pytest.approx(p["_sampled"]["cost_share"]) == pytest.approx(p["cost_share"])
@@ -97,12 +97,12 @@ def test_relative_knobs_set_the_cost_terms_share_of_the_start_loss(mode):
 
 def test_relative_knobs_without_energy_put_the_whole_share_on_latency():
     start = StartCosts(2.0, None, ce=0.5)
-    for p in _proposals(KnobSpace(SweepConfig(), "latency", start, delta_fixed=0.7), n=5):
+    for p in _proposals(KnobSampler(SweepConfig(), "latency", start, delta_fixed=0.7), n=5):
         assert p["gamma"] == 0.0 and p["alpha"] * 2.0 ** p["beta"] == pytest.approx(p["cost_share"] * 0.5)
 
 
 def test_no_energy_means_gamma_zero_and_latency_dominant():
-    props = _proposals(KnobSpace(SweepConfig(), "latency", StartCosts(12.0, None), delta_fixed=0.7), n=5)
+    props = _proposals(KnobSampler(SweepConfig(), "latency", StartCosts(12.0, None), delta_fixed=0.7), n=5)
     for p in props:
         assert p["gamma"] == 0.0 and p["delta"] == 0.7 and p["dominant"] == "latency" and p["v_ener"] == 0.0
 
@@ -140,9 +140,12 @@ def test_objectives():
         objectives("speed", True)
 
 
-def test_knob_space_survives_pickle():
+def test_knob_sampler_survives_pickle():
     import pickle
 
-    space = KnobSpace(SweepConfig(), "latency", StartCosts(2.0, 1.0))
-    assert pickle.loads(pickle.dumps(space)) == space
-    assert all(math.isfinite(v) for p in _proposals(space, 3) for k, v in p.items() if k in "alpha beta gamma delta")
+    knob_sampler = KnobSampler(SweepConfig(), "latency", StartCosts(2.0, 1.0))
+    assert pickle.loads(pickle.dumps(knob_sampler)) == knob_sampler
+    assert all(math.isfinite(v) for p in _proposals(knob_sampler, 3) for k, v in p.items() if k in "alpha beta gamma delta")
+    # a searcher state pickled before the rename names the class KnobSpace: a resumed sweep still loads it
+    old = pickle.dumps(knob_sampler, protocol=0).replace(b"\nKnobSampler\n", b"\nKnobSpace\n")
+    assert b"KnobSpace" in old and pickle.loads(old) == knob_sampler

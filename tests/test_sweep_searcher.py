@@ -6,14 +6,14 @@ import pytest
 
 from hwnas.config import SweepConfig
 from sweep.experiment import write_json
-from sweep.knobs import KnobSpace, StartCosts
+from sweep.knobs import KnobSampler, StartCosts
 from sweep.searcher import BudgetedSearch, SweepOptunaSearch, _read_budget, make_search_alg, study_storage
 
-METRICS, MODES = ["test_acc", "latency_ms", "energy_mj"], ["max", "min", "min"]
+METRICS, DIRECTIONS = ["test_acc", "latency_ms", "energy_mj"], ["max", "min", "min"]
 
 
 def _searcher():
-    return SweepOptunaSearch(KnobSpace(SweepConfig(), "latency", StartCosts(2.0, 1.0)), metric=METRICS, mode=MODES,
+    return SweepOptunaSearch(KnobSampler(SweepConfig(), "latency", StartCosts(2.0, 1.0)), metric=METRICS, mode=DIRECTIONS,
                              seed=0)
 
 
@@ -39,7 +39,7 @@ def test_budget_is_read_from_sweep_json(tmp_path):
 
 
 def test_search_alg_is_a_budgeted_generator_with_a_concurrency_limit():
-    alg = make_search_alg(KnobSpace(SweepConfig(), "any", StartCosts(2.0, 1.0)), ["test_acc"], ["max"],
+    alg = make_search_alg(KnobSampler(SweepConfig(), "any", StartCosts(2.0, 1.0)), ["test_acc"], ["max"],
                           concurrency=3, seed=1)
     assert isinstance(alg, BudgetedSearch)
     assert alg.searcher.max_concurrent == 3
@@ -48,7 +48,7 @@ def test_search_alg_is_a_budgeted_generator_with_a_concurrency_limit():
 
 @pytest.mark.parametrize("metric", ["test_acc", "latency_ms"])
 def test_single_objective_ignores_intermediate_rows(metric):
-    s = SweepOptunaSearch(KnobSpace(SweepConfig(), "any", StartCosts(2.0, 1.0)), metric=metric, mode="max", seed=0)
+    s = SweepOptunaSearch(KnobSampler(SweepConfig(), "any", StartCosts(2.0, 1.0)), metric=metric, mode="max", seed=0)
     s.suggest("t")
     s.on_trial_result("t", {metric: None, "training_iteration": 1})  # must not reach optuna
     s.on_trial_complete("t", {metric: 0.5})
@@ -84,7 +84,7 @@ BUDGET = {"max_latency_ms": 2.0, "max_energy_mj": 0.5}
 
 
 def _budgeted(budget=BUDGET, seed=0):
-    return make_search_alg(KnobSpace(SweepConfig(), "latency", StartCosts(2.0, 1.0)), METRICS, MODES, concurrency=2,
+    return make_search_alg(KnobSampler(SweepConfig(), "latency", StartCosts(2.0, 1.0)), METRICS, DIRECTIONS, concurrency=2,
                            seed=seed, budget=budget).searcher.searcher
 
 
@@ -139,12 +139,12 @@ def test_study_in_the_experiment_file_survives_ray_save_and_restore(tmp_path):
     experiment.mkdir()
     study = study_storage(experiment)
     assert study == {"storage": f"sqlite:///{experiment.resolve()}/optuna.db", "study_name": "exp"}
-    space = KnobSpace(SweepConfig(), "any", StartCosts(2.0, 1.0))
-    s = make_search_alg(space, METRICS[:2], MODES[:2], concurrency=2, seed=0, study=study).searcher.searcher
+    knob_sampler = KnobSampler(SweepConfig(), "any", StartCosts(2.0, 1.0))
+    s = make_search_alg(knob_sampler, METRICS[:2], DIRECTIONS[:2], concurrency=2, seed=0, study=study).searcher.searcher
     s.suggest("a")
     s.on_trial_complete("a", {"test_acc": 0.5, "latency_ms": 1.0})
     s.save(str(tmp_path / "s.pkl"))
-    again = make_search_alg(space, METRICS[:2], MODES[:2], concurrency=2, seed=0).searcher.searcher
+    again = make_search_alg(knob_sampler, METRICS[:2], DIRECTIONS[:2], concurrency=2, seed=0).searcher.searcher
     again.restore(str(tmp_path / "s.pkl"))  # a resumed sweep: the pickled study writes to the same file
     again.suggest("b")
     again.on_trial_complete("b", {"test_acc": 0.6, "latency_ms": 2.0})

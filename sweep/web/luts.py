@@ -43,7 +43,7 @@ def choices(storage: Path) -> list[dict]:
                 lut = load_lut(str(path))
             except UserError:
                 continue  # a broken cache file is not offered
-            space = lut.space
+            space = lut.space_record
             out.append({"value": f"{kind}:{path.name}",
                         "label": f"{kind}: {space.get('name')} x{space.get('width')} ({lut.device.get('name') or '?'}"
                                  f"{', energy' if lut.has_energy else ''}) {path.name[:12]}"})
@@ -71,11 +71,12 @@ def save_upload(filename: str, data: bytes, storage: Path) -> dict:
     except UnicodeDecodeError:
         raise UserError(f"LUT {name}: not UTF-8 text (expected a JSON LUT file)") from None
     lut = lut_from_dict(parse_json(text, f"LUT {name}"), name)  # the one LUT check: one line naming the field
-    if lut.space.get("definition") is not None:
+    if lut.space_record.get("definition") is not None:
         lut.search_space()  # a profiled LUT's space definition must match its layers
     digest = hashlib.sha256(data).hexdigest()[:16]
     atomic_write_bytes(_upload_dir(storage) / f"{digest}.json", data)
-    return {"value": f"upload:{digest}.json", "label": f"upload: {lut.space.get('name')} x{lut.space.get('width')} "
+    made_for = lut.space_record
+    return {"value": f"upload:{digest}.json", "label": f"upload: {made_for.get('name')} x{made_for.get('width')} "
                                                        f"({name})"}
 
 
@@ -89,4 +90,4 @@ def knob_preview(choice: str, storage: Path, knobs: dict) -> dict:
     loss = cfg.loss
     terms = dominance_of({"alpha": loss.alpha, "beta": loss.beta, "gamma": loss.gamma, "delta": loss.delta}, start)
     return {"lat0_ms": start.latency_ms, "ener0_mj": start.energy_mj, **terms,
-            "lut_space": {k: lut.space.get(k) for k in ("name", "width")}, "has_energy": lut.has_energy}
+            "lut_space": {k: lut.space_record.get(k) for k in ("name", "width")}, "has_energy": lut.has_energy}

@@ -1,0 +1,214 @@
+"""The rules a config value must meet, checked once, at load: types (an enumeration is a
+``Literal``), then the range rules in ``RULES`` (batch sizes >= 1, learning rates >= 0, ...)
+and the rules between fields in ``RELATIONS``. Every failure is one ``UserError`` line
+naming ``section.key``, the value and what is allowed. A number written ``1e-3`` (YAML 1.1
+reads that as a string) is taken as the number.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+import types
+import typing
+from dataclasses import dataclass
+from typing import Literal
+
+from hwnas.config_sections import (BaselinesConfig, BudgetConfig, ChildConfig, DataConfig, ExperimentConfig,
+                                   LossConfig, MeasureConfig, SearchConfig, SpaceConfig, SweepConfig)
+from hwnas.data import NUM_CLASSES
+from hwnas.errors import UserError
+
+__all__ = ["RELATIONS", "RULES", "Range", "check_config"]
+
+
+@dataclass(frozen=True)
+class Range:
+    """A number's allowed interval: ``low``/``high`` (None: unbounded), open or closed."""
+
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False  # value > low (else >=)
+    high_open: bool = False  # value < high (else <=)
+
+    def allows(self, v) -> bool:
+        if self.low is not None and (v <= self.low if self.low_open else v < self.low):
+            return False
+        return self.high is None or (v < self.high if self.high_open else v <= self.high)
+
+    def __str__(self) -> str:
+        if self.high is None:
+            return f"{'>' if self.low_open else '>='} {self.low:g}"
+        return (f"in {'(' if self.low_open else '['}{self.low:g}, {self.high:g}{')' if self.high_open else ']'}")
+
+
+AT_LEAST_1 = Range(1)
+NON_NEGATIVE = Range(0)
+POSITIVE = Range(0, low_open=True)
+FRACTION = Range(0, 1, high_open=True)  # [0, 1)
+SEED = Range(0, 2**63 - 1)
+WIDTH = Range(0, 16, low_open=True)
+
+# Range rules per section (None values of optional fields are always allowed).
+RULES: dict[type, dict[str, Range]] = {
+    SpaceConfig: {"width": WIDTH, "num_classes": Range(2, 100_000)},
+    DataConfig: {"train_size": AT_LEAST_1, "test_size": AT_LEAST_1, "arch_fraction": Range(0, 1, True, True),
+                 "batch_size": AT_LEAST_1, "seed": SEED},
+    LossConfig: {"alpha": NON_NEGATIVE, "beta": NON_NEGATIVE, "gamma": NON_NEGATIVE, "delta": NON_NEGATIVE},
+    SearchConfig: {"epochs": AT_LEAST_1, "warmup_epochs": NON_NEGATIVE, "w_lr": NON_NEGATIVE,
+                   "w_momentum": FRACTION, "w_weight_decay": NON_NEGATIVE, "theta_lr": NON_NEGATIVE,
+                   "theta_weight_decay": NON_NEGATIVE, "temperature": POSITIVE, "temperature_decay": NON_NEGATIVE,
+                   "proxy_width": WIDTH, "steps_per_epoch": AT_LEAST_1, "threads": AT_LEAST_1, "seed": SEED,
+                   "arch_seed": SEED},
+    ChildConfig: {"epochs": NON_NEGATIVE, "lr": NON_NEGATIVE, "momentum": FRACTION, "weight_decay": NON_NEGATIVE,
+                  "batch_size": AT_LEAST_1, "label_smoothing": FRACTION, "threads": AT_LEAST_1, "seed": SEED},
+    MeasureConfig: {"threads": AT_LEAST_1, "warmup": NON_NEGATIVE, "repeats": AT_LEAST_1, "rounds": AT_LEAST_1,
+                    "batch_size": AT_LEAST_1, "max_rel_iqr": POSITIVE, "tries": AT_LEAST_1},
+    BudgetConfig: {"max_latency_ms": POSITIVE, "max_energy_mj": POSITIVE},
+    BaselinesConfig: {"mobilenet_v2": WIDTH, "resnet18": WIDTH, "mnasnet": WIDTH},
+    SweepConfig: {"trials": AT_LEAST_1, "concurrency": AT_LEAST_1, "cpus_per_trial": POSITIVE,
+                  "gpus_per_trial": NON_NEGATIVE, "measure_timeout_s": POSITIVE, "seed": SEED},
+}
+# Rules between fields of one section: (holds, message with the section's fields).
+RELATIONS: dict[type, list[tuple]] = {
+    ExperimentConfig: [(lambda c: (c.space.num_classes or NUM_CLASSES[c.data.dataset]) >= NUM_CLASSES[c.data.dataset],
+                        "space.num_classes={0.space.num_classes} but {0.data.dataset} has more classes")],
+    SearchConfig: [(lambda s: s.warmup_epochs <= s.epochs,
+                    "need warmup_epochs <= epochs, got warmup_epochs={0.warmup_epochs}, epochs={0.epochs}")],
+}
+MAX_INT = 2**63 - 1  # larger integers are refused everywhere (torch seeds and counts are int64)
+_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")  # YAML 1.1 reads "1e-3" as a string
+
+
+def _coerce(value, tp, where: str):
+    """Check/convert ``value`` to the annotated type ``tp``; one-line error otherwise."""
+    origin = typing.get_origin(tp)
+    if origin is Literal:
+        allowed = typing.get_args(tp)
+        if value not in allowed or isinstance(value, bool):
+            raise UserError(f"{where} {value!r}: expected one of {', '.join(map(str, allowed))}")
+        return value
+    if origin in (typing.Union, types.UnionType):
+        args = typing.get_args(tp)
+        if value is None and type(None) in args:
+            return None
+        errors = []
+        for arg in args:
+            if arg is type(None):
+                continue
+            try:
+                return _coerce(value, arg, where)
+            except UserError as err:
+                errors.append(str(err))
+        raise UserError(errors[0] if errors else f"{where}: bad value {value!r}")
+    if origin is tuple:
+        args = typing.get_args(tp)
+        if not isinstance(value, (list, tuple)) or len(value) != len(args):
+            raise UserError(f"{where}: expected a list of {len(args)} values, got {_short(value)}")
+        return tuple(_coerce(v, a, f"{where}[{i}]") for i, (v, a) in enumerate(zip(value, args)))
+    if dataclasses.is_dataclass(tp):
+        if isinstance(value, tp):  # a nested section object (check_config): check it again
+            value = dataclasses.asdict(value)
+        return _from_dict(tp, value, where)
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+        raise UserError(f"{where}: expected true/false, got {_short(value)}")
+    if tp is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            if abs(value) > MAX_INT:
+                raise UserError(f"{where}: expected an integer of at most 2^63-1, got one of {len(str(value))} digits")
+            return value
+        raise UserError(f"{where}: expected an integer, got {_short(value)}")
+    if tp is float:
+        if isinstance(value, str) and value.strip().lower().lstrip("+-") in ("inf", "infinity", "nan"):
+            # an override or flag written "inf": YAML reads it as a string
+            raise UserError(f"{where}: expected a finite number, got {_short(value)}")
+        if isinstance(value, str) and _NUMBER.fullmatch(value.strip()):
+            value = float(value)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            try:
+                value = float(value)
+            except OverflowError:
+                value = math.inf
+            if not math.isfinite(value):
+                raise UserError(f"{where}: expected a finite number, got {_short(value)}")
+            return value
+        raise UserError(f"{where}: expected a number, got {_short(value)}")
+    if tp is str:
+        if isinstance(value, str):
+            return value
+        raise UserError(f"{where}: expected a string, got {_short(value)}")
+    raise TypeError(f"unsupported config type {tp} at {where}")
+
+
+def _short(value) -> str:
+    """``repr`` cut to one short line (a value may be a huge list or nested mapping)."""
+    text = " ".join(repr(value).split())
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _check_rules(cls, obj, where: str, keys=None) -> None:
+    """The range rules of ``cls`` on ``obj``'s fields (``keys``: only those)."""
+    for key, rule in RULES.get(cls, {}).items():
+        if keys is not None and key not in keys:
+            continue
+        value = getattr(obj, key)
+        if value is not None and not rule.allows(value):
+            kind = "an integer" if isinstance(value, int) else "a number"
+            raise UserError(f"{where}.{key}: expected {kind} {rule}, got {_short(value)}" if where else
+                            f"{key}: expected {kind} {rule}, got {_short(value)}")
+
+
+def _check_relations(cls, obj, where: str) -> None:
+    for holds, message in RELATIONS.get(cls, ()):
+        if not holds(obj):
+            raise UserError(f"{where or 'config'}: {message.format(obj)}")
+    if cls is ExperimentConfig:
+        _check_baselines_fit(obj)
+
+
+def _from_dict(cls, data, where: str):
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise UserError(f"{where or 'config'}: expected a mapping, got {type(data).__name__}")
+    hints = typing.get_type_hints(cls)
+    names = [f.name for f in dataclasses.fields(cls)]
+    for key in data:
+        if key not in names:
+            raise UserError(f"{where or 'config'}: unknown key {_short(key)}; expected one of {', '.join(names)}")
+    kwargs = {k: _coerce(v, hints[k], f"{where}.{k}" if where else k) for k, v in data.items()}
+    obj = cls(**kwargs)
+    _check_rules(cls, obj, where)
+    _check_relations(cls, obj, where)
+    return obj
+
+
+def _check_baselines_fit(cfg) -> None:
+    """Every chosen baseline can be adapted to the space's input (``hwnas.baselines``)."""
+    if not isinstance(cfg, ExperimentConfig) or not cfg.baselines.widths():
+        return
+    from hwnas.baselines import check_adaptable
+    from hwnas.space import PRESETS
+
+    preset = PRESETS[cfg.space.preset]
+    for name in cfg.baselines.widths():
+        check_adaptable(name, preset["input_shape"], preset["stem_stride"])
+
+
+def check_config(cfg) -> None:
+    """Check a config object again (types of enumerations and every range rule), e.g.
+    one that code changed after loading. One-line ``UserError``."""
+    hints = typing.get_type_hints(type(cfg))
+    for f in dataclasses.fields(cfg):
+        section = getattr(cfg, f.name)
+        if not dataclasses.is_dataclass(section):
+            continue
+        section_hints = typing.get_type_hints(type(section))
+        for g in dataclasses.fields(section):
+            _coerce(getattr(section, g.name), section_hints[g.name], f"{f.name}.{g.name}")
+        _check_rules(hints[f.name], section, f.name)
+        _check_relations(hints[f.name], section, f.name)
+    _check_relations(type(cfg), cfg, "")

@@ -1,0 +1,189 @@
+"""The config sections: one dataclass per stage, gathered by ``ExperimentConfig``; each
+stage reads only its own section. Defaults live here; the rules a value must meet live in
+``hwnas.config_rules``, loading and overrides in ``hwnas.config`` (the public entry point).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Literal
+
+from hwnas.data import NUM_CLASSES
+from hwnas.space import SearchSpace, get_space
+
+__all__ = [
+    "BaselinesConfig",
+    "BudgetConfig",
+    "ChildConfig",
+    "DataConfig",
+    "ExperimentConfig",
+    "LossConfig",
+    "LutConfig",
+    "MeasureConfig",
+    "SearchConfig",
+    "SpaceConfig",
+    "SweepConfig",
+]
+
+
+@dataclass
+class SpaceConfig:
+    preset: Literal["fbnet-cifar", "fbnet-imagenet", "fbnet-cpu", "hanna-cifar"] = "fbnet-cpu"  # hwnas.space.PRESETS
+    width: float = 1.0
+    num_classes: int | None = None  # None: the dataset's
+
+
+@dataclass
+class DataConfig:
+    dataset: Literal["fashion-mnist", "cifar10", "cifar100"] = "fashion-mnist"  # hwnas.data.NUM_CLASSES
+    root: str | None = None  # None: the dataset's usual places (Debian package, ./data)
+    download: bool = False
+    train_size: int | None = None  # subset of the training split (seeded); None: all
+    test_size: int | None = None  # subset of the test split; None: all
+    arch_fraction: float = 0.2  # share of the (subset) train split used for theta
+    batch_size: int = 128
+    augment: bool = False  # random crop + flip (CIFAR)
+    seed: int = 0
+
+
+@dataclass
+class LutConfig:
+    path: str = "builtin:rpi4-hwnasbench"  # a LUT file or builtin:<name>
+    energy: bool = True  # False: search ignores energy even if the LUT has it
+    # which energy the loss, estimates and budgets use: dynamic (total - idle power x time, as the HANNA
+    # report measured it) or total (everything the device drew); a LUT without that kind is refused at load
+    energy_kind: Literal["dynamic", "total"] = "dynamic"
+
+
+@dataclass
+class LossConfig:
+    form: Literal["hanna", "fbnet"] = "hanna"  # hanna: CE + a*LAT^b + g*ENER^d ; fbnet: CE * a * log(LAT)^b
+    alpha: float = 0.2
+    beta: float = 0.6
+    gamma: float = 0.0
+    delta: float = 0.6
+
+
+@dataclass
+class SearchConfig:
+    epochs: int = 90  # total, warm-up included
+    warmup_epochs: int = 10  # weights only
+    execution: Literal["exact", "single_path", "naive"] = "exact"  # how the supernet runs: supernet.mixed.EXECUTIONS
+    w_lr: float = 0.1
+    w_momentum: float = 0.9
+    w_weight_decay: float = 1e-4
+    theta_lr: float = 0.01
+    theta_weight_decay: float = 5e-4
+    temperature: float = 5.0
+    temperature_decay: float = 0.045  # T_e = T_0 * exp(-decay * e)
+    proxy_width: float | None = None  # train the supernet narrower than the LUT's width
+    steps_per_epoch: int | None = None  # cap on weight steps per epoch (None: whole split)
+    threads: int | None = None  # torch threads; None: leave as is
+    seed: int = 0
+    # seed of the Gumbel noise once theta trains (None: seed); not part of the shared
+    # warm-up, so a sweep gives each trial its own (sweep.trial.apply_knobs)
+    arch_seed: int | None = None
+
+
+@dataclass
+class ChildConfig:
+    epochs: int = 120
+    lr: float = 0.1
+    momentum: float = 0.9
+    weight_decay: float = 5e-5
+    batch_size: int = 128
+    label_smoothing: float = 0.0
+    threads: int | None = None
+    seed: int = 0
+    export: Literal["torchscript", "export", "none"] = "torchscript"  # childnet.export.EXPORT_FORMATS or none
+
+
+@dataclass
+class MeasureConfig:
+    device: str = "local"  # local | a Ray custom resource name, e.g. rpi4
+    meter: Literal["none", "rapl", "ina219"] = "none"  # hwnas.meters
+    threads: int = 1
+    warmup: int = 10
+    # whole-model timing (childnet.measure): the LUT's protocol; a sample is the mean of
+    # back-to-back calls lasting >= 10 ms (hwnas.speed.MIN_SAMPLE_MS)
+    repeats: int = 150
+    rounds: int = 30
+    batch_size: int = 1
+    max_rel_iqr: float = 0.05  # a measurement noisier than this (IQR / median) is timed again
+    tries: int = 3  # timings per model at most, the quietest kept (still noisy: flagged)
+
+    def protocol(self) -> dict:
+        """The keyword arguments of ``childnet.measure.measure_files`` (device aside)."""
+        return {k: getattr(self, k) for k in ("threads", "warmup", "repeats", "rounds", "meter", "batch_size",
+                                              "max_rel_iqr", "tries")}
+
+
+@dataclass
+class BudgetConfig:
+    """What the recommended model must meet (``sweep.budget``); null: no limit. Optuna
+    learns it as a constraint (``sweep.searcher``), ``pareto.budget`` judges it."""
+
+    max_latency_ms: float | None = None
+    max_energy_mj: float | None = None  # needs a LUT with energy
+
+
+@dataclass
+class SweepConfig:
+    trials: int = 30
+    mode: Literal["latency", "energy", "any"] = "any"
+    objective: Literal["multi", "accuracy", "latency", "energy"] = "multi"
+    strategy: Literal["dnas", "random"] = "dnas"  # dnas: a supernet search per trial | random: uniformly drawn architectures
+    concurrency: int = 2
+    cpus_per_trial: float = 1.0
+    gpus_per_trial: float = 0.0  # trials run on the node sweep.run runs on; a cluster's devices only measure
+    measure_timeout_s: float = 900.0  # a device measurement that takes longer fails the trial (device gone?)
+    alpha: tuple[float, float] = (0.01, 2.0)
+    beta: tuple[float, float] = (0.3, 1.5)
+    gamma: tuple[float, float] = (0.01, 2.0)
+    delta: tuple[float, float] = (0.3, 1.5)
+    dominance: tuple[float, float] = (0.05, 0.95)  # vENER/vLAT in latency mode (inverse in energy)
+    # relative: sample cost_share = (vLAT + vENER) / CE0 and derive alpha, gamma from the
+    # LUT's start costs (sweep.knobs docs in sweep/knobs.py); absolute: alpha, gamma in their ranges
+    knobs: Literal["relative", "absolute"] = "relative"
+    cost_share: tuple[float, float] = (0.01, 1.0)
+    scheduler: Literal["none", "asha"] = "none"
+    share_warmup: bool = True
+    reuse_children: bool = True
+    seed: int = 0
+    budget: BudgetConfig = field(default_factory=BudgetConfig)
+
+
+@dataclass
+class BaselinesConfig:
+    """Which hand-designed baselines a sweep trains with the childnet recipe, measures and
+    reports (top-level ``baselines``), each a width multiplier (``hwnas.baselines``); null: left
+    out. None by default: a config names the ones it can afford (configs/default.yaml)."""
+
+    mobilenet_v2: float | None = None
+    resnet18: float | None = None
+    mnasnet: float | None = None
+
+    def widths(self) -> dict[str, float]:
+        """``{name: width}`` of the chosen baselines, in ``hwnas.baselines.BASELINES`` order."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if getattr(self, f.name) is not None}
+
+
+@dataclass
+class ExperimentConfig:
+    space: SpaceConfig = field(default_factory=SpaceConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    lut: LutConfig = field(default_factory=LutConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    search: SearchConfig = field(default_factory=SearchConfig)
+    child: ChildConfig = field(default_factory=ChildConfig)
+    measure: MeasureConfig = field(default_factory=MeasureConfig)
+    sweep: SweepConfig = field(default_factory=SweepConfig)
+    baselines: BaselinesConfig = field(default_factory=BaselinesConfig)
+
+    def search_space(self, width: float | None = None) -> SearchSpace:
+        """The search space this config describes (the one place it is built): the preset
+        at ``width`` (default ``space.width``; the supernet may train at ``search.proxy_width``)
+        with ``space.num_classes`` or else the dataset's classes."""
+        classes = self.space.num_classes or NUM_CLASSES[self.data.dataset]
+        return get_space(self.space.preset, self.space.width if width is None else width, classes)
