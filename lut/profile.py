@@ -24,11 +24,12 @@ import time
 
 from hwnas.device import describe, loadavg_1min
 from hwnas.errors import UserError, at_least, cli_main
+from hwnas.flops import count_macs
 from hwnas.io import check_output_file
 from hwnas.meters import IDLE_SECONDS, get_meter
 from hwnas.space import PRESETS, SearchSpace, get_space
 from hwnas.timing import fixed_threads, metered_energy, steady_allocator
-from lut.energy_model import count_bytes_moved, count_macs, get_energy_model
+from lut.energy_model import count_bytes_moved, get_energy_model
 from lut.protocol import (CONTEXTS, PROTOCOL_VERSION, REWARM_CALLS, WARMUP_ROUNDS, isolated_units, sample_archs,
                           time_in_graph, time_in_network, time_isolated, timing_entry)
 from lut.table import ENERGY_FIELDS, FORMAT, FORMAT_VERSION, Lut, save_lut, space_from_definition

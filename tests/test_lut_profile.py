@@ -12,7 +12,8 @@ from hwnas.errors import UserError
 from hwnas.space import get_space
 from lut import cache_path, ensure_lut, load_lut, profile_lut, save_lut
 from lut import profile as profile_mod
-from lut.energy_model import Horowitz45nm, count_bytes_moved, count_macs
+from hwnas.flops import count_macs
+from lut.energy_model import Horowitz45nm, count_bytes_moved
 from lut.metrics import kendall_tau, mape, within_fraction
 from lut.protocol import REFERENCE_SEED, design_archs, reference_arch
 from lut.validate import main as validate_main
