@@ -23,7 +23,6 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 import yaml
-from torch.utils.flop_counter import FlopCounterMode
 
 from childnet.export import DATA_NAME, export_model, save_model_data
 from childnet.measure import measure_file
@@ -33,13 +32,15 @@ from hwnas.diff import differences
 from hwnas.io import atomic_save, atomic_write_json, atomic_write_text, load_checkpoint
 from hwnas.data import TensorLoader, make_splits
 from hwnas.errors import UserError, cli_main
+from hwnas.flops import count_flops
 from hwnas.io import atomic_write, read_json
 from hwnas.network import build_network
 from hwnas.space import SearchSpace
-from lut import builtin_names, ensure_lut, load_lut
-from lut.cost import CostTensors, TableCost
+from lut import ensure_lut
+from lut.cost import CostTensors
+from lut.estimate import lut_estimates
 
-__all__ = ["count_flops", "lut_estimates", "main", "read_arch", "run_child", "train_and_test"]
+__all__ = ["main", "read_arch", "run_child", "train_and_test"]
 
 CHECKPOINT_KEYS = ("epoch", "model", "opt", "config", "ops", "metrics")
 _NOT_MEASURED = {"latency_ms": None, "latency_iqr_ms": None, "energy_mj": None, "energy_source": "none",
@@ -73,40 +74,6 @@ def _check_arch_space(record: dict, space: SearchSpace, source: str) -> None:
         raise UserError(f"{source}: searched in space {searched.get('name')} (width {searched.get('width')}, layers_hash "
                         f"{searched.get('layers_hash')}), but the config describes {space.name} (width {space.width}, "
                         f"layers_hash {space.layers_hash()})")
-
-
-def count_flops(model: torch.nn.Module, input_shape) -> int:
-    """FLOPs of one inference of one image (``torch.utils.flop_counter``: 2 per MAC)."""
-    was_training = model.training
-    model.eval()
-    counter = FlopCounterMode(display=False)
-    with torch.no_grad(), counter:
-        model(torch.zeros(1, *input_shape))
-    model.train(was_training)
-    return int(counter.get_total_flops())
-
-
-def lut_estimates(search_lut: str, space: SearchSpace, ops, cost: CostTensors | None = None,
-                  energy_kind: str = "dynamic") -> list[dict]:
-    """The estimate of every LUT that matches the space: the search LUT first (or the
-    given in-memory ``cost`` under its name), then the builtin ones with the same
-    searchable layers (and energy of ``energy_kind``, when they have energy)."""
-    out = []
-    for spec in [search_lut] + [f"builtin:{n}" for n in builtin_names() if f"builtin:{n}" != search_lut]:
-        if spec == search_lut:
-            model = TableCost(cost) if cost is not None else ensure_lut(spec, space, energy_kind=energy_kind)
-        else:
-            try:
-                model = load_lut(spec, energy_kind)
-                model.check_space(space)
-            except UserError:
-                continue
-        device = getattr(model, "device", None)
-        energy = model.energy_mj(ops)
-        out.append({"name": spec, "device": device.get("name") if isinstance(device, dict) else None,
-                    "latency_ms": model.latency_ms(ops), "energy_mj": energy,
-                    "energy_source": model.energy_source if energy is not None else "none"})
-    return out
 
 
 def _resume_key(config: dict) -> dict:

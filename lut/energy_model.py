@@ -23,18 +23,11 @@ import abc
 
 import torch
 from torch import nn
-from torch.utils.flop_counter import FlopCounterMode
 
 from hwnas.errors import UserError
+from hwnas.flops import count_macs
 
-__all__ = ["EnergyModel", "Horowitz45nm", "count_bytes_moved", "count_macs", "get_energy_model"]
-
-
-def count_macs(module: nn.Module, example_input: torch.Tensor) -> int:
-    """Multiply-accumulates of one forward pass (``FlopCounterMode`` counts 2 per MAC)."""
-    with FlopCounterMode(display=False) as counter, torch.no_grad():
-        module(example_input)
-    return counter.get_total_flops() // 2
+__all__ = ["EnergyModel", "Horowitz45nm", "count_bytes_moved", "get_energy_model"]
 
 
 def count_bytes_moved(module: nn.Module, example_input: torch.Tensor) -> int:

@@ -1,4 +1,5 @@
-"""Estimate architectures from a LUT.
+"""Estimate architectures from a LUT; ``lut_estimates``: from every LUT that matches a
+space (a childnet's ``metrics.json`` ``lut_estimates``).
 
 ``python -m lut.estimate --lut FILE|builtin:NAME (--arch OPS | --archs-file FILE)
 [--metric latency|energy]``
@@ -15,9 +16,12 @@ import json
 from pathlib import Path
 
 from hwnas.errors import UserError, cli_main
-from lut.table import ENERGY_KINDS, Lut, load_lut
+from hwnas.space import SearchSpace
+from lut.cache import ensure_lut
+from lut.cost import CostTensors, TableCost
+from lut.table import ENERGY_KINDS, Lut, builtin_names, load_lut
 
-__all__ = ["estimate", "read_archs_file"]
+__all__ = ["estimate", "lut_estimates", "read_archs_file"]
 
 
 def estimate(lut: Lut, ops, metric: str = "latency") -> float:
@@ -30,6 +34,29 @@ def estimate(lut: Lut, ops, metric: str = "latency") -> float:
             raise UserError(f"LUT {lut.name} has no energy data (energy_source: none); use --metric latency")
         return lut.energy_mj(ops)
     raise UserError(f"unknown metric {metric!r}; expected latency or energy")
+
+
+def lut_estimates(search_lut: str, space: SearchSpace, ops, cost: CostTensors | None = None,
+                  energy_kind: str = "dynamic") -> list[dict]:
+    """The estimate of every LUT that matches the space: the search LUT first (or the
+    given in-memory ``cost`` under its name), then the builtin ones with the same
+    searchable layers (and energy of ``energy_kind``, when they have energy)."""
+    out = []
+    for spec in [search_lut] + [f"builtin:{n}" for n in builtin_names() if f"builtin:{n}" != search_lut]:
+        if spec == search_lut:
+            model = TableCost(cost) if cost is not None else ensure_lut(spec, space, energy_kind=energy_kind)
+        else:
+            try:
+                model = load_lut(spec, energy_kind)
+                model.check_space(space)
+            except UserError:
+                continue
+        device = getattr(model, "device", None)
+        energy = model.energy_mj(ops)
+        out.append({"name": spec, "device": device.get("name") if isinstance(device, dict) else None,
+                    "latency_ms": model.latency_ms(ops), "energy_mj": energy,
+                    "energy_source": model.energy_source if energy is not None else "none"})
+    return out
 
 
 def read_archs_file(path: str) -> list[list[str]]:

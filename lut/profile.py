@@ -17,28 +17,25 @@ by ``build_network`` and cost exactly nothing there: their entries are 0 and mar
 from __future__ import annotations
 
 import argparse
-import os
 import socket
 import statistics
-import sys
 import time
-from pathlib import Path
 
-import torch
 
 from hwnas.device import describe, loadavg_1min
 from hwnas.errors import UserError, at_least, cli_main
+from hwnas.flops import count_macs
 from hwnas.io import check_output_file
 from hwnas.meters import IDLE_SECONDS, get_meter
 from hwnas.space import PRESETS, SearchSpace, get_space
 from hwnas.timing import fixed_threads, metered_energy, steady_allocator
-from lut.energy_model import count_bytes_moved, count_macs, get_energy_model
+from lut.energy_model import count_bytes_moved, get_energy_model
 from lut.protocol import (CONTEXTS, PROTOCOL_VERSION, REWARM_CALLS, WARMUP_ROUNDS, isolated_units, sample_archs,
                           time_in_graph, time_in_network, time_isolated, timing_entry)
-from lut.table import ENERGY_FIELDS, FORMAT, FORMAT_VERSION, Lut, load_lut, save_lut, space_from_definition
+from lut.table import ENERGY_FIELDS, FORMAT, FORMAT_VERSION, Lut, save_lut, space_from_definition
 from lut.validate import measure_against
 
-__all__ = ["NOISE_LIMITS", "cache_path", "ensure_lut", "lut_noise", "profile_lut"]
+__all__ = ["profile_lut"]
 
 DEFAULT_WARMUP = 10
 DEFAULT_REPEATS = 90
@@ -49,10 +46,6 @@ DEFAULT_PER_OP = 3
 # seeds (0, 1, ...) test on other networks than the ones the calibration was fit to
 CALIBRATION_SEED = 1_000_003
 DEFAULT_ENERGY_MODEL = "horowitz45nm"
-# A profile noisier than this is not cached (``lut_noise``); profiled at most
-# PROFILE_TRIES times in a row.
-NOISE_LIMITS = {"median_rel_iqr": 0.10, "reference_jitter": 0.05}
-PROFILE_TRIES = 3
 
 
 def fit_scale(raw_predicted_ms, measured_ms) -> float:
@@ -235,93 +228,6 @@ def profile_lut(space: SearchSpace, *, device: str = "local", meter: str = "none
         data = _run_on_ray(resource, address, threads, dict(kwargs, progress=False))
         data["device"]["ray_resource"] = resource
     return Lut(data, name=f"profiled:{space.name}")
-
-
-def cache_path(space: SearchSpace, cache_dir=None) -> Path:
-    """Where ``ensure_lut("auto", space)`` keeps this host's LUT for ``space``: the full
-    space hash (head and classes are in the fixed part) and the host name."""
-    root = Path(cache_dir or os.environ.get("HWNAS_CACHE") or Path.home() / ".cache" / "hwnas") / "luts"
-    return root / f"{space.layers_hash()}-{space.hash()}-{socket.gethostname()}.json"
-
-
-def lut_noise(lut: Lut) -> dict:
-    """How quiet the device was while ``lut`` was profiled, and whether that is clean.
-
-    ``median_rel_iqr``: median IQR / median of what the entries come from (graph
-    context: the timed whole networks; others: the entries); ``reference_jitter``: the
-    speed reference's median relative change between consecutive readings (its slow
-    drift is what it divides out, so drift is not noise). Limits (``NOISE_LIMITS``), from
-    graph-context fbnet-cpu profiles on this project's 2-core VM: quiet 0.027 and 0.018;
-    the other core running a matmul loop 0.037 and 0.039; both cores busy 0.30 and 0.041;
-    while Ray started (network context, before samples of >= 10 ms) 0.25-0.35. A LUT
-    without these records (built-in tables) is reported as not profiled here, never as
-    noisy.
-    """
-    proto = lut.protocol if isinstance(lut.protocol, dict) else {}
-    ref = proto.get("reference") if isinstance(proto.get("reference"), dict) else {}
-    median_rel_iqr = proto.get("median_rel_iqr")
-    jitter = ref.get("jitter")
-    over = [f"{name} {value:.3f} > {NOISE_LIMITS[name]}" for name, value in
-            (("median_rel_iqr", median_rel_iqr), ("reference_jitter", jitter))
-            if isinstance(value, (int, float)) and value > NOISE_LIMITS[name]]
-    return {"median_rel_iqr": median_rel_iqr, "reference_jitter": jitter,
-            "loadavg_1min": proto.get("loadavg_1min"), "noisy": bool(over), "why": "; ".join(over) or None}
-
-
-def _cache_is_current(lut: Lut, space: SearchSpace, threads: int) -> bool:
-    """A cached LUT is reused only when it describes ``space`` and was profiled with
-    this protocol version, this torch and the thread count asked for."""
-    lut.check_space(space)
-    return (lut.data.get("version") == FORMAT_VERSION and lut.protocol.get("version") == PROTOCOL_VERSION
-            and lut.device.get("torch") == torch.__version__
-            and lut.protocol.get("threads") == threads and not lut_noise(lut)["noisy"])
-
-
-def ensure_lut(spec: str, space: SearchSpace, cache_dir=None, *, progress: bool = False, tries: int = PROFILE_TRIES,
-               profile=None, energy_kind: str = "dynamic", **profile_kwargs) -> Lut:
-    """``spec == "auto"``: this host's LUT for ``space``, profiled and cached; otherwise
-    ``load_lut(spec, energy_kind)`` checked against ``space``. A cached LUT of an older
-    format version (or without ``energy_kind``) is profiled again.
-
-    The cache is trusted only while current (``_cache_is_current``). A new profile
-    whose noise is over ``NOISE_LIMITS`` (``lut_noise``) is profiled again, up to
-    ``tries`` times; when every try was noisy, the quietest is used for this run with
-    a one-line warning on stderr and is *not* cached, so one busy minute cannot
-    poison later runs. ``profile`` stands for ``profile_lut`` (tests pass a fake).
-    """
-    if spec != "auto":
-        lut = load_lut(spec, energy_kind)
-        lut.check_space(space)
-        return lut
-    profile = profile or profile_lut
-    threads = profile_kwargs.get("threads", 1)
-    path = cache_path(space, cache_dir)
-    if path.is_file():
-        try:
-            lut = load_lut(str(path), energy_kind)
-            if _cache_is_current(lut, space, threads):
-                return lut
-        except UserError:
-            pass  # a stale or broken cache entry is re-profiled and replaced
-    attempts = []
-    for _ in range(max(1, tries)):
-        lut = profile(space, progress=progress, **profile_kwargs)
-        lut = Lut(lut.data, lut.name, energy_kind)  # the kind asked for (a model's table has no total)
-        noise = lut_noise(lut)
-        attempts.append((noise, lut))
-        if not noise["noisy"]:
-            break
-    noise, lut = min(attempts, key=lambda a: (a[0]["noisy"], a[0]["median_rel_iqr"] or 0.0))
-    lut.data["protocol"]["tries"] = [a[0] for a in attempts]
-    if noise["noisy"]:
-        print(f"warning: LUT for {space.name} profiled {len(attempts)} times, every time on a busy device "
-              f"({noise['why']}; load {noise['loadavg_1min']}); used for this run only, not cached",
-              file=sys.stderr, flush=True)
-        lut.name = f"profiled:{space.name} (noisy, not cached)"
-        return lut
-    save_lut(lut, path)
-    lut.name = str(path)
-    return lut
 
 
 def build_parser() -> argparse.ArgumentParser:

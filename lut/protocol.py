@@ -55,7 +55,7 @@ GRAPH_FLOOR = 0.25  # a fitted entry is at least this share of its scaled prior
 # 2: speed reference, whole-process warm-up, steady allocator.
 # 3: the reference's level around a visit is a windowed median (one disturbed reading
 #    no longer scales its neighbours); LUT noise recorded and checked before caching.
-# A cached LUT of another version is profiled again (``lut.profile.ensure_lut``).
+# A cached LUT of another version is profiled again (``lut.cache.ensure_lut``).
 PROTOCOL_VERSION = 3
 
 

@@ -12,10 +12,8 @@ Table 1 and Table 2 (``pareto.baseline_tables``: the front's childnets against t
 
 import argparse
 import json
-import math
 import os
 import sys
-import tempfile
 
 import pandas as pd
 
@@ -29,61 +27,9 @@ from .experiment import lut_columns, read_experiment, short_lut_name
 from .knob_effects import knob_effects
 from .quality_sections import comparison_section, knob_effects_section
 from .recommended import budget_text, mark_budget, recommended_line, recommended_model, recommended_section
+from .report_files import json_safe, pareto_table, write_all
 
 __all__ = ["build_report", "main"]
-
-
-def _write_all(out_dir: str, texts: dict) -> None:
-    """The report's files all-or-nothing: each complete (written, fsync-ed, permissions
-    per umask) in a temporary file of ``out_dir`` before the first one replaces an older
-    report's; on failure the temporary files go and the old report stays. (The rules of
-    ``hwnas.io.atomic_write_many``, restated here: pareto imports nothing of hwnas.)"""
-    mask = os.umask(0o022)
-    os.umask(mask)
-    staged = []
-    try:
-        for name, text in texts.items():
-            fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=out_dir)
-            staged.append((tmp, os.path.join(out_dir, name)))
-            with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-                fh.write(text)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.chmod(tmp, 0o666 & ~mask)
-        for tmp, path in staged:
-            os.replace(tmp, path)
-    except BaseException:
-        for tmp, _ in staged:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-        raise
-
-
-def _clean(obj):
-    """JSON-safe: NaN/inf -> null, numpy scalars -> Python."""
-    if isinstance(obj, dict):
-        return {str(k): _clean(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_clean(v) for v in obj]
-    if hasattr(obj, "item") and not isinstance(obj, (str, bytes)):
-        obj = obj.item()
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj
-
-
-def _pareto_table(trials: pd.DataFrame, fronts: list) -> pd.DataFrame:
-    membership = pd.DataFrame({"trial_id": trials["trial_id"]})
-    for front in fronts:
-        membership[f"on_front[{front['name']}]"] = trials["trial_id"].isin(front["trial_ids"])
-    flags = membership.drop(columns="trial_id")
-    names = [f["name"] for f in fronts]
-    fronts_col = (flags.apply(lambda r: ";".join(n for n, on in zip(names, r) if on), axis=1)
-                  if len(flags.columns) else "")
-    table = trials.assign(fronts=fronts_col).join(flags)
-    table = table[table["fronts"] != ""]
-    first = ["trial_id", "fronts"]
-    return table[first + [c for c in table.columns if c not in first]]
 
 
 def _search_latency_col(finished: pd.DataFrame, luts: dict):
@@ -265,11 +211,11 @@ def build_report(experiment_dir: str, out_dir: str, vs: str | None = None) -> di
     recommended = recommended_model(exp)
     fronts = compute_fronts(trials, exp.luts)
     stats = lut_error_stats(trials, exp.luts)
-    pareto_df = _pareto_table(trials, fronts)
+    pareto_df = pareto_table(trials, fronts)
     effects = knob_effects(trials, _search_latency_col(trials[trials["status"] == "finished"], exp.luts)[0])
     table1 = table1_rows(exp.baselines, trials, fronts, exp.luts)
     table2 = comparison_rows(table1)
-    report = _clean({
+    report = json_safe({
         "experiment": os.path.abspath(experiment_dir),
         "strategy": strategy_of(exp),
         "counts": {"trials": len(trials), **trials["status"].value_counts().to_dict()},
@@ -287,7 +233,7 @@ def build_report(experiment_dir: str, out_dir: str, vs: str | None = None) -> di
         "comparison_vs": comparison.summary if comparison else None,
     })
     os.makedirs(out_dir, exist_ok=True)
-    _write_all(out_dir, {"trials.csv": trials.to_csv(index=False), "pareto.csv": pareto_df.to_csv(index=False),
+    write_all(out_dir, {"trials.csv": trials.to_csv(index=False), "pareto.csv": pareto_df.to_csv(index=False),
                          "report.json": json.dumps(report, indent=1) + "\n",
                          "report.html": _html(exp, trials, fronts, stats, pareto_df, effects, comparison,
                                               recommended, (report["baselines"], report["comparison"]))})

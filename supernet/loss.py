@@ -18,7 +18,7 @@ import torch
 from hwnas.errors import UserError
 from lut.cost import CostTensors
 
-__all__ = ["LOSS_FORMS", "SearchLoss", "expected_cost"]
+__all__ = ["LOSS_FORMS", "CostTables", "SearchLoss", "expected_cost"]
 
 LOSS_FORMS = ("hanna", "fbnet")
 
@@ -74,3 +74,22 @@ class SearchLoss:
         if self.gamma > 0:
             loss = loss + self.gamma * ener ** self.delta
         return loss
+
+
+class CostTables:
+    """The LUT's cost tables on the training device; expected costs under masks or P(op)."""
+
+    def __init__(self, cost: CostTensors, device):
+        self.cost = cost
+        self.latency = cost.latency_ms.float().to(device)
+        self.energy = cost.energy_mj.float().to(device) if cost.has_energy else None
+
+    def latency_of(self, masks):
+        return expected_cost(masks, self.latency, self.cost.latency_fixed_ms)
+
+    def energy_of(self, masks):
+        return expected_cost(masks, self.energy, self.cost.energy_fixed_mj)
+
+    def expected(self, probs) -> tuple[float, float | None]:
+        """Expected latency (ms) and energy (mJ, or None) under the op probabilities."""
+        return float(self.latency_of(probs)), float(self.energy_of(probs)) if self.cost.has_energy else None

@@ -34,7 +34,8 @@ def train_baseline(cfg: ExperimentConfig, name: str, width: float, out_dir: Path
     """Train, test and export one baseline; returns (and writes as ``<name>.json``) its
     ``baselines.json`` row without measurement."""
     from childnet.export import export_model, save_model_data
-    from childnet.train import count_flops, train_and_test
+    from childnet.train import train_and_test
+    from hwnas.flops import count_flops
     from hwnas.space import PRESETS
     from lut.energy_model import get_energy_model
     from lut.profile import DEFAULT_ENERGY_MODEL

@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -35,7 +37,7 @@ from hwnas.config import ExperimentConfig
 from hwnas.errors import cli_main
 from sweep.experiment import read_record, write_json
 
-__all__ = ["MEASUREMENTS", "PENDING", "main", "measure_pending", "pending_models"]
+__all__ = ["MEASUREMENTS", "PENDING", "main", "measure_pending", "measurement_phase", "pending_models"]
 
 MEASUREMENTS = "measurements.json"
 PENDING = {"latency_ms": None, "latency_iqr_ms": None, "energy_mj": None, "energy_dynamic_mj": None, "idle_w": None,
@@ -134,6 +136,24 @@ def _fill_baselines(experiment: Path, timed: dict) -> None:
             changed = True
     if changed:
         write_json(experiment / "baselines.json", rows)
+
+
+def measurement_phase(cfg: ExperimentConfig, experiment: Path) -> dict:
+    """This host is the device: with every trial done and Ray shut down, time what the
+    trials exported (``sweep.measurements``)."""
+    import ray
+
+    ray.shutdown()  # Ray's own processes are the last thing computing on the host
+    # a fresh process: this one, after Ray ran in it, timed models 12-20 % slower
+    run = subprocess.run([sys.executable, "-m", "sweep.measurements", str(experiment)], stdout=subprocess.PIPE,
+                         text=True)
+    if run.returncode != 0:
+        raise SystemExit(run.returncode)  # its one-line error is on stderr already
+    phase = json.loads(run.stdout.strip().splitlines()[-1])
+    noisy = f", still noisy after {cfg.measure.tries} tries: {', '.join(phase['noisy'])}" if phase["noisy"] else ""
+    print(f"measured {phase['timed']} models on this host ({phase['distinct']} distinct childnets waiting, "
+          f"{phase['baselines']} baselines) in {phase['seconds']:.1f} s{noisy}")
+    return phase
 
 
 @cli_main

@@ -4,17 +4,18 @@ and reused when the sweep is resumed."""
 
 from __future__ import annotations
 
-import dataclasses
+import json
+import sys
 import time
 from pathlib import Path
 
 from hwnas.config import ExperimentConfig, config_from_dict, config_to_dict
 from sweep.experiment import absolute_paths, write_json
 
-__all__ = ["ensure_warmup", "finish_baselines", "start_baselines"]
+__all__ = ["collect_baselines", "ensure_warmup", "finish_baselines", "start_baselines", "start_preparation"]
 
 
-def ensure_warmup(cfg: ExperimentConfig, experiment: Path, lut_path: str, previous: dict | None) -> dict | None:
+def ensure_warmup(cfg: ExperimentConfig, experiment: Path, previous: dict | None) -> dict | None:
     """The supernet's weights-only warm-up does not depend on the knobs, so a sweep
     computes it once (in the driver, before any trial runs, with the trials' thread
     count: on a busy 2-core machine 2 threads ran this 3x slower than 1) and every
@@ -28,9 +29,8 @@ def ensure_warmup(cfg: ExperimentConfig, experiment: Path, lut_path: str, previo
     from hwnas.io import load_checkpoint
     from supernet.search import run_warmup
 
-    warm_cfg = dataclasses.replace(cfg, lut=dataclasses.replace(cfg.lut, path=lut_path))
     started = time.perf_counter()
-    run_warmup(warm_cfg, path)
+    run_warmup(cfg, path)  # cfg.lut.path: the experiment's LUT (sweep.run)
     metrics = load_checkpoint(path, "warm-up file").get("metrics") or {}
     return {"path": str(path), "seconds": time.perf_counter() - started, "threads": cfg.search.threads,
             "epochs": cfg.search.warmup_epochs, "shared": True, "train_ce": metrics.get("train_ce")}
@@ -74,3 +74,29 @@ def finish_baselines(cfg: ExperimentConfig, experiment: Path, started, previous:
                                                      cfg.sweep.measure_timeout_s, reference=reference)
     write_json(experiment / "baselines.json", baseline_rows(trained, measure_with))
     return "baselines.json"
+
+
+def start_preparation(cfg: ExperimentConfig, experiment: Path, record: dict):
+    """Start the baselines' training (a Ray task holding a trial's resources: it runs
+    alongside the warm-up and then the trials) and compute the shared warm-up in the
+    driver. Returns the baselines' task (``collect_baselines``)."""
+    baselines = start_baselines(cfg, experiment, record.get("baselines"))
+    record["warmup"] = ensure_warmup(cfg, experiment, record.get("warmup"))
+    return baselines
+
+
+def collect_baselines(cfg: ExperimentConfig, experiment: Path, record: dict, started, reference) -> None:
+    """Wait for the baselines' training, write ``baselines.json``; a failed training is one
+    warning line (the childnets' results stand without it)."""
+    import ray
+
+    try:
+        record["baselines"] = finish_baselines(cfg, experiment, started, record.get("baselines"), reference)
+    except ray.exceptions.RayTaskError as err:
+        first = (str(err.cause if getattr(err, "cause", None) else err).strip().splitlines() or ["failed"])[-1]
+        print(f"warning: baselines not trained ({first}); resume the sweep to try again", file=sys.stderr)
+        return
+    if started is not None and record["baselines"]:
+        rows = json.loads((experiment / record["baselines"]).read_text())
+        print("baselines trained: " + "; ".join(f"{r['name']} (width {r['width']:g}) test_acc={r['test_acc']:.4f} in "
+                                                f"{r['train_seconds']:.1f} s" for r in rows))

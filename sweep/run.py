@@ -17,10 +17,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import math
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -30,6 +27,8 @@ from hwnas.ray_connect import check_address, connect, this_node
 from sweep.budget import check_budget_reachable
 from sweep.experiment import RECORD, absolute_paths, config_diff, read_record, write_json
 from sweep.knobs import KnobSampler, check_mode_fits_lut, check_ranges, start_costs
+from sweep.measurements import measurement_phase
+from sweep.prepare import collect_baselines, start_preparation
 from sweep.searcher import objectives, study_storage
 
 __all__ = ["DEFAULT_CONFIG", "build_parser", "main"]
@@ -191,73 +190,19 @@ def _lut_of(cfg: ExperimentConfig, experiment: Path, record: dict | None):
     return load_lut(entry["path"], cfg.lut.energy_kind), entry["path"], entry
 
 
-def _prepare(cfg: ExperimentConfig, experiment: Path, record: dict, lut_path: str):
-    """Start the baselines' training (a Ray task holding a trial's resources: it runs
-    alongside the warm-up and then the trials) and compute the shared warm-up in the
-    driver. Returns the baselines' task (``sweep.prepare.finish_baselines``)."""
-    from sweep.prepare import ensure_warmup, start_baselines
+def _connect_and_check(cfg: ExperimentConfig, experiment: Path, record: dict | None, address: str | None):
+    """``(lut, lut_path, lut_entry)`` with the LUT checked against the budget and the
+    sweep's mode, and Ray connected with the device and the trials checked to fit.
 
-    baselines = start_baselines(cfg, experiment, record.get("baselines"))
-    record["warmup"] = ensure_warmup(cfg, experiment, lut_path, record.get("warmup"))
-    return baselines
-
-
-def _finish_baselines(cfg: ExperimentConfig, experiment: Path, record: dict, started, reference) -> None:
-    """Wait for the baselines' training, write ``baselines.json``; a failed training is one
-    warning line (the childnets' results stand without it)."""
-    import ray
-
-    from sweep.prepare import finish_baselines
-
-    try:
-        record["baselines"] = finish_baselines(cfg, experiment, started, record.get("baselines"), reference)
-    except ray.exceptions.RayTaskError as err:
-        first = (str(err.cause if getattr(err, "cause", None) else err).strip().splitlines() or ["failed"])[-1]
-        print(f"warning: baselines not trained ({first}); resume the sweep to try again", file=sys.stderr)
-        return
-    if started is not None and record["baselines"]:
-        rows = json.loads((experiment / record["baselines"]).read_text())
-        print("baselines trained: " + "; ".join(f"{r['name']} (width {r['width']:g}) test_acc={r['test_acc']:.4f} in "
-                                                f"{r['train_seconds']:.1f} s" for r in rows))
-
-
-def _measurement_phase(cfg: ExperimentConfig, experiment: Path) -> dict:
-    """This host is the device: with every trial done and Ray shut down, time what the
-    trials exported (``sweep.measurements``)."""
-    import ray
-
-    ray.shutdown()  # Ray's own processes are the last thing computing on the host
-    # a fresh process: this one, after Ray ran in it, timed models 12-20 % slower
-    run = subprocess.run([sys.executable, "-m", "sweep.measurements", str(experiment)], stdout=subprocess.PIPE,
-                         text=True)
-    if run.returncode != 0:
-        raise SystemExit(run.returncode)  # its one-line error is on stderr already
-    phase = json.loads(run.stdout.strip().splitlines()[-1])
-    noisy = f", still noisy after {cfg.measure.tries} tries: {', '.join(phase['noisy'])}" if phase["noisy"] else ""
-    print(f"measured {phase['timed']} models on this host ({phase['distinct']} distinct childnets waiting, "
-          f"{phase['baselines']} baselines) in {phase['seconds']:.1f} s{noisy}")
-    return phase
-
-
-@cli_main
-def main(argv=None) -> None:
-    args = build_parser().parse_args(argv)
-    experiment = (Path(args.storage) / args.name).resolve()
-    cfg, record = resolve_config(args, experiment)
-    check_static(cfg)
-    started = time.perf_counter()
-    local = cfg.measure.device == "local"
-    check_address(args.address)
-
-    # This host's LUT is profiled before Ray starts: Ray's start-up keeps both cores
-    # busy for seconds, and a LUT profiled then was 2-3x off.
-    # Any LUT but one profiled on a device of its own is known now, and so is whether the
-    # budget can be met: refused before Ray starts.
-    on_device = not local and record is None and cfg.lut.path == "auto"
+    This host's LUT is profiled before Ray starts: Ray's start-up keeps both cores busy
+    for seconds, and a LUT profiled then was 2-3x off. Any LUT but one profiled on a
+    device of its own is known then, and so is whether the budget can be met: refused
+    before Ray starts."""
+    on_device = cfg.measure.device != "local" and record is None and cfg.lut.path == "auto"
     prepared_lut = None if on_device else _lut_of(cfg, experiment, record)
     if prepared_lut:
         check_budget_reachable(cfg.sweep.budget, prepared_lut[0].cost_tensors(), prepared_lut[0].name)
-    connect(args.address)
+    connect(address)
     import ray
 
     from sweep.device import check_device
@@ -270,9 +215,12 @@ def main(argv=None) -> None:
         check_budget_reachable(cfg.sweep.budget, lut.cost_tensors(), lut.name)
     use_energy = cfg.lut.energy and lut.has_energy
     check_mode_fits_lut(cfg.sweep.mode, start_costs(lut.cost_tensors(), use_energy))
-    metrics, directions = objectives(cfg.sweep.objective, use_energy)
+    return lut, lut_path, lut_entry
 
-    # From here on the experiment directory is written.
+
+def _open_record(cfg: ExperimentConfig, experiment: Path, record: dict | None, args, lut, lut_path: str,
+                 lut_entry: dict, metrics, directions) -> dict:
+    """sweep.json with this run appended (a new experiment: created, its LUT stored)."""
     experiment.mkdir(parents=True, exist_ok=True)
     if record is None:
         if lut_entry["spec"] == "auto":
@@ -284,33 +232,10 @@ def main(argv=None) -> None:
     record.setdefault("runs", []).append({"started": time.strftime("%Y-%m-%dT%H:%M:%S"), "resume": args.resume,
                                           "trials": cfg.sweep.trials, "address": args.address})
     write_json(experiment / RECORD, record)
-    reference = lut.measurement_reference()
-    baselines = _prepare(cfg, experiment, record, lut_path)
-    knob_sampler = _knob_sampler(cfg, lut, use_energy, record["warmup"])
-    record["knobs"] = record.get("knobs") or _knob_record(knob_sampler)
-    write_json(experiment / RECORD, record)
-    prepared = time.perf_counter() - started
+    return record
 
-    from sweep.tuner import build_tuner
 
-    tuner = build_tuner(cfg, experiment, knob_sampler, metrics, directions, lut_path=lut_path, warmup=record["warmup"],
-                        reference=reference,
-                        # interrupted while preparing (no Ray Tune state yet): start the trials now
-                        resume=args.resume and (experiment / "tuner.pkl").is_file())
-    results = tuner.fit()
-    _finish_baselines(cfg, experiment, record, baselines, reference)
-    write_json(experiment / RECORD, record)
-    trials_done = time.perf_counter() - started
-
-    from sweep.summary import recommendation, summarize
-
-    summary = summarize(results, metrics, directions)
-    phase = _measurement_phase(cfg, experiment) if local else None
-    recommended = recommendation(experiment)  # after the measurements: judged on them
-    wall = time.perf_counter() - started
-    record["runs"][-1].update(wall_s=wall, prepare_s=prepared, trials_s=trials_done - prepared,
-                              measure_s=phase and phase["seconds"], **{k: summary[k] for k in ("finished", "failed")})
-    write_json(experiment / RECORD, record)
+def _print_outcome(summary: dict, recommended: str, experiment: Path, args) -> None:
     print(summary["text"])
     print(recommended)
     if summary["unfinished"]:
@@ -318,6 +243,50 @@ def main(argv=None) -> None:
     print(f"results: {experiment}   (tensorboard --logdir {experiment})")
     print(f"report:  python -m pareto.report {experiment} --out {experiment / 'report'}")
 
+
+@cli_main
+def main(argv=None) -> None:
+    args = build_parser().parse_args(argv)
+    experiment = (Path(args.storage) / args.name).resolve()
+    cfg, record = resolve_config(args, experiment)
+    check_static(cfg)
+    started = time.perf_counter()
+    check_address(args.address)
+    lut, lut_path, lut_entry = _connect_and_check(cfg, experiment, record, args.address)
+    use_energy = cfg.lut.energy and lut.has_energy
+    metrics, directions = objectives(cfg.sweep.objective, use_energy)
+
+    # From here on the experiment directory is written. sweep.json keeps the config as
+    # given (resume compares it); everything after it sees the prepared LUT's path.
+    record = _open_record(cfg, experiment, record, args, lut, lut_path, lut_entry, metrics, directions)
+    cfg = dataclasses.replace(cfg, lut=dataclasses.replace(cfg.lut, path=lut_path))
+    reference = lut.measurement_reference()
+    baselines = start_preparation(cfg, experiment, record)
+    knob_sampler = _knob_sampler(cfg, lut, use_energy, record["warmup"])
+    record["knobs"] = record.get("knobs") or _knob_record(knob_sampler)
+    write_json(experiment / RECORD, record)
+    prepared = time.perf_counter() - started
+
+    from sweep.tuner import build_tuner
+
+    tuner = build_tuner(cfg, experiment, knob_sampler, metrics, directions, warmup=record["warmup"], reference=reference,
+                        # interrupted while preparing (no Ray Tune state yet): start the trials now
+                        resume=args.resume and (experiment / "tuner.pkl").is_file())
+    results = tuner.fit()
+    collect_baselines(cfg, experiment, record, baselines, reference)
+    write_json(experiment / RECORD, record)
+    trials_done = time.perf_counter() - started
+
+    from sweep.summary import recommendation, summarize
+
+    summary = summarize(results, metrics, directions)
+    phase = measurement_phase(cfg, experiment) if cfg.measure.device == "local" else None
+    recommended = recommendation(experiment)  # after the measurements: judged on them
+    record["runs"][-1].update(wall_s=time.perf_counter() - started, prepare_s=prepared,
+                              trials_s=trials_done - prepared, measure_s=phase and phase["seconds"],
+                              **{k: summary[k] for k in ("finished", "failed")})
+    write_json(experiment / RECORD, record)
+    _print_outcome(summary, recommended, experiment, args)
 
 if __name__ == "__main__":
     main()

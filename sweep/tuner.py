@@ -34,10 +34,8 @@ def trial_dirname_creator(trial) -> str:
     return trial_dirname(trial.trial_id)
 
 
-def _trainable(cfg: ExperimentConfig, experiment: Path, lut_path: str, warmup: dict | None, reference: dict | None):
-    base = config_to_dict(cfg)
-    base["lut"]["path"] = lut_path
-    base = absolute_paths(base, Path.cwd())
+def _trainable(cfg: ExperimentConfig, experiment: Path, warmup: dict | None, reference: dict | None):
+    base = absolute_paths(config_to_dict(cfg), Path.cwd())  # lut.path: the experiment's LUT (sweep.run)
     context = TrialContext(config=base, warmup_path=warmup["path"] if warmup else None,
                            children_dir=str(experiment / "children") if cfg.sweep.reuse_children else None,
                            reference=reference)
@@ -73,10 +71,10 @@ def _scheduler(cfg: ExperimentConfig):
                          grace_period=1, reduction_factor=2, stop_last_trials=False)
 
 
-def build_tuner(cfg: ExperimentConfig, experiment: Path, knob_sampler: KnobSampler, metrics: list[str], directions: list[str],
-                *, lut_path: str, warmup: dict | None, resume: bool, reference: dict | None = None) -> tune.Tuner:
+def build_tuner(cfg: ExperimentConfig, experiment: Path, knob_sampler: KnobSampler, metrics: list[str],
+                directions: list[str], *, warmup: dict | None, resume: bool, reference: dict | None = None) -> tune.Tuner:
     """``reference``: the LUT's speed reference, for measurements on a device of its own."""
-    trainable = _trainable(cfg, experiment, lut_path, warmup, reference)
+    trainable = _trainable(cfg, experiment, warmup, reference)
     # With num_to_keep=1 Ray Tune snapshots the experiment state after every trial
     # checkpoint (so a resume never points at a deleted checkpoint) and warns that this
     # is frequent; the state is tiny here, so the warning is noise.

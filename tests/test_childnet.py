@@ -9,7 +9,8 @@ import torch
 from childnet.export import load_exported
 from childnet.measure import main as measure_main
 from childnet.measure import measure_file
-from childnet.train import count_flops, main as train_main, run_child
+from childnet.train import main as train_main, run_child
+from hwnas.flops import count_flops
 from hwnas.config import load_config
 from hwnas.errors import UserError
 from hwnas.network import build_network

@@ -13,7 +13,7 @@ from hwnas.errors import UserError
 from hwnas.meters import Meter
 from hwnas.space import get_space
 from hwnas.timing import metered_energy
-from lut import ensure_lut, load_lut, profile_lut, save_lut
+from lut import cache_path, ensure_lut, load_lut, profile_lut, save_lut
 from lut.table import lut_from_dict
 
 IDLE_W = 0.24 * 5.1  # the HANNA report's Pi 3B at rest: 0.24 A at 5.1 V = 1.224 W
@@ -152,7 +152,7 @@ def test_a_version_2_file_needs_energy_kinds(tmp_path):
 
 def test_a_cached_lut_of_the_old_format_is_profiled_again(tmp_path):
     space = get_space("fbnet-cpu", width=0.25)
-    cached = profile_mod.cache_path(space, tmp_path)
+    cached = cache_path(space, tmp_path)
     cached.parent.mkdir(parents=True, exist_ok=True)
     cached.write_text(json.dumps(_v1_meter_lut()))
     calls = []

@@ -10,9 +10,10 @@ import torch
 
 from hwnas.errors import UserError
 from hwnas.space import get_space
-from lut import ensure_lut, load_lut, profile_lut, save_lut
+from lut import cache_path, ensure_lut, load_lut, profile_lut, save_lut
 from lut import profile as profile_mod
-from lut.energy_model import Horowitz45nm, count_bytes_moved, count_macs
+from hwnas.flops import count_macs
+from lut.energy_model import Horowitz45nm, count_bytes_moved
 from lut.metrics import kendall_tau, mape, within_fraction
 from lut.protocol import REFERENCE_SEED, design_archs, reference_arch
 from lut.validate import main as validate_main
@@ -104,7 +105,7 @@ def test_metrics():
 def test_ensure_lut_profiles_once_then_uses_cache(tmp_path, monkeypatch):
     space = get_space("fbnet-cpu", width=0.25)
     first = ensure_lut("auto", space, tmp_path, **{k: v for k, v in FAST.items() if k != "progress"})
-    path = profile_mod.cache_path(space, tmp_path)
+    path = cache_path(space, tmp_path)
     assert path.is_file() and first.name == str(path)
 
     def boom(*a, **k):

@@ -11,7 +11,7 @@ from hwnas.config import ExperimentConfig
 from hwnas.space import get_space
 from hwnas.speed import _level
 from lut import load_lut, profile_lut
-from lut import profile as profile_mod
+from lut import cache as cache_mod
 from lut.protocol import _design_matrix, design_archs, fit_entries
 from sweep.measurements import MEASUREMENTS, PENDING, measure_pending, pending_models
 
@@ -83,23 +83,23 @@ class FakeProfiler:
 def test_noisy_profiles_are_retried_and_the_clean_one_cached(tiny_lut, tmp_path):
     space = get_space("fbnet-cpu", width=0.25)
     fake = FakeProfiler(tiny_lut, [(0.30, 0.40), (0.05, 0.02)])
-    lut = ensure = profile_mod.ensure_lut("auto", space, tmp_path, profile=fake)
+    lut = ensure = cache_mod.ensure_lut("auto", space, tmp_path, profile=fake)
     assert fake.calls == 2 and lut.protocol["median_rel_iqr"] == 0.05
     assert [t["noisy"] for t in lut.protocol["tries"]] == [True, False]
-    cached = load_lut(str(profile_mod.cache_path(space, tmp_path)))
-    assert cached.protocol["median_rel_iqr"] == 0.05 and ensure.name == str(profile_mod.cache_path(space, tmp_path))
+    cached = load_lut(str(cache_mod.cache_path(space, tmp_path)))
+    assert cached.protocol["median_rel_iqr"] == 0.05 and ensure.name == str(cache_mod.cache_path(space, tmp_path))
     # the next run reuses it without profiling
-    assert profile_mod.ensure_lut("auto", space, tmp_path, profile=FakeProfiler(tiny_lut, [])).protocol[
+    assert cache_mod.ensure_lut("auto", space, tmp_path, profile=FakeProfiler(tiny_lut, [])).protocol[
         "median_rel_iqr"] == 0.05
 
 
 def test_a_device_that_stays_busy_gives_a_warned_uncached_lut(tiny_lut, tmp_path, capsys):
     space = get_space("fbnet-cpu", width=0.25)
     fake = FakeProfiler(tiny_lut, [(0.30, 0.40), (0.20, 0.75), (0.25, 0.01)])
-    lut = profile_mod.ensure_lut("auto", space, tmp_path, profile=fake, tries=3)
+    lut = cache_mod.ensure_lut("auto", space, tmp_path, profile=fake, tries=3)
     assert fake.calls == 3  # bounded
     assert lut.protocol["median_rel_iqr"] == 0.20  # the quietest of the three
-    assert not profile_mod.cache_path(space, tmp_path).exists()
+    assert not cache_mod.cache_path(space, tmp_path).exists()
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("warning: LUT for fbnet-cpu profiled 3 times") and "not cached" in err[0]
 
@@ -115,11 +115,11 @@ def test_a_cached_lut_of_another_torch_threads_protocol_or_noisy_is_profiled_aga
     clean = _with_noise(tiny_lut, 0.05, 0.02)
     data = json.loads(json.dumps(clean.data))
     change(data)
-    path = profile_mod.cache_path(space, tmp_path)
+    path = cache_mod.cache_path(space, tmp_path)
     path.parent.mkdir(parents=True)
     path.write_text(json.dumps(data))
     fake = FakeProfiler(tiny_lut, [(0.05, 0.02)])
-    profile_mod.ensure_lut("auto", space, tmp_path, profile=fake, threads=1)
+    cache_mod.ensure_lut("auto", space, tmp_path, profile=fake, threads=1)
     assert fake.calls == 1
 
 

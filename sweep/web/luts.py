@@ -2,7 +2,7 @@
 
 A LUT choice is a name the server maps to a file, never a path from the browser:
 ``builtin:<name>`` (the package's tables), ``host:<file>`` (this host's cached LUTs,
-``lut.profile.cache_path``) and ``upload:<sha>.json`` (files uploaded here, validated
+``lut.cache.cache_path``) and ``upload:<sha>.json`` (files uploaded here, validated
 with ``lut.table`` before they are kept in ``<storage>/luts/``).
 """
 
