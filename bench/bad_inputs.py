@@ -27,8 +27,10 @@ def main() -> None:
             counts["code_ran"] += outcome.code_ran
             if not outcome.ok:
                 last = (outcome.stderr.strip().splitlines() or ["(no stderr)"])[-1]
-                print(f"FAIL {case.name}: exit {outcome.code}, traceback={outcome.traceback}, "
-                      f"half_written={outcome.half_written}, code_ran={outcome.code_ran}: {last[:200]}")
+                print(
+                    f"FAIL {case.name}: exit {outcome.code}, traceback={outcome.traceback}, "
+                    f"half_written={outcome.half_written}, code_ran={outcome.code_ran}: {last[:200]}"
+                )
     print(" ".join(f"{k}={v}" for k, v in counts.items()))
 
 

@@ -49,8 +49,13 @@ VENV = Path(os.environ.get("HWNAS_VENV", ROOT / ".venv"))
 CLUSTER_YAML = STATE / "cluster.yaml"
 HEAD_IP, WORKERS = "10.77.0.10", {"10.77.0.11": "w1", "10.77.0.12": "w2"}
 HEAD_PROJECT = STATE / "head" / "home" / "hwnas"  # the head's ~/hwnas (this machine's disk)
-ENV = dict(os.environ, HWNAS_VENV=str(VENV), HWNAS_CLUSTER_STATE=str(STATE),
-           RAY_UP_enable_autoscaler_v2="0", RAY_USAGE_STATS_ENABLED="0")
+ENV = dict(
+    os.environ,
+    HWNAS_VENV=str(VENV),
+    HWNAS_CLUSTER_STATE=str(STATE),
+    RAY_UP_enable_autoscaler_v2="0",
+    RAY_USAGE_STATS_ENABLED="0",
+)
 SWEEP = ".venv/bin/python -m sweep.run --trials 4 --address auto --config configs/cluster-smoke.yaml"
 LOSS_TIMEOUT_S = 120
 
@@ -105,8 +110,9 @@ def bring_up() -> tuple[int, float, float]:
 
 
 def profile_lut() -> str:
-    ray_exec(".venv/bin/python -m lut.profile --space fbnet-cpu --device ray:rpi4 --address auto "
-             "--out luts/rpi4.json", 1800)
+    ray_exec(
+        ".venv/bin/python -m lut.profile --space fbnet-cpu --device ray:rpi4 --address auto --out luts/rpi4.json", 1800
+    )
     device = json.loads((HEAD_PROJECT / "luts" / "rpi4.json").read_text())["device"]
     if device.get("node_ip") not in WORKERS:
         raise Failed(f"luts/rpi4.json was profiled on {device.get('hostname')} ({device.get('node_ip')}), not a worker")
@@ -115,8 +121,10 @@ def profile_lut() -> str:
 
 def start_sweep(name: str, extra: str = "") -> int:
     # detached: no descriptor of the ssh session stays open, so ssh returns at once
-    out = ssh("head", f"cd ~/hwnas || exit 1; nohup {SWEEP} --name {name} {extra} "
-                      f"> ~/sweep-{name}.log 2>&1 < /dev/null & echo $!")
+    out = ssh(
+        "head",
+        f"cd ~/hwnas || exit 1; nohup {SWEEP} --name {name} {extra} > ~/sweep-{name}.log 2>&1 < /dev/null & echo $!",
+    )
     return int(out.strip().splitlines()[-1])
 
 
@@ -180,8 +188,10 @@ def report() -> None:
 
 # run on a worker: wait until it executes a measurement (Ray titles the worker process
 # after the task it runs; the node's own PID namespace shows only its processes)
-WATCH = ("for i in $(seq 1 4000); do ps -eo args | grep -q '^ray::_measure_bytes' && { echo busy; exit 0; }; "
-         "sleep 0.2; done; echo idle")
+WATCH = (
+    "for i in $(seq 1 4000); do ps -eo args | grep -q '^ray::_measure_bytes' && { echo busy; exit 0; }; "
+    "sleep 0.2; done; echo idle"
+)
 
 
 def measuring_worker(timeout_s: float = 900) -> str:
@@ -191,8 +201,16 @@ def measuring_worker(timeout_s: float = 900) -> str:
         if time.time() > deadline:
             raise Failed("the loss sweep never measured its baselines")
         time.sleep(1)
-    watchers = {ip: subprocess.Popen(["bash", str(SCRIPT), "ssh", node, WATCH], env=ENV, stdout=subprocess.PIPE,
-                                     stderr=subprocess.DEVNULL, text=True) for ip, node in WORKERS.items()}
+    watchers = {
+        ip: subprocess.Popen(
+            ["bash", str(SCRIPT), "ssh", node, WATCH],
+            env=ENV,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        for ip, node in WORKERS.items()
+    }
     try:
         while time.time() < deadline:
             for ip, watcher in watchers.items():
@@ -278,10 +296,12 @@ def main() -> int:
         left = leftovers()
         log(f"after down: {', '.join(left) if left else 'no namespace, link or process left'}")
     yes = {True: "yes", False: "no", None: "no"}
-    print(f"nodes={result.get('nodes', 0)} rpi4_workers={result.get('rpi4_workers', 0)} "
-          f"lut_on={result.get('lut_on', 'none')} trials={result.get('trials', 0)} "
-          f"measured_on_workers={result.get('measured', '0/0')} resumed={yes[result.get('resumed')]} "
-          f"worker_loss_handled={yes[result.get('worker_loss_handled')]} up_s={result.get('up_s', 0):.0f}")
+    print(
+        f"nodes={result.get('nodes', 0)} rpi4_workers={result.get('rpi4_workers', 0)} "
+        f"lut_on={result.get('lut_on', 'none')} trials={result.get('trials', 0)} "
+        f"measured_on_workers={result.get('measured', '0/0')} resumed={yes[result.get('resumed')]} "
+        f"worker_loss_handled={yes[result.get('worker_loss_handled')]} up_s={result.get('up_s', 0):.0f}"
+    )
     return 0 if result.get("worker_loss_handled") and result.get("resumed") else 1
 
 

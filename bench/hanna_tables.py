@@ -55,13 +55,18 @@ def summary_line(report: dict) -> str:
     """The figure line from ``report.json``'s content."""
     table1, rec = report.get("baselines") or [], report.get("recommended") or {}
     trained = sum(1 for r in table1 if r.get("kind") == "baseline" and r.get("test_acc") is not None)
-    speedups = [r["speedup"] for r in report.get("comparison") or []
-                if r.get("baseline") == "mobilenet_v2" and r.get("speedup") is not None]
+    speedups = [
+        r["speedup"]
+        for r in report.get("comparison") or []
+        if r.get("baseline") == "mobilenet_v2" and r.get("speedup") is not None
+    ]
     best = max(speedups) if speedups else float("nan")
     acc = rec.get("test_acc")
-    return (f"baselines_trained={trained} recommended={rec.get('trial_id')} "
-            f"recommended_acc={'nan' if acc is None else format(acc, '.4f')} "
-            f"within_budget={'yes' if rec.get('meets_budget') else 'no'} best_speedup_vs_mobilenetv2={best:.3f}")
+    return (
+        f"baselines_trained={trained} recommended={rec.get('trial_id')} "
+        f"recommended_acc={'nan' if acc is None else format(acc, '.4f')} "
+        f"within_budget={'yes' if rec.get('meets_budget') else 'no'} best_speedup_vs_mobilenetv2={best:.3f}"
+    )
 
 
 def main() -> None:
@@ -85,12 +90,29 @@ def main() -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         save_lut(lut, path)
         extra = ["--set", f"lut.path={path}"]
-    print(f"budget: max latency {budget:.4f} ms = median LUT latency of {args.random_archs} random architectures "
-          f"(LUT {lut.name})", flush=True)
+    print(
+        f"budget: max latency {budget:.4f} ms = median LUT latency of {args.random_archs} random architectures "
+        f"(LUT {lut.name})",
+        flush=True,
+    )
 
     load_before = os.getloadavg()[0]
-    cmd = [sys.executable, "-m", "sweep.run", "--trials", str(args.trials), "--config", args.config,
-           "--storage", args.storage, "--name", args.name, "--max-latency-ms", f"{budget:.6f}", *extra]
+    cmd = [
+        sys.executable,
+        "-m",
+        "sweep.run",
+        "--trials",
+        str(args.trials),
+        "--config",
+        args.config,
+        "--storage",
+        args.storage,
+        "--name",
+        args.name,
+        "--max-latency-ms",
+        f"{budget:.6f}",
+        *extra,
+    ]
     started = time.perf_counter()
     code = subprocess.call(cmd, cwd=ROOT)
     wall = time.perf_counter() - started
@@ -99,15 +121,24 @@ def main() -> None:
     run = json.loads((experiment / "sweep.json").read_text())["runs"][-1]
     for row in report["baselines"]:
         if row["kind"] == "baseline":
-            print(f"baseline {row['name']} width {row['width']}: test_acc={row['test_acc']} "
-                  f"measured_latency_ms={row['measured_latency_ms']} energy_mj={row['energy_mj']} "
-                  f"({row['energy_source']})")
-    seconds = {r["name"]: round(r.get("train_seconds") or 0.0, 1)
-               for r in json.loads((experiment / "baselines.json").read_text())} \
-        if (experiment / "baselines.json").is_file() else {}
-    print(f"experiment={experiment} exit={code} trials={args.trials}{' (reduced)' if args.trials < 30 else ''} "
-          f"wall_s={wall:.1f} prepare_s={run.get('prepare_s')} measure_s={run.get('measure_s')} "
-          f"baseline_train_s={seconds} loadavg_1min_before={load_before:.2f} after={os.getloadavg()[0]:.2f}")
+            print(
+                f"baseline {row['name']} width {row['width']}: test_acc={row['test_acc']} "
+                f"measured_latency_ms={row['measured_latency_ms']} energy_mj={row['energy_mj']} "
+                f"({row['energy_source']})"
+            )
+    seconds = (
+        {
+            r["name"]: round(r.get("train_seconds") or 0.0, 1)
+            for r in json.loads((experiment / "baselines.json").read_text())
+        }
+        if (experiment / "baselines.json").is_file()
+        else {}
+    )
+    print(
+        f"experiment={experiment} exit={code} trials={args.trials}{' (reduced)' if args.trials < 30 else ''} "
+        f"wall_s={wall:.1f} prepare_s={run.get('prepare_s')} measure_s={run.get('measure_s')} "
+        f"baseline_train_s={seconds} loadavg_1min_before={load_before:.2f} after={os.getloadavg()[0]:.2f}"
+    )
     print(summary_line(report))
 
 

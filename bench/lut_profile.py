@@ -29,10 +29,14 @@ def main() -> None:
     seconds = time.perf_counter() - started
     entries = [e for layer in lut.data["layers"] for e in layer["ops"].values() if e.get("measured")]
     rel = statistics.median(e["latency_iqr_ms"] / e["latency_ms"] for e in entries)
-    print(f"space={space.name} width={space.width} context={args.context} device={lut.device['name']!r} "
-          f"timing_seconds={lut.protocol['profiling_seconds']:.1f}")
-    print(f"profile_seconds={seconds:.1f} entries={len(entries)} median_rel_iqr={rel:.3f} "
-          f"fixed_ms={lut.tensors.latency_fixed_ms:.3f}")
+    print(
+        f"space={space.name} width={space.width} context={args.context} device={lut.device['name']!r} "
+        f"timing_seconds={lut.protocol['profiling_seconds']:.1f}"
+    )
+    print(
+        f"profile_seconds={seconds:.1f} entries={len(entries)} median_rel_iqr={rel:.3f} "
+        f"fixed_ms={lut.tensors.latency_fixed_ms:.3f}"
+    )
 
 
 if __name__ == "__main__":

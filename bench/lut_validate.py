@@ -21,8 +21,8 @@ import time
 
 from hwnas.space import get_space
 from lut import profile_lut, save_lut
-from lut.validate import VALIDATE_REPEATS, VALIDATE_ROUNDS, compare
 from lut.protocol import measure_networks, sample_archs
+from lut.validate import VALIDATE_REPEATS, VALIDATE_ROUNDS, compare
 
 
 def line(s: dict) -> str:
@@ -40,10 +40,18 @@ def main() -> None:
     p.add_argument("--compare", action="store_true", help="also score isolated and calibrated LUTs")
     p.add_argument("--calibrate", type=int, default=10, help="networks for the calibrated variant (--compare)")
     p.add_argument("--out", default=None, help="also save the default LUT here")
-    p.add_argument("--measure-repeats", type=int, default=None,
-                   help=f"timed calls per measured network (default: lut.validate's, {VALIDATE_REPEATS})")
-    p.add_argument("--measure-rounds", type=int, default=None,
-                   help=f"shuffled rounds over the measured networks (default: lut.validate's, {VALIDATE_ROUNDS})")
+    p.add_argument(
+        "--measure-repeats",
+        type=int,
+        default=None,
+        help=f"timed calls per measured network (default: lut.validate's, {VALIDATE_REPEATS})",
+    )
+    p.add_argument(
+        "--measure-rounds",
+        type=int,
+        default=None,
+        help=f"shuffled rounds over the measured networks (default: lut.validate's, {VALIDATE_ROUNDS})",
+    )
     args = p.parse_args()
     space = get_space(args.space, args.width)
     load_start = os.getloadavg()[0]
@@ -57,29 +65,41 @@ def main() -> None:
     variants = {"network": lut}
     if args.compare:
         variants["isolated"] = profile_lut(space, threads=args.threads, context="isolated")
-        variants[f"network+calibrate{args.calibrate}"] = profile_lut(space, threads=args.threads,
-                                                                     calibrate=args.calibrate)
+        variants[f"network+calibrate{args.calibrate}"] = profile_lut(
+            space, threads=args.threads, calibrate=args.calibrate
+        )
 
     archs = sample_archs(space, args.archs, args.seed)
     proto = lut.protocol
     started = time.perf_counter()
-    timings, reference = measure_networks(space, archs, threads=args.threads, warmup=proto["warmup"],
-                                          repeats=args.measure_repeats or VALIDATE_REPEATS,
-                                          rounds=args.measure_rounds or VALIDATE_ROUNDS, seed=args.seed,
-                                          reference_arch=proto["reference"]["arch"],
-                                          reference_seed=proto["reference"]["seed"])
+    timings, reference = measure_networks(
+        space,
+        archs,
+        threads=args.threads,
+        warmup=proto["warmup"],
+        repeats=args.measure_repeats or VALIDATE_REPEATS,
+        rounds=args.measure_rounds or VALIDATE_ROUNDS,
+        seed=args.seed,
+        reference_arch=proto["reference"]["arch"],
+        reference_seed=proto["reference"]["seed"],
+    )
     measure_seconds = time.perf_counter() - started
     measured = [t.median_ms for t in timings]
     print(f"loadavg_1min: start={load_start:.2f} end={os.getloadavg()[0]:.2f} (2 cores; > ~1 means other work ran)")
-    print(f"space={space.name} width={space.width} archs={args.archs} threads={args.threads} "
-          f"device={lut.device['name']!r} measured_ms: min={min(measured):.3f} max={max(measured):.3f} "
-          f"median_iqr={sorted(t.iqr_ms for t in timings)[len(timings) // 2]:.3f} measure_seconds={measure_seconds:.1f}")
+    print(
+        f"space={space.name} width={space.width} archs={args.archs} threads={args.threads} "
+        f"device={lut.device['name']!r} measured_ms: min={min(measured):.3f} max={max(measured):.3f} "
+        f"median_iqr={sorted(t.iqr_ms for t in timings)[len(timings) // 2]:.3f} measure_seconds={measure_seconds:.1f}"
+    )
     for name, variant in variants.items():
         r = compare(variant, archs, timings, reference.latency_ms)
-        print(f"{name:>22}: {line(r)} | as measured: {line(r['uncorrected'])} | speed_factor={r['speed_factor']:.3f} "
-              f"profile_seconds={variant.protocol['profiling_seconds']:.1f}")
+        print(
+            f"{name:>22}: {line(r)} | as measured: {line(r['uncorrected'])} | speed_factor={r['speed_factor']:.3f} "
+            f"profile_seconds={variant.protocol['profiling_seconds']:.1f}"
+        )
     r = compare(lut, archs, timings, reference.latency_ms)
     print(f"{line(r)} profile_seconds={profile_seconds:.1f} archs={args.archs}")
+
 
 if __name__ == "__main__":
     main()

@@ -23,8 +23,9 @@ def main() -> None:
         root = write_synthetic_experiment(os.path.join(tmp, "exp"), trials=args.trials, failed=20, running=20)
         out = os.path.join(tmp, "report")
         start = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "pareto.report", root, "--out", out], check=True,
-                       stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [sys.executable, "-m", "pareto.report", root, "--out", out], check=True, stdout=subprocess.DEVNULL
+        )
         seconds = time.perf_counter() - start
         size_mb = os.path.getsize(os.path.join(out, "report.html")) / 1e6
         print(f"report.html {size_mb:.1f} MB")

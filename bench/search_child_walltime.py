@@ -39,11 +39,23 @@ def main():
         t2 = time.perf_counter()
         child = run_child(cfg, out / "search" / "arch.json", out / "child", cost=cost)
         t3 = time.perf_counter()
-    print(json.dumps({"config": a.config, "overrides": a.overrides, "ops": search["ops"],
-                      "arch_latency_ms": search["arch_latency_ms"], "measured_latency_ms": child["measured"]["latency_ms"],
-                      "params": child["params"], "flops": child["flops"]}))
-    print(f"lut_s={t1 - t0:.1f} search_s={t2 - t1:.1f} child_s={t3 - t2:.1f} total_s={t3 - t1:.1f} "
-          f"test_acc={child['test_acc']:.4f}")
+    print(
+        json.dumps(
+            {
+                "config": a.config,
+                "overrides": a.overrides,
+                "ops": search["ops"],
+                "arch_latency_ms": search["arch_latency_ms"],
+                "measured_latency_ms": child["measured"]["latency_ms"],
+                "params": child["params"],
+                "flops": child["flops"],
+            }
+        )
+    )
+    print(
+        f"lut_s={t1 - t0:.1f} search_s={t2 - t1:.1f} child_s={t3 - t2:.1f} total_s={t3 - t1:.1f} "
+        f"test_acc={child['test_acc']:.4f}"
+    )
 
 
 if __name__ == "__main__":

@@ -42,8 +42,20 @@ DEGENERATE_BELOW = 0.80
 
 def run_sweep(args, name: str, *extra: str) -> tuple[int, float]:
     """One ``sweep.run`` in a subprocess; returns (exit code, wall seconds)."""
-    cmd = [sys.executable, "-m", "sweep.run", "--trials", str(args.trials), "--config", args.config,
-           "--storage", args.storage, "--name", name, *extra]
+    cmd = [
+        sys.executable,
+        "-m",
+        "sweep.run",
+        "--trials",
+        str(args.trials),
+        "--config",
+        args.config,
+        "--storage",
+        args.storage,
+        "--name",
+        name,
+        *extra,
+    ]
     for item in args.set:
         cmd += ["--set", item]
     started = time.perf_counter()
@@ -56,9 +68,13 @@ def sweep_figures(exp: Experiment) -> dict:
     finished = exp.trials[exp.trials["status"] == "finished"]
     lut = search_lut(exp.trials, exp.luts)
     effects = knob_effects(exp.trials, lut_columns(lut)["latency"] if lut else None)
-    return {"finished": len(finished), "distinct": int(finished["ops"].dropna().nunique()),
-            "degenerate": int((finished["test_acc"] < DEGENERATE_BELOW).sum()),
-            "spearman_alpha_lat": effects["spearman_alpha_lat"], "spearman_n": effects["n"]}
+    return {
+        "finished": len(finished),
+        "distinct": int(finished["ops"].dropna().nunique()),
+        "degenerate": int((finished["test_acc"] < DEGENERATE_BELOW).sum()),
+        "spearman_alpha_lat": effects["spearman_alpha_lat"],
+        "spearman_n": effects["n"],
+    }
 
 
 def _num(value) -> str:
@@ -70,10 +86,19 @@ def main() -> int:
     p.add_argument("--trials", type=int, default=30)
     p.add_argument("--storage", default=str(ROOT / "experiments"))
     p.add_argument("--config", default=str(ROOT / "configs" / "default.yaml"))
-    p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
-                   help="config override passed to both sweeps (repeatable)")
-    p.add_argument("--reuse", nargs=2, metavar=("SWEEP_DIR", "RANDOM_DIR"),
-                   help="score two existing experiments (a search, a random baseline) without running")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
+        help="config override passed to both sweeps (repeatable)",
+    )
+    p.add_argument(
+        "--reuse",
+        nargs=2,
+        metavar=("SWEEP_DIR", "RANDOM_DIR"),
+        help="score two existing experiments (a search, a random baseline) without running",
+    )
     args = p.parse_args()
 
     if args.reuse:
@@ -91,14 +116,18 @@ def main() -> int:
         return 2
     comparison = compare_experiments(sweep, random).summary
     figures = sweep_figures(sweep)
-    print(f"sweep={sweep_dir} ({comparison['strategy_self']}, {comparison['n_self']} finished with accuracy and "
-          f"latency) random={random_dir} ({comparison['strategy_other']}, {comparison['n_other']})")
+    print(
+        f"sweep={sweep_dir} ({comparison['strategy_self']}, {comparison['n_self']} finished with accuracy and "
+        f"latency) random={random_dir} ({comparison['strategy_other']}, {comparison['n_other']})"
+    )
     if comparison["metric"]["note"]:
         print(f"note: {comparison['metric']['note']}")
     print(f"reference_point={comparison['reference_point']} spearman over {figures['spearman_n']} trials")
-    print(f"hv_sweep={_num(comparison['hv_self'])} hv_random={_num(comparison['hv_other'])} "
-          f"hv_ratio={_num(comparison['hv_ratio'])} distinct={figures['distinct']} degenerate={figures['degenerate']} "
-          f"spearman_alpha_lat={_num(figures['spearman_alpha_lat'])}")
+    print(
+        f"hv_sweep={_num(comparison['hv_self'])} hv_random={_num(comparison['hv_other'])} "
+        f"hv_ratio={_num(comparison['hv_ratio'])} distinct={figures['distinct']} degenerate={figures['degenerate']} "
+        f"spearman_alpha_lat={_num(figures['spearman_alpha_lat'])}"
+    )
     return 0
 
 

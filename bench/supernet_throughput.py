@@ -26,8 +26,12 @@ from supernet.model import Supernet
 
 # (label, execution, channels_last): the three executions, then a reference that shows how much of
 # exact's gain is the layout alone
-VARIANTS = [("naive", "naive", False), ("exact", "exact", True), ("single_path", "single_path", True),
-            ("naive+channels_last", "naive", True)]
+VARIANTS = [
+    ("naive", "naive", False),
+    ("exact", "exact", True),
+    ("single_path", "single_path", True),
+    ("naive+channels_last", "naive", True),
+]
 
 
 def time_steps(net, batches, temperature=5.0):
@@ -59,15 +63,18 @@ def main():
     torch.set_num_threads(a.threads)
     space = cfg.search_space(cfg.search.proxy_width)
     d = cfg.data
-    splits = make_splits(d.dataset, space.input_shape, d.root, False, d.train_size, d.test_size,
-                         d.arch_fraction, d.seed)
+    splits = make_splits(
+        d.dataset, space.input_shape, d.root, False, d.train_size, d.test_size, d.arch_fraction, d.seed
+    )
     loader = TensorLoader(splits.weights, d.batch_size, seed=0, drop_last=True)
     batches = [b for _, b in zip(range(a.steps + 1), loader)]
     if len(batches) < a.steps + 1:
         raise SystemExit(f"need {a.steps + 1} full batches of {d.batch_size}; raise data.train_size")
     images = a.steps * d.batch_size
-    print(f"space={space.name} width={space.width} layers={space.num_layers} batch={d.batch_size} steps={a.steps} "
-          f"rounds={a.rounds} threads={a.threads} dataset={d.dataset}")
+    print(
+        f"space={space.name} width={space.width} layers={space.num_layers} batch={d.batch_size} steps={a.steps} "
+        f"rounds={a.rounds} threads={a.threads} dataset={d.dataset}"
+    )
 
     torch.manual_seed(0)
     start = Supernet(space, "naive").state_dict()

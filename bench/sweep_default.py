@@ -72,8 +72,19 @@ def main() -> None:
     p.add_argument("--config", default=str(ROOT / "configs" / "default.yaml"))
     args = p.parse_args()
 
-    cmd = [sys.executable, "-m", "sweep.run", "--trials", str(args.trials), "--config", args.config,
-           "--storage", args.storage, "--name", args.name]
+    cmd = [
+        sys.executable,
+        "-m",
+        "sweep.run",
+        "--trials",
+        str(args.trials),
+        "--config",
+        args.config,
+        "--storage",
+        args.storage,
+        "--name",
+        args.name,
+    ]
     started = time.perf_counter()
     code = subprocess.call(cmd, cwd=ROOT)
     wall = time.perf_counter() - started
@@ -88,16 +99,22 @@ def main() -> None:
     prep = record["runs"][-1].get("prepare_s")
     warm = (record.get("warmup") or {}).get("seconds")
     reused = sum(1 for r in done if r.get("reused_from"))
-    print(f"experiment={experiment} exit={code} trials={len(rows)} finished={len(done)} reused={reused} "
-          f"concurrency={concurrency} work_s={work:.1f} prepare_s={prep} warmup_s={warm}")
+    print(
+        f"experiment={experiment} exit={code} trials={len(rows)} finished={len(done)} reused={reused} "
+        f"concurrency={concurrency} work_s={work:.1f} prepare_s={prep} warmup_s={warm}"
+    )
     fid = fidelity(experiment, record["luts"][0])
     raw = fid.get("as_measured") or fid
-    print(f"measured={fid['n']} noisy={fid['noisy_measurements']} as measured (no speed correction): "
-          f"within_10pct={_f(raw['within_10pct'], '.3f')} tau={_f(raw['kendall_tau'], '.3f')}; "
-          f"measure_s={record['runs'][-1].get('measure_s')}")
-    print(f"wall_s={wall:.1f} best_acc={max(accs) if accs else float('nan'):.4f} overhead_s={overhead:.2f} "
-          f"distinct={len({r.get('ops') for r in done})} lut_within_10pct={_f(fid['within_10pct'], '.3f')} "
-          f"lut_tau={_f(fid['kendall_tau'], '.3f')} measured_rel_iqr={_f(fid['measured_rel_iqr'], '.4f')}")
+    print(
+        f"measured={fid['n']} noisy={fid['noisy_measurements']} as measured (no speed correction): "
+        f"within_10pct={_f(raw['within_10pct'], '.3f')} tau={_f(raw['kendall_tau'], '.3f')}; "
+        f"measure_s={record['runs'][-1].get('measure_s')}"
+    )
+    print(
+        f"wall_s={wall:.1f} best_acc={max(accs) if accs else float('nan'):.4f} overhead_s={overhead:.2f} "
+        f"distinct={len({r.get('ops') for r in done})} lut_within_10pct={_f(fid['within_10pct'], '.3f')} "
+        f"lut_tau={_f(fid['kendall_tau'], '.3f')} measured_rel_iqr={_f(fid['measured_rel_iqr'], '.4f')}"
+    )
 
 
 if __name__ == "__main__":

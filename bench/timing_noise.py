@@ -40,12 +40,20 @@ def main() -> None:
     speed = ref2.latency_ms / ref1.latency_ms
     second = [m / speed for m in now]  # at the first measurement's speed, as lut.validate scores a LUT
     print(f"loadavg_1min: start={load0:.2f} end={os.getloadavg()[0]:.2f}")
-    print(f"space={args.space} width={args.width} archs={args.archs} threads={args.threads} "
-          f"repeats={args.repeats} rounds={args.rounds} first_ms: min={min(first):.3f} max={max(first):.3f} second_ms: min={min(now):.3f} max={max(now):.3f}")
-    print(f"as measured: within_10pct={within_fraction(now, first):.3f} kendall_tau={kendall_tau(now, first):.3f} "
-          f"mape={mape(now, first):.2f} speed_factor={speed:.3f}")
-    print(f"within_10pct={within_fraction(second, first):.3f} kendall_tau={kendall_tau(second, first):.3f} "
-          f"mape={mape(second, first):.2f}")
+    print(
+        f"space={args.space} width={args.width} archs={args.archs} threads={args.threads} "
+        f"repeats={args.repeats} rounds={args.rounds} first_ms: min={min(first):.3f} max={max(first):.3f} "
+        f"second_ms: min={min(now):.3f} max={max(now):.3f}"
+    )
+    print(
+        f"as measured: within_10pct={within_fraction(now, first):.3f} kendall_tau={kendall_tau(now, first):.3f} "
+        f"mape={mape(now, first):.2f} speed_factor={speed:.3f}"
+    )
+    print(
+        f"within_10pct={within_fraction(second, first):.3f} kendall_tau={kendall_tau(second, first):.3f} "
+        f"mape={mape(second, first):.2f}"
+    )
+
 
 if __name__ == "__main__":
     main()

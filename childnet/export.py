@@ -30,8 +30,17 @@ import torch
 from hwnas.errors import UserError
 from hwnas.io import atomic_save, atomic_write
 
-__all__ = ["DATA_FORMAT", "DATA_NAME", "EXPORT_FORMATS", "META_NAME", "export_model", "load_exported",
-           "load_model_data", "model_data_meta", "save_model_data"]
+__all__ = [
+    "DATA_FORMAT",
+    "DATA_NAME",
+    "EXPORT_FORMATS",
+    "META_NAME",
+    "export_model",
+    "load_exported",
+    "load_model_data",
+    "model_data_meta",
+    "save_model_data",
+]
 
 EXPORT_FORMATS = ("torchscript", "export")
 META_NAME = "hwnas.json"
@@ -40,8 +49,10 @@ DATA_VERSION = 1
 DATA_NAME = "model.weights.pt"
 # the members torch.save writes (under one top folder); TorchScript adds code/ and
 # constants.pkl, torch.export models/ and extra files: refused before anything is unpickled
-_SAVE_MEMBER = re.compile(r"[^/]+/(data\.pkl|version|byteorder|\.format_version|\.storage_alignment|"
-                          r"\.data/serialization_id|data/\d+)")
+_SAVE_MEMBER = re.compile(
+    r"[^/]+/(data\.pkl|version|byteorder|\.format_version|\.storage_alignment|"
+    r"\.data/serialization_id|data/\d+)"
+)
 MAX_INPUT_ELEMENTS = 3 * 1024 * 1024  # one input image at most this large (C*H*W)
 MAX_WIDTH = 16.0
 MAX_CLASSES = 100_000
@@ -83,8 +94,7 @@ def load_exported(path) -> tuple[torch.nn.Module, dict]:
             module = torch.jit.load(str(path), map_location="cpu", _extra_files=extra)
             return module, _meta(extra[META_NAME], path)
         except (RuntimeError, ValueError) as err:
-            raise ValueError(f"{path}: not an exported childnet ({(str(err).splitlines() or [''])[0][:300]})") \
-                from None
+            raise ValueError(f"{path}: not an exported childnet ({(str(err).splitlines() or [''])[0][:300]})") from None
 
 
 def save_model_data(model: torch.nn.Module, path, meta: dict) -> Path:
@@ -112,11 +122,18 @@ def _check_archive(path: Path) -> None:
         _refuse(path, f"not a torch.save archive ({type(err).__name__})")
     odd = [n for n in names if not _SAVE_MEMBER.fullmatch(n)]
     if odd or len({n.split("/", 1)[0] for n in names}) != 1:
-        what = "TorchScript code" if any(n.split("/", 1)[-1].startswith(("code/", "constants.pkl")) for n in odd) \
-            else "a torch.export program" if any("/models/" in n or n.endswith(".json") for n in odd) \
+        what = (
+            "TorchScript code"
+            if any(n.split("/", 1)[-1].startswith(("code/", "constants.pkl")) for n in odd)
+            else "a torch.export program"
+            if any("/models/" in n or n.endswith(".json") for n in odd)
             else f"member {odd[0] if odd else names[0]!r}"
-        _refuse(path, f"the archive holds {what} (model files are data; TorchScript/export files are code and "
-                      f"are never loaded here)")
+        )
+        _refuse(
+            path,
+            f"the archive holds {what} (model files are data; TorchScript/export files are code and "
+            f"are never loaded here)",
+        )
 
 
 def model_data_meta(meta, path) -> dict:
@@ -126,14 +143,23 @@ def model_data_meta(meta, path) -> dict:
     if not isinstance(meta, dict):
         _refuse(path, f"meta: expected an object, got {type(meta).__name__}")
     if meta.get("format") != DATA_FORMAT or meta.get("version") != DATA_VERSION:
-        _refuse(path, f"meta.format/version: expected {DATA_FORMAT!r} version {DATA_VERSION}, got "
-                      f"{str(meta.get('format'))[:40]!r} version {str(meta.get('version'))[:20]}")
+        _refuse(
+            path,
+            f"meta.format/version: expected {DATA_FORMAT!r} version {DATA_VERSION}, got "
+            f"{str(meta.get('format'))[:40]!r} version {str(meta.get('version'))[:20]}",
+        )
     shape = meta.get("input_shape")
-    if (not isinstance(shape, list) or len(shape) != 3
-            or not all(isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= MAX_INPUT_ELEMENTS for v in shape)
-            or math.prod(shape) > MAX_INPUT_ELEMENTS):
-        _refuse(path, f"meta.input_shape: expected [channels, height, width] of positive integers (at most "
-                      f"{MAX_INPUT_ELEMENTS} values), got {str(shape)[:60]}")
+    if (
+        not isinstance(shape, list)
+        or len(shape) != 3
+        or not all(isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= MAX_INPUT_ELEMENTS for v in shape)
+        or math.prod(shape) > MAX_INPUT_ELEMENTS
+    ):
+        _refuse(
+            path,
+            f"meta.input_shape: expected [channels, height, width] of positive integers (at most "
+            f"{MAX_INPUT_ELEMENTS} values), got {str(shape)[:60]}",
+        )
     if "baseline" in meta:
         from hwnas.baselines import BASELINES
 
@@ -171,8 +197,13 @@ def _rebuild(meta: dict, path) -> torch.nn.Module:
         from hwnas.baselines import baseline_model
 
         try:  # files from before widths existed: full width, CIFAR-style stem (stride 1)
-            return baseline_model(meta["baseline"], meta["num_classes"], meta["input_shape"],
-                                  float(meta.get("width", 1.0)), meta.get("stem_stride", 1))
+            return baseline_model(
+                meta["baseline"],
+                meta["num_classes"],
+                meta["input_shape"],
+                float(meta.get("width", 1.0)),
+                meta.get("stem_stride", 1),
+            )
         except UserError as err:
             _refuse(path, f"meta: {err}")
     from hwnas.network import build_network
@@ -185,8 +216,9 @@ def _rebuild(meta: dict, path) -> torch.nn.Module:
     except UserError as err:
         _refuse(path, f"meta: {err}")
     if list(space.input_shape) != meta["input_shape"]:
-        _refuse(path, f"meta.input_shape: space {space.name} takes {list(space.input_shape)}, got "
-                      f"{meta['input_shape']}")
+        _refuse(
+            path, f"meta.input_shape: space {space.name} takes {list(space.input_shape)}, got {meta['input_shape']}"
+        )
     return net
 
 
@@ -206,8 +238,9 @@ def load_model_data(path) -> tuple[torch.nn.Module, dict]:
         _refuse(path, "expected an object with exactly meta and state_dict")
     meta = model_data_meta(data["meta"], path)
     state = data["state_dict"]
-    if not isinstance(state, dict) or not all(isinstance(k, str) and isinstance(v, torch.Tensor)
-                                              for k, v in state.items()):
+    if not isinstance(state, dict) or not all(
+        isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()
+    ):
         _refuse(path, "state_dict: expected an object of named tensors")
     net = _rebuild(meta, path)
     try:

@@ -65,28 +65,51 @@ def _reference(spec: dict, batch_size: int) -> SpeedReference:
 def _time_group(modules, inputs, spec: dict, *, threads, warmup, repeats, rounds, batch_size) -> tuple[list, dict]:
     reference = _reference(spec, batch_size)
     load = loadavg_1min()
-    timings = measure_modules(modules, inputs, reference, threads=threads, warmup=warmup, repeats=repeats,
-                              rounds=rounds)
-    session = {"reference_ms": reference.latency_ms, "reference_rel_iqr": reference.rel_iqr,
-               "loadavg_1min": [load, loadavg_1min()]}
+    timings = measure_modules(
+        modules, inputs, reference, threads=threads, warmup=warmup, repeats=repeats, rounds=rounds
+    )
+    session = {
+        "reference_ms": reference.latency_ms,
+        "reference_rel_iqr": reference.rel_iqr,
+        "loadavg_1min": [load, loadavg_1min()],
+    }
     return timings, session
 
 
-def measure_files(paths, *, reference: dict | None = None, threads: int = 1, warmup: int = 10, repeats: int = 150,
-                  rounds: int = 30, meter: str = "none", batch_size: int = 1, max_rel_iqr: float = MAX_REL_IQR,
-                  tries: int = TRIES, on_group=None) -> list[dict]:
+def measure_files(
+    paths,
+    *,
+    reference: dict | None = None,
+    threads: int = 1,
+    warmup: int = 10,
+    repeats: int = 150,
+    rounds: int = 30,
+    meter: str = "none",
+    batch_size: int = 1,
+    max_rel_iqr: float = MAX_REL_IQR,
+    tries: int = TRIES,
+    on_group=None,
+) -> list[dict]:
     """The "measured" dict of each exported model in ``paths`` (see module docstring),
     timed in groups of ``GROUP``; ``on_group(results)`` is called with the finished
     ``{index: measured}`` after each group so a caller can record progress."""
     if batch_size < 1 or threads < 1 or repeats < 1 or rounds < 1 or warmup < 0 or tries < 1:
-        raise UserError(f"measure: need batch_size, threads, repeats, rounds, tries >= 1 and warmup >= 0, got "
-                        f"{batch_size}, {threads}, {repeats}, {rounds}, {tries}, {warmup}")
+        raise UserError(
+            f"measure: need batch_size, threads, repeats, rounds, tries >= 1 and warmup >= 0, got "
+            f"{batch_size}, {threads}, {repeats}, {rounds}, {tries}, {warmup}"
+        )
     meter = get_meter(meter)  # an unknown or absent meter fails now, not after the timing
     if meter.source != "none":
         meter.measure_idle()  # the session's static draw, before anything runs (dynamic energy)
     loaded = [load_model_data(p) for p in paths]  # every file checked before anything is timed
-    spec = reference or next((dict(DEFAULT_REFERENCE, space=m["space"]) for _, m in loaded
-                              if isinstance(m.get("space"), dict) and "name" in m["space"]), DEFAULT_REFERENCE)
+    spec = reference or next(
+        (
+            dict(DEFAULT_REFERENCE, space=m["space"])
+            for _, m in loaded
+            if isinstance(m.get("space"), dict) and "name" in m["space"]
+        ),
+        DEFAULT_REFERENCE,
+    )
     gen = torch.Generator().manual_seed(0)
     inputs = [torch.randn(batch_size, *m["input_shape"], generator=gen) for _, m in loaded]
     modules = [trace(module, x) for (module, _), x in zip(loaded, inputs)]  # the deployed form, as in the LUT
@@ -129,15 +152,25 @@ def _record(timing, session, attempt, spec, kw, meter, module, x, max_rel_iqr) -
     rel = _rel_iqr(timing)
     device = describe(kw["threads"])
     return {
-        "latency_ms": timing.median_ms, "latency_iqr_ms": timing.iqr_ms, "rel_iqr": rel,
-        "noisy": rel > max_rel_iqr, "tries": attempt,
-        "speed_factor": factor, "latency_ms_at_lut_speed": timing.median_ms / factor if factor else None,
-        "energy_mj": energy.get("energy_mj"), "energy_dynamic_mj": energy.get("energy_dynamic_mj"),
+        "latency_ms": timing.median_ms,
+        "latency_iqr_ms": timing.iqr_ms,
+        "rel_iqr": rel,
+        "noisy": rel > max_rel_iqr,
+        "tries": attempt,
+        "speed_factor": factor,
+        "latency_ms_at_lut_speed": timing.median_ms / factor if factor else None,
+        "energy_mj": energy.get("energy_mj"),
+        "energy_dynamic_mj": energy.get("energy_dynamic_mj"),
         "idle_w": meter.idle_w if real else None,
         "energy_source": meter.source if real else "none",
-        "device": device["name"], "node": device["hostname"],
-        "threads": kw["threads"], "batch_size": kw["batch_size"], "repeats": timing.repeats,
-        "rounds": kw["rounds"], "warmup": kw["warmup"], "allocator": steady_allocator()["allocator"],
+        "device": device["name"],
+        "node": device["hostname"],
+        "threads": kw["threads"],
+        "batch_size": kw["batch_size"],
+        "repeats": timing.repeats,
+        "rounds": kw["rounds"],
+        "warmup": kw["warmup"],
+        "allocator": steady_allocator()["allocator"],
         "protocol": "hwnas.speed: shuffled rounds against the speed reference, median + IQR",
         **session,
     }
@@ -151,7 +184,9 @@ def measure_file(path, **kwargs) -> dict:
 @cli_main
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(prog="python -m childnet.measure", description=__doc__.split("\n\n")[0])
-    p.add_argument("--model", required=True, action="append", help="model.weights.pt written by childnet.train (repeatable)")
+    p.add_argument(
+        "--model", required=True, action="append", help="model.weights.pt written by childnet.train (repeatable)"
+    )
     p.add_argument("--meter", default="none", help="none | rapl | ina219")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--warmup", type=int, default=10)
@@ -159,8 +194,15 @@ def main(argv=None) -> None:
     p.add_argument("--rounds", type=int, default=30)
     p.add_argument("--batch-size", type=int, default=1)
     a = p.parse_args(argv)
-    for measured in measure_files(a.model, threads=a.threads, warmup=a.warmup, repeats=a.repeats, rounds=a.rounds,
-                                  meter=a.meter, batch_size=a.batch_size):
+    for measured in measure_files(
+        a.model,
+        threads=a.threads,
+        warmup=a.warmup,
+        repeats=a.repeats,
+        rounds=a.rounds,
+        meter=a.meter,
+        batch_size=a.batch_size,
+    ):
         print(json.dumps(measured))
 
 

@@ -17,8 +17,8 @@ import argparse
 import json
 import math
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -27,13 +27,12 @@ import yaml
 from childnet.export import DATA_NAME, export_model, save_model_data
 from childnet.measure import measure_file
 from hwnas.config import ExperimentConfig, config_to_dict, load_config
+from hwnas.data import TensorLoader, make_splits
 from hwnas.device import train_device
 from hwnas.diff import differences
-from hwnas.io import atomic_save, atomic_write_json, atomic_write_text, load_checkpoint
-from hwnas.data import TensorLoader, make_splits
 from hwnas.errors import UserError, cli_main
 from hwnas.flops import count_flops
-from hwnas.io import atomic_write, read_json
+from hwnas.io import atomic_save, atomic_write, atomic_write_json, atomic_write_text, load_checkpoint, read_json
 from hwnas.network import build_network
 from hwnas.space import SearchSpace
 from lut import ensure_lut
@@ -43,8 +42,15 @@ from lut.estimate import lut_estimates
 __all__ = ["main", "read_arch", "run_child", "train_and_test"]
 
 CHECKPOINT_KEYS = ("epoch", "model", "opt", "config", "ops", "metrics")
-_NOT_MEASURED = {"latency_ms": None, "latency_iqr_ms": None, "energy_mj": None, "energy_source": "none",
-                 "device": None, "threads": None, "batch_size": None}
+_NOT_MEASURED = {
+    "latency_ms": None,
+    "latency_iqr_ms": None,
+    "energy_mj": None,
+    "energy_source": "none",
+    "device": None,
+    "threads": None,
+    "batch_size": None,
+}
 
 
 def read_arch(arch) -> tuple[list[str], dict]:
@@ -71,9 +77,11 @@ def _check_arch_space(record: dict, space: SearchSpace, source: str) -> None:
     if not isinstance(searched, dict):
         return
     if searched.get("name") != space.name or searched.get("layers_hash", space.layers_hash()) != space.layers_hash():
-        raise UserError(f"{source}: searched in space {searched.get('name')} (width {searched.get('width')}, layers_hash "
-                        f"{searched.get('layers_hash')}), but the config describes {space.name} (width {space.width}, "
-                        f"layers_hash {space.layers_hash()})")
+        raise UserError(
+            f"{source}: searched in space {searched.get('name')} (width {searched.get('width')}, layers_hash "
+            f"{searched.get('layers_hash')}), but the config describes {space.name} (width {space.width}, "
+            f"layers_hash {space.layers_hash()})"
+        )
 
 
 def _resume_key(config: dict) -> dict:
@@ -101,8 +109,16 @@ def _evaluate(model, loader, device) -> float:
     return correct / max(seen, 1)
 
 
-def train_and_test(model: torch.nn.Module, cfg: ExperimentConfig, splits, ckpt_path: Path, identity,
-                   *, resume: bool = False, on_epoch: Callable[[dict], None] | None = None):
+def train_and_test(
+    model: torch.nn.Module,
+    cfg: ExperimentConfig,
+    splits,
+    ckpt_path: Path,
+    identity,
+    *,
+    resume: bool = False,
+    on_epoch: Callable[[dict], None] | None = None,
+):
     """The childnet recipe, one loop for childnets and baselines: SGD (``child.lr``, momentum,
     weight decay) with cosine decay over ``child.epochs`` on ``splits.train`` in batches of
     ``child.batch_size`` drawn with ``child.seed``, a checkpoint every epoch at ``ckpt_path``
@@ -122,11 +138,13 @@ def train_and_test(model: torch.nn.Module, cfg: ExperimentConfig, splits, ckpt_p
     start, train_seconds = 0, 0.0
     if resume and ckpt_path.exists():
         state = load_checkpoint(ckpt_path, "childnet checkpoint", CHECKPOINT_KEYS)
-        diff = differences({**_resume_key(state["config"]), "ops": state["ops"]},
-                           {**_resume_key(config), "ops": identity})
+        diff = differences(
+            {**_resume_key(state["config"]), "ops": state["ops"]}, {**_resume_key(config), "ops": identity}
+        )
         if diff:
-            raise UserError(f"{ckpt_path}: cannot resume, it was made with another config or architecture: "
-                            + "; ".join(diff))
+            raise UserError(
+                f"{ckpt_path}: cannot resume, it was made with another config or architecture: " + "; ".join(diff)
+            )
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["opt"])
         start = state["epoch"]
@@ -154,11 +172,27 @@ def train_and_test(model: torch.nn.Module, cfg: ExperimentConfig, splits, ckpt_p
             seen += len(y)
         seconds = time.perf_counter() - t0
         train_seconds += seconds
-        metrics = {"epoch": epoch + 1, "epochs": c.epochs, "phase": "child", "train_loss": loss_sum / max(seen, 1),
-                   "train_acc": correct / max(seen, 1), "lr": opt.param_groups[0]["lr"], "seconds": seconds,
-                   "train_seconds": train_seconds}
-        atomic_save({"epoch": epoch + 1, "model": model.state_dict(), "opt": opt.state_dict(), "config": config,
-                     "ops": identity, "metrics": metrics}, ckpt_path)
+        metrics = {
+            "epoch": epoch + 1,
+            "epochs": c.epochs,
+            "phase": "child",
+            "train_loss": loss_sum / max(seen, 1),
+            "train_acc": correct / max(seen, 1),
+            "lr": opt.param_groups[0]["lr"],
+            "seconds": seconds,
+            "train_seconds": train_seconds,
+        }
+        atomic_save(
+            {
+                "epoch": epoch + 1,
+                "model": model.state_dict(),
+                "opt": opt.state_dict(),
+                "config": config,
+                "ops": identity,
+                "metrics": metrics,
+            },
+            ckpt_path,
+        )
         if on_epoch is not None:
             on_epoch(dict(metrics))
 
@@ -166,9 +200,16 @@ def train_and_test(model: torch.nn.Module, cfg: ExperimentConfig, splits, ckpt_p
     return model.to("cpu", memory_format=torch.contiguous_format), train_seconds, test_acc
 
 
-def run_child(cfg: ExperimentConfig, arch, out_dir, *, resume: bool = False,
-              on_epoch: Callable[[dict], None] | None = None, measure_with: bool | Callable = True,
-              cost: CostTensors | None = None) -> dict:
+def run_child(
+    cfg: ExperimentConfig,
+    arch,
+    out_dir,
+    *,
+    resume: bool = False,
+    on_epoch: Callable[[dict], None] | None = None,
+    measure_with: bool | Callable = True,
+    cost: CostTensors | None = None,
+) -> dict:
     """Train, evaluate, export and measure ``arch``; returns the metrics.json dict.
 
     ``measure_with`` (what times the model): True measures on this host (``childnet.measure``);
@@ -184,19 +225,23 @@ def run_child(cfg: ExperimentConfig, arch, out_dir, *, resume: bool = False,
         torch.set_num_threads(c.threads)
     ops, record = read_arch(arch)
     space = cfg.search_space()
-    splits = make_splits(d.dataset, space.input_shape, d.root, d.download, d.train_size, d.test_size,
-                         d.arch_fraction, d.seed)
+    splits = make_splits(
+        d.dataset, space.input_shape, d.root, d.download, d.train_size, d.test_size, d.arch_fraction, d.seed
+    )
     ops = space.check_arch(ops, str(arch) if isinstance(arch, (str, Path)) else "architecture")
     _check_arch_space(record, space, str(arch) if isinstance(arch, (str, Path)) else "architecture")
-    estimates = lut_estimates(cfg.lut.path, space, ops, cost, cfg.lut.energy_kind)  # before training: a wrong LUT fails fast
+    estimates = lut_estimates(
+        cfg.lut.path, space, ops, cost, cfg.lut.energy_kind
+    )  # before training: a wrong LUT fails fast
     config = config_to_dict(cfg)
     out_dir.mkdir(parents=True, exist_ok=True)  # bad input has failed above, before anything is written
 
     torch.manual_seed(c.seed)  # the initial weights
     model = build_network(space, ops)
     atomic_write_text(out_dir / "config.yaml", yaml.safe_dump(config, sort_keys=False))
-    model, train_seconds, test_acc = train_and_test(model, cfg, splits, out_dir / "checkpoint.pt", ops,
-                                                    resume=resume, on_epoch=on_epoch)
+    model, train_seconds, test_acc = train_and_test(
+        model, cfg, splits, out_dir / "checkpoint.pt", ops, resume=resume, on_epoch=on_epoch
+    )
     input_shape = list(space.input_shape)
     params = sum(p.numel() for p in model.parameters())
     flops = count_flops(model, input_shape)
@@ -208,10 +253,21 @@ def run_child(cfg: ExperimentConfig, arch, out_dir, *, resume: bool = False,
         _export_onnx(model, out_dir / "model.onnx", input_shape)
     measured = _measure(measure_with, data_path, cfg, space)
     search_lut = {k: estimates[0][k] for k in ("name", "latency_ms", "energy_mj", "energy_source")}
-    result = {"test_acc": test_acc, "params": params, "flops": flops, "ops": ops, "space": space.record(),
-              "lut": search_lut, "lut_estimates": estimates, "measured": measured,
-              "train_seconds": train_seconds, "epochs": c.epochs, "model": model_path.name if model_path else None,
-              "weights": data_path.name if data_path else None, "reused_from": None}
+    result = {
+        "test_acc": test_acc,
+        "params": params,
+        "flops": flops,
+        "ops": ops,
+        "space": space.record(),
+        "lut": search_lut,
+        "lut_estimates": estimates,
+        "measured": measured,
+        "train_seconds": train_seconds,
+        "epochs": c.epochs,
+        "model": model_path.name if model_path else None,
+        "weights": data_path.name if data_path else None,
+        "reused_from": None,
+    }
     atomic_write_json(out_dir / "metrics.json", result)
     return result
 
@@ -225,10 +281,17 @@ def _measure(measure_with, model_path, cfg, space) -> dict:
     if callable(measure_with):
         return measure_with(model_path)
     if m.device != "local":
-        return {**_NOT_MEASURED, "note": f"not measured: measure.device is {m.device!r}; measure on the device with "
-                                          f"python -m childnet.measure --model {model_path}"}
+        return {
+            **_NOT_MEASURED,
+            "note": f"not measured: measure.device is {m.device!r}; measure on the device with "
+            f"python -m childnet.measure --model {model_path}",
+        }
     # timed against the search LUT's speed reference, like the LUT's entries
-    reference = None if cfg.lut.path.startswith("builtin:") else ensure_lut(cfg.lut.path, space, energy_kind=cfg.lut.energy_kind).measurement_reference()
+    reference = (
+        None
+        if cfg.lut.path.startswith("builtin:")
+        else ensure_lut(cfg.lut.path, space, energy_kind=cfg.lut.energy_kind).measurement_reference()
+    )
     return measure_file(model_path, reference=reference, **m.protocol())
 
 
@@ -238,8 +301,9 @@ def _export_onnx(model, path: Path, input_shape) -> None:
         import onnx  # noqa: F401
     except ImportError:
         return
-    atomic_write(path, lambda tmp: torch.onnx.export(model.eval(), (torch.zeros(1, *input_shape),), str(tmp),
-                                                     dynamo=False))
+    atomic_write(
+        path, lambda tmp: torch.onnx.export(model.eval(), (torch.zeros(1, *input_shape),), str(tmp), dynamo=False)
+    )
 
 
 @cli_main
@@ -255,8 +319,11 @@ def main(argv=None) -> None:
     cfg = load_config(a.config, a.overrides)
 
     def show(m):
-        print(f"epoch {m['epoch']}/{m['epochs']} loss={m['train_loss']:.3f} train_acc={m['train_acc']:.3f} "
-              f"({m['seconds']:.1f}s)", flush=True)
+        print(
+            f"epoch {m['epoch']}/{m['epochs']} loss={m['train_loss']:.3f} train_acc={m['train_acc']:.3f} "
+            f"({m['seconds']:.1f}s)",
+            flush=True,
+        )
 
     result = run_child(cfg, a.arch, a.out, resume=a.resume, on_epoch=show, measure_with=not a.no_measure)
     print(json.dumps({k: result[k] for k in ("test_acc", "params", "flops", "lut", "measured", "train_seconds")}))

@@ -42,13 +42,16 @@ def check_adaptable(name: str, input_shape, stem_stride: int) -> None:
     side = int(input_shape[1])
     factor = stem_stride * INNER_STRIDE[name]
     if side < factor:
-        raise UserError(f"baseline {name}: cannot be adapted to inputs of {'x'.join(map(str, input_shape))}: it "
-                        f"downsamples {factor}x (stem {stem_stride} x {INNER_STRIDE[name]}), so it needs a side of at "
-                        f"least {factor}; set baselines.{name}: null to leave it out")
+        raise UserError(
+            f"baseline {name}: cannot be adapted to inputs of {'x'.join(map(str, input_shape))}: it "
+            f"downsamples {factor}x (stem {stem_stride} x {INNER_STRIDE[name]}), so it needs a side of at "
+            f"least {factor}; set baselines.{name}: null to leave it out"
+        )
 
 
-def baseline_model(name: str, num_classes: int, input_shape=(3, 32, 32), width: float = 1.0,
-                   stem_stride: int = 1) -> nn.Module:
+def baseline_model(
+    name: str, num_classes: int, input_shape=(3, 32, 32), width: float = 1.0, stem_stride: int = 1
+) -> nn.Module:
     """The torchvision network ``name`` adapted as the module docstring says."""
     _known(name)
     check_adaptable(name, input_shape, stem_stride)
@@ -116,5 +119,3 @@ def _mnasnet_class():
             super()._load_from_state_dict(state_dict, prefix, {**local_metadata, "version": 2}, *args)
 
     return MnasNet
-
-

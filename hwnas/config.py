@@ -19,11 +19,21 @@ from pathlib import Path
 import yaml
 
 from hwnas.config_rules import _from_dict, _short, check_config
-from hwnas.config_sections import (BaselinesConfig, BudgetConfig, ChildConfig, DataConfig, ExperimentConfig,
-                                   LossConfig, LutConfig, MeasureConfig, SearchConfig, SpaceConfig, SweepConfig)
+from hwnas.config_sections import (
+    BaselinesConfig,
+    BudgetConfig,
+    ChildConfig,
+    DataConfig,
+    ExperimentConfig,
+    LossConfig,
+    LutConfig,
+    MeasureConfig,
+    SearchConfig,
+    SpaceConfig,
+    SweepConfig,
+)
 from hwnas.errors import UserError
 from hwnas.io import atomic_write_text
-
 
 __all__ = [
     "BaselinesConfig",
@@ -78,7 +88,9 @@ def rename_old_keys(data, source: str | None = None):
         if not isinstance(node, dict) or old_key not in node:
             continue
         if new_key in node:
-            raise UserError(f"{source or 'config'}: both {old} and {new} given; {old} is the old name of {new}, keep {new}")
+            raise UserError(
+                f"{source or 'config'}: both {old} and {new} given; {old} is the old name of {new}, keep {new}"
+            )
         if source is not None:
             _deprecated(source, old)
         node = dict(node)
@@ -127,7 +139,10 @@ def _set_override(data: dict, item: str, cls) -> None:
     for i, key in enumerate(keys):
         names = {f.name for f in dataclasses.fields(tp)} if dataclasses.is_dataclass(tp) else set()
         if key not in names:
-            raise UserError(f"override {dotted}: unknown key {key!r}" + (f"; expected one of {', '.join(sorted(names))}" if names else ""))
+            raise UserError(
+                f"override {dotted}: unknown key {key!r}"
+                + (f"; expected one of {', '.join(sorted(names))}" if names else "")
+            )
         if i == len(keys) - 1:
             node[key] = value
             old = next((o for o, n in RENAMED.items() if n == dotted), None)

@@ -15,8 +15,18 @@ import typing
 from dataclasses import dataclass
 from typing import Literal
 
-from hwnas.config_sections import (BaselinesConfig, BudgetConfig, ChildConfig, DataConfig, ExperimentConfig,
-                                   LossConfig, MeasureConfig, SearchConfig, SpaceConfig, SweepConfig)
+from hwnas.config_sections import (
+    BaselinesConfig,
+    BudgetConfig,
+    ChildConfig,
+    DataConfig,
+    ExperimentConfig,
+    LossConfig,
+    MeasureConfig,
+    SearchConfig,
+    SpaceConfig,
+    SweepConfig,
+)
 from hwnas.data import NUM_CLASSES
 from hwnas.errors import UserError
 
@@ -40,7 +50,7 @@ class Range:
     def __str__(self) -> str:
         if self.high is None:
             return f"{'>' if self.low_open else '>='} {self.low:g}"
-        return (f"in {'(' if self.low_open else '['}{self.low:g}, {self.high:g}{')' if self.high_open else ']'}")
+        return f"in {'(' if self.low_open else '['}{self.low:g}, {self.high:g}{')' if self.high_open else ']'}"
 
 
 AT_LEAST_1 = Range(1)
@@ -53,29 +63,74 @@ WIDTH = Range(0, 16, low_open=True)
 # Range rules per section (None values of optional fields are always allowed).
 RULES: dict[type, dict[str, Range]] = {
     SpaceConfig: {"width": WIDTH, "num_classes": Range(2, 100_000)},
-    DataConfig: {"train_size": AT_LEAST_1, "test_size": AT_LEAST_1, "arch_fraction": Range(0, 1, True, True),
-                 "batch_size": AT_LEAST_1, "seed": SEED},
+    DataConfig: {
+        "train_size": AT_LEAST_1,
+        "test_size": AT_LEAST_1,
+        "arch_fraction": Range(0, 1, True, True),
+        "batch_size": AT_LEAST_1,
+        "seed": SEED,
+    },
     LossConfig: {"alpha": NON_NEGATIVE, "beta": NON_NEGATIVE, "gamma": NON_NEGATIVE, "delta": NON_NEGATIVE},
-    SearchConfig: {"epochs": AT_LEAST_1, "warmup_epochs": NON_NEGATIVE, "w_lr": NON_NEGATIVE,
-                   "w_momentum": FRACTION, "w_weight_decay": NON_NEGATIVE, "theta_lr": NON_NEGATIVE,
-                   "theta_weight_decay": NON_NEGATIVE, "temperature": POSITIVE, "temperature_decay": NON_NEGATIVE,
-                   "proxy_width": WIDTH, "steps_per_epoch": AT_LEAST_1, "threads": AT_LEAST_1, "seed": SEED,
-                   "arch_seed": SEED},
-    ChildConfig: {"epochs": NON_NEGATIVE, "lr": NON_NEGATIVE, "momentum": FRACTION, "weight_decay": NON_NEGATIVE,
-                  "batch_size": AT_LEAST_1, "label_smoothing": FRACTION, "threads": AT_LEAST_1, "seed": SEED},
-    MeasureConfig: {"threads": AT_LEAST_1, "warmup": NON_NEGATIVE, "repeats": AT_LEAST_1, "rounds": AT_LEAST_1,
-                    "batch_size": AT_LEAST_1, "max_rel_iqr": POSITIVE, "tries": AT_LEAST_1},
+    SearchConfig: {
+        "epochs": AT_LEAST_1,
+        "warmup_epochs": NON_NEGATIVE,
+        "w_lr": NON_NEGATIVE,
+        "w_momentum": FRACTION,
+        "w_weight_decay": NON_NEGATIVE,
+        "theta_lr": NON_NEGATIVE,
+        "theta_weight_decay": NON_NEGATIVE,
+        "temperature": POSITIVE,
+        "temperature_decay": NON_NEGATIVE,
+        "proxy_width": WIDTH,
+        "steps_per_epoch": AT_LEAST_1,
+        "threads": AT_LEAST_1,
+        "seed": SEED,
+        "arch_seed": SEED,
+    },
+    ChildConfig: {
+        "epochs": NON_NEGATIVE,
+        "lr": NON_NEGATIVE,
+        "momentum": FRACTION,
+        "weight_decay": NON_NEGATIVE,
+        "batch_size": AT_LEAST_1,
+        "label_smoothing": FRACTION,
+        "threads": AT_LEAST_1,
+        "seed": SEED,
+    },
+    MeasureConfig: {
+        "threads": AT_LEAST_1,
+        "warmup": NON_NEGATIVE,
+        "repeats": AT_LEAST_1,
+        "rounds": AT_LEAST_1,
+        "batch_size": AT_LEAST_1,
+        "max_rel_iqr": POSITIVE,
+        "tries": AT_LEAST_1,
+    },
     BudgetConfig: {"max_latency_ms": POSITIVE, "max_energy_mj": POSITIVE},
     BaselinesConfig: {"mobilenet_v2": WIDTH, "resnet18": WIDTH, "mnasnet": WIDTH},
-    SweepConfig: {"trials": AT_LEAST_1, "concurrency": AT_LEAST_1, "cpus_per_trial": POSITIVE,
-                  "gpus_per_trial": NON_NEGATIVE, "measure_timeout_s": POSITIVE, "seed": SEED},
+    SweepConfig: {
+        "trials": AT_LEAST_1,
+        "concurrency": AT_LEAST_1,
+        "cpus_per_trial": POSITIVE,
+        "gpus_per_trial": NON_NEGATIVE,
+        "measure_timeout_s": POSITIVE,
+        "seed": SEED,
+    },
 }
 # Rules between fields of one section: (holds, message with the section's fields).
 RELATIONS: dict[type, list[tuple]] = {
-    ExperimentConfig: [(lambda c: (c.space.num_classes or NUM_CLASSES[c.data.dataset]) >= NUM_CLASSES[c.data.dataset],
-                        "space.num_classes={0.space.num_classes} but {0.data.dataset} has more classes")],
-    SearchConfig: [(lambda s: s.warmup_epochs <= s.epochs,
-                    "need warmup_epochs <= epochs, got warmup_epochs={0.warmup_epochs}, epochs={0.epochs}")],
+    ExperimentConfig: [
+        (
+            lambda c: (c.space.num_classes or NUM_CLASSES[c.data.dataset]) >= NUM_CLASSES[c.data.dataset],
+            "space.num_classes={0.space.num_classes} but {0.data.dataset} has more classes",
+        )
+    ],
+    SearchConfig: [
+        (
+            lambda s: s.warmup_epochs <= s.epochs,
+            "need warmup_epochs <= epochs, got warmup_epochs={0.warmup_epochs}, epochs={0.epochs}",
+        )
+    ],
 }
 MAX_INT = 2**63 - 1  # larger integers are refused everywhere (torch seeds and counts are int64)
 _NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")  # YAML 1.1 reads "1e-3" as a string
@@ -157,8 +212,11 @@ def _check_rules(cls, obj, where: str, keys=None) -> None:
         value = getattr(obj, key)
         if value is not None and not rule.allows(value):
             kind = "an integer" if isinstance(value, int) else "a number"
-            raise UserError(f"{where}.{key}: expected {kind} {rule}, got {_short(value)}" if where else
-                            f"{key}: expected {kind} {rule}, got {_short(value)}")
+            raise UserError(
+                f"{where}.{key}: expected {kind} {rule}, got {_short(value)}"
+                if where
+                else f"{key}: expected {kind} {rule}, got {_short(value)}"
+            )
 
 
 def _check_relations(cls, obj, where: str) -> None:

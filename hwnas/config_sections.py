@@ -115,8 +115,10 @@ class MeasureConfig:
 
     def protocol(self) -> dict:
         """The keyword arguments of ``childnet.measure.measure_files`` (device aside)."""
-        return {k: getattr(self, k) for k in ("threads", "warmup", "repeats", "rounds", "meter", "batch_size",
-                                              "max_rel_iqr", "tries")}
+        return {
+            k: getattr(self, k)
+            for k in ("threads", "warmup", "repeats", "rounds", "meter", "batch_size", "max_rel_iqr", "tries")
+        }
 
 
 @dataclass
@@ -133,7 +135,9 @@ class SweepConfig:
     trials: int = 30
     mode: Literal["latency", "energy", "any"] = "any"
     objective: Literal["multi", "accuracy", "latency", "energy"] = "multi"
-    strategy: Literal["dnas", "random"] = "dnas"  # dnas: a supernet search per trial | random: uniformly drawn architectures
+    strategy: Literal["dnas", "random"] = (
+        "dnas"  # dnas: a supernet search per trial | random: uniformly drawn architectures
+    )
     concurrency: int = 2
     cpus_per_trial: float = 1.0
     gpus_per_trial: float = 0.0  # trials run on the node sweep.run runs on; a cluster's devices only measure

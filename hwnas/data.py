@@ -48,7 +48,7 @@ class Dataset:
     def __len__(self):
         return len(self.labels)
 
-    def subset(self, index: torch.Tensor) -> "Dataset":
+    def subset(self, index: torch.Tensor) -> Dataset:
         return Dataset(self.name, self.images[index], self.labels[index], self.num_classes, self.source)
 
 
@@ -70,7 +70,7 @@ def _read_idx(path: Path) -> np.ndarray:
     if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] != 0x08:
         raise UserError(f"{path}: not an unsigned-byte IDX file")
     ndim = data[3]
-    dims = [int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
+    dims = [int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
     body = np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim)
     if body.size != int(np.prod(dims)):
         raise UserError(f"{path}: truncated IDX file ({body.size} of {int(np.prod(dims))} bytes)")
@@ -103,7 +103,8 @@ def _load_fashion_mnist(root: str | None, train: bool) -> tuple[np.ndarray, np.n
     if folder is None:
         raise UserError(
             "Fashion-MNIST not found (tried " + ", ".join(map(str, tried)) + "); install it with "
-            "'apt-get install dataset-fashion-mnist' or point data.root at a folder with its IDX files")
+            "'apt-get install dataset-fashion-mnist' or point data.root at a folder with its IDX files"
+        )
     prefix = "train" if train else "t10k"
 
     def pick(stem):
@@ -116,8 +117,10 @@ def _load_fashion_mnist(root: str | None, train: bool) -> tuple[np.ndarray, np.n
     images = _read_idx(pick(f"{prefix}-images-idx3-ubyte"))
     labels = _read_idx(pick(f"{prefix}-labels-idx1-ubyte"))
     if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
-        raise UserError(f"Fashion-MNIST in {folder}: {prefix} images {tuple(images.shape)} and labels "
-                        f"{tuple(labels.shape)} do not match (expected N x 28 x 28 images and N labels)")
+        raise UserError(
+            f"Fashion-MNIST in {folder}: {prefix} images {tuple(images.shape)} and labels "
+            f"{tuple(labels.shape)} do not match (expected N x 28 x 28 images and N labels)"
+        )
     if labels.size and int(labels.max()) >= NUM_CLASSES["fashion-mnist"]:
         raise UserError(f"Fashion-MNIST in {folder}: {prefix} label {int(labels.max())} is not a class (0-9)")
     return images[:, None], labels, str(folder)
@@ -133,7 +136,8 @@ def _load_cifar(name: str, root: str | None, train: bool, download: bool):
     except RuntimeError as err:  # torchvision: "Dataset not found or corrupted"
         raise UserError(
             f"{name} not found under {Path(root).resolve()} ({str(err).splitlines()[0]}); set data.download=true "
-            f"where the network allows, or point data.root at a folder holding {cls.base_folder}/") from None
+            f"where the network allows, or point data.root at a folder holding {cls.base_folder}/"
+        ) from None
     except OSError as err:
         raise UserError(f"{name}: download into {root} failed ({err})") from None
     images = np.asarray(ds.data).transpose(0, 3, 1, 2)  # NHWC -> NCHW
@@ -155,8 +159,9 @@ def _to_input_shape(images: np.ndarray, input_shape) -> torch.Tensor:
     return x.contiguous()
 
 
-def load_dataset(name: str, train: bool, input_shape=(3, 32, 32), root: str | None = None,
-                 download: bool = False) -> Dataset:
+def load_dataset(
+    name: str, train: bool, input_shape=(3, 32, 32), root: str | None = None, download: bool = False
+) -> Dataset:
     if name == "fashion-mnist":
         images, labels, source = _load_fashion_mnist(root, train)
     elif name in ("cifar10", "cifar100"):
@@ -174,9 +179,16 @@ def _take(ds: Dataset, n: int | None, gen: torch.Generator) -> Dataset:
     return ds.subset(torch.randperm(len(ds), generator=gen)[:n])
 
 
-def make_splits(name: str, input_shape=(3, 32, 32), root: str | None = None, download: bool = False,
-                train_size: int | None = None, test_size: int | None = None, arch_fraction: float = 0.2,
-                seed: int = 0) -> Splits:
+def make_splits(
+    name: str,
+    input_shape=(3, 32, 32),
+    root: str | None = None,
+    download: bool = False,
+    train_size: int | None = None,
+    test_size: int | None = None,
+    arch_fraction: float = 0.2,
+    seed: int = 0,
+) -> Splits:
     """Seeded, deterministic splits: a ``train_size`` subset of the training split cut
     into weights (1 - arch_fraction) and arch (arch_fraction) parts; the test split."""
     if not 0 < arch_fraction < 1:
@@ -197,8 +209,16 @@ class TensorLoader:
     crop (pad 4) and horizontal flip, drawn from the same generator.
     """
 
-    def __init__(self, ds: Dataset, batch_size: int, shuffle: bool = True, seed: int = 0,
-                 augment: bool = False, drop_last: bool = False, max_batches: int | None = None):
+    def __init__(
+        self,
+        ds: Dataset,
+        batch_size: int,
+        shuffle: bool = True,
+        seed: int = 0,
+        augment: bool = False,
+        drop_last: bool = False,
+        max_batches: int | None = None,
+    ):
         mean, std = _STATS[ds.name]
         self.ds, self.batch_size, self.shuffle, self.seed = ds, batch_size, shuffle, seed
         self.augment, self.drop_last, self.max_batches = augment, drop_last, max_batches
@@ -218,7 +238,7 @@ class TensorLoader:
         n = len(self.ds)
         order = torch.randperm(n, generator=gen) if self.shuffle else torch.arange(n)
         for b in range(len(self)):
-            idx = order[b * self.batch_size:(b + 1) * self.batch_size]
+            idx = order[b * self.batch_size : (b + 1) * self.batch_size]
             x = self.ds.images[idx].float()
             if self.augment:
                 x = _augment(x, gen)

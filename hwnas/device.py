@@ -29,8 +29,14 @@ def cpu_model() -> str:
 
 def describe(threads: int) -> dict:
     cpu = cpu_model()
-    return {"name": f"{cpu} ({platform.machine()})", "cpu": cpu, "machine": platform.machine(),
-            "torch": torch.__version__, "threads": threads, "hostname": socket.gethostname()}
+    return {
+        "name": f"{cpu} ({platform.machine()})",
+        "cpu": cpu,
+        "machine": platform.machine(),
+        "torch": torch.__version__,
+        "threads": threads,
+        "hostname": socket.gethostname(),
+    }
 
 
 def loadavg_1min() -> float | None:

@@ -23,8 +23,11 @@ def differences(old: dict, new: dict, ignore=()) -> list[str]:
     def ignored(key: str) -> bool:
         return any(key == i or key.startswith(i + ".") for i in ignore)
 
-    return [f"{k}: {_short(a.get(k))} -> {_short(b.get(k))}" for k in sorted(set(a) | set(b))
-            if a.get(k) != b.get(k) and not ignored(k)]
+    return [
+        f"{k}: {_short(a.get(k))} -> {_short(b.get(k))}"
+        for k in sorted(set(a) | set(b))
+        if a.get(k) != b.get(k) and not ignored(k)
+    ]
 
 
 def _short(value) -> str:

@@ -31,8 +31,19 @@ from pathlib import Path
 
 from hwnas.errors import UserError
 
-__all__ = ["atomic_save", "atomic_write", "atomic_write_bytes", "atomic_write_json", "atomic_write_many",
-           "atomic_write_text", "check_output_file", "file_mode", "load_checkpoint", "parse_json", "read_json"]
+__all__ = [
+    "atomic_save",
+    "atomic_write",
+    "atomic_write_bytes",
+    "atomic_write_json",
+    "atomic_write_many",
+    "atomic_write_text",
+    "check_output_file",
+    "file_mode",
+    "load_checkpoint",
+    "parse_json",
+    "read_json",
+]
 
 
 def file_mode() -> int:
@@ -135,8 +146,9 @@ def read_json(path, what: str = "file"):
     except FileNotFoundError:
         raise UserError(f"{what} {path}: not found") from None
     except (OSError, UnicodeDecodeError) as err:
-        raise UserError(f"{what} {path}: cannot read ({getattr(err, 'strerror', None) or err.__class__.__name__})") \
-            from None
+        raise UserError(
+            f"{what} {path}: cannot read ({getattr(err, 'strerror', None) or err.__class__.__name__})"
+        ) from None
     return parse_json(text, f"{what} {path}")
 
 
@@ -146,8 +158,9 @@ def parse_json(text: str, source: str):
     try:
         return json.loads(text)
     except json.JSONDecodeError as err:
-        raise UserError(f"{source}: not valid JSON (truncated?): {err.msg} at line {err.lineno} "
-                        f"column {err.colno}") from None
+        raise UserError(
+            f"{source}: not valid JSON (truncated?): {err.msg} at line {err.lineno} column {err.colno}"
+        ) from None
     except RecursionError:
         raise UserError(f"{source}: JSON nested too deeply") from None
     except ValueError as err:  # e.g. "Exceeds the limit (4300 digits) for integer string conversion"
@@ -165,8 +178,9 @@ def load_checkpoint(path, what: str = "checkpoint", required=()) -> dict:
         raise UserError(f"{what} {path} not found") from None
     except Exception as err:  # zip, pickle, EOF, unsupported global: all mean "not a good file"
         first = (str(err).strip().splitlines() or [""])[0][:200]
-        raise UserError(f"{path}: corrupt or unreadable {what} ({type(err).__name__}: {first}); "
-                        f"delete it to start over") from None
+        raise UserError(
+            f"{path}: corrupt or unreadable {what} ({type(err).__name__}: {first}); delete it to start over"
+        ) from None
     if not isinstance(state, dict):
         raise UserError(f"{path}: not a {what} (expected a mapping, got {type(state).__name__})")
     missing = [k for k in required if k not in state]

@@ -18,8 +18,16 @@ from urllib.parse import urlparse
 
 from hwnas.errors import UserError
 
-__all__ = ["check_address", "check_resource", "connect", "custom_resources", "device_task_options", "node_record",
-           "this_node", "this_node_resource"]
+__all__ = [
+    "check_address",
+    "check_resource",
+    "connect",
+    "custom_resources",
+    "device_task_options",
+    "node_record",
+    "this_node",
+    "this_node_resource",
+]
 
 CLIENT_PORT = 10001  # ray://host without a port
 GCS_PORT = 6379  # host without a port: the head's GCS (ray start --head --port=6379)
@@ -41,8 +49,9 @@ def check_address(address: str | None, timeout_s: float = 5.0) -> None:
     try:
         socket.create_connection((host, port), timeout=timeout_s).close()
     except OSError as err:
-        raise UserError(f"--address {address}: cannot connect to Ray at {host}:{port} "
-                        f"({err.strerror or err.__class__.__name__})") from None
+        raise UserError(
+            f"--address {address}: cannot connect to Ray at {host}:{port} ({err.strerror or err.__class__.__name__})"
+        ) from None
 
 
 def connect(address: str | None = None) -> None:
@@ -57,9 +66,13 @@ def connect(address: str | None = None) -> None:
     try:
         # Workers: Ray's per-checkpoint INFO lines and torch.jit's deprecation notices
         # (TorchScript export/measurement) would bury the progress table.
-        ray.init(address=address, include_dashboard=False, logging_level="WARNING",
-                 logging_config=ray.LoggingConfig(log_level="WARNING"),
-                 runtime_env={"env_vars": {"PYTHONWARNINGS": "ignore::DeprecationWarning,ignore::FutureWarning"}})
+        ray.init(
+            address=address,
+            include_dashboard=False,
+            logging_level="WARNING",
+            logging_config=ray.LoggingConfig(log_level="WARNING"),
+            runtime_env={"env_vars": {"PYTHONWARNINGS": "ignore::DeprecationWarning,ignore::FutureWarning"}},
+        )
     except (ConnectionError, RuntimeError, ValueError) as err:
         first = (str(err).strip().splitlines() or [err.__class__.__name__])[0]
         raise UserError(f"--address {address or 'local'}: cannot connect to Ray: {first}") from None
@@ -70,8 +83,9 @@ _BUILTIN_RESOURCES = ("CPU", "GPU", "memory", "object_store_memory")
 
 def custom_resources(resources: dict) -> list[str]:
     """The custom resources of ``ray.cluster_resources()`` (no CPU/GPU/memory/node ids)."""
-    return sorted(k for k in resources if k not in _BUILTIN_RESOURCES
-                  and not k.startswith(("node:", "accelerator_type:")))
+    return sorted(
+        k for k in resources if k not in _BUILTIN_RESOURCES and not k.startswith(("node:", "accelerator_type:"))
+    )
 
 
 def check_resource(resource: str, resources: dict, what: str) -> None:
@@ -82,7 +96,8 @@ def check_resource(resource: str, resources: dict, what: str) -> None:
         raise UserError(
             f"{what}: no node in the Ray cluster has resource {resource!r} "
             f"(custom resources: {', '.join(custom_resources(resources)) or 'none'}); start the device with "
-            f"ray start --address=<head>:6379 --resources='{{\"{resource}\": 1}}'")
+            f"ray start --address=<head>:6379 --resources='{{\"{resource}\": 1}}'"
+        )
 
 
 def node_record() -> dict:
@@ -90,8 +105,11 @@ def node_record() -> dict:
     and host name, for the device record of a LUT or a measurement."""
     import ray
 
-    return {"ray_node_id": ray.get_runtime_context().get_node_id(), "node_ip": ray.util.get_node_ip_address(),
-            "hostname": socket.gethostname()}
+    return {
+        "ray_node_id": ray.get_runtime_context().get_node_id(),
+        "node_ip": ray.util.get_node_ip_address(),
+        "hostname": socket.gethostname(),
+    }
 
 
 def this_node_resource() -> str:
@@ -112,8 +130,12 @@ def device_task_options(resource: str, num_cpus: float) -> dict:
     ``rpi4`` could never be placed ("cannot fit into any bundles")."""
     from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
 
-    return {"num_cpus": num_cpus, "resources": {resource: 1}, "max_retries": 0,
-            "scheduling_strategy": PlacementGroupSchedulingStrategy(placement_group=None)}
+    return {
+        "num_cpus": num_cpus,
+        "resources": {resource: 1},
+        "max_retries": 0,
+        "scheduling_strategy": PlacementGroupSchedulingStrategy(placement_group=None),
+    }
 
 
 def this_node() -> tuple[str, dict]:

@@ -14,8 +14,16 @@ import types
 import typing
 from typing import Literal, NotRequired, TypedDict
 
-__all__ = ["ArchRecord", "LutEstimate", "MeasuredRecord", "MetricsRecord", "ResultRow", "SpaceRecord",
-           "SweepRecord", "check_record"]
+__all__ = [
+    "ArchRecord",
+    "LutEstimate",
+    "MeasuredRecord",
+    "MetricsRecord",
+    "ResultRow",
+    "SpaceRecord",
+    "SweepRecord",
+    "check_record",
+]
 
 
 class SpaceRecord(TypedDict):

@@ -114,14 +114,22 @@ class SearchSpace:
         """Hash of what the searchable layers are (shapes and candidate ops). Two spaces
         with the same layers hash share per-layer LUT entries; the head and classifier
         (the LUT's fixed part) may differ, e.g. a 100-class table used for 10 classes."""
-        d = {"input_shape": list(self.input_shape), "ops": list(self.ops),
-             "layers": [dataclasses.astuple(l) for l in self.layers]}
+        d = {
+            "input_shape": list(self.input_shape),
+            "ops": list(self.ops),
+            "layers": [dataclasses.astuple(l) for l in self.layers],
+        }
         return _digest(d)
 
     def record(self) -> dict:
         """The ``space`` record of arch.json / metrics.json (docs/formats.md)."""
-        return {"name": self.name, "width": self.width, "num_classes": self.num_classes,
-                "hash": self.hash(), "layers_hash": self.layers_hash()}
+        return {
+            "name": self.name,
+            "width": self.width,
+            "num_classes": self.num_classes,
+            "hash": self.hash(),
+            "layers_hash": self.layers_hash(),
+        }
 
     def hash(self) -> str:
         """Hash of the full definition (layers, stem, head, classes)."""
@@ -152,18 +160,33 @@ _FBNET_STAGES = ((16, 1, 1), (24, 4, 1), (32, 4, 2), (64, 4, 2), (112, 4, 1), (1
 
 PRESETS: dict[str, dict] = {
     # HW-NAS-Bench's CIFAR setting of the FBNet space: 22 searchable layers.
-    "fbnet-cifar": dict(input_shape=(3, 32, 32), stem_channels=16, stem_stride=1,
-                        stages=_rows(*_FBNET_STAGES), head_channels=1504, num_classes=100),
+    "fbnet-cifar": dict(
+        input_shape=(3, 32, 32),
+        stem_channels=16,
+        stem_stride=1,
+        stages=_rows(*_FBNET_STAGES),
+        head_channels=1504,
+        num_classes=100,
+    ),
     # The FBNet paper's ImageNet macro-architecture (Table 1 of the paper).
-    "fbnet-imagenet": dict(input_shape=(3, 224, 224), stem_channels=16, stem_stride=2,
-                           stages=_rows((16, 1, 1), (24, 4, 2), (32, 4, 2), (64, 4, 2),
-                                        (112, 4, 1), (184, 4, 2), (352, 1, 1)),
-                           head_channels=1984, num_classes=1000),
+    "fbnet-imagenet": dict(
+        input_shape=(3, 224, 224),
+        stem_channels=16,
+        stem_stride=2,
+        stages=_rows((16, 1, 1), (24, 4, 2), (32, 4, 2), (64, 4, 2), (112, 4, 1), (184, 4, 2), (352, 1, 1)),
+        head_channels=1984,
+        num_classes=1000,
+    ),
     # Small CPU preset: same 9 ops, 8 searchable layers, the stem halves the resolution
     # so that one sweep trial (search + retrain) fits in well under a minute on 2 cores.
-    "fbnet-cpu": dict(input_shape=(3, 32, 32), stem_channels=16, stem_stride=2,
-                      stages=_rows((16, 1, 1), (24, 2, 2), (32, 2, 2), (64, 2, 1), (96, 1, 1)),
-                      head_channels=384, num_classes=10),
+    "fbnet-cpu": dict(
+        input_shape=(3, 32, 32),
+        stem_channels=16,
+        stem_stride=2,
+        stages=_rows((16, 1, 1), (24, 2, 2), (32, 2, 2), (64, 2, 1), (96, 1, 1)),
+        head_channels=384,
+        num_classes=10,
+    ),
     # HANNA's CIFAR-10 supernet (hpnair/18663_Project_FBNet, hanna_pytorch/candblks.py get_blocks(cifar10=True),
     # as train_cifar10.py builds it), the space of its Raspberry Pi 3B tables (builtin:rpi3b-hanna): a 3x3
     # stride-2 stem to 16 channels (32 -> 16 px), 22 searchable layers with CIFAR strides 1,2,2,1,1,1,1,
@@ -175,10 +198,14 @@ PRESETS: dict[str, dict] = {
     #   here only after the expand;
     # - HANNA has no skip in the first layer of a stage (layers 0, 1, 5, 9, 13, 17, 21); here every layer
     #   offers skip (identity at layer 0, a 1x1 conv + BN + ReLU where the shape changes).
-    "hanna-cifar": dict(input_shape=(3, 32, 32), stem_channels=16, stem_stride=2,
-                        stages=_rows((16, 1, 1), (24, 4, 2), (32, 4, 2), (64, 4, 1), (112, 4, 1), (184, 4, 1),
-                                     (352, 1, 1)),
-                        head_channels=1984, num_classes=10),
+    "hanna-cifar": dict(
+        input_shape=(3, 32, 32),
+        stem_channels=16,
+        stem_stride=2,
+        stages=_rows((16, 1, 1), (24, 4, 2), (32, 4, 2), (64, 4, 1), (112, 4, 1), (184, 4, 1), (352, 1, 1)),
+        head_channels=1984,
+        num_classes=10,
+    ),
 }
 
 

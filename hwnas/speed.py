@@ -32,9 +32,24 @@ from hwnas.network import build_network
 from hwnas.space import SearchSpace
 from hwnas.timing import Timing, fixed_threads, steady_allocator, summarize, timed_calls
 
-__all__ = ["MIN_SAMPLE_MS", "REFERENCE_CALLS", "calls_per_sample", "REFERENCE_INTERVAL_S", "REFERENCE_SEED", "REWARM_CALLS", "WARMUP_ROUNDS",
-           "NoBar", "SpeedReference", "interleaved", "measure_modules", "progress_bar", "reference_arch",
-           "sample_archs", "shuffled_rounds", "timings_ms"]
+__all__ = [
+    "MIN_SAMPLE_MS",
+    "REFERENCE_CALLS",
+    "calls_per_sample",
+    "REFERENCE_INTERVAL_S",
+    "REFERENCE_SEED",
+    "REWARM_CALLS",
+    "WARMUP_ROUNDS",
+    "NoBar",
+    "SpeedReference",
+    "interleaved",
+    "measure_modules",
+    "progress_bar",
+    "reference_arch",
+    "sample_archs",
+    "shuffled_rounds",
+    "timings_ms",
+]
 
 WARMUP_ROUNDS = 2  # untimed passes of `warmup` calls over all units before timing
 REWARM_CALLS = 2  # untimed calls before every timed visit of a unit
@@ -84,8 +99,16 @@ class SpeedReference:
     device's current speed; ``latency_ms`` (median of all readings) is the session's
     typical speed. Use inside ``fixed_threads`` and ``torch.inference_mode()``."""
 
-    def __init__(self, space: SearchSpace, arch=None, *, batch_size: int = 1, seed: int = REFERENCE_SEED,
-                 calls: int = REFERENCE_CALLS, interval_s: float = REFERENCE_INTERVAL_S):
+    def __init__(
+        self,
+        space: SearchSpace,
+        arch=None,
+        *,
+        batch_size: int = 1,
+        seed: int = REFERENCE_SEED,
+        calls: int = REFERENCE_CALLS,
+        interval_s: float = REFERENCE_INTERVAL_S,
+    ):
         self.arch = list(arch) if arch is not None else reference_arch(space, seed)
         self.seed, self.calls, self.interval_s = seed, calls, interval_s
         with torch.random.fork_rng(devices=[]):
@@ -128,10 +151,17 @@ class SpeedReference:
 
     def record(self) -> dict:
         """What a LUT or a measurement stores about the reference."""
-        return {"arch": self.arch, "seed": self.seed, "latency_ms": self.latency_ms,
-                "latency_iqr_ms": summarize(self.readings).iqr_ms, "rel_iqr": self.rel_iqr, "jitter": self.jitter,
-                "readings": len(self.readings),
-                "calls": self.calls, "interval_s": self.interval_s}
+        return {
+            "arch": self.arch,
+            "seed": self.seed,
+            "latency_ms": self.latency_ms,
+            "latency_iqr_ms": summarize(self.readings).iqr_ms,
+            "rel_iqr": self.rel_iqr,
+            "jitter": self.jitter,
+            "readings": len(self.readings),
+            "calls": self.calls,
+            "interval_s": self.interval_s,
+        }
 
 
 def shuffled_rounds(units, rounds: int, rng: random.Random):
@@ -147,7 +177,7 @@ def _level(readings: list[float], i: int) -> float:
     median of a window symmetric around the visit (one more reading on each side
     where there is one), see the module docstring."""
     k = min(1, i, len(readings) - 2 - i)
-    return statistics.median(readings[i - k:i + 2 + k])
+    return statistics.median(readings[i - k : i + 2 + k])
 
 
 def interleaved(units, run, visit, *, warmup: int, rounds: int, seed: int, reference, bar) -> dict:
@@ -202,9 +232,19 @@ def calls_per_sample(module, x, min_sample_ms: float) -> int:
     return max(1, math.ceil(min_sample_ms / max(one, 1e-6)))
 
 
-def measure_modules(modules, inputs, reference: SpeedReference, *, threads: int = 1, warmup: int = 10,
-                    repeats: int = 90, rounds: int = 6, seed: int = 0, progress: bool = False,
-                    min_sample_ms: float = MIN_SAMPLE_MS) -> list[Timing]:
+def measure_modules(
+    modules,
+    inputs,
+    reference: SpeedReference,
+    *,
+    threads: int = 1,
+    warmup: int = 10,
+    repeats: int = 90,
+    rounds: int = 6,
+    seed: int = 0,
+    progress: bool = False,
+    min_sample_ms: float = MIN_SAMPLE_MS,
+) -> list[Timing]:
     """Median/IQR latency of each ``modules[i](inputs[i])``, timed in ``rounds``
     shuffled passes over all modules against ``reference`` (built by the caller, in
     this process): the protocol of ``lut.profile`` for whole models. A sample is the
@@ -223,9 +263,13 @@ def measure_modules(modules, inputs, reference: SpeedReference, *, threads: int 
     def visit(i):
         return {i: timed_calls(modules[i], inputs[i], 0, per_round, ks[i])}
 
-    with fixed_threads(threads), torch.inference_mode(), \
-            progress_bar(len(modules) * rounds, "measuring", progress) as bar:
-        ratios = interleaved(range(len(modules)), run, visit, warmup=warmup, rounds=rounds, seed=seed,
-                             reference=reference, bar=bar)
+    with (
+        fixed_threads(threads),
+        torch.inference_mode(),
+        progress_bar(len(modules) * rounds, "measuring", progress) as bar,
+    ):
+        ratios = interleaved(
+            range(len(modules)), run, visit, warmup=warmup, rounds=rounds, seed=seed, reference=reference, bar=bar
+        )
     timings = timings_ms(ratios, reference, threads)
     return [timings[i] for i in range(len(modules))]

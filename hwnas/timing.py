@@ -21,7 +21,16 @@ from dataclasses import asdict, dataclass
 
 import torch
 
-__all__ = ["Timing", "fixed_threads", "measure", "metered_energy", "steady_allocator", "summarize", "time_module", "timed_calls"]
+__all__ = [
+    "Timing",
+    "fixed_threads",
+    "measure",
+    "metered_energy",
+    "steady_allocator",
+    "summarize",
+    "time_module",
+    "timed_calls",
+]
 
 # glibc mallopt parameters (malloc.h)
 _M_TRIM_THRESHOLD = -1
@@ -96,8 +105,14 @@ def summarize(samples_ms, threads: int = 1) -> Timing:
         q1, _, q3 = statistics.quantiles(samples, n=4, method="inclusive")
     else:
         q1 = q3 = samples[0]
-    return Timing(median_ms=statistics.median(samples), iqr_ms=q3 - q1, mean_ms=statistics.fmean(samples),
-                  min_ms=samples[0], repeats=len(samples), threads=threads)
+    return Timing(
+        median_ms=statistics.median(samples),
+        iqr_ms=q3 - q1,
+        mean_ms=statistics.fmean(samples),
+        min_ms=samples[0],
+        repeats=len(samples),
+        threads=threads,
+    )
 
 
 def timed_calls(module, example_input, warmup: int, repeats: int, calls_per_sample: int = 1) -> list[float]:
@@ -117,8 +132,9 @@ def timed_calls(module, example_input, warmup: int, repeats: int, calls_per_samp
     return samples
 
 
-def time_module(module: torch.nn.Module, example_input: torch.Tensor, *, warmup: int = 10,
-                repeats: int = 50, threads: int = 1) -> Timing:
+def time_module(
+    module: torch.nn.Module, example_input: torch.Tensor, *, warmup: int = 10, repeats: int = 50, threads: int = 1
+) -> Timing:
     """Time ``module(example_input)`` with the protocol above. The module is put in
     eval mode (and left there)."""
     if repeats < 1:
@@ -130,8 +146,15 @@ def time_module(module: torch.nn.Module, example_input: torch.Tensor, *, warmup:
     return summarize(samples, threads)
 
 
-def measure(module: torch.nn.Module, example_input: torch.Tensor, *, warmup: int = 10, repeats: int = 50,
-            threads: int = 1, meter=None) -> dict:
+def measure(
+    module: torch.nn.Module,
+    example_input: torch.Tensor,
+    *,
+    warmup: int = 10,
+    repeats: int = 50,
+    threads: int = 1,
+    meter=None,
+) -> dict:
     """Latency (median + IQR over ``repeats`` calls) and, with a real meter, energy per
     inference in mJ (the meter's reading over all timed calls / ``repeats``).
 
@@ -148,16 +171,24 @@ def measure(module: torch.nn.Module, example_input: torch.Tensor, *, warmup: int
     with fixed_threads(threads), torch.inference_mode():
         timed_calls(module, example_input, warmup, 0)
         if real_meter:
-            joules, _, dynamic = _read_meter(meter, lambda: samples.extend(timed_calls(module, example_input, 0, repeats)))
+            joules, _, dynamic = _read_meter(
+                meter, lambda: samples.extend(timed_calls(module, example_input, 0, repeats))
+            )
             energy_mj = joules * 1e3 / repeats
             energy_dynamic_mj = None if dynamic is None else dynamic * 1e3 / repeats
         else:
             samples = timed_calls(module, example_input, 0, repeats)
     timing = summarize(samples, threads)
-    return {"latency_ms": timing.median_ms, "latency_iqr_ms": timing.iqr_ms, "energy_mj": energy_mj,
-            "energy_dynamic_mj": energy_dynamic_mj,
-            "energy_source": meter.source if real_meter else "none", "threads": threads, "repeats": repeats,
-            "allocator": allocator["allocator"]}
+    return {
+        "latency_ms": timing.median_ms,
+        "latency_iqr_ms": timing.iqr_ms,
+        "energy_mj": energy_mj,
+        "energy_dynamic_mj": energy_dynamic_mj,
+        "energy_source": meter.source if real_meter else "none",
+        "threads": threads,
+        "repeats": repeats,
+        "allocator": allocator["allocator"],
+    }
 
 
 def metered_energy(module, x, meter, threads: int, min_seconds: float = 0.2, clock=time.perf_counter) -> dict:
@@ -177,8 +208,13 @@ def metered_energy(module, x, meter, threads: int, min_seconds: float = 0.2, clo
     with fixed_threads(threads), torch.inference_mode():
         module(x)
         joules, seconds, dynamic = _read_meter(meter, run, clock)
-    return {"energy_mj": joules * 1e3 / calls, "energy_dynamic_mj": None if dynamic is None else dynamic * 1e3 / calls,
-            "idle_w": getattr(meter, "idle_w", None), "calls": calls, "seconds": seconds}
+    return {
+        "energy_mj": joules * 1e3 / calls,
+        "energy_dynamic_mj": None if dynamic is None else dynamic * 1e3 / calls,
+        "idle_w": getattr(meter, "idle_w", None),
+        "calls": calls,
+        "seconds": seconds,
+    }
 
 
 def _read_meter(meter, run, clock=time.perf_counter) -> tuple[float, float, float | None]:

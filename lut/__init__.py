@@ -9,8 +9,19 @@ from lut.cache import cache_path, ensure_lut, lut_noise
 from lut.cost import CostModel, CostTensors, TableCost
 from lut.table import Lut, builtin_names, load_lut, save_lut
 
-__all__ = ["CostModel", "CostTensors", "Lut", "TableCost", "builtin_names", "cache_path", "ensure_lut",
-           "load_lut", "lut_noise", "profile_lut", "save_lut"]
+__all__ = [
+    "CostModel",
+    "CostTensors",
+    "Lut",
+    "TableCost",
+    "builtin_names",
+    "cache_path",
+    "ensure_lut",
+    "load_lut",
+    "lut_noise",
+    "profile_lut",
+    "save_lut",
+]
 
 
 def __getattr__(name):

@@ -51,24 +51,44 @@ def lut_noise(lut: Lut) -> dict:
     ref = proto.get("reference") if isinstance(proto.get("reference"), dict) else {}
     median_rel_iqr = proto.get("median_rel_iqr")
     jitter = ref.get("jitter")
-    over = [f"{name} {value:.3f} > {NOISE_LIMITS[name]}" for name, value in
-            (("median_rel_iqr", median_rel_iqr), ("reference_jitter", jitter))
-            if isinstance(value, (int, float)) and value > NOISE_LIMITS[name]]
-    return {"median_rel_iqr": median_rel_iqr, "reference_jitter": jitter,
-            "loadavg_1min": proto.get("loadavg_1min"), "noisy": bool(over), "why": "; ".join(over) or None}
+    over = [
+        f"{name} {value:.3f} > {NOISE_LIMITS[name]}"
+        for name, value in (("median_rel_iqr", median_rel_iqr), ("reference_jitter", jitter))
+        if isinstance(value, (int, float)) and value > NOISE_LIMITS[name]
+    ]
+    return {
+        "median_rel_iqr": median_rel_iqr,
+        "reference_jitter": jitter,
+        "loadavg_1min": proto.get("loadavg_1min"),
+        "noisy": bool(over),
+        "why": "; ".join(over) or None,
+    }
 
 
 def _cache_is_current(lut: Lut, space: SearchSpace, threads: int) -> bool:
     """A cached LUT is reused only when it describes ``space`` and was profiled with
     this protocol version, this torch and the thread count asked for."""
     lut.check_space(space)
-    return (lut.data.get("version") == FORMAT_VERSION and lut.protocol.get("version") == PROTOCOL_VERSION
-            and lut.device.get("torch") == torch.__version__
-            and lut.protocol.get("threads") == threads and not lut_noise(lut)["noisy"])
+    return (
+        lut.data.get("version") == FORMAT_VERSION
+        and lut.protocol.get("version") == PROTOCOL_VERSION
+        and lut.device.get("torch") == torch.__version__
+        and lut.protocol.get("threads") == threads
+        and not lut_noise(lut)["noisy"]
+    )
 
 
-def ensure_lut(spec: str, space: SearchSpace, cache_dir=None, *, progress: bool = False, tries: int = PROFILE_TRIES,
-               profile=None, energy_kind: str = "dynamic", **profile_kwargs) -> Lut:
+def ensure_lut(
+    spec: str,
+    space: SearchSpace,
+    cache_dir=None,
+    *,
+    progress: bool = False,
+    tries: int = PROFILE_TRIES,
+    profile=None,
+    energy_kind: str = "dynamic",
+    **profile_kwargs,
+) -> Lut:
     """``spec == "auto"``: this host's LUT for ``space``, profiled and cached; otherwise
     ``load_lut(spec, energy_kind)`` checked against ``space``. A cached LUT of an older
     format version (or without ``energy_kind``) is profiled again.
@@ -105,9 +125,12 @@ def ensure_lut(spec: str, space: SearchSpace, cache_dir=None, *, progress: bool 
     noise, lut = min(attempts, key=lambda a: (a[0]["noisy"], a[0]["median_rel_iqr"] or 0.0))
     lut.data["protocol"]["tries"] = [a[0] for a in attempts]
     if noise["noisy"]:
-        print(f"warning: LUT for {space.name} profiled {len(attempts)} times, every time on a busy device "
-              f"({noise['why']}; load {noise['loadavg_1min']}); used for this run only, not cached",
-              file=sys.stderr, flush=True)
+        print(
+            f"warning: LUT for {space.name} profiled {len(attempts)} times, every time on a busy device "
+            f"({noise['why']}; load {noise['loadavg_1min']}); used for this run only, not cached",
+            file=sys.stderr,
+            flush=True,
+        )
         lut.name = f"profiled:{space.name} (noisy, not cached)"
         return lut
     save_lut(lut, path)

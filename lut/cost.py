@@ -71,7 +71,9 @@ class TableCost(CostModel):
         try:
             return torch.tensor([self._col[op] for op in ops])
         except KeyError as err:
-            raise UserError(f"architecture: unknown op {err.args[0]!r}; expected one of {', '.join(self._col)}") from None
+            raise UserError(
+                f"architecture: unknown op {err.args[0]!r}; expected one of {', '.join(self._col)}"
+            ) from None
 
     def latency_ms(self, ops) -> float:
         t = self.tensors

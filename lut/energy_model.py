@@ -81,8 +81,12 @@ class Horowitz45nm(EnergyModel):
         return (macs * self.mac_pj + bytes_moved * self.byte_pj) * 1e-9
 
     def describe(self) -> dict:
-        return {"name": self.name, "mac_pj": self.mac_pj, "byte_pj": self.byte_pj,
-                "reference": "M. Horowitz, Computing's energy problem, ISSCC 2014 (45 nm, 0.9 V)"}
+        return {
+            "name": self.name,
+            "mac_pj": self.mac_pj,
+            "byte_pj": self.byte_pj,
+            "reference": "M. Horowitz, Computing's energy problem, ISSCC 2014 (45 nm, 0.9 V)",
+        }
 
 
 _MODELS = {"horowitz45nm": Horowitz45nm}

@@ -36,8 +36,9 @@ def estimate(lut: Lut, ops, metric: str = "latency") -> float:
     raise UserError(f"unknown metric {metric!r}; expected latency or energy")
 
 
-def lut_estimates(search_lut: str, space: SearchSpace, ops, cost: CostTensors | None = None,
-                  energy_kind: str = "dynamic") -> list[dict]:
+def lut_estimates(
+    search_lut: str, space: SearchSpace, ops, cost: CostTensors | None = None, energy_kind: str = "dynamic"
+) -> list[dict]:
     """The estimate of every LUT that matches the space: the search LUT first (or the
     given in-memory ``cost`` under its name), then the builtin ones with the same
     searchable layers (and energy of ``energy_kind``, when they have energy)."""
@@ -53,9 +54,15 @@ def lut_estimates(search_lut: str, space: SearchSpace, ops, cost: CostTensors | 
                 continue
         device = getattr(model, "device", None)
         energy = model.energy_mj(ops)
-        out.append({"name": spec, "device": device.get("name") if isinstance(device, dict) else None,
-                    "latency_ms": model.latency_ms(ops), "energy_mj": energy,
-                    "energy_source": model.energy_source if energy is not None else "none"})
+        out.append(
+            {
+                "name": spec,
+                "device": device.get("name") if isinstance(device, dict) else None,
+                "latency_ms": model.latency_ms(ops),
+                "energy_mj": energy,
+                "energy_source": model.energy_source if energy is not None else "none",
+            }
+        )
     return out
 
 
@@ -67,8 +74,7 @@ def read_archs_file(path: str) -> list[list[str]]:
         raise UserError(f"--archs-file {path}: cannot read ({err.strerror})") from None
     except json.JSONDecodeError as err:
         raise UserError(f"--archs-file {path}: not valid JSON: {err.msg} at line {err.lineno}") from None
-    if not isinstance(data, list) or not all(isinstance(a, list) and all(isinstance(o, str) for o in a)
-                                             for a in data):
+    if not isinstance(data, list) or not all(isinstance(a, list) and all(isinstance(o, str) for o in a) for a in data):
         raise UserError(f"--archs-file {path}: expected a JSON list of lists of op names")
     return data
 
@@ -81,8 +87,12 @@ def main(argv=None) -> None:
     group.add_argument("--arch", help="comma-separated op names, one per layer")
     group.add_argument("--archs-file", help="JSON list of op-name lists")
     p.add_argument("--metric", default="latency", choices=("latency", "energy"))
-    p.add_argument("--energy-kind", default="dynamic", choices=ENERGY_KINDS,
-                   help="energy: dynamic (total - idle power x time, default) or total")
+    p.add_argument(
+        "--energy-kind",
+        default="dynamic",
+        choices=ENERGY_KINDS,
+        help="energy: dynamic (total - idle power x time, default) or total",
+    )
     args = p.parse_args(argv)
     lut = load_lut(args.lut, args.energy_kind)
     space = lut.search_space()  # architectures are checked against the LUT's own space
@@ -92,8 +102,10 @@ def main(argv=None) -> None:
         ops = space.check_arch([o.strip() for o in args.arch.split(",")], "--arch")
         print(f"{args.metric}={estimate(lut, ops, args.metric):.9f} {unit}{source}")
         return
-    archs = [space.check_arch(a, f"--archs-file {args.archs_file}: entry {i}")
-             for i, a in enumerate(read_archs_file(args.archs_file))]
+    archs = [
+        space.check_arch(a, f"--archs-file {args.archs_file}: entry {i}")
+        for i, a in enumerate(read_archs_file(args.archs_file))
+    ]
     totals = [estimate(lut, a, args.metric) for a in archs]
     for i, t in enumerate(totals):
         print(f"{i}\t{t:.9f} {unit}{source}")

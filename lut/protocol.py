@@ -41,13 +41,39 @@ import torch
 from hwnas.network import build_head, build_network, build_stem, trace  # trace: re-exported
 from hwnas.ops import Skip, build_op
 from hwnas.space import SearchSpace
-from hwnas.speed import (REFERENCE_SEED, REWARM_CALLS, WARMUP_ROUNDS, SpeedReference, interleaved, measure_modules,
-                         progress_bar, reference_arch, sample_archs, timings_ms)
+from hwnas.speed import (
+    REFERENCE_SEED,
+    REWARM_CALLS,
+    WARMUP_ROUNDS,
+    SpeedReference,
+    interleaved,
+    measure_modules,
+    progress_bar,
+    reference_arch,
+    sample_archs,
+    timings_ms,
+)
 from hwnas.timing import Timing, fixed_threads, timed_calls
 
-__all__ = ["CONTEXTS", "PROTOCOL_VERSION", "REFERENCE_SEED", "REWARM_CALLS", "WARMUP_ROUNDS", "SpeedReference",
-           "design_archs", "fit_entries", "isolated_units", "measure_networks", "time_in_graph", "trace", "reference_arch", "sample_archs", "time_in_network",
-           "time_isolated", "timing_entry"]
+__all__ = [
+    "CONTEXTS",
+    "PROTOCOL_VERSION",
+    "REFERENCE_SEED",
+    "REWARM_CALLS",
+    "WARMUP_ROUNDS",
+    "SpeedReference",
+    "design_archs",
+    "fit_entries",
+    "isolated_units",
+    "measure_networks",
+    "time_in_graph",
+    "trace",
+    "reference_arch",
+    "sample_archs",
+    "time_in_network",
+    "time_isolated",
+    "timing_entry",
+]
 
 CONTEXTS = ("graph", "network", "isolated")
 GRAPH_RIDGE = 0.05  # ms^2 of network residual per ms^2 of entry correction (see fit_entries)
@@ -81,8 +107,18 @@ def isolated_units(space: SearchSpace, batch_size: int = 1):
     return units
 
 
-def time_isolated(units, space: SearchSpace, *, threads: int, warmup: int, repeats: int, rounds: int,
-                  batch_size: int = 1, seed: int = 0, progress: bool = False) -> tuple[dict, SpeedReference]:
+def time_isolated(
+    units,
+    space: SearchSpace,
+    *,
+    threads: int,
+    warmup: int,
+    repeats: int,
+    rounds: int,
+    batch_size: int = 1,
+    seed: int = 0,
+    progress: bool = False,
+) -> tuple[dict, SpeedReference]:
     """``({key: Timing}, reference)`` of every unit timed alone."""
     per_round = max(1, repeats // rounds)
 
@@ -94,10 +130,13 @@ def time_isolated(units, space: SearchSpace, *, threads: int, warmup: int, repea
         key, module, x = unit
         return {key: timed_calls(module, x, 0, per_round)}
 
-    with fixed_threads(threads), torch.inference_mode(), progress_bar(len(units) * rounds, "profiling", progress) as bar:
+    with (
+        fixed_threads(threads),
+        torch.inference_mode(),
+        progress_bar(len(units) * rounds, "profiling", progress) as bar,
+    ):
         reference = SpeedReference(space, batch_size=batch_size)
-        ratios = interleaved(units, run, visit, warmup=warmup, rounds=rounds, seed=seed, reference=reference,
-                              bar=bar)
+        ratios = interleaved(units, run, visit, warmup=warmup, rounds=rounds, seed=seed, reference=reference, bar=bar)
     return timings_ms(ratios, reference, threads), reference
 
 
@@ -118,8 +157,18 @@ def design_archs(space: SearchSpace, per_op: int, seed: int = 0) -> list[list[st
     return [list(arch) for arch in zip(*columns)]
 
 
-def time_in_network(space: SearchSpace, *, threads: int, warmup: int, repeats: int, rounds: int, per_op: int,
-                    batch_size: int = 1, seed: int = 0, progress: bool = False) -> tuple[dict, dict, SpeedReference]:
+def time_in_network(
+    space: SearchSpace,
+    *,
+    threads: int,
+    warmup: int,
+    repeats: int,
+    rounds: int,
+    per_op: int,
+    batch_size: int = 1,
+    seed: int = 0,
+    progress: bool = False,
+) -> tuple[dict, dict, SpeedReference]:
     """Time every block in place inside the design's networks.
 
     One clock read between consecutive blocks: a block's time runs from the read
@@ -133,8 +182,11 @@ def time_in_network(space: SearchSpace, *, threads: int, warmup: int, repeats: i
     nets = []
     for arch in archs:
         net = build_network(space, arch).eval()
-        keys = ["stem"] + [(space.layers[i].shape_key, op) for i, op in enumerate(arch)
-                           if not _is_identity(space, i, op)] + ["head"]
+        keys = (
+            ["stem"]
+            + [(space.layers[i].shape_key, op) for i, op in enumerate(arch) if not _is_identity(space, i, op)]
+            + ["head"]
+        )
         if len(keys) != len(net):
             raise RuntimeError("lut.protocol: build_network dropped different layers than expected")
         nets.append((net, keys))
@@ -163,8 +215,7 @@ def time_in_network(space: SearchSpace, *, threads: int, warmup: int, repeats: i
 
     with fixed_threads(threads), torch.inference_mode(), progress_bar(len(nets) * rounds, "profiling", progress) as bar:
         reference = SpeedReference(space, batch_size=batch_size)
-        ratios = interleaved(nets, run, visit, warmup=warmup, rounds=rounds, seed=seed, reference=reference,
-                              bar=bar)
+        ratios = interleaved(nets, run, visit, warmup=warmup, rounds=rounds, seed=seed, reference=reference, bar=bar)
     return timings_ms(ratios, reference, threads), {"archs": archs, "per_op": per_op, "seed": seed}, reference
 
 
@@ -202,8 +253,18 @@ def fit_entries(X: torch.Tensor, y: torch.Tensor, prior: torch.Tensor, ridge: fl
     return b, s, int((base + d < GRAPH_FLOOR * base).sum())
 
 
-def time_in_graph(space: SearchSpace, *, threads: int, warmup: int, repeats: int, rounds: int, per_op: int,
-                  batch_size: int = 1, seed: int = 0, progress: bool = False) -> tuple[dict, dict, SpeedReference]:
+def time_in_graph(
+    space: SearchSpace,
+    *,
+    threads: int,
+    warmup: int,
+    repeats: int,
+    rounds: int,
+    per_op: int,
+    batch_size: int = 1,
+    seed: int = 0,
+    progress: bool = False,
+) -> tuple[dict, dict, SpeedReference]:
     """Every entry fitted from whole *TorchScript* networks (the deployed form).
 
     A traced network runs its blocks without Python between them: measured here,
@@ -215,8 +276,17 @@ def time_in_graph(space: SearchSpace, *, threads: int, warmup: int, repeats: int
     in-place timings (``time_in_network``) as prior. Returns like ``time_in_network``;
     the entries' IQR is the prior's, scaled.
     """
-    eager, _, _ = time_in_network(space, threads=threads, warmup=warmup, repeats=repeats, rounds=rounds,
-                                  per_op=per_op, batch_size=batch_size, seed=seed, progress=progress)
+    eager, _, _ = time_in_network(
+        space,
+        threads=threads,
+        warmup=warmup,
+        repeats=repeats,
+        rounds=rounds,
+        per_op=per_op,
+        batch_size=batch_size,
+        seed=seed,
+        progress=progress,
+    )
     keys = ["fixed"] + [key for key in eager if key not in ("stem", "head")]
     per_op_fit = max(per_op, -(-2 * len(keys) // len(space.ops)))
     archs = design_archs(space, per_op_fit, seed + 1)
@@ -228,8 +298,17 @@ def time_in_graph(space: SearchSpace, *, threads: int, warmup: int, repeats: int
     reference = SpeedReference(space, batch_size=batch_size)
     # fewer samples per network than a childnet gets (>= 10 ms each): the fit averages
     # over all the networks
-    timings = measure_modules(nets, [x] * len(nets), reference, threads=threads, warmup=warmup,
-                              repeats=max(rounds, repeats // 6), rounds=rounds, seed=seed, progress=progress)
+    timings = measure_modules(
+        nets,
+        [x] * len(nets),
+        reference,
+        threads=threads,
+        warmup=warmup,
+        repeats=max(rounds, repeats // 6),
+        rounds=rounds,
+        seed=seed,
+        progress=progress,
+    )
     fixed_eager = eager["stem"].median_ms + eager["head"].median_ms
     prior = torch.tensor([fixed_eager] + [eager[k].median_ms for k in keys[1:]], dtype=torch.float64)
     X = _design_matrix(space, archs, keys)
@@ -239,26 +318,58 @@ def time_in_graph(space: SearchSpace, *, threads: int, warmup: int, repeats: int
     out = {}
     for j, key in enumerate(keys[1:], start=1):
         t = eager[key]
-        out[key] = Timing(median_ms=float(b[j]), iqr_ms=t.iqr_ms * scale, mean_ms=float(b[j]), min_ms=float(b[j]),
-                          repeats=t.repeats, threads=threads)
+        out[key] = Timing(
+            median_ms=float(b[j]),
+            iqr_ms=t.iqr_ms * scale,
+            mean_ms=float(b[j]),
+            min_ms=float(b[j]),
+            repeats=t.repeats,
+            threads=threads,
+        )
     # the fixed part split between stem and head as the eager timings split it
     for part in ("stem", "head"):
         share = eager[part].median_ms / fixed_eager
         t = eager[part]
-        out[part] = Timing(median_ms=float(b[0]) * share, iqr_ms=t.iqr_ms * scale, mean_ms=float(b[0]) * share,
-                           min_ms=float(b[0]) * share, repeats=t.repeats, threads=threads)
-    info = {"archs": archs, "per_op": per_op_fit, "seed": seed + 1, "networks": len(archs), "unknowns": len(keys),
-            "ridge": GRAPH_RIDGE, "prior": "network context (eager, in place)", "prior_scale": scale,
-            "fit_rel_rmse": float(residual.pow(2).mean().sqrt()),
-            "fit_rel_max": float(residual.abs().max()), "floored": floored,
-            "median_rel_iqr_networks": statistics.median(t.iqr_ms / t.median_ms for t in timings)}
+        out[part] = Timing(
+            median_ms=float(b[0]) * share,
+            iqr_ms=t.iqr_ms * scale,
+            mean_ms=float(b[0]) * share,
+            min_ms=float(b[0]) * share,
+            repeats=t.repeats,
+            threads=threads,
+        )
+    info = {
+        "archs": archs,
+        "per_op": per_op_fit,
+        "seed": seed + 1,
+        "networks": len(archs),
+        "unknowns": len(keys),
+        "ridge": GRAPH_RIDGE,
+        "prior": "network context (eager, in place)",
+        "prior_scale": scale,
+        "fit_rel_rmse": float(residual.pow(2).mean().sqrt()),
+        "fit_rel_max": float(residual.abs().max()),
+        "floored": floored,
+        "median_rel_iqr_networks": statistics.median(t.iqr_ms / t.median_ms for t in timings),
+    }
     return out, info, reference
 
 
-def measure_networks(space: SearchSpace, archs, *, threads: int = 1, warmup: int = 10, repeats: int = 90,
-                     rounds: int = 6, batch_size: int = 1, seed: int = 0, progress: bool = True,
-                     reference_arch=None, reference_seed: int = REFERENCE_SEED,
-                     graph: bool = True) -> tuple[list[Timing], SpeedReference]:
+def measure_networks(
+    space: SearchSpace,
+    archs,
+    *,
+    threads: int = 1,
+    warmup: int = 10,
+    repeats: int = 90,
+    rounds: int = 6,
+    batch_size: int = 1,
+    seed: int = 0,
+    progress: bool = True,
+    reference_arch=None,
+    reference_seed: int = REFERENCE_SEED,
+    graph: bool = True,
+) -> tuple[list[Timing], SpeedReference]:
     """Median/IQR latency of each architecture's whole network (traced like an
     exported childnet when ``graph``, else eager), measured in ``rounds`` shuffled
     passes over all networks with the speed reference (same protocol as
@@ -272,8 +383,17 @@ def measure_networks(space: SearchSpace, archs, *, threads: int = 1, warmup: int
         with fixed_threads(threads):
             nets = [trace(net, x) for net in nets]
     reference = SpeedReference(space, reference_arch, batch_size=batch_size, seed=reference_seed)
-    timings = measure_modules(nets, [x] * len(nets), reference, threads=threads, warmup=warmup, repeats=repeats,
-                              rounds=rounds, seed=seed, progress=progress)
+    timings = measure_modules(
+        nets,
+        [x] * len(nets),
+        reference,
+        threads=threads,
+        warmup=warmup,
+        repeats=repeats,
+        rounds=rounds,
+        seed=seed,
+        progress=progress,
+    )
     return timings, reference
 
 

@@ -17,8 +17,18 @@ from hwnas.io import atomic_write_json, parse_json
 from hwnas.space import SearchSpace, Stage
 from lut.cost import CostTensors, TableCost
 
-__all__ = ["ENERGY_FIELDS", "ENERGY_KINDS", "FORMAT", "FORMAT_VERSION", "Lut", "builtin_names", "load_lut",
-           "lut_from_dict", "save_lut", "space_from_definition"]
+__all__ = [
+    "ENERGY_FIELDS",
+    "ENERGY_KINDS",
+    "FORMAT",
+    "FORMAT_VERSION",
+    "Lut",
+    "builtin_names",
+    "load_lut",
+    "lut_from_dict",
+    "save_lut",
+    "space_from_definition",
+]
 
 FORMAT = "hwnas-lut"
 FORMAT_VERSION = 2  # 2: energy of two kinds (energy_kinds, energy_mj total, energy_dynamic_mj); 1 is still read
@@ -121,7 +131,8 @@ class Lut(TableCost):
             raise UserError(
                 f"LUT {self.name}: made for space {self.space_record['name']} (width {self.space_record.get('width')}, "
                 f"layers_hash {self.space_record['layers_hash']}), not for {space.name} (width {space.width}, "
-                f"layers_hash {space.layers_hash()})")
+                f"layers_hash {space.layers_hash()})"
+            )
         if tuple(space.ops) != self.op_names:
             raise UserError(f"LUT {self.name}: ops {list(self.op_names)} differ from the space's {list(space.ops)}")
 
@@ -131,9 +142,11 @@ class Lut(TableCost):
         try:
             space = space_from_definition(definition)
         except (KeyError, TypeError, ValueError, AttributeError):
-            raise UserError(f"LUT {self.name}: field space.definition: expected a search space definition "
-                            "(name, input_shape, stem_channels, stem_stride, stages, head_channels, num_classes, "
-                            "ops, width)") from None
+            raise UserError(
+                f"LUT {self.name}: field space.definition: expected a search space definition "
+                "(name, input_shape, stem_channels, stem_stride, stages, head_channels, num_classes, "
+                "ops, width)"
+            ) from None
         self.check_space(space)
         return space
 
@@ -174,8 +187,11 @@ def _energy_kinds(data: dict, version: int, source: str, f: _Fields) -> dict[str
         return {"dynamic" if source.startswith("model:") else "total": "energy_mj"}
     kinds = f.get(data, "energy_kinds", "energy_kinds", list)
     if not kinds or len(set(kinds)) != len(kinds) or not set(kinds) <= set(ENERGY_KINDS):
-        f.fail("energy_kinds", f"a non-empty list of distinct kinds among {list(ENERGY_KINDS)} "
-                               f"when energy_source is {source!r}, got {kinds!r}")
+        f.fail(
+            "energy_kinds",
+            f"a non-empty list of distinct kinds among {list(ENERGY_KINDS)} "
+            f"when energy_source is {source!r}, got {kinds!r}",
+        )
     return {k: ENERGY_FIELDS[k] for k in kinds}
 
 
@@ -223,8 +239,9 @@ def _tensors(data: dict, f: _Fields, energy_kind: str) -> CostTensors:
             where = f"layers[{i}].ops.{op}"
             entry = f.get(entries, op, where, dict)
             # 0 is the cost of an identity skip only (build_network removes it)
-            lat[i, j] = _cost(f, f.get(entry, "latency_ms", f"{where}.latency_ms", float), f"{where}.latency_ms",
-                              zero_ok=op == "skip")
+            lat[i, j] = _cost(
+                f, f.get(entry, "latency_ms", f"{where}.latency_ms", float), f"{where}.latency_ms", zero_ok=op == "skip"
+            )
             e = f.get(entry, en_key, f"{where}.{en_key}", float, nullable=not has_energy)
             if has_energy:
                 en[i, j] = _cost(f, e, f"{where}.{en_key}", zero_ok=op == "skip")
@@ -246,9 +263,15 @@ def _tensors(data: dict, f: _Fields, energy_kind: str) -> CostTensors:
     for name, table, base in (("latency_ms", lat, fixed_lat), (en_key, en, fixed_en)):
         if table is not None and not math.isfinite(base + float(table.max(dim=1).values.sum())):
             f.fail(f"layers[*].ops.*.{name}", "entries whose sums stay finite (the largest estimate overflows)")
-    return CostTensors(op_names=tuple(ops), latency_fixed_ms=fixed_lat, latency_ms=lat,
-                       energy_fixed_mj=fixed_en, energy_mj=en, energy_source=energy_source,
-                       energy_kind=energy_kind if has_energy else None)
+    return CostTensors(
+        op_names=tuple(ops),
+        latency_fixed_ms=fixed_lat,
+        latency_ms=lat,
+        energy_fixed_mj=fixed_en,
+        energy_mj=en,
+        energy_source=energy_source,
+        energy_kind=energy_kind if has_energy else None,
+    )
 
 
 def _cost(f: _Fields, value: float, field: str, zero_ok: bool) -> float:
@@ -260,10 +283,17 @@ def _cost(f: _Fields, value: float, field: str, zero_ok: bool) -> float:
 
 def space_from_definition(d: dict) -> SearchSpace:
     """Rebuild a space from ``SearchSpace.definition()`` (how a LUT stores it)."""
-    return SearchSpace(name=d["name"], input_shape=tuple(d["input_shape"]), stem_channels=d["stem_channels"],
-                       stem_stride=d["stem_stride"], stages=tuple(Stage(*s) for s in d["stages"]),
-                       head_channels=d["head_channels"], num_classes=d["num_classes"], ops=tuple(d["ops"]),
-                       width=d["width"])
+    return SearchSpace(
+        name=d["name"],
+        input_shape=tuple(d["input_shape"]),
+        stem_channels=d["stem_channels"],
+        stem_stride=d["stem_stride"],
+        stages=tuple(Stage(*s) for s in d["stages"]),
+        head_channels=d["head_channels"],
+        num_classes=d["num_classes"],
+        ops=tuple(d["ops"]),
+        width=d["width"],
+    )
 
 
 def lut_from_dict(data: dict, name: str = "<memory>", energy_kind: str = "dynamic") -> Lut:
@@ -279,8 +309,9 @@ def load_lut(spec: str, energy_kind: str = "dynamic") -> Lut:
         name = spec.split(":", 1)[1]
         path = BUILTIN_DIR / f"{name}.json"
         if name not in builtin_names():  # a name, never a path ("builtin:../x" stays inside the package)
-            raise UserError(f"unknown builtin LUT {spec!r}; expected one of "
-                            f"{', '.join('builtin:' + n for n in builtin_names())}")
+            raise UserError(
+                f"unknown builtin LUT {spec!r}; expected one of {', '.join('builtin:' + n for n in builtin_names())}"
+            )
     else:
         path = Path(spec)
         if not path.is_file():

@@ -42,15 +42,28 @@ VALIDATE_REPEATS = 150
 VALIDATE_ROUNDS = 30
 
 
-def validate_lut(lut: Lut, n_archs: int, *, seed: int = 0, threads: int | None = None, warmup: int | None = None,
-                 repeats: int | None = None, rounds: int | None = None, progress: bool = True) -> dict:
+def validate_lut(
+    lut: Lut,
+    n_archs: int,
+    *,
+    seed: int = 0,
+    threads: int | None = None,
+    warmup: int | None = None,
+    repeats: int | None = None,
+    rounds: int | None = None,
+    progress: bool = True,
+) -> dict:
     """Estimates vs measurements of ``n_archs`` random architectures. Threads and
     warm-up default to the LUT's own ``protocol``; repeats and rounds to
     ``VALIDATE_REPEATS``/``VALIDATE_ROUNDS``."""
     if n_archs < 2:
         raise UserError(f"--archs must be >= 2 (a rank correlation needs two), got {n_archs}")
-    for name, value, low in (("--threads", threads, 1), ("--warmup", warmup, 0), ("--repeats", repeats, 1),
-                             ("--rounds", rounds, 1)):
+    for name, value, low in (
+        ("--threads", threads, 1),
+        ("--warmup", warmup, 0),
+        ("--repeats", repeats, 1),
+        ("--rounds", rounds, 1),
+    ):
         at_least(name, value, low)  # before anything is timed (0 was silently the default)
     space = lut.search_space()
     proto = lut.protocol
@@ -59,29 +72,42 @@ def validate_lut(lut: Lut, n_archs: int, *, seed: int = 0, threads: int | None =
     repeats = repeats or VALIDATE_REPEATS
     rounds = rounds or VALIDATE_ROUNDS
     archs = sample_archs(space, n_archs, seed)
-    result = measure_against(lut, archs, threads=threads, warmup=warmup, repeats=repeats, rounds=rounds, seed=seed,
-                             progress=progress)
+    result = measure_against(
+        lut, archs, threads=threads, warmup=warmup, repeats=repeats, rounds=rounds, seed=seed, progress=progress
+    )
     return {**result, "threads": threads, "repeats": repeats, "warmup": warmup, "rounds": rounds}
 
 
-def measure_against(lut: Lut, archs, *, threads: int, warmup: int, repeats: int, rounds: int, seed: int = 0,
-                    progress: bool = True) -> dict:
+def measure_against(
+    lut: Lut, archs, *, threads: int, warmup: int, repeats: int, rounds: int, seed: int = 0, progress: bool = True
+) -> dict:
     """Measure ``archs``' whole networks on this device, timed against ``lut``'s own
     speed reference (if it has one), and ``compare`` them with ``lut``'s estimates."""
     lut_ref = lut.speed_reference()
     timings, reference = measure_networks(
-        lut.search_space(), archs, threads=threads, warmup=warmup, repeats=repeats, rounds=rounds,
-        batch_size=lut.data.get("batch_size", 1), seed=seed, progress=progress,
+        lut.search_space(),
+        archs,
+        threads=threads,
+        warmup=warmup,
+        repeats=repeats,
+        rounds=rounds,
+        batch_size=lut.data.get("batch_size", 1),
+        seed=seed,
+        progress=progress,
         reference_arch=lut_ref["arch"] if lut_ref else None,
         reference_seed=lut_ref["seed"] if lut_ref else REFERENCE_SEED,
         # an eager-context LUT describes eager networks; any other the deployed (traced) form
-        graph=lut.protocol.get("context") not in ("network", "isolated"))
+        graph=lut.protocol.get("context") not in ("network", "isolated"),
+    )
     return compare(lut, archs, timings, reference.latency_ms)
 
 
 def _scores(predicted, measured) -> dict:
-    return {"within_10pct": within_fraction(predicted, measured, 0.10), "kendall_tau": kendall_tau(predicted, measured),
-            "mape": mape(predicted, measured)}
+    return {
+        "within_10pct": within_fraction(predicted, measured, 0.10),
+        "kendall_tau": kendall_tau(predicted, measured),
+        "mape": mape(predicted, measured),
+    }
 
 
 def compare(lut: Lut, archs, timings, reference_ms: float) -> dict:
@@ -95,30 +121,43 @@ def compare(lut: Lut, archs, timings, reference_ms: float) -> dict:
     predicted = [lut.latency_ms(a) for a in archs]
     now = [t.median_ms for t in timings]
     measured = [m / speed_factor for m in now] if speed_factor else now
-    return {"archs": archs, "predicted_ms": predicted, "measured_ms": measured,
-            "measured_iqr_ms": [t.iqr_ms / (speed_factor or 1.0) for t in timings],
-            "measured_now_ms": now, "speed_factor": speed_factor, "reference_ms": reference_ms,
-            **_scores(predicted, measured), "uncorrected": _scores(predicted, now)}
+    return {
+        "archs": archs,
+        "predicted_ms": predicted,
+        "measured_ms": measured,
+        "measured_iqr_ms": [t.iqr_ms / (speed_factor or 1.0) for t in timings],
+        "measured_now_ms": now,
+        "speed_factor": speed_factor,
+        "reference_ms": reference_ms,
+        **_scores(predicted, measured),
+        "uncorrected": _scores(predicted, now),
+    }
 
 
 def format_report(result: dict) -> str:
     lines = [f"{'#':>3} {'lut_ms':>9} {'measured_ms':>11} {'iqr_ms':>7} {'err%':>7}  arch"]
-    for i, (a, p, m, q) in enumerate(zip(result["archs"], result["predicted_ms"], result["measured_ms"],
-                                         result["measured_iqr_ms"])):
+    for i, (a, p, m, q) in enumerate(
+        zip(result["archs"], result["predicted_ms"], result["measured_ms"], result["measured_iqr_ms"])
+    ):
         lines.append(f"{i:>3} {p:>9.3f} {m:>11.3f} {q:>7.3f} {100 * (p - m) / m:>+7.2f}  {','.join(a)}")
     rel_iqr = sorted(q / m for q, m in zip(result["measured_iqr_ms"], result["measured_ms"]))[len(result["archs"]) // 2]
     if rel_iqr > NOISY_REL_IQR:
-        lines.append(f"note: noisy timings (median IQR {100 * rel_iqr:.0f}% of the median): other processes are "
-                     "running; rerun on a quiet machine")
+        lines.append(
+            f"note: noisy timings (median IQR {100 * rel_iqr:.0f}% of the median): other processes are "
+            "running; rerun on a quiet machine"
+        )
     u = result["uncorrected"]
     if result["speed_factor"] is None:
         lines.append("note: the LUT records no speed reference; measurements are compared as measured")
     else:
-        lines.append(f"speed_factor={result['speed_factor']:.3f} (reference network {result['reference_ms']:.3f} ms now "
-                     f"vs in the LUT); measurements above are at the LUT's speed. As measured now: "
-                     f"within_10pct={u['within_10pct']:.3f} kendall_tau={u['kendall_tau']:.3f} mape={u['mape']:.2f}")
-    lines.append(f"within_10pct={result['within_10pct']:.3f} kendall_tau={result['kendall_tau']:.3f} "
-                 f"mape={result['mape']:.2f}")
+        lines.append(
+            f"speed_factor={result['speed_factor']:.3f} (reference network {result['reference_ms']:.3f} ms now "
+            f"vs in the LUT); measurements above are at the LUT's speed. As measured now: "
+            f"within_10pct={u['within_10pct']:.3f} kendall_tau={u['kendall_tau']:.3f} mape={u['mape']:.2f}"
+        )
+    lines.append(
+        f"within_10pct={result['within_10pct']:.3f} kendall_tau={result['kendall_tau']:.3f} mape={result['mape']:.2f}"
+    )
     return "\n".join(lines)
 
 
@@ -137,10 +176,20 @@ def main(argv=None) -> None:
     lut = load_lut(args.lut)
     host = socket.gethostname()
     if lut.device.get("hostname") != host:
-        print(f"note: LUT {args.lut} describes device {lut.device.get('name')!r}, not this host ({host}): "
-              "the comparison is across devices")
-    result = validate_lut(lut, args.archs, seed=args.seed, threads=args.threads, warmup=args.warmup,
-                          repeats=args.repeats, rounds=args.rounds, progress=not args.no_progress)
+        print(
+            f"note: LUT {args.lut} describes device {lut.device.get('name')!r}, not this host ({host}): "
+            "the comparison is across devices"
+        )
+    result = validate_lut(
+        lut,
+        args.archs,
+        seed=args.seed,
+        threads=args.threads,
+        warmup=args.warmup,
+        repeats=args.repeats,
+        rounds=args.rounds,
+        progress=not args.no_progress,
+    )
     print(format_report(result))
 
 

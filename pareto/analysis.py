@@ -47,9 +47,15 @@ def compute_fronts(trials: pd.DataFrame, luts) -> list:
         values = finished[columns].to_numpy(dtype=float)
         complete = np.isfinite(values).all(axis=1)
         used = finished[complete]
-        result = {**spec, "objectives": [{"column": c, "sense": s} for c, s in spec["objectives"]],
-                  "rows_used": int(complete.sum()), "left_out": int((~complete).sum()),
-                  "trial_ids": [], "hypervolume": None, "reference_point": None}
+        result = {
+            **spec,
+            "objectives": [{"column": c, "sense": s} for c, s in spec["objectives"]],
+            "rows_used": int(complete.sum()),
+            "left_out": int((~complete).sum()),
+            "trial_ids": [],
+            "hypervolume": None,
+            "reference_point": None,
+        }
         if len(used) == 0:
             result["note"] = "no finished trial has all objectives"
             fronts.append(result)
@@ -95,27 +101,40 @@ def lut_error_stats(trials: pd.DataFrame, luts: dict) -> list:
         stats = estimate_error_stats(finished[col], corrected if use_corrected else raw)
         same = bool(lut_device) and any(d.startswith(str(lut_device)) for d in devices)
         factor = finished["measured_speed_factor"].dropna() if use_corrected else pd.Series(dtype=float)
-        out.append({"lut": name, "lut_device": lut_device, "measured_devices": devices, "same_device": same,
-                    **stats, "compared_with": "measured at the LUT's speed" if use_corrected else "measured",
-                    "as_measured": estimate_error_stats(finished[col], raw) if use_corrected else None,
-                    "speed_factor": float(factor.median()) if len(factor) else None,
-                    "measured_rel_iqr": float(rel_iqr.median()) if len(rel_iqr) else None,
-                    "noisy_measurements": int(finished["measured_noisy"].fillna(False).astype(bool).sum())})
+        out.append(
+            {
+                "lut": name,
+                "lut_device": lut_device,
+                "measured_devices": devices,
+                "same_device": same,
+                **stats,
+                "compared_with": "measured at the LUT's speed" if use_corrected else "measured",
+                "as_measured": estimate_error_stats(finished[col], raw) if use_corrected else None,
+                "speed_factor": float(factor.median()) if len(factor) else None,
+                "measured_rel_iqr": float(rel_iqr.median()) if len(rel_iqr) else None,
+                "noisy_measurements": int(finished["measured_noisy"].fillna(False).astype(bool).sum()),
+            }
+        )
     return out
 
 
 def fidelity_line(stat: dict) -> str:
     """One line per LUT for the terminal: how far the LUT is from the device."""
+
     def f(v, fmt):
         return "n/a" if v is None else format(v, fmt)
 
-    line = (f"fidelity[{stat['lut']}]: n={stat['n']} within_10pct={f(stat['within_10pct'], '.3f')} "
-            f"kendall_tau={f(stat['kendall_tau'], '.3f')} mape={f(stat['mape_pct'], '.2f')}% "
-            f"median_ratio={f(stat['median_ratio'], '.3f')} measured_rel_iqr={f(stat['measured_rel_iqr'], '.4f')}")
+    line = (
+        f"fidelity[{stat['lut']}]: n={stat['n']} within_10pct={f(stat['within_10pct'], '.3f')} "
+        f"kendall_tau={f(stat['kendall_tau'], '.3f')} mape={f(stat['mape_pct'], '.2f')}% "
+        f"median_ratio={f(stat['median_ratio'], '.3f')} measured_rel_iqr={f(stat['measured_rel_iqr'], '.4f')}"
+    )
     if stat.get("as_measured"):
         raw = stat["as_measured"]
-        line += (f" (vs measured at the LUT's speed, speed_factor={f(stat['speed_factor'], '.3f')}; as measured: "
-                 f"within_10pct={f(raw['within_10pct'], '.3f')} kendall_tau={f(raw['kendall_tau'], '.3f')})")
+        line += (
+            f" (vs measured at the LUT's speed, speed_factor={f(stat['speed_factor'], '.3f')}; as measured: "
+            f"within_10pct={f(raw['within_10pct'], '.3f')} kendall_tau={f(raw['kendall_tau'], '.3f')})"
+        )
     if not stat["same_device"]:
         line += " [cross-device]"
     return line

@@ -46,15 +46,31 @@ def _front(fronts: list, trials: pd.DataFrame, luts: dict) -> tuple[str | None, 
 def _baseline_row(b: dict) -> dict:
     measured = _v(b.get("energy_mj"))
     modeled = _v(b.get("model_energy_mj"))
-    energy, source, basis = ((measured, b.get("energy_source"), "measured") if measured is not None else
-                             (modeled, b.get("model_energy_source"), "model") if modeled is not None else
-                             (None, "none", None))
+    energy, source, basis = (
+        (measured, b.get("energy_source"), "measured")
+        if measured is not None
+        else (modeled, b.get("model_energy_source"), "model")
+        if modeled is not None
+        else (None, "none", None)
+    )
     flops = _v(b.get("flops"))
-    return {"kind": "baseline", "name": b.get("name"), "width": _v(b.get("width")), "test_acc": _v(b.get("test_acc")),
-            "params": _v(b.get("params")), "flops": flops, "macs": None if flops is None else flops // 2,
-            "lut_latency_ms": None, "measured_latency_ms": _v(b.get("latency_ms")), "energy_mj": energy,
-            "energy_source": source, "energy_basis": basis, "front": None, "same_as": [],
-            "note": _NO_LUT if b.get("test_acc") is not None else f"untrained (test_acc null); {_NO_LUT}"}
+    return {
+        "kind": "baseline",
+        "name": b.get("name"),
+        "width": _v(b.get("width")),
+        "test_acc": _v(b.get("test_acc")),
+        "params": _v(b.get("params")),
+        "flops": flops,
+        "macs": None if flops is None else flops // 2,
+        "lut_latency_ms": None,
+        "measured_latency_ms": _v(b.get("latency_ms")),
+        "energy_mj": energy,
+        "energy_source": source,
+        "energy_basis": basis,
+        "front": None,
+        "same_as": [],
+        "note": _NO_LUT if b.get("test_acc") is not None else f"untrained (test_acc null); {_NO_LUT}",
+    }
 
 
 def _childnet_row(t: dict, front: str) -> dict:
@@ -62,15 +78,30 @@ def _childnet_row(t: dict, front: str) -> dict:
     cols = lut_columns(lut) if lut else {}
     measured = _v(t.get("measured_energy_mj"))
     modeled = _v(t.get(cols.get("energy")))
-    energy, source, basis = ((measured, t.get("measured_energy_source"), "measured") if measured is not None else
-                             (modeled, _v(t.get(cols.get("energy_source"))), "lut") if modeled is not None else
-                             (None, "none", None))
+    energy, source, basis = (
+        (measured, t.get("measured_energy_source"), "measured")
+        if measured is not None
+        else (modeled, _v(t.get(cols.get("energy_source"))), "lut")
+        if modeled is not None
+        else (None, "none", None)
+    )
     flops = _v(t.get("flops"))
-    return {"kind": "childnet", "name": t["trial_id"], "width": None, "test_acc": _v(t.get("test_acc")),
-            "params": _v(t.get("params")), "flops": flops, "macs": None if flops is None else int(flops) // 2,
-            "lut_latency_ms": _v(t.get(cols.get("latency"))), "measured_latency_ms": _v(t.get("measured_latency_ms")),
-            "energy_mj": energy, "energy_source": source, "energy_basis": basis, "front": front,
-            "note": f"on the {front} front; ops: {t.get('ops')}"}
+    return {
+        "kind": "childnet",
+        "name": t["trial_id"],
+        "width": None,
+        "test_acc": _v(t.get("test_acc")),
+        "params": _v(t.get("params")),
+        "flops": flops,
+        "macs": None if flops is None else int(flops) // 2,
+        "lut_latency_ms": _v(t.get(cols.get("latency"))),
+        "measured_latency_ms": _v(t.get("measured_latency_ms")),
+        "energy_mj": energy,
+        "energy_source": source,
+        "energy_basis": basis,
+        "front": front,
+        "note": f"on the {front} front; ops: {t.get('ops')}",
+    }
 
 
 def table1_rows(baselines: list, trials: pd.DataFrame, fronts: list, luts: dict) -> list[dict]:
@@ -79,10 +110,12 @@ def table1_rows(baselines: list, trials: pd.DataFrame, fronts: list, luts: dict)
     by_arch: dict = {}  # trials that found the same architecture: one row, the others named in it
     for t in trials[trials["trial_id"].isin(ids)].to_dict("records"):
         by_arch.setdefault(t.get("ops") or t["trial_id"], []).append(t)
-    children = [dict(_childnet_row(same[0], front), same_as=[t["trial_id"] for t in same[1:]])
-                for same in by_arch.values()]
-    children.sort(key=lambda r: (r["measured_latency_ms"] is None, r["measured_latency_ms"] or r["lut_latency_ms"]
-                                 or 0.0))
+    children = [
+        dict(_childnet_row(same[0], front), same_as=[t["trial_id"] for t in same[1:]]) for same in by_arch.values()
+    ]
+    children.sort(
+        key=lambda r: (r["measured_latency_ms"] is None, r["measured_latency_ms"] or r["lut_latency_ms"] or 0.0)
+    )
     return [_baseline_row(b) for b in baselines if isinstance(b, dict)] + children
 
 
@@ -106,33 +139,64 @@ def comparison_rows(table1: list[dict]) -> list[dict]:
     out = []
     for child in (r for r in table1 if r["kind"] == "childnet"):
         for base in bases:
-            points = (None if child["test_acc"] is None or base["test_acc"] is None
-                      else 100.0 * (child["test_acc"] - base["test_acc"]))
+            points = (
+                None
+                if child["test_acc"] is None or base["test_acc"] is None
+                else 100.0 * (child["test_acc"] - base["test_acc"])
+            )
             speedup = _ratio(base["measured_latency_ms"], child["measured_latency_ms"])
             energy, energy_basis = _energy_pair(child, base)
-            out.append({"childnet": child["name"], "baseline": base["name"], "acc_diff_points": points,
-                        "speedup": speedup, "latency_basis": "measured" if speedup is not None else None,
-                        "energy_ratio": energy, "energy_basis": energy_basis, "summary": _summary(points, speedup,
-                                                                                                 energy, energy_basis)})
+            out.append(
+                {
+                    "childnet": child["name"],
+                    "baseline": base["name"],
+                    "acc_diff_points": points,
+                    "speedup": speedup,
+                    "latency_basis": "measured" if speedup is not None else None,
+                    "energy_ratio": energy,
+                    "energy_basis": energy_basis,
+                    "summary": _summary(points, speedup, energy, energy_basis),
+                }
+            )
     return out
 
 
 def _summary(points, speedup, energy, energy_basis) -> str:
     """HANNA's sentence: "x times faster, y times less energy for z points of accuracy"."""
     faster = f"{speedup:.2f}x faster (measured)" if speedup is not None else "speed-up n/a (not measured)"
-    less = (f"{energy:.2f}x less energy ({energy_basis})" if energy is not None
-            else "energy ratio n/a (no energy on both sides from one source)")
+    less = (
+        f"{energy:.2f}x less energy ({energy_basis})"
+        if energy is not None
+        else "energy ratio n/a (no energy on both sides from one source)"
+    )
     accuracy = "accuracy n/a" if points is None else f"{points:+.2f} points of accuracy"
     return f"{faster}, {less}, {accuracy}"
 
 
-_TABLE1 = [("kind", "kind"), ("network", "name"), ("width", "width"), ("test acc", "test_acc"), ("params", "params"),
-           ("FLOPs", "flops"), ("MACs", "macs"), ("LUT lat ms", "lut_latency_ms"),
-           ("measured lat ms", "measured_latency_ms"), ("energy mJ", "energy_mj"), ("energy source", "energy_source"),
-           ("energy basis", "energy_basis")]
-_TABLE2 = [("childnet", "childnet"), ("baseline", "baseline"), ("accuracy diff (points)", "acc_diff_points"),
-           ("speed-up (x)", "speedup"), ("latency basis", "latency_basis"), ("energy ratio (x)", "energy_ratio"),
-           ("energy basis", "energy_basis"), ("in words", "summary")]
+_TABLE1 = [
+    ("kind", "kind"),
+    ("network", "name"),
+    ("width", "width"),
+    ("test acc", "test_acc"),
+    ("params", "params"),
+    ("FLOPs", "flops"),
+    ("MACs", "macs"),
+    ("LUT lat ms", "lut_latency_ms"),
+    ("measured lat ms", "measured_latency_ms"),
+    ("energy mJ", "energy_mj"),
+    ("energy source", "energy_source"),
+    ("energy basis", "energy_basis"),
+]
+_TABLE2 = [
+    ("childnet", "childnet"),
+    ("baseline", "baseline"),
+    ("accuracy diff (points)", "acc_diff_points"),
+    ("speed-up (x)", "speedup"),
+    ("latency basis", "latency_basis"),
+    ("energy ratio (x)", "energy_ratio"),
+    ("energy basis", "energy_basis"),
+    ("in words", "summary"),
+]
 
 
 def table_sections(table1: list[dict], comparison: list[dict]) -> list[tuple[str, str]]:
@@ -141,13 +205,28 @@ def table_sections(table1: list[dict], comparison: list[dict]) -> list[tuple[str
         note = "<p class=note>no baselines in the experiment (baselines.json absent or empty; config baselines)</p>"
         return [("Table 1: baselines and front childnets", note), ("Table 2: childnets vs baselines", note)]
     front = next((r["front"] for r in table1 if r["kind"] == "childnet"), None)
-    intro = (f"<p class=meta>Baselines trained with the childnet recipe and measured with the childnet protocol; "
-             f"childnets of the {page.esc(front or 'n/a')} front. FLOPs count 2 per MAC. LUT latency: {_NO_LUT}. "
-             f"Energy: measured where a meter measured, else modeled (source named).</p>")
-    ratio = ("<p class=meta>accuracy diff = childnet - baseline (points); speed-up = baseline measured latency / "
-             "childnet measured latency; energy ratio = baseline energy / childnet energy (same source on both "
-             "sides, else n/a).</p>")
-    return [("Table 1: baselines and front childnets", intro + page.table_html(pd.DataFrame(table1), _TABLE1,
-                                                                                sortable=False)),
-            ("Table 2: childnets vs baselines", ratio + (page.table_html(pd.DataFrame(comparison), _TABLE2)
-                                                         if comparison else "<p class=note>no front childnet</p>"))]
+    intro = (
+        f"<p class=meta>Baselines trained with the childnet recipe and measured with the childnet protocol; "
+        f"childnets of the {page.esc(front or 'n/a')} front. FLOPs count 2 per MAC. LUT latency: {_NO_LUT}. "
+        f"Energy: measured where a meter measured, else modeled (source named).</p>"
+    )
+    ratio = (
+        "<p class=meta>accuracy diff = childnet - baseline (points); speed-up = baseline measured latency / "
+        "childnet measured latency; energy ratio = baseline energy / childnet energy (same source on both "
+        "sides, else n/a).</p>"
+    )
+    return [
+        (
+            "Table 1: baselines and front childnets",
+            intro + page.table_html(pd.DataFrame(table1), _TABLE1, sortable=False),
+        ),
+        (
+            "Table 2: childnets vs baselines",
+            ratio
+            + (
+                page.table_html(pd.DataFrame(comparison), _TABLE2)
+                if comparison
+                else "<p class=note>no front childnet</p>"
+            ),
+        ),
+    ]

@@ -60,8 +60,9 @@ def _basis(bases: list) -> str | None:
     return "+".join(found) or None
 
 
-def judge(budget: dict | None, measured_latency_ms=None, lut_latency_ms=None, measured_energy_mj=None,
-          lut_energy_mj=None) -> dict:
+def judge(
+    budget: dict | None, measured_latency_ms=None, lut_latency_ms=None, measured_energy_mj=None, lut_energy_mj=None
+) -> dict:
     """``{"within_budget", "budget_basis", "budget_excess"}`` of one childnet (module rules);
     all three null without a budget."""
     costs = {"latency": _cost(measured_latency_ms, lut_latency_ms), "energy": _cost(measured_energy_mj, lut_energy_mj)}
@@ -92,8 +93,13 @@ def recommend(candidates: list, budget: dict | None) -> dict | None:
     for cand in candidates:
         if _number(cand.get("test_acc")) is None:
             continue
-        verdict = judge(budget, cand.get("measured_latency_ms"), cand.get("lut_latency_ms"),
-                        cand.get("measured_energy_mj"), cand.get("lut_energy_mj"))
+        verdict = judge(
+            budget,
+            cand.get("measured_latency_ms"),
+            cand.get("lut_latency_ms"),
+            cand.get("measured_energy_mj"),
+            cand.get("lut_energy_mj"),
+        )
         judged.append(dict(cand, **verdict))
     if not judged:
         return None

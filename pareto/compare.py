@@ -55,16 +55,27 @@ def latency_metric(a: Experiment, b: Experiment, names=("self", "other")) -> dic
     """Which latency both fronts use (see the module docstring): ``{"latency": "measured" |
     "search_lut", "columns": {name: column}, "label", "note"}``."""
     if _has(a, "measured_latency_ms") and _has(b, "measured_latency_ms"):
-        return {"accuracy": "test_acc", "latency": "measured", "label": "measured latency (ms)",
-                "columns": {names[0]: "measured_latency_ms", names[1]: "measured_latency_ms"}, "note": None}
+        return {
+            "accuracy": "test_acc",
+            "latency": "measured",
+            "label": "measured latency (ms)",
+            "columns": {names[0]: "measured_latency_ms", names[1]: "measured_latency_ms"},
+            "note": None,
+        }
     unmeasured = [n for n, e in zip(names, (a, b)) if not _has(e, "measured_latency_ms")]
     luts = [search_lut(e.trials, e.luts) for e in (a, b)]
     columns = {n: lut_columns(l)["latency"] if l else None for n, l in zip(names, luts)}
     shown = ", ".join(f"{n}: {short_lut_name(l) if l else 'none'}" for n, l in zip(names, luts))
-    return {"accuracy": "test_acc", "latency": "search_lut", "label": "LUT-estimated latency (ms)",
-            "columns": columns,
-            "note": (f"nothing measured in {' and '.join(unmeasured)}: both fronts use the latency of their "
-                     f"search LUT ({shown}), an estimate, not a measurement")}
+    return {
+        "accuracy": "test_acc",
+        "latency": "search_lut",
+        "label": "LUT-estimated latency (ms)",
+        "columns": columns,
+        "note": (
+            f"nothing measured in {' and '.join(unmeasured)}: both fronts use the latency of their "
+            f"search LUT ({shown}), an estimate, not a measurement"
+        ),
+    }
 
 
 def _points(exp: Experiment, column: str | None) -> pd.DataFrame:
@@ -85,20 +96,32 @@ def compare_experiments(a: Experiment, b: Experiment) -> Comparison:
     """Fronts and hypervolumes of ``a`` ("self") and ``b`` ("other") with one shared reference point."""
     metric = latency_metric(a, b)
     points = {"self": _points(a, metric["columns"]["self"]), "other": _points(b, metric["columns"]["other"])}
-    summary = {"other": os.path.abspath(b.root), "self": os.path.abspath(a.root),
-               "strategy_self": strategy_of(a), "strategy_other": strategy_of(b), "metric": metric,
-               "n_self": len(points["self"]), "n_other": len(points["other"]),
-               "hv_self": None, "hv_other": None, "hv_ratio": None, "reference_point": None,
-               "reference_rule": REFERENCE_RULE + " (both experiments together)",
-               "front_self": points["self"].loc[points["self"]["on_front"], "trial_id"].tolist(),
-               "front_other": points["other"].loc[points["other"]["on_front"], "trial_id"].tolist()}
+    summary = {
+        "other": os.path.abspath(b.root),
+        "self": os.path.abspath(a.root),
+        "strategy_self": strategy_of(a),
+        "strategy_other": strategy_of(b),
+        "metric": metric,
+        "n_self": len(points["self"]),
+        "n_other": len(points["other"]),
+        "hv_self": None,
+        "hv_other": None,
+        "hv_ratio": None,
+        "reference_point": None,
+        "reference_rule": REFERENCE_RULE + " (both experiments together)",
+        "front_self": points["self"].loc[points["self"]["on_front"], "trial_id"].tolist(),
+        "front_other": points["other"].loc[points["other"]["on_front"], "trial_id"].tolist(),
+    }
     both = np.vstack([_costs(points["self"]), _costs(points["other"])])
     if len(both) == 0:
         summary["note"] = "no finished trial with test accuracy and latency in either experiment"
         return Comparison(summary, points)
     reference = default_reference(both)
     hv = {name: hypervolume(_costs(p), reference) if len(p) else 0.0 for name, p in points.items()}
-    summary.update(hv_self=hv["self"], hv_other=hv["other"],
-                   hv_ratio=hv["self"] / hv["other"] if hv["other"] > 0 else None,
-                   reference_point={"test_acc": float(-reference[0]), "latency_ms": float(reference[1])})
+    summary.update(
+        hv_self=hv["self"],
+        hv_other=hv["other"],
+        hv_ratio=hv["self"] / hv["other"] if hv["other"] > 0 else None,
+        reference_point={"test_acc": float(-reference[0]), "latency_ms": float(reference[1])},
+    )
     return Comparison(summary, points)

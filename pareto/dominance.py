@@ -64,7 +64,7 @@ def _dominated_by(candidates: np.ndarray, others: np.ndarray) -> np.ndarray:
     several times faster than reducing a 3-D array along its short last axis."""
     hit = np.zeros(len(candidates), dtype=bool)
     for start in range(0, len(others), _FRONT_CHUNK):
-        block = others[start:start + _FRONT_CHUNK]
+        block = others[start : start + _FRONT_CHUNK]
         le = np.ones((len(candidates), len(block)), dtype=bool)
         lt = np.zeros_like(le)
         for d in range(candidates.shape[1]):
@@ -90,7 +90,7 @@ def _mask_nd(costs: np.ndarray) -> np.ndarray:
     strong = strong[_sweep_nd(strong)]
     alive = np.ones(n, dtype=bool)
     for start in range(0, n, _BLOCK):
-        alive[start:start + _BLOCK] = ~_dominated_by(costs[start:start + _BLOCK], strong)
+        alive[start : start + _BLOCK] = ~_dominated_by(costs[start : start + _BLOCK], strong)
     mask = np.zeros(n, dtype=bool)
     kept = np.flatnonzero(alive)
     mask[kept] = _sweep_nd(costs[kept])
@@ -110,7 +110,7 @@ def _sweep_nd(costs: np.ndarray) -> np.ndarray:
     keep_sorted = np.zeros(len(ranked), dtype=bool)
     front = np.empty((0, costs.shape[1]))
     for start in range(0, len(ranked), _BLOCK):
-        block = ranked[start:start + _BLOCK]
+        block = ranked[start : start + _BLOCK]
         alive = ~_dominated_by(block, front)
         survivors = block[alive]
         # within the block; comparing against all survivors is fine: a later row never dominates

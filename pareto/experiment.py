@@ -21,11 +21,32 @@ __all__ = ["Experiment", "read_experiment", "lut_columns", "search_lut", "short_
 
 # Columns of the trials table that do not depend on which LUTs the sweep used.
 BASE_COLUMNS = [
-    "trial_id", "status", "reason", "dominant", "alpha", "beta", "gamma", "delta", "ops", "test_acc",
-    "params", "flops", "search_lut", "measured_latency_ms", "measured_latency_iqr_ms",
-    "measured_latency_ms_at_lut_speed", "measured_speed_factor", "measured_noisy",
-    "measured_energy_mj", "measured_energy_source", "measured_device", "wall_seconds", "reused_from",
-    "ray_status", "problems", "trial_dir",
+    "trial_id",
+    "status",
+    "reason",
+    "dominant",
+    "alpha",
+    "beta",
+    "gamma",
+    "delta",
+    "ops",
+    "test_acc",
+    "params",
+    "flops",
+    "search_lut",
+    "measured_latency_ms",
+    "measured_latency_iqr_ms",
+    "measured_latency_ms_at_lut_speed",
+    "measured_speed_factor",
+    "measured_noisy",
+    "measured_energy_mj",
+    "measured_energy_source",
+    "measured_device",
+    "wall_seconds",
+    "reused_from",
+    "ray_status",
+    "problems",
+    "trial_dir",
 ]
 _TRIAL_MARKERS = ("params.json", "result.json")
 _KNOBS = ("alpha", "beta", "gamma", "delta")
@@ -40,8 +61,11 @@ def short_lut_name(lut_name: str) -> str:
 
 def lut_columns(lut_name: str) -> dict:
     """Names of the per-LUT columns of the trials table."""
-    return {"latency": f"lut_latency_ms[{lut_name}]", "energy": f"lut_energy_mj[{lut_name}]",
-            "energy_source": f"lut_energy_source[{lut_name}]"}
+    return {
+        "latency": f"lut_latency_ms[{lut_name}]",
+        "energy": f"lut_energy_mj[{lut_name}]",
+        "energy_source": f"lut_energy_source[{lut_name}]",
+    }
 
 
 def search_lut(trials: pd.DataFrame, luts: dict) -> str | None:
@@ -73,8 +97,10 @@ def _load_json(path: str, root: str):
         with open(path, encoding="utf-8") as fh:
             return json.load(fh)
     except json.JSONDecodeError as err:
-        raise _Unreadable(f"{os.path.relpath(path, root)}: truncated or invalid JSON "
-                          f"({err.msg} at line {err.lineno} column {err.colno})") from None
+        raise _Unreadable(
+            f"{os.path.relpath(path, root)}: truncated or invalid JSON "
+            f"({err.msg} at line {err.lineno} column {err.colno})"
+        ) from None
     except (OSError, UnicodeDecodeError) as err:
         raise _Unreadable(f"{os.path.relpath(path, root)}: cannot read ({err})") from None
 
@@ -129,8 +155,11 @@ def _error_reason(path: str) -> str:
 def _find_trial_dirs(root: str, skip: str | None) -> list:
     found = []
     for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".")
-                             and not (skip and os.path.samefile(os.path.join(dirpath, d), skip)))
+        dirnames[:] = sorted(
+            d
+            for d in dirnames
+            if not d.startswith(".") and not (skip and os.path.samefile(os.path.join(dirpath, d), skip))
+        )
         if dirpath != root and any(m in filenames for m in _TRIAL_MARKERS):
             found.append(dirpath)
             dirnames[:] = []  # a trial's own sub-folders (search/, child/) are not trials
@@ -139,6 +168,7 @@ def _find_trial_dirs(root: str, skip: str | None) -> list:
 
 def _load_trial_files(tdir: str, root: str, problems: list):
     """``(params, rows, arch, metrics)`` of one trial folder; ``_Unreadable`` if a file is bad."""
+
     def optional(*parts):
         path = os.path.join(tdir, *parts)
         return _load_json(path, root) if os.path.isfile(path) else None
@@ -158,14 +188,26 @@ def _finished(row: dict, metrics: dict, arch: dict | None, energy_field: str) ->
     ``energy_field``: the measured energy of the kind the search LUT's estimates are."""
     measured = metrics.get("measured") or {}
     lut = metrics.get("lut") or {}
-    row.update(status="finished", test_acc=metrics.get("test_acc"), params=metrics.get("params"),
-               flops=metrics.get("flops"), reused_from=metrics.get("reused_from"),
-               ops=metrics.get("ops") or (arch or {}).get("ops"),
-               search_lut=lut.get("name") if isinstance(lut, dict) else None)
+    row.update(
+        status="finished",
+        test_acc=metrics.get("test_acc"),
+        params=metrics.get("params"),
+        flops=metrics.get("flops"),
+        reused_from=metrics.get("reused_from"),
+        ops=metrics.get("ops") or (arch or {}).get("ops"),
+        search_lut=lut.get("name") if isinstance(lut, dict) else None,
+    )
     # latency_ms_at_lut_speed: the measurement brought to the speed the search LUT was
     # profiled at (same speed reference)
-    for key in ("latency_ms", "latency_iqr_ms", "latency_ms_at_lut_speed", "speed_factor", "noisy",
-                "energy_source", "device"):
+    for key in (
+        "latency_ms",
+        "latency_iqr_ms",
+        "latency_ms_at_lut_speed",
+        "speed_factor",
+        "noisy",
+        "energy_source",
+        "device",
+    ):
         row[f"measured_{key}"] = measured.get(key)
     row["measured_energy_mj"] = measured.get(energy_field)
     if row["wall_seconds"] is None:
@@ -177,8 +219,13 @@ def _running(row: dict, rows: list, arch: dict | None, default_lut: str) -> list
     """Fill a running trial's columns from its result rows and arch.json; returns its LUT estimate."""
     arch = arch or {}
     lut_name = arch.get("lut") or default_lut
-    row.update(status="running", ops=arch.get("ops"), test_acc=_last_value(rows, "test_acc"),
-               measured_latency_ms=_last_value(rows, "measured_latency_ms"), search_lut=lut_name)
+    row.update(
+        status="running",
+        ops=arch.get("ops"),
+        test_acc=_last_value(rows, "test_acc"),
+        measured_latency_ms=_last_value(rows, "measured_latency_ms"),
+        search_lut=lut_name,
+    )
     lat = arch.get("latency_ms", _last_value(rows, "latency_ms"))
     energy = arch.get("energy_mj", _last_value(rows, "energy_mj"))
     if lat is None and energy is None:
@@ -200,8 +247,7 @@ def _estimate_columns(row: dict, estimates: list, luts: dict) -> None:
         row[cols["energy_source"]] = est.get("energy_source")
 
 
-def _read_trial(tdir: str, root: str, sweep_mode, default_lut, luts: dict,
-                energy_field: str = "energy_mj") -> dict:
+def _read_trial(tdir: str, root: str, sweep_mode, default_lut, luts: dict, energy_field: str = "energy_mj") -> dict:
     problems = []
     row = {c: None for c in BASE_COLUMNS}
     row["trial_dir"] = os.path.relpath(tdir, root)
@@ -216,7 +262,9 @@ def _read_trial(tdir: str, root: str, sweep_mode, default_lut, luts: dict,
     row.update({knob: params.get(knob) for knob in _KNOBS})
     row["dominant"] = params.get("dominant") or sweep_mode  # the trial's dominant cost term
     row["wall_seconds"] = _last_value(rows, "trial_seconds")
-    estimates = _finished(row, metrics, arch, energy_field) if metrics is not None else _running(row, rows, arch, default_lut)
+    estimates = (
+        _finished(row, metrics, arch, energy_field) if metrics is not None else _running(row, rows, arch, default_lut)
+    )
     if os.path.isfile(os.path.join(tdir, "error.txt")):
         row["status"] = "failed"
         row["reason"] = _error_reason(os.path.join(tdir, "error.txt"))
@@ -288,13 +336,27 @@ def read_experiment(root: str, skip_dir: str | None = None) -> Experiment:
             rec.update(status="failed", reason="Ray Tune marked the trial ERROR (no error.txt found)")
     for rec in records:
         if rec["problems"]:
-            problems.extend(f"{rec['trial_dir']}: {p}" if not p.startswith(rec["trial_dir"]) else p
-                            for p in rec["problems"].split("; "))
+            problems.extend(
+                f"{rec['trial_dir']}: {p}" if not p.startswith(rec["trial_dir"]) else p
+                for p in rec["problems"].split("; ")
+            )
     columns = BASE_COLUMNS + [c for name in luts for c in lut_columns(name).values()]
     trials = pd.DataFrame.from_records(records).reindex(columns=columns)
-    for col in ("alpha", "beta", "gamma", "delta", "test_acc", "params", "flops", "measured_latency_ms",
-                "measured_latency_iqr_ms", "measured_latency_ms_at_lut_speed", "measured_speed_factor",
-                "measured_energy_mj", "wall_seconds",
-                *[lut_columns(n)[k] for n in luts for k in ("latency", "energy")]):
+    for col in (
+        "alpha",
+        "beta",
+        "gamma",
+        "delta",
+        "test_acc",
+        "params",
+        "flops",
+        "measured_latency_ms",
+        "measured_latency_iqr_ms",
+        "measured_latency_ms_at_lut_speed",
+        "measured_speed_factor",
+        "measured_energy_mj",
+        "wall_seconds",
+        *[lut_columns(n)[k] for n in luts for k in ("latency", "energy")],
+    ):
         trials[col] = pd.to_numeric(trials[col], errors="coerce")
     return Experiment(root=root, trials=trials, luts=luts, baselines=baselines, sweep=sweep, problems=problems)

@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 
 from .dominance import nondominated_mask, to_costs
-from .hypervolume import REFERENCE_RULE, default_reference, hypervolume
 from .errors import ParetoInputError
+from .hypervolume import REFERENCE_RULE, default_reference, hypervolume
 from .tables import objective_matrix, read_table
 
 __all__ = ["front_positions", "front_hypervolume", "main"]
@@ -73,11 +73,15 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("file", help="a JSON list of objects or a CSV file")
     parser.add_argument("--max", dest="objectives", action=_Objective, metavar="COL", help="maximize COL")
     parser.add_argument("--min", dest="objectives", action=_Objective, metavar="COL", help="minimize COL")
-    parser.add_argument("--json", action="store_true",
-                        help="last line: JSON list of 0-based positions of the front rows")
-    parser.add_argument("--ref", type=_reference, metavar="V1,V2[,V3]",
-                        help="hypervolume reference point, one value per objective in the order given "
-                             f"(default: {REFERENCE_RULE})")
+    parser.add_argument(
+        "--json", action="store_true", help="last line: JSON list of 0-based positions of the front rows"
+    )
+    parser.add_argument(
+        "--ref",
+        type=_reference,
+        metavar="V1,V2[,V3]",
+        help=f"hypervolume reference point, one value per objective in the order given (default: {REFERENCE_RULE})",
+    )
     return parser
 
 
@@ -94,8 +98,10 @@ def main(argv=None) -> int:
         shown = ", ".join(map(str, missing[:20])) + (" ..." if len(missing) > 20 else "")
         print(f"left out {len(missing)} row(s) missing an objective: positions {shown}", file=sys.stderr)
     columns = [c for c, _ in args.objectives]
-    print(f"{len(positions)} of {len(table)} rows on the front of "
-          + ", ".join(f"{sense} {col}" for col, sense in args.objectives))
+    print(
+        f"{len(positions)} of {len(table)} rows on the front of "
+        + ", ".join(f"{sense} {col}" for col, sense in args.objectives)
+    )
     shown = table.iloc[positions].copy()
     shown.insert(0, "position", positions)
     order = shown.sort_values(columns[0]).index

@@ -19,8 +19,10 @@ from .dominance import nondominated_mask
 
 __all__ = ["hypervolume", "default_reference", "REFERENCE_RULE"]
 
-REFERENCE_RULE = ("worst value of each objective over the rows used, moved out by 10 % of the "
-                  "objective's range (10 % of |worst| when all rows tie)")
+REFERENCE_RULE = (
+    "worst value of each objective over the rows used, moved out by 10 % of the "
+    "objective's range (10 % of |worst| when all rows tie)"
+)
 
 
 def default_reference(costs, margin: float = 0.1) -> np.ndarray:

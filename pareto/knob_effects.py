@@ -16,8 +16,12 @@ KNOBS = ("alpha", "beta", "gamma", "delta")
 
 def spearman(x, y) -> tuple[float | None, int]:
     """``(rho, n)`` over the pairs where both are finite (see the module docstring)."""
-    pairs = pd.DataFrame({"x": pd.to_numeric(pd.Series(np.asarray(x)), errors="coerce"),
-                          "y": pd.to_numeric(pd.Series(np.asarray(y)), errors="coerce")})
+    pairs = pd.DataFrame(
+        {
+            "x": pd.to_numeric(pd.Series(np.asarray(x)), errors="coerce"),
+            "y": pd.to_numeric(pd.Series(np.asarray(y)), errors="coerce"),
+        }
+    )
     pairs = pairs[np.isfinite(pairs.to_numpy(dtype=float)).all(axis=1)]
     n = len(pairs)
     if n < 2 or pairs["x"].nunique() < 2 or pairs["y"].nunique() < 2:

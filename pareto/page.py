@@ -10,14 +10,17 @@ from plotly.offline import get_plotlyjs
 __all__ = ["arch_blocks", "esc", "figure_html", "op_colors", "op_legend", "render_page", "table_html"]
 
 _STYLE = """
-body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px auto;max-width:1300px;color:#222;padding:0 16px}
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px auto;max-width:1300px;
+color:#222;padding:0 16px}
 h1{font-size:1.6em;margin-bottom:0.2em} h2{margin-top:1.6em;border-bottom:1px solid #ddd;padding-bottom:4px}
 .meta{color:#555} .note{background:#fff8e1;border-left:4px solid #f0b400;padding:6px 10px;margin:8px 0}
-table{border-collapse:collapse;font-size:13px;margin:8px 0} th,td{border:1px solid #ddd;padding:3px 7px;text-align:right;vertical-align:middle}
+table{border-collapse:collapse;font-size:13px;margin:8px 0}
+th,td{border:1px solid #ddd;padding:3px 7px;text-align:right;vertical-align:middle}
 th{background:#f3f3f3;position:sticky;top:0} td.l,th.l{text-align:left}
 table.sortable th{cursor:pointer;user-select:none} table.sortable th:after{content:" \\2195";color:#aaa}
 .arch{display:flex;gap:1px} .op{display:inline-block;width:11px;height:18px;border-radius:2px;flex:none}
-.legend .op{margin-right:4px;vertical-align:middle} .legend span.item{margin-right:14px;white-space:nowrap;font-size:13px}
+.legend .op{margin-right:4px;vertical-align:middle}
+.legend span.item{margin-right:14px;white-space:nowrap;font-size:13px}
 .failed td{background:#fdecea} .scroll{max-height:560px;overflow:auto;display:inline-block;max-width:100%}
 """
 
@@ -74,19 +77,23 @@ def arch_blocks(ops: str | None, colors: dict) -> str:
     """The architecture as a row of colored blocks, one per layer (hover shows layer and op)."""
     if not ops:
         return "<span class=meta>n/a</span>"
-    cells = "".join(f'<span class=op style="background:{colors.get(op, "#000")}" title="layer {i}: {esc(op)}"></span>'
-                    for i, op in enumerate(ops.split()))
+    cells = "".join(
+        f'<span class=op style="background:{colors.get(op, "#000")}" title="layer {i}: {esc(op)}"></span>'
+        for i, op in enumerate(ops.split())
+    )
     return f"<div class=arch>{cells}</div>"
 
 
 def op_legend(colors: dict) -> str:
-    items = "".join(f'<span class=item><span class=op style="background:{c}"></span>{esc(n)}</span>'
-                    for n, c in colors.items())
+    items = "".join(
+        f'<span class=item><span class=op style="background:{c}"></span>{esc(n)}</span>' for n, c in colors.items()
+    )
     return f"<div class=legend>{items}</div>"
 
 
 def table_html(df: pd.DataFrame, columns: list, sortable=True, arch_col=None, colors=None, row_class=None) -> str:
     """A plain HTML table of ``columns`` (label, key); numbers right-aligned with a sort value."""
+
     def numeric(key):
         return key in df and pd.api.types.is_numeric_dtype(df[key]) and not pd.api.types.is_bool_dtype(df[key])
 
@@ -105,7 +112,8 @@ def table_html(df: pd.DataFrame, columns: list, sortable=True, arch_col=None, co
         cls = f" class={row_class}" if row_class else ""
         body.append(f"<tr{cls}>{''.join(cells)}</tr>")
     cls = "sortable" if sortable else ""
-    return f"<div class=scroll><table class='{cls}'><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>"
+    table = f"<table class='{cls}'><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    return f"<div class=scroll>{table}</div>"
 
 
 def figure_html(fig, missing_text: str) -> str:
@@ -121,6 +129,8 @@ def render_page(title: str, sections: list) -> str:
         if heading:
             parts.append(f"<h2>{esc(heading)}</h2>")
         parts.append(inner)
-    return (f"<!DOCTYPE html><html lang=en><head><meta charset=utf-8><title>{esc(title)}</title>"
-            f"<style>{_STYLE}</style><script type=\"text/javascript\">{get_plotlyjs()}</script></head>"
-            f"<body><h1>{esc(title)}</h1>{''.join(parts)}<script>{_SORT_JS}</script></body></html>")
+    return (
+        f"<!DOCTYPE html><html lang=en><head><meta charset=utf-8><title>{esc(title)}</title>"
+        f'<style>{_STYLE}</style><script type="text/javascript">{get_plotlyjs()}</script></head>'
+        f"<body><h1>{esc(title)}</h1>{''.join(parts)}<script>{_SORT_JS}</script></body></html>"
+    )

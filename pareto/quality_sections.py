@@ -27,12 +27,17 @@ def knob_effects_section(exp: Experiment, finished: pd.DataFrame, effects: dict)
         modeled = finished[cols["energy_source"]].astype(str).str.startswith("model:").any()
         rows.append((cols["energy"], f"LUT energy mJ{' (MODELED)' if modeled else ''}"))
     rho = effects.get("spearman_alpha_lat")
-    text = (f"<p class=meta>Spearman rank correlation of alpha with the childnet's LUT latency: "
-            f"<b>{_fmt(rho, 3)}</b> over {effects.get('n', 0)} finished trials (-1: a larger alpha always "
-            f"gave a faster network; 0: alpha did not steer latency).</p>")
+    text = (
+        f"<p class=meta>Spearman rank correlation of alpha with the childnet's LUT latency: "
+        f"<b>{_fmt(rho, 3)}</b> over {effects.get('n', 0)} finished trials (-1: a larger alpha always "
+        f"gave a faster network; 0: alpha did not steer latency).</p>"
+    )
     fig = figures.knob_panels(finished, rows, title="Accuracy and LUT cost against each knob (one point per trial)")
-    return ("Knobs steer cost?", text + page.figure_html(
-        fig, "no finished trial has knob values (a random-architecture experiment has no knobs)"))
+    return (
+        "Knobs steer cost?",
+        text
+        + page.figure_html(fig, "no finished trial has knob values (a random-architecture experiment has no knobs)"),
+    )
 
 
 def comparison_section(comparison: Comparison) -> tuple:
@@ -41,16 +46,20 @@ def comparison_section(comparison: Comparison) -> tuple:
     names = {"self": f"this ({s['strategy_self']})", "other": f"{os.path.basename(s['other'])} ({s['strategy_other']})"}
     ref = s["reference_point"]
     ref_text = f"test_acc={ref['test_acc']:.4g}, latency={ref['latency_ms']:.4g} ms" if ref else "n/a"
-    text = (f"<p class=meta>vs <code>{page.esc(s['other'])}</code>; objectives: max test accuracy, min "
-            f"{page.esc(s['metric']['label'])}; shared reference point: {page.esc(ref_text)} "
-            f"({page.esc(s['reference_rule'])}).</p>"
-            f"<p><b>hv_self={_fmt(s['hv_self'])} hv_other={_fmt(s['hv_other'])} hv_ratio={_fmt(s['hv_ratio'])}</b> "
-            f"({s['n_self']} and {s['n_other']} finished trials; {len(s['front_self'])} and "
-            f"{len(s['front_other'])} on their fronts)</p>")
+    text = (
+        f"<p class=meta>vs <code>{page.esc(s['other'])}</code>; objectives: max test accuracy, min "
+        f"{page.esc(s['metric']['label'])}; shared reference point: {page.esc(ref_text)} "
+        f"({page.esc(s['reference_rule'])}).</p>"
+        f"<p><b>hv_self={_fmt(s['hv_self'])} hv_other={_fmt(s['hv_other'])} hv_ratio={_fmt(s['hv_ratio'])}</b> "
+        f"({s['n_self']} and {s['n_other']} finished trials; {len(s['front_self'])} and "
+        f"{len(s['front_other'])} on their fronts)</p>"
+    )
     for note in (s["metric"].get("note"), s.get("note")):
         if note:
             text += f"<p class=note>{page.esc(note)}.</p>"
     sets = [(names[k], comparison.points[k]) for k in ("self", "other")]
-    chart = page.figure_html(figures.comparison_chart(sets, ref, s["metric"]["label"]),
-                             "no finished trial with test accuracy and latency in either experiment")
+    chart = page.figure_html(
+        figures.comparison_chart(sets, ref, s["metric"]["label"]),
+        "no finished trial with test accuracy and latency in either experiment",
+    )
     return (f"Comparison with {os.path.basename(s['other'])}", text + chart)

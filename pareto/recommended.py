@@ -18,15 +18,41 @@ from . import page
 from .budget import LIMITS, budget_of, judge, recommend
 from .experiment import Experiment, lut_columns, short_lut_name
 
-__all__ = ["BUDGET_COLUMNS", "budget_text", "mark_budget", "recommended_line", "recommended_model",
-           "recommended_section"]
+__all__ = [
+    "BUDGET_COLUMNS",
+    "budget_text",
+    "mark_budget",
+    "recommended_line",
+    "recommended_model",
+    "recommended_section",
+]
 
 BUDGET_COLUMNS = ["within_budget", "budget_basis", "budget_excess"]
 _FILES = (("model", "model.pt"), ("weights", "model.weights.pt"))  # childnet.export's names
 _FLAG = {None: "no budget", True: "yes", False: "no"}
-_KEYS = ("trial_id", "trial_dir", "test_acc", "meets_budget", "within_budget", "basis", "budget_excess", "budget",
-         "measured_latency_ms", "lut_latency_ms", "lut", "energy_mj", "energy_source", "energy_basis", "model",
-         "weights", "model_of", "ops", "params", "flops", "note")
+_KEYS = (
+    "trial_id",
+    "trial_dir",
+    "test_acc",
+    "meets_budget",
+    "within_budget",
+    "basis",
+    "budget_excess",
+    "budget",
+    "measured_latency_ms",
+    "lut_latency_ms",
+    "lut",
+    "energy_mj",
+    "energy_source",
+    "energy_basis",
+    "model",
+    "weights",
+    "model_of",
+    "ops",
+    "params",
+    "flops",
+    "note",
+)
 
 
 def _value(row: dict, key):
@@ -38,17 +64,34 @@ def _candidate(row: dict, luts: dict) -> dict:
     """The rule's input for one trials-table row (its search LUT's columns)."""
     name = row.get("search_lut") if row.get("search_lut") in luts else None
     cols = lut_columns(name) if name else {}
-    out = {key: _value(row, key) for key in ("trial_id", "trial_dir", "test_acc", "measured_latency_ms",
-                                             "measured_energy_mj", "measured_energy_source", "ops", "params",
-                                             "flops", "reused_from")}
-    out.update(lut=name, lut_latency_ms=_value(row, cols.get("latency")), lut_energy_mj=_value(row, cols.get("energy")),
-               lut_energy_source=_value(row, cols.get("energy_source")))
+    out = {
+        key: _value(row, key)
+        for key in (
+            "trial_id",
+            "trial_dir",
+            "test_acc",
+            "measured_latency_ms",
+            "measured_energy_mj",
+            "measured_energy_source",
+            "ops",
+            "params",
+            "flops",
+            "reused_from",
+        )
+    }
+    out.update(
+        lut=name,
+        lut_latency_ms=_value(row, cols.get("latency")),
+        lut_energy_mj=_value(row, cols.get("energy")),
+        lut_energy_source=_value(row, cols.get("energy_source")),
+    )
     return out
 
 
 def mark_budget(trials: pd.DataFrame, luts: dict, budget: dict | None) -> pd.DataFrame:
     """``trials`` with ``within_budget``, ``budget_basis``, ``budget_excess`` for every
     finished trial (null for the others, and everywhere without a budget)."""
+
     def mark(row: dict) -> dict:
         if row.get("status") != "finished":
             return dict.fromkeys(BUDGET_COLUMNS)
@@ -56,8 +99,9 @@ def mark_budget(trials: pd.DataFrame, luts: dict, budget: dict | None) -> pd.Dat
         return judge(budget, c["measured_latency_ms"], c["lut_latency_ms"], c["measured_energy_mj"], c["lut_energy_mj"])
 
     marks = [mark(row) for row in trials.to_dict("records")]
-    return trials.assign(**{col: pd.Series([m[col] for m in marks], index=trials.index, dtype=object)
-                            for col in BUDGET_COLUMNS})
+    return trials.assign(
+        **{col: pd.Series([m[col] for m in marks], index=trials.index, dtype=object) for col in BUDGET_COLUMNS}
+    )
 
 
 def _files(root: str, rec: dict) -> dict:
@@ -72,8 +116,11 @@ def _files(root: str, rec: dict) -> dict:
 
 def _energy(rec: dict) -> dict:
     if rec.get("measured_energy_mj") is not None:
-        return {"energy_mj": rec["measured_energy_mj"], "energy_source": rec.get("measured_energy_source"),
-                "energy_basis": "measured"}
+        return {
+            "energy_mj": rec["measured_energy_mj"],
+            "energy_source": rec.get("measured_energy_source"),
+            "energy_basis": "measured",
+        }
     if rec.get("lut_energy_mj") is not None:
         return {"energy_mj": rec["lut_energy_mj"], "energy_source": rec.get("lut_energy_source"), "energy_basis": "lut"}
     return {"energy_mj": None, "energy_source": "none", "energy_basis": None}
@@ -85,8 +132,10 @@ def _note(rec: dict) -> str:
         return f"no budget: the most accurate finished childnet ({basis})"
     if rec["meets_budget"]:
         return f"the most accurate finished childnet within the budget ({budget_text(rec['budget'])}; {basis})"
-    return (f"no finished childnet meets the budget ({budget_text(rec['budget'])}); the closest, "
-            f"{100 * rec['budget_excess']:.1f} % over ({basis})")
+    return (
+        f"no finished childnet meets the budget ({budget_text(rec['budget'])}); the closest, "
+        f"{100 * rec['budget_excess']:.1f} % over ({basis})"
+    )
 
 
 def recommended_model(exp: Experiment) -> dict | None:
@@ -121,28 +170,44 @@ def recommended_line(rec: dict | None) -> str:
     if rec is None:
         return "recommended: none (no finished childnet with a test accuracy and the budgeted costs)"
     energy = f" energy={rec['energy_mj']:.4g} mJ ({rec['energy_source']})" if rec.get("energy_mj") is not None else ""
-    verdict = {None: "no budget", True: f"meets the budget ({budget_text(rec['budget'])})",
-               False: f"NO model meets the budget ({budget_text(rec['budget'])}); closest, "
-                      f"{100 * (rec['budget_excess'] or 0):.1f} % over"}[rec["meets_budget"]]
+    verdict = {
+        None: "no budget",
+        True: f"meets the budget ({budget_text(rec['budget'])})",
+        False: f"NO model meets the budget ({budget_text(rec['budget'])}); closest, "
+        f"{100 * (rec['budget_excess'] or 0):.1f} % over",
+    }[rec["meets_budget"]]
     model = rec.get("model") or rec.get("weights") or "not exported"
-    return (f"recommended: {rec['trial_id']} test_acc={rec['test_acc']:.4f} {_latency_text(rec)}{energy}; "
-            f"{verdict}; model: {model}")
+    return (
+        f"recommended: {rec['trial_id']} test_acc={rec['test_acc']:.4f} {_latency_text(rec)}{energy}; "
+        f"{verdict}; model: {model}"
+    )
 
 
 def recommended_section(rec: dict | None, budget: dict | None) -> tuple:
     """The report's "Recommended model" section: (heading, inner HTML)."""
     if rec is None:
-        return ("Recommended model", f"<p class=note>budget: {page.esc(budget_text(budget))}. No finished childnet "
-                                     "has a test accuracy and the budgeted costs yet.</p>")
+        return (
+            "Recommended model",
+            f"<p class=note>budget: {page.esc(budget_text(budget))}. No finished childnet "
+            "has a test accuracy and the budgeted costs yet.</p>",
+        )
     css = "meta" if rec["meets_budget"] is not False else "note"
     note = rec["note"][:1].upper() + rec["note"][1:]
     lead = f"<p class={css}>budget: {page.esc(budget_text(budget))}. {page.esc(note)}.</p>"
     lut = short_lut_name(rec["lut"]) if rec.get("lut") else "search LUT"
-    table = pd.DataFrame([dict(rec, energy_source=rec.get("energy_source") or "none",
-                               within=_FLAG[rec["meets_budget"]])])
-    columns = [("trial", "trial_id"), ("test acc", "test_acc"), ("measured latency ms", "measured_latency_ms"),
-               (f"LUT latency ms [{lut}]", "lut_latency_ms"), ("energy mJ", "energy_mj"),
-               ("energy source", "energy_source"), ("meets budget", "within"), ("judged on", "basis"),
-               ("model (deployment, TorchScript: code)", "model"), ("weights (data file)", "weights")]
+    table = pd.DataFrame(
+        [dict(rec, energy_source=rec.get("energy_source") or "none", within=_FLAG[rec["meets_budget"]])]
+    )
+    columns = [
+        ("trial", "trial_id"),
+        ("test acc", "test_acc"),
+        ("measured latency ms", "measured_latency_ms"),
+        (f"LUT latency ms [{lut}]", "lut_latency_ms"),
+        ("energy mJ", "energy_mj"),
+        ("energy source", "energy_source"),
+        ("meets budget", "within"),
+        ("judged on", "basis"),
+        ("model (deployment, TorchScript: code)", "model"),
+        ("weights (data file)", "weights"),
+    ]
     return ("Recommended model", lead + page.table_html(table, columns, sortable=False))
-

@@ -55,8 +55,9 @@ def pareto_table(trials: pd.DataFrame, fronts: list) -> pd.DataFrame:
         membership[f"on_front[{front['name']}]"] = trials["trial_id"].isin(front["trial_ids"])
     flags = membership.drop(columns="trial_id")
     names = [f["name"] for f in fronts]
-    fronts_col = (flags.apply(lambda r: ";".join(n for n, on in zip(names, r) if on), axis=1)
-                  if len(flags.columns) else "")
+    fronts_col = (
+        flags.apply(lambda r: ";".join(n for n, on in zip(names, r) if on), axis=1) if len(flags.columns) else ""
+    )
     table = trials.assign(fronts=fronts_col).join(flags)
     table = table[table["fronts"] != ""]
     first = ["trial_id", "fronts"]

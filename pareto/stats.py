@@ -43,6 +43,10 @@ def estimate_error_stats(estimated, measured) -> dict:
     if len(est) == 0:
         return {"n": 0, "within_10pct": None, "mape_pct": None, "kendall_tau": None, "median_ratio": None}
     rel = np.abs(est - meas) / meas
-    return {"n": int(len(est)), "within_10pct": float(np.mean(rel <= 0.10)),
-            "mape_pct": float(np.mean(rel) * 100.0), "kendall_tau": kendall_tau_b(est, meas),
-            "median_ratio": float(np.median(est / meas))}
+    return {
+        "n": int(len(est)),
+        "within_10pct": float(np.mean(rel <= 0.10)),
+        "mape_pct": float(np.mean(rel) * 100.0),
+        "kendall_tau": kendall_tau_b(est, meas),
+        "median_ratio": float(np.median(est / meas)),
+    }

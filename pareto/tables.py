@@ -46,8 +46,12 @@ def objective_matrix(table: pd.DataFrame, objectives, source: str = "table"):
         if column not in table.columns:
             known = ", ".join(map(str, table.columns[:20]))
             raise ParetoInputError(f"{source}: no column {column!r} (columns: {known})")
-    values = np.column_stack([
-        pd.to_numeric(table[column], errors="coerce").to_numpy(dtype=float) for column, _ in objectives
-    ]) if len(table) else np.empty((0, len(objectives)))
+    values = (
+        np.column_stack(
+            [pd.to_numeric(table[column], errors="coerce").to_numpy(dtype=float) for column, _ in objectives]
+        )
+        if len(table)
+        else np.empty((0, len(objectives)))
+    )
     complete = np.isfinite(values).all(axis=1)
     return values, complete

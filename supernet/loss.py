@@ -40,7 +40,9 @@ class SearchLoss:
     delta: float = 1.0
 
     @classmethod
-    def from_config(cls, loss_cfg, cost: CostTensors, *, use_energy: bool = True, lut_name: str = "the LUT") -> "SearchLoss":
+    def from_config(
+        cls, loss_cfg, cost: CostTensors, *, use_energy: bool = True, lut_name: str = "the LUT"
+    ) -> SearchLoss:
         if loss_cfg.form not in LOSS_FORMS:
             raise UserError(f"loss.form: unknown form {loss_cfg.form!r}; expected one of {', '.join(LOSS_FORMS)}")
         for knob in ("alpha", "beta", "gamma", "delta"):
@@ -50,17 +52,24 @@ class SearchLoss:
         gamma = loss_cfg.gamma
         if loss_cfg.form == "fbnet":
             if loss_cfg.alpha <= 0:
-                raise UserError(f"loss.alpha must be > 0 for loss.form fbnet (the loss is CE * alpha * log(LAT)^beta), got {loss_cfg.alpha}")
+                raise UserError(
+                    "loss.alpha must be > 0 for loss.form fbnet (the loss is CE * alpha * log(LAT)^beta), "
+                    f"got {loss_cfg.alpha}"
+                )
             lowest = cost.latency_fixed_ms + float(cost.latency_ms.min(dim=1).values.sum())
             if lowest <= 1.0:
-                raise UserError(f"loss.form fbnet needs LAT > 1 in the LUT's unit (ms) for log(LAT)^beta, but {lut_name} "
-                                f"allows LAT = {lowest:.4g} ms; use loss.form hanna")
+                raise UserError(
+                    f"loss.form fbnet needs LAT > 1 in the LUT's unit (ms) for log(LAT)^beta, but {lut_name} "
+                    f"allows LAT = {lowest:.4g} ms; use loss.form hanna"
+                )
             gamma = 0.0  # fbnet ignores energy
         elif not use_energy:
             gamma = 0.0  # lut.energy: false -- the search ignores energy by request
         elif gamma > 0 and not cost.has_energy:
-            raise UserError(f"loss.gamma={gamma} weighs energy, but {lut_name} has no energy data; "
-                            f"set loss.gamma=0 or use a LUT with energy")
+            raise UserError(
+                f"loss.gamma={gamma} weighs energy, but {lut_name} has no energy data; "
+                f"set loss.gamma=0 or use a LUT with energy"
+            )
         return cls(loss_cfg.form, float(loss_cfg.alpha), float(loss_cfg.beta), float(gamma), float(loss_cfg.delta))
 
     @property
@@ -70,9 +79,9 @@ class SearchLoss:
     def __call__(self, ce: torch.Tensor, lat: torch.Tensor, ener: torch.Tensor | None = None) -> torch.Tensor:
         if self.form == "fbnet":
             return ce * self.alpha * torch.log(lat) ** self.beta
-        loss = ce + self.alpha * lat ** self.beta
+        loss = ce + self.alpha * lat**self.beta
         if self.gamma > 0:
-            loss = loss + self.gamma * ener ** self.delta
+            loss = loss + self.gamma * ener**self.delta
         return loss
 
 

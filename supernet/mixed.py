@@ -32,7 +32,9 @@ class MixedOp(nn.Module):
     def __init__(self, op_names, layer: LayerSpec):
         super().__init__()
         self.op_names = tuple(op_names)
-        self.ops = nn.ModuleList(build_op(n, layer.in_channels, layer.out_channels, layer.stride) for n in self.op_names)
+        self.ops = nn.ModuleList(
+            build_op(n, layer.in_channels, layer.out_channels, layer.stride) for n in self.op_names
+        )
         self._plan = _ExactPlan(self.ops)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor, execution: str = "exact") -> torch.Tensor:
@@ -49,8 +51,11 @@ class MixedOp(nn.Module):
 
 
 def _layout(x: torch.Tensor) -> torch.memory_format:
-    return torch.channels_last if x.dim() == 4 and x.is_contiguous(memory_format=torch.channels_last) \
-        and not x.is_contiguous() else torch.contiguous_format
+    return (
+        torch.channels_last
+        if x.dim() == 4 and x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous()
+        else torch.contiguous_format
+    )
 
 
 class _ExactPlan:

@@ -22,8 +22,8 @@ import dataclasses
 import json
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -59,12 +59,21 @@ def _epoch_seed(seed: int, epoch: int) -> int:
 
 def _finite(value: torch.Tensor, what: str, epoch: int) -> None:
     if not torch.isfinite(value):
-        raise UserError(f"search diverged: {what} is {value.item()} in epoch {epoch + 1}; "
-                        f"lower search.w_lr/theta_lr or the loss knobs")
+        raise UserError(
+            f"search diverged: {what} is {value.item()} in epoch {epoch + 1}; "
+            f"lower search.w_lr/theta_lr or the loss knobs"
+        )
 
 
-def run_search(cfg: ExperimentConfig, out_dir, *, resume: bool = False, warmup_path=None,
-               on_epoch: Callable[[dict], None] | None = None, cost: CostTensors | None = None) -> dict:
+def run_search(
+    cfg: ExperimentConfig,
+    out_dir,
+    *,
+    resume: bool = False,
+    warmup_path=None,
+    on_epoch: Callable[[dict], None] | None = None,
+    cost: CostTensors | None = None,
+) -> dict:
     """Search an architecture; see the module docstring. Returns the last epoch's
     metrics plus ``ops`` and ``arch_path``."""
     out_dir = Path(out_dir)
@@ -109,13 +118,33 @@ def run_search(cfg: ExperimentConfig, out_dir, *, resume: bool = False, warmup_p
         # 3) what the epoch found: expected costs under P(theta), the argmax architecture
         probs, ops = net.probabilities(), net.argmax_ops()
         arch = arch_record(setup, ops)
-        metrics = _epoch_metrics(epoch, s.epochs, searching, temperature, w_opt.param_groups[0]["lr"], train, val,
-                                 tables.expected(probs), arch, setup.loss.uses_energy, time.perf_counter() - t0)
+        metrics = _epoch_metrics(
+            epoch,
+            s.epochs,
+            searching,
+            temperature,
+            w_opt.param_groups[0]["lr"],
+            train,
+            val,
+            tables.expected(probs),
+            arch,
+            setup.loss.uses_energy,
+            time.perf_counter() - t0,
+        )
 
         # 4) files: checkpoint first (the resume point), then what reads from it
-        atomic_save({"epoch": epoch + 1, "model": net.state_dict(), "w_opt": w_opt.state_dict(),
-                     "theta_opt": theta_opt.state_dict(), "config": config, "theta_history": history,
-                     "metrics": metrics}, ckpt_path)
+        atomic_save(
+            {
+                "epoch": epoch + 1,
+                "model": net.state_dict(),
+                "w_opt": w_opt.state_dict(),
+                "theta_opt": theta_opt.state_dict(),
+                "config": config,
+                "theta_history": history,
+                "metrics": metrics,
+            },
+            ckpt_path,
+        )
         if warmup_path is not None and epoch + 1 == s.warmup_epochs and not warmup_path.exists():
             atomic_save({"key": warmup_key(cfg), "model": net.state_dict(), "w_opt": w_opt.state_dict()}, warmup_path)
         _write_epoch(out_dir, history, arch, metrics, probs, ops, setup.space.ops)
@@ -128,12 +157,17 @@ def run_search(cfg: ExperimentConfig, out_dir, *, resume: bool = False, warmup_p
     if start == s.epochs:  # resumed a finished run: rewrite what reads from the checkpoint
         atomic_write_json(out_dir / "theta.json", history)
         atomic_write_json(out_dir / "arch.json", arch_record(setup, ops))
-    return {**metrics, "ops": ops, "arch_path": str(out_dir / "arch.json"),
-            "search_seconds": time.perf_counter() - run_start}
+    return {
+        **metrics,
+        "ops": ops,
+        "arch_path": str(out_dir / "arch.json"),
+        "search_seconds": time.perf_counter() - run_start,
+    }
 
 
-def _restore(cfg: ExperimentConfig, config: dict, net, w_opt, theta_opt, ckpt_path: Path | None,
-             warmup_path: Path | None) -> tuple[int, list, dict]:
+def _restore(
+    cfg: ExperimentConfig, config: dict, net, w_opt, theta_opt, ckpt_path: Path | None, warmup_path: Path | None
+) -> tuple[int, list, dict]:
     """``(first epoch, theta history, metrics)``: from the run's own checkpoint when
     resuming (``ckpt_path`` given and present), else from a shared warm-up file when one
     exists, else a fresh start."""
@@ -173,8 +207,17 @@ def _train_weights(net, w_opt, loader, temperature: float, device, epoch: int) -
     return {"ce": ce_sum / max(seen, 1), "acc": correct / max(seen, 1)}
 
 
-def _train_theta(net, theta_opt, loader, temperature: float, device, epoch: int, tables: CostTables,
-                 loss_fn: SearchLoss, searching: bool) -> dict:
+def _train_theta(
+    net,
+    theta_opt,
+    loader,
+    temperature: float,
+    device,
+    epoch: int,
+    tables: CostTables,
+    loss_fn: SearchLoss,
+    searching: bool,
+) -> dict:
     """One epoch of theta (Adam) on the architecture split; during warm-up only its
     accuracy. Sums over the ``seen`` samples, for the epoch's means."""
     ce_sum = correct = seen = 0
@@ -205,35 +248,69 @@ def _train_theta(net, theta_opt, loader, temperature: float, device, epoch: int,
     return {"ce": ce_sum, "correct": correct, "seen": seen, "loss": loss_sum, "lat": lat_sum, "ener": ener_sum}
 
 
-def _epoch_metrics(epoch: int, epochs: int, searching: bool, temperature: float, lr: float, train: dict,
-                   val: dict, expected: tuple, arch: dict, uses_energy: bool, seconds: float) -> dict:
+def _epoch_metrics(
+    epoch: int,
+    epochs: int,
+    searching: bool,
+    temperature: float,
+    lr: float,
+    train: dict,
+    val: dict,
+    expected: tuple,
+    arch: dict,
+    uses_energy: bool,
+    seconds: float,
+) -> dict:
     """One epoch's metrics (progress.json, the checkpoint, ``on_epoch``)."""
     seen = val["seen"]
     sampled = searching and seen
     latency_ms, energy_mj = expected
-    return {"epoch": epoch + 1, "epochs": epochs, "phase": "search", "searching": searching,
-            "temperature": temperature, "lr": lr,
-            "train_ce": train["ce"], "train_acc": train["acc"],
-            "val_ce": val["ce"] / max(seen, 1), "val_acc": val["correct"] / max(seen, 1),
-            "loss": val["loss"] / seen if sampled else None,
-            "latency_ms": latency_ms, "energy_mj": energy_mj,
-            "sampled_latency_ms": val["lat"] / seen if sampled else None,
-            "sampled_energy_mj": val["ener"] / seen if sampled and uses_energy else None,
-            "arch_latency_ms": arch["latency_ms"], "arch_energy_mj": arch["energy_mj"],
-            "seconds": seconds}
+    return {
+        "epoch": epoch + 1,
+        "epochs": epochs,
+        "phase": "search",
+        "searching": searching,
+        "temperature": temperature,
+        "lr": lr,
+        "train_ce": train["ce"],
+        "train_acc": train["acc"],
+        "val_ce": val["ce"] / max(seen, 1),
+        "val_acc": val["correct"] / max(seen, 1),
+        "loss": val["loss"] / seen if sampled else None,
+        "latency_ms": latency_ms,
+        "energy_mj": energy_mj,
+        "sampled_latency_ms": val["lat"] / seen if sampled else None,
+        "sampled_energy_mj": val["ener"] / seen if sampled and uses_energy else None,
+        "arch_latency_ms": arch["latency_ms"],
+        "arch_energy_mj": arch["energy_mj"],
+        "seconds": seconds,
+    }
 
 
 def _write_epoch(out_dir: Path, history: list, arch: dict, metrics: dict, probs: torch.Tensor, ops, op_names) -> None:
     atomic_write_json(out_dir / "theta.json", history)
     atomic_write_json(out_dir / "arch.json", arch)
     # the latest epoch for live views (sweep.web): metrics and P(op) per layer
-    atomic_write_json(out_dir / "progress.json", {"metrics": metrics, "op_names": list(op_names),
-                                                  "probabilities": probs.tolist(), "argmax_ops": ops})
+    atomic_write_json(
+        out_dir / "progress.json",
+        {"metrics": metrics, "op_names": list(op_names), "probabilities": probs.tolist(), "argmax_ops": ops},
+    )
 
 
 def _log_epoch(writer: SummaryWriter, metrics: dict, probs: torch.Tensor, op_names, step: int) -> None:
-    for key in ("train_acc", "val_acc", "train_ce", "val_ce", "loss", "latency_ms", "energy_mj", "arch_latency_ms",
-                "arch_energy_mj", "temperature", "lr"):
+    for key in (
+        "train_acc",
+        "val_acc",
+        "train_ce",
+        "val_ce",
+        "loss",
+        "latency_ms",
+        "energy_mj",
+        "arch_latency_ms",
+        "arch_energy_mj",
+        "temperature",
+        "lr",
+    ):
         value = metrics.get(key)
         if value is not None:
             writer.add_scalar(f"search/{key}", value, step)
@@ -263,8 +340,10 @@ def run_warmup(cfg: ExperimentConfig, path, *, cost: CostTensors | None = None) 
         run_search(short, tmp, warmup_path=None, cost=cost)
         state = load_checkpoint(Path(tmp) / "checkpoint.pt", "search checkpoint", CHECKPOINT_KEYS)
         # metrics: the warm-up's last epoch (its training CE scales a sweep's relative knobs)
-        atomic_save({"key": warmup_key(cfg), "model": state["model"], "w_opt": state["w_opt"],
-                     "metrics": state["metrics"]}, path)
+        atomic_save(
+            {"key": warmup_key(cfg), "model": state["model"], "w_opt": state["w_opt"], "metrics": state["metrics"]},
+            path,
+        )
     return path
 
 
@@ -281,13 +360,24 @@ def main(argv=None) -> None:
 
     def show(m):
         tail = f" energy={m['energy_mj']:.3f}mJ" if m["energy_mj"] is not None else ""
-        print(f"epoch {m['epoch']}/{m['epochs']} T={m['temperature']:.3f} train_acc={m['train_acc']:.3f} "
-              f"val_acc={m['val_acc']:.3f} lat={m['latency_ms']:.3f}ms arch_lat={m['arch_latency_ms']:.3f}ms{tail} "
-              f"({m['seconds']:.1f}s)", flush=True)
+        print(
+            f"epoch {m['epoch']}/{m['epochs']} T={m['temperature']:.3f} train_acc={m['train_acc']:.3f} "
+            f"val_acc={m['val_acc']:.3f} lat={m['latency_ms']:.3f}ms arch_lat={m['arch_latency_ms']:.3f}ms{tail} "
+            f"({m['seconds']:.1f}s)",
+            flush=True,
+        )
 
     result = run_search(cfg, args.out, resume=args.resume, warmup_path=args.warmup, on_epoch=show)
-    print(json.dumps({"arch": result["arch_path"], "ops": result["ops"], "arch_latency_ms": result.get("arch_latency_ms"),
-                      "search_seconds": round(result["search_seconds"], 2)}))
+    print(
+        json.dumps(
+            {
+                "arch": result["arch_path"],
+                "ops": result["ops"],
+                "arch_latency_ms": result.get("arch_latency_ms"),
+                "search_seconds": round(result["search_seconds"], 2),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

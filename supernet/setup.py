@@ -30,8 +30,9 @@ class SearchSetup:
         self.space: SearchSpace = cfg.search_space()
         self.proxy_space: SearchSpace = self.space if s.proxy_width is None else cfg.search_space(s.proxy_width)
         d = cfg.data
-        self.splits: Splits = make_splits(d.dataset, self.space.input_shape, d.root, d.download, d.train_size,
-                                          d.test_size, d.arch_fraction, d.seed)
+        self.splits: Splits = make_splits(
+            d.dataset, self.space.input_shape, d.root, d.download, d.train_size, d.test_size, d.arch_fraction, d.seed
+        )
         self.lut_name = cfg.lut.path
         if cost is None:
             lut = ensure_lut(cfg.lut.path, self.space, energy_kind=cfg.lut.energy_kind)
@@ -42,10 +43,12 @@ class SearchSetup:
 
     def loaders(self) -> tuple[TensorLoader, TensorLoader]:
         d, s = self.cfg.data, self.cfg.search
-        weights = TensorLoader(self.splits.weights, d.batch_size, seed=s.seed, augment=d.augment,
-                               max_batches=s.steps_per_epoch)
-        arch = TensorLoader(self.splits.arch, d.batch_size, seed=s.seed + 1, augment=d.augment,
-                            max_batches=s.steps_per_epoch)
+        weights = TensorLoader(
+            self.splits.weights, d.batch_size, seed=s.seed, augment=d.augment, max_batches=s.steps_per_epoch
+        )
+        arch = TensorLoader(
+            self.splits.arch, d.batch_size, seed=s.seed + 1, augment=d.augment, max_batches=s.steps_per_epoch
+        )
         return weights, arch
 
 
@@ -54,8 +57,10 @@ def _check_cost(cost: CostTensors, space: SearchSpace, name: str) -> CostTensors
     if tuple(cost.op_names) != tuple(space.ops):
         raise UserError(f"LUT {name}: ops {list(cost.op_names)} differ from space {space.name}'s {list(space.ops)}")
     if tuple(cost.latency_ms.shape) != want:
-        raise UserError(f"LUT {name}: latency table is {tuple(cost.latency_ms.shape)}, space {space.name} needs {want} "
-                        f"(layers, ops); the LUT is for another space")
+        raise UserError(
+            f"LUT {name}: latency table is {tuple(cost.latency_ms.shape)}, space {space.name} needs {want} "
+            f"(layers, ops); the LUT is for another space"
+        )
     if cost.energy_mj is not None and tuple(cost.energy_mj.shape) != want:
         raise UserError(f"LUT {name}: energy table is {tuple(cost.energy_mj.shape)}, expected {want}")
     return cost
@@ -64,20 +69,43 @@ def _check_cost(cost: CostTensors, space: SearchSpace, name: str) -> CostTensors
 def warmup_key(cfg: ExperimentConfig) -> dict:
     """The config parts a weights-only warm-up depends on (not the loss, theta or LUT)."""
     s = cfg.search
-    return {"space": config_to_dict(cfg.space), "data": config_to_dict(cfg.data),
-            "search": {k: getattr(s, k) for k in ("warmup_epochs", "execution", "w_lr", "w_momentum", "w_weight_decay",
-                                                  "temperature", "proxy_width", "steps_per_epoch", "seed")}}
+    return {
+        "space": config_to_dict(cfg.space),
+        "data": config_to_dict(cfg.data),
+        "search": {
+            k: getattr(s, k)
+            for k in (
+                "warmup_epochs",
+                "execution",
+                "w_lr",
+                "w_momentum",
+                "w_weight_decay",
+                "temperature",
+                "proxy_width",
+                "steps_per_epoch",
+                "seed",
+            )
+        },
+    }
 
 
 def arch_record(setup: SearchSetup, ops: list[str]) -> dict:
     """arch.json (docs/formats.md): the argmax architecture and its LUT costs."""
     table = TableCost(setup.cost)
     s = setup.cfg.search
-    return {"space": setup.space.record(), "ops": ops, "latency_ms": table.latency_ms(ops),
-            "energy_mj": table.energy_mj(ops), "energy_source": setup.cost.energy_source if setup.cost.has_energy else "none",
-            "lut": setup.lut_name, "proxy_width": s.proxy_width, "search_width": setup.proxy_space.width,
-            # why this architecture: the most probable op per layer under the final theta
-            "picked": "argmax", "arch_seed": s.arch_seed if s.arch_seed is not None else s.seed}
+    return {
+        "space": setup.space.record(),
+        "ops": ops,
+        "latency_ms": table.latency_ms(ops),
+        "energy_mj": table.energy_mj(ops),
+        "energy_source": setup.cost.energy_source if setup.cost.has_energy else "none",
+        "lut": setup.lut_name,
+        "proxy_width": s.proxy_width,
+        "search_width": setup.proxy_space.width,
+        # why this architecture: the most probable op per layer under the final theta
+        "picked": "argmax",
+        "arch_seed": s.arch_seed if s.arch_seed is not None else s.seed,
+    }
 
 
 def load_warmup(path: Path, cfg: ExperimentConfig) -> dict:

@@ -26,8 +26,18 @@ from hwnas.io import atomic_write_json, read_json
 
 __all__ = ["BASELINES", "baseline_model", "baseline_rows", "train_baseline", "train_baselines"]
 
-MEASURED_KEYS = ("latency_ms", "latency_iqr_ms", "energy_mj", "energy_dynamic_mj", "idle_w", "energy_source", "device",
-                 "node", "threads", "batch_size")
+MEASURED_KEYS = (
+    "latency_ms",
+    "latency_iqr_ms",
+    "energy_mj",
+    "energy_dynamic_mj",
+    "idle_w",
+    "energy_source",
+    "device",
+    "node",
+    "threads",
+    "batch_size",
+)
 
 
 def train_baseline(cfg: ExperimentConfig, name: str, width: float, out_dir: Path, splits, num_classes: int) -> dict:
@@ -45,10 +55,16 @@ def train_baseline(cfg: ExperimentConfig, name: str, width: float, out_dir: Path
     torch.manual_seed(cfg.child.seed)  # the initial weights, as for a childnet
     model = baseline_model(name, num_classes, shape, width, stem_stride)
     identity = [f"baseline:{name}", f"width:{width}", f"stem_stride:{stem_stride}"]
-    model, seconds, test_acc = train_and_test(model, cfg, splits, out_dir / f"{name}.checkpoint.pt", identity,
-                                              resume=True)
-    meta = {"input_shape": shape, "baseline": name, "num_classes": num_classes, "width": width,
-            "stem_stride": stem_stride}
+    model, seconds, test_acc = train_and_test(
+        model, cfg, splits, out_dir / f"{name}.checkpoint.pt", identity, resume=True
+    )
+    meta = {
+        "input_shape": shape,
+        "baseline": name,
+        "num_classes": num_classes,
+        "width": width,
+        "stem_stride": stem_stride,
+    }
     save_model_data(model, out_dir / f"{name}.weights.pt", meta)
     if cfg.child.export != "none":  # the deployment artifact, as a childnet's model.pt
         export_model(model, out_dir / f"{name}.pt", meta, cfg.child.export)
@@ -57,16 +73,26 @@ def train_baseline(cfg: ExperimentConfig, name: str, width: float, out_dir: Path
     energy_model = get_energy_model(DEFAULT_ENERGY_MODEL)
     with torch.no_grad():
         model_energy = energy_model.energy_mj(model.eval(), torch.zeros(1, *shape))
-    row = {"name": name, "width": width, "stem_stride": stem_stride, "input_shape": shape,
-           "num_classes": num_classes, "test_acc": test_acc, "train_seconds": seconds, "epochs": cfg.child.epochs,
-           "params": sum(p.numel() for p in model.parameters()), "flops": count_flops(model, shape),
-           "model_energy_mj": model_energy, "model_energy_source": energy_model.source,
-           "weights": f"baselines/{name}.weights.pt",
-           "model": f"baselines/{name}.pt" if cfg.child.export != "none" else None,
-           "note": f"torchvision {name} at width {width:g}, stem stride {stem_stride} (the space's), "
-                   f"{'x'.join(map(str, shape))} inputs, {num_classes} classes; trained with the sweep's childnet "
-                   f"recipe ({cfg.child.epochs} epochs, lr {cfg.child.lr:g}, batch {cfg.child.batch_size}, seed "
-                   f"{cfg.child.seed}) on the same split; measured with the childnet protocol"}
+    row = {
+        "name": name,
+        "width": width,
+        "stem_stride": stem_stride,
+        "input_shape": shape,
+        "num_classes": num_classes,
+        "test_acc": test_acc,
+        "train_seconds": seconds,
+        "epochs": cfg.child.epochs,
+        "params": sum(p.numel() for p in model.parameters()),
+        "flops": count_flops(model, shape),
+        "model_energy_mj": model_energy,
+        "model_energy_source": energy_model.source,
+        "weights": f"baselines/{name}.weights.pt",
+        "model": f"baselines/{name}.pt" if cfg.child.export != "none" else None,
+        "note": f"torchvision {name} at width {width:g}, stem stride {stem_stride} (the space's), "
+        f"{'x'.join(map(str, shape))} inputs, {num_classes} classes; trained with the sweep's childnet "
+        f"recipe ({cfg.child.epochs} epochs, lr {cfg.child.lr:g}, batch {cfg.child.batch_size}, seed "
+        f"{cfg.child.seed}) on the same split; measured with the childnet protocol",
+    }
     atomic_write_json(out_dir / f"{name}.json", row)
     return row
 
@@ -91,8 +117,9 @@ def train_baselines(cfg: ExperimentConfig, out_dir: str | Path) -> list[dict]:
             torch.set_num_threads(cfg.child.threads)
         d = cfg.data
         space = cfg.search_space()
-        splits = make_splits(d.dataset, space.input_shape, d.root, d.download, d.train_size, d.test_size, d.arch_fraction,
-                             d.seed)
+        splits = make_splits(
+            d.dataset, space.input_shape, d.root, d.download, d.train_size, d.test_size, d.arch_fraction, d.seed
+        )
         for name, width in widths.items():
             if name not in done:
                 done[name] = train_baseline(cfg, name, width, out_dir, splits, space.num_classes)
@@ -105,7 +132,12 @@ def baseline_rows(trained: list[dict], measure_with) -> list[dict]:
     rows = []
     for row in trained:
         measured = measure_with(row)
-        rows.append({**row, **{k: measured.get(k) for k in MEASURED_KEYS},
-                     "energy_source": measured.get("energy_source") or "none",
-                     **({"pending": True} if measured.get("pending") else {})})
+        rows.append(
+            {
+                **row,
+                **{k: measured.get(k) for k in MEASURED_KEYS},
+                "energy_source": measured.get("energy_source") or "none",
+                **({"pending": True} if measured.get("pending") else {}),
+            }
+        )
     return rows

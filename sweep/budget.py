@@ -41,13 +41,19 @@ def check_budget_reachable(budget: BudgetConfig, cost: CostTensors, lut_name: st
     an energy limit is set and the LUT has no energy."""
     lat, energy = cheapest_costs(cost)
     if budget.max_latency_ms is not None and budget.max_latency_ms < lat:
-        raise UserError(f"sweep.budget.max_latency_ms {budget.max_latency_ms:g}: no architecture of the space can "
-                        f"meet it on LUT {lut_name}; expected >= {lat:.6g} (the cheapest network's LUT latency)")
+        raise UserError(
+            f"sweep.budget.max_latency_ms {budget.max_latency_ms:g}: no architecture of the space can "
+            f"meet it on LUT {lut_name}; expected >= {lat:.6g} (the cheapest network's LUT latency)"
+        )
     if budget.max_energy_mj is None:
         return
     if energy is None:
-        raise UserError(f"sweep.budget.max_energy_mj {budget.max_energy_mj:g}: LUT {lut_name} has no energy data; "
-                        "expected null (no energy limit) or a LUT with energy")
+        raise UserError(
+            f"sweep.budget.max_energy_mj {budget.max_energy_mj:g}: LUT {lut_name} has no energy data; "
+            "expected null (no energy limit) or a LUT with energy"
+        )
     if budget.max_energy_mj < energy:
-        raise UserError(f"sweep.budget.max_energy_mj {budget.max_energy_mj:g}: no architecture of the space can "
-                        f"meet it on LUT {lut_name}; expected >= {energy:.6g} (the cheapest network's LUT energy)")
+        raise UserError(
+            f"sweep.budget.max_energy_mj {budget.max_energy_mj:g}: no architecture of the space can "
+            f"meet it on LUT {lut_name}; expected >= {energy:.6g} (the cheapest network's LUT energy)"
+        )

@@ -52,8 +52,9 @@ def _first_line(err: Exception) -> str:
     return lines[0][:300] if lines else err.__class__.__name__
 
 
-def measure_on_device(path: str | Path, measure: MeasureConfig, timeout_s: float | None = None,
-                      reference: dict | None = None) -> dict:
+def measure_on_device(
+    path: str | Path, measure: MeasureConfig, timeout_s: float | None = None, reference: dict | None = None
+) -> dict:
     """Measure the model file ``path`` on the device ``measure.device`` names (a Ray
     custom resource) with the LUT's protocol (``childnet.measure``, timed against the
     LUT's speed ``reference``); returns its ``measured`` dict, which names the node
@@ -74,10 +75,14 @@ def measure_on_device(path: str | Path, measure: MeasureConfig, timeout_s: float
         return ray.get(ref, timeout=timeout_s)
     except ray.exceptions.GetTimeoutError:
         ray.cancel(ref, force=True)
-        raise TimeoutError(f"measuring {path.name} on device {measure.device!r} took over {timeout_s:.0f} s "
-                           f"(sweep.measure_timeout_s); is a node with that resource still in the cluster?") from None
+        raise TimeoutError(
+            f"measuring {path.name} on device {measure.device!r} took over {timeout_s:.0f} s "
+            f"(sweep.measure_timeout_s); is a node with that resource still in the cluster?"
+        ) from None
     except ray.exceptions.RayTaskError:
         raise  # the measurement failed on the device: its own error
     except ray.exceptions.RayError as err:  # the node or the worker process running the task died
-        raise DeviceLostError(f"measuring {path.name} on device {measure.device!r} failed: the device left the "
-                              f"cluster ({err.__class__.__name__}: {_first_line(err)})") from None
+        raise DeviceLostError(
+            f"measuring {path.name} on device {measure.device!r} failed: the device left the "
+            f"cluster ({err.__class__.__name__}: {_first_line(err)})"
+        ) from None

@@ -63,9 +63,14 @@ def read_record(experiment: str | Path) -> tuple[dict, ExperimentConfig]:
     return record, cfg
 
 
-_RECORD_FIELDS = (("trials", int, "an integer"), ("lut", dict, "an object"), ("runs", list, "a list"),
-                  ("warmup", (dict, type(None)), "an object or null"), ("baselines", (str, type(None)), "a string or null"),
-                  ("knobs", (dict, type(None)), "an object or null"))
+_RECORD_FIELDS = (
+    ("trials", int, "an integer"),
+    ("lut", dict, "an object"),
+    ("runs", list, "a list"),
+    ("warmup", (dict, type(None)), "an object or null"),
+    ("baselines", (str, type(None)), "a string or null"),
+    ("knobs", (dict, type(None)), "an object or null"),
+)
 
 
 def _short(value) -> str:

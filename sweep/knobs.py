@@ -34,7 +34,15 @@ from hwnas.config import SweepConfig
 from hwnas.errors import UserError
 from lut.cost import CostTensors
 
-__all__ = ["DOMINANCE_MODES", "KnobSampler", "StartCosts", "check_mode_fits_lut", "check_ranges", "dominance_of", "start_costs"]
+__all__ = [
+    "DOMINANCE_MODES",
+    "KnobSampler",
+    "StartCosts",
+    "check_mode_fits_lut",
+    "check_ranges",
+    "dominance_of",
+    "start_costs",
+]
 
 DOMINANCE_MODES = ("latency", "energy", "any")  # sweep.mode: which cost term dominates the knobs
 
@@ -64,8 +72,7 @@ def dominance_of(knobs: dict, start: StartCosts) -> dict:
     v_ener = 0.0 if start.energy_mj is None else knobs["gamma"] * start.energy_mj ** knobs["delta"]
     dominant = "latency" if v_lat > v_ener else "energy"
     minor, major = sorted((v_lat, v_ener))
-    return {"v_lat": v_lat, "v_ener": v_ener, "dominant": dominant,
-            "dominance": minor / major if major > 0 else 0.0}
+    return {"v_lat": v_lat, "v_ener": v_ener, "dominant": dominant, "dominance": minor / major if major > 0 else 0.0}
 
 
 _RANGES = ("alpha", "beta", "gamma", "delta", "dominance", "cost_share")
@@ -86,15 +93,19 @@ def check_ranges(sweep: SweepConfig, mode: str, source: str = "config") -> None:
             raise UserError(f"{source}: sweep.{name} = [{low}, {high}]: expected 0 < low <= high")
     low, high = sweep.dominance
     if mode != "any" and high >= 1:
-        raise UserError(f"{source}: sweep.dominance = [{low}, {high}]: the minor/major term ratio must be < 1 "
-                        f"for {mode}-dominant knobs")
+        raise UserError(
+            f"{source}: sweep.dominance = [{low}, {high}]: the minor/major term ratio must be < 1 "
+            f"for {mode}-dominant knobs"
+        )
 
 
 def check_mode_fits_lut(mode: str, start: StartCosts) -> None:
     """Energy-dominant knobs need a LUT with energy (and ``lut.energy: true``)."""
     if mode == "energy" and start.energy_mj is None:
-        raise UserError("sweep mode energy: the LUT has no energy data (or lut.energy is false); "
-                        "use --mode latency or a LUT with energy")
+        raise UserError(
+            "sweep mode energy: the LUT has no energy data (or lut.energy is false); "
+            "use --mode latency or a LUT with energy"
+        )
 
 
 LAT_SHARE = (0.05, 0.95)  # mode any, relative knobs: vLAT / (vLAT + vENER)
@@ -153,16 +164,24 @@ class KnobSampler:
         else:
             ratio = _suggest(trial, "dominance", s.dominance)  # minor / major
             lat_share = 1 / (1 + ratio) if self.mode == "latency" else ratio / (1 + ratio)
-        return {"alpha": lat_share * share / start.latency_ms**beta, "beta": beta,
-                "gamma": (1 - lat_share) * share / start.energy_mj**delta, "delta": delta}
+        return {
+            "alpha": lat_share * share / start.latency_ms**beta,
+            "beta": beta,
+            "gamma": (1 - lat_share) * share / start.energy_mj**delta,
+            "delta": delta,
+        }
 
     def _absolute(self, trial) -> dict:
         """The four knobs in their configured ranges (the HANNA report's own knobs);
         in latency/energy mode the minor term's knob is derived from the sampled ratio."""
         s, start = self.sweep, self.start
         if start.energy_mj is None:  # no energy: the energy term is off, latency dominates by definition
-            knobs = {"alpha": _suggest(trial, "alpha", s.alpha), "beta": _suggest(trial, "beta", s.beta),
-                     "gamma": 0.0, "delta": self.delta_fixed}
+            knobs = {
+                "alpha": _suggest(trial, "alpha", s.alpha),
+                "beta": _suggest(trial, "beta", s.beta),
+                "gamma": 0.0,
+                "delta": self.delta_fixed,
+            }
         elif self.mode == "latency":
             alpha, beta = _suggest(trial, "alpha", s.alpha), _suggest(trial, "beta", s.beta)
             delta, ratio = _suggest(trial, "delta", s.delta), _suggest(trial, "dominance", s.dominance)

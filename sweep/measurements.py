@@ -40,10 +40,19 @@ from sweep.experiment import read_record, write_json
 __all__ = ["MEASUREMENTS", "PENDING", "main", "measure_pending", "measurement_phase", "pending_models"]
 
 MEASUREMENTS = "measurements.json"
-PENDING = {"latency_ms": None, "latency_iqr_ms": None, "energy_mj": None, "energy_dynamic_mj": None, "idle_w": None,
-           "energy_source": "none", "device": None,
-           "threads": None, "batch_size": None, "pending": True,
-           "note": "measured after the trials, in the sweep's quiet measurement phase"}
+PENDING = {
+    "latency_ms": None,
+    "latency_iqr_ms": None,
+    "energy_mj": None,
+    "energy_dynamic_mj": None,
+    "idle_w": None,
+    "energy_source": "none",
+    "device": None,
+    "threads": None,
+    "batch_size": None,
+    "pending": True,
+    "note": "measured after the trials, in the sweep's quiet measurement phase",
+}
 
 
 def _read(path: Path) -> dict | None:
@@ -92,10 +101,16 @@ def measure_pending(cfg: ExperimentConfig, experiment: Path, reference: dict | N
     state_path = experiment / MEASUREMENTS
     state = _read(state_path) or {"reference": reference, "protocol": cfg.measure.protocol(), "models": {}}
     models = pending_models(experiment)
-    baselines = {f"baseline:{r['name']}": {"model": str(experiment / "baselines" / f"{r['name']}.weights.pt")}
-                 for r in _baseline_rows(experiment) if r.get("pending")}
-    todo = [(key, item["model"]) for key, item in {**models, **baselines}.items()
-            if key not in state["models"] and item.get("model")]
+    baselines = {
+        f"baseline:{r['name']}": {"model": str(experiment / "baselines" / f"{r['name']}.weights.pt")}
+        for r in _baseline_rows(experiment)
+        if r.get("pending")
+    }
+    todo = [
+        (key, item["model"])
+        for key, item in {**models, **baselines}.items()
+        if key not in state["models"] and item.get("model")
+    ]
 
     def record(done: dict) -> None:
         for i, measured in done.items():
@@ -107,8 +122,12 @@ def measure_pending(cfg: ExperimentConfig, experiment: Path, reference: dict | N
         measure_fn([path for _, path in todo], on_group=record)
     _fill_trials(experiment, models, state["models"])
     _fill_baselines(experiment, state["models"])
-    return {"timed": len(todo), "distinct": len(models), "baselines": len(baselines),
-            "noisy": sorted(k for k, v in state["models"].items() if v["measured"].get("noisy"))}
+    return {
+        "timed": len(todo),
+        "distinct": len(models),
+        "baselines": len(baselines),
+        "noisy": sorted(k for k, v in state["models"].items() if v["measured"].get("noisy")),
+    }
 
 
 def _fill_trials(experiment: Path, models: dict, timed: dict) -> None:
@@ -128,10 +147,27 @@ def _fill_baselines(experiment: Path, timed: dict) -> None:
     for row in rows:
         measured = (timed.get(f"baseline:{row.get('name')}") or {}).get("measured")
         if row.get("pending") and measured:
-            row.update({k: measured.get(k) for k in ("latency_ms", "latency_iqr_ms", "rel_iqr", "noisy",
-                                                     "latency_ms_at_lut_speed", "speed_factor", "energy_mj",
-                                                     "energy_dynamic_mj", "idle_w", "energy_source", "device", "node",
-                                                     "threads", "batch_size")})
+            row.update(
+                {
+                    k: measured.get(k)
+                    for k in (
+                        "latency_ms",
+                        "latency_iqr_ms",
+                        "rel_iqr",
+                        "noisy",
+                        "latency_ms_at_lut_speed",
+                        "speed_factor",
+                        "energy_mj",
+                        "energy_dynamic_mj",
+                        "idle_w",
+                        "energy_source",
+                        "device",
+                        "node",
+                        "threads",
+                        "batch_size",
+                    )
+                }
+            )
             row.pop("pending")
             changed = True
     if changed:
@@ -145,21 +181,26 @@ def measurement_phase(cfg: ExperimentConfig, experiment: Path) -> dict:
 
     ray.shutdown()  # Ray's own processes are the last thing computing on the host
     # a fresh process: this one, after Ray ran in it, timed models 12-20 % slower
-    run = subprocess.run([sys.executable, "-m", "sweep.measurements", str(experiment)], stdout=subprocess.PIPE,
-                         text=True)
+    run = subprocess.run(
+        [sys.executable, "-m", "sweep.measurements", str(experiment)], stdout=subprocess.PIPE, text=True
+    )
     if run.returncode != 0:
         raise SystemExit(run.returncode)  # its one-line error is on stderr already
     phase = json.loads(run.stdout.strip().splitlines()[-1])
     noisy = f", still noisy after {cfg.measure.tries} tries: {', '.join(phase['noisy'])}" if phase["noisy"] else ""
-    print(f"measured {phase['timed']} models on this host ({phase['distinct']} distinct childnets waiting, "
-          f"{phase['baselines']} baselines) in {phase['seconds']:.1f} s{noisy}")
+    print(
+        f"measured {phase['timed']} models on this host ({phase['distinct']} distinct childnets waiting, "
+        f"{phase['baselines']} baselines) in {phase['seconds']:.1f} s{noisy}"
+    )
     return phase
 
 
 @cli_main
 def main(argv=None) -> None:
-    p = argparse.ArgumentParser(prog="python -m sweep.measurements",
-                                description="Time the childnets and baselines a sweep left pending on this host.")
+    p = argparse.ArgumentParser(
+        prog="python -m sweep.measurements",
+        description="Time the childnets and baselines a sweep left pending on this host.",
+    )
     p.add_argument("experiment", help="the sweep's experiment directory")
     experiment = Path(p.parse_args(argv).experiment)
     record, cfg = read_record(experiment)

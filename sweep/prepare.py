@@ -32,8 +32,14 @@ def ensure_warmup(cfg: ExperimentConfig, experiment: Path, previous: dict | None
     started = time.perf_counter()
     run_warmup(cfg, path)  # cfg.lut.path: the experiment's LUT (sweep.run)
     metrics = load_checkpoint(path, "warm-up file").get("metrics") or {}
-    return {"path": str(path), "seconds": time.perf_counter() - started, "threads": cfg.search.threads,
-            "epochs": cfg.search.warmup_epochs, "shared": True, "train_ce": metrics.get("train_ce")}
+    return {
+        "path": str(path),
+        "seconds": time.perf_counter() - started,
+        "threads": cfg.search.threads,
+        "epochs": cfg.search.warmup_epochs,
+        "shared": True,
+        "train_ce": metrics.get("train_ce"),
+    }
 
 
 def start_baselines(cfg: ExperimentConfig, experiment: Path, previous: str | None):
@@ -48,13 +54,15 @@ def start_baselines(cfg: ExperimentConfig, experiment: Path, previous: str | Non
     from sweep.baselines import train_baselines
 
     portable = config_from_dict(absolute_paths(config_to_dict(cfg), Path.cwd()), source="sweep config")
-    task = ray.remote(train_baselines).options(num_cpus=cfg.sweep.cpus_per_trial, num_gpus=cfg.sweep.gpus_per_trial,
-                                               max_retries=0)
+    task = ray.remote(train_baselines).options(
+        num_cpus=cfg.sweep.cpus_per_trial, num_gpus=cfg.sweep.gpus_per_trial, max_retries=0
+    )
     return task.remote(portable, str(experiment / "baselines"))
 
 
-def finish_baselines(cfg: ExperimentConfig, experiment: Path, started, previous: str | None,
-                     reference: dict | None = None) -> str | None:
+def finish_baselines(
+    cfg: ExperimentConfig, experiment: Path, started, previous: str | None, reference: dict | None = None
+) -> str | None:
     """``baselines.json`` once the baselines' task (``start_baselines``) is done: measured
     now on a device of its own, or marked pending for the quiet measurement phase when
     the device is this host (``sweep.measurements``). Returns its ``sweep.json`` entry."""
@@ -67,11 +75,14 @@ def finish_baselines(cfg: ExperimentConfig, experiment: Path, started, previous:
     from sweep.measurements import PENDING
 
     trained = ray.get(started)
-    if cfg.measure.device == "local":
-        measure_with = lambda row: dict(PENDING)  # noqa: E731
-    else:
-        measure_with = lambda row: measure_on_device(experiment / row["weights"], cfg.measure,  # noqa: E731
-                                                     cfg.sweep.measure_timeout_s, reference=reference)
+
+    def measure_with(row: dict) -> dict:
+        if cfg.measure.device == "local":
+            return dict(PENDING)  # timed in the quiet measurement phase
+        return measure_on_device(
+            experiment / row["weights"], cfg.measure, cfg.sweep.measure_timeout_s, reference=reference
+        )
+
     write_json(experiment / "baselines.json", baseline_rows(trained, measure_with))
     return "baselines.json"
 
@@ -98,5 +109,10 @@ def collect_baselines(cfg: ExperimentConfig, experiment: Path, record: dict, sta
         return
     if started is not None and record["baselines"]:
         rows = json.loads((experiment / record["baselines"]).read_text())
-        print("baselines trained: " + "; ".join(f"{r['name']} (width {r['width']:g}) test_acc={r['test_acc']:.4f} in "
-                                                f"{r['train_seconds']:.1f} s" for r in rows))
+        print(
+            "baselines trained: "
+            + "; ".join(
+                f"{r['name']} (width {r['width']:g}) test_acc={r['test_acc']:.4f} in {r['train_seconds']:.1f} s"
+                for r in rows
+            )
+        )

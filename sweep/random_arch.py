@@ -98,9 +98,17 @@ def random_arch_record(cfg, ops, index: int) -> dict:
     ops = space.check_arch(ops, "random trial config")
     lut = ensure_lut(cfg.lut.path, space, energy_kind=cfg.lut.energy_kind)
     energy = lut.energy_mj(ops)
-    return {"space": space.record(), "ops": ops, "latency_ms": lut.latency_ms(ops), "energy_mj": energy,
-            "energy_source": lut.energy_source if energy is not None else "none", "lut": cfg.lut.path,
-            "picked": PICKED, "arch_index": index, "seed": cfg.sweep.seed}
+    return {
+        "space": space.record(),
+        "ops": ops,
+        "latency_ms": lut.latency_ms(ops),
+        "energy_mj": energy,
+        "energy_source": lut.energy_source if energy is not None else "none",
+        "lut": cfg.lut.path,
+        "picked": PICKED,
+        "arch_index": index,
+        "seed": cfg.sweep.seed,
+    }
 
 
 def random_trial(config: dict, context: TrialContext) -> None:

@@ -44,35 +44,58 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m sweep.run", description=__doc__.split("\n\n")[0])
     p.add_argument("--trials", type=int, help="number of trials (default: the config's sweep.trials)")
     p.add_argument("--mode", choices=("latency", "energy", "any"), help="which cost term dominates the knobs")
-    p.add_argument("--objective", choices=("multi", "accuracy", "latency", "energy"),
-                   help="what Optuna optimizes (multi: accuracy, LUT latency, LUT energy)")
+    p.add_argument(
+        "--objective",
+        choices=("multi", "accuracy", "latency", "energy"),
+        help="what Optuna optimizes (multi: accuracy, LUT latency, LUT energy)",
+    )
     p.add_argument("--scheduler", choices=SCHEDULERS, help="asha: stop hopeless searches early")
-    p.add_argument("--strategy", choices=STRATEGIES,
-                   help="dnas: search per trial (default); random: uniformly drawn architectures, same childnet recipe")
+    p.add_argument(
+        "--strategy",
+        choices=STRATEGIES,
+        help="dnas: search per trial (default); random: uniformly drawn architectures, same childnet recipe",
+    )
     p.add_argument("--concurrency", type=int, help="trials running at once")
     # strings: hwnas.config checks them (positive, finite; null: no limit) like any override
-    p.add_argument("--max-latency-ms", metavar="MS",
-                   help="budget: the recommended model's latency limit (sweep.budget.max_latency_ms)")
-    p.add_argument("--max-energy-mj", metavar="MJ",
-                   help="budget: the recommended model's energy limit (sweep.budget.max_energy_mj; needs LUT energy)")
-    p.add_argument("--config", help="experiment config YAML (default: configs/default.yaml; "
-                                    "with --resume: the experiment's own)")
-    p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE",
-                   help="override one config value (repeatable)")
+    p.add_argument(
+        "--max-latency-ms",
+        metavar="MS",
+        help="budget: the recommended model's latency limit (sweep.budget.max_latency_ms)",
+    )
+    p.add_argument(
+        "--max-energy-mj",
+        metavar="MJ",
+        help="budget: the recommended model's energy limit (sweep.budget.max_energy_mj; needs LUT energy)",
+    )
+    p.add_argument(
+        "--config", help="experiment config YAML (default: configs/default.yaml; with --resume: the experiment's own)"
+    )
+    p.add_argument(
+        "--set", action="append", default=[], metavar="SECTION.KEY=VALUE", help="override one config value (repeatable)"
+    )
     p.add_argument("--name", default="default", help="experiment name (default: default)")
     p.add_argument("--storage", default="experiments", help="directory holding experiments (default: ./experiments)")
-    p.add_argument("--address", help="Ray cluster: auto (on the head), host:port (the head, default port 6379) or "
-                                     "ray://host:port (default: $RAY_ADDRESS, else start a local Ray)")
+    p.add_argument(
+        "--address",
+        help="Ray cluster: auto (on the head), host:port (the head, default port 6379) or "
+        "ray://host:port (default: $RAY_ADDRESS, else start a local Ray)",
+    )
     p.add_argument("--resume", action="store_true", help="continue the experiment <storage>/<name>")
     return p
 
 
 def _overrides(args) -> list[str]:
     out = list(args.set)
-    for flag, key in (("trials", "sweep.trials"), ("mode", "sweep.mode"), ("objective", "sweep.objective"),
-                      ("scheduler", "sweep.scheduler"), ("concurrency", "sweep.concurrency"),
-                      ("strategy", "sweep.strategy"), ("max_latency_ms", "sweep.budget.max_latency_ms"),
-                      ("max_energy_mj", "sweep.budget.max_energy_mj")):
+    for flag, key in (
+        ("trials", "sweep.trials"),
+        ("mode", "sweep.mode"),
+        ("objective", "sweep.objective"),
+        ("scheduler", "sweep.scheduler"),
+        ("concurrency", "sweep.concurrency"),
+        ("strategy", "sweep.strategy"),
+        ("max_latency_ms", "sweep.budget.max_latency_ms"),
+        ("max_energy_mj", "sweep.budget.max_energy_mj"),
+    ):
         value = getattr(args, flag)
         if value is not None:
             out.append(f"{key}={value}")
@@ -94,8 +117,9 @@ def resolve_config(args, experiment: Path) -> tuple[ExperimentConfig, dict | Non
     if diff:
         raise UserError(f"--resume: config differs from the experiment's ({RECORD}): " + "; ".join(diff))
     if cfg.sweep.trials < record.get("trials", 0):
-        raise UserError(f"--resume: --trials {cfg.sweep.trials} is fewer than the {record['trials']} "
-                        "the experiment already has")
+        raise UserError(
+            f"--resume: --trials {cfg.sweep.trials} is fewer than the {record['trials']} the experiment already has"
+        )
     return cfg, record
 
 
@@ -131,30 +155,52 @@ def prepare_lut(cfg: ExperimentConfig, experiment: Path):
         lut.check_space(space)
         source = "experiment"
     elif cfg.measure.device == "local":
-        lut = ensure_lut("auto", space, progress=True, threads=cfg.measure.threads,
-                         energy_kind=cfg.lut.energy_kind)
+        lut = ensure_lut("auto", space, progress=True, threads=cfg.measure.threads, energy_kind=cfg.lut.energy_kind)
         source = "profiled on this host" + (" (cached)" if "not cached" not in lut.name else " (noisy, not cached)")
     else:
-        lut = profile_lut(space, device=f"ray:{cfg.measure.device}", threads=cfg.measure.threads,
-                          meter=cfg.measure.meter, progress=False)
+        lut = profile_lut(
+            space,
+            device=f"ray:{cfg.measure.device}",
+            threads=cfg.measure.threads,
+            meter=cfg.measure.meter,
+            progress=False,
+        )
         lut = type(lut)(lut.data, lut.name, cfg.lut.energy_kind)  # the energy kind the config asks for
         source = f"profiled on ray:{cfg.measure.device}"
     return lut, str(stored), {"spec": "auto", "path": str(stored), "source": source}
 
 
 def _lut_entry(lut, entry: dict) -> dict:
-    return dict(entry, name=lut.name, device=lut.device.get("name"), energy_source=lut.energy_source,
-                has_energy=lut.has_energy, energy_kind=lut.energy_kind)
+    return dict(
+        entry,
+        name=lut.name,
+        device=lut.device.get("name"),
+        energy_source=lut.energy_source,
+        has_energy=lut.has_energy,
+        energy_kind=lut.energy_kind,
+    )
 
 
-def _new_record(cfg: ExperimentConfig, experiment: Path, metrics, directions, lut, lut_path: str, lut_entry: dict) -> dict:
+def _new_record(
+    cfg: ExperimentConfig, experiment: Path, metrics, directions, lut, lut_path: str, lut_entry: dict
+) -> dict:
     """sweep.json of a new experiment (docs/formats.md); ``knobs`` once the warm-up is done."""
     return {
-        "config": config_to_dict(cfg), "trials": cfg.sweep.trials, "strategy": cfg.sweep.strategy,
-        "mode": cfg.sweep.mode, "objective": cfg.sweep.objective, "metrics": metrics, "directions": directions,
+        "config": config_to_dict(cfg),
+        "trials": cfg.sweep.trials,
+        "strategy": cfg.sweep.strategy,
+        "mode": cfg.sweep.mode,
+        "objective": cfg.sweep.objective,
+        "metrics": metrics,
+        "directions": directions,
         # luts: the name trials' arch.json/metrics.json give the search LUT; lut: its details
-        "luts": [lut_path], "lut": _lut_entry(lut, lut_entry), "device": cfg.measure.device,
-        "knobs": None, "warmup": None, "baselines": None, "runs": [],
+        "luts": [lut_path],
+        "lut": _lut_entry(lut, lut_entry),
+        "device": cfg.measure.device,
+        "knobs": None,
+        "warmup": None,
+        "baselines": None,
+        "runs": [],
         # where Optuna keeps the study (optuna-dashboard, optuna.load_study); random: no study
         "optuna": study_storage(experiment) if cfg.sweep.strategy == "dnas" else None,
     }
@@ -170,12 +216,19 @@ def _knob_sampler(cfg: ExperimentConfig, lut, use_energy: bool, warmup: dict | N
 
 def _knob_record(knob_sampler: KnobSampler) -> dict:
     start = knob_sampler.start
-    how = ("sampled: cost_share = (vLAT + vENER) / CE0, its split, beta, delta; derived: alpha, gamma"
-           if knob_sampler.sweep.knobs == "relative" else
-           f"sampled: the minor/major term ratio 'dominance' in sweep.dominance; derived: {knob_sampler.derived}"
-           if knob_sampler.derived else "all four knobs sampled in their ranges")
-    return {"scale": knob_sampler.sweep.knobs, "derived": knob_sampler.derived, "parametrization": how,
-            "start": {"latency_ms": start.latency_ms, "energy_mj": start.energy_mj, "ce": start.ce}}
+    how = (
+        "sampled: cost_share = (vLAT + vENER) / CE0, its split, beta, delta; derived: alpha, gamma"
+        if knob_sampler.sweep.knobs == "relative"
+        else f"sampled: the minor/major term ratio 'dominance' in sweep.dominance; derived: {knob_sampler.derived}"
+        if knob_sampler.derived
+        else "all four knobs sampled in their ranges"
+    )
+    return {
+        "scale": knob_sampler.sweep.knobs,
+        "derived": knob_sampler.derived,
+        "parametrization": how,
+        "start": {"latency_ms": start.latency_ms, "energy_mj": start.energy_mj, "ce": start.ce},
+    }
 
 
 def _lut_of(cfg: ExperimentConfig, experiment: Path, record: dict | None):
@@ -218,8 +271,17 @@ def _connect_and_check(cfg: ExperimentConfig, experiment: Path, record: dict | N
     return lut, lut_path, lut_entry
 
 
-def _open_record(cfg: ExperimentConfig, experiment: Path, record: dict | None, args, lut, lut_path: str,
-                 lut_entry: dict, metrics, directions) -> dict:
+def _open_record(
+    cfg: ExperimentConfig,
+    experiment: Path,
+    record: dict | None,
+    args,
+    lut,
+    lut_path: str,
+    lut_entry: dict,
+    metrics,
+    directions,
+) -> dict:
     """sweep.json with this run appended (a new experiment: created, its LUT stored)."""
     experiment.mkdir(parents=True, exist_ok=True)
     if record is None:
@@ -229,8 +291,14 @@ def _open_record(cfg: ExperimentConfig, experiment: Path, record: dict | None, a
             save_lut(lut, lut_path)
         record = _new_record(cfg, experiment, metrics, directions, lut, lut_path, lut_entry)
     record["trials"] = cfg.sweep.trials
-    record.setdefault("runs", []).append({"started": time.strftime("%Y-%m-%dT%H:%M:%S"), "resume": args.resume,
-                                          "trials": cfg.sweep.trials, "address": args.address})
+    record.setdefault("runs", []).append(
+        {
+            "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
+            "resume": args.resume,
+            "trials": cfg.sweep.trials,
+            "address": args.address,
+        }
+    )
     write_json(experiment / RECORD, record)
     return record
 
@@ -269,9 +337,17 @@ def main(argv=None) -> None:
 
     from sweep.tuner import build_tuner
 
-    tuner = build_tuner(cfg, experiment, knob_sampler, metrics, directions, warmup=record["warmup"], reference=reference,
-                        # interrupted while preparing (no Ray Tune state yet): start the trials now
-                        resume=args.resume and (experiment / "tuner.pkl").is_file())
+    tuner = build_tuner(
+        cfg,
+        experiment,
+        knob_sampler,
+        metrics,
+        directions,
+        warmup=record["warmup"],
+        reference=reference,
+        # interrupted while preparing (no Ray Tune state yet): start the trials now
+        resume=args.resume and (experiment / "tuner.pkl").is_file(),
+    )
     results = tuner.fit()
     collect_baselines(cfg, experiment, record, baselines, reference)
     write_json(experiment / RECORD, record)
@@ -282,11 +358,16 @@ def main(argv=None) -> None:
     summary = summarize(results, metrics, directions)
     phase = measurement_phase(cfg, experiment) if cfg.measure.device == "local" else None
     recommended = recommendation(experiment)  # after the measurements: judged on them
-    record["runs"][-1].update(wall_s=time.perf_counter() - started, prepare_s=prepared,
-                              trials_s=trials_done - prepared, measure_s=phase and phase["seconds"],
-                              **{k: summary[k] for k in ("finished", "failed")})
+    record["runs"][-1].update(
+        wall_s=time.perf_counter() - started,
+        prepare_s=prepared,
+        trials_s=trials_done - prepared,
+        measure_s=phase and phase["seconds"],
+        **{k: summary[k] for k in ("finished", "failed")},
+    )
     write_json(experiment / RECORD, record)
     _print_outcome(summary, recommended, experiment, args)
+
 
 if __name__ == "__main__":
     main()

@@ -39,8 +39,17 @@ from ray.tune.search.search_generator import SearchGenerator
 
 from hwnas.errors import UserError
 
-__all__ = ["CONSTRAINTS_ATTR", "OBJECTIVES", "BudgetedSearch", "SweepOptunaSearch", "budget_constraints",
-           "constraint_values", "make_search_alg", "objectives", "study_storage"]
+__all__ = [
+    "CONSTRAINTS_ATTR",
+    "OBJECTIVES",
+    "BudgetedSearch",
+    "SweepOptunaSearch",
+    "budget_constraints",
+    "constraint_values",
+    "make_search_alg",
+    "objectives",
+    "study_storage",
+]
 
 OBJECTIVES = ("multi", "accuracy", "latency", "energy")
 _METRIC = {"accuracy": ("test_acc", "max"), "latency": ("latency_ms", "min"), "energy": ("energy_mj", "min")}
@@ -153,8 +162,16 @@ def _constrained_tpe(seed: int):
         return optuna.samplers.TPESampler(seed=seed, constraints_func=budget_constraints)
 
 
-def make_search_alg(knob_sampler, metrics: list[str], directions: list[str], *, concurrency: int, seed: int,
-                    budget: dict | None = None, study: dict | None = None) -> BudgetedSearch:
+def make_search_alg(
+    knob_sampler,
+    metrics: list[str],
+    directions: list[str],
+    *,
+    concurrency: int,
+    seed: int,
+    budget: dict | None = None,
+    study: dict | None = None,
+) -> BudgetedSearch:
     """Optuna (TPE; multi-objective when several metrics; constrained by ``budget`` when
     one is set) behind a concurrency limit. ``study``: ``study_storage(...)`` to keep the
     study in a file (None: in memory, inside Ray's searcher state only)."""
@@ -164,8 +181,14 @@ def make_search_alg(knob_sampler, metrics: list[str], directions: list[str], *, 
     storage = optuna.storages.RDBStorage(study["storage"]) if study else None
     # Ray ignores seed when given a sampler: the constrained sampler carries it
     sampler = _constrained_tpe(seed) if budget else None
-    searcher = SweepOptunaSearch(knob_sampler, metric=metrics if many else metrics[0],
-                                 mode=directions if many else directions[0],
-                                 seed=None if sampler else seed, sampler=sampler, budget=budget, storage=storage,
-                                 study_name=study["study_name"] if study else None)
+    searcher = SweepOptunaSearch(
+        knob_sampler,
+        metric=metrics if many else metrics[0],
+        mode=directions if many else directions[0],
+        seed=None if sampler else seed,
+        sampler=sampler,
+        budget=budget,
+        storage=storage,
+        study_name=study["study_name"] if study else None,
+    )
     return BudgetedSearch(ConcurrencyLimiter(searcher, max_concurrent=concurrency))

@@ -27,8 +27,10 @@ def summarize(results, metrics: list[str], directions: list[str]) -> dict:
         else:
             other.append(row)
     unfinished = sum(1 for row in other if not row.get("done"))  # Ray marks scheduler-stopped trials done
-    lines = [f"sweep: {len(done)} trials finished, {len(failed)} failed, {len(other) - unfinished} stopped early, "
-             f"{unfinished} unfinished"]
+    lines = [
+        f"sweep: {len(done)} trials finished, {len(failed)} failed, {len(other) - unfinished} stopped early, "
+        f"{unfinished} unfinished"
+    ]
     for path, reason in failed:
         lines.append(f"  failed {path.rsplit('/', 1)[-1]}: {reason}")
     for metric, direction in zip(metrics, directions):

@@ -73,7 +73,7 @@ class TrialState:
     final: dict | None = None  # the final row once done
 
     @classmethod
-    def load(cls, path: Path) -> "TrialState":
+    def load(cls, path: Path) -> TrialState:
         return cls(**json.loads(path.read_text())) if path.is_file() else cls()
 
     def save(self, path: Path) -> None:
@@ -99,8 +99,10 @@ def _own_work_dir(work: Path, trial_dir: str | None) -> None:
     from hwnas.errors import UserError
 
     if not trial_dir or work.resolve() != Path(trial_dir).resolve():
-        raise UserError(f"sweep trial: the working directory {work} is not the trial's own ({trial_dir}); "
-                        f"refusing to empty it (is RAY_CHDIR_TO_TRIAL_DIR=0 set? unset it)")
+        raise UserError(
+            f"sweep trial: the working directory {work} is not the trial's own ({trial_dir}); "
+            f"refusing to empty it (is RAY_CHDIR_TO_TRIAL_DIR=0 set? unset it)"
+        )
 
 
 def _restore(work: Path, trial_dir: str | None = None) -> TrialState:
@@ -176,8 +178,11 @@ def run_trial(context: TrialContext, make_config, search) -> None:
 
 def sweep_trial(knobs: dict, context: TrialContext) -> None:
     """Ray Tune function trainable (``tune.with_parameters(sweep_trial, context=...)``)."""
-    run_trial(context, lambda: apply_knobs(context.config, knobs), lambda cfg, work, reporter:
-              _search(cfg, work, context, reporter))
+    run_trial(
+        context,
+        lambda: apply_knobs(context.config, knobs),
+        lambda cfg, work, reporter: _search(cfg, work, context, reporter),
+    )
 
 
 def _search(cfg: ExperimentConfig, work: Path, context: TrialContext, reporter: _Reporter) -> dict:
@@ -190,17 +195,27 @@ def _search(cfg: ExperimentConfig, work: Path, context: TrialContext, reporter: 
         _finite(m, ("train_ce", "val_acc"), "supernet search diverged")
         last_val["val_acc"] = m.get("val_acc")
         row = {k: v for k, v in m.items() if k not in ("latency_ms", "energy_mj", "seconds", "phase")}
-        row.update(search_epoch=m.get("epoch"), search_latency_ms=m.get("latency_ms"), search_energy_mj=m.get("energy_mj"),
-                   epoch_seconds=m.get("seconds"))
+        row.update(
+            search_epoch=m.get("epoch"),
+            search_latency_ms=m.get("latency_ms"),
+            search_energy_mj=m.get("energy_mj"),
+            epoch_seconds=m.get("seconds"),
+        )
         reporter.report(row)
 
-    run_search(cfg, work / "search", resume=(work / "search" / "checkpoint.pt").is_file(),
-               warmup_path=context.warmup_path, on_epoch=on_search_epoch)
+    run_search(
+        cfg,
+        work / "search",
+        resume=(work / "search" / "checkpoint.pt").is_file(),
+        warmup_path=context.warmup_path,
+        on_epoch=on_search_epoch,
+    )
     return {"epoch": 0, "val_acc": last_val.get("val_acc")}
 
 
-def _child(cfg: ExperimentConfig, arch: dict, work: Path, context: TrialContext, reporter: _Reporter,
-           resumed: bool) -> dict:
+def _child(
+    cfg: ExperimentConfig, arch: dict, work: Path, context: TrialContext, reporter: _Reporter, resumed: bool
+) -> dict:
     """Retrain and measure the childnet (or reuse an identical one's result)."""
     from childnet.train import run_child
 
@@ -220,7 +235,9 @@ def _child(cfg: ExperimentConfig, arch: dict, work: Path, context: TrialContext,
         row.update(epoch=m.get("epoch"), epochs=m.get("epochs"))
         reporter.report(row)
 
-    run_child(cfg, arch, out, resume=resumed, on_epoch=on_child_epoch, measure_with=lambda path: _measure(path, cfg, context))
+    run_child(
+        cfg, arch, out, resume=resumed, on_epoch=on_child_epoch, measure_with=lambda path: _measure(path, cfg, context)
+    )
     metrics = json.loads((out / "metrics.json").read_text())
     if registry is not None:
         registry.register(key, trial_dirname(tune.get_context().get_trial_id()), metrics)
@@ -235,14 +252,20 @@ def _measure(path: Path, cfg: ExperimentConfig, context: TrialContext) -> dict:
     return measure_on_device(path, cfg.measure, cfg.sweep.measure_timeout_s, reference=context.reference)
 
 
-def _final_row(arch: dict, metrics: dict, seconds: float, budget: dict | None = None,
-               energy_kind: str = "dynamic") -> dict:
+def _final_row(
+    arch: dict, metrics: dict, seconds: float, budget: dict | None = None, energy_kind: str = "dynamic"
+) -> dict:
     measured = metrics.get("measured") or {}
     lut = metrics.get("lut") or {}
     # measured energy of the kind the LUT estimates are (lut.energy_kind): total or dynamic
     measured_energy = measured.get("energy_dynamic_mj" if energy_kind == "dynamic" else "energy_mj")
-    verdict = judge(budget, measured.get("latency_ms"), lut.get("latency_ms", arch.get("latency_ms")),
-                    measured_energy, lut.get("energy_mj", arch.get("energy_mj")))
+    verdict = judge(
+        budget,
+        measured.get("latency_ms"),
+        lut.get("latency_ms", arch.get("latency_ms")),
+        measured_energy,
+        lut.get("energy_mj", arch.get("energy_mj")),
+    )
     return {
         "epoch": metrics.get("epochs", 0),
         "test_acc": metrics.get("test_acc"),

@@ -36,9 +36,12 @@ def trial_dirname_creator(trial) -> str:
 
 def _trainable(cfg: ExperimentConfig, experiment: Path, warmup: dict | None, reference: dict | None):
     base = absolute_paths(config_to_dict(cfg), Path.cwd())  # lut.path: the experiment's LUT (sweep.run)
-    context = TrialContext(config=base, warmup_path=warmup["path"] if warmup else None,
-                           children_dir=str(experiment / "children") if cfg.sweep.reuse_children else None,
-                           reference=reference)
+    context = TrialContext(
+        config=base,
+        warmup_path=warmup["path"] if warmup else None,
+        children_dir=str(experiment / "children") if cfg.sweep.reuse_children else None,
+        reference=reference,
+    )
     # Trials stay on the driver's node (its disk holds the experiment; on a cluster only
     # measurements go to the devices), whether or not they ask for a GPU.
     resources = {"cpu": cfg.sweep.cpus_per_trial, "gpu": cfg.sweep.gpus_per_trial, this_node_resource(): 0.001}
@@ -55,9 +58,11 @@ def check_trials_fit(cfg: ExperimentConfig, node_ip: str, resources: dict) -> No
     for key, name in (("cpus_per_trial", "CPU"), ("gpus_per_trial", "GPU")):
         wanted, has = getattr(cfg.sweep, key), resources.get(name, 0.0)
         if wanted > has:
-            raise UserError(f"sweep.{key} {wanted:g}: this node ({node_ip}), where the trials run, has {has:g} "
-                            f"{name}{'s' if name == 'CPU' else ''}; lower it (--set sweep.{key}=...) or run "
-                            f"sweep.run on a node that has them")
+            raise UserError(
+                f"sweep.{key} {wanted:g}: this node ({node_ip}), where the trials run, has {has:g} "
+                f"{name}{'s' if name == 'CPU' else ''}; lower it (--set sweep.{key}=...) or run "
+                f"sweep.run on a node that has them"
+            )
 
 
 def _scheduler(cfg: ExperimentConfig):
@@ -67,12 +72,28 @@ def _scheduler(cfg: ExperimentConfig):
 
     # Rungs on the supernet's validation accuracy during the search; rows of the
     # childnet phase carry no search_epoch, so ASHA leaves retraining alone.
-    return ASHAScheduler(time_attr="search_epoch", metric="val_acc", mode="max", max_t=max(2, cfg.search.epochs),
-                         grace_period=1, reduction_factor=2, stop_last_trials=False)
+    return ASHAScheduler(
+        time_attr="search_epoch",
+        metric="val_acc",
+        mode="max",
+        max_t=max(2, cfg.search.epochs),
+        grace_period=1,
+        reduction_factor=2,
+        stop_last_trials=False,
+    )
 
 
-def build_tuner(cfg: ExperimentConfig, experiment: Path, knob_sampler: KnobSampler, metrics: list[str],
-                directions: list[str], *, warmup: dict | None, resume: bool, reference: dict | None = None) -> tune.Tuner:
+def build_tuner(
+    cfg: ExperimentConfig,
+    experiment: Path,
+    knob_sampler: KnobSampler,
+    metrics: list[str],
+    directions: list[str],
+    *,
+    warmup: dict | None,
+    resume: bool,
+    reference: dict | None = None,
+) -> tune.Tuner:
     """``reference``: the LUT's speed reference, for measurements on a device of its own."""
     trainable = _trainable(cfg, experiment, warmup, reference)
     # With num_to_keep=1 Ray Tune snapshots the experiment state after every trial
@@ -84,16 +105,29 @@ def build_tuner(cfg: ExperimentConfig, experiment: Path, knob_sampler: KnobSampl
     if cfg.sweep.strategy == "random":
         search_alg = make_random_search_alg(cfg.search_space(), concurrency=cfg.sweep.concurrency, seed=cfg.sweep.seed)
     else:
-        search_alg = make_search_alg(knob_sampler, metrics, directions, concurrency=cfg.sweep.concurrency, seed=cfg.sweep.seed,
-                                     budget=budget_dict(cfg.sweep.budget), study=study_storage(experiment))
+        search_alg = make_search_alg(
+            knob_sampler,
+            metrics,
+            directions,
+            concurrency=cfg.sweep.concurrency,
+            seed=cfg.sweep.seed,
+            budget=budget_dict(cfg.sweep.budget),
+            study=study_storage(experiment),
+        )
     return tune.Tuner(
         trainable,
         # reuse_actors: a finished trial's worker process runs the next trial (no new
         # process, no second `import torch`: seconds per trial on a small machine).
-        tune_config=tune.TuneConfig(search_alg=search_alg, scheduler=_scheduler(cfg), num_samples=cfg.sweep.trials,
-                                    trial_dirname_creator=trial_dirname_creator, reuse_actors=True),
+        tune_config=tune.TuneConfig(
+            search_alg=search_alg,
+            scheduler=_scheduler(cfg),
+            num_samples=cfg.sweep.trials,
+            trial_dirname_creator=trial_dirname_creator,
+            reuse_actors=True,
+        ),
         run_config=tune.RunConfig(
-            name=experiment.name, storage_path=str(experiment.parent),
+            name=experiment.name,
+            storage_path=str(experiment.parent),
             failure_config=tune.FailureConfig(max_failures=0),
             checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
             sync_config=tune.SyncConfig(sync_artifacts=True),

@@ -27,9 +27,9 @@ import shlex
 import traceback
 import warnings
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Tuple
 from unittest import mock
 
 import torch
@@ -39,6 +39,7 @@ ARCH8 = ["k3_e3", "skip", "k5_e1_g2", "skip", "k3_e6", "k5_e3", "skip", "k3_e1"]
 
 
 # --- generators of crafted files ------------------------------------------------------
+
 
 class _Payload:
     """Unpickling this runs ``touch <marker>``."""
@@ -83,11 +84,11 @@ class _Writer(torch.nn.Module):
         return x
 
     @torch.jit.export
-    def __getstate__(self) -> Tuple[str, bool]:
+    def __getstate__(self) -> tuple[str, bool]:
         return (self.target, self.training)
 
     @torch.jit.export
-    def __setstate__(self, state: Tuple[str, bool]) -> None:
+    def __setstate__(self, state: tuple[str, bool]) -> None:
         self.target = state[0]
         written = torch.from_file(state[0], shared=True, size=8).numel()  # used: not optimized away
         self.training = state[1] and written >= 0
@@ -120,8 +121,13 @@ def data_file(path: Path, meta: dict | None = None, state: Callable | None = Non
     from hwnas.space import get_space
 
     net = build_network(get_space("fbnet-cpu", 0.25, 10), ARCH8)
-    full = {"format": "hwnas-model-data", "version": 1, "input_shape": [3, 32, 32], "ops": ARCH8,
-            "space": _space_meta()}
+    full = {
+        "format": "hwnas-model-data",
+        "version": 1,
+        "input_shape": [3, 32, 32],
+        "ops": ARCH8,
+        "space": _space_meta(),
+    }
     full.update(meta or {})
     sd = net.state_dict()
     if state is not None:
@@ -151,8 +157,15 @@ def sweep_record(exp: Path, **fields) -> Path:
     from hwnas.config import ExperimentConfig, config_to_dict
 
     exp.mkdir(parents=True, exist_ok=True)
-    record = {"config": config_to_dict(ExperimentConfig()), "trials": 3, "lut": {"path": "builtin:rpi4-hwnasbench"},
-              "runs": [], "warmup": None, "baselines": None, "knobs": None}
+    record = {
+        "config": config_to_dict(ExperimentConfig()),
+        "trials": 3,
+        "lut": {"path": "builtin:rpi4-hwnasbench"},
+        "runs": [],
+        "warmup": None,
+        "baselines": None,
+        "knobs": None,
+    }
     record.update(fields)
     (exp / "sweep.json").write_text(json.dumps(record))
     (exp / "tuner.pkl").write_bytes(b"")
@@ -160,6 +173,7 @@ def sweep_record(exp: Path, **fields) -> Path:
 
 
 # --- the table ------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Case:
@@ -181,6 +195,7 @@ def _estimate(change=None, text=None, arch=None):
     def setup(d):
         lut = lut_file(d / "lut.json", change, text)
         return ["--lut", str(lut), "--arch", arch or ",".join(["skip"] * 22)]
+
     return setup
 
 
@@ -194,20 +209,33 @@ def _train(*overrides):
         cfg = d / "c.yaml"
         cfg.write_text("space: {preset: fbnet-cpu, width: 0.25}\n")
         return ["--arch", str(d / "arch.json"), "--config", str(cfg), "--out", str(d / "out"), *overrides]
+
     return setup
 
 
 def _train_arch(text):
     def setup(d):
         (d / "arch.json").write_text(text)
-        return ["--arch", str(d / "arch.json"), "--config", str(Path(__file__).parent.parent / "configs" / "smoke.yaml"),
-                "--out", str(d / "out")]
+        return [
+            "--arch",
+            str(d / "arch.json"),
+            "--config",
+            str(Path(__file__).parent.parent / "configs" / "smoke.yaml"),
+            "--out",
+            str(d / "out"),
+        ]
+
     return setup
 
 
 def _search(*overrides):
-    return lambda d: ["--config", str(Path(__file__).parent.parent / "configs" / "smoke.yaml"), "--out",
-                      str(d / "out"), *overrides]
+    return lambda d: [
+        "--config",
+        str(Path(__file__).parent.parent / "configs" / "smoke.yaml"),
+        "--out",
+        str(d / "out"),
+        *overrides,
+    ]
 
 
 def _resume(**fields):
@@ -220,109 +248,246 @@ def _mark(d):
 
 CASES = [
     # childnet.measure: model files are data, never code
-    Case("measure/garbage", "childnet.measure", _measure(lambda d: (d / "m.pt").write_bytes(b"garbage") and d / "m.pt"),
-         "not an exported childnet"),
-    Case("measure/pickle-os-system", "childnet.measure", _measure(lambda d: evil_pickle(d / "m.pt", _mark(d))),
-         "not a torch.save archive"),
-    Case("measure/zip-with-evil-pickle", "childnet.measure", _measure(lambda d: evil_zip(d / "m.pt", _mark(d))),
-         "unreadable"),
-    Case("measure/torchscript-writes-file", "childnet.measure",
-         _measure(lambda d: torchscript_file(d / "m.pt", _mark(d))), "TorchScript code"),
-    Case("measure/torch-export-archive", "childnet.measure", _measure(lambda d: export_archive(d / "m.pt2")),
-         "not an exported childnet"),
-    Case("measure/zip-extra-code-member", "childnet.measure",
-         _measure(lambda d: zip_with_member(d / "m.pt", "archive/code/__torch__.py")), "TorchScript code"),
-    Case("measure/input-shape-negative", "childnet.measure", _meas_data(meta={"input_shape": [3, -1, 32]}),
-         "meta.input_shape"),
-    Case("measure/input-shape-huge", "childnet.measure", _meas_data(meta={"input_shape": [3, 100000, 100000]}),
-         "meta.input_shape"),
-    Case("measure/input-shape-string", "childnet.measure", _meas_data(meta={"input_shape": "3x32x32"}),
-         "meta.input_shape"),
-    Case("measure/input-shape-other-space", "childnet.measure", _meas_data(meta={"input_shape": [3, 64, 64]}),
-         "meta.input_shape"),
+    Case(
+        "measure/garbage",
+        "childnet.measure",
+        _measure(lambda d: (d / "m.pt").write_bytes(b"garbage") and d / "m.pt"),
+        "not an exported childnet",
+    ),
+    Case(
+        "measure/pickle-os-system",
+        "childnet.measure",
+        _measure(lambda d: evil_pickle(d / "m.pt", _mark(d))),
+        "not a torch.save archive",
+    ),
+    Case(
+        "measure/zip-with-evil-pickle",
+        "childnet.measure",
+        _measure(lambda d: evil_zip(d / "m.pt", _mark(d))),
+        "unreadable",
+    ),
+    Case(
+        "measure/torchscript-writes-file",
+        "childnet.measure",
+        _measure(lambda d: torchscript_file(d / "m.pt", _mark(d))),
+        "TorchScript code",
+    ),
+    Case(
+        "measure/torch-export-archive",
+        "childnet.measure",
+        _measure(lambda d: export_archive(d / "m.pt2")),
+        "not an exported childnet",
+    ),
+    Case(
+        "measure/zip-extra-code-member",
+        "childnet.measure",
+        _measure(lambda d: zip_with_member(d / "m.pt", "archive/code/__torch__.py")),
+        "TorchScript code",
+    ),
+    Case(
+        "measure/input-shape-negative",
+        "childnet.measure",
+        _meas_data(meta={"input_shape": [3, -1, 32]}),
+        "meta.input_shape",
+    ),
+    Case(
+        "measure/input-shape-huge",
+        "childnet.measure",
+        _meas_data(meta={"input_shape": [3, 100000, 100000]}),
+        "meta.input_shape",
+    ),
+    Case(
+        "measure/input-shape-string",
+        "childnet.measure",
+        _meas_data(meta={"input_shape": "3x32x32"}),
+        "meta.input_shape",
+    ),
+    Case(
+        "measure/input-shape-other-space",
+        "childnet.measure",
+        _meas_data(meta={"input_shape": [3, 64, 64]}),
+        "meta.input_shape",
+    ),
     Case("measure/format-missing", "childnet.measure", _meas_data(meta={"format": "other"}), "meta.format"),
-    Case("measure/unknown-space", "childnet.measure",
-         _meas_data(meta={"space": {"name": "nope", "width": 1.0, "num_classes": 10}}), "unknown search space"),
+    Case(
+        "measure/unknown-space",
+        "childnet.measure",
+        _meas_data(meta={"space": {"name": "nope", "width": 1.0, "num_classes": 10}}),
+        "unknown search space",
+    ),
     Case("measure/unknown-op", "childnet.measure", _meas_data(meta={"ops": ["k9_e9"] + ARCH8[1:]}), "unknown op"),
     Case("measure/wrong-op-count", "childnet.measure", _meas_data(meta={"ops": ARCH8[:3]}), "expected 8 ops"),
-    Case("measure/width-huge", "childnet.measure",
-         _meas_data(meta={"space": {"name": "fbnet-cpu", "width": 1e9, "num_classes": 10}}), "meta.space.width"),
-    Case("measure/classes-zero", "childnet.measure",
-         _meas_data(meta={"space": {"name": "fbnet-cpu", "width": 0.25, "num_classes": 0}}), "num_classes"),
-    Case("measure/state-missing-key", "childnet.measure",
-         _meas_data(state=lambda sd: {k: v for i, (k, v) in enumerate(sd.items()) if i}), "does not fit"),
-    Case("measure/state-wrong-shape", "childnet.measure",
-         _meas_data(state=lambda sd: {k: torch.zeros(1) for k in sd}), "does not fit"),
-    Case("measure/state-not-tensors", "childnet.measure",
-         _meas_data(state=lambda sd: {k: 1 for k in sd}), "named tensors"),
+    Case(
+        "measure/width-huge",
+        "childnet.measure",
+        _meas_data(meta={"space": {"name": "fbnet-cpu", "width": 1e9, "num_classes": 10}}),
+        "meta.space.width",
+    ),
+    Case(
+        "measure/classes-zero",
+        "childnet.measure",
+        _meas_data(meta={"space": {"name": "fbnet-cpu", "width": 0.25, "num_classes": 0}}),
+        "num_classes",
+    ),
+    Case(
+        "measure/state-missing-key",
+        "childnet.measure",
+        _meas_data(state=lambda sd: {k: v for i, (k, v) in enumerate(sd.items()) if i}),
+        "does not fit",
+    ),
+    Case(
+        "measure/state-wrong-shape",
+        "childnet.measure",
+        _meas_data(state=lambda sd: {k: torch.zeros(1) for k in sd}),
+        "does not fit",
+    ),
+    Case(
+        "measure/state-not-tensors",
+        "childnet.measure",
+        _meas_data(state=lambda sd: {k: 1 for k in sd}),
+        "named tensors",
+    ),
     Case("measure/top-level-list", "childnet.measure", _meas_data(top=[1, 2, 3]), "exactly meta and state_dict"),
-    Case("measure/unknown-baseline", "childnet.measure",
-         _meas_data(meta={"baseline": "vgg99", "num_classes": 10}), "meta.baseline"),
-    Case("measure/baseline-classes", "childnet.measure",
-         _meas_data(meta={"baseline": "resnet18", "num_classes": -3}), "meta.num_classes"),
+    Case(
+        "measure/unknown-baseline",
+        "childnet.measure",
+        _meas_data(meta={"baseline": "vgg99", "num_classes": 10}),
+        "meta.baseline",
+    ),
+    Case(
+        "measure/baseline-classes",
+        "childnet.measure",
+        _meas_data(meta={"baseline": "resnet18", "num_classes": -3}),
+        "meta.num_classes",
+    ),
     Case("measure/missing-file", "childnet.measure", lambda d: ["--model", str(d / "none.pt")], "not found"),
     Case("measure/a-folder", "childnet.measure", lambda d: ["--model", str(d)], "not found"),
-    Case("measure/empty-file", "childnet.measure",
-         _measure(lambda d: (d / "m.pt").write_bytes(b"") or d / "m.pt"), "not a torch.save archive"),
-    Case("measure/truncated", "childnet.measure",
-         _measure(lambda d: (d / "t.pt").write_bytes(data_file(d / "m.weights.pt").read_bytes()[:3000]) and d / "t.pt"),
-         "not an exported childnet"),
-    Case("measure/repeats-zero", "childnet.measure", lambda d: ["--model", str(data_file(d / "m.pt")), "--repeats", "0"],
-         "repeats"),
-    Case("measure/unknown-meter", "childnet.measure",
-         lambda d: ["--model", str(data_file(d / "m.pt")), "--meter", "joulemeter"], "unknown meter"),
-
+    Case(
+        "measure/empty-file",
+        "childnet.measure",
+        _measure(lambda d: (d / "m.pt").write_bytes(b"") or d / "m.pt"),
+        "not a torch.save archive",
+    ),
+    Case(
+        "measure/truncated",
+        "childnet.measure",
+        _measure(lambda d: (d / "t.pt").write_bytes(data_file(d / "m.weights.pt").read_bytes()[:3000]) and d / "t.pt"),
+        "not an exported childnet",
+    ),
+    Case(
+        "measure/repeats-zero",
+        "childnet.measure",
+        lambda d: ["--model", str(data_file(d / "m.pt")), "--repeats", "0"],
+        "repeats",
+    ),
+    Case(
+        "measure/unknown-meter",
+        "childnet.measure",
+        lambda d: ["--model", str(data_file(d / "m.pt")), "--meter", "joulemeter"],
+        "unknown meter",
+    ),
     # lut.estimate: LUT values
-    Case("lut/negative-entry", "lut.estimate", _estimate(lambda t: _entry(t).update(latency_ms=-1.0)),
-         "got -1.0"),
-    Case("lut/negative-skip-entry", "lut.estimate",
-         _estimate(lambda t: _entry(t, op="skip").update(latency_ms=-0.5)), "non-negative"),
+    Case("lut/negative-entry", "lut.estimate", _estimate(lambda t: _entry(t).update(latency_ms=-1.0)), "got -1.0"),
+    Case(
+        "lut/negative-skip-entry",
+        "lut.estimate",
+        _estimate(lambda t: _entry(t, op="skip").update(latency_ms=-0.5)),
+        "non-negative",
+    ),
     Case("lut/zero-entry", "lut.estimate", _estimate(lambda t: _entry(t).update(latency_ms=0.0)), "positive number"),
-    Case("lut/nan-entry", "lut.estimate", _estimate(lambda t: _entry(t).update(latency_ms=float("nan"))),
-         "finite number"),
-    Case("lut/huge-int-entry", "lut.estimate",
-         _estimate(text=json.dumps({"format": "hwnas-lut"})[:-1] + ', "version": ' + "9" * 400 + "}"), "version"),
-    Case("lut/huge-int-value", "lut.estimate",
-         _estimate(lambda t: _entry(t).update(latency_ms=10 ** 400)), "finite number"),
-    Case("lut/digits-over-limit", "lut.estimate", _estimate(text='{"version": ' + "9" * 5000 + "}"),
-         "not usable JSON"),
+    Case(
+        "lut/nan-entry", "lut.estimate", _estimate(lambda t: _entry(t).update(latency_ms=float("nan"))), "finite number"
+    ),
+    Case(
+        "lut/huge-int-entry",
+        "lut.estimate",
+        _estimate(text=json.dumps({"format": "hwnas-lut"})[:-1] + ', "version": ' + "9" * 400 + "}"),
+        "version",
+    ),
+    Case(
+        "lut/huge-int-value", "lut.estimate", _estimate(lambda t: _entry(t).update(latency_ms=10**400)), "finite number"
+    ),
+    Case("lut/digits-over-limit", "lut.estimate", _estimate(text='{"version": ' + "9" * 5000 + "}"), "not usable JSON"),
     Case("lut/deeply-nested", "lut.estimate", _estimate(text="[" * 200000 + "]" * 200000), "nested too deeply"),
-    Case("lut/overflowing-sum", "lut.estimate",
-         _estimate(lambda t: [e.update(latency_ms=1e308) for l in t["layers"] for e in l["ops"].values()]),
-         "overflows"),
-    Case("lut/calibration-scale-zero", "lut.estimate",
-         _estimate(lambda t: t.update(calibration={"latency_scale": 0.0, "latency_offset_ms": 0.0})),
-         "calibration.latency_scale"),
-    Case("lut/calibration-scale-negative", "lut.estimate",
-         _estimate(lambda t: t.update(calibration={"latency_scale": -2.0, "latency_offset_ms": 0.0})),
-         "calibration.latency_scale"),
-    Case("lut/negative-fixed", "lut.estimate", _estimate(lambda t: t["fixed"].update(latency_ms=-5.0)),
-         "fixed.latency_ms"),
+    Case(
+        "lut/overflowing-sum",
+        "lut.estimate",
+        _estimate(lambda t: [e.update(latency_ms=1e308) for l in t["layers"] for e in l["ops"].values()]),
+        "overflows",
+    ),
+    Case(
+        "lut/calibration-scale-zero",
+        "lut.estimate",
+        _estimate(lambda t: t.update(calibration={"latency_scale": 0.0, "latency_offset_ms": 0.0})),
+        "calibration.latency_scale",
+    ),
+    Case(
+        "lut/calibration-scale-negative",
+        "lut.estimate",
+        _estimate(lambda t: t.update(calibration={"latency_scale": -2.0, "latency_offset_ms": 0.0})),
+        "calibration.latency_scale",
+    ),
+    Case(
+        "lut/negative-fixed",
+        "lut.estimate",
+        _estimate(lambda t: t["fixed"].update(latency_ms=-5.0)),
+        "fixed.latency_ms",
+    ),
     Case("lut/truncated", "lut.estimate", _estimate(text='{"format": "hwnas-lut", "layers": [{'), "not valid JSON"),
     Case("lut/top-level-list", "lut.estimate", _estimate(text="[1, 2]"), "(top level)"),
-    Case("lut/builtin-path-escape", "lut.estimate",
-         lambda d: ["--lut", "builtin:../../configs/default", "--arch", "skip"], "unknown builtin LUT"),
+    Case(
+        "lut/builtin-path-escape",
+        "lut.estimate",
+        lambda d: ["--lut", "builtin:../../configs/default", "--arch", "skip"],
+        "unknown builtin LUT",
+    ),
     Case("lut/arch-too-short", "lut.estimate", _estimate(arch="skip,skip"), "expected 22 ops"),
-
     # lut.validate / lut.profile: flags checked before anything is timed
-    Case("validate/rounds-zero", "lut.validate", lambda d: ["--lut", "builtin:rpi4-hwnasbench", "--archs", "4",
-                                                            "--rounds", "0"], "--rounds"),
-    Case("validate/repeats-zero", "lut.validate", lambda d: ["--lut", "builtin:rpi4-hwnasbench", "--archs", "4",
-                                                             "--repeats", "0"], "--repeats"),
-    Case("validate/warmup-negative", "lut.validate", lambda d: ["--lut", "builtin:rpi4-hwnasbench", "--archs", "4",
-                                                                "--warmup", "-1"], "--warmup"),
-    Case("profile/out-is-a-folder", "lut.profile", lambda d: ["--space", "fbnet-cpu", "--out", str(d)],
-         "is a directory"),
-    Case("profile/out-under-a-file", "lut.profile",
-         lambda d: ["--space", "fbnet-cpu", "--out", str((d / "f").write_text("x") and d / "f" / "lut.json")],
-         "is a file"),
-    Case("profile/threads-zero", "lut.profile",
-         lambda d: ["--space", "fbnet-cpu", "--out", str(d / "l.json"), "--threads", "0"], "--threads"),
-    Case("profile/rounds-zero", "lut.profile",
-         lambda d: ["--space", "fbnet-cpu", "--out", str(d / "l.json"), "--rounds", "0"], "--rounds"),
-    Case("profile/unknown-space", "lut.profile", lambda d: ["--space", "resnet", "--out", str(d / "l.json")],
-         "unknown search space"),
-
+    Case(
+        "validate/rounds-zero",
+        "lut.validate",
+        lambda d: ["--lut", "builtin:rpi4-hwnasbench", "--archs", "4", "--rounds", "0"],
+        "--rounds",
+    ),
+    Case(
+        "validate/repeats-zero",
+        "lut.validate",
+        lambda d: ["--lut", "builtin:rpi4-hwnasbench", "--archs", "4", "--repeats", "0"],
+        "--repeats",
+    ),
+    Case(
+        "validate/warmup-negative",
+        "lut.validate",
+        lambda d: ["--lut", "builtin:rpi4-hwnasbench", "--archs", "4", "--warmup", "-1"],
+        "--warmup",
+    ),
+    Case(
+        "profile/out-is-a-folder", "lut.profile", lambda d: ["--space", "fbnet-cpu", "--out", str(d)], "is a directory"
+    ),
+    Case(
+        "profile/out-under-a-file",
+        "lut.profile",
+        lambda d: ["--space", "fbnet-cpu", "--out", str((d / "f").write_text("x") and d / "f" / "lut.json")],
+        "is a file",
+    ),
+    Case(
+        "profile/threads-zero",
+        "lut.profile",
+        lambda d: ["--space", "fbnet-cpu", "--out", str(d / "l.json"), "--threads", "0"],
+        "--threads",
+    ),
+    Case(
+        "profile/rounds-zero",
+        "lut.profile",
+        lambda d: ["--space", "fbnet-cpu", "--out", str(d / "l.json"), "--rounds", "0"],
+        "--rounds",
+    ),
+    Case(
+        "profile/unknown-space",
+        "lut.profile",
+        lambda d: ["--space", "resnet", "--out", str(d / "l.json")],
+        "unknown search space",
+    ),
     # sweep.run: every section checked before Ray starts and before anything is written
     Case("sweep/child-batch-zero", "sweep.run", _sweep("child.batch_size=0"), "child.batch_size"),
     Case("sweep/data-batch-negative", "sweep.run", _sweep("data.batch_size=-4"), "data.batch_size"),
@@ -350,49 +515,79 @@ CASES = [
     Case("sweep/override-not-a-number", "sweep.run", _sweep("child.lr=fast"), "expected a number"),
     Case("sweep/budget-negative", "sweep.run", _sweep(extra=("--max-latency-ms", "-1")), "sweep.budget.max_latency_ms"),
     Case("sweep/budget-infinite", "sweep.run", _sweep(extra=("--max-energy-mj", "inf")), "sweep.budget.max_energy_mj"),
-    Case("sweep/config-not-yaml", "sweep.run",
-         lambda d: ["--config", str((d / "c.yaml").write_text("child: [1,\n") and d / "c.yaml"),
-                    "--storage", str(d / "exps")], "not valid YAML"),
-    Case("sweep/config-top-level-list", "sweep.run",
-         lambda d: ["--config", str((d / "c.yaml").write_text("- 1\n") and d / "c.yaml"),
-                    "--storage", str(d / "exps")], "mapping at the top level"),
+    Case(
+        "sweep/config-not-yaml",
+        "sweep.run",
+        lambda d: [
+            "--config",
+            str((d / "c.yaml").write_text("child: [1,\n") and d / "c.yaml"),
+            "--storage",
+            str(d / "exps"),
+        ],
+        "not valid YAML",
+    ),
+    Case(
+        "sweep/config-top-level-list",
+        "sweep.run",
+        lambda d: ["--config", str((d / "c.yaml").write_text("- 1\n") and d / "c.yaml"), "--storage", str(d / "exps")],
+        "mapping at the top level",
+    ),
     Case("sweep/address-bad-port", "sweep.run", _sweep(extra=("--address", "127.0.0.1:99999")), "port"),
     Case("sweep/resume-trials-string", "sweep.run", _resume(trials="many"), "field trials"),
     Case("sweep/resume-lut-not-object", "sweep.run", _resume(lut=[1]), "field lut"),
     Case("sweep/resume-runs-not-list", "sweep.run", _resume(runs="x"), "field runs"),
-    Case("sweep/resume-config-bad-value", "sweep.run",
-         _resume(config={"child": {"batch_size": 0}}), "child.batch_size"),
-    Case("sweep/resume-record-not-json", "sweep.run",
-         lambda d: ["--resume", "--storage", str(d), "--name",
-                    ((d / "e").mkdir() or (d / "e" / "sweep.json").write_text("{trunc") and "e")], "not valid JSON"),
-
+    Case(
+        "sweep/resume-config-bad-value", "sweep.run", _resume(config={"child": {"batch_size": 0}}), "child.batch_size"
+    ),
+    Case(
+        "sweep/resume-record-not-json",
+        "sweep.run",
+        lambda d: [
+            "--resume",
+            "--storage",
+            str(d),
+            "--name",
+            ((d / "e").mkdir() or (d / "e" / "sweep.json").write_text("{trunc") and "e"),
+        ],
+        "not valid JSON",
+    ),
     # childnet.train / supernet.search: config and architecture files, before any training
     Case("train/batch-zero", "childnet.train", _train("child.batch_size=0"), "child.batch_size"),
     Case("train/label-smoothing", "childnet.train", _train("child.label_smoothing=-0.1"), "child.label_smoothing"),
     Case("train/measure-rounds-zero", "childnet.train", _train("measure.rounds=0"), "measure.rounds"),
     Case("train/arch-not-json", "childnet.train", _train_arch("{ops: ["), "not valid JSON"),
-    Case("train/arch-deeply-nested", "childnet.train", _train_arch("[" * 200000 + "]" * 200000),
-         "nested too deeply"),
+    Case("train/arch-deeply-nested", "childnet.train", _train_arch("[" * 200000 + "]" * 200000), "nested too deeply"),
     Case("train/arch-huge-int", "childnet.train", _train_arch('{"ops": ' + "9" * 5000 + "}"), "not usable JSON"),
     Case("search/temperature-negative", "supernet.search", _search("search.temperature=-1"), "search.temperature"),
     Case("search/momentum-one", "supernet.search", _search("search.w_momentum=1"), "search.w_momentum"),
     Case("search/steps-zero", "supernet.search", _search("search.steps_per_epoch=0"), "search.steps_per_epoch"),
     Case("search/loss-form", "supernet.search", _search("loss.form=sum"), "loss.form"),
     Case("search/alpha-negative", "supernet.search", _search("loss.alpha=-1"), "loss.alpha"),
-
     # sweep.measurements and pareto.report
     Case("measurements/no-record", "sweep.measurements", lambda d: [str(d)], "no sweep experiment"),
-    Case("measurements/record-trials-string", "sweep.measurements",
-         lambda d: [str(sweep_record(d / "e", trials="3"))], "field trials"),
-    Case("report/no-experiment", "pareto.report", lambda d: [str(d / "none"), "--out", str(d / "r")],
-         "no such experiment"),
-    Case("report/out-is-a-file", "pareto.report",
-         lambda d: [str(sweep_record(d / "e")), "--out", str((d / "r").write_text("x") and d / "r")],
-         "not a directory"),
+    Case(
+        "measurements/record-trials-string",
+        "sweep.measurements",
+        lambda d: [str(sweep_record(d / "e", trials="3"))],
+        "field trials",
+    ),
+    Case(
+        "report/no-experiment",
+        "pareto.report",
+        lambda d: [str(d / "none"), "--out", str(d / "r")],
+        "no such experiment",
+    ),
+    Case(
+        "report/out-is-a-file",
+        "pareto.report",
+        lambda d: [str(sweep_record(d / "e")), "--out", str((d / "r").write_text("x") and d / "r")],
+        "not a directory",
+    ),
 ]
 
 
 # --- running one case -----------------------------------------------------------------
+
 
 @dataclass
 class Outcome:
@@ -437,8 +632,12 @@ def run_case(case: Case, folder: Path) -> Outcome:
     module = importlib.import_module(case.cli)
     err, out = io.StringIO(), io.StringIO()
     code, tb = None, False
-    guards = [mock.patch("sweep.run.connect", _reached), mock.patch("sweep.run.prepare_lut", _reached),
-              mock.patch("lut.profile.profile_lut", _reached), mock.patch.dict(os.environ, {"HWNAS_CACHE": str(folder / ".cache")})]
+    guards = [
+        mock.patch("sweep.run.connect", _reached),
+        mock.patch("sweep.run.prepare_lut", _reached),
+        mock.patch("lut.profile.profile_lut", _reached),
+        mock.patch.dict(os.environ, {"HWNAS_CACHE": str(folder / ".cache")}),
+    ]
     with contextlib.ExitStack() as stack:
         for guard in guards:
             stack.enter_context(guard)

@@ -3,7 +3,6 @@
 
 import pytest
 import torch
-
 from bad_inputs_table import CASES, MARKER, run_case, torchscript_file
 
 

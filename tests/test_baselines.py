@@ -43,8 +43,11 @@ def test_baseline_fits_the_space_input_classes_and_width(name, tmp_path):
 
 def test_a_baseline_that_cannot_take_the_input_is_one_line(monkeypatch, tmp_path, capsys):
     check_adaptable("resnet18", (3, 16, 16), 2)  # downsamples 16x: fits
-    with pytest.raises(UserError, match=r"^baseline mobilenet_v2: cannot be adapted to inputs of 3x16x16: it "
-                                        r"downsamples 32x .*baselines.mobilenet_v2: null"):
+    with pytest.raises(
+        UserError,
+        match=r"^baseline mobilenet_v2: cannot be adapted to inputs of 3x16x16: it "
+        r"downsamples 32x .*baselines.mobilenet_v2: null",
+    ):
         check_adaptable("mobilenet_v2", (3, 16, 16), 2)
     # a space with a smaller input: refused when the config loads, before anything runs
     monkeypatch.setitem(PRESETS, "fbnet-cpu", {**PRESETS["fbnet-cpu"], "input_shape": (3, 16, 16)})
@@ -65,14 +68,25 @@ def test_baselines_config_is_checked_at_load():
     cfg = load_config(ROOT / "configs" / "default.yaml")
     assert cfg.baselines.widths() == {"mobilenet_v2": 0.5, "resnet18": 0.25, "mnasnet": 0.5}
     assert load_config(None).baselines.widths() == {}
-    with pytest.raises(UserError, match=r"baselines.vgg: unknown key 'vgg'; expected one of mnasnet, mobilenet_v2, resnet18"):
+    with pytest.raises(
+        UserError, match=r"baselines.vgg: unknown key 'vgg'; expected one of mnasnet, mobilenet_v2, resnet18"
+    ):
         load_config(None, ["baselines.vgg=1"])
     with pytest.raises(UserError, match=r"baselines.resnet18: expected a number in \(0, 16\]"):
         load_config(None, ["baselines.resnet18=0"])
 
 
-TINY = ["data.train_size=96", "data.test_size=64", "data.batch_size=32", "child.epochs=2", "child.batch_size=32",
-        "child.threads=1", "child.export=none", "baselines.mobilenet_v2=0.25", "baselines.resnet18=0.125"]
+TINY = [
+    "data.train_size=96",
+    "data.test_size=64",
+    "data.batch_size=32",
+    "child.epochs=2",
+    "child.batch_size=32",
+    "child.threads=1",
+    "child.export=none",
+    "baselines.mobilenet_v2=0.25",
+    "baselines.resnet18=0.125",
+]
 
 
 def test_baselines_are_trained_by_the_childnet_loop_reproducibly(tmp_path, monkeypatch):
@@ -113,21 +127,38 @@ def test_baselines_are_trained_by_the_childnet_loop_reproducibly(tmp_path, monke
 
 
 def _row(name, acc, latency, energy=None, model_energy=None):
-    return {"name": name, "width": 0.5, "test_acc": acc, "latency_ms": latency, "energy_mj": energy,
-            "energy_source": "rapl" if energy is not None else "none", "params": 1000, "flops": 4000,
-            "model_energy_mj": model_energy, "model_energy_source": "model:horowitz45nm"}
+    return {
+        "name": name,
+        "width": 0.5,
+        "test_acc": acc,
+        "latency_ms": latency,
+        "energy_mj": energy,
+        "energy_source": "rapl" if energy is not None else "none",
+        "params": 1000,
+        "flops": 4000,
+        "model_energy_mj": model_energy,
+        "model_energy_source": "model:horowitz45nm",
+    }
 
 
 def test_tables_one_and_two_from_known_numbers(tmp_path):
     from pareto.report import build_report
     from pareto.synthetic import write_rows_experiment
 
-    rows = [{"test_acc": 0.86, "latency_ms": 0.2, "measured_latency_ms": 0.25, "energy_mj": 0.01, "alpha": 1.0},
-            {"test_acc": 0.88, "latency_ms": 0.4, "measured_latency_ms": 0.5, "energy_mj": 0.04, "alpha": 0.5},
-            {"test_acc": 0.80, "latency_ms": 0.9, "measured_latency_ms": 1.0, "energy_mj": 0.09, "alpha": 0.1},
-            # trial 3 found trial 0's architecture (synthetic ops: op number t of FBNET_OPS in every layer)
-            {"test_acc": 0.86, "latency_ms": 0.2, "measured_latency_ms": 0.25, "energy_mj": 0.01, "alpha": 0.9,
-             "ops": ["k3_e1"] * 22}]
+    rows = [
+        {"test_acc": 0.86, "latency_ms": 0.2, "measured_latency_ms": 0.25, "energy_mj": 0.01, "alpha": 1.0},
+        {"test_acc": 0.88, "latency_ms": 0.4, "measured_latency_ms": 0.5, "energy_mj": 0.04, "alpha": 0.5},
+        {"test_acc": 0.80, "latency_ms": 0.9, "measured_latency_ms": 1.0, "energy_mj": 0.09, "alpha": 0.1},
+        # trial 3 found trial 0's architecture (synthetic ops: op number t of FBNET_OPS in every layer)
+        {
+            "test_acc": 0.86,
+            "latency_ms": 0.2,
+            "measured_latency_ms": 0.25,
+            "energy_mj": 0.01,
+            "alpha": 0.9,
+            "ops": ["k3_e1"] * 22,
+        },
+    ]
     baselines = [_row("mobilenet_v2", 0.90, 1.5, model_energy=0.06), _row("resnet18", 0.85, 2.0)]
     root = write_rows_experiment(str(tmp_path / "exp"), rows, baselines=baselines)
     report = build_report(root, str(tmp_path / "out"))
@@ -139,8 +170,12 @@ def test_tables_one_and_two_from_known_numbers(tmp_path):
     assert (mnv2["energy_mj"], mnv2["energy_source"], mnv2["energy_basis"]) == (0.06, "model:horowitz45nm", "model")
     assert r18["energy_mj"] is None and r18["energy_basis"] is None
     # the measured front: trial 2 (0.80 at 1.0 ms) is dominated; fastest first
-    assert (fast["name"], fast["front"], fast["lut_latency_ms"], fast["energy_basis"]) == ("00000", "measured", 0.2,
-                                                                                           "lut")
+    assert (fast["name"], fast["front"], fast["lut_latency_ms"], fast["energy_basis"]) == (
+        "00000",
+        "measured",
+        0.2,
+        "lut",
+    )
     assert fast["same_as"] == ["00003"]  # one row per architecture
 
     comparison = {(r["childnet"], r["baseline"]): r for r in report["comparison"]}

@@ -14,26 +14,39 @@ from lut.cost import CostTensors
 from pareto.budget import budget_of, judge, recommend
 from pareto.report import build_report
 from pareto.synthetic import write_rows_experiment
-from sweep.budget import budget_dict, check_budget_reachable, cheapest_costs
+from sweep.budget import budget_dict, cheapest_costs, check_budget_reachable
 
 # 2 layers x 2 ops; cheapest network: 1 + 2 + 1 = 4 ms, 0.5 + 0.25 + 0.25 = 1 mJ
-COST = CostTensors(op_names=("a", "b"), latency_fixed_ms=1.0, latency_ms=torch.tensor([[2.0, 3.0], [4.0, 1.0]]),
-                   energy_fixed_mj=0.5, energy_mj=torch.tensor([[0.25, 0.5], [0.25, 0.75]]),
-                   energy_source="model:horowitz45nm")
+COST = CostTensors(
+    op_names=("a", "b"),
+    latency_fixed_ms=1.0,
+    latency_ms=torch.tensor([[2.0, 3.0], [4.0, 1.0]]),
+    energy_fixed_mj=0.5,
+    energy_mj=torch.tensor([[0.25, 0.5], [0.25, 0.75]]),
+    energy_source="model:horowitz45nm",
+)
 
 
 # --- the start check ------------------------------------------------------------------
+
 
 def test_cheapest_network_is_fixed_plus_each_layers_cheapest_op():
     assert cheapest_costs(COST) == (4.0, 1.0)
 
 
-@pytest.mark.parametrize("budget, match", [
-    (BudgetConfig(max_latency_ms=3.9), "sweep.budget.max_latency_ms 3.9: no architecture of the space can meet it "
-                                       "on LUT t.json; expected >= 4"),
-    (BudgetConfig(max_energy_mj=0.9), "sweep.budget.max_energy_mj 0.9: no architecture of the space can meet it "
-                                      "on LUT t.json; expected >= 1"),
-])
+@pytest.mark.parametrize(
+    "budget, match",
+    [
+        (
+            BudgetConfig(max_latency_ms=3.9),
+            "sweep.budget.max_latency_ms 3.9: no architecture of the space can meet it on LUT t.json; expected >= 4",
+        ),
+        (
+            BudgetConfig(max_energy_mj=0.9),
+            "sweep.budget.max_energy_mj 0.9: no architecture of the space can meet it on LUT t.json; expected >= 1",
+        ),
+    ],
+)
 def test_unreachable_budget_is_refused_with_the_smallest_possible_value(budget, match):
     with pytest.raises(UserError) as err:
         check_budget_reachable(budget, COST, "t.json")
@@ -69,11 +82,14 @@ def test_sweep_run_refuses_an_unreachable_budget_before_ray_and_writes_nothing(t
     assert "expected >= " in err and list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize("argv, match", [
-    (["--max-latency-ms", "-2"], "sweep.budget.max_latency_ms: expected a number > 0, got -2.0"),
-    (["--max-energy-mj", "inf"], "sweep.budget.max_energy_mj: expected a finite number, got 'inf'"),
-    (["--max-energy-mj", "0"], "sweep.budget.max_energy_mj: expected a number > 0, got 0.0"),
-])
+@pytest.mark.parametrize(
+    "argv, match",
+    [
+        (["--max-latency-ms", "-2"], "sweep.budget.max_latency_ms: expected a number > 0, got -2.0"),
+        (["--max-energy-mj", "inf"], "sweep.budget.max_energy_mj: expected a finite number, got 'inf'"),
+        (["--max-energy-mj", "0"], "sweep.budget.max_energy_mj: expected a number > 0, got 0.0"),
+    ],
+)
 def test_budget_flags_are_checked_like_the_config(tmp_path, capsys, argv, match):
     from sweep.run import main
 
@@ -92,17 +108,30 @@ def test_budget_flags_become_overrides():
 
 # --- the rule ---------------------------------------------------------------------------
 
+
 def _cand(tid, acc, lut_ms, measured_ms=None, lut_mj=None):
-    return {"trial_id": tid, "test_acc": acc, "lut_latency_ms": lut_ms, "measured_latency_ms": measured_ms,
-            "lut_energy_mj": lut_mj, "measured_energy_mj": None}
+    return {
+        "trial_id": tid,
+        "test_acc": acc,
+        "lut_latency_ms": lut_ms,
+        "measured_latency_ms": measured_ms,
+        "lut_energy_mj": lut_mj,
+        "measured_energy_mj": None,
+    }
 
 
 def test_judge_uses_the_measurement_where_measured():
     budget = {"max_latency_ms": 5.0, "max_energy_mj": None}
-    assert judge(budget, None, 4.0) == {"within_budget": True, "budget_basis": "lut",
-                                        "budget_excess": pytest.approx(-0.2)}
-    assert judge(budget, 6.0, 4.0) == {"within_budget": False, "budget_basis": "measured",
-                                       "budget_excess": pytest.approx(0.2)}
+    assert judge(budget, None, 4.0) == {
+        "within_budget": True,
+        "budget_basis": "lut",
+        "budget_excess": pytest.approx(-0.2),
+    }
+    assert judge(budget, 6.0, 4.0) == {
+        "within_budget": False,
+        "budget_basis": "measured",
+        "budget_excess": pytest.approx(0.2),
+    }
     both = {"max_latency_ms": 5.0, "max_energy_mj": 1.0}
     assert judge(both, 4.0, 9.0, None, 1.5)["budget_basis"] == "measured+lut"
     assert judge(both, 4.0, 9.0, None, None)["within_budget"] is None  # energy limited, unknown
@@ -111,16 +140,23 @@ def test_judge_uses_the_measurement_where_measured():
 
 def test_recommend_the_most_accurate_within_the_budget():
     budget = {"max_latency_ms": 5.0, "max_energy_mj": None}
-    cands = [_cand("fast", 0.80, 3.0), _cand("best", 0.85, 4.9), _cand("slow", 0.90, 6.0),
-             _cand("measured_slow", 0.95, 2.0, measured_ms=5.5)]  # its LUT says within; measured: not
+    cands = [
+        _cand("fast", 0.80, 3.0),
+        _cand("best", 0.85, 4.9),
+        _cand("slow", 0.90, 6.0),
+        _cand("measured_slow", 0.95, 2.0, measured_ms=5.5),
+    ]  # its LUT says within; measured: not
     rec = recommend(cands, budget)
     assert (rec["trial_id"], rec["meets_budget"], rec["basis"]) == ("best", True, "lut")
 
 
 def test_recommend_the_closest_when_none_meets():
     budget = {"max_latency_ms": 2.0, "max_energy_mj": 1.0}
-    cands = [_cand("a", 0.9, 3.0, lut_mj=0.5), _cand("b", 0.7, 2.2, lut_mj=1.1), _cand("c", 0.8, 2.1, measured_ms=2.6,
-                                                                                        lut_mj=0.9)]
+    cands = [
+        _cand("a", 0.9, 3.0, lut_mj=0.5),
+        _cand("b", 0.7, 2.2, lut_mj=1.1),
+        _cand("c", 0.8, 2.1, measured_ms=2.6, lut_mj=0.9),
+    ]
     rec = recommend(cands, budget)
     # excess: a 50 %, b max(10 %, 10 %) = 10 %, c measured 30 %
     assert (rec["trial_id"], rec["meets_budget"]) == ("b", False)
@@ -135,17 +171,21 @@ def test_recommend_without_budget_is_the_most_accurate():
 
 def test_budget_of_a_sweep_record():
     assert budget_of({"config": {"sweep": {"budget": {"max_latency_ms": 3, "max_energy_mj": None}}}}) == {
-        "max_latency_ms": 3.0, "max_energy_mj": None}
+        "max_latency_ms": 3.0,
+        "max_energy_mj": None,
+    }
     assert budget_of({"config": {"sweep": {"trials": 3}}}) is None  # an experiment from before budgets
     assert budget_of({"config": {"sweep": {"budget": {"max_latency_ms": None, "max_energy_mj": None}}}}) is None
 
 
 # --- the report and the summary --------------------------------------------------------
 
-ROWS = [{"test_acc": 0.80, "latency_ms": 3.0, "energy_mj": 0.4},
-        {"test_acc": 0.86, "latency_ms": 4.5, "energy_mj": 0.6, "measured_latency_ms": 6.0},  # measured over
-        {"test_acc": 0.84, "latency_ms": 4.8, "energy_mj": 0.5},
-        {"test_acc": 0.90, "latency_ms": 9.0, "energy_mj": 1.2}]
+ROWS = [
+    {"test_acc": 0.80, "latency_ms": 3.0, "energy_mj": 0.4},
+    {"test_acc": 0.86, "latency_ms": 4.5, "energy_mj": 0.6, "measured_latency_ms": 6.0},  # measured over
+    {"test_acc": 0.84, "latency_ms": 4.8, "energy_mj": 0.5},
+    {"test_acc": 0.90, "latency_ms": 9.0, "energy_mj": 1.2},
+]
 
 
 def _report(tmp_path, budget, rows=ROWS):
@@ -208,8 +248,12 @@ def test_measured_latency_decides_over_the_lut(tmp_path):
     rows = [dict(ROWS[1], measured_latency_ms=4.0), ROWS[2]]  # trial 0: LUT 4.5, measured 4.0
     _, report = _report(tmp_path, {"max_latency_ms": 4.2, "max_energy_mj": None}, rows)
     rec = report["recommended"]
-    assert (rec["trial_id"], rec["meets_budget"], rec["basis"], rec["measured_latency_ms"]) == ("00000", True,
-                                                                                               "measured", 4.0)
+    assert (rec["trial_id"], rec["meets_budget"], rec["basis"], rec["measured_latency_ms"]) == (
+        "00000",
+        True,
+        "measured",
+        4.0,
+    )
 
 
 def test_sweep_summary_names_the_same_model_as_the_report(tmp_path):

@@ -9,16 +9,26 @@ import torch
 from childnet.export import load_exported
 from childnet.measure import main as measure_main
 from childnet.measure import measure_file
-from childnet.train import main as train_main, run_child
-from hwnas.flops import count_flops
+from childnet.train import main as train_main
+from childnet.train import run_child
 from hwnas.config import load_config
 from hwnas.errors import UserError
+from hwnas.flops import count_flops
 from hwnas.network import build_network
 from hwnas.space import get_space
 from lut.cost import CostTensors
 
-SMALL = ["space.preset=fbnet-cpu", "space.width=0.5", "data.train_size=96", "data.test_size=64",
-         "child.epochs=2", "child.batch_size=32", "child.threads=1", "measure.warmup=1", "measure.repeats=3"]
+SMALL = [
+    "space.preset=fbnet-cpu",
+    "space.width=0.5",
+    "data.train_size=96",
+    "data.test_size=64",
+    "child.epochs=2",
+    "child.batch_size=32",
+    "child.threads=1",
+    "measure.warmup=1",
+    "measure.repeats=3",
+]
 ARCH = ["k3_e3", "skip", "k5_e1_g2", "skip", "k3_e6", "k5_e3", "skip", "k3_e1"]
 
 
@@ -42,8 +52,7 @@ def test_flops_of_the_all_skip_network_by_hand():
     net = build_network(space, ["skip"] * space.num_layers)
     # stem 3->16 k3 s2 at 16x16; skip projections 16->24 s2 (8x8), 24->32 s2 (4x4),
     # 32->64 and 64->96 at 4x4; identity skips vanish; head 96->384 at 4x4; fc 384->10
-    macs = (3 * 16 * 9 * 256 + 16 * 24 * 64 + 24 * 32 * 16 + 32 * 64 * 16 + 64 * 96 * 16
-            + 96 * 384 * 16 + 384 * 10)
+    macs = 3 * 16 * 9 * 256 + 16 * 24 * 64 + 24 * 32 * 16 + 32 * 64 * 16 + 64 * 96 * 16 + 96 * 384 * 16 + 384 * 10
     assert count_flops(net, space.input_shape) == 2 * macs
     assert sum(1 for _ in net.children()) == 1 + 4 + 1  # stem, 4 projections, head
 
@@ -60,9 +69,14 @@ def test_run_child_writes_metrics_and_a_loadable_model(tmp_path, cost, space):
     net = build_network(space, ARCH)
     assert metrics["params"] == sum(p.numel() for p in net.parameters())
     assert metrics["flops"] == count_flops(net, space.input_shape)
-    assert metrics["lut"] == {"name": "builtin:rpi4-hwnasbench", "latency_ms": pytest.approx(
-        1.5 + sum(float(cost.latency_ms[l, space.ops.index(op)]) for l, op in enumerate(ARCH)), rel=1e-6),
-        "energy_mj": None, "energy_source": "none"}
+    assert metrics["lut"] == {
+        "name": "builtin:rpi4-hwnasbench",
+        "latency_ms": pytest.approx(
+            1.5 + sum(float(cost.latency_ms[l, space.ops.index(op)]) for l, op in enumerate(ARCH)), rel=1e-6
+        ),
+        "energy_mj": None,
+        "energy_source": "none",
+    }
     assert metrics["lut_estimates"][0]["name"] == "builtin:rpi4-hwnasbench"
     measured = metrics["measured"]
     assert measured["latency_ms"] is None and measured["energy_mj"] is None and "note" in measured
@@ -87,8 +101,15 @@ def test_measure_on_this_host_and_by_callable(tmp_path, cost):
 
     def remote(path):
         paths.append(path)
-        return {"latency_ms": 1.0, "latency_iqr_ms": 0.0, "energy_mj": 2.0, "energy_source": "ina219",
-                "device": "rpi4", "threads": 4, "batch_size": 1}
+        return {
+            "latency_ms": 1.0,
+            "latency_iqr_ms": 0.0,
+            "energy_mj": 2.0,
+            "energy_source": "ina219",
+            "device": "rpi4",
+            "threads": 4,
+            "batch_size": 1,
+        }
 
     result = run_child(config("child.epochs=1"), ARCH, tmp_path / "remote", cost=cost, measure_with=remote)
     assert paths == [tmp_path / "remote" / "model.weights.pt"] and result["measured"]["device"] == "rpi4"
@@ -123,9 +144,15 @@ def test_resume_with_another_config_names_what_differs(tmp_path, cost):
 def test_measure_cli_prints_json(tmp_path, capsys, space):
     from childnet.export import save_model_data
 
-    path = save_model_data(build_network(space, ARCH), tmp_path / "m.weights.pt",
-                           {"input_shape": [3, 32, 32], "ops": ARCH,
-                            "space": {"name": space.name, "width": space.width, "num_classes": space.num_classes}})
+    path = save_model_data(
+        build_network(space, ARCH),
+        tmp_path / "m.weights.pt",
+        {
+            "input_shape": [3, 32, 32],
+            "ops": ARCH,
+            "space": {"name": space.name, "width": space.width, "num_classes": space.num_classes},
+        },
+    )
     measure_main(["--model", str(path), "--repeats", "2", "--warmup", "1"])
     out = json.loads(capsys.readouterr().out)
     assert out["latency_ms"] > 0 and out["energy_source"] == "none" and out["energy_mj"] is None
@@ -183,7 +210,9 @@ def test_measure_module_needs_only_torch_and_hwnas_basics():
     import subprocess
     import sys
 
-    code = ("import sys, childnet.measure; print(sorted(m for m in ('yaml', 'lut', 'supernet', 'tensorboardX', 'ray', "
-            "'optuna', 'pandas', 'hwnas.config', 'hwnas.data', 'childnet.train') if m in sys.modules))")
+    code = (
+        "import sys, childnet.measure; print(sorted(m for m in ('yaml', 'lut', 'supernet', 'tensorboardX', 'ray', "
+        "'optuna', 'pandas', 'hwnas.config', 'hwnas.data', 'childnet.train') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

@@ -54,15 +54,18 @@ def test_resolved_config_round_trips(tmp_path):
     assert config_to_dict(again)["search"]["epochs"] == 13
 
 
-@pytest.mark.parametrize("text, needle", [
-    ("search:\n  epochz: 3\n", "unknown key 'epochz'"),
-    ("serch:\n  epochs: 3\n", "unknown key 'serch'"),
-    ("search:\n  epochs: three\n", "search.epochs: expected an integer"),
-    ("loss:\n  alpha: .nan\n", "loss.alpha: expected a finite number"),
-    ("sweep:\n  alpha: [1]\n", "sweep.alpha: expected a list of 2 values"),
-    ("- 1\n", "expected a mapping"),
-    ("search: [\n", "not valid YAML"),
-])
+@pytest.mark.parametrize(
+    "text, needle",
+    [
+        ("search:\n  epochz: 3\n", "unknown key 'epochz'"),
+        ("serch:\n  epochs: 3\n", "unknown key 'serch'"),
+        ("search:\n  epochs: three\n", "search.epochs: expected an integer"),
+        ("loss:\n  alpha: .nan\n", "loss.alpha: expected a finite number"),
+        ("sweep:\n  alpha: [1]\n", "sweep.alpha: expected a list of 2 values"),
+        ("- 1\n", "expected a mapping"),
+        ("search: [\n", "not valid YAML"),
+    ],
+)
 def test_bad_config_is_one_line_naming_the_field(tmp_path, text, needle):
     p = tmp_path / "bad.yaml"
     p.write_text(text)
@@ -90,18 +93,21 @@ def test_experiment_config_sections():
     assert names == {"space", "data", "lut", "loss", "search", "child", "measure", "sweep", "baselines"}
 
 
-@pytest.mark.parametrize("override, match", [
-    ("child.batch_size=0", "child.batch_size: expected an integer >= 1, got 0"),
-    ("child.lr=-0.1", "child.lr: expected a number >= 0, got -0.1"),
-    ("child.label_smoothing=1", "child.label_smoothing: expected a number in [0, 1), got 1.0"),
-    ("data.train_size=0", "data.train_size: expected an integer >= 1"),
-    ("measure.max_rel_iqr=0", "measure.max_rel_iqr: expected a number > 0"),
-    ("sweep.gpus_per_trial=-1", "sweep.gpus_per_trial: expected a number >= 0"),
-    ("sweep.strategy=greedy", "sweep.strategy 'greedy': expected one of dnas, random"),
-    ("measure.meter=joules", "measure.meter 'joules': expected one of none, rapl, ina219"),
-    ("sweep.trials=" + "9" * 25, "at most 2^63-1"),
-    ("child.lr=[1,", "override child.lr: value '[1,' is not valid YAML"),
-])
+@pytest.mark.parametrize(
+    "override, match",
+    [
+        ("child.batch_size=0", "child.batch_size: expected an integer >= 1, got 0"),
+        ("child.lr=-0.1", "child.lr: expected a number >= 0, got -0.1"),
+        ("child.label_smoothing=1", "child.label_smoothing: expected a number in [0, 1), got 1.0"),
+        ("data.train_size=0", "data.train_size: expected an integer >= 1"),
+        ("measure.max_rel_iqr=0", "measure.max_rel_iqr: expected a number > 0"),
+        ("sweep.gpus_per_trial=-1", "sweep.gpus_per_trial: expected a number >= 0"),
+        ("sweep.strategy=greedy", "sweep.strategy 'greedy': expected one of dnas, random"),
+        ("measure.meter=joules", "measure.meter 'joules': expected one of none, rapl, ina219"),
+        ("sweep.trials=" + "9" * 25, "at most 2^63-1"),
+        ("child.lr=[1,", "override child.lr: value '[1,' is not valid YAML"),
+    ],
+)
 def test_every_section_is_checked_in_one_line(override, match):
     with pytest.raises(UserError) as err:
         load_config(None, [override])
@@ -137,15 +143,18 @@ def test_literal_presets_match_the_registries():
     assert args(MeasureConfig, "meter") == set(METERS)
 
 
-@pytest.mark.parametrize("override, match", [
-    ("sweep.budget.max_latency_ms=-1", "sweep.budget.max_latency_ms: expected a number > 0, got -1.0"),
-    ("sweep.budget.max_latency_ms=0", "sweep.budget.max_latency_ms: expected a number > 0, got 0.0"),
-    ("sweep.budget.max_energy_mj=.inf", "sweep.budget.max_energy_mj: expected a finite number, got inf"),
-    ("sweep.budget.max_energy_mj=inf", "sweep.budget.max_energy_mj: expected a finite number, got 'inf'"),
-    ("sweep.budget.max_latency_ms=nan", "sweep.budget.max_latency_ms: expected a finite number, got 'nan'"),
-    ("sweep.budget.max_latency_ms=fast", "sweep.budget.max_latency_ms: expected a number, got 'fast'"),
-    ("sweep.budget.max_ms=3", "override sweep.budget.max_ms: unknown key 'max_ms'"),
-])
+@pytest.mark.parametrize(
+    "override, match",
+    [
+        ("sweep.budget.max_latency_ms=-1", "sweep.budget.max_latency_ms: expected a number > 0, got -1.0"),
+        ("sweep.budget.max_latency_ms=0", "sweep.budget.max_latency_ms: expected a number > 0, got 0.0"),
+        ("sweep.budget.max_energy_mj=.inf", "sweep.budget.max_energy_mj: expected a finite number, got inf"),
+        ("sweep.budget.max_energy_mj=inf", "sweep.budget.max_energy_mj: expected a finite number, got 'inf'"),
+        ("sweep.budget.max_latency_ms=nan", "sweep.budget.max_latency_ms: expected a finite number, got 'nan'"),
+        ("sweep.budget.max_latency_ms=fast", "sweep.budget.max_latency_ms: expected a number, got 'fast'"),
+        ("sweep.budget.max_ms=3", "override sweep.budget.max_ms: unknown key 'max_ms'"),
+    ],
+)
 def test_bad_budget_is_one_line_naming_the_field(override, match):
     with pytest.raises(UserError) as err:
         load_config(None, [override])
@@ -175,7 +184,9 @@ def test_check_config_checks_the_nested_budget():
 
 
 def test_rules_between_fields_are_checked_at_load():
-    with pytest.raises(UserError, match=r"^config: search: need warmup_epochs <= epochs, got warmup_epochs=10, epochs=3$"):
+    with pytest.raises(
+        UserError, match=r"^config: search: need warmup_epochs <= epochs, got warmup_epochs=10, epochs=3$"
+    ):
         load_config(None, ["search.epochs=3"])
     with pytest.raises(UserError, match=r"space.num_classes=5 but fashion-mnist has more classes"):
         load_config(None, ["space.num_classes=5"])

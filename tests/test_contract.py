@@ -37,15 +37,37 @@ def _check_experiment(root: Path, finished_only: bool = False) -> int:
 @pytest.mark.slow
 def test_a_real_sweep_matches_the_records_and_the_report_reads_it(tmp_path, smoke_lut):
     storage = tmp_path / "experiments"
-    run = subprocess.run([sys.executable, "-m", "sweep.run", "--config", str(ROOT / "configs" / "sweep-smoke.yaml"),
-                          "--storage", str(storage), "--name", "contract", "--trials", "2",
-                          "--set", f"lut.path={smoke_lut}"], cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sweep.run",
+            "--config",
+            str(ROOT / "configs" / "sweep-smoke.yaml"),
+            "--storage",
+            str(storage),
+            "--name",
+            "contract",
+            "--trials",
+            "2",
+            "--set",
+            f"lut.path={smoke_lut}",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert run.returncode == 0, run.stderr[-3000:]
     experiment = storage / "contract"
     assert _check_experiment(experiment, finished_only=True) == 2
 
-    report = subprocess.run([sys.executable, "-m", "pareto.report", str(experiment), "--out", str(tmp_path / "r")],
-                            capture_output=True, text=True, timeout=300)
+    report = subprocess.run(
+        [sys.executable, "-m", "pareto.report", str(experiment), "--out", str(tmp_path / "r")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert report.returncode == 0, report.stderr[-3000:]
     assert json.loads((tmp_path / "r" / "report.json").read_text())["counts"] == {"trials": 2, "finished": 2}
     trials = pd.read_csv(tmp_path / "r" / "trials.csv").to_dict("records")
@@ -65,15 +87,32 @@ def test_a_real_sweep_matches_the_records_and_the_report_reads_it(tmp_path, smok
 def test_the_synthetic_experiments_write_the_real_layout(tmp_path):
     root = Path(write_synthetic_experiment(str(tmp_path / "s"), trials=8, failed=1, running=1))
     assert _check_experiment(root) == 6
-    rows = [{"test_acc": 0.8, "latency_ms": 1.0, "measured_latency_ms": 0.9, "alpha": 0.1, "beta": 0.5, "gamma": 0.0,
-             "delta": 0.5}, {"test_acc": 0.7, "latency_ms": 0.5, "energy_mj": 0.2}]
+    rows = [
+        {
+            "test_acc": 0.8,
+            "latency_ms": 1.0,
+            "measured_latency_ms": 0.9,
+            "alpha": 0.1,
+            "beta": 0.5,
+            "gamma": 0.0,
+            "delta": 0.5,
+        },
+        {"test_acc": 0.7, "latency_ms": 0.5, "energy_mj": 0.2},
+    ]
     assert _check_experiment(Path(write_rows_experiment(str(tmp_path / "r"), rows)), finished_only=True) == 2
 
 
 def test_check_record_names_the_field_that_breaks_the_contract():
-    arch = {"space": {"name": "fbnet-cpu", "width": 1.0, "num_classes": 10, "hash": "h", "layers_hash": "l"},
-            "ops": ["skip"], "latency_ms": 0.1, "energy_mj": None, "energy_source": "none", "lut": "x.json",
-            "picked": "argmax", "arch_seed": 3}
+    arch = {
+        "space": {"name": "fbnet-cpu", "width": 1.0, "num_classes": 10, "hash": "h", "layers_hash": "l"},
+        "ops": ["skip"],
+        "latency_ms": 0.1,
+        "energy_mj": None,
+        "energy_source": "none",
+        "lut": "x.json",
+        "picked": "argmax",
+        "arch_seed": 3,
+    }
     check_record(arch, ArchRecord)
     with pytest.raises(ValueError, match=r"^arch: missing latency_ms$"):
         check_record({k: v for k, v in arch.items() if k != "latency_ms"}, ArchRecord, "arch")

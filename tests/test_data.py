@@ -38,7 +38,10 @@ def test_splits_are_seeded_and_disjoint(tiny_fmnist):
     assert (len(a.weights), len(a.arch), len(a.test)) == (32, 8, 20)
     assert torch.equal(a.arch.images, b.arch.images)
     assert not torch.equal(a.arch.images, c.arch.images)
-    flat = lambda d: {bytes(x.numpy()) for x in d.images}
+
+    def flat(d):
+        return {bytes(x.numpy()) for x in d.images}
+
     assert not flat(a.weights) & flat(a.arch)
 
 

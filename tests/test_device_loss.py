@@ -34,8 +34,11 @@ def test_node_death_is_reported_as_the_device_leaving(monkeypatch, tmp_path):
     model = tmp_path / "model.weights.pt"
     model.write_bytes(b"never read: the task does not run")
     _fake_ray(monkeypatch, ray.exceptions.NodeDiedError("node 10.77.0.11 died (health check failed)"))
-    with pytest.raises(DeviceLostError, match=r"measuring model.weights.pt on device 'rpi4' failed: the device left "
-                                              r"the cluster \(NodeDiedError: .*10.77.0.11 died"):
+    with pytest.raises(
+        DeviceLostError,
+        match=r"measuring model.weights.pt on device 'rpi4' failed: the device left "
+        r"the cluster \(NodeDiedError: .*10.77.0.11 died",
+    ):
         measure_on_device(model, MeasureConfig(device="rpi4"), timeout_s=900)
 
 
@@ -67,8 +70,11 @@ def test_a_node_removed_mid_measurement_fails_it_within_the_timeout(tmp_path):
     from hwnas.baselines import baseline_model
 
     torch.manual_seed(0)
-    model = save_model_data(baseline_model("mobilenet_v2", 10).eval(), tmp_path / "mbv2.weights.pt",
-                            {"input_shape": [3, 32, 32], "baseline": "mobilenet_v2", "num_classes": 10})
+    model = save_model_data(
+        baseline_model("mobilenet_v2", 10).eval(),
+        tmp_path / "mbv2.weights.pt",
+        {"input_shape": [3, 32, 32], "baseline": "mobilenet_v2", "num_classes": 10},
+    )
     cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False})
     pi = cluster.add_node(num_cpus=1, resources={"rpi4": 1})
     ray.init(address=cluster.address, logging_level="ERROR")
@@ -104,8 +110,11 @@ def test_a_measurement_from_inside_a_trial_placement_group_reaches_the_device(tm
     from hwnas.baselines import baseline_model
 
     torch.manual_seed(0)
-    model = save_model_data(baseline_model("mobilenet_v2", 10).eval(), tmp_path / "mbv2.weights.pt",
-                            {"input_shape": [3, 32, 32], "baseline": "mobilenet_v2", "num_classes": 10})
+    model = save_model_data(
+        baseline_model("mobilenet_v2", 10).eval(),
+        tmp_path / "mbv2.weights.pt",
+        {"input_shape": [3, 32, 32], "baseline": "mobilenet_v2", "num_classes": 10},
+    )
     ray.init(num_cpus=2, resources={"rpi4": 1}, include_dashboard=False, logging_level="ERROR")
     try:
         group = placement_group([{"CPU": 1}])
@@ -113,8 +122,9 @@ def test_a_measurement_from_inside_a_trial_placement_group_reaches_the_device(tm
 
         @ray.remote(num_cpus=1)
         def trial(path):
-            return measure_on_device(path, MeasureConfig(device="rpi4", warmup=1, repeats=3, rounds=1, tries=1),
-                                     timeout_s=120)
+            return measure_on_device(
+                path, MeasureConfig(device="rpi4", warmup=1, repeats=3, rounds=1, tries=1), timeout_s=120
+            )
 
         strategy = PlacementGroupSchedulingStrategy(group, placement_group_capture_child_tasks=True)
         measured = ray.get(trial.options(scheduling_strategy=strategy).remote(str(model)), timeout=180)

@@ -76,8 +76,7 @@ def test_idle_total_and_dynamic_energy_of_a_known_device():
 
 def test_without_an_idle_measurement_there_is_no_dynamic_part():
     device = Device()
-    r = metered_energy(Inference(device), torch.ones(1), CounterMeter(device), threads=1, min_seconds=0.1,
-                       clock=device)
+    r = metered_energy(Inference(device), torch.ones(1), CounterMeter(device), threads=1, min_seconds=0.1, clock=device)
     assert r["energy_mj"] == pytest.approx(ACTIVE_W * CALL_S * 1e3) and r["energy_dynamic_mj"] is None
 
 
@@ -118,19 +117,35 @@ def test_a_metered_profile_records_idle_total_and_dynamic(monkeypatch):
     assert lut.energy_kind == dynamic.energy_kind == "dynamic" and total.energy_kind == "total"
     arch = ["k3_e6"] * space.num_layers
     assert dynamic.energy_mj(arch) < total.energy_mj(arch)
-    assert torch.equal(total.cost_tensors().energy_mj[1], torch.tensor(
-        [d["layers"][1]["ops"][op]["energy_mj"] for op in space.ops], dtype=torch.float64))
+    assert torch.equal(
+        total.cost_tensors().energy_mj[1],
+        torch.tensor([d["layers"][1]["ops"][op]["energy_mj"] for op in space.ops], dtype=torch.float64),
+    )
 
 
 def _v1_meter_lut() -> dict:
     space = get_space("fbnet-cpu", width=0.25)
-    layers = [{"index": l.index, "ops": {op: {"latency_ms": 0.1, "energy_mj": 0.02} for op in space.ops}}
-              for l in space.layers]
-    return {"format": "hwnas-lut", "version": 1,
-            "space": {"name": space.name, "width": space.width, "num_classes": space.num_classes,
-                      "hash": space.hash(), "layers_hash": space.layers_hash(), "definition": space.definition()},
-            "device": {"name": "test"}, "energy_source": "rapl", "ops": list(space.ops),
-            "fixed": {"latency_ms": 1.0, "energy_mj": 0.5}, "layers": layers}
+    layers = [
+        {"index": l.index, "ops": {op: {"latency_ms": 0.1, "energy_mj": 0.02} for op in space.ops}}
+        for l in space.layers
+    ]
+    return {
+        "format": "hwnas-lut",
+        "version": 1,
+        "space": {
+            "name": space.name,
+            "width": space.width,
+            "num_classes": space.num_classes,
+            "hash": space.hash(),
+            "layers_hash": space.layers_hash(),
+            "definition": space.definition(),
+        },
+        "device": {"name": "test"},
+        "energy_source": "rapl",
+        "ops": list(space.ops),
+        "fixed": {"latency_ms": 1.0, "energy_mj": 0.5},
+        "layers": layers,
+    }
 
 
 def test_version_1_files_stay_readable_with_the_kind_their_source_had(tmp_path):
@@ -189,9 +204,15 @@ def test_a_measurement_session_records_idle_total_and_dynamic(tmp_path, monkeypa
     monkeypatch.setattr(measure_mod, "get_meter", lambda name: WallMeter())
     space = get_space("fbnet-cpu", width=0.25)
     arch = ["k3_e1"] * space.num_layers
-    path = save_model_data(build_network(space, arch), tmp_path / "m.weights.pt",
-                           {"input_shape": list(space.input_shape), "ops": arch,
-                            "space": {"name": space.name, "width": space.width, "num_classes": space.num_classes}})
+    path = save_model_data(
+        build_network(space, arch),
+        tmp_path / "m.weights.pt",
+        {
+            "input_shape": list(space.input_shape),
+            "ops": arch,
+            "space": {"name": space.name, "width": space.width, "num_classes": space.num_classes},
+        },
+    )
     m = measure_mod.measure_file(path, repeats=2, warmup=0, rounds=1, tries=1, meter="wall")
     assert m["energy_source"] == "test-wall" and m["idle_w"] == pytest.approx(IDLE_W, rel=1e-3)
     assert m["energy_dynamic_mj"] / m["energy_mj"] == pytest.approx(1 - IDLE_W / ACTIVE_W, rel=1e-3)
@@ -201,8 +222,11 @@ def test_a_trials_measured_energy_is_of_the_configured_kind():
     from sweep.trial import _final_row
 
     arch = {"ops": ["skip"], "latency_ms": 5.0, "energy_mj": 2.0}
-    metrics = {"test_acc": 0.9, "lut": {"latency_ms": 5.0, "energy_mj": 2.0},
-               "measured": {"latency_ms": 4.0, "energy_mj": 3.0, "energy_dynamic_mj": 1.5}}
+    metrics = {
+        "test_acc": 0.9,
+        "lut": {"latency_ms": 5.0, "energy_mj": 2.0},
+        "measured": {"latency_ms": 4.0, "energy_mj": 3.0, "energy_dynamic_mj": 1.5},
+    }
     budget = {"max_latency_ms": None, "max_energy_mj": 2.5}
     dynamic = _final_row(arch, metrics, 1.0, budget, "dynamic")
     total = _final_row(arch, metrics, 1.0, budget, "total")

@@ -102,7 +102,11 @@ def test_hanna_config_runs_energy_dominant_sweeps_against_the_table():
 
     cfg = load_config(Path(__file__).resolve().parents[1] / "configs" / "hanna.yaml")
     assert (cfg.space.preset, cfg.lut.path, cfg.lut.energy_kind, cfg.sweep.mode) == (
-        "hanna-cifar", "builtin:rpi3b-hanna", "dynamic", "energy")
+        "hanna-cifar",
+        "builtin:rpi3b-hanna",
+        "dynamic",
+        "energy",
+    )
     space = cfg.search_space()
     lut = ensure_lut(cfg.lut.path, space, energy_kind=cfg.lut.energy_kind)
     start = start_costs(lut.cost_tensors(), cfg.lut.energy)

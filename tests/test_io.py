@@ -44,8 +44,10 @@ def test_a_group_is_all_or_nothing(tmp_path):
     assert (tmp_path / "a").read_text() == "a" and sorted(p.name for p in tmp_path.iterdir()) == ["a", "b"]
 
 
-@pytest.mark.parametrize("text, match", [("{", "not valid JSON"), ("[" * 100000 + "]" * 100000, "nested too deeply"),
-                                         ("9" * 5000, "not usable JSON")])
+@pytest.mark.parametrize(
+    "text, match",
+    [("{", "not valid JSON"), ("[" * 100000 + "]" * 100000, "nested too deeply"), ("9" * 5000, "not usable JSON")],
+)
 def test_bad_json_is_one_line(tmp_path, text, match):
     (tmp_path / "x.json").write_text(text)
     with pytest.raises(UserError, match=match) as err:

@@ -33,8 +33,9 @@ def test_builtin_rpi4_reproduces_published_values():
     assert lut.latency_ms(ALL_K3[:20] + ["k3_e1_g2"] * 2) == pytest.approx(17.439692644, abs=1e-6)
 
 
-@pytest.mark.parametrize("name,device", [("rpi4", "raspi4"), ("pixel3", "pixel3"), ("eyeriss", "eyeriss"),
-                                         ("fpga", "fpga")])
+@pytest.mark.parametrize(
+    "name,device", [("rpi4", "raspi4"), ("pixel3", "pixel3"), ("eyeriss", "eyeriss"), ("fpga", "fpga")]
+)
 def test_builtin_equals_source_table_sum(name, device):
     src = json.loads(SOURCE.read_text())
     table = src["devices"][device]
@@ -78,15 +79,34 @@ def test_cost_tensors_follow_lut_op_order():
 def _tiny_lut_dict(energy=True):
     space = get_space("fbnet-cpu", width=0.25)
     ops = list(space.ops)
-    layers = [{"index": l.index, "ops": {op: {"latency_ms": 0.1 * (j + 1) + l.index,
-                                              "energy_mj": 0.01 * (j + 1) if energy else None}
-                                         for j, op in enumerate(ops)}} for l in space.layers]
-    return {"format": "hwnas-lut", "version": 1,
-            "space": {"name": space.name, "width": space.width, "num_classes": space.num_classes,
-                      "hash": space.hash(), "layers_hash": space.layers_hash(), "definition": space.definition()},
-            "device": {"name": "test"}, "energy_source": "model:horowitz45nm" if energy else "none", "ops": ops,
-            "fixed": {"latency_ms": 1.0, "energy_mj": 0.5 if energy else None}, "layers": layers,
-            "calibration": None}
+    layers = [
+        {
+            "index": l.index,
+            "ops": {
+                op: {"latency_ms": 0.1 * (j + 1) + l.index, "energy_mj": 0.01 * (j + 1) if energy else None}
+                for j, op in enumerate(ops)
+            },
+        }
+        for l in space.layers
+    ]
+    return {
+        "format": "hwnas-lut",
+        "version": 1,
+        "space": {
+            "name": space.name,
+            "width": space.width,
+            "num_classes": space.num_classes,
+            "hash": space.hash(),
+            "layers_hash": space.layers_hash(),
+            "definition": space.definition(),
+        },
+        "device": {"name": "test"},
+        "energy_source": "model:horowitz45nm" if energy else "none",
+        "ops": ops,
+        "fixed": {"latency_ms": 1.0, "energy_mj": 0.5 if energy else None},
+        "layers": layers,
+        "calibration": None,
+    }
 
 
 def test_round_trip_and_additive_estimate(tmp_path):
@@ -114,16 +134,22 @@ def _write(tmp_path, text):
     return str(p)
 
 
-@pytest.mark.parametrize("mutate,match", [
-    (lambda d: d.pop("layers"), "field layers: expected a list"),
-    (lambda d: d["layers"][3]["ops"].pop("k5_e6"), r"layers\[3\]\.ops\.k5_e6"),
-    (lambda d: d["layers"][0]["ops"]["skip"].update(latency_ms="fast"), r"layers\[0\]\.ops\.skip\.latency_ms: expected a finite number"),
-    (lambda d: d.update(format="other"), "field format"),
-    (lambda d: d.update(version=99), "field version"),
-    (lambda d: d["space"].pop("layers_hash"), "space.layers_hash"),
-    (lambda d: d["fixed"].update(energy_mj=None), "fixed.energy_mj"),
-    (lambda d: d.update(calibration={"latency_scale": 2}), "calibration.latency_offset_ms"),
-])
+@pytest.mark.parametrize(
+    "mutate,match",
+    [
+        (lambda d: d.pop("layers"), "field layers: expected a list"),
+        (lambda d: d["layers"][3]["ops"].pop("k5_e6"), r"layers\[3\]\.ops\.k5_e6"),
+        (
+            lambda d: d["layers"][0]["ops"]["skip"].update(latency_ms="fast"),
+            r"layers\[0\]\.ops\.skip\.latency_ms: expected a finite number",
+        ),
+        (lambda d: d.update(format="other"), "field format"),
+        (lambda d: d.update(version=99), "field version"),
+        (lambda d: d["space"].pop("layers_hash"), "space.layers_hash"),
+        (lambda d: d["fixed"].update(energy_mj=None), "fixed.energy_mj"),
+        (lambda d: d.update(calibration={"latency_scale": 2}), "calibration.latency_offset_ms"),
+    ],
+)
 def test_malformed_lut_is_one_line_naming_file_and_field(tmp_path, mutate, match):
     d = _tiny_lut_dict()
     mutate(d)
@@ -170,11 +196,14 @@ def test_estimate_cli_archs_file_last_line_is_json(tmp_path, capsys):
     assert totals == pytest.approx([17.618579145, 17.505280663], abs=1e-6)
 
 
-@pytest.mark.parametrize("args,match", [
-    (["--arch", "k3_e1,k3_e1"], "--arch: expected 22 ops"),
-    (["--arch", ",".join(ALL_K3[:21] + ["conv"])], "layer 21 has unknown op 'conv'"),
-    (["--arch", ",".join(ALL_K3), "--metric", "energy"], "no energy data"),
-])
+@pytest.mark.parametrize(
+    "args,match",
+    [
+        (["--arch", "k3_e1,k3_e1"], "--arch: expected 22 ops"),
+        (["--arch", ",".join(ALL_K3[:21] + ["conv"])], "layer 21 has unknown op 'conv'"),
+        (["--arch", ",".join(ALL_K3), "--metric", "energy"], "no energy data"),
+    ],
+)
 def test_estimate_cli_bad_input_exits_2_with_one_line(args, match, capsys):
     with pytest.raises(SystemExit) as exit_:
         estimate_main(["--lut", "builtin:rpi4-hwnasbench", *args])
@@ -185,8 +214,11 @@ def test_estimate_cli_bad_input_exits_2_with_one_line(args, match, capsys):
 
 
 def test_estimate_as_module_subprocess():
-    r = subprocess.run([sys.executable, "-m", "lut.estimate", "--lut", "builtin:nope", "--arch", "skip"],
-                       capture_output=True, text=True)
+    r = subprocess.run(
+        [sys.executable, "-m", "lut.estimate", "--lut", "builtin:nope", "--arch", "skip"],
+        capture_output=True,
+        text=True,
+    )
     assert r.returncode == 2 and r.stderr.startswith("error: unknown builtin LUT")
 
 

@@ -9,10 +9,10 @@ import pytest
 import torch
 
 from hwnas.errors import UserError
+from hwnas.flops import count_macs
 from hwnas.space import get_space
 from lut import cache_path, ensure_lut, load_lut, profile_lut, save_lut
 from lut import profile as profile_mod
-from hwnas.flops import count_macs
 from lut.energy_model import Horowitz45nm, count_bytes_moved
 from lut.metrics import kendall_tau, mape, within_fraction
 from lut.protocol import REFERENCE_SEED, design_archs, reference_arch
@@ -153,12 +153,15 @@ def test_profiled_lut_records_its_speed_reference(cpu_lut):
     assert ref["latency_ms"] > 0 and ref["readings"] >= 2
 
 
-@pytest.mark.parametrize("change, message", [
-    (lambda ref: ref.pop("latency_ms"), "field protocol.reference.latency_ms: expected a finite number (missing)"),
-    (lambda ref: ref.update(latency_ms=0), "field protocol.reference.latency_ms: expected a positive number"),
-    (lambda ref: ref.update(arch=ref["arch"][:-1]), "field protocol.reference.arch: expected 8 ops"),
-    (lambda ref: ref.update(seed="7"), "field protocol.reference.seed: expected an integer"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda ref: ref.pop("latency_ms"), "field protocol.reference.latency_ms: expected a finite number (missing)"),
+        (lambda ref: ref.update(latency_ms=0), "field protocol.reference.latency_ms: expected a positive number"),
+        (lambda ref: ref.update(arch=ref["arch"][:-1]), "field protocol.reference.arch: expected 8 ops"),
+        (lambda ref: ref.update(seed="7"), "field protocol.reference.seed: expected an integer"),
+    ],
+)
 def test_malformed_speed_reference_is_one_line(cpu_lut, tmp_path, change, message, capsys):
     data = json.loads(json.dumps(cpu_lut.data))
     change(data["protocol"]["reference"])
@@ -190,19 +193,29 @@ class _DriftingDevice:
 
 
 def test_interleaving_divides_out_a_linear_drift():
-    from hwnas.speed import NoBar as _NoBar, interleaved as _interleaved
+    from hwnas.speed import NoBar as _NoBar
+    from hwnas.speed import interleaved as _interleaved
 
     device = _DriftingDevice()
     base = {"a": 1.0, "b": 3.0}
-    ratios = _interleaved(list(base), lambda unit: None, lambda unit: {unit: [device.run(base[unit])]}, warmup=0,
-                          rounds=3, seed=0, reference=device, bar=_NoBar())
+    ratios = _interleaved(
+        list(base),
+        lambda unit: None,
+        lambda unit: {unit: [device.run(base[unit])]},
+        warmup=0,
+        rounds=3,
+        seed=0,
+        reference=device,
+        bar=_NoBar(),
+    )
     # the device is 1.6x slower at the end, yet every visit's ratio is its base time / 2 ms
     assert device.t == 13
     assert ratios["a"] == pytest.approx([0.5] * 3) and ratios["b"] == pytest.approx([1.5] * 3)
 
 
 def test_interleaving_uses_the_mean_of_the_readings_around_a_visit():
-    from hwnas.speed import NoBar as _NoBar, interleaved as _interleaved
+    from hwnas.speed import NoBar as _NoBar
+    from hwnas.speed import interleaved as _interleaved
 
     class Readings:
         values = iter([2.0, 4.0, 6.0])
@@ -213,8 +226,16 @@ def test_interleaving_uses_the_mean_of_the_readings_around_a_visit():
         def due(self):
             return True
 
-    ratios = _interleaved(["u", "v"], lambda unit: None, lambda unit: {unit: [6.0]}, warmup=0, rounds=1, seed=0,
-                          reference=Readings(), bar=_NoBar())
+    ratios = _interleaved(
+        ["u", "v"],
+        lambda unit: None,
+        lambda unit: {unit: [6.0]},
+        warmup=0,
+        rounds=1,
+        seed=0,
+        reference=Readings(),
+        bar=_NoBar(),
+    )
     assert sorted(ratios.values()) == [[6.0 / 5.0], [6.0 / 3.0]]
 
 
@@ -238,8 +259,9 @@ def _closed_port() -> int:
 
 def test_unreachable_ray_address_is_one_line():
     with pytest.raises(UserError, match="cannot connect to Ray at 127.0.0.1:") as err:
-        profile_lut(get_space("fbnet-cpu", width=0.25), device="ray:rpi4", address=f"127.0.0.1:{_closed_port()}",
-                    **FAST)
+        profile_lut(
+            get_space("fbnet-cpu", width=0.25), device="ray:rpi4", address=f"127.0.0.1:{_closed_port()}", **FAST
+        )
     assert "\n" not in str(err.value)
 
 
@@ -273,7 +295,8 @@ def test_calibrate_records_fit_and_networks():
     assert cal["archs"] != sample_archs(space, 2, 0)  # validate's default networks are other ones
     assert cal["latency_scale"] > 0 and cal["latency_offset_ms"] == 0.0
     raw = sum(p * m for p, m in zip(cal["raw_predicted_ms"], cal["measured_ms"])) / sum(
-        p * p for p in cal["raw_predicted_ms"])
+        p * p for p in cal["raw_predicted_ms"]
+    )
     assert cal["latency_scale"] == pytest.approx(raw)
     # estimates apply it: the calibrated LUT reproduces scale * raw estimate
     assert lut.latency_ms(cal["archs"][0]) == pytest.approx(cal["latency_scale"] * cal["raw_predicted_ms"][0])

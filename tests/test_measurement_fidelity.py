@@ -10,8 +10,8 @@ import torch
 from hwnas.config import ExperimentConfig
 from hwnas.space import get_space
 from hwnas.speed import _level
-from lut import load_lut, profile_lut
 from lut import cache as cache_mod
+from lut import load_lut, profile_lut
 from lut.protocol import _design_matrix, design_archs, fit_entries
 from sweep.measurements import MEASUREMENTS, PENDING, measure_pending, pending_models
 
@@ -20,12 +20,23 @@ FAST = dict(warmup=1, repeats=2, rounds=1, per_op=1, progress=False)
 
 # --- the graph context: entries fitted to whole networks ---------------------------------
 
+
 def test_fit_entries_recovers_every_network_and_every_op_difference():
     space = get_space("fbnet-cpu", width=0.25)
     archs = design_archs(space, 12, seed=3)
-    keys = ["fixed"] + sorted({(space.layers[i].shape_key, op) for a in archs for i, op in enumerate(a)
-                               if not (op == "skip" and space.layers[i].in_channels == space.layers[i].out_channels
-                                       and space.layers[i].stride == 1)}, key=str)
+    keys = ["fixed"] + sorted(
+        {
+            (space.layers[i].shape_key, op)
+            for a in archs
+            for i, op in enumerate(a)
+            if not (
+                op == "skip"
+                and space.layers[i].in_channels == space.layers[i].out_channels
+                and space.layers[i].stride == 1
+            )
+        },
+        key=str,
+    )
     X = _design_matrix(space, archs, keys)
     g = torch.Generator().manual_seed(0)
     truth = 0.05 + torch.rand(len(keys), generator=g, dtype=torch.float64)
@@ -48,6 +59,7 @@ def test_fit_entries_keeps_a_block_above_its_floor():
 
 # --- the speed reference ----------------------------------------------------------------
 
+
 def test_one_disturbed_reference_reading_does_not_scale_its_neighbours():
     readings = [2.0, 2.0, 9.0, 2.0, 2.0, 2.0]  # a load spike during one reading only
     assert [_level(readings, i) for i in range(len(readings) - 1)] == [2.0, 2.0, 2.0, 2.0, 2.0]
@@ -56,6 +68,7 @@ def test_one_disturbed_reference_reading_does_not_scale_its_neighbours():
 
 
 # --- only a clean LUT is cached ---------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def tiny_lut():
@@ -89,8 +102,10 @@ def test_noisy_profiles_are_retried_and_the_clean_one_cached(tiny_lut, tmp_path)
     cached = load_lut(str(cache_mod.cache_path(space, tmp_path)))
     assert cached.protocol["median_rel_iqr"] == 0.05 and ensure.name == str(cache_mod.cache_path(space, tmp_path))
     # the next run reuses it without profiling
-    assert cache_mod.ensure_lut("auto", space, tmp_path, profile=FakeProfiler(tiny_lut, [])).protocol[
-        "median_rel_iqr"] == 0.05
+    assert (
+        cache_mod.ensure_lut("auto", space, tmp_path, profile=FakeProfiler(tiny_lut, [])).protocol["median_rel_iqr"]
+        == 0.05
+    )
 
 
 def test_a_device_that_stays_busy_gives_a_warned_uncached_lut(tiny_lut, tmp_path, capsys):
@@ -104,12 +119,15 @@ def test_a_device_that_stays_busy_gives_a_warned_uncached_lut(tiny_lut, tmp_path
     assert len(err) == 1 and err[0].startswith("warning: LUT for fbnet-cpu profiled 3 times") and "not cached" in err[0]
 
 
-@pytest.mark.parametrize("change", [
-    lambda d: d["device"].update(torch="1.0.0"),
-    lambda d: d["protocol"].update(threads=2),
-    lambda d: d["protocol"].update(version=2),
-    lambda d: d["protocol"].update(median_rel_iqr=0.5),
-])
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda d: d["device"].update(torch="1.0.0"),
+        lambda d: d["protocol"].update(threads=2),
+        lambda d: d["protocol"].update(version=2),
+        lambda d: d["protocol"].update(median_rel_iqr=0.5),
+    ],
+)
 def test_a_cached_lut_of_another_torch_threads_protocol_or_noisy_is_profiled_again(tiny_lut, tmp_path, change):
     space = get_space("fbnet-cpu", width=0.25)
     clean = _with_noise(tiny_lut, 0.05, 0.02)
@@ -125,15 +143,24 @@ def test_a_cached_lut_of_another_torch_threads_protocol_or_noisy_is_profiled_aga
 
 # --- the quiet measurement phase --------------------------------------------------------
 
+
 def _trial(root, name, ops, reused_from=None):
     child = root / name / "child"
     child.mkdir(parents=True)
     if reused_from is None:
         (child / "model.weights.pt").write_bytes(b"model of " + name.encode())
-    (child / "metrics.json").write_text(json.dumps({"ops": ops, "test_acc": 0.8, "reused_from": reused_from,
-                                                    "model": None if reused_from else "model.pt",
-                                                    "weights": None if reused_from else "model.weights.pt",
-                                                    "measured": dict(PENDING)}))
+    (child / "metrics.json").write_text(
+        json.dumps(
+            {
+                "ops": ops,
+                "test_acc": 0.8,
+                "reused_from": reused_from,
+                "model": None if reused_from else "model.pt",
+                "weights": None if reused_from else "model.weights.pt",
+                "measured": dict(PENDING),
+            }
+        )
+    )
 
 
 @pytest.fixture()
@@ -159,8 +186,10 @@ class FakeDevice:
         for start in range(0, len(paths), 2):
             if self.fail_after is not None and start // 2 == self.fail_after:
                 raise KeyboardInterrupt  # the sweep is killed here
-            group = {i: {"latency_ms": 1.0 + i, "rel_iqr": 0.01, "noisy": i == 0} for i in
-                     range(start, min(start + 2, len(paths)))}
+            group = {
+                i: {"latency_ms": 1.0 + i, "rel_iqr": 0.01, "noisy": i == 0}
+                for i in range(start, min(start + 2, len(paths)))
+            }
             self.timed.extend(paths[i] for i in group)
             on_group(group)
         return []
@@ -168,13 +197,17 @@ class FakeDevice:
 
 def test_each_distinct_architecture_and_baseline_is_timed_once_and_filled_in(experiment):
     assert {k: v["trials"] for k, v in pending_models(experiment).items()} == {
-        "k3_e1 skip": ["trial_a", "trial_b", "trial_c"], "k5_e3 k3_e1": ["trial_d"]}
+        "k3_e1 skip": ["trial_a", "trial_b", "trial_c"],
+        "k5_e3 k3_e1": ["trial_d"],
+    }
     device = FakeDevice()
     phase = measure_pending(ExperimentConfig(), experiment, None, measure_fn=device)
     assert len(device.timed) == 3 and phase["timed"] == 3 and phase["distinct"] == 2
     assert len(phase["noisy"]) == 1  # flagged, never silently
-    measured = {t: json.loads((experiment / t / "child" / "metrics.json").read_text())["measured"]
-                for t in ("trial_a", "trial_b", "trial_c", "trial_d")}
+    measured = {
+        t: json.loads((experiment / t / "child" / "metrics.json").read_text())["measured"]
+        for t in ("trial_a", "trial_b", "trial_c", "trial_d")
+    }
     assert measured["trial_a"] == measured["trial_b"] == measured["trial_c"]
     assert measured["trial_b"]["model_of"] == "trial_a" and "pending" not in measured["trial_a"]
     assert measured["trial_d"]["latency_ms"] != measured["trial_a"]["latency_ms"]

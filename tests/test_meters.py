@@ -8,8 +8,16 @@ import pytest
 
 from hwnas.errors import UserError
 from hwnas.meters import get_meter
-from hwnas.meters.ina219 import (INA219, Ina219Meter, calibration_value, decode_bus_voltage, decode_current,
-                                 decode_power, decode_shunt_voltage, integrate_power)
+from hwnas.meters.ina219 import (
+    INA219,
+    Ina219Meter,
+    calibration_value,
+    decode_bus_voltage,
+    decode_current,
+    decode_power,
+    decode_shunt_voltage,
+    integrate_power,
+)
 from hwnas.meters.rapl import RaplMeter, energy_delta_uj
 
 MAX_RANGE = 262143328850

@@ -26,19 +26,26 @@ def _shapes(preset, width):
     return list(seen.values())
 
 
-CASES = [(preset, layer, op) for preset in PRESETS
-         for layer in _shapes(preset, 0.25) for op in FBNET_OPS]
+CASES = [(preset, layer, op) for preset in PRESETS for layer in _shapes(preset, 0.25) for op in FBNET_OPS]
 
 
-@pytest.mark.parametrize("preset,layer,op", CASES,
-                         ids=[f"{p}-{l.in_channels}x{l.in_hw}to{l.out_channels}s{l.stride}-{o}" for p, l, o in CASES])
+@pytest.mark.parametrize(
+    "preset,layer,op",
+    CASES,
+    ids=[f"{p}-{l.in_channels}x{l.in_hw}to{l.out_channels}s{l.stride}-{o}" for p, l, o in CASES],
+)
 def test_op_forward_backward_shape(preset, layer, op):
     # real channels and stride; spatial size capped (the imagenet stem output is 112x112)
     hw = min(layer.in_hw, 8)
     block = build_op(op, layer.in_channels, layer.out_channels, layer.stride)
     x = torch.randn(2, layer.in_channels, hw, hw, requires_grad=True)
     y = block(x)
-    assert y.shape == (2, layer.out_channels, (hw + layer.stride - 1) // layer.stride, (hw + layer.stride - 1) // layer.stride)
+    assert y.shape == (
+        2,
+        layer.out_channels,
+        (hw + layer.stride - 1) // layer.stride,
+        (hw + layer.stride - 1) // layer.stride,
+    )
     y.square().mean().backward()
     assert x.grad is not None and torch.isfinite(x.grad).all()
     params = list(block.parameters())

@@ -21,10 +21,26 @@ def test_plots_render_in_headless_chromium(tmp_path):
     page = os.path.join(tmp_path, "out", "report.html")
     with tempfile.TemporaryDirectory() as profile:
         dom = subprocess.run(
-            [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-             "--disable-background-networking", "--disable-component-update", "--disable-sync",
-             f"--user-data-dir={profile}", "--virtual-time-budget=5000", "--dump-dom", f"file://{page}"],
-            capture_output=True, text=True, timeout=120, check=True).stdout
+            [
+                CHROMIUM,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                f"--user-data-dir={profile}",
+                "--virtual-time-budget=5000",
+                "--dump-dom",
+                f"file://{page}",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        ).stdout
     # plotly draws each figure as SVG layers: none before its script ran
     assert dom.count('class="main-svg"') >= 5
     assert "Pareto front" in dom and "baseline: mobilenet_v2" in dom

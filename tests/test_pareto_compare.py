@@ -92,8 +92,18 @@ def test_missing_vs_is_one_line(pair, tmp_path, capsys):
 
 
 def test_alpha_that_lowers_latency_gives_minus_one(tmp_path):
-    rows = [{"test_acc": 0.8 + 0.01 * i, "latency_ms": 5.0 - i, "energy_mj": 1.0 - 0.1 * i,
-             "alpha": 0.1 * (i + 1), "beta": 1.0 - 0.1 * i, "gamma": 0.5, "delta": 0.6} for i in range(5)]
+    rows = [
+        {
+            "test_acc": 0.8 + 0.01 * i,
+            "latency_ms": 5.0 - i,
+            "energy_mj": 1.0 - 0.1 * i,
+            "alpha": 0.1 * (i + 1),
+            "beta": 1.0 - 0.1 * i,
+            "gamma": 0.5,
+            "delta": 0.6,
+        }
+        for i in range(5)
+    ]
     root = write_rows_experiment(str(tmp_path / "exp"), rows)
     report = build_report(root, str(tmp_path / "out"))
     assert report["knob_effects"]["spearman_alpha_lat"] == pytest.approx(-1.0)
@@ -105,8 +115,7 @@ def test_alpha_that_lowers_latency_gives_minus_one(tmp_path):
 def test_random_experiment_has_no_knob_effects(tmp_path):
     root = write_rows_experiment(str(tmp_path / "exp"), _rows(OTHER, knobs=False), strategy="random")
     report = build_report(root, str(tmp_path / "out"))
-    assert report["knob_effects"] == {"spearman_alpha_lat": None, "n": 0,
-                                      "latency_column": "lut_latency_ms[host.json]"}
+    assert report["knob_effects"] == {"spearman_alpha_lat": None, "n": 0, "latency_column": "lut_latency_ms[host.json]"}
     assert report["strategy"] == "random"
     assert "a random-architecture experiment has no knobs" in (tmp_path / "out" / "report.html").read_text()
 
@@ -125,8 +134,7 @@ def test_spearman_matches_scipy_with_ties_and_gaps():
 def test_knob_effects_on_the_synthetic_sweep():
     import pandas as pd
 
-    trials = pd.DataFrame({"status": ["finished"] * 4 + ["running"], "alpha": [1, 2, 3, 4, 5],
-                           "lat": [4, 3, 2, 1, 9]})
+    trials = pd.DataFrame({"status": ["finished"] * 4 + ["running"], "alpha": [1, 2, 3, 4, 5], "lat": [4, 3, 2, 1, 9]})
     assert knob_effects(trials, "lat") == {"spearman_alpha_lat": pytest.approx(-1.0), "n": 4, "latency_column": "lat"}
     assert knob_effects(trials, None)["spearman_alpha_lat"] is None
 

@@ -18,8 +18,9 @@ def brute_force_mask(costs):
     costs = np.asarray(costs, dtype=float)
     keep = []
     for i in range(len(costs)):
-        dominated = any(np.all(costs[j] <= costs[i]) and np.any(costs[j] < costs[i])
-                        for j in range(len(costs)) if j != i)
+        dominated = any(
+            np.all(costs[j] <= costs[i]) and np.any(costs[j] < costs[i]) for j in range(len(costs)) if j != i
+        )
         keep.append(not dominated)
     return np.array(keep)
 
@@ -100,10 +101,13 @@ def _iotnets_table(results_file):
     return pd.DataFrame({"acc": [c["acc"] for c in configs], "t_avg": [r["t_avg"] for r in results]})
 
 
-@pytest.mark.parametrize("results_file, authors_picks, front_size", [
-    ("results_RaspPi.json", [687, 611, 450, 405, 306, 349, 64], 44),
-    ("results_MacBookPro.json", [1552, 1420, 1449, 851, 771, 64], 55),
-])
+@pytest.mark.parametrize(
+    "results_file, authors_picks, front_size",
+    [
+        ("results_RaspPi.json", [687, 611, 450, 405, 306, 349, 64], 44),
+        ("results_MacBookPro.json", [1552, 1420, 1449, 851, 771, 64], 55),
+    ],
+)
 def test_iotnets_authors_pareto_picks_are_on_our_front(results_file, authors_picks, front_size):
     front, missing = front_positions(_iotnets_table(results_file), [("acc", "max"), ("t_avg", "min")])
     assert missing == []
@@ -138,10 +142,13 @@ def test_cli_csv_and_missing_values(tmp_path, capsys):
     assert "left out 1 row(s) missing an objective: positions 1" in err
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--max", "acc", "--min", "nope"], "no column 'nope'"),
-    (["--max", "acc", "--min", "acc"], "objective 'acc' given twice"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--max", "acc", "--min", "nope"], "no column 'nope'"),
+        (["--max", "acc", "--min", "acc"], "objective 'acc' given twice"),
+    ],
+)
 def test_cli_bad_columns_one_line(argv, message, capsys):
     path = os.path.join(IOTNETS, "results_RaspPi.json")
     assert main([path, *argv]) == 2

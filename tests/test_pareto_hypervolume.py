@@ -63,8 +63,11 @@ def test_two_extreme_points_count_with_default_reference():
     costs = np.array([[-0.44, 0.13], [-0.385, 0.063]])
     ref = default_reference(costs)
     assert hypervolume(costs, ref) > 0
-    expected = (ref[0] - (-0.44)) * (ref[1] - 0.13) + (ref[0] - (-0.385)) * (ref[1] - 0.063) \
+    expected = (
+        (ref[0] - (-0.44)) * (ref[1] - 0.13)
+        + (ref[0] - (-0.385)) * (ref[1] - 0.063)
         - (ref[0] - (-0.385)) * (ref[1] - 0.13)
+    )
     assert hypervolume(costs, ref) == pytest.approx(expected)
 
 

@@ -32,9 +32,26 @@ def test_writes_four_files_with_one_row_per_trial(default_report):
     assert trials["status"].value_counts().to_dict() == {"finished": 26, "failed": 2, "running": 2}
     failed = trials[trials["status"] == "failed"]
     assert (failed["reason"] == "RuntimeError: synthetic failure: loss became NaN at epoch 2").all()
-    for col in ("alpha", "beta", "gamma", "delta", "dominant", "ops", "test_acc", "params", "flops", RPI, HOST_LAT,
-                HOST_EN, "lut_energy_source[host.json]", "measured_latency_ms", "measured_energy_mj",
-                "measured_device", "measured_energy_source", "wall_seconds"):
+    for col in (
+        "alpha",
+        "beta",
+        "gamma",
+        "delta",
+        "dominant",
+        "ops",
+        "test_acc",
+        "params",
+        "flops",
+        RPI,
+        HOST_LAT,
+        HOST_EN,
+        "lut_energy_source[host.json]",
+        "measured_latency_ms",
+        "measured_energy_mj",
+        "measured_device",
+        "measured_energy_source",
+        "wall_seconds",
+    ):
         assert col in trials.columns
     finished = trials[trials["status"] == "finished"]
     assert finished["ops"].str.split().map(len).eq(22).all()
@@ -62,8 +79,10 @@ def test_fronts_match_brute_force_and_pareto_csv(default_report):
     # host LUT has (modeled) energy: 3 objectives; the rpi4 LUT has none: 2
     assert [o["column"] for o in fronts["lut:host.json"]["objectives"]] == ["test_acc", HOST_LAT, HOST_EN]
     assert len(fronts["lut:builtin:rpi4-hwnasbench"]["objectives"]) == 2
-    for name, columns in (("lut:host.json", ["test_acc", HOST_LAT, HOST_EN]),
-                          ("measured", ["test_acc", "measured_latency_ms"])):
+    for name, columns in (
+        ("lut:host.json", ["test_acc", HOST_LAT, HOST_EN]),
+        ("measured", ["test_acc", "measured_latency_ms"]),
+    ):
         costs = to_costs(finished[columns].to_numpy(), [True] + [False] * (len(columns) - 1))
         expected = set(finished["trial_id"][nondominated_mask(costs)])
         assert set(fronts[name]["trial_ids"]) == expected
@@ -101,11 +120,23 @@ def test_html_is_self_contained_and_has_the_figures(default_report):
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", markup)
     # bubble chart (one LUT with energy), two knob charts, knob panels, accuracy vs latency, LUT vs measured
     assert html.count('class="plotly-graph-div"') == 6
-    for text in ("Latency x energy", "alpha and beta vs latency", "gamma and delta vs energy",
-                 "Accuracy and LUT cost against each knob", "Spearman rank correlation of alpha",
-                 "Accuracy vs latency per cost source", "LUT-estimated vs measured latency", "y = x",
-                 "baseline: mobilenet_v2", "Table 1: baselines and front childnets", "Table 2: childnets vs baselines",
-                 "MODELED: model:horowitz45nm", "loss became NaN at epoch 2", "class='sortable'", "class=arch"):
+    for text in (
+        "Latency x energy",
+        "alpha and beta vs latency",
+        "gamma and delta vs energy",
+        "Accuracy and LUT cost against each knob",
+        "Spearman rank correlation of alpha",
+        "Accuracy vs latency per cost source",
+        "LUT-estimated vs measured latency",
+        "y = x",
+        "baseline: mobilenet_v2",
+        "Table 1: baselines and front childnets",
+        "Table 2: childnets vs baselines",
+        "MODELED: model:horowitz45nm",
+        "loss became NaN at epoch 2",
+        "class='sortable'",
+        "class=arch",
+    ):
         assert text in html, text
 
 
@@ -148,12 +179,17 @@ def test_truncated_json_gives_a_partial_report(tmp_path, capsys):
     assert "unreadable" in html and "Problems reading the experiment (2)" in html
 
 
-@pytest.mark.parametrize("make, message", [
-    (lambda p: None, "no such experiment directory"),
-    (lambda p: os.makedirs(p), "no trial folders"),
-    (lambda p: (os.makedirs(os.path.join(p, "report")), open(os.path.join(p, "sweep.json"), "w").write("{}")),
-     "no trial folders"),
-])
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda p: None, "no such experiment directory"),
+        (lambda p: os.makedirs(p), "no trial folders"),
+        (
+            lambda p: (os.makedirs(os.path.join(p, "report")), open(os.path.join(p, "sweep.json"), "w").write("{}")),
+            "no trial folders",
+        ),
+    ],
+)
 def test_empty_or_missing_experiment_is_one_line(tmp_path, capsys, make, message):
     root = str(tmp_path / "exp")
     make(root)
@@ -165,6 +201,7 @@ def test_empty_or_missing_experiment_is_one_line(tmp_path, capsys, make, message
 
 def test_report_json_has_no_nan(default_report):
     _, out, _ = default_report
+
     def refuse(constant):
         raise AssertionError(f"{constant} in report.json")
 
@@ -181,9 +218,13 @@ def test_rerun_does_not_read_its_own_output(default_report):
 def test_ray_status_read_best_effort(tmp_path):
     root = write_synthetic_experiment(str(tmp_path / "exp"), trials=6, failed=0, running=2)
     # shape of Ray Tune 2.60's experiment_state: trial_data = [[trial json, runtime json], ...]
-    state = {"trial_data": [[json.dumps({"trial_id": "00000", "status": "ERROR"}), "{}"],
-                            [json.dumps({"trial_id": "00001", "status": "RUNNING"}), "{}"],
-                            [json.dumps({"trial_id": "00004", "status": "TERMINATED"}), "{}"]]}
+    state = {
+        "trial_data": [
+            [json.dumps({"trial_id": "00000", "status": "ERROR"}), "{}"],
+            [json.dumps({"trial_id": "00001", "status": "RUNNING"}), "{}"],
+            [json.dumps({"trial_id": "00004", "status": "TERMINATED"}), "{}"],
+        ]
+    }
     (tmp_path / "exp" / "experiment_state-2026-11-23_19-00-00.json").write_text(json.dumps(state))
     report = build_report(root, str(tmp_path / "out"))
     trials = pd.read_csv(tmp_path / "out" / "trials.csv", dtype={"trial_id": str}).set_index("trial_id")
@@ -195,8 +236,9 @@ def test_ray_status_read_best_effort(tmp_path):
     assert report["problems"] == []
     (tmp_path / "exp" / "experiment_state-2026-11-23_19-00-00.json").write_text('{"trial_data": 5}')
     report = build_report(root, str(tmp_path / "out"))
-    assert report["problems"] == ["experiment_state-2026-11-23_19-00-00.json: not understood (Ray-internal format); "
-                                  "ray_status left empty"]
+    assert report["problems"] == [
+        "experiment_state-2026-11-23_19-00-00.json: not understood (Ray-internal format); ray_status left empty"
+    ]
 
 
 def test_out_that_is_a_file_is_one_line(tmp_path, capsys):
@@ -211,9 +253,11 @@ def test_pareto_never_imports_training_code():
     import subprocess
     import sys
 
-    code = ("import sys, pareto.report, pareto.front, pareto.synthetic\n"
-            "bad = sorted({m.split('.')[0] for m in sys.modules} & "
-            "{'torch', 'hwnas', 'lut', 'supernet', 'childnet', 'sweep', 'ray'})\n"
-            "print(','.join(bad))")
+    code = (
+        "import sys, pareto.report, pareto.front, pareto.synthetic\n"
+        "bad = sorted({m.split('.')[0] for m in sys.modules} & "
+        "{'torch', 'hwnas', 'lut', 'supernet', 'childnet', 'sweep', 'ray'})\n"
+        "print(','.join(bad))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == ""

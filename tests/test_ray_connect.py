@@ -33,8 +33,9 @@ def test_a_listening_gcs_address_passes():
 @pytest.mark.parametrize("address, default", [("127.0.0.1", GCS_PORT), ("ray://127.0.0.1", CLIENT_PORT)])
 def test_default_ports_are_the_gcs_and_the_client_port(address, default, monkeypatch):
     tried = []
-    monkeypatch.setattr(socket, "create_connection",
-                        lambda hostport, timeout: tried.append(hostport) or socket.socket())
+    monkeypatch.setattr(
+        socket, "create_connection", lambda hostport, timeout: tried.append(hostport) or socket.socket()
+    )
     check_address(address)
     assert tried == [("127.0.0.1", default)]
 
@@ -47,9 +48,15 @@ def test_unreachable_is_one_line_naming_host_and_port():
     assert "\n" not in str(e.value)
 
 
-@pytest.mark.parametrize("address, why", [("127.0.0.1:99999", "port in 1-65535"), ("127.0.0.1:x", "port in 1-65535"),
-                                          ("http://127.0.0.1:6379", "expected auto, host:port or ray://host:port"),
-                                          (":6379", "expected auto, host:port or ray://host:port")])
+@pytest.mark.parametrize(
+    "address, why",
+    [
+        ("127.0.0.1:99999", "port in 1-65535"),
+        ("127.0.0.1:x", "port in 1-65535"),
+        ("http://127.0.0.1:6379", "expected auto, host:port or ray://host:port"),
+        (":6379", "expected auto, host:port or ray://host:port"),
+    ],
+)
 def test_malformed_addresses(address, why):
     with pytest.raises(UserError, match=why):
         check_address(address)

@@ -21,7 +21,9 @@ def test_fbnet_cifar_is_hw_nas_bench_setting():
     space = get_space("fbnet-cifar")
     assert space.num_layers == 22
     assert space.num_classes == 100 and space.head_channels == 1504 and space.input_shape == (3, 32, 32)
-    assert [l.out_channels for l in space.layers] == [16] + [24] * 4 + [32] * 4 + [64] * 4 + [112] * 4 + [184] * 4 + [352]
+    assert [l.out_channels for l in space.layers] == [16] + [24] * 4 + [32] * 4 + [64] * 4 + [112] * 4 + [184] * 4 + [
+        352
+    ]
     assert [l.stride for l in space.layers].count(2) == 3
     assert space.layers[-1].out_hw == 4
 

@@ -34,7 +34,7 @@ def test_hanna_loss_numbers():
 def test_fbnet_loss_numbers_and_energy_ignored():
     loss = SearchLoss.from_config(LossConfig("fbnet", alpha=0.5, beta=2.0, gamma=3.0), costs())
     assert not loss.uses_energy
-    value = loss(torch.tensor(2.0), torch.tensor(math.e ** 2), None)
+    value = loss(torch.tensor(2.0), torch.tensor(math.e**2), None)
     assert value.item() == pytest.approx(2 * 0.5 * 4)
 
 

@@ -15,9 +15,20 @@ from supernet.search import main, run_search, run_warmup
 
 pytestmark = pytest.mark.slow
 
-SMALL = ["space.preset=fbnet-cpu", "space.width=0.5", "data.train_size=160", "data.test_size=32",
-         "data.batch_size=32", "search.epochs=4", "search.warmup_epochs=1", "search.steps_per_epoch=2",
-         "search.theta_lr=0.1", "search.threads=1", "loss.alpha=0", "loss.gamma=0"]
+SMALL = [
+    "space.preset=fbnet-cpu",
+    "space.width=0.5",
+    "data.train_size=160",
+    "data.test_size=32",
+    "data.batch_size=32",
+    "search.epochs=4",
+    "search.warmup_epochs=1",
+    "search.steps_per_epoch=2",
+    "search.theta_lr=0.1",
+    "search.threads=1",
+    "loss.alpha=0",
+    "loss.gamma=0",
+]
 CHEAP_LAT, CHEAP_ENER = 8, 0  # "skip" is cheap in latency, "k3_e1" in energy
 
 
@@ -52,8 +63,18 @@ def test_writes_arch_theta_config_checkpoint_and_events(tmp_path, cost, space):
     assert (tmp_path / "config.yaml").is_file() and (tmp_path / "checkpoint.pt").is_file()
     assert list(tmp_path.glob("events.out.tfevents.*"))
     assert [m["epoch"] for m in seen] == [1, 2, 3, 4]
-    for key in ("epochs", "phase", "temperature", "train_ce", "val_acc", "latency_ms", "energy_mj", "arch_latency_ms",
-                "arch_energy_mj", "seconds"):
+    for key in (
+        "epochs",
+        "phase",
+        "temperature",
+        "train_ce",
+        "val_acc",
+        "latency_ms",
+        "energy_mj",
+        "arch_latency_ms",
+        "arch_energy_mj",
+        "seconds",
+    ):
         assert key in seen[-1]
     assert seen[0]["phase"] == "search" and seen[-1]["temperature"] < seen[0]["temperature"]
     assert result["ops"] == arch["ops"] and result["arch_latency_ms"] == pytest.approx(arch["latency_ms"])
@@ -165,8 +186,14 @@ def test_cli_rejects_unknown_config_key(tmp_path, capsys):
     assert "unknown key 'nope'" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("overrides", [("search.execution=single_path",), ("search.execution=naive",),
-                                       ("loss.form=fbnet", "loss.alpha=0.2", "loss.beta=0.6")])
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        ("search.execution=single_path",),
+        ("search.execution=naive",),
+        ("loss.form=fbnet", "loss.alpha=0.2", "loss.beta=0.6"),
+    ],
+)
 def test_other_executions_and_the_fbnet_form_search_too(tmp_path, cost, space, overrides):
     seen = []
     result = run_search(config("search.epochs=2", *overrides), tmp_path, cost=cost, on_epoch=seen.append)

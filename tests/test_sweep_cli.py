@@ -40,8 +40,11 @@ def test_resume_with_a_different_config(tmp_path, capsys):
     cfg = ExperimentConfig()
     write_json(exp / "sweep.json", {"config": config_to_dict(cfg), "trials": 30})
     (exp / "tuner.pkl").write_bytes(b"")
-    _fails(["--resume", "--storage", str(tmp_path), "--name", "e", "--mode", "energy"], capsys,
-           "sweep.mode: 'any' -> 'energy'")
+    _fails(
+        ["--resume", "--storage", str(tmp_path), "--name", "e", "--mode", "energy"],
+        capsys,
+        "sweep.mode: 'any' -> 'energy'",
+    )
     _fails(["--resume", "--storage", str(tmp_path), "--name", "e", "--trials", "10"], capsys, "fewer than the 30")
 
 
@@ -91,8 +94,11 @@ def test_a_trial_that_cannot_fit_on_the_driver_node_is_refused():
 
     cpu_head = {"CPU": 2.0, "memory": 1e9, "node:10.77.0.10": 1.0}
     cfg = ExperimentConfig(sweep=SweepConfig(cpus_per_trial=1.0, gpus_per_trial=1.0))
-    with pytest.raises(UserError, match=r"sweep.gpus_per_trial 1: this node \(10.77.0.10\), where the trials run, "
-                                        r"has 0 GPU; lower it"):
+    with pytest.raises(
+        UserError,
+        match=r"sweep.gpus_per_trial 1: this node \(10.77.0.10\), where the trials run, "
+        r"has 0 GPU; lower it",
+    ):
         check_trials_fit(cfg, "10.77.0.10", cpu_head)
     with pytest.raises(UserError, match=r"sweep.cpus_per_trial 4: .* has 2 CPUs"):
         check_trials_fit(ExperimentConfig(sweep=SweepConfig(cpus_per_trial=4.0)), "10.77.0.10", cpu_head)

@@ -15,17 +15,39 @@ pytestmark = pytest.mark.slow
 
 
 def _run(tmp_path, *args, timeout=300):
-    cmd = [sys.executable, "-m", "sweep.run", "--config", str(ROOT / "configs" / "sweep-smoke.yaml"),
-           "--storage", str(tmp_path / "experiments"), *args]
+    cmd = [
+        sys.executable,
+        "-m",
+        "sweep.run",
+        "--config",
+        str(ROOT / "configs" / "sweep-smoke.yaml"),
+        "--storage",
+        str(tmp_path / "experiments"),
+        *args,
+    ]
     return subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=timeout)
 
 
 def test_failing_trials_are_recorded_and_the_sweep_goes_on(tmp_path, smoke_lut):
     # alpha up to 1e60 overflows float32 in the architecture loss (inf) for some proposals:
     # the search raises "search diverged", and only those trials fail.
-    run = _run(tmp_path, "--name", "fail", "--trials", "4", "--set", f"lut.path={smoke_lut}",
-               "--set", "sweep.knobs=absolute", "--set", "sweep.alpha=[0.01, 1.0e+60]", "--set", "search.epochs=3",
-               "--set", "child.epochs=1")
+    run = _run(
+        tmp_path,
+        "--name",
+        "fail",
+        "--trials",
+        "4",
+        "--set",
+        f"lut.path={smoke_lut}",
+        "--set",
+        "sweep.knobs=absolute",
+        "--set",
+        "sweep.alpha=[0.01, 1.0e+60]",
+        "--set",
+        "search.epochs=3",
+        "--set",
+        "child.epochs=1",
+    )
     assert run.returncode == 0, run.stderr[-3000:]
     experiment = tmp_path / "experiments" / "fail"
     trials = sorted(experiment.glob("trial_*"))
@@ -51,7 +73,9 @@ def test_failing_trials_are_recorded_and_the_sweep_goes_on(tmp_path, smoke_lut):
     record = json.loads((experiment / "sweep.json").read_text())
     assert record["optuna"]["storage"] == f"sqlite:///{experiment.resolve()}/optuna.db"
     stored = optuna.load_study(study_name=record["optuna"]["study_name"], storage=record["optuna"]["storage"])
-    assert [t.state for t in stored.trials] == states and [t.params for t in stored.trials] == [t.params for t in study.trials]
+    assert [t.state for t in stored.trials] == states and [t.params for t in stored.trials] == [
+        t.params for t in study.trials
+    ]
 
 
 def test_missing_device_resource_stops_at_start(tmp_path, smoke_lut):

@@ -84,7 +84,9 @@ def test_relative_knobs_set_the_cost_terms_share_of_the_start_loss(mode):
     props = _proposals(knob_sampler, 60)
     for p in props:
         v_lat, v_ener = p["alpha"] * start.latency_ms ** p["beta"], p["gamma"] * start.energy_mj ** p["delta"]
-        assert (v_lat + v_ener) / start.ce == pytest.approx(p["_sampled"]["cost_share"]) == pytest.approx(p["cost_share"])
+        assert (
+            (v_lat + v_ener) / start.ce == pytest.approx(p["_sampled"]["cost_share"]) == pytest.approx(p["cost_share"])
+        )
         assert 0.01 <= p["cost_share"] <= 1.0
         if mode != "any":
             assert p["dominant"] == mode and 0.05 <= p["dominance"] <= 0.95
@@ -145,7 +147,9 @@ def test_knob_sampler_survives_pickle():
 
     knob_sampler = KnobSampler(SweepConfig(), "latency", StartCosts(2.0, 1.0))
     assert pickle.loads(pickle.dumps(knob_sampler)) == knob_sampler
-    assert all(math.isfinite(v) for p in _proposals(knob_sampler, 3) for k, v in p.items() if k in "alpha beta gamma delta")
+    assert all(
+        math.isfinite(v) for p in _proposals(knob_sampler, 3) for k, v in p.items() if k in "alpha beta gamma delta"
+    )
     # a searcher state pickled before the rename names the class KnobSpace: a resumed sweep still loads it
     old = pickle.dumps(knob_sampler, protocol=0).replace(b"\nKnobSampler\n", b"\nKnobSpace\n")
     assert b"KnobSpace" in old and pickle.loads(old) == knob_sampler

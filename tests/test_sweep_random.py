@@ -72,8 +72,23 @@ def test_random_sweep_layout_is_read_by_pareto(tmp_path):
     warm-up, arch.json with ops, LUT estimate and picked=random, params.json with the ops."""
     from pareto.experiment import lut_columns, read_experiment
 
-    cmd = [sys.executable, "-m", "sweep.run", "--strategy", "random", "--trials", "2", "--concurrency", "1",
-           "--config", str(ROOT / "configs" / "smoke.yaml"), "--storage", str(tmp_path), "--name", "rnd"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "sweep.run",
+        "--strategy",
+        "random",
+        "--trials",
+        "2",
+        "--concurrency",
+        "1",
+        "--config",
+        str(ROOT / "configs" / "smoke.yaml"),
+        "--storage",
+        str(tmp_path),
+        "--name",
+        "rnd",
+    ]
     done = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     experiment = tmp_path / "rnd"

@@ -39,7 +39,12 @@ def test_kill_resume_extend(tmp_path, smoke_lut):
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     first = subprocess.Popen(
         _sweep(storage, "--config", str(ROOT / "configs" / "sweep-smoke.yaml"), "--set", f"lut.path={smoke_lut}"),
-        cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         # kill once a trial is in the middle of its work (reported epochs, not done)
         deadline = time.monotonic() + 240
@@ -55,8 +60,9 @@ def test_kill_resume_extend(tmp_path, smoke_lut):
     interrupted = {t.name for t in _trials(experiment) if _rows(t) and _rows(t)[-1]["phase"] != "done"}
     assert interrupted
 
-    resumed = subprocess.run(_sweep(storage, "--resume"), cwd=tmp_path, env=env, capture_output=True, text=True,
-                             timeout=300)
+    resumed = subprocess.run(
+        _sweep(storage, "--resume"), cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
+    )
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert f"python -m pareto.report {experiment}" in resumed.stdout
 
@@ -89,8 +95,9 @@ def test_kill_resume_extend(tmp_path, smoke_lut):
 
     # extend the finished sweep: 2 more trials, the 4 finished ones untouched
     before = {t.name: len(_rows(t)) for t in trials}
-    extended = subprocess.run(_sweep(storage, "--resume", "--trials", "6"), cwd=tmp_path, env=env,
-                              capture_output=True, text=True, timeout=300)
+    extended = subprocess.run(
+        _sweep(storage, "--resume", "--trials", "6"), cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
+    )
     assert extended.returncode == 0, extended.stderr[-3000:]
     trials = _trials(experiment)
     assert len(trials) == 6

@@ -13,8 +13,9 @@ METRICS, DIRECTIONS = ["test_acc", "latency_ms", "energy_mj"], ["max", "min", "m
 
 
 def _searcher():
-    return SweepOptunaSearch(KnobSampler(SweepConfig(), "latency", StartCosts(2.0, 1.0)), metric=METRICS, mode=DIRECTIONS,
-                             seed=0)
+    return SweepOptunaSearch(
+        KnobSampler(SweepConfig(), "latency", StartCosts(2.0, 1.0)), metric=METRICS, mode=DIRECTIONS, seed=0
+    )
 
 
 def test_final_result_completes_failed_and_stopped_trials_keep_their_knobs():
@@ -26,8 +27,11 @@ def test_final_result_completes_failed_and_stopped_trials_keep_their_knobs():
     s.on_trial_complete("b", None, error=True)  # e.g. NaN loss: the trial raised
     s.on_trial_complete("c", {"test_acc": None, "latency_ms": 2.0, "energy_mj": None})  # stopped during the search
     trials = {t.number: t for t in s._ot_study.get_trials(deepcopy=False)}
-    assert [trials[i].state for i in range(3)] == [optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.FAIL,
-                                                   optuna.trial.TrialState.PRUNED]
+    assert [trials[i].state for i in range(3)] == [
+        optuna.trial.TrialState.COMPLETE,
+        optuna.trial.TrialState.FAIL,
+        optuna.trial.TrialState.PRUNED,
+    ]
     assert trials[0].values == [0.8, 1.5, 0.2]
     assert all({"cost_share", "beta", "delta", "dominance"} <= set(t.params) for t in trials.values())
 
@@ -39,8 +43,9 @@ def test_budget_is_read_from_sweep_json(tmp_path):
 
 
 def test_search_alg_is_a_budgeted_generator_with_a_concurrency_limit():
-    alg = make_search_alg(KnobSampler(SweepConfig(), "any", StartCosts(2.0, 1.0)), ["test_acc"], ["max"],
-                          concurrency=3, seed=1)
+    alg = make_search_alg(
+        KnobSampler(SweepConfig(), "any", StartCosts(2.0, 1.0)), ["test_acc"], ["max"], concurrency=3, seed=1
+    )
     assert isinstance(alg, BudgetedSearch)
     assert alg.searcher.max_concurrent == 3
     assert alg.searcher.searcher.metric == "test_acc"
@@ -84,8 +89,14 @@ BUDGET = {"max_latency_ms": 2.0, "max_energy_mj": 0.5}
 
 
 def _budgeted(budget=BUDGET, seed=0):
-    return make_search_alg(KnobSampler(SweepConfig(), "latency", StartCosts(2.0, 1.0)), METRICS, DIRECTIONS, concurrency=2,
-                           seed=seed, budget=budget).searcher.searcher
+    return make_search_alg(
+        KnobSampler(SweepConfig(), "latency", StartCosts(2.0, 1.0)),
+        METRICS,
+        DIRECTIONS,
+        concurrency=2,
+        seed=seed,
+        budget=budget,
+    ).searcher.searcher
 
 
 def test_constraint_values_are_lut_costs_minus_the_budget():

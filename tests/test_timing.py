@@ -77,9 +77,11 @@ def test_device_side_modules_need_only_torch():
     import subprocess
     import sys
 
-    code = ("import sys, hwnas.timing, hwnas.meters, hwnas.meters.rapl, hwnas.meters.ina219, hwnas.device; "
-            "print(sorted({m.split('.')[0] for m in sys.modules} & "
-            "{'lut', 'ray', 'yaml', 'pandas', 'smbus2', 'optuna', 'supernet', 'childnet', 'sweep'}))")
+    code = (
+        "import sys, hwnas.timing, hwnas.meters, hwnas.meters.rapl, hwnas.meters.ina219, hwnas.device; "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & "
+        "{'lut', 'ray', 'yaml', 'pandas', 'smbus2', 'optuna', 'supernet', 'childnet', 'sweep'}))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 

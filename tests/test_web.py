@@ -22,9 +22,19 @@ from sweep.web.jobs import job_status, start_job, stop_job  # noqa: E402
 from sweep.web.luts import MAX_UPLOAD_BYTES  # noqa: E402
 
 RPI4 = Path(__file__).resolve().parents[1] / "lut" / "builtin" / "rpi4-hwnasbench.json"
-RUN = {"config": "smoke.yaml", "lut": "builtin:rpi4-hwnasbench", "preset": "fbnet-cifar", "width": "1.0",
-       "dataset": "fashion-mnist", "alpha": "0.2", "beta": "0.6", "gamma": "0", "delta": "0.6",
-       "search_epochs": "3", "child_epochs": "1"}
+RUN = {
+    "config": "smoke.yaml",
+    "lut": "builtin:rpi4-hwnasbench",
+    "preset": "fbnet-cifar",
+    "width": "1.0",
+    "dataset": "fashion-mnist",
+    "alpha": "0.2",
+    "beta": "0.6",
+    "gamma": "0",
+    "delta": "0.6",
+    "search_epochs": "3",
+    "child_epochs": "1",
+}
 
 
 @pytest.fixture
@@ -54,18 +64,26 @@ def test_index_offers_builtin_luts_and_both_forms(client):
 
 
 def test_knob_preview_is_the_luts_uniform_theta_cost(client):
-    got = client.get("/api/knobs", params={"lut": "builtin:rpi4-hwnasbench", "alpha": 0.5, "beta": 0.8, "gamma": 0,
-                                           "delta": 0.6}).json()
+    got = client.get(
+        "/api/knobs", params={"lut": "builtin:rpi4-hwnasbench", "alpha": 0.5, "beta": 0.8, "gamma": 0, "delta": 0.6}
+    ).json()
     lut = load_lut("builtin:rpi4-hwnasbench")
     lat0 = float(lut.tensors.latency_fixed_ms + lut.tensors.latency_ms.mean(dim=1).sum())
     assert got["lat0_ms"] == pytest.approx(lat0) == pytest.approx(start_costs(lut.cost_tensors()).latency_ms)
     assert 30 < got["lat0_ms"] < 40  # the Pi 4 table: 17.5-34 ms networks
-    assert got["v_lat"] == pytest.approx(0.5 * lat0 ** 0.8) and got["ener0_mj"] is None and got["v_ener"] == 0
+    assert got["v_lat"] == pytest.approx(0.5 * lat0**0.8) and got["ener0_mj"] is None and got["v_ener"] == 0
     assert got["dominant"] == "latency" and got["lut_space"] == {"name": "fbnet-cifar", "width": 1.0}
 
 
-@pytest.mark.parametrize("knobs, field", [({"alpha": "-1"}, "loss.alpha"), ({"beta": "abc"}, "loss.beta"),
-                                          ({"delta": "inf"}, "loss.delta"), ({"gamma": ""}, "loss.gamma")])
+@pytest.mark.parametrize(
+    "knobs, field",
+    [
+        ({"alpha": "-1"}, "loss.alpha"),
+        ({"beta": "abc"}, "loss.beta"),
+        ({"delta": "inf"}, "loss.delta"),
+        ({"gamma": ""}, "loss.gamma"),
+    ],
+)
 def test_bad_knob_is_one_line_naming_it(client, knobs, field):
     params = {"lut": "builtin:rpi4-hwnasbench", "alpha": 0.2, "beta": 0.6, "gamma": 0, "delta": 0.6, **knobs}
     assert field in _one_line(client.get("/api/knobs", params=params))
@@ -82,11 +100,17 @@ def test_lut_upload_is_validated_and_offered(client, storage):
     assert preview["lat0_ms"] == pytest.approx(start_costs(load_lut(str(RPI4)).cost_tensors()).latency_ms)
 
 
-@pytest.mark.parametrize("mutate, expected", [
-    (lambda d: d.pop("ops"), "LUT bad.json: field ops: expected a list (missing)"),
-    (lambda d: d.update(version=9), "LUT bad.json: field version: expected 1 or 2, got 9 (written by another version of hwnas)"),
-    (lambda d: d["layers"][0]["ops"]["k3_e1"].update(latency_ms=-1), "layers[0].ops.k3_e1.latency_ms"),
-])
+@pytest.mark.parametrize(
+    "mutate, expected",
+    [
+        (lambda d: d.pop("ops"), "LUT bad.json: field ops: expected a list (missing)"),
+        (
+            lambda d: d.update(version=9),
+            "LUT bad.json: field version: expected 1 or 2, got 9 (written by another version of hwnas)",
+        ),
+        (lambda d: d["layers"][0]["ops"]["k3_e1"].update(latency_ms=-1), "layers[0].ops.k3_e1.latency_ms"),
+    ],
+)
 def test_bad_lut_upload_is_the_projects_one_line_error(client, storage, mutate, expected):
     data = json.loads(RPI4.read_text())
     mutate(data)
@@ -101,18 +125,21 @@ def test_lut_upload_not_json_and_too_large(client):
     assert "at most" in _one_line(client.post("/api/luts", files={"file": ("x.json", big, "x")}), 413)
 
 
-@pytest.mark.parametrize("field, value, expected", [
-    ("width", "abc", "smoke.yaml: space.width: expected a number, got 'abc'"),
-    ("alpha", "-0.5", "loss.alpha: expected a number >= 0"),
-    ("search_epochs", "1.5", "search.epochs: expected an integer"),
-    ("dataset", "mnist", "data.dataset 'mnist': expected one of"),
-    ("lut", "/etc/passwd", "lut '/etc/passwd': expected one of the offered LUTs"),
-    ("preset", "fbnet-cpu", "LUT builtin:rpi4-hwnasbench: made for space fbnet-cifar"),
-    ("child_epochs", "-1", "child.epochs: expected an integer >= 0, got -1"),
-    ("gamma", "0.5", "loss.gamma=0.5 weighs energy, but builtin:rpi4-hwnasbench has no energy data"),
-    ("name", "../up", "name '../up': expected letters"),
-    ("config", "../pyproject.toml", "config '../pyproject.toml': expected one of"),
-])
+@pytest.mark.parametrize(
+    "field, value, expected",
+    [
+        ("width", "abc", "smoke.yaml: space.width: expected a number, got 'abc'"),
+        ("alpha", "-0.5", "loss.alpha: expected a number >= 0"),
+        ("search_epochs", "1.5", "search.epochs: expected an integer"),
+        ("dataset", "mnist", "data.dataset 'mnist': expected one of"),
+        ("lut", "/etc/passwd", "lut '/etc/passwd': expected one of the offered LUTs"),
+        ("preset", "fbnet-cpu", "LUT builtin:rpi4-hwnasbench: made for space fbnet-cifar"),
+        ("child_epochs", "-1", "child.epochs: expected an integer >= 0, got -1"),
+        ("gamma", "0.5", "loss.gamma=0.5 weighs energy, but builtin:rpi4-hwnasbench has no energy data"),
+        ("name", "../up", "name '../up': expected letters"),
+        ("config", "../pyproject.toml", "config '../pyproject.toml': expected one of"),
+    ],
+)
 def test_bad_run_field_is_one_line_and_nothing_starts(client, storage, field, value, expected):
     error = _one_line(client.post("/api/runs", data={**RUN, field: value}))
     assert expected in error, error
@@ -120,12 +147,14 @@ def test_bad_run_field_is_one_line_and_nothing_starts(client, storage, field, va
 
 
 def test_bad_sweep_fields_are_one_line(client, storage):
-    assert "sweep.trials: expected an integer >= 1" in _one_line(client.post("/api/sweeps", data={"trials": "0",
-                                                                                             "mode": "any"}))
+    assert "sweep.trials: expected an integer >= 1" in _one_line(
+        client.post("/api/sweeps", data={"trials": "0", "mode": "any"})
+    )
     assert "sweep fields" in _one_line(client.post("/api/sweeps", data={"trials": "x", "mode": "any"}))
     assert "--resume: no sweep experiment" in _one_line(client.post("/api/sweeps/nope/resume"))
     assert "sweep.budget.max_latency_ms: expected a number > 0" in _one_line(
-        client.post("/api/sweeps", data={"trials": "2", "mode": "any", "max_latency_ms": "-3"}))
+        client.post("/api/sweeps", data={"trials": "2", "mode": "any", "max_latency_ms": "-3"})
+    )
 
 
 @pytest.fixture
@@ -138,9 +167,23 @@ def files(storage, tmp_path):
     return storage
 
 
-@pytest.mark.parametrize("path", ["../secret.txt", "%2e%2e/secret.txt", "runs/../../secret.txt", "runs/%2E%2E/%2E%2E/secret.txt",
-                                  "..%2fsecret.txt", "%2Fetc%2Fpasswd", "/etc/passwd", "out-link.json", "runs/r",
-                                  "runs/r/search/missing.json", "runs\\..\\..\\secret.txt", "runs/r/%00"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "../secret.txt",
+        "%2e%2e/secret.txt",
+        "runs/../../secret.txt",
+        "runs/%2E%2E/%2E%2E/secret.txt",
+        "..%2fsecret.txt",
+        "%2Fetc%2Fpasswd",
+        "/etc/passwd",
+        "out-link.json",
+        "runs/r",
+        "runs/r/search/missing.json",
+        "runs\\..\\..\\secret.txt",
+        "runs/r/%00",
+    ],
+)
 def test_downloads_outside_storage_or_not_files_are_404(client, files, path):
     response = client.get(f"/files/{path}")
     assert response.status_code == 404 and "secret" not in response.text
@@ -180,14 +223,34 @@ def _wait(folder, procs, timeout=60):
 def test_jobs_run_steps_in_order_and_report_how_they_ended(tmp_path):
     procs = {}
     ok = tmp_path / "ok"
-    start_job(ok, "run", "ok", [[sys.executable, "-c", "print('one')"], [sys.executable, "-c", "print('two')"]],
-              procs, tmp_path)
-    assert _wait(ok, procs) == {"state": "finished", "reason": "", "step": 2, "steps": 2,
-                                "started": json.loads((ok / "job.json").read_text())["started"]}
+    start_job(
+        ok,
+        "run",
+        "ok",
+        [[sys.executable, "-c", "print('one')"], [sys.executable, "-c", "print('two')"]],
+        procs,
+        tmp_path,
+    )
+    assert _wait(ok, procs) == {
+        "state": "finished",
+        "reason": "",
+        "step": 2,
+        "steps": 2,
+        "started": json.loads((ok / "job.json").read_text())["started"],
+    }
     assert "one\n" in (ok / "job.log").read_text() and "two\n" in (ok / "job.log").read_text()
     bad = tmp_path / "bad"
-    start_job(bad, "run", "bad", [[sys.executable, "-c", "import sys; sys.exit('error: field x: bad')"],
-                                  [sys.executable, "-c", "print('never')"]], procs, tmp_path)
+    start_job(
+        bad,
+        "run",
+        "bad",
+        [
+            [sys.executable, "-c", "import sys; sys.exit('error: field x: bad')"],
+            [sys.executable, "-c", "print('never')"],
+        ],
+        procs,
+        tmp_path,
+    )
     status = _wait(bad, procs)
     assert status["state"] == "failed" and status["reason"] == "exit code 1: error: field x: bad"
     assert "never" not in (bad / "job.log").read_text()
@@ -196,8 +259,14 @@ def test_jobs_run_steps_in_order_and_report_how_they_ended(tmp_path):
 def test_a_killed_job_is_failed_not_running(tmp_path):
     procs = {}
     folder = tmp_path / "killed"
-    pid = start_job(folder, "run", "k", [[sys.executable, "-c", "import time; print('busy', flush=True); time.sleep(60)"]],
-                    procs, tmp_path)
+    pid = start_job(
+        folder,
+        "run",
+        "k",
+        [[sys.executable, "-c", "import time; print('busy', flush=True); time.sleep(60)"]],
+        procs,
+        tmp_path,
+    )
     assert job_status(folder, procs)["state"] == "running"
     os.killpg(pid, 9)
     status = _wait(folder, procs)
@@ -208,8 +277,17 @@ def test_a_killed_job_is_failed_not_running(tmp_path):
 def test_stop_ends_the_job_and_says_so(tmp_path, storage):
     procs = {}
     folder = tmp_path / "long"
-    start_job(folder, "run", "long", [[sys.executable, "-c", "import time; print('working', flush=True); time.sleep(60)"],
-                                      [sys.executable, "-c", "print('never')"]], procs, tmp_path)
+    start_job(
+        folder,
+        "run",
+        "long",
+        [
+            [sys.executable, "-c", "import time; print('working', flush=True); time.sleep(60)"],
+            [sys.executable, "-c", "print('never')"],
+        ],
+        procs,
+        tmp_path,
+    )
     deadline = time.monotonic() + 30
     while "working" not in (folder / "job.log").read_text() and time.monotonic() < deadline:
         time.sleep(0.1)  # the runner took note of SIGTERM only once it runs the step
@@ -218,7 +296,10 @@ def test_stop_ends_the_job_and_says_so(tmp_path, storage):
     assert status["state"] == "failed" and status["reason"] == "stopped from the page during step 1"
     assert "never" not in (folder / "job.log").read_text() and not stop_job(folder, procs)
     client = TestClient(create_app(storage))
-    assert client.post("/api/runs/none/stop").status_code == 404 and client.post("/api/sweeps/none/stop").status_code == 404
+    assert (
+        client.post("/api/runs/none/stop").status_code == 404
+        and client.post("/api/sweeps/none/stop").status_code == 404
+    )
 
 
 def test_sweep_page_shows_trials_of_an_experiment(client, storage):

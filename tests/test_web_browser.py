@@ -24,9 +24,13 @@ from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 DRIVER = shutil.which("chromedriver")
-pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif(not (CHROMIUM and DRIVER),
-                                 reason="needs Debian chromium and chromium-driver (apt-get install -y chromium chromium-driver)")]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        not (CHROMIUM and DRIVER),
+        reason="needs Debian chromium and chromium-driver (apt-get install -y chromium chromium-driver)",
+    ),
+]
 
 
 def _free_port() -> int:
@@ -38,9 +42,13 @@ def _free_port() -> int:
 @pytest.fixture
 def server(tmp_path):
     port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "sweep.web", "--port", str(port), "--storage",
-                             str(tmp_path / "experiments")], cwd=tmp_path, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sweep.web", "--port", str(port), "--storage", str(tmp_path / "experiments")],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -59,14 +67,23 @@ def server(tmp_path):
 def browser(tmp_path):
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1280,1300",
-                "--disable-background-networking", "--disable-component-update", "--no-first-run"):
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--window-size=1280,1300",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--no-first-run",
+    ):
         options.add_argument(arg)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     downloads = tmp_path / "downloads"
     downloads.mkdir()
-    options.add_experimental_option("prefs", {"download.default_directory": str(downloads),
-                                              "download.prompt_for_download": False})
+    options.add_experimental_option(
+        "prefs", {"download.default_directory": str(downloads), "download.prompt_for_download": False}
+    )
     driver = webdriver.Chrome(service=webdriver.ChromeService(DRIVER), options=options)
     driver.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)})
     driver.downloads = downloads
@@ -104,7 +121,7 @@ def test_search_from_the_browser_to_arch_json(server, browser, tmp_path):
 
     _type(browser, "alpha", "0.5")
     lat0 = start_costs(load_lut(str(mine)).cost_tensors()).latency_ms
-    wait.until(lambda d: f"vLAT = {0.5 * lat0 ** 0.6:.3g}" in d.find_element(By.ID, "preview").text)
+    wait.until(lambda d: f"vLAT = {0.5 * lat0**0.6:.3g}" in d.find_element(By.ID, "preview").text)
     assert "latency dominates" in browser.find_element(By.ID, "preview").text
     _type(browser, "name", "browser")
     _type(browser, "search_epochs", "2")
@@ -112,12 +129,15 @@ def test_search_from_the_browser_to_arch_json(server, browser, tmp_path):
     wait.until(lambda d: d.current_url.endswith("/runs/browser"))
 
     WebDriverWait(browser, 420, poll_frequency=1).until(
-        lambda d: d.find_element(By.ID, "status").text in ("finished", "failed"))
+        lambda d: d.find_element(By.ID, "status").text in ("finished", "failed")
+    )
     assert browser.find_element(By.ID, "status").text == "finished", browser.find_element(By.ID, "reason").text
     ops = [li.text for li in browser.find_elements(By.CSS_SELECTOR, "#arch li")]
     assert len(ops) == 22 and set(ops) <= set(data["ops"])
     assert browser.find_elements(By.CSS_SELECTOR, "#heatmap .main-svg")  # plotly drew the P(op) heat map
-    assert "LUT " in browser.find_element(By.ID, "setup").text and "alpha=0.5" in browser.find_element(By.ID, "setup").text
+    assert (
+        "LUT " in browser.find_element(By.ID, "setup").text and "alpha=0.5" in browser.find_element(By.ID, "setup").text
+    )
     browser.save_screenshot(str(tmp_path / "run.png"))
 
     browser.find_element(By.CSS_SELECTOR, 'a[data-file="search/arch.json"]').click()

@@ -54,7 +54,7 @@ class Meter(abc.ABC):
         self.idle_w = joules / elapsed
         return self.idle_w
 
-    def __enter__(self) -> "Reading":
+    def __enter__(self) -> Reading:
         self._reading = Reading()
         self.start()
         return self._reading

@@ -42,8 +42,10 @@ BUS_LSB_V = 4e-3
 def calibration_value(current_lsb_a: float, r_shunt_ohm: float) -> int:
     value = int(0.04096 / (current_lsb_a * r_shunt_ohm))
     if not 0 < value < 1 << 16:
-        raise UserError(f"meter ina219: calibration {value} out of range for current_lsb={current_lsb_a} A, "
-                        f"r_shunt={r_shunt_ohm} ohm")
+        raise UserError(
+            f"meter ina219: calibration {value} out of range for current_lsb={current_lsb_a} A, "
+            f"r_shunt={r_shunt_ohm} ohm"
+        )
     return value
 
 

@@ -42,8 +42,10 @@ class RaplMeter(Meter):
                 max_range = int((d / "max_energy_range_uj").read_text())
                 int((d / "energy_uj").read_text())
             except (OSError, ValueError) as err:
-                raise UserError(f"meter rapl: cannot read {d}/energy_uj ({err.__class__.__name__}); "
-                                "reading RAPL usually needs root or a udev rule") from None
+                raise UserError(
+                    f"meter rapl: cannot read {d}/energy_uj ({err.__class__.__name__}); "
+                    "reading RAPL usually needs root or a udev rule"
+                ) from None
             self._domains.append((d / "energy_uj", max_range))
         self._start = None
 

@@ -93,38 +93,86 @@ def convert() -> dict:
     for layer, lat_row, en_row in zip(space.layers, speed_s, energy_j):
         ops = {}
         for op, s, j in zip(space.ops, lat_row, en_row):
-            entry = {"latency_ms": s * 1e3, "latency_iqr_ms": None, "energy_mj": None, "energy_dynamic_mj": j * 1e3,
-                     "measured": True}
+            entry = {
+                "latency_ms": s * 1e3,
+                "latency_iqr_ms": None,
+                "energy_mj": None,
+                "energy_dynamic_mj": j * 1e3,
+                "measured": True,
+            }
             if op == "skip" and layer.index in no_skip:
-                entry.update(measured=False, note="HANNA has no skip in a stage's first layer: the files' unused "
-                                                  "values, copied (energy 0 is a pad)")
+                entry.update(
+                    measured=False,
+                    note="HANNA has no skip in a stage's first layer: the files' unused "
+                    "values, copied (energy 0 is a pad)",
+                )
             ops[op] = entry
-        layers.append({"index": layer.index, "in_channels": layer.in_channels, "out_channels": layer.out_channels,
-                       "stride": layer.stride, "in_hw": layer.in_hw, "shape_key": list(layer.shape_key), "ops": ops})
+        layers.append(
+            {
+                "index": layer.index,
+                "in_channels": layer.in_channels,
+                "out_channels": layer.out_channels,
+                "stride": layer.stride,
+                "in_hw": layer.in_hw,
+                "shape_key": list(layer.shape_key),
+                "ops": ops,
+            }
+        )
     return {
-        "format": FORMAT, "version": FORMAT_VERSION,
-        "space": {"name": space.name, "width": space.width, "num_classes": space.num_classes,
-                  "hash": space.hash(), "layers_hash": space.layers_hash(), "definition": space.definition()},
-        "input_shape": list(space.input_shape), "batch_size": 1,
-        "device": {"name": "Raspberry Pi 3B", "cpu": "BCM2837, 4x Cortex-A53 1.2 GHz", "torch": None,
-                   "threads": None, "hostname": None, "source": "HANNA (hpnair/18663_Project_FBNet)"},
-        "protocol": {"statistic": "HANNA's per-block profile on the Pi (script not published)",
-                     "energy": {"meter": "PowerJive USB power meter", "supply_v": 5.1, "idle_a": 0.24,
-                                "idle_w": 0.24 * 5.1,
-                                "method": "(block's current - idle current) x 5.1 V x the block's latency"}},
+        "format": FORMAT,
+        "version": FORMAT_VERSION,
+        "space": {
+            "name": space.name,
+            "width": space.width,
+            "num_classes": space.num_classes,
+            "hash": space.hash(),
+            "layers_hash": space.layers_hash(),
+            "definition": space.definition(),
+        },
+        "input_shape": list(space.input_shape),
+        "batch_size": 1,
+        "device": {
+            "name": "Raspberry Pi 3B",
+            "cpu": "BCM2837, 4x Cortex-A53 1.2 GHz",
+            "torch": None,
+            "threads": None,
+            "hostname": None,
+            "source": "HANNA (hpnair/18663_Project_FBNet)",
+        },
+        "protocol": {
+            "statistic": "HANNA's per-block profile on the Pi (script not published)",
+            "energy": {
+                "meter": "PowerJive USB power meter",
+                "supply_v": 5.1,
+                "idle_a": 0.24,
+                "idle_w": 0.24 * 5.1,
+                "method": "(block's current - idle current) x 5.1 V x the block's latency",
+            },
+        },
         "units": {"latency": "ms", "energy": "mJ", "source_latency": "s", "source_energy": "J"},
-        "energy_source": "powerjive", "energy_kinds": ["dynamic"], "ops": list(space.ops),
-        "fixed": {"latency_ms": 0.0, "latency_iqr_ms": None, "energy_mj": None, "energy_dynamic_mj": 0.0,
-                  "note": "HANNA's LAT and ENER have no fixed part: stem, head and classifier are not in its tables"},
-        "layers": layers, "calibration": None,
+        "energy_source": "powerjive",
+        "energy_kinds": ["dynamic"],
+        "ops": list(space.ops),
+        "fixed": {
+            "latency_ms": 0.0,
+            "latency_iqr_ms": None,
+            "energy_mj": None,
+            "energy_dynamic_mj": 0.0,
+            "note": "HANNA's LAT and ENER have no fixed part: stem, head and classifier are not in its tables",
+        },
+        "layers": layers,
+        "calibration": None,
         "provenance": {
-            "repo": REPO, "commit": COMMIT, "licence": "MIT, lut/builtin/LICENSE-hanna",
+            "repo": REPO,
+            "commit": COMMIT,
+            "licence": "MIT, lut/builtin/LICENSE-hanna",
             "files": ["hanna_pytorch/rpi_speed.txt", "hanna_pytorch/new_rpi_energy.txt", "hanna_pytorch/thetalogs/"],
-            "copied_to": "lut/builtin/source/hanna/", "converted_by": "lut/builtin/convert_hanna.py",
+            "copied_to": "lut/builtin/source/hanna/",
+            "converted_by": "lut/builtin/convert_hanna.py",
             "report": "H. Nair et al., HANNA: Hardware-Aware Neural Network Architecture (CMU 18-663, 2019)",
             "differences": "blocks built here have batch norm (HANNA's: biases, no BN), grouped blocks shuffle "
-                           "once (HANNA's twice), stem and head conv have BN + ReLU (HANNA's are bare convs), and "
-                           f"skip exists in layers {no_skip} (not in HANNA's; those entries are not measured)",
+            "once (HANNA's twice), stem and head conv have BN + ReLU (HANNA's are bare convs), and "
+            f"skip exists in layers {no_skip} (not in HANNA's; those entries are not measured)",
         },
     }
 

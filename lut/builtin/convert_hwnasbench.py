@@ -24,9 +24,11 @@ from lut.table import FORMAT, FORMAT_VERSION, lut_from_dict, save_lut
 
 HERE = Path(__file__).parent
 SOURCE = HERE / "source" / "hw-nas-bench-fbnet_cifar100_latency_lut.json"
-CITATION = ("HW-NAS-Bench (Li et al., ICLR 2021, https://github.com/GATECH-EIC/HW-NAS-Bench, MIT licence: "
-            "lut/builtin/LICENSE-hw-nas-bench); additive table recovered by least squares from its "
-            "published per-architecture latencies; converted by lut/builtin/convert_hwnasbench.py")
+CITATION = (
+    "HW-NAS-Bench (Li et al., ICLR 2021, https://github.com/GATECH-EIC/HW-NAS-Bench, MIT licence: "
+    "lut/builtin/LICENSE-hw-nas-bench); additive table recovered by least squares from its "
+    "published per-architecture latencies; converted by lut/builtin/convert_hwnasbench.py"
+)
 DEVICES = {
     "raspi4": ("rpi4-hwnasbench", "Raspberry Pi 4 (BCM2711, 4x Cortex-A72)"),
     "pixel3": ("pixel3-hwnasbench", "Google Pixel 3"),
@@ -57,24 +59,55 @@ def convert(src: dict, device: str) -> dict:
     layers = []
     for layer, row in zip(space.layers, table["layer_op_ms"]):
         assert len(row) == len(space.ops)
-        layers.append({"index": layer.index, "in_channels": layer.in_channels, "out_channels": layer.out_channels,
-                       "stride": layer.stride, "in_hw": layer.in_hw,
-                       "ops": {op: {"latency_ms": v, "latency_iqr_ms": None, "energy_mj": None}
-                               for op, v in zip(space.ops, row)}})
+        layers.append(
+            {
+                "index": layer.index,
+                "in_channels": layer.in_channels,
+                "out_channels": layer.out_channels,
+                "stride": layer.stride,
+                "in_hw": layer.in_hw,
+                "ops": {
+                    op: {"latency_ms": v, "latency_iqr_ms": None, "energy_mj": None} for op, v in zip(space.ops, row)
+                },
+            }
+        )
     return {
-        "format": FORMAT, "version": FORMAT_VERSION,
-        "space": {"name": space.name, "width": space.width, "num_classes": space.num_classes,
-                  "hash": space.hash(), "layers_hash": space.layers_hash(), "definition": space.definition()},
-        "input_shape": list(space.input_shape), "batch_size": 1,
-        "device": {"name": device, "cpu": label, "torch": None, "threads": None, "hostname": None,
-                   "source": "HW-NAS-Bench"},
-        "protocol": {"statistic": "HW-NAS-Bench published per-architecture latency",
-                     "fit": "least squares over 5000 architectures; skip is each layer's zero point"},
+        "format": FORMAT,
+        "version": FORMAT_VERSION,
+        "space": {
+            "name": space.name,
+            "width": space.width,
+            "num_classes": space.num_classes,
+            "hash": space.hash(),
+            "layers_hash": space.layers_hash(),
+            "definition": space.definition(),
+        },
+        "input_shape": list(space.input_shape),
+        "batch_size": 1,
+        "device": {
+            "name": device,
+            "cpu": label,
+            "torch": None,
+            "threads": None,
+            "hostname": None,
+            "source": "HW-NAS-Bench",
+        },
+        "protocol": {
+            "statistic": "HW-NAS-Bench published per-architecture latency",
+            "fit": "least squares over 5000 architectures; skip is each layer's zero point",
+        },
         "units": {"latency": "ms", "energy": "mJ"},
-        "energy_source": "none", "energy_kinds": [], "ops": list(space.ops),
-        "fixed": {"latency_ms": table["fixed_ms"], "energy_mj": None,
-                  "note": "stem, head, pooling, classifier and every layer's skip"},
-        "layers": layers, "calibration": None, "provenance": CITATION,
+        "energy_source": "none",
+        "energy_kinds": [],
+        "ops": list(space.ops),
+        "fixed": {
+            "latency_ms": table["fixed_ms"],
+            "energy_mj": None,
+            "note": "stem, head, pooling, classifier and every layer's skip",
+        },
+        "layers": layers,
+        "calibration": None,
+        "provenance": CITATION,
     }
 
 

@@ -25,9 +25,17 @@ __all__ = ["CONFIG_DIR", "NAME", "RUNS", "config_names", "run_job", "sweep_job"]
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
 RUNS = "runs"  # <storage>/runs/<name>/: single runs started from the page
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
-RUN_FIELDS = {"preset": "space.preset", "width": "space.width", "dataset": "data.dataset", "alpha": "loss.alpha",
-              "beta": "loss.beta", "gamma": "loss.gamma", "delta": "loss.delta", "search_epochs": "search.epochs",
-              "child_epochs": "child.epochs"}
+RUN_FIELDS = {
+    "preset": "space.preset",
+    "width": "space.width",
+    "dataset": "data.dataset",
+    "alpha": "loss.alpha",
+    "beta": "loss.beta",
+    "gamma": "loss.gamma",
+    "delta": "loss.delta",
+    "search_epochs": "search.epochs",
+    "child_epochs": "child.epochs",
+}
 
 
 def config_names() -> list[str]:
@@ -43,8 +51,9 @@ def _config_file(name: str) -> Path:
 def _name(value: str | None, prefix: str) -> str:
     name = (value or "").strip() or f"{prefix}-{time.strftime('%Y%m%d-%H%M%S')}"
     if not NAME.fullmatch(name) or name == RUNS or name == "luts":
-        raise UserError(f"name {name[:80]!r}: expected letters, digits, '.', '_' or '-' (at most 64, not "
-                        f"'{RUNS}' or 'luts')")
+        raise UserError(
+            f"name {name[:80]!r}: expected letters, digits, '.', '_' or '-' (at most 64, not '{RUNS}' or 'luts')"
+        )
     return name
 
 
@@ -82,15 +91,32 @@ def run_job(form: dict, storage: Path) -> tuple[str, Path, list[list[str]]]:
     config = folder / "config.yaml"
     save_config(cfg, config)
     py = sys.executable
-    steps = [[py, "-m", "supernet.search", "--config", str(config), "--out", str(folder / "search")],
-             [py, "-m", "childnet.train", "--arch", str(folder / "search" / "arch.json"), "--config", str(config),
-              "--out", str(folder / "child")]]
+    steps = [
+        [py, "-m", "supernet.search", "--config", str(config), "--out", str(folder / "search")],
+        [
+            py,
+            "-m",
+            "childnet.train",
+            "--arch",
+            str(folder / "search" / "arch.json"),
+            "--config",
+            str(config),
+            "--out",
+            str(folder / "child"),
+        ],
+    ]
     return name, folder, steps
 
 
 def _sweep_flags(form: dict) -> list[str]:
-    flags = ["--trials", _field(form, "trials"), "--mode", _field(form, "mode") or "any",
-             "--config", str(_config_file(_field(form, "config") or "sweep-smoke.yaml"))]
+    flags = [
+        "--trials",
+        _field(form, "trials"),
+        "--mode",
+        _field(form, "mode") or "any",
+        "--config",
+        str(_config_file(_field(form, "config") or "sweep-smoke.yaml")),
+    ]
     for key, flag in (("max_latency_ms", "--max-latency-ms"), ("max_energy_mj", "--max-energy-mj")):
         if _field(form, key):
             flags += [flag, _field(form, key)]
@@ -108,11 +134,15 @@ def sweep_job(form: dict, storage: Path, *, resume: bool = False) -> tuple[str, 
     try:
         args = build_parser().parse_args(argv)
     except SystemExit:  # argparse printed its message; say which field in one line instead
-        raise UserError(f"sweep fields: expected trials an integer and mode one of latency, energy, any; got "
-                        f"trials={_field(form, 'trials')!r}, mode={_field(form, 'mode')!r}") from None
+        raise UserError(
+            f"sweep fields: expected trials an integer and mode one of latency, energy, any; got "
+            f"trials={_field(form, 'trials')!r}, mode={_field(form, 'mode')!r}"
+        ) from None
     cfg, _ = resolve_config(args, experiment.resolve())
     check_static(cfg)
     py = sys.executable
-    steps = [[py, "-m", "sweep.run", *argv],
-             [py, "-m", "pareto.report", str(experiment), "--out", str(experiment / "report")]]
+    steps = [
+        [py, "-m", "sweep.run", *argv],
+        [py, "-m", "pareto.report", str(experiment), "--out", str(experiment / "report")],
+    ]
     return name, experiment, steps

@@ -49,9 +49,15 @@ def start_job(folder: Path, kind: str, name: str, steps: list[list[str]], procs:
     atomic_write_json(folder / JOB, record)
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     with open(folder / LOG, "ab") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "sweep.web.runner", str(folder)], cwd=cwd, env=env,
-                                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "sweep.web.runner", str(folder)],
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     procs[proc.pid] = proc
     atomic_write_json(folder / JOB, dict(record, pid=proc.pid))
     return proc.pid
@@ -75,8 +81,11 @@ def last_line(path: Path, limit: int = 64_000) -> str:
     try:
         with open(path, "rb") as fh:
             fh.seek(max(0, fh.seek(0, os.SEEK_END) - limit))
-            lines = [ln.strip() for ln in fh.read().decode(errors="replace").splitlines()
-                     if ln.strip() and not ln.startswith("[job]")]  # the runner's own lines say nothing new
+            lines = [
+                ln.strip()
+                for ln in fh.read().decode(errors="replace").splitlines()
+                if ln.strip() and not ln.startswith("[job]")
+            ]  # the runner's own lines say nothing new
     except OSError:
         return ""
     return lines[-1][:300] if lines else ""

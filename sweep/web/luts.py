@@ -44,9 +44,13 @@ def choices(storage: Path) -> list[dict]:
             except UserError:
                 continue  # a broken cache file is not offered
             space = lut.space_record
-            out.append({"value": f"{kind}:{path.name}",
-                        "label": f"{kind}: {space.get('name')} x{space.get('width')} ({lut.device.get('name') or '?'}"
-                                 f"{', energy' if lut.has_energy else ''}) {path.name[:12]}"})
+            out.append(
+                {
+                    "value": f"{kind}:{path.name}",
+                    "label": f"{kind}: {space.get('name')} x{space.get('width')} ({lut.device.get('name') or '?'}"
+                    f"{', energy' if lut.has_energy else ''}) {path.name[:12]}",
+                }
+            )
     return out
 
 
@@ -76,8 +80,10 @@ def save_upload(filename: str, data: bytes, storage: Path) -> dict:
     digest = hashlib.sha256(data).hexdigest()[:16]
     atomic_write_bytes(_upload_dir(storage) / f"{digest}.json", data)
     made_for = lut.space_record
-    return {"value": f"upload:{digest}.json", "label": f"upload: {made_for.get('name')} x{made_for.get('width')} "
-                                                       f"({name})"}
+    return {
+        "value": f"upload:{digest}.json",
+        "label": f"upload: {made_for.get('name')} x{made_for.get('width')} ({name})",
+    }
 
 
 def knob_preview(choice: str, storage: Path, knobs: dict) -> dict:
@@ -89,5 +95,10 @@ def knob_preview(choice: str, storage: Path, knobs: dict) -> dict:
     start = start_costs(lut.cost_tensors(), use_energy=True)
     loss = cfg.loss
     terms = dominance_of({"alpha": loss.alpha, "beta": loss.beta, "gamma": loss.gamma, "delta": loss.delta}, start)
-    return {"lat0_ms": start.latency_ms, "ener0_mj": start.energy_mj, **terms,
-            "lut_space": {k: lut.space_record.get(k) for k in ("name", "width")}, "has_energy": lut.has_energy}
+    return {
+        "lat0_ms": start.latency_ms,
+        "ener0_mj": start.energy_mj,
+        **terms,
+        "lut_space": {k: lut.space_record.get(k) for k in ("name", "width")},
+        "has_energy": lut.has_energy,
+    }

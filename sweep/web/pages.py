@@ -33,11 +33,13 @@ def asset(name: str) -> tuple[bytes, str] | None:
 
 def _page(title: str, body: str, script: str, plotly: bool = False) -> str:
     head = '<script src="/static/plotly.js"></script>' if plotly else ""
-    return (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
-            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f'<link rel="stylesheet" href="/static/style.css">{head}</head>'
-            f'<body><header><a href="/">hwnas</a> <span>hardware-aware NAS on your device</span></header>'
-            f'<main>{body}</main><script src="/static/app.js"></script><script>{script}</script></body></html>')
+    return (
+        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f'<link rel="stylesheet" href="/static/style.css">{head}</head>'
+        f'<body><header><a href="/">hwnas</a> <span>hardware-aware NAS on your device</span></header>'
+        f'<main>{body}</main><script src="/static/app.js"></script><script>{script}</script></body></html>'
+    )
 
 
 def _options(values, selected) -> str:
@@ -50,14 +52,17 @@ def _options(values, selected) -> str:
 
 
 def _input(name: str, label: str, value, kind: str = "number", extra: str = 'step="any"') -> str:
-    return (f'<label>{label}<input name="{name}" id="f-{name}" type="{kind}" value="{escape(str(value))}" '
-            f'{extra if kind == "number" else ""}></label>')
+    return (
+        f'<label>{label}<input name="{name}" id="f-{name}" type="{kind}" value="{escape(str(value))}" '
+        f"{extra if kind == 'number' else ''}></label>"
+    )
 
 
 def _run_form(luts: list[dict], configs: list[str]) -> str:
     c = load_config(Path(__file__).resolve().parents[2] / "configs" / "smoke.yaml")
-    knobs = "".join(_input(k, k, getattr(c.loss, k), extra='step="any" min="0"')
-                    for k in ("alpha", "beta", "gamma", "delta"))
+    knobs = "".join(
+        _input(k, k, getattr(c.loss, k), extra='step="any" min="0"') for k in ("alpha", "beta", "gamma", "delta")
+    )
     return f"""<section class="card"><h2>Search an architecture</h2>
 <form id="run-form">
 <label>name<input name="name" id="f-name" placeholder="(automatic)"></label>
@@ -91,14 +96,17 @@ def _sweep_form(configs: list[str]) -> str:
 
 
 def index(luts: list[dict], configs: list[str]) -> str:
-    body = (f'<div class="grid">{_run_form(luts, configs)}{_sweep_form(configs)}</div>'
-            '<section class="card"><h2>Runs and sweeps</h2><table id="jobs"><thead><tr><th>kind</th><th>name</th>'
-            '<th>status</th><th>started</th><th>reason</th></tr></thead><tbody></tbody></table></section>')
+    body = (
+        f'<div class="grid">{_run_form(luts, configs)}{_sweep_form(configs)}</div>'
+        '<section class="card"><h2>Runs and sweeps</h2><table id="jobs"><thead><tr><th>kind</th><th>name</th>'
+        "<th>status</th><th>started</th><th>reason</th></tr></thead><tbody></tbody></table></section>"
+    )
     return _page("hwnas", body, "initIndex();")
 
 
 def run(name: str) -> str:
-    body = f"""<h1>run {escape(name)} <span id="status" class="badge"></span> <button id="stop" hidden>stop</button></h1>
+    stop = '<button id="stop" hidden>stop</button>'
+    body = f"""<h1>run {escape(name)} <span id="status" class="badge"></span> {stop}</h1>
 <p id="setup"></p><p id="phase"></p><p class="error" id="reason"></p>
 <div class="grid"><section class="card"><h2>Search</h2><table id="metrics" class="kv"></table></section>
 <section class="card"><h2>Architecture (argmax of theta)</h2><ol id="arch" class="ops"></ol>

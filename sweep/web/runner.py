@@ -35,8 +35,16 @@ def run_steps(folder: Path) -> int:
         code = subprocess.run(argv).returncode
         if code != 0 or stopped:
             break
-    atomic_write_json(folder / STATE, {"step": i if steps else 0, "of": len(steps), "returncode": code,
-                                       "stopped": bool(stopped), "finished": time.strftime("%Y-%m-%dT%H:%M:%S")})
+    atomic_write_json(
+        folder / STATE,
+        {
+            "step": i if steps else 0,
+            "of": len(steps),
+            "returncode": code,
+            "stopped": bool(stopped),
+            "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        },
+    )
     print(f"[job] {'stopped' if stopped else 'finished' if code == 0 else f'failed (exit code {code})'}", flush=True)
     return code
 

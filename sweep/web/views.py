@@ -13,20 +13,46 @@ from sweep.web.jobs import JOB, job_status, read_json_or_none
 
 __all__ = ["list_jobs", "run_view", "sweep_view"]
 
-RUN_FILES = ("search/arch.json", "search/theta.json", "search/progress.json", "child/metrics.json",
-             "child/model.pt", "child/model.weights.pt", "child/model.onnx", "config.yaml", "job.log")
-SWEEP_FILES = ("report/report.html", "report/report.json", "report/trials.csv", "report/pareto.csv", "sweep.json",
-               "optuna.db", "job.log")
-_TRIAL_KEYS = ("phase", "epoch", "test_acc", "val_acc", "latency_ms", "energy_mj", "measured_latency_ms",
-               "within_budget")
+RUN_FILES = (
+    "search/arch.json",
+    "search/theta.json",
+    "search/progress.json",
+    "child/metrics.json",
+    "child/model.pt",
+    "child/model.weights.pt",
+    "child/model.onnx",
+    "config.yaml",
+    "job.log",
+)
+SWEEP_FILES = (
+    "report/report.html",
+    "report/report.json",
+    "report/trials.csv",
+    "report/pareto.csv",
+    "sweep.json",
+    "optuna.db",
+    "job.log",
+)
+_TRIAL_KEYS = (
+    "phase",
+    "epoch",
+    "test_acc",
+    "val_acc",
+    "latency_ms",
+    "energy_mj",
+    "measured_latency_ms",
+    "within_budget",
+)
 
 
 def list_jobs(storage: Path, procs: dict) -> list[dict]:
     """Every run and sweep under ``storage``, newest first: kind, name, status, page."""
     out = []
     runs = storage / RUNS
-    for kind, folders in (("run", runs.iterdir() if runs.is_dir() else []),
-                          ("sweep", (p for p in storage.iterdir() if p.name != RUNS) if storage.is_dir() else [])):
+    for kind, folders in (
+        ("run", runs.iterdir() if runs.is_dir() else []),
+        ("sweep", (p for p in storage.iterdir() if p.name != RUNS) if storage.is_dir() else []),
+    ):
         for folder in folders:
             if not (folder / JOB).is_file() and not (kind == "sweep" and (folder / "sweep.json").is_file()):
                 continue
@@ -51,9 +77,12 @@ def _setup(folder: Path) -> dict | None:
 
     try:
         c = yaml.safe_load((folder / "config.yaml").read_text())
-        return {"lut": Path(c["lut"]["path"]).name if not c["lut"]["path"].startswith("builtin:") else c["lut"]["path"],
-                "space": f"{c['space']['preset']} x{c['space']['width']}", "dataset": c["data"]["dataset"],
-                "knobs": {k: c["loss"][k] for k in ("alpha", "beta", "gamma", "delta")}}
+        return {
+            "lut": Path(c["lut"]["path"]).name if not c["lut"]["path"].startswith("builtin:") else c["lut"]["path"],
+            "space": f"{c['space']['preset']} x{c['space']['width']}",
+            "dataset": c["data"]["dataset"],
+            "knobs": {k: c["loss"][k] for k in ("alpha", "beta", "gamma", "delta")},
+        }
     except (OSError, yaml.YAMLError, KeyError, TypeError, AttributeError):
         return None
 
@@ -66,12 +95,18 @@ def run_view(storage: Path, name: str, procs: dict) -> dict | None:
         return None
     status = job_status(folder, procs)
     child = read_json_or_none(folder / "child" / "metrics.json")
-    return {"name": name, "status": status, "phase": _phase(folder, status), "setup": _setup(folder),
-            "progress": read_json_or_none(folder / "search" / "progress.json"),
-            "arch": read_json_or_none(folder / "search" / "arch.json"),
-            "child": {k: child.get(k) for k in ("test_acc", "params", "flops", "lut", "measured", "train_seconds")}
-            if isinstance(child, dict) else None,
-            "files": downloads(storage, folder, RUN_FILES)}
+    return {
+        "name": name,
+        "status": status,
+        "phase": _phase(folder, status),
+        "setup": _setup(folder),
+        "progress": read_json_or_none(folder / "search" / "progress.json"),
+        "arch": read_json_or_none(folder / "search" / "arch.json"),
+        "child": {k: child.get(k) for k in ("test_acc", "params", "flops", "lut", "measured", "train_seconds")}
+        if isinstance(child, dict)
+        else None,
+        "files": downloads(storage, folder, RUN_FILES),
+    }
 
 
 def _last_row(path: Path) -> dict:
@@ -90,11 +125,17 @@ def _trial(storage: Path, trial: Path) -> dict:
     if measured.get("latency_ms") is not None:  # on this host measured after the trials: metrics.json has it
         row = {**row, "measured_latency_ms": measured["latency_ms"]}
     error = trial / "error.txt"
-    return {"trial": trial.name, **{k: row.get(k) for k in _TRIAL_KEYS},
-            "knobs": {k: params.get(k) for k in ("alpha", "beta", "gamma", "delta", "dominant") if k in params},
-            "error": error.read_text(errors="replace").strip().splitlines()[-1][:300] if error.is_file() else None,
-            "files": downloads(storage, trial, ("search/arch.json", "search/theta.json", "child/metrics.json",
-                                                "child/model.pt", "child/model.weights.pt"))}
+    return {
+        "trial": trial.name,
+        **{k: row.get(k) for k in _TRIAL_KEYS},
+        "knobs": {k: params.get(k) for k in ("alpha", "beta", "gamma", "delta", "dominant") if k in params},
+        "error": error.read_text(errors="replace").strip().splitlines()[-1][:300] if error.is_file() else None,
+        "files": downloads(
+            storage,
+            trial,
+            ("search/arch.json", "search/theta.json", "child/metrics.json", "child/model.pt", "child/model.weights.pt"),
+        ),
+    }
 
 
 def sweep_view(storage: Path, name: str, procs: dict) -> dict | None:
@@ -105,12 +146,19 @@ def sweep_view(storage: Path, name: str, procs: dict) -> dict | None:
     record = read_json_or_none(folder / "sweep.json") or {}
     # trial folders as pareto.experiment finds them: the ones holding params.json or result.json
     trials = sorted(p for p in folder.iterdir() if (p / "params.json").is_file() or (p / "result.json").is_file())
-    return {"name": name, "status": job_status(folder, procs), "trials_planned": record.get("trials"),
-            "strategy": record.get("strategy"), "mode": record.get("mode"), "optuna": record.get("optuna"),
-            "budget": (record.get("config") or {}).get("sweep", {}).get("budget"),
-            "trials": [_trial(storage, t) for t in trials],
-            "report": (folder / "report" / "report.html").is_file(), "recommended": _recommended(storage, folder),
-            "files": downloads(storage, folder, SWEEP_FILES)}
+    return {
+        "name": name,
+        "status": job_status(folder, procs),
+        "trials_planned": record.get("trials"),
+        "strategy": record.get("strategy"),
+        "mode": record.get("mode"),
+        "optuna": record.get("optuna"),
+        "budget": (record.get("config") or {}).get("sweep", {}).get("budget"),
+        "trials": [_trial(storage, t) for t in trials],
+        "report": (folder / "report" / "report.html").is_file(),
+        "recommended": _recommended(storage, folder),
+        "files": downloads(storage, folder, SWEEP_FILES),
+    }
 
 
 def _recommended(storage: Path, folder: Path) -> dict | None:
@@ -120,5 +168,9 @@ def _recommended(storage: Path, folder: Path) -> dict | None:
     if not isinstance(rec, dict) or not isinstance(rec.get("model_of") or rec.get("trial_dir"), str):
         return None
     trial = folder / Path(rec.get("model_of") or rec["trial_dir"]).name  # a name, never a path from the file
-    return {"trial": rec.get("trial_dir"), "test_acc": rec.get("test_acc"), "note": rec.get("note"),
-            "files": downloads(storage, trial, ("child/model.pt", "child/model.weights.pt", "search/arch.json"))}
+    return {
+        "trial": rec.get("trial_dir"),
+        "test_acc": rec.get("test_acc"),
+        "note": rec.get("note"),
+        "files": downloads(storage, trial, ("child/model.pt", "child/model.weights.pt", "search/arch.json")),
+    }
