@@ -35,11 +35,14 @@ from pathlib import Path
 from childnet.export import DATA_NAME
 from hwnas.config import ExperimentConfig
 from hwnas.errors import cli_main
+from sweep.baselines import MEASURED_KEYS
 from sweep.experiment import read_record, write_json
 
 __all__ = ["MEASUREMENTS", "PENDING", "main", "measure_pending", "measurement_phase", "pending_models"]
 
 MEASUREMENTS = "measurements.json"
+# what a baseline's row keeps of its measurement beyond a device's (sweep.baselines.MEASURED_KEYS)
+_FIDELITY_KEYS = ("rel_iqr", "noisy", "latency_ms_at_lut_speed", "speed_factor")
 PENDING = {
     "latency_ms": None,
     "latency_iqr_ms": None,
@@ -147,27 +150,7 @@ def _fill_baselines(experiment: Path, timed: dict) -> None:
     for row in rows:
         measured = (timed.get(f"baseline:{row.get('name')}") or {}).get("measured")
         if row.get("pending") and measured:
-            row.update(
-                {
-                    k: measured.get(k)
-                    for k in (
-                        "latency_ms",
-                        "latency_iqr_ms",
-                        "rel_iqr",
-                        "noisy",
-                        "latency_ms_at_lut_speed",
-                        "speed_factor",
-                        "energy_mj",
-                        "energy_dynamic_mj",
-                        "idle_w",
-                        "energy_source",
-                        "device",
-                        "node",
-                        "threads",
-                        "batch_size",
-                    )
-                }
-            )
+            row.update({k: measured.get(k) for k in (*MEASURED_KEYS, *_FIDELITY_KEYS)})
             row.pop("pending")
             changed = True
     if changed:

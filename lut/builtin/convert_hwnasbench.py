@@ -74,14 +74,7 @@ def convert(src: dict, device: str) -> dict:
     return {
         "format": FORMAT,
         "version": FORMAT_VERSION,
-        "space": {
-            "name": space.name,
-            "width": space.width,
-            "num_classes": space.num_classes,
-            "hash": space.hash(),
-            "layers_hash": space.layers_hash(),
-            "definition": space.definition(),
-        },
+        "space": {**space.record(), "definition": space.definition()},
         "input_shape": list(space.input_shape),
         "batch_size": 1,
         "device": {
