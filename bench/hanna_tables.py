@@ -42,10 +42,9 @@ ROOT = Path(__file__).resolve().parents[1]
 def median_random_latency(cfg, n: int) -> tuple[float, object]:
     """The median LUT latency (ms) of ``n`` seeded random architectures, and the LUT."""
     from lut import ensure_lut
-    from sweep.experiment import space_of
     from sweep.random_arch import draw_architecture
 
-    space = space_of(cfg)
+    space = cfg.search_space()
     lut = ensure_lut("auto", space, progress=True, threads=cfg.measure.threads)
     costs = [lut.latency_ms(draw_architecture(space.ops, space.num_layers, 0, i)) for i in range(n)]
     return statistics.median(costs), lut
