@@ -136,6 +136,8 @@ EOF
 up() {
   [ "$(id -u)" = 0 ] || die "needs root (ip netns, mount namespaces)"
   [ -x "$VENV/bin/ray" ] || die "no venv with ray at $VENV (set HWNAS_VENV)"
+  # each node mounts its own /tmp: a venv under /tmp would be invisible to the nodes
+  case "$(readlink -f "$VENV")" in /tmp/*) die "the venv $VENV is under /tmp, which each node replaces with its own; use a project (or HWNAS_VENV) outside /tmp";; esac
   [ -e "$STATE/netns" ] && die "already up (state in $STATE); run: $0 down"
   ip -o addr | grep -q " $SUBNET\." && die "subnet $SUBNET.0/24 is already in use here"
   need_packages
