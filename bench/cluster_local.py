@@ -195,12 +195,8 @@ WATCH = (
 
 
 def measuring_worker(timeout_s: float = 900) -> str:
-    """The worker that executes a childnet's measurement (after the baselines'); its IP."""
+    """The worker that executes a childnet's measurement; its IP."""
     deadline = time.time() + timeout_s
-    while not (HEAD_PROJECT / "experiments" / "loss" / "baselines.json").is_file():
-        if time.time() > deadline:
-            raise Failed("the loss sweep never measured its baselines")
-        time.sleep(1)
     watchers = {
         ip: subprocess.Popen(
             ["bash", str(SCRIPT), "ssh", node, WATCH],
@@ -226,7 +222,11 @@ def measuring_worker(timeout_s: float = 900) -> str:
 
 
 def worker_loss() -> bool:
-    pid = start_sweep("loss", f"--set measure.repeats=300 --set sweep.measure_timeout_s={LOSS_TIMEOUT_S}")
+    # no baselines in this sweep: every measurement a worker runs is a childnet's
+    no_baselines = " ".join(f"--set baselines.{name}=" for name in ("mobilenet_v2", "resnet18", "mnasnet"))
+    pid = start_sweep(
+        "loss", f"--set measure.repeats=300 --set sweep.measure_timeout_s={LOSS_TIMEOUT_S} {no_baselines}"
+    )
     ip = measuring_worker()
     node = WORKERS[ip]
     killed_at = time.time()
