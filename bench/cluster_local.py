@@ -42,6 +42,8 @@ import sys
 import time
 from pathlib import Path
 
+from hwnas.records import result_rows
+
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "scripts" / "cluster_local.sh"
 STATE = Path(os.environ.get("HWNAS_CLUSTER_STATE", "/var/tmp/hwnas-cluster-local"))
@@ -128,19 +130,12 @@ def start_sweep(name: str, extra: str = "") -> int:
     return int(out.strip().splitlines()[-1])
 
 
-def rows(trial: Path) -> list[dict]:
-    path = trial / "result.json"
-    if not path.is_file():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-
-
 def trials(name: str) -> list[Path]:
     return sorted((HEAD_PROJECT / "experiments" / name).glob("trial_*"))
 
 
 def finished(trial: Path) -> bool:
-    return any(r.get("phase") == "done" for r in rows(trial)) and not (trial / "error.txt").is_file()
+    return any(r.get("phase") == "done" for r in result_rows(trial)) and not (trial / "error.txt").is_file()
 
 
 def sweep_alive(pid: int) -> bool:
@@ -156,7 +151,7 @@ def kill_and_resume() -> tuple[int, int, int, bool]:
     deadline = time.time() + 900
     while time.time() < deadline:  # kill once a trial reported, before all are done
         ts = trials("cluster")
-        if any(rows(t) for t in ts) and sum(finished(t) for t in ts) < 4:
+        if any(result_rows(t) for t in ts) and sum(finished(t) for t in ts) < 4:
             break
         if not sweep_alive(pid):
             tail = ssh("head", "tail -5 ~/sweep-cluster.log")

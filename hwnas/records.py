@@ -10,8 +10,10 @@ layout. ``pareto`` itself imports nothing from here (it reads files, not code).
 
 # (no ``from __future__ import annotations``: Python 3.11's TypedDict reads NotRequired
 # only from evaluated annotations)
+import json
 import types
 import typing
+from pathlib import Path
 from typing import Literal, NotRequired, TypedDict
 
 __all__ = [
@@ -23,6 +25,7 @@ __all__ = [
     "SpaceRecord",
     "SweepRecord",
     "check_record",
+    "result_rows",
 ]
 
 
@@ -157,6 +160,15 @@ class SweepRecord(TypedDict):
     runs: list[dict]
     optuna: NotRequired[dict | None]  # {"storage": "sqlite:///…/optuna.db", "study": name}; null: random strategy
     synthetic: NotRequired[bool]  # pareto.synthetic's made-up experiments say so
+
+
+def result_rows(trial: str | Path) -> list[dict]:
+    """The rows Ray Tune appended to ``<trial>/result.json`` (one JSON object per line), oldest
+    first; none before the trial's first report. The last row of a finished trial is a ``ResultRow``."""
+    path = Path(trial) / "result.json"
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
 def check_record(record, kind: type, where: str = "record", extra: bool = False) -> None:

@@ -1,5 +1,8 @@
 """Fixtures shared by the sweep tests."""
 
+import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -18,3 +21,33 @@ def smoke_lut(tmp_path_factory):
     path = tmp_path_factory.mktemp("lut") / "smoke.json"
     save_lut(profile_lut(cfg.search_space(), warmup=1, repeats=3, rounds=1, progress=False), path)
     return path
+
+
+@pytest.fixture
+def free_port() -> int:
+    """A loopback port nothing listens on now: for a server to bind, or for a connection that must fail."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def run_smoke_sweep(tmp_path):
+    """``run(*args, timeout=300)``: ``python -m sweep.run`` on configs/sweep-smoke.yaml, storing in
+    ``tmp_path/experiments``, run from ``tmp_path``; returns the CompletedProcess (text output)."""
+
+    def run(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+        cmd = [sys.executable, "-m", "sweep.run", "--config", str(ROOT / "configs" / "sweep-smoke.yaml")]
+        cmd += ["--storage", str(tmp_path / "experiments"), *args]
+        return subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=timeout)
+
+    return run
+
+
+@pytest.fixture
+def one_thread():
+    """One torch thread for the test: on a busy 2-core machine a 2-thread op waits for its second thread."""
+    from hwnas.timing import fixed_threads
+
+    with fixed_threads(1):
+        yield

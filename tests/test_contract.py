@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from hwnas.records import ArchRecord, MetricsRecord, ResultRow, SweepRecord, check_record
+from hwnas.records import ArchRecord, MetricsRecord, ResultRow, SweepRecord, check_record, result_rows
 from pareto.synthetic import write_rows_experiment, write_synthetic_experiment
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -27,7 +27,7 @@ def _check_experiment(root: Path, finished_only: bool = False) -> int:
             continue
         check_record(json.loads((trial / "search" / "arch.json").read_text()), ArchRecord, f"{trial.name}/arch.json")
         check_record(json.loads(metrics.read_text()), MetricsRecord, f"{trial.name}/metrics.json")
-        rows = [json.loads(line) for line in (trial / "result.json").read_text().splitlines() if line.strip()]
+        rows = result_rows(trial)
         assert rows[-1]["phase"] == "done", trial.name
         check_record(rows[-1], ResultRow, f"{trial.name}/result.json done row", extra=True)
         finished += 1
@@ -35,29 +35,9 @@ def _check_experiment(root: Path, finished_only: bool = False) -> int:
 
 
 @pytest.mark.slow
-def test_a_real_sweep_matches_the_records_and_the_report_reads_it(tmp_path, smoke_lut):
+def test_a_real_sweep_matches_the_records_and_the_report_reads_it(tmp_path, smoke_lut, run_smoke_sweep):
     storage = tmp_path / "experiments"
-    run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "sweep.run",
-            "--config",
-            str(ROOT / "configs" / "sweep-smoke.yaml"),
-            "--storage",
-            str(storage),
-            "--name",
-            "contract",
-            "--trials",
-            "2",
-            "--set",
-            f"lut.path={smoke_lut}",
-        ],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    run = run_smoke_sweep("--name", "contract", "--trials", "2", "--set", f"lut.path={smoke_lut}", timeout=600)
     assert run.returncode == 0, run.stderr[-3000:]
     experiment = storage / "contract"
     assert _check_experiment(experiment, finished_only=True) == 2

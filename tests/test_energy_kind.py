@@ -6,6 +6,7 @@ import time
 
 import pytest
 import torch
+from lut_dicts import v1_lut_dict
 
 import lut.profile as profile_mod
 from hwnas.config import load_config
@@ -124,28 +125,8 @@ def test_a_metered_profile_records_idle_total_and_dynamic(monkeypatch):
 
 
 def _v1_meter_lut() -> dict:
-    space = get_space("fbnet-cpu", width=0.25)
-    layers = [
-        {"index": l.index, "ops": {op: {"latency_ms": 0.1, "energy_mj": 0.02} for op in space.ops}}
-        for l in space.layers
-    ]
-    return {
-        "format": "hwnas-lut",
-        "version": 1,
-        "space": {
-            "name": space.name,
-            "width": space.width,
-            "num_classes": space.num_classes,
-            "hash": space.hash(),
-            "layers_hash": space.layers_hash(),
-            "definition": space.definition(),
-        },
-        "device": {"name": "test"},
-        "energy_source": "rapl",
-        "ops": list(space.ops),
-        "fixed": {"latency_ms": 1.0, "energy_mj": 0.5},
-        "layers": layers,
-    }
+    cell = {"latency_ms": 0.1, "energy_mj": 0.02}
+    return v1_lut_dict(lambda layer, j: dict(cell), energy_source="rapl", fixed={"latency_ms": 1.0, "energy_mj": 0.5})
 
 
 def test_version_1_files_stay_readable_with_the_kind_their_source_had(tmp_path):

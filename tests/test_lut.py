@@ -6,6 +6,7 @@ import sys
 
 import pytest
 import torch
+from lut_dicts import v1_lut_dict
 
 from hwnas.errors import UserError
 from hwnas.space import get_space
@@ -17,13 +18,7 @@ SOURCE = BUILTIN_DIR / "source" / "hw-nas-bench-fbnet_cifar100_latency_lut.json"
 ALL_K3 = ["k3_e1"] * 22
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # one torch thread: on a busy 2-core machine a 2-thread op waits for its second thread
-    from hwnas.timing import fixed_threads
-
-    with fixed_threads(1):
-        yield
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_builtin_rpi4_reproduces_published_values():
@@ -77,36 +72,12 @@ def test_cost_tensors_follow_lut_op_order():
 
 
 def _tiny_lut_dict(energy=True):
-    space = get_space("fbnet-cpu", width=0.25)
-    ops = list(space.ops)
-    layers = [
-        {
-            "index": l.index,
-            "ops": {
-                op: {"latency_ms": 0.1 * (j + 1) + l.index, "energy_mj": 0.01 * (j + 1) if energy else None}
-                for j, op in enumerate(ops)
-            },
-        }
-        for l in space.layers
-    ]
-    return {
-        "format": "hwnas-lut",
-        "version": 1,
-        "space": {
-            "name": space.name,
-            "width": space.width,
-            "num_classes": space.num_classes,
-            "hash": space.hash(),
-            "layers_hash": space.layers_hash(),
-            "definition": space.definition(),
-        },
-        "device": {"name": "test"},
-        "energy_source": "model:horowitz45nm" if energy else "none",
-        "ops": ops,
-        "fixed": {"latency_ms": 1.0, "energy_mj": 0.5 if energy else None},
-        "layers": layers,
-        "calibration": None,
-    }
+    def cell(layer: int, j: int) -> dict:
+        return {"latency_ms": 0.1 * (j + 1) + layer, "energy_mj": 0.01 * (j + 1) if energy else None}
+
+    fixed = {"latency_ms": 1.0, "energy_mj": 0.5 if energy else None}
+    source = "model:horowitz45nm" if energy else "none"
+    return dict(v1_lut_dict(cell, energy_source=source, fixed=fixed), calibration=None)
 
 
 def test_round_trip_and_additive_estimate(tmp_path):

@@ -2,7 +2,6 @@
 the energy model and the Ray device path."""
 
 import json
-import socket
 from collections import Counter
 
 import pytest
@@ -22,13 +21,7 @@ from lut.validate import sample_archs, validate_lut
 FAST = dict(warmup=1, repeats=2, rounds=1, per_op=1, progress=False)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # one torch thread: on a busy 2-core machine a 2-thread op waits for its second thread
-    from hwnas.timing import fixed_threads
-
-    with fixed_threads(1):
-        yield
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
@@ -249,19 +242,9 @@ def test_bad_device_and_cli_writes_nothing(tmp_path, capsys):
     assert not out.exists()
 
 
-def _closed_port() -> int:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def test_unreachable_ray_address_is_one_line():
+def test_unreachable_ray_address_is_one_line(free_port):
     with pytest.raises(UserError, match="cannot connect to Ray at 127.0.0.1:") as err:
-        profile_lut(
-            get_space("fbnet-cpu", width=0.25), device="ray:rpi4", address=f"127.0.0.1:{_closed_port()}", **FAST
-        )
+        profile_lut(get_space("fbnet-cpu", width=0.25), device="ray:rpi4", address=f"127.0.0.1:{free_port}", **FAST)
     assert "\n" not in str(err.value)
 
 

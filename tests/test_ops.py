@@ -8,14 +8,7 @@ from hwnas.errors import UserError
 from hwnas.ops import FBNetBlock, Skip, build_op, channel_shuffle, parse_op
 from hwnas.space import FBNET_OPS, PRESETS, get_space
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # one torch thread: on a busy 2-core machine a 2-thread op waits for its second thread
-    from hwnas.timing import fixed_threads
-
-    with fixed_threads(1):
-        yield
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _shapes(preset, width):

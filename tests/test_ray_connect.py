@@ -9,14 +9,6 @@ from hwnas.errors import UserError
 from hwnas.ray_connect import CLIENT_PORT, GCS_PORT, check_address
 
 
-def _closed_port() -> int:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 @pytest.mark.parametrize("address", [None, "", "auto", "local"])
 def test_local_and_auto_need_no_check(address):
     check_address(address)
@@ -40,8 +32,8 @@ def test_default_ports_are_the_gcs_and_the_client_port(address, default, monkeyp
     assert tried == [("127.0.0.1", default)]
 
 
-def test_unreachable_is_one_line_naming_host_and_port():
-    port = _closed_port()
+def test_unreachable_is_one_line_naming_host_and_port(free_port):
+    port = free_port
     want = rf"--address 127.0.0.1:{port}: cannot connect to Ray at 127.0.0.1:{port} \("
     with pytest.raises(UserError, match=want) as e:
         check_address(f"127.0.0.1:{port}")

@@ -7,14 +7,7 @@ from hwnas.errors import UserError
 from hwnas.network import build_network
 from hwnas.space import FBNET_OPS, PRESETS, get_space
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # one torch thread: on a busy 2-core machine a 2-thread op waits for its second thread
-    from hwnas.timing import fixed_threads
-
-    with fixed_threads(1):
-        yield
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_fbnet_cifar_is_hw_nas_bench_setting():

@@ -3,36 +3,21 @@ device resource that no node has stops the sweep at start with one line."""
 
 import json
 import pickle
-import subprocess
-import sys
 from pathlib import Path
 
 import optuna
 import pytest
 
+from hwnas.records import result_rows
+
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
 
 
-def _run(tmp_path, *args, timeout=300):
-    cmd = [
-        sys.executable,
-        "-m",
-        "sweep.run",
-        "--config",
-        str(ROOT / "configs" / "sweep-smoke.yaml"),
-        "--storage",
-        str(tmp_path / "experiments"),
-        *args,
-    ]
-    return subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=timeout)
-
-
-def test_failing_trials_are_recorded_and_the_sweep_goes_on(tmp_path, smoke_lut):
+def test_failing_trials_are_recorded_and_the_sweep_goes_on(tmp_path, smoke_lut, run_smoke_sweep):
     # alpha up to 1e60 overflows float32 in the architecture loss (inf) for some proposals:
     # the search raises "search diverged", and only those trials fail.
-    run = _run(
-        tmp_path,
+    run = run_smoke_sweep(
         "--name",
         "fail",
         "--trials",
@@ -59,7 +44,7 @@ def test_failing_trials_are_recorded_and_the_sweep_goes_on(tmp_path, smoke_lut):
         assert "search diverged" in (t / "error.txt").read_text()
         assert json.loads((t / "params.json").read_text())["alpha"] > 1e30  # knobs stay visible
     for t in done:
-        assert json.loads((t / "result.json").read_text().splitlines()[-1])["phase"] == "done"
+        assert result_rows(t)[-1]["phase"] == "done"
     assert f"{len(failed)} failed" in run.stdout and "search diverged" in run.stdout
 
     # Optuna's study (Ray Tune's searcher state) holds the failed proposals as FAIL with their knobs
@@ -78,8 +63,8 @@ def test_failing_trials_are_recorded_and_the_sweep_goes_on(tmp_path, smoke_lut):
     ]
 
 
-def test_missing_device_resource_stops_at_start(tmp_path, smoke_lut):
-    run = _run(tmp_path, "--name", "pi", "--set", "measure.device=rpi4", "--set", f"lut.path={smoke_lut}", timeout=120)
+def test_missing_device_resource_stops_at_start(tmp_path, smoke_lut, run_smoke_sweep):
+    run = run_smoke_sweep("--name", "pi", "--set", "measure.device=rpi4", "--set", f"lut.path={smoke_lut}", timeout=120)
     assert run.returncode == 2
     err = run.stderr.strip().splitlines()[-1]
     assert err.startswith("error: measure.device 'rpi4': no node in the Ray cluster has resource 'rpi4'"), err

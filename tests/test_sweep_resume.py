@@ -14,15 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from hwnas.records import result_rows
+
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
-
-
-def _rows(trial: Path) -> list[dict]:
-    path = trial / "result.json"
-    if not path.is_file():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
 def _trials(experiment: Path) -> list[Path]:
@@ -49,7 +44,7 @@ def test_kill_resume_extend(tmp_path, smoke_lut):
         # kill once a trial is in the middle of its work (reported epochs, not done)
         deadline = time.monotonic() + 240
         while time.monotonic() < deadline and first.poll() is None:
-            rows = {t.name: _rows(t) for t in _trials(experiment)}
+            rows = {t.name: result_rows(t) for t in _trials(experiment)}
             if any(len(r) >= 2 and r[-1]["phase"] != "done" for r in rows.values()):
                 break
             time.sleep(0.2)
@@ -57,7 +52,7 @@ def test_kill_resume_extend(tmp_path, smoke_lut):
     finally:
         os.killpg(first.pid, signal.SIGKILL)
         first.wait()
-    interrupted = {t.name for t in _trials(experiment) if _rows(t) and _rows(t)[-1]["phase"] != "done"}
+    interrupted = {t.name for t in _trials(experiment) if result_rows(t) and result_rows(t)[-1]["phase"] != "done"}
     assert interrupted
 
     resumed = subprocess.run(
@@ -75,7 +70,7 @@ def test_kill_resume_extend(tmp_path, smoke_lut):
     assert [b["width"] for b in baselines] == [0.25, 0.125, 0.25] and all(b["epochs"] == 3 for b in baselines)
     assert "baselines trained: mobilenet_v2 (width 0.25)" in resumed.stdout
     for trial in trials:
-        rows = _rows(trial)
+        rows = result_rows(trial)
         assert rows[-1]["phase"] == "done" and 0 <= rows[-1]["test_acc"] <= 1
         assert rows[-1]["latency_ms"] > 0 and rows[-1]["trial_seconds"] > 0
         assert all("phase" in r and "test_acc" in r for r in rows)
@@ -94,15 +89,15 @@ def test_kill_resume_extend(tmp_path, smoke_lut):
             assert all(s["phase"] != "search" or s["epoch"] > 0 for s in again), again
 
     # extend the finished sweep: 2 more trials, the 4 finished ones untouched
-    before = {t.name: len(_rows(t)) for t in trials}
+    before = {t.name: len(result_rows(t)) for t in trials}
     extended = subprocess.run(
         _sweep(storage, "--resume", "--trials", "6"), cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
     )
     assert extended.returncode == 0, extended.stderr[-3000:]
     trials = _trials(experiment)
     assert len(trials) == 6
-    assert all(len(_rows(t)) == before[t.name] for t in trials if t.name in before)
-    assert all(_rows(t)[-1]["phase"] == "done" for t in trials)
+    assert all(len(result_rows(t)) == before[t.name] for t in trials if t.name in before)
+    assert all(result_rows(t)[-1]["phase"] == "done" for t in trials)
     record = json.loads((experiment / "sweep.json").read_text())
     assert record["trials"] == 6 and [r["resume"] for r in record["runs"]] == [False, True, True]
     # --resume kept writing Optuna's study to the experiment's file (optuna-dashboard reads it)

@@ -213,6 +213,12 @@ def test_cross_origin_post_is_refused(client):
     assert refused.status_code == 403
 
 
+def _start_python(folder, procs, *scripts: str) -> int:
+    """A "run" job named after its folder whose steps run each script with this Python."""
+    steps = [[sys.executable, "-c", script] for script in scripts]
+    return start_job(folder, "run", folder.name, steps, procs, folder.parent)
+
+
 def _wait(folder, procs, timeout=60):
     deadline = time.monotonic() + timeout
     while job_status(folder, procs)["state"] == "running" and time.monotonic() < deadline:
@@ -223,14 +229,7 @@ def _wait(folder, procs, timeout=60):
 def test_jobs_run_steps_in_order_and_report_how_they_ended(tmp_path):
     procs = {}
     ok = tmp_path / "ok"
-    start_job(
-        ok,
-        "run",
-        "ok",
-        [[sys.executable, "-c", "print('one')"], [sys.executable, "-c", "print('two')"]],
-        procs,
-        tmp_path,
-    )
+    _start_python(ok, procs, "print('one')", "print('two')")
     assert _wait(ok, procs) == {
         "state": "finished",
         "reason": "",
@@ -240,17 +239,7 @@ def test_jobs_run_steps_in_order_and_report_how_they_ended(tmp_path):
     }
     assert "one\n" in (ok / "job.log").read_text() and "two\n" in (ok / "job.log").read_text()
     bad = tmp_path / "bad"
-    start_job(
-        bad,
-        "run",
-        "bad",
-        [
-            [sys.executable, "-c", "import sys; sys.exit('error: field x: bad')"],
-            [sys.executable, "-c", "print('never')"],
-        ],
-        procs,
-        tmp_path,
-    )
+    _start_python(bad, procs, "import sys; sys.exit('error: field x: bad')", "print('never')")
     status = _wait(bad, procs)
     assert status["state"] == "failed" and status["reason"] == "exit code 1: error: field x: bad"
     assert "never" not in (bad / "job.log").read_text()
@@ -259,14 +248,7 @@ def test_jobs_run_steps_in_order_and_report_how_they_ended(tmp_path):
 def test_a_killed_job_is_failed_not_running(tmp_path):
     procs = {}
     folder = tmp_path / "killed"
-    pid = start_job(
-        folder,
-        "run",
-        "k",
-        [[sys.executable, "-c", "import time; print('busy', flush=True); time.sleep(60)"]],
-        procs,
-        tmp_path,
-    )
+    pid = _start_python(folder, procs, "import time; print('busy', flush=True); time.sleep(60)")
     assert job_status(folder, procs)["state"] == "running"
     os.killpg(pid, 9)
     status = _wait(folder, procs)
@@ -277,17 +259,7 @@ def test_a_killed_job_is_failed_not_running(tmp_path):
 def test_stop_ends_the_job_and_says_so(tmp_path, storage):
     procs = {}
     folder = tmp_path / "long"
-    start_job(
-        folder,
-        "run",
-        "long",
-        [
-            [sys.executable, "-c", "import time; print('working', flush=True); time.sleep(60)"],
-            [sys.executable, "-c", "print('never')"],
-        ],
-        procs,
-        tmp_path,
-    )
+    _start_python(folder, procs, "import time; print('working', flush=True); time.sleep(60)", "print('never')")
     deadline = time.monotonic() + 30
     while "working" not in (folder / "job.log").read_text() and time.monotonic() < deadline:
         time.sleep(0.1)  # the runner took note of SIGTERM only once it runs the step

@@ -5,7 +5,6 @@ childnet, wait for it to finish, see the architecture and the heat map, download
 
 import json
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -33,15 +32,9 @@ pytestmark = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
-def server(tmp_path):
-    port = _free_port()
+def server(tmp_path, free_port):
+    port = free_port
     proc = subprocess.Popen(
         [sys.executable, "-m", "sweep.web", "--port", str(port), "--storage", str(tmp_path / "experiments")],
         cwd=tmp_path,
