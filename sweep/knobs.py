@@ -30,7 +30,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from hwnas.config import SweepConfig
+from hwnas.config_sections import SweepConfig
 from hwnas.errors import UserError
 from lut.cost import CostTensors
 

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import torch
 
-from hwnas.config import BudgetConfig
+from hwnas.config_sections import BudgetConfig
 from hwnas.errors import UserError
 from lut.cost import CostTensors
 from pareto.budget import budget_of, judge, recommend
