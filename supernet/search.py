@@ -4,7 +4,9 @@ One loop, top to bottom: warm-up epochs train the weights only; every later epoc
 trains the weights (SGD) on the 80% split, then theta (Adam) on the 20% split, with
 Gumbel-softmax masks whose temperature anneals per epoch. Every epoch rewrites a full
 checkpoint, the theta history, arch.json (argmax of theta), progress.json (the epoch's
-metrics and op probabilities) and TensorBoard curves.
+metrics and op probabilities) and TensorBoard curves. The passes live in
+``supernet.steps``, what an epoch records in ``supernet.progress``, the checkpoint and
+where a run starts from in ``supernet.resume``.
 
 ``search.steps_per_epoch`` caps the weight steps and the theta steps of an epoch
 (the theta split is a quarter of the weights split, so it rarely binds there).
