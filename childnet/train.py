@@ -2,11 +2,12 @@
 
 The architecture becomes a plain network (``hwnas.network.build_network``: identity
 skips vanish) at the space's real width (the width the LUT describes, not the
-search's proxy width). One loop: SGD with cosine decay over ``child.epochs`` on the
-whole training subset, a checkpoint every epoch (``--resume`` continues exactly),
-then test accuracy, parameters, FLOPs (``torch.utils.flop_counter``), the exported
-``model.pt`` (deployment artifact), the data file ``model.weights.pt`` (what
-``childnet.measure`` times) and ``metrics.json`` (docs/formats.md).
+search's proxy width). It is trained with the childnet recipe (``childnet.recipe``: SGD
+with cosine decay over ``child.epochs`` on the whole training subset, a checkpoint every
+epoch, ``--resume`` continues exactly); then come its test accuracy, parameters, FLOPs
+(``torch.utils.flop_counter``), the exported ``model.pt`` (deployment artifact), the data
+file ``model.weights.pt`` (what ``childnet.measure`` times) and ``metrics.json``
+(docs/formats.md).
 
 CLI: ``python -m childnet.train --arch arch.json --config FILE --out DIR [--resume] [key=value ...]``
 """
@@ -15,33 +16,28 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 import yaml
 
 from childnet.export import DATA_NAME, export_model, save_model_data
 from childnet.measure import measure_file
+from childnet.recipe import train_and_test
 from hwnas.config import ExperimentConfig, config_to_dict, load_config
-from hwnas.data import TensorLoader, make_splits
-from hwnas.device import train_device
-from hwnas.diff import differences
+from hwnas.data import make_splits
 from hwnas.errors import UserError, cli_main
 from hwnas.flops import count_flops
-from hwnas.io import atomic_save, atomic_write, atomic_write_json, atomic_write_text, load_checkpoint, read_json
+from hwnas.io import atomic_write, atomic_write_json, atomic_write_text, read_json
 from hwnas.network import build_network
 from hwnas.space import SearchSpace
 from lut import ensure_lut
 from lut.cost import CostTensors
 from lut.estimate import lut_estimates
 
-__all__ = ["main", "read_arch", "run_child", "train_and_test"]
+__all__ = ["main", "read_arch", "run_child"]
 
-CHECKPOINT_KEYS = ("epoch", "model", "opt", "config", "ops", "metrics")
 _NOT_MEASURED = {
     "latency_ms": None,
     "latency_iqr_ms": None,
@@ -84,122 +80,6 @@ def _check_arch_space(record: dict, space: SearchSpace, source: str) -> None:
         )
 
 
-def _resume_key(config: dict) -> dict:
-    """The config sections a childnet's training depends on (not threads, search, measure)."""
-    child = {k: v for k, v in config["child"].items() if k != "threads"}
-    return {"space": config["space"], "data": config["data"], "child": child}
-
-
-def _lr_at(epoch: int, lr: float, epochs: int) -> float:
-    return 0.5 * lr * (1.0 + math.cos(math.pi * epoch / max(1, epochs)))
-
-
-def _batch(x, y, device):
-    return x.to(device, memory_format=torch.channels_last), y.to(device)
-
-
-def _evaluate(model, loader, device) -> float:
-    model.eval()
-    correct = seen = 0
-    with torch.no_grad():
-        for x, y in loader:
-            x, y = _batch(x, y, device)
-            correct += int((model(x).argmax(1) == y).sum())
-            seen += len(y)
-    return correct / max(seen, 1)
-
-
-def train_and_test(
-    model: torch.nn.Module,
-    cfg: ExperimentConfig,
-    splits,
-    ckpt_path: Path,
-    identity,
-    *,
-    resume: bool = False,
-    on_epoch: Callable[[dict], None] | None = None,
-):
-    """The childnet recipe, one loop for childnets and baselines: SGD (``child.lr``, momentum,
-    weight decay) with cosine decay over ``child.epochs`` on ``splits.train`` in batches of
-    ``child.batch_size`` drawn with ``child.seed``, a checkpoint every epoch at ``ckpt_path``
-    (``resume`` continues it when its config and ``identity``, e.g. the ops, are the same),
-    then the accuracy on ``splits.test``. Seed the initial weights before building ``model``.
-    Returns ``(model on the CPU in the standard layout, training seconds, test accuracy)``."""
-    c, d = cfg.child, cfg.data
-    config = config_to_dict(cfg)
-    device = train_device()
-    # channels-last layout: same results, about 2x faster training on CPU (depthwise
-    # convs); the model is converted back to the standard layout for export
-    model = model.to(device, memory_format=torch.channels_last)
-    opt = torch.optim.SGD(model.parameters(), lr=c.lr, momentum=c.momentum, weight_decay=c.weight_decay)
-    train_loader = TensorLoader(splits.train, c.batch_size, seed=c.seed, augment=d.augment)
-    test_loader = TensorLoader(splits.test, c.batch_size, shuffle=False)
-
-    start, train_seconds = 0, 0.0
-    if resume and ckpt_path.exists():
-        state = load_checkpoint(ckpt_path, "childnet checkpoint", CHECKPOINT_KEYS)
-        diff = differences(
-            {**_resume_key(state["config"]), "ops": state["ops"]}, {**_resume_key(config), "ops": identity}
-        )
-        if diff:
-            raise UserError(
-                f"{ckpt_path}: cannot resume, it was made with another config or architecture: " + "; ".join(diff)
-            )
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["opt"])
-        start = state["epoch"]
-        train_seconds = state["metrics"].get("train_seconds", 0.0)
-
-    for epoch in range(start, c.epochs):
-        t0 = time.perf_counter()
-        torch.manual_seed(c.seed * 1_000_003 + epoch)
-        for group in opt.param_groups:
-            group["lr"] = _lr_at(epoch, c.lr, c.epochs)
-        train_loader.set_epoch(epoch)
-        model.train()
-        loss_sum = correct = seen = 0
-        for x, y in train_loader:
-            x, y = _batch(x, y, device)
-            logits = model(x)
-            loss = F.cross_entropy(logits, y, label_smoothing=c.label_smoothing)
-            if not torch.isfinite(loss):
-                raise UserError(f"childnet training diverged: loss {loss.item()} in epoch {epoch + 1}; lower child.lr")
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            loss_sum += loss.item() * len(y)
-            correct += int((logits.argmax(1) == y).sum())
-            seen += len(y)
-        seconds = time.perf_counter() - t0
-        train_seconds += seconds
-        metrics = {
-            "epoch": epoch + 1,
-            "epochs": c.epochs,
-            "phase": "child",
-            "train_loss": loss_sum / max(seen, 1),
-            "train_acc": correct / max(seen, 1),
-            "lr": opt.param_groups[0]["lr"],
-            "seconds": seconds,
-            "train_seconds": train_seconds,
-        }
-        atomic_save(
-            {
-                "epoch": epoch + 1,
-                "model": model.state_dict(),
-                "opt": opt.state_dict(),
-                "config": config,
-                "ops": identity,
-                "metrics": metrics,
-            },
-            ckpt_path,
-        )
-        if on_epoch is not None:
-            on_epoch(dict(metrics))
-
-    test_acc = _evaluate(model, test_loader, device)
-    return model.to("cpu", memory_format=torch.contiguous_format), train_seconds, test_acc
-
-
 def run_child(
     cfg: ExperimentConfig,
     arch,
@@ -228,8 +108,9 @@ def run_child(
     splits = make_splits(
         d.dataset, space.input_shape, d.root, d.download, d.train_size, d.test_size, d.arch_fraction, d.seed
     )
-    ops = space.check_arch(ops, str(arch) if isinstance(arch, (str, Path)) else "architecture")
-    _check_arch_space(record, space, str(arch) if isinstance(arch, (str, Path)) else "architecture")
+    source = str(arch) if isinstance(arch, (str, Path)) else "architecture"
+    ops = space.check_arch(ops, source)
+    _check_arch_space(record, space, source)
     estimates = lut_estimates(
         cfg.lut.path, space, ops, cost, cfg.lut.energy_kind
     )  # before training: a wrong LUT fails fast

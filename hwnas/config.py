@@ -1,7 +1,8 @@
 """Typed configs: one dataclass per stage (``hwnas.config_sections``), loaded from YAML,
 overridable from the CLI with ``section.key=value``, unknown keys rejected, the resolved
-config saved with every run. This module is the public entry point: import config names
-from here.
+config saved with every run. This module is the entry point for loading and checking
+configs (and ``ExperimentConfig``, the type they load to); the section dataclasses are
+imported from ``hwnas.config_sections``.
 
 Values are checked in one place, once, before anything runs (``hwnas.config_rules``):
 ``load_config``, ``config_from_dict`` (a recorded config) and overrides all go through it,
@@ -19,34 +20,12 @@ from pathlib import Path
 import yaml
 
 from hwnas.config_rules import _from_dict, _short, check_config
-from hwnas.config_sections import (
-    BaselinesConfig,
-    BudgetConfig,
-    ChildConfig,
-    DataConfig,
-    ExperimentConfig,
-    LossConfig,
-    LutConfig,
-    MeasureConfig,
-    SearchConfig,
-    SpaceConfig,
-    SweepConfig,
-)
+from hwnas.config_sections import ExperimentConfig
 from hwnas.errors import UserError
 from hwnas.io import atomic_write_text
 
 __all__ = [
-    "BaselinesConfig",
-    "BudgetConfig",
-    "ChildConfig",
-    "DataConfig",
     "ExperimentConfig",
-    "LossConfig",
-    "LutConfig",
-    "MeasureConfig",
-    "SearchConfig",
-    "SpaceConfig",
-    "SweepConfig",
     "check_config",
     "config_from_dict",
     "config_to_dict",

@@ -152,41 +152,27 @@ def _digest(data) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def _rows(*rows):
-    return tuple(Stage(*r) for r in rows)
+def _preset(input_shape: tuple, stem: tuple[int, int], stages: tuple, head: int, classes: int) -> dict:
+    """A preset's ``SearchSpace`` fields: ``stem`` is ``(channels, stride)``, ``stages``
+    rows ``(channels, repeats, stride)``, ``head`` the head conv's channels."""
+    fields = {"input_shape": input_shape, "stem_channels": stem[0], "stem_stride": stem[1]}
+    return {**fields, "stages": tuple(Stage(*r) for r in stages), "head_channels": head, "num_classes": classes}
 
 
+# Stage rows (channels, repeats, stride) of the presets' macro-architectures
 _FBNET_STAGES = ((16, 1, 1), (24, 4, 1), (32, 4, 2), (64, 4, 2), (112, 4, 1), (184, 4, 2), (352, 1, 1))
+_FBNET_IMAGENET_STAGES = ((16, 1, 1), (24, 4, 2), (32, 4, 2), (64, 4, 2), (112, 4, 1), (184, 4, 2), (352, 1, 1))
+_CPU_STAGES = ((16, 1, 1), (24, 2, 2), (32, 2, 2), (64, 2, 1), (96, 1, 1))
+_HANNA_STAGES = ((16, 1, 1), (24, 4, 2), (32, 4, 2), (64, 4, 1), (112, 4, 1), (184, 4, 1), (352, 1, 1))
 
 PRESETS: dict[str, dict] = {
     # HW-NAS-Bench's CIFAR setting of the FBNet space: 22 searchable layers.
-    "fbnet-cifar": dict(
-        input_shape=(3, 32, 32),
-        stem_channels=16,
-        stem_stride=1,
-        stages=_rows(*_FBNET_STAGES),
-        head_channels=1504,
-        num_classes=100,
-    ),
+    "fbnet-cifar": _preset((3, 32, 32), stem=(16, 1), stages=_FBNET_STAGES, head=1504, classes=100),
     # The FBNet paper's ImageNet macro-architecture (Table 1 of the paper).
-    "fbnet-imagenet": dict(
-        input_shape=(3, 224, 224),
-        stem_channels=16,
-        stem_stride=2,
-        stages=_rows((16, 1, 1), (24, 4, 2), (32, 4, 2), (64, 4, 2), (112, 4, 1), (184, 4, 2), (352, 1, 1)),
-        head_channels=1984,
-        num_classes=1000,
-    ),
+    "fbnet-imagenet": _preset((3, 224, 224), stem=(16, 2), stages=_FBNET_IMAGENET_STAGES, head=1984, classes=1000),
     # Small CPU preset: same 9 ops, 8 searchable layers, the stem halves the resolution
     # so that one sweep trial (search + retrain) fits in well under a minute on 2 cores.
-    "fbnet-cpu": dict(
-        input_shape=(3, 32, 32),
-        stem_channels=16,
-        stem_stride=2,
-        stages=_rows((16, 1, 1), (24, 2, 2), (32, 2, 2), (64, 2, 1), (96, 1, 1)),
-        head_channels=384,
-        num_classes=10,
-    ),
+    "fbnet-cpu": _preset((3, 32, 32), stem=(16, 2), stages=_CPU_STAGES, head=384, classes=10),
     # HANNA's CIFAR-10 supernet (hpnair/18663_Project_FBNet, hanna_pytorch/candblks.py get_blocks(cifar10=True),
     # as train_cifar10.py builds it), the space of its Raspberry Pi 3B tables (builtin:rpi3b-hanna): a 3x3
     # stride-2 stem to 16 channels (32 -> 16 px), 22 searchable layers with CIFAR strides 1,2,2,1,1,1,1,
@@ -198,14 +184,7 @@ PRESETS: dict[str, dict] = {
     #   here only after the expand;
     # - HANNA has no skip in the first layer of a stage (layers 0, 1, 5, 9, 13, 17, 21); here every layer
     #   offers skip (identity at layer 0, a 1x1 conv + BN + ReLU where the shape changes).
-    "hanna-cifar": dict(
-        input_shape=(3, 32, 32),
-        stem_channels=16,
-        stem_stride=2,
-        stages=_rows((16, 1, 1), (24, 4, 2), (32, 4, 2), (64, 4, 1), (112, 4, 1), (184, 4, 1), (352, 1, 1)),
-        head_channels=1984,
-        num_classes=10,
-    ),
+    "hanna-cifar": _preset((3, 32, 32), stem=(16, 2), stages=_HANNA_STAGES, head=1984, classes=10),
 }
 
 

@@ -4,7 +4,9 @@ One loop, top to bottom: warm-up epochs train the weights only; every later epoc
 trains the weights (SGD) on the 80% split, then theta (Adam) on the 20% split, with
 Gumbel-softmax masks whose temperature anneals per epoch. Every epoch rewrites a full
 checkpoint, the theta history, arch.json (argmax of theta), progress.json (the epoch's
-metrics and op probabilities) and TensorBoard curves.
+metrics and op probabilities) and TensorBoard curves. The passes live in
+``supernet.steps``, what an epoch records in ``supernet.progress``, the checkpoint and
+where a run starts from in ``supernet.resume``.
 
 ``search.steps_per_epoch`` caps the weight steps and the theta steps of an epoch
 (the theta split is a quarter of the weights split, so it rarely binds there).
@@ -26,43 +28,41 @@ from collections.abc import Callable
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 import yaml
 from tensorboardX import SummaryWriter
 
-from hwnas.config import ExperimentConfig, config_to_dict, load_config, rename_old_keys
+from hwnas.config import ExperimentConfig, config_to_dict, load_config
+from hwnas.config_sections import SearchConfig
 from hwnas.device import train_device
-from hwnas.diff import differences
 from hwnas.errors import UserError, cli_main
 from hwnas.io import atomic_save, atomic_write_json, atomic_write_text, load_checkpoint
 from lut.cost import CostTensors
-from supernet.loss import CostTables, SearchLoss
+from supernet.loss import CostTables
 from supernet.model import Supernet
+from supernet.progress import epoch_metrics, log_epoch, write_epoch
+from supernet.resume import CHECKPOINT_KEYS, restore, save_checkpoint
 from supernet.schedule import temperature_at, weight_lr_at
 from supernet.setup import SearchSetup, arch_record, load_warmup, warmup_key
+from supernet.steps import train_theta, train_weights
 
 __all__ = ["main", "run_search", "run_warmup"]
 
-CHECKPOINT_KEYS = ("epoch", "model", "w_opt", "theta_opt", "config", "theta_history", "metrics")
 
-
-def _resume_key(config: dict) -> dict:
-    """The config sections a search's result depends on (not threads, childnet, measure, sweep)."""
-    key = {k: config.get(k) for k in ("space", "data", "lut", "loss", "search")}
-    key["search"] = {k: v for k, v in (key["search"] or {}).items() if k != "threads"}
-    return key
-
-
-def _epoch_seed(seed: int, epoch: int) -> int:
-    return (seed * 1_000_003 + epoch * 7_919 + 17) % (2**63 - 1)
-
-
-def _finite(value: torch.Tensor, what: str, epoch: int) -> None:
-    if not torch.isfinite(value):
-        raise UserError(
-            f"search diverged: {what} is {value.item()} in epoch {epoch + 1}; "
-            f"lower search.w_lr/theta_lr or the loss knobs"
-        )
+def _start_epoch(s: SearchConfig, epoch: int, w_opt, loaders) -> dict:
+    """Set up ``epoch`` (0-based): torch reseeded from ``(seed, epoch)`` (Gumbel noise
+    included; after warm-up from ``search.arch_seed`` if set), the weights' learning rate,
+    the batch order. Returns the epoch's head of metrics (epoch, phase, temperature, lr)."""
+    searching = epoch >= s.warmup_epochs
+    arch_seed = s.arch_seed if searching and s.arch_seed is not None else s.seed
+    torch.manual_seed((arch_seed * 1_000_003 + epoch * 7_919 + 17) % (2**63 - 1))
+    lr = weight_lr_at(epoch, s.w_lr, s.epochs, s.warmup_epochs)
+    for group in w_opt.param_groups:
+        group["lr"] = lr
+    for loader in loaders:
+        loader.set_epoch(epoch)
+    temperature = temperature_at(epoch, s.temperature, s.temperature_decay, s.warmup_epochs)
+    head = {"epoch": epoch + 1, "epochs": s.epochs, "phase": "search", "searching": searching}
+    return {**head, "temperature": temperature, "lr": lr}
 
 
 def run_search(
@@ -93,62 +93,33 @@ def run_search(
     theta_opt = torch.optim.Adam([net.theta], lr=s.theta_lr, weight_decay=s.theta_weight_decay)
     ckpt_path = out_dir / "checkpoint.pt"
     warmup_path = Path(warmup_path) if warmup_path is not None else None
-    start, history, metrics = _restore(cfg, config, net, w_opt, theta_opt, ckpt_path if resume else None, warmup_path)
-    atomic_write_text(out_dir / "config.yaml", _yaml(config))
+    start, history, metrics = restore(cfg, config, net, w_opt, theta_opt, ckpt_path if resume else None, warmup_path)
+    atomic_write_text(out_dir / "config.yaml", yaml.safe_dump(config, sort_keys=False))
 
     writer = SummaryWriter(logdir=str(out_dir))
     run_start = time.perf_counter()
     for epoch in range(start, s.epochs):
         t0 = time.perf_counter()
-        searching = epoch >= s.warmup_epochs
-        arch_seed = s.arch_seed if searching and s.arch_seed is not None else s.seed
-        torch.manual_seed(_epoch_seed(arch_seed, epoch))
-        temperature = temperature_at(epoch, s.temperature, s.temperature_decay, s.warmup_epochs)
-        for group in w_opt.param_groups:
-            group["lr"] = weight_lr_at(epoch, s.w_lr, s.epochs, s.warmup_epochs)
-        weight_loader.set_epoch(epoch)
-        arch_loader.set_epoch(epoch)
+        head = _start_epoch(s, epoch, w_opt, (weight_loader, arch_loader))
+        searching, temperature = head["searching"], head["temperature"]
         net.train()
 
         # 1) weights on the 80% split, theta fixed; 2) theta on the 20% split (after warm-up)
-        train = _train_weights(net, w_opt, weight_loader, temperature, device, epoch)
-        val = _train_theta(net, theta_opt, arch_loader, temperature, device, epoch, tables, setup.loss, searching)
+        train = train_weights(net, w_opt, weight_loader, temperature, device, epoch)
+        val = train_theta(net, theta_opt, arch_loader, temperature, device, epoch, tables, setup.loss, searching)
         history.append(net.theta.detach().tolist())
 
         # 3) what the epoch found: expected costs under P(theta), the argmax architecture
         probs, ops = net.probabilities(), net.argmax_ops()
         arch = arch_record(setup, ops)
-        metrics = _epoch_metrics(
-            epoch,
-            s.epochs,
-            searching,
-            temperature,
-            w_opt.param_groups[0]["lr"],
-            train,
-            val,
-            tables.expected(probs),
-            arch,
-            setup.loss.uses_energy,
-            time.perf_counter() - t0,
-        )
+        metrics = epoch_metrics(head, train, val, tables.expected(probs), arch, time.perf_counter() - t0)
 
         # 4) files: checkpoint first (the resume point), then what reads from it
-        atomic_save(
-            {
-                "epoch": epoch + 1,
-                "model": net.state_dict(),
-                "w_opt": w_opt.state_dict(),
-                "theta_opt": theta_opt.state_dict(),
-                "config": config,
-                "theta_history": history,
-                "metrics": metrics,
-            },
-            ckpt_path,
-        )
+        save_checkpoint(ckpt_path, epoch + 1, net, w_opt, theta_opt, config, history, metrics)
         if warmup_path is not None and epoch + 1 == s.warmup_epochs and not warmup_path.exists():
             atomic_save({"key": warmup_key(cfg), "model": net.state_dict(), "w_opt": w_opt.state_dict()}, warmup_path)
-        _write_epoch(out_dir, history, arch, metrics, probs, ops, setup.space.ops)
-        _log_epoch(writer, metrics, probs, setup.space.ops, epoch + 1)
+        write_epoch(out_dir, history, arch, metrics, probs, ops, setup.space.ops)
+        log_epoch(writer, metrics, probs, setup.space.ops, epoch + 1)
         if on_epoch is not None:
             on_epoch(dict(metrics))
     writer.close()
@@ -163,165 +134,6 @@ def run_search(
         "arch_path": str(out_dir / "arch.json"),
         "search_seconds": time.perf_counter() - run_start,
     }
-
-
-def _restore(
-    cfg: ExperimentConfig, config: dict, net, w_opt, theta_opt, ckpt_path: Path | None, warmup_path: Path | None
-) -> tuple[int, list, dict]:
-    """``(first epoch, theta history, metrics)``: from the run's own checkpoint when
-    resuming (``ckpt_path`` given and present), else from a shared warm-up file when one
-    exists, else a fresh start."""
-    s = cfg.search
-    if ckpt_path is not None and ckpt_path.exists():
-        state = load_checkpoint(ckpt_path, "search checkpoint", CHECKPOINT_KEYS)
-        diff = differences(_resume_key(rename_old_keys(state["config"])), _resume_key(config))
-        if diff:
-            raise UserError(f"{ckpt_path}: cannot resume, the config differs: {'; '.join(diff)}")
-        net.load_state_dict(state["model"])
-        w_opt.load_state_dict(state["w_opt"])
-        theta_opt.load_state_dict(state["theta_opt"])
-        return state["epoch"], state["theta_history"], state["metrics"]
-    if warmup_path is not None and warmup_path.exists() and s.warmup_epochs > 0:
-        state = load_warmup(warmup_path, cfg)
-        net.load_state_dict(state["model"])
-        w_opt.load_state_dict(state["w_opt"])
-        return s.warmup_epochs, [net.theta.detach().tolist() for _ in range(s.warmup_epochs)], {}
-    return 0, [], {}
-
-
-def _train_weights(net, w_opt, loader, temperature: float, device, epoch: int) -> dict:
-    """One epoch of the weights (SGD) under sampled, detached masks: mean CE and accuracy."""
-    ce_sum = correct = seen = 0
-    for x, y in loader:
-        x, y = x.to(device), y.to(device)
-        masks = net.sample_masks(temperature).detach()
-        logits = net(x, masks)
-        ce = F.cross_entropy(logits, y)
-        _finite(ce, "the weights' cross-entropy", epoch)
-        w_opt.zero_grad(set_to_none=True)
-        ce.backward()
-        w_opt.step()
-        ce_sum += ce.item() * len(y)
-        correct += int((logits.argmax(1) == y).sum())
-        seen += len(y)
-    return {"ce": ce_sum / max(seen, 1), "acc": correct / max(seen, 1)}
-
-
-def _train_theta(
-    net,
-    theta_opt,
-    loader,
-    temperature: float,
-    device,
-    epoch: int,
-    tables: CostTables,
-    loss_fn: SearchLoss,
-    searching: bool,
-) -> dict:
-    """One epoch of theta (Adam) on the architecture split; during warm-up only its
-    accuracy. Sums over the ``seen`` samples, for the epoch's means."""
-    ce_sum = correct = seen = 0
-    loss_sum = lat_sum = ener_sum = 0.0
-    for x, y in loader:
-        x, y = x.to(device), y.to(device)
-        if searching:
-            masks = net.sample_masks(temperature)
-            logits = net(x, masks)
-            ce = F.cross_entropy(logits, y)
-            lat = tables.latency_of(masks)
-            ener = tables.energy_of(masks) if loss_fn.uses_energy else None
-            loss = loss_fn(ce, lat, ener)
-            _finite(loss, "the architecture loss", epoch)
-            theta_opt.zero_grad(set_to_none=True)
-            loss.backward(inputs=[net.theta])  # theta only: no weight gradients computed
-            theta_opt.step()
-            loss_sum += loss.item() * len(y)
-            lat_sum += lat.item() * len(y)
-            ener_sum += (ener.item() if ener is not None else 0.0) * len(y)
-        else:
-            with torch.no_grad():
-                logits = net(x, net.sample_masks(temperature))
-                ce = F.cross_entropy(logits, y)
-        ce_sum += ce.item() * len(y)
-        correct += int((logits.argmax(1) == y).sum())
-        seen += len(y)
-    return {"ce": ce_sum, "correct": correct, "seen": seen, "loss": loss_sum, "lat": lat_sum, "ener": ener_sum}
-
-
-def _epoch_metrics(
-    epoch: int,
-    epochs: int,
-    searching: bool,
-    temperature: float,
-    lr: float,
-    train: dict,
-    val: dict,
-    expected: tuple,
-    arch: dict,
-    uses_energy: bool,
-    seconds: float,
-) -> dict:
-    """One epoch's metrics (progress.json, the checkpoint, ``on_epoch``)."""
-    seen = val["seen"]
-    sampled = searching and seen
-    latency_ms, energy_mj = expected
-    return {
-        "epoch": epoch + 1,
-        "epochs": epochs,
-        "phase": "search",
-        "searching": searching,
-        "temperature": temperature,
-        "lr": lr,
-        "train_ce": train["ce"],
-        "train_acc": train["acc"],
-        "val_ce": val["ce"] / max(seen, 1),
-        "val_acc": val["correct"] / max(seen, 1),
-        "loss": val["loss"] / seen if sampled else None,
-        "latency_ms": latency_ms,
-        "energy_mj": energy_mj,
-        "sampled_latency_ms": val["lat"] / seen if sampled else None,
-        "sampled_energy_mj": val["ener"] / seen if sampled and uses_energy else None,
-        "arch_latency_ms": arch["latency_ms"],
-        "arch_energy_mj": arch["energy_mj"],
-        "seconds": seconds,
-    }
-
-
-def _write_epoch(out_dir: Path, history: list, arch: dict, metrics: dict, probs: torch.Tensor, ops, op_names) -> None:
-    atomic_write_json(out_dir / "theta.json", history)
-    atomic_write_json(out_dir / "arch.json", arch)
-    # the latest epoch for live views (sweep.web): metrics and P(op) per layer
-    atomic_write_json(
-        out_dir / "progress.json",
-        {"metrics": metrics, "op_names": list(op_names), "probabilities": probs.tolist(), "argmax_ops": ops},
-    )
-
-
-def _log_epoch(writer: SummaryWriter, metrics: dict, probs: torch.Tensor, op_names, step: int) -> None:
-    for key in (
-        "train_acc",
-        "val_acc",
-        "train_ce",
-        "val_ce",
-        "loss",
-        "latency_ms",
-        "energy_mj",
-        "arch_latency_ms",
-        "arch_energy_mj",
-        "temperature",
-        "lr",
-    ):
-        value = metrics.get(key)
-        if value is not None:
-            writer.add_scalar(f"search/{key}", value, step)
-    for layer, row in enumerate(probs.tolist()):
-        for op, p in zip(op_names, row):
-            writer.add_scalar(f"theta/layer{layer:02d}/{op}", p, step)
-    writer.flush()
-
-
-def _yaml(data: dict) -> str:
-    return yaml.safe_dump(data, sort_keys=False)
 
 
 def run_warmup(cfg: ExperimentConfig, path, *, cost: CostTensors | None = None) -> Path:

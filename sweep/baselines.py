@@ -3,7 +3,7 @@
 Each baseline the config names (top-level ``baselines``: torchvision MobileNetV2,
 ResNet-18, MnasNet, each at a width) is built for the space's input and classes
 (``hwnas.baselines``), trained with exactly the experiment's childnet recipe
-(``childnet.train.train_and_test``: same data split, epochs, learning rate, batch size,
+(``childnet.recipe.train_and_test``: same data split, epochs, learning rate, batch size,
 threads, seed), tested on the same test split, exported as a data file like a
 childnet's (``childnet.export``; no code in it) and measured on the sweep's device with
 the same protocol: on this host in the quiet measurement phase after the trials
@@ -44,7 +44,7 @@ def train_baseline(cfg: ExperimentConfig, name: str, width: float, out_dir: Path
     """Train, test and export one baseline; returns (and writes as ``<name>.json``) its
     ``baselines.json`` row without measurement."""
     from childnet.export import export_model, save_model_data
-    from childnet.train import train_and_test
+    from childnet.recipe import train_and_test
     from hwnas.flops import count_flops
     from hwnas.space import PRESETS
     from lut.energy_model import get_energy_model

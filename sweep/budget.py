@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from hwnas.config import BudgetConfig
+from hwnas.config_sections import BudgetConfig
 from hwnas.errors import UserError
 from lut.cost import CostTensors
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import ray
 
-from hwnas.config import MeasureConfig
+from hwnas.config_sections import MeasureConfig
 from hwnas.ray_connect import check_resource, custom_resources, device_task_options
 
 __all__ = ["DeviceLostError", "check_device", "custom_resources", "measure_on_device"]

@@ -10,14 +10,19 @@ atomically: a reader never sees half of one.
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hwnas.config import ExperimentConfig, config_from_dict, config_to_dict
 from hwnas.diff import differences
 from hwnas.errors import UserError
 from hwnas.io import atomic_write_json, read_json
 
-__all__ = ["RECORD", "absolute_paths", "config_diff", "read_record", "write_json"]
+if TYPE_CHECKING:
+    from sweep.startup import SweepLut
+
+__all__ = ["RECORD", "absolute_paths", "config_diff", "open_record", "read_record", "write_json"]
 
 RECORD = "sweep.json"
 # Keys that may change when a sweep is resumed: the budget only.
@@ -81,3 +86,57 @@ def _short(value) -> str:
 def config_diff(old: ExperimentConfig, new: ExperimentConfig) -> list[str]:
     """``key: old -> new`` for every setting that differs, except the resumable budget."""
     return differences(config_to_dict(old), config_to_dict(new), ignore=_RESUMABLE)
+
+
+def open_record(
+    cfg: ExperimentConfig, experiment: Path, record: dict | None, lut: SweepLut, objectives: tuple, *, resume, address
+) -> dict:
+    """sweep.json with this run (``--resume``, ``--address``) appended; a new experiment is
+    created, with its LUT stored in it when profiled for it. ``objectives``: ``(metrics, directions)``."""
+    experiment.mkdir(parents=True, exist_ok=True)
+    if record is None:
+        if lut.entry["spec"] == "auto":
+            from lut import save_lut
+
+            save_lut(lut.lut, lut.path)
+        record = _new_record(cfg, experiment, lut, *objectives)
+    record["trials"] = cfg.sweep.trials
+    started = time.strftime("%Y-%m-%dT%H:%M:%S")
+    record.setdefault("runs", []).append(
+        {"started": started, "resume": resume, "trials": cfg.sweep.trials, "address": address}
+    )
+    write_json(experiment / RECORD, record)
+    return record
+
+
+def _new_record(cfg: ExperimentConfig, experiment: Path, lut: SweepLut, metrics, directions) -> dict:
+    """sweep.json of a new experiment (docs/formats.md); ``knobs`` once the warm-up is done."""
+    from sweep.searcher import study_storage
+
+    table = lut.lut
+    return {
+        "config": config_to_dict(cfg),
+        "trials": cfg.sweep.trials,
+        "strategy": cfg.sweep.strategy,
+        "mode": cfg.sweep.mode,
+        "objective": cfg.sweep.objective,
+        "metrics": metrics,
+        "directions": directions,
+        # luts: the name trials' arch.json/metrics.json give the search LUT; lut: its details
+        "luts": [lut.path],
+        "lut": dict(
+            lut.entry,
+            name=table.name,
+            device=table.device.get("name"),
+            energy_source=table.energy_source,
+            has_energy=table.has_energy,
+            energy_kind=table.energy_kind,
+        ),
+        "device": cfg.measure.device,
+        "knobs": None,
+        "warmup": None,
+        "baselines": None,
+        "runs": [],
+        # where Optuna keeps the study (optuna-dashboard, optuna.load_study); random: no study
+        "optuna": study_storage(experiment) if cfg.sweep.strategy == "dnas" else None,
+    }

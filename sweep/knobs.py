@@ -30,7 +30,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from hwnas.config import SweepConfig
+from hwnas.config_sections import SweepConfig
 from hwnas.errors import UserError
 from lut.cost import CostTensors
 
@@ -138,6 +138,18 @@ class KnobSampler:
         if self.start.energy_mj is None:
             return None
         return {"latency": "gamma", "energy": "alpha", "any": None}[self.mode]
+
+    def record(self) -> dict:
+        """sweep.json's ``knobs``: the scale, the derived knobs, the parametrization, the start costs."""
+        how = (
+            "sampled: cost_share = (vLAT + vENER) / CE0, its split, beta, delta; derived: alpha, gamma"
+            if self.sweep.knobs == "relative"
+            else f"sampled: the minor/major term ratio 'dominance' in sweep.dominance; derived: {self.derived}"
+            if self.derived
+            else "all four knobs sampled in their ranges"
+        )
+        start = {"latency_ms": self.start.latency_ms, "energy_mj": self.start.energy_mj, "ce": self.start.ce}
+        return {"scale": self.sweep.knobs, "derived": self.derived, "parametrization": how, "start": start}
 
     def __call__(self, trial) -> dict:
         knobs = self._relative(trial) if self.sweep.knobs == "relative" else self._absolute(trial)

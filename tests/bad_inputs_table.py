@@ -11,7 +11,7 @@ calls ``os.system``, a ``torch.save``-shaped zip holding that pickle, a TorchScr
 file whose ``__setstate__`` creates a file while it loads, a ``torch.export``
 archive, and data files with bad metadata or weights.
 
-Guards: Ray's start (``sweep.run.connect``), the sweep's LUT preparation and
+Guards: Ray's start (``sweep.startup.connect``), the sweep's LUT preparation and
 ``lut.profile.profile_lut`` raise when reached, so a case that slips through fails
 (as a traceback) instead of starting a sweep or a profile.
 """
@@ -633,8 +633,8 @@ def run_case(case: Case, folder: Path) -> Outcome:
     err, out = io.StringIO(), io.StringIO()
     code, tb = None, False
     guards = [
-        mock.patch("sweep.run.connect", _reached),
-        mock.patch("sweep.run.prepare_lut", _reached),
+        mock.patch("sweep.startup.connect", _reached),
+        mock.patch("sweep.startup.prepare_lut", _reached),
         mock.patch("lut.profile.profile_lut", _reached),
         mock.patch.dict(os.environ, {"HWNAS_CACHE": str(folder / ".cache")}),
     ]

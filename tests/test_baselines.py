@@ -90,18 +90,18 @@ TINY = [
 
 
 def test_baselines_are_trained_by_the_childnet_loop_reproducibly(tmp_path, monkeypatch):
-    import childnet.train
+    import childnet.recipe
     from sweep.baselines import train_baselines
 
     cfg = load_config(ROOT / "configs" / "sweep-smoke.yaml", TINY + ["baselines.mnasnet=null"])
     calls = []
-    loop = childnet.train.train_and_test
+    loop = childnet.recipe.train_and_test
 
     def spy(model, cfg_, splits, *args, **kwargs):
         calls.append((cfg_.child, len(splits.train), len(splits.test)))
         return loop(model, cfg_, splits, *args, **kwargs)
 
-    monkeypatch.setattr(childnet.train, "train_and_test", spy)
+    monkeypatch.setattr(childnet.recipe, "train_and_test", spy)
     first = train_baselines(cfg, tmp_path / "a")
     # the experiment's childnet recipe and split: the whole (subset) train split, the test split
     assert calls == [(cfg.child, 96, 64)] * 2

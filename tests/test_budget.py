@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import torch
 
-from hwnas.config import BudgetConfig
+from hwnas.config_sections import BudgetConfig
 from hwnas.errors import UserError
 from lut.cost import CostTensors
 from pareto.budget import budget_of, judge, recommend
@@ -70,11 +70,11 @@ def test_energy_budget_needs_a_lut_with_energy():
 
 def test_sweep_run_refuses_an_unreachable_budget_before_ray_and_writes_nothing(tmp_path, capsys, monkeypatch):
     from lut import load_lut
-    from sweep import run
+    from sweep import run, startup
 
     lut = load_lut("builtin:rpi4-hwnasbench")
-    monkeypatch.setattr(run, "_lut_of", lambda cfg, experiment, record: (lut, lut.name, {"spec": lut.name}))
-    monkeypatch.setattr(run, "connect", lambda address: pytest.fail("Ray started"))
+    monkeypatch.setattr(startup, "_lut_of", lambda cfg, experiment, record: (lut, lut.name, {"spec": lut.name}))
+    monkeypatch.setattr(startup, "connect", lambda address: pytest.fail("Ray started"))
     with pytest.raises(SystemExit) as exit_:
         run.main(["--max-latency-ms", "0.01", "--storage", str(tmp_path)])
     err = capsys.readouterr().err.strip()
@@ -100,10 +100,10 @@ def test_budget_flags_are_checked_like_the_config(tmp_path, capsys, argv, match)
 
 
 def test_budget_flags_become_overrides():
-    from sweep.run import _overrides, build_parser
+    from sweep.options import build_parser, flag_overrides
 
     args = build_parser().parse_args(["--max-latency-ms", "5", "--max-energy-mj", "0.5"])
-    assert _overrides(args) == ["sweep.budget.max_latency_ms=5", "sweep.budget.max_energy_mj=0.5"]
+    assert flag_overrides(args) == ["sweep.budget.max_latency_ms=5", "sweep.budget.max_energy_mj=0.5"]
 
 
 # --- the rule ---------------------------------------------------------------------------

@@ -212,7 +212,7 @@ def test_measure_module_needs_only_torch_and_hwnas_basics():
 
     code = (
         "import sys, childnet.measure; print(sorted(m for m in ('yaml', 'lut', 'supernet', 'tensorboardX', 'ray', "
-        "'optuna', 'pandas', 'hwnas.config', 'hwnas.data', 'childnet.train') if m in sys.modules))"
+        "'optuna', 'pandas', 'hwnas.config', 'hwnas.data', 'childnet.train', 'childnet.recipe') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

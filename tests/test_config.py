@@ -131,7 +131,7 @@ def test_check_config_catches_a_changed_object():
 def test_literal_presets_match_the_registries():
     import typing
 
-    from hwnas.config import DataConfig, MeasureConfig, SpaceConfig
+    from hwnas.config_sections import DataConfig, MeasureConfig, SpaceConfig
     from hwnas.data import NUM_CLASSES
     from hwnas.meters import METERS
     from hwnas.space import PRESETS

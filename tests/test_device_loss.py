@@ -9,7 +9,7 @@ import time
 import pytest
 import ray
 
-from hwnas.config import MeasureConfig
+from hwnas.config_sections import MeasureConfig
 from sweep.device import DeviceLostError, measure_on_device
 
 

@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from hwnas.config import LossConfig
+from hwnas.config_sections import LossConfig
 from hwnas.errors import UserError
 from lut.cost import CostTensors
 from supernet.loss import SearchLoss, expected_cost

@@ -206,7 +206,7 @@ def test_other_executions_and_the_fbnet_form_search_too(tmp_path, cost, space, o
 def test_a_resume_key_recorded_before_search_mode_was_renamed_still_matches(capsys):
     from hwnas.config import rename_old_keys
     from hwnas.diff import differences
-    from supernet.search import warmup_key
+    from supernet.setup import warmup_key
 
     key = warmup_key(load_config(None, ["search.execution=naive"]))
     old = {**key, "search": {("mode" if k == "execution" else k): v for k, v in key["search"].items()}}

@@ -89,7 +89,7 @@ def test_relative_paths_become_absolute_for_trials(tmp_path):
 
 
 def test_a_trial_that_cannot_fit_on_the_driver_node_is_refused():
-    from hwnas.config import SweepConfig
+    from hwnas.config_sections import SweepConfig
     from sweep.tuner import check_trials_fit
 
     cpu_head = {"CPU": 2.0, "memory": 1e9, "node:10.77.0.10": 1.0}

@@ -74,7 +74,7 @@ def test_missing_device_resource_stops_at_start(tmp_path, smoke_lut, run_smoke_s
 def test_measurement_on_a_vanished_device_times_out(tmp_path):
     import ray
 
-    from hwnas.config import MeasureConfig
+    from hwnas.config_sections import MeasureConfig
     from sweep.device import measure_on_device
 
     model = tmp_path / "model.pt"

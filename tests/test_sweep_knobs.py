@@ -7,7 +7,7 @@ import optuna
 import pytest
 import torch
 
-from hwnas.config import SweepConfig
+from hwnas.config_sections import SweepConfig
 from hwnas.errors import UserError
 from lut.cost import CostTensors
 from sweep.knobs import KnobSampler, StartCosts, check_mode_fits_lut, check_ranges, dominance_of, start_costs

@@ -13,8 +13,9 @@ import pytest
 from hwnas.config import ExperimentConfig
 from hwnas.errors import UserError
 from hwnas.space import get_space
+from sweep.options import check_static
 from sweep.random_arch import RandomArchSearcher, draw_architecture, make_random_search_alg
-from sweep.run import check_static, main
+from sweep.run import main
 from sweep.searcher import BudgetedSearch
 
 ROOT = Path(__file__).resolve().parents[1]

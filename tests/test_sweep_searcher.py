@@ -4,7 +4,7 @@ trials stay in it with their knobs; the trial budget comes from sweep.json."""
 import optuna
 import pytest
 
-from hwnas.config import SweepConfig
+from hwnas.config_sections import SweepConfig
 from sweep.experiment import write_json
 from sweep.knobs import KnobSampler, StartCosts
 from sweep.searcher import BudgetedSearch, SweepOptunaSearch, _read_budget, make_search_alg, study_storage

@@ -126,24 +126,23 @@ def create_app(storage: str | Path, token: str | None = None) -> FastAPI:
         except UserError as err:
             return _error(err, 413 if len(data) > MAX_UPLOAD_BYTES else 400)
 
-    async def _form(request: Request) -> dict:
-        return {k: v for k, v in (await request.form(max_files=0, max_fields=40)).items() if isinstance(v, str)}
+    async def start_from_form(request: Request, kind: str, make_job) -> JSONResponse:
+        """A job of ``kind`` from the posted form's text fields, checked by ``make_job``
+        (``sweep.web.forms``) off the event loop; a bad field is the one-line 400."""
+        fields = (await request.form(max_files=0, max_fields=40)).items()
+        form = {k: v for k, v in fields if isinstance(v, str)}
+        try:
+            return await run_in_threadpool(lambda: start(kind, make_job(form, storage)))
+        except UserError as err:
+            return _error(err)
 
     @app.post("/api/runs")
     async def new_run(request: Request):
-        form = await _form(request)
-        try:
-            return await run_in_threadpool(lambda: start("run", run_job(form, storage)))
-        except UserError as err:
-            return _error(err)
+        return await start_from_form(request, "run", run_job)
 
     @app.post("/api/sweeps")
     async def new_sweep(request: Request):
-        form = await _form(request)
-        try:
-            return await run_in_threadpool(lambda: start("sweep", sweep_job(form, storage)))
-        except UserError as err:
-            return _error(err)
+        return await start_from_form(request, "sweep", sweep_job)
 
     @app.post("/api/sweeps/{name}/resume")
     def resume(name: str):

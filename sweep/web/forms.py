@@ -4,8 +4,8 @@ Every value goes through the checks the CLIs use: a run's fields become
 ``section.key=value`` overrides of a config file, loaded with ``hwnas.config.load_config``
 (types, ranges, one line naming the field), then the first checks ``supernet.search``
 makes (the LUT fits the space, the loss fits the LUT); a sweep's fields become
-``sweep.run`` flags, parsed by its own parser and checked by its ``resolve_config`` and
-``check_static``. Nothing is written before everything passed.
+``sweep.run`` flags, parsed by its parser and checked by its ``resolve_config`` and
+``check_static`` (``sweep.options``). Nothing is written before everything passed.
 """
 
 from __future__ import annotations
@@ -125,7 +125,7 @@ def _sweep_flags(form: dict) -> list[str]:
 
 def sweep_job(form: dict, storage: Path, *, resume: bool = False) -> tuple[str, Path, list[list[str]]]:
     """``(name, experiment folder, steps)``: ``sweep.run`` (new, or ``--resume``), then its report."""
-    from sweep.run import build_parser, check_static, resolve_config
+    from sweep.options import build_parser, check_static, resolve_config
 
     name = _name(_field(form, "name"), "sweep")
     experiment = storage / name

@@ -1,0 +1,134 @@
+"""A sweep's command line: its flags (``build_parser``), the config they resolve to for a
+new sweep or on ``--resume`` (``resolve_config``: the recorded one, which must not change),
+and the checks that need neither Ray nor a file written (``check_static``).
+
+Every flag but ``--config``, ``--name``, ``--storage``, ``--address`` and ``--resume`` is
+an override of a ``sweep.*`` config value, checked by ``hwnas.config`` like any other.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from hwnas.config import ExperimentConfig, apply_overrides, check_config, config_from_dict, config_to_dict, load_config
+from hwnas.errors import UserError
+from sweep.experiment import RECORD, config_diff, read_record
+from sweep.knobs import check_ranges
+
+__all__ = [
+    "DEFAULT_CONFIG",
+    "SCHEDULERS",
+    "STRATEGIES",
+    "build_parser",
+    "check_static",
+    "flag_overrides",
+    "resolve_config",
+]
+
+DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "configs" / "default.yaml"
+SCHEDULERS = ("none", "asha")
+# dnas: every trial searches (supernet + knobs from Optuna); random: every trial trains an
+# architecture drawn uniformly from the space, the baseline a search has to beat.
+STRATEGIES = ("dnas", "random")
+# flag -> the config value it overrides
+_FLAG_KEYS = (
+    ("trials", "sweep.trials"),
+    ("mode", "sweep.mode"),
+    ("objective", "sweep.objective"),
+    ("scheduler", "sweep.scheduler"),
+    ("concurrency", "sweep.concurrency"),
+    ("strategy", "sweep.strategy"),
+    ("max_latency_ms", "sweep.budget.max_latency_ms"),
+    ("max_energy_mj", "sweep.budget.max_energy_mj"),
+)
+
+
+def build_parser(description: str | None = None) -> argparse.ArgumentParser:
+    """The flags of ``python -m sweep.run`` (``description``: its ``--help`` text)."""
+    p = argparse.ArgumentParser(prog="python -m sweep.run", description=description)
+    p.add_argument("--trials", type=int, help="number of trials (default: the config's sweep.trials)")
+    p.add_argument("--mode", choices=("latency", "energy", "any"), help="which cost term dominates the knobs")
+    p.add_argument(
+        "--objective",
+        choices=("multi", "accuracy", "latency", "energy"),
+        help="what Optuna optimizes (multi: accuracy, LUT latency, LUT energy)",
+    )
+    p.add_argument("--scheduler", choices=SCHEDULERS, help="asha: stop hopeless searches early")
+    p.add_argument(
+        "--strategy",
+        choices=STRATEGIES,
+        help="dnas: search per trial (default); random: uniformly drawn architectures, same childnet recipe",
+    )
+    p.add_argument("--concurrency", type=int, help="trials running at once")
+    # strings: hwnas.config checks them (positive, finite; null: no limit) like any override
+    p.add_argument(
+        "--max-latency-ms",
+        metavar="MS",
+        help="budget: the recommended model's latency limit (sweep.budget.max_latency_ms)",
+    )
+    p.add_argument(
+        "--max-energy-mj",
+        metavar="MJ",
+        help="budget: the recommended model's energy limit (sweep.budget.max_energy_mj; needs LUT energy)",
+    )
+    p.add_argument(
+        "--config", help="experiment config YAML (default: configs/default.yaml; with --resume: the experiment's own)"
+    )
+    p.add_argument(
+        "--set", action="append", default=[], metavar="SECTION.KEY=VALUE", help="override one config value (repeatable)"
+    )
+    p.add_argument("--name", default="default", help="experiment name (default: default)")
+    p.add_argument("--storage", default="experiments", help="directory holding experiments (default: ./experiments)")
+    p.add_argument(
+        "--address",
+        help="Ray cluster: auto (on the head), host:port (the head, default port 6379) or "
+        "ray://host:port (default: $RAY_ADDRESS, else start a local Ray)",
+    )
+    p.add_argument("--resume", action="store_true", help="continue the experiment <storage>/<name>")
+    return p
+
+
+def flag_overrides(args) -> list[str]:
+    """``--set`` values, then the flags given, as ``section.key=value`` overrides."""
+    out = list(args.set)
+    for flag, key in _FLAG_KEYS:
+        value = getattr(args, flag)
+        if value is not None:
+            out.append(f"{key}={value}")
+    return out
+
+
+def resolve_config(args, experiment: Path) -> tuple[ExperimentConfig, dict | None]:
+    """The sweep's config; on ``--resume`` the recorded one, which must not change."""
+    if not args.resume:
+        if (experiment / RECORD).exists() or (experiment / "tuner.pkl").exists():
+            raise UserError(f"experiment {experiment} exists; continue it with --resume or pick another --name")
+        return load_config(args.config or DEFAULT_CONFIG, flag_overrides(args)), None
+    record, recorded = read_record(experiment)
+    if args.config:
+        cfg = load_config(args.config, flag_overrides(args))
+    else:
+        cfg = _apply(config_to_dict(recorded), flag_overrides(args))
+    diff = config_diff(recorded, cfg)
+    if diff:
+        raise UserError(f"--resume: config differs from the experiment's ({RECORD}): " + "; ".join(diff))
+    if cfg.sweep.trials < record.get("trials", 0):
+        raise UserError(
+            f"--resume: --trials {cfg.sweep.trials} is fewer than the {record['trials']} the experiment already has"
+        )
+    return cfg, record
+
+
+def _apply(data: dict, overrides: list[str]) -> ExperimentConfig:
+    """``data`` (a recorded config) with ``section.key=value`` overrides, validated."""
+    return config_from_dict(apply_overrides(data, overrides), source="resumed config")
+
+
+def check_static(cfg: ExperimentConfig) -> None:
+    """Everything about the config that can be known before Ray starts and before a
+    file is written: every section's types and ranges (``hwnas.config.check_config``,
+    which loading already ran; again here for a config object code changed), and the
+    knob ranges. Energy availability is checked once the LUT is known."""
+    check_config(cfg)
+    check_ranges(cfg.sweep, cfg.sweep.mode)
