@@ -17,7 +17,7 @@ from lut import load_lut  # noqa: E402
 from pareto.synthetic import write_synthetic_experiment  # noqa: E402
 from sweep.knobs import start_costs  # noqa: E402
 from sweep.web.__main__ import is_loopback  # noqa: E402
-from sweep.web.app import create_app  # noqa: E402
+from sweep.web.app import LOOPBACK_HOSTS, create_app  # noqa: E402
 from sweep.web.jobs import job_status, start_job, stop_job  # noqa: E402
 from sweep.web.luts import MAX_UPLOAD_BYTES  # noqa: E402
 
@@ -206,6 +206,15 @@ def test_token_required_when_not_on_loopback(storage):
     first = client.get("/?token=s3cret-token")
     assert first.status_code == 200 and "hwnas_token" in first.headers["set-cookie"]
     assert client.get("/api/jobs").status_code == 200  # the cookie the query set
+
+
+def test_a_loopback_server_answers_only_its_own_host_names(storage):
+    client = TestClient(create_app(storage, hosts=LOOPBACK_HOSTS), base_url="http://127.0.0.1:8686")
+    assert client.get("/").status_code == 200
+    assert client.get("/", headers={"Host": "localhost:8686"}).status_code == 200
+    assert client.get("/", headers={"Host": "[::1]:8686"}).status_code == 200
+    rebound = client.get("/api/jobs", headers={"Host": "attacker.example:8686"})  # DNS rebinding
+    assert rebound.status_code == 400 and "Invalid host header" in rebound.text
 
 
 def test_cross_origin_post_is_refused(client):

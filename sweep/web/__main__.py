@@ -36,11 +36,14 @@ def main(argv=None) -> None:
         raise UserError(f"--port {args.port}: expected 1-65535")
     import uvicorn
 
-    from sweep.web.app import create_app
+    from sweep.web.app import LOOPBACK_HOSTS, create_app
 
-    token = None if is_loopback(args.host) else secrets.token_urlsafe(24)
-    app = create_app(args.storage, token=token)
     host = f"[{args.host}]" if ":" in args.host else args.host
+    if is_loopback(args.host):  # no token: only this machine's names in the Host header
+        token, hosts = None, (*LOOPBACK_HOSTS, host)
+    else:
+        token, hosts = secrets.token_urlsafe(24), None
+    app = create_app(args.storage, token=token, hosts=hosts)
     print(f"hwnas web: http://{host}:{args.port}/" + (f"?token={token}" if token else ""), flush=True)
     if token:
         print(f"token (required on every request, header X-Token or ?token=): {token}", flush=True)

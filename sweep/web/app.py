@@ -6,7 +6,9 @@ UserError>"}``; nothing in a request waits for a job (jobs are processes,
 (``sweep.web.files``), anything else is 404. With a ``token`` (the server is reachable
 from other hosts) every request must carry it: header ``X-Token``, query ``?token=``
 (which also sets a cookie, so the page's own links and requests work), or that cookie;
-compared in constant time. A POST from another origin is refused (403).
+compared in constant time. A POST from another origin is refused (403). With ``hosts`` (a
+loopback server: no token) a request whose ``Host`` header names another host is refused (400),
+so a web page cannot reach the server through a DNS name rebound to 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from urllib.parse import urlparse
 from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from hwnas.errors import UserError
 from sweep.web import pages
@@ -27,9 +30,10 @@ from sweep.web.jobs import job_status, start_job, stop_job
 from sweep.web.luts import MAX_UPLOAD_BYTES, choices, knob_preview, save_upload
 from sweep.web.views import list_jobs, run_view, sweep_view
 
-__all__ = ["COOKIE", "create_app"]
+__all__ = ["COOKIE", "LOOPBACK_HOSTS", "create_app"]
 
 COOKIE = "hwnas_token"
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")  # Host header names of this machine
 
 
 def _error(err: UserError, status: int = 400) -> JSONResponse:
@@ -58,14 +62,17 @@ def _guard(app: FastAPI, token: str | None) -> None:
         return response
 
 
-def create_app(storage: str | Path, token: str | None = None) -> FastAPI:
-    """The app serving ``storage`` (runs in ``<storage>/runs/``, sweeps in ``<storage>/<name>/``)."""
+def create_app(storage: str | Path, token: str | None = None, hosts: tuple[str, ...] | None = None) -> FastAPI:
+    """The app serving ``storage`` (runs in ``<storage>/runs/``, sweeps in ``<storage>/<name>/``);
+    ``hosts``: the only ``Host`` header names it answers (None: any)."""
     storage = Path(storage).resolve()
     storage.mkdir(parents=True, exist_ok=True)
     cwd = Path.cwd()
     procs: dict = {}  # pid -> Popen of the jobs this server started (reaped by polling)
     app = FastAPI(title="hwnas", docs_url=None, redoc_url=None, openapi_url=None)
     _guard(app, token)
+    if hosts is not None:
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(hosts))
 
     def start(kind: str, made) -> JSONResponse:
         name, folder, steps = made
