@@ -30,9 +30,10 @@ import sys
 import time
 from pathlib import Path
 
+from pareto.columns import lut_columns, search_lut
 from pareto.compare import compare_experiments
 from pareto.errors import ParetoInputError
-from pareto.experiment import Experiment, lut_columns, read_experiment, search_lut
+from pareto.experiment import Experiment, read_experiment
 from pareto.knob_effects import knob_effects
 
 ROOT = Path(__file__).resolve().parents[1]
