@@ -31,12 +31,10 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
-import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from sweep_cli import ROOT, run_sweep
 
 
 def median_random_latency(cfg, n: int) -> tuple[float, object]:
@@ -96,25 +94,8 @@ def main() -> None:
     )
 
     load_before = os.getloadavg()[0]
-    cmd = [
-        sys.executable,
-        "-m",
-        "sweep.run",
-        "--trials",
-        str(args.trials),
-        "--config",
-        args.config,
-        "--storage",
-        args.storage,
-        "--name",
-        args.name,
-        "--max-latency-ms",
-        f"{budget:.6f}",
-        *extra,
-    ]
-    started = time.perf_counter()
-    code = subprocess.call(cmd, cwd=ROOT)
-    wall = time.perf_counter() - started
+    budget_arg = ["--max-latency-ms", f"{budget:.6f}"]
+    code, wall = run_sweep(args.trials, args.config, args.storage, args.name, *budget_arg, *extra)
     experiment = Path(args.storage) / args.name
     report = build_report(str(experiment), str(experiment / "report"))
     run = json.loads((experiment / "sweep.json").read_text())["runs"][-1]

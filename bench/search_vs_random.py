@@ -25,10 +25,11 @@ Goals (issue 11): distinct >= 24, degenerate <= 2, hv_ratio >= 1.1, spearman_alp
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 import time
 from pathlib import Path
+
+from sweep_cli import ROOT, run_sweep
 
 from pareto.columns import lut_columns, search_lut
 from pareto.compare import compare_experiments
@@ -36,32 +37,7 @@ from pareto.errors import ParetoInputError
 from pareto.experiment import Experiment, read_experiment
 from pareto.knob_effects import knob_effects
 
-ROOT = Path(__file__).resolve().parents[1]
-
 DEGENERATE_BELOW = 0.80
-
-
-def run_sweep(args, name: str, *extra: str) -> tuple[int, float]:
-    """One ``sweep.run`` in a subprocess; returns (exit code, wall seconds)."""
-    cmd = [
-        sys.executable,
-        "-m",
-        "sweep.run",
-        "--trials",
-        str(args.trials),
-        "--config",
-        args.config,
-        "--storage",
-        args.storage,
-        "--name",
-        name,
-        *extra,
-    ]
-    for item in args.set:
-        cmd += ["--set", item]
-    started = time.perf_counter()
-    code = subprocess.call(cmd, cwd=ROOT)
-    return code, time.perf_counter() - started
 
 
 def sweep_figures(exp: Experiment) -> dict:
@@ -107,8 +83,11 @@ def main() -> int:
     else:
         stamp = time.strftime("%Y%m%d-%H%M%S")
         sweep_dir, random_dir = (str(Path(args.storage) / f"{stamp}-{kind}") for kind in ("dnas", "random"))
-        code_s, wall_s = run_sweep(args, f"{stamp}-dnas")
-        code_r, wall_r = run_sweep(args, f"{stamp}-random", "--strategy", "random")
+        overrides = [arg for item in args.set for arg in ("--set", item)]
+        code_s, wall_s = run_sweep(args.trials, args.config, args.storage, f"{stamp}-dnas", *overrides)
+        code_r, wall_r = run_sweep(
+            args.trials, args.config, args.storage, f"{stamp}-random", "--strategy", "random", *overrides
+        )
         print(f"sweep: exit={code_s} wall_s={wall_s:.1f}   random: exit={code_r} wall_s={wall_r:.1f}")
     try:
         sweep, random = read_experiment(sweep_dir), read_experiment(random_dir)

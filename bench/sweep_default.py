@@ -31,15 +31,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
-import sys
 import time
 from pathlib import Path
 
+from sweep_cli import ROOT, run_sweep
+
 from pareto.analysis import lut_error_stats
 from pareto.experiment import read_experiment
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def last_rows(experiment: Path) -> list[dict]:
@@ -72,22 +70,7 @@ def main() -> None:
     p.add_argument("--config", default=str(ROOT / "configs" / "default.yaml"))
     args = p.parse_args()
 
-    cmd = [
-        sys.executable,
-        "-m",
-        "sweep.run",
-        "--trials",
-        str(args.trials),
-        "--config",
-        args.config,
-        "--storage",
-        args.storage,
-        "--name",
-        args.name,
-    ]
-    started = time.perf_counter()
-    code = subprocess.call(cmd, cwd=ROOT)
-    wall = time.perf_counter() - started
+    code, wall = run_sweep(args.trials, args.config, args.storage, args.name)
     experiment = Path(args.storage) / args.name
     record = json.loads((experiment / "sweep.json").read_text())
     concurrency = record["config"]["sweep"]["concurrency"]
