@@ -55,6 +55,11 @@ def _sizes(values: pd.Series) -> np.ndarray:
     return 6 + spread * scaled
 
 
+def _outlined(x, y, marker: dict, **kw) -> go.Scatter:
+    """Trials as markers with a dark outline, so overlapping bubbles stay apart."""
+    return go.Scatter(x=x, y=y, mode="markers", marker=dict(marker, line=dict(width=1, color="#333")), **kw)
+
+
 def bubble_chart(finished: pd.DataFrame, lat_col: str, en_col: str, src_col: str | None, front_ids, title: str):
     """The seed's Fig. 7: latency x energy, bubble size = accuracy, the front highlighted."""
     df = finished.dropna(subset=[lat_col, en_col, "test_acc"])
@@ -65,16 +70,9 @@ def bubble_chart(finished: pd.DataFrame, lat_col: str, en_col: str, src_col: str
     fig = go.Figure()
     for mask, name, color in ((~on, "other trials", OTHER_COLOR), (on, "Pareto front", FRONT_COLOR)):
         part = df[mask]
+        marker = dict(size=sizes[mask.to_numpy()], color=color, opacity=0.65)
         fig.add_trace(
-            go.Scatter(
-                x=part[lat_col],
-                y=part[en_col],
-                mode="markers",
-                name=name,
-                text=trial_hover(part),
-                hoverinfo="text+x+y",
-                marker=dict(size=sizes[mask.to_numpy()], color=color, opacity=0.65, line=dict(width=1, color="#333")),
-            )
+            _outlined(part[lat_col], part[en_col], marker, name=name, text=trial_hover(part), hoverinfo="text+x+y")
         )
     sources = df[src_col] if src_col and src_col in df else []
     fig.update_layout(
@@ -92,24 +90,16 @@ def knobs_chart(trials: pd.DataFrame, x: str, y: str, value_col: str, value_labe
     if df.empty:
         return None
     value = df[value_col].to_numpy(dtype=float)
-    fig = go.Figure(
-        go.Scatter(
-            x=df[x],
-            y=df[y],
-            mode="markers",
-            text=[f"trial {t}<br>{value_label} {v:.3g}" for t, v in zip(df["trial_id"], value)],
-            hoverinfo="text",
-            marker=dict(
-                size=_sizes(df[value_col]),
-                color=value,
-                colorscale="Viridis",
-                showscale=True,
-                opacity=0.75,
-                colorbar=dict(title=value_label),
-                line=dict(width=1, color="#333"),
-            ),
-        )
+    marker = dict(
+        size=_sizes(df[value_col]),
+        color=value,
+        colorscale="Viridis",
+        showscale=True,
+        opacity=0.75,
+        colorbar=dict(title=value_label),
     )
+    text = [f"trial {t}<br>{value_label} {v:.3g}" for t, v in zip(df["trial_id"], value)]
+    fig = go.Figure(_outlined(df[x], df[y], marker, text=text, hoverinfo="text"))
     fig.update_layout(
         title=title + f" (bubble size and color = {value_label}; smaller is better)",
         xaxis_title=x,
@@ -173,18 +163,10 @@ def knob_panels(finished: pd.DataFrame, rows: list, knobs=("alpha", "beta", "gam
     for r, (col, label) in enumerate(rows, 1):
         for c, knob in enumerate(knobs, 1):
             df = finished.dropna(subset=[knob, col])
+            marker = dict(color=OTHER_COLOR, size=6)
+            text = [f"trial {t}" for t in df["trial_id"]]
             fig.add_trace(
-                go.Scatter(
-                    x=df[knob],
-                    y=df[col],
-                    mode="markers",
-                    showlegend=False,
-                    marker=dict(color=OTHER_COLOR, size=6, line=dict(width=1, color="#333")),
-                    text=[f"trial {t}" for t in df["trial_id"]],
-                    hoverinfo="text+x+y",
-                ),
-                row=r,
-                col=c,
+                _outlined(df[knob], df[col], marker, showlegend=False, text=text, hoverinfo="text+x+y"), row=r, col=c
             )
             if r == len(rows):
                 fig.update_xaxes(title_text=knob, row=r, col=c)

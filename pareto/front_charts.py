@@ -73,36 +73,13 @@ def accuracy_latency_chart(finished: pd.DataFrame, sources: list, baselines: lis
     for i, (_title, lat_col, front_ids, is_measured) in enumerate(panels, 1):
         df = finished.dropna(subset=[lat_col, "test_acc"])
         on = df["trial_id"].isin(front_ids)
-        others = df[~on]
-        fig.add_trace(
-            _cloud(
-                others[lat_col],
-                others["test_acc"],
-                OTHER_COLOR,
-                name="other trials",
-                legendgroup="other",
-                showlegend=i == 1,
-                text=trial_hover(others),
-                hoverinfo="text+x",
-            ),
-            row=1,
-            col=i,
+        parts = (
+            (_cloud, df[~on], OTHER_COLOR, "other trials", "other"),
+            (_step_front, df[on].sort_values(lat_col), FRONT_COLOR, "Pareto front", "front"),
         )
-        front = df[on].sort_values(lat_col)
-        fig.add_trace(
-            _step_front(
-                front[lat_col].to_numpy(),
-                front["test_acc"].to_numpy(),
-                FRONT_COLOR,
-                name="Pareto front",
-                legendgroup="front",
-                showlegend=i == 1,
-                text=trial_hover(front),
-                hoverinfo="text+x",
-            ),
-            row=1,
-            col=i,
-        )
+        for trace, part, color, name, group in parts:
+            kw = dict(name=name, legendgroup=group, showlegend=i == 1, text=trial_hover(part), hoverinfo="text+x")
+            fig.add_trace(trace(part[lat_col], part["test_acc"], color, **kw), row=1, col=i)
         fig.update_xaxes(title_text="latency (ms)", row=1, col=i)
         if is_measured:
             _add_baselines(fig, baselines, i)
