@@ -31,9 +31,10 @@ from pathlib import Path
 
 from sweep_cli import ROOT, run_sweep
 
+from pareto.columns import lut_columns, search_lut
 from pareto.compare import compare_experiments
 from pareto.errors import ParetoInputError
-from pareto.experiment import Experiment, lut_columns, read_experiment, search_lut
+from pareto.experiment import Experiment, read_experiment
 from pareto.knob_effects import knob_effects
 
 DEGENERATE_BELOW = 0.80

@@ -14,8 +14,8 @@ objectives' units, so compare hypervolumes of the same front between sweeps, not
 import numpy as np
 import pandas as pd
 
+from .columns import lut_columns
 from .dominance import nondominated_mask, to_costs
-from .experiment import lut_columns
 from .hypervolume import REFERENCE_RULE, default_reference, hypervolume
 from .stats import estimate_error_stats
 

@@ -21,7 +21,7 @@ modeled energy when both come from the same model (``energy_basis`` names it), e
 import pandas as pd
 
 from . import page
-from .experiment import lut_columns, search_lut
+from .columns import lut_columns, search_lut
 
 __all__ = ["comparison_rows", "table1_rows", "table_sections"]
 

@@ -21,8 +21,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from .columns import lut_columns, search_lut, short_lut_name
 from .dominance import nondominated_mask, to_costs
-from .experiment import Experiment, lut_columns, search_lut, short_lut_name
+from .experiment import Experiment
 from .hypervolume import REFERENCE_RULE, default_reference, hypervolume
 
 __all__ = ["Comparison", "compare_experiments", "latency_metric", "strategy_of"]

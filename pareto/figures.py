@@ -1,26 +1,29 @@
-"""Plotly figures of the report. Each function returns a figure, or None when its data is absent
-(the page then says so instead of drawing an empty plot)."""
+"""Plotly figures of the report: costs and knobs of one experiment, and the report's chart colors
+(the accuracy-vs-latency charts are in :mod:`.front_charts`). Each function returns a figure, or
+None when its data is absent (the page then says so instead of drawing an empty plot)."""
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .experiment import lut_columns, short_lut_name
+from .columns import lut_columns, short_lut_name
 
 __all__ = [
+    "BASELINE_COLOR",
+    "FRONT_COLOR",
+    "OTHER_COLOR",
     "energy_label",
+    "trial_hover",
     "bubble_chart",
     "knobs_chart",
     "knob_panels",
-    "accuracy_latency_chart",
     "lut_vs_measured_chart",
-    "comparison_chart",
 ]
 
-_FRONT_COLOR = "#d62728"
-_OTHER_COLOR = "#7f9fbf"
-_BASELINE_COLOR = "#2ca02c"
+FRONT_COLOR = "#d62728"
+OTHER_COLOR = "#7f9fbf"
+BASELINE_COLOR = "#2ca02c"
 
 
 def energy_label(sources) -> str:
@@ -34,21 +37,27 @@ def energy_label(sources) -> str:
     return "energy (mJ)"
 
 
-def _hover(df: pd.DataFrame) -> list:
+def trial_hover(df: pd.DataFrame) -> list:
+    """Hover text of each trial: its id and test accuracy."""
     return [
         f"trial {t}<br>acc {a:.4f}" if pd.notna(a) else f"trial {t}<br>acc n/a"
         for t, a in zip(df["trial_id"], df["test_acc"])
     ]
 
 
-def _sizes(acc: pd.Series) -> np.ndarray:
-    """Bubble diameter from accuracy, spread over the observed range so differences show."""
-    acc = acc.to_numpy(dtype=float)
-    lo, hi = np.nanmin(acc), np.nanmax(acc)
-    scaled = (acc - lo) / (hi - lo) if hi > lo else np.full_like(acc, 0.5)
+def _sizes(values: pd.Series) -> np.ndarray:
+    """Bubble diameter from a value (accuracy, a cost), spread over the observed range so differences show."""
+    values = values.to_numpy(dtype=float)
+    lo, hi = np.nanmin(values), np.nanmax(values)
+    scaled = (values - lo) / (hi - lo) if hi > lo else np.full_like(values, 0.5)
     # many trials: smaller bubbles, or they hide each other
-    spread = 32 * min(1.0, float(np.sqrt(60 / max(len(acc), 1))))
+    spread = 32 * min(1.0, float(np.sqrt(60 / max(len(values), 1))))
     return 6 + spread * scaled
+
+
+def _outlined(x, y, marker: dict, **kw) -> go.Scatter:
+    """Trials as markers with a dark outline, so overlapping bubbles stay apart."""
+    return go.Scatter(x=x, y=y, mode="markers", marker=dict(marker, line=dict(width=1, color="#333")), **kw)
 
 
 def bubble_chart(finished: pd.DataFrame, lat_col: str, en_col: str, src_col: str | None, front_ids, title: str):
@@ -59,18 +68,11 @@ def bubble_chart(finished: pd.DataFrame, lat_col: str, en_col: str, src_col: str
     on = df["trial_id"].isin(front_ids)
     sizes = _sizes(df["test_acc"])
     fig = go.Figure()
-    for mask, name, color in ((~on, "other trials", _OTHER_COLOR), (on, "Pareto front", _FRONT_COLOR)):
+    for mask, name, color in ((~on, "other trials", OTHER_COLOR), (on, "Pareto front", FRONT_COLOR)):
         part = df[mask]
+        marker = dict(size=sizes[mask.to_numpy()], color=color, opacity=0.65)
         fig.add_trace(
-            go.Scatter(
-                x=part[lat_col],
-                y=part[en_col],
-                mode="markers",
-                name=name,
-                text=_hover(part),
-                hoverinfo="text+x+y",
-                marker=dict(size=sizes[mask.to_numpy()], color=color, opacity=0.65, line=dict(width=1, color="#333")),
-            )
+            _outlined(part[lat_col], part[en_col], marker, name=name, text=trial_hover(part), hoverinfo="text+x+y")
         )
     sources = df[src_col] if src_col and src_col in df else []
     fig.update_layout(
@@ -88,124 +90,22 @@ def knobs_chart(trials: pd.DataFrame, x: str, y: str, value_col: str, value_labe
     if df.empty:
         return None
     value = df[value_col].to_numpy(dtype=float)
-    lo, hi = value.min(), value.max()
-    spread = 32 * min(1.0, float(np.sqrt(60 / len(value))))
-    sizes = 6 + spread * ((value - lo) / (hi - lo) if hi > lo else np.full_like(value, 0.5))
-    fig = go.Figure(
-        go.Scatter(
-            x=df[x],
-            y=df[y],
-            mode="markers",
-            text=[f"trial {t}<br>{value_label} {v:.3g}" for t, v in zip(df["trial_id"], value)],
-            hoverinfo="text",
-            marker=dict(
-                size=sizes,
-                color=value,
-                colorscale="Viridis",
-                showscale=True,
-                opacity=0.75,
-                colorbar=dict(title=value_label),
-                line=dict(width=1, color="#333"),
-            ),
-        )
+    marker = dict(
+        size=_sizes(df[value_col]),
+        color=value,
+        colorscale="Viridis",
+        showscale=True,
+        opacity=0.75,
+        colorbar=dict(title=value_label),
     )
+    text = [f"trial {t}<br>{value_label} {v:.3g}" for t, v in zip(df["trial_id"], value)]
+    fig = go.Figure(_outlined(df[x], df[y], marker, text=text, hoverinfo="text"))
     fig.update_layout(
         title=title + f" (bubble size and color = {value_label}; smaller is better)",
         xaxis_title=x,
         yaxis_title=y,
         height=460,
     )
-    return fig
-
-
-def _staircase(points: pd.DataFrame, lat_col: str):
-    """Front of (max acc, min latency) as a step line, sorted by latency."""
-    pts = points.sort_values(lat_col)
-    return pts[lat_col].to_numpy(), pts["test_acc"].to_numpy()
-
-
-def accuracy_latency_chart(finished: pd.DataFrame, sources: list, baselines: list):
-    """Accuracy vs latency, one panel per cost source (each LUT, measured), front as a step line.
-
-    ``sources``: ``[(title, latency column, front trial ids, is_measured)]``. Baselines are drawn
-    on the measured panel only (they were measured on the device, never LUT-estimated); a
-    baseline without accuracy is a vertical dotted line at its latency.
-    """
-    panels = [s for s in sources if finished[s[1]].notna().any() and finished["test_acc"].notna().any()]
-    if not panels:
-        return None
-    fig = make_subplots(rows=1, cols=len(panels), subplot_titles=[p[0] for p in panels], horizontal_spacing=0.07)
-    for i, (_title, lat_col, front_ids, is_measured) in enumerate(panels, 1):
-        df = finished.dropna(subset=[lat_col, "test_acc"])
-        on = df["trial_id"].isin(front_ids)
-        fig.add_trace(
-            go.Scatter(
-                x=df.loc[~on, lat_col],
-                y=df.loc[~on, "test_acc"],
-                mode="markers",
-                marker=dict(color=_OTHER_COLOR, size=7),
-                name="other trials",
-                legendgroup="other",
-                showlegend=i == 1,
-                text=_hover(df[~on]),
-                hoverinfo="text+x",
-            ),
-            row=1,
-            col=i,
-        )
-        xs, ys = _staircase(df[on], lat_col)
-        fig.add_trace(
-            go.Scatter(
-                x=xs,
-                y=ys,
-                mode="lines+markers",
-                line=dict(shape="hv", color=_FRONT_COLOR),
-                marker=dict(size=9, color=_FRONT_COLOR),
-                name="Pareto front",
-                legendgroup="front",
-                showlegend=i == 1,
-                text=_hover(df[on].sort_values(lat_col)),
-                hoverinfo="text+x",
-            ),
-            row=1,
-            col=i,
-        )
-        fig.update_xaxes(title_text="latency (ms)", row=1, col=i)
-        if is_measured:
-            for b in baselines:
-                lat = b.get("latency_ms")
-                if lat is None:
-                    continue
-                label = f"baseline: {b.get('name', '?')}"
-                if b.get("test_acc") is not None:
-                    fig.add_trace(
-                        go.Scatter(
-                            x=[lat],
-                            y=[b["test_acc"]],
-                            mode="markers+text",
-                            text=[label],
-                            textposition="middle left",
-                            marker=dict(symbol="star", size=14, color=_BASELINE_COLOR),
-                            name="baselines (same device, same protocol)",
-                            legendgroup="baseline",
-                            showlegend=True,
-                        ),
-                        row=1,
-                        col=i,
-                    )
-                else:
-                    fig.add_vline(
-                        x=lat,
-                        line=dict(color=_BASELINE_COLOR, dash="dot"),
-                        row=1,
-                        col=i,
-                        annotation_text=f"{label} (no accuracy)",
-                        annotation_textangle=-90,
-                        annotation_position="bottom left",
-                        annotation_font_size=10,
-                    )
-    fig.update_yaxes(title_text="test accuracy", row=1, col=1)
-    fig.update_layout(title="Accuracy vs latency per cost source (front: step line)", height=480)
     return fig
 
 
@@ -226,7 +126,7 @@ def lut_vs_measured_chart(finished: pd.DataFrame, luts: dict):
                 y=df[col],
                 mode="markers",
                 name=f"{short_lut_name(name)} ({device or 'device unknown'})",
-                text=_hover(df),
+                text=trial_hover(df),
                 hoverinfo="text+x+y",
             )
         )
@@ -263,74 +163,13 @@ def knob_panels(finished: pd.DataFrame, rows: list, knobs=("alpha", "beta", "gam
     for r, (col, label) in enumerate(rows, 1):
         for c, knob in enumerate(knobs, 1):
             df = finished.dropna(subset=[knob, col])
+            marker = dict(color=OTHER_COLOR, size=6)
+            text = [f"trial {t}" for t in df["trial_id"]]
             fig.add_trace(
-                go.Scatter(
-                    x=df[knob],
-                    y=df[col],
-                    mode="markers",
-                    showlegend=False,
-                    marker=dict(color=_OTHER_COLOR, size=6, line=dict(width=1, color="#333")),
-                    text=[f"trial {t}" for t in df["trial_id"]],
-                    hoverinfo="text+x+y",
-                ),
-                row=r,
-                col=c,
+                _outlined(df[knob], df[col], marker, showlegend=False, text=text, hoverinfo="text+x+y"), row=r, col=c
             )
             if r == len(rows):
                 fig.update_xaxes(title_text=knob, row=r, col=c)
         fig.update_yaxes(title_text=label, row=r, col=1)
     fig.update_layout(title=title, height=190 * len(rows) + 110)
-    return fig
-
-
-def comparison_chart(sets: list, reference: dict | None, latency_label: str):
-    """Two experiments' accuracy vs latency: every trial faint, each front as a step line, and the
-    shared hypervolume reference point. ``sets``: ``[(name, DataFrame(trial_id, test_acc,
-    latency_ms, on_front))]``."""
-    if not any(len(df) for _, df in sets):
-        return None
-    fig = go.Figure()
-    for (name, df), color in zip(sets, (_FRONT_COLOR, "#1f77b4")):
-        hover = [f"{name}: trial {t}<br>acc {a:.4f}" for t, a in zip(df["trial_id"], df["test_acc"])]
-        fig.add_trace(
-            go.Scatter(
-                x=df["latency_ms"],
-                y=df["test_acc"],
-                mode="markers",
-                name=f"{name}: all trials",
-                legendgroup=name,
-                marker=dict(color=color, size=7, opacity=0.35),
-                text=hover,
-                hoverinfo="text+x",
-            )
-        )
-        front = df[df["on_front"].astype(bool)].sort_values("latency_ms")
-        fig.add_trace(
-            go.Scatter(
-                x=front["latency_ms"],
-                y=front["test_acc"],
-                mode="lines+markers",
-                name=f"{name}: front",
-                legendgroup=name,
-                line=dict(shape="hv", color=color),
-                marker=dict(size=9, color=color),
-                hoverinfo="x+y",
-            )
-        )
-    if reference:
-        fig.add_trace(
-            go.Scatter(
-                x=[reference["latency_ms"]],
-                y=[reference["test_acc"]],
-                mode="markers",
-                name="hypervolume reference point (shared)",
-                marker=dict(symbol="x", size=12, color="#444"),
-            )
-        )
-    fig.update_layout(
-        title="Accuracy vs latency, two experiments (front: step line)",
-        xaxis_title=latency_label,
-        yaxis_title="test accuracy",
-        height=480,
-    )
     return fig

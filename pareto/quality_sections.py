@@ -6,9 +6,10 @@ import os
 
 import pandas as pd
 
-from . import figures, page
+from . import figures, front_charts, page
+from .columns import lut_columns, search_lut, short_lut_name
 from .compare import Comparison
-from .experiment import Experiment, lut_columns, search_lut, short_lut_name
+from .experiment import Experiment
 
 __all__ = ["comparison_section", "knob_effects_section"]
 
@@ -59,7 +60,7 @@ def comparison_section(comparison: Comparison) -> tuple:
             text += f"<p class=note>{page.esc(note)}.</p>"
     sets = [(names[k], comparison.points[k]) for k in ("self", "other")]
     chart = page.figure_html(
-        figures.comparison_chart(sets, ref, s["metric"]["label"]),
+        front_charts.comparison_chart(sets, ref, s["metric"]["label"]),
         "no finished trial with test accuracy and latency in either experiment",
     )
     return (f"Comparison with {os.path.basename(s['other'])}", text + chart)

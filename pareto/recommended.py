@@ -16,7 +16,8 @@ import pandas as pd
 
 from . import page
 from .budget import LIMITS, budget_of, judge, recommend
-from .experiment import Experiment, lut_columns, short_lut_name
+from .columns import lut_columns, short_lut_name
+from .experiment import Experiment
 
 __all__ = [
     "BUDGET_COLUMNS",

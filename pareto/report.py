@@ -15,263 +15,19 @@ import json
 import os
 import sys
 
-import pandas as pd
-
-from . import figures, page
 from .analysis import compute_fronts, fidelity_line, lut_error_stats
-from .baseline_tables import comparison_rows, table1_rows, table_sections
+from .baseline_tables import comparison_rows, table1_rows
 from .budget import budget_of
+from .columns import lut_columns, search_lut
 from .compare import compare_experiments, strategy_of
 from .errors import ParetoInputError
-from .experiment import lut_columns, read_experiment, short_lut_name
+from .experiment import read_experiment
 from .knob_effects import knob_effects
-from .quality_sections import comparison_section, knob_effects_section
-from .recommended import budget_text, mark_budget, recommended_line, recommended_model, recommended_section
+from .recommended import mark_budget, recommended_line, recommended_model
 from .report_files import json_safe, pareto_table, write_all
+from .report_sections import energy_sources, report_html
 
 __all__ = ["build_report", "main"]
-
-
-def _search_latency_col(finished: pd.DataFrame, luts: dict):
-    searched = finished["search_lut"].dropna()
-    name = searched.mode().iloc[0] if len(searched) else next(iter(luts), None)
-    return (lut_columns(name)["latency"], f"LUT latency ({short_lut_name(name)})") if name in luts else (None, None)
-
-
-def _energy_sources(trials: pd.DataFrame, luts: dict) -> list:
-    """(label, latency col, energy col, energy-source col, front name) for every source with energy."""
-    out = []
-    for name in luts:
-        cols = lut_columns(name)
-        if trials[cols["energy"]].notna().any():
-            out.append(
-                (f"LUT {short_lut_name(name)}", cols["latency"], cols["energy"], cols["energy_source"], f"lut:{name}")
-            )
-    if trials["measured_energy_mj"].notna().any():
-        out.append(("measured", "measured_latency_ms", "measured_energy_mj", "measured_energy_source", "measured"))
-    return out
-
-
-_NO_ENERGY = "no energy data: no LUT has energy and no meter measured energy, so the energy figures are left out"
-
-
-def _shorten(exp, text: str) -> str:
-    """LUT file paths in ``text`` as their base names."""
-    for name in exp.luts:
-        text = text.replace(name, short_lut_name(name))
-    return text
-
-
-def _meta_section(exp, trials, energy_sources) -> tuple:
-    counts = trials["status"].value_counts().to_dict()
-    luts_text = ", ".join(f"{n} ({d or 'device unknown'})" for n, d in exp.luts.items()) or "none"
-    meta = (
-        f"<p class=meta>experiment: <code>{page.esc(os.path.abspath(exp.root))}</code><br>"
-        f"trials: {len(trials)} ({', '.join(f'{v} {k}' for k, v in sorted(counts.items()))}); "
-        f"mode: {page.esc(exp.sweep.get('mode', 'n/a'))}; LUTs: {page.esc(luts_text)}<br>"
-        f"budget: {page.esc(budget_text(budget_of(exp.sweep)))}</p>"
-    )
-    if exp.sweep.get("synthetic"):
-        meta += "<p class=note>SYNTHETIC experiment: made-up numbers for testing the report.</p>"
-    if not energy_sources:
-        meta += f"<p class=note>{_NO_ENERGY}.</p>"
-    return None, meta
-
-
-def _fronts_section(exp, fronts) -> tuple:
-    rows = []
-    for f in fronts:
-        objs = _shorten(exp, ", ".join(f"{o['sense']} {o['column']}" for o in f["objectives"]))
-        ref = _shorten(exp, ", ".join(f"{k}={v:.4g}" for k, v in (f["reference_point"] or {}).items()))
-        rows.append(
-            {
-                "name": _shorten(exp, f["name"]),
-                "objectives": objs,
-                "size": len(f["trial_ids"]),
-                "used": f["rows_used"],
-                "left_out": f["left_out"],
-                "hypervolume": f["hypervolume"],
-                "reference": ref or f.get("note", ""),
-            }
-        )
-    return (
-        "Fronts and hypervolume",
-        _table_simple(
-            rows,
-            [
-                ("front", "name"),
-                ("objectives", "objectives"),
-                ("trials on front", "size"),
-                ("finished trials used", "used"),
-                ("left out (missing objective)", "left_out"),
-                ("hypervolume", "hypervolume"),
-                ("reference point (worst + 10 % of range)", "reference"),
-            ],
-        ),
-    )
-
-
-def _bubble_section(finished, energy_sources, front_ids) -> tuple:
-    charts = []
-    for label, lat_col, en_col, src_col, front_name in energy_sources:
-        fig = figures.bubble_chart(
-            finished, lat_col, en_col, src_col, front_ids.get(front_name, []), f"Latency x energy, {label}"
-        )
-        charts.append(page.figure_html(fig, f"{label}: no finished trial with latency, energy and accuracy"))
-    return "Latency x energy x accuracy", "".join(charts) or f"<p class=note>{_NO_ENERGY}.</p>"
-
-
-def _knobs_section(exp, finished, energy_sources) -> tuple:
-    lat_col, lat_label = _search_latency_col(finished, exp.luts)
-    fig = (
-        figures.knobs_chart(finished, "alpha", "beta", lat_col, lat_label, "alpha and beta vs latency")
-        if lat_col
-        else None
-    )
-    knob_html = page.figure_html(fig, "no finished trial with alpha, beta and a LUT latency")
-    if energy_sources:
-        label, _, en_col, _, _ = energy_sources[0]
-        fig = figures.knobs_chart(
-            finished, "gamma", "delta", en_col, f"energy mJ ({label})", "gamma and delta vs energy"
-        )
-        knob_html += page.figure_html(fig, "no finished trial with gamma, delta and energy")
-    else:
-        knob_html += f"<p class=note>gamma and delta vs energy: {_NO_ENERGY}.</p>"
-    return "Knobs vs cost", knob_html
-
-
-def _accuracy_latency_section(exp, finished, front_ids) -> tuple:
-    sources = [
-        (f"LUT {short_lut_name(n)}", lut_columns(n)["latency"], front_ids.get(f"lut:{n}", []), False) for n in exp.luts
-    ]
-    sources.append(("measured on device", "measured_latency_ms", front_ids.get("measured", []), True))
-    fig = figures.accuracy_latency_chart(finished, sources, exp.baselines)
-    return "Accuracy vs latency", page.figure_html(fig, "no finished trial with accuracy and latency")
-
-
-def _fidelity_section(exp, finished, stats) -> tuple:
-    rows = [
-        {
-            **s,
-            "lut": short_lut_name(s["lut"]),
-            "same_device": "yes" if s["same_device"] else "no (cross-device)",
-            "within_10pct": None if s["within_10pct"] is None else 100 * s["within_10pct"],
-        }
-        for s in stats
-    ]
-    chart = page.figure_html(
-        figures.lut_vs_measured_chart(finished, exp.luts),
-        "no finished trial has both a LUT estimate and a measured latency",
-    )
-    return (
-        "LUT estimate vs measurement",
-        chart
-        + _table_simple(
-            rows,
-            [
-                ("LUT", "lut"),
-                ("LUT device", "lut_device"),
-                ("same device as measurement", "same_device"),
-                ("distinct childnets", "n"),
-                ("compared with", "compared_with"),
-                ("within ±10 % (%)", "within_10pct"),
-                ("MAPE (%)", "mape_pct"),
-                ("Kendall tau", "kendall_tau"),
-                ("median estimate/measured", "median_ratio"),
-                ("speed factor (now / profiling)", "speed_factor"),
-                ("measurements' median rel. IQR", "measured_rel_iqr"),
-                ("noisy measurements", "noisy_measurements"),
-            ],
-        ),
-    )
-
-
-def _pareto_section(exp, trials, pareto_df) -> tuple:
-    heading = "Pareto-optimal trials (click a header to sort)"
-    if not len(pareto_df):
-        return heading, "<p class=note>no trial is on any front yet (no finished trial)</p>"
-    colors = page.op_colors(op for ops in trials["ops"].dropna() for op in ops.split())
-    cols = [("trial", "trial_id"), ("test acc", "test_acc"), ("architecture (one block per layer)", "ops")]
-    for n in exp.luts:
-        short = short_lut_name(n)
-        modeled = trials[lut_columns(n)["energy_source"]].astype(str).str.startswith("model:").any()
-        cols += [
-            (f"LUT lat ms [{short}]", lut_columns(n)["latency"]),
-            (f"LUT energy mJ{' (MODELED)' if modeled else ''} [{short}]", lut_columns(n)["energy"]),
-        ]
-    cols += [
-        ("measured lat ms", "measured_latency_ms"),
-        ("measured energy mJ", "measured_energy_mj"),
-        ("alpha", "alpha"),
-        ("beta", "beta"),
-        ("gamma", "gamma"),
-        ("delta", "delta"),
-        ("params", "params"),
-        ("FLOPs", "flops"),
-        ("on fronts", "fronts"),
-    ]
-    cols = [(l, k) for l, k in cols if k in ("ops", "fronts", "trial_id") or pareto_df[k].notna().any()]
-    shown = pareto_df.assign(fronts=pareto_df["fronts"].map(lambda t: _shorten(exp, t)).str.replace(";", "; "))
-    return heading, _op_legend(colors) + page.table_html(shown, cols, arch_col="ops", colors=colors)
-
-
-def _not_finished_section(trials) -> tuple:
-    not_done = trials[trials["status"] != "finished"]
-    if not len(not_done):
-        return "Failed, unreadable and running trials (0)", "<p>none</p>"
-    return (
-        f"Failed, unreadable and running trials ({len(not_done)})",
-        "<p class=meta>running: no child/metrics.json and no error.txt yet (the trial is still "
-        "working, or the sweep was interrupted: see Ray's own status)</p>"
-        + page.table_html(
-            not_done,
-            [
-                ("trial", "trial_id"),
-                ("status", "status"),
-                ("reason", "reason"),
-                ("Ray status", "ray_status"),
-                ("folder", "trial_dir"),
-            ],
-        ),
-    )
-
-
-def _html(
-    exp, trials, fronts, stats, pareto_df, effects: dict, comparison=None, recommended=None, tables=((), ())
-) -> str:
-    """report.html: one section per function above, in reading order."""
-    finished = trials[trials["status"] == "finished"]
-    front_ids = {f["name"]: f["trial_ids"] for f in fronts}
-    energy_sources = _energy_sources(trials, exp.luts)
-    sections = [
-        _meta_section(exp, trials, energy_sources),
-        recommended_section(recommended, budget_of(exp.sweep)),
-        *table_sections(*tables),
-        _fronts_section(exp, fronts),
-        _bubble_section(finished, energy_sources, front_ids),
-        _knobs_section(exp, finished, energy_sources),
-        knob_effects_section(exp, finished, effects),
-        _accuracy_latency_section(exp, finished, front_ids),
-    ]
-    if comparison is not None:
-        sections.append(comparison_section(comparison))
-    sections += [
-        _fidelity_section(exp, finished, stats),
-        _pareto_section(exp, trials, pareto_df),
-        _not_finished_section(trials),
-    ]
-    if exp.problems:
-        items = "".join(f"<li>{page.esc(p)}</li>" for p in exp.problems)
-        sections.append((f"Problems reading the experiment ({len(exp.problems)})", f"<ul>{items}</ul>"))
-    return page.render_page(f"Sweep report: {os.path.basename(os.path.abspath(exp.root))}", sections)
-
-
-def _table_simple(rows: list, columns: list) -> str:
-    return page.table_html(pd.DataFrame(rows, columns=[k for _, k in columns]), columns, sortable=False)
-
-
-def _op_legend(colors: dict) -> str:
-    return "<p class=meta>ops:</p>" + page.op_legend(colors)
 
 
 def _read_other(vs: str, out_dir: str):
@@ -294,7 +50,8 @@ def build_report(experiment_dir: str, out_dir: str, vs: str | None = None) -> di
     fronts = compute_fronts(trials, exp.luts)
     stats = lut_error_stats(trials, exp.luts)
     pareto_df = pareto_table(trials, fronts)
-    effects = knob_effects(trials, _search_latency_col(trials[trials["status"] == "finished"], exp.luts)[0])
+    searched = search_lut(trials, exp.luts)
+    effects = knob_effects(trials, lut_columns(searched)["latency"] if searched else None)
     table1 = table1_rows(exp.baselines, trials, fronts, exp.luts)
     table2 = comparison_rows(table1)
     report = json_safe(
@@ -313,7 +70,7 @@ def build_report(experiment_dir: str, out_dir: str, vs: str | None = None) -> di
                 "records"
             ),
             "problems": exp.problems,
-            "energy_available": bool(_energy_sources(trials, exp.luts)),
+            "energy_available": bool(energy_sources(trials, exp.luts)),
             "knob_effects": effects,
             "comparison_vs": comparison.summary if comparison else None,
         }
@@ -325,7 +82,7 @@ def build_report(experiment_dir: str, out_dir: str, vs: str | None = None) -> di
             "trials.csv": trials.to_csv(index=False),
             "pareto.csv": pareto_df.to_csv(index=False),
             "report.json": json.dumps(report, indent=1) + "\n",
-            "report.html": _html(
+            "report.html": report_html(
                 exp,
                 trials,
                 fronts,

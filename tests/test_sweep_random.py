@@ -71,7 +71,8 @@ def test_bad_strategy_is_one_line(tmp_path, capsys):
 def test_random_sweep_layout_is_read_by_pareto(tmp_path):
     """Two random trials of the smoke config (22-layer fbnet-cifar, builtin LUT): no
     warm-up, arch.json with ops, LUT estimate and picked=random, params.json with the ops."""
-    from pareto.experiment import lut_columns, read_experiment
+    from pareto.columns import lut_columns
+    from pareto.experiment import read_experiment
 
     cmd = [
         sys.executable,

@@ -1,0 +1,154 @@
+"""The records of pareto's synthetic experiments (:mod:`.synthetic`), each shaped as its real
+writer writes it (``hwnas.records``; ``tests/test_contract.py`` checks both against the same
+types): sweep.json, search/arch.json, a LUT estimate, a measurement, child/metrics.json and
+result.json's rows. Made-up values come from the caller; the fixed ones are marked synthetic."""
+
+import json
+import os
+
+__all__ = [
+    "FBNET_OPS",
+    "LAYERS",
+    "arch_record",
+    "done_row",
+    "lut_estimate",
+    "measurement",
+    "metrics_record",
+    "sweep_record",
+    "write_json",
+    "write_result_rows",
+]
+
+# The FBNet op names (kept here as data: pareto must not import hwnas).
+FBNET_OPS = ("k3_e1", "k3_e1_g2", "k3_e3", "k3_e6", "k5_e1", "k5_e1_g2", "k5_e3", "k5_e6", "skip")
+LAYERS = 22
+_SPACE = {"name": "fbnet-cifar", "width": 0.25, "num_classes": 10, "hash": "synthetic", "layers_hash": "synthetic"}
+
+
+def write_json(path: str, obj) -> None:
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w", encoding="utf-8") as fh:
+        json.dump(obj, fh)
+
+
+def write_result_rows(path: str, rows: list) -> None:
+    """result.json: one JSON object a line, as Ray Tune appends them."""
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.writelines(json.dumps(r) + "\n" for r in rows)
+
+
+def sweep_record(
+    trials: int, luts: list, strategy: str = "dnas", budget: dict | None = None, energy: bool = True
+) -> dict:
+    """sweep.json as ``sweep.run`` writes it (``hwnas.records.SweepRecord``), marked synthetic."""
+    sweep = {
+        "trials": trials,
+        "strategy": strategy,
+        "budget": budget or {"max_latency_ms": None, "max_energy_mj": None},
+    }
+    return {
+        "config": {"sweep": sweep},
+        "trials": trials,
+        "strategy": strategy,
+        "mode": "any",
+        "objective": "multi",
+        "metrics": ["test_acc", "latency_ms"] + (["energy_mj"] if energy else []),
+        "directions": ["max", "min"] + (["min"] if energy else []),
+        "luts": luts,
+        "lut": {
+            "spec": luts[0],
+            "path": luts[0],
+            "source": "synthetic",
+            "name": luts[0],
+            "device": "synthetic host",
+            "energy_source": "model:horowitz45nm" if energy else "none",
+            "has_energy": energy,
+        },
+        "device": "local",
+        "knobs": None,
+        "warmup": None,
+        "baselines": "baselines.json",
+        "runs": [],
+        "synthetic": True,
+    }
+
+
+def arch_record(ops: list, latency_ms, energy_mj, energy_source: str, lut: str, **picked) -> dict:
+    """search/arch.json as ``supernet.search`` (or the random strategy) writes it (``hwnas.records.ArchRecord``);
+    ``picked``: how the architecture was chosen (``picked``, ``arch_seed`` or ``arch_index``/``seed``)."""
+    return {
+        "space": _SPACE,
+        "ops": ops,
+        "latency_ms": latency_ms,
+        "energy_mj": energy_mj,
+        "energy_source": energy_source,
+        "lut": lut,
+        **picked,
+    }
+
+
+def lut_estimate(name: str, device: str, latency_ms, energy_mj, energy_source: str) -> dict:
+    """One LUT's estimate of a childnet, an entry of metrics.json's ``lut_estimates``."""
+    return {
+        "name": name,
+        "device": device,
+        "latency_ms": latency_ms,
+        "energy_mj": energy_mj,
+        "energy_source": energy_source,
+    }
+
+
+def measurement(latency_ms, latency_iqr_ms, device: str | None) -> dict:
+    """metrics.json's ``measured``: one thread, batch 1, no energy meter."""
+    return {
+        "latency_ms": latency_ms,
+        "latency_iqr_ms": latency_iqr_ms,
+        "energy_mj": None,
+        "energy_source": "none",
+        "device": device,
+        "threads": 1,
+        "batch_size": 1,
+    }
+
+
+def metrics_record(acc, params, flops, ops, estimates, measured) -> dict:
+    """child/metrics.json as ``childnet.train`` writes it (``hwnas.records.MetricsRecord``)."""
+    return {
+        "test_acc": acc,
+        "params": params,
+        "flops": flops,
+        "ops": ops,
+        "space": _SPACE,
+        "lut": estimates[0],
+        "lut_estimates": estimates,
+        "measured": measured,
+        "train_seconds": 40.0,
+        "epochs": 3,
+        "model": "model.pt",
+        "weights": "model.weights.pt",
+        "reused_from": None,
+    }
+
+
+def done_row(trial_id, acc, lat, energy, measured, seconds, ops, device) -> dict:
+    """The last result.json row as ``sweep.trial`` reports it (``hwnas.records.ResultRow``) plus
+    the keys Ray Tune adds (``trial_id``, ``time_total_s``)."""
+    return {
+        "phase": "done",
+        "epoch": 3,
+        "trial_id": trial_id,
+        "test_acc": acc,
+        "latency_ms": lat,
+        "energy_mj": energy,
+        "measured_latency_ms": measured,
+        "measured_energy_mj": None,
+        "measured_device": device,
+        "params": 1000,
+        "flops": 10000,
+        "ops": " ".join(ops),
+        "reused_from": None,
+        "trial_seconds": seconds,
+        "within_budget": None,
+        "budget_basis": None,
+        "time_total_s": seconds + 2.0,
+    }

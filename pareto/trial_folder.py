@@ -1,0 +1,192 @@
+"""Reads one trial folder of a sweep experiment (``docs/formats.md``) into one row of the trials
+table (:mod:`.columns`); :mod:`.experiment` walks the experiment directory and calls it per trial.
+
+A trial without ``child/metrics.json`` is ``running`` (values from its ``result.json`` rows and
+``search/arch.json`` where present); a trial with ``error.txt`` is ``failed`` (reason: the last
+meaningful line); a trial whose JSON files cannot be parsed is ``unreadable`` (the file and the parse
+error are its reason). A half-written last line of ``result.json`` (Ray appends to it while the
+trial runs) is skipped and noted in the row's ``problems``.
+"""
+
+import json
+import os
+
+from .columns import BASE_COLUMNS, KNOBS, lut_columns
+
+__all__ = ["Unreadable", "load_json", "read_trial"]
+
+
+class Unreadable(Exception):
+    """A JSON file of the experiment is truncated, invalid or cannot be read (message names it)."""
+
+
+def load_json(path: str, root: str):
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return json.load(fh)
+    except json.JSONDecodeError as err:
+        raise Unreadable(
+            f"{os.path.relpath(path, root)}: truncated or invalid JSON "
+            f"({err.msg} at line {err.lineno} column {err.colno})"
+        ) from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise Unreadable(f"{os.path.relpath(path, root)}: cannot read ({err})") from None
+
+
+def _result_rows(path: str, root: str, problems: list) -> list:
+    """JSON-lines rows of Ray's result.json; bad lines are skipped and noted."""
+    rows = []
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        for lineno, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:
+                problems.append(f"{os.path.relpath(path, root)}: line {lineno} is truncated or invalid JSON (skipped)")
+                continue
+            if isinstance(row, dict):
+                rows.append(row)
+    return rows
+
+
+def _last_value(rows: list, key: str):
+    for row in reversed(rows):
+        if row.get(key) is not None:
+            return row[key]
+    return None
+
+
+def _flatten(obj, prefix=""):
+    """Ray may nest params ({"loss": {"alpha": ...}}); keep the leaf name -> value."""
+    out = {}
+    if isinstance(obj, dict):
+        for key, value in obj.items():
+            if isinstance(value, dict):
+                out.update(_flatten(value, f"{prefix}{key}/"))
+            else:
+                out.setdefault(str(key), value)
+    return out
+
+
+def _error_reason(path: str) -> str:
+    """The last meaningful line of Ray's error.txt (the exception line, not the traceback)."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            lines = [ln.strip() for ln in fh if ln.strip()]
+    except OSError as err:
+        return f"error.txt unreadable ({err})"
+    lines = [ln for ln in lines if not ln.startswith(("File ", "^", "~"))]
+    return lines[-1] if lines else "failed (error.txt is empty)"
+
+
+def _load_trial_files(tdir: str, root: str, problems: list):
+    """``(params, rows, arch, metrics)`` of one trial folder; ``Unreadable`` if a file is bad."""
+
+    def optional(*parts):
+        path = os.path.join(tdir, *parts)
+        return load_json(path, root) if os.path.isfile(path) else None
+
+    params = _flatten(optional("params.json") or {})
+    result = os.path.join(tdir, "result.json")
+    rows = _result_rows(result, root, problems) if os.path.isfile(result) else []
+    arch, metrics = optional("search", "arch.json"), optional("child", "metrics.json")
+    for name, obj in (("search/arch.json", arch), ("child/metrics.json", metrics)):
+        if obj is not None and not isinstance(obj, dict):
+            raise Unreadable(f"{os.path.relpath(tdir, root)}/{name}: expected a JSON object")
+    return params, rows, arch, metrics
+
+
+def _finished(row: dict, metrics: dict, arch: dict | None, energy_field: str) -> list:
+    """Fill a finished trial's columns from its metrics.json; returns its LUT estimates.
+    ``energy_field``: the measured energy of the kind the search LUT's estimates are."""
+    measured = metrics.get("measured") or {}
+    lut = metrics.get("lut") or {}
+    row.update(
+        status="finished",
+        test_acc=metrics.get("test_acc"),
+        params=metrics.get("params"),
+        flops=metrics.get("flops"),
+        reused_from=metrics.get("reused_from"),
+        ops=metrics.get("ops") or (arch or {}).get("ops"),
+        search_lut=lut.get("name") if isinstance(lut, dict) else None,
+    )
+    # latency_ms_at_lut_speed: the measurement brought to the speed the search LUT was
+    # profiled at (same speed reference)
+    for key in (
+        "latency_ms",
+        "latency_iqr_ms",
+        "latency_ms_at_lut_speed",
+        "speed_factor",
+        "noisy",
+        "energy_source",
+        "device",
+    ):
+        row[f"measured_{key}"] = measured.get(key)
+    row["measured_energy_mj"] = measured.get(energy_field)
+    if row["wall_seconds"] is None:
+        row["wall_seconds"] = metrics.get("train_seconds")
+    return metrics.get("lut_estimates") or ([lut] if isinstance(lut, dict) and lut else [])
+
+
+def _running(row: dict, rows: list, arch: dict | None, default_lut: str) -> list:
+    """Fill a running trial's columns from its result rows and arch.json; returns its LUT estimate."""
+    arch = arch or {}
+    lut_name = arch.get("lut") or default_lut
+    row.update(
+        status="running",
+        ops=arch.get("ops"),
+        test_acc=_last_value(rows, "test_acc"),
+        measured_latency_ms=_last_value(rows, "measured_latency_ms"),
+        search_lut=lut_name,
+    )
+    lat = arch.get("latency_ms", _last_value(rows, "latency_ms"))
+    energy = arch.get("energy_mj", _last_value(rows, "energy_mj"))
+    if lat is None and energy is None:
+        return []
+    return [{"name": lut_name, "latency_ms": lat, "energy_mj": energy, "energy_source": arch.get("energy_source")}]
+
+
+def _estimate_columns(row: dict, estimates: list, luts: dict) -> None:
+    """One latency/energy/source column per LUT that estimated this trial (``luts`` collects
+    every LUT seen, with its device, in order of first appearance)."""
+    for est in estimates:
+        if not isinstance(est, dict) or not est.get("name"):
+            continue
+        if luts.get(est["name"]) is None:
+            luts[est["name"]] = est.get("device")
+        cols = lut_columns(est["name"])
+        row[cols["latency"]] = est.get("latency_ms")
+        row[cols["energy"]] = est.get("energy_mj")
+        row[cols["energy_source"]] = est.get("energy_source")
+
+
+def read_trial(tdir: str, root: str, sweep_mode, default_lut, luts: dict, energy_field: str = "energy_mj") -> dict:
+    """The trials-table row of the trial folder ``tdir`` (paths relative to the experiment ``root``).
+    ``sweep_mode``: the dominant cost term when the trial's params name none; ``default_lut``: the
+    search LUT of a running trial whose arch.json names none; ``luts`` collects every LUT seen."""
+    problems = []
+    row = {c: None for c in BASE_COLUMNS}
+    row["trial_dir"] = os.path.relpath(tdir, root)
+    row["trial_id"] = os.path.basename(tdir)
+    try:
+        params, rows, arch, metrics = _load_trial_files(tdir, root, problems)
+    except Unreadable as err:
+        problems.append(str(err))
+        row.update(status="unreadable", reason=str(err), problems="; ".join(problems))
+        return row
+    row["trial_id"] = str(_last_value(rows, "trial_id") or row["trial_id"])
+    row.update({knob: params.get(knob) for knob in KNOBS})
+    row["dominant"] = params.get("dominant") or sweep_mode  # the trial's dominant cost term
+    row["wall_seconds"] = _last_value(rows, "trial_seconds")
+    estimates = (
+        _finished(row, metrics, arch, energy_field) if metrics is not None else _running(row, rows, arch, default_lut)
+    )
+    if os.path.isfile(os.path.join(tdir, "error.txt")):
+        row["status"] = "failed"
+        row["reason"] = _error_reason(os.path.join(tdir, "error.txt"))
+    ops = row["ops"]
+    row["ops"] = " ".join(map(str, ops)) if isinstance(ops, list) else None
+    _estimate_columns(row, estimates, luts)
+    row["problems"] = "; ".join(problems) or None
+    return row
