@@ -4,8 +4,9 @@ A traced network runs its blocks without Python between them: measured here,
 fbnet-cpu networks ran in 0.59x the time of the same eager networks, the whole gap
 being Python's per-module call overhead, which in-place eager timing
 (``lut.protocol.time_in_network``) puts into every block. So this context takes
-those timings as prior, times whole traced networks of a balanced design with the speed reference
-(``hwnas.speed.measure_modules``) and fits the entries to them (``fit_entries``).
+those timings as prior, times whole traced networks of a balanced design with the
+speed reference (``hwnas.speed.measure_modules``) and fits the entries to them
+(``fit_entries``).
 """
 
 from __future__ import annotations
@@ -93,7 +94,9 @@ def time_in_graph(
     torch.manual_seed(seed)
     c, h, w = space.input_shape
     x = torch.randn(batch_size, c, h, w)
-    with fixed_threads(timing.threads):  # each network traced as soon as it is built
+    # each network traced as soon as it is built (lut.protocol.measure_networks builds
+    # all first): the allocation order every graph-context LUT so far was profiled with
+    with fixed_threads(timing.threads):
         nets = [trace(build_network(space, arch), x) for arch in archs]
     reference = SpeedReference(space, batch_size=batch_size)
     timings = measure_modules(nets, [x] * len(nets), reference, whole, seed=seed, progress=progress)
