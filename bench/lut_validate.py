@@ -20,9 +20,11 @@ import os
 import time
 
 from hwnas.space import get_space
+from hwnas.speed import MODEL_TIMING, sample_archs
+from hwnas.timing import TimingProtocol
 from lut import profile_lut, save_lut
-from lut.protocol import measure_networks, sample_archs
-from lut.validate import VALIDATE_REPEATS, VALIDATE_ROUNDS, compare
+from lut.protocol import measure_networks
+from lut.validate import compare
 
 
 def line(s: dict) -> str:
@@ -44,13 +46,13 @@ def main() -> None:
         "--measure-repeats",
         type=int,
         default=None,
-        help=f"timed calls per measured network (default: lut.validate's, {VALIDATE_REPEATS})",
+        help=f"timed calls per measured network (default: lut.validate's, {MODEL_TIMING.repeats})",
     )
     p.add_argument(
         "--measure-rounds",
         type=int,
         default=None,
-        help=f"shuffled rounds over the measured networks (default: lut.validate's, {VALIDATE_ROUNDS})",
+        help=f"shuffled rounds over the measured networks (default: lut.validate's, {MODEL_TIMING.rounds})",
     )
     args = p.parse_args()
     space = get_space(args.space, args.width)
@@ -75,10 +77,12 @@ def main() -> None:
     timings, reference = measure_networks(
         space,
         archs,
-        threads=args.threads,
-        warmup=proto["warmup"],
-        repeats=args.measure_repeats or VALIDATE_REPEATS,
-        rounds=args.measure_rounds or VALIDATE_ROUNDS,
+        TimingProtocol(
+            threads=args.threads,
+            warmup=proto["warmup"],
+            repeats=args.measure_repeats or MODEL_TIMING.repeats,
+            rounds=args.measure_rounds or MODEL_TIMING.rounds,
+        ),
         seed=args.seed,
         reference_arch=proto["reference"]["arch"],
         reference_seed=proto["reference"]["seed"],

@@ -14,9 +14,10 @@ import argparse
 import os
 
 from hwnas.space import get_space
+from hwnas.speed import MODEL_TIMING, sample_archs
+from hwnas.timing import TimingProtocol
 from lut.metrics import kendall_tau, mape, within_fraction
-from lut.protocol import measure_networks, sample_archs
-from lut.validate import VALIDATE_REPEATS, VALIDATE_ROUNDS
+from lut.protocol import measure_networks
 
 
 def main() -> None:
@@ -26,15 +27,15 @@ def main() -> None:
     p.add_argument("--archs", type=int, default=50)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--repeats", type=int, default=VALIDATE_REPEATS, help="timed calls per network")
-    p.add_argument("--rounds", type=int, default=VALIDATE_ROUNDS)
+    p.add_argument("--repeats", type=int, default=MODEL_TIMING.repeats, help="timed calls per network")
+    p.add_argument("--rounds", type=int, default=MODEL_TIMING.rounds)
     args = p.parse_args()
     space = get_space(args.space, args.width)
     archs = sample_archs(space, args.archs, seed=args.seed)
     load0 = os.getloadavg()[0]
-    kw = dict(threads=args.threads, repeats=args.repeats, rounds=args.rounds, progress=False)
-    first, ref1 = measure_networks(space, archs, seed=1, **kw)
-    second, ref2 = measure_networks(space, archs, seed=2, **kw)
+    timing = TimingProtocol(threads=args.threads, repeats=args.repeats, rounds=args.rounds)
+    first, ref1 = measure_networks(space, archs, timing, seed=1, progress=False)
+    second, ref2 = measure_networks(space, archs, timing, seed=2, progress=False)
     first = [t.median_ms for t in first]
     now = [t.median_ms for t in second]
     speed = ref2.latency_ms / ref1.latency_ms

@@ -42,8 +42,8 @@ from hwnas.errors import UserError, cli_main
 from hwnas.meters import get_meter
 from hwnas.network import trace
 from hwnas.space import get_space
-from hwnas.speed import REFERENCE_SEED, SpeedReference, measure_modules
-from hwnas.timing import metered_energy, steady_allocator
+from hwnas.speed import MODEL_TIMING, REFERENCE_SEED, SpeedReference, measure_modules
+from hwnas.timing import TimingProtocol, metered_energy, steady_allocator, timing_kwargs
 
 __all__ = ["DEFAULT_REFERENCE", "MAX_REL_IQR", "TRIES", "main", "measure_file", "measure_files"]
 
@@ -62,12 +62,10 @@ def _reference(spec: dict, batch_size: int) -> SpeedReference:
     return SpeedReference(space, spec.get("arch"), batch_size=batch_size, seed=spec.get("seed", REFERENCE_SEED))
 
 
-def _time_group(modules, inputs, spec: dict, *, threads, warmup, repeats, rounds, batch_size) -> tuple[list, dict]:
+def _time_group(modules, inputs, spec: dict, timing: TimingProtocol, batch_size: int) -> tuple[list, dict]:
     reference = _reference(spec, batch_size)
     load = loadavg_1min()
-    timings = measure_modules(
-        modules, inputs, reference, threads=threads, warmup=warmup, repeats=repeats, rounds=rounds
-    )
+    timings = measure_modules(modules, inputs, reference, timing)
     session = {
         "reference_ms": reference.latency_ms,
         "reference_rel_iqr": reference.rel_iqr,
@@ -80,10 +78,10 @@ def measure_files(
     paths,
     *,
     reference: dict | None = None,
-    threads: int = 1,
-    warmup: int = 10,
-    repeats: int = 150,
-    rounds: int = 30,
+    threads: int = MODEL_TIMING.threads,
+    warmup: int = MODEL_TIMING.warmup,
+    repeats: int = MODEL_TIMING.repeats,
+    rounds: int = MODEL_TIMING.rounds,
     meter: str = "none",
     batch_size: int = 1,
     max_rel_iqr: float = MAX_REL_IQR,
@@ -113,12 +111,16 @@ def measure_files(
     gen = torch.Generator().manual_seed(0)
     inputs = [torch.randn(batch_size, *m["input_shape"], generator=gen) for _, m in loaded]
     modules = [trace(module, x) for (module, _), x in zip(loaded, inputs)]  # the deployed form, as in the LUT
-    kw = dict(threads=threads, warmup=warmup, repeats=repeats, rounds=rounds, batch_size=batch_size)
+    proto = TimingProtocol(threads, warmup, repeats, rounds)
+
+    def time_group(todo: list) -> tuple[list, dict]:
+        return _time_group([modules[i] for i in todo], [inputs[i] for i in todo], spec, proto, batch_size)
+
     records: list[dict] = []
     for start in range(0, len(modules), GROUP):
         group = range(start, min(start + GROUP, len(modules)))
-        best = _quietest(modules, inputs, list(group), spec, kw, max_rel_iqr, tries)
-        done = {i: _record(*best[i], spec, kw, meter, modules[i], inputs[i], max_rel_iqr) for i in group}
+        best = _quietest(time_group, list(group), max_rel_iqr, tries)
+        done = {i: _record(*best[i], spec, proto, batch_size, meter, modules[i], inputs[i], max_rel_iqr) for i in group}
         records.extend(done.values())
         if on_group is not None:
             on_group(done)
@@ -129,12 +131,12 @@ def _rel_iqr(timing) -> float:
     return timing.iqr_ms / timing.median_ms
 
 
-def _quietest(modules, inputs, todo: list, spec: dict, kw: dict, max_rel_iqr: float, tries: int) -> dict:
+def _quietest(time_group, todo: list, max_rel_iqr: float, tries: int) -> dict:
     """``{index: (timing, session, attempt)}``: each model's quietest of up to ``tries``
     timings; only the models still above ``max_rel_iqr`` are timed again."""
     best: dict[int, tuple] = {}
     for attempt in range(1, tries + 1):
-        timings, session = _time_group([modules[i] for i in todo], [inputs[i] for i in todo], spec, **kw)
+        timings, session = time_group(todo)
         for i, t in zip(todo, timings):
             if i not in best or _rel_iqr(t) < _rel_iqr(best[i][0]):
                 best[i] = (t, session, attempt)
@@ -144,13 +146,13 @@ def _quietest(modules, inputs, todo: list, spec: dict, kw: dict, max_rel_iqr: fl
     return best
 
 
-def _record(timing, session, attempt, spec, kw, meter, module, x, max_rel_iqr) -> dict:
+def _record(timing, session, attempt, spec, proto: TimingProtocol, batch_size, meter, module, x, max_rel_iqr) -> dict:
     lut_ms = spec.get("latency_ms")
     factor = session["reference_ms"] / lut_ms if lut_ms else None
     real = meter.source != "none"
-    energy = metered_energy(module, x, meter, kw["threads"]) if real else {}
+    energy = metered_energy(module, x, meter, proto.threads) if real else {}
     rel = _rel_iqr(timing)
-    device = describe(kw["threads"])
+    device = describe(proto.threads)
     return {
         "latency_ms": timing.median_ms,
         "latency_iqr_ms": timing.iqr_ms,
@@ -165,11 +167,11 @@ def _record(timing, session, attempt, spec, kw, meter, module, x, max_rel_iqr) -
         "energy_source": meter.source if real else "none",
         "device": device["name"],
         "node": device["hostname"],
-        "threads": kw["threads"],
-        "batch_size": kw["batch_size"],
+        "threads": proto.threads,
+        "batch_size": batch_size,
         "repeats": timing.repeats,
-        "rounds": kw["rounds"],
-        "warmup": kw["warmup"],
+        "rounds": proto.rounds,
+        "warmup": proto.warmup,
         "allocator": steady_allocator()["allocator"],
         "protocol": "hwnas.speed: shuffled rounds against the speed reference, median + IQR",
         **session,
@@ -188,21 +190,15 @@ def main(argv=None) -> None:
         "--model", required=True, action="append", help="model.weights.pt written by childnet.train (repeatable)"
     )
     p.add_argument("--meter", default="none", help="none | rapl | ina219")
-    p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--warmup", type=int, default=10)
-    p.add_argument("--repeats", type=int, default=150, help="samples per model (a sample lasts >= 10 ms)")
-    p.add_argument("--rounds", type=int, default=30)
+    p.add_argument("--threads", type=int, default=MODEL_TIMING.threads)
+    p.add_argument("--warmup", type=int, default=MODEL_TIMING.warmup)
+    p.add_argument(
+        "--repeats", type=int, default=MODEL_TIMING.repeats, help="samples per model (a sample lasts >= 10 ms)"
+    )
+    p.add_argument("--rounds", type=int, default=MODEL_TIMING.rounds)
     p.add_argument("--batch-size", type=int, default=1)
     a = p.parse_args(argv)
-    for measured in measure_files(
-        a.model,
-        threads=a.threads,
-        warmup=a.warmup,
-        repeats=a.repeats,
-        rounds=a.rounds,
-        meter=a.meter,
-        batch_size=a.batch_size,
-    ):
+    for measured in measure_files(a.model, **timing_kwargs(a), meter=a.meter, batch_size=a.batch_size):
         print(json.dumps(measured))
 
 

@@ -30,10 +30,11 @@ import torch
 
 from hwnas.network import build_network
 from hwnas.space import SearchSpace
-from hwnas.timing import Timing, fixed_threads, steady_allocator, summarize, timed_calls
+from hwnas.timing import Timing, TimingProtocol, fixed_threads, steady_allocator, summarize, timed_calls
 
 __all__ = [
     "MIN_SAMPLE_MS",
+    "MODEL_TIMING",
     "REFERENCE_CALLS",
     "calls_per_sample",
     "REFERENCE_INTERVAL_S",
@@ -61,6 +62,15 @@ REFERENCE_INTERVAL_S = 0.25  # at most this long between two reference readings
 # IQR of 6-17 % of their median (timer, interrupts, the scheduler), which hides
 # differences of a few percent between networks; see bench/timing_noise.py.
 MIN_SAMPLE_MS = 10.0
+# Whole models (childnets, baselines, lut.validate's networks) get more samples than a
+# LUT entry: they are ranked only 1-2 % apart, and measurement noise, not the LUT's,
+# dominated validation scores here (two LUTs profiled an hour apart ranked 50 networks
+# alike to tau 0.98; two measurements of them to 0.93). Measured here (50 fbnet-cifar
+# networks measured twice): 90 calls in 6 rounds agreed to 1.5 % (median), 270 in 18
+# rounds to 0.99 % (mean; tau 0.931), 450 in 30 rounds to 0.85 % (tau 0.936). Those
+# were single calls; a sample is now the mean of calls lasting >= MIN_SAMPLE_MS, so
+# 150 samples in 30 rounds hold several times more calls.
+MODEL_TIMING = TimingProtocol(repeats=150, rounds=30)
 
 
 class NoBar:
@@ -180,11 +190,11 @@ def _level(readings: list[float], i: int) -> float:
     return statistics.median(readings[i - k : i + 2 + k])
 
 
-def interleaved(units, run, visit, *, warmup: int, rounds: int, seed: int, reference, bar) -> dict:
-    """Warm up, then visit every unit once per round, in a shuffled order per round.
+def interleaved(units, run, visit, timing: TimingProtocol, *, seed: int, reference, bar) -> dict:
+    """Warm up, then visit every unit once per ``timing`` round, in a shuffled order per round.
 
     The allocator is made steady first (``hwnas.timing.steady_allocator``). Warm-up:
-    ``WARMUP_ROUNDS`` untimed passes of ``warmup`` calls over all units and the
+    ``WARMUP_ROUNDS`` untimed passes of ``timing.warmup`` calls over all units and the
     reference (``run(unit)`` calls a unit once), so every unit's kernels and buffers
     are set up before the first timed call. Then each visit re-warms its unit with
     ``REWARM_CALLS`` and ``visit(unit)`` returns its raw samples ``{key: [ms]}``; the
@@ -194,13 +204,13 @@ def interleaved(units, run, visit, *, warmup: int, rounds: int, seed: int, refer
     steady_allocator()
     rng = random.Random(seed)
     for unit in shuffled_rounds(units, WARMUP_ROUNDS, rng):
-        for _ in range(warmup):
+        for _ in range(timing.warmup):
             run(unit)
-    for _ in range(WARMUP_ROUNDS * warmup):
+    for _ in range(WARMUP_ROUNDS * timing.warmup):
         reference.net(reference.x)
     readings = [reference.read()]
     visits: list[tuple[int, dict]] = []  # (index of the reading before the visit, samples)
-    for unit in shuffled_rounds(units, rounds, rng):
+    for unit in shuffled_rounds(units, timing.rounds, rng):
         for _ in range(REWARM_CALLS):
             run(unit)
         visits.append((len(readings) - 1, visit(unit)))
@@ -236,40 +246,34 @@ def measure_modules(
     modules,
     inputs,
     reference: SpeedReference,
+    timing: TimingProtocol,
     *,
-    threads: int = 1,
-    warmup: int = 10,
-    repeats: int = 90,
-    rounds: int = 6,
     seed: int = 0,
     progress: bool = False,
     min_sample_ms: float = MIN_SAMPLE_MS,
 ) -> list[Timing]:
-    """Median/IQR latency of each ``modules[i](inputs[i])``, timed in ``rounds``
-    shuffled passes over all modules against ``reference`` (built by the caller, in
+    """Median/IQR latency of each ``modules[i](inputs[i])``, timed with ``timing`` in
+    shuffled rounds over all modules against ``reference`` (built by the caller, in
     this process): the protocol of ``lut.profile`` for whole models. A sample is the
     mean of enough back-to-back calls to last ``min_sample_ms`` (why: see
-    ``MIN_SAMPLE_MS``); ``repeats`` samples per module. Timings are in ms at this
+    ``MIN_SAMPLE_MS``); ``timing.repeats`` samples per module. Timings are in ms at this
     session's reference speed (``reference.latency_ms``)."""
     for module in modules:
         module.eval()
-    per_round = max(1, repeats // rounds)
-    with fixed_threads(threads), torch.inference_mode():
+    with fixed_threads(timing.threads), torch.inference_mode():
         ks = [calls_per_sample(m, x, min_sample_ms) for m, x in zip(modules, inputs)]
 
     def run(i):
         modules[i](inputs[i])
 
     def visit(i):
-        return {i: timed_calls(modules[i], inputs[i], 0, per_round, ks[i])}
+        return {i: timed_calls(modules[i], inputs[i], 0, timing.per_round, ks[i])}
 
     with (
-        fixed_threads(threads),
+        fixed_threads(timing.threads),
         torch.inference_mode(),
-        progress_bar(len(modules) * rounds, "measuring", progress) as bar,
+        progress_bar(len(modules) * timing.rounds, "measuring", progress) as bar,
     ):
-        ratios = interleaved(
-            range(len(modules)), run, visit, warmup=warmup, rounds=rounds, seed=seed, reference=reference, bar=bar
-        )
-    timings = timings_ms(ratios, reference, threads)
+        ratios = interleaved(range(len(modules)), run, visit, timing, seed=seed, reference=reference, bar=bar)
+    timings = timings_ms(ratios, reference, timing.threads)
     return [timings[i] for i in range(len(modules))]

@@ -16,8 +16,9 @@ import torch
 
 from hwnas.errors import UserError
 from hwnas.space import SearchSpace
+from lut.format import FORMAT_VERSION
 from lut.protocol import PROTOCOL_VERSION
-from lut.table import FORMAT_VERSION, Lut, load_lut, save_lut
+from lut.table import Lut, load_lut, save_lut
 
 __all__ = ["NOISE_LIMITS", "cache_path", "ensure_lut", "lut_noise"]
 

@@ -19,7 +19,8 @@ from hwnas.errors import UserError, cli_main
 from hwnas.space import SearchSpace
 from lut.cache import ensure_lut
 from lut.cost import CostTensors, TableCost
-from lut.table import ENERGY_KINDS, Lut, builtin_names, load_lut
+from lut.format import ENERGY_KINDS
+from lut.table import Lut, builtin_names, load_lut
 
 __all__ = ["estimate", "lut_estimates", "read_archs_file"]
 

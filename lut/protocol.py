@@ -1,7 +1,10 @@
-"""How LUT entries are timed: two contexts, one timing protocol (``hwnas.timing``),
-and a speed reference that takes the device's drift out of every entry.
+"""How LUT entries are timed in place or alone: the eager contexts, one timing protocol
+(``hwnas.timing``), and a speed reference that takes the device's drift out of every entry.
 
-``network`` (default): every block is timed *in place*, inside whole networks built
+``graph`` (``lut.profile``'s default) fits the entries to whole traced networks with
+the ``network`` timings as prior: ``lut.graph_fit``.
+
+``network``: every block is timed *in place*, inside whole networks built
 by ``hwnas.network.build_network``, with one clock read between consecutive blocks. On a
 CPU a block run alone is faster than the same block inside a network (measured here:
 whole fbnet-cifar networks take 1.2-1.4x the sum of their blocks timed alone): alone,
@@ -33,51 +36,29 @@ Imports torch, stdlib and ``hwnas`` only (runs in a Ray task on the device).
 from __future__ import annotations
 
 import random
-import statistics
 import time
 
 import torch
 
-from hwnas.network import build_head, build_network, build_stem, trace  # trace: re-exported
+from hwnas.network import build_head, build_network, build_stem, trace
 from hwnas.ops import Skip, build_op
 from hwnas.space import SearchSpace
-from hwnas.speed import (
-    REFERENCE_SEED,
-    REWARM_CALLS,
-    WARMUP_ROUNDS,
-    SpeedReference,
-    interleaved,
-    measure_modules,
-    progress_bar,
-    reference_arch,
-    sample_archs,
-    timings_ms,
-)
-from hwnas.timing import Timing, fixed_threads, timed_calls
+from hwnas.speed import REFERENCE_SEED, SpeedReference, interleaved, measure_modules, progress_bar, timings_ms
+from hwnas.timing import Timing, TimingProtocol, fixed_threads, timed_calls
 
 __all__ = [
     "CONTEXTS",
     "PROTOCOL_VERSION",
-    "REFERENCE_SEED",
-    "REWARM_CALLS",
-    "WARMUP_ROUNDS",
-    "SpeedReference",
     "design_archs",
-    "fit_entries",
+    "is_identity",
     "isolated_units",
     "measure_networks",
-    "time_in_graph",
-    "trace",
-    "reference_arch",
-    "sample_archs",
     "time_in_network",
     "time_isolated",
     "timing_entry",
 ]
 
 CONTEXTS = ("graph", "network", "isolated")
-GRAPH_RIDGE = 0.05  # ms^2 of network residual per ms^2 of entry correction (see fit_entries)
-GRAPH_FLOOR = 0.25  # a fitted entry is at least this share of its scaled prior
 # 2: speed reference, whole-process warm-up, steady allocator.
 # 3: the reference's level around a visit is a windowed median (one disturbed reading
 #    no longer scales its neighbours); LUT noise recorded and checked before caching.
@@ -107,20 +88,23 @@ def isolated_units(space: SearchSpace, batch_size: int = 1):
     return units
 
 
+def _time_units(space, units, run, visit, timing: TimingProtocol, *, batch_size, seed, progress) -> tuple:
+    """``({key: Timing}, reference)``: ``units`` visited in ``timing``'s shuffled rounds
+    (``hwnas.speed.interleaved``) against a new speed reference of ``space``."""
+    with (
+        fixed_threads(timing.threads),
+        torch.inference_mode(),
+        progress_bar(len(units) * timing.rounds, "profiling", progress) as bar,
+    ):
+        reference = SpeedReference(space, batch_size=batch_size)
+        ratios = interleaved(units, run, visit, timing, seed=seed, reference=reference, bar=bar)
+    return timings_ms(ratios, reference, timing.threads), reference
+
+
 def time_isolated(
-    units,
-    space: SearchSpace,
-    *,
-    threads: int,
-    warmup: int,
-    repeats: int,
-    rounds: int,
-    batch_size: int = 1,
-    seed: int = 0,
-    progress: bool = False,
+    units, space: SearchSpace, timing: TimingProtocol, *, batch_size: int = 1, seed: int = 0, progress: bool = False
 ) -> tuple[dict, SpeedReference]:
     """``({key: Timing}, reference)`` of every unit timed alone."""
-    per_round = max(1, repeats // rounds)
 
     def run(unit):
         _, module, x = unit
@@ -128,19 +112,13 @@ def time_isolated(
 
     def visit(unit):
         key, module, x = unit
-        return {key: timed_calls(module, x, 0, per_round)}
+        return {key: timed_calls(module, x, 0, timing.per_round)}
 
-    with (
-        fixed_threads(threads),
-        torch.inference_mode(),
-        progress_bar(len(units) * rounds, "profiling", progress) as bar,
-    ):
-        reference = SpeedReference(space, batch_size=batch_size)
-        ratios = interleaved(units, run, visit, warmup=warmup, rounds=rounds, seed=seed, reference=reference, bar=bar)
-    return timings_ms(ratios, reference, threads), reference
+    return _time_units(space, units, run, visit, timing, batch_size=batch_size, seed=seed, progress=progress)
 
 
-def _is_identity(space: SearchSpace, layer_index: int, op: str) -> bool:
+def is_identity(space: SearchSpace, layer_index: int, op: str) -> bool:
+    """Whether ``op`` at this layer is an identity ``skip`` (``build_network`` drops it)."""
     layer = space.layers[layer_index]
     return op == "skip" and layer.in_channels == layer.out_channels and layer.stride == 1
 
@@ -157,13 +135,26 @@ def design_archs(space: SearchSpace, per_op: int, seed: int = 0) -> list[list[st
     return [list(arch) for arch in zip(*columns)]
 
 
+def _design_networks(space: SearchSpace, archs) -> list:
+    """``(network, keys)`` per architecture: its blocks' entry keys in run order."""
+    nets = []
+    for arch in archs:
+        net = build_network(space, arch).eval()
+        keys = (
+            ["stem"]
+            + [(space.layers[i].shape_key, op) for i, op in enumerate(arch) if not is_identity(space, i, op)]
+            + ["head"]
+        )
+        if len(keys) != len(net):
+            raise RuntimeError("lut.protocol: build_network dropped different layers than expected")
+        nets.append((net, keys))
+    return nets
+
+
 def time_in_network(
     space: SearchSpace,
+    timing: TimingProtocol,
     *,
-    threads: int,
-    warmup: int,
-    repeats: int,
-    rounds: int,
     per_op: int,
     batch_size: int = 1,
     seed: int = 0,
@@ -179,20 +170,9 @@ def time_in_network(
     """
     archs = design_archs(space, per_op, seed)
     torch.manual_seed(seed)
-    nets = []
-    for arch in archs:
-        net = build_network(space, arch).eval()
-        keys = (
-            ["stem"]
-            + [(space.layers[i].shape_key, op) for i, op in enumerate(arch) if not _is_identity(space, i, op)]
-            + ["head"]
-        )
-        if len(keys) != len(net):
-            raise RuntimeError("lut.protocol: build_network dropped different layers than expected")
-        nets.append((net, keys))
+    nets = _design_networks(space, archs)
     c, h, w = space.input_shape
     x = torch.randn(batch_size, c, h, w)
-    per_round = max(1, repeats // rounds)
     clock = time.perf_counter_ns
 
     def run(unit):
@@ -203,7 +183,7 @@ def time_in_network(
         blocks = list(net)
         samples = {key: [] for key in keys}
         out = [samples[key] for key in keys]  # a key may occur twice (same shape, same op)
-        for _ in range(per_round):
+        for _ in range(timing.per_round):
             y = x
             t0 = clock()
             for block, dest in zip(blocks, out):
@@ -213,156 +193,17 @@ def time_in_network(
                 t0 = t1
         return samples
 
-    with fixed_threads(threads), torch.inference_mode(), progress_bar(len(nets) * rounds, "profiling", progress) as bar:
-        reference = SpeedReference(space, batch_size=batch_size)
-        ratios = interleaved(nets, run, visit, warmup=warmup, rounds=rounds, seed=seed, reference=reference, bar=bar)
-    return timings_ms(ratios, reference, threads), {"archs": archs, "per_op": per_op, "seed": seed}, reference
-
-
-def _design_matrix(space: SearchSpace, archs, keys: list) -> torch.Tensor:
-    """Row per architecture: 1 for the fixed part, then how often each entry key occurs."""
-    col = {key: j for j, key in enumerate(keys)}
-    X = torch.zeros(len(archs), len(keys), dtype=torch.float64)
-    for r, arch in enumerate(archs):
-        X[r, col["fixed"]] = 1.0
-        for i, op in enumerate(arch):
-            if not _is_identity(space, i, op):
-                X[r, col[(space.layers[i].shape_key, op)]] += 1.0
-    return X
-
-
-def fit_entries(X: torch.Tensor, y: torch.Tensor, prior: torch.Tensor, ridge: float = GRAPH_RIDGE) -> tuple:
-    """Entries ``b`` with ``X @ b ~ y`` (ms of whole networks), by ridge regression
-    toward ``s * prior``, where ``s`` is the least-squares scale of the prior's
-    predictions to ``y``: ``b = s*prior + argmin ||y - X(s*prior + d)||^2 + ridge*||d||^2``.
-
-    Why a prior: each layer picks exactly one op, so adding a constant to all of a
-    layer's entries and subtracting it from the fixed part predicts every network
-    the same; the data fix only the differences between a layer's ops. The prior
-    (the in-place eager timings) decides the rest. Returns ``(b, s, floored)``: a
-    fitted entry is kept at least ``GRAPH_FLOOR`` of its scaled prior (a block never
-    costs nothing; only too few or too noisy networks fit one that low), and
-    ``floored`` counts the entries that were."""
-    p = X @ prior
-    s = float((p @ y) / (p @ p))
-    base = s * prior
-    r = y - X @ base
-    A = X.T @ X + ridge * torch.eye(X.shape[1], dtype=X.dtype)
-    d = torch.linalg.solve(A, X.T @ r)
-    b = torch.maximum(base + d, GRAPH_FLOOR * base)
-    return b, s, int((base + d < GRAPH_FLOOR * base).sum())
-
-
-def time_in_graph(
-    space: SearchSpace,
-    *,
-    threads: int,
-    warmup: int,
-    repeats: int,
-    rounds: int,
-    per_op: int,
-    batch_size: int = 1,
-    seed: int = 0,
-    progress: bool = False,
-) -> tuple[dict, dict, SpeedReference]:
-    """Every entry fitted from whole *TorchScript* networks (the deployed form).
-
-    A traced network runs its blocks without Python between them: measured here,
-    fbnet-cpu networks ran in 0.59x the time of the same eager networks, the whole
-    gap being Python's per-module call overhead, which in-place eager timing puts
-    into every block. So the design's networks (``GRAPH_PER_OP`` per op and layer,
-    at least 2 networks per unknown) are traced and timed whole with the speed
-    reference, and the entries are fitted to them (``fit_entries``) with the eager
-    in-place timings (``time_in_network``) as prior. Returns like ``time_in_network``;
-    the entries' IQR is the prior's, scaled.
-    """
-    eager, _, _ = time_in_network(
-        space,
-        threads=threads,
-        warmup=warmup,
-        repeats=repeats,
-        rounds=rounds,
-        per_op=per_op,
-        batch_size=batch_size,
-        seed=seed,
-        progress=progress,
+    timings, reference = _time_units(
+        space, nets, run, visit, timing, batch_size=batch_size, seed=seed, progress=progress
     )
-    keys = ["fixed"] + [key for key in eager if key not in ("stem", "head")]
-    per_op_fit = max(per_op, -(-2 * len(keys) // len(space.ops)))
-    archs = design_archs(space, per_op_fit, seed + 1)
-    torch.manual_seed(seed)
-    c, h, w = space.input_shape
-    x = torch.randn(batch_size, c, h, w)
-    with fixed_threads(threads):
-        nets = [trace(build_network(space, arch), x) for arch in archs]
-    reference = SpeedReference(space, batch_size=batch_size)
-    # fewer samples per network than a childnet gets (>= 10 ms each): the fit averages
-    # over all the networks
-    timings = measure_modules(
-        nets,
-        [x] * len(nets),
-        reference,
-        threads=threads,
-        warmup=warmup,
-        repeats=max(rounds, repeats // 6),
-        rounds=rounds,
-        seed=seed,
-        progress=progress,
-    )
-    fixed_eager = eager["stem"].median_ms + eager["head"].median_ms
-    prior = torch.tensor([fixed_eager] + [eager[k].median_ms for k in keys[1:]], dtype=torch.float64)
-    X = _design_matrix(space, archs, keys)
-    y = torch.tensor([t.median_ms for t in timings], dtype=torch.float64)
-    b, scale, floored = fit_entries(X, y, prior)
-    residual = (X @ b - y) / y
-    out = {}
-    for j, key in enumerate(keys[1:], start=1):
-        t = eager[key]
-        out[key] = Timing(
-            median_ms=float(b[j]),
-            iqr_ms=t.iqr_ms * scale,
-            mean_ms=float(b[j]),
-            min_ms=float(b[j]),
-            repeats=t.repeats,
-            threads=threads,
-        )
-    # the fixed part split between stem and head as the eager timings split it
-    for part in ("stem", "head"):
-        share = eager[part].median_ms / fixed_eager
-        t = eager[part]
-        out[part] = Timing(
-            median_ms=float(b[0]) * share,
-            iqr_ms=t.iqr_ms * scale,
-            mean_ms=float(b[0]) * share,
-            min_ms=float(b[0]) * share,
-            repeats=t.repeats,
-            threads=threads,
-        )
-    info = {
-        "archs": archs,
-        "per_op": per_op_fit,
-        "seed": seed + 1,
-        "networks": len(archs),
-        "unknowns": len(keys),
-        "ridge": GRAPH_RIDGE,
-        "prior": "network context (eager, in place)",
-        "prior_scale": scale,
-        "fit_rel_rmse": float(residual.pow(2).mean().sqrt()),
-        "fit_rel_max": float(residual.abs().max()),
-        "floored": floored,
-        "median_rel_iqr_networks": statistics.median(t.iqr_ms / t.median_ms for t in timings),
-    }
-    return out, info, reference
+    return timings, {"archs": archs, "per_op": per_op, "seed": seed}, reference
 
 
 def measure_networks(
     space: SearchSpace,
     archs,
+    timing: TimingProtocol,
     *,
-    threads: int = 1,
-    warmup: int = 10,
-    repeats: int = 90,
-    rounds: int = 6,
     batch_size: int = 1,
     seed: int = 0,
     progress: bool = True,
@@ -371,7 +212,7 @@ def measure_networks(
     graph: bool = True,
 ) -> tuple[list[Timing], SpeedReference]:
     """Median/IQR latency of each architecture's whole network (traced like an
-    exported childnet when ``graph``, else eager), measured in ``rounds`` shuffled
+    exported childnet when ``graph``, else eager), measured with ``timing`` in shuffled
     passes over all networks with the speed reference (same protocol as
     ``lut.profile``). Returns ``(timings, reference)``: timings in ms at this
     session's reference speed, ``reference.latency_ms`` that speed."""
@@ -380,20 +221,10 @@ def measure_networks(
     x = torch.randn(batch_size, c, h, w)
     nets = [build_network(space, a).eval() for a in archs]
     if graph:
-        with fixed_threads(threads):
+        with fixed_threads(timing.threads):
             nets = [trace(net, x) for net in nets]
     reference = SpeedReference(space, reference_arch, batch_size=batch_size, seed=reference_seed)
-    timings = measure_modules(
-        nets,
-        [x] * len(nets),
-        reference,
-        threads=threads,
-        warmup=warmup,
-        repeats=repeats,
-        rounds=rounds,
-        seed=seed,
-        progress=progress,
-    )
+    timings = measure_modules(nets, [x] * len(nets), reference, timing, seed=seed, progress=progress)
     return timings, reference
 
 

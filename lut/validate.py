@@ -6,7 +6,7 @@ Samples N random architectures of the LUT's space, builds each whole network wit
 ``hwnas.network.build_network`` and times it with the LUT's own protocol (threads,
 warm-up, median; networks interleaved in shuffled rounds, as the profiler does with
 ops, against the same speed reference), with more timed calls per network than a
-LUT entry gets (``VALIDATE_REPEATS``). Prints a table and last the line
+LUT entry gets (``hwnas.speed.MODEL_TIMING``). Prints a table and last the line
 ``within_10pct=<fraction> kendall_tau=<tau> mape=<percent>``.
 
 A shared machine's speed drifts (``lut.protocol``), so the LUT records the speed of a
@@ -22,24 +22,17 @@ import argparse
 import socket
 
 from hwnas.errors import UserError, at_least, cli_main
+from hwnas.speed import MODEL_TIMING, REFERENCE_SEED, sample_archs
+from hwnas.timing import TimingProtocol, timing_kwargs
 from lut.metrics import kendall_tau, mape, within_fraction
-from lut.protocol import REFERENCE_SEED, measure_networks, sample_archs
+from lut.protocol import measure_networks
 from lut.table import Lut, load_lut
 
-__all__ = ["compare", "format_report", "measure_against", "measure_networks", "sample_archs", "validate_lut"]
+__all__ = ["compare", "format_report", "measure_against", "validate_lut"]
 
 NOISY_REL_IQR = 0.05
-# Validation needs more timed calls per network than a LUT entry: it ranks whole
-# networks only 1-2 % apart, and its measurement noise, not the LUT's, dominated the
-# scores here (two LUTs profiled an hour apart ranked 50 networks alike to tau 0.98;
-# two measurements of them to 0.93). Measured here (50 fbnet-cifar networks measured
-# twice): 90 calls in 6 rounds agreed to 1.5 % (median), 270 in 18 rounds to 0.99 %
-# (mean; tau 0.931), 450 in 30 rounds to 0.85 % (tau 0.936). Those were single calls;
-# a sample is now the mean of calls lasting >= 10 ms (hwnas.speed.MIN_SAMPLE_MS), so 150
-# samples in 30 rounds, as a sweep's childnet gets, hold several times more calls.
-# Threads, warm-up and batch size stay the LUT's.
-VALIDATE_REPEATS = 150
-VALIDATE_ROUNDS = 30
+# Validation ranks whole networks: it gets their repeats and rounds (MODEL_TIMING, where
+# the measurements behind them are); threads, warm-up and batch size stay the LUT's.
 
 
 def validate_lut(
@@ -55,7 +48,7 @@ def validate_lut(
 ) -> dict:
     """Estimates vs measurements of ``n_archs`` random architectures. Threads and
     warm-up default to the LUT's own ``protocol``; repeats and rounds to
-    ``VALIDATE_REPEATS``/``VALIDATE_ROUNDS``."""
+    ``hwnas.speed.MODEL_TIMING``'s."""
     if n_archs < 2:
         raise UserError(f"--archs must be >= 2 (a rank correlation needs two), got {n_archs}")
     for name, value, low in (
@@ -67,30 +60,25 @@ def validate_lut(
         at_least(name, value, low)  # before anything is timed (0 was silently the default)
     space = lut.search_space()
     proto = lut.protocol
-    threads = threads or proto.get("threads") or 1
-    warmup = warmup if warmup is not None else proto.get("warmup", 10)
-    repeats = repeats or VALIDATE_REPEATS
-    rounds = rounds or VALIDATE_ROUNDS
-    archs = sample_archs(space, n_archs, seed)
-    result = measure_against(
-        lut, archs, threads=threads, warmup=warmup, repeats=repeats, rounds=rounds, seed=seed, progress=progress
+    timing = TimingProtocol(
+        threads=threads or proto.get("threads") or 1,
+        warmup=warmup if warmup is not None else proto.get("warmup", 10),
+        repeats=repeats or MODEL_TIMING.repeats,
+        rounds=rounds or MODEL_TIMING.rounds,
     )
-    return {**result, "threads": threads, "repeats": repeats, "warmup": warmup, "rounds": rounds}
+    archs = sample_archs(space, n_archs, seed)
+    result = measure_against(lut, archs, timing, seed=seed, progress=progress)
+    return {**result, **timing.record()}
 
 
-def measure_against(
-    lut: Lut, archs, *, threads: int, warmup: int, repeats: int, rounds: int, seed: int = 0, progress: bool = True
-) -> dict:
+def measure_against(lut: Lut, archs, timing: TimingProtocol, *, seed: int = 0, progress: bool = True) -> dict:
     """Measure ``archs``' whole networks on this device, timed against ``lut``'s own
     speed reference (if it has one), and ``compare`` them with ``lut``'s estimates."""
     lut_ref = lut.speed_reference()
     timings, reference = measure_networks(
         lut.search_space(),
         archs,
-        threads=threads,
-        warmup=warmup,
-        repeats=repeats,
-        rounds=rounds,
+        timing,
         batch_size=lut.data.get("batch_size", 1),
         seed=seed,
         progress=progress,
@@ -169,8 +157,10 @@ def main(argv=None) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=None, help="default: the LUT's protocol")
     p.add_argument("--warmup", type=int, default=None)
-    p.add_argument("--repeats", type=int, default=None, help=f"timed calls per network (default {VALIDATE_REPEATS})")
-    p.add_argument("--rounds", type=int, default=None, help=f"shuffled rounds (default {VALIDATE_ROUNDS})")
+    p.add_argument(
+        "--repeats", type=int, default=None, help=f"timed calls per network (default {MODEL_TIMING.repeats})"
+    )
+    p.add_argument("--rounds", type=int, default=None, help=f"shuffled rounds (default {MODEL_TIMING.rounds})")
     p.add_argument("--no-progress", action="store_true")
     args = p.parse_args(argv)
     lut = load_lut(args.lut)
@@ -184,10 +174,7 @@ def main(argv=None) -> None:
         lut,
         args.archs,
         seed=args.seed,
-        threads=args.threads,
-        warmup=args.warmup,
-        repeats=args.repeats,
-        rounds=args.rounds,
+        **timing_kwargs(args),
         progress=not args.no_progress,
     )
     print(format_report(result))

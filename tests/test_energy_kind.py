@@ -8,7 +8,7 @@ import pytest
 import torch
 from lut_dicts import v1_lut_dict
 
-import lut.profile as profile_mod
+import lut.session as session_mod
 from hwnas.config import load_config
 from hwnas.errors import UserError
 from hwnas.meters import Meter
@@ -105,7 +105,7 @@ class WallMeter(Meter):
 
 @pytest.mark.slow
 def test_a_metered_profile_records_idle_total_and_dynamic(monkeypatch):
-    monkeypatch.setattr(profile_mod, "get_meter", lambda name: WallMeter())
+    monkeypatch.setattr(session_mod, "get_meter", lambda name: WallMeter())
     space = get_space("fbnet-cpu", width=0.25)
     lut = profile_lut(space, context="isolated", meter="wall", warmup=1, repeats=2, rounds=1, progress=False)
     d = lut.data

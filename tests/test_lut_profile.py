@@ -10,13 +10,15 @@ import torch
 from hwnas.errors import UserError
 from hwnas.flops import count_macs
 from hwnas.space import get_space
+from hwnas.speed import REFERENCE_SEED, reference_arch, sample_archs
+from hwnas.timing import TimingProtocol
 from lut import cache_path, ensure_lut, load_lut, profile_lut, save_lut
 from lut import profile as profile_mod
 from lut.energy_model import Horowitz45nm, count_bytes_moved
 from lut.metrics import kendall_tau, mape, within_fraction
-from lut.protocol import REFERENCE_SEED, design_archs, reference_arch
+from lut.protocol import design_archs
 from lut.validate import main as validate_main
-from lut.validate import sample_archs, validate_lut
+from lut.validate import validate_lut
 
 FAST = dict(warmup=1, repeats=2, rounds=1, per_op=1, progress=False)
 
@@ -195,8 +197,7 @@ def test_interleaving_divides_out_a_linear_drift():
         list(base),
         lambda unit: None,
         lambda unit: {unit: [device.run(base[unit])]},
-        warmup=0,
-        rounds=3,
+        TimingProtocol(warmup=0, rounds=3),
         seed=0,
         reference=device,
         bar=_NoBar(),
@@ -223,8 +224,7 @@ def test_interleaving_uses_the_mean_of_the_readings_around_a_visit():
         ["u", "v"],
         lambda unit: None,
         lambda unit: {unit: [6.0]},
-        warmup=0,
-        rounds=1,
+        TimingProtocol(warmup=0, rounds=1),
         seed=0,
         reference=Readings(),
         bar=_NoBar(),
@@ -263,7 +263,7 @@ def test_ray_device_runs_on_node_with_resource_and_fails_fast_without():
 
 
 def test_fit_scale_least_squares_through_origin():
-    from lut.profile import fit_scale
+    from lut.calibrate import fit_scale
 
     assert fit_scale([1.0, 2.0], [2.0, 4.0]) == pytest.approx(2.0)
     assert fit_scale([1.0, 3.0], [1.0, 2.0]) == pytest.approx((1 + 6) / (1 + 9))

@@ -12,7 +12,8 @@ from hwnas.space import get_space
 from hwnas.speed import _level
 from lut import cache as cache_mod
 from lut import load_lut, profile_lut
-from lut.protocol import _design_matrix, design_archs, fit_entries
+from lut.graph_fit import design_matrix, fit_entries
+from lut.protocol import design_archs
 from sweep.measurements import MEASUREMENTS, PENDING, measure_pending, pending_models
 
 FAST = dict(warmup=1, repeats=2, rounds=1, per_op=1, progress=False)
@@ -37,7 +38,7 @@ def test_fit_entries_recovers_every_network_and_every_op_difference():
         },
         key=str,
     )
-    X = _design_matrix(space, archs, keys)
+    X = design_matrix(space, archs, keys)
     g = torch.Generator().manual_seed(0)
     truth = 0.05 + torch.rand(len(keys), generator=g, dtype=torch.float64)
     y = X @ truth
@@ -46,7 +47,7 @@ def test_fit_entries_recovers_every_network_and_every_op_difference():
     b, scale, floored = fit_entries(X, y, prior)
     assert floored == 0 and 1 / 2.21 < scale < 1 / 1.7  # the prior is 1.7-2.21x the truth
     assert torch.allclose(X @ b, y, rtol=2e-3)
-    held_out = _design_matrix(space, design_archs(space, 3, seed=99), keys)
+    held_out = design_matrix(space, design_archs(space, 3, seed=99), keys)
     assert torch.allclose(held_out @ b, held_out @ truth, rtol=1e-2)
 
 

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from hwnas.device import describe
-from hwnas.timing import fixed_threads, measure, summarize, time_module
+from hwnas.timing import TimingProtocol, fixed_threads, measure, summarize, time_module, timing_kwargs
 
 
 class Counting(torch.nn.Module):
@@ -119,3 +119,14 @@ def test_steady_allocator_keeps_freed_buffers_in_the_process():
     for _ in range(2):
         out = subprocess.run([sys.executable, "-c", _FAULTS_SCRIPT], capture_output=True, text=True, check=True)
         assert int(out.stdout.split()[-1]) < 500
+
+
+def test_timing_protocol_splits_repeats_over_rounds_and_reads_cli_flags():
+    from lut.profile import build_parser
+
+    assert TimingProtocol(repeats=90, rounds=6).per_round == 15
+    assert TimingProtocol(repeats=7, rounds=2).per_round == 3
+    assert TimingProtocol(repeats=2, rounds=6).per_round == 1  # every visit times at least one sample
+    args = build_parser().parse_args(["--space", "fbnet-cpu", "--out", "x.json", "--rounds", "3", "--threads", "2"])
+    assert timing_kwargs(args) == {"threads": 2, "warmup": 10, "repeats": 90, "rounds": 3}
+    assert TimingProtocol(**timing_kwargs(args)).record() == timing_kwargs(args)

@@ -42,7 +42,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from hwnas.space import get_space
-from lut.table import FORMAT, FORMAT_VERSION, lut_from_dict, save_lut
+from lut.format import header, layer_record
+from lut.table import lut_from_dict, save_lut
 
 __all__ = ["COMMIT", "HANNA_OPS", "NAME", "convert", "hanna_ops", "no_skip_layers", "read_table"]
 
@@ -107,23 +108,9 @@ def convert() -> dict:
                     "values, copied (energy 0 is a pad)",
                 )
             ops[op] = entry
-        layers.append(
-            {
-                "index": layer.index,
-                "in_channels": layer.in_channels,
-                "out_channels": layer.out_channels,
-                "stride": layer.stride,
-                "in_hw": layer.in_hw,
-                "shape_key": list(layer.shape_key),
-                "ops": ops,
-            }
-        )
+        layers.append(layer_record(layer, ops))
     return {
-        "format": FORMAT,
-        "version": FORMAT_VERSION,
-        "space": {**space.record(), "definition": space.definition()},
-        "input_shape": list(space.input_shape),
-        "batch_size": 1,
+        **header(space),
         "device": {
             "name": "Raspberry Pi 3B",
             "cpu": "BCM2837, 4x Cortex-A53 1.2 GHz",

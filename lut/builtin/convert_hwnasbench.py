@@ -20,7 +20,8 @@ import json
 from pathlib import Path
 
 from hwnas.space import get_space
-from lut.table import FORMAT, FORMAT_VERSION, lut_from_dict, save_lut
+from lut.format import header, layer_record
+from lut.table import lut_from_dict, save_lut
 
 HERE = Path(__file__).parent
 SOURCE = HERE / "source" / "hw-nas-bench-fbnet_cifar100_latency_lut.json"
@@ -59,24 +60,10 @@ def convert(src: dict, device: str) -> dict:
     layers = []
     for layer, row in zip(space.layers, table["layer_op_ms"]):
         assert len(row) == len(space.ops)
-        layers.append(
-            {
-                "index": layer.index,
-                "in_channels": layer.in_channels,
-                "out_channels": layer.out_channels,
-                "stride": layer.stride,
-                "in_hw": layer.in_hw,
-                "ops": {
-                    op: {"latency_ms": v, "latency_iqr_ms": None, "energy_mj": None} for op, v in zip(space.ops, row)
-                },
-            }
-        )
+        ops = {op: {"latency_ms": v, "latency_iqr_ms": None, "energy_mj": None} for op, v in zip(space.ops, row)}
+        layers.append(layer_record(layer, ops, shape_key=False))  # the table names no shapes
     return {
-        "format": FORMAT,
-        "version": FORMAT_VERSION,
-        "space": {**space.record(), "definition": space.definition()},
-        "input_shape": list(space.input_shape),
-        "batch_size": 1,
+        **header(space),
         "device": {
             "name": device,
             "cpu": label,

@@ -1,0 +1,157 @@
+"""Checking a parsed LUT file: typed field access with one-line errors naming the file
+and field (``Fields``), and the file's numbers as ``CostTensors`` (``cost_tensors``).
+The format is documented in ``lut/README.md``; ``lut.table.Lut`` wraps the result.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from hwnas.errors import UserError
+from lut.cost import CostTensors
+from lut.format import ENERGY_FIELDS, ENERGY_KINDS, FORMAT, FORMAT_VERSION
+
+__all__ = ["Fields", "cost_tensors"]
+
+
+class Fields:
+    """Typed access to a parsed LUT with one-line errors naming the file and field."""
+
+    def __init__(self, source: str):
+        self.source = source
+
+    def fail(self, field: str, expected: str):
+        raise UserError(f"LUT {self.source}: field {field}: expected {expected}")
+
+    _KIND = {dict: "an object", list: "a list", str: "a string", int: "an integer", float: "a finite number"}
+
+    def get(self, d, key, field, kind, *, nullable=False):
+        if not isinstance(d, dict) or key not in d:
+            self.fail(field, f"{self._KIND[kind]} (missing)")
+        return self.check(d[key], field, kind, nullable=nullable)
+
+    def check(self, value, field, kind, *, nullable=False):
+        if value is None and nullable:
+            return None
+        if kind is float:
+            try:  # float(10**400) overflows: a huge integer is not a usable number either
+                ok = not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(float(value))
+            except OverflowError:
+                ok = False
+            if not ok:
+                self.fail(field, "a finite number" + (" or null" if nullable else ""))
+            return float(value)
+        if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
+            self.fail(field, "an integer")
+        if kind is not int and not isinstance(value, kind):
+            self.fail(field, self._KIND[kind])
+        return value
+
+
+def _energy_kinds(data: dict, version: int, source: str, f: Fields) -> dict[str, str]:
+    """The energy kinds the file holds, each with the entry field it is in. Version 1
+    had one field, ``energy_mj``: a meter's reading (total) or a model's (dynamic)."""
+    if source == "none":
+        return {}
+    if version == 1:
+        return {"dynamic" if source.startswith("model:") else "total": "energy_mj"}
+    kinds = f.get(data, "energy_kinds", "energy_kinds", list)
+    if not kinds or len(set(kinds)) != len(kinds) or not set(kinds) <= set(ENERGY_KINDS):
+        f.fail(
+            "energy_kinds",
+            f"a non-empty list of distinct kinds among {list(ENERGY_KINDS)} "
+            f"when energy_source is {source!r}, got {kinds!r}",
+        )
+    return {k: ENERGY_FIELDS[k] for k in kinds}
+
+
+def cost_tensors(data: dict, source: str, energy_kind: str) -> CostTensors:
+    """The parsed LUT file ``data`` (named ``source`` in errors) checked field by
+    field, as ``CostTensors`` with its ``energy_kind`` energy and its calibration
+    applied; a bad field raises a one-line ``UserError``."""
+    f = Fields(source)
+    if energy_kind not in ENERGY_KINDS:
+        raise UserError(f"lut.energy_kind: expected one of {', '.join(ENERGY_KINDS)}, got {energy_kind!r}")
+    if not isinstance(data, dict):
+        f.fail("(top level)", "a JSON object")
+    fmt = f.get(data, "format", "format", str)
+    if fmt != FORMAT:
+        f.fail("format", f"{FORMAT!r}, got {fmt!r}")
+    version = f.get(data, "version", "version", int)
+    if version not in (1, FORMAT_VERSION):
+        f.fail("version", f"1 or {FORMAT_VERSION}, got {version} (written by another version of hwnas)")
+    space = f.get(data, "space", "space", dict)
+    for key in ("name", "hash", "layers_hash"):
+        f.get(space, key, f"space.{key}", str)
+    f.get(data, "device", "device", dict)
+    energy_source = f.get(data, "energy_source", "energy_source", str)
+    ops = f.get(data, "ops", "ops", list)
+    if not ops or not all(isinstance(o, str) for o in ops) or len(set(ops)) != len(ops):
+        f.fail("ops", "a non-empty list of distinct op names")
+    kinds = _energy_kinds(data, version, energy_source, f)
+    if kinds and energy_kind not in kinds:
+        f.fail("energy_kinds", f"{energy_kind} energy (lut.energy_kind: {energy_kind}), got {list(kinds)} only")
+    has_energy = bool(kinds)
+    en_key = kinds.get(energy_kind, "energy_mj")
+
+    fixed = f.get(data, "fixed", "fixed", dict)
+    fixed_lat = _cost(f, f.get(fixed, "latency_ms", "fixed.latency_ms", float), "fixed.latency_ms", zero_ok=True)
+    fixed_en = f.get(fixed, en_key, f"fixed.{en_key}", float, nullable=not has_energy)
+    if fixed_en is not None:
+        _cost(f, fixed_en, f"fixed.{en_key}", zero_ok=True)
+    if not has_energy and fixed_en is not None:
+        f.fail("fixed.energy_mj", "null when energy_source is 'none'")
+
+    layers = f.get(data, "layers", "layers", list)
+    if not layers:
+        f.fail("layers", "a non-empty list")
+    lat = torch.empty(len(layers), len(ops), dtype=torch.float64)
+    en = torch.empty(len(layers), len(ops), dtype=torch.float64) if has_energy else None
+    for i, layer in enumerate(layers):
+        entries = f.get(layer, "ops", f"layers[{i}].ops", dict)
+        for j, op in enumerate(ops):
+            where = f"layers[{i}].ops.{op}"
+            entry = f.get(entries, op, where, dict)
+            # 0 is the cost of an identity skip only (build_network removes it)
+            lat[i, j] = _cost(
+                f, f.get(entry, "latency_ms", f"{where}.latency_ms", float), f"{where}.latency_ms", zero_ok=op == "skip"
+            )
+            e = f.get(entry, en_key, f"{where}.{en_key}", float, nullable=not has_energy)
+            if has_energy:
+                en[i, j] = _cost(f, e, f"{where}.{en_key}", zero_ok=op == "skip")
+            elif e is not None:
+                f.fail(f"{where}.energy_mj", "null when energy_source is 'none'")
+
+    calibration = data.get("calibration")
+    if calibration is not None:
+        # total' = scale * total + offset keeps the model additive: scale every entry
+        # and the fixed part, add the offset to the fixed part.
+        f.check(calibration, "calibration", dict)
+        scale = f.get(calibration, "latency_scale", "calibration.latency_scale", float)
+        offset = f.get(calibration, "latency_offset_ms", "calibration.latency_offset_ms", float)
+        if scale <= 0:
+            f.fail("calibration.latency_scale", f"a positive number, got {scale}")
+        lat = lat * scale
+        fixed_lat = fixed_lat * scale + offset
+    # the largest estimate must stay a number (entries near 1e308 each are finite, their sum is not)
+    for name, table, base in (("latency_ms", lat, fixed_lat), (en_key, en, fixed_en)):
+        if table is not None and not math.isfinite(base + float(table.max(dim=1).values.sum())):
+            f.fail(f"layers[*].ops.*.{name}", "entries whose sums stay finite (the largest estimate overflows)")
+    return CostTensors(
+        op_names=tuple(ops),
+        latency_fixed_ms=fixed_lat,
+        latency_ms=lat,
+        energy_fixed_mj=fixed_en,
+        energy_mj=en,
+        energy_source=energy_source,
+        energy_kind=energy_kind if has_energy else None,
+    )
+
+
+def _cost(f: Fields, value: float, field: str, zero_ok: bool) -> float:
+    """A cost is finite and positive (0 allowed where ``zero_ok``)."""
+    if value < 0 or (value == 0 and not zero_ok):
+        f.fail(field, f"a {'non-negative' if zero_ok else 'positive'} number, got {value}")
+    return value
