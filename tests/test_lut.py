@@ -203,3 +203,13 @@ def test_lut_space_definition_is_checked():
     d["space"]["definition"]["stem_stride"] = 1  # layers differ from the recorded layers_hash
     with pytest.raises(UserError, match="layers_hash"):
         lut_from_dict(d, "t.json").search_space()
+
+
+def test_built_in_tables_are_what_their_converters_write():
+    # the shipped JSON files are generated data: a converter change must come with regenerated files
+    from lut.builtin import convert_hanna, convert_hwnasbench
+
+    src = json.loads(convert_hwnasbench.SOURCE.read_text())
+    for device, (name, _) in convert_hwnasbench.DEVICES.items():
+        assert convert_hwnasbench.convert(src, device) == json.loads((BUILTIN_DIR / f"{name}.json").read_text()), name
+    assert convert_hanna.convert() == json.loads((BUILTIN_DIR / f"{convert_hanna.NAME}.json").read_text())
