@@ -18,6 +18,7 @@ from pareto.synthetic import write_synthetic_experiment  # noqa: E402
 from sweep.knobs import start_costs  # noqa: E402
 from sweep.web.__main__ import is_loopback  # noqa: E402
 from sweep.web.app import LOOPBACK_HOSTS, create_app  # noqa: E402
+from sweep.web.forms import sweep_job  # noqa: E402
 from sweep.web.jobs import job_status, start_job, stop_job  # noqa: E402
 from sweep.web.luts import MAX_UPLOAD_BYTES  # noqa: E402
 
@@ -155,6 +156,19 @@ def test_bad_sweep_fields_are_one_line(client, storage):
     assert "sweep.budget.max_latency_ms: expected a number > 0" in _one_line(
         client.post("/api/sweeps", data={"trials": "2", "mode": "any", "max_latency_ms": "-3"})
     )
+
+
+def test_resume_may_extend_a_sweep_and_checks_the_new_count(client, storage):
+    write_synthetic_experiment(str(storage / "grown"), trials=4)
+    name, folder, steps = sweep_job({"name": "grown", "trials": "12"}, storage, resume=True)
+    assert (name, folder) == ("grown", storage / "grown")
+    assert steps[0][3:7] == ["--resume", "--trials", "12", "--storage"]
+    as_before = sweep_job({"name": "grown"}, storage, resume=True)[2][0]
+    assert "--resume" in as_before and "--trials" not in as_before
+    refused = _one_line(client.post("/api/sweeps/grown/resume", data={"trials": "0"}))
+    assert "sweep.trials: expected an integer >= 1" in refused, refused
+    assert "sweep fields" in _one_line(client.post("/api/sweeps/grown/resume", data={"trials": "many"}))
+    assert not (storage / "grown" / "job.json").exists()  # nothing started
 
 
 @pytest.fixture

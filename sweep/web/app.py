@@ -152,11 +152,11 @@ def create_app(storage: str | Path, token: str | None = None, hosts: tuple[str, 
         return await start_from_form(request, "sweep", sweep_job)
 
     @app.post("/api/sweeps/{name}/resume")
-    def resume(name: str):
-        try:
-            return start("sweep", sweep_job({"name": name}, storage, resume=True))
-        except UserError as err:
-            return _error(err)
+    async def resume(name: str, request: Request):
+        def resume_job(form: dict, storage: Path):  # the form may extend the sweep: trials=N in all
+            return sweep_job({**form, "name": name}, storage, resume=True)
+
+        return await start_from_form(request, "sweep", resume_job)
 
     @app.post("/api/runs/{name}/stop")
     def stop_run(name: str):

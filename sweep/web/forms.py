@@ -124,12 +124,16 @@ def _sweep_flags(form: dict) -> list[str]:
 
 
 def sweep_job(form: dict, storage: Path, *, resume: bool = False) -> tuple[str, Path, list[list[str]]]:
-    """``(name, experiment folder, steps)``: ``sweep.run`` (new, or ``--resume``), then its report."""
+    """``(name, experiment folder, steps)``: ``sweep.run`` (new, or ``--resume``, extended to the
+    form's ``trials`` when given), then its report."""
     from sweep.options import build_parser, check_static, resolve_config
 
     name = _name(_field(form, "name"), "sweep")
     experiment = storage / name
-    flags = ["--resume"] if resume else _sweep_flags(form)
+    if resume:
+        flags = ["--resume", *(["--trials", _field(form, "trials")] if _field(form, "trials") else [])]
+    else:
+        flags = _sweep_flags(form)
     argv = [*flags, "--storage", str(storage), "--name", name]
     try:
         args = build_parser().parse_args(argv)

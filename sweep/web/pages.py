@@ -119,7 +119,8 @@ def run(name: str) -> str:
 def sweep(name: str) -> str:
     body = f"""<h1>sweep {escape(name)} <span id="status" class="badge"></span></h1>
 <p id="info"></p><p class="error" id="reason"></p>
-<p><button id="resume">resume</button> <button id="stop" hidden>stop</button>
+<p><button id="resume">resume</button> <label>to <input id="resume-trials" type="number" min="1" step="1"
+placeholder="as many" style="width:6em"> trials in all</label> <button id="stop" hidden>stop</button>
 <a id="report" href="#" hidden>open the report</a></p>
 <p class="error" id="resume-error"></p><p id="optuna"></p><div id="recommended" class="card"></div>
 <section class="card"><h2>Trials</h2><table id="trials"><thead><tr><th>trial</th><th>phase</th><th>epoch</th>

@@ -167,7 +167,9 @@ function initSweep(name) {
   }, 3000);
   $("resume").addEventListener("click", async () => {
     $("resume-error").textContent = "";
-    try { await api(`${url}/resume`, {method: "POST"}); refresh(); }
+    const body = new FormData();  // empty: as many trials as before; a number extends the sweep
+    if ($("resume-trials").value) body.append("trials", $("resume-trials").value);
+    try { await api(`${url}/resume`, {method: "POST", body}); refresh(); }
     catch (e) { $("resume-error").textContent = e.message; }
   });
   refresh();
