@@ -158,6 +158,24 @@ def test_bad_sweep_fields_are_one_line(client, storage):
     )
 
 
+def test_a_trials_search_progress_is_served_by_plain_trial_name_only(client, storage):
+    write_synthetic_experiment(str(storage / "swept"), trials=3)
+    trial = sorted(p for p in (storage / "swept").glob("trial_*") if p.is_dir())[0]
+    progress = {"metrics": {"epoch": 3, "epochs": 3}, "op_names": ["skip", "k3_e1"], "probabilities": [[0.25, 0.75]]}
+    (trial / "search").mkdir(exist_ok=True)
+    (trial / "search" / "progress.json").write_text(json.dumps(progress))
+    assert client.get(f"/api/sweeps/swept/trials/{trial.name}/progress").json() == progress
+    assert 'id="heatmap"' in client.get("/sweeps/swept").text
+    for bad in ("trial_nope", "..", "trial_..", "%2e%2e", "child"):
+        assert client.get(f"/api/sweeps/swept/trials/{bad}/progress").status_code == 404, bad
+    assert client.get(f"/api/sweeps/nope/trials/{trial.name}/progress").status_code == 404
+    # started from the command line (no job here): its files tell its state, on the page as in the job list
+    assert client.get("/api/sweeps/swept").json()["status"]["state"] == "unknown"
+    (storage / "swept" / "report").mkdir()
+    (storage / "swept" / "report" / "report.html").write_text("<html></html>")
+    assert client.get("/api/sweeps/swept").json()["status"]["state"] == "finished"
+
+
 def test_resume_may_extend_a_sweep_and_checks_the_new_count(client, storage):
     write_synthetic_experiment(str(storage / "grown"), trials=4)
     name, folder, steps = sweep_job({"name": "grown", "trials": "12"}, storage, resume=True)

@@ -1,7 +1,8 @@
 """The web app in a real browser (Debian's headless chromium driven by selenium through
 Debian's chromium-driver; nothing downloaded): upload a LUT (a bad one first: the
 one-line error shows), set a knob and see the preview follow, start a smoke search +
-childnet, wait for it to finish, see the architecture and the heat map, download arch.json."""
+childnet, wait for it to finish, see the architecture and the heat map, download arch.json; on a
+sweep page, pick a trial and see its search's heat map."""
 
 import json
 import shutil
@@ -140,5 +141,31 @@ def test_search_from_the_browser_to_arch_json(server, browser, tmp_path):
     names = {a.get_attribute("data-file") for a in browser.find_elements(By.CSS_SELECTOR, "#files a")}
     assert {"search/theta.json", "child/metrics.json", "child/model.pt", "child/model.weights.pt"} <= names
     # no script error, no failed request since
+    errors = [e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    assert not errors, errors
+
+
+def test_a_sweep_page_shows_a_picked_trials_search(server, browser, tmp_path):
+    from pareto.synthetic import write_synthetic_experiment
+
+    storage = tmp_path / "experiments"
+    write_synthetic_experiment(str(storage / "swept"), trials=3)
+    trial = sorted(p for p in (storage / "swept").glob("trial_*") if p.is_dir())[1]
+    progress = {
+        "metrics": {"epoch": 4, "epochs": 4, "val_acc": 0.5, "temperature": 2.0, "latency_ms": 1.25},
+        "op_names": ["k3_e1", "skip"],
+        "probabilities": [[0.9, 0.1], [0.2, 0.8]],
+    }
+    (trial / "search").mkdir(exist_ok=True)
+    (trial / "search" / "progress.json").write_text(json.dumps(progress))
+    browser.get(server + "/sweeps/swept")
+    wait = WebDriverWait(browser, 20)
+    link = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, f'a[data-trial="{trial.name}"]'))
+    assert browser.find_element(By.ID, "status").text == "unknown"  # started outside the page, no report yet
+    link.click()
+    wait.until(lambda d: trial.name in d.find_element(By.ID, "trial-pick").text)
+    text = browser.find_element(By.ID, "trial-pick").text
+    assert "epoch 4 of 4" in text and "expected LAT 1.25 ms" in text, text
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#heatmap .heatmaplayer"))
     errors = [e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE"]
     assert not errors, errors

@@ -28,7 +28,7 @@ from sweep.web.files import safe_file
 from sweep.web.forms import RUNS, config_names, run_job, sweep_job
 from sweep.web.jobs import job_status, start_job, stop_job
 from sweep.web.luts import MAX_UPLOAD_BYTES, choices, knob_preview, save_upload
-from sweep.web.views import list_jobs, run_view, sweep_view
+from sweep.web.views import list_jobs, run_view, sweep_view, trial_progress
 
 __all__ = ["COOKIE", "LOOPBACK_HOSTS", "create_app"]
 
@@ -106,6 +106,11 @@ def create_app(storage: str | Path, token: str | None = None, hosts: tuple[str, 
     def sweep_state(name: str):
         view = sweep_view(storage, name, procs)
         return view if view else JSONResponse({"error": f"no sweep {name!r}"}, 404)
+
+    @app.get("/api/sweeps/{name}/trials/{trial}/progress")
+    def trial_state(name: str, trial: str):
+        progress = trial_progress(storage, name, trial)
+        return progress if progress else JSONResponse({"error": f"no search progress for {trial!r}"}, 404)
 
     @app.get("/api/luts")
     def luts() -> list:

@@ -126,8 +126,10 @@ placeholder="as many" style="width:6em"> trials in all</label> <button id="stop"
 <section class="card"><h2>Trials</h2><table id="trials"><thead><tr><th>trial</th><th>phase</th><th>epoch</th>
 <th>test acc</th><th>LUT lat (ms)</th><th>LUT energy (mJ)</th><th>measured (ms)</th><th>budget</th><th>knobs</th>
 <th>files</th></tr></thead><tbody></tbody></table></section>
+<section class="card"><h2>One trial's search</h2><p id="trial-pick">pick a trial in the table to see how its
+search chose: P(op) per layer at its last epoch</p><div id="heatmap"></div></section>
 <section class="card"><h2>Take home</h2><ul id="files"></ul></section>"""
-    return _page(f"sweep {name}", body, f"initSweep({_js(name)});")
+    return _page(f"sweep {name}", body, f"initSweep({_js(name)});", plotly=True)
 
 
 def _js(text: str) -> str:

@@ -5,13 +5,16 @@ starts or changes anything."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from sweep.web.files import downloads
 from sweep.web.forms import NAME, RUNS
 from sweep.web.jobs import JOB, job_status, read_json_or_none
 
-__all__ = ["list_jobs", "run_view", "sweep_view"]
+__all__ = ["list_jobs", "run_view", "sweep_view", "trial_progress"]
+
+TRIAL = re.compile(r"trial_[A-Za-z0-9_]{1,64}")  # a Ray Tune trial folder's name (sweep.tuner)
 
 RUN_FILES = (
     "search/arch.json",
@@ -56,11 +59,17 @@ def list_jobs(storage: Path, procs: dict) -> list[dict]:
         for folder in folders:
             if not (folder / JOB).is_file() and not (kind == "sweep" and (folder / "sweep.json").is_file()):
                 continue
-            status = job_status(folder, procs)
-            if status["state"] == "none":  # a sweep started from the command line: its files tell
-                status = {**status, "state": "finished" if (folder / "report" / "report.html").is_file() else "unknown"}
+            status = _status(folder, procs)
             out.append({"kind": kind, "name": folder.name, "url": f"/{kind}s/{folder.name}", **status})
     return sorted(out, key=lambda j: j.get("started") or "", reverse=True)
+
+
+def _status(folder: Path, procs: dict) -> dict:
+    """The job's status; a sweep started from the command line (no job here) is told by its files."""
+    status = job_status(folder, procs)
+    if status["state"] == "none":
+        status = {**status, "state": "finished" if (folder / "report" / "report.html").is_file() else "unknown"}
+    return status
 
 
 def _phase(folder: Path, status: dict) -> str:
@@ -148,7 +157,7 @@ def sweep_view(storage: Path, name: str, procs: dict) -> dict | None:
     trials = sorted(p for p in folder.iterdir() if (p / "params.json").is_file() or (p / "result.json").is_file())
     return {
         "name": name,
-        "status": job_status(folder, procs),
+        "status": _status(folder, procs),
         "trials_planned": record.get("trials"),
         "strategy": record.get("strategy"),
         "mode": record.get("mode"),
@@ -159,6 +168,16 @@ def sweep_view(storage: Path, name: str, procs: dict) -> dict | None:
         "recommended": _recommended(storage, folder),
         "files": downloads(storage, folder, SWEEP_FILES),
     }
+
+
+def trial_progress(storage: Path, name: str, trial: str) -> dict | None:
+    """One trial's search progress (its ``search/progress.json``: epoch metrics and P(op) per
+    layer), or None when the sweep, the trial or the file is not there. ``trial`` must be the
+    plain name of a trial folder of the sweep (never a path)."""
+    folder = storage / name
+    if not NAME.fullmatch(name) or name == RUNS or not TRIAL.fullmatch(trial) or not (folder / "sweep.json").is_file():
+        return None
+    return read_json_or_none(folder / trial / "search" / "progress.json")
 
 
 def _recommended(storage: Path, folder: Path) -> dict | None:

@@ -140,7 +140,7 @@ function trialRow(t) {
   const phase = t.error ? "failed: " + t.error : t.phase || "";
   const budget = t.within_budget === null || t.within_budget === undefined ? "–" : t.within_budget ? "within" : "over";
   const knobs = Object.entries(t.knobs).map(([k, x]) => `${k}=${fmt(x, 2)}`).join(" ");
-  return row([esc(t.trial), esc(phase), fmt(t.epoch), fmt(t.test_acc), fmt(t.latency_ms), fmt(t.energy_mj),
+  return row([`<a href="#" data-trial="${esc(t.trial)}">${esc(t.trial)}</a>`, esc(phase), fmt(t.epoch), fmt(t.test_acc), fmt(t.latency_ms), fmt(t.energy_mj),
     fmt(t.measured_latency_ms), budget, esc(knobs), `<ul class="inline">${fileList(t.files, true)}</ul>`]);
 }
 
@@ -165,6 +165,19 @@ function initSweep(name) {
     $("files").innerHTML = fileList(v.files);
     return v.status.state === "running";
   }, 3000);
+  $("trials").addEventListener("click", async (ev) => {  // a trial's name: its search's last P(op)
+    const trial = ev.target.dataset && ev.target.dataset.trial;
+    if (!trial) return;
+    ev.preventDefault();
+    try {
+      const p = await api(`${url}/trials/${encodeURIComponent(trial)}/progress`);
+      const m = p.metrics || {};
+      $("trial-pick").textContent = `${trial}: epoch ${m.epoch} of ${m.epochs}, val accuracy ${fmt(m.val_acc)}, ` +
+        `temperature ${fmt(m.temperature)}, expected LAT ${fmt(m.latency_ms)} ms`;
+      drawHeatmap(p);
+    } catch (e) { $("trial-pick").textContent = `${trial}: ${e.message}`; }
+    $("trial-pick").scrollIntoView({block: "start"});  // the card sits below a table of up to hundreds of rows
+  });
   $("resume").addEventListener("click", async () => {
     $("resume-error").textContent = "";
     const body = new FormData();  // empty: as many trials as before; a number extends the sweep
