@@ -185,8 +185,16 @@ down() {
       rm -f "$f"; [ "$f" = /tmp/ray/cluster-hwnas.state ] && rm -f /tmp/ray/cluster-hwnas.lock
     fi
   done
+  # ray up's ssh control sockets for this cluster: /tmp/ray_ssh_<sha256(user)>/<sha256(cluster name)>,
+  # each hash cut to 10 characters (ray.autoscaler._private.command_runner)
+  local name; name=$(sed -n 's/^cluster_name: *//p' "$STATE/cluster.yaml" 2>/dev/null | head -1)
+  if [ -n "$name" ]; then
+    local control; control=/tmp/ray_ssh_$(printf %s "$(id -un)" | sha256sum | cut -c1-10)
+    rm -rf "$control/$(printf %s "$name" | sha256sum | cut -c1-10)"
+    rmdir "$control" 2>/dev/null || true  # only when no other cluster's sockets are left in it
+  fi
   rm -rf "$STATE"
-  echo "cluster down: namespaces, links and processes removed"
+  echo "cluster down: namespaces, links, processes and ssh control sockets removed"
 }
 
 SSH_OPTS=(-i "$STATE/id_ed25519" -o IdentitiesOnly=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null

@@ -62,3 +62,37 @@ def test_results_venv_and_datasets_stay_off_the_pis(cluster):
     excluded = set(cluster["rsync_exclude"])
     assert {".venv", ".git", "experiments", "/data", "**/__pycache__"} <= excluded
     assert cluster["file_mounts"]["~/hwnas"] == "."
+
+
+def test_cluster_local_down_removes_only_its_clusters_ssh_sockets(tmp_path):
+    # where Ray's command runner keeps ssh control sockets (ray.autoscaler._private.command_runner)
+    import getpass
+    import hashlib
+    import subprocess
+    import uuid
+
+    def short(text: str) -> str:
+        return hashlib.sha256(text.encode()).hexdigest()[:10]
+
+    name = f"hwnas-test-{uuid.uuid4().hex[:8]}"
+    state = tmp_path / "state"
+    state.mkdir()
+    (state / "cluster.yaml").write_text(f"cluster_name: {name}\n")
+    control = Path("/tmp") / f"ray_ssh_{short(getpass.getuser())}"
+    ours, other = control / short(name), control / short(name + "-other")
+    ours.mkdir(parents=True)
+    other.mkdir()
+    try:
+        down = subprocess.run(
+            ["bash", str(ROOT / "scripts" / "cluster_local.sh"), "down"],
+            env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HWNAS_CLUSTER_STATE": str(state)},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert down.returncode == 0, down.stderr
+        assert not ours.exists() and other.is_dir() and not state.exists()
+    finally:
+        other.rmdir()
+        if not any(control.iterdir()):
+            control.rmdir()
