@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 __all__ = ["RECORD", "absolute_paths", "config_diff", "open_record", "read_record", "write_json"]
 
 RECORD = "sweep.json"
-# Keys that may change when a sweep is resumed: the budget only.
+# Keys that may change when a sweep is resumed: the number of trials only (it may grow).
 _RESUMABLE = {"sweep.trials"}
 
 
@@ -84,7 +84,7 @@ def _short(value) -> str:
 
 
 def config_diff(old: ExperimentConfig, new: ExperimentConfig) -> list[str]:
-    """``key: old -> new`` for every setting that differs, except the resumable budget."""
+    """``key: old -> new`` for every setting that differs, except the number of trials."""
     return differences(config_to_dict(old), config_to_dict(new), ignore=_RESUMABLE)
 
 
