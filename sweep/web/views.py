@@ -4,10 +4,10 @@ starts or changes anything."""
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
+from hwnas.records import result_rows
 from sweep.web.files import downloads
 from sweep.web.forms import NAME, RUNS
 from sweep.web.jobs import JOB, job_status, read_json_or_none
@@ -118,16 +118,17 @@ def run_view(storage: Path, name: str, procs: dict) -> dict | None:
     }
 
 
-def _last_row(path: Path) -> dict:
+def _last_row(trial: Path) -> dict:
+    """The trial's newest result row; none while Ray Tune is still writing a line."""
     try:
-        lines = [ln for ln in path.read_text().splitlines() if ln.strip()]
-        return json.loads(lines[-1]) if lines else {}
+        rows = result_rows(trial)
     except (OSError, ValueError):
         return {}
+    return rows[-1] if rows else {}
 
 
 def _trial(storage: Path, trial: Path) -> dict:
-    row = _last_row(trial / "result.json")
+    row = _last_row(trial)
     params = read_json_or_none(trial / "params.json") or {}
     child = read_json_or_none(trial / "child" / "metrics.json")
     measured = (child.get("measured") or {}) if isinstance(child, dict) else {}
