@@ -150,8 +150,8 @@ def _trial(storage: Path, trial: Path) -> dict:
 
 def sweep_view(storage: Path, name: str, procs: dict) -> dict | None:
     """One sweep: status, its record's essentials, the trials table, the report and Optuna storage."""
-    folder = storage / name
-    if not NAME.fullmatch(name) or name == RUNS or not ((folder / JOB).is_file() or (folder / "sweep.json").is_file()):
+    folder = _sweep_folder(storage, name)
+    if folder is None:
         return None
     record = read_json_or_none(folder / "sweep.json") or {}
     # trial folders as pareto.experiment finds them: the ones holding params.json or result.json
@@ -175,10 +175,18 @@ def trial_progress(storage: Path, name: str, trial: str) -> dict | None:
     """One trial's search progress (its ``search/progress.json``: epoch metrics and P(op) per
     layer), or None when the sweep, the trial or the file is not there. ``trial`` must be the
     plain name of a trial folder of the sweep (never a path)."""
-    folder = storage / name
-    if not NAME.fullmatch(name) or name == RUNS or not TRIAL.fullmatch(trial) or not (folder / "sweep.json").is_file():
+    folder = _sweep_folder(storage, name)
+    if folder is None or not TRIAL.fullmatch(trial):
         return None
     return read_json_or_none(folder / trial / "search" / "progress.json")
+
+
+def _sweep_folder(storage: Path, name: str) -> Path | None:
+    """The folder of the sweep ``name`` (a plain name): started here (its job) or from the command line."""
+    folder = storage / name
+    if not NAME.fullmatch(name) or name == RUNS or not ((folder / JOB).is_file() or (folder / "sweep.json").is_file()):
+        return None
+    return folder
 
 
 def _recommended(storage: Path, folder: Path) -> dict | None:
