@@ -39,11 +39,11 @@ from sweep_cli import ROOT, run_sweep
 
 def median_random_latency(cfg, n: int) -> tuple[float, object]:
     """The median LUT latency (ms) of ``n`` seeded random architectures, and the LUT."""
-    from lut import ensure_lut
+    from lut import experiment_lut
     from sweep.random_arch import draw_architecture
 
     space = cfg.search_space()
-    lut = ensure_lut("auto", space, progress=True, threads=cfg.measure.threads)
+    lut = experiment_lut(cfg, space, "auto", progress=True, threads=cfg.measure.threads)
     costs = [lut.latency_ms(draw_architecture(space.ops, space.num_layers, 0, i)) for i in range(n)]
     return statistics.median(costs), lut
 

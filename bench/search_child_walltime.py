@@ -18,7 +18,7 @@ from pathlib import Path
 
 from childnet.train import run_child
 from hwnas.config import load_config
-from lut import ensure_lut
+from lut import experiment_lut
 from supernet.search import run_search
 
 
@@ -33,7 +33,7 @@ def main():
     with tempfile.TemporaryDirectory(prefix="walltime-") as tmp:
         out = Path(a.out or tmp)
         t0 = time.perf_counter()
-        cost = ensure_lut(cfg.lut.path, space, energy_kind=cfg.lut.energy_kind).cost_tensors()
+        cost = experiment_lut(cfg, space).cost_tensors()
         t1 = time.perf_counter()
         search = run_search(cfg, out / "search", cost=cost)
         t2 = time.perf_counter()

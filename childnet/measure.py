@@ -1,11 +1,13 @@
-"""Measure exported models on this machine with the LUT's own timing protocol.
+"""Measure exported models on this machine, in their deployment runtime, with the LUT's
+own timing protocol.
 
-What is measured is rebuilt from data: a model file is the childnet's data file
-(``model.weights.pt``, ``childnet.export.load_model_data``: op names, space and
-weights, loaded ``weights_only``; or a baseline's), never code from the file. The
-rebuilt network is traced here (``hwnas.network.trace``), because the LUT describes
-the deployed TorchScript form. A TorchScript, ``torch.export`` or pickle file is
-refused with one line.
+What is timed is the file the user deploys, loaded by its runtime (``hwnas.runner``):
+``model.pte`` in ExecuTorch, ``model.onnx`` in ONNX Runtime (``--runtime``/``--precision``,
+default ExecuTorch fp32; no Python code from the file runs). For eager PyTorch and the
+deprecated TorchScript the model is rebuilt from its data file (``model.weights.pt``,
+``childnet.export.load_model_data``: op names, space and weights, loaded
+``weights_only``), and traced for TorchScript; a TorchScript, ``torch.export`` or pickle
+file is refused with one line.
 
 Protocol (the one ``lut.profile`` times LUT entries with, ``hwnas.speed``): fixed
 threads, steady allocator, whole-process warm-up, then ``rounds`` shuffled passes over
@@ -25,8 +27,9 @@ Runs on any machine with torch and the ``hwnas`` package (a Raspberry Pi): it im
 only torch, ``hwnas.speed``/``timing``/``meters``/``device``/``space``/``network`` and
 ``childnet.export`` (torchvision only to rebuild a baseline).
 
-CLI: ``python -m childnet.measure --model model.weights.pt [--model FILE ...] [--meter none|rapl|ina219]
-[--threads N]`` prints one "measured" JSON (metrics.json) per model.
+CLI: ``python -m childnet.measure --model model.pte [--model FILE ...] [--runtime R --precision P]
+[--lut FILE] [--meter none|rapl|ina219] [--threads N]`` prints one "measured" JSON (metrics.json)
+per model; with ``--lut`` the LUT's speed reference is timed and a LUT of another target is refused.
 """
 
 from __future__ import annotations
@@ -41,9 +44,11 @@ from hwnas.device import describe, loadavg_1min
 from hwnas.errors import UserError, cli_main
 from hwnas.meters import get_meter
 from hwnas.network import trace
+from hwnas.runner import load_program, read_program
 from hwnas.space import get_space
 from hwnas.speed import MODEL_TIMING, REFERENCE_SEED, SpeedReference, measure_modules
-from hwnas.timing import TimingProtocol, metered_energy, steady_allocator, timing_kwargs
+from hwnas.target import DeployTarget, add_target_flags, require_runtime
+from hwnas.timing import TimingProtocol, fixed_threads, metered_energy, steady_allocator, timing_kwargs
 
 __all__ = ["DEFAULT_REFERENCE", "MAX_REL_IQR", "TRIES", "main", "measure_file", "measure_files"]
 
@@ -56,14 +61,31 @@ GROUP = 4
 DEFAULT_REFERENCE = {"space": {"name": "fbnet-cpu", "width": 1.0, "num_classes": 10}, "seed": REFERENCE_SEED}
 
 
-def _reference(spec: dict, batch_size: int) -> SpeedReference:
+def _reference(spec: dict, batch_size: int, target: DeployTarget) -> SpeedReference:
     sp = spec["space"]
     space = get_space(sp["name"], sp.get("width", 1.0), sp.get("num_classes"))
-    return SpeedReference(space, spec.get("arch"), batch_size=batch_size, seed=spec.get("seed", REFERENCE_SEED))
+    return SpeedReference(
+        space, spec.get("arch"), batch_size=batch_size, seed=spec.get("seed", REFERENCE_SEED), target=target
+    )
 
 
-def _time_group(modules, inputs, spec: dict, timing: TimingProtocol, batch_size: int) -> tuple[list, dict]:
-    reference = _reference(spec, batch_size)
+def _load(path, target: DeployTarget, threads: int, batch_size: int, gen) -> tuple:
+    """``(callable, input, meta or None)``: the deployed file loaded by its runtime, or
+    (eager PyTorch, TorchScript) the network rebuilt from its data file."""
+    if target.lowered:
+        runner = load_program(read_program(path, target), target, threads, source=str(path))
+        shape = runner.input_shape
+        if not all(isinstance(v, int) and v > 0 for v in shape) or len(shape) != 4 or shape[0] != 1:
+            raise UserError(f"{path}: expected one input of shape [1, C, H, W], got {str(shape)[:60]}")
+        return runner, torch.randn(*shape, generator=gen), None
+    module, meta = load_model_data(path)
+    x = torch.randn(batch_size, *meta["input_shape"], generator=gen)
+    return (trace(module, x) if target.runtime == "torchscript" else module), x, meta
+
+
+def _time_group(modules, inputs, spec: dict, timing: TimingProtocol, batch_size: int, target) -> tuple[list, dict]:
+    with fixed_threads(timing.threads):
+        reference = _reference(spec, batch_size, target)
     load = loadavg_1min()
     timings = measure_modules(modules, inputs, reference, timing)
     session = {
@@ -87,40 +109,50 @@ def measure_files(
     max_rel_iqr: float = MAX_REL_IQR,
     tries: int = TRIES,
     on_group=None,
+    target: DeployTarget | None = None,
 ) -> list[dict]:
     """The "measured" dict of each exported model in ``paths`` (see module docstring),
-    timed in groups of ``GROUP``; ``on_group(results)`` is called with the finished
-    ``{index: measured}`` after each group so a caller can record progress."""
+    deployed in ``target`` (default ExecuTorch fp32), timed in groups of ``GROUP``;
+    ``on_group(results)`` is called with the finished ``{index: measured}`` after each
+    group so a caller can record progress."""
+    target = target or DeployTarget()
     if batch_size < 1 or threads < 1 or repeats < 1 or rounds < 1 or warmup < 0 or tries < 1:
         raise UserError(
             f"measure: need batch_size, threads, repeats, rounds, tries >= 1 and warmup >= 0, got "
             f"{batch_size}, {threads}, {repeats}, {rounds}, {tries}, {warmup}"
         )
+    if target.lowered and batch_size != 1:
+        raise UserError(f"measure: {target.runtime} programs take batch size 1, got {batch_size}")
+    require_runtime(target.runtime)
     meter = get_meter(meter)  # an unknown or absent meter fails now, not after the timing
     if meter.source != "none":
         meter.measure_idle()  # the session's static draw, before anything runs (dynamic energy)
-    loaded = [load_model_data(p) for p in paths]  # every file checked before anything is timed
+    gen = torch.Generator().manual_seed(0)
+    with fixed_threads(threads):  # every file checked before anything is timed
+        loaded = [_load(p, target, threads, batch_size, gen) for p in paths]
+    modules, inputs = [m for m, _, _ in loaded], [x for _, x, _ in loaded]
     spec = reference or next(
         (
             dict(DEFAULT_REFERENCE, space=m["space"])
-            for _, m in loaded
-            if isinstance(m.get("space"), dict) and "name" in m["space"]
+            for _, _, m in loaded
+            if isinstance(m, dict) and isinstance(m.get("space"), dict) and "name" in m["space"]
         ),
         DEFAULT_REFERENCE,
     )
-    gen = torch.Generator().manual_seed(0)
-    inputs = [torch.randn(batch_size, *m["input_shape"], generator=gen) for _, m in loaded]
-    modules = [trace(module, x) for (module, _), x in zip(loaded, inputs)]  # the deployed form, as in the LUT
     proto = TimingProtocol(threads, warmup, repeats, rounds)
 
     def time_group(todo: list) -> tuple[list, dict]:
-        return _time_group([modules[i] for i in todo], [inputs[i] for i in todo], spec, proto, batch_size)
+        return _time_group([modules[i] for i in todo], [inputs[i] for i in todo], spec, proto, batch_size, target)
 
+    deployed = {"deploy": target.record()}
     records: list[dict] = []
     for start in range(0, len(modules), GROUP):
         group = range(start, min(start + GROUP, len(modules)))
         best = _quietest(time_group, list(group), max_rel_iqr, tries)
-        done = {i: _record(*best[i], spec, proto, batch_size, meter, modules[i], inputs[i], max_rel_iqr) for i in group}
+        done = {
+            i: {**_record(*best[i], spec, proto, batch_size, meter, modules[i], inputs[i], max_rel_iqr), **deployed}
+            for i in group
+        }
         records.extend(done.values())
         if on_group is not None:
             on_group(done)
@@ -187,8 +219,14 @@ def measure_file(path, **kwargs) -> dict:
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(prog="python -m childnet.measure", description=__doc__.split("\n\n")[0])
     p.add_argument(
-        "--model", required=True, action="append", help="model.weights.pt written by childnet.train (repeatable)"
+        "--model",
+        required=True,
+        action="append",
+        help="the deployed file written by childnet.train: model.pte (executorch), model.onnx (onnxruntime), "
+        "model.weights.pt (pytorch, torchscript) (repeatable)",
     )
+    add_target_flags(p)
+    p.add_argument("--lut", default=None, help="time against this LUT's speed reference (it must describe the target)")
     p.add_argument("--meter", default="none", help="none | rapl | ina219")
     p.add_argument("--threads", type=int, default=MODEL_TIMING.threads)
     p.add_argument("--warmup", type=int, default=MODEL_TIMING.warmup)
@@ -198,7 +236,17 @@ def main(argv=None) -> None:
     p.add_argument("--rounds", type=int, default=MODEL_TIMING.rounds)
     p.add_argument("--batch-size", type=int, default=1)
     a = p.parse_args(argv)
-    for measured in measure_files(a.model, **timing_kwargs(a), meter=a.meter, batch_size=a.batch_size):
+    target = DeployTarget(a.runtime, a.precision)
+    reference = None
+    if a.lut:
+        from lut.table import load_lut  # only with --lut: a device needs no lut package otherwise
+
+        lut = load_lut(a.lut)
+        lut.check_target(target)
+        reference = lut.measurement_reference()
+    for measured in measure_files(
+        a.model, **timing_kwargs(a), meter=a.meter, batch_size=a.batch_size, target=target, reference=reference
+    ):
         print(json.dumps(measured))
 
 

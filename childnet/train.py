@@ -5,8 +5,9 @@ skips vanish) at the space's real width (the width the LUT describes, not the
 search's proxy width). It is trained with the childnet recipe (``childnet.recipe``: SGD
 with cosine decay over ``child.epochs`` on the whole training subset, a checkpoint every
 epoch, ``--resume`` continues exactly); then come its test accuracy, parameters, FLOPs
-(``torch.utils.flop_counter``), the exported ``model.pt`` (deployment artifact), the data
-file ``model.weights.pt`` (what ``childnet.measure`` times) and ``metrics.json``
+(``torch.utils.flop_counter``), the deployed file of the ``deploy`` target (``model.pte``,
+``model.onnx``; ``childnet.deploy``: what ``childnet.measure`` times), the data file
+``model.weights.pt`` (the weights as data) and ``metrics.json``
 (docs/formats.md).
 
 CLI: ``python -m childnet.train --arch arch.json --config FILE --out DIR [--resume] [key=value ...]``
@@ -22,17 +23,18 @@ from pathlib import Path
 import torch
 import yaml
 
-from childnet.export import DATA_NAME, export_model, save_model_data
+from childnet.deploy import export_deployable
+from childnet.export import DATA_NAME, save_model_data
 from childnet.measure import measure_file
 from childnet.recipe import train_and_test
 from hwnas.config import ExperimentConfig, config_to_dict, load_config
 from hwnas.data import make_splits
 from hwnas.errors import UserError, cli_main
 from hwnas.flops import count_flops
-from hwnas.io import atomic_write, atomic_write_json, atomic_write_text, read_json
+from hwnas.io import atomic_write_json, atomic_write_text, read_json
 from hwnas.network import build_network
 from hwnas.space import SearchSpace
-from lut import ensure_lut
+from lut import experiment_lut
 from lut.cost import CostTensors
 from lut.estimate import lut_estimates
 
@@ -93,7 +95,7 @@ def run_child(
     """Train, evaluate, export and measure ``arch``; returns the metrics.json dict.
 
     ``measure_with`` (what times the model): True measures on this host (``childnet.measure``);
-    a callable gets the data file's path (``model.weights.pt``) and returns the "measured" dict
+    a callable gets the deployed file's path (``model.pte``, ...) and returns the "measured" dict
     (e.g. from a device's Ray node); False leaves the measured fields null with a note.
     ``cost``: in-memory costs standing for ``cfg.lut.path`` (else the LUT is loaded).
     """
@@ -111,9 +113,8 @@ def run_child(
     source = str(arch) if isinstance(arch, (str, Path)) else "architecture"
     ops = space.check_arch(ops, source)
     _check_arch_space(record, space, source)
-    estimates = lut_estimates(
-        cfg.lut.path, space, ops, cost, cfg.lut.energy_kind
-    )  # before training: a wrong LUT fails fast
+    # before training: a wrong LUT (space, target) fails fast
+    estimates = lut_estimates(cfg.lut.path, space, ops, cost, cfg.lut.energy_kind, cfg.deploy.target())
     config = config_to_dict(cfg)
     out_dir.mkdir(parents=True, exist_ok=True)  # bad input has failed above, before anything is written
 
@@ -126,13 +127,12 @@ def run_child(
     input_shape = list(space.input_shape)
     params = sum(p.numel() for p in model.parameters())
     flops = count_flops(model, input_shape)
-    model_path = data_path = None
+    deployed = data_path = None
     if c.export != "none":
         meta = {"input_shape": input_shape, "ops": ops, "space": space.record()}
-        model_path = export_model(model, out_dir / "model.pt", meta, c.export)  # deployment artifact (code)
-        data_path = save_model_data(model, out_dir / DATA_NAME, meta)  # what devices measure (data)
-        _export_onnx(model, out_dir / "model.onnx", input_shape)
-    measured = _measure(measure_with, data_path, cfg, space)
+        data_path = save_model_data(model, out_dir / DATA_NAME, meta)  # the weights as data (rebuilds anywhere)
+        deployed = export_deployable(model, out_dir, meta, cfg.deploy, splits, c.batch_size)
+    measured = _measure(measure_with, out_dir / deployed["file"] if deployed else None, cfg, space)
     search_lut = {k: estimates[0][k] for k in ("name", "latency_ms", "energy_mj", "energy_source")}
     result = {
         "test_acc": test_acc,
@@ -145,8 +145,9 @@ def run_child(
         "measured": measured,
         "train_seconds": train_seconds,
         "epochs": c.epochs,
-        "model": model_path.name if model_path else None,
+        "model": deployed["file"] if deployed else None,
         "weights": data_path.name if data_path else None,
+        "deploy": deployed,
         "reused_from": None,
     }
     atomic_write_json(out_dir / "metrics.json", result)
@@ -168,23 +169,8 @@ def _measure(measure_with, model_path, cfg, space) -> dict:
             f"python -m childnet.measure --model {model_path}",
         }
     # timed against the search LUT's speed reference, like the LUT's entries
-    reference = (
-        None
-        if cfg.lut.path.startswith("builtin:")
-        else ensure_lut(cfg.lut.path, space, energy_kind=cfg.lut.energy_kind).measurement_reference()
-    )
-    return measure_file(model_path, reference=reference, **m.protocol())
-
-
-def _export_onnx(model, path: Path, input_shape) -> None:
-    """ONNX too, only where ``onnx`` is installed (optional)."""
-    try:
-        import onnx  # noqa: F401
-    except ImportError:
-        return
-    atomic_write(
-        path, lambda tmp: torch.onnx.export(model.eval(), (torch.zeros(1, *input_shape),), str(tmp), dynamo=False)
-    )
+    reference = None if cfg.lut.path.startswith("builtin:") else experiment_lut(cfg, space).measurement_reference()
+    return measure_file(model_path, reference=reference, target=cfg.deploy.target(), **m.protocol())
 
 
 @cli_main

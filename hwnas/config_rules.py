@@ -20,6 +20,7 @@ from hwnas.config_sections import (
     BudgetConfig,
     ChildConfig,
     DataConfig,
+    DeployConfig,
     ExperimentConfig,
     LossConfig,
     MeasureConfig,
@@ -97,6 +98,7 @@ RULES: dict[type, dict[str, Range]] = {
         "threads": AT_LEAST_1,
         "seed": SEED,
     },
+    DeployConfig: {"calibration_batches": AT_LEAST_1},
     MeasureConfig: {
         "threads": AT_LEAST_1,
         "warmup": NON_NEGATIVE,
@@ -123,6 +125,12 @@ RELATIONS: dict[type, list[tuple]] = {
         (
             lambda c: (c.space.num_classes or NUM_CLASSES[c.data.dataset]) >= NUM_CLASSES[c.data.dataset],
             "space.num_classes={0.space.num_classes} but {0.data.dataset} has more classes",
+        )
+    ],
+    DeployConfig: [
+        (
+            lambda d: d.precision == "fp32" or d.runtime in ("executorch", "onnxruntime"),
+            "precision={0.precision} needs runtime executorch or onnxruntime, got runtime={0.runtime} (fp32 only)",
         )
     ],
     SearchConfig: [

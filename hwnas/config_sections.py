@@ -11,12 +11,14 @@ from typing import Literal
 
 from hwnas.data import NUM_CLASSES
 from hwnas.space import SearchSpace, get_space
+from hwnas.target import DeployTarget
 
 __all__ = [
     "BaselinesConfig",
     "BudgetConfig",
     "ChildConfig",
     "DataConfig",
+    "DeployConfig",
     "ExperimentConfig",
     "LossConfig",
     "LutConfig",
@@ -96,7 +98,22 @@ class ChildConfig:
     label_smoothing: float = 0.0
     threads: int | None = None
     seed: int = 0
-    export: Literal["torchscript", "export", "none"] = "torchscript"  # childnet.export.EXPORT_FORMATS or none
+    # deploy: write the deploy target's file (model.pte / model.onnx / model.pt) and the data file; none: neither
+    export: Literal["deploy", "none"] = "deploy"
+
+
+@dataclass
+class DeployConfig:
+    """What the user deploys (``hwnas.target``): the LUT is profiled, childnets exported and
+    measured in this runtime and precision. torchscript is deprecated (old setups only);
+    pytorch (eager) is what the published tables (builtin:*) measured."""
+
+    runtime: Literal["executorch", "onnxruntime", "torchscript", "pytorch"] = "executorch"  # hwnas.target.RUNTIMES
+    precision: Literal["fp32", "int8"] = "fp32"
+    calibration_batches: int = 8  # int8: training batches the post-training quantization is calibrated on
+
+    def target(self) -> DeployTarget:
+        return DeployTarget(self.runtime, self.precision)
 
 
 @dataclass
@@ -178,6 +195,7 @@ class ExperimentConfig:
     space: SpaceConfig = field(default_factory=SpaceConfig)
     data: DataConfig = field(default_factory=DataConfig)
     lut: LutConfig = field(default_factory=LutConfig)
+    deploy: DeployConfig = field(default_factory=DeployConfig)
     loss: LossConfig = field(default_factory=LossConfig)
     search: SearchConfig = field(default_factory=SearchConfig)
     child: ChildConfig = field(default_factory=ChildConfig)

@@ -18,6 +18,7 @@ from typing import Literal, NotRequired, TypedDict
 
 __all__ = [
     "ArchRecord",
+    "DeployRecord",
     "LutEstimate",
     "MeasuredRecord",
     "MetricsRecord",
@@ -64,6 +65,19 @@ class LutEstimate(TypedDict):
     latency_ms: float
     energy_mj: float | None
     energy_source: str
+    target: NotRequired[str]  # the deployment target the LUT describes, e.g. executorch-fp32
+
+
+class DeployRecord(TypedDict):
+    """``metrics.json`` ``deploy`` (and a measurement's): the file the user deploys and its
+    target (``hwnas.target``); the test-split checks of the written program."""
+
+    runtime: Literal["executorch", "onnxruntime", "torchscript", "pytorch"]
+    precision: Literal["fp32", "int8"]
+    runtime_version: str | None
+    file: NotRequired[str]  # in the childnet folder: model.pte, model.onnx, model.pt, model.weights.pt
+    deploy_agreement: NotRequired[float]  # share of test images whose top-1 equals the PyTorch model's
+    test_acc_int8: NotRequired[float]  # int8: the program's own test accuracy
 
 
 class MeasuredRecord(TypedDict):
@@ -96,6 +110,7 @@ class MeasuredRecord(TypedDict):
     allocator: NotRequired[str]
     protocol: NotRequired[str]
     model_of: NotRequired[str]  # the trial whose model file was timed
+    deploy: NotRequired[DeployRecord]  # the runtime and precision the model ran in
     pending: NotRequired[bool]  # while the quiet measurement phase has not run
     note: NotRequired[str]
 
@@ -113,9 +128,10 @@ class MetricsRecord(TypedDict):
     measured: MeasuredRecord
     train_seconds: float
     epochs: int
-    model: str | None
+    model: str | None  # the deployed file (deploy.file)
     weights: str | None
     reused_from: str | None
+    deploy: NotRequired[DeployRecord | None]  # null with child.export: none
 
 
 class ResultRow(TypedDict):

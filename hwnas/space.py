@@ -23,6 +23,7 @@ __all__ = [
     "SearchSpace",
     "Stage",
     "get_space",
+    "space_from_definition",
     "make_divisible",
 ]
 
@@ -204,3 +205,18 @@ def get_space(name: str, width: float = 1.0, num_classes: int | None = None) -> 
     if num_classes is not None:
         p["num_classes"] = num_classes
     return SearchSpace(name=name, width=width, **p)
+
+
+def space_from_definition(d: dict) -> SearchSpace:
+    """Rebuild a space from ``SearchSpace.definition()`` (how a LUT stores it)."""
+    return SearchSpace(
+        name=d["name"],
+        input_shape=tuple(d["input_shape"]),
+        stem_channels=d["stem_channels"],
+        stem_stride=d["stem_stride"],
+        stages=tuple(Stage(*s) for s in d["stages"]),
+        head_channels=d["head_channels"],
+        num_classes=d["num_classes"],
+        ops=tuple(d["ops"]),
+        width=d["width"],
+    )

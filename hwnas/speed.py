@@ -29,7 +29,10 @@ import time
 import torch
 
 from hwnas.network import build_network
+from hwnas.programs import lowered
+from hwnas.runner import load_program
 from hwnas.space import SearchSpace
+from hwnas.target import DeployTarget
 from hwnas.timing import Timing, TimingProtocol, fixed_threads, steady_allocator, summarize, timed_calls
 
 __all__ = [
@@ -118,14 +121,19 @@ class SpeedReference:
         seed: int = REFERENCE_SEED,
         calls: int = REFERENCE_CALLS,
         interval_s: float = REFERENCE_INTERVAL_S,
+        target: DeployTarget | None = None,
     ):
         self.arch = list(arch) if arch is not None else reference_arch(space, seed)
         self.seed, self.calls, self.interval_s = seed, calls, interval_s
+        self.target = target
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)  # the same weights in every session: only the device's speed may differ
             self.net = build_network(space, self.arch).eval()
             c, h, w = space.input_shape
             self.x = torch.randn(batch_size, c, h, w)
+        if target is not None and target.lowered:  # the reference runs in the runtime it divides out
+            unit = {"kind": "network", "space": space.definition(), "arch": self.arch, "seed": seed}
+            self.net = load_program(lowered([unit], target)[0], target, torch.get_num_threads())
         self.readings: list[float] = []
         self.read_at = 0.0  # time.perf_counter() of the last reading
 
@@ -171,6 +179,7 @@ class SpeedReference:
             "readings": len(self.readings),
             "calls": self.calls,
             "interval_s": self.interval_s,
+            **({"target": self.target.key} if self.target is not None else {}),
         }
 
 
@@ -252,14 +261,13 @@ def measure_modules(
     progress: bool = False,
     min_sample_ms: float = MIN_SAMPLE_MS,
 ) -> list[Timing]:
-    """Median/IQR latency of each ``modules[i](inputs[i])``, timed with ``timing`` in
+    """Median/IQR latency of each ``modules[i](inputs[i])`` (callables in eval mode:
+    traced modules or ``hwnas.runner`` programs), timed with ``timing`` in
     shuffled rounds over all modules against ``reference`` (built by the caller, in
     this process): the protocol of ``lut.profile`` for whole models. A sample is the
     mean of enough back-to-back calls to last ``min_sample_ms`` (why: see
     ``MIN_SAMPLE_MS``); ``timing.repeats`` samples per module. Timings are in ms at this
     session's reference speed (``reference.latency_ms``)."""
-    for module in modules:
-        module.eval()
     with fixed_threads(timing.threads), torch.inference_mode():
         ks = [calls_per_sample(m, x, min_sample_ms) for m, x in zip(modules, inputs)]
 

@@ -5,7 +5,7 @@ of the project. ``profile_lut`` is loaded on first use so that ``python -m lut.p
 does not import its own module twice (runpy warns and runs a second copy).
 """
 
-from lut.cache import cache_path, ensure_lut, lut_noise
+from lut.cache import cache_path, ensure_lut, experiment_lut, lut_noise
 from lut.cost import CostModel, CostTensors, TableCost
 from lut.table import Lut, builtin_names, load_lut, save_lut
 
@@ -17,6 +17,7 @@ __all__ = [
     "builtin_names",
     "cache_path",
     "ensure_lut",
+    "experiment_lut",
     "load_lut",
     "lut_noise",
     "profile_lut",

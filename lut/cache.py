@@ -16,23 +16,26 @@ import torch
 
 from hwnas.errors import UserError
 from hwnas.space import SearchSpace
+from hwnas.target import DeployTarget
 from lut.format import FORMAT_VERSION
 from lut.protocol import PROTOCOL_VERSION
 from lut.table import Lut, load_lut, save_lut
 
-__all__ = ["NOISE_LIMITS", "cache_path", "ensure_lut", "lut_noise"]
+__all__ = ["NOISE_LIMITS", "cache_path", "ensure_lut", "experiment_lut", "lut_noise"]
 
 # A profile noisier than this is not cached (``lut_noise``); profiled at most
 # PROFILE_TRIES times in a row.
 NOISE_LIMITS = {"median_rel_iqr": 0.10, "reference_jitter": 0.05}
 PROFILE_TRIES = 3
+DEFAULT_TARGET = DeployTarget()
 
 
-def cache_path(space: SearchSpace, cache_dir=None) -> Path:
-    """Where ``ensure_lut("auto", space)`` keeps this host's LUT for ``space``: the full
-    space hash (head and classes are in the fixed part) and the host name."""
+def cache_path(space: SearchSpace, cache_dir=None, target: DeployTarget = DEFAULT_TARGET) -> Path:
+    """Where ``ensure_lut("auto", space)`` keeps this host's LUT for ``space`` deployed in
+    ``target``: the full space hash (head and classes are in the fixed part), the target
+    and the host name."""
     root = Path(cache_dir or os.environ.get("HWNAS_CACHE") or Path.home() / ".cache" / "hwnas") / "luts"
-    return root / f"{space.layers_hash()}-{space.hash()}-{socket.gethostname()}.json"
+    return root / f"{space.layers_hash()}-{space.hash()}-{target.key}-{socket.gethostname()}.json"
 
 
 def lut_noise(lut: Lut) -> dict:
@@ -66,12 +69,14 @@ def lut_noise(lut: Lut) -> dict:
     }
 
 
-def _cache_is_current(lut: Lut, space: SearchSpace, threads: int) -> bool:
-    """A cached LUT is reused only when it describes ``space`` and was profiled with
-    this protocol version, this torch and the thread count asked for."""
+def _cache_is_current(lut: Lut, space: SearchSpace, threads: int, target: DeployTarget) -> bool:
+    """A cached LUT is reused only when it describes ``space`` in ``target`` (with this
+    runtime version) and was profiled with this protocol version, this torch and the
+    thread count asked for."""
     lut.check_space(space)
     return (
-        lut.data.get("version") == FORMAT_VERSION
+        lut.data.get("deploy") == target.record()
+        and lut.data.get("version") == FORMAT_VERSION
         and lut.protocol.get("version") == PROTOCOL_VERSION
         and lut.device.get("torch") == torch.__version__
         and lut.protocol.get("threads") == threads
@@ -88,10 +93,11 @@ def ensure_lut(
     tries: int = PROFILE_TRIES,
     profile=None,
     energy_kind: str = "dynamic",
+    target: DeployTarget = DEFAULT_TARGET,
     **profile_kwargs,
 ) -> Lut:
     """``spec == "auto"``: this host's LUT for ``space``, profiled and cached; otherwise
-    ``load_lut(spec, energy_kind)`` checked against ``space``. A cached LUT of an older
+    ``load_lut(spec, energy_kind)`` checked against ``space`` and ``target``. A cached LUT of an older
     format version (or without ``energy_kind``) is profiled again.
 
     The cache is trusted only while current (``_cache_is_current``). A new profile
@@ -103,21 +109,22 @@ def ensure_lut(
     if spec != "auto":
         lut = load_lut(spec, energy_kind)
         lut.check_space(space)
+        lut.check_target(target)
         return lut
     if profile is None:
         from lut.profile import profile_lut as profile  # not at import: see lut/__init__.py
     threads = profile_kwargs.get("threads", 1)
-    path = cache_path(space, cache_dir)
+    path = cache_path(space, cache_dir, target)
     if path.is_file():
         try:
             lut = load_lut(str(path), energy_kind)
-            if _cache_is_current(lut, space, threads):
+            if _cache_is_current(lut, space, threads, target):
                 return lut
         except UserError:
             pass  # a stale or broken cache entry is re-profiled and replaced
     attempts = []
     for _ in range(max(1, tries)):
-        lut = profile(space, progress=progress, **profile_kwargs)
+        lut = profile(space, progress=progress, target=target, **profile_kwargs)
         lut = Lut(lut.data, lut.name, energy_kind)  # the kind asked for (a model's table has no total)
         noise = lut_noise(lut)
         attempts.append((noise, lut))
@@ -137,3 +144,11 @@ def ensure_lut(
     save_lut(lut, path)
     lut.name = str(path)
     return lut
+
+
+def experiment_lut(cfg, space: SearchSpace, spec: str | None = None, **kwargs) -> Lut:
+    """The LUT an experiment config names (``lut.path``, or ``spec``), of its energy kind and
+    deployment target: ``ensure_lut`` with what the config says."""
+    return ensure_lut(
+        spec or cfg.lut.path, space, energy_kind=cfg.lut.energy_kind, target=cfg.deploy.target(), **kwargs
+    )

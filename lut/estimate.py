@@ -17,6 +17,7 @@ from pathlib import Path
 
 from hwnas.errors import UserError, cli_main
 from hwnas.space import SearchSpace
+from hwnas.target import DeployTarget
 from lut.cache import ensure_lut
 from lut.cost import CostTensors, TableCost
 from lut.format import ENERGY_KINDS
@@ -38,15 +39,24 @@ def estimate(lut: Lut, ops, metric: str = "latency") -> float:
 
 
 def lut_estimates(
-    search_lut: str, space: SearchSpace, ops, cost: CostTensors | None = None, energy_kind: str = "dynamic"
+    search_lut: str,
+    space: SearchSpace,
+    ops,
+    cost: CostTensors | None = None,
+    energy_kind: str = "dynamic",
+    target: DeployTarget | None = None,
 ) -> list[dict]:
     """The estimate of every LUT that matches the space: the search LUT first (or the
-    given in-memory ``cost`` under its name), then the builtin ones with the same
-    searchable layers (and energy of ``energy_kind``, when they have energy)."""
+    given in-memory ``cost`` under its name; it must describe ``target``, default
+    ExecuTorch fp32), then the builtin ones with the same searchable layers (and energy
+    of ``energy_kind``, when they have energy), each naming the target it describes."""
+    target = target or DeployTarget()
     out = []
     for spec in [search_lut] + [f"builtin:{n}" for n in builtin_names() if f"builtin:{n}" != search_lut]:
         if spec == search_lut:
-            model = TableCost(cost) if cost is not None else ensure_lut(spec, space, energy_kind=energy_kind)
+            model = (
+                TableCost(cost) if cost is not None else ensure_lut(spec, space, energy_kind=energy_kind, target=target)
+            )
         else:
             try:
                 model = load_lut(spec, energy_kind)
@@ -54,6 +64,7 @@ def lut_estimates(
             except UserError:
                 continue
         device = getattr(model, "device", None)
+        lut_target = model.target.key if isinstance(model, Lut) else target.key
         energy = model.energy_mj(ops)
         out.append(
             {
@@ -62,6 +73,7 @@ def lut_estimates(
                 "latency_ms": model.latency_ms(ops),
                 "energy_mj": energy,
                 "energy_source": model.energy_source if energy is not None else "none",
+                "target": lut_target,
             }
         )
     return out

@@ -1,12 +1,15 @@
-"""The ``graph`` context: LUT entries fitted to whole *TorchScript* networks.
+"""The ``graph`` context: LUT entries fitted to whole networks in their deployed form.
 
-A traced network runs its blocks without Python between them: measured here,
-fbnet-cpu networks ran in 0.59x the time of the same eager networks, the whole gap
-being Python's per-module call overhead, which in-place eager timing
-(``lut.protocol.time_in_network``) puts into every block. So this context takes
-those timings as prior, times whole traced networks of a balanced design with the
-speed reference (``hwnas.speed.measure_modules``) and fits the entries to them
-(``fit_entries``).
+ExecuTorch and ONNX Runtime (``time_in_target``): each block lowered and timed alone in
+the runtime is the prior; whole lowered networks of a balanced design are what the
+entries are fitted to.
+
+TorchScript (deprecated, ``time_in_graph``): a traced network runs its blocks without
+Python between them (measured here, fbnet-cpu networks ran in 0.59x the time of the
+same eager networks, the whole gap being Python's per-module call overhead, which
+in-place eager timing, ``lut.protocol.time_in_network``, puts into every block), so
+those timings are the prior and whole traced networks of a balanced design, timed with
+the speed reference (``hwnas.speed.measure_modules``), what the entries are fitted to.
 """
 
 from __future__ import annotations
@@ -17,14 +20,19 @@ import statistics
 import torch
 
 from hwnas.network import build_network, trace
+from hwnas.programs import build_unit, lowered
+from hwnas.runner import load_program
 from hwnas.space import SearchSpace
 from hwnas.speed import SpeedReference, measure_modules
+from hwnas.target import DeployTarget
 from hwnas.timing import Timing, TimingProtocol, fixed_threads
 from lut.protocol import design_archs, is_identity
 
-__all__ = ["GRAPH_FLOOR", "GRAPH_RIDGE", "design_matrix", "fit_entries", "time_in_graph"]
+__all__ = ["GRAPH_FLOOR", "GRAPH_RIDGE", "design_matrix", "fit_entries", "time_in_graph", "time_in_target"]
 
-GRAPH_RIDGE = 0.05  # ms^2 of network residual per ms^2 of entry correction (see fit_entries)
+# ms^2 of network residual per ms^2 of entry correction (see fit_entries): 1 with 4 fit
+# networks per (layer, op) scored best on 30 held-out ExecuTorch networks (tau 0.949)
+GRAPH_RIDGE = 1.0
 GRAPH_FLOOR = 0.25  # a fitted entry is at least this share of its scaled prior
 
 
@@ -41,25 +49,32 @@ def design_matrix(space: SearchSpace, archs, keys: list) -> torch.Tensor:
 
 
 def fit_entries(X: torch.Tensor, y: torch.Tensor, prior: torch.Tensor, ridge: float = GRAPH_RIDGE) -> tuple:
-    """Entries ``b`` with ``X @ b ~ y`` (ms of whole networks), by ridge regression
-    toward ``s * prior``, where ``s`` is the least-squares scale of the prior's
-    predictions to ``y``: ``b = s*prior + argmin ||y - X(s*prior + d)||^2 + ridge*||d||^2``.
+    """Entries ``b`` with ``X @ b ~ y`` (ms of whole networks; column 0 the fixed part),
+    by ridge regression toward ``base = s*prior + c`` on every block (the fixed part
+    shifted by ``c0``), where ``s``, ``c``, ``c0`` are the least-squares fit of the
+    prior's predictions to ``y``: ``b = base + argmin ||y - X(base + d)||^2 + ridge*||d||^2``.
 
     Why a prior: each layer picks exactly one op, so adding a constant to all of a
     layer's entries and subtracting it from the fixed part predicts every network
     the same; the data fix only the differences between a layer's ops. The prior
-    (the in-place eager timings) decides the rest. Returns ``(b, s, floored)``: a
-    fitted entry is kept at least ``GRAPH_FLOOR`` of its scaled prior (a block never
-    costs nothing; only too few or too noisy networks fit one that low), and
-    ``floored`` counts the entries that were."""
-    p = X @ prior
-    s = float((p @ y) / (p @ p))
-    base = s * prior
+    (blocks timed alone or in place) decides the rest. Why a shift per block: a block
+    timed on its own carries a call's overhead that it does not have inside a network
+    (ExecuTorch: about 6 us per program call, on blocks of 3-15 us; eager PyTorch: Python's
+    module call), so the prior is right up to a scale and a per-block constant. Returns
+    ``(b, s, floored)``: a fitted entry is kept at least ``GRAPH_FLOOR`` of its scaled prior
+    (a block never costs nothing; only too few or too noisy networks fit one that low),
+    and ``floored`` counts the entries that were."""
+    block = torch.ones_like(prior)
+    block[0] = 0.0
+    features = torch.stack([X @ prior, X @ block, X[:, 0]], dim=1)
+    s, c, c0 = torch.linalg.lstsq(features, y.unsqueeze(1)).solution.squeeze(1).tolist()
+    base = s * prior + c * block
+    base[0] += c0
     r = y - X @ base
     A = X.T @ X + ridge * torch.eye(X.shape[1], dtype=X.dtype)
     d = torch.linalg.solve(A, X.T @ r)
-    b = torch.maximum(base + d, GRAPH_FLOOR * base)
-    return b, s, int((base + d < GRAPH_FLOOR * base).sum())
+    floor = GRAPH_FLOOR * abs(s) * prior
+    return torch.maximum(base + d, floor), s, int((base + d < floor).sum())
 
 
 def _fitted(eager: Timing, ms: float, scale: float) -> Timing:
@@ -77,7 +92,7 @@ def _fitted(eager: Timing, ms: float, scale: float) -> Timing:
 def time_in_graph(
     space: SearchSpace, eager: dict, timing: TimingProtocol, *, per_op: int, batch_size: int, seed: int, progress: bool
 ) -> tuple[dict, dict, SpeedReference]:
-    """Every entry fitted from whole traced networks (the deployed form).
+    """Every entry fitted from whole traced networks (TorchScript, deprecated).
 
     The design's networks (``per_op`` per op and layer, at least 2 networks per
     unknown) are traced and timed whole with the speed reference, and the entries are
@@ -85,12 +100,9 @@ def time_in_graph(
     ``time_in_network`` with the same arguments, as prior. Returns like
     ``time_in_network``; the entries' IQR is the prior's, scaled.
     """
-    keys = ["fixed"] + [key for key in eager if key not in ("stem", "head")]
+    keys = _keys(eager)
     per_op_fit = max(per_op, -(-2 * len(keys) // len(space.ops)))
     archs = design_archs(space, per_op_fit, seed + 1)
-    # fewer samples per network than a childnet gets (>= 10 ms each): the fit averages
-    # over all the networks
-    whole = dataclasses.replace(timing, repeats=max(timing.rounds, timing.repeats // 6))
     torch.manual_seed(seed)
     c, h, w = space.input_shape
     x = torch.randn(batch_size, c, h, w)
@@ -99,30 +111,86 @@ def time_in_graph(
     with fixed_threads(timing.threads):
         nets = [trace(build_network(space, arch), x) for arch in archs]
     reference = SpeedReference(space, batch_size=batch_size)
-    timings = measure_modules(nets, [x] * len(nets), reference, whole, seed=seed, progress=progress)
-    fixed_eager = eager["stem"].median_ms + eager["head"].median_ms
-    prior = torch.tensor([fixed_eager] + [eager[k].median_ms for k in keys[1:]], dtype=torch.float64)
+    timings = measure_modules(nets, [x] * len(nets), reference, _whole(timing), seed=seed, progress=progress)
+    out, info = _fit(space, eager, keys, archs, timings, "network context (eager, in place)")
+    return out, {**info, "per_op": per_op_fit, "seed": seed + 1}, reference
+
+
+def time_in_target(
+    space: SearchSpace, timing: TimingProtocol, target: DeployTarget, *, fit_per_op: int, seed: int, progress: bool
+) -> tuple[dict, dict, SpeedReference]:
+    """Every entry fitted from whole networks lowered to ``target`` (ExecuTorch, ONNX
+    Runtime; fp32 or int8), exactly as childnets are lowered.
+
+    The prior is every block lowered and timed alone in the same runtime (its order of
+    ops differs from PyTorch's: ``docs`` of issue 21, Kendall tau 0.07 between TorchScript
+    and ExecuTorch rankings of fbnet-cpu networks); ``fit_per_op`` networks per op and
+    layer are lowered and timed whole, and the entries fitted to them (``fit_entries``).
+    Every program is lowered once, in parallel, and kept (``hwnas.programs``).
+    """
+    definition = space.definition()
+    blocks = [{"kind": "stem", "space": definition, "seed": seed}, {"kind": "head", "space": definition, "seed": seed}]
+    keys_of = ["stem", "head"]
+    for layer in space.layers:
+        for op in space.ops:
+            key = (layer.shape_key, op)
+            if key not in keys_of and not is_identity(space, layer.index, op):
+                keys_of.append(key)
+                blocks.append({"kind": "block", "space": definition, "layer": layer.index, "op": op, "seed": seed})
+    archs = design_archs(space, fit_per_op, seed + 1)
+    networks = [{"kind": "network", "space": definition, "arch": a, "seed": seed + 1 + i} for i, a in enumerate(archs)]
+    programs = lowered(blocks + networks, target)
+    with fixed_threads(timing.threads), torch.inference_mode():
+        runners = [load_program(p, target, timing.threads) for p in programs]
+        inputs = [build_unit(u)[1] for u in blocks + networks]
+        reference = SpeedReference(space, target=target)
+        alone = measure_modules(
+            runners[: len(blocks)], inputs[: len(blocks)], reference, timing, seed=seed, progress=progress
+        )
+        timings = measure_modules(
+            runners[len(blocks) :], inputs[len(blocks) :], reference, _whole(timing), seed=seed, progress=progress
+        )
+    prior = dict(zip(keys_of, alone))
+    out, info = _fit(space, prior, _keys(prior), archs, timings, f"each block alone in {target}")
+    return out, {**info, "per_op": fit_per_op, "seed": seed + 1, "target": target.key}, reference
+
+
+def _keys(prior: dict) -> list:
+    return ["fixed"] + [key for key in prior if key not in ("stem", "head")]
+
+
+def _whole(timing: TimingProtocol) -> TimingProtocol:
+    """Fewer samples per fit network than a childnet gets (>= 10 ms each): the fit
+    averages over all the networks."""
+    return dataclasses.replace(timing, repeats=max(timing.rounds, timing.repeats // 6))
+
+
+def _fit(space, prior_timings: dict, keys: list, archs, timings, prior_name: str) -> tuple[dict, dict]:
+    """``({key: Timing}, info)``: the entries fitted to the networks' ``timings``."""
+    fixed_prior = prior_timings["stem"].median_ms + prior_timings["head"].median_ms
+    prior = torch.tensor([fixed_prior] + [prior_timings[k].median_ms for k in keys[1:]], dtype=torch.float64)
     X = design_matrix(space, archs, keys)
     y = torch.tensor([t.median_ms for t in timings], dtype=torch.float64)
     b, scale, floored = fit_entries(X, y, prior)
     residual = (X @ b - y) / y
-    out = {key: _fitted(eager[key], float(b[j]), scale) for j, key in enumerate(keys[1:], start=1)}
-    # the fixed part split between stem and head as the eager timings split it
+    out = {key: _fitted(prior_timings[key], float(b[j]), scale) for j, key in enumerate(keys[1:], start=1)}
+    # the fixed part split between stem and head as the prior splits it
     for part in ("stem", "head"):
-        share = eager[part].median_ms / fixed_eager
-        out[part] = _fitted(eager[part], float(b[0]) * share, scale)
+        share = prior_timings[part].median_ms / fixed_prior
+        out[part] = _fitted(prior_timings[part], float(b[0]) * share, scale)
     info = {
         "archs": archs,
-        "per_op": per_op_fit,
-        "seed": seed + 1,
         "networks": len(archs),
         "unknowns": len(keys),
         "ridge": GRAPH_RIDGE,
-        "prior": "network context (eager, in place)",
+        "prior": prior_name,
         "prior_scale": scale,
         "fit_rel_rmse": float(residual.pow(2).mean().sqrt()),
         "fit_rel_max": float(residual.abs().max()),
         "floored": floored,
         "median_rel_iqr_networks": statistics.median(t.iqr_ms / t.median_ms for t in timings),
+        # what the fit saw, so it can be redone or checked without timing again
+        "networks_ms": [t.median_ms for t in timings],
+        "prior_ms": [float(v) for v in prior],
     }
-    return out, info, reference
+    return out, info

@@ -23,6 +23,7 @@ import time
 from hwnas.errors import UserError, at_least, cli_main
 from hwnas.io import check_output_file
 from hwnas.space import PRESETS, SearchSpace, get_space
+from hwnas.target import DeployTarget, add_target_flags, require_runtime
 from hwnas.timing import TimingProtocol, timing_kwargs
 from lut.protocol import CONTEXTS
 from lut.remote import parse_device, profile_on_ray
@@ -35,6 +36,10 @@ DEFAULT_TIMING = TimingProtocol()
 DEFAULT_CONTEXT = "graph"
 DEFAULT_PER_OP = 3
 DEFAULT_ENERGY_MODEL = "horowitz45nm"
+# whole lowered networks per (layer, op) in a runtime target's fit: lowering costs seconds
+# per network (hwnas.lower), and the per-block prior in the same runtime carries the rest
+DEFAULT_FIT_PER_OP = 4
+DEFAULT_TARGET = DeployTarget()
 
 
 def profile_lut(
@@ -54,6 +59,8 @@ def profile_lut(
     address: str | None = None,
     seed: int = 0,
     calibrate: int = 0,
+    target: DeployTarget = DEFAULT_TARGET,
+    fit_per_op: int = DEFAULT_FIT_PER_OP,
 ) -> Lut:
     """Profile ``space`` on ``device`` (``local`` or ``ray:<resource>``) into a ``Lut``.
 
@@ -61,15 +68,24 @@ def profile_lut(
     ``energy_model`` is given, modeled and labeled ``model:<name>``; else null.
     ``calibrate=N`` (off by default) measures N whole networks after profiling and
     records a one-parameter fit in the LUT's ``calibration`` block, which estimates
-    then apply (see ``lut/README.md``).
+    then apply (see ``lut/README.md``). ``target``: the runtime and precision the entries
+    describe (default ExecuTorch fp32); ``fit_per_op``: whole lowered networks per op and
+    layer that the entries are fitted to (``lut.graph_fit.time_in_target``).
     """
     resource = parse_device(device)
     if context not in CONTEXTS:
         raise UserError(f"unknown profiling context {context!r}; expected one of {', '.join(CONTEXTS)}")
     if calibrate < 0 or calibrate == 1:
         raise UserError(f"--calibrate must be 0 (off) or >= 2 networks, got {calibrate}")
-    if threads < 1 or warmup < 0 or repeats < 1 or rounds < 1 or batch_size < 1 or per_op < 1:
-        raise UserError("profile: threads, repeats, rounds, batch size must be >= 1 and warmup >= 0")
+    if threads < 1 or warmup < 0 or repeats < 1 or rounds < 1 or batch_size < 1 or per_op < 1 or fit_per_op < 1:
+        raise UserError("profile: threads, repeats, rounds, batch size, per-op must be >= 1 and warmup >= 0")
+    if target.lowered and (batch_size != 1 or context != "graph"):
+        raise UserError(
+            f"profile: {target.runtime} programs are profiled in the graph context at batch size 1, got context "
+            f"{context}, batch size {batch_size}"
+        )
+    if target.lowered and resource is None:
+        require_runtime(target.runtime)  # one line before minutes of work
     kwargs = dict(
         space_def=space.definition(),
         meter=meter,
@@ -80,6 +96,8 @@ def profile_lut(
         energy_model=energy_model,
         seed=seed,
         calibrate=calibrate,
+        deploy=target.record(),
+        fit_per_op=fit_per_op,
     )
     if resource is None:
         data = profile_data(progress=progress, **kwargs)
@@ -131,6 +149,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="measure N whole networks and record a latency calibration in the LUT (default: off)",
     )
+    p.add_argument(
+        "--fit-per-op",
+        type=int,
+        default=DEFAULT_FIT_PER_OP,
+        help="executorch/onnxruntime: whole lowered networks per (layer, op) the entries are fitted to",
+    )
+    add_target_flags(p)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-progress", action="store_true")
     return p
@@ -149,6 +174,7 @@ def main(argv=None) -> None:
         ("--per-op", args.per_op, 1),
         ("--batch-size", args.batch_size, 1),
         ("--calibrate", args.calibrate, 0),
+        ("--fit-per-op", args.fit_per_op, 1),
     ):
         at_least(name, value, low)
     started = time.perf_counter()
@@ -165,11 +191,13 @@ def main(argv=None) -> None:
         address=args.address,
         seed=args.seed,
         calibrate=args.calibrate,
+        target=DeployTarget(args.runtime, args.precision),
+        fit_per_op=args.fit_per_op,
     )
     save_lut(lut, out)
     print(
         f"wrote {out}: {lut.num_layers} layers x {len(lut.op_names)} ops, fixed {lut.tensors.latency_fixed_ms:.3f} ms, "
-        f"energy {lut.energy_source}, device {lut.device['name']}"
+        f"energy {lut.energy_source}, device {lut.device['name']}, target {lut.target}"
     )
     print(f"profile_seconds={time.perf_counter() - started:.1f}")
 

@@ -42,8 +42,11 @@ import torch
 
 from hwnas.network import build_head, build_network, build_stem, trace
 from hwnas.ops import Skip, build_op
+from hwnas.programs import lowered
+from hwnas.runner import load_program
 from hwnas.space import SearchSpace
 from hwnas.speed import REFERENCE_SEED, SpeedReference, interleaved, measure_modules, progress_bar, timings_ms
+from hwnas.target import DeployTarget
 from hwnas.timing import Timing, TimingProtocol, fixed_threads, timed_calls
 
 __all__ = [
@@ -209,21 +212,33 @@ def measure_networks(
     progress: bool = True,
     reference_arch=None,
     reference_seed: int = REFERENCE_SEED,
-    graph: bool = True,
+    target: DeployTarget | None = None,
 ) -> tuple[list[Timing], SpeedReference]:
-    """Median/IQR latency of each architecture's whole network (traced like an
-    exported childnet when ``graph``, else eager), measured with ``timing`` in shuffled
-    passes over all networks with the speed reference (same protocol as
-    ``lut.profile``). Returns ``(timings, reference)``: timings in ms at this
-    session's reference speed, ``reference.latency_ms`` that speed."""
+    """Median/IQR latency of each architecture's whole network in its deployed form
+    (``target``: lowered to ExecuTorch/ONNX Runtime, traced for TorchScript (the default),
+    eager for PyTorch), measured with ``timing`` in shuffled passes over all networks with
+    the speed reference in the same runtime (same protocol as ``lut.profile``). Returns
+    ``(timings, reference)``: timings in ms at this session's reference speed,
+    ``reference.latency_ms`` that speed."""
+    target = target or DeployTarget("torchscript")
     torch.manual_seed(seed)
     c, h, w = space.input_shape
     x = torch.randn(batch_size, c, h, w)
-    nets = [build_network(space, a).eval() for a in archs]
-    if graph:
+    if target.lowered:
+        definition = space.definition()
+        units = [
+            {"kind": "network", "space": definition, "arch": list(a), "seed": seed + i} for i, a in enumerate(archs)
+        ]
+        programs = lowered(units, target)
         with fixed_threads(timing.threads):
-            nets = [trace(net, x) for net in nets]
-    reference = SpeedReference(space, reference_arch, batch_size=batch_size, seed=reference_seed)
+            nets = [load_program(p, target, timing.threads) for p in programs]
+    else:
+        nets = [build_network(space, a).eval() for a in archs]
+        if target.runtime == "torchscript":
+            with fixed_threads(timing.threads):
+                nets = [trace(net, x) for net in nets]
+    with fixed_threads(timing.threads):
+        reference = SpeedReference(space, reference_arch, batch_size=batch_size, seed=reference_seed, target=target)
     timings = measure_modules(nets, [x] * len(nets), reference, timing, seed=seed, progress=progress)
     return timings, reference
 

@@ -13,26 +13,42 @@ import time
 from hwnas.device import describe, loadavg_1min
 from hwnas.flops import count_macs
 from hwnas.meters import IDLE_SECONDS, get_meter
+from hwnas.space import space_from_definition
 from hwnas.speed import REWARM_CALLS, WARMUP_ROUNDS
+from hwnas.target import DeployTarget
 from hwnas.timing import TimingProtocol, fixed_threads, metered_energy, steady_allocator
 from lut.calibrate import calibrate as fit_calibration
 from lut.energy_model import count_bytes_moved, get_energy_model
 from lut.format import ENERGY_FIELDS, header, layer_record
-from lut.graph_fit import time_in_graph
+from lut.graph_fit import time_in_graph, time_in_target
 from lut.protocol import PROTOCOL_VERSION, isolated_units, time_in_network, time_isolated, timing_entry
-from lut.table import space_from_definition
 
 __all__ = ["profile_data"]
 
 
-def _time_entries(space, units, context: str, timing: TimingProtocol, *, per_op, batch_size, seed, progress) -> tuple:
-    """``({key: Timing}, design or None, reference)``: every entry timed in ``context``."""
+def _time_entries(
+    space,
+    units,
+    context: str,
+    timing: TimingProtocol,
+    target: DeployTarget,
+    *,
+    per_op,
+    fit_per_op,
+    batch_size,
+    seed,
+    progress,
+) -> tuple:
+    """``({key: Timing}, design or None, reference)``: every entry timed in ``context``
+    (``graph``: fitted to whole networks deployed in ``target``)."""
+    if context == "graph" and target.lowered:
+        return time_in_target(space, timing, target, fit_per_op=fit_per_op, seed=seed, progress=progress)
     if context == "isolated":
         timings, reference = time_isolated(units, space, timing, batch_size=batch_size, seed=seed, progress=progress)
         return timings, None, reference
     design = dict(per_op=per_op, batch_size=batch_size, seed=seed, progress=progress)
     result = time_in_network(space, timing, **design)
-    if context == "graph":  # the in-place timings are the prior of the fit to traced networks
+    if context == "graph" and target.runtime == "torchscript":  # in-place timings: the prior of the fit
         result = time_in_graph(space, result[0], timing, **design)
     return result
 
@@ -132,9 +148,13 @@ def profile_data(
     progress: bool,
     seed: int,
     calibrate: int = 0,
+    deploy: dict | None = None,
+    fit_per_op: int = 4,
 ) -> dict:
-    """Profile on this machine and return the LUT as plain data."""
+    """Profile on this machine and return the LUT as plain data. ``deploy``: the target's
+    record (``hwnas.target.DeployTarget.record``; default ExecuTorch fp32)."""
     space = space_from_definition(space_def)
+    target = DeployTarget.from_record(deploy) if deploy is not None else DeployTarget()
     meter_obj = get_meter(meter)
     # the session starts with the device's static draw, before anything runs (dynamic = total - idle x time)
     idle_w = meter_obj.measure_idle() if meter_obj.source != "none" else None
@@ -142,7 +162,16 @@ def profile_data(
     load_before = loadavg_1min()
     started = time.perf_counter()
     timings, design, reference = _time_entries(
-        space, units, context, timing, per_op=per_op, batch_size=batch_size, seed=seed, progress=progress
+        space,
+        units,
+        context,
+        timing,
+        target,
+        per_op=per_op,
+        fit_per_op=fit_per_op,
+        batch_size=batch_size,
+        seed=seed,
+        progress=progress,
     )
     seconds = time.perf_counter() - started
     # counting runs single-threaded: it needs no speed, and a 2-thread op on a busy
@@ -163,6 +192,7 @@ def profile_data(
     data = {
         **header(space, batch_size),
         "device": describe(timing.threads),
+        "deploy": target.record(),
         "protocol": protocol,
         "units": {"latency": "ms", "energy": "mJ"},
         "energy_source": energy_source,

@@ -12,7 +12,8 @@ from pathlib import Path
 
 from hwnas.errors import UserError
 from hwnas.io import atomic_write_json, parse_json
-from hwnas.space import SearchSpace, Stage
+from hwnas.space import SearchSpace, space_from_definition
+from hwnas.target import DeployTarget
 from lut.check import Fields, cost_tensors
 from lut.cost import TableCost
 
@@ -44,6 +45,7 @@ class Lut(TableCost):
         self.data = data
         self.name = name
         super().__init__(cost_tensors(data, name, energy_kind))
+        self.target  # noqa: B018 -- checked at load: one line for a bad deploy field
 
     # what the file says about itself
     @property
@@ -130,23 +132,30 @@ class Lut(TableCost):
             return None
         return {"space": {k: self.space_record.get(k) for k in ("name", "width", "num_classes")}, **ref}
 
+    @property
+    def target(self) -> DeployTarget:
+        """The deployment target the entries describe (the file's ``deploy``). Files from
+        before it existed: TorchScript for a ``graph``-context profile, else eager PyTorch
+        (the published tables measured PyTorch on their devices)."""
+        record = self.data.get("deploy")
+        if record is None:
+            return DeployTarget("torchscript" if self.protocol.get("context") == "graph" else "pytorch")
+        try:
+            return DeployTarget.from_record(record)
+        except UserError as err:
+            raise UserError(f"LUT {self.name}: field {err}") from None
+
+    def check_target(self, target: DeployTarget) -> None:
+        """``UserError`` unless this LUT describes ``target`` (runtime and precision)."""
+        if self.target != target:
+            raise UserError(
+                f"LUT {self.name}: describes {self.target}, not the deployment target {target}; profile one for "
+                f"it (lut.profile --runtime {target.runtime} "
+                f"--precision {target.precision}) or set deploy.runtime/deploy.precision to the LUT's"
+            )
+
     def to_dict(self) -> dict:
         return self.data
-
-
-def space_from_definition(d: dict) -> SearchSpace:
-    """Rebuild a space from ``SearchSpace.definition()`` (how a LUT stores it)."""
-    return SearchSpace(
-        name=d["name"],
-        input_shape=tuple(d["input_shape"]),
-        stem_channels=d["stem_channels"],
-        stem_stride=d["stem_stride"],
-        stages=tuple(Stage(*s) for s in d["stages"]),
-        head_channels=d["head_channels"],
-        num_classes=d["num_classes"],
-        ops=tuple(d["ops"]),
-        width=d["width"],
-    )
 
 
 def lut_from_dict(data: dict, name: str = "<memory>", energy_kind: str = "dynamic") -> Lut:

@@ -23,6 +23,7 @@ import socket
 
 from hwnas.errors import UserError, at_least, cli_main
 from hwnas.speed import MODEL_TIMING, REFERENCE_SEED, sample_archs
+from hwnas.target import DeployTarget, add_target_flags
 from hwnas.timing import TimingProtocol, timing_kwargs
 from lut.metrics import kendall_tau, mape, within_fraction
 from lut.protocol import measure_networks
@@ -84,8 +85,7 @@ def measure_against(lut: Lut, archs, timing: TimingProtocol, *, seed: int = 0, p
         progress=progress,
         reference_arch=lut_ref["arch"] if lut_ref else None,
         reference_seed=lut_ref["seed"] if lut_ref else REFERENCE_SEED,
-        # an eager-context LUT describes eager networks; any other the deployed (traced) form
-        graph=lut.protocol.get("context") not in ("network", "isolated"),
+        target=lut.target,  # the networks in the form the LUT describes, timed in its runtime
     )
     return compare(lut, archs, timings, reference.latency_ms)
 
@@ -161,9 +161,12 @@ def main(argv=None) -> None:
         "--repeats", type=int, default=None, help=f"timed calls per network (default {MODEL_TIMING.repeats})"
     )
     p.add_argument("--rounds", type=int, default=None, help=f"shuffled rounds (default {MODEL_TIMING.rounds})")
+    add_target_flags(p, default=None)
     p.add_argument("--no-progress", action="store_true")
     args = p.parse_args(argv)
     lut = load_lut(args.lut)
+    if args.runtime or args.precision:  # the networks are timed in the LUT's target: a different one is refused
+        lut.check_target(DeployTarget(args.runtime or lut.target.runtime, args.precision or lut.target.precision))
     host = socket.gethostname()
     if lut.device.get("hostname") != host:
         print(

@@ -11,7 +11,7 @@ from hwnas.diff import differences
 from hwnas.errors import UserError
 from hwnas.io import load_checkpoint
 from hwnas.space import SearchSpace
-from lut import ensure_lut
+from lut import experiment_lut
 from lut.cost import CostTensors, TableCost
 from supernet.loss import SearchLoss
 
@@ -35,7 +35,7 @@ class SearchSetup:
         )
         self.lut_name = cfg.lut.path
         if cost is None:
-            lut = ensure_lut(cfg.lut.path, self.space, energy_kind=cfg.lut.energy_kind)
+            lut = experiment_lut(cfg, self.space)
             lut.check_space(self.space)
             cost = lut.cost_tensors()
         self.cost = _check_cost(cost, self.space, self.lut_name)

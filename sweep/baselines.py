@@ -43,7 +43,8 @@ MEASURED_KEYS = (
 def train_baseline(cfg: ExperimentConfig, name: str, width: float, out_dir: Path, splits, num_classes: int) -> dict:
     """Train, test and export one baseline; returns (and writes as ``<name>.json``) its
     ``baselines.json`` row without measurement."""
-    from childnet.export import export_model, save_model_data
+    from childnet.deploy import export_deployable
+    from childnet.export import save_model_data
     from childnet.recipe import train_and_test
     from hwnas.flops import count_flops
     from hwnas.space import PRESETS
@@ -66,8 +67,8 @@ def train_baseline(cfg: ExperimentConfig, name: str, width: float, out_dir: Path
         "stem_stride": stem_stride,
     }
     save_model_data(model, out_dir / f"{name}.weights.pt", meta)
-    if cfg.child.export != "none":  # the deployment artifact, as a childnet's model.pt
-        export_model(model, out_dir / f"{name}.pt", meta, cfg.child.export)
+    # the deployed file in the sweep's target, as a childnet's (measured in the same runtime)
+    deployed = export_deployable(model, out_dir, meta, cfg.deploy, splits, cfg.child.batch_size, stem=name)
     # modeled energy by the model this host's LUT uses (lut.profile), so a baseline compares with a
     # childnet's LUT energy where no meter measures; labeled model:<name>, never measured
     energy_model = get_energy_model(DEFAULT_ENERGY_MODEL)
@@ -87,7 +88,8 @@ def train_baseline(cfg: ExperimentConfig, name: str, width: float, out_dir: Path
         "model_energy_mj": model_energy,
         "model_energy_source": energy_model.source,
         "weights": f"baselines/{name}.weights.pt",
-        "model": f"baselines/{name}.pt" if cfg.child.export != "none" else None,
+        "model": f"baselines/{deployed['file']}",
+        "deploy": deployed,
         "note": f"torchvision {name} at width {width:g}, stem stride {stem_stride} (the space's), "
         f"{'x'.join(map(str, shape))} inputs, {num_classes} classes; trained with the sweep's childnet "
         f"recipe ({cfg.child.epochs} epochs, lr {cfg.child.lr:g}, batch {cfg.child.batch_size}, seed "

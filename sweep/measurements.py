@@ -66,6 +66,12 @@ def _read(path: Path) -> dict | None:
     return data if isinstance(data, dict) else None
 
 
+def _timed_file(model, weights) -> str:
+    """What the device times: the deployed program (``.pte``, ``.onnx``), else the data file
+    (eager PyTorch, TorchScript: a TorchScript ``model.pt`` is code and is never loaded)."""
+    return model if str(model).endswith((".pte", ".onnx")) else (weights or DATA_NAME)
+
+
 def pending_models(experiment: Path) -> dict[str, dict]:
     """``{key: {"ops", "model", "model_of", "trials"}}`` for every distinct childnet
     whose trials wait for a measurement (key: the space-separated ops)."""
@@ -79,8 +85,7 @@ def pending_models(experiment: Path) -> dict[str, dict]:
         entry = found.setdefault(key, {"ops": metrics["ops"], "model": None, "model_of": None, "trials": []})
         entry["trials"].append(trial)
         owner = metrics.get("reused_from") or trial
-        # the data file (childnet.export): a device never loads the TorchScript model.pt
-        model = experiment / owner / "child" / Path(metrics.get("weights") or DATA_NAME).name
+        model = experiment / owner / "child" / Path(_timed_file(metrics.get("model"), metrics.get("weights"))).name
         if entry["model"] is None and model.is_file():
             entry.update(model=str(model), model_of=owner)
     return found
@@ -99,13 +104,15 @@ def measure_pending(cfg: ExperimentConfig, experiment: Path, reference: dict | N
         from childnet.measure import measure_files
 
         def measure_fn(paths, on_group):
-            return measure_files(paths, reference=reference, on_group=on_group, **cfg.measure.protocol())
+            return measure_files(
+                paths, reference=reference, on_group=on_group, target=cfg.deploy.target(), **cfg.measure.protocol()
+            )
 
     state_path = experiment / MEASUREMENTS
     state = _read(state_path) or {"reference": reference, "protocol": cfg.measure.protocol(), "models": {}}
     models = pending_models(experiment)
     baselines = {
-        f"baseline:{r['name']}": {"model": str(experiment / "baselines" / f"{r['name']}.weights.pt")}
+        f"baseline:{r['name']}": {"model": str(experiment / _timed_file(r.get("model"), r.get("weights") or f"baselines/{r['name']}.weights.pt"))}
         for r in _baseline_rows(experiment)
         if r.get("pending")
     }

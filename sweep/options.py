@@ -13,6 +13,7 @@ from pathlib import Path
 
 from hwnas.config import ExperimentConfig, apply_overrides, check_config, config_from_dict, config_to_dict, load_config
 from hwnas.errors import UserError
+from hwnas.target import add_target_flags
 from sweep.experiment import RECORD, config_diff, read_record
 from sweep.knobs import check_ranges
 
@@ -41,6 +42,8 @@ _FLAG_KEYS = (
     ("strategy", "sweep.strategy"),
     ("max_latency_ms", "sweep.budget.max_latency_ms"),
     ("max_energy_mj", "sweep.budget.max_energy_mj"),
+    ("runtime", "deploy.runtime"),
+    ("precision", "deploy.precision"),
 )
 
 
@@ -72,6 +75,7 @@ def build_parser(description: str | None = None) -> argparse.ArgumentParser:
         metavar="MJ",
         help="budget: the recommended model's energy limit (sweep.budget.max_energy_mj; needs LUT energy)",
     )
+    add_target_flags(p, default=None)  # None: the config's deploy section
     p.add_argument(
         "--config", help="experiment config YAML (default: configs/default.yaml; with --resume: the experiment's own)"
     )

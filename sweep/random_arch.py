@@ -92,11 +92,11 @@ def make_random_search_alg(space, *, concurrency: int, seed: int) -> BudgetedSea
 def random_arch_record(cfg, ops, index: int) -> dict:
     """arch.json of a random trial: a searched arch.json's fields (docs/formats.md) plus
     ``picked`` and the proposal number."""
-    from lut import ensure_lut
+    from lut import experiment_lut
 
     space = cfg.search_space()
     ops = space.check_arch(ops, "random trial config")
-    lut = ensure_lut(cfg.lut.path, space, energy_kind=cfg.lut.energy_kind)
+    lut = experiment_lut(cfg, space)
     energy = lut.energy_mj(ops)
     return {
         "space": space.record(),

@@ -16,7 +16,7 @@ from pathlib import Path
 from hwnas.config import ExperimentConfig, config_to_dict
 from hwnas.errors import UserError
 from hwnas.ray_connect import connect, this_node
-from lut import Lut, ensure_lut, load_lut
+from lut import Lut, experiment_lut, load_lut
 from sweep.budget import check_budget_reachable
 from sweep.experiment import RECORD, absolute_paths
 from sweep.knobs import StartCosts, check_mode_fits_lut, start_costs
@@ -42,16 +42,17 @@ def prepare_lut(cfg: ExperimentConfig, experiment: Path):
     space = cfg.search_space()
     stored = experiment / "lut.json"
     if cfg.lut.path != "auto":
-        lut = ensure_lut(cfg.lut.path, space, energy_kind=cfg.lut.energy_kind)
+        lut = experiment_lut(cfg, space)
         # the name trials (in their own working directories) and their files will use
         path = absolute_paths(config_to_dict(cfg), Path.cwd())["lut"]["path"]
         return lut, path, {"spec": cfg.lut.path, "path": path, "source": "given"}
     if stored.is_file():
         lut = load_lut(str(stored), cfg.lut.energy_kind)
         lut.check_space(space)
+        lut.check_target(cfg.deploy.target())
         source = "experiment"
     elif cfg.measure.device == "local":
-        lut = ensure_lut("auto", space, progress=True, threads=cfg.measure.threads, energy_kind=cfg.lut.energy_kind)
+        lut = experiment_lut(cfg, space, "auto", progress=True, threads=cfg.measure.threads)
         source = "profiled on this host" + (" (cached)" if "not cached" not in lut.name else " (noisy, not cached)")
     else:
         from lut import profile_lut  # loaded on first use (lut/__init__.py)
@@ -62,6 +63,7 @@ def prepare_lut(cfg: ExperimentConfig, experiment: Path):
             threads=cfg.measure.threads,
             meter=cfg.measure.meter,
             progress=False,
+            target=cfg.deploy.target(),
         )
         lut = type(lut)(lut.data, lut.name, cfg.lut.energy_kind)  # the energy kind the config asks for
         source = f"profiled on ray:{cfg.measure.device}"
@@ -75,7 +77,9 @@ def _lut_of(cfg: ExperimentConfig, experiment: Path, record: dict | None):
     entry = record.get("lut")
     if entry is None:
         raise UserError(f"{experiment / RECORD}: field lut: missing (the sweep's LUT); cannot resume")
-    return load_lut(entry["path"], cfg.lut.energy_kind), entry["path"], entry
+    lut = load_lut(entry["path"], cfg.lut.energy_kind)
+    lut.check_target(cfg.deploy.target())
+    return lut, entry["path"], entry
 
 
 def connect_and_check(cfg: ExperimentConfig, experiment: Path, record: dict | None, address: str | None) -> SweepLut:

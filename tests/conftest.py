@@ -10,6 +10,21 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def program_cache(tmp_path_factory):
+    """Lowered programs and cached LUTs of this test session in a folder of its own (also for
+    the subprocesses the tests start), never in the user's ~/.cache/hwnas."""
+    import os
+
+    old = os.environ.get("HWNAS_CACHE")
+    os.environ["HWNAS_CACHE"] = str(tmp_path_factory.mktemp("hwnas-cache"))
+    yield Path(os.environ["HWNAS_CACHE"])
+    if old is None:
+        os.environ.pop("HWNAS_CACHE", None)
+    else:
+        os.environ["HWNAS_CACHE"] = old
+
+
 @pytest.fixture(scope="session")
 def smoke_lut(tmp_path_factory):
     """A quickly profiled LUT for configs/sweep-smoke.yaml's space (the tests time
@@ -19,7 +34,10 @@ def smoke_lut(tmp_path_factory):
 
     cfg = load_config(ROOT / "configs" / "sweep-smoke.yaml")
     path = tmp_path_factory.mktemp("lut") / "smoke.json"
-    save_lut(profile_lut(cfg.search_space(), warmup=1, repeats=3, rounds=1, progress=False), path)
+    lut = profile_lut(
+        cfg.search_space(), warmup=1, repeats=3, rounds=1, fit_per_op=1, progress=False, target=cfg.deploy.target()
+    )
+    save_lut(lut, path)
     return path
 
 

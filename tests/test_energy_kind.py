@@ -14,6 +14,7 @@ from hwnas.errors import UserError
 from hwnas.meters import Meter
 from hwnas.space import get_space
 from hwnas.timing import metered_energy
+from hwnas.target import DeployTarget
 from lut import cache_path, ensure_lut, load_lut, profile_lut, save_lut
 from lut.table import lut_from_dict
 
@@ -103,11 +104,16 @@ class WallMeter(Meter):
         return self.watts * (time.perf_counter() - self._t0)
 
 
+EAGER = DeployTarget("pytorch")  # the eager path: no lowering needed to check the meter's arithmetic
+
+
 @pytest.mark.slow
 def test_a_metered_profile_records_idle_total_and_dynamic(monkeypatch):
     monkeypatch.setattr(session_mod, "get_meter", lambda name: WallMeter())
     space = get_space("fbnet-cpu", width=0.25)
-    lut = profile_lut(space, context="isolated", meter="wall", warmup=1, repeats=2, rounds=1, progress=False)
+    lut = profile_lut(
+        space, context="isolated", meter="wall", warmup=1, repeats=2, rounds=1, progress=False, target=EAGER
+    )
     d = lut.data
     assert d["energy_source"] == "test-wall" and d["energy_kinds"] == ["total", "dynamic"]
     assert d["protocol"]["energy"]["idle_w"] == pytest.approx(IDLE_W, rel=1e-3)
@@ -194,7 +200,7 @@ def test_a_measurement_session_records_idle_total_and_dynamic(tmp_path, monkeypa
             "space": {"name": space.name, "width": space.width, "num_classes": space.num_classes},
         },
     )
-    m = measure_mod.measure_file(path, repeats=2, warmup=0, rounds=1, tries=1, meter="wall")
+    m = measure_mod.measure_file(path, repeats=2, warmup=0, rounds=1, tries=1, meter="wall", target=EAGER)
     assert m["energy_source"] == "test-wall" and m["idle_w"] == pytest.approx(IDLE_W, rel=1e-3)
     assert m["energy_dynamic_mj"] / m["energy_mj"] == pytest.approx(1 - IDLE_W / ACTIVE_W, rel=1e-3)
 

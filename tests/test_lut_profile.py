@@ -17,11 +17,15 @@ from lut import profile as profile_mod
 from lut.cache import NOISE_LIMITS
 from lut.energy_model import Horowitz45nm, count_bytes_moved
 from lut.metrics import kendall_tau, mape, within_fraction
+from hwnas.target import DeployTarget
 from lut.protocol import design_archs
 from lut.validate import main as validate_main
 from lut.validate import validate_lut
 
-FAST = dict(warmup=1, repeats=2, rounds=1, per_op=1, progress=False)
+# ONNX Runtime: its programs lower in 0.1 s (ExecuTorch: seconds each; its lowering is tested
+# in test_deploy.py); the profile's code path is the same for both runtimes
+FAST = dict(warmup=1, repeats=2, rounds=1, per_op=1, fit_per_op=1, progress=False, target=DeployTarget("onnxruntime"))
+EAGER = DeployTarget("pytorch")
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -50,8 +54,10 @@ def test_profiled_lut_has_every_layer_and_op(cpu_lut, tmp_path):
     assert d["energy_source"] == "model:horowitz45nm" and cpu_lut.has_energy
     assert d["energy_kinds"] == ["dynamic"] and cpu_lut.energy_kind == "dynamic"
     assert d["protocol"]["context"] == "graph" and d["protocol"]["statistic"] == "median"
-    design = d["protocol"]["design"]  # traced networks fitted: at least two per unknown entry
-    assert design["networks"] >= 2 * design["unknowns"]
+    design = d["protocol"]["design"]  # whole ONNX Runtime networks fitted, fit_per_op per (layer, op)
+    assert design["networks"] == len(space.ops) and design["target"] == "onnxruntime-fp32"
+    assert len(design["networks_ms"]) == design["networks"] and len(design["prior_ms"]) == design["unknowns"]
+    assert d["deploy"]["runtime"] == "onnxruntime" and cpu_lut.target == DeployTarget("onnxruntime")
     assert 0 <= design["fit_rel_rmse"] < float("inf")  # how small is timing: bench/lut_validate.py measures it
     assert d["device"]["threads"] == 1 and d["device"]["torch"] == torch.__version__
     back = load_lut(str(save_lut(cpu_lut, tmp_path / "cpu.json")))
@@ -70,7 +76,7 @@ def test_balanced_design():
 
 def test_isolated_fbnet_cifar_one_entry_per_layer_shared_by_shape():
     space = get_space("fbnet-cifar", width=0.25)
-    lut = profile_lut(space, context="isolated", energy_model=None, **FAST)
+    lut = profile_lut(space, context="isolated", energy_model=None, **{**FAST, "target": EAGER})
     assert lut.num_layers == 22 and lut.energy_source == "none" and lut.energy_mj(["k3_e1"] * 22) is None
     assert all(e["energy_mj"] is None for l in lut.data["layers"] for e in l["ops"].values())
     t = lut.cost_tensors().latency_ms

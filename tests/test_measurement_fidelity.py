@@ -52,8 +52,8 @@ def test_fit_entries_recovers_every_network_and_every_op_difference():
 
 
 def test_fit_entries_keeps_a_block_above_its_floor():
-    X = torch.tensor([[1.0, 1.0, 0.0], [1.0, 0.0, 1.0]], dtype=torch.float64)
-    y = torch.tensor([1.0, 0.2], dtype=torch.float64)  # the second op would fit below zero
+    X = torch.tensor([[1.0, 1.0, 0.0], [1.0, 0.0, 1.0]] * 2, dtype=torch.float64)
+    y = torch.tensor([1.0, 0.2] * 2, dtype=torch.float64)  # the second op would fit below zero
     b, _, floored = fit_entries(X, y, torch.tensor([0.5, 0.3, 0.3], dtype=torch.float64))
     assert floored >= 1 and (b > 0).all()
 

@@ -119,6 +119,9 @@ def convert() -> dict:
             "hostname": None,
             "source": "HANNA (hpnair/18663_Project_FBNet)",
         },
+        # what the table describes: HANNA's PyTorch blocks timed on the Pi 3B (their code is
+        # PyTorch), not any runtime this project deploys to
+        "deploy": {"runtime": "pytorch", "precision": "fp32", "runtime_version": None, "as": "published by HANNA"},
         "protocol": {
             "statistic": "HANNA's per-block profile on the Pi (script not published)",
             "energy": {

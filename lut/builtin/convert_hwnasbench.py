@@ -72,6 +72,14 @@ def convert(src: dict, device: str) -> dict:
             "hostname": None,
             "source": "HW-NAS-Bench",
         },
+        # what the table describes: HW-NAS-Bench's own measurement on the device (PyTorch
+        # networks, per its sources), not any runtime this project deploys to
+        "deploy": {
+            "runtime": "pytorch",
+            "precision": "fp32",
+            "runtime_version": None,
+            "as": "published by HW-NAS-Bench",
+        },
         "protocol": {
             "statistic": "HW-NAS-Bench published per-architecture latency",
             "fit": "least squares over 5000 architectures; skip is each layer's zero point",
