@@ -254,6 +254,40 @@ def test_cross_origin_post_is_refused(client):
     assert refused.status_code == 403
 
 
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Origin": "null"},  # a sandboxed iframe on any web page
+        {"Origin": "http://testserver.evil.example"},
+        {"Origin": "https://testserver"},  # same host, another scheme: another origin
+        {"Sec-Fetch-Site": "cross-site"},  # a browser that sent no Origin
+        {"Sec-Fetch-Site": "same-site"},  # another origin of the same site
+    ],
+)
+def test_a_post_from_any_other_origin_is_refused(storage, headers):
+    for client in (TestClient(create_app(storage)), TestClient(create_app(storage, token="t0ken"))):
+        for path in ("/api/runs", "/api/sweeps/x/stop", "/api/luts"):
+            response = client.post(path, data={}, headers={"X-Token": "t0ken", **headers})
+            assert response.status_code == 403 and response.text == "403: cross-origin request refused", path
+    assert not (storage / "runs").exists()
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},  # curl, scripts: no Origin, no Sec-Fetch-Site
+        {"Origin": "http://testserver"},  # the page itself
+        {"Origin": "http://testserver", "Sec-Fetch-Site": "same-origin"},
+        {"Sec-Fetch-Site": "same-origin"},
+        {"Sec-Fetch-Site": "none"},  # typed by the user
+    ],
+)
+def test_a_post_from_this_servers_origin_or_no_browser_passes(storage, headers):
+    for client in (TestClient(create_app(storage)), TestClient(create_app(storage, token="t0ken"))):
+        refused = client.post("/api/runs", data={**RUN, "alpha": "-1"}, headers={"X-Token": "t0ken", **headers})
+        assert "loss.alpha" in _one_line(refused)  # reached the form's checks
+
+
 def _start_python(folder, procs, *scripts: str) -> int:
     """A "run" job named after its folder whose steps run each script with this Python."""
     steps = [[sys.executable, "-c", script] for script in scripts]

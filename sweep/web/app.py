@@ -6,7 +6,7 @@ UserError>"}``; nothing in a request waits for a job (jobs are processes,
 (``sweep.web.files``), anything else is 404. With a ``token`` (the server is reachable
 from other hosts) every request must carry it: header ``X-Token``, query ``?token=``
 (which also sets a cookie, so the page's own links and requests work), or that cookie;
-compared in constant time. A POST from another origin is refused (403). With ``hosts`` (a
+compared in constant time. A POST from another origin (``_cross_origin``) is refused (403). With ``hosts`` (a
 loopback server: no token) a request whose ``Host`` header names another host is refused (400),
 so a web page cannot reach the server through a DNS name rebound to 127.0.0.1.
 """
@@ -45,8 +45,16 @@ def _token_of(request: Request) -> str:
 
 
 def _cross_origin(request: Request) -> bool:
+    """Whether a request comes from anything but a page of this server: an ``Origin`` other than
+    its own (``null`` included: a sandboxed frame or a redirect hides the real one), or, without
+    ``Origin``, a browser's ``Sec-Fetch-Site`` other than same-origin or none (typed by the user).
+    A client that is no browser (curl, scripts) sends neither and passes."""
     origin = request.headers.get("origin")
-    return bool(origin) and origin != "null" and urlparse(origin).netloc != request.headers.get("host")
+    if origin is not None:
+        own = f"{request.url.scheme}://{request.headers.get('host', '')}"
+        parsed = urlparse(origin)
+        return origin == "null" or f"{parsed.scheme}://{parsed.netloc}" != own
+    return request.headers.get("sec-fetch-site", "none") not in ("same-origin", "none")
 
 
 def _guard(app: FastAPI, token: str | None) -> None:
