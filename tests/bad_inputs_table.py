@@ -153,6 +153,12 @@ def _entry(data, layer=0, op="k3_e1"):
     return data["layers"][layer]["ops"][op]
 
 
+# a billion laughs: 10^9 zeros in a few hundred bytes of nested YAML aliases
+ALIAS_BOMB = "loss:\n  alpha:\n    - &l0 [0, 0, 0, 0, 0, 0, 0, 0, 0, 0]\n" + "".join(
+    f"    - &l{i} [{', '.join([f'*l{i - 1}'] * 10)}]\n" for i in range(1, 10)
+)
+
+
 def sweep_record(exp: Path, **fields) -> Path:
     from hwnas.config import ExperimentConfig, config_to_dict
 
@@ -531,6 +537,17 @@ CASES = [
         "sweep.run",
         lambda d: ["--config", str((d / "c.yaml").write_text("- 1\n") and d / "c.yaml"), "--storage", str(d / "exps")],
         "mapping at the top level",
+    ),
+    Case(
+        "sweep/config-alias-bomb",
+        "sweep.run",
+        lambda d: [
+            "--config",
+            str((d / "c.yaml").write_text(ALIAS_BOMB) and d / "c.yaml"),
+            "--storage",
+            str(d / "exps"),
+        ],
+        "YAML alias *l0 at line 4",
     ),
     Case("sweep/address-bad-port", "sweep.run", _sweep(extra=("--address", "127.0.0.1:99999")), "port"),
     Case("sweep/resume-trials-string", "sweep.run", _resume(trials="many"), "field trials"),
