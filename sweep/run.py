@@ -23,7 +23,7 @@ from pathlib import Path
 from hwnas.config import ExperimentConfig
 from hwnas.errors import cli_main
 from hwnas.ray_connect import check_address
-from sweep.experiment import RECORD, open_record, write_json
+from sweep.experiment import RECORD, check_name, open_record, write_json
 from sweep.knobs import KnobSampler, StartCosts
 from sweep.measurements import measurement_phase
 from sweep.options import build_parser, check_static, resolve_config
@@ -53,6 +53,7 @@ def _print_outcome(summary: dict, recommended: str, experiment: Path, args) -> N
 @cli_main
 def main(argv=None) -> None:
     args = build_parser(__doc__.split("\n\n")[0]).parse_args(argv)
+    check_name(args.name)  # one folder inside --storage, never a path out of it
     experiment = (Path(args.storage) / args.name).resolve()
     cfg, record = resolve_config(args, experiment)
     check_static(cfg)
