@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 from hwnas.config import ExperimentConfig
+from hwnas.data import check_dataset
 from hwnas.errors import cli_main
 from hwnas.ray_connect import check_address
 from sweep.experiment import RECORD, check_name, open_record, write_json
@@ -57,6 +58,9 @@ def main(argv=None) -> None:
     experiment = (Path(args.storage) / args.name).resolve()
     cfg, record = resolve_config(args, experiment)
     check_static(cfg)
+    # nothing is written before the start checks pass: a failed start must not leave a
+    # sweep.json that makes the same command say "exists; continue it with --resume"
+    check_dataset(cfg.data.dataset, cfg.data.root, cfg.data.download)
     started = time.perf_counter()
     check_address(args.address)
     lut = connect_and_check(cfg, experiment, record, args.address)
