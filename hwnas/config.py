@@ -1,8 +1,8 @@
 """Typed configs: one dataclass per stage (``hwnas.config_sections``), loaded from YAML,
 overridable from the CLI with ``section.key=value``, unknown keys rejected, the resolved
-config saved with every run. This module is the entry point for loading and checking
-configs (and ``ExperimentConfig``, the type they load to); the section dataclasses are
-imported from ``hwnas.config_sections``.
+config saved with every run (YAML aliases refused: ``load_yaml``). This module is the
+entry point for loading and checking configs (and ``ExperimentConfig``, the type they
+load to); the section dataclasses are imported from ``hwnas.config_sections``.
 
 Values are checked in one place, once, before anything runs (``hwnas.config_rules``):
 ``load_config``, ``config_from_dict`` (a recorded config) and overrides all go through it,
@@ -30,6 +30,7 @@ __all__ = [
     "config_from_dict",
     "config_to_dict",
     "load_config",
+    "load_yaml",
     "apply_overrides",
     "override_value",
     "rename_old_keys",
@@ -94,12 +95,26 @@ def config_to_dict(cfg) -> dict:
     return plain(dataclasses.asdict(cfg))
 
 
+def load_yaml(text: str, source: str):
+    """``yaml.safe_load(text)``, refusing aliases (``*name``) before anything is built: a few
+    hundred bytes of nested aliases expand to billions of values (a "billion laughs"), and a
+    config needs none. The one-line error names ``source`` and the alias; ``yaml.YAMLError``
+    and ``RecursionError`` are the caller's to word."""
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.AliasEvent):
+            raise UserError(
+                f"{source}: YAML alias *{str(event.anchor)[:40]} at line {event.start_mark.line + 1}: aliases "
+                "are not allowed in a config (write the value out)"
+            )
+    return yaml.safe_load(text)
+
+
 def override_value(dotted: str, raw: str):
     """The YAML value of an override's right side (empty: null); one line if it is not YAML."""
     if raw == "":
         return None
     try:
-        return yaml.safe_load(raw)
+        return load_yaml(raw, f"override {dotted}")
     except (yaml.YAMLError, RecursionError) as err:
         first = (str(err).strip().splitlines() or ["nested too deeply"])[0]
         raise UserError(f"override {dotted}: value {_short(raw)} is not valid YAML ({first})") from None
@@ -146,7 +161,7 @@ def load_config(path: str | Path | None, overrides=(), cls=ExperimentConfig):
         if not path.is_file():
             raise UserError(f"config file {path} not found")
         try:
-            data = yaml.safe_load(path.read_text()) or {}
+            data = load_yaml(path.read_text(), str(path)) or {}
         except (OSError, UnicodeDecodeError) as err:
             raise UserError(f"{path}: cannot read ({getattr(err, 'strerror', None) or type(err).__name__})") from None
         except (yaml.YAMLError, RecursionError) as err:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
+import reprlib
 import types
 import typing
 from dataclasses import dataclass
@@ -206,9 +207,21 @@ def _coerce(value, tp, where: str):
     raise TypeError(f"unsupported config type {tp} at {where}")
 
 
+def _bounded_repr() -> reprlib.Repr:
+    """A ``repr`` that looks at a bounded part of a value: a few levels, a few items per
+    list or mapping, the start of a long string or number (``reprlib`` marks the cuts)."""
+    r = reprlib.Repr()
+    r.maxlevel, r.maxlist, r.maxtuple, r.maxdict, r.maxset = 4, 8, 8, 8, 8
+    r.maxstring, r.maxlong, r.maxother = 80, 80, 80
+    return r
+
+
+_REPR = _bounded_repr()
+
+
 def _short(value) -> str:
-    """``repr`` cut to one short line (a value may be a huge list or nested mapping)."""
-    text = " ".join(repr(value).split())
+    """``repr`` cut to one short line; a huge list or nested mapping is never formatted whole."""
+    text = " ".join(_REPR.repr(value).split())
     return text if len(text) <= 80 else text[:77] + "..."
 
 

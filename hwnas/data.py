@@ -23,7 +23,15 @@ import torch.nn.functional as F
 
 from hwnas.errors import UserError
 
-__all__ = ["DEBIAN_FASHION_MNIST", "Dataset", "Splits", "TensorLoader", "load_dataset", "make_splits"]
+__all__ = [
+    "DEBIAN_FASHION_MNIST",
+    "Dataset",
+    "Splits",
+    "TensorLoader",
+    "check_dataset",
+    "load_dataset",
+    "make_splits",
+]
 
 DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 
@@ -98,24 +106,37 @@ def _find_fashion_mnist(root: str | None) -> tuple[Path, list[Path]]:
     return None, candidates
 
 
-def _load_fashion_mnist(root: str | None, train: bool) -> tuple[np.ndarray, np.ndarray, str]:
+def _fashion_mnist_folder(root: str | None) -> Path:
     folder, tried = _find_fashion_mnist(root)
     if folder is None:
         raise UserError(
             "Fashion-MNIST not found (tried " + ", ".join(map(str, tried)) + "); install it with "
             "'apt-get install dataset-fashion-mnist' or point data.root at a folder with its IDX files"
         )
+    return folder
+
+
+def _idx_file(folder: Path, stem: str) -> Path:
+    for suffix in ("", ".gz"):
+        p = folder / f"{stem}{suffix}"
+        if p.is_file():
+            return p
+    raise UserError(f"Fashion-MNIST in {folder}: {stem}[.gz] is missing")
+
+
+_FASHION_MNIST_FILES = (
+    "train-images-idx3-ubyte",
+    "train-labels-idx1-ubyte",
+    "t10k-images-idx3-ubyte",
+    "t10k-labels-idx1-ubyte",
+)
+
+
+def _load_fashion_mnist(root: str | None, train: bool) -> tuple[np.ndarray, np.ndarray, str]:
+    folder = _fashion_mnist_folder(root)
     prefix = "train" if train else "t10k"
-
-    def pick(stem):
-        for suffix in ("", ".gz"):
-            p = folder / f"{stem}{suffix}"
-            if p.is_file():
-                return p
-        raise UserError(f"Fashion-MNIST in {folder}: {stem}[.gz] is missing")
-
-    images = _read_idx(pick(f"{prefix}-images-idx3-ubyte"))
-    labels = _read_idx(pick(f"{prefix}-labels-idx1-ubyte"))
+    images = _read_idx(_idx_file(folder, f"{prefix}-images-idx3-ubyte"))
+    labels = _read_idx(_idx_file(folder, f"{prefix}-labels-idx1-ubyte"))
     if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
         raise UserError(
             f"Fashion-MNIST in {folder}: {prefix} images {tuple(images.shape)} and labels "
@@ -126,6 +147,13 @@ def _load_fashion_mnist(root: str | None, train: bool) -> tuple[np.ndarray, np.n
     return images[:, None], labels, str(folder)
 
 
+def _cifar_not_found(name: str, root: str, cls, why: str) -> UserError:
+    return UserError(
+        f"{name} not found under {Path(root).resolve()} ({why}); set data.download=true "
+        f"where the network allows, or point data.root at a folder holding {cls.base_folder}/"
+    )
+
+
 def _load_cifar(name: str, root: str | None, train: bool, download: bool):
     from torchvision import datasets
 
@@ -134,10 +162,7 @@ def _load_cifar(name: str, root: str | None, train: bool, download: bool):
     try:
         ds = cls(root, train=train, download=download)
     except RuntimeError as err:  # torchvision: "Dataset not found or corrupted"
-        raise UserError(
-            f"{name} not found under {Path(root).resolve()} ({str(err).splitlines()[0]}); set data.download=true "
-            f"where the network allows, or point data.root at a folder holding {cls.base_folder}/"
-        ) from None
+        raise _cifar_not_found(name, root, cls, str(err).splitlines()[0]) from None
     except OSError as err:
         raise UserError(f"{name}: download into {root} failed ({err})") from None
     images = np.asarray(ds.data).transpose(0, 3, 1, 2)  # NHWC -> NCHW
@@ -157,6 +182,27 @@ def _to_input_shape(images: np.ndarray, input_shape) -> torch.Tensor:
             raise UserError(f"cannot bring {x.shape[1]}-channel images to {c} channels")
         x = x.expand(-1, c, -1, -1)
     return x.contiguous()
+
+
+def check_dataset(name: str, root: str | None = None, download: bool = False) -> None:
+    """The one-line "not found" error ``load_dataset`` would raise for missing files, raised
+    now (files looked for, not read): a run checks it before it writes anything."""
+    if name == "fashion-mnist":
+        folder = _fashion_mnist_folder(root)
+        for stem in _FASHION_MNIST_FILES:
+            _idx_file(folder, stem)
+    elif name in ("cifar10", "cifar100"):
+        if download:
+            return
+        from torchvision import datasets
+
+        cls = datasets.CIFAR10 if name == "cifar10" else datasets.CIFAR100
+        folder = Path(root or "data") / cls.base_folder
+        missing = [f for f, _ in (*cls.train_list, *cls.test_list) if not (folder / f).is_file()]
+        if missing:
+            raise _cifar_not_found(name, root or "data", cls, f"{folder / missing[0]} is missing")
+    else:
+        raise UserError(f"unknown dataset {name!r}; expected one of {', '.join(NUM_CLASSES)}")
 
 
 def load_dataset(

@@ -1,5 +1,6 @@
 """Checking a parsed LUT file: typed field access with one-line errors naming the file
-and field (``Fields``), and the file's numbers as ``CostTensors`` (``cost_tensors``).
+and field (``Fields``), and the file's numbers as ``CostTensors`` (``cost_tensors``):
+every number finite, the costs and the metadata (batch size, input shape, ...) in range.
 The format is documented in ``lut/README.md``; ``lut.table.Lut`` wraps the result.
 """
 
@@ -50,6 +51,44 @@ class Fields:
         return value
 
 
+def _finite_everywhere(data, f: Fields) -> None:
+    """No NaN or infinity anywhere in the file (JSON parsers accept them): the first one
+    found is named by its field. An iterative walk, since a file may be nested deep."""
+    stack = [(data, "")]
+    while stack:
+        value, where = stack.pop()
+        if isinstance(value, float) and not math.isfinite(value):
+            f.fail(where or "(top level)", f"a finite number, got {value}")
+        if isinstance(value, dict):
+            stack.extend((v, f"{where}.{k}" if where else str(k)) for k, v in reversed(value.items()))
+        elif isinstance(value, list):
+            stack.extend((v, f"{where}[{i}]") for i, v in reversed(list(enumerate(value))))
+
+
+def _count(f: Fields, d: dict, key: str, field: str, low: int = 1) -> None:
+    """An optional count (``batch_size``, ``threads``): absent, null, or an integer >= ``low``."""
+    value = d.get(key)
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < low):
+        f.fail(field, f"an integer >= {low} or null, got {value!r}"[:200])
+
+
+def _metadata(data: dict, space: dict, device: dict, f: Fields) -> None:
+    """The numbers a LUT says about itself, each in range where it is given."""
+    _count(f, data, "batch_size", "batch_size")
+    shape = data.get("input_shape")
+    if shape is not None and not (
+        isinstance(shape, list)
+        and len(shape) == 3
+        and all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in shape)
+    ):
+        f.fail("input_shape", f"3 positive integers (channels, height, width), got {shape!r}"[:200])
+    width = space.get("width")
+    if width is not None and (isinstance(width, bool) or not isinstance(width, (int, float)) or width <= 0):
+        f.fail("space.width", f"a positive number, got {width!r}"[:200])
+    _count(f, space, "num_classes", "space.num_classes", low=2)
+    _count(f, device, "threads", "device.threads")
+
+
 def _energy_kinds(data: dict, version: int, source: str, f: Fields) -> dict[str, str]:
     """The energy kinds the file holds, each with the entry field it is in. Version 1
     had one field, ``energy_mj``: a meter's reading (total) or a model's (dynamic)."""
@@ -76,6 +115,7 @@ def cost_tensors(data: dict, source: str, energy_kind: str) -> CostTensors:
         raise UserError(f"lut.energy_kind: expected one of {', '.join(ENERGY_KINDS)}, got {energy_kind!r}")
     if not isinstance(data, dict):
         f.fail("(top level)", "a JSON object")
+    _finite_everywhere(data, f)
     fmt = f.get(data, "format", "format", str)
     if fmt != FORMAT:
         f.fail("format", f"{FORMAT!r}, got {fmt!r}")
@@ -85,7 +125,8 @@ def cost_tensors(data: dict, source: str, energy_kind: str) -> CostTensors:
     space = f.get(data, "space", "space", dict)
     for key in ("name", "hash", "layers_hash"):
         f.get(space, key, f"space.{key}", str)
-    f.get(data, "device", "device", dict)
+    device = f.get(data, "device", "device", dict)
+    _metadata(data, space, device, f)
     energy_source = f.get(data, "energy_source", "energy_source", str)
     ops = f.get(data, "ops", "ops", list)
     if not ops or not all(isinstance(o, str) for o in ops) or len(set(ops)) != len(ops):

@@ -45,7 +45,28 @@ class Lut(TableCost):
         self.data = data
         self.name = name
         super().__init__(cost_tensors(data, name, energy_kind))
+        self._check_layers()
         self.target  # noqa: B018 -- checked at load: one line for a bad deploy field
+
+    def _check_layers(self) -> None:
+        """The layers' shapes are those of the space the file declares (``space.definition``,
+        itself checked against ``layers_hash``): a table edited or written for other shapes
+        is refused, never used silently. A file without a definition has only its hash."""
+        if self.space_record.get("definition") is None:
+            return
+        space, f = self.search_space(), Fields(self.name)
+        layers = self.data["layers"]
+        if len(layers) != len(space.layers):
+            f.fail("layers", f"the {len(space.layers)} layers of its space {space.name}, got {len(layers)}")
+        for i, (record, layer) in enumerate(zip(layers, space.layers)):
+            for key in ("index", "in_channels", "out_channels", "stride", "in_hw"):
+                if key in record and record[key] != getattr(layer, key):
+                    f.fail(
+                        f"layers[{i}].{key}",
+                        f"{getattr(layer, key)} (layer {i} of its space {space.name}), got {record[key]!r}"[:200],
+                    )
+            if "shape_key" in record and record["shape_key"] != list(layer.shape_key):
+                f.fail(f"layers[{i}].shape_key", f"{list(layer.shape_key)} (layer {i} of its space {space.name})")
 
     # what the file says about itself
     @property

@@ -10,6 +10,7 @@ atomically: a reader never sees half of one.
 from __future__ import annotations
 
 import json
+import re
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,11 +23,37 @@ from hwnas.io import atomic_write_json, read_json
 if TYPE_CHECKING:
     from sweep.startup import SweepLut
 
-__all__ = ["RECORD", "absolute_paths", "config_diff", "open_record", "read_record", "write_json"]
+__all__ = [
+    "NAME",
+    "RECORD",
+    "RESERVED_NAMES",
+    "absolute_paths",
+    "check_name",
+    "config_diff",
+    "open_record",
+    "read_record",
+    "write_json",
+]
 
 RECORD = "sweep.json"
+# An experiment's or a web run's name: one plain folder name (no '/', '..', absolute path,
+# empty or hidden name), safe in a shell command and a URL; the web app keeps its single
+# runs and uploaded LUTs in <storage>/runs and <storage>/luts, so no experiment takes those.
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+RESERVED_NAMES = ("runs", "luts")
 # Keys that may change when a sweep is resumed: the number of trials only (it may grow).
 _RESUMABLE = {"sweep.trials"}
+
+
+def check_name(name: str, what: str = "--name") -> str:
+    """``name`` if it is a plain folder name (``NAME``, not reserved), else the one-line error
+    naming ``what`` (the flag or form field it came from)."""
+    if not NAME.fullmatch(name) or name in RESERVED_NAMES:
+        raise UserError(
+            f"{what} {name[:80]!r}: expected letters, digits, '.', '_' or '-', starting with a letter or digit "
+            f"(at most 64, not {' or '.join(map(repr, RESERVED_NAMES))})"
+        )
+    return name
 
 
 def absolute_paths(config: dict, base: str | Path) -> dict:

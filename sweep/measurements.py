@@ -112,7 +112,11 @@ def measure_pending(cfg: ExperimentConfig, experiment: Path, reference: dict | N
     state = _read(state_path) or {"reference": reference, "protocol": cfg.measure.protocol(), "models": {}}
     models = pending_models(experiment)
     baselines = {
-        f"baseline:{r['name']}": {"model": str(experiment / _timed_file(r.get("model"), r.get("weights") or f"baselines/{r['name']}.weights.pt"))}
+        f"baseline:{r['name']}": {
+            "model": str(
+                experiment / _timed_file(r.get("model"), r.get("weights") or f"baselines/{r['name']}.weights.pt")
+            )
+        }
         for r in _baseline_rows(experiment)
         if r.get("pending")
     }

@@ -82,7 +82,11 @@ def build_parser(description: str | None = None) -> argparse.ArgumentParser:
     p.add_argument(
         "--set", action="append", default=[], metavar="SECTION.KEY=VALUE", help="override one config value (repeatable)"
     )
-    p.add_argument("--name", default="default", help="experiment name (default: default)")
+    p.add_argument(
+        "--name",
+        default="default",
+        help="experiment name: a folder in --storage of letters, digits, '.', '_', '-' (default: default)",
+    )
     p.add_argument("--storage", default="experiments", help="directory holding experiments (default: ./experiments)")
     p.add_argument(
         "--address",

@@ -21,9 +21,10 @@ import time
 from pathlib import Path
 
 from hwnas.config import ExperimentConfig
+from hwnas.data import check_dataset
 from hwnas.errors import cli_main
 from hwnas.ray_connect import check_address
-from sweep.experiment import RECORD, open_record, write_json
+from sweep.experiment import RECORD, check_name, open_record, write_json
 from sweep.knobs import KnobSampler, StartCosts
 from sweep.measurements import measurement_phase
 from sweep.options import build_parser, check_static, resolve_config
@@ -53,9 +54,13 @@ def _print_outcome(summary: dict, recommended: str, experiment: Path, args) -> N
 @cli_main
 def main(argv=None) -> None:
     args = build_parser(__doc__.split("\n\n")[0]).parse_args(argv)
+    check_name(args.name)  # one folder inside --storage, never a path out of it
     experiment = (Path(args.storage) / args.name).resolve()
     cfg, record = resolve_config(args, experiment)
     check_static(cfg)
+    # nothing is written before the start checks pass: a failed start must not leave a
+    # sweep.json that makes the same command say "exists; continue it with --resume"
+    check_dataset(cfg.data.dataset, cfg.data.root, cfg.data.download)
     started = time.perf_counter()
     check_address(args.address)
     lut = connect_and_check(cfg, experiment, record, args.address)

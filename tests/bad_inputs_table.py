@@ -153,6 +153,12 @@ def _entry(data, layer=0, op="k3_e1"):
     return data["layers"][layer]["ops"][op]
 
 
+# a billion laughs: 10^9 zeros in a few hundred bytes of nested YAML aliases
+ALIAS_BOMB = "loss:\n  alpha:\n    - &l0 [0, 0, 0, 0, 0, 0, 0, 0, 0, 0]\n" + "".join(
+    f"    - &l{i} [{', '.join([f'*l{i - 1}'] * 10)}]\n" for i in range(1, 10)
+)
+
+
 def sweep_record(exp: Path, **fields) -> Path:
     from hwnas.config import ExperimentConfig, config_to_dict
 
@@ -433,6 +439,51 @@ CASES = [
         _estimate(lambda t: t["fixed"].update(latency_ms=-5.0)),
         "fixed.latency_ms",
     ),
+    # metadata: every number finite and in range; the layers' shapes those of the LUT's own space
+    Case("lut/nan-batch-size", "lut.estimate", _estimate(lambda t: t.update(batch_size=float("nan"))), "batch_size"),
+    Case("lut/batch-size-zero", "lut.estimate", _estimate(lambda t: t.update(batch_size=0)), "field batch_size"),
+    Case(
+        "lut/nan-device-threads",
+        "lut.estimate",
+        _estimate(lambda t: t["device"].update(threads=float("nan"))),
+        "field device.threads",
+    ),
+    Case(
+        "lut/inf-protocol-field",
+        "lut.estimate",
+        _estimate(lambda t: t["protocol"].update(repeats=float("inf"))),
+        "field protocol.repeats: expected a finite number",
+    ),
+    Case(
+        "lut/inf-space-width",
+        "lut.estimate",
+        _estimate(lambda t: t["space"].update(width=float("-inf"))),
+        "field space.width",
+    ),
+    Case(
+        "lut/input-shape-negative",
+        "lut.estimate",
+        _estimate(lambda t: t.update(input_shape=[3, -32, 32])),
+        "field input_shape",
+    ),
+    Case(
+        "lut/layer-shape-not-the-spaces",
+        "lut.estimate",
+        _estimate(lambda t: t["layers"][0].update(in_channels=-500)),
+        "field layers[0].in_channels: expected 16 (layer 0 of its space fbnet-cifar), got -500",
+    ),
+    Case(
+        "lut/layer-stride-not-the-spaces",
+        "lut.estimate",
+        _estimate(lambda t: t["layers"][6].update(stride=2)),
+        "field layers[6].stride: expected 1",
+    ),
+    Case(
+        "lut/layer-missing",
+        "lut.estimate",
+        _estimate(lambda t: t["layers"].pop(7)),
+        "field layers: expected the 22 layers of its space fbnet-cifar, got 21",
+    ),
     Case("lut/truncated", "lut.estimate", _estimate(text='{"format": "hwnas-lut", "layers": [{'), "not valid JSON"),
     Case("lut/top-level-list", "lut.estimate", _estimate(text="[1, 2]"), "(top level)"),
     Case(
@@ -531,6 +582,17 @@ CASES = [
         "sweep.run",
         lambda d: ["--config", str((d / "c.yaml").write_text("- 1\n") and d / "c.yaml"), "--storage", str(d / "exps")],
         "mapping at the top level",
+    ),
+    Case(
+        "sweep/config-alias-bomb",
+        "sweep.run",
+        lambda d: [
+            "--config",
+            str((d / "c.yaml").write_text(ALIAS_BOMB) and d / "c.yaml"),
+            "--storage",
+            str(d / "exps"),
+        ],
+        "YAML alias *l0 at line 4",
     ),
     Case("sweep/address-bad-port", "sweep.run", _sweep(extra=("--address", "127.0.0.1:99999")), "port"),
     Case("sweep/resume-trials-string", "sweep.run", _resume(trials="many"), "field trials"),

@@ -1,6 +1,8 @@
+import time
+
 import pytest
 
-from hwnas.config import ExperimentConfig, config_to_dict, load_config, save_config
+from hwnas.config import ExperimentConfig, config_from_dict, config_to_dict, load_config, save_config
 from hwnas.errors import UserError
 
 
@@ -192,3 +194,34 @@ def test_rules_between_fields_are_checked_at_load():
         load_config(None, ["space.num_classes=5"])
     assert load_config(None, ["space.num_classes=12"]).search_space().num_classes == 12
     assert load_config(None, ["data.dataset=cifar100"]).search_space(0.5).num_classes == 100
+
+
+def _alias_bomb(levels: int = 9) -> str:
+    """A billion laughs: 10^levels zeros spelled in a few hundred bytes of YAML aliases."""
+    lines = ["loss:", "  alpha:", "    - &l0 [0, 0, 0, 0, 0, 0, 0, 0, 0, 0]"]
+    for i in range(1, levels + 1):
+        lines.append(f"    - &l{i} [{', '.join([f'*l{i - 1}'] * 10)}]")
+    return "\n".join(lines) + "\n"
+
+
+def test_a_yaml_alias_bomb_is_refused_fast_in_one_line(tmp_path):
+    p = tmp_path / "bomb.yaml"
+    p.write_text(_alias_bomb())
+    started = time.perf_counter()
+    with pytest.raises(UserError) as err:
+        load_config(p)
+    assert time.perf_counter() - started < 2
+    assert str(err.value).startswith(f"{p}: YAML alias *l0 at line 4: ") and "\n" not in str(err.value)
+    with pytest.raises(UserError, match=r"^override loss.alpha: YAML alias \*a at line 1: "):
+        load_config(None, ["loss.alpha=[&a [1, 2], *a]"])
+
+
+def test_a_huge_value_is_named_by_a_bounded_prefix(tmp_path):
+    bomb = [0]
+    for _ in range(9):
+        bomb = [bomb] * 10  # 10^9 leaves, shared: its full repr would take gigabytes
+    started = time.perf_counter()
+    with pytest.raises(UserError) as err:
+        config_from_dict({"loss": {"alpha": bomb}})
+    assert time.perf_counter() - started < 2
+    assert str(err.value).startswith("config: loss.alpha: expected a number, got [[[[") and len(str(err.value)) < 200

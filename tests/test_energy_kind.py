@@ -13,8 +13,8 @@ from hwnas.config import load_config
 from hwnas.errors import UserError
 from hwnas.meters import Meter
 from hwnas.space import get_space
-from hwnas.timing import metered_energy
 from hwnas.target import DeployTarget
+from hwnas.timing import metered_energy
 from lut import cache_path, ensure_lut, load_lut, profile_lut, save_lut
 from lut.table import lut_from_dict
 

@@ -104,3 +104,30 @@ def test_a_trial_that_cannot_fit_on_the_driver_node_is_refused():
         check_trials_fit(ExperimentConfig(sweep=SweepConfig(cpus_per_trial=4.0)), "10.77.0.10", cpu_head)
     check_trials_fit(ExperimentConfig(sweep=SweepConfig(cpus_per_trial=2.0)), "10.77.0.10", cpu_head)
     check_trials_fit(cfg, "10.77.0.10", dict(cpu_head, GPU=1.0))
+
+
+def _no_start(*args, **kwargs):
+    raise AssertionError("got past the start checks: Ray and the LUT would start now")
+
+
+@pytest.mark.parametrize("name", ["../outside", "/tmp/abs", "", ".hidden", "a/b", "..", ".", "runs", "x" * 65])
+def test_a_name_that_is_not_a_plain_folder_name_is_refused(tmp_path, capsys, monkeypatch, name):
+    monkeypatch.setattr("sweep.run.connect_and_check", _no_start)
+    storage = tmp_path / "storage"
+    storage.mkdir()
+    err = _fails(["--storage", str(storage), "--name", name], capsys, f"--name {name[:80]!r}: expected letters")
+    assert list(tmp_path.iterdir()) == [storage] and list(storage.iterdir()) == [], err
+
+
+@pytest.mark.parametrize(
+    "dataset, expected", [("fashion-mnist", "Fashion-MNIST not found (tried {root}"), ("cifar10", "cifar10 not found")]
+)
+def test_a_missing_dataset_is_refused_before_anything_is_written(tmp_path, capsys, monkeypatch, dataset, expected):
+    monkeypatch.setattr("sweep.run.connect_and_check", _no_start)
+    empty = tmp_path / "no-data"
+    empty.mkdir()
+    storage = tmp_path / "storage"
+    argv = ["--storage", str(storage), "--name", "e", "--set", f"data.root={empty}", "--set", f"data.dataset={dataset}"]
+    for _ in range(2):  # the same command again: the same line, never "exists; continue it with --resume"
+        _fails(argv, capsys, expected.format(root=empty))
+    assert not storage.exists() and list(empty.iterdir()) == []

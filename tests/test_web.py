@@ -254,6 +254,40 @@ def test_cross_origin_post_is_refused(client):
     assert refused.status_code == 403
 
 
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Origin": "null"},  # a sandboxed iframe on any web page
+        {"Origin": "http://testserver.evil.example"},
+        {"Origin": "https://testserver"},  # same host, another scheme: another origin
+        {"Sec-Fetch-Site": "cross-site"},  # a browser that sent no Origin
+        {"Sec-Fetch-Site": "same-site"},  # another origin of the same site
+    ],
+)
+def test_a_post_from_any_other_origin_is_refused(storage, headers):
+    for client in (TestClient(create_app(storage)), TestClient(create_app(storage, token="t0ken"))):
+        for path in ("/api/runs", "/api/sweeps/x/stop", "/api/luts"):
+            response = client.post(path, data={}, headers={"X-Token": "t0ken", **headers})
+            assert response.status_code == 403 and response.text == "403: cross-origin request refused", path
+    assert not (storage / "runs").exists()
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},  # curl, scripts: no Origin, no Sec-Fetch-Site
+        {"Origin": "http://testserver"},  # the page itself
+        {"Origin": "http://testserver", "Sec-Fetch-Site": "same-origin"},
+        {"Sec-Fetch-Site": "same-origin"},
+        {"Sec-Fetch-Site": "none"},  # typed by the user
+    ],
+)
+def test_a_post_from_this_servers_origin_or_no_browser_passes(storage, headers):
+    for client in (TestClient(create_app(storage)), TestClient(create_app(storage, token="t0ken"))):
+        refused = client.post("/api/runs", data={**RUN, "alpha": "-1"}, headers={"X-Token": "t0ken", **headers})
+        assert "loss.alpha" in _one_line(refused)  # reached the form's checks
+
+
 def _start_python(folder, procs, *scripts: str) -> int:
     """A "run" job named after its folder whose steps run each script with this Python."""
     steps = [[sys.executable, "-c", script] for script in scripts]
@@ -327,3 +361,44 @@ def test_sweep_page_shows_trials_of_an_experiment(client, storage):
     assert client.get("/sweeps/synth").status_code == 200 and client.get("/sweeps/none").status_code == 404
     assert client.get("/files/synth/report/report.html").headers["content-type"].startswith("text/html")
     assert client.get("/runs/none").status_code == 404 and client.get("/api/runs/none").status_code == 404
+
+
+def test_the_server_starts_at_most_one_run_and_one_sweep_at_once(storage, monkeypatch):
+    from concurrent.futures import ThreadPoolExecutor
+
+    import sweep.web.app as web_app
+
+    def sleeping(kind):  # a job of the form's name that only sleeps: no search really starts
+        def make(form, storage):
+            name = form["name"]
+            folder = storage / ("runs" if kind == "run" else "") / name
+            return name, folder, [[sys.executable, "-c", "import time; time.sleep(60)"]]
+
+        return make
+
+    monkeypatch.setattr(web_app, "run_job", sleeping("run"))
+    monkeypatch.setattr(web_app, "sweep_job", sleeping("sweep"))
+    client = TestClient(create_app(storage))
+    with ThreadPoolExecutor(8) as pool:  # 8 rapid POSTs
+        answers = list(pool.map(lambda i: client.post("/api/runs", data={"name": f"r{i}"}), range(8)))
+    started = [a.json()["name"] for a in answers if a.status_code == 200]
+    try:
+        assert len(started) == 1, [a.text for a in answers]
+        refusals = {_one_line(a, 409) for a in answers if a.status_code != 200}
+        assert refusals == {
+            f"1 run is running already ({started[0]}); this server runs at most 1 at once: wait for it "
+            "to end or stop it"
+        }
+        assert len([p for p in (storage / "runs").iterdir() if (p / "job.json").is_file()]) == 1
+        sweep = client.post("/api/sweeps", data={"name": "s1"})  # a sweep beside the run: its own limit
+        assert sweep.status_code == 200, sweep.text
+        assert "1 sweep is running already (s1)" in _one_line(client.post("/api/sweeps/s1/resume"), 409)
+        assert client.post(f"/api/runs/{started[0]}/stop").json() == {"stopped": True}
+        assert _wait(storage / "runs" / started[0], {})["state"] == "failed"
+        again = client.post("/api/runs", data={"name": "r-next"})
+        assert again.status_code == 200, again.text
+        started.append("r-next")
+    finally:
+        for name in started:
+            stop_job(storage / "runs" / name, {})
+        stop_job(storage / "s1", {})

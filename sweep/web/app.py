@@ -6,14 +6,17 @@ UserError>"}``; nothing in a request waits for a job (jobs are processes,
 (``sweep.web.files``), anything else is 404. With a ``token`` (the server is reachable
 from other hosts) every request must carry it: header ``X-Token``, query ``?token=``
 (which also sets a cookie, so the page's own links and requests work), or that cookie;
-compared in constant time. A POST from another origin is refused (403). With ``hosts`` (a
+compared in constant time. A POST from another origin (``_cross_origin``) is refused (403). With ``hosts`` (a
 loopback server: no token) a request whose ``Host`` header names another host is refused (400),
-so a web page cannot reach the server through a DNS name rebound to 127.0.0.1.
+so a web page cannot reach the server through a DNS name rebound to 127.0.0.1. At most
+``JOB_LIMITS`` jobs of each kind run at once; a start beyond that is refused with a one-line
+409, which the page shows under its form.
 """
 
 from __future__ import annotations
 
 import hmac
+import threading
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -30,10 +33,13 @@ from sweep.web.jobs import job_status, start_job, stop_job
 from sweep.web.luts import MAX_UPLOAD_BYTES, choices, knob_preview, save_upload
 from sweep.web.views import list_jobs, run_view, sweep_view, trial_progress
 
-__all__ = ["COOKIE", "LOOPBACK_HOSTS", "create_app"]
+__all__ = ["COOKIE", "JOB_LIMITS", "LOOPBACK_HOSTS", "create_app"]
 
 COOKIE = "hwnas_token"
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")  # Host header names of this machine
+# Jobs of each kind running at once: a search or a sweep keeps a core busy each (a sweep more),
+# and on a 2-core board a second one only slows both down (8 rapid POSTs started 8 searches).
+JOB_LIMITS = {"run": 1, "sweep": 1}
 
 
 def _error(err: UserError, status: int = 400) -> JSONResponse:
@@ -45,8 +51,16 @@ def _token_of(request: Request) -> str:
 
 
 def _cross_origin(request: Request) -> bool:
+    """Whether a request comes from anything but a page of this server: an ``Origin`` other than
+    its own (``null`` included: a sandboxed frame or a redirect hides the real one), or, without
+    ``Origin``, a browser's ``Sec-Fetch-Site`` other than same-origin or none (typed by the user).
+    A client that is no browser (curl, scripts) sends neither and passes."""
     origin = request.headers.get("origin")
-    return bool(origin) and origin != "null" and urlparse(origin).netloc != request.headers.get("host")
+    if origin is not None:
+        own = f"{request.url.scheme}://{request.headers.get('host', '')}"
+        parsed = urlparse(origin)
+        return origin == "null" or f"{parsed.scheme}://{parsed.netloc}" != own
+    return request.headers.get("sec-fetch-site", "none") not in ("same-origin", "none")
 
 
 def _guard(app: FastAPI, token: str | None) -> None:
@@ -62,9 +76,14 @@ def _guard(app: FastAPI, token: str | None) -> None:
         return response
 
 
-def create_app(storage: str | Path, token: str | None = None, hosts: tuple[str, ...] | None = None) -> FastAPI:
+def create_app(
+    storage: str | Path, token: str | None = None, hosts: tuple[str, ...] | None = None, limits: dict | None = None
+) -> FastAPI:
     """The app serving ``storage`` (runs in ``<storage>/runs/``, sweeps in ``<storage>/<name>/``);
-    ``hosts``: the only ``Host`` header names it answers (None: any)."""
+    ``hosts``: the only ``Host`` header names it answers (None: any); ``limits``: how many jobs
+    of each kind may run at once (default ``JOB_LIMITS``)."""
+    limits = {**JOB_LIMITS, **(limits or {})}
+    starting = threading.Lock()
     storage = Path(storage).resolve()
     storage.mkdir(parents=True, exist_ok=True)
     cwd = Path.cwd()
@@ -74,12 +93,25 @@ def create_app(storage: str | Path, token: str | None = None, hosts: tuple[str, 
     if hosts is not None:
         app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(hosts))
 
-    def start(kind: str, made) -> JSONResponse:
-        name, folder, steps = made
-        if job_status(folder, procs)["state"] == "running":
-            raise UserError(f"{kind} {name!r} is running already")
-        start_job(folder, kind, name, steps, procs, cwd)
-        return JSONResponse({"name": name, "url": f"/{kind}s/{name}"})
+    def start(kind: str, form: dict, make_job) -> JSONResponse:
+        """Check the form (``make_job``) and start its job, unless ``limits[kind]`` jobs of that
+        kind run already (409): one start at a time, so rapid requests cannot all pass the count."""
+        with starting:
+            running = [j["name"] for j in list_jobs(storage, procs) if j["kind"] == kind and j["state"] == "running"]
+            if len(running) >= limits[kind]:
+                return _error(
+                    UserError(
+                        f"{len(running)} {kind}{'s are' if len(running) > 1 else ' is'} running already "
+                        f"({', '.join(sorted(running)[:4])}); this server runs at most {limits[kind]} at once: "
+                        "wait for it to end or stop it"
+                    ),
+                    409,
+                )
+            name, folder, steps = make_job(form, storage)
+            if job_status(folder, procs)["state"] == "running":
+                raise UserError(f"{kind} {name!r} is running already")
+            start_job(folder, kind, name, steps, procs, cwd)
+            return JSONResponse({"name": name, "url": f"/{kind}s/{name}"})
 
     @app.get("/", response_class=HTMLResponse)
     def index() -> str:
@@ -144,7 +176,7 @@ def create_app(storage: str | Path, token: str | None = None, hosts: tuple[str, 
         fields = (await request.form(max_files=0, max_fields=40)).items()
         form = {k: v for k, v in fields if isinstance(v, str)}
         try:
-            return await run_in_threadpool(lambda: start(kind, make_job(form, storage)))
+            return await run_in_threadpool(start, kind, form, make_job)
         except UserError as err:
             return _error(err)
 

@@ -10,7 +10,6 @@ makes (the LUT fits the space, the loss fits the LUT); a sweep's fields become
 
 from __future__ import annotations
 
-import re
 import sys
 import time
 from pathlib import Path
@@ -18,13 +17,13 @@ from pathlib import Path
 from hwnas.config import ExperimentConfig, load_config, save_config
 from hwnas.errors import UserError
 from lut import load_lut
+from sweep.experiment import NAME, check_name
 from sweep.web.luts import resolve_choice
 
 __all__ = ["CONFIG_DIR", "NAME", "RUNS", "config_names", "run_job", "sweep_job"]
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
-RUNS = "runs"  # <storage>/runs/<name>/: single runs started from the page
-NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+RUNS = "runs"  # <storage>/runs/<name>/: single runs started from the page (one of RESERVED_NAMES)
 RUN_FIELDS = {
     "preset": "space.preset",
     "width": "space.width",
@@ -49,12 +48,8 @@ def _config_file(name: str) -> Path:
 
 
 def _name(value: str | None, prefix: str) -> str:
-    name = (value or "").strip() or f"{prefix}-{time.strftime('%Y%m%d-%H%M%S')}"
-    if not NAME.fullmatch(name) or name == RUNS or name == "luts":
-        raise UserError(
-            f"name {name[:80]!r}: expected letters, digits, '.', '_' or '-' (at most 64, not '{RUNS}' or 'luts')"
-        )
-    return name
+    """The form's name (empty: one made from the time), checked as ``sweep.run --name`` is."""
+    return check_name((value or "").strip() or f"{prefix}-{time.strftime('%Y%m%d-%H%M%S')}", "name")
 
 
 def _field(form: dict, key: str) -> str:

@@ -84,15 +84,18 @@ def _setup(folder: Path) -> dict | None:
     """What the run was started with (its config.yaml): LUT, space, dataset, knobs."""
     import yaml
 
+    from hwnas.config import load_yaml
+    from hwnas.errors import UserError
+
     try:
-        c = yaml.safe_load((folder / "config.yaml").read_text())
+        c = load_yaml((folder / "config.yaml").read_text(), "config.yaml")
         return {
             "lut": Path(c["lut"]["path"]).name if not c["lut"]["path"].startswith("builtin:") else c["lut"]["path"],
             "space": f"{c['space']['preset']} x{c['space']['width']}",
             "dataset": c["data"]["dataset"],
             "knobs": {k: c["loss"][k] for k in ("alpha", "beta", "gamma", "delta")},
         }
-    except (OSError, yaml.YAMLError, KeyError, TypeError, AttributeError):
+    except (OSError, UserError, yaml.YAMLError, RecursionError, KeyError, TypeError, AttributeError):
         return None
 
 
