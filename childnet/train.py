@@ -132,8 +132,10 @@ def run_child(
         meta = {"input_shape": input_shape, "ops": ops, "space": space.record()}
         data_path = save_model_data(model, out_dir / DATA_NAME, meta)  # the weights as data (rebuilds anywhere)
         deployed = export_deployable(model, out_dir, meta, cfg.deploy, splits, c.batch_size)
-    measured = _measure(measure_with, out_dir / deployed["file"] if deployed else None, cfg, space)
-    search_lut = {k: estimates[0][k] for k in ("name", "latency_ms", "energy_mj", "energy_source")}
+    # what a device times: the lowered program; eager PyTorch and TorchScript rebuild from the data file
+    timed = (out_dir / deployed["file"] if cfg.deploy.target().lowered else data_path) if deployed else None
+    measured = _measure(measure_with, timed, cfg, space)
+    search_lut = {k: estimates[0][k] for k in ("name", "latency_ms", "energy_mj", "energy_source", "target")}
     result = {
         "test_acc": test_acc,
         "params": params,

@@ -15,6 +15,9 @@ one line. Imports torch and the standard library; the runtime lazily.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
 from pathlib import Path
 
 import torch
@@ -34,13 +37,13 @@ def read_program(path, target: DeployTarget) -> bytes:
         raise UserError(
             f"{path}: a TorchScript file is code and is never loaded here; measure the data file model.weights.pt"
         )
+    if not path.is_file():
+        raise UserError(f"model file {path} not found")
     if path.suffix != SUFFIXES[target.runtime]:
         raise UserError(
             f"{path}: deploy.runtime {target.runtime} runs {SUFFIXES[target.runtime]} files, "
             f"got {path.suffix or 'no suffix'}"
         )
-    if not path.is_file():
-        raise UserError(f"model file {path} not found")
     if path.stat().st_size > MAX_PROGRAM_BYTES:
         raise UserError(f"{path}: {path.stat().st_size} bytes, more than the {MAX_PROGRAM_BYTES} a model may have")
     data = path.read_bytes()
@@ -77,14 +80,30 @@ def compile_runner(net, example, target: DeployTarget, calibration=None, threads
     return load_program(lower(net, example, target, calibration), target, threads)
 
 
+@contextlib.contextmanager
+def _native_stderr_quiet():
+    """File descriptor 2 sent to /dev/null for the body: what native code prints there
+    (ExecuTorch's Info-level logs) would break a CLI's one-line error."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 class _ExecuTorch:
     def __init__(self, data: bytes, threads: int):
         from executorch.extension.pybindings import portable_lib
         from executorch.runtime import Runtime
 
-        if portable_lib._threadpool_get_thread_count() != threads:
-            portable_lib._unsafe_reset_threadpool(threads)  # process-wide, like torch.set_num_threads
-        self.program = Runtime.get().load_program(data)
+        with _native_stderr_quiet():  # the threadpool logs CPU probing at Info level on stderr
+            if portable_lib._threadpool_get_thread_count() != threads:
+                portable_lib._unsafe_reset_threadpool(threads)  # process-wide, like torch.set_num_threads
+            self.program = Runtime.get().load_program(data)
         self.method = self.program.load_method("forward")
         if self.method is None:
             raise UserError("the program has no method 'forward'")

@@ -19,6 +19,7 @@ batches: ``hwnas.lower``). Imports no torch: the report and the config read it.
 from __future__ import annotations
 
 import importlib.metadata
+import logging
 from dataclasses import dataclass
 
 from hwnas.errors import UserError
@@ -38,6 +39,9 @@ PRECISIONS = ("fp32", "int8")
 SUFFIXES = {"executorch": ".pte", "onnxruntime": ".onnx", "torchscript": ".pt", "pytorch": ".weights.pt"}
 # the module a runtime needs on the device, and the package that brings it
 _MODULES = {"executorch": ("executorch.runtime", "executorch"), "onnxruntime": ("onnxruntime", "onnxruntime")}
+# Importing ExecuTorch (and torchao) registers an Enum with torch's pytree, which logs a
+# deprecation warning on stderr in every process: it broke the CLIs' one-line errors.
+logging.getLogger("torch.utils._pytree").setLevel(logging.ERROR)
 _DISTRIBUTIONS = {"executorch": "executorch", "onnxruntime": "onnxruntime", "torchscript": "torch", "pytorch": "torch"}
 
 

@@ -30,9 +30,7 @@ from lut.protocol import design_archs, is_identity
 
 __all__ = ["GRAPH_FLOOR", "GRAPH_RIDGE", "design_matrix", "fit_entries", "time_in_graph", "time_in_target"]
 
-# ms^2 of network residual per ms^2 of entry correction (see fit_entries): 1 with 4 fit
-# networks per (layer, op) scored best on 30 held-out ExecuTorch networks (tau 0.949)
-GRAPH_RIDGE = 1.0
+GRAPH_RIDGE = 0.05  # ms^2 of network residual per ms^2 of entry correction (see fit_entries)
 GRAPH_FLOOR = 0.25  # a fitted entry is at least this share of its scaled prior
 
 

@@ -17,6 +17,7 @@ import ray
 
 from hwnas.config_sections import MeasureConfig
 from hwnas.ray_connect import check_resource, custom_resources, device_task_options
+from hwnas.target import DeployTarget
 
 __all__ = ["DeviceLostError", "check_device", "custom_resources", "measure_on_device"]
 
@@ -47,17 +48,27 @@ def _measure_bytes(model: bytes, suffix: str, kwargs: dict) -> dict:
     return dict(measured, ray_node_id=node["ray_node_id"], node_ip=node["node_ip"])
 
 
+def _suffix(path: Path) -> str:
+    """``.weights.pt`` for a data file (the device checks the suffix against the runtime), else the suffix."""
+    return ".weights.pt" if path.name.endswith(".weights.pt") else path.suffix
+
+
 def _first_line(err: Exception) -> str:
     lines = [line.strip() for line in str(err).splitlines() if line.strip()]
     return lines[0][:300] if lines else err.__class__.__name__
 
 
 def measure_on_device(
-    path: str | Path, measure: MeasureConfig, timeout_s: float | None = None, reference: dict | None = None
+    path: str | Path,
+    measure: MeasureConfig,
+    timeout_s: float | None = None,
+    reference: dict | None = None,
+    target: DeployTarget | None = None,
 ) -> dict:
     """Measure the model file ``path`` on the device ``measure.device`` names (a Ray
     custom resource) with the LUT's protocol (``childnet.measure``, timed against the
-    LUT's speed ``reference``); returns its ``measured`` dict, which names the node
+    LUT's speed ``reference``) in its deployment ``target`` (default ExecuTorch fp32);
+    returns its ``measured`` dict, which names the node
     (``node``: host name, ``node_ip``, ``ray_node_id``). The task holds the device's
     resource, so one device times one model at a time. Never waits forever, never
     retries elsewhere: ``DeviceLostError`` as soon as Ray reports the node or its worker
@@ -70,7 +81,8 @@ def measure_on_device(
     if measure.device == "local":
         raise ValueError("measure_on_device: the local device is measured in the sweep's measurement phase")
     task = ray.remote(_measure_bytes).options(**device_task_options(measure.device, measure.threads))
-    ref = task.remote(path.read_bytes(), path.suffix, dict(measure.protocol(), reference=reference))
+    kwargs = dict(measure.protocol(), reference=reference, target=target or DeployTarget())
+    ref = task.remote(path.read_bytes(), _suffix(path), kwargs)
     try:
         return ray.get(ref, timeout=timeout_s)
     except ray.exceptions.GetTimeoutError:

@@ -80,7 +80,11 @@ def finish_baselines(
         if cfg.measure.device == "local":
             return dict(PENDING)  # timed in the quiet measurement phase
         return measure_on_device(
-            experiment / row["weights"], cfg.measure, cfg.sweep.measure_timeout_s, reference=reference
+            experiment / row["model"],  # the deployed file, in the sweep's target
+            cfg.measure,
+            cfg.sweep.measure_timeout_s,
+            reference=reference,
+            target=cfg.deploy.target(),
         )
 
     write_json(experiment / "baselines.json", baseline_rows(trained, measure_with))

@@ -249,7 +249,9 @@ def _measure(path: Path, cfg: ExperimentConfig, context: TrialContext) -> dict:
     in the sweep's quiet measurement phase (``sweep.measurements``)."""
     if cfg.measure.device == "local":
         return dict(PENDING)
-    return measure_on_device(path, cfg.measure, cfg.sweep.measure_timeout_s, reference=context.reference)
+    return measure_on_device(
+        path, cfg.measure, cfg.sweep.measure_timeout_s, reference=context.reference, target=cfg.deploy.target()
+    )
 
 
 def _final_row(

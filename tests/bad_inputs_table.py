@@ -190,7 +190,8 @@ class Case:
 
 
 def _measure(make):
-    return lambda d: ["--model", str(make(d))]
+    # the data-file path (eager PyTorch): what a device loads when it rebuilds the model
+    return lambda d: ["--model", str(make(d)), "--runtime", "pytorch"]
 
 
 def _meas_data(**kw):

@@ -16,6 +16,7 @@ from hwnas.errors import UserError
 from hwnas.flops import count_flops
 from hwnas.network import build_network
 from hwnas.space import get_space
+from hwnas.target import DeployTarget
 from lut.cost import CostTensors
 
 SMALL = [
@@ -28,6 +29,9 @@ SMALL = [
     "child.threads=1",
     "measure.warmup=1",
     "measure.repeats=3",
+    # the deprecated TorchScript path (model.pt + the data file it is measured from); the default
+    # ExecuTorch and ONNX Runtime files are tested in test_deploy.py
+    "deploy.runtime=torchscript",
 ]
 ARCH = ["k3_e3", "skip", "k5_e1_g2", "skip", "k3_e6", "k5_e3", "skip", "k3_e1"]
 
@@ -76,8 +80,10 @@ def test_run_child_writes_metrics_and_a_loadable_model(tmp_path, cost, space):
         ),
         "energy_mj": None,
         "energy_source": "none",
+        "target": "torchscript-fp32",
     }
     assert metrics["lut_estimates"][0]["name"] == "builtin:rpi4-hwnasbench"
+    assert metrics["model"] == "model.pt" and metrics["deploy"]["runtime"] == "torchscript"
     measured = metrics["measured"]
     assert measured["latency_ms"] is None and measured["energy_mj"] is None and "note" in measured
     assert metrics["space"]["layers_hash"] == space.layers_hash()
@@ -153,17 +159,19 @@ def test_measure_cli_prints_json(tmp_path, capsys, space):
             "space": {"name": space.name, "width": space.width, "num_classes": space.num_classes},
         },
     )
-    measure_main(["--model", str(path), "--repeats", "2", "--warmup", "1"])
+    measure_main(["--model", str(path), "--repeats", "2", "--warmup", "1", "--runtime", "torchscript"])
     out = json.loads(capsys.readouterr().out)
     assert out["latency_ms"] > 0 and out["energy_source"] == "none" and out["energy_mj"] is None
-    assert measure_file(path, repeats=2, warmup=0, batch_size=2)["batch_size"] == 2
+    assert out["deploy"]["runtime"] == "torchscript"
+    eager = measure_file(path, repeats=2, warmup=0, batch_size=2, target=DeployTarget("pytorch"))
+    assert eager["batch_size"] == 2 and eager["deploy"]["runtime"] == "pytorch"
 
 
 def test_measure_rejects_a_file_that_is_not_a_model(tmp_path, capsys):
     bad = tmp_path / "bad.pt"
     bad.write_bytes(b"garbage")
     with pytest.raises(SystemExit) as exit_info:
-        measure_main(["--model", str(bad)])
+        measure_main(["--model", str(bad), "--runtime", "pytorch"])
     assert exit_info.value.code == 2 and "not an exported childnet" in capsys.readouterr().err
 
 

@@ -34,4 +34,6 @@ def test_smoke_config_search_then_childnet(tmp_path, capsys):
     assert 0 <= metrics["test_acc"] <= 1 and metrics["ops"] == arch["ops"]
     assert metrics["lut"]["latency_ms"] == pytest.approx(arch["latency_ms"])
     assert metrics["measured"]["latency_ms"] > 0 and metrics["measured"]["energy_source"] == "none"
-    assert (tmp_path / "C" / "model.pt").is_file()
+    # the builtin table measured eager PyTorch: the deployed file is the data file, rebuilt on the device
+    assert metrics["model"] == "model.weights.pt" and (tmp_path / "C" / "model.weights.pt").is_file()
+    assert metrics["deploy"]["runtime"] == "pytorch" and metrics["measured"]["deploy"]["runtime"] == "pytorch"

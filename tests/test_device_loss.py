@@ -10,6 +10,7 @@ import pytest
 import ray
 
 from hwnas.config_sections import MeasureConfig
+from hwnas.target import DeployTarget
 from sweep.device import DeviceLostError, measure_on_device
 
 
@@ -87,7 +88,7 @@ def test_a_node_removed_mid_measurement_fails_it_within_the_timeout(tmp_path):
         started = time.perf_counter()
         timeout_s = 120.0
         with pytest.raises(DeviceLostError, match="on device 'rpi4' failed: the device left the cluster") as err:
-            measure_on_device(model, measure, timeout_s=timeout_s)
+            measure_on_device(model, measure, timeout_s=timeout_s, target=DeployTarget("pytorch"))
         waited = time.perf_counter() - started
         unplug.join()
         assert "\n" not in str(err.value)
@@ -123,7 +124,10 @@ def test_a_measurement_from_inside_a_trial_placement_group_reaches_the_device(tm
         @ray.remote(num_cpus=1)
         def trial(path):
             return measure_on_device(
-                path, MeasureConfig(device="rpi4", warmup=1, repeats=3, rounds=1, tries=1), timeout_s=120
+                path,
+                MeasureConfig(device="rpi4", warmup=1, repeats=3, rounds=1, tries=1),
+                timeout_s=120,
+                target=DeployTarget("pytorch"),
             )
 
         strategy = PlacementGroupSchedulingStrategy(group, placement_group_capture_child_tasks=True)

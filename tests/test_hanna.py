@@ -97,7 +97,7 @@ def test_found_architectures_build_with_the_right_output_shape(lut, archs):
 
 def test_hanna_config_runs_energy_dominant_sweeps_against_the_table():
     from hwnas.config import load_config
-    from lut import ensure_lut
+    from lut import experiment_lut
     from sweep.knobs import start_costs
 
     cfg = load_config(Path(__file__).resolve().parents[1] / "configs" / "hanna.yaml")
@@ -108,7 +108,8 @@ def test_hanna_config_runs_energy_dominant_sweeps_against_the_table():
         "energy",
     )
     space = cfg.search_space()
-    lut = ensure_lut(cfg.lut.path, space, energy_kind=cfg.lut.energy_kind)
+    lut = experiment_lut(cfg, space)  # HANNA's table: eager PyTorch on their Pi 3B, as the config says
+    assert cfg.deploy.runtime == "pytorch" and lut.target == cfg.deploy.target()
     start = start_costs(lut.cost_tensors(), cfg.lut.energy)
     # the loss's start costs are HANNA's uniform-theta LAT and ENER (3.769 s, 18.02 J)
     assert start.latency_ms == pytest.approx(3769.4, abs=0.1) and start.energy_mj == pytest.approx(18015.2, abs=0.1)

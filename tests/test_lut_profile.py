@@ -112,14 +112,14 @@ def test_ensure_lut_profiles_once_then_uses_cache(tmp_path, monkeypatch):
         monkeypatch.setitem(NOISE_LIMITS, name, float("inf"))
     space = get_space("fbnet-cpu", width=0.25)
     first = ensure_lut("auto", space, tmp_path, **{k: v for k, v in FAST.items() if k != "progress"})
-    path = cache_path(space, tmp_path)
+    path = cache_path(space, tmp_path, FAST["target"])
     assert path.is_file() and first.name == str(path)
 
     def boom(*a, **k):
         raise AssertionError("profiled again")
 
     monkeypatch.setattr(profile_mod, "profile_lut", boom)
-    again = ensure_lut("auto", space, tmp_path)
+    again = ensure_lut("auto", space, tmp_path, target=FAST["target"])
     assert again.data == json.loads(path.read_text())
     with pytest.raises(UserError, match="layers_hash"):
         ensure_lut(str(path), get_space("fbnet-cpu", width=0.5))
@@ -128,7 +128,7 @@ def test_ensure_lut_profiles_once_then_uses_cache(tmp_path, monkeypatch):
     old["protocol"]["version"] = 1
     path.write_text(json.dumps(old))
     with pytest.raises(AssertionError, match="profiled again"):
-        ensure_lut("auto", space, tmp_path)
+        ensure_lut("auto", space, tmp_path, target=FAST["target"])
 
 
 def test_validate_prints_table_and_summary_line(cpu_lut, tmp_path, capsys):

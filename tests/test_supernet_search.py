@@ -160,7 +160,12 @@ def test_lut_file_for_another_space_is_refused(tmp_path):
 
 def test_gamma_with_a_lut_without_energy_is_refused(tmp_path):
     with pytest.raises(UserError, match="no energy data"):
-        run_search(load_config(None, ["space.preset=fbnet-cifar", "data.train_size=64", "loss.gamma=0.5"]), tmp_path)
+        run_search(
+            load_config(
+                None, ["space.preset=fbnet-cifar", "data.train_size=64", "loss.gamma=0.5", "deploy.runtime=pytorch"]
+            ),
+            tmp_path,
+        )
 
 
 def test_missing_dataset_is_one_clear_error(tmp_path, cost):
