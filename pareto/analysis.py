@@ -85,11 +85,17 @@ def lut_error_stats(trials: pd.DataFrame, luts: dict) -> list:
     ``same_device`` says whether the LUT's device is the measuring device (the measured
     device string starts with the LUT's device string); only then is the error meaningful as
     an error, otherwise it is a cross-device comparison (the rank agreement still informs).
+    ``lut_target`` is the deployment target the LUT's estimates name (``executorch-fp32``),
+    ``measured_targets`` the ones the measurements were timed in, ``same_target`` whether
+    they are one and the same (null when either is unknown): a LUT of another runtime or
+    precision estimates another program than the one timed.
     """
     finished = trials[trials["status"] == "finished"]
     if "ops" in finished:
         finished = finished.drop_duplicates(subset="ops")
     devices = finished["measured_device"].dropna().astype(str).unique().tolist()
+    timed = finished.loc[finished["measured_latency_ms"].notna(), "measured_target"].dropna().astype(str)
+    timed_targets = sorted(timed.unique().tolist())
     raw = finished["measured_latency_ms"]
     rel_iqr = (finished["measured_latency_iqr_ms"] / raw).dropna()
     out = []
@@ -100,6 +106,8 @@ def lut_error_stats(trials: pd.DataFrame, luts: dict) -> list:
         use_corrected = searched and corrected is not None and corrected.notna().any()
         stats = estimate_error_stats(finished[col], corrected if use_corrected else raw)
         same = bool(lut_device) and any(d.startswith(str(lut_device)) for d in devices)
+        keys = finished[lut_columns(name)["target"]].dropna().astype(str)
+        lut_target = keys.mode().iloc[0] if len(keys) else None
         factor = finished["measured_speed_factor"].dropna() if use_corrected else pd.Series(dtype=float)
         out.append(
             {
@@ -107,6 +115,9 @@ def lut_error_stats(trials: pd.DataFrame, luts: dict) -> list:
                 "lut_device": lut_device,
                 "measured_devices": devices,
                 "same_device": same,
+                "lut_target": lut_target,
+                "measured_targets": timed_targets,
+                "same_target": None if lut_target is None or not timed_targets else timed_targets == [lut_target],
                 **stats,
                 "compared_with": "measured at the LUT's speed" if use_corrected else "measured",
                 "as_measured": estimate_error_stats(finished[col], raw) if use_corrected else None,
@@ -137,4 +148,6 @@ def fidelity_line(stat: dict) -> str:
         )
     if not stat["same_device"]:
         line += " [cross-device]"
+    if stat.get("same_target") is False:
+        line += f" [LUT target {stat['lut_target']}, measured in {', '.join(stat['measured_targets'])}]"
     return line

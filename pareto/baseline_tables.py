@@ -8,12 +8,16 @@ other trials that found it), each with test accuracy, parameters, FLOPs
 search LUT's latency (null for a baseline: the LUT holds only the search space's
 blocks), the measured latency and an energy with its source: measured by a meter where
 one measured, else modeled (a childnet's LUT energy, a baseline's ``model_energy_mj``
-from the same analytical model), ``energy_basis`` saying which.
+from the same analytical model), ``energy_basis`` saying which. Each row names the
+deployment ``target`` its latency was measured in (a baseline is deployed and timed in
+the sweep's target, as the childnets are) and, for int8, the program's own
+``test_acc_int8`` with ``int8_drop_points`` = 100 x (test_acc - test_acc_int8).
 
 Table 2 (key ``comparison``): each front childnet against each baseline:
 ``acc_diff_points`` = 100 x (childnet accuracy - baseline accuracy); ``speedup`` =
 baseline measured latency / childnet measured latency (null unless both were measured:
-there is no LUT estimate of a baseline); ``energy_ratio`` = baseline energy / childnet
+there is no LUT estimate of a baseline; null too when the two were timed in different
+deployment targets); ``energy_ratio`` = baseline energy / childnet
 energy ("x times less energy"), on measured energy when both were metered, else on
 modeled energy when both come from the same model (``energy_basis`` names it), else null.
 """
@@ -22,6 +26,7 @@ import pandas as pd
 
 from . import page
 from .columns import lut_columns, search_lut
+from .deploy import int8_drop_points, target_key
 
 __all__ = ["comparison_rows", "table1_rows", "table_sections"]
 
@@ -54,11 +59,17 @@ def _baseline_row(b: dict) -> dict:
         else (None, "none", None)
     )
     flops = _v(b.get("flops"))
+    deploy = b.get("deploy") if isinstance(b.get("deploy"), dict) else {}
+    int8 = _v(deploy.get("test_acc_int8"))
     return {
         "kind": "baseline",
         "name": b.get("name"),
         "width": _v(b.get("width")),
         "test_acc": _v(b.get("test_acc")),
+        "test_acc_int8": int8,
+        "int8_drop_points": int8_drop_points(_v(b.get("test_acc")), int8),
+        "target": target_key(deploy),
+        "model": b.get("model") if isinstance(b.get("model"), str) else None,
         "params": _v(b.get("params")),
         "flops": flops,
         "macs": None if flops is None else flops // 2,
@@ -91,6 +102,10 @@ def _childnet_row(t: dict, front: str) -> dict:
         "name": t["trial_id"],
         "width": None,
         "test_acc": _v(t.get("test_acc")),
+        "test_acc_int8": _v(t.get("test_acc_int8")),
+        "int8_drop_points": _v(t.get("int8_drop_points")),
+        "target": _v(t.get("measured_target")) or _v(t.get("deploy_target")),
+        "model": _v(t.get("model_file")),
         "params": _v(t.get("params")),
         "flops": flops,
         "macs": None if flops is None else int(flops) // 2,
@@ -104,8 +119,9 @@ def _childnet_row(t: dict, front: str) -> dict:
     }
 
 
-def table1_rows(baselines: list, trials: pd.DataFrame, fronts: list, luts: dict) -> list[dict]:
-    """Table 1: the baselines, then the front's childnets from the fastest (module docstring)."""
+def table1_rows(baselines: list, trials: pd.DataFrame, fronts: list, luts: dict, deploy: dict | None = None) -> list:
+    """Table 1: the baselines, then the front's childnets from the fastest (module docstring).
+    ``deploy``: the experiment's target (``pareto.deploy``), for rows that name none."""
     front, ids = _front(fronts, trials, luts)
     by_arch: dict = {}  # trials that found the same architecture: one row, the others named in it
     for t in trials[trials["trial_id"].isin(ids)].to_dict("records"):
@@ -116,7 +132,10 @@ def table1_rows(baselines: list, trials: pd.DataFrame, fronts: list, luts: dict)
     children.sort(
         key=lambda r: (r["measured_latency_ms"] is None, r["measured_latency_ms"] or r["lut_latency_ms"] or 0.0)
     )
-    return [_baseline_row(b) for b in baselines if isinstance(b, dict)] + children
+    rows = [_baseline_row(b) for b in baselines if isinstance(b, dict)] + children
+    for row in rows:
+        row["target"] = row["target"] or (deploy or {}).get("target")
+    return rows
 
 
 def _ratio(numerator, denominator):
@@ -144,7 +163,8 @@ def comparison_rows(table1: list[dict]) -> list[dict]:
                 if child["test_acc"] is None or base["test_acc"] is None
                 else 100.0 * (child["test_acc"] - base["test_acc"])
             )
-            speedup = _ratio(base["measured_latency_ms"], child["measured_latency_ms"])
+            other = child["target"] and base["target"] and child["target"] != base["target"]
+            speedup = None if other else _ratio(base["measured_latency_ms"], child["measured_latency_ms"])
             energy, energy_basis = _energy_pair(child, base)
             out.append(
                 {
@@ -155,15 +175,16 @@ def comparison_rows(table1: list[dict]) -> list[dict]:
                     "latency_basis": "measured" if speedup is not None else None,
                     "energy_ratio": energy,
                     "energy_basis": energy_basis,
-                    "summary": _summary(points, speedup, energy, energy_basis),
+                    "summary": _summary(points, speedup, energy, energy_basis, bool(other)),
                 }
             )
     return out
 
 
-def _summary(points, speedup, energy, energy_basis) -> str:
+def _summary(points, speedup, energy, energy_basis, other_target: bool = False) -> str:
     """HANNA's sentence: "x times faster, y times less energy for z points of accuracy"."""
-    faster = f"{speedup:.2f}x faster (measured)" if speedup is not None else "speed-up n/a (not measured)"
+    missing = "timed in different deployment targets" if other_target else "not measured"
+    faster = f"{speedup:.2f}x faster (measured)" if speedup is not None else f"speed-up n/a ({missing})"
     less = (
         f"{energy:.2f}x less energy ({energy_basis})"
         if energy is not None
@@ -178,11 +199,14 @@ _TABLE1 = [
     ("network", "name"),
     ("width", "width"),
     ("test acc", "test_acc"),
+    ("test acc int8", "test_acc_int8"),
+    ("int8 drop (points)", "int8_drop_points"),
     ("params", "params"),
     ("FLOPs", "flops"),
     ("MACs", "macs"),
     ("LUT lat ms", "lut_latency_ms"),
     ("measured lat ms", "measured_latency_ms"),
+    ("timed in", "target"),
     ("energy mJ", "energy_mj"),
     ("energy source", "energy_source"),
     ("energy basis", "energy_basis"),
@@ -199,29 +223,33 @@ _TABLE2 = [
 ]
 
 
-def table_sections(table1: list[dict], comparison: list[dict]) -> list[tuple[str, str]]:
-    """report.html's two sections (heading, HTML)."""
+def table_sections(table1: list[dict], comparison: list[dict], target: str = "target unknown") -> list:
+    """report.html's two sections (heading, HTML); ``target``: the experiment's deployment
+    target as the page names it (``ExecuTorch fp32 (1.5.1)``)."""
+    heading1 = f"Table 1: baselines and front childnets, measured in {target}"
+    heading2 = f"Table 2: childnets vs baselines, speed-up in {target}"
     if not any(r["kind"] == "baseline" for r in table1):
         note = "<p class=note>no baselines in the experiment (baselines.json absent or empty; config baselines)</p>"
-        return [("Table 1: baselines and front childnets", note), ("Table 2: childnets vs baselines", note)]
+        return [(heading1, note), (heading2, note)]
     front = next((r["front"] for r in table1 if r["kind"] == "childnet"), None)
+    columns = [c for c in _TABLE1 if c[1] not in ("test_acc_int8", "int8_drop_points")]
+    if any(r.get("test_acc_int8") is not None for r in table1):
+        columns = _TABLE1
     intro = (
-        f"<p class=meta>Baselines trained with the childnet recipe and measured with the childnet protocol; "
+        f"<p class=meta>Baselines trained with the childnet recipe, deployed and measured in the same target as "
+        f"the childnets ({page.esc(target)}) with the childnet protocol; "
         f"childnets of the {page.esc(front or 'n/a')} front. FLOPs count 2 per MAC. LUT latency: {_NO_LUT}. "
         f"Energy: measured where a meter measured, else modeled (source named).</p>"
     )
     ratio = (
         "<p class=meta>accuracy diff = childnet - baseline (points); speed-up = baseline measured latency / "
-        "childnet measured latency; energy ratio = baseline energy / childnet energy (same source on both "
-        "sides, else n/a).</p>"
+        "childnet measured latency (n/a when the two were timed in different targets); energy ratio = baseline "
+        "energy / childnet energy (same source on both sides, else n/a).</p>"
     )
     return [
+        (heading1, intro + page.table_html(pd.DataFrame(table1), columns, sortable=False)),
         (
-            "Table 1: baselines and front childnets",
-            intro + page.table_html(pd.DataFrame(table1), _TABLE1, sortable=False),
-        ),
-        (
-            "Table 2: childnets vs baselines",
+            heading2,
             ratio
             + (
                 page.table_html(pd.DataFrame(comparison), _TABLE2)

@@ -17,6 +17,8 @@ BASE_COLUMNS = [
     "delta",
     "ops",
     "test_acc",
+    "test_acc_int8",
+    "int8_drop_points",
     "params",
     "flops",
     "search_lut",
@@ -28,6 +30,12 @@ BASE_COLUMNS = [
     "measured_energy_mj",
     "measured_energy_source",
     "measured_device",
+    "measured_target",
+    "measured_runtime_version",
+    "deploy_target",
+    "deploy_runtime_version",
+    "deploy_agreement",
+    "model_file",
     "wall_seconds",
     "reused_from",
     "ray_status",
@@ -39,6 +47,8 @@ KNOBS = ("alpha", "beta", "gamma", "delta")
 _NUMERIC = (
     *KNOBS,
     "test_acc",
+    "test_acc_int8",
+    "int8_drop_points",
     "params",
     "flops",
     "measured_latency_ms",
@@ -46,6 +56,7 @@ _NUMERIC = (
     "measured_latency_ms_at_lut_speed",
     "measured_speed_factor",
     "measured_energy_mj",
+    "deploy_agreement",
     "wall_seconds",
 )
 
@@ -63,6 +74,7 @@ def lut_columns(lut_name: str) -> dict:
         "latency": f"lut_latency_ms[{lut_name}]",
         "energy": f"lut_energy_mj[{lut_name}]",
         "energy_source": f"lut_energy_source[{lut_name}]",
+        "target": f"lut_target[{lut_name}]",  # the deployment target the LUT describes
     }
 
 

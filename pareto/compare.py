@@ -56,12 +56,19 @@ def latency_metric(a: Experiment, b: Experiment, names=("self", "other")) -> dic
     """Which latency both fronts use (see the module docstring): ``{"latency": "measured" |
     "search_lut", "columns": {name: column}, "label", "note"}``."""
     if _has(a, "measured_latency_ms") and _has(b, "measured_latency_ms"):
+        targets = [(e.deploy or {}).get("label") or "target unknown" for e in (a, b)]
+        same = targets[0] == targets[1]
         return {
             "accuracy": "test_acc",
             "latency": "measured",
-            "label": "measured latency (ms)",
+            "label": f"measured latency (ms, {targets[0]})"
+            if same
+            else f"measured latency (ms; {names[0]}: {targets[0]}, {names[1]}: {targets[1]})",
             "columns": {names[0]: "measured_latency_ms", names[1]: "measured_latency_ms"},
-            "note": None,
+            "note": None
+            if same
+            else f"the two experiments were timed in different deployment targets ({' and '.join(targets)}): "
+            "their latencies do not compare",
         }
     unmeasured = [n for n, e in zip(names, (a, b)) if not _has(e, "measured_latency_ms")]
     luts = [search_lut(e.trials, e.luts) for e in (a, b)]

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from .columns import BASE_COLUMNS, lut_columns, numeric_columns
+from .deploy import experiment_deploy
 from .errors import ParetoInputError
 from .trial_folder import Unreadable, load_json, read_trial
 
@@ -32,6 +33,7 @@ class Experiment:
     baselines: list = field(default_factory=list)
     sweep: dict = field(default_factory=dict)
     problems: list = field(default_factory=list)  # one line each, file named
+    deploy: dict = field(default_factory=dict)  # report.json's deploy (pareto.deploy.experiment_deploy)
 
 
 def _find_trial_dirs(root: str, skip: str | None) -> list:
@@ -89,6 +91,23 @@ def _experiment_files(root: str, problems: list) -> tuple[dict, list]:
     return sweep, baselines
 
 
+def _lut_deploy(root: str, sweep: dict) -> dict | None:
+    """The search LUT's ``deploy`` record: sweep.json's lut entry, else the LUT file it names
+    (the experiment's lut.json when that path is gone: a moved experiment); None when neither says."""
+    entry = sweep.get("lut") if isinstance(sweep.get("lut"), dict) else {}
+    if isinstance(entry.get("deploy"), dict):
+        return entry["deploy"]
+    path = entry.get("path")
+    for candidate in (path, os.path.join(root, "lut.json") if path else None):
+        if isinstance(candidate, str) and not candidate.startswith("builtin:") and os.path.isfile(candidate):
+            try:
+                data = load_json(candidate, root)
+            except Unreadable:
+                return None  # the trials' own records still name their target
+            return data.get("deploy") if isinstance(data, dict) and isinstance(data.get("deploy"), dict) else None
+    return None
+
+
 def _read_trials(root: str, trial_dirs: list, sweep: dict, luts: dict) -> list:
     """The rows of ``trial_dirs``; ``luts`` collects every LUT seen (name -> device)."""
     sweep_luts = sweep.get("luts") if isinstance(sweep.get("luts"), list) else []
@@ -129,4 +148,8 @@ def read_experiment(root: str, skip_dir: str | None = None) -> Experiment:
     trials = pd.DataFrame.from_records(records).reindex(columns=columns)
     for col in numeric_columns(luts):
         trials[col] = pd.to_numeric(trials[col], errors="coerce")
-    return Experiment(root=root, trials=trials, luts=luts, baselines=baselines, sweep=sweep, problems=problems)
+    config = sweep.get("config") if isinstance(sweep.get("config"), dict) else {}
+    deploy = experiment_deploy(trials, _lut_deploy(root, sweep), config.get("deploy"))
+    return Experiment(
+        root=root, trials=trials, luts=luts, baselines=baselines, sweep=sweep, problems=problems, deploy=deploy
+    )

@@ -60,7 +60,15 @@ def _outlined(x, y, marker: dict, **kw) -> go.Scatter:
     return go.Scatter(x=x, y=y, mode="markers", marker=dict(marker, line=dict(width=1, color="#333")), **kw)
 
 
-def bubble_chart(finished: pd.DataFrame, lat_col: str, en_col: str, src_col: str | None, front_ids, title: str):
+def bubble_chart(
+    finished: pd.DataFrame,
+    lat_col: str,
+    en_col: str,
+    src_col: str | None,
+    front_ids,
+    title: str,
+    latency_label: str = "latency (ms)",
+):
     """The seed's Fig. 7: latency x energy, bubble size = accuracy, the front highlighted."""
     df = finished.dropna(subset=[lat_col, en_col, "test_acc"])
     if df.empty:
@@ -77,7 +85,7 @@ def bubble_chart(finished: pd.DataFrame, lat_col: str, en_col: str, src_col: str
     sources = df[src_col] if src_col and src_col in df else []
     fig.update_layout(
         title=title + " (bubble size = test accuracy; closer to origin and bigger is better)",
-        xaxis_title="latency (ms)",
+        xaxis_title=latency_label,
         yaxis_title=energy_label(sources),
         height=480,
     )
@@ -109,8 +117,9 @@ def knobs_chart(trials: pd.DataFrame, x: str, y: str, value_col: str, value_labe
     return fig
 
 
-def lut_vs_measured_chart(finished: pd.DataFrame, luts: dict):
-    """LUT-estimated vs measured latency per LUT, with the y = x line."""
+def lut_vs_measured_chart(finished: pd.DataFrame, luts: dict, target: str | None = None):
+    """LUT-estimated vs measured latency per LUT, with the y = x line; ``target``: the deployment
+    target the measurements were timed in, for the axis title."""
     fig = go.Figure()
     lo, hi = np.inf, -np.inf
     for name, device in luts.items():
@@ -135,7 +144,7 @@ def lut_vs_measured_chart(finished: pd.DataFrame, luts: dict):
     fig.add_trace(go.Scatter(x=[lo, hi], y=[lo, hi], mode="lines", name="y = x", line=dict(color="#444", dash="dash")))
     fig.update_layout(
         title="LUT-estimated vs measured latency (on y = x the LUT is exact)",
-        xaxis_title="measured latency (ms)",
+        xaxis_title=f"measured latency (ms, {target})" if target else "measured latency (ms)",
         yaxis_title="LUT-estimated latency (ms)",
         height=480,
     )

@@ -62,7 +62,8 @@ def _add_baselines(fig, baselines: list, col: int) -> None:
 def accuracy_latency_chart(finished: pd.DataFrame, sources: list, baselines: list):
     """Accuracy vs latency, one panel per cost source (each LUT, measured), front as a step line.
 
-    ``sources``: ``[(title, latency column, front trial ids, is_measured)]``. Baselines are drawn
+    ``sources``: ``[(title, latency column, front trial ids, is_measured[, x-axis title])]`` (the
+    axis title names the deployment target of a measured latency). Baselines are drawn
     on the measured panel only (they were measured on the device, never LUT-estimated); a
     baseline without accuracy is a vertical dotted line at its latency.
     """
@@ -70,7 +71,7 @@ def accuracy_latency_chart(finished: pd.DataFrame, sources: list, baselines: lis
     if not panels:
         return None
     fig = make_subplots(rows=1, cols=len(panels), subplot_titles=[p[0] for p in panels], horizontal_spacing=0.07)
-    for i, (_title, lat_col, front_ids, is_measured) in enumerate(panels, 1):
+    for i, (_title, lat_col, front_ids, is_measured, *axis) in enumerate(panels, 1):
         df = finished.dropna(subset=[lat_col, "test_acc"])
         on = df["trial_id"].isin(front_ids)
         parts = (
@@ -80,7 +81,7 @@ def accuracy_latency_chart(finished: pd.DataFrame, sources: list, baselines: lis
         for trace, part, color, name, group in parts:
             kw = dict(name=name, legendgroup=group, showlegend=i == 1, text=trial_hover(part), hoverinfo="text+x")
             fig.add_trace(trace(part[lat_col], part["test_acc"], color, **kw), row=1, col=i)
-        fig.update_xaxes(title_text="latency (ms)", row=1, col=i)
+        fig.update_xaxes(title_text=axis[0] if axis else "latency (ms)", row=1, col=i)
         if is_measured:
             _add_baselines(fig, baselines, i)
     fig.update_yaxes(title_text="test accuracy", row=1, col=1)

@@ -5,9 +5,12 @@ that ``pareto.report`` and ``sweep.run`` print.
 A trial's costs: its measurement (``child/metrics.json``'s ``measured``) where measured,
 else its search LUT's estimate; energy names its source (a meter, or the LUT's, e.g.
 ``model:horowitz45nm``, i.e. modeled). The recommended model's files are those its
-childnet was exported to: ``child/model.pt`` (deployment, TorchScript) and
-``child/model.weights.pt`` (the data file) of its trial, or of the trial whose
-identical childnet it reused; null when absent (``child.export: none``).
+childnet was exported to: the deployed file its metrics.json names (``model``:
+``child/model.pte`` for ExecuTorch, ``model.onnx`` for ONNX Runtime, ``model.pt`` for
+TorchScript) and ``child/model.weights.pt`` (the data file) of its trial, or of the trial
+whose identical childnet it reused; null when absent (``child.export: none``). Its
+``target`` is the deployment target it was timed in (else exported to; ``pareto.deploy``),
+and an int8 program's own test accuracy and the points it lost are next to ``test_acc``.
 """
 
 import os
@@ -17,6 +20,7 @@ import pandas as pd
 from . import page
 from .budget import LIMITS, budget_of, judge, recommend
 from .columns import lut_columns, short_lut_name
+from .deploy import model_kind, target_label
 from .experiment import Experiment
 
 __all__ = [
@@ -29,12 +33,17 @@ __all__ = [
 ]
 
 BUDGET_COLUMNS = ["within_budget", "budget_basis", "budget_excess"]
-_FILES = (("model", "model.pt"), ("weights", "model.weights.pt"))  # childnet.export's names
+_WEIGHTS = "model.weights.pt"  # childnet.export's data file
 _FLAG = {None: "no budget", True: "yes", False: "no"}
 _KEYS = (
     "trial_id",
     "trial_dir",
     "test_acc",
+    "test_acc_int8",
+    "int8_drop_points",
+    "target",
+    "target_label",
+    "deploy_agreement",
     "meets_budget",
     "within_budget",
     "basis",
@@ -71,6 +80,14 @@ def _candidate(row: dict, luts: dict) -> dict:
             "trial_id",
             "trial_dir",
             "test_acc",
+            "test_acc_int8",
+            "int8_drop_points",
+            "deploy_agreement",
+            "model_file",
+            "measured_target",
+            "measured_runtime_version",
+            "deploy_target",
+            "deploy_runtime_version",
             "measured_latency_ms",
             "measured_energy_mj",
             "measured_energy_source",
@@ -109,10 +126,20 @@ def _files(root: str, rec: dict) -> dict:
     owner_dir = rec["trial_dir"]
     if rec.get("reused_from") and os.path.isdir(os.path.join(root, rec["reused_from"])):
         owner_dir = rec["reused_from"]  # a reused childnet was exported by the trial it reused
-    paths = {key: os.path.abspath(os.path.join(root, owner_dir, "child", name)) for key, name in _FILES}
-    out = {key: path if os.path.isfile(path) else None for key, path in paths.items()}
+    names = {"model": rec.get("model_file"), "weights": _WEIGHTS}  # model: what metrics.json names
+    paths = {key: os.path.abspath(os.path.join(root, owner_dir, "child", n)) if n else None for key, n in names.items()}
+    out = {key: path if path and os.path.isfile(path) else None for key, path in paths.items()}
     out["model_of"] = owner_dir
     return out
+
+
+def _target(rec: dict) -> dict:
+    """The target the model was timed in, else the one it was exported to (``pareto.deploy``)."""
+    for prefix in ("measured", "deploy"):
+        if rec.get(f"{prefix}_target"):
+            key = rec[f"{prefix}_target"]
+            return {"target": key, "target_label": target_label(key, rec.get(f"{prefix}_runtime_version"))}
+    return {"target": None, "target_label": None}
 
 
 def _energy(rec: dict) -> dict:
@@ -146,7 +173,7 @@ def recommended_model(exp: Experiment) -> dict | None:
     rec = recommend([_candidate(row, exp.luts) for row in finished.to_dict("records")], budget_of(exp.sweep))
     if rec is None:
         return None
-    rec.update(_files(exp.root, rec), **_energy(rec))
+    rec.update(_files(exp.root, rec), **_energy(rec), **_target(rec))
     rec["note"] = _note(rec)
     return {key: rec.get(key) for key in _KEYS}
 
@@ -178,8 +205,14 @@ def recommended_line(rec: dict | None) -> str:
         f"{100 * (rec['budget_excess'] or 0):.1f} % over",
     }[rec["meets_budget"]]
     model = rec.get("model") or rec.get("weights") or "not exported"
+    int8 = (
+        f" test_acc_int8={rec['test_acc_int8']:.4f} (-{rec['int8_drop_points']:.2f} points)"
+        if rec.get("test_acc_int8") is not None and rec.get("int8_drop_points") is not None
+        else ""
+    )
+    target = f" in {rec['target_label']}" if rec.get("target_label") else ""
     return (
-        f"recommended: {rec['trial_id']} test_acc={rec['test_acc']:.4f} {_latency_text(rec)}{energy}; "
+        f"recommended: {rec['trial_id']} test_acc={rec['test_acc']:.4f}{int8} {_latency_text(rec)}{target}{energy}; "
         f"{verdict}; model: {model}"
     )
 
@@ -196,19 +229,23 @@ def recommended_section(rec: dict | None, budget: dict | None) -> tuple:
     note = rec["note"][:1].upper() + rec["note"][1:]
     lead = f"<p class={css}>budget: {page.esc(budget_text(budget))}. {page.esc(note)}.</p>"
     lut = short_lut_name(rec["lut"]) if rec.get("lut") else "search LUT"
+    target = rec.get("target_label") or "target unknown"
+    lead += f"<p class=meta>deployment target: {page.esc(target)} (the measured latency is timed in it)</p>"
     table = pd.DataFrame(
         [dict(rec, energy_source=rec.get("energy_source") or "none", within=_FLAG[rec["meets_budget"]])]
     )
-    columns = [
-        ("trial", "trial_id"),
-        ("test acc", "test_acc"),
-        ("measured latency ms", "measured_latency_ms"),
+    columns = [("trial", "trial_id"), ("test acc", "test_acc")]
+    if rec.get("test_acc_int8") is not None:
+        columns += [("test acc int8", "test_acc_int8"), ("int8 drop (points)", "int8_drop_points")]
+    kind = model_kind(os.path.basename(rec["model"])) if rec.get("model") else None
+    columns += [
+        (f"measured latency ms [{target}]", "measured_latency_ms"),
         (f"LUT latency ms [{lut}]", "lut_latency_ms"),
         ("energy mJ", "energy_mj"),
         ("energy source", "energy_source"),
         ("meets budget", "within"),
         ("judged on", "basis"),
-        ("model (deployment, TorchScript: code)", "model"),
+        (f"model (deployment, {target}: {kind})" if kind else f"model (deployment, {target})", "model"),
         ("weights (data file)", "weights"),
     ]
     return ("Recommended model", lead + page.table_html(table, columns, sortable=False))

@@ -6,7 +6,8 @@ offline) into DIR, all four or none (a failure leaves an older report as it was)
 ``warning:`` line each on stderr) and the other trials still make the report.
 ``--vs DIR`` adds the comparison with a second experiment (``pareto.compare``) and prints
 ``hv_self=<x> hv_other=<x> hv_ratio=<x>``. The page opens with the recommended model
-(``pareto.recommended``: the most accurate finished childnet within ``sweep.budget``), then HANNA's
+(``pareto.recommended``: the most accurate finished childnet within ``sweep.budget``) after the
+deployment target the latencies were measured in (``pareto.deploy``), then HANNA's
 Table 1 and Table 2 (``pareto.baseline_tables``: the front's childnets against the trained baselines).
 """
 
@@ -52,12 +53,13 @@ def build_report(experiment_dir: str, out_dir: str, vs: str | None = None) -> di
     pareto_df = pareto_table(trials, fronts)
     searched = search_lut(trials, exp.luts)
     effects = knob_effects(trials, lut_columns(searched)["latency"] if searched else None)
-    table1 = table1_rows(exp.baselines, trials, fronts, exp.luts)
+    table1 = table1_rows(exp.baselines, trials, fronts, exp.luts, exp.deploy)
     table2 = comparison_rows(table1)
     report = json_safe(
         {
             "experiment": os.path.abspath(experiment_dir),
             "strategy": strategy_of(exp),
+            "deploy": exp.deploy,
             "counts": {"trials": len(trials), **trials["status"].value_counts().to_dict()},
             "budget": budget,
             "recommended": recommended,
@@ -114,8 +116,11 @@ def main(argv=None) -> int:
         return 2
     for problem in report["problems"]:
         print(f"warning: {problem}", file=sys.stderr)
+    if report["deploy"]["note"]:
+        print(f"warning: deployment target: {report['deploy']['note']}", file=sys.stderr)
     counts = ", ".join(f"{v} {k}" for k, v in report["counts"].items() if k != "trials")
     print(f"{report['counts']['trials']} trials ({counts}); report in {os.path.join(args.out, 'report.html')}")
+    print(f"deployment target: {report['deploy']['label']}")
     print(recommended_line(report["recommended"]))
     for front in report["fronts"]:
         hv = "n/a" if front["hypervolume"] is None else f"{front['hypervolume']:.6g}"

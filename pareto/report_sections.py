@@ -11,14 +11,16 @@ from . import figures, front_charts, page
 from .baseline_tables import table_sections
 from .budget import budget_of
 from .columns import lut_columns, search_lut, short_lut_name
+from .deploy import target_label
 from .quality_sections import comparison_section, knob_effects_section
 from .recommended import budget_text, recommended_section
 
 __all__ = ["energy_sources", "report_html"]
 
 
-def energy_sources(trials: pd.DataFrame, luts: dict) -> list:
-    """(label, latency col, energy col, energy-source col, front name) for every source with energy."""
+def energy_sources(trials: pd.DataFrame, luts: dict, target: str | None = None) -> list:
+    """(label, latency col, energy col, energy-source col, front name) for every source with energy;
+    ``target``: the deployment target the measurements were timed in (named in the label)."""
     out = []
     for name in luts:
         cols = lut_columns(name)
@@ -27,7 +29,8 @@ def energy_sources(trials: pd.DataFrame, luts: dict) -> list:
                 (f"LUT {short_lut_name(name)}", cols["latency"], cols["energy"], cols["energy_source"], f"lut:{name}")
             )
     if trials["measured_energy_mj"].notna().any():
-        out.append(("measured", "measured_latency_ms", "measured_energy_mj", "measured_energy_source", "measured"))
+        label = f"measured in {target}" if target else "measured"
+        out.append((label, "measured_latency_ms", "measured_energy_mj", "measured_energy_source", "measured"))
     return out
 
 
@@ -49,10 +52,44 @@ def _op_legend(colors: dict) -> str:
     return "<p class=meta>ops:</p>" + page.op_legend(colors)
 
 
+def _target(exp) -> str:
+    """The experiment's deployment target as the page names it: ``ExecuTorch fp32 (1.5.1)``."""
+    return (exp.deploy or {}).get("label") or "target unknown"
+
+
+def _lut_targets(exp, trials) -> dict:
+    """LUT name -> the target its estimates name (``executorch-fp32``), None when none does."""
+    out = {}
+    for name in exp.luts:
+        keys = trials[lut_columns(name)["target"]].dropna()
+        out[name] = str(keys.mode().iloc[0]) if len(keys) else None
+    return out
+
+
+def _deploy_text(exp, trials) -> str:
+    deploy = exp.deploy or {}
+    source = {
+        "trials": "the trials' measurements and exported files",
+        "lut": "the search LUT (no finished trial names one)",
+        "config": "the config (neither the trials nor the LUT name one)",
+    }.get(deploy.get("source"), "nothing names it")
+    luts = ", ".join(
+        f"{short_lut_name(n)}: {target_label(k) if k else 'target unknown'}"
+        for n, k in _lut_targets(exp, trials).items()
+    )
+    text = (
+        f"<p class=meta><b>deployment target: {page.esc(_target(exp))}</b>: measured latencies and energies are "
+        f"of the deployed file timed in it (from {page.esc(source)}). LUTs describe: {page.esc(luts or 'none')}</p>"
+    )
+    if deploy.get("note"):
+        text += f"<p class=note>deployment target: {page.esc(deploy['note'])}.</p>"
+    return text
+
+
 def _meta_section(exp, trials, sources) -> tuple:
     counts = trials["status"].value_counts().to_dict()
     luts_text = ", ".join(f"{n} ({d or 'device unknown'})" for n, d in exp.luts.items()) or "none"
-    meta = (
+    meta = _deploy_text(exp, trials) + (
         f"<p class=meta>experiment: <code>{page.esc(os.path.abspath(exp.root))}</code><br>"
         f"trials: {len(trials)} ({', '.join(f'{v} {k}' for k, v in sorted(counts.items()))}); "
         f"mode: {page.esc(exp.sweep.get('mode', 'n/a'))}; LUTs: {page.esc(luts_text)}<br>"
@@ -98,11 +135,12 @@ def _fronts_section(exp, fronts) -> tuple:
     )
 
 
-def _bubble_section(finished, sources, front_ids) -> tuple:
+def _bubble_section(exp, finished, sources, front_ids) -> tuple:
     charts = []
     for label, lat_col, en_col, src_col, front_name in sources:
+        lat_label = f"measured latency (ms, {_target(exp)})" if front_name == "measured" else f"latency (ms, {label})"
         fig = figures.bubble_chart(
-            finished, lat_col, en_col, src_col, front_ids.get(front_name, []), f"Latency x energy, {label}"
+            finished, lat_col, en_col, src_col, front_ids.get(front_name, []), f"Latency x energy, {label}", lat_label
         )
         charts.append(page.figure_html(fig, f"{label}: no finished trial with latency, energy and accuracy"))
     return "Latency x energy x accuracy", "".join(charts) or f"<p class=note>{_NO_ENERGY}.</p>"
@@ -135,10 +173,26 @@ def _knobs_section(exp, finished, sources) -> tuple:
 
 
 def _accuracy_latency_section(exp, finished, front_ids) -> tuple:
+    targets = _lut_targets(exp, finished)
     sources = [
-        (f"LUT {short_lut_name(n)}", lut_columns(n)["latency"], front_ids.get(f"lut:{n}", []), False) for n in exp.luts
+        (
+            f"LUT {short_lut_name(n)}",
+            lut_columns(n)["latency"],
+            front_ids.get(f"lut:{n}", []),
+            False,
+            f"LUT latency (ms, {target_label(targets[n]) if targets[n] else 'target unknown'})",
+        )
+        for n in exp.luts
     ]
-    sources.append(("measured on device", "measured_latency_ms", front_ids.get("measured", []), True))
+    sources.append(
+        (
+            f"measured on device, {_target(exp)}",
+            "measured_latency_ms",
+            front_ids.get("measured", []),
+            True,
+            f"measured latency (ms, {_target(exp)})",
+        )
+    )
     fig = front_charts.accuracy_latency_chart(finished, sources, exp.baselines)
     return "Accuracy vs latency", page.figure_html(fig, "no finished trial with accuracy and latency")
 
@@ -148,22 +202,26 @@ def _fidelity_section(exp, finished, stats) -> tuple:
         {
             **s,
             "lut": short_lut_name(s["lut"]),
+            "lut_target": target_label(s.get("lut_target")) if s.get("lut_target") else "target unknown",
+            "same_target": {True: "yes", False: "no (another runtime or precision)"}.get(s.get("same_target"), "n/a"),
             "same_device": "yes" if s["same_device"] else "no (cross-device)",
             "within_10pct": None if s["within_10pct"] is None else 100 * s["within_10pct"],
         }
         for s in stats
     ]
     chart = page.figure_html(
-        figures.lut_vs_measured_chart(finished, exp.luts),
+        figures.lut_vs_measured_chart(finished, exp.luts, _target(exp)),
         "no finished trial has both a LUT estimate and a measured latency",
     )
     return (
-        "LUT estimate vs measurement",
+        f"LUT estimate vs measurement in {_target(exp)}",
         chart
         + _table_simple(
             rows,
             [
                 ("LUT", "lut"),
+                ("LUT target", "lut_target"),
+                ("same target as measurement", "same_target"),
                 ("LUT device", "lut_device"),
                 ("same device as measurement", "same_device"),
                 ("distinct childnets", "n"),
@@ -193,9 +251,10 @@ def _pareto_section(exp, trials, pareto_df) -> tuple:
             (f"LUT lat ms [{short}]", lut_columns(n)["latency"]),
             (f"LUT energy mJ{' (MODELED)' if modeled else ''} [{short}]", lut_columns(n)["energy"]),
         ]
+    cols[2:2] = [("test acc int8", "test_acc_int8"), ("int8 drop (points)", "int8_drop_points")]
     cols += [
-        ("measured lat ms", "measured_latency_ms"),
-        ("measured energy mJ", "measured_energy_mj"),
+        (f"measured lat ms [{_target(exp)}]", "measured_latency_ms"),
+        (f"measured energy mJ [{_target(exp)}]", "measured_energy_mj"),
         ("alpha", "alpha"),
         ("beta", "beta"),
         ("gamma", "gamma"),
@@ -236,13 +295,13 @@ def report_html(
     """The whole of report.html: one section per function above, in reading order."""
     finished = trials[trials["status"] == "finished"]
     front_ids = {f["name"]: f["trial_ids"] for f in fronts}
-    sources = energy_sources(trials, exp.luts)
+    sources = energy_sources(trials, exp.luts, _target(exp))
     sections = [
         _meta_section(exp, trials, sources),
         recommended_section(recommended, budget_of(exp.sweep)),
-        *table_sections(*tables),
+        *table_sections(*tables, _target(exp)),
         _fronts_section(exp, fronts),
-        _bubble_section(finished, sources, front_ids),
+        _bubble_section(exp, finished, sources, front_ids),
         _knobs_section(exp, finished, sources),
         knob_effects_section(exp, finished, effects),
         _accuracy_latency_section(exp, finished, front_ids),

@@ -2,7 +2,9 @@
 
 For tests, the scale bench and demos of the report only: the numbers are made up (seeded) and
 the files say so (``"synthetic": true`` in sweep.json). Finished, running and failed trials,
-two LUTs (one with modeled energy), a measured latency without an energy meter.
+two LUTs (one with modeled energy), a measured latency without an energy meter, every model
+deployed and timed in ExecuTorch fp32 (``runtime``, ``precision``: another target; int8 trials
+record the program's own test accuracy).
 ``write_rows_experiment`` writes finished trials with exactly the given values (hand-checked tests).
 The records' shapes are in :mod:`.synthetic_records`.
 """
@@ -15,7 +17,9 @@ import numpy as np
 from .synthetic_records import (
     FBNET_OPS,
     LAYERS,
+    SUFFIXES,
     arch_record,
+    deploy_record,
     done_row,
     lut_estimate,
     measurement,
@@ -32,6 +36,7 @@ _OP_MS = np.array([0.30, 0.22, 0.65, 1.10, 0.45, 0.33, 0.95, 1.70, 0.02])
 _OP_MJ = np.array([0.10, 0.07, 0.22, 0.40, 0.15, 0.11, 0.33, 0.60, 0.01])
 _OP_ACC = np.array([0.60, 0.45, 0.90, 1.10, 0.75, 0.55, 1.00, 1.20, 0.0])
 _RPI_LUT, _HOST_LUT = "builtin:rpi4-hwnasbench", "host.json"
+_RPI_TARGET = "pytorch-fp32"  # what the published table measured (eager PyTorch on its device)
 _HOST_DEVICE = "synthetic host (host)"  # the measuring device
 _BASELINES = [
     {
@@ -79,6 +84,18 @@ class _Draw:
     acc: float
 
 
+def _baselines(target: dict) -> list:
+    """baselines.json's rows, deployed and timed in ``target`` as the childnets are."""
+    rows = []
+    for b in _BASELINES:
+        name = b["name"] + SUFFIXES[target["runtime"]]
+        deploy = {**target, "file": name, "deploy_agreement": 1.0}
+        if target["precision"] == "int8" and b["test_acc"] is not None:
+            deploy["test_acc_int8"] = b["test_acc"] - 0.004
+        rows.append({**b, "model": f"baselines/{name}", "deploy": deploy})
+    return rows
+
+
 def _draw(rng, t: int, energy: bool) -> _Draw:
     """Knobs at random; a heavier cost weight makes cheaper ops (skip, small kernels) likelier."""
     knobs = {
@@ -119,21 +136,26 @@ def _search_rows(trial_id: str, lat_rpi: float) -> list:
     ]
 
 
-def _write_finished(tdir: str, t: int, d: _Draw, meas, energy: bool) -> dict:
+def _write_finished(tdir: str, t: int, d: _Draw, meas, energy: bool, target: dict) -> dict:
     """child/metrics.json of a finished trial; returns its done row."""
+    host_target = f"{target['runtime']}-{target['precision']}"
     estimates = [
-        lut_estimate(_RPI_LUT, "raspi4", d.lat_rpi, None, "none"),
-        lut_estimate(_HOST_LUT, "synthetic host", d.lat_host, d.en_host, "model:horowitz45nm" if energy else "none"),
+        lut_estimate(_RPI_LUT, "raspi4", d.lat_rpi, None, "none", _RPI_TARGET),
+        lut_estimate(
+            _HOST_LUT, "synthetic host", d.lat_host, d.en_host, "model:horowitz45nm" if energy else "none", host_target
+        ),
     ]
     params = int(20000 + 3000 * _OP_ACC[d.choice].sum())
     flops = int(1e6 + 4e5 * _OP_MS[d.choice].sum())
     iqr = 0.05 if meas is not None else None
-    metrics = metrics_record(d.acc, params, flops, d.ops, estimates, measurement(meas, iqr, _HOST_DEVICE))
+    acc_int8 = d.acc - 0.002 * (1 + t % 5)  # int8 only: 0.2 to 1.0 points lost
+    measured = measurement(meas, iqr, _HOST_DEVICE, target)
+    metrics = metrics_record(d.acc, params, flops, d.ops, estimates, measured, target, acc_int8)
     write_json(os.path.join(tdir, "child", "metrics.json"), metrics)
     return done_row(f"{t:05d}", d.acc, d.lat_rpi, None, meas, 95.0 + t % 7, d.ops, _HOST_DEVICE)
 
 
-def _write_trial(tdir: str, t: int, status: str, rng, energy: bool, measured: bool) -> None:
+def _write_trial(tdir: str, t: int, status: str, rng, energy: bool, measured: bool, target: dict) -> None:
     d = _draw(rng, t, energy)
     write_json(os.path.join(tdir, "params.json"), d.knobs)
     rows = _search_rows(f"{t:05d}", d.lat_rpi)
@@ -145,7 +167,7 @@ def _write_trial(tdir: str, t: int, status: str, rng, energy: bool, measured: bo
         write_json(os.path.join(tdir, "search", "arch.json"), arch)
     if status == "finished":
         meas = d.lat_host * float(rng.normal(1.05, 0.08)) if measured else None
-        rows.append(_write_finished(tdir, t, d, meas, energy))
+        rows.append(_write_finished(tdir, t, d, meas, energy, target))
     write_result_rows(os.path.join(tdir, "result.json"), rows)
 
 
@@ -158,20 +180,25 @@ def write_synthetic_experiment(
     energy: bool = True,
     measured: bool = True,
     baselines: bool = True,
+    runtime: str = "executorch",
+    precision: str = "fp32",
 ) -> str:
     """Create ``root`` (an experiment dir) with ``trials`` trial folders; returns ``root``.
 
     The first ``failed`` trials have error.txt, the next ``running`` have no metrics.json yet.
-    ``energy=False``: no LUT has energy (``energy_mj`` null everywhere).
+    ``energy=False``: no LUT has energy (``energy_mj`` null everywhere). ``runtime``/``precision``:
+    the deployment target (int8: each childnet's int8 program lost 0.2 to 1.0 points).
     """
     rng = np.random.default_rng(seed)
+    target = deploy_record(runtime, precision)
     os.makedirs(root, exist_ok=True)
-    write_json(os.path.join(root, "sweep.json"), sweep_record(trials, [_RPI_LUT, _HOST_LUT], energy=energy))
+    sweep = sweep_record(trials, [_RPI_LUT, _HOST_LUT], energy=energy, target=target)
+    write_json(os.path.join(root, "sweep.json"), sweep)
     if baselines:
-        write_json(os.path.join(root, "baselines.json"), _BASELINES)
+        write_json(os.path.join(root, "baselines.json"), _baselines(target))
     for t in range(trials):
         status = "failed" if t < failed else "running" if t < failed + running else "finished"
-        _write_trial(os.path.join(root, f"trial_{t:05d}"), t, status, rng, energy, measured)
+        _write_trial(os.path.join(root, f"trial_{t:05d}"), t, status, rng, energy, measured, target)
     return root
 
 
@@ -182,6 +209,8 @@ def write_rows_experiment(
     lut: str = "host.json",
     budget: dict | None = None,
     baselines: list | None = None,
+    runtime: str = "executorch",
+    precision: str = "fp32",
 ) -> str:
     """Create ``root`` with one FINISHED trial per row; returns ``root``.
 
@@ -189,18 +218,20 @@ def write_rows_experiment(
     ``measured_latency_ms`` (None: not measured), ``energy_mj`` (LUT energy, modeled), the knobs
     ``alpha``..``delta`` (a random-strategy trial has none: its params are its ``ops``) and ``ops``.
     ``budget``: the config's ``sweep.budget`` (``{"max_latency_ms": ..., "max_energy_mj": ...}``).
-    ``baselines``: the rows of ``baselines.json`` (None: no such file).
+    ``baselines``: the rows of ``baselines.json`` (None: no such file). ``runtime``/``precision``:
+    the deployment target; an int8 row may give ``test_acc_int8`` (default: 1 point below ``test_acc``).
     """
+    target = deploy_record(runtime, precision)
     os.makedirs(root, exist_ok=True)
-    write_json(os.path.join(root, "sweep.json"), sweep_record(len(rows), [lut], strategy, budget))
+    write_json(os.path.join(root, "sweep.json"), sweep_record(len(rows), [lut], strategy, budget, target=target))
     if baselines is not None:
         write_json(os.path.join(root, "baselines.json"), baselines)
     for t, row in enumerate(rows):
-        _write_row_trial(os.path.join(root, f"trial_{t:05d}"), t, row, lut)
+        _write_row_trial(os.path.join(root, f"trial_{t:05d}"), t, row, lut, target)
     return root
 
 
-def _write_row_trial(tdir: str, t: int, row: dict, lut: str) -> None:
+def _write_row_trial(tdir: str, t: int, row: dict, lut: str, target: dict) -> None:
     ops = list(row.get("ops") or [FBNET_OPS[t % len(FBNET_OPS)]] * LAYERS)
     knobs = {k: row[k] for k in ("alpha", "beta", "gamma", "delta") if row.get(k) is not None}
     write_json(os.path.join(tdir, "params.json"), knobs or {"ops": ops, "arch_index": t})
@@ -212,8 +243,18 @@ def _write_row_trial(tdir: str, t: int, row: dict, lut: str) -> None:
     measured = row.get("measured_latency_ms")
     device = None if measured is None else _HOST_DEVICE
     iqr = None if measured is None else 0.01
-    estimate = lut_estimate(lut, "synthetic host", row["latency_ms"], energy, source)
-    metrics = metrics_record(row["test_acc"], 1000, 10000, ops, [estimate], measurement(measured, iqr, device))
+    key = f"{target['runtime']}-{target['precision']}"
+    estimate = lut_estimate(lut, "synthetic host", row["latency_ms"], energy, source, key)
+    metrics = metrics_record(
+        row["test_acc"],
+        1000,
+        10000,
+        ops,
+        [estimate],
+        measurement(measured, iqr, device, target),
+        target,
+        row.get("test_acc_int8"),
+    )
     write_json(os.path.join(tdir, "child", "metrics.json"), metrics)
     done = done_row(f"{t:05d}", row["test_acc"], row["latency_ms"], energy, measured, 1.0, ops, device)
     write_result_rows(os.path.join(tdir, "result.json"), [done])

@@ -1,7 +1,8 @@
 """The records of pareto's synthetic experiments (:mod:`.synthetic`), each shaped as its real
 writer writes it (``hwnas.records``; ``tests/test_contract.py`` checks both against the same
 types): sweep.json, search/arch.json, a LUT estimate, a measurement, child/metrics.json and
-result.json's rows. Made-up values come from the caller; the fixed ones are marked synthetic."""
+result.json's rows. Made-up values come from the caller; the fixed ones are marked synthetic.
+The deployment target is ExecuTorch fp32 unless the caller names another (``target``)."""
 
 import json
 import os
@@ -9,7 +10,9 @@ import os
 __all__ = [
     "FBNET_OPS",
     "LAYERS",
+    "SUFFIXES",
     "arch_record",
+    "deploy_record",
     "done_row",
     "lut_estimate",
     "measurement",
@@ -22,6 +25,9 @@ __all__ = [
 # The FBNet op names (kept here as data: pareto must not import hwnas).
 FBNET_OPS = ("k3_e1", "k3_e1_g2", "k3_e3", "k3_e6", "k5_e1", "k5_e1_g2", "k5_e3", "k5_e6", "skip")
 LAYERS = 22
+# hwnas.target's deployed file names per runtime, and a runtime version to record
+SUFFIXES = {"executorch": ".pte", "onnxruntime": ".onnx", "torchscript": ".pt", "pytorch": ".weights.pt"}
+_VERSIONS = {"executorch": "1.5.1", "onnxruntime": "1.23.2", "torchscript": "2.9.1", "pytorch": "2.9.1"}
 _SPACE = {"name": "fbnet-cifar", "width": 0.25, "num_classes": 10, "hash": "synthetic", "layers_hash": "synthetic"}
 
 
@@ -37,17 +43,32 @@ def write_result_rows(path: str, rows: list) -> None:
         fh.writelines(json.dumps(r) + "\n" for r in rows)
 
 
+def deploy_record(runtime: str = "executorch", precision: str = "fp32") -> dict:
+    """A target as a LUT, a measurement and the report record it (``hwnas.target.DeployTarget.record``)."""
+    return {"runtime": runtime, "precision": precision, "runtime_version": _VERSIONS[runtime]}
+
+
 def sweep_record(
-    trials: int, luts: list, strategy: str = "dnas", budget: dict | None = None, energy: bool = True
+    trials: int,
+    luts: list,
+    strategy: str = "dnas",
+    budget: dict | None = None,
+    energy: bool = True,
+    target: dict | None = None,
 ) -> dict:
-    """sweep.json as ``sweep.run`` writes it (``hwnas.records.SweepRecord``), marked synthetic."""
+    """sweep.json as ``sweep.run`` writes it (``hwnas.records.SweepRecord``), marked synthetic;
+    ``target``: the deploy record (``deploy_record``; default ExecuTorch fp32)."""
+    target = target or deploy_record()
     sweep = {
         "trials": trials,
         "strategy": strategy,
         "budget": budget or {"max_latency_ms": None, "max_energy_mj": None},
     }
     return {
-        "config": {"sweep": sweep},
+        "config": {
+            "sweep": sweep,
+            "deploy": {"runtime": target["runtime"], "precision": target["precision"], "calibration_batches": 8},
+        },
         "trials": trials,
         "strategy": strategy,
         "mode": "any",
@@ -63,6 +84,7 @@ def sweep_record(
             "device": "synthetic host",
             "energy_source": "model:horowitz45nm" if energy else "none",
             "has_energy": energy,
+            "deploy": target,
         },
         "device": "local",
         "knobs": None,
@@ -87,20 +109,25 @@ def arch_record(ops: list, latency_ms, energy_mj, energy_source: str, lut: str, 
     }
 
 
-def lut_estimate(name: str, device: str, latency_ms, energy_mj, energy_source: str) -> dict:
-    """One LUT's estimate of a childnet, an entry of metrics.json's ``lut_estimates``."""
+def lut_estimate(name: str, device: str, latency_ms, energy_mj, energy_source: str, target: str) -> dict:
+    """One LUT's estimate of a childnet, an entry of metrics.json's ``lut_estimates``; ``target``:
+    the key of the target the LUT describes (``executorch-fp32``; the builtin tables ``pytorch-fp32``)."""
     return {
         "name": name,
         "device": device,
         "latency_ms": latency_ms,
         "energy_mj": energy_mj,
         "energy_source": energy_source,
+        "target": target,
     }
 
 
-def measurement(latency_ms, latency_iqr_ms, device: str | None) -> dict:
-    """metrics.json's ``measured``: one thread, batch 1, no energy meter."""
+def measurement(latency_ms, latency_iqr_ms, device: str | None, target: dict) -> dict:
+    """metrics.json's ``measured``: one thread, batch 1, no energy meter, timed in ``target``
+    (a deploy record; the file's checks are not a measurement's); not measured: no target."""
+    timed = {"deploy": {k: target[k] for k in ("runtime", "precision", "runtime_version")}}
     return {
+        **(timed if latency_ms is not None else {}),
         "latency_ms": latency_ms,
         "latency_iqr_ms": latency_iqr_ms,
         "energy_mj": None,
@@ -111,8 +138,16 @@ def measurement(latency_ms, latency_iqr_ms, device: str | None) -> dict:
     }
 
 
-def metrics_record(acc, params, flops, ops, estimates, measured) -> dict:
-    """child/metrics.json as ``childnet.train`` writes it (``hwnas.records.MetricsRecord``)."""
+def metrics_record(acc, params, flops, ops, estimates, measured, target: dict, acc_int8=None) -> dict:
+    """child/metrics.json as ``childnet.train`` writes it (``hwnas.records.MetricsRecord``): the
+    deployed file of ``target`` (a deploy record) checked on the test split; int8: ``acc_int8``
+    is the program's own test accuracy."""
+    name = "model" + SUFFIXES[target["runtime"]]
+    deploy = {**target, "file": name}
+    if target["runtime"] in ("executorch", "onnxruntime"):
+        deploy["deploy_agreement"] = 1.0 if target["precision"] == "fp32" else 0.985
+    if target["precision"] == "int8":
+        deploy["test_acc_int8"] = acc - 0.01 if acc_int8 is None else acc_int8
     return {
         "test_acc": acc,
         "params": params,
@@ -124,9 +159,10 @@ def metrics_record(acc, params, flops, ops, estimates, measured) -> dict:
         "measured": measured,
         "train_seconds": 40.0,
         "epochs": 3,
-        "model": "model.pt",
+        "model": name,
         "weights": "model.weights.pt",
         "reused_from": None,
+        "deploy": deploy,
     }
 
 

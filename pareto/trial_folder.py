@@ -12,6 +12,7 @@ import json
 import os
 
 from .columns import BASE_COLUMNS, KNOBS, lut_columns
+from .deploy import int8_drop_points, target_key
 
 __all__ = ["Unreadable", "load_json", "read_trial"]
 
@@ -124,9 +125,36 @@ def _finished(row: dict, metrics: dict, arch: dict | None, energy_field: str) ->
     ):
         row[f"measured_{key}"] = measured.get(key)
     row["measured_energy_mj"] = measured.get(energy_field)
+    _deploy_columns(row, metrics, measured)
     if row["wall_seconds"] is None:
         row["wall_seconds"] = metrics.get("train_seconds")
     return metrics.get("lut_estimates") or ([lut] if isinstance(lut, dict) and lut else [])
+
+
+def _plain_name(name) -> str | None:
+    """A file name of the childnet folder (never a path from the file)."""
+    ok = isinstance(name, str) and name not in ("", ".", "..") and "/" not in name and "\\" not in name
+    return name if ok else None
+
+
+def _deploy_columns(row: dict, metrics: dict, measured: dict) -> None:
+    """The target the childnet was exported to (``deploy``) and timed in (``measured.deploy``),
+    its deployed file, and for int8 the program's own accuracy and what it lost."""
+    deploy = metrics.get("deploy") if isinstance(metrics.get("deploy"), dict) else {}
+    timed = measured.get("deploy") if isinstance(measured.get("deploy"), dict) else {}
+    row.update(
+        deploy_target=target_key(deploy),
+        deploy_runtime_version=deploy.get("runtime_version"),
+        deploy_agreement=deploy.get("deploy_agreement"),
+        measured_target=target_key(timed),
+        measured_runtime_version=timed.get("runtime_version"),
+        model_file=_plain_name(metrics.get("model")),
+        test_acc_int8=deploy.get("test_acc_int8"),
+    )
+    try:
+        row["int8_drop_points"] = int8_drop_points(row["test_acc"], row["test_acc_int8"])
+    except (TypeError, ValueError):  # not numbers: left out, as any bad value
+        row["int8_drop_points"] = None
 
 
 def _running(row: dict, rows: list, arch: dict | None, default_lut: str) -> list:
@@ -159,6 +187,7 @@ def _estimate_columns(row: dict, estimates: list, luts: dict) -> None:
         row[cols["latency"]] = est.get("latency_ms")
         row[cols["energy"]] = est.get("energy_mj")
         row[cols["energy_source"]] = est.get("energy_source")
+        row[cols["target"]] = est.get("target")
 
 
 def read_trial(tdir: str, root: str, sweep_mode, default_lut, luts: dict, energy_field: str = "energy_mj") -> dict:

@@ -158,6 +158,7 @@ def _new_record(cfg: ExperimentConfig, experiment: Path, lut: SweepLut, metrics,
             energy_source=table.energy_source,
             has_energy=table.has_energy,
             energy_kind=table.energy_kind,
+            deploy=table.data.get("deploy"),  # the target the LUT describes (the report names it)
         ),
         "device": cfg.measure.device,
         "knobs": None,

@@ -197,14 +197,15 @@ def _report(tmp_path, budget, rows=ROWS):
 def test_report_recommends_the_best_within_the_budget_with_its_files(tmp_path):
     budget = {"max_latency_ms": 5.0, "max_energy_mj": None}
     root = write_rows_experiment(str(tmp_path / "exp"), ROWS, budget=budget)
-    for name in ("model.pt", "model.weights.pt"):
+    for name in ("model.pte", "model.weights.pt"):  # the deployed file metrics.json names (ExecuTorch)
         open(os.path.join(root, "trial_00002", "child", name), "wb").close()
     report = build_report(root, str(tmp_path / "out"))
     rec = report["recommended"]
     assert report["budget"] == budget
     assert (rec["trial_id"], rec["test_acc"], rec["meets_budget"], rec["basis"]) == ("00002", 0.84, True, "lut")
     assert rec["budget"] == budget and rec["measured_latency_ms"] is None and rec["lut_latency_ms"] == 4.8
-    assert rec["model"] == os.path.join(os.path.abspath(root), "trial_00002", "child", "model.pt")
+    assert rec["model"] == os.path.join(os.path.abspath(root), "trial_00002", "child", "model.pte")
+    assert (rec["target"], rec["target_label"]) == ("executorch-fp32", "ExecuTorch fp32 (1.5.1)")
     assert rec["weights"].endswith("trial_00002/child/model.weights.pt")
     assert (rec["energy_mj"], rec["energy_source"], rec["energy_basis"]) == (0.5, "model:horowitz45nm", "lut")
     with open(tmp_path / "out" / "report.json", encoding="utf-8") as fh:

@@ -261,3 +261,160 @@ def test_pareto_never_imports_training_code():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == ""
+
+
+def test_the_deployment_target_is_named_wherever_latency_appears(default_report):
+    _, out, report = default_report
+    assert report["deploy"] == {
+        "runtime": "executorch",
+        "precision": "fp32",
+        "runtime_version": "1.5.1",
+        "target": "executorch-fp32",
+        "label": "ExecuTorch fp32 (1.5.1)",
+        "source": "trials",
+        "lut": {"runtime": "executorch", "precision": "fp32", "runtime_version": "1.5.1"},
+        "trials": [{"target": "executorch-fp32", "runtime_version": "1.5.1", "n": 26}],
+        "agree": True,
+        "note": None,
+    }
+    assert report["recommended"]["target_label"] == "ExecuTorch fp32 (1.5.1)"
+    assert {r["target"] for r in report["baselines"]} == {"executorch-fp32"}  # baselines timed in the same target
+    assert report["baselines"][0]["model"] == "baselines/mobilenet_v2.pte"
+    stats = {s["lut"]: s for s in report["lut_vs_measured"]}
+    assert (stats["host.json"]["lut_target"], stats["host.json"]["same_target"]) == ("executorch-fp32", True)
+    assert (stats["builtin:rpi4-hwnasbench"]["lut_target"], stats["builtin:rpi4-hwnasbench"]["same_target"]) == (
+        "pytorch-fp32",
+        False,
+    )
+    html = open(os.path.join(out, "report.html"), encoding="utf-8").read()
+    for text in (
+        "deployment target: ExecuTorch fp32 (1.5.1)</b>",  # the page's first section
+        "LUTs describe: builtin:rpi4-hwnasbench: PyTorch eager fp32, host.json: ExecuTorch fp32",
+        "<h2>Table 1: baselines and front childnets, measured in ExecuTorch fp32 (1.5.1)</h2>",
+        "<h2>Table 2: childnets vs baselines, speed-up in ExecuTorch fp32 (1.5.1)</h2>",
+        "<h2>LUT estimate vs measurement in ExecuTorch fp32 (1.5.1)</h2>",
+        "measured latency ms [ExecuTorch fp32 (1.5.1)]",  # the recommended model's table
+        "measured lat ms [ExecuTorch fp32 (1.5.1)]",  # the Pareto table
+        "measured latency (ms, ExecuTorch fp32 (1.5.1))",  # the charts' axis titles
+        "measured on device, ExecuTorch fp32 (1.5.1)",
+    ):
+        assert text in html, text
+    assert html.index("deployment target: ExecuTorch fp32") < html.index("<h2>Recommended model</h2>")
+    assert "int8" not in re.sub(r"<script[^>]*>.*?</script>", "", html, flags=re.S)  # fp32: no int8 columns
+    trials = pd.read_csv(os.path.join(out, "trials.csv"), dtype={"trial_id": str})
+    finished = trials[trials["status"] == "finished"]
+    assert (finished["deploy_target"] == "executorch-fp32").all() and (finished["model_file"] == "model.pte").all()
+    assert (finished["measured_target"] == "executorch-fp32").all() and (finished["deploy_agreement"] == 1.0).all()
+    assert finished["test_acc_int8"].isna().all() and finished["int8_drop_points"].isna().all()
+    assert (finished["lut_target[builtin:rpi4-hwnasbench]"] == "pytorch-fp32").all()
+
+
+def test_int8_accuracy_and_its_drop_in_points(tmp_path, capsys):
+    from pareto.synthetic import write_rows_experiment
+
+    rows = [
+        {"test_acc": 0.87, "test_acc_int8": 0.86, "latency_ms": 1.0, "measured_latency_ms": 0.9, "alpha": 0.5},
+        {"test_acc": 0.80, "test_acc_int8": 0.7925, "latency_ms": 0.5, "measured_latency_ms": 0.4, "alpha": 1.0},
+    ]
+    root = write_rows_experiment(str(tmp_path / "exp"), rows, precision="int8")
+    open(os.path.join(root, "trial_00000", "child", "model.pte"), "wb").close()
+    assert main([root, "--out", str(tmp_path / "out")]) == 0
+    out = capsys.readouterr().out
+    assert "deployment target: ExecuTorch int8 (1.5.1)" in out
+    assert "recommended: 00000 test_acc=0.8700 test_acc_int8=0.8600 (-1.00 points)" in out
+    assert "in ExecuTorch int8 (1.5.1)" in out
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert report["deploy"]["target"] == "executorch-int8" and report["deploy"]["agree"] is True
+    trials = pd.read_csv(tmp_path / "out" / "trials.csv", dtype={"trial_id": str}).set_index("trial_id")
+    assert trials.loc["00000", "test_acc_int8"] == 0.86
+    assert trials.loc["00000", "int8_drop_points"] == pytest.approx(1.0)
+    assert trials.loc["00001", "int8_drop_points"] == pytest.approx(0.75)
+    rec = report["recommended"]
+    assert (rec["test_acc"], rec["test_acc_int8"]) == (0.87, 0.86) and rec["int8_drop_points"] == pytest.approx(1.0)
+    assert rec["model"].endswith("trial_00000/child/model.pte") and rec["target"] == "executorch-int8"
+    table1 = {r["name"]: r for r in report["baselines"]}
+    assert table1["00000"]["int8_drop_points"] == pytest.approx(1.0) and table1["00000"]["test_acc_int8"] == 0.86
+    html = (tmp_path / "out" / "report.html").read_text()
+    for text in (
+        "test acc int8",
+        "int8 drop (points)",
+        "model (deployment, ExecuTorch int8 (1.5.1): ExecuTorch program: data, loaded by the ExecuTorch runtime)",
+    ):
+        assert text in html, text
+
+
+def test_trials_of_different_targets_are_said_to_disagree(tmp_path, capsys):
+    root = write_synthetic_experiment(str(tmp_path / "exp"), trials=6, failed=0, running=0, baselines=False)
+    metrics_path = os.path.join(root, "trial_00005", "child", "metrics.json")
+    metrics = json.loads(open(metrics_path).read())
+    metrics["measured"]["deploy"] = {"runtime": "onnxruntime", "precision": "fp32", "runtime_version": "1.23.2"}
+    open(metrics_path, "w").write(json.dumps(metrics))
+    assert main([root, "--out", str(tmp_path / "out")]) == 0
+    err = capsys.readouterr().err
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    deploy = report["deploy"]
+    assert deploy["target"] == "executorch-fp32" and deploy["agree"] is False  # the most common one, flagged
+    assert deploy["trials"] == [
+        {"target": "executorch-fp32", "runtime_version": "1.5.1", "n": 5},
+        {"target": "onnxruntime-fp32", "runtime_version": "1.23.2", "n": 1},
+    ]
+    assert "disagree on the targets: 5 in ExecuTorch fp32 (1.5.1), 1 in ONNX Runtime fp32 (1.23.2)" in deploy["note"]
+    assert (
+        "the search LUT describes ExecuTorch fp32 (1.5.1), the trials ExecuTorch fp32, ONNX Runtime fp32"
+        in (deploy["note"])
+    )
+    assert "warning: deployment target: the finished trials disagree" in err
+    html = (tmp_path / "out" / "report.html").read_text()
+    assert "<p class=note>deployment target: the finished trials disagree on the targets" in html
+
+
+def test_a_baseline_timed_in_another_target_has_no_speedup(tmp_path):
+    from pareto.synthetic import write_rows_experiment
+
+    rows = [{"test_acc": 0.86, "latency_ms": 0.2, "measured_latency_ms": 0.25, "alpha": 1.0}]
+    deploy = {"runtime": "torchscript", "precision": "fp32", "runtime_version": "2.9.1", "file": "mnasnet.pt"}
+    base = {"name": "mnasnet", "test_acc": 0.8, "latency_ms": 1.0, "energy_mj": None, "energy_source": "none"}
+    root = write_rows_experiment(str(tmp_path / "exp"), rows, baselines=[dict(base, deploy=deploy)])
+    (row,) = build_report(root, str(tmp_path / "out"))["comparison"]
+    assert row["speedup"] is None and "speed-up n/a (timed in different deployment targets)" in row["summary"]
+    root = write_rows_experiment(str(tmp_path / "same"), rows, baselines=[base])  # names none: the experiment's
+    (row,) = build_report(root, str(tmp_path / "out2"))["comparison"]
+    assert row["speedup"] == pytest.approx(4.0)
+
+
+def test_a_torchscript_model_is_labeled_code(tmp_path):
+    from pareto.synthetic import write_rows_experiment
+
+    root = write_rows_experiment(
+        str(tmp_path / "exp"), [{"test_acc": 0.8, "latency_ms": 1.0, "alpha": 1.0}], runtime="torchscript"
+    )
+    open(os.path.join(root, "trial_00000", "child", "model.pt"), "wb").close()
+    report = build_report(root, str(tmp_path / "out"))
+    assert report["deploy"]["label"] == "TorchScript fp32 (2.9.1; deprecated by PyTorch)"
+    assert report["deploy"]["source"] == "trials"  # exported, not measured: the exported file's target
+    assert report["recommended"]["model"].endswith("trial_00000/child/model.pt")
+    html = (tmp_path / "out" / "report.html").read_text()
+    assert "TorchScript fp32 (2.9.1; deprecated by PyTorch): TorchScript: code, trusted sources only)" in html
+
+
+def test_the_target_comes_from_the_lut_file_when_no_trial_names_one(tmp_path):
+    from pareto.synthetic import write_rows_experiment
+
+    root = write_rows_experiment(str(tmp_path / "exp"), [{"test_acc": 0.8, "latency_ms": 1.0, "alpha": 1.0}])
+    for name in ("sweep.json", "trial_00000/child/metrics.json"):
+        data = json.loads(open(os.path.join(root, name)).read())
+        for record in (data, data.get("lut", {}), data.get("measured", {})):
+            record.pop("deploy", None)
+        for est in data.get("lut_estimates", []):
+            est.pop("target")
+        if name == "sweep.json":
+            data["lut"]["path"] = os.path.join(root, "lut.json")
+            data["config"].pop("deploy")
+        open(os.path.join(root, name), "w").write(json.dumps(data))
+    lut = {"deploy": {"runtime": "onnxruntime", "precision": "int8", "runtime_version": "1.23.2"}}
+    open(os.path.join(root, "lut.json"), "w").write(json.dumps(lut))
+    deploy = build_report(root, str(tmp_path / "out"))["deploy"]
+    assert (deploy["label"], deploy["source"], deploy["agree"]) == ("ONNX Runtime int8 (1.23.2)", "lut", True)
+    os.unlink(os.path.join(root, "lut.json"))
+    deploy = build_report(root, str(tmp_path / "out"))["deploy"]
+    assert (deploy["target"], deploy["label"], deploy["source"]) == (None, "target unknown", None)

@@ -139,12 +139,67 @@ def test_lut_upload_not_json_and_too_large(client):
         ("gamma", "0.5", "loss.gamma=0.5 weighs energy, but builtin:rpi4-hwnasbench has no energy data"),
         ("name", "../up", "name '../up': expected letters"),
         ("config", "../pyproject.toml", "config '../pyproject.toml': expected one of"),
+        ("runtime", "tflite", "deploy.runtime 'tflite': expected one of executorch, onnxruntime, torchscript, pytorch"),
+        ("precision", "int4", "deploy.precision 'int4': expected one of fp32, int8"),
+        ("precision", "int8", "deploy: precision=int8 needs runtime executorch or onnxruntime, got runtime=pytorch"),
+        # the builtin table measured eager PyTorch: a search for another target cannot use its costs
+        (
+            "runtime",
+            "executorch",
+            "LUT builtin:rpi4-hwnasbench: describes pytorch fp32, not the deployment target executorch fp32",
+        ),
+        ("runtime", "onnx\nruntime", "deploy.runtime: expected one line"),
     ],
 )
 def test_bad_run_field_is_one_line_and_nothing_starts(client, storage, field, value, expected):
     error = _one_line(client.post("/api/runs", data={**RUN, field: value}))
     assert expected in error, error
     assert not (storage / "runs").exists() or not list((storage / "runs").iterdir())
+
+
+def test_the_forms_offer_the_deployment_target(client, storage):
+    page = client.get("/").text
+    assert page.count('<select name="runtime"') == 2 and page.count('<select name="precision"') == 2
+    assert page.count('<option value="executorch" selected>executorch (XNNPACK)</option>') == 2  # the default
+    assert page.count('<option value="torchscript">torchscript (deprecated)</option>') == 2
+    assert '<option value="int8">int8</option>' in page
+    # each LUT says its target, so picking one picks the run's (app.js)
+    assert 'value="builtin:rpi4-hwnasbench" selected data-target="pytorch-fp32"' in page
+    assert {c["target"] for c in client.get("/api/luts").json() if c["value"].startswith("builtin:")} == {
+        "pytorch-fp32"
+    }
+
+
+def test_the_deployment_target_becomes_config_overrides(storage):
+    from sweep.web.forms import run_config
+
+    assert run_config(RUN, storage).deploy.target().key == "pytorch-fp32"  # no field: the config file's
+    cfg = run_config({**RUN, "runtime": "pytorch", "precision": "fp32"}, storage)
+    assert (cfg.deploy.runtime, cfg.deploy.precision) == ("pytorch", "fp32")
+    form = {"trials": "2", "mode": "any", "runtime": "onnxruntime", "precision": "int8"}
+    name, _, steps = sweep_job(form, storage)
+    argv = steps[0]
+    assert argv[argv.index("deploy.runtime=onnxruntime") - 1] == "--set"
+    assert argv[argv.index("deploy.precision=int8") - 1] == "--set"
+    assert not (storage / name).exists()  # checked only: nothing written
+    assert "--set" not in sweep_job({"trials": "2", "mode": "any"}, storage)[2][0]  # the config's target
+
+
+@pytest.mark.parametrize(
+    "fields, expected",
+    [
+        ({"runtime": "tflite"}, "deploy.runtime 'tflite': expected one of executorch, onnxruntime"),
+        ({"precision": "fp16"}, "deploy.precision 'fp16': expected one of fp32, int8"),
+        (
+            {"runtime": "torchscript", "precision": "int8"},
+            "precision=int8 needs runtime executorch or onnxruntime, got runtime=torchscript",
+        ),
+    ],
+)
+def test_a_bad_sweep_target_is_one_line(client, storage, fields, expected):
+    error = _one_line(client.post("/api/sweeps", data={"trials": "2", "mode": "any", **fields}))
+    assert expected in error, error
+    assert not storage.exists() or not [p for p in storage.iterdir() if p.name != "luts"]
 
 
 def test_bad_sweep_fields_are_one_line(client, storage):
@@ -361,6 +416,52 @@ def test_sweep_page_shows_trials_of_an_experiment(client, storage):
     assert client.get("/sweeps/synth").status_code == 200 and client.get("/sweeps/none").status_code == 404
     assert client.get("/files/synth/report/report.html").headers["content-type"].startswith("text/html")
     assert client.get("/runs/none").status_code == 404 and client.get("/api/runs/none").status_code == 404
+
+
+def test_the_pages_offer_the_deployed_file_and_name_the_target(client, storage):
+    from pareto.report import build_report
+
+    root = storage / "deployed"
+    write_synthetic_experiment(str(root), trials=4, failed=0, running=0, precision="int8")
+    trials = sorted(p for p in root.glob("trial_*"))
+    for trial in trials:
+        for name in ("model.pte", "model.weights.pt", "model.pt"):  # model.pt: a stale file, never offered
+            (trial / "child" / name).write_bytes(b"x")
+    view = client.get("/api/sweeps/deployed").json()
+    assert view["target"] == "ExecuTorch int8 (1.5.1)"  # from sweep.json before any report
+    first = view["trials"][0]
+    assert [f["name"] for f in first["files"]] == [
+        "search/arch.json",
+        "child/metrics.json",
+        "child/model.pte",
+        "child/model.weights.pt",
+    ]
+    assert first["target"] == "ExecuTorch int8 (1.5.1)"
+    assert first["int8_drop_points"] == pytest.approx(100 * (first["test_acc"] - first["test_acc_int8"]))
+    assert client.get(f"/files/{first['files'][2]['path']}").content == b"x"
+    build_report(str(root), str(root / "report"))
+    rec = client.get("/api/sweeps/deployed").json()["recommended"]
+    assert rec["target"] == "ExecuTorch int8 (1.5.1)" and rec["test_acc_int8"] is not None
+    assert [f["name"] for f in rec["files"]] == ["child/model.pte", "child/model.weights.pt", "search/arch.json"]
+    assert 'id="target-head"' in client.get("/sweeps/deployed").text
+
+    run = storage / "runs" / "r"
+    (run / "child").mkdir(parents=True)
+    (run / "job.json").write_text(json.dumps({"kind": "run", "name": "r", "steps": [], "pid": None, "started": "x"}))
+    metrics = json.loads((trials[0] / "child" / "metrics.json").read_text())
+    metrics["model"] = "model.onnx"
+    (run / "child" / "metrics.json").write_text(json.dumps(metrics))
+    for name in ("model.onnx", "model.weights.pt", "model.pt"):
+        (run / "child" / name).write_bytes(b"x")
+    got = client.get("/api/runs/r").json()
+    assert [f["name"] for f in got["files"]] == ["child/metrics.json", "child/model.onnx", "child/model.weights.pt"]
+    assert got["child"]["target"] == "ExecuTorch int8 (1.5.1)" and got["child"]["test_acc_int8"] is not None
+    metrics["model"] = "../../../secret.txt"  # a path in the file: not offered
+    (run / "child" / "metrics.json").write_text(json.dumps(metrics))
+    assert [f["name"] for f in client.get("/api/runs/r").json()["files"]] == [
+        "child/metrics.json",
+        "child/model.weights.pt",
+    ]
 
 
 def test_the_server_starts_at_most_one_run_and_one_sweep_at_once(storage, monkeypatch):

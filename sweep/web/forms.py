@@ -6,6 +6,9 @@ Every value goes through the checks the CLIs use: a run's fields become
 makes (the LUT fits the space, the loss fits the LUT); a sweep's fields become
 ``sweep.run`` flags, parsed by its parser and checked by its ``resolve_config`` and
 ``check_static`` (``sweep.options``). Nothing is written before everything passed.
+Both forms carry the deployment target (``runtime``, ``precision``): ``deploy.runtime=…``
+and ``deploy.precision=…`` overrides (a sweep's as ``--set``), checked by the config's
+rules; empty: the config file's. A run's LUT must describe that target (``Lut.check_target``).
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ RUN_FIELDS = {
     "search_epochs": "search.epochs",
     "child_epochs": "child.epochs",
 }
+DEPLOY_FIELDS = {"runtime": "deploy.runtime", "precision": "deploy.precision"}  # both forms
 
 
 def config_names() -> list[str]:
@@ -55,8 +59,13 @@ def _name(value: str | None, prefix: str) -> str:
 def _field(form: dict, key: str) -> str:
     value = str(form.get(key, "")).strip()
     if "\n" in value or "\r" in value:
-        raise UserError(f"{RUN_FIELDS.get(key, key)}: expected one line, got {value[:40]!r}")
+        raise UserError(f"{RUN_FIELDS.get(key) or DEPLOY_FIELDS.get(key, key)}: expected one line, got {value[:40]!r}")
     return value
+
+
+def _deploy_overrides(form: dict) -> list[str]:
+    """``deploy.runtime=…``, ``deploy.precision=…`` for the target fields given (empty: the config's)."""
+    return [f"{dotted}={_field(form, key)}" for key, dotted in DEPLOY_FIELDS.items() if _field(form, key)]
 
 
 def run_config(form: dict, storage: Path) -> ExperimentConfig:
@@ -66,11 +75,12 @@ def run_config(form: dict, storage: Path) -> ExperimentConfig:
     # classes follow the dataset; the LUT is one the server offered; the energy term is on
     # (gamma says how much it weighs; SearchLoss refuses gamma > 0 with a LUT without energy)
     overrides += ["space.num_classes=", f"lut.path={resolve_choice(_field(form, 'lut'), storage)}", "lut.energy=true"]
-    cfg = load_config(base, overrides)
+    cfg = load_config(base, overrides + _deploy_overrides(form))
     from supernet.loss import SearchLoss
 
     lut = load_lut(cfg.lut.path)
     lut.check_space(cfg.search_space())
+    lut.check_target(cfg.deploy.target())  # the search's costs are the LUT's: of the target deployed
     SearchLoss.from_config(cfg.loss, lut.cost_tensors(), use_energy=cfg.lut.energy, lut_name=lut.name)
     return cfg
 
@@ -115,6 +125,8 @@ def _sweep_flags(form: dict) -> list[str]:
     for key, flag in (("max_latency_ms", "--max-latency-ms"), ("max_energy_mj", "--max-energy-mj")):
         if _field(form, key):
             flags += [flag, _field(form, key)]
+    for override in _deploy_overrides(form):  # checked by the config's rules, one line naming the field
+        flags += ["--set", override]
     return flags
 
 

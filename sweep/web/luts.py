@@ -3,7 +3,9 @@
 A LUT choice is a name the server maps to a file, never a path from the browser:
 ``builtin:<name>`` (the package's tables), ``host:<file>`` (this host's cached LUTs,
 ``lut.cache.cache_path``) and ``upload:<sha>.json`` (files uploaded here, validated
-with ``lut.table`` before they are kept in ``<storage>/luts/``).
+with ``lut.table`` before they are kept in ``<storage>/luts/``). Each choice names the
+deployment target its LUT describes (``target``: ``executorch-fp32``; the builtin tables
+``pytorch-fp32``), which a run's target must be.
 """
 
 from __future__ import annotations
@@ -35,8 +37,11 @@ def _upload_dir(storage: Path) -> Path:
 
 
 def choices(storage: Path) -> list[dict]:
-    """``[{"value", "label"}]``: built-ins, then this host's cached LUTs, then uploads."""
-    out = [{"value": f"builtin:{n}", "label": f"builtin: {n}"} for n in builtin_names()]
+    """``[{"value", "label", "target"}]``: built-ins, then this host's cached LUTs, then uploads."""
+    out = []
+    for n in builtin_names():
+        target = load_lut(f"builtin:{n}").target
+        out.append({"value": f"builtin:{n}", "label": f"builtin: {n} ({target})", "target": target.key})
     for kind, folder in (("host", _host_dir()), ("upload", _upload_dir(storage))):
         for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
             try:
@@ -48,7 +53,8 @@ def choices(storage: Path) -> list[dict]:
                 {
                     "value": f"{kind}:{path.name}",
                     "label": f"{kind}: {space.get('name')} x{space.get('width')} ({lut.device.get('name') or '?'}"
-                    f"{', energy' if lut.has_energy else ''}) {path.name[:12]}",
+                    f"{', energy' if lut.has_energy else ''}; {lut.target}) {path.name[:12]}",
+                    "target": lut.target.key,
                 }
             )
     return out
@@ -82,7 +88,8 @@ def save_upload(filename: str, data: bytes, storage: Path) -> dict:
     made_for = lut.space_record
     return {
         "value": f"upload:{digest}.json",
-        "label": f"upload: {made_for.get('name')} x{made_for.get('width')} ({name})",
+        "label": f"upload: {made_for.get('name')} x{made_for.get('width')} ({name}; {lut.target})",
+        "target": lut.target.key,
     }
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from hwnas.config import load_config
 from hwnas.data import NUM_CLASSES
 from hwnas.space import PRESETS
+from hwnas.target import PRECISIONS, RUNTIMES
 
 __all__ = ["asset", "index", "run", "sweep"]
 
@@ -42,13 +43,34 @@ def _page(title: str, body: str, script: str, plotly: bool = False) -> str:
     )
 
 
+# the deployment runtimes as the forms offer them (hwnas.target)
+_RUNTIME_LABELS = {
+    "executorch": "executorch (XNNPACK)",
+    "onnxruntime": "onnxruntime",
+    "torchscript": "torchscript (deprecated)",
+    "pytorch": "pytorch (eager; the published tables)",
+}
+
+
 def _options(values, selected) -> str:
     out = []
     for v in values:
         value, label = (v["value"], v["label"]) if isinstance(v, dict) else (v, v)
         sel = " selected" if value == selected else ""
-        out.append(f'<option value="{escape(str(value))}"{sel}>{escape(str(label))}</option>')
+        target = f' data-target="{escape(v["target"])}"' if isinstance(v, dict) and v.get("target") else ""
+        out.append(f'<option value="{escape(str(value))}"{sel}{target}>{escape(str(label))}</option>')
     return "".join(out)
+
+
+def _deploy_fields(prefix: str, note: str) -> str:
+    """The deployment target: runtime (executorch by default) and precision, as ``deploy.*`` overrides."""
+    runtimes = [{"value": r, "label": _RUNTIME_LABELS.get(r, r)} for r in RUNTIMES]
+    return (
+        f"<fieldset><legend>deployment target</legend>"
+        f'<label>runtime<select name="runtime" id="{prefix}-runtime">{_options(runtimes, "executorch")}</select>'
+        f'</label><label>precision<select name="precision" id="{prefix}-precision">'
+        f'{_options(PRECISIONS, "fp32")}</select></label><p class="meta">{note}</p></fieldset>'
+    )
 
 
 def _input(name: str, label: str, value, kind: str = "number", extra: str = 'step="any"') -> str:
@@ -74,6 +96,7 @@ def _run_form(luts: list[dict], configs: list[str]) -> str:
 <label>space<select name="preset">{_options(PRESETS, c.space.preset)}</select></label>
 {_input("width", "width", c.space.width)}
 <label>dataset<select name="dataset">{_options(NUM_CLASSES, c.data.dataset)}</select></label>
+{_deploy_fields("f", "the LUT's target: a LUT describes one runtime and precision (picking a LUT picks it)")}
 <fieldset><legend>loss = CE + &alpha;&middot;LAT<sup>&beta;</sup> + &gamma;&middot;ENER<sup>&delta;</sup></legend>
 <div class="knobs">{knobs}</div><p id="preview" class="preview"></p></fieldset>
 {_input("search_epochs", "search epochs", c.search.epochs, extra='step="1" min="1"')}
@@ -91,6 +114,7 @@ def _sweep_form(configs: list[str]) -> str:
 <label>mode<select name="mode">{_options(["any", "latency", "energy"], "any")}</select></label>
 {_input("max_latency_ms", "budget: max latency (ms)", "", extra='step="any" min="0"')}
 {_input("max_energy_mj", "budget: max energy (mJ)", "", extra='step="any" min="0"')}
+{_deploy_fields("s", "the LUT is profiled, childnets and baselines exported and timed in it")}
 <button type="submit">start sweep</button><p class="error" id="sweep-error"></p>
 </form></section>"""
 
@@ -124,7 +148,8 @@ placeholder="as many" style="width:6em"> trials in all</label> <button id="stop"
 <a id="report" href="#" hidden>open the report</a></p>
 <p class="error" id="resume-error"></p><p id="optuna"></p><div id="recommended" class="card"></div>
 <section class="card"><h2>Trials</h2><table id="trials"><thead><tr><th>trial</th><th>phase</th><th>epoch</th>
-<th>test acc</th><th>LUT lat (ms)</th><th>LUT energy (mJ)</th><th>measured (ms)</th><th>budget</th><th>knobs</th>
+<th>test acc</th><th>LUT lat (ms)</th><th>LUT energy (mJ)</th><th>measured (ms)<br><span id="target-head"></span></th>
+<th>budget</th><th>knobs</th>
 <th>files</th></tr></thead><tbody></tbody></table></section>
 <section class="card"><h2>One trial's search</h2><p id="trial-pick">pick a trial in the table to see how its
 search chose: P(op) per layer at its last epoch</p><div id="heatmap"></div></section>

@@ -1,6 +1,8 @@
 """What the pages show, read from the files runs and sweeps write (docs/formats.md):
 the job list, one run's live progress, one sweep's trials. Readers only: nothing here
-starts or changes anything."""
+starts or changes anything. Latencies come with the deployment target they were timed in
+(``pareto.deploy``'s names), and a childnet's files to take home are the deployed file its
+metrics.json names (``model.pte``, ``model.onnx``, ...) and the data file ``model.weights.pt``."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ import re
 from pathlib import Path
 
 from hwnas.records import result_rows
+from pareto.deploy import int8_drop_points, target_key, target_label
 from sweep.web.files import downloads
 from sweep.web.forms import NAME, RUNS
 from sweep.web.jobs import JOB, job_status, read_json_or_none
@@ -15,18 +18,16 @@ from sweep.web.jobs import JOB, job_status, read_json_or_none
 __all__ = ["list_jobs", "run_view", "sweep_view", "trial_progress"]
 
 TRIAL = re.compile(r"trial_[A-Za-z0-9_]{1,64}")  # a Ray Tune trial folder's name (sweep.tuner)
+_FILE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")  # a deployed file's name in metrics.json (never a path)
 
 RUN_FILES = (
     "search/arch.json",
     "search/theta.json",
     "search/progress.json",
     "child/metrics.json",
-    "child/model.pt",
-    "child/model.weights.pt",
-    "child/model.onnx",
     "config.yaml",
     "job.log",
-)
+)  # and the childnet's files (_child_files)
 SWEEP_FILES = (
     "report/report.html",
     "report/report.json",
@@ -46,6 +47,35 @@ _TRIAL_KEYS = (
     "measured_latency_ms",
     "within_budget",
 )
+
+
+def _child_files(metrics) -> tuple[str, ...]:
+    """``child/<deployed file>`` (what metrics.json's ``model`` names) and ``child/model.weights.pt``."""
+    name = metrics.get("model") if isinstance(metrics, dict) else None
+    deployed = (f"child/{name}",) if isinstance(name, str) and _FILE.fullmatch(name) else ()
+    return tuple(dict.fromkeys((*deployed, "child/model.weights.pt")))
+
+
+def _target(metrics) -> str | None:
+    """The target a childnet was timed in (else exported to), named: ``ExecuTorch fp32 (1.5.1)``."""
+    if not isinstance(metrics, dict):
+        return None
+    measured = metrics.get("measured") if isinstance(metrics.get("measured"), dict) else {}
+    for record in (measured.get("deploy"), metrics.get("deploy")):
+        if target_key(record):
+            return target_label(target_key(record), record.get("runtime_version"))
+    return None
+
+
+def _int8(metrics) -> dict:
+    """An int8 program's own test accuracy and the points it lost (null for fp32)."""
+    deploy = metrics.get("deploy") if isinstance(metrics, dict) and isinstance(metrics.get("deploy"), dict) else {}
+    acc, int8 = metrics.get("test_acc") if isinstance(metrics, dict) else None, deploy.get("test_acc_int8")
+    numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (acc, int8))
+    return {
+        "test_acc_int8": int8 if numbers else None,
+        "int8_drop_points": int8_drop_points(acc, int8) if numbers else None,
+    }
 
 
 def list_jobs(storage: Path, procs: dict) -> list[dict]:
@@ -94,6 +124,7 @@ def _setup(folder: Path) -> dict | None:
             "space": f"{c['space']['preset']} x{c['space']['width']}",
             "dataset": c["data"]["dataset"],
             "knobs": {k: c["loss"][k] for k in ("alpha", "beta", "gamma", "delta")},
+            "target": target_label(target_key(c.get("deploy"))),
         }
     except (OSError, UserError, yaml.YAMLError, RecursionError, KeyError, TypeError, AttributeError):
         return None
@@ -114,10 +145,14 @@ def run_view(storage: Path, name: str, procs: dict) -> dict | None:
         "setup": _setup(folder),
         "progress": read_json_or_none(folder / "search" / "progress.json"),
         "arch": read_json_or_none(folder / "search" / "arch.json"),
-        "child": {k: child.get(k) for k in ("test_acc", "params", "flops", "lut", "measured", "train_seconds")}
+        "child": {
+            **{k: child.get(k) for k in ("test_acc", "params", "flops", "lut", "measured", "train_seconds", "deploy")},
+            **_int8(child),
+            "target": _target(child),
+        }
         if isinstance(child, dict)
         else None,
-        "files": downloads(storage, folder, RUN_FILES),
+        "files": downloads(storage, folder, (*RUN_FILES, *_child_files(child))),
     }
 
 
@@ -143,10 +178,10 @@ def _trial(storage: Path, trial: Path) -> dict:
         **{k: row.get(k) for k in _TRIAL_KEYS},
         "knobs": {k: params.get(k) for k in ("alpha", "beta", "gamma", "delta", "dominant") if k in params},
         "error": error.read_text(errors="replace").strip().splitlines()[-1][:300] if error.is_file() else None,
+        "target": _target(child),
+        **_int8(child),
         "files": downloads(
-            storage,
-            trial,
-            ("search/arch.json", "search/theta.json", "child/metrics.json", "child/model.pt", "child/model.weights.pt"),
+            storage, trial, ("search/arch.json", "search/theta.json", "child/metrics.json", *_child_files(child))
         ),
     }
 
@@ -157,6 +192,7 @@ def sweep_view(storage: Path, name: str, procs: dict) -> dict | None:
     if folder is None:
         return None
     record = read_json_or_none(folder / "sweep.json") or {}
+    report = read_json_or_none(folder / "report" / "report.json")
     # trial folders as pareto.experiment finds them: the ones holding params.json or result.json
     trials = sorted(p for p in folder.iterdir() if (p / "params.json").is_file() or (p / "result.json").is_file())
     return {
@@ -167,9 +203,10 @@ def sweep_view(storage: Path, name: str, procs: dict) -> dict | None:
         "mode": record.get("mode"),
         "optuna": record.get("optuna"),
         "budget": (record.get("config") or {}).get("sweep", {}).get("budget"),
+        "target": _sweep_target(record, report),
         "trials": [_trial(storage, t) for t in trials],
         "report": (folder / "report" / "report.html").is_file(),
-        "recommended": _recommended(storage, folder),
+        "recommended": _recommended(storage, folder, report),
         "files": downloads(storage, folder, SWEEP_FILES),
     }
 
@@ -192,16 +229,33 @@ def _sweep_folder(storage: Path, name: str) -> Path | None:
     return folder
 
 
-def _recommended(storage: Path, folder: Path) -> dict | None:
+def _sweep_target(record: dict, report) -> str | None:
+    """The sweep's deployment target, named: the report's (what the trials were timed in), else
+    the config's with the LUT's runtime version (sweep.json)."""
+    deploy = report.get("deploy") if isinstance(report, dict) else None
+    if isinstance(deploy, dict) and isinstance(deploy.get("label"), str) and deploy.get("target"):
+        return deploy["label"]
+    config = record.get("config") if isinstance(record.get("config"), dict) else {}
+    lut = record.get("lut") if isinstance(record.get("lut"), dict) else {}
+    key = target_key(config.get("deploy"))
+    if key is None:
+        return None
+    version = lut["deploy"].get("runtime_version") if target_key(lut.get("deploy")) == key else None
+    return target_label(key, version)
+
+
+def _recommended(storage: Path, folder: Path, report) -> dict | None:
     """The report's recommended model (``report.json``, docs/formats.md) and its files."""
-    report = read_json_or_none(folder / "report" / "report.json")
     rec = report.get("recommended") if isinstance(report, dict) else None
     if not isinstance(rec, dict) or not isinstance(rec.get("model_of") or rec.get("trial_dir"), str):
         return None
     trial = folder / Path(rec.get("model_of") or rec["trial_dir"]).name  # a name, never a path from the file
+    metrics = read_json_or_none(trial / "child" / "metrics.json")  # the deployed file it names
     return {
         "trial": rec.get("trial_dir"),
         "test_acc": rec.get("test_acc"),
+        "test_acc_int8": rec.get("test_acc_int8"),
+        "target": rec.get("target_label") or _target(metrics),
         "note": rec.get("note"),
-        "files": downloads(storage, trial, ("child/model.pt", "child/model.weights.pt", "search/arch.json")),
+        "files": downloads(storage, trial, (*_child_files(metrics), "search/arch.json")),
     }

@@ -63,6 +63,16 @@ function initIndex() {
   }, 150); };
   knobs.forEach((k) => $("f-" + k).addEventListener("input", preview));
   preview();
+  // a LUT describes one deployment target: picking a LUT picks the run's runtime and precision
+  const syncTarget = () => {
+    const opt = $("f-lut").selectedOptions[0];
+    const target = opt && opt.dataset.target;
+    if (!target) return;
+    const i = target.lastIndexOf("-");
+    $("f-runtime").value = target.slice(0, i); $("f-precision").value = target.slice(i + 1);
+  };
+  $("f-lut").addEventListener("change", syncTarget);
+  syncTarget();
 
   $("lut-upload").addEventListener("click", async () => {
     const file = $("lut-file").files[0];
@@ -72,8 +82,10 @@ function initIndex() {
     try {
       const lut = await api("/api/luts", {method: "POST", body: data});
       const sel = $("f-lut");
-      if (![...sel.options].some((o) => o.value === lut.value)) sel.add(new Option(lut.label, lut.value));
-      sel.value = lut.value; preview();
+      if (![...sel.options].some((o) => o.value === lut.value)) {
+        const opt = new Option(lut.label, lut.value); opt.dataset.target = lut.target || ""; sel.add(opt);
+      }
+      sel.value = lut.value; preview(); syncTarget();
     } catch (e) { $("lut-error").textContent = e.message; }
   });
 
@@ -122,13 +134,17 @@ function initRun(name) {
         ["argmax arch LAT (ms)", fmt(m.arch_latency_ms)]]);
       drawHeatmap(v.progress);
     }
-    if (v.setup) $("setup").textContent = `LUT ${v.setup.lut}, ${v.setup.space}, ${v.setup.dataset}; ` +
+    if (v.setup) $("setup").textContent = `LUT ${v.setup.lut}, ${v.setup.space}, ${v.setup.dataset}, ` +
+      `deployed in ${v.setup.target}; ` +
       Object.entries(v.setup.knobs).map(([k, x]) => `${k}=${x}`).join(", ");
     if (v.arch) $("arch").innerHTML = v.arch.ops.map((op) => `<li>${esc(op)}</li>`).join("");
     if (v.child) {
       const ms = v.child.measured || {};
       $("child").innerHTML = kv([["test accuracy", fmt(v.child.test_acc)], ["parameters", v.child.params],
-        ["LUT latency (ms)", fmt(v.child.lut && v.child.lut.latency_ms)], ["measured here (ms)", fmt(ms.latency_ms) + (ms.noisy ? " (noisy)" : "")]]);
+        ["LUT latency (ms)", fmt(v.child.lut && v.child.lut.latency_ms)],
+        [`measured here (ms, ${v.child.target || "target unknown"})`, fmt(ms.latency_ms) + (ms.noisy ? " (noisy)" : "")]].concat(
+        v.child.test_acc_int8 === null || v.child.test_acc_int8 === undefined ? [] :
+          [["test accuracy int8", `${fmt(v.child.test_acc_int8)} (${fmt(v.child.int8_drop_points, 2)} points lost)`]]));
     }
     $("files").innerHTML = fileList(v.files);
     return v.status.state === "running";
@@ -136,12 +152,12 @@ function initRun(name) {
 }
 
 // --- one sweep: trials table, report, resume
-function trialRow(t) {
+function trialRow(t, target) {  // target: the sweep's; a trial timed in another one says so
   const phase = t.error ? "failed: " + t.error : t.phase || "";
   const budget = t.within_budget === null || t.within_budget === undefined ? "–" : t.within_budget ? "within" : "over";
   const knobs = Object.entries(t.knobs).map(([k, x]) => `${k}=${fmt(x, 2)}`).join(" ");
   return row([`<a href="#" data-trial="${esc(t.trial)}">${esc(t.trial)}</a>`, esc(phase), fmt(t.epoch), fmt(t.test_acc), fmt(t.latency_ms), fmt(t.energy_mj),
-    fmt(t.measured_latency_ms), budget, esc(knobs), `<ul class="inline">${fileList(t.files, true)}</ul>`]);
+    fmt(t.measured_latency_ms) + (t.target && t.target !== target ? ` (${t.target})` : ""), budget, esc(knobs), `<ul class="inline">${fileList(t.files, true)}</ul>`]);
 }
 
 function initSweep(name) {
@@ -152,15 +168,18 @@ function initSweep(name) {
     badge(v.status);
     const budget = v.budget ? Object.entries(v.budget).filter(([, x]) => x !== null).map(([k, x]) => `${k}=${x}`).join(", ") : "";
     $("info").textContent = `${v.trials.length} of ${fmt(v.trials_planned)} trials; strategy ${v.strategy || "–"}, mode ${v.mode || "–"}` +
-      (budget ? `; budget ${budget}` : "");
+      (budget ? `; budget ${budget}` : "") + `; deployment target ${v.target || "unknown"}`;
+    $("target-head").textContent = v.target || "";
     if (v.optuna) $("optuna").innerHTML = `Optuna study: <code>optuna-dashboard ${esc(v.optuna.storage)}</code>`;
     const report = $("report");
     report.hidden = !v.report;
     report.href = `/files/${encodeURIComponent(name)}/report/report.html`;
     $("resume").disabled = v.status.state === "running";
-    $("trials").tBodies[0].innerHTML = v.trials.map(trialRow).join("");
+    $("trials").tBodies[0].innerHTML = v.trials.map((t) => trialRow(t, v.target)).join("");
     const rec = v.recommended;
-    $("recommended").innerHTML = rec ? `<b>recommended:</b> ${esc(rec.trial)}, test accuracy ${fmt(rec.test_acc)}; ` +
+    $("recommended").innerHTML = rec ? `<b>recommended:</b> ${esc(rec.trial)}, test accuracy ${fmt(rec.test_acc)}` +
+      (rec.test_acc_int8 === null || rec.test_acc_int8 === undefined ? "" : `, int8 ${fmt(rec.test_acc_int8)}`) +
+      `, deployed in ${esc(rec.target || "target unknown")}; ` +
       `${esc(rec.note || "")}<ul class="inline">${fileList(rec.files, true)}</ul>` : "";
     $("files").innerHTML = fileList(v.files);
     return v.status.state === "running";
