@@ -3,6 +3,10 @@ this machine, end to end, as a user runs it.
 
     .venv/bin/python bench/sweep_default.py [--trials 30] [--storage DIR] [--name NAME]
 
+With an empty cache (the LUT profiled and every program lowered anew, as on a fresh machine):
+``HWNAS_CACHE=$(mktemp -d) .venv/bin/python bench/sweep_default.py``. The deployment target is
+the config's (default ExecuTorch fp32); ``--set deploy.runtime=onnxruntime`` etc. pass through.
+
 Runs ``python -m sweep.run`` in a subprocess (local Ray started by the sweep) and
 prints, last line, ``wall_s=<s> best_acc=<fraction> overhead_s=<s per trial> distinct=<n>
 lut_within_10pct=<f> lut_tau=<f> measured_rel_iqr=<f>``:
@@ -68,9 +72,11 @@ def main() -> None:
     p.add_argument("--storage", default=str(ROOT / "experiments"))
     p.add_argument("--name", default=f"bench-{time.strftime('%Y%m%d-%H%M%S')}")
     p.add_argument("--config", default=str(ROOT / "configs" / "default.yaml"))
+    p.add_argument("--set", action="append", default=[], help="config overrides, as sweep.run --set")
     args = p.parse_args()
 
-    code, wall = run_sweep(args.trials, args.config, args.storage, args.name)
+    extra = [a for item in args.set for a in ("--set", item)]
+    code, wall = run_sweep(args.trials, args.config, args.storage, args.name, *extra)
     experiment = Path(args.storage) / args.name
     record = json.loads((experiment / "sweep.json").read_text())
     concurrency = record["config"]["sweep"]["concurrency"]
@@ -82,9 +88,11 @@ def main() -> None:
     prep = record["runs"][-1].get("prepare_s")
     warm = (record.get("warmup") or {}).get("seconds")
     reused = sum(1 for r in done if r.get("reused_from"))
+    deploy = record["config"].get("deploy", {})
     print(
         f"experiment={experiment} exit={code} trials={len(rows)} finished={len(done)} reused={reused} "
-        f"concurrency={concurrency} work_s={work:.1f} prepare_s={prep} warmup_s={warm}"
+        f"concurrency={concurrency} work_s={work:.1f} prepare_s={prep} warmup_s={warm} "
+        f"target={deploy.get('runtime')}-{deploy.get('precision')}"
     )
     fid = fidelity(experiment, record["luts"][0])
     raw = fid.get("as_measured") or fid
