@@ -28,10 +28,18 @@ from hwnas.target import DeployTarget
 from hwnas.timing import Timing, TimingProtocol, fixed_threads
 from lut.protocol import design_archs, is_identity
 
-__all__ = ["GRAPH_FLOOR", "GRAPH_RIDGE", "design_matrix", "fit_entries", "time_in_graph", "time_in_target"]
+__all__ = [
+    "GRAPH_FLOOR",
+    "GRAPH_RIDGE",
+    "block_io",
+    "design_matrix",
+    "fit_entries",
+    "time_in_graph",
+    "time_in_target",
+]
 
 GRAPH_RIDGE = 0.05  # ms^2 of network residual per ms^2 of entry correction (see fit_entries)
-GRAPH_FLOOR = 0.25  # a fitted entry is at least this share of its scaled prior
+GRAPH_FLOOR = 0.25  # a fitted entry is at least this share of its base (fit_entries)
 
 
 def design_matrix(space: SearchSpace, archs, keys: list) -> torch.Tensor:
@@ -46,33 +54,49 @@ def design_matrix(space: SearchSpace, archs, keys: list) -> torch.Tensor:
     return X
 
 
-def fit_entries(X: torch.Tensor, y: torch.Tensor, prior: torch.Tensor, ridge: float = GRAPH_RIDGE) -> tuple:
+def fit_entries(
+    X: torch.Tensor, y: torch.Tensor, prior: torch.Tensor, ridge: float = GRAPH_RIDGE, io: torch.Tensor | None = None
+) -> tuple:
     """Entries ``b`` with ``X @ b ~ y`` (ms of whole networks; column 0 the fixed part),
-    by ridge regression toward ``base = s*prior + c`` on every block (the fixed part
-    shifted by ``c0``), where ``s``, ``c``, ``c0`` are the least-squares fit of the
-    prior's predictions to ``y``: ``b = base + argmin ||y - X(base + d)||^2 + ridge*||d||^2``.
+    by ridge regression toward ``base = s*prior + c + e*io`` on every block (the fixed
+    part shifted by ``c0``), where ``s``, ``c``, ``e``, ``c0`` are the least-squares fit of
+    the prior's predictions to ``y`` and ``io`` is each block's input + output size
+    (``block_io``; None: no such term): ``b = base + argmin ||y - X(base + d)||^2 + ridge*||d||^2``.
 
     Why a prior: each layer picks exactly one op, so adding a constant to all of a
     layer's entries and subtracting it from the fixed part predicts every network
     the same; the data fix only the differences between a layer's ops. The prior
-    (blocks timed alone or in place) decides the rest. Why a shift per block: a block
-    timed on its own carries a call's overhead that it does not have inside a network
-    (ExecuTorch: about 6 us per program call, on blocks of 3-15 us; eager PyTorch: Python's
-    module call), so the prior is right up to a scale and a per-block constant. Returns
-    ``(b, s, floored)``: a fitted entry is kept at least ``GRAPH_FLOOR`` of its scaled prior
-    (a block never costs nothing; only too few or too noisy networks fit one that low),
-    and ``floored`` counts the entries that were."""
+    (blocks timed alone or in place) decides the rest. Why the shifts: a block timed on
+    its own carries what it does not do inside a network: a call's overhead (ExecuTorch:
+    about 6 us per program call, on blocks of 3-15 us; eager PyTorch: Python's module
+    call) and, for a lowered program, converting its input and output at the program's
+    boundary (int8: quantizing and dequantizing them), which grows with their size. On 30
+    held-out fbnet-cpu networks the io term took ExecuTorch int8 from within 10 % 0.867 to
+    1.000 (tau 0.926 to 0.945) and left fp32 as it was. Returns ``(b, s, floored)``: a
+    fitted entry is kept at least ``GRAPH_FLOOR`` of its (positive part of the) base, a
+    block never costs nothing; ``floored`` counts the entries that were."""
     block = torch.ones_like(prior)
     block[0] = 0.0
-    features = torch.stack([X @ prior, X @ block, X[:, 0]], dim=1)
-    s, c, c0 = torch.linalg.lstsq(features, y.unsqueeze(1)).solution.squeeze(1).tolist()
-    base = s * prior + c * block
-    base[0] += c0
+    terms = [prior, block] + ([io] if io is not None else [])
+    features = torch.stack([X @ t for t in terms] + [X[:, 0]], dim=1)
+    coef = torch.linalg.lstsq(features, y.unsqueeze(1)).solution.squeeze(1).tolist()
+    base = sum(c * t for c, t in zip(coef[:-1], terms))
+    base[0] += coef[-1]
     r = y - X @ base
     A = X.T @ X + ridge * torch.eye(X.shape[1], dtype=X.dtype)
     d = torch.linalg.solve(A, X.T @ r)
-    floor = GRAPH_FLOOR * abs(s) * prior
-    return torch.maximum(base + d, floor), s, int((base + d < floor).sum())
+    floor = GRAPH_FLOOR * torch.clamp(base, min=0.0)
+    return torch.maximum(base + d, floor), coef[0], int((base + d < floor).sum())
+
+
+def block_io(space: SearchSpace, keys: list) -> torch.Tensor:
+    """Per entry key: its block's input + output elements in units of 10^4 (0 for ``fixed``)."""
+    size = {"fixed": 0.0}
+    for layer in space.layers:
+        elements = layer.in_channels * layer.in_hw**2 + layer.out_channels * layer.out_hw**2
+        for op in space.ops:
+            size[(layer.shape_key, op)] = elements / 1e4
+    return torch.tensor([size[k] for k in keys], dtype=torch.float64)
 
 
 def _fitted(eager: Timing, ms: float, scale: float) -> Timing:
@@ -169,7 +193,7 @@ def _fit(space, prior_timings: dict, keys: list, archs, timings, prior_name: str
     prior = torch.tensor([fixed_prior] + [prior_timings[k].median_ms for k in keys[1:]], dtype=torch.float64)
     X = design_matrix(space, archs, keys)
     y = torch.tensor([t.median_ms for t in timings], dtype=torch.float64)
-    b, scale, floored = fit_entries(X, y, prior)
+    b, scale, floored = fit_entries(X, y, prior, io=block_io(space, keys))
     residual = (X @ b - y) / y
     out = {key: _fitted(prior_timings[key], float(b[j]), scale) for j, key in enumerate(keys[1:], start=1)}
     # the fixed part split between stem and head as the prior splits it

@@ -66,7 +66,9 @@ CONTEXTS = ("graph", "network", "isolated")
 # 3: the reference's level around a visit is a windowed median (one disturbed reading
 #    no longer scales its neighbours); LUT noise recorded and checked before caching.
 # A cached LUT of another version is profiled again (``lut.cache.ensure_lut``).
-PROTOCOL_VERSION = 3
+# 4: entries fitted to whole networks in the deployment target; the fit's base is the prior
+#    scaled and shifted per block and by the block's input + output size.
+PROTOCOL_VERSION = 4
 
 
 def isolated_units(space: SearchSpace, batch_size: int = 1):
