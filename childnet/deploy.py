@@ -27,12 +27,21 @@ __all__ = ["deployed_predictions", "export_deployable"]
 
 
 def export_deployable(
-    model, out_dir: Path, meta: dict, deploy: DeployConfig, splits, batch_size: int, stem: str = "model"
+    model,
+    out_dir: Path,
+    meta: dict,
+    deploy: DeployConfig,
+    splits,
+    batch_size: int,
+    stem: str = "model",
+    allow_portable: bool = False,
 ) -> dict:
     """Write the deployable file of ``model`` (eval mode, standard layout) into ``out_dir``
     as ``<stem><suffix>`` and return its record: ``file``, the target (``runtime``,
     ``precision``, ``runtime_version``), ``deploy_agreement`` and (int8) ``test_acc_int8``.
-    Eager PyTorch deploys the data file ``<stem>.weights.pt`` (written by the caller)."""
+    Eager PyTorch deploys the data file ``<stem>.weights.pt`` (written by the caller).
+    ``allow_portable`` (baselines): ops ExecuTorch leaves to its portable kernels are kept
+    and listed (``portable_ops``) instead of refused."""
     target = deploy.target()
     name = stem + SUFFIXES[target.runtime]
     record = {"file": name, **target.record()}
@@ -45,7 +54,10 @@ def export_deployable(
     calibration = None
     if target.precision == "int8":
         calibration = [x for x, _ in TensorLoader(splits.train, batch_size, max_batches=deploy.calibration_batches)]
-    program = lower(model, example, target, calibration)
+    portable = [] if allow_portable else None
+    program = lower(model, example, target, calibration, portable)
+    if portable:
+        record["portable_ops"] = portable
     runner = load_program(program, target, source=str(out_dir / name))
     agree, acc = deployed_predictions(model, runner, TensorLoader(splits.test, batch_size, shuffle=False))
     atomic_write_bytes(out_dir / name, program)

@@ -36,9 +36,14 @@ ONNX_OPSET = 17
 _PLUMBING = ("executorch_call_delegate", "getitem", "alloc", "view_copy", "_to_dim_order_copy")
 
 
-def lower(net: torch.nn.Module, example: torch.Tensor, target: DeployTarget, calibration=None) -> bytes:
+def lower(
+    net: torch.nn.Module, example: torch.Tensor, target: DeployTarget, calibration=None, portable: list | None = None
+) -> bytes:
     """The bytes of ``net`` (put in eval mode) deployed in ``target``. ``calibration``:
-    input batches for int8 (at least one sample); ignored for fp32."""
+    input batches for int8 (at least one sample); ignored for fp32. ExecuTorch: an op left
+    outside the XNNPACK delegate is refused with one line, unless ``portable`` is a list,
+    which then receives ``"<op> at <layer>"`` for each (a hand-designed baseline may keep
+    one, e.g. torchvision MnasNet's ``mean`` over the feature map, and is timed with it)."""
     net = net.eval()
     calibration = _samples(calibration) if target.precision == "int8" else None
     if target.runtime != "torchscript":
@@ -46,7 +51,7 @@ def lower(net: torch.nn.Module, example: torch.Tensor, target: DeployTarget, cal
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # deprecations of the exporters' internals, per call
         if target.runtime == "executorch":
-            return _executorch(net, example, calibration)
+            return _executorch(net, example, calibration, portable)
         if target.runtime == "onnxruntime":
             return _onnx(net, example, calibration)
         buffer = io.BytesIO()
@@ -62,14 +67,21 @@ def _samples(calibration) -> list[torch.Tensor]:
     return samples
 
 
-def _executorch(net, example, calibration) -> bytes:
+def _executorch(net, example, calibration, portable) -> bytes:
     from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
     from executorch.exir import to_edge_transform_and_lower
 
     if calibration is not None:
         net = _quantize_pt2e(net, example, calibration)
     edge = to_edge_transform_and_lower(torch.export.export(net, (example,)), partitioner=[XnnpackPartitioner()])
-    _check_delegated(edge.exported_program().graph_module)
+    outside = _outside_delegate(edge.exported_program().graph_module)
+    if outside and portable is None:
+        raise UserError(
+            f"executorch/XNNPACK cannot lower op {outside[0]}: it would run on the portable kernels; deploy with "
+            f"onnxruntime or choose other ops"
+        )
+    if portable is not None:
+        portable.extend(outside)
     return edge.to_executorch().buffer
 
 
@@ -87,8 +99,9 @@ def _quantize_pt2e(net, example, calibration):
     return convert_pt2e(module)
 
 
-def _check_delegated(graph_module) -> None:
-    """Refuse a program with compute outside the XNNPACK delegate (one line: op, layer)."""
+def _outside_delegate(graph_module) -> list[str]:
+    """``"<op> at layer <module path>"`` for every compute node left outside the delegate."""
+    outside = []
     for node in graph_module.graph.nodes:
         if node.op != "call_function":
             continue
@@ -96,11 +109,9 @@ def _check_delegated(graph_module) -> None:
         if any(p in name for p in _PLUMBING) or "quantize_per" in name:
             continue
         stack = node.meta.get("nn_module_stack") or {}
-        layer = next(reversed(stack.values()))[0] if stack else "?"
-        raise UserError(
-            f"executorch/XNNPACK cannot lower op {name} at layer {layer or '(top)'}: it would run on the portable "
-            f"kernels; deploy with onnxruntime or choose other ops"
-        )
+        layer = next(reversed(stack.values()))[0] if stack else ""
+        outside.append(f"{name} at layer {layer or '(top)'}")
+    return outside
 
 
 def _onnx(net, example, calibration) -> bytes:

@@ -78,6 +78,7 @@ class DeployRecord(TypedDict):
     file: NotRequired[str]  # in the childnet folder: model.pte, model.onnx, model.pt, model.weights.pt
     deploy_agreement: NotRequired[float]  # share of test images whose top-1 equals the PyTorch model's
     test_acc_int8: NotRequired[float]  # int8: the program's own test accuracy
+    portable_ops: NotRequired[list[str]]  # a baseline's ops ExecuTorch runs outside XNNPACK ("<op> at layer <path>")
 
 
 class MeasuredRecord(TypedDict):

@@ -206,7 +206,7 @@ def recommended_line(rec: dict | None) -> str:
     }[rec["meets_budget"]]
     model = rec.get("model") or rec.get("weights") or "not exported"
     int8 = (
-        f" test_acc_int8={rec['test_acc_int8']:.4f} (-{rec['int8_drop_points']:.2f} points)"
+        f" test_acc_int8={rec['test_acc_int8']:.4f} ({-rec['int8_drop_points']:+.2f} points)"
         if rec.get("test_acc_int8") is not None and rec.get("int8_drop_points") is not None
         else ""
     )

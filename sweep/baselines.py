@@ -68,7 +68,9 @@ def train_baseline(cfg: ExperimentConfig, name: str, width: float, out_dir: Path
     }
     save_model_data(model, out_dir / f"{name}.weights.pt", meta)
     # the deployed file in the sweep's target, as a childnet's (measured in the same runtime)
-    deployed = export_deployable(model, out_dir, meta, cfg.deploy, splits, cfg.child.batch_size, stem=name)
+    deployed = export_deployable(
+        model, out_dir, meta, cfg.deploy, splits, cfg.child.batch_size, stem=name, allow_portable=True
+    )
     # modeled energy by the model this host's LUT uses (lut.profile), so a baseline compares with a
     # childnet's LUT energy where no meter measures; labeled model:<name>, never measured
     energy_model = get_energy_model(DEFAULT_ENERGY_MODEL)

@@ -194,6 +194,10 @@ def test_an_op_xnnpack_cannot_run_is_named_with_its_layer():
 
     with pytest.raises(UserError, match=r"cannot lower op .*cumsum.* at layer"):
         lower(Odd(), torch.zeros(1, 1, 8, 8), ET)
+    portable = []  # a baseline keeps it, listed, and is timed with it
+    program = lower(Odd(), torch.zeros(1, 1, 8, 8), ET, portable=portable)
+    assert len(portable) == 1 and "cumsum" in portable[0]
+    assert load_program(program, ET)(torch.zeros(1, 1, 8, 8)).shape == (1, 4, 6, 6)
 
 
 @pytest.mark.parametrize(
