@@ -43,10 +43,9 @@ def main() -> None:
     record = json.loads((experiment / "sweep.json").read_text())
     cfg = config_from_dict(record["config"])
     rec = json.loads((experiment / "report" / "report.json").read_text())["recommended"]
-    trial = rec["trial"]
+    trial = rec["trial_dir"]
     metrics = json.loads((experiment / trial / "child" / "metrics.json").read_text())
-    owner = metrics.get("reused_from") or trial
-    model, meta = load_model_data(experiment / owner / "child" / "model.weights.pt")
+    model, meta = load_model_data(rec["weights"])
     d = cfg.data
     splits = make_splits(d.dataset, meta["input_shape"], d.root, False, d.train_size, d.test_size, 0.2, d.seed)
     batches = cfg.child.batch_size
