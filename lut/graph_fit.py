@@ -85,7 +85,8 @@ def fit_entries(
     r = y - X @ base
     A = X.T @ X + ridge * torch.eye(X.shape[1], dtype=X.dtype)
     d = torch.linalg.solve(A, X.T @ r)
-    floor = GRAPH_FLOOR * torch.clamp(base, min=0.0)
+    # never zero: a base at or below 0 (too few or too noisy networks) falls back to a sliver of the prior
+    floor = GRAPH_FLOOR * torch.maximum(base, 0.05 * abs(coef[0]) * prior)
     return torch.maximum(base + d, floor), coef[0], int((base + d < floor).sum())
 
 
