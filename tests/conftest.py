@@ -41,6 +41,27 @@ def smoke_lut(tmp_path_factory):
     return path
 
 
+@pytest.fixture(scope="module")
+def space():
+    """The small CPU preset at half width, 10 classes: every kind of layer (stride 2, channel
+    changes with 1x1-projection skips, identity skips, residual and grouped ops), quick to train."""
+    from hwnas.space import get_space
+
+    return get_space("fbnet-cpu", 0.5, 10)
+
+
+@pytest.fixture(scope="module")
+def cost(space):
+    """In-memory LUT costs for ``space`` (fixed 1.5 ms, layer x op entries 0.0, 0.1, ...)
+    standing for a LUT file, so a childnet trains without profiling one."""
+    import torch
+
+    from lut.cost import CostTensors
+
+    lat = torch.arange(space.num_layers * len(space.ops), dtype=torch.float32).view(space.num_layers, -1) / 10
+    return CostTensors(space.ops, 1.5, lat)
+
+
 @pytest.fixture
 def free_port() -> int:
     """A loopback port nothing listens on now: for a server to bind, or for a connection that must fail."""

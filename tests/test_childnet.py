@@ -17,7 +17,6 @@ from hwnas.flops import count_flops
 from hwnas.network import build_network
 from hwnas.space import get_space
 from hwnas.target import DeployTarget
-from lut.cost import CostTensors
 
 SMALL = [
     "space.preset=fbnet-cpu",
@@ -38,17 +37,6 @@ ARCH = ["k3_e3", "skip", "k5_e1_g2", "skip", "k3_e6", "k5_e3", "skip", "k3_e1"]
 
 def config(*overrides):
     return load_config(None, SMALL + list(overrides))
-
-
-@pytest.fixture(scope="module")
-def space():
-    return get_space("fbnet-cpu", 0.5, 10)
-
-
-@pytest.fixture(scope="module")
-def cost(space):
-    lat = torch.arange(space.num_layers * len(space.ops), dtype=torch.float32).view(space.num_layers, -1) / 10
-    return CostTensors(space.ops, 1.5, lat)
 
 
 def test_flops_of_the_all_skip_network_by_hand():

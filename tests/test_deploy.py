@@ -18,9 +18,7 @@ from hwnas.errors import UserError
 from hwnas.lower import lower
 from hwnas.network import build_network
 from hwnas.runner import load_program, read_program
-from hwnas.space import get_space
 from hwnas.target import DeployTarget, require_runtime
-from lut.cost import CostTensors
 
 SMALL = [
     "space.preset=fbnet-cpu",
@@ -36,17 +34,6 @@ ARCH = ["k3_e3", "skip", "k5_e1_g2", "skip", "k3_e6", "k5_e3", "skip", "k3_e1"]
 ET, ORT = DeployTarget("executorch"), DeployTarget("onnxruntime")
 
 pytestmark = pytest.mark.usefixtures("one_thread")
-
-
-@pytest.fixture(scope="module")
-def space():
-    return get_space("fbnet-cpu", 0.5, 10)
-
-
-@pytest.fixture(scope="module")
-def cost(space):
-    lat = torch.arange(space.num_layers * len(space.ops), dtype=torch.float32).view(space.num_layers, -1) / 10
-    return CostTensors(space.ops, 1.5, lat)
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from hwnas.space import get_space
 from hwnas.timing import fixed_threads
 from supernet.model import Supernet
 
@@ -26,14 +25,6 @@ def _step(net, x, y, masks, execution, channels_last=False):
     grads = {n: p.grad.clone() for n, p in net.named_parameters() if p.grad is not None}
     buffers = {n: b.clone() for n, b in net.named_buffers()}
     return loss.detach(), grads, buffers
-
-
-@pytest.fixture(scope="module")
-def space():
-    # the small CPU preset has every case of the 22-layer space: stride-2 layers,
-    # channel changes at stride 1 and 2 (skips with a 1x1 projection), identity skips,
-    # residual blocks and grouped ops
-    return get_space("fbnet-cpu", 0.5, 10)
 
 
 @pytest.mark.parametrize("channels_last", [False, True])

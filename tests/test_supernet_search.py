@@ -9,7 +9,6 @@ import torch
 
 from hwnas.config import load_config
 from hwnas.errors import UserError
-from hwnas.space import get_space
 from lut.cost import CostTensors
 from supernet.search import main, run_search, run_warmup
 
@@ -34,11 +33,6 @@ CHEAP_LAT, CHEAP_ENER = 8, 0  # "skip" is cheap in latency, "k3_e1" in energy
 
 def config(*overrides):
     return load_config(None, SMALL + list(overrides))
-
-
-@pytest.fixture(scope="module")
-def space():
-    return get_space("fbnet-cpu", 0.5, 10)
 
 
 @pytest.fixture(scope="module")
