@@ -48,7 +48,7 @@ def export_deployable(
     if target.runtime == "pytorch":
         return record
     if target.runtime == "torchscript":
-        export_model(model, out_dir / name, meta, "torchscript")  # code: for trusted use only
+        export_model(model, out_dir / name, meta)  # code: for trusted use only
         return record
     example = torch.zeros(1, *meta["input_shape"])
     calibration = None

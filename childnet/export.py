@@ -1,9 +1,10 @@
 """A childnet's files: the deployment artifact and the data file a device measures.
 
-- ``model.pt`` (``export_model``): TorchScript (or a ``torch.export`` program) carrying
-  its metadata as an extra file. It is *code*: loading it runs what it says (a crafted
-  TorchScript file can write files while it loads, a ``torch.export`` archive
-  unpickles). Deploy only such files from a trusted source; nothing here measures one.
+- ``model.pt`` (``export_model``): TorchScript (the deprecated ``torchscript`` target)
+  carrying its metadata as an extra file. It is *code*: loading it runs what it says (a
+  crafted TorchScript file can write files while it loads). Deploy only such files from
+  a trusted source; nothing here measures one. The other targets' files:
+  ``childnet.deploy``.
 - ``model.weights.pt`` (``save_model_data`` / ``load_model_data``): plain data, what
   ``childnet.measure`` loads. ``{"meta": {...}, "state_dict": {name: tensor}}`` written
   by ``torch.save``; read with ``torch.load(weights_only=True)`` after checking that the
@@ -33,7 +34,6 @@ from hwnas.io import atomic_save, atomic_write
 __all__ = [
     "DATA_FORMAT",
     "DATA_NAME",
-    "EXPORT_FORMATS",
     "META_NAME",
     "export_model",
     "load_exported",
@@ -42,7 +42,6 @@ __all__ = [
     "save_model_data",
 ]
 
-EXPORT_FORMATS = ("torchscript", "export")
 META_NAME = "hwnas.json"
 DATA_FORMAT = "hwnas-model-data"
 DATA_VERSION = 1
@@ -58,24 +57,19 @@ MAX_WIDTH = 16.0
 MAX_CLASSES = 100_000
 
 
-def export_model(model: torch.nn.Module, path, meta: dict, fmt: str = "torchscript") -> Path:
-    """Write ``model`` (eval mode) to ``path`` atomically. ``meta`` must hold
-    ``input_shape`` ([C, H, W]); it is stored inside the file."""
-    if fmt not in EXPORT_FORMATS:
-        raise ValueError(f"unknown export format {fmt!r}; expected one of {EXPORT_FORMATS}")
+def export_model(model: torch.nn.Module, path, meta: dict) -> Path:
+    """Write ``model`` (eval mode) as TorchScript to ``path`` atomically (the deprecated
+    ``torchscript`` target's file). ``meta`` must hold ``input_shape`` ([C, H, W]); it is
+    stored inside the file."""
     path = Path(path)
-    meta = {**meta, "format": fmt}
-    extra = {META_NAME: json.dumps(meta)}
+    extra = {META_NAME: json.dumps({**meta, "format": "torchscript"})}
     model = model.eval()
     example = torch.zeros(1, *meta["input_shape"])
 
     def write(tmp):
         with torch.no_grad(), warnings.catch_warnings():
-            warnings.simplefilter("ignore", FutureWarning)  # torch.jit is deprecated but still the most portable
-            if fmt == "torchscript":
-                torch.jit.save(torch.jit.trace(model, example), tmp, _extra_files=extra)
-            else:
-                torch.export.save(torch.export.export(model, (example,)), tmp, extra_files=extra)
+            warnings.simplefilter("ignore", FutureWarning)  # torch.jit is deprecated: old setups only
+            torch.jit.save(torch.jit.trace(model, example), tmp, _extra_files=extra)
 
     return atomic_write(path, write)
 
