@@ -30,16 +30,23 @@ from lut.remote import parse_device, profile_on_ray
 from lut.session import profile_data
 from lut.table import Lut, save_lut
 
-__all__ = ["profile_lut"]
+__all__ = ["fit_per_op_for", "profile_lut"]
 
 DEFAULT_TIMING = TimingProtocol()
 DEFAULT_CONTEXT = "graph"
 DEFAULT_PER_OP = 3
 DEFAULT_ENERGY_MODEL = "horowitz45nm"
-# whole lowered networks per (layer, op) in a runtime target's fit: lowering costs seconds
-# per network (hwnas.lower), and the per-block prior in the same runtime carries the rest
+# whole lowered networks per (layer, op) in a runtime target's fit: the per-block prior in
+# the same runtime carries the rest. ExecuTorch lowering costs 6 s per network (11 s int8)
+# and 2 per op held out as well as 4 (lut/README); ONNX Runtime's 0.1 s buys the 4 it needs.
+FIT_PER_OP = {"executorch": 2}
 DEFAULT_FIT_PER_OP = 4
 DEFAULT_TARGET = DeployTarget()
+
+
+def fit_per_op_for(target: DeployTarget, given: int | None = None) -> int:
+    """``given``, else the runtime's default number of fit networks per (layer, op)."""
+    return given if given is not None else FIT_PER_OP.get(target.runtime, DEFAULT_FIT_PER_OP)
 
 
 def profile_lut(
@@ -60,7 +67,7 @@ def profile_lut(
     seed: int = 0,
     calibrate: int = 0,
     target: DeployTarget = DEFAULT_TARGET,
-    fit_per_op: int = DEFAULT_FIT_PER_OP,
+    fit_per_op: int | None = None,
 ) -> Lut:
     """Profile ``space`` on ``device`` (``local`` or ``ray:<resource>``) into a ``Lut``.
 
@@ -70,8 +77,10 @@ def profile_lut(
     records a one-parameter fit in the LUT's ``calibration`` block, which estimates
     then apply (see ``lut/README.md``). ``target``: the runtime and precision the entries
     describe (default ExecuTorch fp32); ``fit_per_op``: whole lowered networks per op and
-    layer that the entries are fitted to (``lut.graph_fit.time_in_target``).
+    layer that the entries are fitted to (``lut.graph_fit.time_in_target``; default
+    ``fit_per_op_for(target)``).
     """
+    fit_per_op = fit_per_op_for(target, fit_per_op)
     resource = parse_device(device)
     if context not in CONTEXTS:
         raise UserError(f"unknown profiling context {context!r}; expected one of {', '.join(CONTEXTS)}")
@@ -152,8 +161,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--fit-per-op",
         type=int,
-        default=DEFAULT_FIT_PER_OP,
-        help="executorch/onnxruntime: whole lowered networks per (layer, op) the entries are fitted to",
+        default=None,
+        help=f"executorch/onnxruntime: whole lowered networks per (layer, op) the entries are fitted to "
+        f"(default: {FIT_PER_OP['executorch']} for executorch, {DEFAULT_FIT_PER_OP} otherwise)",
     )
     add_target_flags(p)
     p.add_argument("--seed", type=int, default=0)

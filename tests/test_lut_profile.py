@@ -297,3 +297,14 @@ def test_calibrate_records_fit_and_networks():
     assert lut.latency_ms(cal["archs"][0]) == pytest.approx(cal["latency_scale"] * cal["raw_predicted_ms"][0])
     with pytest.raises(UserError, match="--calibrate"):
         profile_lut(space, calibrate=1, **FAST)
+
+
+def test_fit_networks_per_op_follow_the_runtime_unless_given():
+    """ExecuTorch lowering costs seconds per network, so its fit takes 2 per (layer, op);
+    ONNX Runtime lowers in 0.1 s and needs 4 to rank as well (lut/README)."""
+    from lut.profile import fit_per_op_for
+
+    assert fit_per_op_for(DeployTarget("executorch")) == 2
+    assert fit_per_op_for(DeployTarget("executorch", "int8")) == 2
+    assert fit_per_op_for(DeployTarget("onnxruntime")) == 4
+    assert fit_per_op_for(DeployTarget("executorch"), 5) == 5
