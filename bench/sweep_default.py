@@ -12,7 +12,8 @@ prints, last line, ``wall_s=<s> best_acc=<fraction> overhead_s=<s per trial> dis
 lut_within_10pct=<f> lut_tau=<f> measured_rel_iqr=<f>``:
 
 - ``wall_s``: wall time of the whole command (Ray start, LUT, shared warm-up,
-  baselines, all trials, summary);
+  baselines, all trials, measurements, summary, and the final stage, whose own time
+  ``final_s`` the first line gives: ``bench/final_model.py`` reads its model);
 - ``best_acc``: best childnet test accuracy among the finished trials;
 - ``overhead_s``: the sweep's wall time not spent inside trials' own work, per trial:
   ``(wall_s - sum(trial_seconds) / concurrency) / trials``, where ``trial_seconds`` is
@@ -86,12 +87,13 @@ def main() -> None:
     work = sum(r.get("trial_seconds") or 0.0 for r in rows)
     overhead = (wall - work / concurrency) / max(len(rows), 1)
     prep = record["runs"][-1].get("prepare_s")
+    final_s = record["runs"][-1].get("final_s")
     warm = (record.get("warmup") or {}).get("seconds")
     reused = sum(1 for r in done if r.get("reused_from"))
     deploy = record["config"].get("deploy", {})
     print(
         f"experiment={experiment} exit={code} trials={len(rows)} finished={len(done)} reused={reused} "
-        f"concurrency={concurrency} work_s={work:.1f} prepare_s={prep} warmup_s={warm} "
+        f"concurrency={concurrency} work_s={work:.1f} prepare_s={prep} warmup_s={warm} final_s={final_s} "
         f"target={deploy.get('runtime')}-{deploy.get('precision')}"
     )
     fid = fidelity(experiment, record["luts"][0])

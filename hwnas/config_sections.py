@@ -19,6 +19,7 @@ __all__ = [
     "ChildConfig",
     "DataConfig",
     "DeployConfig",
+    "FinalConfig",
     "ExperimentConfig",
     "LossConfig",
     "LutConfig",
@@ -191,6 +192,24 @@ class BaselinesConfig:
 
 
 @dataclass
+class FinalConfig:
+    """The take-home model (``childnet.finalize``): after the measurement phase the sweep's
+    recommended childnet is trained again from scratch on the whole training split with this
+    longer recipe (the search's childnets only get ``child``'s proxy recipe)."""
+
+    epochs: int = 10  # 0: no final stage
+    lr: float = 0.1
+    weight_decay: float = 5e-5
+    label_smoothing: float = 0.1
+    augment: bool = True  # random crop + flip of the training images
+    train_size: int | None = None  # None: the whole training split (a subset for quick checks)
+    batch_size: int = 128
+    threads: int | None = None  # None: every core (nothing else of the sweep runs then)
+    top_k: int = 1  # the recommended model and the next best of the report's front
+    seed: int = 0
+
+
+@dataclass
 class ExperimentConfig:
     space: SpaceConfig = field(default_factory=SpaceConfig)
     data: DataConfig = field(default_factory=DataConfig)
@@ -202,6 +221,7 @@ class ExperimentConfig:
     measure: MeasureConfig = field(default_factory=MeasureConfig)
     sweep: SweepConfig = field(default_factory=SweepConfig)
     baselines: BaselinesConfig = field(default_factory=BaselinesConfig)
+    final: FinalConfig = field(default_factory=FinalConfig)
 
     def search_space(self, width: float | None = None) -> SearchSpace:
         """The search space this config describes (the one place it is built): the preset

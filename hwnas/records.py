@@ -19,6 +19,8 @@ from typing import Literal, NotRequired, TypedDict
 __all__ = [
     "ArchRecord",
     "DeployRecord",
+    "FinalMetricsRecord",
+    "FinalRecord",
     "LutEstimate",
     "MeasuredRecord",
     "MetricsRecord",
@@ -133,6 +135,20 @@ class MetricsRecord(TypedDict):
     weights: str | None
     reused_from: str | None
     deploy: NotRequired[DeployRecord | None]  # null with child.export: none
+
+
+class FinalRecord(TypedDict):
+    """``final``: how a final model was trained (``childnet.finalize``)."""
+
+    recipe: dict  # the config's final section
+    trial: NotRequired[str | None]  # the trial whose architecture it is
+    proxy_test_acc: NotRequired[float | None]  # that trial's childnet (child recipe) test accuracy
+
+
+class FinalMetricsRecord(MetricsRecord):
+    """``final/<trial folder>/metrics.json``: a childnet's metrics, trained with the final recipe."""
+
+    final: FinalRecord
 
 
 class ResultRow(TypedDict):

@@ -16,6 +16,7 @@ import pandas as pd
 from .columns import BASE_COLUMNS, lut_columns, numeric_columns
 from .deploy import experiment_deploy
 from .errors import ParetoInputError
+from .final_model import read_final_models
 from .trial_folder import Unreadable, load_json, read_trial
 
 __all__ = ["Experiment", "read_experiment"]
@@ -34,6 +35,7 @@ class Experiment:
     sweep: dict = field(default_factory=dict)
     problems: list = field(default_factory=list)  # one line each, file named
     deploy: dict = field(default_factory=dict)  # report.json's deploy (pareto.deploy.experiment_deploy)
+    finals: list = field(default_factory=list)  # the final stage's models (pareto.final_model)
 
 
 def _find_trial_dirs(root: str, skip: str | None) -> list:
@@ -150,6 +152,14 @@ def read_experiment(root: str, skip_dir: str | None = None) -> Experiment:
         trials[col] = pd.to_numeric(trials[col], errors="coerce")
     config = sweep.get("config") if isinstance(sweep.get("config"), dict) else {}
     deploy = experiment_deploy(trials, _lut_deploy(root, sweep), config.get("deploy"))
+    finals = read_final_models(root, problems)
     return Experiment(
-        root=root, trials=trials, luts=luts, baselines=baselines, sweep=sweep, problems=problems, deploy=deploy
+        root=root,
+        trials=trials,
+        luts=luts,
+        baselines=baselines,
+        sweep=sweep,
+        problems=problems,
+        deploy=deploy,
+        finals=finals,
     )

@@ -29,6 +29,7 @@ __all__ = [
     "mark_budget",
     "recommended_line",
     "recommended_model",
+    "recommended_models",
     "recommended_section",
 ]
 
@@ -176,6 +177,21 @@ def recommended_model(exp: Experiment) -> dict | None:
     rec.update(_files(exp.root, rec), **_energy(rec), **_target(rec))
     rec["note"] = _note(rec)
     return {key: rec.get(key) for key in _KEYS}
+
+
+def recommended_models(exp: Experiment, k: int) -> list[dict]:
+    """The recommended model, then the rule's next picks among the other architectures,
+    ``k`` at most (the final stage trains them: ``sweep.final``)."""
+    finished = exp.trials[exp.trials["status"] == "finished"]
+    candidates = [_candidate(row, exp.luts) for row in finished.to_dict("records")]
+    chosen = []
+    while len(chosen) < k:
+        rec = recommend(candidates, budget_of(exp.sweep))
+        if rec is None:
+            break
+        chosen.append({key: rec.get(key) for key in _KEYS})
+        candidates = [c for c in candidates if c["ops"] != rec["ops"]]
+    return chosen
 
 
 def budget_text(budget: dict | None) -> str:

@@ -23,6 +23,7 @@ from .columns import lut_columns, search_lut
 from .compare import compare_experiments, strategy_of
 from .errors import ParetoInputError
 from .experiment import read_experiment
+from .final_model import final_line
 from .knob_effects import knob_effects
 from .recommended import mark_budget, recommended_line, recommended_model
 from .report_files import json_safe, pareto_table, write_all
@@ -48,6 +49,8 @@ def build_report(experiment_dir: str, out_dir: str, vs: str | None = None) -> di
     budget = budget_of(exp.sweep)
     trials = mark_budget(exp.trials, exp.luts, budget)
     recommended = recommended_model(exp)
+    # the current recommendation's final model first (a resumed sweep may have recommended another before)
+    exp.finals.sort(key=lambda row: row["trial_id"] != (recommended or {}).get("trial_id"))
     fronts = compute_fronts(trials, exp.luts)
     stats = lut_error_stats(trials, exp.luts)
     pareto_df = pareto_table(trials, fronts)
@@ -63,6 +66,7 @@ def build_report(experiment_dir: str, out_dir: str, vs: str | None = None) -> di
             "counts": {"trials": len(trials), **trials["status"].value_counts().to_dict()},
             "budget": budget,
             "recommended": recommended,
+            "final_models": exp.finals,
             "luts": exp.luts,
             "fronts": fronts,
             "lut_vs_measured": stats,
@@ -122,6 +126,8 @@ def main(argv=None) -> int:
     print(f"{report['counts']['trials']} trials ({counts}); report in {os.path.join(args.out, 'report.html')}")
     print(f"deployment target: {report['deploy']['label']}")
     print(recommended_line(report["recommended"]))
+    if report["final_models"]:
+        print(final_line(report["final_models"]))
     for front in report["fronts"]:
         hv = "n/a" if front["hypervolume"] is None else f"{front['hypervolume']:.6g}"
         print(f"front {front['name']}: {len(front['trial_ids'])} trials, hypervolume {hv}")

@@ -12,6 +12,7 @@ from .baseline_tables import table_sections
 from .budget import budget_of
 from .columns import lut_columns, search_lut, short_lut_name
 from .deploy import target_label
+from .final_model import final_section
 from .quality_sections import comparison_section, knob_effects_section
 from .recommended import budget_text, recommended_section
 
@@ -298,6 +299,7 @@ def report_html(
     sources = energy_sources(trials, exp.luts, _target(exp))
     sections = [
         _meta_section(exp, trials, sources),
+        *filter(None, [final_section(exp.finals)]),
         recommended_section(recommended, budget_of(exp.sweep)),
         *table_sections(*tables, _target(exp)),
         _fronts_section(exp, fronts),

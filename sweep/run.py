@@ -25,6 +25,7 @@ from hwnas.data import check_dataset
 from hwnas.errors import cli_main
 from hwnas.ray_connect import check_address
 from sweep.experiment import RECORD, check_name, open_record, write_json
+from sweep.final import final_stage
 from sweep.knobs import KnobSampler, StartCosts
 from sweep.measurements import measurement_phase
 from sweep.options import build_parser, check_static, resolve_config
@@ -42,9 +43,7 @@ def _knob_sampler(cfg: ExperimentConfig, start: StartCosts, warmup: dict | None)
     return KnobSampler(cfg.sweep, cfg.sweep.mode, dataclasses.replace(start, ce=ce), delta_fixed=cfg.loss.delta)
 
 
-def _print_outcome(summary: dict, recommended: str, experiment: Path, args) -> None:
-    print(summary["text"])
-    print(recommended)
+def _print_outcome(summary: dict, experiment: Path, args) -> None:
     if summary["unfinished"]:
         print(f"continue: python -m sweep.run --resume --storage {args.storage} --name {args.name}")
     print(f"results: {experiment}   (tensorboard --logdir {experiment})")
@@ -99,16 +98,20 @@ def main(argv=None) -> None:
 
     summary = summarize(results, metrics, directions)
     phase = measurement_phase(cfg, experiment) if cfg.measure.device == "local" else None
-    recommended = recommendation(experiment)  # after the measurements: judged on them
+    print(summary["text"])
+    print(recommendation(experiment))  # after the measurements: judged on them
+    # the take-home model once the search is complete (an unfinished one may recommend another)
+    final = final_stage(cfg, experiment) if not summary["unfinished"] else None
     record["runs"][-1].update(
         wall_s=time.perf_counter() - started,
         prepare_s=prepared,
         trials_s=trials_done - prepared,
         measure_s=phase and phase["seconds"],
+        final_s=final and final["seconds"],
         **{k: summary[k] for k in ("finished", "failed")},
     )
     write_json(experiment / RECORD, record)
-    _print_outcome(summary, recommended, experiment, args)
+    _print_outcome(summary, experiment, args)
 
 
 if __name__ == "__main__":

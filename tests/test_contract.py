@@ -10,7 +10,15 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from hwnas.records import ArchRecord, MetricsRecord, ResultRow, SweepRecord, check_record, result_rows
+from hwnas.records import (
+    ArchRecord,
+    FinalMetricsRecord,
+    MetricsRecord,
+    ResultRow,
+    SweepRecord,
+    check_record,
+    result_rows,
+)
 from pareto.synthetic import write_rows_experiment, write_synthetic_experiment
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -49,7 +57,22 @@ def test_a_real_sweep_matches_the_records_and_the_report_reads_it(tmp_path, smok
         timeout=300,
     )
     assert report.returncode == 0, report.stderr[-3000:]
-    assert json.loads((tmp_path / "r" / "report.json").read_text())["counts"] == {"trials": 2, "finished": 2}
+    out = json.loads((tmp_path / "r" / "report.json").read_text())
+    assert out["counts"] == {"trials": 2, "finished": 2}
+    # the final stage trained the recommended architecture again with the final recipe (1 epoch here)
+    [final_dir] = (experiment / "final").iterdir()
+    final = json.loads((final_dir / "metrics.json").read_text())
+    check_record(final, FinalMetricsRecord, "final metrics.json")
+    rec = out["recommended"]
+    assert final_dir.name == rec["trial_dir"] and final["final"]["trial"] == rec["trial_id"]
+    assert final["ops"] == out["recommended"]["ops"].split() and final["epochs"] == final["final"]["recipe"]["epochs"]
+    assert final["final"]["proxy_test_acc"] == out["recommended"]["test_acc"]
+    assert (final_dir / final["model"]).is_file() and final["measured"]["latency_ms"] > 0
+    [row] = out["final_models"]
+    assert row["test_acc"] == final["test_acc"] and row["proxy_test_acc"] == out["recommended"]["test_acc"]
+    assert f"final model: {row['trial_id']} test_acc={final['test_acc']:.4f}" in run.stdout
+    html = (tmp_path / "r" / "report.html").read_text()
+    assert html.index("Final model") < html.index("Recommended model")
     trials = pd.read_csv(tmp_path / "r" / "trials.csv").to_dict("records")
     assert len(trials) == 2 and all(t["status"] == "finished" for t in trials)
     for t in trials:

@@ -146,7 +146,8 @@ def sweep(name: str) -> str:
 <p><button id="resume">resume</button> <label>to <input id="resume-trials" type="number" min="1" step="1"
 placeholder="as many" style="width:6em"> trials in all</label> <button id="stop" hidden>stop</button>
 <a id="report" href="#" hidden>open the report</a></p>
-<p class="error" id="resume-error"></p><p id="optuna"></p><div id="recommended" class="card"></div>
+<p class="error" id="resume-error"></p><p id="optuna"></p>
+<div id="final" class="card"></div><div id="recommended" class="card"></div>
 <section class="card"><h2>Trials</h2><table id="trials"><thead><tr><th>trial</th><th>phase</th><th>epoch</th>
 <th>test acc</th><th>LUT lat (ms)</th><th>LUT energy (mJ)</th><th>measured (ms)<br><span id="target-head"></span></th>
 <th>budget</th><th>knobs</th>

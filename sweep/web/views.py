@@ -207,6 +207,7 @@ def sweep_view(storage: Path, name: str, procs: dict) -> dict | None:
         "trials": [_trial(storage, t) for t in trials],
         "report": (folder / "report" / "report.html").is_file(),
         "recommended": _recommended(storage, folder, report),
+        "final": _final(storage, folder, report),
         "files": downloads(storage, folder, SWEEP_FILES),
     }
 
@@ -258,4 +259,24 @@ def _recommended(storage: Path, folder: Path, report) -> dict | None:
         "target": rec.get("target_label") or _target(metrics),
         "note": rec.get("note"),
         "files": downloads(storage, trial, (*_child_files(metrics), "search/arch.json")),
+    }
+
+
+def _final(storage: Path, folder: Path, report) -> dict | None:
+    """The report's first final model (``report.json`` ``final_models``) and its files."""
+    rows = report.get("final_models") if isinstance(report, dict) else None
+    row = rows[0] if isinstance(rows, list) and rows and isinstance(rows[0], dict) else None
+    name = Path(row["folder"]).name if row and isinstance(row.get("folder"), str) else ""
+    if not TRIAL.fullmatch(name):
+        return None
+    trial = folder / "final" / name  # a trial folder's name checked above, never a path from the file
+    metrics = read_json_or_none(trial / "metrics.json")
+    return {
+        "trial": row.get("trial_id"),
+        "test_acc": row.get("test_acc"),
+        "proxy_test_acc": row.get("proxy_test_acc"),
+        "test_acc_int8": row.get("test_acc_int8"),
+        "latency_ms": row.get("measured_latency_ms"),
+        "target": row.get("target_label") or _target(metrics),
+        "files": downloads(storage, trial, (f.removeprefix("child/") for f in _child_files(metrics))),
     }

@@ -181,6 +181,12 @@ function initSweep(name) {
       (rec.test_acc_int8 === null || rec.test_acc_int8 === undefined ? "" : `, int8 ${fmt(rec.test_acc_int8)}`) +
       `, deployed in ${esc(rec.target || "target unknown")}; ` +
       `${esc(rec.note || "")}<ul class="inline">${fileList(rec.files, true)}</ul>` : "";
+    const fin = v.final;
+    $("final").innerHTML = fin ? `<b>final model:</b> ${esc(fin.trial)} trained with the final recipe, ` +
+      `test accuracy ${fmt(fin.test_acc)} (proxy ${fmt(fin.proxy_test_acc)})` +
+      (fin.test_acc_int8 === null || fin.test_acc_int8 === undefined ? "" : `, int8 ${fmt(fin.test_acc_int8)}`) +
+      (fin.latency_ms === null || fin.latency_ms === undefined ? "" : `, ${fmt(fin.latency_ms)} ms measured`) +
+      ` in ${esc(fin.target || "target unknown")}<ul class="inline">${fileList(fin.files, true)}</ul>` : "";
     $("files").innerHTML = fileList(v.files);
     return v.status.state === "running";
   }, 3000);

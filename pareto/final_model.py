@@ -1,0 +1,95 @@
+"""The take-home model(s) of the sweep's final stage (``<experiment>/final/<trial>/metrics.json``,
+written by ``childnet.finalize``; docs/formats.md): the report's first section and
+report.json's ``final_models``.
+
+A final model has the recommended architecture trained with the longer ``final`` recipe; its
+proxy accuracy is what the search's childnet of that trial reached with the ``child`` recipe.
+"""
+
+import glob
+import os
+
+import pandas as pd
+
+from . import page
+from .deploy import target_label
+from .trial_folder import Unreadable, load_json
+
+__all__ = ["FINAL_DIR", "final_line", "final_section", "read_final_models"]
+
+FINAL_DIR = "final"
+
+
+def _row(folder: str, root: str, metrics: dict) -> dict:
+    final = metrics.get("final") if isinstance(metrics.get("final"), dict) else {}
+    measured = metrics.get("measured") if isinstance(metrics.get("measured"), dict) else {}
+    deploy = metrics.get("deploy") if isinstance(metrics.get("deploy"), dict) else {}
+    recipe = final.get("recipe") if isinstance(final.get("recipe"), dict) else {}
+    model = metrics.get("model")
+    key = f"{deploy['runtime']}-{deploy['precision']}" if deploy.get("runtime") and deploy.get("precision") else None
+    return {
+        "trial_id": final.get("trial") or os.path.basename(folder),
+        "proxy_test_acc": final.get("proxy_test_acc"),
+        "test_acc": metrics.get("test_acc"),
+        "test_acc_int8": deploy.get("test_acc_int8"),
+        "deploy_agreement": deploy.get("deploy_agreement"),
+        "epochs": recipe.get("epochs"),
+        "train_seconds": metrics.get("train_seconds"),
+        "measured_latency_ms": measured.get("latency_ms"),
+        "energy_mj": measured.get("energy_mj"),
+        "energy_source": measured.get("energy_source"),
+        "target_label": target_label(key, deploy.get("runtime_version")) if key else None,
+        "ops": " ".join(map(str, metrics["ops"])) if isinstance(metrics.get("ops"), list) else None,
+        "model": os.path.abspath(os.path.join(folder, model)) if isinstance(model, str) else None,
+        "folder": os.path.relpath(folder, root),
+    }
+
+
+def read_final_models(root: str, problems: list) -> list[dict]:
+    """One row per finished final model, in the order the stage trained them (the
+    recommended first: ``final.top_k``); a damaged metrics.json is noted in ``problems``."""
+    rows = []
+    for path in glob.glob(os.path.join(root, FINAL_DIR, "*", "metrics.json")):
+        try:
+            metrics = load_json(path, root)
+        except Unreadable as err:
+            problems.append(f"{err}; final model ignored")
+            continue
+        if isinstance(metrics, dict):
+            rows.append(_row(os.path.dirname(path), root, metrics))
+    return sorted(rows, key=lambda r: -(r["proxy_test_acc"] or 0.0))
+
+
+def final_line(rows: list[dict]) -> str | None:
+    """The terminal's line about the first final model (None without one)."""
+    if not rows:
+        return None
+    r = rows[0]
+    int8 = f" int8 {r['test_acc_int8']:.4f}" if r.get("test_acc_int8") is not None else ""
+    latency = f" {r['measured_latency_ms']:.4g} ms measured" if r.get("measured_latency_ms") is not None else ""
+    proxy = f" (proxy {r['proxy_test_acc']:.4f})" if r.get("proxy_test_acc") is not None else ""
+    return f"final model: {r['trial_id']} test_acc={r['test_acc']:.4f}{proxy}{int8}{latency}; model: {r['model']}"
+
+
+def final_section(rows: list[dict]) -> tuple | None:
+    """The report's "Final model" section (None when the stage has not run)."""
+    if not rows:
+        return None
+    r = rows[0]
+    target = r.get("target_label") or "target unknown"
+    lead = (
+        f"<p class=meta>The recommended architecture ({page.esc(r['trial_id'])}) trained again from scratch with "
+        f"the final recipe ({r['epochs']} epochs on the whole training split): this is the model to take home. "
+        f"Deployment target: {page.esc(target)}.</p>"
+    )
+    columns = [("trial", "trial_id"), ("proxy test acc", "proxy_test_acc"), ("final test acc", "test_acc")]
+    if any(x.get("test_acc_int8") is not None for x in rows):
+        columns.append(("final test acc int8", "test_acc_int8"))
+    columns += [
+        (f"measured latency ms [{target}]", "measured_latency_ms"),
+        ("energy mJ", "energy_mj"),
+        ("energy source", "energy_source"),
+        ("train s", "train_seconds"),
+        ("file", "model"),
+    ]
+    return "Final model", lead + page.table_html(pd.DataFrame(rows), columns, sortable=False)

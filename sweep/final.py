@@ -1,0 +1,103 @@
+"""The sweep's final stage: the take-home model(s) trained with the ``final`` recipe
+(``childnet.finalize``) after the measurement phase, into ``<experiment>/final/<trial folder>/``.
+
+Which: the recommended model (``pareto.recommended``: the report's rule, judged on the
+measurements), then, for ``final.top_k`` > 1, the rule's next picks among the other
+architectures. The stage runs in a process of its own (``python -m sweep.final
+EXPERIMENT``, started by ``sweep.run``) for the reason the measurement phase does: the
+final model is timed there, away from the driver's Ray state. A model whose
+``metrics.json`` is written is done; an interrupted one continues from its checkpoint, so
+``sweep.run --resume`` finishes the stage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from hwnas.config import ExperimentConfig
+from hwnas.errors import UserError, cli_main
+from hwnas.io import read_json
+from sweep.experiment import read_record
+
+__all__ = ["FINAL", "chosen_models", "final_stage", "main"]
+
+FINAL = "final"
+
+
+def chosen_models(experiment: Path, k: int) -> list[dict]:
+    """The recommended model and the rule's next ``k - 1`` picks of other architectures
+    (``pareto.recommended.recommended_models``)."""
+    from pareto.experiment import read_experiment
+    from pareto.recommended import recommended_models
+
+    exp = read_experiment(str(experiment), skip_dir=str(experiment / "report"))
+    return recommended_models(exp, k)
+
+
+def _finalize_one(cfg: ExperimentConfig, experiment: Path, rec: dict) -> dict:
+    from childnet.finalize import finalize
+
+    out = experiment / FINAL / Path(rec["trial_dir"]).name
+    if (out / "metrics.json").is_file():
+        return read_json(out / "metrics.json", "final model metrics")
+    origin = {"trial": rec["trial_id"], "proxy_test_acc": rec["test_acc"]}
+    arch = str(rec["ops"]).split()  # the trials table keeps ops space-separated
+
+    def show(m):
+        print(f"final {rec['trial_id']}: epoch {m['epoch']}/{m['epochs']} ({m['seconds']:.1f}s)", file=sys.stderr)
+
+    resume = (out / "checkpoint.pt").is_file()
+    return finalize(cfg, arch, out, resume=resume, origin=origin, on_epoch=show)
+
+
+def final_stage(cfg: ExperimentConfig, experiment: Path) -> dict | None:
+    """Train the take-home model(s) in a fresh process; None when ``final.epochs`` is 0."""
+    if cfg.final.epochs == 0:
+        return None
+    run = subprocess.run([sys.executable, "-m", "sweep.final", str(experiment)], stdout=subprocess.PIPE, text=True)
+    if run.returncode != 0:
+        raise SystemExit(run.returncode)  # its one-line error is on stderr already
+    stage = json.loads(run.stdout.strip().splitlines()[-1])
+    from pareto.final_model import final_line, read_final_models
+
+    rows = read_final_models(str(experiment), [])
+    first = stage["models"][0]["trial"]  # the recommended one
+    print(final_line(sorted(rows, key=lambda r: r["trial_id"] != first)))
+    return stage
+
+
+@cli_main
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(prog="python -m sweep.final", description="Train a sweep's take-home model(s).")
+    p.add_argument("experiment", help="the sweep's experiment directory")
+    experiment = Path(p.parse_args(argv).experiment)
+    record, cfg = read_record(experiment)
+    cfg = dataclasses.replace(cfg, lut=dataclasses.replace(cfg.lut, path=record["lut"]["path"]))  # the sweep's LUT
+    chosen = chosen_models(experiment, cfg.final.top_k)
+    if not chosen:
+        raise UserError(f"{experiment}: no finished childnet to train as the final model")
+    started = time.perf_counter()
+    models = []
+    for rec in chosen:
+        result = _finalize_one(cfg, experiment, rec)
+        models.append(
+            {
+                "trial": rec["trial_id"],
+                "proxy_test_acc": rec["test_acc"],
+                "test_acc": result["test_acc"],
+                "test_acc_int8": (result.get("deploy") or {}).get("test_acc_int8"),
+                "measured": result.get("measured"),
+                "path": str(experiment / FINAL / Path(rec["trial_dir"]).name / (result.get("model") or "")),
+            }
+        )
+    print(json.dumps({"models": models, "seconds": time.perf_counter() - started}))
+
+
+if __name__ == "__main__":
+    main()

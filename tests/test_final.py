@@ -1,0 +1,73 @@
+"""The take-home model: ``childnet.finalize`` trains an architecture with the ``final``
+recipe (not the childnet's), records where it came from, exports and measures it; the
+sweep's final stage picks the recommended model (and the next ones for ``top_k``)."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from childnet.finalize import final_config, finalize, main
+from hwnas.config import load_config
+from hwnas.errors import UserError
+from pareto.experiment import read_experiment
+from pareto.recommended import recommended_model, recommended_models
+from pareto.synthetic import write_synthetic_experiment
+
+ROOT = Path(__file__).resolve().parents[1]
+ARCH = ["k3_e3", "skip", "k5_e1_g2", "skip", "k3_e6", "k5_e3", "skip", "k3_e1"]
+
+
+def _cfg(smoke_lut, *extra):
+    return load_config(
+        ROOT / "configs" / "sweep-smoke.yaml",
+        [f"lut.path={smoke_lut}", "data.test_size=100", "final.train_size=300", *extra],
+    )
+
+
+def test_the_final_recipe_replaces_the_childnet_recipe_on_the_whole_split(smoke_lut):
+    cfg = _cfg(smoke_lut, "final.epochs=7", "final.lr=0.05", "final.label_smoothing=0.2", "final.threads=2")
+    final = final_config(cfg)
+    assert (final.child.epochs, final.child.lr, final.child.label_smoothing) == (7, 0.05, 0.2)
+    assert final.child.threads == 2 and final.child.export == "deploy"
+    assert final.data.train_size == 300 and final.data.augment is True  # final.train_size, not data's 640
+    whole = final_config(load_config(ROOT / "configs" / "sweep-smoke.yaml", ["final.train_size=null"]))
+    assert whole.data.train_size is None  # the whole training split
+
+
+def test_finalize_trains_exports_measures_and_records_its_origin(tmp_path, smoke_lut, one_thread, capsys):
+    cfg = _cfg(smoke_lut, "final.epochs=2")
+    out = tmp_path / "final"
+    result = finalize(cfg, ARCH, out, origin={"trial": "abc", "proxy_test_acc": 0.5})
+    written = json.loads((out / "metrics.json").read_text())
+    assert written == json.loads(json.dumps(result))
+    assert written["final"]["trial"] == "abc" and written["final"]["proxy_test_acc"] == 0.5
+    assert written["final"]["recipe"]["epochs"] == 2 == written["epochs"]
+    assert written["ops"] == ARCH and 0 <= written["test_acc"] <= 1
+    assert (out / written["model"]).is_file() and written["model"] == "model.onnx"  # the smoke config's target
+    assert written["deploy"]["deploy_agreement"] >= 0.99 and written["measured"]["latency_ms"] > 0
+
+    # the CLI resumes the finished run: nothing is trained again (the checkpoint holds both epochs)
+    arch = tmp_path / "arch.json"
+    arch.write_text(json.dumps({"ops": ARCH}))
+    argv = ["--arch", str(arch), "--config", str(ROOT / "configs" / "sweep-smoke.yaml"), "--out", str(out)]
+    main([*argv, "--resume", f"lut.path={smoke_lut}", "data.test_size=100", "final.train_size=300", "final.epochs=2"])
+    printed = capsys.readouterr().out
+    assert "final epoch" not in printed
+    again = json.loads((out / "metrics.json").read_text())
+    assert again["test_acc"] == written["test_acc"] and "final" in again and again["final"].get("trial") is None
+
+
+def test_final_section_rules_are_checked_at_load():
+    for override, field in (("final.top_k=0", "final.top_k"), ("final.label_smoothing=1.5", "final.label_smoothing")):
+        with pytest.raises(UserError, match=field.replace(".", r"\.")):
+            load_config(ROOT / "configs" / "sweep-smoke.yaml", [override])
+
+
+def test_top_k_follows_the_recommendation_rule_over_distinct_architectures(tmp_path):
+    exp = read_experiment(write_synthetic_experiment(str(tmp_path / "s"), trials=12, failed=0, running=0))
+    first, second, third = recommended_models(exp, 3)
+    assert first["trial_id"] == recommended_model(exp)["trial_id"]
+    assert len({first["ops"], second["ops"], third["ops"]}) == 3
+    assert first["test_acc"] >= second["test_acc"] >= third["test_acc"]  # no budget: the most accurate first
+    assert len(recommended_models(exp, 50)) == len({t for t in exp.trials["ops"].dropna()})
