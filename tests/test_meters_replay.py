@@ -284,3 +284,89 @@ def test_a_ratio_never_mixes_energy_sources():
     assert _energy_pair(child, base) == (None, None)
     assert _energy_pair(child, dict(base, energy_source="replay:pmic")) == (None, None)
     assert _energy_pair(child, dict(base, energy_source="meter:pmic")) == (3.0, "measured")
+
+
+# --- end to end: lut.profile and childnet.measure against the replayed devices ------------------
+
+SESSION = {"pmic": 5.0, "fnirsi": 5.0, "um": 50.0}  # the session recordings' replay speeds (README)
+PROFILE_FAST = ["--space", "fbnet-cpu", "--width", "0.25", "--runtime", "onnxruntime", "--warmup", "1"]
+PROFILE_FAST += ["--repeats", "2", "--rounds", "1", "--per-op", "1", "--fit-per-op", "1", "--no-progress"]
+
+
+def _replay_flags(name):
+    recording = DATA / f"{name}-synthetic-session.json"
+    return ["--meter", name, "--meter-replay", str(recording), "--meter-replay-speed", str(SESSION[name])]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["pmic", "fnirsi", "um"])
+def test_lut_profile_with_a_replayed_meter(tmp_path, name):
+    """``lut.profile --meter <name> --meter-replay FILE``: a LUT with both energy kinds, whose
+    source and protocol say the energy is a replay of a synthetic recording."""
+    from lut.profile import main as profile_main
+    from lut.table import load_lut
+
+    out = tmp_path / "lut.json"
+    profile_main([*PROFILE_FAST, "--out", str(out), *_replay_flags(name)])
+    data = json.loads(out.read_text())
+    assert data["energy_source"] == f"replay:{name}" and data["energy_kinds"] == ["total", "dynamic"]
+    note = data["protocol"]["energy"]
+    assert note["meter"] == f"replay:{name}" and note["replay"]["synthetic"] is True
+    assert note["min_samples"] == 20 and note["min_seconds"] == pytest.approx(max(0.2, 20 / note["sample_rate_hz"]))
+    watts = {"pmic": 1.1451 + 0.5879, "fnirsi": 1.0, "um": 1.0}[name]  # the session idles at 1 W (pmic: calibrated)
+    assert note["idle_w"] == pytest.approx(watts, rel=1e-3)
+    entries = [e for layer in data["layers"] for e in layer["ops"].values() if e["measured"]]
+    assert all(e["energy_mj"] > e["energy_dynamic_mj"] > 0 for e in entries)
+    load_lut(str(out), "dynamic")  # a valid LUT
+
+
+@pytest.mark.slow
+def test_childnet_measure_with_replayed_meters(tmp_path, capsys, space):
+    """``childnet.measure --meter <name> --meter-replay FILE`` for the three meters: the
+    metrics say replay:<name>, with total and dynamic energy from the recording."""
+    from childnet.export import save_model_data
+    from childnet.measure import main as measure_main
+    from hwnas.network import build_network
+
+    arch = ["k3_e1"] * space.num_layers
+    meta = {"input_shape": [3, 32, 32], "ops": arch}
+    meta["space"] = {"name": space.name, "width": space.width, "num_classes": space.num_classes}
+    path = save_model_data(build_network(space, arch), tmp_path / "m.weights.pt", meta)
+    flags = ["--model", str(path), "--runtime", "pytorch", "--repeats", "2", "--warmup", "0", "--rounds", "1"]
+    for name in SESSION:
+        measure_main([*flags, *_replay_flags(name)])
+        out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+        assert out["energy_source"] == f"replay:{name}"
+        assert out["energy_mj"] > out["energy_dynamic_mj"] > 0 and out["idle_w"] > 0
+    with pytest.raises(SystemExit) as code:
+        measure_main([*flags, "--meter", "fnirsi", "--meter-replay", str(DATA / "fnirsi-real-0v.json")])
+    assert code.value.code == 2
+    assert capsys.readouterr().err.strip() == (
+        "error: meter fnirsi: voltage 0.00000 V outside 4-5.5 V (USB 5 V); measurement refused"
+    )
+
+
+@pytest.mark.slow
+def test_energy_dominant_smoke_sweep_against_a_replayed_lut(tmp_path, run_smoke_sweep):
+    """The issue's "done when": a LUT profiled with a replayed meter drives an energy-dominant
+    smoke sweep, whose measurements replay the meter too; every record names the replay."""
+    from lut.profile import main as profile_main
+
+    lut = tmp_path / "pmic-lut.json"
+    profile_main([*PROFILE_FAST[:3], "0.5", *PROFILE_FAST[4:], "--out", str(lut), *_replay_flags("pmic")])
+    recording = DATA / "pmic-synthetic-session.json"
+    run = run_smoke_sweep(
+        *("--name", "energy", "--trials", "2", "--mode", "energy", "--set", f"lut.path={lut}"),
+        *("--set", "measure.meter=pmic", "--set", f"measure.meter_replay={recording}"),
+        *("--set", "measure.meter_replay_speed=5", "--set", "search.epochs=2", "--set", "child.epochs=1"),
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    experiment = tmp_path / "experiments" / "energy"
+    trials = sorted(experiment.glob("trial_*"))
+    assert len(trials) == 2
+    for t in trials:
+        params = json.loads((t / "params.json").read_text())
+        assert params["dominant"] == "energy"
+        metrics = json.loads((t / "child" / "metrics.json").read_text())
+        assert metrics["lut"]["energy_source"] == "replay:pmic"
+        assert metrics["measured"]["energy_source"] == "replay:pmic" and metrics["measured"]["energy_mj"] > 0
