@@ -61,8 +61,8 @@ def main() -> None:
     for name in NAMES:
         out[f"{name}_sps"] = f"{samples_per_second(name):.1f}"
         err, mins[name] = step_error_pct(name)
-        out[f"{name}_err_pct"] = f"{err:.2f}"
-    out.update({f"min_s_{name}": f"{s:g}" for name, s in mins.items()})
+        out[f"{name}_err_pct"] = f"{err:.3f}"
+    out.update({f"min_s_{name}": f"{s:.2f}" for name, s in mins.items()})
     print(" ".join(f"{k}={v}" for k, v in out.items()))
 
 
