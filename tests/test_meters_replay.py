@@ -298,16 +298,9 @@ def _replay_flags(name):
     return ["--meter", name, "--meter-replay", str(recording), "--meter-replay-speed", str(SESSION[name])]
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("name", ["pmic", "fnirsi", "um"])
-def test_lut_profile_with_a_replayed_meter(tmp_path, name):
-    """``lut.profile --meter <name> --meter-replay FILE``: a LUT with both energy kinds, whose
-    source and protocol say the energy is a replay of a synthetic recording."""
-    from lut.profile import main as profile_main
+def _check_replayed_lut(out: Path, name: str) -> None:
     from lut.table import load_lut
 
-    out = tmp_path / "lut.json"
-    profile_main([*PROFILE_FAST, "--out", str(out), *_replay_flags(name)])
     data = json.loads(out.read_text())
     assert data["energy_source"] == f"replay:{name}" and data["energy_kinds"] == ["total", "dynamic"]
     note = data["protocol"]["energy"]
@@ -318,6 +311,18 @@ def test_lut_profile_with_a_replayed_meter(tmp_path, name):
     entries = [e for layer in data["layers"] for e in layer["ops"].values() if e["measured"]]
     assert all(e["energy_mj"] > e["energy_dynamic_mj"] > 0 for e in entries)
     load_lut(str(out), "dynamic")  # a valid LUT
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["fnirsi", "um"])  # pmic: in the sweep test below
+def test_lut_profile_with_a_replayed_meter(tmp_path, name):
+    """``lut.profile --meter <name> --meter-replay FILE``: a LUT with both energy kinds, whose
+    source and protocol say the energy is a replay of a synthetic recording."""
+    from lut.profile import main as profile_main
+
+    out = tmp_path / "lut.json"
+    profile_main([*PROFILE_FAST, "--out", str(out), *_replay_flags(name)])
+    _check_replayed_lut(out, name)
 
 
 @pytest.mark.slow
@@ -354,16 +359,17 @@ def test_energy_dominant_smoke_sweep_against_a_replayed_lut(tmp_path, run_smoke_
 
     lut = tmp_path / "pmic-lut.json"
     profile_main([*PROFILE_FAST[:3], "0.5", *PROFILE_FAST[4:], "--out", str(lut), *_replay_flags("pmic")])
+    _check_replayed_lut(lut, "pmic")
     recording = DATA / "pmic-synthetic-session.json"
     run = run_smoke_sweep(
-        *("--name", "energy", "--trials", "2", "--mode", "energy", "--set", f"lut.path={lut}"),
+        *("--name", "energy", "--trials", "1", "--mode", "energy", "--set", f"lut.path={lut}"),
         *("--set", "measure.meter=pmic", "--set", f"measure.meter_replay={recording}"),
         *("--set", "measure.meter_replay_speed=5", "--set", "search.epochs=2", "--set", "child.epochs=1"),
     )
     assert run.returncode == 0, run.stderr[-3000:]
     experiment = tmp_path / "experiments" / "energy"
     trials = sorted(experiment.glob("trial_*"))
-    assert len(trials) == 2
+    assert len(trials) == 1
     for t in trials:
         params = json.loads((t / "params.json").read_text())
         assert params["dominant"] == "energy"
