@@ -376,3 +376,19 @@ def test_energy_dominant_smoke_sweep_against_a_replayed_lut(tmp_path, run_smoke_
         metrics = json.loads((t / "child" / "metrics.json").read_text())
         assert metrics["lut"]["energy_source"] == "replay:pmic"
         assert metrics["measured"]["energy_source"] == "replay:pmic" and metrics["measured"]["energy_mj"] > 0
+
+
+def test_the_measured_front_compares_energy_of_one_source_only():
+    import pandas as pd
+
+    from pareto.analysis import front_specs
+
+    trials = pd.DataFrame(
+        {"measured_energy_mj": [1.0, 2.0, None], "measured_energy_source": ["meter:pmic", "meter:um", "none"]}
+    )
+    (measured,) = front_specs(trials, [])
+    assert measured["objectives"] == [("test_acc", "max"), ("measured_latency_ms", "min")]
+    assert measured["label"] == "measured on device (energy left out: measured by meter:pmic, meter:um)"
+    trials["measured_energy_source"] = ["replay:pmic", "replay:pmic", "none"]
+    (measured,) = front_specs(trials, [])
+    assert measured["objectives"][-1] == ("measured_energy_mj", "min") and measured["label"] == "measured on device"
