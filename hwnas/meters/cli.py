@@ -10,7 +10,8 @@ __all__ = ["add_meter_flags", "meter_kwargs"]
 
 
 def add_meter_flags(p) -> None:
-    p.add_argument("--meter", default="none", choices=METERS, help="energy meter (default: none)")
+    # no argparse choices: an unknown meter is get_meter's one line, not a usage message
+    p.add_argument("--meter", default="none", help=f"energy meter: {' | '.join(METERS)} (default: none)")
     p.add_argument(
         "--meter-replay",
         default=None,
