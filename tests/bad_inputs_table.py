@@ -415,11 +415,13 @@ CASES = [
     Case(
         "measure/meter-replay-bad-frames",
         "childnet.measure",
-        lambda d: (d / "r.json").write_text(
-            '{"format": "hwnas-meter-recording", "version": 1, "meter": "pmic", "synthetic": true, '
-            '"frames": [[0, "a"], [-1, "b"]]}'
-        )
-        and ["--model", str(data_file(d / "m.pt")), "--meter", "pmic", "--meter-replay", str(d / "r.json")],
+        lambda d: (
+            (d / "r.json").write_text(
+                '{"format": "hwnas-meter-recording", "version": 1, "meter": "pmic", "synthetic": true, '
+                '"frames": [[0, "a"], [-1, "b"]]}'
+            )
+            and ["--model", str(data_file(d / "m.pt")), "--meter", "pmic", "--meter-replay", str(d / "r.json")]
+        ),
         "frames[1]",
     ),
     # lut.estimate: LUT values
