@@ -28,7 +28,8 @@ only torch, ``hwnas.speed``/``timing``/``meters``/``device``/``space``/``network
 ``childnet.export`` (torchvision only to rebuild a baseline).
 
 CLI: ``python -m childnet.measure --model model.pte [--model FILE ...] [--runtime R --precision P]
-[--lut FILE] [--meter none|rapl|ina219] [--threads N]`` prints one "measured" JSON (metrics.json)
+[--lut FILE] [--meter none|rapl|ina219|pmic|fnirsi|um [--meter-replay FILE]]
+[--threads N]`` prints one "measured" JSON (metrics.json)
 per model; with ``--lut`` the LUT's speed reference is timed and a LUT of another target is refused.
 """
 
@@ -43,6 +44,7 @@ from childnet.export import load_model_data
 from hwnas.device import describe, loadavg_1min
 from hwnas.errors import UserError, cli_main
 from hwnas.meters import get_meter
+from hwnas.meters.cli import add_meter_flags, meter_kwargs
 from hwnas.network import trace
 from hwnas.runner import load_program, read_program
 from hwnas.space import get_space
@@ -110,11 +112,14 @@ def measure_files(
     tries: int = TRIES,
     on_group=None,
     target: DeployTarget | None = None,
+    meter_replay: str | None = None,
+    meter_replay_speed: float = 1.0,
 ) -> list[dict]:
     """The "measured" dict of each exported model in ``paths`` (see module docstring),
     deployed in ``target`` (default ExecuTorch fp32), timed in groups of ``GROUP``;
     ``on_group(results)`` is called with the finished ``{index: measured}`` after each
-    group so a caller can record progress."""
+    group so a caller can record progress. ``meter_replay``: the meter replays this
+    recording of its device (``hwnas.meters.replay``; ``energy_source`` ``replay:<meter>``)."""
     target = target or DeployTarget()
     if batch_size < 1 or threads < 1 or repeats < 1 or rounds < 1 or warmup < 0 or tries < 1:
         raise UserError(
@@ -124,7 +129,7 @@ def measure_files(
     if target.lowered and batch_size != 1:
         raise UserError(f"measure: {target.runtime} programs take batch size 1, got {batch_size}")
     require_runtime(target.runtime)
-    meter = get_meter(meter)  # an unknown or absent meter fails now, not after the timing
+    meter = get_meter(meter, meter_replay, meter_replay_speed)  # an unknown or absent meter fails now
     if meter.source != "none":
         meter.measure_idle()  # the session's static draw, before anything runs (dynamic energy)
     gen = torch.Generator().manual_seed(0)
@@ -227,7 +232,7 @@ def main(argv=None) -> None:
     )
     add_target_flags(p)
     p.add_argument("--lut", default=None, help="time against this LUT's speed reference (it must describe the target)")
-    p.add_argument("--meter", default="none", help="none | rapl | ina219")
+    add_meter_flags(p)
     p.add_argument("--threads", type=int, default=MODEL_TIMING.threads)
     p.add_argument("--warmup", type=int, default=MODEL_TIMING.warmup)
     p.add_argument(
@@ -245,7 +250,7 @@ def main(argv=None) -> None:
         lut.check_target(target)
         reference = lut.measurement_reference()
     for measured in measure_files(
-        a.model, **timing_kwargs(a), meter=a.meter, batch_size=a.batch_size, target=target, reference=reference
+        a.model, **timing_kwargs(a), **meter_kwargs(a), batch_size=a.batch_size, target=target, reference=reference
     ):
         print(json.dumps(measured))
 

@@ -120,7 +120,10 @@ class DeployConfig:
 @dataclass
 class MeasureConfig:
     device: str = "local"  # local | a Ray custom resource name, e.g. rpi4
-    meter: Literal["none", "rapl", "ina219"] = "none"  # hwnas.meters
+    meter: Literal["none", "rapl", "ina219", "pmic", "fnirsi", "um"] = "none"  # hwnas.meters
+    # pmic/fnirsi/um: replay this recording of the device instead (checks; energy_source replay:<meter>)
+    meter_replay: str | None = None
+    meter_replay_speed: float = 1.0
     threads: int = 1
     warmup: int = 10
     # whole-model timing (childnet.measure): the LUT's protocol; a sample is the mean of
@@ -133,10 +136,13 @@ class MeasureConfig:
 
     def protocol(self) -> dict:
         """The keyword arguments of ``childnet.measure.measure_files`` (device aside)."""
-        return {
+        out = {
             k: getattr(self, k)
             for k in ("threads", "warmup", "repeats", "rounds", "meter", "batch_size", "max_rel_iqr", "tries")
         }
+        if self.meter_replay is not None:  # only then, so older experiments' recorded protocol stays the same
+            out.update(meter_replay=self.meter_replay, meter_replay_speed=self.meter_replay_speed)
+        return out
 
 
 @dataclass

@@ -224,17 +224,22 @@ def measure(
     }
 
 
-def metered_energy(module, x, meter, threads: int, min_seconds: float = 0.2, clock=time.perf_counter) -> dict:
-    """Energy per call (mJ) from a real meter over at least ``min_seconds`` of calls (a
-    single sub-millisecond call is below the meters' resolution): ``energy_mj`` (total,
-    what the meter read) and ``energy_dynamic_mj`` (total minus the meter's ``idle_w``
-    times the duration; null when the session measured no idle power)."""
+def metered_energy(module, x, meter, threads: int, min_seconds: float | None = None, clock=time.perf_counter) -> dict:
+    """Energy per call (mJ) from a real meter over calls repeated back to back for at
+    least ``min_seconds`` (default: the meter's ``min_seconds``, long enough for its
+    minimum number of samples; a single sub-millisecond call is below the meters'
+    resolution): ``energy_mj`` (total, what the meter read) and ``energy_dynamic_mj``
+    (total minus the meter's ``idle_w`` times the duration; null when the session
+    measured no idle power)."""
+    min_seconds = getattr(meter, "min_seconds", 0.2) if min_seconds is None else min_seconds
+    enough = getattr(meter, "enough_samples", lambda: True)
     calls = 0
 
     def run():
         nonlocal calls
         t0 = clock()
-        while calls < 10 or clock() - t0 < min_seconds:
+        # a slow meter gets up to 10x the time to deliver its samples (then stop() says so)
+        while calls < 10 or clock() - t0 < min_seconds or (not enough() and clock() - t0 < 10 * min_seconds):
             module(x)
             calls += 1
 
@@ -247,16 +252,19 @@ def metered_energy(module, x, meter, threads: int, min_seconds: float = 0.2, clo
         "idle_w": getattr(meter, "idle_w", None),
         "calls": calls,
         "seconds": seconds,
+        "samples": meter.samples_taken() if hasattr(meter, "samples_taken") else None,
     }
 
 
 def _read_meter(meter, run, clock=time.perf_counter) -> tuple[float, float, float | None]:
     """``(joules, seconds, dynamic joules)`` of ``run()`` between the meter's start and
-    stop; dynamic = joules - the meter's ``idle_w`` x seconds (None without ``idle_w``)."""
+    stop; dynamic = joules - the meter's ``idle_w`` x seconds (None without ``idle_w``).
+    ``seconds`` is the meter's own window when it keeps one (``last_seconds``)."""
     t0 = clock()
     meter.start()
     run()
     joules = meter.stop()
     seconds = clock() - t0
+    seconds = getattr(meter, "last_seconds", None) or seconds
     idle_w = getattr(meter, "idle_w", None)
     return joules, seconds, None if idle_w is None else joules - idle_w * seconds

@@ -1,7 +1,7 @@
 """Profile a LUT on a device: every (layer, op) at its real input shape.
 
 ``python -m lut.profile --space NAME [--width W] [--classes N] --device local|ray:<resource>
---out FILE [--meter none|rapl|ina219] [--threads T] [--calibrate N]``
+--out FILE [--meter none|rapl|ina219|pmic|fnirsi|um [--meter-replay FILE]] [--threads T] [--calibrate N]``
 
 Timing follows ``hwnas.timing`` (fixed threads, eval + inference mode, inputs
 allocated once, warm-up, many timed calls, median + IQR). By default each block is
@@ -22,6 +22,7 @@ import time
 
 from hwnas.errors import UserError, at_least, cli_main
 from hwnas.io import check_output_file
+from hwnas.meters.cli import add_meter_flags, meter_kwargs
 from hwnas.space import PRESETS, SearchSpace, get_space
 from hwnas.target import DeployTarget, add_target_flags, require_runtime
 from hwnas.timing import TimingProtocol, timing_kwargs
@@ -68,10 +69,14 @@ def profile_lut(
     calibrate: int = 0,
     target: DeployTarget = DEFAULT_TARGET,
     fit_per_op: int | None = None,
+    meter_replay: str | None = None,
+    meter_replay_speed: float = 1.0,
 ) -> Lut:
     """Profile ``space`` on ``device`` (``local`` or ``ray:<resource>``) into a ``Lut``.
 
-    Energy: measured with ``meter`` when it is a real one; otherwise, if
+    Energy: measured with ``meter`` when it is a real one (``meter_replay``: a recording
+    of its device played ``meter_replay_speed`` times faster, the LUT's energy_source
+    then ``replay:<meter>``); otherwise, if
     ``energy_model`` is given, modeled and labeled ``model:<name>``; else null.
     ``calibrate=N`` (off by default) measures N whole networks after profiling and
     records a one-parameter fit in the LUT's ``calibration`` block, which estimates
@@ -107,6 +112,8 @@ def profile_lut(
         calibrate=calibrate,
         deploy=target.record(),
         fit_per_op=fit_per_op,
+        meter_replay=meter_replay,
+        meter_replay_speed=meter_replay_speed,
     )
     if resource is None:
         data = profile_data(progress=progress, **kwargs)
@@ -128,7 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: $RAY_ADDRESS, else a local Ray)",
     )
     p.add_argument("--out", required=True)
-    p.add_argument("--meter", default="none", help="none | rapl | ina219")
+    add_meter_flags(p)
     p.add_argument(
         "--energy-model",
         default=DEFAULT_ENERGY_MODEL,
@@ -191,7 +198,7 @@ def main(argv=None) -> None:
     lut = profile_lut(
         space,
         device=args.device,
-        meter=args.meter,
+        **meter_kwargs(args),
         **timing_kwargs(args),
         context=args.context,
         per_op=args.per_op,

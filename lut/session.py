@@ -63,10 +63,11 @@ def _energy(units, meter, idle_w, energy_model: str | None, macs: dict, moved: d
         note = {
             "meter": meter.source,
             "context": "isolated",
-            "min_seconds": 0.2,
+            "min_seconds": meter.min_seconds,
             "idle_w": idle_w,
-            "idle_seconds": IDLE_SECONDS,
+            "idle_seconds": max(IDLE_SECONDS, meter.min_seconds),
             "dynamic": "total - idle_w x time",
+            **meter.describe(),
         }
         return meter.source, ["total", "dynamic"], energy, note
     if energy_model:
@@ -150,12 +151,15 @@ def profile_data(
     calibrate: int = 0,
     deploy: dict | None = None,
     fit_per_op: int = 4,
+    meter_replay: str | None = None,
+    meter_replay_speed: float = 1.0,
 ) -> dict:
     """Profile on this machine and return the LUT as plain data. ``deploy``: the target's
-    record (``hwnas.target.DeployTarget.record``; default ExecuTorch fp32)."""
+    record (``hwnas.target.DeployTarget.record``; default ExecuTorch fp32); ``meter_replay``:
+    a recording the meter replays (``hwnas.meters.replay``) instead of its device."""
     space = space_from_definition(space_def)
     target = DeployTarget.from_record(deploy) if deploy is not None else DeployTarget()
-    meter_obj = get_meter(meter)
+    meter_obj = get_meter(meter, meter_replay, meter_replay_speed)
     # the session starts with the device's static draw, before anything runs (dynamic = total - idle x time)
     idle_w = meter_obj.measure_idle() if meter_obj.source != "none" else None
     units = isolated_units(space, batch_size)

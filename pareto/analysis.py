@@ -4,7 +4,8 @@ Fronts are computed over FINISHED trials only (a running trial has no final accu
 - ``lut:<name>`` for each LUT: maximize ``test_acc``, minimize that LUT's latency and, when any
   trial has it, that LUT's energy (3 objectives, otherwise 2);
 - ``measured``: maximize ``test_acc``, minimize measured latency (and measured energy, when a
-  meter measured it for any trial).
+  meter measured it for any trial and all such trials name one ``measured_energy_source``:
+  energies of two meters, or of a replay and a meter, are not compared).
 Rows missing an objective are left out of that front and counted in ``left_out``.
 Hypervolume reference point: the worst value of each objective over the rows used, moved out
 by 10 % of its range (see :mod:`.hypervolume`); hypervolume units are the product of the
@@ -32,9 +33,14 @@ def front_specs(trials: pd.DataFrame, luts) -> list:
             objectives.append((cols["energy"], "min"))
         specs.append({"name": f"lut:{name}", "objectives": objectives, "label": f"LUT estimate ({name})"})
     objectives = [("test_acc", "max"), ("measured_latency_ms", "min")]
-    if trials["measured_energy_mj"].notna().any():
+    label = "measured on device"
+    metered = trials["measured_energy_mj"].notna()
+    sources = sorted(set(trials.loc[metered, "measured_energy_source"].astype(str))) if metered.any() else []
+    if len(sources) == 1:
         objectives.append(("measured_energy_mj", "min"))
-    specs.append({"name": "measured", "objectives": objectives, "label": "measured on device"})
+    elif sources:
+        label += f" (energy left out: measured by {', '.join(sources)})"
+    specs.append({"name": "measured", "objectives": objectives, "label": label})
     return specs
 
 

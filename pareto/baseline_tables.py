@@ -143,8 +143,12 @@ def _ratio(numerator, denominator):
 
 
 def _energy_pair(child: dict, base: dict):
-    """(ratio, basis): metered on both sides, else the same model on both sides, else none."""
+    """(ratio, basis): metered by the same meter on both sides, else the same model on both
+    sides, else none: a ratio never mixes energy sources (``meter:pmic`` against
+    ``meter:fnirsi``, or a replay against a measurement, means nothing)."""
     if child["energy_basis"] == "measured" and base["energy_basis"] == "measured":
+        if child["energy_source"] != base["energy_source"]:
+            return None, None
         return _ratio(base["energy_mj"], child["energy_mj"]), "measured"
     model = child["energy_source"]
     if child["energy_mj"] is not None and str(model).startswith("model:") and base["energy_source"] == model:

@@ -58,9 +58,9 @@ def check_name(name: str, what: str = "--name") -> str:
 
 def absolute_paths(config: dict, base: str | Path) -> dict:
     """A copy of a config dict whose relative file paths (``data.root``, a LUT file in
-    ``lut.path``) are made absolute against ``base``: trials run in Ray's per-trial
-    working directories, where a relative path would point elsewhere (e.g. download
-    the dataset into every trial)."""
+    ``lut.path``, a meter recording in ``measure.meter_replay``) are made absolute
+    against ``base``: trials run in Ray's per-trial working directories, where a
+    relative path would point elsewhere (e.g. download the dataset into every trial)."""
     out = json.loads(json.dumps(config))
     root = out["data"].get("root")
     if root and not Path(root).is_absolute():
@@ -68,6 +68,9 @@ def absolute_paths(config: dict, base: str | Path) -> dict:
     lut = out["lut"]["path"]
     if lut != "auto" and not lut.startswith("builtin:") and not Path(lut).is_absolute():
         out["lut"]["path"] = str((Path(base) / lut).resolve())
+    replay = out.get("measure", {}).get("meter_replay")
+    if replay and not Path(replay).is_absolute():
+        out["measure"]["meter_replay"] = str((Path(base) / replay).resolve())
     return out
 
 

@@ -62,6 +62,8 @@ def prepare_lut(cfg: ExperimentConfig, experiment: Path):
             device=f"ray:{cfg.measure.device}",
             threads=cfg.measure.threads,
             meter=cfg.measure.meter,
+            meter_replay=cfg.measure.meter_replay,
+            meter_replay_speed=cfg.measure.meter_replay_speed,
             progress=False,
             target=cfg.deploy.target(),
         )

@@ -393,6 +393,37 @@ CASES = [
         lambda d: ["--model", str(data_file(d / "m.pt")), "--meter", "joulemeter"],
         "unknown meter",
     ),
+    Case(
+        "measure/meter-replay-missing",
+        "childnet.measure",
+        lambda d: ["--model", str(data_file(d / "m.pt")), "--meter", "pmic", "--meter-replay", str(d / "none.json")],
+        "no such recording",
+    ),
+    Case(
+        "measure/meter-replay-of-another-meter",
+        "childnet.measure",
+        lambda d: [
+            "--model",
+            str(data_file(d / "m.pt")),
+            "--meter",
+            "um",
+            "--meter-replay",
+            str(Path(__file__).parent / "data" / "meters" / "pmic-real.json"),
+        ],
+        "meter: expected 'um'",
+    ),
+    Case(
+        "measure/meter-replay-bad-frames",
+        "childnet.measure",
+        lambda d: (
+            (d / "r.json").write_text(
+                '{"format": "hwnas-meter-recording", "version": 1, "meter": "pmic", "synthetic": true, '
+                '"frames": [[0, "a"], [-1, "b"]]}'
+            )
+            and ["--model", str(data_file(d / "m.pt")), "--meter", "pmic", "--meter-replay", str(d / "r.json")]
+        ),
+        "frames[1]",
+    ),
     # lut.estimate: LUT values
     Case("lut/negative-entry", "lut.estimate", _estimate(lambda t: _entry(t).update(latency_ms=-1.0)), "got -1.0"),
     Case(

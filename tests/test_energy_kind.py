@@ -109,7 +109,7 @@ EAGER = DeployTarget("pytorch")  # the eager path: no lowering needed to check t
 
 @pytest.mark.slow
 def test_a_metered_profile_records_idle_total_and_dynamic(monkeypatch):
-    monkeypatch.setattr(session_mod, "get_meter", lambda name: WallMeter())
+    monkeypatch.setattr(session_mod, "get_meter", lambda name, *replay: WallMeter())
     space = get_space("fbnet-cpu", width=0.25)
     lut = profile_lut(
         space, context="isolated", meter="wall", warmup=1, repeats=2, rounds=1, progress=False, target=EAGER
@@ -188,7 +188,7 @@ def test_a_measurement_session_records_idle_total_and_dynamic(tmp_path, monkeypa
     from childnet.export import save_model_data
     from hwnas.network import build_network
 
-    monkeypatch.setattr(measure_mod, "get_meter", lambda name: WallMeter())
+    monkeypatch.setattr(measure_mod, "get_meter", lambda name, *replay: WallMeter())
     space = get_space("fbnet-cpu", width=0.25)
     arch = ["k3_e1"] * space.num_layers
     path = save_model_data(
