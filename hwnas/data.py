@@ -309,20 +309,44 @@ def check_dataset(name: str, root: str | None = None, download: bool = False) ->
         raise UserError(f"unknown dataset {name!r}; expected one of {', '.join(DATASETS)}")
 
 
+def _load_raw(name: str, train: bool, root: str | None, download: bool) -> tuple[np.ndarray, np.ndarray, str]:
+    if name == "fashion-mnist":
+        return _load_fashion_mnist(root, train)
+    if name in ("cifar10", "cifar100"):
+        return _load_cifar(name, root, train, download)
+    raise UserError(f"unknown dataset {name!r}; expected one of {', '.join(NUM_CLASSES)}")
+
+
+class _BuiltinItems(torch.utils.data.Dataset):
+    """Image ``i`` of a built-in dataset's stored images brought to ``input_shape`` on demand
+    (streamed: at a large input size the converted split would not fit the memory budget)."""
+
+    def __init__(self, images: np.ndarray, input_shape):
+        self.images, self.input_shape = images, tuple(input_shape)
+
+    def __len__(self):
+        return len(self.images)
+
+    def __getitem__(self, i):
+        return _to_input_shape(self.images[i : i + 1], self.input_shape)[0], "", False
+
+
+def _builtin_dataset(name: str, raw: tuple, input_shape, stream: bool, workers: int) -> Dataset:
+    images, labels, source = raw
+    y = torch.as_tensor(np.asarray(labels, dtype=np.int64))
+    mean, std = _builtin_stats(name, input_shape[0])
+    ds = Dataset(name, None, y, NUM_CLASSES[name], source, dataset_classes(name), mean, std)
+    if stream:
+        items = _BuiltinItems(images, input_shape)
+        return dataclasses.replace(ds, items=items, index=torch.arange(len(y)), workers=workers)
+    return dataclasses.replace(ds, images=_to_input_shape(images, input_shape))
+
+
 def load_dataset(
     name: str, train: bool, input_shape=(3, 32, 32), root: str | None = None, download: bool = False
 ) -> Dataset:
     """A built-in dataset's training or test split, in memory (own data: ``make_splits``)."""
-    if name == "fashion-mnist":
-        images, labels, source = _load_fashion_mnist(root, train)
-    elif name in ("cifar10", "cifar100"):
-        images, labels, source = _load_cifar(name, root, train, download)
-    else:
-        raise UserError(f"unknown dataset {name!r}; expected one of {', '.join(NUM_CLASSES)}")
-    x = _to_input_shape(images, input_shape)
-    y = torch.as_tensor(np.asarray(labels, dtype=np.int64))
-    mean, std = _builtin_stats(name, input_shape[0])
-    return Dataset(name, x, y, NUM_CLASSES[name], source, dataset_classes(name), mean, std)
+    return _builtin_dataset(name, _load_raw(name, train, root, download), input_shape, False, 0)
 
 
 def _take(ds: Dataset, n: int | None, gen: torch.Generator) -> Dataset:
@@ -407,7 +431,10 @@ def make_splits(
         else:
             train, test, val = parts["train"], parts["test"], parts.get("val")
     else:
-        train, test = (load_dataset(name, t, input_shape, root, download) for t in (True, False))
+        raws = [_load_raw(name, t, root, download) for t in (True, False)]
+        # at a large input size the converted images would not fit: brought to it batch by batch
+        stream = sum(len(r[1]) for r in raws) * int(np.prod(input_shape)) > memory_budget_mb * 2**20
+        train, test = (_builtin_dataset(name, raw, input_shape, stream, workers) for raw in raws)
     train = _take(train, train_size, gen)
     test = _take(test, test_size, gen)
     if val is not None:  # the user's validation part: what theta trains on
