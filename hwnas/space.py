@@ -228,7 +228,7 @@ def get_space(
     size = h if input_size is None else input_size
     if size < downsampling(p["stem_stride"], p["stages"]):
         raise UserError(
-            f"space.input_size: {size} is too small for {name}, whose stem and stages downsample "
+            f"input size {size} is too small for {name}, whose stem and stages downsample "
             f"{downsampling(p['stem_stride'], p['stages'])}x; expected >= {downsampling(p['stem_stride'], p['stages'])}"
         )
     p["input_shape"] = (c if channels is None else channels, size, size)

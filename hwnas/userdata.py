@@ -198,25 +198,32 @@ def _npz_array(z, path: Path, name: str, required: bool = True):
 
 
 def _npz_memmap(path: Path, name: str):
-    """Array ``name`` of an uncompressed .npz mapped from disk (None: compressed, load it)."""
-    with zipfile.ZipFile(path) as zf:
-        info = zf.getinfo(f"{name}.npy")
-    if info.compress_type != zipfile.ZIP_STORED:
+    """Array ``name`` of an uncompressed .npz mapped from disk; None when it cannot be
+    (compressed, object or Fortran-ordered, a damaged header): then it is loaded, and a damaged
+    one is the loader's one-line error."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            info = zf.getinfo(f"{name}.npy")
+        if info.compress_type != zipfile.ZIP_STORED:
+            return None
+        with open(path, "rb") as f:
+            f.seek(info.header_offset)
+            local = f.read(30)  # the member's local header: 30 bytes, then its name and extra field
+            f.seek(
+                info.header_offset
+                + 30
+                + int.from_bytes(local[26:28], "little")
+                + int.from_bytes(local[28:30], "little")
+            )
+            version = np.lib.format.read_magic(f)
+            read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+            shape, fortran, dtype = read(f)
+            offset = f.tell()
+        if dtype.hasobject or fortran:
+            return None
+        return np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=shape)
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
         return None
-    with open(path, "rb") as f:
-        f.seek(info.header_offset)
-        local = f.read(30)
-        start = (
-            info.header_offset + 30 + int.from_bytes(local[26:28], "little") + int.from_bytes(local[28:30], "little")
-        )
-        f.seek(start)
-        version = np.lib.format.read_magic(f)
-        read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
-        shape, fortran, dtype = read(f)
-        offset = f.tell()
-    if dtype.hasobject or fortran:
-        return None
-    return np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=shape)
 
 
 def _image_layout(x, path: Path, name: str) -> str:
@@ -274,16 +281,20 @@ def _npz_labels(z, path: Path) -> tuple[tuple[str, ...], dict[str, np.ndarray]]:
             raise UserError(f"{path}: {name}: {y.dtype} array of shape {tuple(y.shape)}; expected integer labels (N,)")
         labels[name] = y.astype(np.int64)
     names = _npz_array(z, path, "classes", required=False)
-    if names is not None and (names.ndim != 1 or names.dtype.kind not in "UO" or names.dtype.kind == "O"):
-        raise UserError(f"{path}: classes: {names.dtype} array; expected the class names as strings (K,)")
-    top = max(int(y.max()) for y in labels.values() if y.size) if any(y.size for y in labels.values()) else -1
-    k = len(names) if names is not None else top + 1
+    if names is not None and (names.ndim != 1 or names.dtype.kind != "U"):
+        raise UserError(f"{path}: classes: {names.dtype} array of shape {names.shape}; expected the class names (K,)")
+    # without names, the largest label says how many classes there are (at most space.num_classes' limit)
+    k = (
+        len(names)
+        if names is not None
+        else min(100_000, 1 + max((int(y.max()) for y in labels.values() if y.size), default=0))
+    )
     for name, y in labels.items():
-        bad = np.flatnonzero((y < 0) | (y >= max(k, 1)))
-        if bad.size or k > 100_000:
-            i = int(bad[0]) if bad.size else int(np.argmax(y))
+        bad = np.flatnonzero((y < 0) | (y >= k))
+        if bad.size:
+            i = int(bad[0])
             raise UserError(
-                f"{path}: {name}: label {int(y[i])} at index {i} is out of range; expected 0..{min(k, 100_000) - 1}"
+                f"{path}: {name}: label {int(y[i])} at index {i} is out of range; expected 0..{k - 1}"
                 + (" (one per name in classes)" if names is not None else "")
             )
     return tuple(map(str, names)) if names is not None else tuple(str(i) for i in range(k)), labels

@@ -104,6 +104,8 @@ def test_streamed_batches_equal_in_memory_batches(folders, kind):
     memory = _splits(name, folders[kind], shape=(1, 20, 20))
     streamed = _splits(name, folders[kind], shape=(1, 20, 20), memory_budget_mb=0.01, workers=2)
     assert not memory.train.streamed and streamed.train.streamed and streamed.test.streamed
+    if kind == "npz":  # saved uncompressed: read in place, never loaded whole
+        assert isinstance(streamed.train.items.x, np.memmap)
     assert streamed.train.mean == memory.train.mean and streamed.train.std == memory.train.std
     for part in ("weights", "arch", "test"):
         for epoch in (0, 1):
