@@ -377,25 +377,51 @@ def _note(text: str) -> None:
     print(f"note: {text}", flush=True)
 
 
-def _own_parts(name, root, input_shape, budget_mb, workers, bad_files) -> dict[str, Dataset]:
-    """The user's data decoded once (``hwnas.userdata``): ``{part: Dataset}``, in memory
-    or streamed (its decoded size above ``budget_mb``)."""
-    from hwnas.userdata import decode_all, read_own
+def _own_parts(name, root, input_shape, workers) -> dict[str, Dataset]:
+    """The user's data as ``{part: Dataset}`` not decoded yet (``items`` and ``index``): parts
+    are split and cut to size by their labels, then only what is used is decoded (``_decoded``)."""
+    from hwnas.userdata import read_own
 
     classes, parts = read_own(name, root, input_shape, stream=True)
-    total = sum(len(p.items) for p in parts.values())
-    stream = total * int(np.prod(input_shape)) > budget_mb * 2**20
-    out, converted, skipped = {}, 0, []
-    for key, part in parts.items():
-        pool = decode_all(part.items, not stream, workers, bad_files)
+    return {
+        key: Dataset(
+            name,
+            None,
+            p.labels,
+            len(classes),
+            str(root),
+            classes,
+            None,
+            None,
+            p.items,
+            torch.arange(len(p.labels)),
+            workers,
+        )
+        for key, p in parts.items()
+    }
+
+
+def _decoded(parts: list[Dataset], budget_mb: float, bad_files: str) -> list[Dataset]:
+    """``parts`` decoded once (``hwnas.userdata.decode_all``): kept in memory, or, when their
+    images at the input shape exceed ``budget_mb``, only checked and summed (then streamed)."""
+    from hwnas.userdata import decode_all
+
+    shape = parts[0].items.input_shape  # not concatenated yet: each part has its own items
+    total = sum(len(p) for p in parts)
+    stream = total * int(np.prod(shape)) > budget_mb * 2**20
+    out, converted, skipped = [], 0, []
+    for ds in parts:
+        pool = decode_all(ds.items, ds.index, not stream, ds.workers, bad_files)
         converted, skipped = converted + pool.converted, skipped + pool.skipped
-        ds = Dataset(name, pool.images, part.labels, len(classes), str(root), classes, workers=workers, sums=pool.sums)
         if stream:
-            ds = dataclasses.replace(ds, items=part.items, index=torch.arange(len(part.items)))
-        out[key] = ds.subset(pool.keep)
+            ds = dataclasses.replace(ds, sums=pool.sums)
+        else:
+            ds = dataclasses.replace(ds, images=pool.images, sums=pool.sums, items=None, index=None)
+        out.append(ds.subset(pool.keep))
+    root = parts[0].source
     if converted:
-        kind = "gray" if input_shape[0] == 1 else "RGB"
-        _note(f"{root}: {converted} of {total} images converted to {kind} (space.channels={input_shape[0]})")
+        kind = "gray" if shape[0] == 1 else "RGB"
+        _note(f"{root}: {converted} of {total} images converted to {kind} (space.channels={shape[0]})")
     if skipped:
         _note(f"{root}: {len(skipped)} unreadable image files skipped (data.bad_files: skip); first: {skipped[0]}")
     return out
@@ -425,18 +451,20 @@ def make_splits(
     gen = torch.Generator().manual_seed(seed)
     val = None
     if name in OWN_DATASETS:
-        parts = _own_parts(name, root, input_shape, memory_budget_mb, workers, bad_files)
+        parts = _own_parts(name, root, input_shape, workers)
         if "all" in parts:
             train, test = _stratified(parts["all"], test_fraction, gen)
         else:
             train, test, val = parts["train"], parts["test"], parts.get("val")
+        train, test = _take(train, train_size, gen), _take(test, test_size, gen)
+        train, test, *val = _decoded([train, test, *([val] if val is not None else [])], memory_budget_mb, bad_files)
+        val = val[0] if val else None
     else:
         raws = [_load_raw(name, t, root, download) for t in (True, False)]
         # at a large input size the converted images would not fit: brought to it batch by batch
         stream = sum(len(r[1]) for r in raws) * int(np.prod(input_shape)) > memory_budget_mb * 2**20
         train, test = (_builtin_dataset(name, raw, input_shape, stream, workers) for raw in raws)
-    train = _take(train, train_size, gen)
-    test = _take(test, test_size, gen)
+        train, test = _take(train, train_size, gen), _take(test, test_size, gen)
     if val is not None:  # the user's validation part: what theta trains on
         splits = Splits(train, val, train.concat(val), test)
     else:
@@ -491,7 +519,7 @@ def check_data(d, space) -> dict:
     classes = dataset_classes(d.dataset, d.root)
     _check_classes(d, space, len(classes))
     if d.dataset in OWN_DATASETS:
-        _own_parts(d.dataset, d.root, space.input_shape, 0.0, d.workers, d.bad_files)
+        _decoded(list(_own_parts(d.dataset, d.root, space.input_shape, d.workers).values()), 0.0, d.bad_files)
     return {
         "dataset": d.dataset,
         "root": str(Path(d.root).resolve()) if d.dataset in OWN_DATASETS else d.root,

@@ -380,17 +380,20 @@ def _collate(batch):
     return batch
 
 
-def decode_all(items, keep_images: bool, workers: int, bad_files: str) -> DecodedPool:
-    """Decode every image once (``workers`` processes for large parts); one line for the
+def decode_all(items, index: torch.Tensor, keep_images: bool, workers: int, bad_files: str) -> DecodedPool:
+    """Decode images ``items[index]`` once (``workers`` processes for many); one line for the
     first unreadable file unless ``bad_files`` is ``skip``."""
-    n = len(items)
+    n = len(index)
     c, h, w = items.input_shape
     images = torch.empty((n, c, h, w), dtype=torch.uint8) if keep_images else None
     sums = torch.zeros((n, 2 * c), dtype=torch.int64)
     ok = torch.ones(n, dtype=torch.bool)
     converted, skipped = 0, []
     loader = torch.utils.data.DataLoader(
-        items, batch_size=PASS_BATCH, num_workers=workers if n > 4 * PASS_BATCH else 0, collate_fn=_collate
+        torch.utils.data.Subset(items, index.tolist()),
+        batch_size=PASS_BATCH,
+        num_workers=workers if n > 4 * PASS_BATCH else 0,
+        collate_fn=_collate,
     )
     i = 0
     for batch in loader:

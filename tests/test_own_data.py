@@ -324,3 +324,9 @@ def test_a_two_trial_sweep_on_an_image_folder(tmp_path, folders, smoke_lut):
         assert m["data"]["classes"] == list(CLASS_NAMES[:3]) and m["space"]["num_classes"] == 3
         assert m["data"]["sizes"] == {"weights": 77, "arch": 19, "test": 24}
         assert m["test_acc"] > 0.6  # chance is 1/3; 0.96 with two architectures on this folder
+    from pareto.report import build_report
+
+    report = build_report(str(tmp_path / "exps" / "own"), str(tmp_path / "report"))
+    assert report["data"]["num_classes"] == 3
+    html = (tmp_path / "report" / "report.html").read_text()
+    assert f"data: imagefolder {folders['flat']}; 3 classes (ankle_boot, bag, coat); input 3x32x32" in html
