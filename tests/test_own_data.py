@@ -13,6 +13,7 @@ from image_folders import CLASS_NAMES, class_images, image_folder, npz_file, wri
 from hwnas.config import load_config
 from hwnas.data import DEBIAN_FASHION_MNIST, TensorLoader, check_data, data_record, make_splits
 from hwnas.errors import UserError
+from hwnas.records import DataRecord, MetricsRecord, SweepRecord, check_record
 
 pytestmark = pytest.mark.skipif(not DEBIAN_FASHION_MNIST.is_dir(), reason="Debian dataset-fashion-mnist not installed")
 ROOT = Path(__file__).resolve().parents[1]
@@ -291,6 +292,7 @@ def test_childnet_train_on_an_image_folder_records_the_classes(tmp_path, folders
     assert metrics["data"]["classes"] == list(CLASS_NAMES[:3]) and metrics["data"]["input_shape"] == [1, 16, 16]
     assert metrics["space"]["num_classes"] == 3 and 0 <= metrics["test_acc"] <= 1
     assert json.loads((tmp_path / "child" / "metrics.json").read_text())["data"]["num_classes"] == 3
+    check_record(metrics["data"], DataRecord, "metrics.json data")  # the documented contract (hwnas.records)
 
 
 @pytest.mark.slow
@@ -316,11 +318,13 @@ def test_a_two_trial_sweep_on_an_image_folder(tmp_path, folders, smoke_lut):
     assert run.returncode == 0, run.stderr[-3000:]
     assert "sweep: 2 trials finished, 0 failed" in run.stdout, run.stdout[-2000:]
     record = json.loads((tmp_path / "exps" / "own" / "sweep.json").read_text())
+    check_record(record, SweepRecord, "sweep.json")
     assert record["data"]["classes"] == list(CLASS_NAMES[:3]) and record["data"]["input_shape"] == [3, 32, 32]
     children = sorted((tmp_path / "exps" / "own").glob("trial_*/child/metrics.json"))
     assert len(children) == 2
     for path in children:
         m = json.loads(path.read_text())
+        check_record(m, MetricsRecord, str(path))
         assert m["data"]["classes"] == list(CLASS_NAMES[:3]) and m["space"]["num_classes"] == 3
         assert m["data"]["sizes"] == {"weights": 77, "arch": 19, "test": 24}
         assert m["test_acc"] > 0.6  # chance is 1/3; 0.96 with two architectures on this folder
