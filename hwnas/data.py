@@ -547,23 +547,49 @@ def data_record(splits: Splits) -> dict:
     }
 
 
-def _collate(batch):
-    return batch
+def _stack(batch) -> tuple[torch.Tensor | None, str]:
+    """A worker's batch as one tensor (one transfer to the main process, not one per image) and
+    the first error ("" if none)."""
+    errors = [error for _, error, _ in batch if error]
+    if errors:
+        return None, errors[0]
+    return torch.stack([x for x, _, _ in batch]), ""
 
 
-def _stream(ds: Dataset, batches: list[torch.Tensor]):
-    """The images of each index batch, decoded from disk by ``ds.workers`` processes, in order."""
-    loader = torch.utils.data.DataLoader(
-        ds.items,
-        batch_sampler=[ds.index[b].tolist() for b in batches],
-        num_workers=ds.workers,
-        collate_fn=_collate,
-    )
-    for batch in loader:
-        for _, error, _ in batch:
-            if error:
+class _Batches:
+    """A ``DataLoader``'s batch sampler: the item indices of this epoch's batches, set before
+    each epoch, so one loader (and its decoding processes) serves every epoch."""
+
+    def __init__(self):
+        self.batches: list[list[int]] = []
+
+    def __iter__(self):
+        return iter(self.batches)
+
+    def __len__(self):
+        return len(self.batches)
+
+
+class _Stream:
+    """Batches of a streamed ``Dataset`` decoded from disk by ``ds.workers`` processes, in order."""
+
+    def __init__(self, ds: Dataset):
+        self.sampler = _Batches()
+        self.loader = torch.utils.data.DataLoader(
+            ds.items,
+            batch_sampler=self.sampler,
+            num_workers=ds.workers,
+            collate_fn=_stack,
+            persistent_workers=ds.workers > 0,
+        )
+        self.index = ds.index
+
+    def batches(self, batches: list[torch.Tensor]):
+        self.sampler.batches = [self.index[b].tolist() for b in batches]
+        for images, error in self.loader:
+            if error:  # the file changed since it was checked
                 raise UserError(error)
-        yield torch.stack([x for x, _, _ in batch])
+            yield images
 
 
 class TensorLoader:
@@ -591,6 +617,7 @@ class TensorLoader:
         self.mean = torch.tensor(mean).view(1, -1, 1, 1) * 255
         self.std = torch.tensor(std).view(1, -1, 1, 1) * 255
         self.epoch = 0
+        self._stream = _Stream(ds) if ds.streamed else None
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
@@ -604,7 +631,7 @@ class TensorLoader:
         n = len(self.ds)
         order = torch.randperm(n, generator=gen) if self.shuffle else torch.arange(n)
         batches = [order[b * self.batch_size : (b + 1) * self.batch_size] for b in range(len(self))]
-        images = _stream(self.ds, batches) if self.ds.streamed else (self.ds.images[idx] for idx in batches)
+        images = self._stream.batches(batches) if self._stream else (self.ds.images[idx] for idx in batches)
         for idx, x in zip(batches, images):
             x = x.float()
             if self.augment:

@@ -376,8 +376,17 @@ class DecodedPool:
     skipped: list[str]
 
 
-def _collate(batch):
-    return batch
+def _pass_batch(batch) -> tuple:
+    """A worker's share of the decoding pass, summed where it was decoded and sent as a few
+    tensors (not one per image): ``(images of the readable ones, their sums, ok, errors, converted)``."""
+    ok = torch.tensor([not error for _, error, _ in batch], dtype=torch.bool)
+    good = [x for x, error, _ in batch if not error]
+    images = torch.stack(good) if good else None
+    sums = None
+    if good:
+        v = images.long()
+        sums = torch.cat([v.sum((2, 3)), (v * v).sum((2, 3))], 1)
+    return images, sums, ok, [error for _, error, _ in batch if error], sum(conv for _, _, conv in batch)
 
 
 def decode_all(items, index: torch.Tensor, keep_images: bool, workers: int, bad_files: str) -> DecodedPool:
@@ -393,23 +402,21 @@ def decode_all(items, index: torch.Tensor, keep_images: bool, workers: int, bad_
         torch.utils.data.Subset(items, index.tolist()),
         batch_size=PASS_BATCH,
         num_workers=workers if n > 4 * PASS_BATCH else 0,
-        collate_fn=_collate,
+        collate_fn=_pass_batch,
     )
-    i = 0
-    for batch in loader:
-        for x, error, conv in batch:
-            if error:
-                if bad_files != "skip":
-                    raise UserError(error)
-                ok[i] = False
-                skipped.append(error)
-            else:
-                converted += conv
-                v = x.long()
-                sums[i, :c], sums[i, c:] = v.sum((1, 2)), (v * v).sum((1, 2))
-                if images is not None:
-                    images[i] = x
-            i += 1
+    start = 0
+    for batch_images, batch_sums, batch_ok, errors, conv in loader:
+        if errors and bad_files != "skip":
+            raise UserError(errors[0])
+        skipped += errors
+        converted += conv
+        where = start + batch_ok.nonzero().flatten()
+        ok[start : start + len(batch_ok)] = batch_ok
+        if batch_sums is not None:
+            sums[where] = batch_sums
+            if images is not None:
+                images[where] = batch_images
+        start += len(batch_ok)
     return DecodedPool(images, sums, ok.nonzero().flatten(), converted, skipped)
 
 
