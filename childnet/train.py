@@ -28,7 +28,7 @@ from childnet.export import DATA_NAME, save_model_data
 from childnet.measure import measure_file
 from childnet.recipe import train_and_test
 from hwnas.config import ExperimentConfig, config_to_dict, load_config
-from hwnas.data import make_splits
+from hwnas.data import data_record, splits_for
 from hwnas.errors import UserError, cli_main
 from hwnas.flops import count_flops
 from hwnas.io import atomic_write_json, atomic_write_text, read_json
@@ -107,9 +107,7 @@ def run_child(
         torch.set_num_threads(c.threads)
     ops, record = read_arch(arch)
     space = cfg.search_space()
-    splits = make_splits(
-        d.dataset, space.input_shape, d.root, d.download, d.train_size, d.test_size, d.arch_fraction, d.seed
-    )
+    splits = splits_for(d, space)
     source = str(arch) if isinstance(arch, (str, Path)) else "architecture"
     ops = space.check_arch(ops, source)
     _check_arch_space(record, space, source)
@@ -142,6 +140,7 @@ def run_child(
         "flops": flops,
         "ops": ops,
         "space": space.record(),
+        "data": data_record(splits),  # the classes (names, count) and input the model takes
         "lut": search_lut,
         "lut_estimates": estimates,
         "measured": measured,

@@ -30,7 +30,7 @@ from hwnas.config_sections import (
     SpaceConfig,
     SweepConfig,
 )
-from hwnas.data import NUM_CLASSES
+from hwnas.data import NUM_CLASSES, OWN_DATASETS
 from hwnas.errors import UserError
 
 __all__ = ["RELATIONS", "RULES", "Range", "check_config"]
@@ -65,13 +65,16 @@ WIDTH = Range(0, 16, low_open=True)
 
 # Range rules per section (None values of optional fields are always allowed).
 RULES: dict[type, dict[str, Range]] = {
-    SpaceConfig: {"width": WIDTH, "num_classes": Range(2, 100_000)},
+    SpaceConfig: {"width": WIDTH, "num_classes": Range(2, 100_000), "input_size": Range(1, 4096)},
     DataConfig: {
         "train_size": AT_LEAST_1,
         "test_size": AT_LEAST_1,
         "arch_fraction": Range(0, 1, True, True),
         "batch_size": AT_LEAST_1,
         "seed": SEED,
+        "test_fraction": Range(0, 1, True, True),
+        "memory_budget_mb": POSITIVE,
+        "workers": Range(0, 64),
     },
     LossConfig: {"alpha": NON_NEGATIVE, "beta": NON_NEGATIVE, "gamma": NON_NEGATIVE, "delta": NON_NEGATIVE},
     SearchConfig: {
@@ -135,9 +138,25 @@ RULES: dict[type, dict[str, Range]] = {
 # Rules between fields of one section: (holds, message with the section's fields).
 RELATIONS: dict[type, list[tuple]] = {
     ExperimentConfig: [
-        (
-            lambda c: (c.space.num_classes or NUM_CLASSES[c.data.dataset]) >= NUM_CLASSES[c.data.dataset],
+        (  # the user's own data: its classes are counted when it is read (hwnas.data)
+            lambda c: (
+                c.data.dataset not in NUM_CLASSES
+                or (c.space.num_classes or NUM_CLASSES[c.data.dataset]) >= NUM_CLASSES[c.data.dataset]
+            ),
             "space.num_classes={0.space.num_classes} but {0.data.dataset} has more classes",
+        )
+    ],
+    SpaceConfig: [
+        (
+            lambda s: s.input_size is None or s.input_size >= s.min_input_size,
+            "input_size={0.input_size} is too small for preset {0.preset}, whose stem and stages downsample "
+            "{0.min_input_size}x; expected >= {0.min_input_size}",
+        )
+    ],
+    DataConfig: [
+        (
+            lambda d: d.dataset not in OWN_DATASETS or d.root,
+            "root is required for dataset {0.dataset} (the image folder or the .npz file)",
         )
     ],
     DeployConfig: [
@@ -153,6 +172,8 @@ RELATIONS: dict[type, list[tuple]] = {
         )
     ],
 }
+
+
 MAX_INT = 2**63 - 1  # larger integers are refused everywhere (torch seeds and counts are int64)
 _NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")  # YAML 1.1 reads "1e-3" as a string
 
@@ -285,8 +306,10 @@ def _check_baselines_fit(cfg) -> None:
     from hwnas.space import PRESETS
 
     preset = PRESETS[cfg.space.preset]
+    c, size, _ = preset["input_shape"]
+    shape = (cfg.space.channels or c, cfg.space.input_size or size, cfg.space.input_size or size)
     for name in cfg.baselines.widths():
-        check_adaptable(name, preset["input_shape"], preset["stem_stride"])
+        check_adaptable(name, shape, preset["stem_stride"])
 
 
 def check_config(cfg) -> None:

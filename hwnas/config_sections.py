@@ -9,8 +9,8 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Literal
 
-from hwnas.data import NUM_CLASSES
-from hwnas.space import SearchSpace, get_space
+from hwnas.data import dataset_classes
+from hwnas.space import PRESETS, SearchSpace, downsampling, get_space
 from hwnas.target import DeployTarget
 
 __all__ = [
@@ -35,12 +35,22 @@ class SpaceConfig:
     preset: Literal["fbnet-cifar", "fbnet-imagenet", "fbnet-cpu", "hanna-cifar"] = "fbnet-cpu"  # hwnas.space.PRESETS
     width: float = 1.0
     num_classes: int | None = None  # None: the dataset's
+    input_size: int | None = None  # height = width of the input images; None: the preset's (32 or 224)
+    channels: Literal[1, 3] | None = None  # 1 gray, 3 RGB; None: the preset's (3)
+
+    @property
+    def min_input_size(self) -> int:
+        """The preset's downsampling (stem x stage strides): a smaller input has no pixels left to stride over."""
+        p = PRESETS[self.preset]
+        return downsampling(p["stem_stride"], p["stages"])
 
 
 @dataclass
 class DataConfig:
-    dataset: Literal["fashion-mnist", "cifar10", "cifar100"] = "fashion-mnist"  # hwnas.data.NUM_CLASSES
-    root: str | None = None  # None: the dataset's usual places (Debian package, ./data)
+    # built-in names, or the user's own: imagefolder (root: a folder, one sub-folder per class) or
+    # npz (root: a .npz file with arrays x, y); hwnas.data.DATASETS
+    dataset: Literal["fashion-mnist", "cifar10", "cifar100", "imagefolder", "npz"] = "fashion-mnist"
+    root: str | None = None  # None: the dataset's usual places (Debian package, ./data); imagefolder/npz need it
     download: bool = False
     train_size: int | None = None  # subset of the training split (seeded); None: all
     test_size: int | None = None  # subset of the test split; None: all
@@ -48,6 +58,14 @@ class DataConfig:
     batch_size: int = 128
     augment: bool = False  # random crop + flip (CIFAR)
     seed: int = 0
+    # imagefolder/npz without a given test split: the share of each class held out for testing (seeded)
+    test_fraction: float = 0.2
+    # decoded images (N x C x H x W bytes) above this stream from disk in batches instead of living in memory
+    memory_budget_mb: float = 1024.0
+    workers: int = 2  # processes decoding batches when streaming
+    bad_files: Literal["error", "skip"] = (
+        "error"  # imagefolder: an unreadable image file stops (or is skipped, counted)
+    )
 
 
 @dataclass
@@ -232,6 +250,8 @@ class ExperimentConfig:
     def search_space(self, width: float | None = None) -> SearchSpace:
         """The search space this config describes (the one place it is built): the preset
         at ``width`` (default ``space.width``; the supernet may train at ``search.proxy_width``)
-        with ``space.num_classes`` or else the dataset's classes."""
-        classes = self.space.num_classes or NUM_CLASSES[self.data.dataset]
-        return get_space(self.space.preset, self.space.width if width is None else width, classes)
+        with ``space.num_classes`` or else the dataset's classes, at ``space.input_size`` and
+        ``space.channels`` (None: the preset's input)."""
+        classes = self.space.num_classes or len(dataset_classes(self.data.dataset, self.data.root))
+        sp = self.space
+        return get_space(sp.preset, sp.width if width is None else width, classes, sp.input_size, sp.channels)

@@ -18,6 +18,7 @@ from typing import Literal, NotRequired, TypedDict
 
 __all__ = [
     "ArchRecord",
+    "DataRecord",
     "DeployRecord",
     "FinalMetricsRecord",
     "FinalRecord",
@@ -118,6 +119,22 @@ class MeasuredRecord(TypedDict):
     note: NotRequired[str]
 
 
+class DataRecord(TypedDict):
+    """What a model was trained on and takes (``hwnas.data.data_record``; sweep.json's has
+    ``root`` and no statistics: ``hwnas.data.check_data``)."""
+
+    dataset: str
+    classes: list[str]  # in label order
+    num_classes: int
+    input_shape: list[int]  # [C, H, W]
+    source: NotRequired[str]
+    root: NotRequired[str | None]
+    mean: NotRequired[list[float]]  # per channel, [0, 1] units: what the inputs are normalized with
+    std: NotRequired[list[float]]
+    sizes: NotRequired[dict]  # weights, arch, test
+    streamed: NotRequired[bool]
+
+
 class MetricsRecord(TypedDict):
     """``child/metrics.json``: the retrained childnet, its estimates and its measurement."""
 
@@ -135,6 +152,7 @@ class MetricsRecord(TypedDict):
     weights: str | None
     reused_from: str | None
     deploy: NotRequired[DeployRecord | None]  # null with child.export: none
+    data: NotRequired[DataRecord]  # absent in childnets trained before it existed
 
 
 class FinalRecord(TypedDict):
@@ -193,6 +211,7 @@ class SweepRecord(TypedDict):
     runs: list[dict]
     optuna: NotRequired[dict | None]  # {"storage": "sqlite:///…/optuna.db", "study": name}; null: random strategy
     synthetic: NotRequired[bool]  # pareto.synthetic's made-up experiments say so
+    data: NotRequired[DataRecord]  # the data's classes and input shape; absent before it existed
 
 
 def result_rows(trial: str | Path) -> list[dict]:

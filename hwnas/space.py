@@ -22,6 +22,7 @@ __all__ = [
     "PRESETS",
     "SearchSpace",
     "Stage",
+    "downsampling",
     "get_space",
     "space_from_definition",
     "make_divisible",
@@ -95,6 +96,11 @@ class SearchSpace:
         object.__setattr__(self, "layers", tuple(layers))
 
     @property
+    def downsampling(self) -> int:
+        """How much the stem and stages shrink the input (the product of their strides)."""
+        return downsampling(self.stem_stride, self.stages)
+
+    @property
     def num_layers(self) -> int:
         return len(self.layers)
 
@@ -149,6 +155,13 @@ class SearchSpace:
         return ops
 
 
+def downsampling(stem_stride: int, stages) -> int:
+    factor = stem_stride
+    for stage in stages:
+        factor *= stage.stride
+    return factor
+
+
 def _digest(data) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -189,8 +202,15 @@ PRESETS: dict[str, dict] = {
 }
 
 
-def get_space(name: str, width: float = 1.0, num_classes: int | None = None) -> SearchSpace:
-    """A preset scaled by ``width`` (channels rounded to multiples of 8)."""
+def get_space(
+    name: str,
+    width: float = 1.0,
+    num_classes: int | None = None,
+    input_size: int | None = None,
+    channels: int | None = None,
+) -> SearchSpace:
+    """A preset scaled by ``width`` (channels rounded to multiples of 8), with the input
+    ``channels x input_size x input_size`` (None: the preset's)."""
     if name not in PRESETS:
         raise UserError(f"unknown search space {name!r}; expected one of {', '.join(PRESETS)}")
     if not width > 0:
@@ -204,6 +224,14 @@ def get_space(name: str, width: float = 1.0, num_classes: int | None = None) -> 
     p["head_channels"] = scale(p["head_channels"])
     if num_classes is not None:
         p["num_classes"] = num_classes
+    c, h, _ = p["input_shape"]
+    size = h if input_size is None else input_size
+    if size < downsampling(p["stem_stride"], p["stages"]):
+        raise UserError(
+            f"input size {size} is too small for {name}, whose stem and stages downsample "
+            f"{downsampling(p['stem_stride'], p['stages'])}x; expected >= {downsampling(p['stem_stride'], p['stages'])}"
+        )
+    p["input_shape"] = (c if channels is None else channels, size, size)
     return SearchSpace(name=name, width=width, **p)
 
 

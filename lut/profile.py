@@ -127,6 +127,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--space", required=True, help=f"preset: {', '.join(PRESETS)}")
     p.add_argument("--width", type=float, default=1.0)
     p.add_argument("--classes", type=int, default=None, help="number of classes (default: the preset's)")
+    p.add_argument("--input-size", type=int, default=None, help="input height = width (default: the preset's)")
+    p.add_argument("--channels", type=int, choices=(1, 3), default=None, help="input channels (default: the preset's)")
     p.add_argument("--device", default="local", help="local | ray:<resource>")
     p.add_argument(
         "--address",
@@ -181,7 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
 @cli_main
 def main(argv=None) -> None:
     args = build_parser().parse_args(argv)
-    space = get_space(args.space, args.width, args.classes)
+    space = get_space(args.space, args.width, args.classes, args.input_size, args.channels)
     out = check_output_file(args.out)  # before profiling: it takes minutes on a Pi
     for name, value, low in (
         ("--threads", args.threads, 1),

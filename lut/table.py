@@ -106,6 +106,17 @@ class Lut(TableCost):
 
     def check_space(self, space: SearchSpace) -> None:
         """``UserError`` unless ``space`` has the same searchable layers as this LUT."""
+        shape = self.data.get("input_shape")
+        if (
+            isinstance(shape, list)
+            and list(space.input_shape) != shape
+            and space.layers_hash() != self.space_record["layers_hash"]
+        ):
+            raise UserError(
+                f"LUT {self.name}: made for inputs {'x'.join(map(str, shape))}, but the space takes "
+                f"{'x'.join(map(str, space.input_shape))} (space.input_size, space.channels); profile a LUT for "
+                "that input (lut.path: auto)"
+            )
         if space.layers_hash() != self.space_record["layers_hash"]:
             raise UserError(
                 f"LUT {self.name}: made for space {self.space_record['name']} (width {self.space_record.get('width')}, "

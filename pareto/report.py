@@ -63,6 +63,7 @@ def build_report(experiment_dir: str, out_dir: str, vs: str | None = None) -> di
             "experiment": os.path.abspath(experiment_dir),
             "strategy": strategy_of(exp),
             "deploy": exp.deploy,
+            "data": exp.sweep.get("data"),  # the classes and input the models take (sweep.json)
             "counts": {"trials": len(trials), **trials["status"].value_counts().to_dict()},
             "budget": budget,
             "recommended": recommended,

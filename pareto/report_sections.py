@@ -87,6 +87,17 @@ def _deploy_text(exp, trials) -> str:
     return text
 
 
+def _data_text(data) -> str:
+    """``<br>data: …`` from sweep.json's ``data`` (the classes and input the models take), or nothing."""
+    if not isinstance(data, dict) or not isinstance(data.get("classes"), list):
+        return ""
+    classes = [str(c) for c in data["classes"]]
+    names = ", ".join(classes[:12]) + (", …" if len(classes) > 12 else "")
+    shape = "x".join(str(v) for v in data.get("input_shape") or [])
+    where = f"{data.get('dataset')} {data['root']}" if data.get("root") else str(data.get("dataset"))
+    return f"<br>data: {page.esc(where)}; {len(classes)} classes ({page.esc(names)}); input {page.esc(shape)}"
+
+
 def _meta_section(exp, trials, sources) -> tuple:
     counts = trials["status"].value_counts().to_dict()
     luts_text = ", ".join(f"{n} ({d or 'device unknown'})" for n, d in exp.luts.items()) or "none"
@@ -94,7 +105,7 @@ def _meta_section(exp, trials, sources) -> tuple:
         f"<p class=meta>experiment: <code>{page.esc(os.path.abspath(exp.root))}</code><br>"
         f"trials: {len(trials)} ({', '.join(f'{v} {k}' for k, v in sorted(counts.items()))}); "
         f"mode: {page.esc(exp.sweep.get('mode', 'n/a'))}; LUTs: {page.esc(luts_text)}<br>"
-        f"budget: {page.esc(budget_text(budget_of(exp.sweep)))}</p>"
+        f"budget: {page.esc(budget_text(budget_of(exp.sweep)))}{_data_text(exp.sweep.get('data'))}</p>"
     )
     if exp.sweep.get("synthetic"):
         meta += "<p class=note>SYNTHETIC experiment: made-up numbers for testing the report.</p>"

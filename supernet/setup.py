@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from hwnas.config import ExperimentConfig, config_to_dict, rename_old_keys
-from hwnas.data import Splits, TensorLoader, make_splits
+from hwnas.data import Splits, TensorLoader, splits_for
 from hwnas.diff import differences
 from hwnas.errors import UserError
 from hwnas.io import load_checkpoint
@@ -30,9 +30,7 @@ class SearchSetup:
         self.space: SearchSpace = cfg.search_space()
         self.proxy_space: SearchSpace = self.space if s.proxy_width is None else cfg.search_space(s.proxy_width)
         d = cfg.data
-        self.splits: Splits = make_splits(
-            d.dataset, self.space.input_shape, d.root, d.download, d.train_size, d.test_size, d.arch_fraction, d.seed
-        )
+        self.splits: Splits = splits_for(d, self.space)
         self.lut_name = cfg.lut.path
         if cost is None:
             lut = experiment_lut(cfg, self.space)

@@ -47,12 +47,11 @@ def train_baseline(cfg: ExperimentConfig, name: str, width: float, out_dir: Path
     from childnet.export import save_model_data
     from childnet.recipe import train_and_test
     from hwnas.flops import count_flops
-    from hwnas.space import PRESETS
     from lut.energy_model import get_energy_model
     from lut.profile import DEFAULT_ENERGY_MODEL
 
-    preset = PRESETS[cfg.space.preset]
-    shape, stem_stride = list(preset["input_shape"]), preset["stem_stride"]
+    space = cfg.search_space()  # the input the user's config asks for (space.input_size, space.channels)
+    shape, stem_stride = list(space.input_shape), space.stem_stride
     torch.manual_seed(cfg.child.seed)  # the initial weights, as for a childnet
     model = baseline_model(name, num_classes, shape, width, stem_stride)
     identity = [f"baseline:{name}", f"width:{width}", f"stem_stride:{stem_stride}"]
@@ -105,7 +104,7 @@ def train_baselines(cfg: ExperimentConfig, out_dir: str | Path) -> list[dict]:
     """Every baseline the config names, trained once: a baseline whose ``<name>.json``
     exists with the same width is read back, not trained again. Sets the recipe's
     thread count (this runs in a Ray task of its own, like a trial)."""
-    from hwnas.data import make_splits
+    from hwnas.data import splits_for
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -119,11 +118,8 @@ def train_baselines(cfg: ExperimentConfig, out_dir: str | Path) -> list[dict]:
     if len(done) < len(widths):
         if cfg.child.threads:
             torch.set_num_threads(cfg.child.threads)
-        d = cfg.data
         space = cfg.search_space()
-        splits = make_splits(
-            d.dataset, space.input_shape, d.root, d.download, d.train_size, d.test_size, d.arch_fraction, d.seed
-        )
+        splits = splits_for(cfg.data, space)
         for name, width in widths.items():
             if name not in done:
                 done[name] = train_baseline(cfg, name, width, out_dir, splits, space.num_classes)

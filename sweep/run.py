@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 from hwnas.config import ExperimentConfig
-from hwnas.data import check_dataset
+from hwnas.data import check_data
 from hwnas.errors import cli_main
 from hwnas.ray_connect import check_address
 from sweep.experiment import RECORD, check_name, open_record, write_json
@@ -59,7 +59,7 @@ def main(argv=None) -> None:
     check_static(cfg)
     # nothing is written before the start checks pass: a failed start must not leave a
     # sweep.json that makes the same command say "exists; continue it with --resume"
-    check_dataset(cfg.data.dataset, cfg.data.root, cfg.data.download)
+    data = check_data(cfg.data, cfg.search_space())  # the user's own images: every one decoded once
     started = time.perf_counter()
     check_address(args.address)
     lut = connect_and_check(cfg, experiment, record, args.address)
@@ -73,6 +73,7 @@ def main(argv=None) -> None:
     baselines = start_preparation(cfg, experiment, record)
     knob_sampler = _knob_sampler(cfg, lut.start, record["warmup"])
     record["knobs"] = record.get("knobs") or knob_sampler.record()
+    record["data"] = record.get("data") or data  # classes (names, count) and input shape
     write_json(experiment / RECORD, record)
     prepared = time.perf_counter() - started
 

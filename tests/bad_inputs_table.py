@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from unittest import mock
 
+import numpy as np
 import torch
 
 MARKER = "CODE_RAN"
@@ -251,6 +252,126 @@ def _resume(**fields):
 
 def _mark(d):
     return d / MARKER
+
+
+# --- the user's own data: small folders of real images (tests/image_folders.py) ----------
+
+
+def _pictures(d: Path, damage=None, **kw) -> Path:
+    """A 2-class folder of 16x16 Fashion-MNIST PNGs at ``d/pics``, then ``damage(root)``."""
+    from image_folders import image_folder
+
+    root = image_folder(d / "pics", **{"classes": 2, "per_class": 4, "size": 16, **kw})
+    if damage:
+        damage(root)
+    return root
+
+
+def _cut(path: Path) -> None:
+    path.write_bytes(path.read_bytes()[: len(path.read_bytes()) // 2])
+
+
+def _first_file(root: Path, *parts: str) -> Path:
+    return sorted(root.joinpath(*parts).iterdir())[0]
+
+
+def _own(make, *sets, cli="sweep.run"):
+    """``cli`` on the user's data ``make(folder)`` (an image folder or .npz), dataset named by its suffix."""
+
+    def setup(d):
+        root = make(d)
+        dataset = "npz" if root.suffix == ".npz" else "imagefolder"
+        overrides = [f"data.dataset={dataset}", f"data.root={root}", *sets]
+        if cli == "sweep.run":
+            return _sweep(*overrides)(d)
+        return (_train if cli == "childnet.train" else _search)(*overrides)(d)
+
+    return setup
+
+
+def _npz(**arrays):
+    def make(d):
+        from image_folders import npz_file
+
+        return npz_file(d / "data.npz", n_classes=2, per_class=4, **arrays)
+
+    return make
+
+
+def _loose_images(d):
+    from image_folders import class_images, write_images
+
+    write_images(d / "pics", class_images("bag", 3, 16))
+    return d / "pics"
+
+
+def _no_test_class(root):
+    for f in (root / "test" / "bag").iterdir():
+        f.unlink()
+    (root / "test" / "bag").rmdir()
+
+
+OWN_DATA_CASES = [
+    Case("own/folder-no-class-folders", "sweep.run", _own(_loose_images), "no class sub-folders"),
+    Case("own/folder-missing", "sweep.run", _own(lambda d: d / "nowhere"), "no such folder"),
+    Case(
+        "own/folder-empty-class",
+        "sweep.run",
+        _own(lambda d: _pictures(d, lambda r: (r / "zebra").mkdir())),
+        "zebra: empty class",
+    ),
+    Case(
+        "own/folder-not-an-image",
+        "sweep.run",
+        _own(lambda d: _pictures(d, lambda r: (r / "bag" / "notes.png").write_text("hello"))),
+        "notes.png: not a readable PNG/JPEG image",
+    ),
+    Case(
+        "own/folder-truncated-png",
+        "sweep.run",
+        _own(lambda d: _pictures(d, lambda r: _cut(_first_file(r, "bag")))),
+        "bag/0000.png: not a readable PNG/JPEG image",
+    ),
+    Case(
+        "own/folder-truncated-jpeg-train",
+        "childnet.train",
+        _own(lambda d: _pictures(d, lambda r: _cut(_first_file(r, "bag")), fmt="jpeg"), cli="childnet.train"),
+        "bag/0000.jpg: not a readable PNG/JPEG image",
+    ),
+    Case(
+        "own/folder-class-missing-from-test",
+        "sweep.run",
+        _own(lambda d: _pictures(d, _no_test_class, given=("train", "test"))),
+        "test: class 'bag' is missing",
+    ),
+    Case(
+        "own/folder-empty-class-search",
+        "supernet.search",
+        _own(lambda d: _pictures(d, lambda r: (r / "zebra").mkdir()), cli="supernet.search"),
+        "zebra: empty class",
+    ),
+    Case(
+        "own/npz-label-out-of-range",
+        "sweep.run",
+        _own(_npz(y=np.array([0, 1, 0, 1, 0, 1, 0, 2]))),
+        "y: label 2 at index 7 is out of range; expected 0..1",
+    ),
+    Case(
+        "own/npz-pickled-labels",
+        "sweep.run",
+        _own(_npz(y=np.array([{"a": 1}] * 8, dtype=object))),
+        "array y: unreadable",
+    ),
+    Case(
+        "own/npz-not-a-zip",
+        "sweep.run",
+        _own(lambda d: (d / "data.npz").write_bytes(b"PK\x03\x04 not really") and d / "data.npz"),
+        "not a readable .npz file",
+    ),
+    Case("own/input-size-too-small", "sweep.run", _own(_pictures, "space.input_size=4"), "input_size=4 is too small"),
+    Case("own/channels-two", "sweep.run", _own(_pictures, "space.channels=2"), "space.channels"),
+    Case("own/root-missing", "sweep.run", _sweep("data.dataset=imagefolder"), "root is required"),
+]
 
 
 CASES = [
@@ -677,6 +798,7 @@ CASES = [
         lambda d: [str(sweep_record(d / "e")), "--out", str((d / "r").write_text("x") and d / "r")],
         "not a directory",
     ),
+    *OWN_DATA_CASES,
 ]
 
 

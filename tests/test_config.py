@@ -134,14 +134,14 @@ def test_literal_presets_match_the_registries():
     import typing
 
     from hwnas.config_sections import DataConfig, MeasureConfig, SpaceConfig
-    from hwnas.data import NUM_CLASSES
+    from hwnas.data import DATASETS
     from hwnas.meters import METERS
     from hwnas.space import PRESETS
 
     def args(cls, key):
         return set(typing.get_args(typing.get_type_hints(cls)[key]))
 
-    assert args(SpaceConfig, "preset") == set(PRESETS) and args(DataConfig, "dataset") == set(NUM_CLASSES)
+    assert args(SpaceConfig, "preset") == set(PRESETS) and args(DataConfig, "dataset") == set(DATASETS)
     assert args(MeasureConfig, "meter") == set(METERS)
 
 

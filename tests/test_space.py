@@ -69,3 +69,14 @@ def test_bad_arch():
         space.check_arch(["k3_e1"] * 3)
     with pytest.raises(UserError, match="unknown op 'k9_e9'"):
         space.check_arch(["k9_e9"] + ["k3_e1"] * 7)
+
+
+def test_a_preset_at_the_users_input_size_and_channels():
+    space = get_space("fbnet-cpu", 1.0, 5, input_size=64, channels=1)
+    default = get_space("fbnet-cpu", 1.0, 5)
+    assert space.input_shape == (1, 64, 64) and space.downsampling == 8
+    assert [x.in_hw for x in space.layers] == [2 * x.in_hw for x in default.layers]
+    assert space.hash() != default.hash() and space.layers_hash() != default.layers_hash()
+    assert get_space("fbnet-cpu", 1.0, 5, input_size=32, channels=3).hash() == default.hash()  # the preset's: same
+    with pytest.raises(UserError, match="input size 4 is too small for fbnet-cpu, whose stem and stages downsample 8x"):
+        get_space("fbnet-cpu", input_size=4)

@@ -503,3 +503,25 @@ def test_the_server_starts_at_most_one_run_and_one_sweep_at_once(storage, monkey
         for name in started:
             stop_job(storage / "runs" / name, {})
         stop_job(storage / "s1", {})
+
+
+def test_the_forms_take_an_image_folder(client, storage, tmp_path):
+    from image_folders import image_folder
+
+    from sweep.web.forms import run_config
+
+    page = client.get("/").text
+    assert page.count('<input name="data_root"') == 2 and page.count('<option value="imagefolder">') == 2
+    root = image_folder(tmp_path / "pictures", classes=2, per_class=4, size=16)
+    cfg = run_config({**RUN, "dataset": "imagefolder", "data_root": str(root)}, storage)
+    assert (cfg.data.dataset, cfg.data.root, cfg.search_space().num_classes) == ("imagefolder", str(root), 2)
+    error = _one_line(client.post("/api/runs", data={**RUN, "dataset": "imagefolder", "data_root": str(root / "x")}))
+    assert f"data.root {root / 'x'}: no such folder" in error
+    # the offered LUT was profiled at 3x32x32: another input is refused before anything starts
+    error = _one_line(client.post("/api/runs", data={**RUN, "input_size": "64"}))
+    assert "made for inputs 3x32x32, but the space takes 3x64x64" in error
+    form = {"trials": "2", "mode": "any", "dataset": "imagefolder", "data_root": str(root), "input_size": "48"}
+    argv = sweep_job(form, storage)[2][0]
+    for override in ("data.dataset=imagefolder", f"data.root={root}", "space.input_size=48"):
+        assert argv[argv.index(override) - 1] == "--set"
+    assert "space.channels=" not in " ".join(argv)  # empty: the config's

@@ -31,6 +31,9 @@ RUN_FIELDS = {
     "preset": "space.preset",
     "width": "space.width",
     "dataset": "data.dataset",
+    "data_root": "data.root",  # imagefolder: the folder; npz: the file (empty: the built-in's places)
+    "input_size": "space.input_size",  # empty: the preset's
+    "channels": "space.channels",
     "alpha": "loss.alpha",
     "beta": "loss.beta",
     "gamma": "loss.gamma",
@@ -39,6 +42,13 @@ RUN_FIELDS = {
     "child_epochs": "child.epochs",
 }
 DEPLOY_FIELDS = {"runtime": "deploy.runtime", "precision": "deploy.precision"}  # both forms
+# a sweep's data fields: given ones override the config file's (the user's own image folder or .npz)
+SWEEP_DATA_FIELDS = {
+    "dataset": "data.dataset",
+    "data_root": "data.root",
+    "input_size": "space.input_size",
+    "channels": "space.channels",
+}
 
 
 def config_names() -> list[str]:
@@ -59,7 +69,8 @@ def _name(value: str | None, prefix: str) -> str:
 def _field(form: dict, key: str) -> str:
     value = str(form.get(key, "")).strip()
     if "\n" in value or "\r" in value:
-        raise UserError(f"{RUN_FIELDS.get(key) or DEPLOY_FIELDS.get(key, key)}: expected one line, got {value[:40]!r}")
+        where = RUN_FIELDS.get(key) or DEPLOY_FIELDS.get(key) or SWEEP_DATA_FIELDS.get(key, key)
+        raise UserError(f"{where}: expected one line, got {value[:40]!r}")
     return value
 
 
@@ -127,6 +138,9 @@ def _sweep_flags(form: dict) -> list[str]:
             flags += [flag, _field(form, key)]
     for override in _deploy_overrides(form):  # checked by the config's rules, one line naming the field
         flags += ["--set", override]
+    for key, dotted in SWEEP_DATA_FIELDS.items():
+        if _field(form, key):
+            flags += ["--set", f"{dotted}={_field(form, key)}"]
     return flags
 
 

@@ -9,7 +9,7 @@ from html import escape
 from pathlib import Path
 
 from hwnas.config import load_config
-from hwnas.data import NUM_CLASSES
+from hwnas.data import DATASETS
 from hwnas.space import PRESETS
 from hwnas.target import PRECISIONS, RUNTIMES
 
@@ -80,6 +80,21 @@ def _input(name: str, label: str, value, kind: str = "number", extra: str = 'ste
     )
 
 
+def _data_fields(dataset: str, prefix: str = "") -> str:
+    """The dataset (a built-in name, or imagefolder/npz with its root on the server) and the
+    input size and channels (empty: the config's / the preset's)."""
+    names = ([{"value": "", "label": "(the config's)"}] if not dataset else []) + list(DATASETS)
+    channels = _options([{"value": "", "label": "(the preset's)"}, 1, 3], "")
+    return (
+        f'<label>dataset<select name="dataset">{_options(names, dataset)}</select></label>'
+        f'<label>data root (imagefolder: a folder, npz: a file)<input name="data_root" id="f-{prefix}data_root" '
+        'placeholder="(built-in places)"></label>'
+        f'<label>input size<input name="input_size" id="f-{prefix}input_size" type="number" step="1" min="1" '
+        'placeholder="(the preset\'s)"></label>'
+        f'<label>channels<select name="channels">{channels}</select></label>'
+    )
+
+
 def _run_form(luts: list[dict], configs: list[str]) -> str:
     c = load_config(Path(__file__).resolve().parents[2] / "configs" / "smoke.yaml")
     knobs = "".join(
@@ -95,7 +110,7 @@ def _run_form(luts: list[dict], configs: list[str]) -> str:
 <p class="error" id="lut-error"></p>
 <label>space<select name="preset">{_options(PRESETS, c.space.preset)}</select></label>
 {_input("width", "width", c.space.width)}
-<label>dataset<select name="dataset">{_options(NUM_CLASSES, c.data.dataset)}</select></label>
+{_data_fields(c.data.dataset)}
 {_deploy_fields("f", "the LUT's target: a LUT describes one runtime and precision (picking a LUT picks it)")}
 <fieldset><legend>loss = CE + &alpha;&middot;LAT<sup>&beta;</sup> + &gamma;&middot;ENER<sup>&delta;</sup></legend>
 <div class="knobs">{knobs}</div><p id="preview" class="preview"></p></fieldset>
@@ -114,6 +129,7 @@ def _sweep_form(configs: list[str]) -> str:
 <label>mode<select name="mode">{_options(["any", "latency", "energy"], "any")}</select></label>
 {_input("max_latency_ms", "budget: max latency (ms)", "", extra='step="any" min="0"')}
 {_input("max_energy_mj", "budget: max energy (mJ)", "", extra='step="any" min="0"')}
+{_data_fields("", "s-")}
 {_deploy_fields("s", "the LUT is profiled, childnets and baselines exported and timed in it")}
 <button type="submit">start sweep</button><p class="error" id="sweep-error"></p>
 </form></section>"""
