@@ -92,7 +92,19 @@ def test_missing_config_file(tmp_path):
 
 def test_experiment_config_sections():
     names = set(ExperimentConfig.__dataclass_fields__)
-    assert names == {"space", "data", "lut", "deploy", "loss", "search", "child", "measure", "sweep", "baselines", "final"}
+    assert names == {
+        "space",
+        "data",
+        "lut",
+        "deploy",
+        "loss",
+        "search",
+        "child",
+        "measure",
+        "sweep",
+        "baselines",
+        "final",
+    }
 
 
 @pytest.mark.parametrize(
