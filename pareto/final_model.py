@@ -15,7 +15,7 @@ from . import page
 from .deploy import target_label
 from .trial_folder import Unreadable, load_json
 
-__all__ = ["FINAL_DIR", "final_line", "final_section", "read_final_models"]
+__all__ = ["FINAL_DIR", "below_proxy", "final_line", "final_section", "read_final_models"]
 
 FINAL_DIR = "final"
 
@@ -26,6 +26,11 @@ def _row(folder: str, root: str, metrics: dict) -> dict:
     deploy = metrics.get("deploy") if isinstance(metrics.get("deploy"), dict) else {}
     recipe = final.get("recipe") if isinstance(final.get("recipe"), dict) else {}
     model = metrics.get("model")
+    lut = metrics.get("lut") if isinstance(metrics.get("lut"), dict) else {}
+    # energy as the recommended model's: measured where a meter measured, else the LUT's (its source named)
+    energy, source = measured.get("energy_mj"), measured.get("energy_source")
+    if energy is None and lut.get("energy_mj") is not None:
+        energy, source = lut["energy_mj"], lut.get("energy_source")
     key = f"{deploy['runtime']}-{deploy['precision']}" if deploy.get("runtime") and deploy.get("precision") else None
     return {
         "trial_id": final.get("trial") or os.path.basename(folder),
@@ -34,10 +39,11 @@ def _row(folder: str, root: str, metrics: dict) -> dict:
         "test_acc_int8": deploy.get("test_acc_int8"),
         "deploy_agreement": deploy.get("deploy_agreement"),
         "epochs": recipe.get("epochs"),
+        "train_size": recipe.get("train_size"),
         "train_seconds": metrics.get("train_seconds"),
         "measured_latency_ms": measured.get("latency_ms"),
-        "energy_mj": measured.get("energy_mj"),
-        "energy_source": measured.get("energy_source"),
+        "energy_mj": energy,
+        "energy_source": source,
         "target_label": target_label(key, deploy.get("runtime_version")) if key else None,
         "ops": " ".join(map(str, metrics["ops"])) if isinstance(metrics.get("ops"), list) else None,
         "model": os.path.abspath(os.path.join(folder, model)) if isinstance(model, str) else None,
@@ -60,6 +66,18 @@ def read_final_models(root: str, problems: list) -> list[dict]:
     return sorted(rows, key=lambda r: -(r["proxy_test_acc"] or 0.0))
 
 
+def below_proxy(row: dict) -> str | None:
+    """What to say when the final model tests below its own proxy-trained childnet: the
+    longer recipe should not lose accuracy, so the final recipe does not suit this data."""
+    final, proxy = row.get("test_acc"), row.get("proxy_test_acc")
+    if final is None or proxy is None or final >= proxy:
+        return None
+    return (
+        f"the final model tests below its proxy-trained childnet ({final:.4f} < {proxy:.4f}): on this data the "
+        f"final recipe ({row.get('epochs')} epochs) did not beat the search's; more epochs (final.epochs) may help"
+    )
+
+
 def final_line(rows: list[dict]) -> str | None:
     """The terminal's line about the first final model (None without one)."""
     if not rows:
@@ -68,7 +86,9 @@ def final_line(rows: list[dict]) -> str | None:
     int8 = f" int8 {r['test_acc_int8']:.4f}" if r.get("test_acc_int8") is not None else ""
     latency = f" {r['measured_latency_ms']:.4g} ms measured" if r.get("measured_latency_ms") is not None else ""
     proxy = f" (proxy {r['proxy_test_acc']:.4f})" if r.get("proxy_test_acc") is not None else ""
-    return f"final model: {r['trial_id']} test_acc={r['test_acc']:.4f}{proxy}{int8}{latency}; model: {r['model']}"
+    line = f"final model: {r['trial_id']} test_acc={r['test_acc']:.4f}{proxy}{int8}{latency}; model: {r['model']}"
+    warning = below_proxy(r)
+    return line + (f"\nwarning: {warning}" if warning else "")
 
 
 def final_section(rows: list[dict]) -> tuple | None:
@@ -77,11 +97,14 @@ def final_section(rows: list[dict]) -> tuple | None:
         return None
     r = rows[0]
     target = r.get("target_label") or "target unknown"
+    split = f"{r['train_size']:,} training images" if r.get("train_size") else "the whole training split"
     lead = (
         f"<p class=meta>The recommended architecture ({page.esc(r['trial_id'])}) trained again from scratch with "
-        f"the final recipe ({r['epochs']} epochs on the whole training split): this is the model to take home. "
+        f"the final recipe ({r['epochs']} epochs on {split}): this is the model to take home. "
         f"Deployment target: {page.esc(target)}.</p>"
     )
+    if below_proxy(r):
+        lead += f"<p class=note>{page.esc(below_proxy(r)[:1].upper() + below_proxy(r)[1:])}.</p>"
     columns = [("trial", "trial_id"), ("proxy test acc", "proxy_test_acc"), ("final test acc", "test_acc")]
     if any(x.get("test_acc_int8") is not None for x in rows):
         columns.append(("final test acc int8", "test_acc_int8"))

@@ -71,3 +71,13 @@ def test_top_k_follows_the_recommendation_rule_over_distinct_architectures(tmp_p
     assert len({first["ops"], second["ops"], third["ops"]}) == 3
     assert first["test_acc"] >= second["test_acc"] >= third["test_acc"]  # no budget: the most accurate first
     assert len(recommended_models(exp, 50)) == len({t for t in exp.trials["ops"].dropna()})
+
+
+def test_a_final_model_below_its_proxy_is_said_in_the_line_and_the_report():
+    from pareto.final_model import final_line, final_section
+
+    row = {"trial_id": "t1", "test_acc": 0.095, "proxy_test_acc": 0.53, "epochs": 1, "model": "/m.onnx"}
+    assert "warning: the final model tests below its proxy-trained childnet (0.0950 < 0.5300)" in final_line([row])
+    assert "did not beat the search" in final_section([row])[1]
+    better = dict(row, test_acc=0.6)
+    assert "warning" not in final_line([better]) and "did not beat" not in final_section([better])[1]

@@ -525,3 +525,35 @@ def test_the_forms_take_an_image_folder(client, storage, tmp_path):
     for override in ("data.dataset=imagefolder", f"data.root={root}", "space.input_size=48"):
         assert argv[argv.index(override) - 1] == "--set"
     assert "space.channels=" not in " ".join(argv)  # empty: the config's
+
+
+def test_the_sweep_page_shows_the_final_model_with_its_files(client, storage):
+    from pareto.report import build_report
+
+    root = storage / "withfinal"
+    write_synthetic_experiment(str(root), trials=4, failed=0, running=0)
+    build_report(str(root), str(root / "report"))
+    rec = json.loads((root / "report" / "report.json").read_text())["recommended"]
+    assert client.get("/api/sweeps/withfinal").json()["final"] is None  # the final stage has not run
+    final = root / "final" / rec["trial_dir"]
+    final.mkdir(parents=True)
+    metrics = json.loads((root / rec["trial_dir"] / "child" / "metrics.json").read_text())
+    metrics.update(
+        test_acc=0.93,
+        model="model.pte",
+        final={"recipe": {"epochs": 10}, "trial": rec["trial_id"], "proxy_test_acc": rec["test_acc"]},
+    )
+    (final / "metrics.json").write_text(json.dumps(metrics))
+    for name in ("model.pte", "model.weights.pt"):
+        (final / name).write_bytes(b"x")
+    build_report(str(root), str(root / "report"))
+    got = client.get("/api/sweeps/withfinal").json()["final"]
+    assert got["trial"] == rec["trial_id"] and got["test_acc"] == 0.93 and got["proxy_test_acc"] == rec["test_acc"]
+    assert [f["name"] for f in got["files"]] == ["model.pte", "model.weights.pt"]
+    assert client.get(f"/files/{got['files'][0]['path']}").content == b"x"
+    assert 'id="final"' in client.get("/sweeps/withfinal").text
+    # a report.json whose final folder is a path, not a trial folder's name: nothing offered
+    report = json.loads((root / "report" / "report.json").read_text())
+    report["final_models"][0]["folder"] = "../../../etc"
+    (root / "report" / "report.json").write_text(json.dumps(report))
+    assert client.get("/api/sweeps/withfinal").json()["final"] is None
