@@ -28,10 +28,10 @@ import time
 
 from hwnas.space import get_space
 from hwnas.speed import MODEL_TIMING, sample_archs
+from hwnas.stats import kendall_tau, mape, within_fraction
 from hwnas.target import DeployTarget
 from hwnas.timing import TimingProtocol
 from lut import ensure_lut
-from lut.metrics import kendall_tau, mape, within_fraction
 from lut.validate import measure_against
 
 GOAL_TARGETS = ("executorch-fp32", "executorch-int8", "onnxruntime-fp32")

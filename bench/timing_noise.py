@@ -15,8 +15,8 @@ import os
 
 from hwnas.space import get_space
 from hwnas.speed import MODEL_TIMING, sample_archs
+from hwnas.stats import kendall_tau, mape, within_fraction
 from hwnas.timing import TimingProtocol
-from lut.metrics import kendall_tau, mape, within_fraction
 from lut.protocol import measure_networks
 
 

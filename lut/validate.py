@@ -23,9 +23,9 @@ import socket
 
 from hwnas.errors import UserError, at_least, cli_main
 from hwnas.speed import MODEL_TIMING, REFERENCE_SEED, sample_archs
+from hwnas.stats import kendall_tau, mape, within_fraction
 from hwnas.target import DeployTarget, add_target_flags
 from hwnas.timing import TimingProtocol, timing_kwargs
-from lut.metrics import kendall_tau, mape, within_fraction
 from lut.protocol import measure_networks
 from lut.table import Lut, load_lut
 

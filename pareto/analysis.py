@@ -15,10 +15,11 @@ objectives' units, so compare hypervolumes of the same front between sweeps, not
 import numpy as np
 import pandas as pd
 
+from hwnas.stats import estimate_error_stats
+
 from .columns import lut_columns
 from .dominance import nondominated_mask, to_costs
 from .hypervolume import REFERENCE_RULE, default_reference, hypervolume
-from .stats import estimate_error_stats
 
 __all__ = ["fidelity_line", "front_specs", "compute_fronts", "lut_error_stats"]
 

@@ -11,13 +11,13 @@ from hwnas.errors import UserError
 from hwnas.flops import count_macs
 from hwnas.space import get_space
 from hwnas.speed import REFERENCE_SEED, reference_arch, sample_archs
+from hwnas.stats import kendall_tau, mape, within_fraction
 from hwnas.target import DeployTarget
 from hwnas.timing import TimingProtocol
 from lut import cache_path, ensure_lut, load_lut, profile_lut, save_lut
 from lut import profile as profile_mod
 from lut.cache import NOISE_LIMITS
 from lut.energy_model import Horowitz45nm, count_bytes_moved
-from lut.metrics import kendall_tau, mape, within_fraction
 from lut.protocol import design_archs
 from lut.validate import main as validate_main
 from lut.validate import validate_lut

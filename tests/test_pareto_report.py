@@ -253,10 +253,13 @@ def test_pareto_never_imports_training_code():
     import subprocess
     import sys
 
+    # of hwnas only its torch-free core: the error type, the JSON reader, the statistics
     code = (
         "import sys, pareto.report, pareto.front, pareto.synthetic\n"
         "bad = sorted({m.split('.')[0] for m in sys.modules} & "
-        "{'torch', 'hwnas', 'lut', 'supernet', 'childnet', 'sweep', 'ray'})\n"
+        "{'torch', 'lut', 'supernet', 'childnet', 'sweep', 'ray'})\n"
+        "bad += sorted(m for m in sys.modules if m.startswith('hwnas.') and m not in "
+        "('hwnas.errors', 'hwnas.io', 'hwnas.stats'))\n"
         "print(','.join(bad))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
