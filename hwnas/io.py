@@ -153,9 +153,10 @@ def read_json(path, what: str = "file", expect: type | None = None, hint: str | 
         text = path.read_text()
     except FileNotFoundError:
         raise UserError(f"{what} {path}: not found{tail}") from None
-    except (OSError, UnicodeDecodeError) as err:
-        reason = getattr(err, "strerror", None) or err.__class__.__name__
-        raise UserError(f"{what} {path}: cannot read ({reason}){tail}") from None
+    except UnicodeDecodeError:
+        raise UserError(f"{what} {path}: not valid JSON (not UTF-8 text: garbled?){tail}") from None
+    except OSError as err:
+        raise UserError(f"{what} {path}: cannot read ({err.strerror or type(err).__name__}){tail}") from None
     try:
         data = parse_json(text, f"{what} {path}")
     except UserError as err:
@@ -186,7 +187,7 @@ def parse_json(text: str, source: str):
         return json.loads(text)
     except json.JSONDecodeError as err:
         raise UserError(
-            f"{source}: not valid JSON (truncated?): {err.msg} at line {err.lineno} column {err.colno}"
+            f"{source}: not valid JSON (truncated?): {err.msg} (line {err.lineno} column {err.colno})"
         ) from None
     except RecursionError:
         raise UserError(f"{source}: JSON nested too deeply") from None
