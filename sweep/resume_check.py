@@ -1,7 +1,8 @@
 """Every file ``sweep.run --resume`` reads, checked before anything is written.
 
 A file not written yet is legitimately absent (a sweep stopped while preparing has no Ray
-Tune state and no study; a trial still running has no ``child/metrics.json``). A file that
+Tune state and no study; a trial still running has no ``child/metrics.json``), and a trial
+Ray resumes writes its folder again (a kill can cut Ray's copy of it short). A file that
 is there but damaged is one ``UserError`` line naming it, what is wrong and what to do, before
 ``sweep.json`` gets a new run entry and before Ray Tune unpickles anything (it would end in
 a traceback). What can be rebuilt from other files is offered as a flag, never done unasked:
@@ -28,7 +29,8 @@ from hwnas.errors import UserError
 from hwnas.io import check_pickle, load_checkpoint
 from sweep.experiment import read_baselines, read_metrics, trial_metrics
 from sweep.measurements import check_measurements
-from sweep.study import check_study, ray_trials
+from sweep.study import RESUMED, check_study, ray_trials
+from sweep.trial import trial_dirname
 
 __all__ = ["TUNER_FILE", "Repairs", "check_resume"]
 
@@ -104,8 +106,11 @@ def check_resume(
     study = check_study(experiment, record, rebuild_study)
     _check_warmup(experiment, record)
     read_baselines(experiment)
+    # a trial Ray resumes writes its folder again (a kill can cut Ray's copy of it short)
+    resumed = {trial_dirname(t["trial_id"]) for t in ray_trials(experiment) if t["status"] in RESUMED}
     for path in trial_metrics(experiment):
-        read_metrics(path)
+        if path.parent.parent.name not in resumed:
+            read_metrics(path)
     if not remeasure:
         check_measurements(experiment)
     return Repairs(study=study, tuner=tuner)

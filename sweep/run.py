@@ -62,8 +62,9 @@ def _repair(cfg: ExperimentConfig, experiment: Path, record: dict, repairs: Repa
         from sweep.study import rebuild_study
 
         sampler = _knob_sampler(cfg, lut.start, record.get("warmup"))  # only its proposals' shape matters
-        n = rebuild_study(experiment, record, sampler, budget_dict(cfg.sweep.budget))
-        print(f"rebuilt the Optuna study {experiment / 'optuna.db'} from {n} trials (the old file: optuna.db.damaged)")
+        n, kept = rebuild_study(experiment, record, sampler, budget_dict(cfg.sweep.budget))
+        kept_note = f"; the damaged one kept as {kept.name}" if kept else ""
+        print(f"rebuilt the Optuna study {experiment / 'optuna.db'} from {n} trials{kept_note}")
 
 
 @cli_main

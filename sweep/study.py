@@ -34,10 +34,10 @@ from hwnas.io import parse_json, read_json
 from sweep.experiment import set_aside
 from sweep.searcher import CONSTRAINTS_ATTR, STUDY_FILE, constraint_values
 
-__all__ = ["check_study", "ray_trials", "rebuild_study"]
+__all__ = ["RESUMED", "check_study", "ray_trials", "rebuild_study"]
 
 _REBUILD_HINT = "resume with --rebuild-study to rebuild it from the trials' knobs and results"
-_RUNNING = ("RUNNING", "PENDING", "PAUSED")  # Ray Tune statuses of a trial it resumes
+RESUMED = ("RUNNING", "PENDING", "PAUSED")  # Ray Tune statuses of a trial it resumes
 
 
 def _newest_state(experiment: Path) -> Path | None:
@@ -159,7 +159,7 @@ def _frozen(trial: dict, where: str, knob_sampler, metrics: list[str], budget: d
     result = trial["last_result"]
     values = [result.get(m) for m in metrics]
     complete = all(isinstance(v, (int, float)) and math.isfinite(v) for v in values)
-    if trial["status"] in _RUNNING:
+    if trial["status"] in RESUMED:
         state = TrialState.RUNNING
     elif trial["status"] == "ERROR":
         state = TrialState.FAIL
@@ -182,16 +182,20 @@ def _frozen(trial: dict, where: str, knob_sampler, metrics: list[str], budget: d
     )
 
 
-def _set_aside(path: Path) -> None:
-    """Keep a damaged file (and SQLite's journal files, which must not meet the new one)."""
-    for part in (path, *(path.with_name(path.name + s) for s in ("-journal", "-wal", "-shm"))):
+def _set_aside(path: Path) -> Path | None:
+    """Keep a damaged file (and SQLite's journal files, which must not meet the new one);
+    returns where the file went (None: there was none)."""
+    kept = set_aside(path) if path.exists() else None
+    for part in (path.with_name(path.name + s) for s in ("-journal", "-wal", "-shm")):
         if part.exists():
             set_aside(part)
+    return kept
 
 
-def rebuild_study(experiment: Path, record: dict, knob_sampler, budget: dict | None) -> int:
+def rebuild_study(experiment: Path, record: dict, knob_sampler, budget: dict | None) -> tuple[int, Path | None]:
     """Write ``optuna.db`` again from Ray Tune's record of the trials (module docstring);
-    returns the number of trials. Built in a temporary file that replaces the old one."""
+    returns the number of trials and where the old file was kept (None: it was lost).
+    Built in a temporary file that replaces the old one."""
     import optuna
 
     experiment = Path(experiment)
@@ -212,6 +216,6 @@ def rebuild_study(experiment: Path, record: dict, knob_sampler, budget: dict | N
         tmp.unlink(missing_ok=True)
         raise
     storage.engine.dispose()
-    _set_aside(path)
+    kept = _set_aside(path)
     os.replace(tmp, path)
-    return len(frozen)
+    return len(frozen), kept

@@ -212,6 +212,24 @@ def test_a_deleted_trial_result_is_not_written_yet_not_damage(swept, tmp_path):
     assert check_resume(experiment, json.loads((experiment / "sweep.json").read_text())) == Repairs()
 
 
+def test_a_trial_ray_resumes_may_have_a_cut_copy(swept, tmp_path):
+    """Killed while Ray copied a running trial's folder: the resumed trial writes it again."""
+    from sweep.resume_check import Repairs, check_resume
+
+    experiment = tmp_path / "experiments" / NAME
+    shutil.copytree(swept, experiment)
+    metrics = sorted(experiment.glob(METRICS))[0]
+    truncate(metrics)
+    state_path = sorted(experiment.glob(STATE))[-1]
+    state = json.loads(state_path.read_text())
+    for entry in state["trial_data"]:
+        trial = json.loads(entry[0])
+        if f"trial_{trial['trial_id']}" == metrics.parent.parent.name:
+            entry[0] = json.dumps(dict(trial, status="RUNNING"))
+    state_path.write_text(json.dumps(state))
+    assert check_resume(experiment, json.loads((experiment / "sweep.json").read_text())) == Repairs()
+
+
 def test_repairs_are_refused_without_resume(swept, capsys):
     from sweep.run import main
 

@@ -213,7 +213,7 @@ def test_a_lost_study_is_refused_then_rebuilt_as_it_was_and_the_resumed_searcher
         check_study(experiment, record, rebuild=False)
     assert check_study(experiment, record, rebuild=True) is True
 
-    assert rebuild_study(experiment, record, knob_sampler, BUDGET) == 4
+    assert rebuild_study(experiment, record, knob_sampler, BUDGET) == (4, None)  # it was lost: nothing to keep
     rebuilt = optuna.load_study(**study).trials
     for old, new in zip(original, rebuilt, strict=True):
         assert (new.number, new._trial_id, new.state, new.values) == (old.number, old._trial_id, old.state, old.values)
