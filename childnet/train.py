@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 from collections.abc import Callable
 from pathlib import Path
 
@@ -167,7 +168,7 @@ def _measure(measure_with, model_path, cfg, space) -> dict:
         return {
             **_NOT_MEASURED,
             "note": f"not measured: measure.device is {m.device!r}; measure on the device with "
-            f"python -m childnet.measure --model {model_path}",
+            f"python -m childnet.measure --model {shlex.quote(str(model_path))}",
         }
     # timed against the search LUT's speed reference, like the LUT's entries
     reference = None if cfg.lut.path.startswith("builtin:") else experiment_lut(cfg, space).measurement_reference()

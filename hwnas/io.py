@@ -17,7 +17,11 @@ every temporary file is complete before the first rename.
 one-line errors.
 
 ``read_json`` turns every way a JSON file can be bad (missing, unreadable, invalid,
-too deeply nested, an integer too long to convert) into one ``UserError`` line.
+too deeply nested, an integer too long to convert, not the JSON type expected) into one
+``UserError`` line, with what to do next when the caller knows it (``hint``).
+
+``check_pickle`` tells a complete pickle from a truncated or garbled one by walking its
+opcodes (``pickletools``): nothing in the file is run.
 
 Imports only the standard library (torch lazily, for ``atomic_save``).
 """
@@ -39,6 +43,7 @@ __all__ = [
     "atomic_write_many",
     "atomic_write_text",
     "check_output_file",
+    "check_pickle",
     "file_mode",
     "load_checkpoint",
     "parse_json",
@@ -138,18 +143,41 @@ def check_output_file(path, flag: str = "--out") -> Path:
     return path
 
 
-def read_json(path, what: str = "file"):
-    """The parsed JSON of ``path``; any problem is one ``UserError`` line naming it."""
+def read_json(path, what: str = "file", expect: type | None = None, hint: str | None = None):
+    """The parsed JSON of ``path``; any problem is one ``UserError`` line naming it.
+    ``expect``: ``dict`` or ``list``, the JSON type the file must hold; ``hint``: what to do
+    about a bad file, appended to the line."""
     path = Path(path)
+    tail = f"; {hint}" if hint else ""
     try:
         text = path.read_text()
     except FileNotFoundError:
-        raise UserError(f"{what} {path}: not found") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise UserError(
-            f"{what} {path}: cannot read ({getattr(err, 'strerror', None) or err.__class__.__name__})"
-        ) from None
-    return parse_json(text, f"{what} {path}")
+        raise UserError(f"{what} {path}: not found{tail}") from None
+    except UnicodeDecodeError:
+        raise UserError(f"{what} {path}: not valid JSON (not UTF-8 text: garbled?){tail}") from None
+    except OSError as err:
+        raise UserError(f"{what} {path}: cannot read ({err.strerror or type(err).__name__}){tail}") from None
+    try:
+        data = parse_json(text, f"{what} {path}")
+    except UserError as err:
+        raise UserError(f"{err}{tail}") from None
+    if expect is not None and not isinstance(data, expect):
+        raise UserError(f"{what} {path}: expected a JSON {_JSON_NAMES[expect]}, got {_json_name(data)}{tail}")
+    return data
+
+
+_JSON_NAMES = {dict: "object", list: "list", str: "string"}
+
+
+def _json_name(value) -> str:
+    """``an object``, ``a list``, ``null``, ...: what a JSON value is, for an error line."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    return {dict: "an object", list: "a list", str: "a string"}.get(type(value), type(value).__name__)
 
 
 def parse_json(text: str, source: str):
@@ -159,7 +187,7 @@ def parse_json(text: str, source: str):
         return json.loads(text)
     except json.JSONDecodeError as err:
         raise UserError(
-            f"{source}: not valid JSON (truncated?): {err.msg} at line {err.lineno} column {err.colno}"
+            f"{source}: not valid JSON (truncated?): {err.msg} (line {err.lineno} column {err.colno})"
         ) from None
     except RecursionError:
         raise UserError(f"{source}: JSON nested too deeply") from None
@@ -187,3 +215,24 @@ def load_checkpoint(path, what: str = "checkpoint", required=()) -> dict:
     if missing:
         raise UserError(f"{path}: not a {what} (missing {', '.join(missing)})")
     return state
+
+
+def check_pickle(path, what: str = "file", hint: str | None = None) -> None:
+    """``UserError`` unless ``path`` holds one whole pickle: its opcodes are walked
+    (``pickletools.genops``), never executed, so a truncated or garbled file is named
+    before a library unpickles it (and fails with a traceback)."""
+    import pickletools
+
+    path = Path(path)
+    tail = f"; {hint}" if hint else ""
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        raise UserError(f"{what} {path}: cannot read ({err.strerror or type(err).__name__}){tail}") from None
+    try:
+        ops = [op.name for op, _, _ in pickletools.genops(data)]
+    except Exception as err:  # ValueError mostly; any failure to walk it means "not a whole pickle"
+        first = (str(err).strip().splitlines() or [type(err).__name__])[0][:120]
+        raise UserError(f"{what} {path}: truncated or not a pickle ({first}){tail}") from None
+    if not ops or ops[-1] != "STOP":
+        raise UserError(f"{what} {path}: truncated or not a pickle (no end mark){tail}")

@@ -1,10 +1,13 @@
 """Reads a sweep experiment directory (``docs/formats.md``) into one table row per trial.
 
-Tolerant by design, because the report runs during a sweep as well as after it:
-trial folders are found by walking for ``params.json``/``result.json`` and each is read by
-:func:`.trial_folder.read_trial` (running, failed and unreadable trials are rows too); a trial
-whose files cannot be parsed is listed with the file and the parse error, and the other trials
-are still read. Ray's own trial statuses are read best effort.
+The report runs during a sweep as well as after it: trial folders are found by walking for
+``params.json``/``result.json`` and each is read by :func:`.trial_folder.read_trial` (running
+and failed trials are rows too; a file not written yet is simply absent). A file that is there
+but damaged (truncated, garbled, the wrong JSON type) would change the answer if it were left
+out (the recommended model, a budget, a baseline), so it is a :class:`ParetoInputError` naming
+it, unless the caller asks to skip damage (``skip_unreadable``: the trial is listed as
+``unreadable``, a damaged experiment file is ignored, each noted in ``problems``). Ray's own
+trial statuses are read best effort (Ray's internal format).
 """
 
 import json
@@ -72,28 +75,38 @@ def _ray_statuses(root: str, problems: list) -> dict:
         return {}
 
 
-def _experiment_files(root: str, problems: list) -> tuple[dict, list]:
+_SKIP_HINT = "restore it, or run pareto.report with --skip-unreadable to report without it"
+
+
+def _damaged(err: Unreadable, problems: list, skip: bool) -> None:
+    """Note ``err`` in ``problems`` when told to skip damage, else refuse in one line."""
+    if not skip:
+        raise ParetoInputError(f"{err}; {_SKIP_HINT}")
+    problems.append(f"{err}; ignored")
+
+
+def _experiment_files(root: str, problems: list, skip: bool) -> tuple[dict, list]:
     """``(sweep, baselines)`` from sweep.json (an object) and baselines.json (a list of objects);
-    a missing file is empty, a bad one is noted in ``problems`` and ignored."""
+    a missing file is empty, a damaged one refused (``skip``: noted in ``problems`` and ignored)."""
     sweep, baselines = {}, []
-    for name in ("sweep.json", "baselines.json"):
+    for name, kind in (("sweep.json", dict), ("baselines.json", list)):
         path = os.path.join(root, name)
         if os.path.isfile(path):
             try:
-                obj = load_json(path, root)
+                obj = load_json(path, root, kind)
+                if kind is list and not all(isinstance(b, dict) for b in obj):
+                    raise Unreadable(f"experiment file {path}: expected a list of JSON objects")
             except Unreadable as err:
-                problems.append(f"{err}; ignored")
+                _damaged(err, problems, skip)
                 continue
-            if name == "sweep.json" and isinstance(obj, dict):
+            if kind is dict:
                 sweep = obj
-            elif name == "baselines.json" and isinstance(obj, list):
-                baselines = [b for b in obj if isinstance(b, dict)]
             else:
-                problems.append(f"{name}: expected a JSON {'object' if name == 'sweep.json' else 'list'}; ignored")
+                baselines = obj
     return sweep, baselines
 
 
-def _lut_deploy(root: str, sweep: dict) -> dict | None:
+def _lut_deploy(root: str, sweep: dict, problems: list, skip: bool) -> dict | None:
     """The search LUT's ``deploy`` record: sweep.json's lut entry, else the LUT file it names
     (the experiment's lut.json when that path is gone: a moved experiment); None when neither says."""
     entry = sweep.get("lut") if isinstance(sweep.get("lut"), dict) else {}
@@ -103,10 +116,11 @@ def _lut_deploy(root: str, sweep: dict) -> dict | None:
     for candidate in (path, os.path.join(root, "lut.json") if path else None):
         if isinstance(candidate, str) and not candidate.startswith("builtin:") and os.path.isfile(candidate):
             try:
-                data = load_json(candidate, root)
-            except Unreadable:
-                return None  # the trials' own records still name their target
-            return data.get("deploy") if isinstance(data, dict) and isinstance(data.get("deploy"), dict) else None
+                data = load_json(candidate, root, dict)
+            except Unreadable as err:
+                _damaged(err, problems, skip)
+                return None  # skipped: the trials' own records still name their target
+            return data.get("deploy") if isinstance(data.get("deploy"), dict) else None
     return None
 
 
@@ -120,21 +134,25 @@ def _read_trials(root: str, trial_dirs: list, sweep: dict, luts: dict) -> list:
     return [read_trial(d, root, sweep.get("mode"), default_lut, luts, energy_field) for d in trial_dirs]
 
 
-def read_experiment(root: str, skip_dir: str | None = None) -> Experiment:
+def read_experiment(root: str, skip_dir: str | None = None, skip_unreadable: bool = False) -> Experiment:
     """Read every trial under ``root``; ``skip_dir`` (e.g. the report's own output) is not walked.
 
-    Raises :class:`ParetoInputError` when ``root`` is missing or holds no trial folder at all.
+    Raises :class:`ParetoInputError` when ``root`` is missing, holds no trial folder at all, or
+    a file in it is damaged (``skip_unreadable``: listed and noted in ``problems`` instead).
     """
     if not os.path.isdir(root):
         raise ParetoInputError(f"{root}: no such experiment directory")
     skip = skip_dir if skip_dir and os.path.isdir(skip_dir) else None
     problems = []
-    sweep, baselines = _experiment_files(root, problems)
+    sweep, baselines = _experiment_files(root, problems, skip_unreadable)
     trial_dirs = _find_trial_dirs(root, skip)
     if not trial_dirs:
         raise ParetoInputError(f"{root}: no trial folders (no sub-folder holds params.json or result.json)")
     luts: dict = {}
     records = _read_trials(root, trial_dirs, sweep, luts)
+    for rec in records:
+        if rec["status"] == "unreadable" and not skip_unreadable:
+            raise ParetoInputError(f"{rec['reason']}; {_SKIP_HINT}")
     ray_status = _ray_statuses(root, problems)
     for rec in records:
         rec["ray_status"] = ray_status.get(rec["trial_id"])
@@ -151,8 +169,8 @@ def read_experiment(root: str, skip_dir: str | None = None) -> Experiment:
     for col in numeric_columns(luts):
         trials[col] = pd.to_numeric(trials[col], errors="coerce")
     config = sweep.get("config") if isinstance(sweep.get("config"), dict) else {}
-    deploy = experiment_deploy(trials, _lut_deploy(root, sweep), config.get("deploy"))
-    finals = read_final_models(root, problems)
+    deploy = experiment_deploy(trials, _lut_deploy(root, sweep, problems, skip_unreadable), config.get("deploy"))
+    finals = read_final_models(root, problems, skip_unreadable)
     return Experiment(
         root=root,
         trials=trials,

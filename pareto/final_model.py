@@ -13,6 +13,7 @@ import pandas as pd
 
 from . import page
 from .deploy import target_label
+from .errors import ParetoInputError
 from .trial_folder import Unreadable, load_json
 
 __all__ = ["FINAL_DIR", "below_proxy", "final_line", "final_section", "read_final_models"]
@@ -51,18 +52,19 @@ def _row(folder: str, root: str, metrics: dict) -> dict:
     }
 
 
-def read_final_models(root: str, problems: list) -> list[dict]:
-    """One row per finished final model, in the order the stage trained them (the
-    recommended first: ``final.top_k``); a damaged metrics.json is noted in ``problems``."""
+def read_final_models(root: str, problems: list, skip_unreadable: bool = False) -> list[dict]:
+    """One row per finished final model, the most accurate proxy first; a damaged metrics.json
+    is refused in one line (``skip_unreadable``: noted in ``problems`` and left out)."""
     rows = []
     for path in glob.glob(os.path.join(root, FINAL_DIR, "*", "metrics.json")):
         try:
-            metrics = load_json(path, root)
+            metrics = load_json(path, root, dict)
         except Unreadable as err:
+            if not skip_unreadable:
+                raise ParetoInputError(f"{err}; train it again with sweep.run --resume after deleting it") from None
             problems.append(f"{err}; final model ignored")
             continue
-        if isinstance(metrics, dict):
-            rows.append(_row(os.path.dirname(path), root, metrics))
+        rows.append(_row(os.path.dirname(path), root, metrics))
     return sorted(rows, key=lambda r: -(r["proxy_test_acc"] or 0.0))
 
 

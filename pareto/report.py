@@ -2,8 +2,9 @@
 
 Writes ``trials.csv``, ``pareto.csv``, ``report.json`` and ``report.html`` (self-contained, opens
 offline) into DIR, all four or none (a failure leaves an older report as it was). Works during a sweep
-(running trials), after an interrupted one, and without any energy data. Unreadable trial files are reported (one
-``warning:`` line each on stderr) and the other trials still make the report.
+(running trials), after an interrupted one, and without any energy data. A damaged file (truncated, garbled,
+the wrong JSON type) is refused in one line naming it, since leaving it out would change the answer;
+``--skip-unreadable`` reports without it instead (the trial listed as unreadable, one ``warning:`` line each).
 ``--vs DIR`` adds the comparison with a second experiment (``pareto.compare``) and prints
 ``hv_self=<x> hv_other=<x> hv_ratio=<x>``. The page opens with the recommended model
 (``pareto.recommended``: the most accurate finished childnet within ``sweep.budget``) after the
@@ -15,6 +16,8 @@ import argparse
 import json
 import os
 import sys
+
+from hwnas.errors import UserError
 
 from .analysis import compute_fronts, fidelity_line, lut_error_stats
 from .baseline_tables import comparison_rows, table1_rows
@@ -32,20 +35,21 @@ from .report_sections import energy_sources, report_html
 __all__ = ["build_report", "main"]
 
 
-def _read_other(vs: str, out_dir: str):
+def _read_other(vs: str, out_dir: str, skip_unreadable: bool):
     try:
-        return read_experiment(vs, skip_dir=out_dir)
+        return read_experiment(vs, skip_dir=out_dir, skip_unreadable=skip_unreadable)
     except ParetoInputError as err:
         raise ParetoInputError(f"--vs {vs}: {err}") from None
 
 
-def build_report(experiment_dir: str, out_dir: str, vs: str | None = None) -> dict:
+def build_report(experiment_dir: str, out_dir: str, vs: str | None = None, skip_unreadable: bool = False) -> dict:
     """Read ``experiment_dir``, write the four report files into ``out_dir``; returns report.json's content.
-    ``vs``: a second experiment to compare with (report.json's ``comparison_vs``, null without)."""
+    ``vs``: a second experiment to compare with (report.json's ``comparison_vs``, null without);
+    ``skip_unreadable``: report without damaged files (``read_experiment``) instead of refusing."""
     if os.path.exists(out_dir) and not os.path.isdir(out_dir):
         raise ParetoInputError(f"--out {out_dir}: exists and is not a directory")
-    exp = read_experiment(experiment_dir, skip_dir=out_dir)
-    comparison = compare_experiments(exp, _read_other(vs, out_dir)) if vs else None
+    exp = read_experiment(experiment_dir, skip_dir=out_dir, skip_unreadable=skip_unreadable)
+    comparison = compare_experiments(exp, _read_other(vs, out_dir, skip_unreadable)) if vs else None
     budget = budget_of(exp.sweep)
     trials = mark_budget(exp.trials, exp.luts, budget)
     recommended = recommended_model(exp)
@@ -110,10 +114,15 @@ def main(argv=None) -> int:
     parser.add_argument("experiment_dir", help="a sweep's experiment directory (<storage>/<name>)")
     parser.add_argument("--out", required=True, help="folder for trials.csv, pareto.csv, report.json, report.html")
     parser.add_argument("--vs", metavar="DIR", help="a second experiment to compare with (e.g. a random baseline)")
+    parser.add_argument(
+        "--skip-unreadable",
+        action="store_true",
+        help="report without damaged files (a trial's listed as unreadable) instead of refusing",
+    )
     args = parser.parse_args(argv)
     try:
-        report = build_report(args.experiment_dir, args.out, vs=args.vs)
-    except ParetoInputError as err:
+        report = build_report(args.experiment_dir, args.out, vs=args.vs, skip_unreadable=args.skip_unreadable)
+    except UserError as err:  # ParetoInputError is one
         print(f"error: {err}", file=sys.stderr)
         return 2
     except OSError as err:  # e.g. --out not writable

@@ -3,13 +3,18 @@ table (:mod:`.columns`); :mod:`.experiment` walks the experiment directory and c
 
 A trial without ``child/metrics.json`` is ``running`` (values from its ``result.json`` rows and
 ``search/arch.json`` where present); a trial with ``error.txt`` is ``failed`` (reason: the last
-meaningful line); a trial whose JSON files cannot be parsed is ``unreadable`` (the file and the parse
-error are its reason). A half-written last line of ``result.json`` (Ray appends to it while the
-trial runs) is skipped and noted in the row's ``problems``.
+meaningful line); a trial whose JSON files cannot be read (truncated, garbled, not the JSON type
+they hold) is ``unreadable`` (the file and what is wrong are its reason), which
+:func:`.experiment.read_experiment` refuses unless told to skip such trials. A half-written *last*
+line of ``result.json`` (Ray appends to it while the trial runs) is skipped and noted in the row's
+``problems``; a bad line before the last is damage.
 """
 
 import json
 import os
+
+from hwnas.errors import UserError
+from hwnas.io import read_json
 
 from .columns import BASE_COLUMNS, KNOBS, lut_columns
 from .deploy import int8_drop_points, target_key
@@ -21,33 +26,34 @@ class Unreadable(Exception):
     """A JSON file of the experiment is truncated, invalid or cannot be read (message names it)."""
 
 
-def load_json(path: str, root: str):
+def load_json(path: str, root: str, expect: type | None = None):
+    """The JSON of an experiment's file (``hwnas.io.read_json``: one line naming the file and
+    what is wrong); ``Unreadable`` when it cannot be read. ``expect``: dict or list."""
     try:
-        with open(path, encoding="utf-8") as fh:
-            return json.load(fh)
-    except json.JSONDecodeError as err:
-        raise Unreadable(
-            f"{os.path.relpath(path, root)}: truncated or invalid JSON "
-            f"({err.msg} at line {err.lineno} column {err.colno})"
-        ) from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise Unreadable(f"{os.path.relpath(path, root)}: cannot read ({err})") from None
+        return read_json(path, "experiment file", expect)
+    except UserError as err:
+        raise Unreadable(str(err)) from None
 
 
-def _result_rows(path: str, root: str, problems: list) -> list:
-    """JSON-lines rows of Ray's result.json; bad lines are skipped and noted."""
+def _result_rows(path: str, root: str, problems: list, running: bool) -> list:
+    """JSON-lines rows of Ray's result.json. A running trial's half-written last line (no line
+    end yet: Ray is appending) is skipped and noted; any other bad line is ``Unreadable``:
+    leaving it out would change the trial."""
     rows = []
     with open(path, encoding="utf-8", errors="replace") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError:
-                problems.append(f"{os.path.relpath(path, root)}: line {lineno} is truncated or invalid JSON (skipped)")
-                continue
-            if isinstance(row, dict):
-                rows.append(row)
+        lines = [(n, line) for n, line in enumerate(fh, 1) if line.strip()]
+    for i, (lineno, line) in enumerate(lines):
+        try:
+            row = json.loads(line)
+        except (ValueError, RecursionError):
+            where = f"{os.path.relpath(path, root)}: line {lineno} is truncated or invalid JSON"
+            if not running or i < len(lines) - 1 or line.endswith("\n"):
+                raise Unreadable(f"experiment file {path}: line {lineno} is not valid JSON (damaged)") from None
+            problems.append(f"{where} (skipped: being written?)")
+            continue
+        if not isinstance(row, dict):
+            raise Unreadable(f"experiment file {path}: line {lineno}: expected a JSON object")
+        rows.append(row)
     return rows
 
 
@@ -82,19 +88,17 @@ def _error_reason(path: str) -> str:
 
 
 def _load_trial_files(tdir: str, root: str, problems: list):
-    """``(params, rows, arch, metrics)`` of one trial folder; ``Unreadable`` if a file is bad."""
+    """``(params, rows, arch, metrics)`` of one trial folder (a file not written yet: None);
+    ``Unreadable`` if a file is there but bad."""
 
     def optional(*parts):
         path = os.path.join(tdir, *parts)
-        return load_json(path, root) if os.path.isfile(path) else None
+        return load_json(path, root, dict) if os.path.isfile(path) else None
 
     params = _flatten(optional("params.json") or {})
-    result = os.path.join(tdir, "result.json")
-    rows = _result_rows(result, root, problems) if os.path.isfile(result) else []
     arch, metrics = optional("search", "arch.json"), optional("child", "metrics.json")
-    for name, obj in (("search/arch.json", arch), ("child/metrics.json", metrics)):
-        if obj is not None and not isinstance(obj, dict):
-            raise Unreadable(f"{os.path.relpath(tdir, root)}/{name}: expected a JSON object")
+    result = os.path.join(tdir, "result.json")
+    rows = _result_rows(result, root, problems, running=metrics is None) if os.path.isfile(result) else []
     return params, rows, arch, metrics
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -31,11 +32,16 @@ __all__ = [
     "check_name",
     "config_diff",
     "open_record",
+    "read_baselines",
+    "read_metrics",
     "read_record",
+    "set_aside",
+    "trial_metrics",
     "write_json",
 ]
 
 RECORD = "sweep.json"
+BASELINES = "baselines.json"
 # An experiment's or a web run's name: one plain folder name (no '/', '..', absolute path,
 # empty or hidden name), safe in a shell command and a URL; the web app keeps its single
 # runs and uploaded LUTs in <storage>/runs and <storage>/luts, so no experiment takes those.
@@ -79,14 +85,75 @@ def write_json(path: str | Path, data) -> Path:
     return atomic_write_json(path, data)
 
 
+def set_aside(path: Path) -> Path:
+    """Move a damaged file that a repair replaces to ``<name>.damaged`` (``.damaged-2``, ...
+    when an earlier one is there): faults lose nothing. Returns where it went."""
+    path = Path(path)
+    target, n = path.with_name(f"{path.name}.damaged"), 1
+    while target.exists():
+        n += 1
+        target = path.with_name(f"{path.name}.damaged-{n}")
+    path.replace(target)
+    return target
+
+
+def trial_metrics(experiment: Path) -> list[Path]:
+    """Every trial's ``child/metrics.json`` that is written (a trial without one has not
+    finished its childnet: absent, not damaged)."""
+    return sorted(Path(experiment).glob("*/child/metrics.json"))
+
+
+def read_metrics(path: Path) -> dict:
+    """A trial's ``child/metrics.json``, checked for what the sweep reads of it (an object;
+    ``measured`` an object; a pending one names its ``ops``); damage is one ``UserError``
+    line that says where a copy is (the trial's last checkpoint holds it as before its
+    measurement, which ``sweep.measurements`` then fills in again)."""
+    path = Path(path)
+    copies = sorted(path.parent.parent.glob("checkpoint_*/child/metrics.json"))
+    hint = (
+        f"copy {copies[-1]} over it (as before its measurement) and run python -m sweep.measurements "
+        f"{shlex.quote(str(path.parent.parent.parent))} to fill the measurement in again"
+        if copies
+        else "restore it from a backup"
+    )
+    metrics = read_json(path, "childnet result", dict, hint)
+    measured = metrics.get("measured")
+    problem = None
+    if measured is not None and not isinstance(measured, dict):
+        problem = "field measured: expected an object"
+    elif (measured or {}).get("pending") and not (
+        isinstance(metrics.get("ops"), list) and all(isinstance(op, str) for op in metrics["ops"])
+    ):
+        problem = "field ops: expected a list of op names"
+    if problem:
+        raise UserError(f"childnet result {path}: {problem}; {hint}")
+    return metrics
+
+
+def read_baselines(experiment: Path) -> list[dict]:
+    """``baselines.json``'s rows ([] when not written: none configured, or not trained yet)."""
+    path = Path(experiment) / BASELINES
+    if not path.is_file():
+        return []
+    # a resumed sweep without it reads the trained rows back from baselines/<name>.json and times them again
+    hint = "delete it and resume the sweep to rebuild it from baselines/<name>.json"
+    rows = read_json(path, "baselines record", list, hint)
+    for i, row in enumerate(rows):
+        if not isinstance(row, dict) or not isinstance(row.get("name"), str):
+            raise UserError(f"baselines record {path}: row {i}: expected an object with a name; {hint}")
+    return rows
+
+
 def read_record(experiment: str | Path) -> tuple[dict, ExperimentConfig]:
     """``sweep.json`` of an experiment and its config; one-line error if absent or bad."""
     path = Path(experiment) / RECORD
     if not path.is_file():
         raise UserError(f"--resume: no sweep experiment at {experiment} ({RECORD} not found)")
-    record = read_json(path, "sweep record")
+    # the sweep's config and trial budget live only here: nothing else can rebuild it
+    hint = "restore it from a backup (pareto.report --skip-unreadable still reports the trials)"
+    record = read_json(path, "sweep record", hint=hint)
     if not isinstance(record, dict) or not isinstance(record.get("config"), dict):
-        raise UserError(f"{path}: not a sweep record (expected an object with a config mapping)")
+        raise UserError(f"{path}: not a sweep record (expected an object with a config mapping); {hint}")
     # the fields a resume relies on, each of its type (a tampered file fails here, in one line)
     for key, types, allowed in _RECORD_FIELDS:
         value = record.get(key)

@@ -14,6 +14,12 @@ was recorded. Then each trial's ``child/metrics.json`` gets its ``measured`` ent
 (``model_of`` names the trial whose model was timed, for trials that reused another's
 childnet or found the same architecture) and ``baselines.json`` its latencies.
 
+Every file the phase reads is checked before it times anything: a damaged ``metrics.json``
+or ``baselines.json`` is one line naming it (never skipped: its model would stay
+unmeasured); a damaged ``measurements.json`` is one line offering ``--remeasure``, which
+sets the file aside (``measurements.json.damaged``) or drops the entries that cannot be
+read, and times their models again: a measurement can be rebuilt from the model files.
+
 The phase runs in a process of its own (``python -m sweep.measurements EXPERIMENT``,
 which ``sweep.run`` starts): measured here, the sweep's driver process, after Ray had
 run in it, timed the same models 12-20 % slower than a fresh process (and the speed
@@ -27,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import subprocess
 import sys
 import time
@@ -34,11 +41,20 @@ from pathlib import Path
 
 from childnet.export import DATA_NAME
 from hwnas.config import ExperimentConfig
-from hwnas.errors import cli_main
+from hwnas.errors import UserError, cli_main
+from hwnas.io import read_json
 from sweep.baselines import MEASURED_KEYS
-from sweep.experiment import read_record, write_json
+from sweep.experiment import read_baselines, read_metrics, read_record, set_aside, trial_metrics, write_json
 
-__all__ = ["MEASUREMENTS", "PENDING", "main", "measure_pending", "measurement_phase", "pending_models"]
+__all__ = [
+    "MEASUREMENTS",
+    "PENDING",
+    "check_measurements",
+    "main",
+    "measure_pending",
+    "measurement_phase",
+    "pending_models",
+]
 
 MEASUREMENTS = "measurements.json"
 # what a baseline's row keeps of its measurement beyond a device's (sweep.baselines.MEASURED_KEYS)
@@ -58,12 +74,46 @@ PENDING = {
 }
 
 
-def _read(path: Path) -> dict | None:
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
+def _entry_ok(entry) -> bool:
+    return isinstance(entry, dict) and isinstance(entry.get("model"), str) and isinstance(entry.get("measured"), dict)
+
+
+def _read_state(path: Path, remeasure: bool) -> dict | None:
+    """``measurements.json`` (None: not written yet). Damage is one ``UserError`` line
+    offering ``--remeasure``; with it, the damaged file is set aside (``<name>.damaged``)
+    and what can be read of it returned (None: nothing), without the bad entries."""
+    if not path.is_file():
         return None
-    return data if isinstance(data, dict) else None
+    experiment = shlex.quote(str(path.parent))
+    hint = (
+        f"run python -m sweep.measurements {experiment} --remeasure (or sweep.run --resume --remeasure) "
+        "to time their models again"
+    )
+    try:
+        state = read_json(path, "measurement record", dict, hint)
+        if not isinstance(state.get("models"), dict):
+            raise UserError(f"measurement record {path}: field models: expected an object; {hint}")
+    except UserError:
+        if not remeasure:
+            raise
+        set_aside(path)
+        return None
+    bad = [key for key, entry in state["models"].items() if not _entry_ok(entry)]
+    if bad and not remeasure:
+        raise UserError(
+            f"measurement record {path}: entry {bad[0][:60]!r} ({len(bad)} in all): expected "
+            f'{{"model": <path>, "measured": {{...}}}}; {hint}'
+        )
+    if bad:  # remeasure: the file as it was is kept; the caller writes it again without them
+        set_aside(path)
+    for key in bad:
+        del state["models"][key]
+    return state
+
+
+def check_measurements(experiment: Path) -> None:
+    """``UserError`` (offering ``--remeasure``) when ``measurements.json`` is damaged."""
+    _read_state(Path(experiment) / MEASUREMENTS, remeasure=False)
 
 
 def _timed_file(model, weights) -> str:
@@ -76,9 +126,9 @@ def pending_models(experiment: Path) -> dict[str, dict]:
     """``{key: {"ops", "model", "model_of", "trials"}}`` for every distinct childnet
     whose trials wait for a measurement (key: the space-separated ops)."""
     found: dict[str, dict] = {}
-    for metrics_path in sorted(experiment.glob("*/child/metrics.json")):
-        metrics = _read(metrics_path)
-        if not metrics or not (metrics.get("measured") or {}).get("pending"):
+    for metrics_path in trial_metrics(experiment):
+        metrics = read_metrics(metrics_path)  # damaged: one line, never skipped (it would stay unmeasured)
+        if not (metrics.get("measured") or {}).get("pending"):
             continue
         trial = metrics_path.parent.parent.name
         key = " ".join(metrics["ops"])
@@ -91,15 +141,14 @@ def pending_models(experiment: Path) -> dict[str, dict]:
     return found
 
 
-def _baseline_rows(experiment: Path) -> list[dict]:
-    rows = json.loads((experiment / "baselines.json").read_text()) if (experiment / "baselines.json").is_file() else []
-    return [r for r in rows if isinstance(r, dict)]
-
-
-def measure_pending(cfg: ExperimentConfig, experiment: Path, reference: dict | None, *, measure_fn=None) -> dict:
+def measure_pending(
+    cfg: ExperimentConfig, experiment: Path, reference: dict | None, *, measure_fn=None, remeasure: bool = False
+) -> dict:
     """Time every pending childnet and baseline once, record them, fill them in.
     ``measure_fn(paths, on_group=...)`` stands for ``childnet.measure.measure_files``
-    with the config's protocol (tests pass a fake device). Returns the phase's summary."""
+    with the config's protocol (tests pass a fake device). ``remeasure``: time again the
+    models whose entries in a damaged ``measurements.json`` cannot be read (module docstring).
+    Returns the phase's summary."""
     if measure_fn is None:
         from childnet.measure import measure_files
 
@@ -108,16 +157,21 @@ def measure_pending(cfg: ExperimentConfig, experiment: Path, reference: dict | N
                 paths, reference=reference, on_group=on_group, target=cfg.deploy.target(), **cfg.measure.protocol()
             )
 
-    state_path = experiment / MEASUREMENTS
-    state = _read(state_path) or {"reference": reference, "protocol": cfg.measure.protocol(), "models": {}}
     models = pending_models(experiment)
+    rows = read_baselines(experiment)  # every file checked before the state is touched
+    state_path = experiment / MEASUREMENTS
+    state = _read_state(state_path, remeasure)
+    if state is None:
+        state = {"reference": reference, "protocol": cfg.measure.protocol(), "models": {}}
+    if remeasure:
+        write_json(state_path, state)  # without the damage, before anything is timed
     baselines = {
         f"baseline:{r['name']}": {
             "model": str(
                 experiment / _timed_file(r.get("model"), r.get("weights") or f"baselines/{r['name']}.weights.pt")
             )
         }
-        for r in _baseline_rows(experiment)
+        for r in rows
         if r.get("pending")
     }
     todo = [
@@ -150,13 +204,13 @@ def _fill_trials(experiment: Path, models: dict, timed: dict) -> None:
             continue  # no model file (export off): stays pending, said in its note
         for trial in item["trials"]:
             path = experiment / trial / "child" / "metrics.json"
-            metrics = _read(path)
+            metrics = read_metrics(path)
             metrics["measured"] = dict(timed[key]["measured"], model_of=item["model_of"])
             write_json(path, metrics)
 
 
 def _fill_baselines(experiment: Path, timed: dict) -> None:
-    rows = _baseline_rows(experiment)
+    rows = read_baselines(experiment)
     changed = False
     for row in rows:
         measured = (timed.get(f"baseline:{row.get('name')}") or {}).get("measured")
@@ -168,16 +222,15 @@ def _fill_baselines(experiment: Path, timed: dict) -> None:
         write_json(experiment / "baselines.json", rows)
 
 
-def measurement_phase(cfg: ExperimentConfig, experiment: Path) -> dict:
+def measurement_phase(cfg: ExperimentConfig, experiment: Path, remeasure: bool = False) -> dict:
     """This host is the device: with every trial done and Ray shut down, time what the
-    trials exported (``sweep.measurements``)."""
+    trials exported (``sweep.measurements``; ``remeasure``: its ``--remeasure``)."""
     import ray
 
     ray.shutdown()  # Ray's own processes are the last thing computing on the host
     # a fresh process: this one, after Ray ran in it, timed models 12-20 % slower
-    run = subprocess.run(
-        [sys.executable, "-m", "sweep.measurements", str(experiment)], stdout=subprocess.PIPE, text=True
-    )
+    argv = [sys.executable, "-m", "sweep.measurements", str(experiment)] + (["--remeasure"] if remeasure else [])
+    run = subprocess.run(argv, stdout=subprocess.PIPE, text=True)
     if run.returncode != 0:
         raise SystemExit(run.returncode)  # its one-line error is on stderr already
     phase = json.loads(run.stdout.strip().splitlines()[-1])
@@ -196,13 +249,19 @@ def main(argv=None) -> None:
         description="Time the childnets and baselines a sweep left pending on this host.",
     )
     p.add_argument("experiment", help="the sweep's experiment directory")
-    experiment = Path(p.parse_args(argv).experiment)
+    p.add_argument(
+        "--remeasure",
+        action="store_true",
+        help="measurements.json is damaged: set aside what cannot be read and time those models again",
+    )
+    args = p.parse_args(argv)
+    experiment = Path(args.experiment)
     record, cfg = read_record(experiment)
     from lut import load_lut
 
     reference = load_lut(record["lut"]["path"], cfg.lut.energy_kind).measurement_reference()
     started = time.perf_counter()
-    phase = measure_pending(cfg, experiment, reference)
+    phase = measure_pending(cfg, experiment, reference, remeasure=args.remeasure)
     print(json.dumps(dict(phase, seconds=time.perf_counter() - started)))
 
 

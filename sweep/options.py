@@ -2,8 +2,10 @@
 new sweep or on ``--resume`` (``resolve_config``: the recorded one, which must not change),
 and the checks that need neither Ray nor a file written (``check_static``).
 
-Every flag but ``--config``, ``--name``, ``--storage``, ``--address`` and ``--resume`` is
-an override of a ``sweep.*`` config value, checked by ``hwnas.config`` like any other.
+Every flag but ``--config``, ``--name``, ``--storage``, ``--address``, ``--resume`` and the
+repairs a resume may be asked for (``--rebuild-study``, ``--rebuild-tuner``, ``--remeasure``:
+``sweep.resume_check``) is an override of a ``sweep.*`` config value, checked by
+``hwnas.config`` like any other.
 """
 
 from __future__ import annotations
@@ -94,7 +96,26 @@ def build_parser(description: str | None = None) -> argparse.ArgumentParser:
         "ray://host:port (default: $RAY_ADDRESS, else start a local Ray)",
     )
     p.add_argument("--resume", action="store_true", help="continue the experiment <storage>/<name>")
+    # repairs: each rebuilds one damaged or lost file from the others, only when asked (sweep.resume_check)
+    p.add_argument(
+        "--rebuild-study",
+        action="store_true",
+        help="with --resume: rebuild a lost or damaged optuna.db from the trials' knobs and results",
+    )
+    p.add_argument(
+        "--rebuild-tuner",
+        action="store_true",
+        help="with --resume: write a lost or damaged tuner.pkl again from the recorded config",
+    )
+    p.add_argument(
+        "--remeasure",
+        action="store_true",
+        help="with --resume: time again the models whose measurements.json entries cannot be read",
+    )
     return p
+
+
+_REPAIRS = ("rebuild_study", "rebuild_tuner", "remeasure")
 
 
 def flag_overrides(args) -> list[str]:
@@ -109,6 +130,9 @@ def flag_overrides(args) -> list[str]:
 
 def resolve_config(args, experiment: Path) -> tuple[ExperimentConfig, dict | None]:
     """The sweep's config; on ``--resume`` the recorded one, which must not change."""
+    repairs = [f"--{name.replace('_', '-')}" for name in _REPAIRS if getattr(args, name, False)]
+    if repairs and not args.resume:
+        raise UserError(f"{repairs[0]}: repairs an experiment on --resume only")
     if not args.resume:
         if (experiment / RECORD).exists() or (experiment / "tuner.pkl").exists():
             raise UserError(f"experiment {experiment} exists; continue it with --resume or pick another --name")

@@ -4,13 +4,12 @@ and reused when the sweep is resumed."""
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from pathlib import Path
 
 from hwnas.config import ExperimentConfig, config_from_dict, config_to_dict
-from sweep.experiment import absolute_paths, write_json
+from sweep.experiment import absolute_paths, read_baselines, write_json
 
 __all__ = ["collect_baselines", "ensure_warmup", "finish_baselines", "start_baselines", "start_preparation"]
 
@@ -112,7 +111,7 @@ def collect_baselines(cfg: ExperimentConfig, experiment: Path, record: dict, sta
         print(f"warning: baselines not trained ({first}); resume the sweep to try again", file=sys.stderr)
         return
     if started is not None and record["baselines"]:
-        rows = json.loads((experiment / record["baselines"]).read_text())
+        rows = read_baselines(experiment)
         print(
             "baselines trained: "
             + "; ".join(

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import shlex
 import time
 from pathlib import Path
 
@@ -30,6 +31,7 @@ from sweep.knobs import KnobSampler, StartCosts
 from sweep.measurements import measurement_phase
 from sweep.options import build_parser, check_static, resolve_config
 from sweep.prepare import collect_baselines, start_preparation
+from sweep.resume_check import TUNER_FILE, Repairs, check_resume
 from sweep.searcher import objectives
 from sweep.startup import connect_and_check
 
@@ -44,10 +46,24 @@ def _knob_sampler(cfg: ExperimentConfig, start: StartCosts, warmup: dict | None)
 
 
 def _print_outcome(summary: dict, experiment: Path, args) -> None:
+    """The commands to go on with, shell-quoted (paths may hold spaces)."""
+    q = shlex.quote
     if summary["unfinished"]:
-        print(f"continue: python -m sweep.run --resume --storage {args.storage} --name {args.name}")
-    print(f"results: {experiment}   (tensorboard --logdir {experiment})")
-    print(f"report:  python -m pareto.report {experiment} --out {experiment / 'report'}")
+        print(f"continue: python -m sweep.run --resume --storage {q(args.storage)} --name {q(args.name)}")
+    print(f"results: {experiment}   (tensorboard --logdir {q(str(experiment))})")
+    print(f"report:  python -m pareto.report {q(str(experiment))} --out {q(str(experiment / 'report'))}")
+
+
+def _repair(cfg: ExperimentConfig, experiment: Path, record: dict, repairs: Repairs, lut) -> None:
+    """Rebuild what the resume was asked to (``--rebuild-study``) before anything else is written."""
+    if repairs.study:
+        from sweep.budget import budget_dict
+        from sweep.study import rebuild_study
+
+        sampler = _knob_sampler(cfg, lut.start, record.get("warmup"))  # only its proposals' shape matters
+        n, kept = rebuild_study(experiment, record, sampler, budget_dict(cfg.sweep.budget))
+        kept_note = f"; the damaged one kept as {kept.name}" if kept else ""
+        print(f"rebuilt the Optuna study {experiment / 'optuna.db'} from {n} trials{kept_note}")
 
 
 @cli_main
@@ -57,6 +73,18 @@ def main(argv=None) -> None:
     experiment = (Path(args.storage) / args.name).resolve()
     cfg, record = resolve_config(args, experiment)
     check_static(cfg)
+    # every file a resume reads, before anything is written (or Ray unpickles a damaged one)
+    repairs = (
+        check_resume(
+            experiment,
+            record,
+            rebuild_study=args.rebuild_study,
+            rebuild_tuner=args.rebuild_tuner,
+            remeasure=args.remeasure,
+        )
+        if record is not None
+        else Repairs()
+    )
     # nothing is written before the start checks pass: a failed start must not leave a
     # sweep.json that makes the same command say "exists; continue it with --resume"
     data = check_data(cfg.data, cfg.search_space())  # the user's own images: every one decoded once
@@ -64,6 +92,8 @@ def main(argv=None) -> None:
     check_address(args.address)
     lut = connect_and_check(cfg, experiment, record, args.address)
     metrics, directions = objectives(cfg.sweep.objective, lut.use_energy)
+    if record is not None:
+        _repair(cfg, experiment, record, repairs, lut)
 
     # From here on the experiment directory is written. sweep.json keeps the config as
     # given (resume compares it); everything after it sees the prepared LUT's path.
@@ -88,7 +118,8 @@ def main(argv=None) -> None:
         warmup=record["warmup"],
         reference=reference,
         # interrupted while preparing (no Ray Tune state yet): start the trials now
-        resume=args.resume and (experiment / "tuner.pkl").is_file(),
+        resume=args.resume and ((experiment / TUNER_FILE).is_file() or repairs.tuner),
+        rebuild_tuner=repairs.tuner,
     )
     results = tuner.fit()
     collect_baselines(cfg, experiment, record, baselines, reference)
@@ -98,7 +129,7 @@ def main(argv=None) -> None:
     from sweep.summary import recommendation, summarize
 
     summary = summarize(results, metrics, directions)
-    phase = measurement_phase(cfg, experiment) if cfg.measure.device == "local" else None
+    phase = measurement_phase(cfg, experiment, args.remeasure) if cfg.measure.device == "local" else None
     print(summary["text"])
     print(recommendation(experiment))  # after the measurements: judged on them
     # the take-home model once the search is complete (an unfinished one may recommend another)
@@ -109,7 +140,7 @@ def main(argv=None) -> None:
         trials_s=trials_done - prepared,
         measure_s=phase and phase["seconds"],
         final_s=final and final["seconds"],
-        **{k: summary[k] for k in ("finished", "failed")},
+        **{k: summary[k] for k in ("finished", "failed", "unfinished")},
     )
     write_json(experiment / RECORD, record)
     _print_outcome(summary, experiment, args)

@@ -34,7 +34,7 @@ from pathlib import Path
 from ray import tune
 
 from hwnas.config import ExperimentConfig, config_from_dict, save_config
-from hwnas.io import atomic_write_json
+from hwnas.io import atomic_write_json, read_json
 from pareto.budget import judge
 from sweep.budget import budget_dict
 from sweep.device import measure_on_device
@@ -74,7 +74,7 @@ class TrialState:
 
     @classmethod
     def load(cls, path: Path) -> TrialState:
-        return cls(**json.loads(path.read_text())) if path.is_file() else cls()
+        return cls(**read_json(path, "trial state", dict)) if path.is_file() else cls()
 
     def save(self, path: Path) -> None:
         atomic_write_json(path, self.__dict__)
@@ -169,7 +169,7 @@ def run_trial(context: TrialContext, make_config, search) -> None:
         row = search(cfg, work, reporter)
         state.phase, state.epoch = "child", 0
         reporter.report(row)
-    arch = json.loads((work / "search" / "arch.json").read_text())
+    arch = read_json(work / "search" / "arch.json", "architecture", dict)
     metrics = _child(cfg, arch, work, context, reporter, resumed=state.epoch > 0)
     state.phase = "done"
     state.final = _final_row(arch, metrics, reporter.seconds(), budget_dict(cfg.sweep.budget), cfg.lut.energy_kind)
@@ -238,7 +238,7 @@ def _child(
     run_child(
         cfg, arch, out, resume=resumed, on_epoch=on_child_epoch, measure_with=lambda path: _measure(path, cfg, context)
     )
-    metrics = json.loads((out / "metrics.json").read_text())
+    metrics = read_json(out / "metrics.json", "childnet result", dict)
     if registry is not None:
         registry.register(key, trial_dirname(tune.get_context().get_trial_id()), metrics)
     return metrics

@@ -6,6 +6,9 @@ Ray Tune owns trials, checkpoints, failures, resume and scheduling:
 epoch's checkpoint; ``SyncConfig(sync_artifacts=True)`` copies each trial's working
 directory (search/, child/, config.yaml) into its trial directory; ``Tuner.restore``
 resumes unfinished trials from their checkpoints and keeps finished and failed ones.
+``tuner.pkl`` holds only the ``Tuner``'s settings, which this module makes from the sweep's
+recorded config: a lost or damaged one is written again by making the same ``Tuner``
+(``rebuild_tuner``, ``sweep.run --resume --rebuild-tuner``) before restoring.
 ``sweep.strategy: random`` swaps the trainable and the searcher (``sweep.random_arch``)
 and keeps all the rest. Optuna's study is kept in ``<experiment>/optuna.db``
 (``sweep.searcher.study_storage``).
@@ -21,7 +24,7 @@ from ray import tune
 from hwnas.config import ExperimentConfig, config_to_dict
 from hwnas.ray_connect import this_node_resource
 from sweep.budget import budget_dict
-from sweep.experiment import absolute_paths
+from sweep.experiment import absolute_paths, set_aside
 from sweep.knobs import KnobSampler
 from sweep.random_arch import make_random_search_alg, random_trial
 from sweep.searcher import make_search_alg, study_storage
@@ -93,15 +96,26 @@ def build_tuner(
     warmup: dict | None,
     resume: bool,
     reference: dict | None = None,
+    rebuild_tuner: bool = False,
 ) -> tune.Tuner:
-    """``reference``: the LUT's speed reference, for measurements on a device of its own."""
+    """``reference``: the LUT's speed reference, for measurements on a device of its own;
+    ``rebuild_tuner``: write ``tuner.pkl`` again (the damaged one kept as ``tuner.pkl.damaged``)."""
     trainable = _trainable(cfg, experiment, warmup, reference)
     # With num_to_keep=1 Ray Tune snapshots the experiment state after every trial
     # checkpoint (so a resume never points at a deleted checkpoint) and warns that this
     # is frequent; the state is tiny here, so the warning is noise.
     os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
     if resume:
+        if rebuild_tuner:
+            if (experiment / "tuner.pkl").exists():
+                set_aside(experiment / "tuner.pkl")
+            _new_tuner(cfg, experiment, trainable, knob_sampler, metrics, directions)  # Ray writes tuner.pkl
         return tune.Tuner.restore(str(experiment), trainable, resume_unfinished=True, resume_errored=False)
+    return _new_tuner(cfg, experiment, trainable, knob_sampler, metrics, directions)
+
+
+def _new_tuner(cfg: ExperimentConfig, experiment: Path, trainable, knob_sampler, metrics, directions) -> tune.Tuner:
+    """The sweep's ``Tuner`` (making it writes its settings, ``tuner.pkl``)."""
     if cfg.sweep.strategy == "random":
         search_alg = make_random_search_alg(cfg.search_space(), concurrency=cfg.sweep.concurrency, seed=cfg.sweep.seed)
     else:

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from hwnas.config import ExperimentConfig
+from hwnas.errors import UserError
 from hwnas.space import get_space
 from hwnas.speed import _level
 from lut import cache as cache_mod
@@ -230,6 +231,54 @@ def test_a_phase_killed_midway_resumes_without_timing_again(experiment):
     assert len(device.timed) == 1 and device.timed[0] not in {v["model"] for v in recorded.values()}
     for t in ("trial_a", "trial_b", "trial_c", "trial_d"):
         assert json.loads((experiment / t / "child" / "metrics.json").read_text())["measured"]["latency_ms"]
+
+
+def _killed_midway(experiment) -> dict:
+    """A phase killed after its first group: measurements.json holds 2 entries, no trial filled."""
+    with pytest.raises(KeyboardInterrupt):
+        measure_pending(ExperimentConfig(), experiment, None, measure_fn=FakeDevice(fail_after_groups=1))
+    return json.loads((experiment / MEASUREMENTS).read_text())
+
+
+@pytest.mark.parametrize("damage", ["truncated", "entry"])
+def test_a_damaged_measurement_record_is_refused_then_remeasured_on_request(experiment, damage):
+    state = _killed_midway(experiment)
+    every = _all_models(experiment)
+    path = experiment / MEASUREMENTS
+    lost = sorted(state["models"])[0]
+    if damage == "truncated":
+        path.write_text(path.read_text()[:200])
+    else:
+        state["models"][lost]["measured"] = "garbled"
+        path.write_text(json.dumps(state))
+    damaged = path.read_bytes()
+    device = FakeDevice()
+    with pytest.raises(UserError, match=rf"^measurement record {path}: .*--remeasure") as err:
+        measure_pending(ExperimentConfig(), experiment, None, measure_fn=device)
+    assert "\n" not in str(err.value) and device.timed == [] and path.read_bytes() == damaged  # nothing rewritten
+    measure_pending(ExperimentConfig(), experiment, None, measure_fn=device, remeasure=True)
+    kept = {} if damage == "truncated" else {k: v for k, v in state["models"].items() if k != lost}
+    # timed again: what could not be read (and what was never timed); not again: what could
+    assert sorted(device.timed) == sorted(every - {v["model"] for v in kept.values()})
+    assert path.with_name(MEASUREMENTS + ".damaged").read_bytes() == damaged  # kept, as it was
+    for t in ("trial_a", "trial_b", "trial_c", "trial_d"):
+        assert json.loads((experiment / t / "child" / "metrics.json").read_text())["measured"]["latency_ms"]
+
+
+def _all_models(experiment) -> set:
+    """What the phase times: each distinct childnet's model file and the baseline's."""
+    return {item["model"] for item in pending_models(experiment).values()} | {
+        str(experiment / "baselines" / "resnet18.weights.pt")
+    }
+
+
+def test_a_damaged_childnet_result_is_named_never_skipped(experiment):
+    path = experiment / "trial_d" / "child" / "metrics.json"
+    path.write_text(path.read_text()[:40])
+    device = FakeDevice()
+    with pytest.raises(UserError, match=rf"^childnet result {path}: not valid JSON"):
+        measure_pending(ExperimentConfig(), experiment, None, measure_fn=device)
+    assert device.timed == [] and not (experiment / MEASUREMENTS).exists()
 
 
 def test_trials_on_the_host_leave_their_childnet_for_the_phase():

@@ -157,26 +157,45 @@ def test_no_measurement_gives_an_empty_measured_front(tmp_path):
     assert all(s["n"] == 0 for s in report["lut_vs_measured"])
 
 
-def test_truncated_json_gives_a_partial_report(tmp_path, capsys):
+def test_a_damaged_file_is_refused_unless_skipped(tmp_path, capsys):
     root = write_synthetic_experiment(str(tmp_path / "exp"), trials=10)
     dirs = sorted(d for d in os.listdir(root) if d.startswith("trial_"))
+    with open(os.path.join(root, dirs[2], "result.json"), "a") as fh:
+        fh.write('{"epoch": 4, "phase": "se')  # a running trial's half-written last line, as while Ray appends
+    assert main([root, "--out", str(tmp_path / "first")]) == 0
+    warnings = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("warning: ")]
+    assert len(warnings) == 1 and "result.json: line 4 is truncated or invalid JSON (skipped" in warnings[0]
+
     metrics = os.path.join(root, dirs[6], "child", "metrics.json")
     text = open(metrics).read()
     open(metrics, "w").write(text[: len(text) // 2])
-    with open(os.path.join(root, dirs[7], "result.json"), "a") as fh:
-        fh.write('{"epoch": 4, "phase": "do')  # half-written last line, as while Ray appends
-    assert main([root, "--out", str(tmp_path / "out")]) == 0
-    captured = capsys.readouterr()
-    warnings = [ln for ln in captured.err.splitlines() if ln.startswith("warning: ")]
+    assert main([root, "--out", str(tmp_path / "out")]) == 2  # left out, it would change the recommended model
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: experiment file {metrics}: not valid JSON (truncated?)")
+    assert "--skip-unreadable" in err
+    assert len(err.strip().splitlines()) == 1 and not os.path.exists(tmp_path / "out")
+
+    assert main([root, "--out", str(tmp_path / "out"), "--skip-unreadable"]) == 0
+    warnings = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("warning: ")]
     assert len(warnings) == 2
-    assert "child/metrics.json: truncated or invalid JSON" in warnings[0] + warnings[1]
-    assert "result.json: line 5 is truncated or invalid JSON (skipped)" in warnings[0] + warnings[1]
+    assert f"{metrics}: not valid JSON" in warnings[0] + warnings[1]
     trials = pd.read_csv(tmp_path / "out" / "trials.csv", dtype={"trial_id": str})
     assert len(trials) == 10
     assert trials.set_index("trial_dir").loc[dirs[6], "status"] == "unreadable"
-    assert trials.set_index("trial_dir").loc[dirs[7], "status"] == "finished"
+    assert trials.set_index("trial_dir").loc[dirs[2], "status"] == "running"
     html = open(tmp_path / "out" / "report.html", encoding="utf-8").read()
     assert "unreadable" in html and "Problems reading the experiment (2)" in html
+
+
+def test_a_finished_trials_bad_last_line_is_damage(tmp_path, capsys):
+    root = write_synthetic_experiment(str(tmp_path / "exp"), trials=6)
+    dirs = sorted(d for d in os.listdir(root) if d.startswith("trial_"))
+    result = os.path.join(root, dirs[5], "result.json")
+    text = open(result).read()
+    open(result, "w").write(text[: len(text) - 20])  # its done row cut: metrics.json says Ray finished it
+    assert main([root, "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert f"{result}: line " in err and "not valid JSON (damaged)" in err and len(err.strip().splitlines()) == 1
 
 
 @pytest.mark.parametrize(

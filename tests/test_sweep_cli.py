@@ -131,3 +131,29 @@ def test_a_missing_dataset_is_refused_before_anything_is_written(tmp_path, capsy
     for _ in range(2):  # the same command again: the same line, never "exists; continue it with --resume"
         _fails(argv, capsys, expected.format(root=empty))
     assert not storage.exists() and list(empty.iterdir()) == []
+
+
+def test_printed_commands_are_shell_quoted(tmp_path, capsys):
+    """A storage path with a space and a quote: each printed command splits back into its argv."""
+    import argparse
+    import shlex
+
+    from sweep.run import _print_outcome
+
+    storage = tmp_path / "my runs" / "it's here"
+    args = argparse.Namespace(storage=str(storage), name="default")
+    _print_outcome({"text": "sweep: ...", "unfinished": 1}, "recommended: ...", storage / "default", args)
+    lines = {ln.split(":", 1)[0]: ln.split(":", 1)[1] for ln in capsys.readouterr().out.splitlines()}
+    assert shlex.split(lines["continue"]) == [
+        *("python", "-m", "sweep.run", "--resume", "--storage", str(storage), "--name", "default")
+    ]
+    experiment = str(storage / "default")
+    assert shlex.split(lines["report"]) == [
+        "python",
+        "-m",
+        "pareto.report",
+        experiment,
+        "--out",
+        experiment + "/report",
+    ]
+    assert shlex.split(lines["results"].split("(", 1)[1].rstrip(")")) == ["tensorboard", "--logdir", experiment]

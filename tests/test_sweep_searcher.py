@@ -1,10 +1,13 @@
 """Optuna inside Ray Tune: only final results reach the study; failed and early-stopped
 trials stay in it with their knobs; the trial budget comes from sweep.json."""
 
+import json
+
 import optuna
 import pytest
 
 from hwnas.config_sections import SweepConfig
+from hwnas.errors import UserError
 from sweep.experiment import write_json
 from sweep.knobs import KnobSampler, StartCosts
 from sweep.searcher import BudgetedSearch, SweepOptunaSearch, _read_budget, make_search_alg, study_storage
@@ -162,3 +165,66 @@ def test_study_in_the_experiment_file_survives_ray_save_and_restore(tmp_path):
     loaded = optuna.load_study(**study)
     assert [t.values for t in loaded.trials] == [[0.5, 1.0], [0.6, 2.0]]
     assert all("beta" in t.params for t in loaded.trials)
+
+
+def _ray_state(experiment, trials: list) -> None:
+    """An experiment_state file as Ray Tune writes it: per trial its JSON and its runtime JSON."""
+    data = [
+        [
+            json.dumps({"trial_id": t, "status": status, "config": config, "experiment_tag": f"{i + 1}_x"}),
+            json.dumps({"last_result": result or {}}),
+        ]
+        for i, (t, status, config, result) in enumerate(trials)
+    ]
+    write_json(experiment / "experiment_state-2026-12-05_10-00-00.json", {"trial_data": data})
+
+
+def test_a_lost_study_is_refused_then_rebuilt_as_it_was_and_the_resumed_searcher_goes_on(tmp_path):
+    from sweep.study import check_study, rebuild_study
+
+    experiment = tmp_path / "exp"
+    experiment.mkdir()
+    study = study_storage(experiment)
+    knob_sampler = KnobSampler(SweepConfig(), "latency", StartCosts(2.0, 1.0))
+    s = make_search_alg(
+        knob_sampler, METRICS, DIRECTIONS, concurrency=4, seed=0, budget=BUDGET, study=study
+    ).searcher.searcher
+    results = {
+        "done": ("TERMINATED", {"test_acc": 0.8, "latency_ms": 1.5, "energy_mj": 0.2}),
+        "failed": ("ERROR", None),
+        "stopped": ("TERMINATED", {"test_acc": None, "latency_ms": 2.5, "energy_mj": None}),
+        "running": ("RUNNING", {"test_acc": None, "latency_ms": None, "energy_mj": None}),
+    }
+    configs = {t: s.suggest(t) for t in results}
+    for t, (status, result) in results.items():
+        if status != "RUNNING":
+            s.on_trial_complete(t, result, error=status == "ERROR")
+    s.save(str(tmp_path / "searcher.pkl"))  # Ray Tune's searcher state, taken with the experiment state
+    _ray_state(experiment, [(t, status, configs[t], result) for t, (status, result) in results.items()])
+    original = optuna.load_study(**study).trials
+    record = {"metrics": METRICS, "directions": DIRECTIONS, "optuna": study}
+    assert check_study(experiment, record, rebuild=False) is False
+
+    (experiment / "optuna.db").write_bytes((experiment / "optuna.db").read_bytes()[:5000])  # truncated
+    with pytest.raises(UserError, match=r"optuna.db: damaged .*--rebuild-study"):
+        check_study(experiment, record, rebuild=False)
+    (experiment / "optuna.db").unlink()
+    with pytest.raises(UserError, match=r"optuna.db: not found; resume with --rebuild-study"):
+        check_study(experiment, record, rebuild=False)
+    assert check_study(experiment, record, rebuild=True) is True
+
+    assert rebuild_study(experiment, record, knob_sampler, BUDGET) == (4, None)  # it was lost: nothing to keep
+    rebuilt = optuna.load_study(**study).trials
+    for old, new in zip(original, rebuilt, strict=True):
+        assert (new.number, new._trial_id, new.state, new.values) == (old.number, old._trial_id, old.state, old.values)
+        assert new.distributions == old.distributions
+        assert new.params == pytest.approx(old.params, rel=1e-12)
+        assert (new.user_attrs, new.constraints) == (old.user_attrs, old.constraints)
+    # the resumed searcher (its pickle names the trials by their ids) tells the rebuilt study
+    again = make_search_alg(knob_sampler, METRICS, DIRECTIONS, concurrency=4, seed=0, budget=BUDGET).searcher.searcher
+    again.restore(str(tmp_path / "searcher.pkl"))
+    again.on_trial_complete("running", {"test_acc": 0.7, "latency_ms": 1.0, "energy_mj": 0.3})
+    again.suggest("next")
+    final = optuna.load_study(**study).trials
+    assert final[3].state == optuna.trial.TrialState.COMPLETE and final[3].values == [0.7, 1.0, 0.3]
+    assert len(final) == 5 and final[4].state == optuna.trial.TrialState.RUNNING

@@ -231,6 +231,26 @@ def test_a_trials_search_progress_is_served_by_plain_trial_name_only(client, sto
     assert client.get("/api/sweeps/swept").json()["status"]["state"] == "finished"
 
 
+@pytest.mark.parametrize(
+    "last_run, state, reason",
+    [
+        ({"wall_s": 996.9, "finished": 30, "failed": 0, "unfinished": 0}, "finished", ""),
+        ({"wall_s": 900.0, "finished": 29, "failed": 1}, "finished", ""),  # before unfinished was recorded
+        ({"wall_s": 120.0, "finished": 12, "failed": 0, "unfinished": 18}, "failed", "18 trials unfinished"),
+        ({}, "unknown", "running, or stopped"),  # not ended: still running, or killed
+    ],
+)
+def test_a_command_line_sweep_is_told_by_its_last_run(client, storage, last_run, state, reason):
+    write_synthetic_experiment(str(storage / "cli"), trials=3)  # no web job, no report
+    record = json.loads((storage / "cli" / "sweep.json").read_text())
+    record["runs"] = [{"started": "2026-12-05T10:00:00", "resume": False, "trials": 30, **last_run}]
+    (storage / "cli" / "sweep.json").write_text(json.dumps(record))
+    status = client.get("/api/sweeps/cli").json()["status"]
+    assert status["state"] == state and reason in status["reason"]
+    listed = [j for j in client.get("/api/jobs").json() if j["name"] == "cli"]
+    assert listed[0]["state"] == state and listed[0]["started"] == "2026-12-05T10:00:00"
+
+
 def test_resume_may_extend_a_sweep_and_checks_the_new_count(client, storage):
     write_synthetic_experiment(str(storage / "grown"), trials=4)
     name, folder, steps = sweep_job({"name": "grown", "trials": "12"}, storage, resume=True)

@@ -98,8 +98,27 @@ def _status(folder: Path, procs: dict) -> dict:
     """The job's status; a sweep started from the command line (no job here) is told by its files."""
     status = job_status(folder, procs)
     if status["state"] == "none":
-        status = {**status, "state": "finished" if (folder / "report" / "report.html").is_file() else "unknown"}
+        status = {**status, **_cli_sweep_state(folder)}
     return status
+
+
+def _cli_sweep_state(folder: Path) -> dict:
+    """A command-line sweep's state from its ``sweep.json``: ``sweep.run`` ends each run by
+    recording its wall time and its trial counts (docs/formats.md), so a last run with them
+    ended: finished, unless trials were left unfinished (``continue`` with ``--resume``). A
+    last run without them still runs or was killed (its files cannot tell which)."""
+    record = read_json_or_none(folder / "sweep.json")
+    runs = record.get("runs") if isinstance(record, dict) else None
+    last = runs[-1] if isinstance(runs, list) and runs and isinstance(runs[-1], dict) else None
+    if last is None:  # no run recorded: a report means it ended
+        return {"state": "finished" if (folder / "report" / "report.html").is_file() else "unknown", "reason": ""}
+    started = {"started": last["started"]} if isinstance(last.get("started"), str) else {}
+    if "wall_s" not in last:
+        return {**started, "state": "unknown", "reason": "started from the command line: running, or stopped"}
+    left = last.get("unfinished")
+    if isinstance(left, int) and left > 0:
+        return {**started, "state": "failed", "reason": f"ended with {left} trials unfinished; continue with --resume"}
+    return {**started, "state": "finished", "reason": ""}
 
 
 def _phase(folder: Path, status: dict) -> str:

@@ -1,0 +1,286 @@
+"""Damaged files of a real experiment: each command that reads one names it in one line.
+
+One tiny real sweep (configs/sweep-smoke.yaml, 2 trials, no baselines) is run once for the
+module; each case copies it, damages one file (truncated, garbage bytes, the wrong JSON type,
+deleted where deletion matters), runs the command that reads it in this process
+(``sweep.run --resume``, ``pareto.report``, ``python -m sweep.measurements``) and expects exit
+2, exactly one ``error:`` line naming the file, no traceback, and no file of the experiment
+changed. Ray's start is guarded: a case that slips past the checks fails instead of starting
+a sweep. The last test repairs a damaged study, Ray Tune state and measurement record with
+the flags that rebuild them (``--rebuild-study``, ``--rebuild-tuner``, ``--remeasure``) and
+resumes the sweep for one more trial, end to end.
+"""
+
+import contextlib
+import hashlib
+import io
+import json
+import math
+import shutil
+import subprocess
+import sys
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from unittest import mock
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+NAME = "tiny"
+pytestmark = pytest.mark.slow  # the module's real sweep (about 30 s); each case is then quick
+
+
+@pytest.fixture(scope="module")
+def swept(tmp_path_factory, smoke_lut) -> Path:
+    """The experiment folder of one finished 2-trial sweep (measured in its quiet phase)."""
+    storage = tmp_path_factory.mktemp("swept") / "experiments"
+    cmd = [sys.executable, "-m", "sweep.run", "--config", str(ROOT / "configs" / "sweep-smoke.yaml")]
+    cmd += ["--storage", str(storage), "--name", NAME, "--trials", "2", "--set", f"lut.path={smoke_lut}"]
+    cmd += ["--set", "baselines=null", "--set", "search.epochs=2", "--set", "child.epochs=1"]
+    run = subprocess.run(cmd, cwd=storage.parent, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    return storage / NAME
+
+
+# --- damage ---------------------------------------------------------------------------
+
+
+def truncate(path: Path) -> None:
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+def garbage(path: Path) -> None:
+    path.write_bytes(b"\x00\xff garbage \x9c\x00" * 8)
+
+
+def wrong_type(path: Path) -> None:
+    path.write_text('["a list where an object belongs"]\n')
+
+
+def delete(path: Path) -> None:
+    path.unlink()
+
+
+def bad_line(path: Path) -> None:
+    """result.json: a garbled line in the middle, each line still complete."""
+    lines = path.read_text().splitlines(keepends=True)
+    lines[1] = "{garbled\n"
+    path.write_text("".join(lines))
+
+
+def bad_entry(path: Path) -> None:
+    """measurements.json: one entry without its measurement."""
+    state = json.loads(path.read_text())
+    key = sorted(state["models"])[0]
+    state["models"][key] = {"model": state["models"][key]["model"]}
+    path.write_text(json.dumps(state))
+
+
+def baselines(damage):
+    """baselines.json (the sweep trained none): a valid record, then damaged."""
+
+    def make(path: Path) -> None:
+        path.write_text(json.dumps([{"name": "resnet18", "width": 0.125, "test_acc": 0.5, "latency_ms": 1.0}]))
+        damage(path)
+
+    make.__name__ = damage.__name__
+    return make
+
+
+# --- the commands, in this process ----------------------------------------------------
+
+
+def resume(experiment: Path) -> tuple[str, list[str]]:
+    return "sweep.run", ["--resume", "--storage", str(experiment.parent), "--name", experiment.name]
+
+
+def report(experiment: Path) -> tuple[str, list[str]]:
+    return "pareto.report", [str(experiment), "--out", str(experiment.parent / "report-out")]
+
+
+def measurements(experiment: Path) -> tuple[str, list[str]]:
+    return "sweep.measurements", [str(experiment)]
+
+
+class _Reached(RuntimeError):
+    pass
+
+
+def _reached(*args, **kwargs):
+    raise _Reached("a damaged file got past the checks: Ray would start now")
+
+
+def run_cli(command, experiment: Path) -> tuple[object, str, bool]:
+    """``(exit code, stderr, traceback?)`` of the command's ``main(argv)`` run here."""
+    import importlib
+
+    module, argv = command(experiment)
+    main = importlib.import_module(module).main
+    err, code, tb = io.StringIO(), None, False
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(mock.patch("sweep.startup.connect", _reached))
+        stack.enter_context(mock.patch("childnet.measure.measure_files", _reached))
+        stack.enter_context(contextlib.redirect_stderr(err))
+        stack.enter_context(contextlib.redirect_stdout(io.StringIO()))
+        try:
+            code = main(argv)
+        except SystemExit as exit_:
+            code = exit_.code
+        except BaseException:  # noqa: BLE001 - any escape is a traceback
+            tb = True
+            err.write(traceback.format_exc())
+    return code, err.getvalue(), tb or "Traceback" in err.getvalue()
+
+
+def snapshot(folder: Path) -> dict:
+    """Every file's hash (a lock file the commands hold while they run is left out)."""
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and "lock" not in p.name
+    }
+
+
+# --- the matrix -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Case:
+    file: str  # relative to the experiment; "*" picks the first match
+    damage: object
+    commands: tuple
+    expect: str  # in the error line, besides the file's name
+
+
+METRICS, STATE = "trial_*/child/metrics.json", "experiment_state-*.json"
+ALL_JSON = (truncate, garbage, wrong_type)
+CASES = [
+    *(Case("sweep.json", d, (resume, report, measurements), "") for d in ALL_JSON),
+    *(Case(METRICS, d, (resume, report, measurements), "") for d in ALL_JSON),
+    Case(METRICS, truncate, (resume, measurements), "copy "),  # says where a copy is
+    *(Case("measurements.json", d, (resume, measurements), "--remeasure") for d in ALL_JSON),
+    Case("measurements.json", bad_entry, (resume, measurements), "--remeasure"),
+    *(Case("baselines.json", baselines(d), (resume, report, measurements), "") for d in ALL_JSON),
+    *(Case("trial_*/params.json", d, (report,), "") for d in ALL_JSON),
+    *(Case("trial_*/search/arch.json", d, (report,), "") for d in ALL_JSON),
+    Case("trial_*/result.json", bad_line, (report,), "not valid JSON"),
+    Case("trial_*/result.json", truncate, (report,), "not valid JSON"),  # a finished trial's: not being written
+    *(Case("optuna.db", d, (resume,), "--rebuild-study") for d in (truncate, garbage, delete)),
+    *(Case("tuner.pkl", d, (resume,), "--rebuild-tuner") for d in (truncate, garbage, delete)),
+    *(Case(STATE, d, (resume,), "cannot be rebuilt") for d in ALL_JSON),
+    *(Case("searcher-state-*.pkl", d, (resume,), "cannot be rebuilt") for d in (truncate, garbage)),
+    Case("search_gen_state-*.json", truncate, (resume,), "cannot be rebuilt"),
+    *(Case("warmup.pt", d, (resume,), "warm-up file") for d in (truncate, garbage)),
+]
+
+
+def _id(case: Case) -> str:
+    return f"{case.file.replace('*', 'X')}-{case.damage.__name__}"
+
+
+@pytest.mark.parametrize("case", CASES, ids=_id)
+def test_a_damaged_file_is_named_in_one_line_and_nothing_changes(swept, tmp_path, case):
+    experiment = tmp_path / "experiments" / NAME
+    shutil.copytree(swept, experiment)
+    path = sorted(experiment.glob(case.file))[0] if "*" in case.file else experiment / case.file
+    case.damage(path)
+    before = snapshot(tmp_path)
+    for command in case.commands:
+        code, err, tb = run_cli(command, experiment)
+        where = f"{command.__name__} with {case.file} {case.damage.__name__}"
+        assert not tb, f"{where}: {err[-2000:]}"
+        lines = err.strip().splitlines()
+        assert code == 2 and len(lines) == 1 and lines[0].startswith("error: "), f"{where}: {code} {err}"
+        assert str(path) in lines[0] and case.expect in lines[0], f"{where}: {lines[0]}"
+        assert snapshot(tmp_path) == before, f"{where}: changed a file"
+
+
+def test_a_deleted_trial_result_is_not_written_yet_not_damage(swept, tmp_path):
+    """A trial that has not written child/metrics.json (still running, or failed before) is
+    legitimately absent: the commands go on (the report lists it as running)."""
+    experiment = tmp_path / "experiments" / NAME
+    shutil.copytree(swept, experiment)
+    sorted(experiment.glob(METRICS))[0].unlink()
+    from pareto.report import build_report
+
+    report_json = build_report(str(experiment), str(tmp_path / "out"))
+    assert report_json["counts"] == {"trials": 2, "finished": 1, "running": 1}
+    from sweep.resume_check import Repairs, check_resume
+
+    assert check_resume(experiment, json.loads((experiment / "sweep.json").read_text())) == Repairs()
+
+
+def test_a_trial_ray_resumes_may_have_a_cut_copy(swept, tmp_path):
+    """Killed while Ray copied a running trial's folder: the resumed trial writes it again."""
+    from sweep.resume_check import Repairs, check_resume
+
+    experiment = tmp_path / "experiments" / NAME
+    shutil.copytree(swept, experiment)
+    metrics = sorted(experiment.glob(METRICS))[0]
+    truncate(metrics)
+    state_path = sorted(experiment.glob(STATE))[-1]
+    state = json.loads(state_path.read_text())
+    for entry in state["trial_data"]:
+        trial = json.loads(entry[0])
+        if f"trial_{trial['trial_id']}" == metrics.parent.parent.name:
+            entry[0] = json.dumps(dict(trial, status="RUNNING"))
+    state_path.write_text(json.dumps(state))
+    assert check_resume(experiment, json.loads((experiment / "sweep.json").read_text())) == Repairs()
+
+
+def test_repairs_are_refused_without_resume(swept, capsys):
+    from sweep.run import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["--storage", str(swept.parent), "--name", "fresh", "--rebuild-study"])
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err.strip() == "error: --rebuild-study: repairs an experiment on --resume only"
+
+
+# --- the repairs, end to end (last: it resumes the module's sweep in place) ----------------
+
+
+def _study(experiment: Path):
+    import optuna
+
+    record = json.loads((experiment / "sweep.json").read_text())
+    return optuna.load_study(study_name=record["optuna"]["study_name"], storage=f"sqlite:///{experiment}/optuna.db")
+
+
+def test_rebuild_flags_repair_and_resume_end_to_end(swept):
+    """Resumed in place: Ray's pickled searcher names the study's file by its path."""
+    from hwnas.io import check_pickle
+    from hwnas.records import result_rows
+
+    original = {t.number: (t.params, t.values, t.state) for t in _study(swept).trials}
+    truncate(swept / "optuna.db")
+    garbage(swept / "tuner.pkl")
+    truncate(swept / "measurements.json")
+    cmd = [sys.executable, "-m", "sweep.run", "--resume", "--storage", str(swept.parent), "--name", NAME]
+    cwd = swept.parent.parent
+    refused = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=120)
+    assert refused.returncode == 2 and "--rebuild-tuner" in refused.stderr and "Traceback" not in refused.stderr
+    flags = ["--trials", "3", "--rebuild-study", "--rebuild-tuner", "--remeasure"]
+    run = subprocess.run(cmd + flags, cwd=cwd, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "rebuilt the Optuna study" in run.stdout and "from 2 trials" in run.stdout
+    # the damaged files kept aside, their replacements whole
+    for name in ("optuna.db", "tuner.pkl", "measurements.json"):
+        assert (swept / f"{name}.damaged").is_file(), name
+    check_pickle(swept / "tuner.pkl")
+    state = json.loads((swept / "measurements.json").read_text())
+    assert len(state["models"]) >= 1  # the new trial's model, timed in the phase
+    # the rebuilt study: the first two trials as they were (sampled values up to rounding), then the third
+    trials = _study(swept).trials
+    assert [t.state.name for t in trials] == ["COMPLETE"] * 3
+    for number, (params, values, _) in original.items():
+        assert trials[number].values == pytest.approx(values, rel=1e-12)
+        assert trials[number].params.keys() == params.keys()
+        assert all(math.isclose(trials[number].params[k], v, rel_tol=1e-9) for k, v in params.items())
+    record = json.loads((swept / "sweep.json").read_text())
+    assert [r["resume"] for r in record["runs"]] == [False, True]  # the refused resume left no entry
+    assert record["runs"][-1]["finished"] == 3 and "wall_s" in record["runs"][-1]
+    done = [result_rows(t)[-1] for t in sorted(swept.glob("trial_*")) if t.is_dir()]
+    assert len(done) == 3 and all(r["phase"] == "done" for r in done)
