@@ -1,6 +1,10 @@
-"""The one error type of ``pareto``: bad input, reported as a single line."""
+"""The one error type of ``pareto`` (bad input, reported as a single line) and how its commands stop on a signal."""
 
-__all__ = ["ParetoInputError"]
+import contextlib
+import signal
+import threading
+
+__all__ = ["ParetoInputError", "Stopped", "signals_deferred", "stop_on_signals"]
 
 
 class ParetoInputError(ValueError):
@@ -8,3 +12,48 @@ class ParetoInputError(ValueError):
 
     ``pareto`` cannot import ``hwnas`` (it reads result files only), so it has its own error type.
     """
+
+
+class Stopped(KeyboardInterrupt):
+    """SIGINT or SIGTERM arrived (``stop_on_signals``): the command stops, cleaning up on the way out."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+_signals = {"deferred": 0, "pending": None, "raised": False}
+
+
+def stop_on_signals() -> None:
+    """SIGINT and SIGTERM raise ``Stopped`` (the first only: later ones would cut the cleanup
+    short), so the report's writer removes its temporary files and the command exits 130/143
+    with one line. Without it SIGTERM ended the process at once, leaving ``.report.*.tmp``."""
+    _signals.update(deferred=0, pending=None, raised=False)
+
+    def stop(signum, frame):
+        if _signals["raised"]:
+            return
+        if _signals["deferred"]:
+            _signals["pending"] = signum
+            return
+        _signals["raised"] = True
+        raise Stopped(signum)
+
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, stop)
+
+
+@contextlib.contextmanager
+def signals_deferred():
+    """A signal arriving within (between a group's renames) raises ``Stopped`` at its end."""
+    _signals["deferred"] += 1
+    try:
+        yield
+    finally:
+        _signals["deferred"] -= 1
+        pending, _signals["pending"] = _signals["pending"], None
+        if pending is not None and not _signals["deferred"]:
+            _signals["raised"] = True
+            raise Stopped(pending)

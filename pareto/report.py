@@ -1,7 +1,8 @@
 """``python -m pareto.report EXPERIMENT_DIR --out DIR``: the sweep's report.
 
 Writes ``trials.csv``, ``pareto.csv``, ``report.json`` and ``report.html`` (self-contained, opens
-offline) into DIR, all four or none (a failure leaves an older report as it was). Works during a sweep
+offline) into DIR, all four or none (a failure, SIGINT or SIGTERM leaves an older report as it was
+and no temporary file; a signal exits 130/143 with one line). Works during a sweep
 (running trials), after an interrupted one, and without any energy data. Unreadable trial files are reported (one
 ``warning:`` line each on stderr) and the other trials still make the report.
 ``--vs DIR`` adds the comparison with a second experiment (``pareto.compare``) and prints
@@ -14,6 +15,7 @@ Table 1 and Table 2 (``pareto.baseline_tables``: the front's childnets against t
 import argparse
 import json
 import os
+import signal
 import sys
 
 from .analysis import compute_fronts, fidelity_line, lut_error_stats
@@ -21,7 +23,7 @@ from .baseline_tables import comparison_rows, table1_rows
 from .budget import budget_of
 from .columns import lut_columns, search_lut
 from .compare import compare_experiments, strategy_of
-from .errors import ParetoInputError
+from .errors import ParetoInputError, Stopped, stop_on_signals
 from .experiment import read_experiment
 from .knob_effects import knob_effects
 from .recommended import mark_budget, recommended_line, recommended_model
@@ -106,8 +108,13 @@ def main(argv=None) -> int:
     parser.add_argument("--out", required=True, help="folder for trials.csv, pareto.csv, report.json, report.html")
     parser.add_argument("--vs", metavar="DIR", help="a second experiment to compare with (e.g. a random baseline)")
     args = parser.parse_args(argv)
+    stop_on_signals()
     try:
         report = build_report(args.experiment_dir, args.out, vs=args.vs)
+    except Stopped as err:
+        name = signal.Signals(err.signum).name
+        print(f"stopped by {name}: no report written (an older one in {args.out} is as it was)", file=sys.stderr)
+        return 128 + err.signum
     except ParetoInputError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import subprocess
 import sys
 import time
@@ -34,9 +35,9 @@ from pathlib import Path
 
 from childnet.export import DATA_NAME
 from hwnas.config import ExperimentConfig
-from hwnas.errors import cli_main
+from hwnas.errors import Interrupted, child_env, cli_main, install_stop_handlers
 from sweep.baselines import MEASURED_KEYS
-from sweep.experiment import read_record, write_json
+from sweep.experiment import lock_experiment, read_record, write_json
 
 __all__ = ["MEASUREMENTS", "PENDING", "main", "measure_pending", "measurement_phase", "pending_models"]
 
@@ -168,25 +169,51 @@ def _fill_baselines(experiment: Path, timed: dict) -> None:
         write_json(experiment / "baselines.json", rows)
 
 
-def measurement_phase(cfg: ExperimentConfig, experiment: Path) -> dict:
+def measurement_phase(cfg: ExperimentConfig, experiment: Path, lock=None) -> dict:
     """This host is the device: with every trial done and Ray shut down, time what the
-    trials exported (``sweep.measurements``)."""
+    trials exported (``sweep.measurements``), under the caller's experiment ``lock``."""
     import ray
 
     ray.shutdown()  # Ray's own processes are the last thing computing on the host
-    # a fresh process: this one, after Ray ran in it, timed models 12-20 % slower
-    run = subprocess.run(
-        [sys.executable, "-m", "sweep.measurements", str(experiment)], stdout=subprocess.PIPE, text=True
+    install_stop_handlers()  # ray.shutdown left SIGTERM's default action (end at once) in place
+    # a fresh process: this one, after Ray ran in it, timed models 12-20 % slower. Its own
+    # session: a Ctrl-C reaches this process only, which passes it on and waits (_run_child).
+    env = child_env()
+    child = subprocess.Popen(
+        [sys.executable, "-m", "sweep.measurements", str(experiment)],
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        **(lock.child(env) if lock else {"env": env}),
     )
-    if run.returncode != 0:
-        raise SystemExit(run.returncode)  # its one-line error is on stderr already
-    phase = json.loads(run.stdout.strip().splitlines()[-1])
+    out = _run_child(child)
+    phase = json.loads(out.strip().splitlines()[-1])
     noisy = f", still noisy after {cfg.measure.tries} tries: {', '.join(phase['noisy'])}" if phase["noisy"] else ""
     print(
         f"measured {phase['timed']} models on this host ({phase['distinct']} distinct childnets waiting, "
         f"{phase['baselines']} baselines) in {phase['seconds']:.1f} s{noisy}"
     )
     return phase
+
+
+def _run_child(child: subprocess.Popen, grace_s: float = 60) -> str:
+    """The child's stdout once it ends; a signal to this process is passed on and waited for
+    (it stops in order, within ``grace_s``), a child stopped by one stops this process too."""
+    try:
+        out, _ = child.communicate()
+    except KeyboardInterrupt as err:
+        child.send_signal(getattr(err, "signum", signal.SIGINT))
+        try:
+            child.wait(grace_s)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+        raise
+    if child.returncode in (128 + signal.SIGINT, 128 + signal.SIGTERM):
+        raise Interrupted(child.returncode - 128)
+    if child.returncode != 0:
+        raise SystemExit(child.returncode)  # its one-line error is on stderr already
+    return out
 
 
 @cli_main
@@ -197,6 +224,12 @@ def main(argv=None) -> None:
     )
     p.add_argument("experiment", help="the sweep's experiment directory")
     experiment = Path(p.parse_args(argv).experiment)
+    read_record(experiment)  # no sweep there: its one line, before the lock makes a folder
+    with lock_experiment(experiment, "sweep.measurements"):  # sweep.run's own when it started this
+        _measure(experiment)
+
+
+def _measure(experiment: Path) -> None:
     record, cfg = read_record(experiment)
     from lut import load_lut
 
