@@ -19,6 +19,7 @@ import contextlib
 import errno
 import functools
 import os
+import re
 import signal
 import sys
 import threading
@@ -37,14 +38,13 @@ __all__ = [
     "resume_hint",
     "signals_deferred",
     "soft_stop",
-    "stop_signal",
 ]
 
 # the PID of the CLI that started this one (``child_env``): it reports the stop (no second line)
 # and this one stops when it ends
 PARENT_ENV = "HWNAS_PARENT_PID"
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
-_state = {"signum": None, "raised": False, "deferred": 0, "pending": None, "soft": [], "hint": ""}
+_state = {"signum": None, "raised": False, "deferred": 0, "pending": None, "soft": [], "hint": "", "folder": None}
 
 
 class UserError(Exception):
@@ -63,7 +63,10 @@ class DiskFull(OSError):
     """No space left on the device holding ``filename`` (an ``OSError`` with errno ENOSPC)."""
 
     def __init__(self, filename):
-        super().__init__(errno.ENOSPC, os.strerror(errno.ENOSPC), str(filename))
+        super().__init__(errno.ENOSPC, os.strerror(errno.ENOSPC), None if filename is None else str(filename))
+
+    def __reduce__(self):  # pickled as it is made (a Ray task's error crosses processes so)
+        return (DiskFull, (self.filename,))
 
 
 def at_least(name: str, value, low: int) -> None:
@@ -72,14 +75,10 @@ def at_least(name: str, value, low: int) -> None:
         raise UserError(f"{name}: expected an integer >= {low}, got {value}")
 
 
-def stop_signal() -> int | None:
-    """The first SIGINT/SIGTERM this process received (None: none)."""
-    return _state["signum"]
-
-
-def resume_hint(text: str) -> None:
-    """What the stop line (and the disk-full line) tells the user to run next."""
-    _state["hint"] = text
+def resume_hint(text: str, folder=None) -> None:
+    """What the stop line (and the disk-full line) tells the user to run next; ``folder``:
+    what a full disk names when the failed write does not say its file."""
+    _state.update(hint=text, folder=folder)
 
 
 def raise_if_stopped() -> None:
@@ -137,13 +136,21 @@ def signals_deferred():
             raise Interrupted(pending)
 
 
+# how a full disk reads where no OSError carries ENOSPC: SQLite (Optuna's study), an error
+# passed on as text (a Ray trial's), pyarrow (Ray's checkpoint copies)
+_FULL_TEXT = re.compile(r"No space left on device|\[Errno 28\]|database or disk is full")
+
+
 def disk_full_in(err: BaseException) -> OSError | None:
-    """The ENOSPC ``OSError`` behind ``err`` (itself, a cause or context), else None."""
+    """The full disk behind ``err`` (itself, a cause or context; an ``OSError``, ENOSPC, with
+    the file's name when known), else None."""
     seen = set()
     while err is not None and id(err) not in seen:
         seen.add(id(err))
         if isinstance(err, OSError) and err.errno == errno.ENOSPC:
             return err
+        if _FULL_TEXT.search(str(err)[:4000]):
+            return DiskFull(None)
         err = err.__cause__ or err.__context__
     return None
 
@@ -184,7 +191,8 @@ def cli_main(fn):
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        _state.update(signum=None, raised=False, pending=None, hint="")  # a CLI called again in one process
+        # a CLI called again in one process (tests) starts afresh
+        _state.update(signum=None, raised=False, pending=None, hint="", folder=None)
         install_stop_handlers()
         try:
             _stop_with_parent()
@@ -198,7 +206,7 @@ def cli_main(fn):
             full = disk_full_in(err)
             if full is None:
                 raise
-            where = full.filename or "a file"
+            where = full.filename or _state["folder"] or "a file"
             print(f"error: disk full writing {where}: free space there{_hint() or ' and run again'}", file=sys.stderr)
             raise SystemExit(2) from None
 

@@ -35,7 +35,7 @@ from pathlib import Path
 
 from childnet.export import DATA_NAME
 from hwnas.config import ExperimentConfig
-from hwnas.errors import Interrupted, child_env, cli_main, install_stop_handlers
+from hwnas.errors import Interrupted, child_env, cli_main, install_stop_handlers, resume_hint
 from sweep.baselines import MEASURED_KEYS
 from sweep.experiment import lock_experiment, read_record, write_json
 
@@ -225,6 +225,7 @@ def main(argv=None) -> None:
     p.add_argument("experiment", help="the sweep's experiment directory")
     experiment = Path(p.parse_args(argv).experiment)
     read_record(experiment)  # no sweep there: its one line, before the lock makes a folder
+    resume_hint(f"continue: python -m sweep.run --resume --storage {experiment.parent} --name {experiment.name}")
     with lock_experiment(experiment, "sweep.measurements"):  # sweep.run's own when it started this
         _measure(experiment)
 

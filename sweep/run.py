@@ -105,7 +105,13 @@ def main(argv=None) -> None:
         # again under the lock: a new sweep started beside this one exists now; a resume
         # takes the record as the last writer left it
         _, record = resolve_config(args, experiment)
-        _sweep(args, cfg, experiment, record, lut, lock, started)
+        try:
+            _sweep(args, cfg, experiment, record, lut, lock, started)
+        except BaseException:
+            # stopped: the baselines' Ray task ends with the sweep (a resume trains them again);
+            # Ray's "Unhandled error" for it would come after the one line that says what to do
+            os.environ["RAY_IGNORE_UNHANDLED_ERRORS"] = "1"
+            raise
 
 
 def _sweep(args, cfg: ExperimentConfig, experiment: Path, record: dict | None, lut, lock, started: float) -> None:
@@ -113,7 +119,7 @@ def _sweep(args, cfg: ExperimentConfig, experiment: Path, record: dict | None, l
     # From here on the experiment directory is written. sweep.json keeps the config as
     # given (resume compares it); everything after it sees the prepared LUT's path.
     record = open_record(cfg, experiment, record, lut, (metrics, directions), resume=args.resume, address=args.address)
-    resume_hint(_continue_command(args))  # what a stop or a full disk says to run next
+    resume_hint(_continue_command(args), experiment)  # what a stop or a full disk says to run next
     cfg = dataclasses.replace(cfg, lut=dataclasses.replace(cfg.lut, path=lut.path))
     reference = lut.lut.measurement_reference()
     baselines = start_preparation(cfg, experiment, record)
