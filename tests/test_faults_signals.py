@@ -22,6 +22,15 @@ ROOT = Path(__file__).resolve().parents[1]
 ENV = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1")
 
 
+@pytest.fixture(autouse=True)
+def pytests_own_handlers():
+    """The tests that signal this process run cli_main here: pytest gets its handlers back after."""
+    saved = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    yield
+    for signum, handler in saved.items():
+        signal.signal(signum, handler)
+
+
 def _signal_self(signum):
     os.kill(os.getpid(), signum)
     time.sleep(1)  # the handler runs at the next bytecode; never reached
