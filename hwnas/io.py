@@ -5,8 +5,9 @@ Rules of every write here:
   the rename is atomic), are flushed and ``fsync``-ed, and the file is renamed over the
   destination: a reader (or a resume after a crash) sees the old file or the new one,
   never half of one;
-- on any failure (including KeyboardInterrupt) the temporary file is removed and the
-  destination is left as it was;
+- on any failure (including KeyboardInterrupt and the SIGINT/SIGTERM of a CLI,
+  ``hwnas.errors``) the temporary file is removed and the destination is left as it was;
+  a full disk is ``hwnas.errors.DiskFull`` naming the destination;
 - the new file gets the permissions an ordinary ``open()`` would give (0666 minus the
   umask): ``mkstemp`` creates 0600, which made LUTs and reports unreadable to others.
 
@@ -28,12 +29,13 @@ Imports only the standard library (torch lazily, for ``atomic_save``).
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import tempfile
 from pathlib import Path
 
-from hwnas.errors import UserError
+from hwnas.errors import DiskFull, UserError, disk_full_in, signals_deferred
 
 __all__ = [
     "atomic_save",
@@ -85,20 +87,25 @@ def _finish(tmp: str) -> None:
 def atomic_write_many(items) -> list[Path]:
     """Write ``[(path, write)]`` where ``write(tmp_path)`` fills a temporary file: all
     temporary files first, then the renames; nothing is replaced unless every write
-    succeeded."""
+    succeeded. A full disk is ``DiskFull`` naming the file; a signal (``hwnas.errors``)
+    never falls between creating a temporary file and noting it, nor between two renames."""
     staged: list[tuple[Path, str]] = []
+    path = None
     try:
         for path, write in items:
             path = Path(path)
-            tmp = _temp_for(path)
-            staged.append((path, tmp))
-            write(tmp)
-            _finish(tmp)
-        for path, tmp in staged:
-            os.replace(tmp, path)
-    except BaseException:
+            with signals_deferred():
+                staged.append((path, _temp_for(path)))
+            write(staged[-1][1])
+            _finish(staged[-1][1])
+        with signals_deferred():
+            for path, tmp in staged:
+                os.replace(tmp, path)
+    except BaseException as err:
         for _, tmp in staged:
             Path(tmp).unlink(missing_ok=True)
+        if disk_full_in(err) is not None and not isinstance(err, DiskFull):
+            raise DiskFull(path) from err
         raise
     return [path for path, _ in staged]
 
@@ -121,10 +128,12 @@ def atomic_write_json(path, data, indent: int = 1) -> Path:
 
 
 def atomic_save(obj, path) -> Path:
-    """``torch.save`` to ``path`` atomically."""
+    """``torch.save`` to ``path`` atomically; a full disk is ``DiskFull`` naming ``path``."""
     import torch
 
-    return atomic_write(path, lambda tmp: torch.save(obj, tmp))
+    buffer = io.BytesIO()  # serialized first: written by Python, a full disk is an OSError
+    torch.save(obj, buffer)  # (torch's own file writer said "[enforce fail ...] unexpected pos")
+    return atomic_write_bytes(path, buffer.getbuffer())
 
 
 def check_output_file(path, flag: str = "--out") -> Path:

@@ -16,7 +16,7 @@ import os
 import socket
 from urllib.parse import urlparse
 
-from hwnas.errors import UserError
+from hwnas.errors import UserError, install_stop_handlers
 
 __all__ = [
     "check_address",
@@ -76,6 +76,8 @@ def connect(address: str | None = None) -> None:
     except (ConnectionError, RuntimeError, ValueError) as err:
         first = (str(err).strip().splitlines() or [err.__class__.__name__])[0]
         raise UserError(f"--address {address or 'local'}: cannot connect to Ray: {first}") from None
+    finally:
+        install_stop_handlers()  # ray.init put its own SIGTERM handler (sys.exit) in place of the CLI's
 
 
 _BUILTIN_RESOURCES = ("CPU", "GPU", "memory", "object_store_memory")

@@ -1,9 +1,10 @@
 """``python -m pareto.report EXPERIMENT_DIR --out DIR``: the sweep's report.
 
 Writes ``trials.csv``, ``pareto.csv``, ``report.json`` and ``report.html`` (self-contained, opens
-offline) into DIR, all four or none (a failure leaves an older report as it was). Works during a sweep
-(running trials), after an interrupted one, and without any energy data. A damaged file (truncated, garbled,
-the wrong JSON type) is refused in one line naming it, since leaving it out would change the answer;
+offline) into DIR, all four or none (a failure, SIGINT or SIGTERM leaves an older report as it was
+and no temporary file; a signal exits 130/143 with one line). Works during a sweep (running trials),
+after an interrupted one, and without any energy data. A damaged file (truncated, garbled, the wrong
+JSON type) is refused in one line naming it, since leaving it out would change the answer;
 ``--skip-unreadable`` reports without it instead (the trial listed as unreadable, one ``warning:`` line each).
 ``--vs DIR`` adds the comparison with a second experiment (``pareto.compare``) and prints
 ``hv_self=<x> hv_other=<x> hv_ratio=<x>``. The page opens with the recommended model
@@ -15,6 +16,7 @@ Table 1 and Table 2 (``pareto.baseline_tables``: the front's childnets against t
 import argparse
 import json
 import os
+import signal
 import sys
 
 from hwnas.errors import UserError
@@ -24,7 +26,7 @@ from .baseline_tables import comparison_rows, table1_rows
 from .budget import budget_of
 from .columns import lut_columns, search_lut
 from .compare import compare_experiments, strategy_of
-from .errors import ParetoInputError
+from .errors import ParetoInputError, Stopped, stop_on_signals
 from .experiment import read_experiment
 from .final_model import final_line
 from .knob_effects import knob_effects
@@ -120,8 +122,13 @@ def main(argv=None) -> int:
         help="report without damaged files (a trial's listed as unreadable) instead of refusing",
     )
     args = parser.parse_args(argv)
+    stop_on_signals()
     try:
         report = build_report(args.experiment_dir, args.out, vs=args.vs, skip_unreadable=args.skip_unreadable)
+    except Stopped as err:
+        name = signal.Signals(err.signum).name
+        print(f"stopped by {name}: no report written (an older one in {args.out} is as it was)", file=sys.stderr)
+        return 128 + err.signum
     except UserError as err:  # ParetoInputError is one
         print(f"error: {err}", file=sys.stderr)
         return 2

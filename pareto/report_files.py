@@ -3,9 +3,11 @@ report.json, and the all-or-nothing writer of the four files."""
 
 import math
 import os
-import tempfile
+import secrets
 
 import pandas as pd
+
+from .errors import signals_deferred
 
 __all__ = ["json_safe", "pareto_table", "write_all"]
 
@@ -13,22 +15,26 @@ __all__ = ["json_safe", "pareto_table", "write_all"]
 def write_all(out_dir: str, texts: dict) -> None:
     """The report's files all-or-nothing: each complete (written, fsync-ed, permissions
     per umask) in a temporary file of ``out_dir`` before the first one replaces an older
-    report's; on failure the temporary files go and the old report stays. (The rules of
-    ``hwnas.io.atomic_write_many``, restated here: pareto imports nothing of hwnas.)"""
+    report's; on failure or a signal (``pareto.errors.stop_on_signals``) the temporary files
+    go and the old report stays. (The rules of ``hwnas.io.atomic_write_many``, restated here:
+    pareto imports nothing of hwnas.) A temporary file is named before it is created, so
+    a signal cannot come between its creation and its cleanup being due."""
     mask = os.umask(0o022)
     os.umask(mask)
     staged = []
     try:
         for name, text in texts.items():
-            fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=out_dir)
+            tmp = os.path.join(out_dir, f".{name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
             staged.append((tmp, os.path.join(out_dir, name)))
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
                 fh.write(text)
                 fh.flush()
                 os.fsync(fh.fileno())
             os.chmod(tmp, 0o666 & ~mask)
-        for tmp, path in staged:
-            os.replace(tmp, path)
+        with signals_deferred():  # all four replaced, or none
+            for tmp, path in staged:
+                os.replace(tmp, path)
     except BaseException:
         for tmp, _ in staged:
             if os.path.exists(tmp):

@@ -20,17 +20,22 @@ from hwnas.config import ExperimentConfig, config_from_dict, config_to_dict
 from hwnas.diff import differences
 from hwnas.errors import UserError
 from hwnas.io import atomic_write_json, read_json
+from hwnas.lock import Lock, acquire, check_free
 
 if TYPE_CHECKING:
     from sweep.startup import SweepLut
 
 __all__ = [
+    "LOCK",
     "NAME",
     "RECORD",
     "RESERVED_NAMES",
     "absolute_paths",
     "check_name",
+    "check_unlocked",
     "config_diff",
+    "continue_command",
+    "lock_experiment",
     "open_record",
     "read_baselines",
     "read_metrics",
@@ -42,6 +47,9 @@ __all__ = [
 
 RECORD = "sweep.json"
 BASELINES = "baselines.json"
+# One writer per experiment (hwnas.lock): sweep.run (new or --resume), the measurement phase
+# and the web runner of a sweep hold it; a second one is refused in one line naming the holder.
+LOCK = ".lock"
 # An experiment's or a web run's name: one plain folder name (no '/', '..', absolute path,
 # empty or hidden name), safe in a shell command and a URL; the web app keeps its single
 # runs and uploaded LUTs in <storage>/runs and <storage>/luts, so no experiment takes those.
@@ -60,6 +68,22 @@ def check_name(name: str, what: str = "--name") -> str:
             f"(at most 64, not {' or '.join(map(repr, RESERVED_NAMES))})"
         )
     return name
+
+
+def continue_command(storage, name: str) -> str:
+    """The line that tells how to go on with an experiment, shell-quoted (paths with spaces)."""
+    return f"continue: python -m sweep.run --resume --storage {shlex.quote(str(storage))} --name {shlex.quote(name)}"
+
+
+def check_unlocked(experiment: Path) -> None:
+    """One line naming the holder if a process holds the experiment's lock; creates nothing."""
+    check_free(Path(experiment) / LOCK, f"experiment {experiment}")
+
+
+def lock_experiment(experiment: Path, command: str) -> Lock:
+    """The experiment's lock for ``command`` (creating the folder); one line naming the holder
+    if another process has it. A child started under the holder's ``Lock.child`` shares it."""
+    return acquire(Path(experiment) / LOCK, f"experiment {experiment}", command)
 
 
 def absolute_paths(config: dict, base: str | Path) -> dict:

@@ -15,15 +15,14 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 from hwnas.config import ExperimentConfig
-from hwnas.errors import UserError, cli_main
+from hwnas.errors import UserError, cli_main, resume_hint, run_child
 from hwnas.io import read_json
-from sweep.experiment import read_record
+from sweep.experiment import continue_command, lock_experiment, read_record
 
 __all__ = ["FINAL", "chosen_models", "final_stage", "main"]
 
@@ -56,14 +55,12 @@ def _finalize_one(cfg: ExperimentConfig, experiment: Path, rec: dict) -> dict:
     return finalize(cfg, arch, out, resume=resume, origin=origin, on_epoch=show)
 
 
-def final_stage(cfg: ExperimentConfig, experiment: Path) -> dict | None:
-    """Train the take-home model(s) in a fresh process; None when ``final.epochs`` is 0."""
+def final_stage(cfg: ExperimentConfig, experiment: Path, lock=None) -> dict | None:
+    """Train the take-home model(s) in a fresh process (sharing the caller's experiment
+    ``lock``; a signal stops it in order); None when ``final.epochs`` is 0."""
     if cfg.final.epochs == 0:
         return None
-    run = subprocess.run([sys.executable, "-m", "sweep.final", str(experiment)], stdout=subprocess.PIPE, text=True)
-    if run.returncode != 0:
-        raise SystemExit(run.returncode)  # its one-line error is on stderr already
-    stage = json.loads(run.stdout.strip().splitlines()[-1])
+    stage = json.loads(run_child([sys.executable, "-m", "sweep.final", str(experiment)], lock).strip().splitlines()[-1])
     from pareto.final_model import final_line, read_final_models
 
     rows = read_final_models(str(experiment), [])
@@ -77,6 +74,13 @@ def main(argv=None) -> None:
     p = argparse.ArgumentParser(prog="python -m sweep.final", description="Train a sweep's take-home model(s).")
     p.add_argument("experiment", help="the sweep's experiment directory")
     experiment = Path(p.parse_args(argv).experiment)
+    read_record(experiment)  # no sweep there: its one line, before the lock makes a folder
+    resume_hint(continue_command(experiment.parent, experiment.name))
+    with lock_experiment(experiment, "sweep.final"):  # sweep.run's own when it started this
+        _final(experiment)
+
+
+def _final(experiment: Path) -> None:
     record, cfg = read_record(experiment)
     cfg = dataclasses.replace(cfg, lut=dataclasses.replace(cfg.lut, path=record["lut"]["path"]))  # the sweep's LUT
     chosen = chosen_models(experiment, cfg.final.top_k)

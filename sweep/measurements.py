@@ -34,17 +34,25 @@ from __future__ import annotations
 import argparse
 import json
 import shlex
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 from childnet.export import DATA_NAME
 from hwnas.config import ExperimentConfig
-from hwnas.errors import UserError, cli_main
+from hwnas.errors import UserError, cli_main, install_stop_handlers, resume_hint, run_child
 from hwnas.io import read_json
 from sweep.baselines import MEASURED_KEYS
-from sweep.experiment import read_baselines, read_metrics, read_record, set_aside, trial_metrics, write_json
+from sweep.experiment import (
+    continue_command,
+    lock_experiment,
+    read_baselines,
+    read_metrics,
+    read_record,
+    set_aside,
+    trial_metrics,
+    write_json,
+)
 
 __all__ = [
     "MEASUREMENTS",
@@ -222,18 +230,18 @@ def _fill_baselines(experiment: Path, timed: dict) -> None:
         write_json(experiment / "baselines.json", rows)
 
 
-def measurement_phase(cfg: ExperimentConfig, experiment: Path, remeasure: bool = False) -> dict:
+def measurement_phase(cfg: ExperimentConfig, experiment: Path, remeasure: bool = False, lock=None) -> dict:
     """This host is the device: with every trial done and Ray shut down, time what the
-    trials exported (``sweep.measurements``; ``remeasure``: its ``--remeasure``)."""
+    trials exported (``sweep.measurements``; ``remeasure``: its ``--remeasure``), under the
+    caller's experiment ``lock``."""
     import ray
 
     ray.shutdown()  # Ray's own processes are the last thing computing on the host
+    install_stop_handlers()  # ray.shutdown left SIGTERM's default action (end at once) in place
     # a fresh process: this one, after Ray ran in it, timed models 12-20 % slower
     argv = [sys.executable, "-m", "sweep.measurements", str(experiment)] + (["--remeasure"] if remeasure else [])
-    run = subprocess.run(argv, stdout=subprocess.PIPE, text=True)
-    if run.returncode != 0:
-        raise SystemExit(run.returncode)  # its one-line error is on stderr already
-    phase = json.loads(run.stdout.strip().splitlines()[-1])
+    out = run_child(argv, lock)
+    phase = json.loads(out.strip().splitlines()[-1])
     noisy = f", still noisy after {cfg.measure.tries} tries: {', '.join(phase['noisy'])}" if phase["noisy"] else ""
     print(
         f"measured {phase['timed']} models on this host ({phase['distinct']} distinct childnets waiting, "
@@ -256,12 +264,19 @@ def main(argv=None) -> None:
     )
     args = p.parse_args(argv)
     experiment = Path(args.experiment)
+    read_record(experiment)  # no sweep there: its one line, before the lock makes a folder
+    resume_hint(continue_command(experiment.parent, experiment.name))
+    with lock_experiment(experiment, "sweep.measurements"):  # sweep.run's own when it started this
+        _measure(experiment, args.remeasure)
+
+
+def _measure(experiment: Path, remeasure: bool) -> None:
     record, cfg = read_record(experiment)
     from lut import load_lut
 
     reference = load_lut(record["lut"]["path"], cfg.lut.energy_kind).measurement_reference()
     started = time.perf_counter()
-    phase = measure_pending(cfg, experiment, reference, remeasure=args.remeasure)
+    phase = measure_pending(cfg, experiment, reference, remeasure=remeasure)
     print(json.dumps(dict(phase, seconds=time.perf_counter() - started)))
 
 

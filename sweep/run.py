@@ -16,16 +16,27 @@ Ray Tune's layout plus ``sweep.json``, ``lut.json``, ``warmup.pt``, ``baselines.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
+import os
 import shlex
+import signal
 import time
 from pathlib import Path
 
 from hwnas.config import ExperimentConfig
 from hwnas.data import check_data
-from hwnas.errors import cli_main
+from hwnas.errors import cli_main, raise_if_stopped, resume_hint, soft_stop
 from hwnas.ray_connect import check_address
-from sweep.experiment import RECORD, check_name, open_record, write_json
+from sweep.experiment import (
+    RECORD,
+    check_name,
+    check_unlocked,
+    continue_command,
+    lock_experiment,
+    open_record,
+    write_json,
+)
 from sweep.final import final_stage
 from sweep.knobs import KnobSampler, StartCosts
 from sweep.measurements import measurement_phase
@@ -49,7 +60,7 @@ def _print_outcome(summary: dict, experiment: Path, args) -> None:
     """The commands to go on with, shell-quoted (paths may hold spaces)."""
     q = shlex.quote
     if summary["unfinished"]:
-        print(f"continue: python -m sweep.run --resume --storage {q(args.storage)} --name {q(args.name)}")
+        print(continue_command(args.storage, args.name))
     print(f"results: {experiment}   (tensorboard --logdir {q(str(experiment))})")
     print(f"report:  python -m pareto.report {q(str(experiment))} --out {q(str(experiment / 'report'))}")
 
@@ -66,38 +77,75 @@ def _repair(cfg: ExperimentConfig, experiment: Path, record: dict, repairs: Repa
         print(f"rebuilt the Optuna study {experiment / 'optuna.db'} from {n} trials{kept_note}")
 
 
+def _ask_tune_to_stop() -> bool:
+    """Ray Tune's own orderly stop (what its SIGINT/SIGUSR1 handler does): the trial loop
+    ends, the experiment state is saved, the trials' actors stop. False before Tune runs."""
+    handler = signal.getsignal(signal.SIGUSR1)
+    if not callable(handler):
+        return False
+    # its warnings name Tuner.restore(...): the stop line names the command that resumes
+    logging.getLogger("ray.tune").setLevel(logging.ERROR)
+    handler(signal.SIGUSR1, None)
+    return True
+
+
+def _fit(tuner):
+    """``tuner.fit()``; SIGINT or SIGTERM stops it in order (unfinished trials resume from
+    their checkpoints), then ``Interrupted``. Tune's fit would catch SIGINT itself and
+    return as if done (exit 0), and SIGTERM went to Ray's handler (a C++ abort, rc 134)."""
+    os.environ["TUNE_DISABLE_SIGINT_HANDLER"] = "1"  # the first signal goes to _ask_tune_to_stop
+    signal.signal(signal.SIGUSR1, signal.SIG_DFL)  # no handler left from an earlier fit
+    with soft_stop(_ask_tune_to_stop):
+        results = tuner.fit()
+    raise_if_stopped()
+    return results
+
+
 @cli_main
 def main(argv=None) -> None:
     args = build_parser(__doc__.split("\n\n")[0]).parse_args(argv)
     check_name(args.name)  # one folder inside --storage, never a path out of it
     experiment = (Path(args.storage) / args.name).resolve()
+    check_unlocked(experiment)  # a sweep running there: refused now, before Ray or a LUT starts
     cfg, record = resolve_config(args, experiment)
     check_static(cfg)
     # every file a resume reads, before anything is written (or Ray unpickles a damaged one)
-    repairs = (
-        check_resume(
+    repairs = Repairs()
+    if record is not None:
+        repairs = check_resume(
             experiment,
             record,
             rebuild_study=args.rebuild_study,
             rebuild_tuner=args.rebuild_tuner,
             remeasure=args.remeasure,
         )
-        if record is not None
-        else Repairs()
-    )
     # nothing is written before the start checks pass: a failed start must not leave a
     # sweep.json that makes the same command say "exists; continue it with --resume"
     data = check_data(cfg.data, cfg.search_space())  # the user's own images: every one decoded once
     started = time.perf_counter()
     check_address(args.address)
     lut = connect_and_check(cfg, experiment, record, args.address)
+    with lock_experiment(experiment, "sweep.run") as lock:
+        # again under the lock: a new sweep started beside this one exists now; a resume
+        # takes the record as the last writer left it
+        _, record = resolve_config(args, experiment)
+        try:
+            _sweep(args, cfg, experiment, record, lut, lock, started, repairs, data)
+        except BaseException:
+            # stopped: the baselines' Ray task ends with the sweep (a resume trains them again);
+            # Ray's "Unhandled error" for it would come after the one line that says what to do
+            os.environ["RAY_IGNORE_UNHANDLED_ERRORS"] = "1"
+            raise
+
+
+def _sweep(args, cfg, experiment: Path, record: dict | None, lut, lock, started: float, repairs, data) -> None:
     metrics, directions = objectives(cfg.sweep.objective, lut.use_energy)
     if record is not None:
         _repair(cfg, experiment, record, repairs, lut)
-
     # From here on the experiment directory is written. sweep.json keeps the config as
     # given (resume compares it); everything after it sees the prepared LUT's path.
     record = open_record(cfg, experiment, record, lut, (metrics, directions), resume=args.resume, address=args.address)
+    resume_hint(continue_command(args.storage, args.name), experiment)  # what a stop or a full disk says to run next
     cfg = dataclasses.replace(cfg, lut=dataclasses.replace(cfg.lut, path=lut.path))
     reference = lut.lut.measurement_reference()
     baselines = start_preparation(cfg, experiment, record)
@@ -121,7 +169,7 @@ def main(argv=None) -> None:
         resume=args.resume and ((experiment / TUNER_FILE).is_file() or repairs.tuner),
         rebuild_tuner=repairs.tuner,
     )
-    results = tuner.fit()
+    results = _fit(tuner)
     collect_baselines(cfg, experiment, record, baselines, reference)
     write_json(experiment / RECORD, record)
     trials_done = time.perf_counter() - started
@@ -129,11 +177,12 @@ def main(argv=None) -> None:
     from sweep.summary import recommendation, summarize
 
     summary = summarize(results, metrics, directions)
-    phase = measurement_phase(cfg, experiment, args.remeasure) if cfg.measure.device == "local" else None
+    local = cfg.measure.device == "local"
+    phase = measurement_phase(cfg, experiment, args.remeasure, lock) if local else None
     print(summary["text"])
     print(recommendation(experiment))  # after the measurements: judged on them
     # the take-home model once the search is complete (an unfinished one may recommend another)
-    final = final_stage(cfg, experiment) if not summary["unfinished"] else None
+    final = final_stage(cfg, experiment, lock) if not summary["unfinished"] else None
     record["runs"][-1].update(
         wall_s=time.perf_counter() - started,
         prepare_s=prepared,

@@ -22,6 +22,7 @@ from pathlib import Path
 from ray import tune
 
 from hwnas.config import ExperimentConfig, config_to_dict
+from hwnas.errors import DiskFull, disk_full_in
 from hwnas.ray_connect import this_node_resource
 from sweep.budget import budget_dict
 from sweep.experiment import absolute_paths, set_aside
@@ -30,7 +31,7 @@ from sweep.random_arch import make_random_search_alg, random_trial
 from sweep.searcher import make_search_alg, study_storage
 from sweep.trial import TrialContext, sweep_trial, trial_dirname
 
-__all__ = ["build_tuner", "check_trials_fit", "trial_dirname_creator"]
+__all__ = ["StopOnFullDisk", "build_tuner", "check_trials_fit", "trial_dirname_creator"]
 
 
 def trial_dirname_creator(trial) -> str:
@@ -50,6 +51,20 @@ def _trainable(cfg: ExperimentConfig, experiment: Path, warmup: dict | None, ref
     resources = {"cpu": cfg.sweep.cpus_per_trial, "gpu": cfg.sweep.gpus_per_trial, this_node_resource(): 0.001}
     function = random_trial if cfg.sweep.strategy == "random" else sweep_trial
     return tune.with_resources(tune.with_parameters(function, context=context), resources)
+
+
+class StopOnFullDisk(tune.Callback):
+    """The first trial that fails on a full disk stops the sweep (``DiskFull``: one line, exit 2,
+    ``hwnas.errors.cli_main``) instead of every later trial failing the same way. Raised before
+    Ray Tune saves its state again, so the trials still running resume from their checkpoints."""
+
+    def on_trial_error(self, iteration, trials, trial, **info):
+        try:
+            text = Path(trial.error_file).read_text(errors="replace") if trial.error_file else ""
+        except OSError:
+            text = ""
+        if disk_full_in(RuntimeError(text[-4000:])) is not None:
+            raise DiskFull(getattr(trial, "path", None) or trial.local_path)  # the trial's folder in --storage
 
 
 def check_trials_fit(cfg: ExperimentConfig, node_ip: str, resources: dict) -> None:
@@ -145,5 +160,6 @@ def _new_tuner(cfg: ExperimentConfig, experiment: Path, trainable, knob_sampler,
             failure_config=tune.FailureConfig(max_failures=0),
             checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
             sync_config=tune.SyncConfig(sync_artifacts=True),
+            callbacks=[StopOnFullDisk()],
         ),
     )

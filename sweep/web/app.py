@@ -10,7 +10,8 @@ compared in constant time. A POST from another origin (``_cross_origin``) is ref
 loopback server: no token) a request whose ``Host`` header names another host is refused (400),
 so a web page cannot reach the server through a DNS name rebound to 127.0.0.1. At most
 ``JOB_LIMITS`` jobs of each kind run at once; a start beyond that is refused with a one-line
-409, which the page shows under its form.
+409, which the page shows under its form; so is a sweep whose experiment another process
+holds (``sweep.experiment.LOCK``: e.g. a ``sweep.run`` of that name started from a terminal).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from hwnas.errors import UserError
+from sweep.experiment import check_unlocked
 from sweep.web import pages
 from sweep.web.files import safe_file
 from sweep.web.forms import RUNS, config_names, run_job, sweep_job
@@ -110,6 +112,11 @@ def create_app(
             name, folder, steps = make_job(form, storage)
             if job_status(folder, procs)["state"] == "running":
                 raise UserError(f"{kind} {name!r} is running already")
+            if kind == "sweep":
+                try:
+                    check_unlocked(folder.resolve())  # e.g. a sweep.run of that name from a terminal
+                except UserError as err:
+                    return _error(err, 409)
             start_job(folder, kind, name, steps, procs, cwd)
             return JSONResponse({"name": name, "url": f"/{kind}s/{name}"})
 

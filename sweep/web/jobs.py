@@ -112,11 +112,14 @@ def job_status(folder: Path, procs: dict) -> dict:
 
 
 def stop_job(folder: Path, procs: dict) -> bool:
-    """SIGTERM to the job's process group (the runner and its current step; a sweep's Ray
-    workers too), if it runs; the runner records it as stopped. False if nothing ran."""
+    """SIGTERM to the job's runner, if it runs: it passes it on to its current step, which
+    stops in order (a sweep stops its trials, Ray and its measurement phase itself; SIGTERM
+    to the whole group would reach Ray's workers first and fail the running trials), and
+    records the job as stopped. False if nothing ran."""
     job = read_json_or_none(folder / JOB) or {}
     pid = job.get("pid")
-    if not _alive(pid, procs):
+    ended = isinstance((read_json_or_none(folder / STATE) or {}).get("returncode"), int)
+    if ended or not _alive(pid, procs):  # ended: the runner is only exiting now
         return False
-    os.killpg(pid, signal.SIGTERM)  # the runner leads its own session: pid is the group id
+    os.kill(pid, signal.SIGTERM)
     return True

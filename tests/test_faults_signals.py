@@ -1,0 +1,369 @@
+"""Stops and full disks (issue 22, items 5 and 6): SIGINT/SIGTERM end every CLI with one line
+and exit 130/143 (never 0, never a traceback), leave no temporary file and nothing half
+written; a full disk is one line naming the file, exit 2. The real sweep stopped during its
+trials and its measurement phase, then resumed, is a slow test, and so is the one on a full
+tmpfs."""
+
+import errno
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from hwnas.errors import DiskFull, cli_main, resume_hint
+from hwnas.io import atomic_save, atomic_write, atomic_write_json, atomic_write_many, read_json
+
+ROOT = Path(__file__).resolve().parents[1]
+ENV = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1")
+
+
+@pytest.fixture(autouse=True)
+def pytests_own_handlers():
+    """The tests that signal this process run cli_main here: pytest gets its handlers back after."""
+    saved = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    yield
+    for signum, handler in saved.items():
+        signal.signal(signum, handler)
+
+
+def _signal_self(signum):
+    os.kill(os.getpid(), signum)
+    time.sleep(1)  # the handler runs at the next bytecode; never reached
+
+
+@pytest.mark.parametrize("signum, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_during_a_write_stops_the_cli_with_one_line_and_no_temporary_file(tmp_path, capsys, signum, code):
+    atomic_write_json(tmp_path / "state.json", {"ok": 1})
+
+    def half(tmp):
+        Path(tmp).write_text('{"half')
+        _signal_self(signum)
+
+    @cli_main
+    def main():
+        resume_hint("continue: python -m x --resume")
+        atomic_write(tmp_path / "state.json", half)
+
+    with pytest.raises(SystemExit) as exit_:
+        main()
+    assert exit_.value.code == code
+    name = signal.Signals(signum).name
+    assert capsys.readouterr().err == f"stopped by {name}; continue: python -m x --resume\n"
+    assert read_json(tmp_path / "state.json") == {"ok": 1} and [p.name for p in tmp_path.iterdir()] == ["state.json"]
+
+
+def test_a_signal_between_a_groups_renames_waits_until_all_are_renamed(tmp_path, capsys, monkeypatch):
+    """All or nothing: a signal that lands between two renames is raised after the last."""
+    import hwnas.io
+
+    renamed = []
+
+    def replace(src, dst):
+        os.rename(src, dst)
+        renamed.append(Path(dst).name)
+        if len(renamed) == 1:
+            _signal_self(signal.SIGTERM)
+
+    monkeypatch.setattr(hwnas.io.os, "replace", replace)
+
+    @cli_main
+    def main():
+        atomic_write_many([(tmp_path / n, lambda t, n=n: Path(t).write_text(n)) for n in ("a", "b", "c")])
+
+    with pytest.raises(SystemExit) as exit_:
+        main()
+    assert exit_.value.code == 143 and renamed == ["a", "b", "c"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "b", "c"]
+    assert capsys.readouterr().err == "stopped by SIGTERM\n"
+
+
+def test_a_full_disk_is_one_line_naming_the_file(tmp_path, capsys, monkeypatch):
+    import hwnas.io
+
+    atomic_write_json(tmp_path / "state.json", {"ok": 1})
+
+    def full(tmp):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(hwnas.io, "_finish", full)
+    with pytest.raises(DiskFull) as err:
+        atomic_save({"w": 1}, tmp_path / "warmup.pt")
+    assert err.value.errno == errno.ENOSPC and err.value.filename == str(tmp_path / "warmup.pt")
+
+    @cli_main
+    def main():
+        resume_hint("continue: python -m sweep.run --resume --storage s --name e")
+        atomic_write_json(tmp_path / "state.json", {"ok": 2})
+
+    with pytest.raises(SystemExit) as exit_:
+        main()
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err == (
+        f"error: disk full writing {tmp_path / 'state.json'}: free space there; "
+        "continue: python -m sweep.run --resume --storage s --name e\n"
+    )
+    assert read_json(tmp_path / "state.json") == {"ok": 1} and len(list(tmp_path.iterdir())) == 1
+
+
+def _wait_for(proc, stream, text: str, timeout: float = 120) -> str:
+    """What ``proc`` wrote to ``stream`` (a file) until ``text`` appears in it."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        seen = Path(stream.name).read_text(errors="replace")
+        if text in seen:
+            return seen
+        time.sleep(0.1)
+    raise AssertionError(f"{text!r} never came: {Path(stream.name).read_text(errors='replace')[-2000:]}")
+
+
+def test_lut_profile_stopped_by_ctrl_c_says_so_in_one_line(tmp_path):
+    out = tmp_path / "lut.json"
+    cmd = [sys.executable, "-m", "lut.profile", "--space", "fbnet-cpu", "--width", "0.5", "--out", str(out)]
+    cmd += ["--runtime", "onnxruntime"]  # lowers in 0.1 s a network: measuring starts within seconds
+    with open(tmp_path / "err", "w+") as err:
+        proc = subprocess.Popen(cmd, cwd=tmp_path, env=ENV, stdout=subprocess.DEVNULL, stderr=err)
+        try:
+            _wait_for(proc, err, "measuring")
+            proc.send_signal(signal.SIGINT)
+            assert proc.wait(60) == 130
+        finally:
+            proc.kill()
+            proc.wait()
+    text = (tmp_path / "err").read_text()
+    assert "Traceback" not in text and text.strip().splitlines()[-1].split("\r")[-1] == "stopped by SIGINT", text
+    assert list(tmp_path.iterdir()) == [tmp_path / "err"]  # no LUT, no temporary file
+
+
+def test_pareto_report_killed_while_writing_leaves_the_old_report_and_no_temporary_file(tmp_path):
+    from pareto.synthetic import write_synthetic_experiment
+
+    root = write_synthetic_experiment(str(tmp_path / "exp"), trials=6)
+    out = tmp_path / "report"
+    out.mkdir()
+    (out / "report.json").write_text("old")
+    # the real CLI, SIGTERM-ed by the OS while its second file is being written
+    script = (
+        "import os, signal, sys; import pareto.report_files as files\n"
+        "calls = []\n"
+        "def fsync(fd):\n    calls.append(fd)\n    if len(calls) == 2: os.kill(os.getpid(), signal.SIGTERM)\n"
+        "files.os.fsync = fsync\n"
+        "from pareto.report import main\nsys.exit(main(sys.argv[1:]))\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", script, root, "--out", str(out)], capture_output=True, text=True, env=ENV, timeout=120
+    )
+    assert run.returncode == 143, run.stderr
+    assert run.stderr == f"stopped by SIGTERM: no report written (an older one in {out} is as it was)\n"
+    assert [p.name for p in out.iterdir()] == ["report.json"] and (out / "report.json").read_text() == "old"
+
+
+_SLEEPER = "from hwnas.errors import cli_main\nimport time\ncli_main(lambda: time.sleep(60))()\n"
+
+
+def test_a_child_cli_stops_when_its_parent_dies(tmp_path):
+    """The measurement phase's way: a CLI started with ``child_env`` gets SIGTERM when the
+    CLI that started it dies (even by SIGKILL), so no orphan goes on writing."""
+    parent = (
+        "import subprocess, sys, time; from hwnas.errors import child_env\n"
+        f"child = subprocess.Popen([sys.executable, '-c', {_SLEEPER!r}], env=child_env())\n"
+        "print(child.pid, flush=True); time.sleep(60)\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", parent], env=ENV, stdout=subprocess.PIPE, text=True)
+    child = int(proc.stdout.readline())
+    time.sleep(3)  # the child is in its main (cli_main) by now
+    proc.kill()
+    proc.wait()
+    deadline = time.monotonic() + 30
+    while Path(f"/proc/{child}").exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not Path(f"/proc/{child}").exists(), "the child outlived its parent"
+
+
+def test_a_trial_failing_on_a_full_disk_stops_the_sweep(tmp_path):
+    """``StopOnFullDisk``: the first trial that failed on a full disk (its error as Ray wrote it)
+    ends the sweep with ``DiskFull`` naming its folder; any other failure lets the sweep go on."""
+    from types import SimpleNamespace
+
+    from sweep.tuner import StopOnFullDisk
+
+    def trial(text):
+        (tmp_path / "error.txt").write_text(text)
+        return SimpleNamespace(error_file=str(tmp_path / "error.txt"), path="/s/e/trial_1", local_path="/tmp/ray/x")
+
+    pyarrow = "Failure # 1\nOSError: [Errno 28] Error writing bytes to file. Detail: [errno 28] No space left on device"
+    with pytest.raises(DiskFull) as err:
+        StopOnFullDisk().on_trial_error(iteration=3, trials=[], trial=trial(pyarrow))
+    assert err.value.filename == "/s/e/trial_1"
+    StopOnFullDisk().on_trial_error(iteration=3, trials=[], trial=trial("Failure # 1\nValueError: nan loss"))
+
+
+def test_a_full_sqlite_database_is_the_disk_full_line(capsys):
+    """Optuna's study (SQLite) on a full disk: no OSError, a wrapped "database or disk is full"."""
+    import sqlite3
+
+    @cli_main
+    def main():
+        resume_hint("continue: python -m sweep.run --resume --storage s --name e", "/s/e")
+        try:
+            raise sqlite3.OperationalError("database or disk is full")
+        except sqlite3.Error as err:
+            raise RuntimeError("An exception is raised during the commit.") from err
+
+    with pytest.raises(SystemExit) as exit_:
+        main()
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err == (
+        "error: disk full writing /s/e: free space there; continue: python -m sweep.run --resume --storage s --name e\n"
+    )
+
+
+# ---- real sweeps (slow) ----------------------------------------------------------------------
+
+
+def _descendants(pid: int) -> set[int]:
+    """Every process below ``pid`` now (from /proc: Ray's processes, trials, the measurement child)."""
+    found, todo = set(), [pid]
+    while todo:
+        for task in Path(f"/proc/{todo.pop()}/task").glob("*"):
+            try:
+                kids = {int(k) for k in (task / "children").read_text().split()}
+            except OSError:
+                continue
+            todo += sorted(kids - found)
+            found |= kids
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def _stop_sweep(cmd, cwd, signum, ready, timeout=300):
+    """Start ``cmd``, send ``signum`` once ``ready(seen)`` holds; returns (returncode, stderr,
+    ``seen``: {pid: command line} of every process the sweep had started by then)."""
+    err_path = Path(cwd) / f"stderr-{time.monotonic_ns()}"
+    with open(err_path, "w") as err:
+        proc = subprocess.Popen(cmd, cwd=cwd, env=ENV, stdout=subprocess.DEVNULL, stderr=err, start_new_session=True)
+        try:
+            deadline, seen = time.monotonic() + timeout, {}
+            while time.monotonic() < deadline and proc.poll() is None:
+                seen.update({pid: _cmdline(pid) or seen.get(pid, "") for pid in _descendants(proc.pid)})
+                if ready(seen):
+                    break
+                time.sleep(0.2)
+            assert proc.poll() is None, f"ended before the signal: {err_path.read_text()[-3000:]}"
+            seen.update({pid: _cmdline(pid) or seen.get(pid, "") for pid in _descendants(proc.pid)})
+            proc.send_signal(signum)
+            code = proc.wait(180)
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+    return code, err_path.read_text(), seen
+
+
+def _check_stopped(experiment, code, stderr, seen, signum, resume_line):
+    assert code == 128 + signum, stderr[-3000:]
+    assert stderr.strip().splitlines()[-1] == f"stopped by {signal.Signals(signum).name}; {resume_line}", stderr[-3000:]
+    assert "Traceback" not in stderr, stderr[-3000:]
+    time.sleep(2)  # Ray's own processes end as the driver's exit kills them
+    left = {pid: command for pid, command in seen.items() if _alive(pid)}
+    assert not left, left
+    assert not list(experiment.rglob("*.tmp")), list(experiment.rglob("*.tmp"))
+
+
+@pytest.mark.slow
+def test_a_sweep_stopped_in_its_trials_and_its_measurements_resumes(tmp_path, smoke_lut):
+    """Ctrl-C during the trials (Tune's fit used to return as if done: exit 0), SIGTERM during the
+    measurement phase (the child went on alone), each: exit 130/143, the resume line, nothing left
+    running, no temporary file; then --resume finishes every trial and measurement."""
+    from hwnas.records import result_rows
+
+    storage, name = tmp_path / "experiments", "stopped"
+    experiment = storage / name
+    sweep = [sys.executable, "-m", "sweep.run", "--storage", str(storage), "--name", name]
+    resume_line = f"continue: python -m sweep.run --resume --storage {storage} --name {name}"
+    first = [*sweep, "--config", str(ROOT / "configs" / "sweep-smoke.yaml"), "--set", f"lut.path={smoke_lut}"]
+    first += ["--set", "measure.repeats=60"]  # a measurement phase long enough to be stopped in
+
+    code, stderr, seen = _stop_sweep(
+        first, tmp_path, signal.SIGINT, lambda seen: any(experiment.glob("trial_*/checkpoint_*"))
+    )
+    _check_stopped(experiment, code, stderr, seen, signal.SIGINT, resume_line)
+
+    started = {}
+
+    def measuring(seen):
+        if any("sweep.measurements" in command for command in seen.values()):
+            started.setdefault("at", time.monotonic())
+        return time.monotonic() - started.get("at", time.monotonic()) > 2
+
+    code, stderr, seen = _stop_sweep([*sweep, "--resume"], tmp_path, signal.SIGTERM, measuring)
+    assert any("sweep.measurements" in command for command in seen.values())
+    _check_stopped(experiment, code, stderr, seen, signal.SIGTERM, resume_line)
+
+    done = subprocess.run([*sweep, "--resume"], cwd=tmp_path, env=ENV, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "sweep: 4 trials finished, 0 failed" in done.stdout, done.stdout[-2000:]
+    trials = sorted(experiment.glob("trial_*"))
+    assert len(trials) == 4 and all(result_rows(t)[-1]["phase"] == "done" for t in trials)
+    for trial in trials:
+        measured = json.loads((trial / "child" / "metrics.json").read_text())["measured"]
+        assert not measured.get("pending") and measured["latency_ms"] > 0
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """``mount(size)``: a tmpfs of ``size`` (e.g. "8m") at tmp_path/disk; unmounted afterwards."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mounted = []
+
+    def mount(size: str) -> Path:
+        options = f"{'remount,' if mounted else ''}size={size}"
+        command = ["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(disk)]
+        run = subprocess.run(command, capture_output=True, text=True)
+        if run.returncode != 0:
+            pytest.skip(f"cannot mount a tmpfs here ({run.stderr.strip() or run.returncode}): needs root")
+        mounted.append(size)
+        return disk
+
+    yield mount
+    if mounted:
+        subprocess.run(["umount", str(disk)], check=False)
+
+
+@pytest.mark.slow
+def test_a_sweep_on_a_full_disk_stops_in_one_line_and_resumes(tmp_path, smoke_lut, small_disk):
+    """8 MB: past the warm-up (~4 MB with its checkpoint), far short of the sweep (~37 MB); the
+    trials' checkpoints, Optuna's SQLite and the baselines fill it. One line naming the folder,
+    exit 2; after freeing space (a bigger disk) --resume finishes every trial."""
+    storage = small_disk("8m")
+    sweep = [sys.executable, "-m", "sweep.run", "--storage", str(storage), "--name", "full"]
+    first = [*sweep, "--config", str(ROOT / "configs" / "sweep-smoke.yaml"), "--set", f"lut.path={smoke_lut}"]
+    run = subprocess.run(first, cwd=tmp_path, env=ENV, capture_output=True, text=True, timeout=600)
+    last = run.stderr.strip().splitlines()[-1]
+    assert run.returncode == 2, run.stderr[-3000:]
+    assert last.startswith(f"error: disk full writing {storage / 'full'}"), last
+    assert last.endswith(f": free space there; continue: python -m sweep.run --resume --storage {storage} --name full")
+    assert not list(storage.rglob("*.tmp"))
+
+    small_disk("64m")
+    done = subprocess.run([*sweep, "--resume"], cwd=tmp_path, env=ENV, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "sweep: 4 trials finished, 0 failed" in done.stdout, done.stdout[-2000:]
