@@ -76,7 +76,7 @@ def test_the_exists_check_runs_again_under_the_lock(tmp_path, capsys, monkeypatc
         _recorded(experiment)  # what the other sweep.run wrote meanwhile
         return object()
 
-    monkeypatch.setattr("sweep.run.check_dataset", lambda *a: None)
+    monkeypatch.setattr("sweep.run.check_data", lambda *a: {})
     monkeypatch.setattr("sweep.run.connect_and_check", the_other_start_wins)
     monkeypatch.setattr("sweep.run.open_record", _no_start)
     err = _refused(main, ["--storage", str(tmp_path), "--name", "e"], capsys)

@@ -26,7 +26,14 @@ def _cfg(smoke_lut, *extra):
 
 
 def test_the_final_recipe_replaces_the_childnet_recipe_on_the_whole_split(smoke_lut):
-    cfg = _cfg(smoke_lut, "final.epochs=7", "final.lr=0.05", "final.label_smoothing=0.2", "final.threads=2")
+    cfg = _cfg(
+        smoke_lut,
+        "final.epochs=7",
+        "final.lr=0.05",
+        "final.label_smoothing=0.2",
+        "final.threads=2",
+        "final.augment=true",
+    )
     final = final_config(cfg)
     assert (final.child.epochs, final.child.lr, final.child.label_smoothing) == (7, 0.05, 0.2)
     assert final.child.threads == 2 and final.child.export == "deploy"

@@ -142,7 +142,7 @@ def test_printed_commands_are_shell_quoted(tmp_path, capsys):
 
     storage = tmp_path / "my runs" / "it's here"
     args = argparse.Namespace(storage=str(storage), name="default")
-    _print_outcome({"text": "sweep: ...", "unfinished": 1}, "recommended: ...", storage / "default", args)
+    _print_outcome({"text": "sweep: ...", "unfinished": 1}, storage / "default", args)
     lines = {ln.split(":", 1)[0]: ln.split(":", 1)[1] for ln in capsys.readouterr().out.splitlines()}
     assert shlex.split(lines["continue"]) == [
         *("python", "-m", "sweep.run", "--resume", "--storage", str(storage), "--name", "default")
