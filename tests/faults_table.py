@@ -198,6 +198,15 @@ def orphans_of(session, folder: Path, grace_s: float = 5.0) -> list[str]:
     return [f"{pid} {cmd[:120]}" for pid, cmd in left.items()]
 
 
+def names_resume(line: str, experiment: Path) -> bool:
+    """The line ends with a ``--resume`` command that, pasted into a shell, resumes ``experiment``."""
+    try:
+        argv = shlex.split(line.rsplit("continue:", 1)[1])
+    except (ValueError, IndexError):
+        return False
+    return argv == ["python", "-m", "sweep.run", "--resume", "--storage", str(experiment.parent), "--name", NAME]
+
+
 def sweep_cmd(experiment: Path, *extra: str) -> list[str]:
     return [
         sys.executable,
@@ -574,6 +583,7 @@ def _signal_at(signum: int, phase: str):
         last = (out.stderr.strip().splitlines() or [""])[-1]
         out.expect(out.code == 128 + signum, f"exit {128 + signum} (got {out.code})")
         out.expect(last.startswith("stopped by ") and "--resume" in last, "last line: stopped by ... --resume")
+        out.expect(names_resume(last, experiment), "the --resume command shell-quoted")
         out.expect(not list(experiment.rglob("*.tmp")), "no temporary file")
         again = start(sweep_cmd(experiment, "--trials", "3"), folder, "resumed")
         code, _, err = finish(again, 600)
@@ -625,33 +635,30 @@ def report_stopped(signum: int):
 
 # --- item 6: disk full --------------------------------------------------------------------------
 
-# in a mount namespace of its own: the experiment on a small tmpfs with 2 MB left, a
-# --resume for one more trial, then the filler removed and the same --resume again
+# in a mount namespace of its own: a small tmpfs mounted over the storage folder (the same
+# absolute path: Ray's state names its files by path), the experiment copied onto it with
+# 2 MB left, a --resume for one more trial, then the filler removed and the same --resume again
 _DISK_FULL = """
 set -u
-tmp="$1"; exp="$2"; out="$3"; shift 3
-mount -t tmpfs -o size=64m tmpfs "$tmp" || exit 99
-mkdir -p "$tmp/s" && cp -a "$exp" "$tmp/s/" || exit 98
-dd if=/dev/zero of="$tmp/room" bs=1M count=2 2>/dev/null
-dd if=/dev/zero of="$tmp/filler" bs=1M count=64 2>/dev/null
-rm -f "$tmp/room"
-"$@" --storage "$tmp/s" > "$out/full.out" 2> "$out/full.err"; echo $? > "$out/full.rc"
-rm -f "$tmp/filler"
-"$@" --storage "$tmp/s" > "$out/again.out" 2> "$out/again.err"; echo $? > "$out/again.rc"
-ls "$tmp/s/$(basename "$exp")"/*/child/metrics.json 2>/dev/null | wc -l > "$out/done"
-find "$tmp" -name '*.tmp' | wc -l > "$out/tmps"
+storage="$1"; name="$2"; src="$3"; out="$4"; shift 4
+mount -t tmpfs -o size=64m tmpfs "$storage" || exit 99
+cp -a "$src" "$storage/$name" || exit 98
+dd if=/dev/zero of="$storage/room" bs=1M count=2 2>/dev/null
+dd if=/dev/zero of="$storage/filler" bs=1M count=64 2>/dev/null
+rm -f "$storage/room"
+"$@" > "$out/full.out" 2> "$out/full.err"; echo $? > "$out/full.rc"
+rm -f "$storage/filler"
+"$@" > "$out/again.out" 2> "$out/again.err"; echo $? > "$out/again.rc"
+ls "$storage/$name"/*/child/metrics.json 2>/dev/null | wc -l > "$out/done"
+find "$storage" -name '*.tmp' | wc -l > "$out/tmps"
 """
 
 
 def disk_full(folder: Path, template) -> Outcome:
     experiment = template.restore()
-    mnt = folder / "mnt"
-    mnt.mkdir()
-    base = [sys.executable, "-m", "sweep.run", "--resume", "--name", experiment.name, "--trials", "3"]
-    cmd = ["unshare", "-m", "--propagation", "private", "sh", "-c", _DISK_FULL, "sh", str(mnt), str(experiment)]
-    run = subprocess.run(
-        [*cmd, str(folder), *base], cwd=folder, env=_env(), capture_output=True, text=True, timeout=1200
-    )
+    script = ["unshare", "-m", "--propagation", "private", "sh", "-c", _DISK_FULL, "sh"]
+    args = [str(experiment.parent), NAME, str(template.saved), str(folder), *sweep_cmd(experiment, "--trials", "3")]
+    run = subprocess.run([*script, *args], cwd=folder, env=_env(), capture_output=True, text=True, timeout=1200)
     out = Outcome()
     if run.returncode != 0 or not (folder / "full.rc").is_file():
         out.failed.append(f"no tmpfs here (unshare/mount: {run.returncode} {run.stderr.strip()[-200:]})")
@@ -664,6 +671,7 @@ def disk_full(folder: Path, template) -> Outcome:
     out.expect(
         last.startswith("error: ") and "disk full" in last and "--resume" in last, "one line: disk full, --resume"
     )
+    out.expect(names_resume(last, experiment), "the --resume command shell-quoted")
     again = int((folder / "again.rc").read_text())
     done = int((folder / "done").read_text())
     out.data_lost = again != 0 or done != 3
