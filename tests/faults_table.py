@@ -177,21 +177,29 @@ def _procs() -> dict[int, tuple[int, str]]:
     return found
 
 
-def orphans_of(session, folder: Path, grace_s: float = 5.0) -> list[str]:
-    """Processes of the session ``session`` (a pid or a set: the command started in its own) or naming
-    ``folder`` in their command line, still alive ``grace_s`` after the command ended;
-    they are killed (the matrix started them)."""
+def _alive(sessions: set, folder: Path) -> dict[int, str]:
+    return {
+        pid: cmd
+        for pid, (sid, cmd) in _procs().items()
+        if pid != os.getpid() and (sid in sessions or (str(folder) in cmd and "pytest" not in cmd))
+    }
+
+
+def orphans_of(session, folder: Path, grace_s: float = 10.0) -> list[str]:
+    """Processes left by a command that has just ended: those naming ``folder`` in their
+    command line (its own children: the measurement phase, the final stage) still alive a
+    second later, and those of its session ``session`` (a pid or a set; Ray's, which stop
+    on their own when their driver ends) still alive after ``grace_s``. They are killed
+    (the matrix started them)."""
     sessions = session if isinstance(session, set) else {session}
+    time.sleep(1.0)
+    named = _alive(set(), folder)
     deadline = time.monotonic() + grace_s
-    while True:
-        left = {
-            pid: cmd
-            for pid, (sid, cmd) in _procs().items()
-            if pid != os.getpid() and (sid in sessions or (str(folder) in cmd and "pytest" not in cmd))
-        }
-        if not left or time.monotonic() > deadline:
-            break
+    left = _alive(sessions, folder)
+    while left.keys() - named.keys() and time.monotonic() < deadline:
         time.sleep(0.2)
+        left = _alive(sessions, folder)
+    left.update(named)
     for pid in left:
         with contextlib.suppress(OSError):
             os.kill(pid, signal.SIGKILL)
@@ -536,14 +544,14 @@ def resume_while_running(folder: Path, template) -> Outcome:
     out = Outcome()
     in_trials = wait_until(lambda: len(list(experiment.glob("*/params.json"))) >= 3, first)
     out.expect(in_trials, "the first sweep reached its third trial")
-    second = subprocess.run(sweep_cmd(experiment), cwd=folder, env=_env(), capture_output=True, text=True, timeout=300)
-    out.code, out.stderr = second.returncode, second.stderr
+    second = start(sweep_cmd(experiment, "--trials", "3"), folder, "second")  # the same command
+    out.code, _, out.stderr = finish(second, 300)
     out.expect_one_line(2, f"PID {first.pid}")
     with contextlib.suppress(OSError):
         os.killpg(first.pid, signal.SIGINT)
     code, _, err = finish(first, 300)
     out.traceback = out.traceback or "Traceback" in err
-    out.orphans = orphans_of(first.pid, experiment)
+    out.orphans = orphans_of({first.pid, second.pid}, experiment)
     out.data_lost = not keep.items() <= results_of(experiment).items()
     return out
 
