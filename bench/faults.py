@@ -39,8 +39,7 @@ def main() -> None:
             counts["blocked_names"] += outcome.blocked_name
             counts["zero_exit_on_signal"] += outcome.zero_exit_on_signal
             if not outcome.ok:
-                fixed = f" (fixed on {fault.fixed_on})" if fault.fixed_on else ""
-                print(f"FAIL {fault.name} [item {fault.item}]{fixed}: {outcome.why()}", flush=True)
+                print(f"FAIL {fault.name} [item {fault.item}]: {outcome.why()}", flush=True)
     print(" ".join(f"{k}={v}" for k, v in counts.items()))
 
 

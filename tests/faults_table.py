@@ -16,10 +16,6 @@ need a real experiment (``needs_sweep``) share one tiny finished sweep
 (configs/sweep-smoke.yaml, 2 trials, ``build_experiment``), restored at the same absolute
 path before each (Ray's pickled state names its files by path), and run ``sweep.run`` as a
 subprocess in its own session so that its leftovers can be found.
-
-``fixed_on`` names the branch whose fix a fault is written against (its behaviour: exit
-codes, lines, flags) while that branch is not merged yet; ``tests/test_faults.py`` marks those
-``xfail`` with one marker.
 """
 
 from __future__ import annotations
@@ -48,8 +44,6 @@ import sweep  # noqa: E402 - where the code under test is (a worktree on PYTHONP
 ROOT = Path(sweep.__file__).resolve().parents[1]
 CONFIG = ROOT / "configs" / "sweep-smoke.yaml"
 NAME = "tiny"
-LOCK_BRANCH, DAMAGED_BRANCH = "faults-lock", "faults-damaged"
-UNFIXED = "none yet"  # a fault the matrix found that no branch fixes
 
 
 # --- what a fault left ----------------------------------------------------------------
@@ -99,7 +93,6 @@ class Fault:
     item: str  # the issue's item ("1".."10") or "found"
     apply: Callable  # apply(folder, experiment | None) -> Outcome
     needs_sweep: bool = False  # uses the shared real experiment (slow)
-    fixed_on: str | None = None  # the branch with the fix, while it is not on main
 
 
 # --- helpers --------------------------------------------------------------------------
@@ -784,74 +777,45 @@ def _nan(key):
 FAULTS = [
     Fault("web/origin-null-post", "1", web_origin_null),
     Fault("web/cross-site-stop", "1", web_foreign_stop),
-    Fault("lock/second-new-sweep", "2", _while_locked("sweep.run", _new_sweep, False), fixed_on=LOCK_BRANCH),
-    Fault("lock/resume-while-held", "2", _while_locked("sweep.run", _resume, True), fixed_on=LOCK_BRANCH),
-    Fault(
-        "lock/measurements-while-held",
-        "2",
-        _while_locked("sweep.measurements", lambda e: [str(e)], True),
-        fixed_on=LOCK_BRANCH,
-    ),
-    Fault("lock/web-sweep-while-held", "2", web_sweep_while_locked, fixed_on=LOCK_BRANCH),
-    Fault("lock/resume-while-running", "2", resume_while_running, needs_sweep=True, fixed_on=LOCK_BRANCH),
+    Fault("lock/second-new-sweep", "2", _while_locked("sweep.run", _new_sweep, False)),
+    Fault("lock/resume-while-held", "2", _while_locked("sweep.run", _resume, True)),
+    Fault("lock/measurements-while-held", "2", _while_locked("sweep.measurements", lambda e: [str(e)], True)),
+    Fault("lock/web-sweep-while-held", "2", web_sweep_while_locked),
+    Fault("lock/resume-while-running", "2", resume_while_running, needs_sweep=True),
     Fault("yaml/alias-bomb", "3", yaml_alias_bomb),
-    Fault("damaged/metrics-truncated-report", "4", metrics_damaged_report, fixed_on=DAMAGED_BRANCH),
+    Fault("damaged/metrics-truncated-report", "4", metrics_damaged_report),
     Fault(
         "damaged/measurements-truncated",
         "4",
         _damaged("measurements.json", truncate, "sweep.measurements", lambda e: [str(e)], "--remeasure"),
         needs_sweep=True,
-        fixed_on=DAMAGED_BRANCH,
     ),
     Fault(
         "damaged/optuna-db-deleted",
         "4",
         _damaged("optuna.db", delete, "sweep.run", _resume, "--rebuild-study"),
         needs_sweep=True,
-        fixed_on=DAMAGED_BRANCH,
     ),
     Fault(
         "damaged/optuna-db-truncated",
         "4",
         _damaged("optuna.db", truncate, "sweep.run", _resume, "--rebuild-study"),
         needs_sweep=True,
-        fixed_on=DAMAGED_BRANCH,
     ),
     Fault(
         "damaged/tuner-pkl-truncated",
         "4",
         _damaged("tuner.pkl", truncate, "sweep.run", _resume, "--rebuild-tuner"),
         needs_sweep=True,
-        fixed_on=DAMAGED_BRANCH,
     ),
-    Fault("signal/report-sigterm", "5", report_stopped(signal.SIGTERM), fixed_on=LOCK_BRANCH),
-    Fault("signal/report-sigint", "5", report_stopped(signal.SIGINT), fixed_on=LOCK_BRANCH),
-    Fault("signal/sigint-in-trials", "5", _signal_at(signal.SIGINT, "trials"), needs_sweep=True, fixed_on=LOCK_BRANCH),
-    Fault(
-        "signal/sigterm-in-trials", "5", _signal_at(signal.SIGTERM, "trials"), needs_sweep=True, fixed_on=LOCK_BRANCH
-    ),
-    Fault(
-        "signal/sigint-in-measurement",
-        "5",
-        _signal_at(signal.SIGINT, "sweep.measurements"),
-        needs_sweep=True,
-        fixed_on=LOCK_BRANCH,
-    ),
-    Fault(
-        "signal/sigterm-in-measurement",
-        "5",
-        _signal_at(signal.SIGTERM, "sweep.measurements"),
-        needs_sweep=True,
-        fixed_on=LOCK_BRANCH,
-    ),
-    Fault(
-        "signal/sigterm-in-final",
-        "found",
-        _signal_at(signal.SIGTERM, "sweep.final"),
-        needs_sweep=True,
-        fixed_on=UNFIXED,
-    ),
-    Fault("disk/full-during-resume", "6", disk_full, needs_sweep=True, fixed_on=LOCK_BRANCH),
+    Fault("signal/report-sigterm", "5", report_stopped(signal.SIGTERM)),
+    Fault("signal/report-sigint", "5", report_stopped(signal.SIGINT)),
+    Fault("signal/sigint-in-trials", "5", _signal_at(signal.SIGINT, "trials"), needs_sweep=True),
+    Fault("signal/sigterm-in-trials", "5", _signal_at(signal.SIGTERM, "trials"), needs_sweep=True),
+    Fault("signal/sigint-in-measurement", "5", _signal_at(signal.SIGINT, "sweep.measurements"), needs_sweep=True),
+    Fault("signal/sigterm-in-measurement", "5", _signal_at(signal.SIGTERM, "sweep.measurements"), needs_sweep=True),
+    Fault("signal/sigterm-in-final", "found", _signal_at(signal.SIGTERM, "sweep.final"), needs_sweep=True),
+    Fault("disk/full-during-resume", "6", disk_full, needs_sweep=True),
     Fault("start/failed-then-fixed", "7", failed_start_then_fixed),
     Fault("name/dot-dot", "8", _bad_name("../outside", "a path out of --storage")),
     Fault("name/absolute", "8", _bad_name("/tmp/hwnas-fault-abs", "an absolute path")),
@@ -864,8 +828,8 @@ FAULTS = [
         "10",
         _lut_meta(lambda t: t["layers"][0].update(in_channels=-500), "in_channels"),
     ),
-    Fault("print/commands-shell-quoted", "10", printed_commands_quoted, needs_sweep=True, fixed_on=DAMAGED_BRANCH),
-    Fault("web/cli-finished-sweep", "10", web_cli_finished, needs_sweep=True, fixed_on=DAMAGED_BRANCH),
+    Fault("print/commands-shell-quoted", "10", printed_commands_quoted, needs_sweep=True),
+    Fault("web/cli-finished-sweep", "10", web_cli_finished, needs_sweep=True),
 ]
 
 

@@ -4,24 +4,14 @@ alias bomb, a bad name, a failed start, a LUT with NaN metadata) leaves no trace
 no data, leaves no process behind, never blocks a name, never exits 0 on a signal, and meets
 its own expectations (exit code, the one line naming the file or the holder).
 
-Faults on the shared real experiment (a 2-trial sweep built once) are ``slow``. Faults whose
-fix is on a branch not merged yet are ``xfail(strict)`` with ``UNMERGED``: delete it (and
-``Fault.fixed_on``) once faults-lock and faults-damaged are merged. A fault the matrix found
-and no branch fixes yet (``UNFIXED``) is ``xfail(strict)`` too, until it is fixed."""
+Faults on the shared real experiment (a 2-trial sweep built once) are ``slow``."""
 
 import pytest
-from faults_table import FAULTS, UNFIXED, build_experiment, run_fault
-
-# the fixes of these faults are on branches faults-lock and faults-damaged: delete after merging
-UNMERGED = {"faults-lock", "faults-damaged"}
+from faults_table import FAULTS, build_experiment, run_fault
 
 
 def _param(fault):
     marks = [pytest.mark.slow] if fault.needs_sweep else []
-    if fault.fixed_on in UNMERGED:
-        marks.append(pytest.mark.xfail(strict=True, reason=f"fixed on branch {fault.fixed_on}"))
-    elif fault.fixed_on == UNFIXED:  # found by the matrix, fixed on no branch yet
-        marks.append(pytest.mark.xfail(strict=True, reason="found by the fault matrix; not fixed yet"))
     return pytest.param(fault, id=fault.name, marks=marks)
 
 
