@@ -164,26 +164,28 @@ def child_env(env: dict | None = None) -> dict:
 
 def run_child(argv: list, lock=None, grace_s: float = 60) -> str:
     """Run the CLI ``argv`` (e.g. the measurement phase, the final stage) and return its stdout.
-    It runs in its own session, so a Ctrl-C reaches this process only, which passes it on and
-    waits (it stops in order, within ``grace_s``); a child stopped by a signal stops this process
-    too, a child's error exits with its code (its one line is on stderr already). ``lock``: the
-    caller's experiment lock (``hwnas.lock.Lock``), which the child shares."""
+    It runs in its own session, so a Ctrl-C reaches this process only, which stops the child
+    with SIGTERM and waits (it stops in order, within ``grace_s``; SIGINT would print a
+    traceback while the child still imports, before its handlers exist). A child stopped by
+    a signal stops this process too; a child's error exits with its code (its one line is on
+    stderr already). ``lock``: the caller's experiment lock (``hwnas.lock.Lock``), shared."""
     env = child_env()
     child = subprocess.Popen(
         argv, stdout=subprocess.PIPE, text=True, start_new_session=True, **(lock.child(env) if lock else {"env": env})
     )
     try:
         out, _ = child.communicate()
-    except KeyboardInterrupt as err:
-        child.send_signal(getattr(err, "signum", signal.SIGINT))
+    except KeyboardInterrupt:
+        child.terminate()
         try:
             child.wait(grace_s)
         except subprocess.TimeoutExpired:
             child.kill()
             child.wait()
         raise
-    if child.returncode in (128 + signal.SIGINT, 128 + signal.SIGTERM):
-        raise Interrupted(child.returncode - 128)
+    stopped = {128 + s: s for s in _STOP_SIGNALS} | {-s: s for s in _STOP_SIGNALS}
+    if child.returncode in stopped:
+        raise Interrupted(stopped[child.returncode])
     if child.returncode != 0:
         raise SystemExit(child.returncode)
     return out
