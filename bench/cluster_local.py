@@ -1,6 +1,6 @@
 """Figure (issue 15): ``ray up cluster.yaml`` for real, on this machine, with a head and
-two "Pi" workers as namespaced nodes (``scripts/cluster_local.sh``), and the README's
-"Run on a cluster" steps on the head.
+two "Pi" workers as namespaced nodes (``scripts/cluster_local.sh``), and the steps of
+``docs/cluster.md`` on the head.
 
     sudo HWNAS_VENV=/path/to/.venv python bench/cluster_local.py     # as root; minutes
 
@@ -8,7 +8,7 @@ Steps, each checked (a failed check stops the run with its reason; the cluster i
 always brought down):
 
 1. ``cluster_local.sh up``, then ``ray up -y`` on the copy of ``cluster.yaml`` it
-   wrote (``RAY_UP_enable_autoscaler_v2=0``: see the README), until ``ray status`` on the
+   wrote (``RAY_UP_enable_autoscaler_v2=0``: see docs/cluster.md), until ``ray status`` on the
    head shows 3 nodes and 2.0 ``rpi4``: ``up_s``.
 2. ``lut.profile --space fbnet-cpu --device ray:rpi4 --address auto --out
    luts/rpi4.json`` on the head; the LUT's device record names the worker:
