@@ -79,7 +79,7 @@ def run(cmd: list[str], timeout: float, check: bool = True, stdin: str | None = 
 
 
 def ray_exec(command: str, timeout: float, check: bool = True) -> subprocess.CompletedProcess:
-    """``ray exec cluster.yaml`` as the README has it: a command on the head, in ~/hwnas."""
+    """``ray exec cluster.yaml`` as docs/cluster.md has it: a command on the head, in ~/hwnas."""
     return run([str(VENV / "bin" / "ray"), "exec", str(CLUSTER_YAML), f"cd ~/hwnas && {command}"], timeout, check)
 
 
