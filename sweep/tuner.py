@@ -16,13 +16,14 @@ and keeps all the rest. Optuna's study is kept in ``<experiment>/optuna.db``
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
 from ray import tune
 
 from hwnas.config import ExperimentConfig, config_to_dict
-from hwnas.errors import DiskFull, disk_full_in
+from hwnas.errors import DiskFull, disk_full_in, install_stop_handlers
 from hwnas.ray_connect import this_node_resource
 from sweep.budget import budget_dict
 from sweep.experiment import absolute_paths, set_aside
@@ -31,7 +32,7 @@ from sweep.random_arch import make_random_search_alg, random_trial
 from sweep.searcher import make_search_alg, study_storage
 from sweep.trial import TrialContext, sweep_trial, trial_dirname
 
-__all__ = ["StopOnFullDisk", "build_tuner", "check_trials_fit", "trial_dirname_creator"]
+__all__ = ["KeepStopHandlers", "StopOnFullDisk", "build_tuner", "check_trials_fit", "trial_dirname_creator"]
 
 
 def trial_dirname_creator(trial) -> str:
@@ -65,6 +66,28 @@ class StopOnFullDisk(tune.Callback):
             text = ""
         if disk_full_in(RuntimeError(text[-4000:])) is not None:
             raise DiskFull(getattr(trial, "path", None) or trial.local_path)  # the trial's folder in --storage
+
+
+class _NoDiskFullTraceback(logging.Filter):
+    """Drops Tune's traceback of a trial that failed on a full disk: ``StopOnFullDisk`` ends
+    the sweep with the one line that says what to do, and the traceback would bury it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        return exc is None or disk_full_in(exc) is None
+
+
+logging.getLogger("ray.tune.execution.tune_controller").addFilter(_NoDiskFullTraceback())
+
+
+class KeepStopHandlers(tune.Callback):
+    """Puts the CLI's SIGINT/SIGTERM handlers back at every step of Tune's loop: Ray's core
+    worker can install its own at the C level after ``ray.init`` (a SIGTERM then killed
+    ``sweep.run`` outright, rc -15, no stop line and no resume state saved), while Python
+    still reports the CLI's handler as in place."""
+
+    def on_step_begin(self, iteration, trials, **info):
+        install_stop_handlers()
 
 
 def check_trials_fit(cfg: ExperimentConfig, node_ip: str, resources: dict) -> None:
@@ -160,6 +183,6 @@ def _new_tuner(cfg: ExperimentConfig, experiment: Path, trainable, knob_sampler,
             failure_config=tune.FailureConfig(max_failures=0),
             checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
             sync_config=tune.SyncConfig(sync_artifacts=True),
-            callbacks=[StopOnFullDisk()],
+            callbacks=[StopOnFullDisk(), KeepStopHandlers()],
         ),
     )
