@@ -7,6 +7,8 @@ The deployment target is ExecuTorch fp32 unless the caller names another (``targ
 import json
 import os
 
+from hwnas.op_names import FBNET_OPS
+
 __all__ = [
     "FBNET_OPS",
     "LAYERS",
@@ -22,8 +24,6 @@ __all__ = [
     "write_result_rows",
 ]
 
-# The FBNet op names (kept here as data: pareto must not import hwnas).
-FBNET_OPS = ("k3_e1", "k3_e1_g2", "k3_e3", "k3_e6", "k5_e1", "k5_e1_g2", "k5_e3", "k5_e6", "skip")
 LAYERS = 22
 # hwnas.target's deployed file names per runtime, and a runtime version to record
 SUFFIXES = {"executorch": ".pte", "onnxruntime": ".onnx", "torchscript": ".pt", "pytorch": ".weights.pt"}
