@@ -4,7 +4,7 @@ The report runs during a sweep as well as after it: trial folders are found by w
 ``params.json``/``result.json`` and each is read by :func:`.trial_folder.read_trial` (running
 and failed trials are rows too; a file not written yet is simply absent). A file that is there
 but damaged (truncated, garbled, the wrong JSON type) would change the answer if it were left
-out (the recommended model, a budget, a baseline), so it is a :class:`ParetoInputError` naming
+out (the recommended model, a budget, a baseline), so it is a :class:`UserError` naming
 it, unless the caller asks to skip damage (``skip_unreadable``: the trial is listed as
 ``unreadable``, a damaged experiment file is ignored, each noted in ``problems``). Ray's own
 trial statuses are read best effort (Ray's internal format).
@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from hwnas.errors import UserError
+
 from .columns import BASE_COLUMNS, lut_columns, numeric_columns
 from .deploy import experiment_deploy
-from .errors import ParetoInputError
 from .final_model import read_final_models
 from .trial_folder import Unreadable, load_json, read_trial
 
@@ -81,7 +82,7 @@ _SKIP_HINT = "restore it, or run pareto.report with --skip-unreadable to report 
 def _damaged(err: Unreadable, problems: list, skip: bool) -> None:
     """Note ``err`` in ``problems`` when told to skip damage, else refuse in one line."""
     if not skip:
-        raise ParetoInputError(f"{err}; {_SKIP_HINT}")
+        raise UserError(f"{err}; {_SKIP_HINT}")
     problems.append(f"{err}; ignored")
 
 
@@ -137,22 +138,22 @@ def _read_trials(root: str, trial_dirs: list, sweep: dict, luts: dict) -> list:
 def read_experiment(root: str, skip_dir: str | None = None, skip_unreadable: bool = False) -> Experiment:
     """Read every trial under ``root``; ``skip_dir`` (e.g. the report's own output) is not walked.
 
-    Raises :class:`ParetoInputError` when ``root`` is missing, holds no trial folder at all, or
+    Raises :class:`UserError` when ``root`` is missing, holds no trial folder at all, or
     a file in it is damaged (``skip_unreadable``: listed and noted in ``problems`` instead).
     """
     if not os.path.isdir(root):
-        raise ParetoInputError(f"{root}: no such experiment directory")
+        raise UserError(f"{root}: no such experiment directory")
     skip = skip_dir if skip_dir and os.path.isdir(skip_dir) else None
     problems = []
     sweep, baselines = _experiment_files(root, problems, skip_unreadable)
     trial_dirs = _find_trial_dirs(root, skip)
     if not trial_dirs:
-        raise ParetoInputError(f"{root}: no trial folders (no sub-folder holds params.json or result.json)")
+        raise UserError(f"{root}: no trial folders (no sub-folder holds params.json or result.json)")
     luts: dict = {}
     records = _read_trials(root, trial_dirs, sweep, luts)
     for rec in records:
         if rec["status"] == "unreadable" and not skip_unreadable:
-            raise ParetoInputError(f"{rec['reason']}; {_SKIP_HINT}")
+            raise UserError(f"{rec['reason']}; {_SKIP_HINT}")
     ray_status = _ray_statuses(root, problems)
     for rec in records:
         rec["ray_status"] = ray_status.get(rec["trial_id"])

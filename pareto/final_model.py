@@ -11,9 +11,10 @@ import os
 
 import pandas as pd
 
+from hwnas.errors import UserError
+
 from . import page
 from .deploy import target_label
-from .errors import ParetoInputError
 from .trial_folder import Unreadable, load_json
 
 __all__ = ["FINAL_DIR", "below_proxy", "final_line", "final_section", "read_final_models"]
@@ -61,7 +62,7 @@ def read_final_models(root: str, problems: list, skip_unreadable: bool = False) 
             metrics = load_json(path, root, dict)
         except Unreadable as err:
             if not skip_unreadable:
-                raise ParetoInputError(f"{err}; train it again with sweep.run --resume after deleting it") from None
+                raise UserError(f"{err}; train it again with sweep.run --resume after deleting it") from None
             problems.append(f"{err}; final model ignored")
             continue
         rows.append(_row(os.path.dirname(path), root, metrics))

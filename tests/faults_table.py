@@ -612,7 +612,7 @@ def report_stopped(signum: int):
         report.mkdir()
         (report / "report.json").write_text("old")
         script = (
-            "import os, sys; import pareto.report_files as files\n"
+            "import os, sys; import hwnas.io as files\n"
             "calls = []\n"
             "def fsync(fd):\n"
             f"    calls.append(fd)\n    if len(calls) == 2: os.kill(os.getpid(), {int(signum)})\n"

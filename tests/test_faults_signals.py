@@ -148,7 +148,7 @@ def test_pareto_report_killed_while_writing_leaves_the_old_report_and_no_tempora
     (out / "report.json").write_text("old")
     # the real CLI, SIGTERM-ed by the OS while its second file is being written
     script = (
-        "import os, signal, sys; import pareto.report_files as files\n"
+        "import os, signal, sys; import hwnas.io as files\n"
         "calls = []\n"
         "def fsync(fd):\n    calls.append(fd)\n    if len(calls) == 2: os.kill(os.getpid(), signal.SIGTERM)\n"
         "files.os.fsync = fsync\n"
