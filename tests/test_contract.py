@@ -1,6 +1,6 @@
 """The record contract between the writers (supernet, childnet, sweep) and the reader
 (pareto): a real 2-trial smoke sweep's files match ``hwnas.records``, ``pareto.report``
-reads them, and ``pareto.synthetic`` (the report tests' data) writes the same layout."""
+reads them, and ``tests/synthetic`` (the report tests' data) writes the same layout."""
 
 import json
 import subprocess
@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from synthetic import write_rows_experiment, write_synthetic_experiment
 
 from hwnas.records import (
     ArchRecord,
@@ -19,7 +20,6 @@ from hwnas.records import (
     check_record,
     result_rows,
 )
-from pareto.synthetic import write_rows_experiment, write_synthetic_experiment
 
 ROOT = Path(__file__).resolve().parents[1]
 

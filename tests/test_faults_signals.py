@@ -140,7 +140,7 @@ def test_lut_profile_stopped_by_ctrl_c_says_so_in_one_line(tmp_path):
 
 
 def test_pareto_report_killed_while_writing_leaves_the_old_report_and_no_temporary_file(tmp_path):
-    from pareto.synthetic import write_synthetic_experiment
+    from synthetic import write_synthetic_experiment
 
     root = write_synthetic_experiment(str(tmp_path / "exp"), trials=6)
     out = tmp_path / "report"

@@ -1,4 +1,4 @@
-"""The records of pareto's synthetic experiments (:mod:`.synthetic`), each shaped as its real
+"""The records of the synthetic experiments (:mod:`.experiments`), each shaped as its real
 writer writes it (``hwnas.records``; ``tests/test_contract.py`` checks both against the same
 types): sweep.json, search/arch.json, a LUT estimate, a measurement, child/metrics.json and
 result.json's rows. Made-up values come from the caller; the fixed ones are marked synthetic.
@@ -7,10 +7,9 @@ The deployment target is ExecuTorch fp32 unless the caller names another (``targ
 import json
 import os
 
-from hwnas.op_names import FBNET_OPS
+from hwnas.layout import BASELINES
 
 __all__ = [
-    "FBNET_OPS",
     "LAYERS",
     "SUFFIXES",
     "arch_record",
@@ -89,7 +88,7 @@ def sweep_record(
         "device": "local",
         "knobs": None,
         "warmup": None,
-        "baselines": "baselines.json",
+        "baselines": BASELINES,
         "runs": [],
         "synthetic": True,
     }
