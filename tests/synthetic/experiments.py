@@ -16,10 +16,10 @@ import numpy as np
 
 from hwnas.layout import ARCH, BASELINES, CHILD, METRICS, PARAMS, RECORD, RESULT, SEARCH
 from hwnas.op_names import FBNET_OPS
+from hwnas.target import SUFFIXES
 
 from .records import (
     LAYERS,
-    SUFFIXES,
     arch_record,
     deploy_record,
     done_row,

@@ -8,10 +8,10 @@ import json
 import os
 
 from hwnas.layout import BASELINES
+from hwnas.target import SUFFIXES  # the deployed file names per runtime (torch-free)
 
 __all__ = [
     "LAYERS",
-    "SUFFIXES",
     "arch_record",
     "deploy_record",
     "done_row",
@@ -24,8 +24,7 @@ __all__ = [
 ]
 
 LAYERS = 22
-# hwnas.target's deployed file names per runtime, and a runtime version to record
-SUFFIXES = {"executorch": ".pte", "onnxruntime": ".onnx", "torchscript": ".pt", "pytorch": ".weights.pt"}
+# a runtime version to record per runtime
 _VERSIONS = {"executorch": "1.5.1", "onnxruntime": "1.23.2", "torchscript": "2.9.1", "pytorch": "2.9.1"}
 _SPACE = {"name": "fbnet-cifar", "width": 0.25, "num_classes": 10, "hash": "synthetic", "layers_hash": "synthetic"}
 
