@@ -31,9 +31,9 @@ from pathlib import Path
 
 from sweep_cli import ROOT, run_sweep
 
+from hwnas.errors import UserError
 from pareto.columns import lut_columns, search_lut
 from pareto.compare import compare_experiments
-from pareto.errors import ParetoInputError
 from pareto.experiment import Experiment, read_experiment
 from pareto.knob_effects import knob_effects
 
@@ -91,7 +91,7 @@ def main() -> int:
         print(f"sweep: exit={code_s} wall_s={wall_s:.1f}   random: exit={code_r} wall_s={wall_r:.1f}")
     try:
         sweep, random = read_experiment(sweep_dir), read_experiment(random_dir)
-    except ParetoInputError as err:
+    except UserError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     comparison = compare_experiments(sweep, random).summary

@@ -33,6 +33,7 @@ __all__ = [
     "at_least",
     "child_env",
     "cli_main",
+    "cli_start",
     "disk_full_in",
     "install_stop_handlers",
     "raise_if_stopped",
@@ -109,6 +110,14 @@ def install_stop_handlers() -> None:
     if threading.current_thread() is threading.main_thread():
         for signum in _STOP_SIGNALS:
             signal.signal(signum, _on_signal)
+
+
+def cli_start() -> None:
+    """A CLI's start: forget an earlier run's stop and hint (a CLI called again in one
+    process, e.g. by tests) and install the stop handlers. ``cli_main`` calls it; a ``main``
+    that returns its exit code and prints its own stop line (``pareto.report``) calls it first."""
+    _state.update(signum=None, raised=False, pending=None, hint="", folder=None)
+    install_stop_handlers()
 
 
 @contextlib.contextmanager
@@ -222,9 +231,7 @@ def cli_main(fn):
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        # a CLI called again in one process (tests) starts afresh
-        _state.update(signum=None, raised=False, pending=None, hint="", folder=None)
-        install_stop_handlers()
+        cli_start()
         try:
             _stop_with_parent()
             return fn(*args, **kwargs)

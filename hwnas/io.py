@@ -44,6 +44,7 @@ __all__ = [
     "atomic_write_json",
     "atomic_write_many",
     "atomic_write_text",
+    "atomic_write_texts",
     "check_output_file",
     "check_pickle",
     "file_mode",
@@ -119,8 +120,18 @@ def atomic_write_bytes(path, data: bytes) -> Path:
     return atomic_write(path, lambda tmp: Path(tmp).write_bytes(data))
 
 
+def _text_writer(text: str):
+    """Fills a temporary file with ``text``: UTF-8 whatever the locale, line ends as given."""
+    return lambda tmp: Path(tmp).write_text(text, encoding="utf-8", newline="")
+
+
 def atomic_write_text(path, text: str) -> Path:
-    return atomic_write(path, lambda tmp: Path(tmp).write_text(text))
+    return atomic_write(path, _text_writer(text))
+
+
+def atomic_write_texts(texts: dict) -> list[Path]:
+    """``{path: text}`` all-or-nothing (``atomic_write_many``), e.g. a report's files."""
+    return atomic_write_many([(path, _text_writer(text)) for path, text in texts.items()])
 
 
 def atomic_write_json(path, data, indent: int = 1) -> Path:

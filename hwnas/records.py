@@ -4,8 +4,9 @@
 these dicts (``supernet.search``, ``sweep.random_arch``: ``ArchRecord``; ``childnet.train``:
 ``MetricsRecord``; ``sweep.trial``: ``ResultRow``; ``sweep.run``: ``SweepRecord``), and
 ``check_record`` is what the contract test (tests/test_contract.py) runs on a real sweep's
-files and on ``pareto.synthetic``'s, so the report's test data cannot drift from the real
-layout. ``pareto`` itself imports nothing from here (it reads files, not code).
+files and on the report tests' synthetic ones (``tests/synthetic``), so the report's test
+data cannot drift from the real layout. ``result_rows`` is the one reader of a trial's
+``result.json`` (``pareto``, the web page and the tests use it). Torch-free.
 """
 
 # (no ``from __future__ import annotations``: Python 3.11's TypedDict reads NotRequired
@@ -15,6 +16,9 @@ import types
 import typing
 from pathlib import Path
 from typing import Literal, NotRequired, TypedDict
+
+from hwnas.errors import UserError
+from hwnas.layout import RESULT
 
 __all__ = [
     "ArchRecord",
@@ -210,17 +214,42 @@ class SweepRecord(TypedDict):
     baselines: str | None
     runs: list[dict]
     optuna: NotRequired[dict | None]  # {"storage": "sqlite:///…/optuna.db", "study": name}; null: random strategy
-    synthetic: NotRequired[bool]  # pareto.synthetic's made-up experiments say so
+    synthetic: NotRequired[bool]  # the tests' made-up experiments (tests/synthetic) say so
     data: NotRequired[DataRecord]  # the data's classes and input shape; absent before it existed
 
 
-def result_rows(trial: str | Path) -> list[dict]:
+def result_rows(
+    trial: str | Path, running: bool = False, skipped: list | None = None, what: str = "file"
+) -> list[dict]:
     """The rows Ray Tune appended to ``<trial>/result.json`` (one JSON object per line), oldest
-    first; none before the trial's first report. The last row of a finished trial is a ``ResultRow``."""
-    path = Path(trial) / "result.json"
+    first; none before the trial's first report (no file yet). The last row of a finished trial
+    is a ``ResultRow``.
+
+    One rule for a line that is not valid JSON (not UTF-8, truncated, garbled): the last line
+    of a ``running`` trial's file without its line end yet is a write in progress (Ray appends
+    while the trial runs): it is left out and its number (1-based) added to ``skipped``.
+    Anywhere else (a finished trial's file, a line before the last, a complete line) it is
+    damage, since leaving it out would change the trial: a ``UserError`` naming ``what``, the
+    file and the line; so is a line holding another JSON type than an object."""
+    path = Path(trial) / RESULT
     if not path.is_file():
         return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    with path.open("rb") as fh:  # bytes: a write in progress may end inside a UTF-8 character
+        lines = [(n, line) for n, line in enumerate(fh, 1) if line.strip()]
+    rows = []
+    for i, (lineno, line) in enumerate(lines):
+        try:
+            row = json.loads(line.decode("utf-8"))
+        except (ValueError, RecursionError):  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+            if running and i == len(lines) - 1 and not line.endswith(b"\n"):
+                if skipped is not None:
+                    skipped.append(lineno)
+                continue
+            raise UserError(f"{what} {path}: line {lineno} is not valid JSON (damaged)") from None
+        if not isinstance(row, dict):
+            raise UserError(f"{what} {path}: line {lineno}: expected a JSON object")
+        rows.append(row)
+    return rows
 
 
 def check_record(record, kind: type, where: str = "record", extra: bool = False) -> None:

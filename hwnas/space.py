@@ -14,6 +14,7 @@ import json
 from dataclasses import dataclass, field
 
 from hwnas.errors import UserError
+from hwnas.op_names import FBNET_OPS
 from hwnas.ops import parse_op
 
 __all__ = [
@@ -27,8 +28,6 @@ __all__ = [
     "space_from_definition",
     "make_divisible",
 ]
-
-FBNET_OPS = ("k3_e1", "k3_e1_g2", "k3_e3", "k3_e6", "k5_e1", "k5_e1_g2", "k5_e3", "k5_e6", "skip")
 
 
 def make_divisible(value: float, divisor: int = 8) -> int:

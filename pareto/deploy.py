@@ -7,7 +7,7 @@ as a record ``{"runtime", "precision", "runtime_version"}`` or a key ``<runtime>
 target its LUT describes (``target``); the sweep's LUT file has a top-level ``deploy``.
 :func:`experiment_deploy` is report.json's ``deploy``: the target the trials were timed in
 (else exported to, else the LUT's, else the config's), and whether they all agree.
-Kept here as data: pareto imports nothing of hwnas beyond its torch-free core (errors, io).
+The names are the report's wording, kept here as data (``hwnas.target`` checks and runs targets).
 """
 
 from collections import Counter

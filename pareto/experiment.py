@@ -1,13 +1,14 @@
 """Reads a sweep experiment directory (``docs/formats.md``) into one table row per trial.
 
-The report runs during a sweep as well as after it: trial folders are found by walking for
-``params.json``/``result.json`` and each is read by :func:`.trial_folder.read_trial` (running
-and failed trials are rows too; a file not written yet is simply absent). A file that is there
-but damaged (truncated, garbled, the wrong JSON type) would change the answer if it were left
-out (the recommended model, a budget, a baseline), so it is a :class:`ParetoInputError` naming
-it, unless the caller asks to skip damage (``skip_unreadable``: the trial is listed as
-``unreadable``, a damaged experiment file is ignored, each noted in ``problems``). Ray's own
-trial statuses are read best effort (Ray's internal format).
+The report runs during a sweep as well as after it: trial folders (``hwnas.layout.is_trial_folder``:
+``params.json`` or ``result.json``) are found by walking and each is read by
+:func:`.trial_folder.read_trial` (running and failed trials are rows too; a file not written yet
+is simply absent). A file that is there but damaged (truncated, garbled, the wrong JSON type)
+would change the answer if it were left out (the recommended model, a budget, a baseline), so it
+is a ``hwnas.errors.UserError`` naming it, unless the caller asks to skip damage
+(``skip_unreadable``: the trial is listed as ``unreadable``, a damaged experiment file is
+ignored, each noted in ``problems``). Ray's own trial statuses are read best effort (Ray's
+internal format).
 """
 
 import json
@@ -16,15 +17,16 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from hwnas.errors import UserError
+from hwnas.io import read_json
+from hwnas.layout import BASELINES, RECORD, SWEEP_LUT, TRIAL_MARKERS, is_trial_folder
+
 from .columns import BASE_COLUMNS, lut_columns, numeric_columns
 from .deploy import experiment_deploy
-from .errors import ParetoInputError
 from .final_model import read_final_models
-from .trial_folder import Unreadable, load_json, read_trial
+from .trial_folder import FILE_KIND, read_trial
 
 __all__ = ["Experiment", "read_experiment"]
-
-_TRIAL_MARKERS = ("params.json", "result.json")
 
 
 @dataclass
@@ -43,13 +45,13 @@ class Experiment:
 
 def _find_trial_dirs(root: str, skip: str | None) -> list:
     found = []
-    for dirpath, dirnames, filenames in os.walk(root):
+    for dirpath, dirnames, _ in os.walk(root):
         dirnames[:] = sorted(
             d
             for d in dirnames
             if not d.startswith(".") and not (skip and os.path.samefile(os.path.join(dirpath, d), skip))
         )
-        if dirpath != root and any(m in filenames for m in _TRIAL_MARKERS):
+        if dirpath != root and is_trial_folder(dirpath):
             found.append(dirpath)
             dirnames[:] = []  # a trial's own sub-folders (search/, child/) are not trials
     return found
@@ -78,10 +80,10 @@ def _ray_statuses(root: str, problems: list) -> dict:
 _SKIP_HINT = "restore it, or run pareto.report with --skip-unreadable to report without it"
 
 
-def _damaged(err: Unreadable, problems: list, skip: bool) -> None:
+def _damaged(err: UserError, problems: list, skip: bool) -> None:
     """Note ``err`` in ``problems`` when told to skip damage, else refuse in one line."""
     if not skip:
-        raise ParetoInputError(f"{err}; {_SKIP_HINT}")
+        raise UserError(f"{err}; {_SKIP_HINT}")
     problems.append(f"{err}; ignored")
 
 
@@ -89,14 +91,14 @@ def _experiment_files(root: str, problems: list, skip: bool) -> tuple[dict, list
     """``(sweep, baselines)`` from sweep.json (an object) and baselines.json (a list of objects);
     a missing file is empty, a damaged one refused (``skip``: noted in ``problems`` and ignored)."""
     sweep, baselines = {}, []
-    for name, kind in (("sweep.json", dict), ("baselines.json", list)):
+    for name, kind in ((RECORD, dict), (BASELINES, list)):
         path = os.path.join(root, name)
         if os.path.isfile(path):
             try:
-                obj = load_json(path, root, kind)
+                obj = read_json(path, FILE_KIND, kind)
                 if kind is list and not all(isinstance(b, dict) for b in obj):
-                    raise Unreadable(f"experiment file {path}: expected a list of JSON objects")
-            except Unreadable as err:
+                    raise UserError(f"{FILE_KIND} {path}: expected a list of JSON objects")
+            except UserError as err:
                 _damaged(err, problems, skip)
                 continue
             if kind is dict:
@@ -113,11 +115,11 @@ def _lut_deploy(root: str, sweep: dict, problems: list, skip: bool) -> dict | No
     if isinstance(entry.get("deploy"), dict):
         return entry["deploy"]
     path = entry.get("path")
-    for candidate in (path, os.path.join(root, "lut.json") if path else None):
+    for candidate in (path, os.path.join(root, SWEEP_LUT) if path else None):
         if isinstance(candidate, str) and not candidate.startswith("builtin:") and os.path.isfile(candidate):
             try:
-                data = load_json(candidate, root, dict)
-            except Unreadable as err:
+                data = read_json(candidate, FILE_KIND, dict)
+            except UserError as err:
                 _damaged(err, problems, skip)
                 return None  # skipped: the trials' own records still name their target
             return data.get("deploy") if isinstance(data.get("deploy"), dict) else None
@@ -137,22 +139,22 @@ def _read_trials(root: str, trial_dirs: list, sweep: dict, luts: dict) -> list:
 def read_experiment(root: str, skip_dir: str | None = None, skip_unreadable: bool = False) -> Experiment:
     """Read every trial under ``root``; ``skip_dir`` (e.g. the report's own output) is not walked.
 
-    Raises :class:`ParetoInputError` when ``root`` is missing, holds no trial folder at all, or
+    Raises ``UserError`` when ``root`` is missing, holds no trial folder at all, or
     a file in it is damaged (``skip_unreadable``: listed and noted in ``problems`` instead).
     """
     if not os.path.isdir(root):
-        raise ParetoInputError(f"{root}: no such experiment directory")
+        raise UserError(f"{root}: no such experiment directory")
     skip = skip_dir if skip_dir and os.path.isdir(skip_dir) else None
     problems = []
     sweep, baselines = _experiment_files(root, problems, skip_unreadable)
     trial_dirs = _find_trial_dirs(root, skip)
     if not trial_dirs:
-        raise ParetoInputError(f"{root}: no trial folders (no sub-folder holds params.json or result.json)")
+        raise UserError(f"{root}: no trial folders (no sub-folder holds {' or '.join(TRIAL_MARKERS)})")
     luts: dict = {}
     records = _read_trials(root, trial_dirs, sweep, luts)
     for rec in records:
         if rec["status"] == "unreadable" and not skip_unreadable:
-            raise ParetoInputError(f"{rec['reason']}; {_SKIP_HINT}")
+            raise UserError(f"{rec['reason']}; {_SKIP_HINT}")
     ray_status = _ray_statuses(root, problems)
     for rec in records:
         rec["ray_status"] = ray_status.get(rec["trial_id"])

@@ -11,14 +11,15 @@ import os
 
 import pandas as pd
 
+from hwnas.errors import UserError
+from hwnas.io import read_json
+from hwnas.layout import FINAL, METRICS
+
 from . import page
 from .deploy import target_label
-from .errors import ParetoInputError
-from .trial_folder import Unreadable, load_json
+from .trial_folder import FILE_KIND
 
-__all__ = ["FINAL_DIR", "below_proxy", "final_line", "final_section", "read_final_models"]
-
-FINAL_DIR = "final"
+__all__ = ["below_proxy", "final_line", "final_section", "read_final_models"]
 
 
 def _row(folder: str, root: str, metrics: dict) -> dict:
@@ -56,12 +57,12 @@ def read_final_models(root: str, problems: list, skip_unreadable: bool = False) 
     """One row per finished final model, the most accurate proxy first; a damaged metrics.json
     is refused in one line (``skip_unreadable``: noted in ``problems`` and left out)."""
     rows = []
-    for path in glob.glob(os.path.join(root, FINAL_DIR, "*", "metrics.json")):
+    for path in glob.glob(os.path.join(glob.escape(root), FINAL, "*", METRICS)):
         try:
-            metrics = load_json(path, root, dict)
-        except Unreadable as err:
+            metrics = read_json(path, FILE_KIND, dict)
+        except UserError as err:
             if not skip_unreadable:
-                raise ParetoInputError(f"{err}; train it again with sweep.run --resume after deleting it") from None
+                raise UserError(f"{err}; train it again with sweep.run --resume after deleting it") from None
             problems.append(f"{err}; final model ignored")
             continue
         rows.append(_row(os.path.dirname(path), root, metrics))

@@ -14,8 +14,9 @@ import sys
 import numpy as np
 import pandas as pd
 
+from hwnas.errors import UserError
+
 from .dominance import nondominated_mask, to_costs
-from .errors import ParetoInputError
 from .hypervolume import REFERENCE_RULE, default_reference, hypervolume
 from .tables import objective_matrix, read_table
 
@@ -54,7 +55,7 @@ def front_hypervolume(table: pd.DataFrame, objectives, positions, reference=None
         ref_costs = default_reference(to_costs(values[complete], maximize))
     else:
         if len(reference) != len(objectives):
-            raise ParetoInputError(f"--ref needs {len(objectives)} values (one per objective), got {len(reference)}")
+            raise UserError(f"--ref needs {len(objectives)} values (one per objective), got {len(reference)}")
         ref_costs = np.asarray(reference, dtype=float) * signs
     front_costs = to_costs(values[positions], maximize) if len(positions) else np.empty((0, len(objectives)))
     volume = hypervolume(front_costs, ref_costs) if len(front_costs) else 0.0
@@ -91,7 +92,7 @@ def main(argv=None) -> int:
         table = read_table(args.file)
         positions, missing = front_positions(table, args.objectives or [], args.file)
         volume, reference = front_hypervolume(table, args.objectives, positions, args.ref, args.file)
-    except ParetoInputError as err:
+    except UserError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     if missing:

@@ -17,6 +17,8 @@ import os
 
 import pandas as pd
 
+from hwnas.layout import CHILD, WEIGHTS
+
 from . import page
 from .budget import LIMITS, budget_of, judge, recommend
 from .columns import lut_columns, short_lut_name
@@ -34,7 +36,6 @@ __all__ = [
 ]
 
 BUDGET_COLUMNS = ["within_budget", "budget_basis", "budget_excess"]
-_WEIGHTS = "model.weights.pt"  # childnet.export's data file
 _FLAG = {None: "no budget", True: "yes", False: "no"}
 _KEYS = (
     "trial_id",
@@ -127,8 +128,8 @@ def _files(root: str, rec: dict) -> dict:
     owner_dir = rec["trial_dir"]
     if rec.get("reused_from") and os.path.isdir(os.path.join(root, rec["reused_from"])):
         owner_dir = rec["reused_from"]  # a reused childnet was exported by the trial it reused
-    names = {"model": rec.get("model_file"), "weights": _WEIGHTS}  # model: what metrics.json names
-    paths = {key: os.path.abspath(os.path.join(root, owner_dir, "child", n)) if n else None for key, n in names.items()}
+    names = {"model": rec.get("model_file"), "weights": WEIGHTS}  # model: what metrics.json names
+    paths = {key: os.path.abspath(os.path.join(root, owner_dir, CHILD, n)) if n else None for key, n in names.items()}
     out = {key: path if path and os.path.isfile(path) else None for key, path in paths.items()}
     out["model_of"] = owner_dir
     return out

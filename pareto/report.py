@@ -19,19 +19,20 @@ import os
 import signal
 import sys
 
-from hwnas.errors import UserError
+from hwnas.errors import Interrupted, UserError, cli_start
+from hwnas.io import atomic_write_texts
+from hwnas.layout import PARETO_CSV, REPORT_HTML, REPORT_JSON, TRIALS_CSV
 
 from .analysis import compute_fronts, fidelity_line, lut_error_stats
 from .baseline_tables import comparison_rows, table1_rows
 from .budget import budget_of
 from .columns import lut_columns, search_lut
 from .compare import compare_experiments, strategy_of
-from .errors import ParetoInputError, Stopped, stop_on_signals
 from .experiment import read_experiment
 from .final_model import final_line
 from .knob_effects import knob_effects
 from .recommended import mark_budget, recommended_line, recommended_model
-from .report_files import json_safe, pareto_table, write_all
+from .report_files import json_safe, pareto_table
 from .report_sections import energy_sources, report_html
 
 __all__ = ["build_report", "main"]
@@ -40,8 +41,8 @@ __all__ = ["build_report", "main"]
 def _read_other(vs: str, out_dir: str, skip_unreadable: bool):
     try:
         return read_experiment(vs, skip_dir=out_dir, skip_unreadable=skip_unreadable)
-    except ParetoInputError as err:
-        raise ParetoInputError(f"--vs {vs}: {err}") from None
+    except UserError as err:
+        raise UserError(f"--vs {vs}: {err}") from None
 
 
 def build_report(experiment_dir: str, out_dir: str, vs: str | None = None, skip_unreadable: bool = False) -> dict:
@@ -49,7 +50,7 @@ def build_report(experiment_dir: str, out_dir: str, vs: str | None = None, skip_
     ``vs``: a second experiment to compare with (report.json's ``comparison_vs``, null without);
     ``skip_unreadable``: report without damaged files (``read_experiment``) instead of refusing."""
     if os.path.exists(out_dir) and not os.path.isdir(out_dir):
-        raise ParetoInputError(f"--out {out_dir}: exists and is not a directory")
+        raise UserError(f"--out {out_dir}: exists and is not a directory")
     exp = read_experiment(experiment_dir, skip_dir=out_dir, skip_unreadable=skip_unreadable)
     comparison = compare_experiments(exp, _read_other(vs, out_dir, skip_unreadable)) if vs else None
     budget = budget_of(exp.sweep)
@@ -88,26 +89,24 @@ def build_report(experiment_dir: str, out_dir: str, vs: str | None = None, skip_
             "comparison_vs": comparison.summary if comparison else None,
         }
     )
-    os.makedirs(out_dir, exist_ok=True)
-    write_all(
-        out_dir,
-        {
-            "trials.csv": trials.to_csv(index=False),
-            "pareto.csv": pareto_df.to_csv(index=False),
-            "report.json": json.dumps(report, indent=1) + "\n",
-            "report.html": report_html(
-                exp,
-                trials,
-                fronts,
-                stats,
-                pareto_df,
-                effects,
-                comparison,
-                recommended,
-                (report["baselines"], report["comparison"]),
-            ),
-        },
-    )
+    texts = {
+        TRIALS_CSV: trials.to_csv(index=False),
+        PARETO_CSV: pareto_df.to_csv(index=False),
+        REPORT_JSON: json.dumps(report, indent=1) + "\n",
+        REPORT_HTML: report_html(
+            exp,
+            trials,
+            fronts,
+            stats,
+            pareto_df,
+            effects,
+            comparison,
+            recommended,
+            (report["baselines"], report["comparison"]),
+        ),
+    }
+    # all four replace an older report, or none (a failure, SIGINT, SIGTERM: no temporary file stays)
+    atomic_write_texts({os.path.join(out_dir, name): text for name, text in texts.items()})
     return report
 
 
@@ -122,14 +121,14 @@ def main(argv=None) -> int:
         help="report without damaged files (a trial's listed as unreadable) instead of refusing",
     )
     args = parser.parse_args(argv)
-    stop_on_signals()
+    cli_start()  # SIGINT/SIGTERM raise Interrupted: the writer removes its temporary files
     try:
         report = build_report(args.experiment_dir, args.out, vs=args.vs, skip_unreadable=args.skip_unreadable)
-    except Stopped as err:
+    except Interrupted as err:
         name = signal.Signals(err.signum).name
         print(f"stopped by {name}: no report written (an older one in {args.out} is as it was)", file=sys.stderr)
         return 128 + err.signum
-    except UserError as err:  # ParetoInputError is one
+    except UserError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except OSError as err:  # e.g. --out not writable
@@ -140,7 +139,7 @@ def main(argv=None) -> int:
     if report["deploy"]["note"]:
         print(f"warning: deployment target: {report['deploy']['note']}", file=sys.stderr)
     counts = ", ".join(f"{v} {k}" for k, v in report["counts"].items() if k != "trials")
-    print(f"{report['counts']['trials']} trials ({counts}); report in {os.path.join(args.out, 'report.html')}")
+    print(f"{report['counts']['trials']} trials ({counts}); report in {os.path.join(args.out, REPORT_HTML)}")
     print(f"deployment target: {report['deploy']['label']}")
     print(recommended_line(report["recommended"]))
     if report["final_models"]:

@@ -1,45 +1,11 @@
-"""The report's files (``pareto.report``): pareto.csv's table, JSON-safe values for
-report.json, and the all-or-nothing writer of the four files."""
+"""The contents of the report's files (``pareto.report``): pareto.csv's table and JSON-safe
+values for report.json. They are written all-or-nothing by ``hwnas.io.atomic_write_texts``."""
 
 import math
-import os
-import secrets
 
 import pandas as pd
 
-from .errors import signals_deferred
-
-__all__ = ["json_safe", "pareto_table", "write_all"]
-
-
-def write_all(out_dir: str, texts: dict) -> None:
-    """The report's files all-or-nothing: each complete (written, fsync-ed, permissions
-    per umask) in a temporary file of ``out_dir`` before the first one replaces an older
-    report's; on failure or a signal (``pareto.errors.stop_on_signals``) the temporary files
-    go and the old report stays. (The rules of ``hwnas.io.atomic_write_many``, restated here:
-    pareto imports nothing of hwnas.) A temporary file is named before it is created, so
-    a signal cannot come between its creation and its cleanup being due."""
-    mask = os.umask(0o022)
-    os.umask(mask)
-    staged = []
-    try:
-        for name, text in texts.items():
-            tmp = os.path.join(out_dir, f".{name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-            staged.append((tmp, os.path.join(out_dir, name)))
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-                fh.write(text)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.chmod(tmp, 0o666 & ~mask)
-        with signals_deferred():  # all four replaced, or none
-            for tmp, path in staged:
-                os.replace(tmp, path)
-    except BaseException:
-        for tmp, _ in staged:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-        raise
+__all__ = ["json_safe", "pareto_table"]
 
 
 def json_safe(obj):

@@ -1,12 +1,12 @@
 """Reading a table of records (JSON list of objects, or CSV) and picking objective columns."""
 
-import json
 import os
 
 import numpy as np
 import pandas as pd
 
-from .errors import ParetoInputError
+from hwnas.errors import UserError
+from hwnas.io import read_json
 
 __all__ = ["read_table", "objective_matrix"]
 
@@ -14,20 +14,16 @@ __all__ = ["read_table", "objective_matrix"]
 def read_table(path: str) -> pd.DataFrame:
     """A DataFrame from a ``.json`` (list of objects) or any other file read as CSV."""
     if not os.path.isfile(path):
-        raise ParetoInputError(f"{path}: no such file")
+        raise UserError(f"{path}: no such file")
     if path.lower().endswith(".json"):
-        try:
-            with open(path, encoding="utf-8") as fh:
-                records = json.load(fh)
-        except json.JSONDecodeError as err:
-            raise ParetoInputError(f"{path}: not valid JSON ({err.msg} at line {err.lineno})") from None
+        records = read_json(path, "table")
         if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
-            raise ParetoInputError(f"{path}: expected a JSON list of objects")
+            raise UserError(f"{path}: expected a JSON list of objects")
         return pd.DataFrame.from_records(records)
     try:
         return pd.read_csv(path)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
-        raise ParetoInputError(f"{path}: not a readable CSV table ({str(err).splitlines()[0]})") from None
+        raise UserError(f"{path}: not a readable CSV table ({str(err).splitlines()[0]})") from None
 
 
 def objective_matrix(table: pd.DataFrame, objectives, source: str = "table"):
@@ -37,15 +33,15 @@ def objective_matrix(table: pd.DataFrame, objectives, source: str = "table"):
     ``values`` (n x k floats, NaN where missing or not a number) and ``complete`` (bool mask).
     """
     if not 2 <= len(objectives) <= 3:
-        raise ParetoInputError(f"need 2 or 3 objectives, got {len(objectives)}")
+        raise UserError(f"need 2 or 3 objectives, got {len(objectives)}")
     seen = set()
     for column, _ in objectives:
         if column in seen:
-            raise ParetoInputError(f"objective {column!r} given twice (each column at most once)")
+            raise UserError(f"objective {column!r} given twice (each column at most once)")
         seen.add(column)
         if column not in table.columns:
             known = ", ".join(map(str, table.columns[:20]))
-            raise ParetoInputError(f"{source}: no column {column!r} (columns: {known})")
+            raise UserError(f"{source}: no column {column!r} (columns: {known})")
     values = (
         np.column_stack(
             [pd.to_numeric(table[column], errors="coerce").to_numpy(dtype=float) for column, _ in objectives]

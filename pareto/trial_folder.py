@@ -10,50 +10,30 @@ line of ``result.json`` (Ray appends to it while the trial runs) is skipped and 
 ``problems``; a bad line before the last is damage.
 """
 
-import json
 import os
 
 from hwnas.errors import UserError
 from hwnas.io import read_json
+from hwnas.layout import ARCH, CHILD, METRICS, PARAMS, RESULT, SEARCH
+from hwnas.records import result_rows
 
 from .columns import BASE_COLUMNS, KNOBS, lut_columns
 from .deploy import int8_drop_points, target_key
 
-__all__ = ["Unreadable", "load_json", "read_trial"]
+__all__ = ["FILE_KIND", "read_trial"]
+
+# how an error line names a file of the experiment (``hwnas.io.read_json``'s ``what``)
+FILE_KIND = "experiment file"
+_RAY_ERROR = "error.txt"  # a failed trial's traceback, written by Ray Tune (hwnas.layout has no name for it yet)
 
 
-class Unreadable(Exception):
-    """A JSON file of the experiment is truncated, invalid or cannot be read (message names it)."""
-
-
-def load_json(path: str, root: str, expect: type | None = None):
-    """The JSON of an experiment's file (``hwnas.io.read_json``: one line naming the file and
-    what is wrong); ``Unreadable`` when it cannot be read. ``expect``: dict or list."""
-    try:
-        return read_json(path, "experiment file", expect)
-    except UserError as err:
-        raise Unreadable(str(err)) from None
-
-
-def _result_rows(path: str, root: str, problems: list, running: bool) -> list:
-    """JSON-lines rows of Ray's result.json. A running trial's half-written last line (no line
-    end yet: Ray is appending) is skipped and noted; any other bad line is ``Unreadable``:
-    leaving it out would change the trial."""
-    rows = []
-    with open(path, encoding="utf-8", errors="replace") as fh:
-        lines = [(n, line) for n, line in enumerate(fh, 1) if line.strip()]
-    for i, (lineno, line) in enumerate(lines):
-        try:
-            row = json.loads(line)
-        except (ValueError, RecursionError):
-            where = f"{os.path.relpath(path, root)}: line {lineno} is truncated or invalid JSON"
-            if not running or i < len(lines) - 1 or line.endswith("\n"):
-                raise Unreadable(f"experiment file {path}: line {lineno} is not valid JSON (damaged)") from None
-            problems.append(f"{where} (skipped: being written?)")
-            continue
-        if not isinstance(row, dict):
-            raise Unreadable(f"experiment file {path}: line {lineno}: expected a JSON object")
-        rows.append(row)
+def _result_rows(tdir: str, root: str, problems: list, running: bool) -> list:
+    """Ray's result.json rows by ``hwnas.records.result_rows``' rule: a running trial's
+    half-written last line is skipped and noted in ``problems``; any other bad line is damage."""
+    skipped = []
+    rows = result_rows(tdir, running, skipped, FILE_KIND)
+    where = os.path.relpath(os.path.join(tdir, RESULT), root)
+    problems.extend(f"{where}: line {n} is truncated or invalid JSON (skipped: being written?)" for n in skipped)
     return rows
 
 
@@ -89,16 +69,15 @@ def _error_reason(path: str) -> str:
 
 def _load_trial_files(tdir: str, root: str, problems: list):
     """``(params, rows, arch, metrics)`` of one trial folder (a file not written yet: None);
-    ``Unreadable`` if a file is there but bad."""
+    ``UserError`` naming the file if one is there but bad."""
 
     def optional(*parts):
         path = os.path.join(tdir, *parts)
-        return load_json(path, root, dict) if os.path.isfile(path) else None
+        return read_json(path, FILE_KIND, dict) if os.path.isfile(path) else None
 
-    params = _flatten(optional("params.json") or {})
-    arch, metrics = optional("search", "arch.json"), optional("child", "metrics.json")
-    result = os.path.join(tdir, "result.json")
-    rows = _result_rows(result, root, problems, running=metrics is None) if os.path.isfile(result) else []
+    params = _flatten(optional(PARAMS) or {})
+    arch, metrics = optional(SEARCH, ARCH), optional(CHILD, METRICS)
+    rows = _result_rows(tdir, root, problems, running=metrics is None)
     return params, rows, arch, metrics
 
 
@@ -204,7 +183,7 @@ def read_trial(tdir: str, root: str, sweep_mode, default_lut, luts: dict, energy
     row["trial_id"] = os.path.basename(tdir)
     try:
         params, rows, arch, metrics = _load_trial_files(tdir, root, problems)
-    except Unreadable as err:
+    except UserError as err:  # damaged: read_experiment refuses it unless told to skip it
         problems.append(str(err))
         row.update(status="unreadable", reason=str(err), problems="; ".join(problems))
         return row
@@ -215,9 +194,9 @@ def read_trial(tdir: str, root: str, sweep_mode, default_lut, luts: dict, energy
     estimates = (
         _finished(row, metrics, arch, energy_field) if metrics is not None else _running(row, rows, arch, default_lut)
     )
-    if os.path.isfile(os.path.join(tdir, "error.txt")):
+    if os.path.isfile(os.path.join(tdir, _RAY_ERROR)):
         row["status"] = "failed"
-        row["reason"] = _error_reason(os.path.join(tdir, "error.txt"))
+        row["reason"] = _error_reason(os.path.join(tdir, _RAY_ERROR))
     ops = row["ops"]
     row["ops"] = " ".join(map(str, ops)) if isinstance(ops, list) else None
     _estimate_columns(row, estimates, luts)

@@ -340,7 +340,7 @@ def web_origin_null(folder: Path, template=None) -> Outcome:
 
 def web_foreign_stop(folder: Path, template=None) -> Outcome:
     """Another site's page POSTs the stop of a sweep (no Origin, ``Sec-Fetch-Site: cross-site``)."""
-    from pareto.synthetic import write_synthetic_experiment
+    from synthetic import write_synthetic_experiment
 
     storage = folder / "experiments"
     write_synthetic_experiment(str(storage / "s"), trials=3)
@@ -605,14 +605,14 @@ def report_stopped(signum: int):
     the older report as it was, exit 128+signum with one line."""
 
     def apply(folder: Path, template=None) -> Outcome:
-        from pareto.synthetic import write_synthetic_experiment
+        from synthetic import write_synthetic_experiment
 
         root = write_synthetic_experiment(str(folder / "exp"), trials=6)
         report = folder / "report"
         report.mkdir()
         (report / "report.json").write_text("old")
         script = (
-            "import os, sys; import pareto.report_files as files\n"
+            "import os, sys; import hwnas.io as files\n"
             "calls = []\n"
             "def fsync(fd):\n"
             f"    calls.append(fd)\n    if len(calls) == 2: os.kill(os.getpid(), {int(signum)})\n"
@@ -720,7 +720,7 @@ def _report_argv(e: Path) -> list:
 def metrics_damaged_report(folder: Path, template=None) -> Outcome:
     """A truncated child/metrics.json of a (synthetic) experiment: the report names it
     instead of quietly recommending another model."""
-    from pareto.synthetic import write_synthetic_experiment
+    from synthetic import write_synthetic_experiment
 
     root = Path(write_synthetic_experiment(str(folder / "exp"), trials=6, failed=0, running=0))
     path = sorted(root.glob("*/child/metrics.json"))[0]

@@ -1,15 +1,18 @@
 """The record contract between the writers (supernet, childnet, sweep) and the reader
 (pareto): a real 2-trial smoke sweep's files match ``hwnas.records``, ``pareto.report``
-reads them, and ``pareto.synthetic`` (the report tests' data) writes the same layout."""
+reads them, and ``tests/synthetic`` (the report tests' data) writes the same layout."""
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from synthetic import write_rows_experiment, write_synthetic_experiment
 
+from hwnas.errors import UserError
 from hwnas.records import (
     ArchRecord,
     FinalMetricsRecord,
@@ -19,7 +22,6 @@ from hwnas.records import (
     check_record,
     result_rows,
 )
-from pareto.synthetic import write_rows_experiment, write_synthetic_experiment
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -125,3 +127,29 @@ def test_check_record_names_the_field_that_breaks_the_contract():
         check_record(dict(arch, picked="best"), ArchRecord, "arch")
     with pytest.raises(ValueError, match=r"^arch: unknown latency$"):
         check_record(dict(arch, latency=1.0), ArchRecord, "arch")
+
+
+@pytest.mark.parametrize(
+    "tail, running, expect",
+    [
+        (b'{"epoch": 2, "ph', True, "skipped"),  # Ray is appending: a write in progress
+        ('{"epoch": 2, "note": "é'.encode()[:-1], True, "skipped"),  # cut inside a UTF-8 character
+        (b'{"epoch": 2, "ph', False, "damaged"),  # a finished trial's file is complete
+        (b'{"epoch": 2, "ph\n', True, "damaged"),  # a complete line cannot be in progress
+        (b'{"epoch": 2, "note": "\xff"}\n', True, "damaged"),  # not UTF-8
+        (b"[2]\n", True, "expected a JSON object"),
+    ],
+)
+def test_result_rows_skip_only_a_running_trials_unfinished_last_line(tmp_path, tail, running, expect):
+    (tmp_path / "result.json").write_bytes(b'{"epoch": 0}\n\n{"epoch": 1}\n' + tail)
+    skipped = []
+    if expect == "skipped":
+        assert result_rows(tmp_path, running, skipped) == [{"epoch": 0}, {"epoch": 1}]
+        assert skipped == [4], "the unfinished line's number (blank lines count)"
+    else:
+        where = re.escape(f"result file {tmp_path / 'result.json'}: line 4")
+        with pytest.raises(UserError, match=rf"^{where}.*{expect}"):
+            result_rows(tmp_path, running, skipped, "result file")
+    (tmp_path / "result.json").write_bytes(b'{"ep\n{"epoch": 1}\n' + tail)
+    with pytest.raises(UserError, match="line 1 is not valid JSON"):  # damage before the last line, even running
+        result_rows(tmp_path, True)

@@ -140,7 +140,7 @@ def test_lut_profile_stopped_by_ctrl_c_says_so_in_one_line(tmp_path):
 
 
 def test_pareto_report_killed_while_writing_leaves_the_old_report_and_no_temporary_file(tmp_path):
-    from pareto.synthetic import write_synthetic_experiment
+    from synthetic import write_synthetic_experiment
 
     root = write_synthetic_experiment(str(tmp_path / "exp"), trials=6)
     out = tmp_path / "report"
@@ -148,7 +148,7 @@ def test_pareto_report_killed_while_writing_leaves_the_old_report_and_no_tempora
     (out / "report.json").write_text("old")
     # the real CLI, SIGTERM-ed by the OS while its second file is being written
     script = (
-        "import os, signal, sys; import pareto.report_files as files\n"
+        "import os, signal, sys; import hwnas.io as files\n"
         "calls = []\n"
         "def fsync(fd):\n    calls.append(fd)\n    if len(calls) == 2: os.kill(os.getpid(), signal.SIGTERM)\n"
         "files.os.fsync = fsync\n"

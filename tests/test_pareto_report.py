@@ -6,10 +6,10 @@ import re
 
 import pandas as pd
 import pytest
+from synthetic import write_synthetic_experiment
 
 from pareto.dominance import nondominated_mask, to_costs
 from pareto.report import build_report, main
-from pareto.synthetic import write_synthetic_experiment
 
 RPI = "lut_latency_ms[builtin:rpi4-hwnasbench]"
 HOST_LAT = "lut_latency_ms[host.json]"
@@ -272,17 +272,38 @@ def test_pareto_never_imports_training_code():
     import subprocess
     import sys
 
-    # of hwnas only its torch-free core: the error type, the JSON reader, the statistics
+    # every pareto module; of hwnas only its torch-free core (errors, io, records, layout, diff, stats)
     code = (
-        "import sys, pareto.report, pareto.front, pareto.synthetic\n"
+        "import importlib, pkgutil, sys, pareto\n"
+        "for m in pkgutil.iter_modules(pareto.__path__): importlib.import_module('pareto.' + m.name)\n"
         "bad = sorted({m.split('.')[0] for m in sys.modules} & "
         "{'torch', 'lut', 'supernet', 'childnet', 'sweep', 'ray'})\n"
         "bad += sorted(m for m in sys.modules if m.startswith('hwnas.') and m not in "
-        "('hwnas.errors', 'hwnas.io', 'hwnas.stats'))\n"
+        "('hwnas.errors', 'hwnas.io', 'hwnas.records', 'hwnas.layout', 'hwnas.diff', 'hwnas.stats'))\n"
         "print(','.join(bad))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.strip() == ""
+    assert out.strip() == "", f"pareto imports {out.strip()}"
+
+
+def test_pareto_keeps_no_copy_of_hwnas_core():
+    """Bad input is ``hwnas.errors.UserError``, a stop is ``hwnas.errors``' and files are
+    written by ``hwnas.io``: the copies the old import wall made (``ParetoInputError``, its
+    signal handling, ``write_all``, ``Unreadable``) must not come back."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    import pareto
+
+    for info in pkgutil.iter_modules(pareto.__path__):
+        module = importlib.import_module(f"pareto.{info.name}")
+        own = [n for n, v in vars(module).items() if inspect.isclass(v) and v.__module__ == module.__name__]
+        errors = [n for n in own if issubclass(getattr(module, n), BaseException)]
+        assert not errors, f"{module.__name__} defines {errors}: raise hwnas.errors.UserError"
+        source = inspect.getsource(module)
+        for copy in ("signal.signal(", "os.replace(", "os.fsync(", "tempfile."):
+            assert copy not in source, f"{module.__name__} uses {copy}: hwnas.errors / hwnas.io own that"
 
 
 def test_the_deployment_target_is_named_wherever_latency_appears(default_report):
@@ -332,7 +353,7 @@ def test_the_deployment_target_is_named_wherever_latency_appears(default_report)
 
 
 def test_int8_accuracy_and_its_drop_in_points(tmp_path, capsys):
-    from pareto.synthetic import write_rows_experiment
+    from synthetic import write_rows_experiment
 
     rows = [
         {"test_acc": 0.87, "test_acc_int8": 0.86, "latency_ms": 1.0, "measured_latency_ms": 0.9, "alpha": 0.5},
@@ -391,7 +412,7 @@ def test_trials_of_different_targets_are_said_to_disagree(tmp_path, capsys):
 
 
 def test_a_baseline_timed_in_another_target_has_no_speedup(tmp_path):
-    from pareto.synthetic import write_rows_experiment
+    from synthetic import write_rows_experiment
 
     rows = [{"test_acc": 0.86, "latency_ms": 0.2, "measured_latency_ms": 0.25, "alpha": 1.0}]
     deploy = {"runtime": "torchscript", "precision": "fp32", "runtime_version": "2.9.1", "file": "mnasnet.pt"}
@@ -405,7 +426,7 @@ def test_a_baseline_timed_in_another_target_has_no_speedup(tmp_path):
 
 
 def test_a_torchscript_model_is_labeled_code(tmp_path):
-    from pareto.synthetic import write_rows_experiment
+    from synthetic import write_rows_experiment
 
     root = write_rows_experiment(
         str(tmp_path / "exp"), [{"test_acc": 0.8, "latency_ms": 1.0, "alpha": 1.0}], runtime="torchscript"
@@ -420,7 +441,7 @@ def test_a_torchscript_model_is_labeled_code(tmp_path):
 
 
 def test_the_target_comes_from_the_lut_file_when_no_trial_names_one(tmp_path):
-    from pareto.synthetic import write_rows_experiment
+    from synthetic import write_rows_experiment
 
     root = write_rows_experiment(str(tmp_path / "exp"), [{"test_acc": 0.8, "latency_ms": 1.0, "alpha": 1.0}])
     for name in ("sweep.json", "trial_00000/child/metrics.json"):

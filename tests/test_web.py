@@ -12,9 +12,9 @@ import pytest
 
 pytest.importorskip("fastapi")
 from fastapi.testclient import TestClient  # noqa: E402
+from synthetic import write_synthetic_experiment  # noqa: E402
 
 from lut import load_lut  # noqa: E402
-from pareto.synthetic import write_synthetic_experiment  # noqa: E402
 from sweep.knobs import start_costs  # noqa: E402
 from sweep.web.__main__ import is_loopback  # noqa: E402
 from sweep.web.app import LOOPBACK_HOSTS, create_app  # noqa: E402

@@ -148,7 +148,7 @@ def test_search_from_the_browser_to_arch_json(server, browser, tmp_path):
 
 
 def test_a_sweep_page_shows_a_picked_trials_search(server, browser, tmp_path):
-    from pareto.synthetic import write_synthetic_experiment
+    from synthetic import write_synthetic_experiment
 
     storage = tmp_path / "experiments"
     write_synthetic_experiment(str(storage / "swept"), trials=3)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from hwnas.errors import UserError
 from hwnas.records import result_rows
 from pareto.deploy import int8_drop_points, target_key, target_label
 from sweep.web.files import downloads
@@ -179,7 +180,7 @@ def _last_row(trial: Path) -> dict:
     """The trial's newest result row; none while Ray Tune is still writing a line."""
     try:
         rows = result_rows(trial)
-    except (OSError, ValueError):
+    except (OSError, UserError):  # unreadable or damaged, e.g. a line Ray Tune is still writing
         return {}
     return rows[-1] if rows else {}
 

@@ -1,4 +1,4 @@
-"""The records of pareto's synthetic experiments (:mod:`.synthetic`), each shaped as its real
+"""The records of the synthetic experiments (:mod:`.experiments`), each shaped as its real
 writer writes it (``hwnas.records``; ``tests/test_contract.py`` checks both against the same
 types): sweep.json, search/arch.json, a LUT estimate, a measurement, child/metrics.json and
 result.json's rows. Made-up values come from the caller; the fixed ones are marked synthetic.
@@ -7,10 +7,11 @@ The deployment target is ExecuTorch fp32 unless the caller names another (``targ
 import json
 import os
 
+from hwnas.layout import BASELINES
+from hwnas.target import SUFFIXES  # the deployed file names per runtime (torch-free)
+
 __all__ = [
-    "FBNET_OPS",
     "LAYERS",
-    "SUFFIXES",
     "arch_record",
     "deploy_record",
     "done_row",
@@ -22,11 +23,8 @@ __all__ = [
     "write_result_rows",
 ]
 
-# The FBNet op names (kept here as data: pareto must not import hwnas).
-FBNET_OPS = ("k3_e1", "k3_e1_g2", "k3_e3", "k3_e6", "k5_e1", "k5_e1_g2", "k5_e3", "k5_e6", "skip")
 LAYERS = 22
-# hwnas.target's deployed file names per runtime, and a runtime version to record
-SUFFIXES = {"executorch": ".pte", "onnxruntime": ".onnx", "torchscript": ".pt", "pytorch": ".weights.pt"}
+# a runtime version to record per runtime
 _VERSIONS = {"executorch": "1.5.1", "onnxruntime": "1.23.2", "torchscript": "2.9.1", "pytorch": "2.9.1"}
 _SPACE = {"name": "fbnet-cifar", "width": 0.25, "num_classes": 10, "hash": "synthetic", "layers_hash": "synthetic"}
 
@@ -89,7 +87,7 @@ def sweep_record(
         "device": "local",
         "knobs": None,
         "warmup": None,
-        "baselines": "baselines.json",
+        "baselines": BASELINES,
         "runs": [],
         "synthetic": True,
     }

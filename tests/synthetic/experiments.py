@@ -1,12 +1,12 @@
 """Writes a synthetic sweep experiment directory in the layout of ``docs/formats.md``.
 
-For tests, the scale bench and demos of the report only: the numbers are made up (seeded) and
+For tests, the scale bench and demos of the report only (``tests/synthetic``): the numbers are made up (seeded) and
 the files say so (``"synthetic": true`` in sweep.json). Finished, running and failed trials,
 two LUTs (one with modeled energy), a measured latency without an energy meter, every model
 deployed and timed in ExecuTorch fp32 (``runtime``, ``precision``: another target; int8 trials
 record the program's own test accuracy).
 ``write_rows_experiment`` writes finished trials with exactly the given values (hand-checked tests).
-The records' shapes are in :mod:`.synthetic_records`.
+The records' shapes are in :mod:`.records`.
 """
 
 import os
@@ -14,10 +14,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .synthetic_records import (
-    FBNET_OPS,
+from hwnas.layout import ARCH, BASELINES, CHILD, METRICS, PARAMS, RECORD, RESULT, SEARCH
+from hwnas.op_names import FBNET_OPS
+from hwnas.target import SUFFIXES
+
+from .records import (
     LAYERS,
-    SUFFIXES,
     arch_record,
     deploy_record,
     done_row,
@@ -151,24 +153,24 @@ def _write_finished(tdir: str, t: int, d: _Draw, meas, energy: bool, target: dic
     acc_int8 = d.acc - 0.002 * (1 + t % 5)  # int8 only: 0.2 to 1.0 points lost
     measured = measurement(meas, iqr, _HOST_DEVICE, target)
     metrics = metrics_record(d.acc, params, flops, d.ops, estimates, measured, target, acc_int8)
-    write_json(os.path.join(tdir, "child", "metrics.json"), metrics)
+    write_json(os.path.join(tdir, CHILD, METRICS), metrics)
     return done_row(f"{t:05d}", d.acc, d.lat_rpi, None, meas, 95.0 + t % 7, d.ops, _HOST_DEVICE)
 
 
 def _write_trial(tdir: str, t: int, status: str, rng, energy: bool, measured: bool, target: dict) -> None:
     d = _draw(rng, t, energy)
-    write_json(os.path.join(tdir, "params.json"), d.knobs)
+    write_json(os.path.join(tdir, PARAMS), d.knobs)
     rows = _search_rows(f"{t:05d}", d.lat_rpi)
     if status == "failed":
         with open(os.path.join(tdir, "error.txt"), "w", encoding="utf-8") as fh:
             fh.write(_ERROR_TXT)
     else:
         arch = arch_record(d.ops, d.lat_rpi, None, "none", _RPI_LUT, picked="argmax", arch_seed=t)
-        write_json(os.path.join(tdir, "search", "arch.json"), arch)
+        write_json(os.path.join(tdir, SEARCH, ARCH), arch)
     if status == "finished":
         meas = d.lat_host * float(rng.normal(1.05, 0.08)) if measured else None
         rows.append(_write_finished(tdir, t, d, meas, energy, target))
-    write_result_rows(os.path.join(tdir, "result.json"), rows)
+    write_result_rows(os.path.join(tdir, RESULT), rows)
 
 
 def write_synthetic_experiment(
@@ -193,9 +195,9 @@ def write_synthetic_experiment(
     target = deploy_record(runtime, precision)
     os.makedirs(root, exist_ok=True)
     sweep = sweep_record(trials, [_RPI_LUT, _HOST_LUT], energy=energy, target=target)
-    write_json(os.path.join(root, "sweep.json"), sweep)
+    write_json(os.path.join(root, RECORD), sweep)
     if baselines:
-        write_json(os.path.join(root, "baselines.json"), _baselines(target))
+        write_json(os.path.join(root, BASELINES), _baselines(target))
     for t in range(trials):
         status = "failed" if t < failed else "running" if t < failed + running else "finished"
         _write_trial(os.path.join(root, f"trial_{t:05d}"), t, status, rng, energy, measured, target)
@@ -223,9 +225,9 @@ def write_rows_experiment(
     """
     target = deploy_record(runtime, precision)
     os.makedirs(root, exist_ok=True)
-    write_json(os.path.join(root, "sweep.json"), sweep_record(len(rows), [lut], strategy, budget, target=target))
+    write_json(os.path.join(root, RECORD), sweep_record(len(rows), [lut], strategy, budget, target=target))
     if baselines is not None:
-        write_json(os.path.join(root, "baselines.json"), baselines)
+        write_json(os.path.join(root, BASELINES), baselines)
     for t, row in enumerate(rows):
         _write_row_trial(os.path.join(root, f"trial_{t:05d}"), t, row, lut, target)
     return root
@@ -234,12 +236,12 @@ def write_rows_experiment(
 def _write_row_trial(tdir: str, t: int, row: dict, lut: str, target: dict) -> None:
     ops = list(row.get("ops") or [FBNET_OPS[t % len(FBNET_OPS)]] * LAYERS)
     knobs = {k: row[k] for k in ("alpha", "beta", "gamma", "delta") if row.get(k) is not None}
-    write_json(os.path.join(tdir, "params.json"), knobs or {"ops": ops, "arch_index": t})
+    write_json(os.path.join(tdir, PARAMS), knobs or {"ops": ops, "arch_index": t})
     energy = row.get("energy_mj")
     source = "model:horowitz45nm" if energy is not None else "none"
     picked = dict(picked="argmax", arch_seed=t) if knobs else dict(picked="random", arch_index=t, seed=0)
     arch = arch_record(ops, row["latency_ms"], energy, source, lut, **picked)
-    write_json(os.path.join(tdir, "search", "arch.json"), arch)
+    write_json(os.path.join(tdir, SEARCH, ARCH), arch)
     measured = row.get("measured_latency_ms")
     device = None if measured is None else _HOST_DEVICE
     iqr = None if measured is None else 0.01
@@ -255,6 +257,6 @@ def _write_row_trial(tdir: str, t: int, row: dict, lut: str, target: dict) -> No
         target,
         row.get("test_acc_int8"),
     )
-    write_json(os.path.join(tdir, "child", "metrics.json"), metrics)
+    write_json(os.path.join(tdir, CHILD, METRICS), metrics)
     done = done_row(f"{t:05d}", row["test_acc"], row["latency_ms"], energy, measured, 1.0, ops, device)
-    write_result_rows(os.path.join(tdir, "result.json"), [done])
+    write_result_rows(os.path.join(tdir, RESULT), [done])
