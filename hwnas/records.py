@@ -16,6 +16,8 @@ import typing
 from pathlib import Path
 from typing import Literal, NotRequired, TypedDict
 
+from hwnas.domains import Dominant
+
 __all__ = [
     "ArchRecord",
     "DataRecord",
@@ -198,7 +200,7 @@ class SweepRecord(TypedDict):
     config: dict
     trials: int
     strategy: Literal["dnas", "random"]
-    mode: Literal["latency", "energy", "any"]
+    mode: Dominant  # sweep.dominant (the record kept its older key)
     objective: str
     metrics: list[str]
     directions: list[str]  # per metric: max | min
