@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from hwnas.data import dataset_classes
-from hwnas.space import PRESETS, SearchSpace, downsampling, get_space
+from hwnas.domains import Dominant, KnobScale, Objective, Precision, Runtime, Scheduler, Strategy
+from hwnas.space import SearchSpace, get_space
 from hwnas.target import DeployTarget
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "SearchConfig",
     "SpaceConfig",
     "SweepConfig",
+    "renamed_state",
 ]
 
 
@@ -37,12 +39,6 @@ class SpaceConfig:
     num_classes: int | None = None  # None: the dataset's
     input_size: int | None = None  # height = width of the input images; None: the preset's (32 or 224)
     channels: Literal[1, 3] | None = None  # 1 gray, 3 RGB; None: the preset's (3)
-
-    @property
-    def min_input_size(self) -> int:
-        """The preset's downsampling (stem x stage strides): a smaller input has no pixels left to stride over."""
-        p = PRESETS[self.preset]
-        return downsampling(p["stem_stride"], p["stages"])
 
 
 @dataclass
@@ -127,8 +123,8 @@ class DeployConfig:
     measured in this runtime and precision. torchscript is deprecated (old setups only);
     pytorch (eager) is what the published tables (builtin:*) measured."""
 
-    runtime: Literal["executorch", "onnxruntime", "torchscript", "pytorch"] = "executorch"  # hwnas.target.RUNTIMES
-    precision: Literal["fp32", "int8"] = "fp32"
+    runtime: Runtime = "executorch"
+    precision: Precision = "fp32"
     calibration_batches: int = 8  # int8: training batches the post-training quantization is calibrated on
 
     def target(self) -> DeployTarget:
@@ -175,11 +171,9 @@ class BudgetConfig:
 @dataclass
 class SweepConfig:
     trials: int = 30
-    mode: Literal["latency", "energy", "any"] = "any"
-    objective: Literal["multi", "accuracy", "latency", "energy"] = "multi"
-    strategy: Literal["dnas", "random"] = (
-        "dnas"  # dnas: a supernet search per trial | random: uniformly drawn architectures
-    )
+    dominant: Dominant = "any"  # which cost term leads every trial's knobs (formerly sweep.mode)
+    objective: Objective = "multi"
+    strategy: Strategy = "dnas"  # dnas: a supernet search per trial | random: uniformly drawn architectures
     concurrency: int = 2
     cpus_per_trial: float = 1.0
     gpus_per_trial: float = 0.0  # trials run on the node sweep.run runs on; a cluster's devices only measure
@@ -188,16 +182,25 @@ class SweepConfig:
     beta: tuple[float, float] = (0.3, 1.5)
     gamma: tuple[float, float] = (0.01, 2.0)
     delta: tuple[float, float] = (0.3, 1.5)
-    dominance: tuple[float, float] = (0.05, 0.95)  # vENER/vLAT in latency mode (inverse in energy)
+    dominance: tuple[float, float] = (0.05, 0.95)  # the sampled vENER/vLAT when latency-dominant (inverse: energy)
     # relative: sample cost_share = (vLAT + vENER) / CE0 and derive alpha, gamma from the
     # LUT's start costs (sweep.knobs docs in sweep/knobs.py); absolute: alpha, gamma in their ranges
-    knobs: Literal["relative", "absolute"] = "relative"
+    knobs: KnobScale = "relative"
     cost_share: tuple[float, float] = (0.01, 1.0)
-    scheduler: Literal["none", "asha"] = "none"
+    scheduler: Scheduler = "none"
     share_warmup: bool = True
     reuse_children: bool = True
     seed: int = 0
     budget: BudgetConfig = field(default_factory=BudgetConfig)
+
+    def __setstate__(self, state: dict) -> None:
+        # pickled before sweep.mode became sweep.dominant: inside a resumed sweep's searcher state
+        self.__dict__.update(renamed_state(state, "mode", "dominant"))
+
+
+def renamed_state(state: dict, old: str, new: str) -> dict:
+    """A pickled object's ``state`` (its ``__dict__``) with the attribute ``old`` named ``new``."""
+    return {(new if k == old else k): v for k, v in state.items()}
 
 
 @dataclass
