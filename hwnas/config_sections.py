@@ -10,7 +10,19 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from hwnas.data import dataset_classes
-from hwnas.domains import Dominant, KnobScale, Objective, Precision, Runtime, Scheduler, Strategy
+from hwnas.domains import (
+    Dominant,
+    EnergyKind,
+    Execution,
+    KnobScale,
+    LossForm,
+    Meter,
+    Objective,
+    Precision,
+    Runtime,
+    Scheduler,
+    Strategy,
+)
 from hwnas.space import SearchSpace, get_space
 from hwnas.target import DeployTarget
 
@@ -70,12 +82,12 @@ class LutConfig:
     energy: bool = True  # False: search ignores energy even if the LUT has it
     # which energy the loss, estimates and budgets use: dynamic (total - idle power x time, as the HANNA
     # report measured it) or total (everything the device drew); a LUT without that kind is refused at load
-    energy_kind: Literal["dynamic", "total"] = "dynamic"
+    energy_kind: EnergyKind = "dynamic"
 
 
 @dataclass
 class LossConfig:
-    form: Literal["hanna", "fbnet"] = "hanna"  # hanna: CE + a*LAT^b + g*ENER^d ; fbnet: CE * a * log(LAT)^b
+    form: LossForm = "hanna"  # hanna: CE + a*LAT^b + g*ENER^d ; fbnet: CE * a * log(LAT)^b
     alpha: float = 0.2
     beta: float = 0.6
     gamma: float = 0.0
@@ -86,7 +98,7 @@ class LossConfig:
 class SearchConfig:
     epochs: int = 90  # total, warm-up included
     warmup_epochs: int = 10  # weights only
-    execution: Literal["exact", "single_path", "naive"] = "exact"  # how the supernet runs: supernet.mixed.EXECUTIONS
+    execution: Execution = "exact"  # how the supernet runs (supernet.mixed)
     w_lr: float = 0.1
     w_momentum: float = 0.9
     w_weight_decay: float = 1e-4
@@ -134,7 +146,7 @@ class DeployConfig:
 @dataclass
 class MeasureConfig:
     device: str = "local"  # local | a Ray custom resource name, e.g. rpi4
-    meter: Literal["none", "rapl", "ina219", "pmic", "fnirsi", "um"] = "none"  # hwnas.meters
+    meter: Meter = "none"  # hwnas.meters
     # pmic/fnirsi/um: replay this recording of the device instead (checks; energy_source replay:<meter>)
     meter_replay: str | None = None
     meter_replay_speed: float = 1.0

@@ -18,9 +18,13 @@ __all__ = [
     "AT_LEAST_1",
     "CLASSES",
     "DOMINANT",
+    "ENERGY_KINDS",
+    "EXECUTIONS",
     "FRACTION",
     "INPUT_SIZE",
     "KNOBS",
+    "LOSS_FORMS",
+    "METERS",
     "NON_NEGATIVE",
     "OBJECTIVES",
     "POSITIVE",
@@ -31,9 +35,13 @@ __all__ = [
     "STRATEGIES",
     "WIDTH",
     "Dominant",
+    "EnergyKind",
+    "Execution",
     "Knob",
     "KnobRange",
     "KnobScale",
+    "LossForm",
+    "Meter",
     "Objective",
     "Precision",
     "Range",
@@ -58,6 +66,10 @@ KnobScale = Literal["relative", "absolute"]  # sweep.knobs: how knobs are sample
 Knob = Literal["alpha", "beta", "gamma", "delta"]  # the loss's knobs: CE + alpha*LAT^beta + gamma*ENER^delta
 Runtime = Literal["executorch", "onnxruntime", "torchscript", "pytorch"]  # deploy.runtime (hwnas.target)
 Precision = Literal["fp32", "int8"]  # deploy.precision
+Execution = Literal["exact", "single_path", "naive"]  # search.execution: how the supernet runs (supernet.mixed)
+LossForm = Literal["hanna", "fbnet"]  # loss.form: CE + a*LAT^b + g*ENER^d | CE * a * log(LAT)^b (supernet.loss)
+EnergyKind = Literal["dynamic", "total"]  # lut.energy_kind: total - idle power x time | all the device drew
+Meter = Literal["none", "rapl", "ina219", "pmic", "fnirsi", "um"]  # measure.meter (hwnas.meters)
 
 DOMINANT: tuple[str, ...] = typing.get_args(Dominant)
 OBJECTIVES: tuple[str, ...] = typing.get_args(Objective)
@@ -66,6 +78,10 @@ SCHEDULERS: tuple[str, ...] = typing.get_args(Scheduler)
 KNOBS: tuple[str, ...] = typing.get_args(Knob)
 RUNTIMES: tuple[str, ...] = typing.get_args(Runtime)
 PRECISIONS: tuple[str, ...] = typing.get_args(Precision)
+EXECUTIONS: tuple[str, ...] = typing.get_args(Execution)
+LOSS_FORMS: tuple[str, ...] = typing.get_args(LossForm)
+ENERGY_KINDS: tuple[str, ...] = typing.get_args(EnergyKind)
+METERS: tuple[str, ...] = typing.get_args(Meter)
 
 
 def _bounded_repr() -> reprlib.Repr:

@@ -15,13 +15,11 @@ from dataclasses import dataclass
 
 import torch
 
-from hwnas.domains import KNOBS
+from hwnas.domains import KNOBS, LOSS_FORMS
 from hwnas.errors import UserError
 from lut.cost import CostTensors
 
 __all__ = ["LOSS_FORMS", "CostTables", "SearchLoss", "expected_cost"]
-
-LOSS_FORMS = ("hanna", "fbnet")
 
 
 def expected_cost(masks: torch.Tensor, table: torch.Tensor, fixed: float) -> torch.Tensor:
