@@ -7,8 +7,9 @@ number written ``1e-3`` (YAML 1.1 reads that as a string) is taken as the number
 allowed values themselves (each ``Literal`` and ``Range``) are defined in ``hwnas.domains``.
 
 Nothing else re-checks a loaded config: stages trust it. Code handed the same settings
-another way (a CLI's flags, a file) checks them with the same rules: ``check_fields``, or the
-``SHARED`` function (``hwnas.space.check_space_args``, ``hwnas.target.DeployTarget``).
+another way (a CLI's flags, a file) checks them with the same rules: a ``SHARED`` function
+(``hwnas.space.check_space_args``, ``hwnas.target.DeployTarget``) or a table of
+``hwnas.domains`` (``TIMING_RULES``: ``childnet.measure``).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from hwnas.domains import (
     NON_NEGATIVE,
     POSITIVE,
     SEED,
+    TIMING_RULES,
     WIDTH,
     KnobRange,
     Range,
@@ -50,7 +52,7 @@ from hwnas.domains import short_repr as _short
 from hwnas.errors import UserError
 from hwnas.space import check_space_args
 
-__all__ = ["KNOB_RANGES", "RELATIONS", "RULES", "SHARED", "Range", "check_config", "check_fields"]
+__all__ = ["KNOB_RANGES", "RELATIONS", "RULES", "SHARED", "Range", "check_config"]
 
 
 KNOB_RANGES = ("alpha", "beta", "gamma", "delta", "dominance", "cost_share")  # sweep's sampled (low, high)
@@ -106,15 +108,7 @@ RULES: dict[type, dict[str, Range | KnobRange]] = {
         "top_k": Range(1, 10),
         "seed": SEED,
     },
-    MeasureConfig: {
-        "threads": AT_LEAST_1,
-        "warmup": NON_NEGATIVE,
-        "repeats": AT_LEAST_1,
-        "rounds": AT_LEAST_1,
-        "batch_size": AT_LEAST_1,
-        "max_rel_iqr": POSITIVE,
-        "tries": AT_LEAST_1,
-    },
+    MeasureConfig: TIMING_RULES,
     BudgetConfig: {"max_latency_ms": POSITIVE, "max_energy_mj": POSITIVE},
     BaselinesConfig: {"mobilenet_v2": WIDTH, "resnet18": WIDTH, "mnasnet": WIDTH},
     SweepConfig: {
@@ -238,13 +232,6 @@ def _check_rules(cls, obj, where: str) -> None:
         check_value(f"{where}.{key}" if where else key, getattr(obj, key), rule)
     if cls in SHARED:
         SHARED[cls](obj, where)
-
-
-def check_fields(cls, values: dict, where: str) -> None:
-    """The range rules of section ``cls`` on ``values`` (some of its fields, by name), for
-    code handed the same settings outside a config (a CLI's flags): one-line ``UserError``."""
-    for key, value in values.items():
-        check_value(f"{where}.{key}", value, RULES[cls][key])
 
 
 def _check_relations(cls, obj, where: str) -> None:

@@ -1,8 +1,10 @@
 """The allowed values of a setting, each defined once: an enumeration is a ``Literal`` (what
 a config field is annotated with, ``hwnas.config_sections``) and its tuple derived from it
 (what a CLI's ``choices``, a record check or a loop uses); a number's interval is a
-``Range``. ``hwnas.config_rules`` says which field takes which; code elsewhere imports the
-name from here instead of spelling the values again. Torch-free (pareto reads it).
+``Range``. ``hwnas.config_rules`` says which config field takes which; code elsewhere
+imports the name from here instead of spelling the values again, and checks a value it
+got another way (a flag, a file) with ``check_value``, so its bounds are the config's.
+Torch-free and config-free: pareto and the device-side ``childnet.measure`` import it.
 """
 
 from __future__ import annotations
@@ -48,7 +50,9 @@ __all__ = [
     "Runtime",
     "Scheduler",
     "Strategy",
+    "TIMING_RULES",
     "check_value",
+    "check_values",
     "short_repr",
 ]
 
@@ -152,9 +156,26 @@ SEED = Range(0, 2**63 - 1)
 WIDTH = Range(0, 16, low_open=True)
 CLASSES = Range(2, 100_000)
 INPUT_SIZE = Range(1, 4096)
+# The whole-model timing protocol's settings: measure.* in a config (hwnas.config_rules), the
+# flags of childnet.measure (which imports no config code: it runs on the device)
+TIMING_RULES = {
+    "threads": AT_LEAST_1,
+    "warmup": NON_NEGATIVE,
+    "repeats": AT_LEAST_1,
+    "rounds": AT_LEAST_1,
+    "batch_size": AT_LEAST_1,
+    "max_rel_iqr": POSITIVE,
+    "tries": AT_LEAST_1,
+}
 
 
 def check_value(name: str, value, rule) -> None:
     """One-line ``UserError`` naming ``name`` when ``value`` (None: always allowed) breaks ``rule``."""
     if value is not None and not rule.allows(value):
         raise UserError(rule.message(name, value))
+
+
+def check_values(values: dict, rules: dict, where: str) -> None:
+    """``check_value`` of each ``values[key]`` with ``rules[key]``, named ``<where>.<key>``."""
+    for key, value in values.items():
+        check_value(f"{where}.{key}", value, rules[key])
