@@ -28,6 +28,7 @@ from pathlib import Path
 
 import torch
 
+from hwnas.domains import CLASSES, WIDTH
 from hwnas.errors import UserError
 from hwnas.io import atomic_save, atomic_write
 
@@ -53,8 +54,6 @@ _SAVE_MEMBER = re.compile(
     r"\.data/serialization_id|data/\d+)"
 )
 MAX_INPUT_ELEMENTS = 3 * 1024 * 1024  # one input image at most this large (C*H*W)
-MAX_WIDTH = 16.0
-MAX_CLASSES = 100_000
 
 
 def export_model(model: torch.nn.Module, path, meta: dict) -> Path:
@@ -176,13 +175,13 @@ def model_data_meta(meta, path) -> dict:
 
 
 def _width(width, path, field: str) -> None:
-    if isinstance(width, bool) or not isinstance(width, (int, float)) or not 0 < width <= MAX_WIDTH:
-        _refuse(path, f"{field}: expected a number in (0, {MAX_WIDTH:g}], got {str(width)[:30]}")
+    if isinstance(width, bool) or not isinstance(width, (int, float)) or not WIDTH.allows(width):
+        _refuse(path, f"{field}: expected a number {WIDTH}, got {str(width)[:30]}")
 
 
 def _classes(value, path, field: str) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or not 2 <= value <= MAX_CLASSES:
-        _refuse(path, f"{field}: expected an integer in [2, {MAX_CLASSES}], got {str(value)[:30]}")
+    if isinstance(value, bool) or not isinstance(value, int) or not CLASSES.allows(value):
+        _refuse(path, f"{field}: expected an integer {CLASSES}, got {str(value)[:30]}")
 
 
 def _rebuild(meta: dict, path) -> torch.nn.Module:

@@ -24,8 +24,8 @@ the session first measures the device's idle power (``idle_w``), then each model
 ``energy_mj`` (total, as read) and ``energy_dynamic_mj`` (total - ``idle_w`` x time).
 
 Runs on any machine with torch and the ``hwnas`` package (a Raspberry Pi): it imports
-only torch, ``hwnas.speed``/``timing``/``meters``/``device``/``space``/``network`` and
-``childnet.export`` (torchvision only to rebuild a baseline).
+only torch, ``hwnas.speed``/``timing``/``meters``/``device``/``space``/``network``/``domains``
+and ``childnet.export`` (torchvision only to rebuild a baseline).
 
 CLI: ``python -m childnet.measure --model model.pte [--model FILE ...] [--runtime R --precision P]
 [--lut FILE] [--meter none|rapl|ina219|pmic|fnirsi|um [--meter-replay FILE]]
@@ -42,6 +42,7 @@ import torch
 
 from childnet.export import load_model_data
 from hwnas.device import describe, loadavg_1min
+from hwnas.domains import TIMING_RULES, check_values
 from hwnas.errors import UserError, cli_main
 from hwnas.meters import get_meter
 from hwnas.meters.cli import add_meter_flags, meter_kwargs
@@ -121,11 +122,9 @@ def measure_files(
     group so a caller can record progress. ``meter_replay``: the meter replays this
     recording of its device (``hwnas.meters.replay``; ``energy_source`` ``replay:<meter>``)."""
     target = target or DeployTarget()
-    if batch_size < 1 or threads < 1 or repeats < 1 or rounds < 1 or warmup < 0 or tries < 1:
-        raise UserError(
-            f"measure: need batch_size, threads, repeats, rounds, tries >= 1 and warmup >= 0, got "
-            f"{batch_size}, {threads}, {repeats}, {rounds}, {tries}, {warmup}"
-        )
+    # the config's rules for measure.* (a CLI's flags arrive here unchecked)
+    given = dict(threads=threads, warmup=warmup, repeats=repeats, rounds=rounds, batch_size=batch_size, tries=tries)
+    check_values(dict(given, max_rel_iqr=max_rel_iqr), TIMING_RULES, "measure")
     if target.lowered and batch_size != 1:
         raise UserError(f"measure: {target.runtime} programs take batch size 1, got {batch_size}")
     require_runtime(target.runtime)

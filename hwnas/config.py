@@ -19,8 +19,9 @@ from pathlib import Path
 
 import yaml
 
-from hwnas.config_rules import _from_dict, _short, check_config
+from hwnas.config_rules import _from_dict, check_config
 from hwnas.config_sections import ExperimentConfig
+from hwnas.domains import short_repr as _short
 from hwnas.errors import UserError
 from hwnas.io import atomic_write_text
 
@@ -46,13 +47,22 @@ def _sourced(source: str, build):
         raise UserError(f"{source}: {err}") from None
 
 
-# Keys renamed after configs and recorded runs were written with the old name: old -> new
-# (``section.key``). The old name still loads, with one deprecation line on stderr.
-RENAMED = {"search.mode": "search.execution"}
+# Keys renamed after configs and recorded runs (sweep.json, checkpoints) were written with
+# the old name: old -> new (``section.key``). The old name still loads, with one
+# deprecation line on stderr; both names at once is an error. ``mode`` meant two things
+# (how the supernet runs; which cost term leads the knobs) and is Ray's word too.
+RENAMED = {"search.mode": "search.execution", "sweep.mode": "sweep.dominant"}
+
+
+_TOLD: set[tuple[str, str]] = set()  # (where, old key) already named on stderr by this process
 
 
 def _deprecated(where: str, old: str) -> None:
-    print(f"{where}: {old} is deprecated, read as {RENAMED[old]}; use {RENAMED[old]}", file=sys.stderr)
+    """One deprecation line per file (or override) and old key, however often a command reads
+    it (``sweep.final`` reads an old experiment's sweep.json twice)."""
+    if (where, old) not in _TOLD:
+        _TOLD.add((where, old))
+        print(f"{where}: {old} is deprecated, read as {RENAMED[old]}; use {RENAMED[old]}", file=sys.stderr)
 
 
 def rename_old_keys(data, source: str | None = None):

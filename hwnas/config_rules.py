@@ -1,8 +1,15 @@
 """The rules a config value must meet, checked once, at load: types (an enumeration is a
-``Literal``), then the range rules in ``RULES`` (batch sizes >= 1, learning rates >= 0, ...)
-and the rules between fields in ``RELATIONS``. Every failure is one ``UserError`` line
-naming ``section.key``, the value and what is allowed. A number written ``1e-3`` (YAML 1.1
-reads that as a string) is taken as the number.
+``Literal``), then the range rules in ``RULES`` (batch sizes >= 1, learning rates >= 0, knob
+ranges positive, ...), the checks ``SHARED`` with code that reads the same values from files
+(a search space, a deployment target) and the rules between fields in ``RELATIONS``. Every
+failure is one ``UserError`` line naming ``section.key``, the value and what is allowed. A
+number written ``1e-3`` (YAML 1.1 reads that as a string) is taken as the number. The
+allowed values themselves (each ``Literal`` and ``Range``) are defined in ``hwnas.domains``.
+
+Nothing else re-checks a loaded config: stages trust it. Code handed the same settings
+another way (a CLI's flags, a file) checks them with the same rules: a ``SHARED`` function
+(``hwnas.space.check_space_args``, ``hwnas.target.DeployTarget``) or a table of
+``hwnas.domains`` (``TIMING_RULES``: ``childnet.measure``).
 """
 
 from __future__ import annotations
@@ -10,10 +17,8 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
-import reprlib
 import types
 import typing
-from dataclasses import dataclass
 from typing import Literal
 
 from hwnas.config_sections import (
@@ -31,41 +36,29 @@ from hwnas.config_sections import (
     SweepConfig,
 )
 from hwnas.data import NUM_CLASSES, OWN_DATASETS
+from hwnas.domains import (
+    AT_LEAST_1,
+    FRACTION,
+    NON_NEGATIVE,
+    POSITIVE,
+    SEED,
+    TIMING_RULES,
+    WIDTH,
+    KnobRange,
+    Range,
+    check_value,
+)
+from hwnas.domains import short_repr as _short
 from hwnas.errors import UserError
+from hwnas.space import check_space_args
 
-__all__ = ["RELATIONS", "RULES", "Range", "check_config"]
-
-
-@dataclass(frozen=True)
-class Range:
-    """A number's allowed interval: ``low``/``high`` (None: unbounded), open or closed."""
-
-    low: float | None = None
-    high: float | None = None
-    low_open: bool = False  # value > low (else >=)
-    high_open: bool = False  # value < high (else <=)
-
-    def allows(self, v) -> bool:
-        if self.low is not None and (v <= self.low if self.low_open else v < self.low):
-            return False
-        return self.high is None or (v < self.high if self.high_open else v <= self.high)
-
-    def __str__(self) -> str:
-        if self.high is None:
-            return f"{'>' if self.low_open else '>='} {self.low:g}"
-        return f"in {'(' if self.low_open else '['}{self.low:g}, {self.high:g}{')' if self.high_open else ']'}"
+__all__ = ["KNOB_RANGES", "RELATIONS", "RULES", "SHARED", "Range", "check_config"]
 
 
-AT_LEAST_1 = Range(1)
-NON_NEGATIVE = Range(0)
-POSITIVE = Range(0, low_open=True)
-FRACTION = Range(0, 1, high_open=True)  # [0, 1)
-SEED = Range(0, 2**63 - 1)
-WIDTH = Range(0, 16, low_open=True)
+KNOB_RANGES = ("alpha", "beta", "gamma", "delta", "dominance", "cost_share")  # sweep's sampled (low, high)
 
 # Range rules per section (None values of optional fields are always allowed).
-RULES: dict[type, dict[str, Range]] = {
-    SpaceConfig: {"width": WIDTH, "num_classes": Range(2, 100_000), "input_size": Range(1, 4096)},
+RULES: dict[type, dict[str, Range | KnobRange]] = {
     DataConfig: {
         "train_size": AT_LEAST_1,
         "test_size": AT_LEAST_1,
@@ -115,15 +108,7 @@ RULES: dict[type, dict[str, Range]] = {
         "top_k": Range(1, 10),
         "seed": SEED,
     },
-    MeasureConfig: {
-        "threads": AT_LEAST_1,
-        "warmup": NON_NEGATIVE,
-        "repeats": AT_LEAST_1,
-        "rounds": AT_LEAST_1,
-        "batch_size": AT_LEAST_1,
-        "max_rel_iqr": POSITIVE,
-        "tries": AT_LEAST_1,
-    },
+    MeasureConfig: TIMING_RULES,
     BudgetConfig: {"max_latency_ms": POSITIVE, "max_energy_mj": POSITIVE},
     BaselinesConfig: {"mobilenet_v2": WIDTH, "resnet18": WIDTH, "mnasnet": WIDTH},
     SweepConfig: {
@@ -133,6 +118,7 @@ RULES: dict[type, dict[str, Range]] = {
         "gpus_per_trial": NON_NEGATIVE,
         "measure_timeout_s": POSITIVE,
         "seed": SEED,
+        **dict.fromkeys(KNOB_RANGES, KnobRange()),
     },
 }
 # Rules between fields of one section: (holds, message with the section's fields).
@@ -146,23 +132,10 @@ RELATIONS: dict[type, list[tuple]] = {
             "space.num_classes={0.space.num_classes} but {0.data.dataset} has more classes",
         )
     ],
-    SpaceConfig: [
-        (
-            lambda s: s.input_size is None or s.input_size >= s.min_input_size,
-            "input_size={0.input_size} is too small for preset {0.preset}, whose stem and stages downsample "
-            "{0.min_input_size}x; expected >= {0.min_input_size}",
-        )
-    ],
     DataConfig: [
         (
             lambda d: d.dataset not in OWN_DATASETS or d.root,
             "root is required for dataset {0.dataset} (the image folder or the .npz file)",
-        )
-    ],
-    DeployConfig: [
-        (
-            lambda d: d.precision == "fp32" or d.runtime in ("executorch", "onnxruntime"),
-            "precision={0.precision} needs runtime executorch or onnxruntime, got runtime={0.runtime} (fp32 only)",
         )
     ],
     SearchConfig: [
@@ -171,6 +144,19 @@ RELATIONS: dict[type, list[tuple]] = {
             "need warmup_epochs <= epochs, got warmup_epochs={0.warmup_epochs}, epochs={0.epochs}",
         )
     ],
+    SweepConfig: [
+        (  # sampled as the minor term's share of the major one (sweep.knobs)
+            lambda s: s.dominant == "any" or s.dominance[1] < 1,
+            "dominance = [{0.dominance[0]}, {0.dominance[1]}]: the minor/major term ratio must be < 1 "
+            "for {0.dominant}-dominant knobs",
+        )
+    ],
+}
+# Sections whose values are also read from files and flags, not only from configs: one
+# function holds their rules and is called here and by the code that reads those files.
+SHARED: dict[type, typing.Callable] = {
+    SpaceConfig: lambda s, where: check_space_args(s.preset, s.width, s.num_classes, s.input_size, where),
+    DeployConfig: lambda d, where: d.target(),  # hwnas.target.DeployTarget (LUTs and measurements name one)
 }
 
 
@@ -240,37 +226,12 @@ def _coerce(value, tp, where: str):
     raise TypeError(f"unsupported config type {tp} at {where}")
 
 
-def _bounded_repr() -> reprlib.Repr:
-    """A ``repr`` that looks at a bounded part of a value: a few levels, a few items per
-    list or mapping, the start of a long string or number (``reprlib`` marks the cuts)."""
-    r = reprlib.Repr()
-    r.maxlevel, r.maxlist, r.maxtuple, r.maxdict, r.maxset = 4, 8, 8, 8, 8
-    r.maxstring, r.maxlong, r.maxother = 80, 80, 80
-    return r
-
-
-_REPR = _bounded_repr()
-
-
-def _short(value) -> str:
-    """``repr`` cut to one short line; a huge list or nested mapping is never formatted whole."""
-    text = " ".join(_REPR.repr(value).split())
-    return text if len(text) <= 80 else text[:77] + "..."
-
-
-def _check_rules(cls, obj, where: str, keys=None) -> None:
-    """The range rules of ``cls`` on ``obj``'s fields (``keys``: only those)."""
+def _check_rules(cls, obj, where: str) -> None:
+    """The range rules of ``cls`` on ``obj``'s fields, then its ``SHARED`` check."""
     for key, rule in RULES.get(cls, {}).items():
-        if keys is not None and key not in keys:
-            continue
-        value = getattr(obj, key)
-        if value is not None and not rule.allows(value):
-            kind = "an integer" if isinstance(value, int) else "a number"
-            raise UserError(
-                f"{where}.{key}: expected {kind} {rule}, got {_short(value)}"
-                if where
-                else f"{key}: expected {kind} {rule}, got {_short(value)}"
-            )
+        check_value(f"{where}.{key}" if where else key, getattr(obj, key), rule)
+    if cls in SHARED:
+        SHARED[cls](obj, where)
 
 
 def _check_relations(cls, obj, where: str) -> None:

@@ -10,7 +10,20 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from hwnas.data import dataset_classes
-from hwnas.space import PRESETS, SearchSpace, downsampling, get_space
+from hwnas.domains import (
+    Dominant,
+    EnergyKind,
+    Execution,
+    KnobScale,
+    LossForm,
+    Meter,
+    Objective,
+    Precision,
+    Runtime,
+    Scheduler,
+    Strategy,
+)
+from hwnas.space import SearchSpace, get_space
 from hwnas.target import DeployTarget
 
 __all__ = [
@@ -27,6 +40,7 @@ __all__ = [
     "SearchConfig",
     "SpaceConfig",
     "SweepConfig",
+    "renamed_state",
 ]
 
 
@@ -37,12 +51,6 @@ class SpaceConfig:
     num_classes: int | None = None  # None: the dataset's
     input_size: int | None = None  # height = width of the input images; None: the preset's (32 or 224)
     channels: Literal[1, 3] | None = None  # 1 gray, 3 RGB; None: the preset's (3)
-
-    @property
-    def min_input_size(self) -> int:
-        """The preset's downsampling (stem x stage strides): a smaller input has no pixels left to stride over."""
-        p = PRESETS[self.preset]
-        return downsampling(p["stem_stride"], p["stages"])
 
 
 @dataclass
@@ -74,12 +82,12 @@ class LutConfig:
     energy: bool = True  # False: search ignores energy even if the LUT has it
     # which energy the loss, estimates and budgets use: dynamic (total - idle power x time, as the HANNA
     # report measured it) or total (everything the device drew); a LUT without that kind is refused at load
-    energy_kind: Literal["dynamic", "total"] = "dynamic"
+    energy_kind: EnergyKind = "dynamic"
 
 
 @dataclass
 class LossConfig:
-    form: Literal["hanna", "fbnet"] = "hanna"  # hanna: CE + a*LAT^b + g*ENER^d ; fbnet: CE * a * log(LAT)^b
+    form: LossForm = "hanna"  # hanna: CE + a*LAT^b + g*ENER^d ; fbnet: CE * a * log(LAT)^b
     alpha: float = 0.2
     beta: float = 0.6
     gamma: float = 0.0
@@ -90,7 +98,7 @@ class LossConfig:
 class SearchConfig:
     epochs: int = 90  # total, warm-up included
     warmup_epochs: int = 10  # weights only
-    execution: Literal["exact", "single_path", "naive"] = "exact"  # how the supernet runs: supernet.mixed.EXECUTIONS
+    execution: Execution = "exact"  # how the supernet runs (supernet.mixed)
     w_lr: float = 0.1
     w_momentum: float = 0.9
     w_weight_decay: float = 1e-4
@@ -127,8 +135,8 @@ class DeployConfig:
     measured in this runtime and precision. torchscript is deprecated (old setups only);
     pytorch (eager) is what the published tables (builtin:*) measured."""
 
-    runtime: Literal["executorch", "onnxruntime", "torchscript", "pytorch"] = "executorch"  # hwnas.target.RUNTIMES
-    precision: Literal["fp32", "int8"] = "fp32"
+    runtime: Runtime = "executorch"
+    precision: Precision = "fp32"
     calibration_batches: int = 8  # int8: training batches the post-training quantization is calibrated on
 
     def target(self) -> DeployTarget:
@@ -138,7 +146,7 @@ class DeployConfig:
 @dataclass
 class MeasureConfig:
     device: str = "local"  # local | a Ray custom resource name, e.g. rpi4
-    meter: Literal["none", "rapl", "ina219", "pmic", "fnirsi", "um"] = "none"  # hwnas.meters
+    meter: Meter = "none"  # hwnas.meters
     # pmic/fnirsi/um: replay this recording of the device instead (checks; energy_source replay:<meter>)
     meter_replay: str | None = None
     meter_replay_speed: float = 1.0
@@ -175,11 +183,9 @@ class BudgetConfig:
 @dataclass
 class SweepConfig:
     trials: int = 30
-    mode: Literal["latency", "energy", "any"] = "any"
-    objective: Literal["multi", "accuracy", "latency", "energy"] = "multi"
-    strategy: Literal["dnas", "random"] = (
-        "dnas"  # dnas: a supernet search per trial | random: uniformly drawn architectures
-    )
+    dominant: Dominant = "any"  # which cost term leads every trial's knobs (formerly sweep.mode)
+    objective: Objective = "multi"
+    strategy: Strategy = "dnas"  # dnas: a supernet search per trial | random: uniformly drawn architectures
     concurrency: int = 2
     cpus_per_trial: float = 1.0
     gpus_per_trial: float = 0.0  # trials run on the node sweep.run runs on; a cluster's devices only measure
@@ -188,16 +194,25 @@ class SweepConfig:
     beta: tuple[float, float] = (0.3, 1.5)
     gamma: tuple[float, float] = (0.01, 2.0)
     delta: tuple[float, float] = (0.3, 1.5)
-    dominance: tuple[float, float] = (0.05, 0.95)  # vENER/vLAT in latency mode (inverse in energy)
+    dominance: tuple[float, float] = (0.05, 0.95)  # the sampled vENER/vLAT when latency-dominant (inverse: energy)
     # relative: sample cost_share = (vLAT + vENER) / CE0 and derive alpha, gamma from the
     # LUT's start costs (sweep.knobs docs in sweep/knobs.py); absolute: alpha, gamma in their ranges
-    knobs: Literal["relative", "absolute"] = "relative"
+    knobs: KnobScale = "relative"
     cost_share: tuple[float, float] = (0.01, 1.0)
-    scheduler: Literal["none", "asha"] = "none"
+    scheduler: Scheduler = "none"
     share_warmup: bool = True
     reuse_children: bool = True
     seed: int = 0
     budget: BudgetConfig = field(default_factory=BudgetConfig)
+
+    def __setstate__(self, state: dict) -> None:
+        # pickled before sweep.mode became sweep.dominant: inside a resumed sweep's searcher state
+        self.__dict__.update(renamed_state(state, "mode", "dominant"))
+
+
+def renamed_state(state: dict, old: str, new: str) -> dict:
+    """A pickled object's ``state`` (its ``__dict__``) with the attribute ``old`` named ``new``."""
+    return {(new if k == old else k): v for k, v in state.items()}
 
 
 @dataclass

@@ -17,6 +17,7 @@ import typing
 from pathlib import Path
 from typing import Literal, NotRequired, TypedDict
 
+from hwnas.domains import Dominant, Precision, Runtime, Strategy
 from hwnas.errors import UserError
 from hwnas.layout import RESULT
 
@@ -79,8 +80,8 @@ class DeployRecord(TypedDict):
     """``metrics.json`` ``deploy`` (and a measurement's): the file the user deploys and its
     target (``hwnas.target``); the test-split checks of the written program."""
 
-    runtime: Literal["executorch", "onnxruntime", "torchscript", "pytorch"]
-    precision: Literal["fp32", "int8"]
+    runtime: Runtime
+    precision: Precision
     runtime_version: str | None
     file: NotRequired[str]  # in the childnet folder: model.pte, model.onnx, model.pt, model.weights.pt
     deploy_agreement: NotRequired[float]  # share of test images whose top-1 equals the PyTorch model's
@@ -201,8 +202,8 @@ class SweepRecord(TypedDict):
 
     config: dict
     trials: int
-    strategy: Literal["dnas", "random"]
-    mode: Literal["latency", "energy", "any"]
+    strategy: Strategy
+    mode: Dominant  # sweep.dominant (the record kept its older key)
     objective: str
     metrics: list[str]
     directions: list[str]  # per metric: max | min

@@ -13,6 +13,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 
+from hwnas.domains import CLASSES, INPUT_SIZE, WIDTH, check_value
 from hwnas.errors import UserError
 from hwnas.op_names import FBNET_OPS
 from hwnas.ops import parse_op
@@ -23,6 +24,7 @@ __all__ = [
     "PRESETS",
     "SearchSpace",
     "Stage",
+    "check_space_args",
     "downsampling",
     "get_space",
     "space_from_definition",
@@ -201,6 +203,25 @@ PRESETS: dict[str, dict] = {
 }
 
 
+def check_space_args(
+    name: str, width: float, num_classes: int | None = None, input_size: int | None = None, where: str = "space"
+) -> None:
+    """The rules a space's arguments meet, wherever they come from: a config's ``space``
+    section (``hwnas.config_rules``), a CLI's flags, a model or LUT file (``get_space``).
+    One-line ``UserError`` naming ``<where>.<argument>``; None: the preset's."""
+    if name not in PRESETS:
+        raise UserError(f"unknown search space {name!r}; expected one of {', '.join(PRESETS)}")
+    check_value(f"{where}.width", width, WIDTH)
+    check_value(f"{where}.num_classes", num_classes, CLASSES)
+    check_value(f"{where}.input_size", input_size, INPUT_SIZE)
+    factor = downsampling(PRESETS[name]["stem_stride"], PRESETS[name]["stages"])
+    if input_size is not None and input_size < factor:  # no pixels left to stride over
+        raise UserError(
+            f"{where}.input_size={input_size} is too small for preset {name}, whose stem and stages downsample "
+            f"{factor}x; expected >= {factor}"
+        )
+
+
 def get_space(
     name: str,
     width: float = 1.0,
@@ -209,13 +230,9 @@ def get_space(
     channels: int | None = None,
 ) -> SearchSpace:
     """A preset scaled by ``width`` (channels rounded to multiples of 8), with the input
-    ``channels x input_size x input_size`` (None: the preset's)."""
-    if name not in PRESETS:
-        raise UserError(f"unknown search space {name!r}; expected one of {', '.join(PRESETS)}")
-    if not width > 0:
-        raise UserError(f"space width must be > 0, got {width}")
-    if num_classes is not None and num_classes < 2:
-        raise UserError(f"num_classes must be >= 2, got {num_classes}")
+    ``channels x input_size x input_size`` (None: the preset's). The arguments may come
+    from a file or a flag: ``check_space_args`` checks them."""
+    check_space_args(name, width, num_classes, input_size)
     p = dict(PRESETS[name])
     scale = (lambda c: c) if width == 1.0 else (lambda c: make_divisible(c * width))
     p["stem_channels"] = scale(p["stem_channels"])
@@ -225,11 +242,6 @@ def get_space(
         p["num_classes"] = num_classes
     c, h, _ = p["input_shape"]
     size = h if input_size is None else input_size
-    if size < downsampling(p["stem_stride"], p["stages"]):
-        raise UserError(
-            f"input size {size} is too small for {name}, whose stem and stages downsample "
-            f"{downsampling(p['stem_stride'], p['stages'])}x; expected >= {downsampling(p['stem_stride'], p['stages'])}"
-        )
     p["input_shape"] = (c if channels is None else channels, size, size)
     return SearchSpace(name=name, width=width, **p)
 

@@ -22,9 +22,11 @@ import importlib.metadata
 import logging
 from dataclasses import dataclass
 
+from hwnas.domains import PRECISIONS, RUNTIMES
 from hwnas.errors import UserError
 
 __all__ = [
+    "LOWERED",
     "PRECISIONS",
     "RUNTIMES",
     "SUFFIXES",
@@ -34,8 +36,7 @@ __all__ = [
     "runtime_version",
 ]
 
-RUNTIMES = ("executorch", "onnxruntime", "torchscript", "pytorch")
-PRECISIONS = ("fp32", "int8")
+LOWERED = ("executorch", "onnxruntime")  # runtimes that run a lowered program (int8 too); the others run fp32 modules
 SUFFIXES = {"executorch": ".pte", "onnxruntime": ".onnx", "torchscript": ".pt", "pytorch": ".weights.pt"}
 # the module a runtime needs on the device, and the package that brings it
 _MODULES = {"executorch": ("executorch.runtime", "executorch"), "onnxruntime": ("onnxruntime", "onnxruntime")}
@@ -47,7 +48,9 @@ _DISTRIBUTIONS = {"executorch": "executorch", "onnxruntime": "onnxruntime", "tor
 
 @dataclass(frozen=True)
 class DeployTarget:
-    """A runtime and a precision; checked when built (one line naming what is allowed)."""
+    """A runtime and a precision; checked when built (one line naming what is allowed), the
+    one check of a target whether it comes from a config (``hwnas.config_rules.SHARED``),
+    a flag or a record."""
 
     runtime: str = "executorch"
     precision: str = "fp32"
@@ -59,8 +62,11 @@ class DeployTarget:
             raise UserError(
                 f"deploy.precision: expected one of {', '.join(PRECISIONS)}, got {str(self.precision)[:40]!r}"
             )
-        if self.runtime in ("torchscript", "pytorch") and self.precision != "fp32":
-            raise UserError(f"deploy.precision: {self.runtime} runs fp32 only; use executorch or onnxruntime for int8")
+        if self.precision != "fp32" and self.runtime not in LOWERED:
+            raise UserError(
+                f"deploy: precision={self.precision} needs runtime {' or '.join(LOWERED)}, got runtime={self.runtime} "
+                "(fp32 only)"
+            )
 
     @property
     def key(self) -> str:
@@ -75,7 +81,7 @@ class DeployTarget:
     @property
     def lowered(self) -> bool:
         """Whether the network runs as a lowered program (not PyTorch modules built here)."""
-        return self.runtime in ("executorch", "onnxruntime")
+        return self.runtime in LOWERED
 
     def record(self) -> dict:
         """What a LUT, a measurement and a report store about the target."""

@@ -5,13 +5,13 @@ format is documented in ``lut/README.md``; reading a file is ``lut.table``.
 
 from __future__ import annotations
 
+from hwnas.domains import ENERGY_KINDS
 from hwnas.space import LayerSpec, SearchSpace
 
 __all__ = ["ENERGY_FIELDS", "ENERGY_KINDS", "FORMAT", "FORMAT_VERSION", "header", "layer_record"]
 
 FORMAT = "hwnas-lut"
 FORMAT_VERSION = 2  # 2: energy of two kinds (energy_kinds, energy_mj total, energy_dynamic_mj); 1 is still read
-ENERGY_KINDS = ("dynamic", "total")
 # Version 2 spells the two kinds apart: total = what the meter read, dynamic = total - idle power x time.
 ENERGY_FIELDS = {"total": "energy_mj", "dynamic": "energy_dynamic_mj"}
 

@@ -3,6 +3,8 @@ ones, the per-LUT ones and the LUT the trials searched with."""
 
 import pandas as pd
 
+from hwnas.domains import KNOBS
+
 __all__ = ["BASE_COLUMNS", "KNOBS", "lut_columns", "numeric_columns", "search_lut", "short_lut_name"]
 
 # Columns of the trials table that do not depend on which LUTs the sweep used.
@@ -42,7 +44,6 @@ BASE_COLUMNS = [
     "problems",
     "trial_dir",
 ]
-KNOBS = ("alpha", "beta", "gamma", "delta")
 # The base columns that hold numbers (the rest are text or flags).
 _NUMERIC = (
     *KNOBS,

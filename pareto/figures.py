@@ -7,6 +7,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from hwnas.domains import KNOBS
+
 from .columns import lut_columns, short_lut_name
 
 __all__ = [
@@ -151,7 +153,7 @@ def lut_vs_measured_chart(finished: pd.DataFrame, luts: dict, target: str | None
     return fig
 
 
-def knob_panels(finished: pd.DataFrame, rows: list, knobs=("alpha", "beta", "gamma", "delta"), title: str = ""):
+def knob_panels(finished: pd.DataFrame, rows: list, knobs=KNOBS, title: str = ""):
     """The HANNA report's Figs. 8-10 as small multiples: one panel per (result, knob), the knob on x.
 
     ``rows``: ``[(column, label)]`` of the results to show (test accuracy, LUT latency, LUT

@@ -9,9 +9,9 @@ near -1 means a larger alpha (latency weight of the loss) reliably gave a faster
 import numpy as np
 import pandas as pd
 
-__all__ = ["KNOBS", "knob_effects", "spearman"]
+from hwnas.domains import KNOBS
 
-KNOBS = ("alpha", "beta", "gamma", "delta")
+__all__ = ["KNOBS", "knob_effects", "spearman"]
 
 
 def spearman(x, y) -> tuple[float | None, int]:

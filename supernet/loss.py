@@ -15,12 +15,11 @@ from dataclasses import dataclass
 
 import torch
 
+from hwnas.domains import KNOBS, LOSS_FORMS
 from hwnas.errors import UserError
 from lut.cost import CostTensors
 
 __all__ = ["LOSS_FORMS", "CostTables", "SearchLoss", "expected_cost"]
-
-LOSS_FORMS = ("hanna", "fbnet")
 
 
 def expected_cost(masks: torch.Tensor, table: torch.Tensor, fixed: float) -> torch.Tensor:
@@ -45,7 +44,7 @@ class SearchLoss:
     ) -> SearchLoss:
         if loss_cfg.form not in LOSS_FORMS:
             raise UserError(f"loss.form: unknown form {loss_cfg.form!r}; expected one of {', '.join(LOSS_FORMS)}")
-        for knob in ("alpha", "beta", "gamma", "delta"):
+        for knob in KNOBS:
             value = getattr(loss_cfg, knob)
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
                 raise UserError(f"loss.{knob} must be a finite number >= 0, got {value!r}")

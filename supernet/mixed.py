@@ -18,12 +18,11 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from hwnas.domains import EXECUTIONS  # config: search.execution
 from hwnas.ops import FBNetBlock, Skip, build_op, channel_shuffle
 from hwnas.space import LayerSpec
 
 __all__ = ["EXECUTIONS", "MixedOp"]
-
-EXECUTIONS = ("exact", "naive", "single_path")  # config: search.execution
 
 
 class MixedOp(nn.Module):

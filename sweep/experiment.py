@@ -2,7 +2,7 @@
 
 ``sweep.json`` holds the resolved config (so ``--resume`` continues exactly the same
 sweep and refuses a different one), the trial budget (``--resume --trials N`` raises
-it; ``sweep.searcher.BudgetedSearch`` reads it), the objectives, how knobs are
+it; ``sweep.searcher.TrialLimitSearch`` reads it), the objectives, how knobs are
 parametrized, the LUT the trials use and the shared warm-up. Files are written
 atomically: a reader never sees half of one.
 """
@@ -239,7 +239,7 @@ def _new_record(cfg: ExperimentConfig, experiment: Path, lut: SweepLut, metrics,
         "config": config_to_dict(cfg),
         "trials": cfg.sweep.trials,
         "strategy": cfg.sweep.strategy,
-        "mode": cfg.sweep.mode,
+        "mode": cfg.sweep.dominant,  # the record's key predates sweep.dominant; readers use it
         "objective": cfg.sweep.objective,
         "metrics": metrics,
         "directions": directions,

@@ -7,21 +7,22 @@ plus, per layer, the mean over ops). A knob set is *latency-dominant* when
 ``vLAT > vENER`` and *energy-dominant* otherwise.
 
 ``KnobSampler`` is Optuna's define-by-run function, parametrized so that every proposal is
-feasible for the sweep's mode instead of rejecting infeasible ones. Two scales
-(``sweep.knobs``):
+feasible for the sweep's ``sweep.dominant`` (latency, energy or any; formerly ``sweep.mode``)
+instead of rejecting infeasible ones. The knob ranges are checked with the config
+(``hwnas.config_rules``). Two scales (``sweep.knobs``):
 
 - ``relative`` (default): Optuna samples the cost terms' share of the loss at the
   start, ``cost_share = (vLAT + vENER) / CE0`` (log scale, ``sweep.cost_share``, default
   0.01-1), where CE0 is the shared warm-up's last training cross-entropy; how that
-  share splits between the terms (latency/energy mode: the minor/major ratio
+  share splits between the terms (latency/energy-dominant: the minor/major ratio
   ``dominance``; any: ``lat_share`` in 0.05-0.95); ``beta`` and ``delta``. ``alpha`` and
   ``gamma`` are derived. Why: with the absolute ranges below on the default sweep
   (LAT0 ~1-4 ms, alpha up to 2) the cost term outweighed CE (0.3-0.6 after warm-up)
   for most proposals and a third of the trials became the all-skip network; a share
   of the loss means the same on every LUT, device and dataset.
 - ``absolute``: ``alpha, beta, gamma, delta`` in their configured ranges, as the HANNA
-  report sets them; in latency mode ``gamma`` is derived from the sampled ratio
-  ``dominance = vENER/vLAT`` (energy mode: the mirror image, ``alpha`` derived); the
+  report sets them; latency-dominant: ``gamma`` is derived from the sampled ratio
+  ``dominance = vENER/vLAT`` (energy-dominant: the mirror image, ``alpha`` derived); the
   derived knob is not bound by its range.
 """
 
@@ -30,21 +31,18 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from hwnas.config_sections import SweepConfig
+from hwnas.config_sections import SweepConfig, renamed_state
+from hwnas.domains import KNOBS
 from hwnas.errors import UserError
 from lut.cost import CostTensors
 
 __all__ = [
-    "DOMINANCE_MODES",
     "KnobSampler",
     "StartCosts",
-    "check_mode_fits_lut",
-    "check_ranges",
+    "check_dominant_fits_lut",
     "dominance_of",
     "start_costs",
 ]
-
-DOMINANCE_MODES = ("latency", "energy", "any")  # sweep.mode: which cost term dominates the knobs
 
 
 @dataclass(frozen=True)
@@ -75,40 +73,16 @@ def dominance_of(knobs: dict, start: StartCosts) -> dict:
     return {"v_lat": v_lat, "v_ener": v_ener, "dominant": dominant, "dominance": minor / major if major > 0 else 0.0}
 
 
-_RANGES = ("alpha", "beta", "gamma", "delta", "dominance", "cost_share")
-KNOB_SCALES = ("relative", "absolute")
-
-
-def check_ranges(sweep: SweepConfig, mode: str, source: str = "config") -> None:
-    """One-line ``UserError`` for an unknown mode or a knob range that cannot be sampled."""
-    if mode not in DOMINANCE_MODES:
-        raise UserError(f"sweep mode {mode!r}: expected one of {', '.join(DOMINANCE_MODES)}")
-    if sweep.knobs not in KNOB_SCALES:
-        raise UserError(f"{source}: sweep.knobs {sweep.knobs!r}: expected one of {', '.join(KNOB_SCALES)}")
-    for name in _RANGES:
-        low, high = getattr(sweep, name)
-        if low < 0 or high < 0:
-            raise UserError(f"{source}: sweep.{name} = [{low}, {high}]: knob ranges must not be negative")
-        if not 0 < low <= high:
-            raise UserError(f"{source}: sweep.{name} = [{low}, {high}]: expected 0 < low <= high")
-    low, high = sweep.dominance
-    if mode != "any" and high >= 1:
-        raise UserError(
-            f"{source}: sweep.dominance = [{low}, {high}]: the minor/major term ratio must be < 1 "
-            f"for {mode}-dominant knobs"
-        )
-
-
-def check_mode_fits_lut(mode: str, start: StartCosts) -> None:
+def check_dominant_fits_lut(dominant: str, start: StartCosts) -> None:
     """Energy-dominant knobs need a LUT with energy (and ``lut.energy: true``)."""
-    if mode == "energy" and start.energy_mj is None:
+    if dominant == "energy" and start.energy_mj is None:
         raise UserError(
-            "sweep mode energy: the LUT has no energy data (or lut.energy is false); "
-            "use --mode latency or a LUT with energy"
+            "sweep.dominant energy: the LUT has no energy data (or lut.energy is false); "
+            "use --dominant latency or a LUT with energy"
         )
 
 
-LAT_SHARE = (0.05, 0.95)  # mode any, relative knobs: vLAT / (vLAT + vENER)
+LAT_SHARE = (0.05, 0.95)  # dominant any, relative knobs: vLAT / (vLAT + vENER)
 
 
 def _suggest(trial, name: str, bounds: tuple[float, float]) -> float:
@@ -126,9 +100,13 @@ class KnobSampler:
     name, vLAT, vENER, dominant, dominance) so each trial's params record them."""
 
     sweep: SweepConfig
-    mode: str
+    dominant: str  # sweep.dominant: latency, energy or any
     start: StartCosts
     delta_fixed: float = 0.6  # delta when the LUT has no energy (the term is off)
+
+    def __setstate__(self, state: dict) -> None:
+        # a searcher state pickled before the rename stores the field as "mode" (a resumed sweep)
+        self.__dict__.update(renamed_state(state, "mode", "dominant"))
 
     @property
     def derived(self) -> str | None:
@@ -137,7 +115,7 @@ class KnobSampler:
             return "alpha" if self.start.energy_mj is None else "alpha,gamma"
         if self.start.energy_mj is None:
             return None
-        return {"latency": "gamma", "energy": "alpha", "any": None}[self.mode]
+        return {"latency": "gamma", "energy": "alpha", "any": None}[self.dominant]
 
     def record(self) -> dict:
         """sweep.json's ``knobs``: the scale, the derived knobs, the parametrization, the start costs."""
@@ -163,7 +141,7 @@ class KnobSampler:
     def _relative(self, trial) -> dict:
         """Sample the cost terms' share of the loss at the start, ``cost_share =
         (vLAT + vENER) / CE0`` (log scale in ``sweep.cost_share``), how it splits between
-        the terms (the mode's dominance ratio; ``LAT_SHARE`` in mode any), ``beta`` and
+        the terms (the dominance ratio; ``LAT_SHARE`` when either may dominate), ``beta`` and
         ``delta``; derive ``alpha = vLAT / LAT0^beta`` and ``gamma = vENER / ENER0^delta``."""
         s, start = self.sweep, self.start
         share = _suggest(trial, "cost_share", s.cost_share) * start.ce
@@ -171,11 +149,11 @@ class KnobSampler:
         if start.energy_mj is None:
             return {"alpha": share / start.latency_ms**beta, "beta": beta, "gamma": 0.0, "delta": self.delta_fixed}
         delta = _suggest(trial, "delta", s.delta)
-        if self.mode == "any":
+        if self.dominant == "any":
             lat_share = trial.suggest_float("lat_share", *LAT_SHARE)
         else:
             ratio = _suggest(trial, "dominance", s.dominance)  # minor / major
-            lat_share = 1 / (1 + ratio) if self.mode == "latency" else ratio / (1 + ratio)
+            lat_share = 1 / (1 + ratio) if self.dominant == "latency" else ratio / (1 + ratio)
         return {
             "alpha": lat_share * share / start.latency_ms**beta,
             "beta": beta,
@@ -185,7 +163,7 @@ class KnobSampler:
 
     def _absolute(self, trial) -> dict:
         """The four knobs in their configured ranges (the HANNA report's own knobs);
-        in latency/energy mode the minor term's knob is derived from the sampled ratio."""
+        latency/energy-dominant: the minor term's knob is derived from the sampled ratio."""
         s, start = self.sweep, self.start
         if start.energy_mj is None:  # no energy: the energy term is off, latency dominates by definition
             knobs = {
@@ -194,18 +172,18 @@ class KnobSampler:
                 "gamma": 0.0,
                 "delta": self.delta_fixed,
             }
-        elif self.mode == "latency":
+        elif self.dominant == "latency":
             alpha, beta = _suggest(trial, "alpha", s.alpha), _suggest(trial, "beta", s.beta)
             delta, ratio = _suggest(trial, "delta", s.delta), _suggest(trial, "dominance", s.dominance)
             v_lat = alpha * start.latency_ms**beta
             knobs = {"alpha": alpha, "beta": beta, "gamma": ratio * v_lat / start.energy_mj**delta, "delta": delta}
-        elif self.mode == "energy":
+        elif self.dominant == "energy":
             gamma, delta = _suggest(trial, "gamma", s.gamma), _suggest(trial, "delta", s.delta)
             beta, ratio = _suggest(trial, "beta", s.beta), _suggest(trial, "dominance", s.dominance)
             v_ener = gamma * start.energy_mj**delta
             knobs = {"alpha": ratio * v_ener / start.latency_ms**beta, "beta": beta, "gamma": gamma, "delta": delta}
         else:
-            knobs = {k: _suggest(trial, k, getattr(s, k)) for k in ("alpha", "beta", "gamma", "delta")}
+            knobs = {k: _suggest(trial, k, getattr(s, k)) for k in KNOBS}
         return knobs
 
 

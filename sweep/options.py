@@ -11,18 +11,17 @@ repairs a resume may be asked for (``--rebuild-study``, ``--rebuild-tuner``, ``-
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from hwnas.config import ExperimentConfig, apply_overrides, check_config, config_from_dict, config_to_dict, load_config
+from hwnas.domains import DOMINANT, OBJECTIVES, SCHEDULERS, STRATEGIES
 from hwnas.errors import UserError
 from hwnas.target import add_target_flags
 from sweep.experiment import RECORD, config_diff, read_record
-from sweep.knobs import check_ranges
 
 __all__ = [
     "DEFAULT_CONFIG",
-    "SCHEDULERS",
-    "STRATEGIES",
     "build_parser",
     "check_static",
     "flag_overrides",
@@ -30,14 +29,10 @@ __all__ = [
 ]
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "configs" / "default.yaml"
-SCHEDULERS = ("none", "asha")
-# dnas: every trial searches (supernet + knobs from Optuna); random: every trial trains an
-# architecture drawn uniformly from the space, the baseline a search has to beat.
-STRATEGIES = ("dnas", "random")
 # flag -> the config value it overrides
 _FLAG_KEYS = (
     ("trials", "sweep.trials"),
-    ("mode", "sweep.mode"),
+    ("dominant", "sweep.dominant"),
     ("objective", "sweep.objective"),
     ("scheduler", "sweep.scheduler"),
     ("concurrency", "sweep.concurrency"),
@@ -53,10 +48,11 @@ def build_parser(description: str | None = None) -> argparse.ArgumentParser:
     """The flags of ``python -m sweep.run`` (``description``: its ``--help`` text)."""
     p = argparse.ArgumentParser(prog="python -m sweep.run", description=description)
     p.add_argument("--trials", type=int, help="number of trials (default: the config's sweep.trials)")
-    p.add_argument("--mode", choices=("latency", "energy", "any"), help="which cost term dominates the knobs")
+    p.add_argument("--dominant", choices=DOMINANT, help="which cost term dominates every trial's knobs")
+    p.add_argument("--mode", choices=DOMINANT, help=argparse.SUPPRESS)  # the old name of --dominant
     p.add_argument(
         "--objective",
-        choices=("multi", "accuracy", "latency", "energy"),
+        choices=OBJECTIVES,
         help="what Optuna optimizes (multi: accuracy, LUT latency, LUT energy)",
     )
     p.add_argument("--scheduler", choices=SCHEDULERS, help="asha: stop hopeless searches early")
@@ -118,8 +114,20 @@ def build_parser(description: str | None = None) -> argparse.ArgumentParser:
 _REPAIRS = ("rebuild_study", "rebuild_tuner", "remeasure")
 
 
+def _old_flags(args) -> None:
+    """``--mode`` (the old name of ``--dominant``) read as ``--dominant``, with one
+    deprecation line; both at once is a one-line error."""
+    if getattr(args, "mode", None) is None:
+        return
+    if args.dominant is not None:
+        raise UserError("both --mode and --dominant given; --mode is the old name of --dominant, keep --dominant")
+    print("--mode is deprecated, read as --dominant; use --dominant", file=sys.stderr)
+    args.dominant, args.mode = args.mode, None
+
+
 def flag_overrides(args) -> list[str]:
     """``--set`` values, then the flags given, as ``section.key=value`` overrides."""
+    _old_flags(args)
     out = list(args.set)
     for flag, key in _FLAG_KEYS:
         value = getattr(args, flag)
@@ -159,8 +167,7 @@ def _apply(data: dict, overrides: list[str]) -> ExperimentConfig:
 
 def check_static(cfg: ExperimentConfig) -> None:
     """Everything about the config that can be known before Ray starts and before a
-    file is written: every section's types and ranges (``hwnas.config.check_config``,
-    which loading already ran; again here for a config object code changed), and the
-    knob ranges. Energy availability is checked once the LUT is known."""
+    file is written: every section's types and ranges, the knob ranges among them
+    (``hwnas.config.check_config``, which loading already ran; again here for a config
+    object code changed). Energy availability is checked once the LUT is known."""
     check_config(cfg)
-    check_ranges(cfg.sweep, cfg.sweep.mode)

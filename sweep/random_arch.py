@@ -6,7 +6,7 @@ architectures through its own machinery: ``RandomArchSearcher`` is a ``tune.sear
 ``tune.choice(space.ops)`` sampler from a generator seeded by ``(sweep.seed, i)``, so
 the ``i``-th architecture of a sweep depends on the seed and ``i`` only: reproducible,
 and the same after ``--resume`` (the searcher's counter is saved with Ray Tune's
-searcher state). ``sweep.searcher.BudgetedSearch`` wraps it as it wraps Optuna, so
+searcher state). ``sweep.searcher.TrialLimitSearch`` wraps it as it wraps Optuna, so
 ``--resume --trials N`` extends a random sweep too.
 
 ``random_trial`` is the trainable: it writes ``search/arch.json`` (the ops, their LUT
@@ -29,7 +29,7 @@ from ray.tune.search import ConcurrencyLimiter, Searcher
 
 from hwnas.config import config_from_dict
 from sweep.experiment import write_json
-from sweep.searcher import BudgetedSearch
+from sweep.searcher import TrialLimitSearch
 from sweep.trial import TrialContext, run_trial
 
 __all__ = ["RandomArchSearcher", "draw_architecture", "make_random_search_alg", "random_arch_record", "random_trial"]
@@ -83,10 +83,10 @@ class RandomArchSearcher(Searcher):
             self.set_state(pickle.load(f))
 
 
-def make_random_search_alg(space, *, concurrency: int, seed: int) -> BudgetedSearch:
+def make_random_search_alg(space, *, concurrency: int, seed: int) -> TrialLimitSearch:
     """The random searcher behind the same concurrency limit and budget as Optuna's."""
     searcher = RandomArchSearcher(space.ops, space.num_layers, seed)
-    return BudgetedSearch(ConcurrencyLimiter(searcher, max_concurrent=concurrency))
+    return TrialLimitSearch(ConcurrencyLimiter(searcher, max_concurrent=concurrency))
 
 
 def random_arch_record(cfg, ops, index: int) -> dict:

@@ -20,10 +20,11 @@ sqlite:///<experiment>/optuna.db`` shows it and ``optuna.load_study`` reads it. 
 pickles the searcher with the study on every experiment checkpoint; the storage
 pickles as its URL, so a resumed sweep keeps writing to the same file.
 
-``BudgetedSearch`` is Ray's ``SearchGenerator`` whose trial budget can grow on resume:
-``Tuner.restore`` keeps the ``num_samples`` of the first run, so the budget is the
+``TrialLimitSearch`` is Ray's ``SearchGenerator`` whose number of trials can grow on resume:
+``Tuner.restore`` keeps the ``num_samples`` of the first run, so the limit is the
 ``trials`` recorded in the experiment's ``sweep.json``, which ``sweep.run --resume
---trials N`` updates before restoring.
+--trials N`` updates before restoring. ("Budget" means the latency/energy limits above;
+the class was ``BudgetedSearch``, a name pickled searcher states still use.)
 """
 
 from __future__ import annotations
@@ -37,13 +38,14 @@ from ray.tune.search import ConcurrencyLimiter
 from ray.tune.search.optuna import OptunaSearch
 from ray.tune.search.search_generator import SearchGenerator
 
+from hwnas.domains import OBJECTIVES
 from hwnas.errors import UserError
 
 __all__ = [
     "CONSTRAINTS_ATTR",
     "OBJECTIVES",
-    "BudgetedSearch",
     "SweepOptunaSearch",
+    "TrialLimitSearch",
     "budget_constraints",
     "constraint_values",
     "make_search_alg",
@@ -51,7 +53,6 @@ __all__ = [
     "study_storage",
 ]
 
-OBJECTIVES = ("multi", "accuracy", "latency", "energy")
 _METRIC = {"accuracy": ("test_acc", "max"), "latency": ("latency_ms", "min"), "energy": ("energy_mj", "min")}
 CONSTRAINTS_ATTR = "constraints"  # the Optuna trial's user attr holding its constraint values
 _LIMITS = (("max_latency_ms", "latency_ms"), ("max_energy_mj", "energy_mj"))  # budget key, final-row key
@@ -119,7 +120,7 @@ class SweepOptunaSearch(OptunaSearch):
             self._ot_trials[trial_id].set_user_attr(CONSTRAINTS_ATTR, values)
 
 
-def _read_budget(experiment_dir: str | Path) -> int | None:
+def _read_trial_limit(experiment_dir: str | Path) -> int | None:
     path = Path(experiment_dir) / "sweep.json"
     try:
         return int(json.loads(path.read_text())["trials"])
@@ -127,18 +128,21 @@ def _read_budget(experiment_dir: str | Path) -> int | None:
         return None
 
 
-class BudgetedSearch(SearchGenerator):
-    """``SearchGenerator`` whose budget is ``sweep.json``'s ``trials`` (see module docstring)."""
+class TrialLimitSearch(SearchGenerator):
+    """``SearchGenerator`` whose number of trials is ``sweep.json``'s ``trials`` (see module docstring)."""
 
     def add_configurations(self, experiments) -> None:
         super().add_configurations(experiments)
-        self._total_samples = _read_budget(self._experiment.path) or self._total_samples
+        self._total_samples = _read_trial_limit(self._experiment.path) or self._total_samples
 
     def set_state(self, state: dict) -> None:
-        super().set_state(state)  # the state of the interrupted run: counter, its budget
-        budget = _read_budget(self._experiment.path)
-        if budget is not None:
-            self._total_samples = budget
+        super().set_state(state)  # the state of the interrupted run: counter, its number of trials
+        limit = _read_trial_limit(self._experiment.path)
+        if limit is not None:
+            self._total_samples = limit
+
+
+BudgetedSearch = TrialLimitSearch  # its old name: Ray Tune states pickled before the rename (a resumed sweep) name it
 
 
 STUDY_FILE = "optuna.db"
@@ -171,7 +175,7 @@ def make_search_alg(
     seed: int,
     budget: dict | None = None,
     study: dict | None = None,
-) -> BudgetedSearch:
+) -> TrialLimitSearch:
     """Optuna (TPE; multi-objective when several metrics; constrained by ``budget`` when
     one is set) behind a concurrency limit. ``study``: ``study_storage(...)`` to keep the
     study in a file (None: in memory, inside Ray's searcher state only)."""
@@ -191,4 +195,4 @@ def make_search_alg(
         storage=storage,
         study_name=study["study_name"] if study else None,
     )
-    return BudgetedSearch(ConcurrencyLimiter(searcher, max_concurrent=concurrency))
+    return TrialLimitSearch(ConcurrencyLimiter(searcher, max_concurrent=concurrency))

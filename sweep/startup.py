@@ -1,7 +1,7 @@
 """What a sweep settles before its experiment folder is written: the LUT its trials use
 (given, the experiment's own copy, or profiled here or on the device), Ray joined, and
 the checks that need them: the device and the trials fit the cluster, the budget can be
-met and the sweep's mode fits the LUT.
+met and the sweep's ``sweep.dominant`` fits the LUT.
 
 ``connect_and_check`` returns a ``SweepLut``: the LUT with everything the sweep derives
 from it once (the path trials name it by, its sweep.json entry, whether the loss uses
@@ -19,7 +19,7 @@ from hwnas.ray_connect import connect, this_node
 from lut import Lut, experiment_lut, load_lut
 from sweep.budget import check_budget_reachable
 from sweep.experiment import RECORD, absolute_paths
-from sweep.knobs import StartCosts, check_mode_fits_lut, start_costs
+from sweep.knobs import StartCosts, check_dominant_fits_lut, start_costs
 
 __all__ = ["SweepLut", "connect_and_check", "prepare_lut"]
 
@@ -85,7 +85,7 @@ def _lut_of(cfg: ExperimentConfig, experiment: Path, record: dict | None):
 
 
 def connect_and_check(cfg: ExperimentConfig, experiment: Path, record: dict | None, address: str | None) -> SweepLut:
-    """The sweep's LUT, checked against the budget and the sweep's mode, and Ray
+    """The sweep's LUT, checked against the budget and ``sweep.dominant``, and Ray
     connected with the device and the trials checked to fit.
 
     This host's LUT is profiled before Ray starts: Ray's start-up keeps both cores busy
@@ -109,5 +109,5 @@ def connect_and_check(cfg: ExperimentConfig, experiment: Path, record: dict | No
         check_budget_reachable(cfg.sweep.budget, lut.cost_tensors(), lut.name)
     use_energy = cfg.lut.energy and lut.has_energy
     start = start_costs(lut.cost_tensors(), use_energy)
-    check_mode_fits_lut(cfg.sweep.mode, start)
+    check_dominant_fits_lut(cfg.sweep.dominant, start)
     return SweepLut(lut, lut_path, lut_entry, use_energy, start)

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from hwnas.domains import KNOBS
+
 __all__ = ["recommendation", "summarize"]
 
 
@@ -38,7 +40,7 @@ def summarize(results, metrics: list[str], directions: list[str]) -> dict:
         if rows:
             best = (max if direction == "max" else min)(rows, key=lambda r: r[metric])
             cfg = best.get("config", {})
-            knobs = ", ".join(f"{k}={cfg[k]:.3g}" for k in ("alpha", "beta", "gamma", "delta") if k in cfg)
+            knobs = ", ".join(f"{k}={cfg[k]:.3g}" for k in KNOBS if k in cfg)
             lines.append(f"  best {metric} ({direction}): {best[metric]:.4g}  [{best.get('trial_id')}; {knobs}]")
     return {"finished": len(done), "failed": len(failed), "unfinished": unfinished, "text": "\n".join(lines)}
 

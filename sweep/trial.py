@@ -34,6 +34,7 @@ from pathlib import Path
 from ray import tune
 
 from hwnas.config import ExperimentConfig, config_from_dict, save_config
+from hwnas.domains import KNOBS
 from hwnas.io import atomic_write_json, read_json
 from pareto.budget import judge
 from sweep.budget import budget_dict
@@ -41,9 +42,8 @@ from sweep.device import measure_on_device
 from sweep.measurements import PENDING
 from sweep.reuse import ChildRegistry, child_key
 
-__all__ = ["KNOB_NAMES", "TrialContext", "apply_knobs", "run_trial", "sweep_trial", "trial_dirname"]
+__all__ = ["TrialContext", "apply_knobs", "run_trial", "sweep_trial", "trial_dirname"]
 
-KNOB_NAMES = ("alpha", "beta", "gamma", "delta")
 STATE_FILE = "trial_state.json"
 _ALWAYS = ("test_acc", "latency_ms", "energy_mj", "measured_latency_ms", "measured_energy_mj", "val_acc")
 
@@ -86,8 +86,8 @@ def apply_knobs(base: dict, knobs: dict) -> ExperimentConfig:
     for all, every trial drew the same Gumbel noise and neighbouring knobs ended in the
     same architecture (30 trials, 12 architectures); independent searches explore."""
     data = json.loads(json.dumps(base))
-    data["loss"].update({k: float(knobs[k]) for k in KNOB_NAMES})
-    digest = hashlib.sha256(json.dumps([float(knobs[k]) for k in KNOB_NAMES]).encode()).hexdigest()
+    data["loss"].update({k: float(knobs[k]) for k in KNOBS})
+    digest = hashlib.sha256(json.dumps([float(knobs[k]) for k in KNOBS]).encode()).hexdigest()
     data["search"]["arch_seed"] = int(digest[:8], 16)
     return config_from_dict(data, source="trial config")
 

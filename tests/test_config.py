@@ -48,6 +48,29 @@ def test_the_old_key_search_mode_loads_as_search_execution_with_one_deprecation_
         load_config(both)
 
 
+def test_the_old_key_sweep_mode_loads_as_sweep_dominant_with_one_deprecation_line(tmp_path, capsys):
+    p = tmp_path / "x.yaml"
+    p.write_text("sweep:\n  mode: energy\n  dominance: [0.1, 0.5]\n")
+    cfg = load_config(p)
+    assert (cfg.sweep.dominant, cfg.sweep.dominance) == ("energy", (0.1, 0.5))
+    assert capsys.readouterr().err.strip().splitlines() == [
+        f"{p}: sweep.mode is deprecated, read as sweep.dominant; use sweep.dominant"
+    ]
+    # an old experiment's sweep.json holds the resolved config under the old key: it resumes
+    recorded = config_to_dict(ExperimentConfig())
+    recorded["sweep"] = {("mode" if k == "dominant" else k): v for k, v in recorded["sweep"].items()}
+    assert config_from_dict(recorded, source="sweep.json: config") == ExperimentConfig()
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+def test_sweep_mode_and_sweep_dominant_together_are_refused(tmp_path):
+    both = tmp_path / "both.yaml"
+    both.write_text("sweep:\n  mode: energy\n  dominant: latency\n")
+    with pytest.raises(UserError, match="both sweep.mode and sweep.dominant") as err:
+        load_config(both)
+    assert "\n" not in str(err.value) and str(both) in str(err.value)
+
+
 def test_resolved_config_round_trips(tmp_path):
     cfg = load_config(None, ["search.epochs=13", "data.root=/x"])
     save_config(cfg, tmp_path / "r.yaml")

@@ -101,7 +101,7 @@ def test_hanna_config_runs_energy_dominant_sweeps_against_the_table():
     from sweep.knobs import start_costs
 
     cfg = load_config(Path(__file__).resolve().parents[1] / "configs" / "hanna.yaml")
-    assert (cfg.space.preset, cfg.lut.path, cfg.lut.energy_kind, cfg.sweep.mode) == (
+    assert (cfg.space.preset, cfg.lut.path, cfg.lut.energy_kind, cfg.sweep.dominant) == (
         "hanna-cifar",
         "builtin:rpi3b-hanna",
         "dynamic",

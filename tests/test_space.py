@@ -78,5 +78,8 @@ def test_a_preset_at_the_users_input_size_and_channels():
     assert [x.in_hw for x in space.layers] == [2 * x.in_hw for x in default.layers]
     assert space.hash() != default.hash() and space.layers_hash() != default.layers_hash()
     assert get_space("fbnet-cpu", 1.0, 5, input_size=32, channels=3).hash() == default.hash()  # the preset's: same
-    with pytest.raises(UserError, match="input size 4 is too small for fbnet-cpu, whose stem and stages downsample 8x"):
+    # the config's rule (hwnas.config_rules calls the same check): one message from a config, a flag or a file
+    with pytest.raises(UserError, match="space.input_size=4 is too small for preset fbnet-cpu, whose .* downsample 8x"):
         get_space("fbnet-cpu", input_size=4)
+    with pytest.raises(UserError, match=r"space.width: expected a number in \(0, 16\], got 0"):
+        get_space("fbnet-cpu", 0.0)

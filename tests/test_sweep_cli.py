@@ -31,6 +31,14 @@ def test_negative_knob_range(tmp_path, capsys):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_old_and_new_name_of_the_dominant_term_together_are_refused(tmp_path, capsys):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("sweep: {mode: energy, dominant: latency}\n")
+    _fails(["--config", str(cfg), "--storage", str(tmp_path / "x")], capsys, "both sweep.mode and sweep.dominant")
+    _fails(["--mode", "energy", "--dominant", "any", "--storage", str(tmp_path / "x")], capsys, "both --mode and")
+    assert not (tmp_path / "x").exists()
+
+
 def test_resume_of_missing_experiment(tmp_path, capsys):
     _fails(["--resume", "--storage", str(tmp_path), "--name", "nope"], capsys, "no sweep experiment at")
 
@@ -41,11 +49,18 @@ def test_resume_with_a_different_config(tmp_path, capsys):
     write_json(exp / "sweep.json", {"config": config_to_dict(cfg), "trials": 30})
     (exp / "tuner.pkl").write_bytes(b"")
     _fails(
-        ["--resume", "--storage", str(tmp_path), "--name", "e", "--mode", "energy"],
+        ["--resume", "--storage", str(tmp_path), "--name", "e", "--dominant", "energy"],
         capsys,
-        "sweep.mode: 'any' -> 'energy'",
+        "sweep.dominant: 'any' -> 'energy'",
     )
     _fails(["--resume", "--storage", str(tmp_path), "--name", "e", "--trials", "10"], capsys, "fewer than the 30")
+    # --mode, the old name of --dominant, still works (one deprecation line before the error)
+    with pytest.raises(SystemExit):
+        main(["--resume", "--storage", str(tmp_path), "--name", "e", "--mode", "energy"])
+    assert capsys.readouterr().err.strip().splitlines() == [
+        "--mode is deprecated, read as --dominant; use --dominant",
+        "error: --resume: config differs from the experiment's (sweep.json): sweep.dominant: 'any' -> 'energy'",
+    ]
 
 
 def test_new_sweep_over_an_existing_experiment(tmp_path, capsys):
@@ -66,7 +81,7 @@ def test_device_resource_no_node_has():
     check_device("local", {})
 
 
-def test_config_diff_ignores_only_the_budget():
+def test_config_diff_ignores_only_the_number_of_trials():
     a = ExperimentConfig()
     b = ExperimentConfig()
     b.sweep.trials = 99

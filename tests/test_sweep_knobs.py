@@ -1,5 +1,5 @@
 """HANNA dominance: start costs under uniform theta, feasible-by-construction knob
-proposals for each mode, range checks, objectives."""
+proposals for each sweep.dominant, range checks (with the config's), objectives."""
 
 import math
 
@@ -7,10 +7,11 @@ import optuna
 import pytest
 import torch
 
+from hwnas.config import load_config
 from hwnas.config_sections import SweepConfig
 from hwnas.errors import UserError
 from lut.cost import CostTensors
-from sweep.knobs import KnobSampler, StartCosts, check_mode_fits_lut, check_ranges, dominance_of, start_costs
+from sweep.knobs import KnobSampler, StartCosts, check_dominant_fits_lut, dominance_of, start_costs
 from sweep.searcher import objectives
 
 
@@ -109,27 +110,32 @@ def test_no_energy_means_gamma_zero_and_latency_dominant():
         assert p["gamma"] == 0.0 and p["delta"] == 0.7 and p["dominant"] == "latency" and p["v_ener"] == 0.0
 
 
+def _ranges(*overrides):
+    """The config with ``overrides``: knob ranges are checked where every config rule is (hwnas.config_rules)."""
+    return load_config(None, list(overrides))
+
+
 def test_negative_range_is_one_line_error():
     with pytest.raises(UserError, match=r"sweep.alpha = \[-0.1, 1.0\].*must not be negative") as err:
-        check_ranges(SweepConfig(alpha=(-0.1, 1.0)), "latency")
+        _ranges("sweep.alpha=[-0.1, 1.0]", "sweep.dominant=latency")
     assert "\n" not in str(err.value)
     with pytest.raises(UserError, match="low <= high"):
-        check_ranges(SweepConfig(beta=(2.0, 1.0)), "any")
+        _ranges("sweep.beta=[2.0, 1.0]")
     with pytest.raises(UserError, match="must be < 1"):
-        check_ranges(SweepConfig(dominance=(0.5, 1.5)), "latency")
-    check_ranges(SweepConfig(dominance=(0.5, 1.5)), "any")
-    with pytest.raises(UserError, match="sweep mode"):
-        check_ranges(SweepConfig(), "fast")
+        _ranges("sweep.dominance=[0.5, 1.5]", "sweep.dominant=latency")
+    _ranges("sweep.dominance=[0.5, 1.5]", "sweep.dominant=any")
+    with pytest.raises(UserError, match=r"sweep.dominant 'fast': expected one of latency, energy, any"):
+        _ranges("sweep.dominant=fast")
     with pytest.raises(UserError, match=r"sweep.knobs 'big': expected one of relative, absolute"):
-        check_ranges(SweepConfig(knobs="big"), "any")
+        _ranges("sweep.knobs=big")
     with pytest.raises(UserError, match=r"sweep.cost_share = \[0.0, 1.0\]"):
-        check_ranges(SweepConfig(cost_share=(0.0, 1.0)), "any")
+        _ranges("sweep.cost_share=[0.0, 1.0]")
 
 
-def test_energy_mode_needs_energy():
+def test_energy_dominant_needs_energy():
     with pytest.raises(UserError, match="no energy"):
-        check_mode_fits_lut("energy", StartCosts(1.0, None))
-    check_mode_fits_lut("latency", StartCosts(1.0, None))
+        check_dominant_fits_lut("energy", StartCosts(1.0, None))
+    check_dominant_fits_lut("latency", StartCosts(1.0, None))
 
 
 def test_objectives():
@@ -153,3 +159,6 @@ def test_knob_sampler_survives_pickle():
     # a searcher state pickled before the rename names the class KnobSpace: a resumed sweep still loads it
     old = pickle.dumps(knob_sampler, protocol=0).replace(b"\nKnobSampler\n", b"\nKnobSpace\n")
     assert b"KnobSpace" in old and pickle.loads(old) == knob_sampler
+    # ... and, before sweep.mode became sweep.dominant, its fields (and its SweepConfig's) "mode"
+    older = old.replace(b"dominant", b"mode")
+    assert b"dominant" not in older and pickle.loads(older) == knob_sampler

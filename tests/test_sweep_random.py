@@ -16,7 +16,7 @@ from hwnas.space import get_space
 from sweep.options import check_static
 from sweep.random_arch import RandomArchSearcher, draw_architecture, make_random_search_alg
 from sweep.run import main
-from sweep.searcher import BudgetedSearch
+from sweep.searcher import TrialLimitSearch
 
 ROOT = Path(__file__).resolve().parents[1]
 SPACE = get_space("fbnet-cpu", 1.0, 10)
@@ -51,7 +51,7 @@ def test_searcher_counts_proposals_and_resumes_where_it_stopped(tmp_path):
 
 def test_search_alg_is_budgeted_and_limited():
     alg = make_random_search_alg(SPACE, concurrency=2, seed=0)
-    assert isinstance(alg, BudgetedSearch) and alg.searcher.max_concurrent == 2
+    assert isinstance(alg, TrialLimitSearch) and alg.searcher.max_concurrent == 2
     assert isinstance(alg.searcher.searcher, RandomArchSearcher)
 
 

@@ -1,5 +1,5 @@
 """Optuna inside Ray Tune: only final results reach the study; failed and early-stopped
-trials stay in it with their knobs; the trial budget comes from sweep.json."""
+trials stay in it with their knobs; the number of trials comes from sweep.json."""
 
 import json
 
@@ -10,7 +10,7 @@ from hwnas.config_sections import SweepConfig
 from hwnas.errors import UserError
 from sweep.experiment import write_json
 from sweep.knobs import KnobSampler, StartCosts
-from sweep.searcher import BudgetedSearch, SweepOptunaSearch, _read_budget, make_search_alg, study_storage
+from sweep.searcher import SweepOptunaSearch, TrialLimitSearch, _read_trial_limit, make_search_alg, study_storage
 
 METRICS, DIRECTIONS = ["test_acc", "latency_ms", "energy_mj"], ["max", "min", "min"]
 
@@ -39,17 +39,17 @@ def test_final_result_completes_failed_and_stopped_trials_keep_their_knobs():
     assert all({"cost_share", "beta", "delta", "dominance"} <= set(t.params) for t in trials.values())
 
 
-def test_budget_is_read_from_sweep_json(tmp_path):
-    assert _read_budget(tmp_path) is None
+def test_the_number_of_trials_is_read_from_sweep_json(tmp_path):
+    assert _read_trial_limit(tmp_path) is None
     write_json(tmp_path / "sweep.json", {"trials": 12})
-    assert _read_budget(tmp_path) == 12
+    assert _read_trial_limit(tmp_path) == 12
 
 
-def test_search_alg_is_a_budgeted_generator_with_a_concurrency_limit():
+def test_search_alg_is_a_trial_limited_generator_with_a_concurrency_limit():
     alg = make_search_alg(
         KnobSampler(SweepConfig(), "any", StartCosts(2.0, 1.0)), ["test_acc"], ["max"], concurrency=3, seed=1
     )
-    assert isinstance(alg, BudgetedSearch)
+    assert isinstance(alg, TrialLimitSearch)
     assert alg.searcher.max_concurrent == 3
     assert alg.searcher.searcher.metric == "test_acc"
 

@@ -8,13 +8,13 @@ sampling meters (pmic, fnirsi, um) can replay a recording of their device instea
 
 from __future__ import annotations
 
+from hwnas.domains import METERS
 from hwnas.errors import UserError
 from hwnas.meters.base import IDLE_SECONDS, MIN_SAMPLES, Meter, Reading
 from hwnas.meters.none import NoMeter
 
 __all__ = ["IDLE_SECONDS", "METERS", "MIN_SAMPLES", "REPLAYABLE", "Meter", "NoMeter", "Reading", "get_meter"]
 
-METERS = ("none", "rapl", "ina219", "pmic", "fnirsi", "um")
 REPLAYABLE = ("pmic", "fnirsi", "um")
 
 

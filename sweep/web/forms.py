@@ -128,7 +128,7 @@ def _sweep_flags(form: dict) -> list[str]:
     flags = [
         "--trials",
         _field(form, "trials"),
-        "--mode",
+        "--dominant",
         _field(form, "mode") or "any",
         "--config",
         str(_config_file(_field(form, "config") or "sweep-smoke.yaml")),
