@@ -6,6 +6,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from hwnas.layout import REPORT
+from pareto.errors import ParetoInputError
+from pareto.experiment import read_experiment
+from pareto.recommended import recommended_line, recommended_model
+
 __all__ = ["recommendation", "summarize"]
 
 
@@ -46,12 +51,8 @@ def summarize(results, metrics: list[str], directions: list[str]) -> dict:
 def recommendation(experiment: Path) -> str:
     """The recommended model in one line, read from the trials' files by the report's own
     reader and rule (``pareto.recommended``: one rule, the summary and the report agree)."""
-    from pareto.errors import ParetoInputError
-    from pareto.experiment import read_experiment
-    from pareto.recommended import recommended_line, recommended_model
-
     try:
-        exp = read_experiment(str(experiment), skip_dir=str(experiment / "report"))
+        exp = read_experiment(str(experiment), skip_dir=str(experiment / REPORT))
     except ParetoInputError as err:
         return f"recommended: none ({err})"
     return recommended_line(recommended_model(exp))
