@@ -39,7 +39,7 @@ from hwnas.records import result_rows
 from pareto.deploy import int8_drop_points, target_key, target_label
 from sweep.web.files import downloads
 from sweep.web.forms import NAME, RUNS
-from sweep.web.jobs import JOB, job_status, read_json_or_none
+from sweep.web.jobs import JOB, LOG, job_status, read_json_or_none
 
 __all__ = ["list_jobs", "run_view", "sweep_view", "trial_progress"]
 
@@ -49,12 +49,12 @@ _FILE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")  # a deployed file's nam
 # the files to download, as named on the pages: paths relative to a run's, trial's or sweep's folder
 _ARCH, _THETA, _PROGRESS = (f"{SEARCH}/{name}" for name in (ARCH, THETA, PROGRESS))
 _METRICS = f"{CHILD}/{METRICS}"
-RUN_FILES = (_ARCH, _THETA, _PROGRESS, _METRICS, "config.yaml", "job.log")  # and the childnet's files (_child_files)
+RUN_FILES = (_ARCH, _THETA, _PROGRESS, _METRICS, "config.yaml", LOG)  # and the childnet's files (_child_files)
 SWEEP_FILES = (
     *(f"{REPORT}/{name}" for name in (REPORT_HTML, REPORT_JSON, TRIALS_CSV, PARETO_CSV)),
     RECORD,
     STUDY,
-    "job.log",
+    LOG,
 )
 _TRIAL_KEYS = (
     "phase",
