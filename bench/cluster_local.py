@@ -42,6 +42,7 @@ import sys
 import time
 from pathlib import Path
 
+from hwnas.layout import BASELINES, METRICS, child_dir, report_dir
 from hwnas.records import result_rows
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -143,7 +144,7 @@ def sweep_alive(pid: int) -> bool:
 
 
 def measured(trial: Path) -> dict:
-    return json.loads((trial / "child" / "metrics.json").read_text()).get("measured") or {}
+    return json.loads((child_dir(trial) / METRICS).read_text()).get("measured") or {}
 
 
 def kill_and_resume() -> tuple[int, int, int, bool]:
@@ -169,7 +170,7 @@ def kill_and_resume() -> tuple[int, int, int, bool]:
     for t in done:
         m = measured(t)
         log(f"  {t.name}: measured on {m.get('node')} ({m.get('node_ip')}), {m.get('latency_ms')} ms")
-    baselines = json.loads((HEAD_PROJECT / "experiments" / "cluster" / "baselines.json").read_text())
+    baselines = json.loads((HEAD_PROJECT / "experiments" / "cluster" / BASELINES).read_text())
     log("  baselines measured on " + ", ".join(f"{b['name']}: {b.get('node')}" for b in baselines))
     resumed = len(ts) == 4 and len(done) == 4 and done_before < 4
     return len(ts), len(on_workers), len(done), resumed
@@ -177,7 +178,7 @@ def kill_and_resume() -> tuple[int, int, int, bool]:
 
 def report() -> None:
     ray_exec(".venv/bin/python -m pareto.report experiments/cluster --out experiments/cluster/report", 600)
-    if not any((HEAD_PROJECT / "experiments" / "cluster" / "report").glob("*.html")):
+    if not any(report_dir(HEAD_PROJECT / "experiments" / "cluster").glob("*.html")):
         raise Failed("pareto.report wrote no html")
 
 

@@ -20,13 +20,15 @@ import argparse
 import json
 from pathlib import Path
 
+from hwnas.layout import FINAL, METRICS, RECORD
+
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("experiment")
     experiment = Path(p.parse_args().experiment)
-    run = json.loads((experiment / "sweep.json").read_text())["runs"][-1]
-    finals = [json.loads(m.read_text()) for m in sorted(experiment.glob("final/*/metrics.json"))]
+    run = json.loads((experiment / RECORD).read_text())["runs"][-1]
+    finals = [json.loads(m.read_text()) for m in sorted(experiment.glob(f"{FINAL}/*/{METRICS}"))]
     if not finals:
         raise SystemExit(f"{experiment}: no final model (final/*/metrics.json); did the sweep finish?")
     best = max(finals, key=lambda m: m["final"].get("proxy_test_acc") or 0.0)

@@ -36,6 +36,8 @@ from pathlib import Path
 
 from sweep_cli import ROOT, run_sweep
 
+from hwnas.layout import BASELINES, RECORD, report_dir
+
 
 def median_random_latency(cfg, n: int) -> tuple[float, object]:
     """The median LUT latency (ms) of ``n`` seeded random architectures, and the LUT."""
@@ -97,8 +99,8 @@ def main() -> None:
     budget_arg = ["--max-latency-ms", f"{budget:.6f}"]
     code, wall = run_sweep(args.trials, args.config, args.storage, args.name, *budget_arg, *extra)
     experiment = Path(args.storage) / args.name
-    report = build_report(str(experiment), str(experiment / "report"))
-    run = json.loads((experiment / "sweep.json").read_text())["runs"][-1]
+    report = build_report(str(experiment), str(report_dir(experiment)))
+    run = json.loads((experiment / RECORD).read_text())["runs"][-1]
     for row in report["baselines"]:
         if row["kind"] == "baseline":
             print(
@@ -107,11 +109,8 @@ def main() -> None:
                 f"({row['energy_source']})"
             )
     seconds = (
-        {
-            r["name"]: round(r.get("train_seconds") or 0.0, 1)
-            for r in json.loads((experiment / "baselines.json").read_text())
-        }
-        if (experiment / "baselines.json").is_file()
+        {r["name"]: round(r.get("train_seconds") or 0.0, 1) for r in json.loads((experiment / BASELINES).read_text())}
+        if (experiment / BASELINES).is_file()
         else {}
     )
     print(

@@ -29,6 +29,7 @@ from childnet.measure import measure_files
 from hwnas.config import config_from_dict
 from hwnas.data import TensorLoader, make_splits
 from hwnas.io import atomic_write_bytes
+from hwnas.layout import METRICS, RECORD, REPORT_JSON, child_dir, report_dir
 from hwnas.lower import lower
 from hwnas.runner import load_program
 from hwnas.target import DeployTarget
@@ -40,11 +41,11 @@ def main() -> None:
     p.add_argument("experiment")
     args = p.parse_args()
     experiment = Path(args.experiment)
-    record = json.loads((experiment / "sweep.json").read_text())
+    record = json.loads((experiment / RECORD).read_text())
     cfg = config_from_dict(record["config"])
-    rec = json.loads((experiment / "report" / "report.json").read_text())["recommended"]
+    rec = json.loads((report_dir(experiment) / REPORT_JSON).read_text())["recommended"]
     trial = rec["trial_dir"]
-    metrics = json.loads((experiment / trial / "child" / "metrics.json").read_text())
+    metrics = json.loads((child_dir(experiment / trial) / METRICS).read_text())
     model, meta = load_model_data(rec["weights"])
     d = cfg.data
     splits = make_splits(d.dataset, meta["input_shape"], d.root, False, d.train_size, d.test_size, 0.2, d.seed)

@@ -36,6 +36,8 @@ from pathlib import Path
 
 import numpy as np
 
+from hwnas.layout import RECORD, report_dir
+
 ROOT = Path(__file__).resolve().parents[1]
 CLASSES = {0: "t-shirt_top", 1: "trouser", 2: "pullover", 3: "dress", 4: "coat"}  # Fashion-MNIST labels
 SIZE = 64
@@ -99,8 +101,8 @@ def sweep(root: Path, out: Path, trials: int) -> tuple[dict, dict, list]:
     from pareto.recommended import recommended_model
 
     experiment = out / "exps" / "own"
-    record = json.loads((experiment / "sweep.json").read_text())
-    exp = read_experiment(str(experiment), skip_dir=str(experiment / "report"))
+    record = json.loads((experiment / RECORD).read_text())
+    exp = read_experiment(str(experiment), skip_dir=str(report_dir(experiment)))
     return record, recommended_model(exp) or {}, exp.finals
 
 

@@ -13,6 +13,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from hwnas.layout import REPORT, REPORT_HTML
+
 # the synthetic experiment writer is test data, kept beside the tests (tests/synthetic)
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
@@ -25,13 +27,13 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = write_synthetic_experiment(os.path.join(tmp, "exp"), trials=args.trials, failed=20, running=20)
-        out = os.path.join(tmp, "report")
+        out = os.path.join(tmp, REPORT)
         start = time.perf_counter()
         subprocess.run(
             [sys.executable, "-m", "pareto.report", root, "--out", out], check=True, stdout=subprocess.DEVNULL
         )
         seconds = time.perf_counter() - start
-        size_mb = os.path.getsize(os.path.join(out, "report.html")) / 1e6
+        size_mb = os.path.getsize(os.path.join(out, REPORT_HTML)) / 1e6
         print(f"report.html {size_mb:.1f} MB")
     print(f"trials={args.trials} seconds={seconds:.2f}")
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from childnet.train import run_child
 from hwnas.config import load_config
+from hwnas.layout import ARCH, child_dir, search_dir
 from lut import experiment_lut
 from supernet.search import run_search
 
@@ -35,9 +36,9 @@ def main():
         t0 = time.perf_counter()
         cost = experiment_lut(cfg, space).cost_tensors()
         t1 = time.perf_counter()
-        search = run_search(cfg, out / "search", cost=cost)
+        search = run_search(cfg, search_dir(out), cost=cost)
         t2 = time.perf_counter()
-        child = run_child(cfg, out / "search" / "arch.json", out / "child", cost=cost)
+        child = run_child(cfg, search_dir(out) / ARCH, child_dir(out), cost=cost)
         t3 = time.perf_counter()
     print(
         json.dumps(

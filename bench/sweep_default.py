@@ -41,13 +41,14 @@ from pathlib import Path
 
 from sweep_cli import ROOT, run_sweep
 
+from hwnas.layout import RECORD, RESULT
 from pareto.analysis import lut_error_stats
 from pareto.experiment import read_experiment
 
 
 def last_rows(experiment: Path) -> list[dict]:
     rows = []
-    for result in sorted(experiment.glob("*/result.json")):
+    for result in sorted(experiment.glob(f"*/{RESULT}")):
         lines = [line for line in result.read_text().splitlines() if line.strip()]
         if lines:
             rows.append(json.loads(lines[-1]))
@@ -79,7 +80,7 @@ def main() -> None:
     extra = [a for item in args.set for a in ("--set", item)]
     code, wall = run_sweep(args.trials, args.config, args.storage, args.name, *extra)
     experiment = Path(args.storage) / args.name
-    record = json.loads((experiment / "sweep.json").read_text())
+    record = json.loads((experiment / RECORD).read_text())
     concurrency = record["config"]["sweep"]["concurrency"]
     rows = last_rows(experiment)
     done = [r for r in rows if r.get("phase") == "done"]

@@ -31,10 +31,10 @@ import torch
 from hwnas.domains import CLASSES, WIDTH
 from hwnas.errors import UserError
 from hwnas.io import atomic_save, atomic_write
+from hwnas.layout import WEIGHTS
 
 __all__ = [
     "DATA_FORMAT",
-    "DATA_NAME",
     "META_NAME",
     "export_model",
     "load_exported",
@@ -46,7 +46,6 @@ __all__ = [
 META_NAME = "hwnas.json"
 DATA_FORMAT = "hwnas-model-data"
 DATA_VERSION = 1
-DATA_NAME = "model.weights.pt"
 # the members torch.save writes (under one top folder); TorchScript adds code/ and
 # constants.pkl, torch.export models/ and extra files: refused before anything is unpickled
 _SAVE_MEMBER = re.compile(
@@ -103,7 +102,7 @@ def save_model_data(model: torch.nn.Module, path, meta: dict) -> Path:
 
 
 def _refuse(path, why: str):
-    raise UserError(f"{path}: not an exported childnet data file ({DATA_NAME}, {DATA_FORMAT}): {why}")
+    raise UserError(f"{path}: not an exported childnet data file ({WEIGHTS}, {DATA_FORMAT}): {why}")
 
 
 def _check_archive(path: Path) -> None:

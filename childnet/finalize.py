@@ -29,6 +29,7 @@ from childnet.train import run_child
 from hwnas.config import ExperimentConfig, load_config
 from hwnas.errors import cli_main
 from hwnas.io import atomic_write_json
+from hwnas.layout import METRICS
 
 __all__ = ["final_config", "finalize", "main"]
 
@@ -60,7 +61,7 @@ def finalize(cfg: ExperimentConfig, arch, out_dir, *, resume: bool = False, orig
     final = final_config(cfg)
     result = run_child(final, arch, out_dir, resume=resume, on_epoch=on_epoch)
     result["final"] = {"recipe": dataclasses.asdict(cfg.final), **(origin or {})}
-    atomic_write_json(Path(out_dir) / "metrics.json", result)
+    atomic_write_json(Path(out_dir) / METRICS, result)
     return result
 
 

@@ -25,7 +25,7 @@ import torch
 import yaml
 
 from childnet.deploy import export_deployable
-from childnet.export import DATA_NAME, save_model_data
+from childnet.export import save_model_data
 from childnet.measure import measure_file
 from childnet.recipe import train_and_test
 from hwnas.config import ExperimentConfig, config_to_dict, load_config
@@ -33,6 +33,7 @@ from hwnas.data import data_record, splits_for
 from hwnas.errors import UserError, cli_main
 from hwnas.flops import count_flops
 from hwnas.io import atomic_write_json, atomic_write_text, read_json
+from hwnas.layout import CHECKPOINT, METRICS, WEIGHTS
 from hwnas.network import build_network
 from hwnas.space import SearchSpace
 from lut import experiment_lut
@@ -121,7 +122,7 @@ def run_child(
     model = build_network(space, ops)
     atomic_write_text(out_dir / "config.yaml", yaml.safe_dump(config, sort_keys=False))
     model, train_seconds, test_acc = train_and_test(
-        model, cfg, splits, out_dir / "checkpoint.pt", ops, resume=resume, on_epoch=on_epoch
+        model, cfg, splits, out_dir / CHECKPOINT, ops, resume=resume, on_epoch=on_epoch
     )
     input_shape = list(space.input_shape)
     params = sum(p.numel() for p in model.parameters())
@@ -129,7 +130,7 @@ def run_child(
     deployed = data_path = None
     if c.export != "none":
         meta = {"input_shape": input_shape, "ops": ops, "space": space.record()}
-        data_path = save_model_data(model, out_dir / DATA_NAME, meta)  # the weights as data (rebuilds anywhere)
+        data_path = save_model_data(model, out_dir / WEIGHTS, meta)  # the weights as data (rebuilds anywhere)
         deployed = export_deployable(model, out_dir, meta, cfg.deploy, splits, c.batch_size)
     # what a device times: the lowered program; eager PyTorch and TorchScript rebuild from the data file
     timed = (out_dir / deployed["file"] if cfg.deploy.target().lowered else data_path) if deployed else None
@@ -152,7 +153,7 @@ def run_child(
         "deploy": deployed,
         "reused_from": None,
     }
-    atomic_write_json(out_dir / "metrics.json", result)
+    atomic_write_json(out_dir / METRICS, result)
     return result
 
 

@@ -10,6 +10,7 @@ import torch
 from tensorboardX import SummaryWriter
 
 from hwnas.io import atomic_write_json
+from hwnas.layout import ARCH, PROGRESS, THETA
 
 __all__ = ["epoch_metrics", "log_epoch", "write_epoch"]
 
@@ -41,11 +42,11 @@ def epoch_metrics(head: dict, train: dict, val: dict, expected: tuple, arch: dic
 
 
 def write_epoch(out_dir: Path, history: list, arch: dict, metrics: dict, probs: torch.Tensor, ops, op_names) -> None:
-    atomic_write_json(out_dir / "theta.json", history)
-    atomic_write_json(out_dir / "arch.json", arch)
+    atomic_write_json(out_dir / THETA, history)
+    atomic_write_json(out_dir / ARCH, arch)
     # the latest epoch for live views (sweep.web): metrics and P(op) per layer
     atomic_write_json(
-        out_dir / "progress.json",
+        out_dir / PROGRESS,
         {"metrics": metrics, "op_names": list(op_names), "probabilities": probs.tolist(), "argmax_ops": ops},
     )
 

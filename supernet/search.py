@@ -36,6 +36,7 @@ from hwnas.config_sections import SearchConfig
 from hwnas.device import train_device
 from hwnas.errors import UserError, cli_main
 from hwnas.io import atomic_save, atomic_write_json, atomic_write_text, load_checkpoint
+from hwnas.layout import ARCH, CHECKPOINT, THETA
 from lut.cost import CostTensors
 from supernet.loss import CostTables
 from supernet.model import Supernet
@@ -91,7 +92,7 @@ def run_search(
     net = Supernet(setup.proxy_space, s.execution).to(device)
     w_opt = torch.optim.SGD(net.weight_parameters(), lr=s.w_lr, momentum=s.w_momentum, weight_decay=s.w_weight_decay)
     theta_opt = torch.optim.Adam([net.theta], lr=s.theta_lr, weight_decay=s.theta_weight_decay)
-    ckpt_path = out_dir / "checkpoint.pt"
+    ckpt_path = out_dir / CHECKPOINT
     warmup_path = Path(warmup_path) if warmup_path is not None else None
     start, history, metrics = restore(cfg, config, net, w_opt, theta_opt, ckpt_path if resume else None, warmup_path)
     atomic_write_text(out_dir / "config.yaml", yaml.safe_dump(config, sort_keys=False))
@@ -126,12 +127,12 @@ def run_search(
 
     ops = net.argmax_ops()
     if start == s.epochs:  # resumed a finished run: rewrite what reads from the checkpoint
-        atomic_write_json(out_dir / "theta.json", history)
-        atomic_write_json(out_dir / "arch.json", arch_record(setup, ops))
+        atomic_write_json(out_dir / THETA, history)
+        atomic_write_json(out_dir / ARCH, arch_record(setup, ops))
     return {
         **metrics,
         "ops": ops,
-        "arch_path": str(out_dir / "arch.json"),
+        "arch_path": str(out_dir / ARCH),
         "search_seconds": time.perf_counter() - run_start,
     }
 
@@ -150,7 +151,7 @@ def run_warmup(cfg: ExperimentConfig, path, *, cost: CostTensors | None = None) 
     path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=path.parent, prefix=".warmup-") as tmp:
         run_search(short, tmp, warmup_path=None, cost=cost)
-        state = load_checkpoint(Path(tmp) / "checkpoint.pt", "search checkpoint", CHECKPOINT_KEYS)
+        state = load_checkpoint(Path(tmp) / CHECKPOINT, "search checkpoint", CHECKPOINT_KEYS)
         # metrics: the warm-up's last epoch (its training CE scales a sweep's relative knobs)
         atomic_save(
             {"key": warmup_key(cfg), "model": state["model"], "w_opt": state["w_opt"], "metrics": state["metrics"]},

@@ -20,8 +20,10 @@ from pathlib import Path
 
 import torch
 
+from childnet.export import save_model_data
 from hwnas.baselines import BASELINES, baseline_model  # re-exported: the registry lives in hwnas
 from hwnas.config import ExperimentConfig
+from hwnas.data import splits_for
 from hwnas.io import atomic_write_json, read_json
 
 __all__ = ["BASELINES", "baseline_model", "baseline_rows", "train_baseline", "train_baselines"]
@@ -43,8 +45,10 @@ MEASURED_KEYS = (
 def train_baseline(cfg: ExperimentConfig, name: str, width: float, out_dir: Path, splits, num_classes: int) -> dict:
     """Train, test and export one baseline; returns (and writes as ``<name>.json``) its
     ``baselines.json`` row without measurement."""
+    # here, not at the top: the measurement process (``python -m sweep.measurements``, the
+    # timing side) imports this module for MEASURED_KEYS and stays free of the training,
+    # lowering and profiling code
     from childnet.deploy import export_deployable
-    from childnet.export import save_model_data
     from childnet.recipe import train_and_test
     from hwnas.flops import count_flops
     from lut.energy_model import get_energy_model
@@ -104,8 +108,6 @@ def train_baselines(cfg: ExperimentConfig, out_dir: str | Path) -> list[dict]:
     """Every baseline the config names, trained once: a baseline whose ``<name>.json``
     exists with the same width is read back, not trained again. Sets the recipe's
     thread count (this runs in a Ray task of its own, like a trial)."""
-    from hwnas.data import splits_for
-
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     widths = cfg.baselines.widths()

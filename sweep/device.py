@@ -15,8 +15,9 @@ from pathlib import Path
 
 import ray
 
+from childnet.measure import measure_file
 from hwnas.config_sections import MeasureConfig
-from hwnas.ray_connect import check_resource, custom_resources, device_task_options
+from hwnas.ray_connect import check_resource, custom_resources, device_task_options, node_record
 from hwnas.target import DeployTarget
 
 __all__ = ["DeviceLostError", "check_device", "custom_resources", "measure_on_device"]
@@ -34,9 +35,6 @@ class DeviceLostError(RuntimeError):
 
 
 def _measure_bytes(model: bytes, suffix: str, kwargs: dict) -> dict:
-    from childnet.measure import measure_file  # imported on the device node
-    from hwnas.ray_connect import node_record
-
     fd, tmp = tempfile.mkstemp(suffix=suffix)
     try:
         with os.fdopen(fd, "wb") as f:

@@ -5,6 +5,11 @@ sweep and refuses a different one), the trial budget (``--resume --trials N`` ra
 it; ``sweep.searcher.TrialLimitSearch`` reads it), the objectives, how knobs are
 parametrized, the LUT the trials use and the shared warm-up. Files are written
 atomically: a reader never sees half of one.
+
+This module reads and writes the experiment folder's records (names from
+``hwnas.layout``) for every part of the sweep: it imports none of them (startup, tuner,
+trial, measurements import it; ``SweepLut`` is named for type checking only), so the
+imports go one way.
 """
 
 from __future__ import annotations
@@ -12,23 +17,17 @@ from __future__ import annotations
 import json
 import re
 import shlex
-import time
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from hwnas.config import ExperimentConfig, config_from_dict, config_to_dict
 from hwnas.diff import differences
 from hwnas.errors import UserError
 from hwnas.io import atomic_write_json, read_json
+from hwnas.layout import BASELINES, CHILD, LOCK, METRICS, RECORD, STUDY
 from hwnas.lock import Lock, acquire, check_free
 
-if TYPE_CHECKING:
-    from sweep.startup import SweepLut
-
 __all__ = [
-    "LOCK",
     "NAME",
-    "RECORD",
     "RESERVED_NAMES",
     "absolute_paths",
     "check_name",
@@ -36,20 +35,15 @@ __all__ = [
     "config_diff",
     "continue_command",
     "lock_experiment",
-    "open_record",
     "read_baselines",
     "read_metrics",
     "read_record",
     "set_aside",
+    "study_storage",
     "trial_metrics",
     "write_json",
 ]
 
-RECORD = "sweep.json"
-BASELINES = "baselines.json"
-# One writer per experiment (hwnas.lock): sweep.run (new or --resume), the measurement phase
-# and the web runner of a sweep hold it; a second one is refused in one line naming the holder.
-LOCK = ".lock"
 # An experiment's or a web run's name: one plain folder name (no '/', '..', absolute path,
 # empty or hidden name), safe in a shell command and a URL; the web app keeps its single
 # runs and uploaded LUTs in <storage>/runs and <storage>/luts, so no experiment takes those.
@@ -75,6 +69,9 @@ def continue_command(storage, name: str) -> str:
     return f"continue: python -m sweep.run --resume --storage {shlex.quote(str(storage))} --name {shlex.quote(name)}"
 
 
+# One writer per experiment (hwnas.lock, the file hwnas.layout.LOCK): sweep.run (new or --resume),
+# the measurement phase and the web runner of a sweep hold it; a second one is refused in one
+# line naming the holder.
 def check_unlocked(experiment: Path) -> None:
     """One line naming the holder if a process holds the experiment's lock; creates nothing."""
     check_free(Path(experiment) / LOCK, f"experiment {experiment}")
@@ -121,10 +118,16 @@ def set_aside(path: Path) -> Path:
     return target
 
 
+def study_storage(experiment: str | Path) -> dict:
+    """The Optuna storage URL and study name of the sweep in ``experiment`` (sweep.json's ``optuna``)."""
+    path = Path(experiment).resolve()
+    return {"storage": f"sqlite:///{path / STUDY}", "study_name": path.name}
+
+
 def trial_metrics(experiment: Path) -> list[Path]:
     """Every trial's ``child/metrics.json`` that is written (a trial without one has not
     finished its childnet: absent, not damaged)."""
-    return sorted(Path(experiment).glob("*/child/metrics.json"))
+    return sorted(Path(experiment).glob(f"*/{CHILD}/{METRICS}"))
 
 
 def read_metrics(path: Path) -> dict:
@@ -133,7 +136,7 @@ def read_metrics(path: Path) -> dict:
     line that says where a copy is (the trial's last checkpoint holds it as before its
     measurement, which ``sweep.measurements`` then fills in again)."""
     path = Path(path)
-    copies = sorted(path.parent.parent.glob("checkpoint_*/child/metrics.json"))
+    copies = sorted(path.parent.parent.glob(f"checkpoint_*/{CHILD}/{METRICS}"))
     hint = (
         f"copy {copies[-1]} over it (as before its measurement) and run python -m sweep.measurements "
         f"{shlex.quote(str(path.parent.parent.parent))} to fill the measurement in again"
@@ -207,58 +210,3 @@ def _short(value) -> str:
 def config_diff(old: ExperimentConfig, new: ExperimentConfig) -> list[str]:
     """``key: old -> new`` for every setting that differs, except the number of trials."""
     return differences(config_to_dict(old), config_to_dict(new), ignore=_RESUMABLE)
-
-
-def open_record(
-    cfg: ExperimentConfig, experiment: Path, record: dict | None, lut: SweepLut, objectives: tuple, *, resume, address
-) -> dict:
-    """sweep.json with this run (``--resume``, ``--address``) appended; a new experiment is
-    created, with its LUT stored in it when profiled for it. ``objectives``: ``(metrics, directions)``."""
-    experiment.mkdir(parents=True, exist_ok=True)
-    if record is None:
-        if lut.entry["spec"] == "auto":
-            from lut import save_lut
-
-            save_lut(lut.lut, lut.path)
-        record = _new_record(cfg, experiment, lut, *objectives)
-    record["trials"] = cfg.sweep.trials
-    started = time.strftime("%Y-%m-%dT%H:%M:%S")
-    record.setdefault("runs", []).append(
-        {"started": started, "resume": resume, "trials": cfg.sweep.trials, "address": address}
-    )
-    write_json(experiment / RECORD, record)
-    return record
-
-
-def _new_record(cfg: ExperimentConfig, experiment: Path, lut: SweepLut, metrics, directions) -> dict:
-    """sweep.json of a new experiment (docs/formats.md); ``knobs`` once the warm-up is done."""
-    from sweep.searcher import study_storage
-
-    table = lut.lut
-    return {
-        "config": config_to_dict(cfg),
-        "trials": cfg.sweep.trials,
-        "strategy": cfg.sweep.strategy,
-        "mode": cfg.sweep.dominant,  # the record's key predates sweep.dominant; readers use it
-        "objective": cfg.sweep.objective,
-        "metrics": metrics,
-        "directions": directions,
-        # luts: the name trials' arch.json/metrics.json give the search LUT; lut: its details
-        "luts": [lut.path],
-        "lut": dict(
-            lut.entry,
-            name=table.name,
-            device=table.device.get("name"),
-            energy_source=table.energy_source,
-            has_energy=table.has_energy,
-            energy_kind=table.energy_kind,
-            deploy=table.data.get("deploy"),  # the target the LUT describes (the report names it)
-        ),
-        "device": cfg.measure.device,
-        "knobs": None,
-        "warmup": None,
-        "baselines": None,
-        "runs": [],
-        # where Optuna keeps the study (optuna-dashboard, optuna.load_study); random: no study
-        "optuna": study_storage(experiment) if cfg.sweep.strategy == "dnas" else None,
-    }

@@ -19,39 +19,37 @@ import sys
 import time
 from pathlib import Path
 
+from childnet.finalize import finalize
 from hwnas.config import ExperimentConfig
 from hwnas.errors import UserError, cli_main, resume_hint, run_child
 from hwnas.io import read_json
+from hwnas.layout import CHECKPOINT, METRICS, REPORT, final_dir
+from pareto.experiment import read_experiment
+from pareto.final_model import final_line, read_final_models
+from pareto.recommended import recommended_models
 from sweep.experiment import continue_command, lock_experiment, read_record
 
-__all__ = ["FINAL", "chosen_models", "final_stage", "main"]
-
-FINAL = "final"
+__all__ = ["chosen_models", "final_stage", "main"]
 
 
 def chosen_models(experiment: Path, k: int) -> list[dict]:
     """The recommended model and the rule's next ``k - 1`` picks of other architectures
     (``pareto.recommended.recommended_models``)."""
-    from pareto.experiment import read_experiment
-    from pareto.recommended import recommended_models
-
-    exp = read_experiment(str(experiment), skip_dir=str(experiment / "report"))
+    exp = read_experiment(str(experiment), skip_dir=str(experiment / REPORT))
     return recommended_models(exp, k)
 
 
 def _finalize_one(cfg: ExperimentConfig, experiment: Path, rec: dict) -> dict:
-    from childnet.finalize import finalize
-
-    out = experiment / FINAL / Path(rec["trial_dir"]).name
-    if (out / "metrics.json").is_file():
-        return read_json(out / "metrics.json", "final model metrics")
+    out = final_dir(experiment, Path(rec["trial_dir"]).name)
+    if (out / METRICS).is_file():
+        return read_json(out / METRICS, "final model metrics")
     origin = {"trial": rec["trial_id"], "proxy_test_acc": rec["test_acc"]}
     arch = str(rec["ops"]).split()  # the trials table keeps ops space-separated
 
     def show(m):
         print(f"final {rec['trial_id']}: epoch {m['epoch']}/{m['epochs']} ({m['seconds']:.1f}s)", file=sys.stderr)
 
-    resume = (out / "checkpoint.pt").is_file()
+    resume = (out / CHECKPOINT).is_file()
     return finalize(cfg, arch, out, resume=resume, origin=origin, on_epoch=show)
 
 
@@ -61,8 +59,6 @@ def final_stage(cfg: ExperimentConfig, experiment: Path, lock=None) -> dict | No
     if cfg.final.epochs == 0:
         return None
     stage = json.loads(run_child([sys.executable, "-m", "sweep.final", str(experiment)], lock).strip().splitlines()[-1])
-    from pareto.final_model import final_line, read_final_models
-
     rows = read_final_models(str(experiment), [])
     first = stage["models"][0]["trial"]  # the recommended one
     print(final_line(sorted(rows, key=lambda r: r["trial_id"] != first)))
@@ -97,7 +93,7 @@ def _final(experiment: Path) -> None:
                 "test_acc": result["test_acc"],
                 "test_acc_int8": (result.get("deploy") or {}).get("test_acc_int8"),
                 "measured": result.get("measured"),
-                "path": str(experiment / FINAL / Path(rec["trial_dir"]).name / (result.get("model") or "")),
+                "path": str(final_dir(experiment, Path(rec["trial_dir"]).name) / (result.get("model") or "")),
             }
         )
     print(json.dumps({"models": models, "seconds": time.perf_counter() - started}))

@@ -38,10 +38,12 @@ import sys
 import time
 from pathlib import Path
 
-from childnet.export import DATA_NAME
+import childnet.measure  # its measure_files looked up at call time: tests stand a guard in for it
 from hwnas.config import ExperimentConfig
 from hwnas.errors import UserError, cli_main, install_stop_handlers, resume_hint, run_child
 from hwnas.io import read_json
+from hwnas.layout import BASELINES, MEASUREMENTS, METRICS, WEIGHTS, child_dir
+from lut import load_lut
 from sweep.baselines import MEASURED_KEYS
 from sweep.experiment import (
     continue_command,
@@ -55,7 +57,6 @@ from sweep.experiment import (
 )
 
 __all__ = [
-    "MEASUREMENTS",
     "PENDING",
     "check_measurements",
     "main",
@@ -64,7 +65,6 @@ __all__ = [
     "pending_models",
 ]
 
-MEASUREMENTS = "measurements.json"
 # what a baseline's row keeps of its measurement beyond a device's (sweep.baselines.MEASURED_KEYS)
 _FIDELITY_KEYS = ("rel_iqr", "noisy", "latency_ms_at_lut_speed", "speed_factor")
 PENDING = {
@@ -127,7 +127,7 @@ def check_measurements(experiment: Path) -> None:
 def _timed_file(model, weights) -> str:
     """What the device times: the deployed program (``.pte``, ``.onnx``), else the data file
     (eager PyTorch, TorchScript: a TorchScript ``model.pt`` is code and is never loaded)."""
-    return model if str(model).endswith((".pte", ".onnx")) else (weights or DATA_NAME)
+    return model if str(model).endswith((".pte", ".onnx")) else (weights or WEIGHTS)
 
 
 def pending_models(experiment: Path) -> dict[str, dict]:
@@ -143,7 +143,7 @@ def pending_models(experiment: Path) -> dict[str, dict]:
         entry = found.setdefault(key, {"ops": metrics["ops"], "model": None, "model_of": None, "trials": []})
         entry["trials"].append(trial)
         owner = metrics.get("reused_from") or trial
-        model = experiment / owner / "child" / Path(_timed_file(metrics.get("model"), metrics.get("weights"))).name
+        model = child_dir(experiment / owner) / Path(_timed_file(metrics.get("model"), metrics.get("weights"))).name
         if entry["model"] is None and model.is_file():
             entry.update(model=str(model), model_of=owner)
     return found
@@ -158,10 +158,9 @@ def measure_pending(
     models whose entries in a damaged ``measurements.json`` cannot be read (module docstring).
     Returns the phase's summary."""
     if measure_fn is None:
-        from childnet.measure import measure_files
 
         def measure_fn(paths, on_group):
-            return measure_files(
+            return childnet.measure.measure_files(
                 paths, reference=reference, on_group=on_group, target=cfg.deploy.target(), **cfg.measure.protocol()
             )
 
@@ -211,7 +210,7 @@ def _fill_trials(experiment: Path, models: dict, timed: dict) -> None:
         if key not in timed:
             continue  # no model file (export off): stays pending, said in its note
         for trial in item["trials"]:
-            path = experiment / trial / "child" / "metrics.json"
+            path = child_dir(experiment / trial) / METRICS
             metrics = read_metrics(path)
             metrics["measured"] = dict(timed[key]["measured"], model_of=item["model_of"])
             write_json(path, metrics)
@@ -227,13 +226,15 @@ def _fill_baselines(experiment: Path, timed: dict) -> None:
             row.pop("pending")
             changed = True
     if changed:
-        write_json(experiment / "baselines.json", rows)
+        write_json(experiment / BASELINES, rows)
 
 
 def measurement_phase(cfg: ExperimentConfig, experiment: Path, remeasure: bool = False, lock=None) -> dict:
     """This host is the device: with every trial done and Ray shut down, time what the
     trials exported (``sweep.measurements``; ``remeasure``: its ``--remeasure``), under the
     caller's experiment ``lock``."""
+    # here, not at the top: the measurement process (``python -m sweep.measurements``, the
+    # timing side) imports this module and stays free of Ray
     import ray
 
     ray.shutdown()  # Ray's own processes are the last thing computing on the host
@@ -272,8 +273,6 @@ def main(argv=None) -> None:
 
 def _measure(experiment: Path, remeasure: bool) -> None:
     record, cfg = read_record(experiment)
-    from lut import load_lut
-
     reference = load_lut(record["lut"]["path"], cfg.lut.energy_kind).measurement_reference()
     started = time.perf_counter()
     phase = measure_pending(cfg, experiment, reference, remeasure=remeasure)

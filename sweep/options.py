@@ -17,8 +17,9 @@ from pathlib import Path
 from hwnas.config import ExperimentConfig, apply_overrides, check_config, config_from_dict, config_to_dict, load_config
 from hwnas.domains import DOMINANT, OBJECTIVES, SCHEDULERS, STRATEGIES
 from hwnas.errors import UserError
+from hwnas.layout import RECORD, TUNER
 from hwnas.target import add_target_flags
-from sweep.experiment import RECORD, config_diff, read_record
+from sweep.experiment import config_diff, read_record
 
 __all__ = [
     "DEFAULT_CONFIG",
@@ -142,7 +143,7 @@ def resolve_config(args, experiment: Path) -> tuple[ExperimentConfig, dict | Non
     if repairs and not args.resume:
         raise UserError(f"{repairs[0]}: repairs an experiment on --resume only")
     if not args.resume:
-        if (experiment / RECORD).exists() or (experiment / "tuner.pkl").exists():
+        if (experiment / RECORD).exists() or (experiment / TUNER).exists():
             raise UserError(f"experiment {experiment} exists; continue it with --resume or pick another --name")
         return load_config(args.config or DEFAULT_CONFIG, flag_overrides(args)), None
     record, recorded = read_record(experiment)

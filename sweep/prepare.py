@@ -8,8 +8,16 @@ import sys
 import time
 from pathlib import Path
 
+import ray
+
 from hwnas.config import ExperimentConfig, config_from_dict, config_to_dict
+from hwnas.io import load_checkpoint
+from hwnas.layout import BASELINES, WARMUP
+from supernet.search import run_warmup
+from sweep.baselines import baseline_rows, train_baselines
+from sweep.device import measure_on_device
 from sweep.experiment import absolute_paths, read_baselines, write_json
+from sweep.measurements import PENDING
 
 __all__ = ["collect_baselines", "ensure_warmup", "finish_baselines", "start_baselines", "start_preparation"]
 
@@ -22,12 +30,9 @@ def ensure_warmup(cfg: ExperimentConfig, experiment: Path, previous: dict | None
     e.g. for ``sweep.strategy: random``, whose trials do not search)."""
     if cfg.sweep.strategy == "random" or not cfg.sweep.share_warmup or cfg.search.warmup_epochs <= 0:
         return None
-    path = experiment / "warmup.pt"
+    path = experiment / WARMUP
     if path.is_file() and previous:
         return previous
-    from hwnas.io import load_checkpoint
-    from supernet.search import run_warmup
-
     started = time.perf_counter()
     run_warmup(cfg, path)  # cfg.lut.path: the experiment's LUT (sweep.run)
     metrics = load_checkpoint(path, "warm-up file").get("metrics") or {}
@@ -48,10 +53,6 @@ def start_baselines(cfg: ExperimentConfig, experiment: Path, previous: str | Non
     ``baselines.json`` already written: a resumed sweep reuses them)."""
     if not cfg.baselines.widths() or (previous and (experiment / previous).is_file()):
         return None
-    import ray
-
-    from sweep.baselines import train_baselines
-
     portable = config_from_dict(absolute_paths(config_to_dict(cfg), Path.cwd()), source="sweep config")
     task = ray.remote(train_baselines).options(
         num_cpus=cfg.sweep.cpus_per_trial, num_gpus=cfg.sweep.gpus_per_trial, max_retries=0
@@ -67,12 +68,6 @@ def finish_baselines(
     the device is this host (``sweep.measurements``). Returns its ``sweep.json`` entry."""
     if started is None:
         return previous if previous and (experiment / previous).is_file() else None
-    import ray
-
-    from sweep.baselines import baseline_rows
-    from sweep.device import measure_on_device
-    from sweep.measurements import PENDING
-
     trained = ray.get(started)
 
     def measure_with(row: dict) -> dict:
@@ -86,8 +81,8 @@ def finish_baselines(
             target=cfg.deploy.target(),
         )
 
-    write_json(experiment / "baselines.json", baseline_rows(trained, measure_with))
-    return "baselines.json"
+    write_json(experiment / BASELINES, baseline_rows(trained, measure_with))
+    return BASELINES
 
 
 def start_preparation(cfg: ExperimentConfig, experiment: Path, record: dict):
@@ -102,8 +97,6 @@ def start_preparation(cfg: ExperimentConfig, experiment: Path, record: dict):
 def collect_baselines(cfg: ExperimentConfig, experiment: Path, record: dict, started, reference) -> None:
     """Wait for the baselines' training, write ``baselines.json``; a failed training is one
     warning line (the childnets' results stand without it)."""
-    import ray
-
     try:
         record["baselines"] = finish_baselines(cfg, experiment, started, record.get("baselines"), reference)
     except ray.exceptions.RayTaskError as err:

@@ -28,6 +28,8 @@ from ray import tune
 from ray.tune.search import ConcurrencyLimiter, Searcher
 
 from hwnas.config import config_from_dict
+from hwnas.layout import ARCH, search_dir
+from lut import experiment_lut
 from sweep.experiment import write_json
 from sweep.searcher import TrialLimitSearch
 from sweep.trial import TrialContext, run_trial
@@ -92,8 +94,6 @@ def make_random_search_alg(space, *, concurrency: int, seed: int) -> TrialLimitS
 def random_arch_record(cfg, ops, index: int) -> dict:
     """arch.json of a random trial: a searched arch.json's fields (docs/formats.md) plus
     ``picked`` and the proposal number."""
-    from lut import experiment_lut
-
     space = cfg.search_space()
     ops = space.check_arch(ops, "random trial config")
     lut = experiment_lut(cfg, space)
@@ -118,7 +118,7 @@ def random_trial(config: dict, context: TrialContext) -> None:
 
     def record_arch(cfg, work: Path, reporter) -> dict:
         arch = random_arch_record(cfg, config["ops"], config["arch_index"])
-        write_json(work / "search" / "arch.json", arch)
+        write_json(search_dir(work) / ARCH, arch)
         return {"epoch": 0, "latency_ms": arch["latency_ms"], "energy_mj": arch["energy_mj"]}
 
     run_trial(context, lambda: config_from_dict(context.config, source="trial config"), record_arch)

@@ -27,14 +27,14 @@ from pathlib import Path
 
 from hwnas.errors import UserError
 from hwnas.io import check_pickle, load_checkpoint
+from hwnas.layout import TUNER, WARMUP
 from sweep.experiment import read_baselines, read_metrics, trial_metrics
 from sweep.measurements import check_measurements
 from sweep.study import RESUMED, check_study, ray_trials
 from sweep.trial import trial_dirname
 
-__all__ = ["TUNER_FILE", "Repairs", "check_resume"]
+__all__ = ["Repairs", "check_resume"]
 
-TUNER_FILE = "tuner.pkl"
 _RAY_HINT = (
     "Ray Tune's own state, which cannot be rebuilt: restore it from a backup, or start a new sweep "
     "(another --name); pareto.report still reports the finished trials"
@@ -58,7 +58,7 @@ def _newest(experiment: Path, pattern: str) -> Path | None:
 def _check_tuner(experiment: Path, rebuild: bool) -> bool:
     """Whether ``tuner.pkl`` must be written again (only with ``rebuild``). Missing is fine
     before Ray Tune started (no experiment state): the resume then starts the trials."""
-    path = experiment / TUNER_FILE
+    path = experiment / TUNER
     try:
         if path.is_file():
             check_pickle(path, "Ray Tune's tuner settings", _TUNER_HINT)
@@ -90,7 +90,7 @@ def _check_ray_state(experiment: Path) -> None:
 
 def _check_warmup(experiment: Path, record: dict) -> None:
     """The shared warm-up the trials start from (absent: computed again by the resume)."""
-    path = experiment / "warmup.pt"
+    path = experiment / WARMUP
     if record.get("warmup") and path.is_file():
         load_checkpoint(path, "warm-up file")  # its error says: delete it (the resume computes it again)
 

@@ -27,24 +27,22 @@ from pathlib import Path
 from hwnas.config import ExperimentConfig
 from hwnas.data import check_data
 from hwnas.errors import cli_main, raise_if_stopped, resume_hint, soft_stop
+from hwnas.layout import RECORD, REPORT, STUDY, TUNER
 from hwnas.ray_connect import check_address
-from sweep.experiment import (
-    RECORD,
-    check_name,
-    check_unlocked,
-    continue_command,
-    lock_experiment,
-    open_record,
-    write_json,
-)
+from sweep.budget import budget_dict
+from sweep.experiment import check_name, check_unlocked, continue_command, lock_experiment, write_json
 from sweep.final import final_stage
 from sweep.knobs import KnobSampler, StartCosts
 from sweep.measurements import measurement_phase
 from sweep.options import build_parser, check_static, resolve_config
 from sweep.prepare import collect_baselines, start_preparation
-from sweep.resume_check import TUNER_FILE, Repairs, check_resume
+from sweep.record import open_record
+from sweep.resume_check import Repairs, check_resume
 from sweep.searcher import objectives
 from sweep.startup import connect_and_check
+from sweep.study import rebuild_study
+from sweep.summary import recommendation, summarize
+from sweep.tuner import build_tuner
 
 __all__ = ["main"]
 
@@ -62,19 +60,16 @@ def _print_outcome(summary: dict, experiment: Path, args) -> None:
     if summary["unfinished"]:
         print(continue_command(args.storage, args.name))
     print(f"results: {experiment}   (tensorboard --logdir {q(str(experiment))})")
-    print(f"report:  python -m pareto.report {q(str(experiment))} --out {q(str(experiment / 'report'))}")
+    print(f"report:  python -m pareto.report {q(str(experiment))} --out {q(str(experiment / REPORT))}")
 
 
 def _repair(cfg: ExperimentConfig, experiment: Path, record: dict, repairs: Repairs, lut) -> None:
     """Rebuild what the resume was asked to (``--rebuild-study``) before anything else is written."""
     if repairs.study:
-        from sweep.budget import budget_dict
-        from sweep.study import rebuild_study
-
         sampler = _knob_sampler(cfg, lut.start, record.get("warmup"))  # only its proposals' shape matters
         n, kept = rebuild_study(experiment, record, sampler, budget_dict(cfg.sweep.budget))
         kept_note = f"; the damaged one kept as {kept.name}" if kept else ""
-        print(f"rebuilt the Optuna study {experiment / 'optuna.db'} from {n} trials{kept_note}")
+        print(f"rebuilt the Optuna study {experiment / STUDY} from {n} trials{kept_note}")
 
 
 def _ask_tune_to_stop() -> bool:
@@ -154,9 +149,6 @@ def _sweep(args, cfg, experiment: Path, record: dict | None, lut, lock, started:
     record["data"] = record.get("data") or data  # classes (names, count) and input shape
     write_json(experiment / RECORD, record)
     prepared = time.perf_counter() - started
-
-    from sweep.tuner import build_tuner
-
     tuner = build_tuner(
         cfg,
         experiment,
@@ -166,16 +158,13 @@ def _sweep(args, cfg, experiment: Path, record: dict | None, lut, lock, started:
         warmup=record["warmup"],
         reference=reference,
         # interrupted while preparing (no Ray Tune state yet): start the trials now
-        resume=args.resume and ((experiment / TUNER_FILE).is_file() or repairs.tuner),
+        resume=args.resume and ((experiment / TUNER).is_file() or repairs.tuner),
         rebuild_tuner=repairs.tuner,
     )
     results = _fit(tuner)
     collect_baselines(cfg, experiment, record, baselines, reference)
     write_json(experiment / RECORD, record)
     trials_done = time.perf_counter() - started
-
-    from sweep.summary import recommendation, summarize
-
     summary = summarize(results, metrics, directions)
     local = cfg.measure.device == "local"
     phase = measurement_phase(cfg, experiment, args.remeasure, lock) if local else None

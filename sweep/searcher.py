@@ -14,7 +14,7 @@ and the sampler (TPE, seeded as without a budget) reads them through its
 estimate, not the measurement: on this host nothing is measured until every trial has
 ended.
 
-The study lives in an SQLite file in the experiment directory (``study_storage``:
+The study lives in an SQLite file in the experiment directory (``sweep.experiment.study_storage``:
 ``<experiment>/optuna.db``, study name = the experiment's name), so ``optuna-dashboard
 sqlite:///<experiment>/optuna.db`` shows it and ``optuna.load_study`` reads it. Ray
 pickles the searcher with the study on every experiment checkpoint; the storage
@@ -34,12 +34,14 @@ import math
 import warnings
 from pathlib import Path
 
+import optuna
 from ray.tune.search import ConcurrencyLimiter
 from ray.tune.search.optuna import OptunaSearch
 from ray.tune.search.search_generator import SearchGenerator
 
 from hwnas.domains import OBJECTIVES
 from hwnas.errors import UserError
+from hwnas.layout import RECORD
 
 __all__ = [
     "CONSTRAINTS_ATTR",
@@ -50,7 +52,6 @@ __all__ = [
     "constraint_values",
     "make_search_alg",
     "objectives",
-    "study_storage",
 ]
 
 _METRIC = {"accuracy": ("test_acc", "max"), "latency": ("latency_ms", "min"), "energy": ("energy_mj", "min")}
@@ -121,7 +122,7 @@ class SweepOptunaSearch(OptunaSearch):
 
 
 def _read_trial_limit(experiment_dir: str | Path) -> int | None:
-    path = Path(experiment_dir) / "sweep.json"
+    path = Path(experiment_dir) / RECORD
     try:
         return int(json.loads(path.read_text())["trials"])
     except (OSError, ValueError, KeyError, TypeError):
@@ -145,19 +146,8 @@ class TrialLimitSearch(SearchGenerator):
 BudgetedSearch = TrialLimitSearch  # its old name: Ray Tune states pickled before the rename (a resumed sweep) name it
 
 
-STUDY_FILE = "optuna.db"
-
-
-def study_storage(experiment: str | Path) -> dict:
-    """The Optuna storage URL and study name of the sweep in ``experiment`` (sweep.json's ``optuna``)."""
-    path = Path(experiment).resolve()
-    return {"storage": f"sqlite:///{path / STUDY_FILE}", "study_name": path.name}
-
-
 def _constrained_tpe(seed: int):
     """Ray's default sampler, ``TPESampler(seed=seed)``, reading ``budget_constraints``."""
-    import optuna
-
     with warnings.catch_warnings():
         # Optuna 5 deprecates constraints_func (FutureWarning; Trial.set_constraint instead,
         # which Optuna 4, still allowed by pyproject, lacks); 4.x flags it experimental.
@@ -179,8 +169,6 @@ def make_search_alg(
     """Optuna (TPE; multi-objective when several metrics; constrained by ``budget`` when
     one is set) behind a concurrency limit. ``study``: ``study_storage(...)`` to keep the
     study in a file (None: in memory, inside Ray's searcher state only)."""
-    import optuna
-
     many = len(metrics) > 1
     storage = optuna.storages.RDBStorage(study["storage"]) if study else None
     # Ray ignores seed when given a sampler: the constrained sampler carries it

@@ -13,13 +13,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import ray
+
 from hwnas.config import ExperimentConfig, config_to_dict
 from hwnas.errors import UserError
+from hwnas.layout import RECORD, SWEEP_LUT
 from hwnas.ray_connect import connect, this_node
 from lut import Lut, experiment_lut, load_lut
+from lut import profile as lut_profile  # its profile_lut looked up at call time: tests guard it
 from sweep.budget import check_budget_reachable
-from sweep.experiment import RECORD, absolute_paths
+from sweep.device import check_device
+from sweep.experiment import absolute_paths
 from sweep.knobs import StartCosts, check_dominant_fits_lut, start_costs
+from sweep.tuner import check_trials_fit
 
 __all__ = ["SweepLut", "connect_and_check", "prepare_lut"]
 
@@ -40,7 +46,7 @@ def prepare_lut(cfg: ExperimentConfig, experiment: Path):
     once, cached) or, for a device resource, profiled on the device's node; either way
     a copy is kept in the experiment (and reused on resume)."""
     space = cfg.search_space()
-    stored = experiment / "lut.json"
+    stored = experiment / SWEEP_LUT
     if cfg.lut.path != "auto":
         lut = experiment_lut(cfg, space)
         # the name trials (in their own working directories) and their files will use
@@ -55,9 +61,7 @@ def prepare_lut(cfg: ExperimentConfig, experiment: Path):
         lut = experiment_lut(cfg, space, "auto", progress=True, threads=cfg.measure.threads)
         source = "profiled on this host" + (" (cached)" if "not cached" not in lut.name else " (noisy, not cached)")
     else:
-        from lut import profile_lut  # loaded on first use (lut/__init__.py)
-
-        lut = profile_lut(
+        lut = lut_profile.profile_lut(
             space,
             device=f"ray:{cfg.measure.device}",
             threads=cfg.measure.threads,
@@ -97,11 +101,6 @@ def connect_and_check(cfg: ExperimentConfig, experiment: Path, record: dict | No
     if prepared_lut:
         check_budget_reachable(cfg.sweep.budget, prepared_lut[0].cost_tensors(), prepared_lut[0].name)
     connect(address)
-    import ray
-
-    from sweep.device import check_device
-    from sweep.tuner import check_trials_fit
-
     check_device(cfg.measure.device, ray.cluster_resources())
     check_trials_fit(cfg, *this_node())  # trials stay on this node
     lut, lut_path, lut_entry = prepared_lut or _lut_of(cfg, experiment, record)

@@ -1,4 +1,4 @@
-"""Optuna's study of a sweep (``<experiment>/optuna.db``, ``sweep.searcher.study_storage``):
+"""Optuna's study of a sweep (``<experiment>/optuna.db``, ``sweep.experiment.study_storage``):
 checked before a resume, and rebuilt on request when it is lost or damaged.
 
 ``check_study`` reads the SQLite file read-only (``PRAGMA quick_check``, the study by its
@@ -29,10 +29,15 @@ import sqlite3
 from pathlib import Path
 from urllib.parse import quote
 
+import optuna
+from optuna.distributions import FloatDistribution
+from optuna.trial import TrialState
+
 from hwnas.errors import UserError
 from hwnas.io import parse_json, read_json
+from hwnas.layout import STUDY
 from sweep.experiment import set_aside
-from sweep.searcher import CONSTRAINTS_ATTR, STUDY_FILE, constraint_values
+from sweep.searcher import CONSTRAINTS_ATTR, constraint_values
 
 __all__ = ["RESUMED", "check_study", "ray_trials", "rebuild_study"]
 
@@ -111,7 +116,7 @@ def check_study(experiment: Path, record: dict, rebuild: bool) -> bool:
     entry = record.get("optuna")
     if not isinstance(entry, dict):
         return False
-    path = Path(experiment) / STUDY_FILE
+    path = Path(experiment) / STUDY
     started = len(ray_trials(experiment))
     if started == 0 and not path.exists():
         return False  # stopped before Ray Tune started: the study is made with the first trial
@@ -139,8 +144,6 @@ class _Replay:
         self.params, self.distributions = {}, {}
 
     def suggest_float(self, name: str, low: float, high: float, *, step=None, log: bool = False) -> float:
-        from optuna.distributions import FloatDistribution
-
         value = self.config.get(name)
         if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
             raise UserError(f"{self.where}: knob {name}: expected a number, got {value!r:.40}; cannot rebuild")
@@ -151,9 +154,6 @@ class _Replay:
 
 def _frozen(trial: dict, where: str, knob_sampler, metrics: list[str], budget: dict | None):
     """The Optuna trial ``trial`` (one of ``ray_trials``) was, as ``add_trial`` takes it."""
-    import optuna
-    from optuna.trial import TrialState
-
     replay = _Replay(trial["config"], where)
     knob_sampler(replay)
     result = trial["last_result"]
@@ -196,14 +196,12 @@ def rebuild_study(experiment: Path, record: dict, knob_sampler, budget: dict | N
     """Write ``optuna.db`` again from Ray Tune's record of the trials (module docstring);
     returns the number of trials and where the old file was kept (None: it was lost).
     Built in a temporary file that replaces the old one."""
-    import optuna
-
     experiment = Path(experiment)
     trials = ray_trials(experiment)
     state = _newest_state(experiment)
     frozen = [_frozen(t, f"{state}: trial {t['trial_id']}", knob_sampler, record["metrics"], budget) for t in trials]
-    path = experiment / STUDY_FILE
-    tmp = experiment / f".{STUDY_FILE}.rebuild"
+    path = experiment / STUDY
+    tmp = experiment / f".{STUDY}.rebuild"
     tmp.unlink(missing_ok=True)
     storage = optuna.storages.RDBStorage(f"sqlite:///{tmp}")
     try:

@@ -7,6 +7,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from hwnas.domains import KNOBS
+from hwnas.errors import UserError
+from hwnas.layout import REPORT
+from pareto.experiment import read_experiment
+from pareto.recommended import recommended_line, recommended_model
 
 __all__ = ["recommendation", "summarize"]
 
@@ -48,12 +52,8 @@ def summarize(results, metrics: list[str], directions: list[str]) -> dict:
 def recommendation(experiment: Path) -> str:
     """The recommended model in one line, read from the trials' files by the report's own
     reader and rule (``pareto.recommended``: one rule, the summary and the report agree)."""
-    from hwnas.errors import UserError
-    from pareto.experiment import read_experiment
-    from pareto.recommended import recommended_line, recommended_model
-
     try:
-        exp = read_experiment(str(experiment), skip_dir=str(experiment / "report"))
+        exp = read_experiment(str(experiment), skip_dir=str(experiment / REPORT))
     except UserError as err:
         return f"recommended: none ({err})"
     return recommended_line(recommended_model(exp))

@@ -33,10 +33,14 @@ from pathlib import Path
 
 from ray import tune
 
+from childnet.train import run_child
 from hwnas.config import ExperimentConfig, config_from_dict, save_config
 from hwnas.domains import KNOBS
+from hwnas.errors import UserError
 from hwnas.io import atomic_write_json, read_json
+from hwnas.layout import ARCH, CHECKPOINT, METRICS, TRIAL_STATE, child_dir, search_dir
 from pareto.budget import judge
+from supernet.search import run_search
 from sweep.budget import budget_dict
 from sweep.device import measure_on_device
 from sweep.measurements import PENDING
@@ -44,7 +48,6 @@ from sweep.reuse import ChildRegistry, child_key
 
 __all__ = ["TrialContext", "apply_knobs", "run_trial", "sweep_trial", "trial_dirname"]
 
-STATE_FILE = "trial_state.json"
 _ALWAYS = ("test_acc", "latency_ms", "energy_mj", "measured_latency_ms", "measured_energy_mj", "val_acc")
 
 
@@ -96,8 +99,6 @@ def _own_work_dir(work: Path, trial_dir: str | None) -> None:
     """``UserError`` unless ``work`` is the trial's own working directory. Why: the trial
     empties ``work`` before restoring; with ``RAY_CHDIR_TO_TRIAL_DIR=0`` (documented by
     Ray) the cwd stays the user's folder, which must never be emptied."""
-    from hwnas.errors import UserError
-
     if not trial_dir or work.resolve() != Path(trial_dir).resolve():
         raise UserError(
             f"sweep trial: the working directory {work} is not the trial's own ({trial_dir}); "
@@ -121,7 +122,7 @@ def _restore(work: Path, trial_dir: str | None = None) -> TrialState:
         return TrialState()
     with checkpoint.as_directory() as src:
         shutil.copytree(src, work, dirs_exist_ok=True)
-    return TrialState.load(work / STATE_FILE)
+    return TrialState.load(work / TRIAL_STATE)
 
 
 def _finite(metrics: dict, keys, where: str) -> None:
@@ -145,7 +146,7 @@ class _Reporter:
     def report(self, row: dict) -> None:
         self.state.seconds = self.seconds()
         self.state.epoch = row.get("epoch", 0)
-        self.state.save(self.work / STATE_FILE)
+        self.state.save(self.work / TRIAL_STATE)
         full = {key: None for key in _ALWAYS}
         full.update(row, phase=self.state.phase, trial_seconds=self.state.seconds)
         tune.report(full, checkpoint=tune.Checkpoint.from_directory(str(self.work)))
@@ -169,7 +170,7 @@ def run_trial(context: TrialContext, make_config, search) -> None:
         row = search(cfg, work, reporter)
         state.phase, state.epoch = "child", 0
         reporter.report(row)
-    arch = read_json(work / "search" / "arch.json", "architecture", dict)
+    arch = read_json(search_dir(work) / ARCH, "architecture", dict)
     metrics = _child(cfg, arch, work, context, reporter, resumed=state.epoch > 0)
     state.phase = "done"
     state.final = _final_row(arch, metrics, reporter.seconds(), budget_dict(cfg.sweep.budget), cfg.lut.energy_kind)
@@ -187,8 +188,6 @@ def sweep_trial(knobs: dict, context: TrialContext) -> None:
 
 def _search(cfg: ExperimentConfig, work: Path, context: TrialContext, reporter: _Reporter) -> dict:
     """The supernet search; returns the row that opens the child phase."""
-    from supernet.search import run_search
-
     last_val = {}
 
     def on_search_epoch(m: dict) -> None:
@@ -205,8 +204,8 @@ def _search(cfg: ExperimentConfig, work: Path, context: TrialContext, reporter: 
 
     run_search(
         cfg,
-        work / "search",
-        resume=(work / "search" / "checkpoint.pt").is_file(),
+        search_dir(work),
+        resume=(search_dir(work) / CHECKPOINT).is_file(),
         warmup_path=context.warmup_path,
         on_epoch=on_search_epoch,
     )
@@ -217,16 +216,14 @@ def _child(
     cfg: ExperimentConfig, arch: dict, work: Path, context: TrialContext, reporter: _Reporter, resumed: bool
 ) -> dict:
     """Retrain and measure the childnet (or reuse an identical one's result)."""
-    from childnet.train import run_child
-
-    out = work / "child"
+    out = child_dir(work)
     registry = ChildRegistry(context.children_dir) if context.children_dir else None
     key = child_key(cfg, arch["ops"])
     found = registry.lookup(key) if registry else None
     if found is not None:
         metrics = dict(found["metrics"], reused_from=found["trial"])
         out.mkdir(parents=True, exist_ok=True)
-        atomic_write_json(out / "metrics.json", metrics)
+        atomic_write_json(out / METRICS, metrics)
         return metrics
 
     def on_child_epoch(m: dict) -> None:
@@ -238,7 +235,7 @@ def _child(
     run_child(
         cfg, arch, out, resume=resumed, on_epoch=on_child_epoch, measure_with=lambda path: _measure(path, cfg, context)
     )
-    metrics = read_json(out / "metrics.json", "childnet result", dict)
+    metrics = read_json(out / METRICS, "childnet result", dict)
     if registry is not None:
         registry.register(key, trial_dirname(tune.get_context().get_trial_id()), metrics)
     return metrics

@@ -11,7 +11,7 @@ recorded config: a lost or damaged one is written again by making the same ``Tun
 (``rebuild_tuner``, ``sweep.run --resume --rebuild-tuner``) before restoring.
 ``sweep.strategy: random`` swaps the trainable and the searcher (``sweep.random_arch``)
 and keeps all the rest. Optuna's study is kept in ``<experiment>/optuna.db``
-(``sweep.searcher.study_storage``).
+(``sweep.experiment.study_storage``).
 """
 
 from __future__ import annotations
@@ -21,15 +21,17 @@ import os
 from pathlib import Path
 
 from ray import tune
+from ray.tune.schedulers import ASHAScheduler
 
 from hwnas.config import ExperimentConfig, config_to_dict
-from hwnas.errors import DiskFull, disk_full_in, install_stop_handlers
+from hwnas.errors import DiskFull, UserError, disk_full_in, install_stop_handlers
+from hwnas.layout import TUNER
 from hwnas.ray_connect import this_node_resource
 from sweep.budget import budget_dict
-from sweep.experiment import absolute_paths, set_aside
+from sweep.experiment import absolute_paths, set_aside, study_storage
 from sweep.knobs import KnobSampler
 from sweep.random_arch import make_random_search_alg, random_trial
-from sweep.searcher import make_search_alg, study_storage
+from sweep.searcher import make_search_alg
 from sweep.trial import TrialContext, sweep_trial, trial_dirname
 
 __all__ = ["KeepStopHandlers", "StopOnFullDisk", "build_tuner", "check_trials_fit", "trial_dirname_creator"]
@@ -94,8 +96,6 @@ def check_trials_fit(cfg: ExperimentConfig, node_ip: str, resources: dict) -> No
     """``UserError`` when one trial cannot fit on this node (``resources``: its totals):
     trials stay on the node ``sweep.run`` runs on, so a trial asking for a GPU a CPU-only
     head does not have would wait forever."""
-    from hwnas.errors import UserError
-
     for key, name in (("cpus_per_trial", "CPU"), ("gpus_per_trial", "GPU")):
         wanted, has = getattr(cfg.sweep, key), resources.get(name, 0.0)
         if wanted > has:
@@ -109,8 +109,6 @@ def check_trials_fit(cfg: ExperimentConfig, node_ip: str, resources: dict) -> No
 def _scheduler(cfg: ExperimentConfig):
     if cfg.sweep.scheduler != "asha":
         return None
-    from ray.tune.schedulers import ASHAScheduler
-
     # Rungs on the supernet's validation accuracy during the search; rows of the
     # childnet phase carry no search_epoch, so ASHA leaves retraining alone.
     return ASHAScheduler(
@@ -145,8 +143,8 @@ def build_tuner(
     os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
     if resume:
         if rebuild_tuner:
-            if (experiment / "tuner.pkl").exists():
-                set_aside(experiment / "tuner.pkl")
+            if (experiment / TUNER).exists():
+                set_aside(experiment / TUNER)
             _new_tuner(cfg, experiment, trainable, knob_sampler, metrics, directions)  # Ray writes tuner.pkl
         return tune.Tuner.restore(str(experiment), trainable, resume_unfinished=True, resume_errored=False)
     return _new_tuner(cfg, experiment, trainable, knob_sampler, metrics, directions)

@@ -1,4 +1,4 @@
-"""One writer per experiment (issue 22, item 2): the experiment's lock (``sweep.experiment.LOCK``,
+"""One writer per experiment (issue 22, item 2): the experiment's lock (``hwnas.layout.LOCK``,
 ``hwnas.lock``) refuses a second ``sweep.run`` (new or ``--resume``), a second measurement
 phase and a web sweep job in one line naming the holder's PID and host (exit 2), and writes
 nothing; the holder's children share its lock instead of waiting for it; the OS frees it
@@ -17,8 +17,9 @@ import pytest
 
 from hwnas.config import ExperimentConfig, config_to_dict
 from hwnas.errors import UserError
+from hwnas.layout import LOCK, RECORD
 from hwnas.lock import LOCK_FD_ENV
-from sweep.experiment import LOCK, RECORD, check_unlocked, lock_experiment, write_json
+from sweep.experiment import check_unlocked, lock_experiment, write_json
 
 ROOT = Path(__file__).resolve().parents[1]
 HOST = socket.gethostname()

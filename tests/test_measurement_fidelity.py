@@ -9,13 +9,14 @@ import torch
 
 from hwnas.config import ExperimentConfig
 from hwnas.errors import UserError
+from hwnas.layout import MEASUREMENTS
 from hwnas.space import get_space
 from hwnas.speed import _level
 from lut import cache as cache_mod
 from lut import load_lut, profile_lut
 from lut.graph_fit import design_matrix, fit_entries
 from lut.protocol import design_archs
-from sweep.measurements import MEASUREMENTS, PENDING, measure_pending, pending_models
+from sweep.measurements import PENDING, measure_pending, pending_models
 
 FAST = dict(warmup=1, repeats=2, rounds=1, per_op=1, progress=False)
 

@@ -8,9 +8,9 @@ import pytest
 
 from hwnas.config_sections import SweepConfig
 from hwnas.errors import UserError
-from sweep.experiment import write_json
+from sweep.experiment import study_storage, write_json
 from sweep.knobs import KnobSampler, StartCosts
-from sweep.searcher import SweepOptunaSearch, TrialLimitSearch, _read_trial_limit, make_search_alg, study_storage
+from sweep.searcher import SweepOptunaSearch, TrialLimitSearch, _read_trial_limit, make_search_alg
 
 METRICS, DIRECTIONS = ["test_acc", "latency_ms", "energy_mj"], ["max", "min", "min"]
 

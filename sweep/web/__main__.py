@@ -11,7 +11,10 @@ import argparse
 import ipaddress
 import secrets
 
+import uvicorn
+
 from hwnas.errors import UserError, cli_main
+from sweep.web.app import LOOPBACK_HOSTS, create_app
 
 __all__ = ["is_loopback", "main"]
 
@@ -34,10 +37,6 @@ def main(argv=None) -> None:
     args = p.parse_args(argv)
     if not 0 < args.port < 65536:
         raise UserError(f"--port {args.port}: expected 1-65535")
-    import uvicorn
-
-    from sweep.web.app import LOOPBACK_HOSTS, create_app
-
     host = f"[{args.host}]" if ":" in args.host else args.host
     if is_loopback(args.host):  # no token: only this machine's names in the Host header
         token, hosts = None, (*LOOPBACK_HOSTS, host)

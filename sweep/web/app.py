@@ -11,7 +11,7 @@ loopback server: no token) a request whose ``Host`` header names another host is
 so a web page cannot reach the server through a DNS name rebound to 127.0.0.1. At most
 ``JOB_LIMITS`` jobs of each kind run at once; a start beyond that is refused with a one-line
 409, which the page shows under its form; so is a sweep whose experiment another process
-holds (``sweep.experiment.LOCK``: e.g. a ``sweep.run`` of that name started from a terminal).
+holds (``hwnas.layout.LOCK``: e.g. a ``sweep.run`` of that name started from a terminal).
 """
 
 from __future__ import annotations

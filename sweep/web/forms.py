@@ -19,8 +19,11 @@ from pathlib import Path
 
 from hwnas.config import ExperimentConfig, load_config, save_config
 from hwnas.errors import UserError
+from hwnas.layout import ARCH, child_dir, report_dir, search_dir
 from lut import load_lut
+from supernet.loss import SearchLoss
 from sweep.experiment import NAME, check_name
+from sweep.options import build_parser, check_static, resolve_config
 from sweep.web.luts import resolve_choice
 
 __all__ = ["CONFIG_DIR", "NAME", "RUNS", "config_names", "run_job", "sweep_job"]
@@ -87,8 +90,6 @@ def run_config(form: dict, storage: Path) -> ExperimentConfig:
     # (gamma says how much it weighs; SearchLoss refuses gamma > 0 with a LUT without energy)
     overrides += ["space.num_classes=", f"lut.path={resolve_choice(_field(form, 'lut'), storage)}", "lut.energy=true"]
     cfg = load_config(base, overrides + _deploy_overrides(form))
-    from supernet.loss import SearchLoss
-
     lut = load_lut(cfg.lut.path)
     lut.check_space(cfg.search_space())
     lut.check_target(cfg.deploy.target())  # the search's costs are the LUT's: of the target deployed
@@ -108,17 +109,17 @@ def run_job(form: dict, storage: Path) -> tuple[str, Path, list[list[str]]]:
     save_config(cfg, config)
     py = sys.executable
     steps = [
-        [py, "-m", "supernet.search", "--config", str(config), "--out", str(folder / "search")],
+        [py, "-m", "supernet.search", "--config", str(config), "--out", str(search_dir(folder))],
         [
             py,
             "-m",
             "childnet.train",
             "--arch",
-            str(folder / "search" / "arch.json"),
+            str(search_dir(folder) / ARCH),
             "--config",
             str(config),
             "--out",
-            str(folder / "child"),
+            str(child_dir(folder)),
         ],
     ]
     return name, folder, steps
@@ -147,8 +148,6 @@ def _sweep_flags(form: dict) -> list[str]:
 def sweep_job(form: dict, storage: Path, *, resume: bool = False) -> tuple[str, Path, list[list[str]]]:
     """``(name, experiment folder, steps)``: ``sweep.run`` (new, or ``--resume``, extended to the
     form's ``trials`` when given), then its report."""
-    from sweep.options import build_parser, check_static, resolve_config
-
     name = _name(_field(form, "name"), "sweep")
     experiment = storage / name
     if resume:
@@ -168,6 +167,6 @@ def sweep_job(form: dict, storage: Path, *, resume: bool = False) -> tuple[str, 
     py = sys.executable
     steps = [
         [py, "-m", "sweep.run", *argv],
-        [py, "-m", "pareto.report", str(experiment), "--out", str(experiment / "report")],
+        [py, "-m", "pareto.report", str(experiment), "--out", str(report_dir(experiment))],
     ]
     return name, experiment, steps

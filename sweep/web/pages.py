@@ -5,8 +5,11 @@ plotly package (served here, as the report inlines it: no CDN, no Node)."""
 from __future__ import annotations
 
 import functools
+import json
 from html import escape
 from pathlib import Path
+
+from plotly.offline import get_plotlyjs
 
 from hwnas.config import load_config
 from hwnas.data import DATASETS
@@ -23,8 +26,6 @@ _TYPES = {".js": "text/javascript", ".css": "text/css"}
 def asset(name: str) -> tuple[bytes, str] | None:
     """``(bytes, media type)`` of a static file: ``plotly.js`` or a file of ``static/``."""
     if name == "plotly.js":
-        from plotly.offline import get_plotlyjs
-
         return get_plotlyjs().encode(), "text/javascript"
     path = STATIC / name
     if name not in {p.name for p in STATIC.iterdir()} or path.suffix not in _TYPES:
@@ -176,6 +177,4 @@ search chose: P(op) per layer at its last epoch</p><div id="heatmap"></div></sec
 
 def _js(text: str) -> str:
     """A JSON string literal safe inside a <script> element."""
-    import json
-
     return json.dumps(text).replace("<", "\\u003c")

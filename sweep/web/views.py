@@ -9,34 +9,52 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import yaml
+
+from hwnas.config import load_yaml
 from hwnas.errors import UserError
+from hwnas.layout import (
+    ARCH,
+    CHILD,
+    METRICS,
+    PARAMS,
+    PARETO_CSV,
+    PROGRESS,
+    RECORD,
+    REPORT,
+    REPORT_HTML,
+    REPORT_JSON,
+    SEARCH,
+    STUDY,
+    THETA,
+    TRIALS_CSV,
+    WEIGHTS,
+    child_dir,
+    final_dir,
+    is_trial_folder,
+    report_dir,
+    search_dir,
+)
 from hwnas.records import result_rows
 from pareto.deploy import int8_drop_points, target_key, target_label
 from sweep.web.files import downloads
 from sweep.web.forms import NAME, RUNS
-from sweep.web.jobs import JOB, job_status, read_json_or_none
+from sweep.web.jobs import JOB, LOG, job_status, read_json_or_none
 
 __all__ = ["list_jobs", "run_view", "sweep_view", "trial_progress"]
 
 TRIAL = re.compile(r"trial_[A-Za-z0-9_]{1,64}")  # a Ray Tune trial folder's name (sweep.tuner)
 _FILE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")  # a deployed file's name in metrics.json (never a path)
 
-RUN_FILES = (
-    "search/arch.json",
-    "search/theta.json",
-    "search/progress.json",
-    "child/metrics.json",
-    "config.yaml",
-    "job.log",
-)  # and the childnet's files (_child_files)
+# the files to download, as named on the pages: paths relative to a run's, trial's or sweep's folder
+_ARCH, _THETA, _PROGRESS = (f"{SEARCH}/{name}" for name in (ARCH, THETA, PROGRESS))
+_METRICS = f"{CHILD}/{METRICS}"
+RUN_FILES = (_ARCH, _THETA, _PROGRESS, _METRICS, "config.yaml", LOG)  # and the childnet's files (_child_files)
 SWEEP_FILES = (
-    "report/report.html",
-    "report/report.json",
-    "report/trials.csv",
-    "report/pareto.csv",
-    "sweep.json",
-    "optuna.db",
-    "job.log",
+    *(f"{REPORT}/{name}" for name in (REPORT_HTML, REPORT_JSON, TRIALS_CSV, PARETO_CSV)),
+    RECORD,
+    STUDY,
+    LOG,
 )
 _TRIAL_KEYS = (
     "phase",
@@ -53,8 +71,8 @@ _TRIAL_KEYS = (
 def _child_files(metrics) -> tuple[str, ...]:
     """``child/<deployed file>`` (what metrics.json's ``model`` names) and ``child/model.weights.pt``."""
     name = metrics.get("model") if isinstance(metrics, dict) else None
-    deployed = (f"child/{name}",) if isinstance(name, str) and _FILE.fullmatch(name) else ()
-    return tuple(dict.fromkeys((*deployed, "child/model.weights.pt")))
+    deployed = (f"{CHILD}/{name}",) if isinstance(name, str) and _FILE.fullmatch(name) else ()
+    return tuple(dict.fromkeys((*deployed, f"{CHILD}/{WEIGHTS}")))
 
 
 def _target(metrics) -> str | None:
@@ -88,7 +106,7 @@ def list_jobs(storage: Path, procs: dict) -> list[dict]:
         ("sweep", (p for p in storage.iterdir() if p.name != RUNS) if storage.is_dir() else []),
     ):
         for folder in folders:
-            if not (folder / JOB).is_file() and not (kind == "sweep" and (folder / "sweep.json").is_file()):
+            if not (folder / JOB).is_file() and not (kind == "sweep" and (folder / RECORD).is_file()):
                 continue
             status = _status(folder, procs)
             out.append({"kind": kind, "name": folder.name, "url": f"/{kind}s/{folder.name}", **status})
@@ -108,11 +126,11 @@ def _cli_sweep_state(folder: Path) -> dict:
     recording its wall time and its trial counts (docs/formats.md), so a last run with them
     ended: finished, unless trials were left unfinished (``continue`` with ``--resume``). A
     last run without them still runs or was killed (its files cannot tell which)."""
-    record = read_json_or_none(folder / "sweep.json")
+    record = read_json_or_none(folder / RECORD)
     runs = record.get("runs") if isinstance(record, dict) else None
     last = runs[-1] if isinstance(runs, list) and runs and isinstance(runs[-1], dict) else None
     if last is None:  # no run recorded: a report means it ended
-        return {"state": "finished" if (folder / "report" / "report.html").is_file() else "unknown", "reason": ""}
+        return {"state": "finished" if (report_dir(folder) / REPORT_HTML).is_file() else "unknown", "reason": ""}
     started = {"started": last["started"]} if isinstance(last.get("started"), str) else {}
     if "wall_s" not in last:
         return {**started, "state": "unknown", "reason": "started from the command line: running, or stopped"}
@@ -123,20 +141,15 @@ def _cli_sweep_state(folder: Path) -> dict:
 
 
 def _phase(folder: Path, status: dict) -> str:
-    if (folder / "child" / "metrics.json").is_file():
+    if (child_dir(folder) / METRICS).is_file():
         return "done"
     if status.get("step") == 2:
         return "retraining the childnet"
-    return "searching" if (folder / "search" / "progress.json").is_file() else "starting"
+    return "searching" if (search_dir(folder) / PROGRESS).is_file() else "starting"
 
 
 def _setup(folder: Path) -> dict | None:
     """What the run was started with (its config.yaml): LUT, space, dataset, knobs."""
-    import yaml
-
-    from hwnas.config import load_yaml
-    from hwnas.errors import UserError
-
     try:
         c = load_yaml((folder / "config.yaml").read_text(), "config.yaml")
         return {
@@ -157,14 +170,14 @@ def run_view(storage: Path, name: str, procs: dict) -> dict | None:
     if not NAME.fullmatch(name) or not (folder / JOB).is_file():
         return None
     status = job_status(folder, procs)
-    child = read_json_or_none(folder / "child" / "metrics.json")
+    child = read_json_or_none(child_dir(folder) / METRICS)
     return {
         "name": name,
         "status": status,
         "phase": _phase(folder, status),
         "setup": _setup(folder),
-        "progress": read_json_or_none(folder / "search" / "progress.json"),
-        "arch": read_json_or_none(folder / "search" / "arch.json"),
+        "progress": read_json_or_none(search_dir(folder) / PROGRESS),
+        "arch": read_json_or_none(search_dir(folder) / ARCH),
         "child": {
             **{k: child.get(k) for k in ("test_acc", "params", "flops", "lut", "measured", "train_seconds", "deploy")},
             **_int8(child),
@@ -187,8 +200,8 @@ def _last_row(trial: Path) -> dict:
 
 def _trial(storage: Path, trial: Path) -> dict:
     row = _last_row(trial)
-    params = read_json_or_none(trial / "params.json") or {}
-    child = read_json_or_none(trial / "child" / "metrics.json")
+    params = read_json_or_none(trial / PARAMS) or {}
+    child = read_json_or_none(child_dir(trial) / METRICS)
     measured = (child.get("measured") or {}) if isinstance(child, dict) else {}
     if measured.get("latency_ms") is not None:  # on this host measured after the trials: metrics.json has it
         row = {**row, "measured_latency_ms": measured["latency_ms"]}
@@ -200,9 +213,7 @@ def _trial(storage: Path, trial: Path) -> dict:
         "error": error.read_text(errors="replace").strip().splitlines()[-1][:300] if error.is_file() else None,
         "target": _target(child),
         **_int8(child),
-        "files": downloads(
-            storage, trial, ("search/arch.json", "search/theta.json", "child/metrics.json", *_child_files(child))
-        ),
+        "files": downloads(storage, trial, (_ARCH, _THETA, _METRICS, *_child_files(child))),
     }
 
 
@@ -211,10 +222,9 @@ def sweep_view(storage: Path, name: str, procs: dict) -> dict | None:
     folder = _sweep_folder(storage, name)
     if folder is None:
         return None
-    record = read_json_or_none(folder / "sweep.json") or {}
-    report = read_json_or_none(folder / "report" / "report.json")
-    # trial folders as pareto.experiment finds them: the ones holding params.json or result.json
-    trials = sorted(p for p in folder.iterdir() if (p / "params.json").is_file() or (p / "result.json").is_file())
+    record = read_json_or_none(folder / RECORD) or {}
+    report = read_json_or_none(report_dir(folder) / REPORT_JSON)
+    trials = sorted(p for p in folder.iterdir() if is_trial_folder(p))  # as pareto.experiment finds them
     return {
         "name": name,
         "status": _status(folder, procs),
@@ -225,7 +235,7 @@ def sweep_view(storage: Path, name: str, procs: dict) -> dict | None:
         "budget": (record.get("config") or {}).get("sweep", {}).get("budget"),
         "target": _sweep_target(record, report),
         "trials": [_trial(storage, t) for t in trials],
-        "report": (folder / "report" / "report.html").is_file(),
+        "report": (report_dir(folder) / REPORT_HTML).is_file(),
         "recommended": _recommended(storage, folder, report),
         "final": _final(storage, folder, report),
         "files": downloads(storage, folder, SWEEP_FILES),
@@ -239,13 +249,13 @@ def trial_progress(storage: Path, name: str, trial: str) -> dict | None:
     folder = _sweep_folder(storage, name)
     if folder is None or not TRIAL.fullmatch(trial):
         return None
-    return read_json_or_none(folder / trial / "search" / "progress.json")
+    return read_json_or_none(search_dir(folder / trial) / PROGRESS)
 
 
 def _sweep_folder(storage: Path, name: str) -> Path | None:
     """The folder of the sweep ``name`` (a plain name): started here (its job) or from the command line."""
     folder = storage / name
-    if not NAME.fullmatch(name) or name == RUNS or not ((folder / JOB).is_file() or (folder / "sweep.json").is_file()):
+    if not NAME.fullmatch(name) or name == RUNS or not ((folder / JOB).is_file() or (folder / RECORD).is_file()):
         return None
     return folder
 
@@ -271,14 +281,14 @@ def _recommended(storage: Path, folder: Path, report) -> dict | None:
     if not isinstance(rec, dict) or not isinstance(rec.get("model_of") or rec.get("trial_dir"), str):
         return None
     trial = folder / Path(rec.get("model_of") or rec["trial_dir"]).name  # a name, never a path from the file
-    metrics = read_json_or_none(trial / "child" / "metrics.json")  # the deployed file it names
+    metrics = read_json_or_none(child_dir(trial) / METRICS)  # the deployed file it names
     return {
         "trial": rec.get("trial_dir"),
         "test_acc": rec.get("test_acc"),
         "test_acc_int8": rec.get("test_acc_int8"),
         "target": rec.get("target_label") or _target(metrics),
         "note": rec.get("note"),
-        "files": downloads(storage, trial, (*_child_files(metrics), "search/arch.json")),
+        "files": downloads(storage, trial, (*_child_files(metrics), _ARCH)),
     }
 
 
@@ -289,8 +299,8 @@ def _final(storage: Path, folder: Path, report) -> dict | None:
     name = Path(row["folder"]).name if row and isinstance(row.get("folder"), str) else ""
     if not TRIAL.fullmatch(name):
         return None
-    trial = folder / "final" / name  # a trial folder's name checked above, never a path from the file
-    metrics = read_json_or_none(trial / "metrics.json")
+    trial = final_dir(folder, name)  # a trial folder's name checked above, never a path from the file
+    metrics = read_json_or_none(trial / METRICS)
     return {
         "trial": row.get("trial_id"),
         "test_acc": row.get("test_acc"),
@@ -298,5 +308,5 @@ def _final(storage: Path, folder: Path, report) -> dict | None:
         "test_acc_int8": row.get("test_acc_int8"),
         "latency_ms": row.get("measured_latency_ms"),
         "target": row.get("target_label") or _target(metrics),
-        "files": downloads(storage, trial, (f.removeprefix("child/") for f in _child_files(metrics))),
+        "files": downloads(storage, trial, (f.removeprefix(f"{CHILD}/") for f in _child_files(metrics))),
     }
