@@ -3,6 +3,7 @@ import gzip
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
 from hwnas.data import DEBIAN_FASHION_MNIST, TensorLoader, load_dataset, make_splits
 from hwnas.errors import UserError
@@ -60,10 +61,38 @@ def test_loader_order_depends_only_on_seed_and_epoch(tiny_fmnist):
     assert len(one) == 4 and sum(len(y) for _, y in one) == 50
 
 
-def test_augmented_batches_keep_shape(tiny_fmnist):
+def test_augmentation_is_a_padded_crop_and_maybe_a_flip_of_each_image(tiny_fmnist):
     ds = load_dataset("fashion-mnist", True, root=str(tiny_fmnist))
-    x, y = next(iter(TensorLoader(ds, 8, augment=True)))
-    assert x.shape == (8, 3, 32, 32) and torch.isfinite(x).all()
+    loader = TensorLoader(ds, 8, shuffle=False, augment=True)
+    x, y = next(iter(loader))
+    assert x.shape == (8, 3, 32, 32), "augmentation changed the batch's shape"
+    assert torch.equal(y, ds.labels[:8]), "augmentation changed the labels"
+    padded = F.pad(ds.images[:8].float(), (4, 4, 4, 4))
+    moves = []
+    for i in range(8):
+        found = [
+            (dy, dx, flip)
+            for dy in range(9)
+            for dx in range(9)
+            for flip in (False, True)
+            if torch.allclose(x[i], _normalized(loader, _crop(padded[i], dy, dx, flip)))
+        ]
+        assert found, f"image {i} is no 32x32 crop of the image padded by 4 (flipped or not)"
+        moves.append(found[0])
+    assert len(set(moves)) > 1, f"every image moved the same way: {moves[0]}"
+    again = next(iter(TensorLoader(ds, 8, shuffle=False, augment=True)))[0]
+    assert torch.equal(x, again), "the same seed and epoch gave other crops"
+    loader.set_epoch(1)
+    assert not torch.equal(x, next(iter(loader))[0]), "another epoch gave the same crops"
+
+
+def _crop(image: torch.Tensor, dy: int, dx: int, flip: bool) -> torch.Tensor:
+    out = image[:, dy : dy + 32, dx : dx + 32]
+    return out.flip(2) if flip else out
+
+
+def _normalized(loader: TensorLoader, image: torch.Tensor) -> torch.Tensor:
+    return (image - loader.mean[0]) / loader.std[0]  # as the loader normalizes a batch
 
 
 def test_missing_dataset_names_the_paths_tried(tmp_path, monkeypatch):
