@@ -33,7 +33,8 @@ SMALL = [
 ARCH = ["k3_e3", "skip", "k5_e1_g2", "skip", "k3_e6", "k5_e3", "skip", "k3_e1"]
 ET, ORT = DeployTarget("executorch"), DeployTarget("onnxruntime")
 
-pytestmark = pytest.mark.usefixtures("one_thread")
+# lowers and trains for four deployment targets
+pytestmark = [pytest.mark.heavy, pytest.mark.usefixtures("one_thread")]
 
 
 @pytest.fixture(scope="module")

@@ -128,6 +128,7 @@ def test_a_child_shares_its_parents_lock_and_others_wait(tmp_path):
     check_unlocked(experiment)
 
 
+@pytest.mark.heavy
 def test_the_os_frees_the_lock_of_a_killed_holder(tmp_path):
     experiment = tmp_path / "e"
     env = dict(os.environ, PYTHONPATH=str(ROOT))
@@ -168,6 +169,7 @@ def test_a_web_sweep_on_an_experiment_in_use_is_refused(tmp_path):
     assert not (experiment / "job.json").exists()  # nothing started
 
 
+@pytest.mark.heavy
 def test_a_web_sweep_job_holds_the_lock_and_hands_it_to_its_steps(tmp_path):
     from sweep.web.jobs import JOB, LOG, STATE
     from sweep.web.runner import run_steps

@@ -125,6 +125,7 @@ def _wait_for(proc, stream, text: str, timeout: float = 120) -> str:
     raise AssertionError(f"{text!r} never came: {Path(stream.name).read_text(errors='replace')[-2000:]}")
 
 
+@pytest.mark.heavy
 def test_lut_profile_stopped_by_ctrl_c_says_so_in_one_line(tmp_path):
     out = tmp_path / "lut.json"
     cmd = [sys.executable, "-m", "lut.profile", "--space", "fbnet-cpu", "--width", "0.5", "--out", str(out)]
@@ -144,6 +145,7 @@ def test_lut_profile_stopped_by_ctrl_c_says_so_in_one_line(tmp_path):
     assert list(tmp_path.iterdir()) == [tmp_path / "err"]  # no LUT, no temporary file
 
 
+@pytest.mark.heavy
 def test_pareto_report_killed_while_writing_leaves_the_old_report_and_no_temporary_file(tmp_path):
     from pareto.synthetic import write_synthetic_experiment
 
@@ -171,6 +173,7 @@ def test_pareto_report_killed_while_writing_leaves_the_old_report_and_no_tempora
 _SLEEPER = "from hwnas.errors import cli_main\nimport time\ncli_main(lambda: time.sleep(60))()\n"
 
 
+@pytest.mark.heavy
 def test_a_child_cli_stops_when_its_parent_dies(tmp_path):
     """The measurement phase's way: a CLI started with ``child_env`` gets SIGTERM when the
     CLI that started it dies (even by SIGKILL), so no orphan goes on writing."""

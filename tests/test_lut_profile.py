@@ -82,6 +82,7 @@ def test_balanced_design():
         assert Counter(a[layer] for a in archs) == {op: 2 for op in space.ops}
 
 
+@pytest.mark.heavy
 def test_isolated_fbnet_cifar_one_entry_per_layer_shared_by_shape():
     space = get_space("fbnet-cifar", width=0.25)
     lut = profile_lut(space, context="isolated", energy_model=None, **{**FAST, "target": EAGER})
