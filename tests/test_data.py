@@ -26,10 +26,10 @@ def tiny_fmnist(tmp_path):
 
 def test_idx_images_are_padded_and_replicated(tiny_fmnist):
     ds = load_dataset("fashion-mnist", True, (3, 32, 32), root=str(tiny_fmnist))
-    assert ds.images.shape == (50, 3, 32, 32)
-    assert ds.images.dtype == torch.uint8
-    assert ds.images[:, :, :2].sum() == 0
-    assert ds.images[:, :, :, -2:].sum() == 0  # zero padding
+    assert ds.images.shape == (50, 3, 32, 32), "28x28 gray not padded to 3x32x32"
+    assert ds.images.dtype == torch.uint8, "images not kept as bytes"
+    assert ds.images[:, :, :2].sum() == 0, "top rows not zero-padded"
+    assert ds.images[:, :, :, -2:].sum() == 0, "right columns not zero-padded"
     assert torch.equal(ds.images[:, 0], ds.images[:, 2])  # gray replicated
     assert ds.num_classes == 10
 
@@ -57,12 +57,12 @@ def test_loader_order_depends_only_on_seed_and_epoch(tiny_fmnist):
         list(two)
     two.set_epoch(4)
     for (x1, y1), (x2, y2) in zip(one, two):
-        assert torch.equal(x1, x2)
-        assert torch.equal(y1, y2)
+        assert torch.equal(x1, x2), "images of epoch 4 depend on the epochs before"
+        assert torch.equal(y1, y2), "labels of epoch 4 depend on the epochs before"
     one.set_epoch(5)
     assert not torch.equal(next(iter(one))[1], next(iter(two))[1])
-    assert len(one) == 4
-    assert sum(len(y) for _, y in one) == 50
+    assert len(one) == 4, "50 images in batches of 16 are 4 batches"
+    assert sum(len(y) for _, y in one) == 50, "an epoch does not visit every image once"
 
 
 def test_augmentation_is_a_padded_crop_and_maybe_a_flip_of_each_image(tiny_fmnist):
@@ -105,9 +105,9 @@ def test_missing_dataset_names_the_paths_tried(tmp_path, monkeypatch):
     with pytest.raises(UserError) as err:
         load_dataset("fashion-mnist", True, root=str(tmp_path / "empty"))
     msg = str(err.value)
-    assert "Fashion-MNIST not found" in msg
-    assert str(tmp_path / "empty") in msg
-    assert "apt-get install" in msg
+    assert "Fashion-MNIST not found" in msg, msg
+    assert str(tmp_path / "empty") in msg, "the path tried is not named"
+    assert "apt-get install" in msg, "the install command is not named"
     assert "\n" not in msg
 
 
@@ -158,6 +158,6 @@ def test_unknown_dataset():
 @pytest.mark.skipif(not DEBIAN_FASHION_MNIST.is_dir(), reason="Debian dataset-fashion-mnist not installed")
 def test_real_fashion_mnist_from_debian_package():
     ds = load_dataset("fashion-mnist", False)
-    assert len(ds) == 10000
-    assert ds.images.shape[1:] == (3, 32, 32)
+    assert len(ds) == 10000, "not the 10000 test images"
+    assert ds.images.shape[1:] == (3, 32, 32), "not padded to 3x32x32"
     assert sorted(ds.labels.unique().tolist()) == list(range(10))
