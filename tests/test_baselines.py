@@ -92,6 +92,7 @@ TINY = [
 ]
 
 
+@pytest.mark.slow
 def test_baselines_are_trained_by_the_childnet_loop_reproducibly(tmp_path, monkeypatch):
     import childnet.recipe
     from sweep.baselines import train_baselines

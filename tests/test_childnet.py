@@ -153,6 +153,7 @@ def test_resume_with_another_config_names_what_differs(tmp_path, cost):
         run_child(config("child.lr=0.05"), ARCH, tmp_path / "cut", measure_with=False, cost=cost, resume=True)
 
 
+@pytest.mark.slow
 def test_measure_cli_prints_json(tmp_path, capsys, space):
     from childnet.export import save_model_data
 
@@ -226,6 +227,7 @@ def test_train_cli_lut_for_another_space(tmp_path, capsys):
     assert not (tmp_path / "out" / "metrics.json").exists()
 
 
+@pytest.mark.slow
 def test_measure_module_needs_only_torch_and_hwnas_basics():
     # it runs on a Raspberry Pi with torch alone: no training, LUT or sweep code
     import subprocess

@@ -112,6 +112,7 @@ def _python(*args, **kwargs) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-c", *args], capture_output=True, text=True, env=env, timeout=60, **kwargs)
 
 
+@pytest.mark.heavy
 def test_a_child_shares_its_parents_lock_and_others_wait(tmp_path):
     experiment = tmp_path / "e"
     with lock_experiment(experiment, "sweep.run") as lock:

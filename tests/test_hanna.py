@@ -89,6 +89,7 @@ def test_lowest_latency_is_model_4_as_the_report_says(lut, archs):
     assert min(latency, key=latency.get) == 4
 
 
+@pytest.mark.slow
 def test_found_architectures_build_with_the_right_output_shape(lut, archs):
     space = lut.search_space()
     x = torch.randn(2, *space.input_shape)

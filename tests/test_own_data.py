@@ -128,6 +128,7 @@ def test_streamed_batches_equal_in_memory_batches(folders, kind):
     }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("shape", [(3, 32, 32), (1, 40, 40)])
 def test_a_builtin_dataset_too_large_for_the_budget_streams_the_same_batches(shape):
     kw = {"train_size": 200, "test_size": 100, "seed": 0, "workers": 2}

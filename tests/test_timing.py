@@ -80,6 +80,7 @@ def test_describe_names_the_device():
     assert d["hostname"]
 
 
+@pytest.mark.slow
 def test_device_side_modules_need_only_torch():
     """timing, meters and device run on a Pi with only torch: they import no other
     third-party package (smbus2 only when an INA219 meter is built)."""
@@ -113,6 +114,7 @@ print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - f0)
 """
 
 
+@pytest.mark.slow
 def test_steady_allocator_keeps_freed_buffers_in_the_process():
     import subprocess
     import sys

@@ -397,6 +397,7 @@ def _wait(folder, procs, timeout=60):
     return job_status(folder, procs)
 
 
+@pytest.mark.heavy
 def test_jobs_run_steps_in_order_and_report_how_they_ended(tmp_path):
     procs = {}
     ok = tmp_path / "ok"
@@ -430,6 +431,7 @@ def test_a_killed_job_is_failed_not_running(tmp_path):
     assert job_status(folder, {})["state"] == "failed"  # a restarted server: the pid is gone
 
 
+@pytest.mark.heavy
 def test_stop_ends_the_job_and_says_so(tmp_path, storage):
     procs = {}
     folder = tmp_path / "long"
