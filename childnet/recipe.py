@@ -78,39 +78,10 @@ def train_and_test(
 
     start, train_seconds = 0, 0.0
     if resume and ckpt_path.exists():
-        state = load_checkpoint(ckpt_path, "childnet checkpoint", CHECKPOINT_KEYS)
-        diff = differences(
-            {**_resume_key(state["config"]), "ops": state["ops"]}, {**_resume_key(config), "ops": identity}
-        )
-        if diff:
-            raise UserError(
-                f"{ckpt_path}: cannot resume, it was made with another config or architecture: " + "; ".join(diff)
-            )
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["opt"])
-        start = state["epoch"]
-        train_seconds = state["metrics"].get("train_seconds", 0.0)
-
+        start, train_seconds = _resume(ckpt_path, config, identity, model, opt)
     for epoch in range(start, c.epochs):
         t0 = time.perf_counter()
-        torch.manual_seed(c.seed * 1_000_003 + epoch)
-        for group in opt.param_groups:
-            group["lr"] = _lr_at(epoch, c.lr, c.epochs)
-        train_loader.set_epoch(epoch)
-        model.train()
-        loss_sum = correct = seen = 0
-        for x, y in train_loader:
-            x, y = _batch(x, y, device)
-            logits = model(x)
-            loss = F.cross_entropy(logits, y, label_smoothing=c.label_smoothing)
-            if not torch.isfinite(loss):
-                raise UserError(f"childnet training diverged: loss {loss.item()} in epoch {epoch + 1}; lower child.lr")
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            loss_sum += loss.item() * len(y)
-            correct += int((logits.argmax(1) == y).sum())
-            seen += len(y)
+        loss_sum, correct, seen = _train_epoch(model, opt, train_loader, device, c, epoch)
         seconds = time.perf_counter() - t0
         train_seconds += seconds
         metrics = {
@@ -123,19 +94,49 @@ def train_and_test(
             "seconds": seconds,
             "train_seconds": train_seconds,
         }
-        atomic_save(
-            {
-                "epoch": epoch + 1,
-                "model": model.state_dict(),
-                "opt": opt.state_dict(),
-                "config": config,
-                "ops": identity,
-                "metrics": metrics,
-            },
-            ckpt_path,
-        )
+        state = {"epoch": epoch + 1, "model": model.state_dict(), "opt": opt.state_dict()}
+        atomic_save({**state, "config": config, "ops": identity, "metrics": metrics}, ckpt_path)
         if on_epoch is not None:
             on_epoch(dict(metrics))
 
     test_acc = _evaluate(model, test_loader, device)
     return model.to("cpu", memory_format=torch.contiguous_format), train_seconds, test_acc
+
+
+def _resume(ckpt_path: Path, config: dict, identity, model: torch.nn.Module, opt) -> tuple[int, float]:
+    """Load the checkpoint into ``model`` and ``opt`` when it was made with the same training
+    config and ``identity`` (else one line naming what differs); returns ``(epochs done,
+    training seconds so far)``."""
+    state = load_checkpoint(ckpt_path, "childnet checkpoint", CHECKPOINT_KEYS)
+    diff = differences({**_resume_key(state["config"]), "ops": state["ops"]}, {**_resume_key(config), "ops": identity})
+    if diff:
+        raise UserError(
+            f"{ckpt_path}: cannot resume, it was made with another config or architecture: " + "; ".join(diff)
+        )
+    model.load_state_dict(state["model"])
+    opt.load_state_dict(state["opt"])
+    return state["epoch"], state["metrics"].get("train_seconds", 0.0)
+
+
+def _train_epoch(model, opt, loader: TensorLoader, device, c, epoch: int) -> tuple[float, int, int]:
+    """One epoch of SGD; its randomness depends only on ``child.seed`` and the epoch, so a
+    resumed run repeats it exactly. Returns ``(summed loss, correct, samples)``."""
+    torch.manual_seed(c.seed * 1_000_003 + epoch)
+    for group in opt.param_groups:
+        group["lr"] = _lr_at(epoch, c.lr, c.epochs)
+    loader.set_epoch(epoch)
+    model.train()
+    loss_sum = correct = seen = 0
+    for x, y in loader:
+        x, y = _batch(x, y, device)
+        logits = model(x)
+        loss = F.cross_entropy(logits, y, label_smoothing=c.label_smoothing)
+        if not torch.isfinite(loss):
+            raise UserError(f"childnet training diverged: loss {loss.item()} in epoch {epoch + 1}; lower child.lr")
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        loss_sum += loss.item() * len(y)
+        correct += int((logits.argmax(1) == y).sum())
+        seen += len(y)
+    return loss_sum, correct, seen

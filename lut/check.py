@@ -109,10 +109,36 @@ def _energy_kinds(data: dict, version: int, source: str, f: Fields) -> dict[str,
 def cost_tensors(data: dict, source: str, energy_kind: str) -> CostTensors:
     """The parsed LUT file ``data`` (named ``source`` in errors) checked field by
     field, as ``CostTensors`` with its ``energy_kind`` energy and its calibration
-    applied; a bad field raises a one-line ``UserError``."""
+    applied; a bad field raises a one-line ``UserError``. The fields are checked in
+    file order (header, fixed part, layers, calibration), so the first bad one is named."""
     f = Fields(source)
     if energy_kind not in ENERGY_KINDS:
         raise UserError(f"lut.energy_kind: expected one of {', '.join(ENERGY_KINDS)}, got {energy_kind!r}")
+    ops, energy_source, en_key = _header(data, energy_kind, f)
+    has_energy = en_key is not None
+    en_key = en_key or "energy_mj"
+    fixed_lat, fixed_en = _fixed(data, en_key, has_energy, f)
+    lat, en = _layer_tables(data, ops, en_key, has_energy, f)
+    lat, fixed_lat = _calibrated(data, lat, fixed_lat, f)
+    # the largest estimate must stay a number (entries near 1e308 each are finite, their sum is not)
+    for name, table, base in (("latency_ms", lat, fixed_lat), (en_key, en, fixed_en)):
+        if table is not None and not math.isfinite(base + float(table.max(dim=1).values.sum())):
+            f.fail(f"layers[*].ops.*.{name}", "entries whose sums stay finite (the largest estimate overflows)")
+    return CostTensors(
+        op_names=tuple(ops),
+        latency_fixed_ms=fixed_lat,
+        latency_ms=lat,
+        energy_fixed_mj=fixed_en,
+        energy_mj=en,
+        energy_source=energy_source,
+        energy_kind=energy_kind if has_energy else None,
+    )
+
+
+def _header(data, energy_kind: str, f: Fields) -> tuple[list[str], str, str | None]:
+    """Everything before the costs: the top level, format and version, space, device,
+    metadata, energy source, op names and energy kinds. Returns ``(ops, energy_source,
+    the entry field of the ``energy_kind`` energy or None when the file has no energy)``."""
     if not isinstance(data, dict):
         f.fail("(top level)", "a JSON object")
     _finite_everywhere(data, f)
@@ -134,9 +160,11 @@ def cost_tensors(data: dict, source: str, energy_kind: str) -> CostTensors:
     kinds = _energy_kinds(data, version, energy_source, f)
     if kinds and energy_kind not in kinds:
         f.fail("energy_kinds", f"{energy_kind} energy (lut.energy_kind: {energy_kind}), got {list(kinds)} only")
-    has_energy = bool(kinds)
-    en_key = kinds.get(energy_kind, "energy_mj")
+    return ops, energy_source, kinds[energy_kind] if kinds else None
 
+
+def _fixed(data: dict, en_key: str, has_energy: bool, f: Fields) -> tuple[float, float | None]:
+    """The fixed part's ``(latency_ms, energy or None)``; energy is null without an energy source."""
     fixed = f.get(data, "fixed", "fixed", dict)
     fixed_lat = _cost(f, f.get(fixed, "latency_ms", "fixed.latency_ms", float), "fixed.latency_ms", zero_ok=True)
     fixed_en = f.get(fixed, en_key, f"fixed.{en_key}", float, nullable=not has_energy)
@@ -144,7 +172,11 @@ def cost_tensors(data: dict, source: str, energy_kind: str) -> CostTensors:
         _cost(f, fixed_en, f"fixed.{en_key}", zero_ok=True)
     if not has_energy and fixed_en is not None:
         f.fail("fixed.energy_mj", "null when energy_source is 'none'")
+    return fixed_lat, fixed_en
 
+
+def _layer_tables(data: dict, ops: list[str], en_key: str, has_energy: bool, f: Fields):
+    """The layer x op ``(latency, energy or None)`` tables (float64), every entry checked."""
     layers = f.get(data, "layers", "layers", list)
     if not layers:
         f.fail("layers", "a non-empty list")
@@ -164,31 +196,22 @@ def cost_tensors(data: dict, source: str, energy_kind: str) -> CostTensors:
                 en[i, j] = _cost(f, e, f"{where}.{en_key}", zero_ok=op == "skip")
             elif e is not None:
                 f.fail(f"{where}.energy_mj", "null when energy_source is 'none'")
+    return lat, en
 
+
+def _calibrated(data: dict, lat: torch.Tensor, fixed_lat: float, f: Fields) -> tuple[torch.Tensor, float]:
+    """The latencies with the file's calibration applied, if it has one: total' = scale *
+    total + offset keeps the model additive, so every entry and the fixed part are scaled
+    and the offset goes to the fixed part."""
     calibration = data.get("calibration")
-    if calibration is not None:
-        # total' = scale * total + offset keeps the model additive: scale every entry
-        # and the fixed part, add the offset to the fixed part.
-        f.check(calibration, "calibration", dict)
-        scale = f.get(calibration, "latency_scale", "calibration.latency_scale", float)
-        offset = f.get(calibration, "latency_offset_ms", "calibration.latency_offset_ms", float)
-        if scale <= 0:
-            f.fail("calibration.latency_scale", f"a positive number, got {scale}")
-        lat = lat * scale
-        fixed_lat = fixed_lat * scale + offset
-    # the largest estimate must stay a number (entries near 1e308 each are finite, their sum is not)
-    for name, table, base in (("latency_ms", lat, fixed_lat), (en_key, en, fixed_en)):
-        if table is not None and not math.isfinite(base + float(table.max(dim=1).values.sum())):
-            f.fail(f"layers[*].ops.*.{name}", "entries whose sums stay finite (the largest estimate overflows)")
-    return CostTensors(
-        op_names=tuple(ops),
-        latency_fixed_ms=fixed_lat,
-        latency_ms=lat,
-        energy_fixed_mj=fixed_en,
-        energy_mj=en,
-        energy_source=energy_source,
-        energy_kind=energy_kind if has_energy else None,
-    )
+    if calibration is None:
+        return lat, fixed_lat
+    f.check(calibration, "calibration", dict)
+    scale = f.get(calibration, "latency_scale", "calibration.latency_scale", float)
+    offset = f.get(calibration, "latency_offset_ms", "calibration.latency_offset_ms", float)
+    if scale <= 0:
+        f.fail("calibration.latency_scale", f"a positive number, got {scale}")
+    return lat * scale, fixed_lat * scale + offset
 
 
 def _cost(f: Fields, value: float, field: str, zero_ok: bool) -> float:

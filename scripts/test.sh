@@ -3,11 +3,20 @@
 # pyproject.toml), then the whole suite. The report test renders
 # the HTML in Debian's headless chromium and the web app's test drives it with selenium
 # through Debian's chromium-driver, so both are installed here where apt exists.
+# --fast: the quick subset instead, every test but those marked slow or heavy
+# (tests/conftest.py says which are heavy), in under 3 minutes, without installing the
+# browser its tests need. Other arguments go to pytest as they are.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+fast=0
+if [ "${1:-}" = "--fast" ]; then
+  fast=1
+  shift
+  set -- -m "not slow and not heavy" "$@"
+fi
 bash scripts/setup.sh
-if { ! command -v chromium || ! command -v chromedriver; } >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 \
-   && [ "$(id -u)" = 0 ]; then
+if [ "$fast" = 0 ] && { ! command -v chromium || ! command -v chromedriver; } >/dev/null 2>&1 \
+   && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
   echo "[test] installing Debian chromium and chromium-driver for the browser tests"
   (apt-get install -y -qq chromium chromium-driver >/dev/null 2>&1 \
    || { apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null; }) \

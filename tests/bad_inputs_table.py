@@ -3,8 +3,8 @@
 Each case builds its files in a fresh folder, calls the CLI's ``main(argv)`` in this
 process and expects: exit code 2, exactly one stderr line ``error: ...`` containing
 ``expect``, no traceback, nothing written or changed in the folder, and no code run
-from a crafted file (``MARKER`` never appears). Shared by ``tests/test_bad_inputs.py``
-and ``bench/bad_inputs.py``.
+from a crafted file (``MARKER`` never appears). Run by ``tests/test_bad_inputs.py``
+(``bench/bad_inputs.py`` runs that test and counts its outcomes).
 
 The generators of the crafted model files are here: a raw pickle whose unpickling
 calls ``os.system``, a ``torch.save``-shaped zip holding that pickle, a TorchScript

@@ -1,5 +1,18 @@
-"""Fixtures shared by the sweep tests."""
+"""Fixtures shared by the tests; which tests are heavy; the test process's memory.
 
+Heavy (``-m heavy``; ``scripts/test.sh --fast`` leaves them out with the slow ones): a
+test that starts sweeps, subprocess trees or a browser, profiles a LUT or lowers networks.
+A module or test says so with ``pytest.mark.heavy``; a test using a fixture of
+``HEAVY_FIXTURES`` is heavy without saying it.
+
+Memory: the suite runs in one process for many minutes. Timing code sets glibc's malloc
+to keep freed memory (``hwnas.timing.steady_allocator``, right for a timing process,
+not for a test process), and glibc keeps freed pages of its heaps anyway, so the
+process's resident memory would only grow; ``_memory_back`` gives it back.
+"""
+
+import ctypes
+import ctypes.util
 import socket
 import subprocess
 import sys
@@ -8,6 +21,55 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+# fixtures whose tests are heavy: what each one does
+HEAVY_FIXTURES = {
+    "smoke_lut": "profiles a LUT (lowering its blocks)",
+    "run_smoke_sweep": "runs a sweep in a subprocess",
+    "cpu_lut": "profiles a LUT",
+    "tiny_lut": "profiles a LUT",
+    "trained": "trains a childnet and lowers it to four targets",
+}
+# glibc's mallopt parameters and their defaults (malloc(3)); not glibc: nothing to do
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD, _DEFAULT_THRESHOLD = -1, -3, 128 * 1024
+try:
+    _LIBC = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+except OSError:
+    _LIBC = None
+if _LIBC is not None and not (hasattr(_LIBC, "malloc_trim") and hasattr(_LIBC, "mallopt")):
+    _LIBC = None
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if HEAVY_FIXTURES.keys() & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.heavy)
+
+
+def _give_memory_back() -> None:
+    if _LIBC is not None:
+        _LIBC.malloc_trim(0)  # free pages inside the heaps too, not only at their top
+
+
+@pytest.fixture(autouse=True)
+def _memory_back():
+    """After a test that set the steady allocator, glibc's defaults again (the next timing
+    sets it again, ``_ALLOCATOR`` forgotten) and the freed memory returned to the OS."""
+    yield
+    timing = sys.modules.get("hwnas.timing")
+    if _LIBC is None or timing is None or (timing._ALLOCATOR or {}).get("allocator") != "glibc":
+        return
+    _LIBC.mallopt(_M_TRIM_THRESHOLD, _DEFAULT_THRESHOLD)
+    _LIBC.mallopt(_M_MMAP_THRESHOLD, _DEFAULT_THRESHOLD)
+    timing._ALLOCATOR = None
+    _give_memory_back()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _module_memory_back():
+    """Each module's freed memory (its module-scoped fixtures are gone by now) returned; no
+    gc.collect here, it takes 0.3 s in a process holding torch and Ray."""
+    yield
+    _give_memory_back()
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -28,14 +28,16 @@ def test_baseline_fits_the_space_input_classes_and_width(name, tmp_path):
     assert narrow(torch.zeros(2, *shape)).shape == (2, 7)
     assert sum(p.numel() for p in narrow.parameters()) < sum(p.numel() for p in wide.parameters()) / 3
     stem = next(m for m in narrow.modules() if isinstance(m, torch.nn.Conv2d))
-    assert stem.in_channels == 3 and stem.stride == (stride, stride)  # the space's stem downsampling
+    assert stem.in_channels == 3
+    assert stem.stride == (stride, stride)  # the space's stem downsampling
     one_channel = baseline_model(name, 10, [1, 32, 32], 0.25, stride).eval()
     assert one_channel(torch.zeros(1, 1, 32, 32)).shape == (1, 10)
 
     meta = {"input_shape": shape, "baseline": name, "num_classes": 7, "width": 0.25, "stem_stride": stride}
     path = save_model_data(narrow, tmp_path / f"{name}.weights.pt", meta)
     rebuilt, read = load_model_data(path)  # rebuilt from the registry, weights loaded strictly
-    assert read["width"] == 0.25 and read["stem_stride"] == stride
+    assert read["width"] == 0.25
+    assert read["stem_stride"] == stride
     x = torch.randn(1, *shape)
     with torch.no_grad():
         assert torch.equal(rebuilt(x), narrow(x))
@@ -60,7 +62,8 @@ def test_a_baseline_that_cannot_take_the_input_is_one_line(monkeypatch, tmp_path
         main(["--storage", str(tmp_path)])  # configs/default.yaml names mobilenet_v2 first
     assert exit_.value.code == 2
     err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and "baseline mobilenet_v2: cannot be adapted" in err
+    assert len(err.splitlines()) == 1
+    assert "baseline mobilenet_v2: cannot be adapted" in err
     assert list(tmp_path.iterdir()) == []
 
 
@@ -89,6 +92,7 @@ TINY = [
 ]
 
 
+@pytest.mark.slow
 def test_baselines_are_trained_by_the_childnet_loop_reproducibly(tmp_path, monkeypatch):
     import childnet.recipe
     from sweep.baselines import train_baselines
@@ -106,7 +110,8 @@ def test_baselines_are_trained_by_the_childnet_loop_reproducibly(tmp_path, monke
     # the experiment's childnet recipe and split: the whole (subset) train split, the test split
     assert calls == [(cfg.child, 96, 64)] * 2
     assert [r["name"] for r in first] == ["mobilenet_v2", "resnet18"]
-    assert [r["width"] for r in first] == [0.25, 0.125] and all(r["epochs"] == 2 for r in first)
+    assert [r["width"] for r in first] == [0.25, 0.125]
+    assert all(r["epochs"] == 2 for r in first)
     assert all(0 <= r["test_acc"] <= 1 and r["train_seconds"] > 0 and r["flops"] > 0 for r in first)
     assert all(r["model_energy_source"] == "model:horowitz45nm" and r["model_energy_mj"] > 0 for r in first)
 
@@ -123,7 +128,8 @@ def test_baselines_are_trained_by_the_childnet_loop_reproducibly(tmp_path, monke
 
     calls.clear()
     again = train_baselines(cfg, tmp_path / "a")  # once per experiment: read back, not trained again
-    assert calls == [] and again == first
+    assert calls == []
+    assert again == first
 
 
 def _row(name, acc, latency, energy=None, model_energy=None):
@@ -169,7 +175,8 @@ def test_tables_one_and_two_from_known_numbers(tmp_path):
     mnv2, r18, fast, accurate = table1
     assert (mnv2["lut_latency_ms"], mnv2["measured_latency_ms"], mnv2["macs"]) == (None, 1.5, 2000)
     assert (mnv2["energy_mj"], mnv2["energy_source"], mnv2["energy_basis"]) == (0.06, "model:horowitz45nm", "model")
-    assert r18["energy_mj"] is None and r18["energy_basis"] is None
+    assert r18["energy_mj"] is None
+    assert r18["energy_basis"] is None
     # the measured front: trial 2 (0.80 at 1.0 ms) is dominated; fastest first
     assert (fast["name"], fast["front"], fast["lut_latency_ms"], fast["energy_basis"]) == (
         "00000",
@@ -182,16 +189,21 @@ def test_tables_one_and_two_from_known_numbers(tmp_path):
     comparison = {(r["childnet"], r["baseline"]): r for r in report["comparison"]}
     assert len(comparison) == 4
     a = comparison[("00000", "mobilenet_v2")]
-    assert a["acc_diff_points"] == pytest.approx(-4.0) and a["speedup"] == pytest.approx(6.0)
+    assert a["acc_diff_points"] == pytest.approx(-4.0)
+    assert a["speedup"] == pytest.approx(6.0)
     assert a["latency_basis"] == "measured"
-    assert a["energy_ratio"] == pytest.approx(6.0) and a["energy_basis"] == "model:horowitz45nm"
+    assert a["energy_ratio"] == pytest.approx(6.0)
+    assert a["energy_basis"] == "model:horowitz45nm"
     b = comparison[("00001", "resnet18")]
-    assert b["acc_diff_points"] == pytest.approx(3.0) and b["speedup"] == pytest.approx(4.0)
-    assert b["energy_ratio"] is None and b["energy_basis"] is None  # no energy for that baseline
+    assert b["acc_diff_points"] == pytest.approx(3.0)
+    assert b["speedup"] == pytest.approx(4.0)
+    assert b["energy_ratio"] is None
+    assert b["energy_basis"] is None  # no energy for that baseline
     assert "6.00x faster (measured), 6.00x less energy (model:horowitz45nm), -4.00 points" in a["summary"]
 
     html = (tmp_path / "out" / "report.html").read_text()
-    assert "Table 1: baselines and front childnets" in html and "Table 2: childnets vs baselines" in html
+    assert "Table 1: baselines and front childnets" in html
+    assert "Table 2: childnets vs baselines" in html
     assert json.loads((tmp_path / "out" / "report.json").read_text())["comparison"][0]["speedup"] is not None
 
 
@@ -205,5 +217,6 @@ def test_unmeasured_childnets_have_no_speedup(tmp_path):
     report = build_report(root, str(tmp_path / "out"))
     assert report["baselines"][1]["front"] == "lut:host.json"  # nothing measured: the LUT's front, said so
     (row,) = report["comparison"]
-    assert row["speedup"] is None and row["latency_basis"] is None
+    assert row["speedup"] is None
+    assert row["latency_basis"] is None
     assert row["acc_diff_points"] == pytest.approx(6.0)

@@ -50,7 +50,8 @@ def test_cheapest_network_is_fixed_plus_each_layers_cheapest_op():
 def test_unreachable_budget_is_refused_with_the_smallest_possible_value(budget, match):
     with pytest.raises(UserError) as err:
         check_budget_reachable(budget, COST, "t.json")
-    assert match in str(err.value) and "\n" not in str(err.value)
+    assert match in str(err.value)
+    assert "\n" not in str(err.value)
 
 
 def test_reachable_budget_and_no_budget_pass():
@@ -78,8 +79,11 @@ def test_sweep_run_refuses_an_unreachable_budget_before_ray_and_writes_nothing(t
     with pytest.raises(SystemExit) as exit_:
         run.main(["--max-latency-ms", "0.01", "--storage", str(tmp_path)])
     err = capsys.readouterr().err.strip()
-    assert exit_.value.code == 2 and err.startswith("error: sweep.budget.max_latency_ms 0.01: ") and "\n" not in err
-    assert "expected >= " in err and list(tmp_path.iterdir()) == []
+    assert exit_.value.code == 2
+    assert err.startswith("error: sweep.budget.max_latency_ms 0.01: ")
+    assert "\n" not in err
+    assert "expected >= " in err
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize(
@@ -96,7 +100,10 @@ def test_budget_flags_are_checked_like_the_config(tmp_path, capsys, argv, match)
     with pytest.raises(SystemExit) as exit_:
         main([*argv, "--storage", str(tmp_path)])
     err = capsys.readouterr().err.strip()
-    assert exit_.value.code == 2 and match in err and "\n" not in err and list(tmp_path.iterdir()) == []
+    assert exit_.value.code == 2
+    assert match in err
+    assert "\n" not in err
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_budget_flags_become_overrides():
@@ -203,7 +210,9 @@ def test_report_recommends_the_best_within_the_budget_with_its_files(tmp_path):
     rec = report["recommended"]
     assert report["budget"] == budget
     assert (rec["trial_id"], rec["test_acc"], rec["meets_budget"], rec["basis"]) == ("00002", 0.84, True, "lut")
-    assert rec["budget"] == budget and rec["measured_latency_ms"] is None and rec["lut_latency_ms"] == 4.8
+    assert rec["budget"] == budget
+    assert rec["measured_latency_ms"] is None
+    assert rec["lut_latency_ms"] == 4.8
     assert rec["model"] == os.path.join(os.path.abspath(root), "trial_00002", "child", "model.pte")
     assert (rec["target"], rec["target_label"]) == ("executorch-fp32", "ExecuTorch fp32 (1.5.1)")
     assert rec["weights"].endswith("trial_00002/child/model.weights.pt")
@@ -221,19 +230,23 @@ def test_report_names_the_closest_when_none_meets(tmp_path, capsys):
     _, report = _report(tmp_path, {"max_latency_ms": 2.5, "max_energy_mj": None})
     rec = report["recommended"]
     assert (rec["trial_id"], rec["meets_budget"]) == ("00000", False)
-    assert rec["budget_excess"] == pytest.approx(0.2) and "no finished childnet meets the budget" in rec["note"]
+    assert rec["budget_excess"] == pytest.approx(0.2)
+    assert "no finished childnet meets the budget" in rec["note"]
     html = (tmp_path / "out" / "report.html").read_text()
     assert "No finished childnet meets the budget (max latency 2.5 ms); the closest, 20.0 % over" in html
     assert main([str(tmp_path / "exp"), "--out", str(tmp_path / "out")]) == 0
     line = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("recommended:")]
-    assert len(line) == 1 and "NO model meets the budget (max latency 2.5 ms); closest, 20.0 % over" in line[0]
+    assert len(line) == 1
+    assert "NO model meets the budget (max latency 2.5 ms); closest, 20.0 % over" in line[0]
 
 
 def test_report_without_budget_recommends_the_most_accurate(tmp_path):
     _, report = _report(tmp_path, None)
     rec = report["recommended"]
-    assert report["budget"] is None and (rec["trial_id"], rec["meets_budget"], rec["budget"]) == ("00003", None, None)
-    assert rec["note"].startswith("no budget") and rec["model"] is None  # no exported file in this experiment
+    assert report["budget"] is None
+    assert (rec["trial_id"], rec["meets_budget"], rec["budget"]) == ("00003", None, None)
+    assert rec["note"].startswith("no budget")
+    assert rec["model"] is None  # no exported file in this experiment
     html = (tmp_path / "out" / "report.html").read_text()
     assert "budget: no budget" in html
 
@@ -265,7 +278,8 @@ def test_sweep_summary_names_the_same_model_as_the_report(tmp_path):
     line = recommendation(tmp_path / "exp")
     assert line == recommended_line(report["recommended"])
     assert line.startswith("recommended: 00002 test_acc=0.8400 latency=4.8 ms (LUT host.json)")
-    assert "meets the budget (max latency 5 ms)" in line and "\n" not in line
+    assert "meets the budget (max latency 5 ms)" in line
+    assert "\n" not in line
 
 
 def test_final_row_marks_the_budget():

@@ -17,9 +17,13 @@ SMOKE = Path(__file__).resolve().parents[1] / "configs" / "smoke.yaml"
 def test_smoke_config_search_then_childnet(tmp_path, capsys):
     search_main(["--config", str(SMOKE), "--out", str(tmp_path / "S")])
     arch = json.loads((tmp_path / "S" / "arch.json").read_text())
-    assert len(arch["ops"]) == 22 and arch["space"]["name"] == "fbnet-cifar"
-    assert arch["space"]["width"] == 1.0 and arch["proxy_width"] == 0.25 and arch["lut"] == "builtin:rpi4-hwnasbench"
-    assert arch["energy_mj"] is None and arch["energy_source"] == "none"
+    assert len(arch["ops"]) == 22
+    assert arch["space"]["name"] == "fbnet-cifar"
+    assert arch["space"]["width"] == 1.0
+    assert arch["proxy_width"] == 0.25
+    assert arch["lut"] == "builtin:rpi4-hwnasbench"
+    assert arch["energy_mj"] is None
+    assert arch["energy_source"] == "none"
     assert len(json.loads((tmp_path / "S" / "theta.json").read_text())) == 3
     assert list((tmp_path / "S").glob("events.out.tfevents.*"))
     assert "epoch 3/3" in capsys.readouterr().out
@@ -31,9 +35,13 @@ def test_smoke_config_search_then_childnet(tmp_path, capsys):
 
     child_main(["--arch", str(tmp_path / "S" / "arch.json"), "--config", str(SMOKE), "--out", str(tmp_path / "C")])
     metrics = json.loads((tmp_path / "C" / "metrics.json").read_text())
-    assert 0 <= metrics["test_acc"] <= 1 and metrics["ops"] == arch["ops"]
+    assert 0 <= metrics["test_acc"] <= 1
+    assert metrics["ops"] == arch["ops"]
     assert metrics["lut"]["latency_ms"] == pytest.approx(arch["latency_ms"])
-    assert metrics["measured"]["latency_ms"] > 0 and metrics["measured"]["energy_source"] == "none"
+    assert metrics["measured"]["latency_ms"] > 0
+    assert metrics["measured"]["energy_source"] == "none"
     # the builtin table measured eager PyTorch: the deployed file is the data file, rebuilt on the device
-    assert metrics["model"] == "model.weights.pt" and (tmp_path / "C" / "model.weights.pt").is_file()
-    assert metrics["deploy"]["runtime"] == "pytorch" and metrics["measured"]["deploy"]["runtime"] == "pytorch"
+    assert metrics["model"] == "model.weights.pt"
+    assert (tmp_path / "C" / "model.weights.pt").is_file()
+    assert metrics["deploy"]["runtime"] == "pytorch"
+    assert metrics["measured"]["deploy"]["runtime"] == "pytorch"

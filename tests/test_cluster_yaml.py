@@ -42,7 +42,8 @@ def test_bad_config_is_rejected_by_the_schema(cluster):
 def test_on_premise_head_and_pis(cluster):
     provider = cluster["provider"]
     assert provider["type"] == "local"
-    assert provider["head_ip"] and len(provider["worker_ips"]) >= 1
+    assert provider["head_ip"]
+    assert len(provider["worker_ips"]) >= 1
     workers = " ".join(cluster["worker_start_ray_commands"])
     assert "--resources='{\"rpi4\": 1}'" in workers
     assert "$RAY_HEAD_IP:6379" in workers
@@ -52,7 +53,8 @@ def test_on_premise_head_and_pis(cluster):
 
 def test_no_secrets(cluster):
     text = (ROOT / "cluster.yaml").read_text().lower()
-    assert "ssh_password" not in text and "password:" not in text
+    assert "ssh_password" not in text
+    assert "password:" not in text
     assert not re.search(r"-----begin [a-z ]*private key-----", text)
     assert "ssh_private_key" not in cluster.get("auth", {})
 
@@ -91,7 +93,9 @@ def test_cluster_local_down_removes_only_its_clusters_ssh_sockets(tmp_path):
             timeout=60,
         )
         assert down.returncode == 0, down.stderr
-        assert not ours.exists() and other.is_dir() and not state.exists()
+        assert not ours.exists()
+        assert other.is_dir()
+        assert not state.exists()
     finally:
         other.rmdir()
         if not any(control.iterdir()):

@@ -19,8 +19,10 @@ def test_yaml_and_overrides(tmp_path):
     p = tmp_path / "c.yaml"
     p.write_text("search:\n  epochs: 17\nloss:\n  alpha: 1\n")
     cfg = load_config(p, ["search.execution=single_path", "sweep.alpha=[0.5, 2]", "space.num_classes=10"])
-    assert cfg.search.epochs == 17 and cfg.search.execution == "single_path"
-    assert cfg.loss.alpha == 1.0 and isinstance(cfg.loss.alpha, float)
+    assert cfg.search.epochs == 17
+    assert cfg.search.execution == "single_path"
+    assert cfg.loss.alpha == 1.0
+    assert isinstance(cfg.loss.alpha, float)
     assert cfg.sweep.alpha == (0.5, 2.0)
     assert cfg.space.num_classes == 10
 
@@ -35,13 +37,16 @@ def test_the_old_key_search_mode_loads_as_search_execution_with_one_deprecation_
     assert err == [f"{p}: search.mode is deprecated, read as search.execution; use search.execution"]
     assert load_config(None, ["search.mode=single_path"]).search.execution == "single_path"
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "override search.mode" in err[0] and "use search.execution" in err[0]
+    assert len(err) == 1
+    assert "override search.mode" in err[0]
+    assert "use search.execution" in err[0]
     # an override under the new name replaces a value written under the old one
     assert load_config(p, ["search.execution=exact"]).search.execution == "exact"
     # a recorded config (resume) is read the same way, and the caller's dict is left as it was
     recorded = {"search": {"mode": "naive"}}
     assert config_from_dict(recorded, source="sweep.json: config").search.execution == "naive"
-    assert recorded == {"search": {"mode": "naive"}} and "sweep.json: config: search.mode" in capsys.readouterr().err
+    assert recorded == {"search": {"mode": "naive"}}
+    assert "sweep.json: config: search.mode" in capsys.readouterr().err
     both = tmp_path / "both.yaml"
     both.write_text("search:\n  mode: naive\n  execution: exact\n")
     with pytest.raises(UserError, match="both search.mode and search.execution"):
@@ -148,7 +153,8 @@ def test_experiment_config_sections():
 def test_every_section_is_checked_in_one_line(override, match):
     with pytest.raises(UserError) as err:
         load_config(None, [override])
-    assert match in str(err.value) and "\n" not in str(err.value)
+    assert match in str(err.value)
+    assert "\n" not in str(err.value)
 
 
 def test_exponent_without_a_dot_is_a_number():
@@ -176,7 +182,8 @@ def test_literal_presets_match_the_registries():
     def args(cls, key):
         return set(typing.get_args(typing.get_type_hints(cls)[key]))
 
-    assert args(SpaceConfig, "preset") == set(PRESETS) and args(DataConfig, "dataset") == set(DATASETS)
+    assert args(SpaceConfig, "preset") == set(PRESETS)
+    assert args(DataConfig, "dataset") == set(DATASETS)
     assert args(MeasureConfig, "meter") == set(METERS)
 
 
@@ -195,7 +202,8 @@ def test_literal_presets_match_the_registries():
 def test_bad_budget_is_one_line_naming_the_field(override, match):
     with pytest.raises(UserError) as err:
         load_config(None, [override])
-    assert match in str(err.value) and "\n" not in str(err.value)
+    assert match in str(err.value)
+    assert "\n" not in str(err.value)
 
 
 def test_budget_defaults_to_no_limit_and_round_trips(tmp_path):
@@ -246,7 +254,8 @@ def test_a_yaml_alias_bomb_is_refused_fast_in_one_line(tmp_path):
     with pytest.raises(UserError) as err:
         load_config(p)
     assert time.perf_counter() - started < 2
-    assert str(err.value).startswith(f"{p}: YAML alias *l0 at line 4: ") and "\n" not in str(err.value)
+    assert str(err.value).startswith(f"{p}: YAML alias *l0 at line 4: ")
+    assert "\n" not in str(err.value)
     with pytest.raises(UserError, match=r"^override loss.alpha: YAML alias \*a at line 1: "):
         load_config(None, ["loss.alpha=[&a [1, 2], *a]"])
 
@@ -259,4 +268,5 @@ def test_a_huge_value_is_named_by_a_bounded_prefix(tmp_path):
     with pytest.raises(UserError) as err:
         config_from_dict({"loss": {"alpha": bomb}})
     assert time.perf_counter() - started < 2
-    assert str(err.value).startswith("config: loss.alpha: expected a number, got [[[[") and len(str(err.value)) < 200
+    assert str(err.value).startswith("config: loss.alpha: expected a number, got [[[[")
+    assert len(str(err.value)) < 200

@@ -66,26 +66,34 @@ def test_a_real_sweep_matches_the_records_and_the_report_reads_it(tmp_path, smok
     final = json.loads((final_dir / "metrics.json").read_text())
     check_record(final, FinalMetricsRecord, "final metrics.json")
     rec = out["recommended"]
-    assert final_dir.name == rec["trial_dir"] and final["final"]["trial"] == rec["trial_id"]
-    assert final["ops"] == out["recommended"]["ops"].split() and final["epochs"] == final["final"]["recipe"]["epochs"]
+    assert final_dir.name == rec["trial_dir"]
+    assert final["final"]["trial"] == rec["trial_id"]
+    assert final["ops"] == out["recommended"]["ops"].split()
+    assert final["epochs"] == final["final"]["recipe"]["epochs"]
     assert final["final"]["proxy_test_acc"] == out["recommended"]["test_acc"]
-    assert (final_dir / final["model"]).is_file() and final["measured"]["latency_ms"] > 0
+    assert (final_dir / final["model"]).is_file()
+    assert final["measured"]["latency_ms"] > 0
     [row] = out["final_models"]
-    assert row["test_acc"] == final["test_acc"] and row["proxy_test_acc"] == out["recommended"]["test_acc"]
+    assert row["test_acc"] == final["test_acc"]
+    assert row["proxy_test_acc"] == out["recommended"]["test_acc"]
     assert f"final model: {row['trial_id']} test_acc={final['test_acc']:.4f}" in run.stdout
     html = (tmp_path / "r" / "report.html").read_text()
     assert html.index("Final model") < html.index("Recommended model")
     trials = pd.read_csv(tmp_path / "r" / "trials.csv").to_dict("records")
-    assert len(trials) == 2 and all(t["status"] == "finished" for t in trials)
+    assert len(trials) == 2
+    assert all(t["status"] == "finished" for t in trials)
     for t in trials:
         # every value the report shows came from the files the writers wrote
         trial_dir = experiment / t["trial_dir"]
         metrics = json.loads((trial_dir / "child" / "metrics.json").read_text())
         params = json.loads((trial_dir / "params.json").read_text())
-        assert t["test_acc"] == metrics["test_acc"] and t["flops"] == metrics["flops"]
+        assert t["test_acc"] == metrics["test_acc"]
+        assert t["flops"] == metrics["flops"]
         assert t["measured_latency_ms"] == metrics["measured"]["latency_ms"] > 0
-        assert t["dominant"] == params["dominant"] and t["alpha"] == params["alpha"]
-        assert t["wall_seconds"] > 0 and t[f"lut_latency_ms[{t['search_lut']}]"] > 0
+        assert t["dominant"] == params["dominant"]
+        assert t["alpha"] == params["alpha"]
+        assert t["wall_seconds"] > 0
+        assert t[f"lut_latency_ms[{t['search_lut']}]"] > 0
         assert t["ops"] == " ".join(metrics["ops"])
 
 

@@ -3,6 +3,7 @@ import gzip
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
 from hwnas.data import DEBIAN_FASHION_MNIST, TensorLoader, load_dataset, make_splits
 from hwnas.errors import UserError
@@ -25,8 +26,10 @@ def tiny_fmnist(tmp_path):
 
 def test_idx_images_are_padded_and_replicated(tiny_fmnist):
     ds = load_dataset("fashion-mnist", True, (3, 32, 32), root=str(tiny_fmnist))
-    assert ds.images.shape == (50, 3, 32, 32) and ds.images.dtype == torch.uint8
-    assert ds.images[:, :, :2].sum() == 0 and ds.images[:, :, :, -2:].sum() == 0  # zero padding
+    assert ds.images.shape == (50, 3, 32, 32), "28x28 gray not padded to 3x32x32"
+    assert ds.images.dtype == torch.uint8, "images not kept as bytes"
+    assert ds.images[:, :, :2].sum() == 0, "top rows not zero-padded"
+    assert ds.images[:, :, :, -2:].sum() == 0, "right columns not zero-padded"
     assert torch.equal(ds.images[:, 0], ds.images[:, 2])  # gray replicated
     assert ds.num_classes == 10
 
@@ -54,16 +57,46 @@ def test_loader_order_depends_only_on_seed_and_epoch(tiny_fmnist):
         list(two)
     two.set_epoch(4)
     for (x1, y1), (x2, y2) in zip(one, two):
-        assert torch.equal(x1, x2) and torch.equal(y1, y2)
+        assert torch.equal(x1, x2), "images of epoch 4 depend on the epochs before"
+        assert torch.equal(y1, y2), "labels of epoch 4 depend on the epochs before"
     one.set_epoch(5)
     assert not torch.equal(next(iter(one))[1], next(iter(two))[1])
-    assert len(one) == 4 and sum(len(y) for _, y in one) == 50
+    assert len(one) == 4, "50 images in batches of 16 are 4 batches"
+    assert sum(len(y) for _, y in one) == 50, "an epoch does not visit every image once"
 
 
-def test_augmented_batches_keep_shape(tiny_fmnist):
+def test_augmentation_is_a_padded_crop_and_maybe_a_flip_of_each_image(tiny_fmnist):
     ds = load_dataset("fashion-mnist", True, root=str(tiny_fmnist))
-    x, y = next(iter(TensorLoader(ds, 8, augment=True)))
-    assert x.shape == (8, 3, 32, 32) and torch.isfinite(x).all()
+    loader = TensorLoader(ds, 8, shuffle=False, augment=True)
+    x, y = next(iter(loader))
+    assert x.shape == (8, 3, 32, 32), "augmentation changed the batch's shape"
+    assert torch.equal(y, ds.labels[:8]), "augmentation changed the labels"
+    padded = F.pad(ds.images[:8].float(), (4, 4, 4, 4))
+    moves = []
+    for i in range(8):
+        found = [
+            (dy, dx, flip)
+            for dy in range(9)
+            for dx in range(9)
+            for flip in (False, True)
+            if torch.allclose(x[i], _normalized(loader, _crop(padded[i], dy, dx, flip)))
+        ]
+        assert found, f"image {i} is no 32x32 crop of the image padded by 4 (flipped or not)"
+        moves.append(found[0])
+    assert len(set(moves)) > 1, f"every image moved the same way: {moves[0]}"
+    again = next(iter(TensorLoader(ds, 8, shuffle=False, augment=True)))[0]
+    assert torch.equal(x, again), "the same seed and epoch gave other crops"
+    loader.set_epoch(1)
+    assert not torch.equal(x, next(iter(loader))[0]), "another epoch gave the same crops"
+
+
+def _crop(image: torch.Tensor, dy: int, dx: int, flip: bool) -> torch.Tensor:
+    out = image[:, dy : dy + 32, dx : dx + 32]
+    return out.flip(2) if flip else out
+
+
+def _normalized(loader: TensorLoader, image: torch.Tensor) -> torch.Tensor:
+    return (image - loader.mean[0]) / loader.std[0]  # as the loader normalizes a batch
 
 
 def test_missing_dataset_names_the_paths_tried(tmp_path, monkeypatch):
@@ -72,7 +105,9 @@ def test_missing_dataset_names_the_paths_tried(tmp_path, monkeypatch):
     with pytest.raises(UserError) as err:
         load_dataset("fashion-mnist", True, root=str(tmp_path / "empty"))
     msg = str(err.value)
-    assert "Fashion-MNIST not found" in msg and str(tmp_path / "empty") in msg and "apt-get install" in msg
+    assert "Fashion-MNIST not found" in msg, msg
+    assert str(tmp_path / "empty") in msg, "the path tried is not named"
+    assert "apt-get install" in msg, "the install command is not named"
     assert "\n" not in msg
 
 
@@ -123,5 +158,6 @@ def test_unknown_dataset():
 @pytest.mark.skipif(not DEBIAN_FASHION_MNIST.is_dir(), reason="Debian dataset-fashion-mnist not installed")
 def test_real_fashion_mnist_from_debian_package():
     ds = load_dataset("fashion-mnist", False)
-    assert len(ds) == 10000 and ds.images.shape[1:] == (3, 32, 32)
+    assert len(ds) == 10000, "not the 10000 test images"
+    assert ds.images.shape[1:] == (3, 32, 32), "not padded to 3x32x32"
     assert sorted(ds.labels.unique().tolist()) == list(range(10))

@@ -33,7 +33,8 @@ SMALL = [
 ARCH = ["k3_e3", "skip", "k5_e1_g2", "skip", "k3_e6", "k5_e3", "skip", "k3_e1"]
 ET, ORT = DeployTarget("executorch"), DeployTarget("onnxruntime")
 
-pytestmark = pytest.mark.usefixtures("one_thread")
+# lowers and trains for four deployment targets
+pytestmark = [pytest.mark.heavy, pytest.mark.usefixtures("one_thread")]
 
 
 @pytest.fixture(scope="module")
@@ -62,9 +63,12 @@ def test_a_lowered_network_computes_what_pytorch_computes(space, target):
 def test_the_deployed_fp32_file_agrees_with_pytorch_on_the_test_split(trained, key):
     cfg, folder, metrics = trained[key]
     target = cfg.deploy.target()
-    assert metrics["model"] == target.file_name and (folder / target.file_name).is_file()
-    assert metrics["deploy"]["runtime"] == target.runtime and metrics["deploy"]["precision"] == "fp32"
-    assert metrics["deploy"]["runtime_version"] and metrics["deploy"]["deploy_agreement"] >= 0.999
+    assert metrics["model"] == target.file_name
+    assert (folder / target.file_name).is_file()
+    assert metrics["deploy"]["runtime"] == target.runtime
+    assert metrics["deploy"]["precision"] == "fp32"
+    assert metrics["deploy"]["runtime_version"]
+    assert metrics["deploy"]["deploy_agreement"] >= 0.999
     # again, from the file on disk (not what training recorded): loaded as data by its runtime
     from childnet.export import load_model_data
 
@@ -73,14 +77,16 @@ def test_the_deployed_fp32_file_agrees_with_pytorch_on_the_test_split(trained, k
     d = cfg.data
     splits = make_splits(d.dataset, (1, 32, 32), d.root, False, d.train_size, d.test_size, d.arch_fraction, d.seed)
     agree, acc = deployed_predictions(model, runner, TensorLoader(splits.test, 64, shuffle=False))
-    assert agree >= 0.999 and acc == pytest.approx(metrics["test_acc"], abs=0.002)
+    assert agree >= 0.999
+    assert acc == pytest.approx(metrics["test_acc"], abs=0.002)
 
 
 @pytest.mark.parametrize("key", ["executorch-int8", "onnxruntime-int8"])
 def test_int8_accuracy_is_measured_on_the_quantized_file(trained, key):
     cfg, folder, metrics = trained[key]
     deployed = metrics["deploy"]
-    assert deployed["precision"] == "int8" and 0.0 < deployed["test_acc_int8"] <= 1.0
+    assert deployed["precision"] == "int8"
+    assert 0.0 < deployed["test_acc_int8"] <= 1.0
     # the int8 program is smaller than the fp32 one, and its accuracy is its own (not copied)
     fp32 = trained[f"{cfg.deploy.runtime}-fp32"]
     assert (folder / metrics["model"]).stat().st_size < 0.8 * (fp32[1] / fp32[2]["model"]).stat().st_size
@@ -91,10 +97,13 @@ def test_int8_accuracy_is_measured_on_the_quantized_file(trained, key):
 def test_the_device_times_the_deployed_file_in_its_runtime(trained, capsys):
     cfg, folder, _ = trained["onnxruntime-fp32"]
     m = measure_file(folder / "model.onnx", target=ORT, repeats=3, rounds=1, warmup=1, tries=1)
-    assert m["deploy"]["runtime"] == "onnxruntime" and m["latency_ms"] > 0 and m["energy_source"] == "none"
+    assert m["deploy"]["runtime"] == "onnxruntime"
+    assert m["latency_ms"] > 0
+    assert m["energy_source"] == "none"
     measure_main(["--model", str(folder / "model.onnx"), "--runtime", "onnxruntime", "--repeats", "3", "--rounds", "1"])
     printed = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert printed["deploy"]["runtime"] == "onnxruntime" and printed["latency_ms"] > 0
+    assert printed["deploy"]["runtime"] == "onnxruntime"
+    assert printed["latency_ms"] > 0
 
 
 def _one_line(capsys, main, argv) -> str:
@@ -102,7 +111,8 @@ def _one_line(capsys, main, argv) -> str:
         main(argv)
     assert exc.value.code == 2
     err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and "Traceback" not in err
+    assert len(err.splitlines()) == 1
+    assert "Traceback" not in err
     return err
 
 
@@ -183,7 +193,8 @@ def test_an_op_xnnpack_cannot_run_is_named_with_its_layer():
         lower(Odd(), torch.zeros(1, 1, 8, 8), ET)
     portable = []  # a baseline keeps it, listed, and is timed with it
     program = lower(Odd(), torch.zeros(1, 1, 8, 8), ET, portable=portable)
-    assert len(portable) == 1 and "cumsum" in portable[0]
+    assert len(portable) == 1
+    assert "cumsum" in portable[0]
     assert load_program(program, ET)(torch.zeros(1, 1, 8, 8)).shape == (1, 4, 6, 6)
 
 

@@ -133,7 +133,8 @@ def test_a_measurement_from_inside_a_trial_placement_group_reaches_the_device(tm
         strategy = PlacementGroupSchedulingStrategy(group, placement_group_capture_child_tasks=True)
         measured = ray.get(trial.options(scheduling_strategy=strategy).remote(str(model)), timeout=180)
         assert measured["latency_ms"] > 0
-        assert measured["node_ip"] == ray.util.get_node_ip_address() and measured["ray_node_id"]
+        assert measured["node_ip"] == ray.util.get_node_ip_address()
+        assert measured["ray_node_id"]
         remove_placement_group(group)
     finally:
         ray.shutdown()

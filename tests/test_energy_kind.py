@@ -70,7 +70,8 @@ def test_idle_total_and_dynamic_energy_of_a_known_device():
     idle = meter.measure_idle(seconds=2.0, clock=device, sleep=lambda s: device.spend(s, IDLE_W))
     assert idle == meter.idle_w == pytest.approx(1.224, rel=1e-12)
     r = metered_energy(Inference(device), torch.ones(1), meter, threads=1, min_seconds=0.25, clock=device)
-    assert r["calls"] == 16 and r["seconds"] == pytest.approx(0.25, rel=1e-12)
+    assert r["calls"] == 16
+    assert r["seconds"] == pytest.approx(0.25, rel=1e-12)
     assert r["idle_w"] == pytest.approx(1.224, rel=1e-12)
     assert r["energy_mj"] == pytest.approx(ACTIVE_W * CALL_S * 1e3, rel=1e-12)  # 58.96875 mJ per call
     assert r["energy_dynamic_mj"] == pytest.approx((ACTIVE_W - IDLE_W) * CALL_S * 1e3, rel=1e-12)  # 39.84375
@@ -79,7 +80,8 @@ def test_idle_total_and_dynamic_energy_of_a_known_device():
 def test_without_an_idle_measurement_there_is_no_dynamic_part():
     device = Device()
     r = metered_energy(Inference(device), torch.ones(1), CounterMeter(device), threads=1, min_seconds=0.1, clock=device)
-    assert r["energy_mj"] == pytest.approx(ACTIVE_W * CALL_S * 1e3) and r["energy_dynamic_mj"] is None
+    assert r["energy_mj"] == pytest.approx(ACTIVE_W * CALL_S * 1e3)
+    assert r["energy_dynamic_mj"] is None
 
 
 class WallMeter(Meter):
@@ -115,13 +117,15 @@ def test_a_metered_profile_records_idle_total_and_dynamic(monkeypatch):
         space, context="isolated", meter="wall", warmup=1, repeats=2, rounds=1, progress=False, target=EAGER
     )
     d = lut.data
-    assert d["energy_source"] == "test-wall" and d["energy_kinds"] == ["total", "dynamic"]
+    assert d["energy_source"] == "test-wall"
+    assert d["energy_kinds"] == ["total", "dynamic"]
     assert d["protocol"]["energy"]["idle_w"] == pytest.approx(IDLE_W, rel=1e-3)
     entry = d["layers"][1]["ops"]["k3_e6"]
     # every call drew ACTIVE_W for the whole timed interval: dynamic / total = (active - idle) / active
     assert entry["energy_dynamic_mj"] / entry["energy_mj"] == pytest.approx(1 - IDLE_W / ACTIVE_W, rel=1e-3)
     dynamic, total = lut_from_dict(d, energy_kind="dynamic"), lut_from_dict(d, energy_kind="total")
-    assert lut.energy_kind == dynamic.energy_kind == "dynamic" and total.energy_kind == "total"
+    assert lut.energy_kind == dynamic.energy_kind == "dynamic"
+    assert total.energy_kind == "total"
     arch = ["k3_e6"] * space.num_layers
     assert dynamic.energy_mj(arch) < total.energy_mj(arch)
     assert torch.equal(
@@ -138,7 +142,8 @@ def _v1_meter_lut() -> dict:
 def test_version_1_files_stay_readable_with_the_kind_their_source_had(tmp_path):
     path = save_lut(_v1_meter_lut(), tmp_path / "old.json")
     old = load_lut(str(path), energy_kind="total")  # a v1 meter reading is total energy
-    assert old.energy_kind == "total" and old.energy_mj(["k3_e1"] * 8) == pytest.approx(0.5 + 8 * 0.02)
+    assert old.energy_kind == "total"
+    assert old.energy_mj(["k3_e1"] * 8) == pytest.approx(0.5 + 8 * 0.02)
     with pytest.raises(UserError, match=r"old.json: field energy_kinds: expected dynamic energy .*\['total'\] only"):
         load_lut(str(path))
 
@@ -172,7 +177,8 @@ def test_a_cached_lut_of_the_old_format_is_profiled_again(tmp_path):
     with pytest.raises(UserError, match=r"field energy_kinds: expected total energy"):
         ensure_lut("auto", space, tmp_path, profile=fake_profile, energy_kind="total")
     lut = ensure_lut("auto", space, tmp_path, profile=fake_profile)
-    assert len(calls) == 2 and lut.energy_kind == "dynamic"
+    assert len(calls) == 2
+    assert lut.energy_kind == "dynamic"
     assert json.loads(cached.read_text())["version"] == 2
 
 
@@ -201,7 +207,8 @@ def test_a_measurement_session_records_idle_total_and_dynamic(tmp_path, monkeypa
         },
     )
     m = measure_mod.measure_file(path, repeats=2, warmup=0, rounds=1, tries=1, meter="wall", target=EAGER)
-    assert m["energy_source"] == "test-wall" and m["idle_w"] == pytest.approx(IDLE_W, rel=1e-3)
+    assert m["energy_source"] == "test-wall"
+    assert m["idle_w"] == pytest.approx(IDLE_W, rel=1e-3)
     assert m["energy_dynamic_mj"] / m["energy_mj"] == pytest.approx(1 - IDLE_W / ACTIVE_W, rel=1e-3)
 
 
@@ -217,5 +224,7 @@ def test_a_trials_measured_energy_is_of_the_configured_kind():
     budget = {"max_latency_ms": None, "max_energy_mj": 2.5}
     dynamic = _final_row(arch, metrics, 1.0, budget, "dynamic")
     total = _final_row(arch, metrics, 1.0, budget, "total")
-    assert dynamic["measured_energy_mj"] == 1.5 and dynamic["within_budget"] is True
-    assert total["measured_energy_mj"] == 3.0 and total["within_budget"] is False
+    assert dynamic["measured_energy_mj"] == 1.5
+    assert dynamic["within_budget"] is True
+    assert total["measured_energy_mj"] == 3.0
+    assert total["within_budget"] is False

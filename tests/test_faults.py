@@ -20,6 +20,7 @@ def fault_template(tmp_path_factory, smoke_lut):
     return build_experiment(tmp_path_factory.mktemp("faults"), smoke_lut)
 
 
+@pytest.mark.heavy
 @pytest.mark.parametrize("fault", [_param(f) for f in FAULTS])
 def test_a_fault_loses_nothing_and_says_what_to_do(fault, tmp_path, request):
     template = request.getfixturevalue("fault_template") if fault.needs_sweep else None

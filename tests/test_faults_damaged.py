@@ -192,8 +192,11 @@ def test_a_damaged_file_is_named_in_one_line_and_nothing_changes(swept, tmp_path
         where = f"{command.__name__} with {case.file} {case.damage.__name__}"
         assert not tb, f"{where}: {err[-2000:]}"
         lines = err.strip().splitlines()
-        assert code == 2 and len(lines) == 1 and lines[0].startswith("error: "), f"{where}: {code} {err}"
-        assert str(path) in lines[0] and case.expect in lines[0], f"{where}: {lines[0]}"
+        assert code == 2, f"{where}: {code} {err}"
+        assert len(lines) == 1, f"{where}: {code} {err}"
+        assert lines[0].startswith("error: "), f"{where}: {code} {err}"
+        assert str(path) in lines[0], f"{where}: {lines[0]}"
+        assert case.expect in lines[0], f"{where}: {lines[0]}"
         assert snapshot(tmp_path) == before, f"{where}: changed a file"
 
 
@@ -261,11 +264,14 @@ def test_rebuild_flags_repair_and_resume_end_to_end(swept):
     cmd = [sys.executable, "-m", "sweep.run", "--resume", "--storage", str(swept.parent), "--name", NAME]
     cwd = swept.parent.parent
     refused = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=120)
-    assert refused.returncode == 2 and "--rebuild-tuner" in refused.stderr and "Traceback" not in refused.stderr
+    assert refused.returncode == 2
+    assert "--rebuild-tuner" in refused.stderr
+    assert "Traceback" not in refused.stderr
     flags = ["--trials", "3", "--rebuild-study", "--rebuild-tuner", "--remeasure"]
     run = subprocess.run(cmd + flags, cwd=cwd, capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr[-3000:]
-    assert "rebuilt the Optuna study" in run.stdout and "from 2 trials" in run.stdout
+    assert "rebuilt the Optuna study" in run.stdout
+    assert "from 2 trials" in run.stdout
     # the damaged files kept aside, their replacements whole
     for name in ("optuna.db", "tuner.pkl", "measurements.json"):
         assert (swept / f"{name}.damaged").is_file(), name
@@ -281,6 +287,8 @@ def test_rebuild_flags_repair_and_resume_end_to_end(swept):
         assert all(math.isclose(trials[number].params[k], v, rel_tol=1e-9) for k, v in params.items())
     record = json.loads((swept / "sweep.json").read_text())
     assert [r["resume"] for r in record["runs"]] == [False, True]  # the refused resume left no entry
-    assert record["runs"][-1]["finished"] == 3 and "wall_s" in record["runs"][-1]
+    assert record["runs"][-1]["finished"] == 3
+    assert "wall_s" in record["runs"][-1]
     done = [result_rows(t)[-1] for t in sorted(swept.glob("trial_*")) if t.is_dir()]
-    assert len(done) == 3 and all(r["phase"] == "done" for r in done)
+    assert len(done) == 3
+    assert all(r["phase"] == "done" for r in done)

@@ -30,7 +30,8 @@ def _refused(main, argv, capsys) -> str:
         main(argv)
     assert exit_.value.code == 2
     err = capsys.readouterr().err.strip()
-    assert err.startswith("error: ") and "\n" not in err, err
+    assert err.startswith("error: "), err
+    assert "\n" not in err, err
     return err
 
 
@@ -52,7 +53,8 @@ def test_a_second_new_sweep_is_refused_naming_the_holder(tmp_path, capsys, monke
     with lock_experiment(experiment, "sweep.run"):
         err = _refused(main, ["--storage", str(tmp_path), "--name", "e"], capsys)
     assert f"experiment {experiment} is in use by sweep.run (PID {os.getpid()} on host {HOST}" in err, err
-    assert "wait for it to end or stop it" in err and str(experiment / LOCK) in err
+    assert "wait for it to end or stop it" in err
+    assert str(experiment / LOCK) in err
     assert sorted(p.name for p in experiment.iterdir()) == [LOCK]  # nothing else written
 
 
@@ -111,13 +113,16 @@ def _python(*args, **kwargs) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-c", *args], capture_output=True, text=True, env=env, timeout=60, **kwargs)
 
 
+@pytest.mark.heavy
 def test_a_child_shares_its_parents_lock_and_others_wait(tmp_path):
     experiment = tmp_path / "e"
     with lock_experiment(experiment, "sweep.run") as lock:
         child = _python(_TAKE, str(experiment), "0", **lock.child())
-        assert child.returncode == 0 and child.stdout.strip() == "locked", child.stdout + child.stderr
+        assert child.returncode == 0, child.stdout + child.stderr
+        assert child.stdout.strip() == "locked", child.stdout + child.stderr
         other = _python(_TAKE, str(experiment), "0")  # no lock handed down: refused
-        assert other.returncode == 2 and f"in use by sweep.run (PID {os.getpid()}" in other.stdout, other.stdout
+        assert other.returncode == 2, other.stdout
+        assert f"in use by sweep.run (PID {os.getpid()}" in other.stdout, other.stdout
         # a descriptor number that is not this lock file's (a stale variable) gives nothing
         stale = _python(_TAKE, str(experiment), "0", env={**os.environ, LOCK_FD_ENV: "0"})
         assert stale.returncode == 2, stale.stdout
@@ -125,6 +130,7 @@ def test_a_child_shares_its_parents_lock_and_others_wait(tmp_path):
     check_unlocked(experiment)
 
 
+@pytest.mark.heavy
 def test_the_os_frees_the_lock_of_a_killed_holder(tmp_path):
     experiment = tmp_path / "e"
     env = dict(os.environ, PYTHONPATH=str(ROOT))
@@ -136,7 +142,9 @@ def test_the_os_frees_the_lock_of_a_killed_holder(tmp_path):
         with pytest.raises(UserError, match=f"in use by child \\(PID {holder.pid} on host {HOST}, since "):
             check_unlocked(experiment)
         info = json.loads((experiment / LOCK).read_text())
-        assert info["pid"] == holder.pid and info["host"] == HOST and info["command"] == "child"
+        assert info["pid"] == holder.pid
+        assert info["host"] == HOST
+        assert info["command"] == "child"
     finally:
         holder.send_signal(signal.SIGKILL)
         holder.wait()
@@ -158,10 +166,12 @@ def test_a_web_sweep_on_an_experiment_in_use_is_refused(tmp_path):
         answer = client.post("/api/sweeps/busy/resume")
     assert answer.status_code == 409, answer.text
     error = answer.json()["error"]
-    assert "\n" not in error and f"is in use by sweep.run (PID {os.getpid()} on host {HOST}" in error, error
+    assert "\n" not in error, error
+    assert f"is in use by sweep.run (PID {os.getpid()} on host {HOST}" in error, error
     assert not (experiment / "job.json").exists()  # nothing started
 
 
+@pytest.mark.heavy
 def test_a_web_sweep_job_holds_the_lock_and_hands_it_to_its_steps(tmp_path):
     from sweep.web.jobs import JOB, LOG, STATE
     from sweep.web.runner import run_steps
@@ -181,7 +191,8 @@ def test_a_web_sweep_job_holds_the_lock_and_hands_it_to_its_steps(tmp_path):
     with lock_experiment(experiment, "sweep.run"):
         assert run_steps(experiment) == 2
     state = json.loads((experiment / STATE).read_text())
-    assert state["returncode"] == 2 and state["step"] == 0
+    assert state["returncode"] == 2
+    assert state["step"] == 0
 
 
 @pytest.mark.slow
@@ -206,7 +217,8 @@ def test_two_sweeps_started_at_once_one_runs(tmp_path, smoke_lut):
         assert won.poll() is None, "both ended"
         err = lost[0].communicate()[1].strip().splitlines()[-1]
         assert lost[0].returncode == 2, err
-        assert err.startswith("error: ") and (
+        assert err.startswith("error: "), err
+        assert (
             f"is in use by sweep.run (PID {won.pid} on host {HOST}" in err or "exists; continue it with --resume" in err
         ), err
         won.send_signal(signal.SIGINT)

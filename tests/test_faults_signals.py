@@ -54,7 +54,8 @@ def test_a_signal_during_a_write_stops_the_cli_with_one_line_and_no_temporary_fi
     assert exit_.value.code == code
     name = signal.Signals(signum).name
     assert capsys.readouterr().err == f"stopped by {name}; continue: python -m x --resume\n"
-    assert read_json(tmp_path / "state.json") == {"ok": 1} and [p.name for p in tmp_path.iterdir()] == ["state.json"]
+    assert read_json(tmp_path / "state.json") == {"ok": 1}
+    assert [p.name for p in tmp_path.iterdir()] == ["state.json"]
 
 
 def test_a_signal_between_a_groups_renames_waits_until_all_are_renamed(tmp_path, capsys, monkeypatch):
@@ -77,7 +78,8 @@ def test_a_signal_between_a_groups_renames_waits_until_all_are_renamed(tmp_path,
 
     with pytest.raises(SystemExit) as exit_:
         main()
-    assert exit_.value.code == 143 and renamed == ["a", "b", "c"]
+    assert exit_.value.code == 143
+    assert renamed == ["a", "b", "c"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "b", "c"]
     assert capsys.readouterr().err == "stopped by SIGTERM\n"
 
@@ -93,7 +95,8 @@ def test_a_full_disk_is_one_line_naming_the_file(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(hwnas.io, "_finish", full)
     with pytest.raises(DiskFull) as err:
         atomic_save({"w": 1}, tmp_path / "warmup.pt")
-    assert err.value.errno == errno.ENOSPC and err.value.filename == str(tmp_path / "warmup.pt")
+    assert err.value.errno == errno.ENOSPC
+    assert err.value.filename == str(tmp_path / "warmup.pt")
 
     @cli_main
     def main():
@@ -107,7 +110,8 @@ def test_a_full_disk_is_one_line_naming_the_file(tmp_path, capsys, monkeypatch):
         f"error: disk full writing {tmp_path / 'state.json'}: free space there; "
         "continue: python -m sweep.run --resume --storage s --name e\n"
     )
-    assert read_json(tmp_path / "state.json") == {"ok": 1} and len(list(tmp_path.iterdir())) == 1
+    assert read_json(tmp_path / "state.json") == {"ok": 1}
+    assert len(list(tmp_path.iterdir())) == 1
 
 
 def _wait_for(proc, stream, text: str, timeout: float = 120) -> str:
@@ -121,6 +125,7 @@ def _wait_for(proc, stream, text: str, timeout: float = 120) -> str:
     raise AssertionError(f"{text!r} never came: {Path(stream.name).read_text(errors='replace')[-2000:]}")
 
 
+@pytest.mark.heavy
 def test_lut_profile_stopped_by_ctrl_c_says_so_in_one_line(tmp_path):
     out = tmp_path / "lut.json"
     cmd = [sys.executable, "-m", "lut.profile", "--space", "fbnet-cpu", "--width", "0.5", "--out", str(out)]
@@ -135,10 +140,12 @@ def test_lut_profile_stopped_by_ctrl_c_says_so_in_one_line(tmp_path):
             proc.kill()
             proc.wait()
     text = (tmp_path / "err").read_text()
-    assert "Traceback" not in text and text.strip().splitlines()[-1].split("\r")[-1] == "stopped by SIGINT", text
+    assert "Traceback" not in text, text
+    assert text.strip().splitlines()[-1].split("\r")[-1] == "stopped by SIGINT", text
     assert list(tmp_path.iterdir()) == [tmp_path / "err"]  # no LUT, no temporary file
 
 
+@pytest.mark.heavy
 def test_pareto_report_killed_while_writing_leaves_the_old_report_and_no_temporary_file(tmp_path):
     from synthetic import write_synthetic_experiment
 
@@ -159,12 +166,14 @@ def test_pareto_report_killed_while_writing_leaves_the_old_report_and_no_tempora
     )
     assert run.returncode == 143, run.stderr
     assert run.stderr == f"stopped by SIGTERM: no report written (an older one in {out} is as it was)\n"
-    assert [p.name for p in out.iterdir()] == ["report.json"] and (out / "report.json").read_text() == "old"
+    assert [p.name for p in out.iterdir()] == ["report.json"]
+    assert (out / "report.json").read_text() == "old"
 
 
 _SLEEPER = "from hwnas.errors import cli_main\nimport time\ncli_main(lambda: time.sleep(60))()\n"
 
 
+@pytest.mark.heavy
 def test_a_child_cli_stops_when_its_parent_dies(tmp_path):
     """The measurement phase's way: a CLI started with ``child_env`` gets SIGTERM when the
     CLI that started it dies (even by SIGKILL), so no orphan goes on writing."""
@@ -321,10 +330,12 @@ def test_a_sweep_stopped_in_its_trials_and_its_measurements_resumes(tmp_path, sm
     assert done.returncode == 0, done.stderr[-3000:]
     assert "sweep: 4 trials finished, 0 failed" in done.stdout, done.stdout[-2000:]
     trials = sorted(experiment.glob("trial_*"))
-    assert len(trials) == 4 and all(result_rows(t)[-1]["phase"] == "done" for t in trials)
+    assert len(trials) == 4
+    assert all(result_rows(t)[-1]["phase"] == "done" for t in trials)
     for trial in trials:
         measured = json.loads((trial / "child" / "metrics.json").read_text())["measured"]
-        assert not measured.get("pending") and measured["latency_ms"] > 0
+        assert not measured.get("pending")
+        assert measured["latency_ms"] > 0
 
 
 @pytest.fixture

@@ -36,8 +36,10 @@ def test_the_final_recipe_replaces_the_childnet_recipe_on_the_whole_split(smoke_
     )
     final = final_config(cfg)
     assert (final.child.epochs, final.child.lr, final.child.label_smoothing) == (7, 0.05, 0.2)
-    assert final.child.threads == 2 and final.child.export == "deploy"
-    assert final.data.train_size == 300 and final.data.augment is True  # final.train_size, not data's 640
+    assert final.child.threads == 2
+    assert final.child.export == "deploy"
+    assert final.data.train_size == 300  # final.train_size, not data's 640
+    assert final.data.augment is True
     whole = final_config(load_config(ROOT / "configs" / "sweep-smoke.yaml", ["final.train_size=null"]))
     assert whole.data.train_size is None  # the whole training split
 
@@ -48,11 +50,15 @@ def test_finalize_trains_exports_measures_and_records_its_origin(tmp_path, smoke
     result = finalize(cfg, ARCH, out, origin={"trial": "abc", "proxy_test_acc": 0.5})
     written = json.loads((out / "metrics.json").read_text())
     assert written == json.loads(json.dumps(result))
-    assert written["final"]["trial"] == "abc" and written["final"]["proxy_test_acc"] == 0.5
+    assert written["final"]["trial"] == "abc"
+    assert written["final"]["proxy_test_acc"] == 0.5
     assert written["final"]["recipe"]["epochs"] == 2 == written["epochs"]
-    assert written["ops"] == ARCH and 0 <= written["test_acc"] <= 1
-    assert (out / written["model"]).is_file() and written["model"] == "model.onnx"  # the smoke config's target
-    assert written["deploy"]["deploy_agreement"] >= 0.99 and written["measured"]["latency_ms"] > 0
+    assert written["ops"] == ARCH
+    assert 0 <= written["test_acc"] <= 1
+    assert (out / written["model"]).is_file()
+    assert written["model"] == "model.onnx"  # the smoke config's target
+    assert written["deploy"]["deploy_agreement"] >= 0.99
+    assert written["measured"]["latency_ms"] > 0
 
     # the CLI resumes the finished run: nothing is trained again (the checkpoint holds both epochs)
     arch = tmp_path / "arch.json"
@@ -62,7 +68,9 @@ def test_finalize_trains_exports_measures_and_records_its_origin(tmp_path, smoke
     printed = capsys.readouterr().out
     assert "final epoch" not in printed
     again = json.loads((out / "metrics.json").read_text())
-    assert again["test_acc"] == written["test_acc"] and "final" in again and again["final"].get("trial") is None
+    assert again["test_acc"] == written["test_acc"]
+    assert "final" in again
+    assert again["final"].get("trial") is None
 
 
 def test_final_section_rules_are_checked_at_load():
@@ -87,4 +95,5 @@ def test_a_final_model_below_its_proxy_is_said_in_the_line_and_the_report():
     assert "warning: the final model tests below its proxy-trained childnet (0.0950 < 0.5300)" in final_line([row])
     assert "did not beat the search" in final_section([row])[1]
     better = dict(row, test_acc=0.6)
-    assert "warning" not in final_line([better]) and "did not beat" not in final_section([better])[1]
+    assert "warning" not in final_line([better])
+    assert "did not beat" not in final_section([better])[1]

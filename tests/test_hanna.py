@@ -43,7 +43,8 @@ def archs(lut):
 
 def test_lut_is_hannas_table_in_ms_and_mj(lut):
     assert lut.device["name"] == "Raspberry Pi 3B"
-    assert lut.energy_source == "powerjive" and lut.energy_kind == "dynamic"
+    assert lut.energy_source == "powerjive"
+    assert lut.energy_kind == "dynamic"
     assert lut.data["units"] == {"latency": "ms", "energy": "mJ", "source_latency": "s", "source_energy": "J"}
     assert lut.data["provenance"]["repo"].endswith("hpnair/18663_Project_FBNet")
     t = lut.cost_tensors()
@@ -63,7 +64,8 @@ def test_total_energy_from_a_dynamic_only_table_is_one_line_naming_the_field():
 
 def test_thirty_thetas_decode_to_architectures_of_the_space(lut, archs):
     space = lut.search_space()
-    assert space.name == "hanna-cifar" and space.num_layers == 22
+    assert space.name == "hanna-cifar"
+    assert space.num_layers == 22
     assert sorted(archs) == list(range(1, 31))
     no_skip = no_skip_layers(space)
     assert no_skip == [0, 1, 5, 9, 13, 17, 21]
@@ -75,7 +77,8 @@ def test_thirty_thetas_decode_to_architectures_of_the_space(lut, archs):
 
 def test_model_29_costs_what_the_reference_computed(lut, archs):
     ops = archs[29]
-    assert ops[:2] == ["k3_e1_g2", "k5_e6"] and ops.count("skip") == 15
+    assert ops[:2] == ["k3_e1_g2", "k5_e6"]
+    assert ops.count("skip") == 15
     assert lut.latency_ms(ops) == pytest.approx(2708.0, abs=0.5)  # 2.708 s
     assert lut.energy_mj(ops) == pytest.approx(2850.0, abs=5.0)  # 2.85 J (dynamic)
 
@@ -86,6 +89,7 @@ def test_lowest_latency_is_model_4_as_the_report_says(lut, archs):
     assert min(latency, key=latency.get) == 4
 
 
+@pytest.mark.slow
 def test_found_architectures_build_with_the_right_output_shape(lut, archs):
     space = lut.search_space()
     x = torch.randn(2, *space.input_shape)
@@ -109,7 +113,9 @@ def test_hanna_config_runs_energy_dominant_sweeps_against_the_table():
     )
     space = cfg.search_space()
     lut = experiment_lut(cfg, space)  # HANNA's table: eager PyTorch on their Pi 3B, as the config says
-    assert cfg.deploy.runtime == "pytorch" and lut.target == cfg.deploy.target()
+    assert cfg.deploy.runtime == "pytorch"
+    assert lut.target == cfg.deploy.target()
     start = start_costs(lut.cost_tensors(), cfg.lut.energy)
     # the loss's start costs are HANNA's uniform-theta LAT and ENER (3.769 s, 18.02 J)
-    assert start.latency_ms == pytest.approx(3769.4, abs=0.1) and start.energy_mj == pytest.approx(18015.2, abs=0.1)
+    assert start.latency_ms == pytest.approx(3769.4, abs=0.1)
+    assert start.energy_mj == pytest.approx(18015.2, abs=0.1)

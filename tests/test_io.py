@@ -30,7 +30,8 @@ def test_failure_leaves_the_old_file_and_no_temp(tmp_path):
 
     with pytest.raises(KeyboardInterrupt):
         atomic_write(tmp_path / "s.json", half)
-    assert read_json(tmp_path / "s.json") == {"ok": 1} and len(list(tmp_path.iterdir())) == 1
+    assert read_json(tmp_path / "s.json") == {"ok": 1}
+    assert len(list(tmp_path.iterdir())) == 1
 
 
 def test_a_group_is_all_or_nothing(tmp_path):
@@ -41,7 +42,8 @@ def test_a_group_is_all_or_nothing(tmp_path):
 
     with pytest.raises(OSError):
         atomic_write_many([(tmp_path / "a", lambda t: open(t, "w").write("new")), (tmp_path / "b", boom)])
-    assert (tmp_path / "a").read_text() == "a" and sorted(p.name for p in tmp_path.iterdir()) == ["a", "b"]
+    assert (tmp_path / "a").read_text() == "a"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "b"]
 
 
 @pytest.mark.parametrize(

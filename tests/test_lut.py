@@ -36,7 +36,9 @@ def test_builtin_equals_source_table_sum(name, device):
     table = src["devices"][device]
     ops = src["ops"]
     lut = load_lut(f"builtin:{name}-hwnasbench")
-    assert lut.energy_source == "none" and not lut.has_energy and lut.energy_mj(ALL_K3) is None
+    assert lut.energy_source == "none"
+    assert not lut.has_energy
+    assert lut.energy_mj(ALL_K3) is None
     lut.check_space(get_space("fbnet-cifar", 1.0, 100))
     gen = torch.Generator().manual_seed(0)
     for _ in range(50):
@@ -65,7 +67,8 @@ def test_builtin_matches_10_class_space_layers_not_other_width():
 def test_cost_tensors_follow_lut_op_order():
     lut = load_lut("builtin:rpi4-hwnasbench")
     t = lut.cost_tensors()
-    assert isinstance(t, CostTensors) and t.op_names == tuple(lut.data["ops"])
+    assert isinstance(t, CostTensors)
+    assert t.op_names == tuple(lut.data["ops"])
     assert t.latency_ms.shape == (22, 9)
     assert t.latency_ms[0, t.op_names.index("skip")] == 0.0
     assert t.latency_fixed_ms + float(t.latency_ms[:, 0].sum()) == pytest.approx(17.618579145, abs=1e-6)
@@ -88,7 +91,8 @@ def test_round_trip_and_additive_estimate(tmp_path):
     arch = ["k3_e1"] * 8  # column 0 in every layer: 0.1 + index
     assert back.latency_ms(arch) == pytest.approx(1.0 + sum(0.1 + i for i in range(8)))
     assert back.energy_mj(arch) == pytest.approx(0.5 + 8 * 0.01)
-    assert back.has_energy and back.energy_source == "model:horowitz45nm"
+    assert back.has_energy
+    assert back.energy_source == "model:horowitz45nm"
     assert not list(tmp_path.glob(".*tmp"))  # no temporary file left behind
 
 
@@ -127,7 +131,8 @@ def test_malformed_lut_is_one_line_naming_file_and_field(tmp_path, mutate, match
     path = _write(tmp_path, json.dumps(d))
     with pytest.raises(UserError, match=match) as err:
         load_lut(path)
-    assert path in str(err.value) and "\n" not in str(err.value)
+    assert path in str(err.value)
+    assert "\n" not in str(err.value)
 
 
 def test_truncated_lut(tmp_path):
@@ -180,7 +185,8 @@ def test_estimate_cli_bad_input_exits_2_with_one_line(args, match, capsys):
         estimate_main(["--lut", "builtin:rpi4-hwnasbench", *args])
     assert exit_.value.code == 2
     err = capsys.readouterr().err.strip()
-    assert err.startswith("error: ") and "\n" not in err
+    assert err.startswith("error: ")
+    assert "\n" not in err
     assert __import__("re").search(match, err)
 
 
@@ -190,7 +196,8 @@ def test_estimate_as_module_subprocess():
         capture_output=True,
         text=True,
     )
-    assert r.returncode == 2 and r.stderr.startswith("error: unknown builtin LUT")
+    assert r.returncode == 2
+    assert r.stderr.startswith("error: unknown builtin LUT")
 
 
 def test_lut_space_definition_is_checked():

@@ -40,7 +40,8 @@ def test_profiled_lut_has_every_layer_and_op(cpu_lut, tmp_path):
     space = get_space("fbnet-cpu", width=0.25)
     cpu_lut.check_space(space)
     d = cpu_lut.data
-    assert len(d["layers"]) == space.num_layers and d["ops"] == list(space.ops)
+    assert len(d["layers"]) == space.num_layers
+    assert d["ops"] == list(space.ops)
     for layer, entry in zip(space.layers, d["layers"]):
         assert set(entry["ops"]) == set(space.ops)
         for op, e in entry["ops"].items():
@@ -51,15 +52,22 @@ def test_profiled_lut_has_every_layer_and_op(cpu_lut, tmp_path):
             assert (e["latency_ms"] == 0.0) if identity else (e["latency_ms"] > 0 and e["energy_dynamic_mj"] > 0)
     assert set(d["fixed"]["parts"]) == {"stem", "head"}
     assert d["fixed"]["parts"]["head"]["latency_ms"] > 0
-    assert d["energy_source"] == "model:horowitz45nm" and cpu_lut.has_energy
-    assert d["energy_kinds"] == ["dynamic"] and cpu_lut.energy_kind == "dynamic"
-    assert d["protocol"]["context"] == "graph" and d["protocol"]["statistic"] == "median"
+    assert d["energy_source"] == "model:horowitz45nm"
+    assert cpu_lut.has_energy
+    assert d["energy_kinds"] == ["dynamic"]
+    assert cpu_lut.energy_kind == "dynamic"
+    assert d["protocol"]["context"] == "graph"
+    assert d["protocol"]["statistic"] == "median"
     design = d["protocol"]["design"]  # whole ONNX Runtime networks fitted, fit_per_op per (layer, op)
-    assert design["networks"] == len(space.ops) and design["target"] == "onnxruntime-fp32"
-    assert len(design["networks_ms"]) == design["networks"] and len(design["prior_ms"]) == design["unknowns"]
-    assert d["deploy"]["runtime"] == "onnxruntime" and cpu_lut.target == DeployTarget("onnxruntime")
+    assert design["networks"] == len(space.ops)
+    assert design["target"] == "onnxruntime-fp32"
+    assert len(design["networks_ms"]) == design["networks"]
+    assert len(design["prior_ms"]) == design["unknowns"]
+    assert d["deploy"]["runtime"] == "onnxruntime"
+    assert cpu_lut.target == DeployTarget("onnxruntime")
     assert 0 <= design["fit_rel_rmse"] < float("inf")  # how small is timing: bench/lut_validate.py measures it
-    assert d["device"]["threads"] == 1 and d["device"]["torch"] == torch.__version__
+    assert d["device"]["threads"] == 1
+    assert d["device"]["torch"] == torch.__version__
     back = load_lut(str(save_lut(cpu_lut, tmp_path / "cpu.json")))
     assert back.data == json.loads(json.dumps(cpu_lut.data))
     arch = sample_archs(space, 1, 3)[0]
@@ -74,10 +82,13 @@ def test_balanced_design():
         assert Counter(a[layer] for a in archs) == {op: 2 for op in space.ops}
 
 
+@pytest.mark.heavy
 def test_isolated_fbnet_cifar_one_entry_per_layer_shared_by_shape():
     space = get_space("fbnet-cifar", width=0.25)
     lut = profile_lut(space, context="isolated", energy_model=None, **{**FAST, "target": EAGER})
-    assert lut.num_layers == 22 and lut.energy_source == "none" and lut.energy_mj(["k3_e1"] * 22) is None
+    assert lut.num_layers == 22
+    assert lut.energy_source == "none"
+    assert lut.energy_mj(["k3_e1"] * 22) is None
     assert all(e["energy_mj"] is None for l in lut.data["layers"] for e in l["ops"].values())
     t = lut.cost_tensors().latency_ms
     by_shape = {}
@@ -113,7 +124,8 @@ def test_ensure_lut_profiles_once_then_uses_cache(tmp_path, monkeypatch):
     space = get_space("fbnet-cpu", width=0.25)
     first = ensure_lut("auto", space, tmp_path, **{k: v for k, v in FAST.items() if k != "progress"})
     path = cache_path(space, tmp_path, FAST["target"])
-    assert path.is_file() and first.name == str(path)
+    assert path.is_file()
+    assert first.name == str(path)
 
     def boom(*a, **k):
         raise AssertionError("profiled again")
@@ -136,7 +148,8 @@ def test_validate_prints_table_and_summary_line(cpu_lut, tmp_path, capsys):
     validate_main(["--lut", str(path), "--archs", "3", "--seed", "1", "--no-progress", "--repeats", "2"])
     lines = capsys.readouterr().out.strip().splitlines()
     rows = [l for l in lines[1:-1] if l.split()[0].isdigit()]
-    assert len(rows) == 3 and lines[0].split()[:3] == ["#", "lut_ms", "measured_ms"]
+    assert len(rows) == 3
+    assert lines[0].split()[:3] == ["#", "lut_ms", "measured_ms"]
     assert lines[-2].startswith("speed_factor=")
     last = dict(kv.split("=") for kv in lines[-1].split())
     assert set(last) == {"within_10pct", "kendall_tau", "mape"}
@@ -156,8 +169,10 @@ def test_validate_result_is_consistent(cpu_lut):
 def test_profiled_lut_records_its_speed_reference(cpu_lut):
     ref = cpu_lut.protocol["reference"]
     space = get_space("fbnet-cpu", width=0.25)
-    assert ref["arch"] == reference_arch(space) and ref["seed"] == REFERENCE_SEED
-    assert ref["latency_ms"] > 0 and ref["readings"] >= 2
+    assert ref["arch"] == reference_arch(space)
+    assert ref["seed"] == REFERENCE_SEED
+    assert ref["latency_ms"] > 0
+    assert ref["readings"] >= 2
 
 
 @pytest.mark.parametrize(
@@ -177,7 +192,9 @@ def test_malformed_speed_reference_is_one_line(cpu_lut, tmp_path, change, messag
     with pytest.raises(SystemExit) as exit_:
         validate_main(["--lut", str(path), "--archs", "2", "--no-progress"])
     err = capsys.readouterr().err.strip()
-    assert exit_.value.code == 2 and message in err and len(err.splitlines()) == 1
+    assert exit_.value.code == 2
+    assert message in err
+    assert len(err.splitlines()) == 1
 
 
 class _DriftingDevice:
@@ -216,7 +233,8 @@ def test_interleaving_divides_out_a_linear_drift():
     )
     # the device is 1.6x slower at the end, yet every visit's ratio is its base time / 2 ms
     assert device.t == 13
-    assert ratios["a"] == pytest.approx([0.5] * 3) and ratios["b"] == pytest.approx([1.5] * 3)
+    assert ratios["a"] == pytest.approx([0.5] * 3)
+    assert ratios["b"] == pytest.approx([1.5] * 3)
 
 
 def test_interleaving_uses_the_mean_of_the_readings_around_a_visit():
@@ -250,7 +268,8 @@ def test_bad_device_and_cli_writes_nothing(tmp_path, capsys):
     out = tmp_path / "x.json"
     with pytest.raises(SystemExit) as exit_:
         profile_mod.main(["--space", "fbnet-tiny", "--out", str(out)])
-    assert exit_.value.code == 2 and "unknown search space 'fbnet-tiny'" in capsys.readouterr().err
+    assert exit_.value.code == 2
+    assert "unknown search space 'fbnet-tiny'" in capsys.readouterr().err
     assert not out.exists()
 
 
@@ -267,7 +286,8 @@ def test_ray_device_runs_on_node_with_resource_and_fails_fast_without():
     try:
         space = get_space("fbnet-cpu", width=0.25)
         lut = profile_lut(space, device="ray:testdev", **FAST)
-        assert lut.data["device"]["ray_resource"] == "testdev" and lut.num_layers == space.num_layers
+        assert lut.data["device"]["ray_resource"] == "testdev"
+        assert lut.num_layers == space.num_layers
         with pytest.raises(UserError, match="no node in the Ray cluster has resource 'rpi4'.*testdev"):
             profile_lut(space, device="ray:rpi4", **FAST)
     finally:
@@ -286,9 +306,11 @@ def test_calibrate_records_fit_and_networks():
     space = get_space("fbnet-cpu", width=0.25)
     lut = profile_lut(space, calibrate=2, energy_model=None, **FAST)
     cal = lut.calibration
-    assert len(cal["archs"]) == 2 and all(len(a) == space.num_layers for a in cal["archs"])
+    assert len(cal["archs"]) == 2
+    assert all(len(a) == space.num_layers for a in cal["archs"])
     assert cal["archs"] != sample_archs(space, 2, 0)  # validate's default networks are other ones
-    assert cal["latency_scale"] > 0 and cal["latency_offset_ms"] == 0.0
+    assert cal["latency_scale"] > 0
+    assert cal["latency_offset_ms"] == 0.0
     raw = sum(p * m for p, m in zip(cal["raw_predicted_ms"], cal["measured_ms"])) / sum(
         p * p for p in cal["raw_predicted_ms"]
     )

@@ -47,7 +47,8 @@ def test_fit_entries_recovers_every_network_and_every_op_difference():
     # a prior of the wrong scale and shape (eager timings): the fit must still predict the networks
     prior = 1.7 * truth * (1 + 0.3 * torch.rand(len(keys), generator=g, dtype=torch.float64))
     b, scale, floored = fit_entries(X, y, prior)
-    assert floored == 0 and 1 / 2.21 < scale < 1 / 1.7  # the prior is 1.7-2.21x the truth
+    assert floored == 0
+    assert 1 / 2.21 < scale < 1 / 1.7  # the prior is 1.7-2.21x the truth
     assert torch.allclose(X @ b, y, rtol=2e-3)
     held_out = design_matrix(space, design_archs(space, 3, seed=99), keys)
     assert torch.allclose(held_out @ b, held_out @ truth, rtol=1e-2)
@@ -57,7 +58,8 @@ def test_fit_entries_keeps_a_block_above_its_floor():
     X = torch.tensor([[1.0, 1.0, 0.0], [1.0, 0.0, 1.0]] * 2, dtype=torch.float64)
     y = torch.tensor([1.0, 0.2] * 2, dtype=torch.float64)  # the second op would fit below zero
     b, _, floored = fit_entries(X, y, torch.tensor([0.5, 0.3, 0.3], dtype=torch.float64))
-    assert floored >= 1 and (b > 0).all()
+    assert floored >= 1
+    assert (b > 0).all()
 
 
 # --- the speed reference ----------------------------------------------------------------
@@ -100,10 +102,12 @@ def test_noisy_profiles_are_retried_and_the_clean_one_cached(tiny_lut, tmp_path)
     space = get_space("fbnet-cpu", width=0.25)
     fake = FakeProfiler(tiny_lut, [(0.30, 0.40), (0.05, 0.02)])
     lut = ensure = cache_mod.ensure_lut("auto", space, tmp_path, profile=fake)
-    assert fake.calls == 2 and lut.protocol["median_rel_iqr"] == 0.05
+    assert fake.calls == 2
+    assert lut.protocol["median_rel_iqr"] == 0.05
     assert [t["noisy"] for t in lut.protocol["tries"]] == [True, False]
     cached = load_lut(str(cache_mod.cache_path(space, tmp_path)))
-    assert cached.protocol["median_rel_iqr"] == 0.05 and ensure.name == str(cache_mod.cache_path(space, tmp_path))
+    assert cached.protocol["median_rel_iqr"] == 0.05
+    assert ensure.name == str(cache_mod.cache_path(space, tmp_path))
     # the next run reuses it without profiling
     assert (
         cache_mod.ensure_lut("auto", space, tmp_path, profile=FakeProfiler(tiny_lut, [])).protocol["median_rel_iqr"]
@@ -119,7 +123,9 @@ def test_a_device_that_stays_busy_gives_a_warned_uncached_lut(tiny_lut, tmp_path
     assert lut.protocol["median_rel_iqr"] == 0.20  # the quietest of the three
     assert not cache_mod.cache_path(space, tmp_path).exists()
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith("warning: LUT for fbnet-cpu profiled 3 times") and "not cached" in err[0]
+    assert len(err) == 1
+    assert err[0].startswith("warning: LUT for fbnet-cpu profiled 3 times")
+    assert "not cached" in err[0]
 
 
 @pytest.mark.parametrize(
@@ -205,17 +211,21 @@ def test_each_distinct_architecture_and_baseline_is_timed_once_and_filled_in(exp
     }
     device = FakeDevice()
     phase = measure_pending(ExperimentConfig(), experiment, None, measure_fn=device)
-    assert len(device.timed) == 3 and phase["timed"] == 3 and phase["distinct"] == 2
+    assert len(device.timed) == 3
+    assert phase["timed"] == 3
+    assert phase["distinct"] == 2
     assert len(phase["noisy"]) == 1  # flagged, never silently
     measured = {
         t: json.loads((experiment / t / "child" / "metrics.json").read_text())["measured"]
         for t in ("trial_a", "trial_b", "trial_c", "trial_d")
     }
     assert measured["trial_a"] == measured["trial_b"] == measured["trial_c"]
-    assert measured["trial_b"]["model_of"] == "trial_a" and "pending" not in measured["trial_a"]
+    assert measured["trial_b"]["model_of"] == "trial_a"
+    assert "pending" not in measured["trial_a"]
     assert measured["trial_d"]["latency_ms"] != measured["trial_a"]["latency_ms"]
     baseline = json.loads((experiment / "baselines.json").read_text())[0]
-    assert baseline["latency_ms"] is not None and "pending" not in baseline
+    assert baseline["latency_ms"] is not None
+    assert "pending" not in baseline
     # run again (a resumed sweep): nothing is pending, nothing is timed
     again = FakeDevice()
     assert measure_pending(ExperimentConfig(), experiment, None, measure_fn=again)["timed"] == 0
@@ -229,7 +239,8 @@ def test_a_phase_killed_midway_resumes_without_timing_again(experiment):
     assert len(recorded) == 2  # the first group was recorded before the kill
     device = FakeDevice()
     measure_pending(ExperimentConfig(), experiment, None, measure_fn=device)
-    assert len(device.timed) == 1 and device.timed[0] not in {v["model"] for v in recorded.values()}
+    assert len(device.timed) == 1
+    assert device.timed[0] not in {v["model"] for v in recorded.values()}
     for t in ("trial_a", "trial_b", "trial_c", "trial_d"):
         assert json.loads((experiment / t / "child" / "metrics.json").read_text())["measured"]["latency_ms"]
 
@@ -256,7 +267,9 @@ def test_a_damaged_measurement_record_is_refused_then_remeasured_on_request(expe
     device = FakeDevice()
     with pytest.raises(UserError, match=rf"^measurement record {path}: .*--remeasure") as err:
         measure_pending(ExperimentConfig(), experiment, None, measure_fn=device)
-    assert "\n" not in str(err.value) and device.timed == [] and path.read_bytes() == damaged  # nothing rewritten
+    assert "\n" not in str(err.value)
+    assert device.timed == []
+    assert path.read_bytes() == damaged  # nothing rewritten
     measure_pending(ExperimentConfig(), experiment, None, measure_fn=device, remeasure=True)
     kept = {} if damage == "truncated" else {k: v for k, v in state["models"].items() if k != lost}
     # timed again: what could not be read (and what was never timed); not again: what could
@@ -279,7 +292,8 @@ def test_a_damaged_childnet_result_is_named_never_skipped(experiment):
     device = FakeDevice()
     with pytest.raises(UserError, match=rf"^childnet result {path}: not valid JSON"):
         measure_pending(ExperimentConfig(), experiment, None, measure_fn=device)
-    assert device.timed == [] and not (experiment / MEASUREMENTS).exists()
+    assert device.timed == []
+    assert not (experiment / MEASUREMENTS).exists()
 
 
 def test_trials_on_the_host_leave_their_childnet_for_the_phase():

@@ -71,7 +71,8 @@ def test_get_meter_rapl_unavailable_here():
 def test_get_meter_none_and_unknown():
     meter = get_meter("none")
     meter.start()
-    assert meter.stop() is None and meter.source == "none"
+    assert meter.stop() is None
+    assert meter.source == "none"
     with pytest.raises(UserError, match="unknown meter 'watts'"):
         get_meter("watts")
 
@@ -96,7 +97,8 @@ class FakeINA219Bus:
         self.regs[3] = abs(current) * (bus_raw >> 3) // 5000
 
     def read_i2c_block_data(self, address, reg, length):
-        assert address == self.address and length == 2
+        assert address == self.address
+        assert length == 2
         return [self.regs[reg] >> 8, self.regs[reg] & 0xFF]
 
     def write_i2c_block_data(self, address, reg, data):

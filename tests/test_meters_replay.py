@@ -39,7 +39,9 @@ def _one_line(err) -> str:
 def test_pmic_parses_the_published_captures():
     jfikar, zeus = (text for _, text in _frames("pmic-real.json"))
     rails = parse_pmic(jfikar)
-    assert len(rails) == 12 and "EXT5V" not in rails and "BATT" not in rails  # voltage only: no power
+    assert len(rails) == 12
+    assert "EXT5V" not in rails
+    assert "BATT" not in rails  # voltage only: no power
     assert rails["VDD_CORE"] == (0.89745940, 10.87674000)
     assert rail_sum(jfikar) == pytest.approx(10.7999, abs=1e-4)  # the core alone: 10.876 A x 0.897 V = 9.76 W
     assert rail_sum(zeus) == pytest.approx(7.2398, abs=1e-4)
@@ -54,7 +56,8 @@ def test_pmic_calibration_is_settable_and_checked(monkeypatch):
     monkeypatch.setenv("HWNAS_PMIC_A", "1.2")
     monkeypatch.setenv("HWNAS_PMIC_B", "0.25")
     meter = PmicMeter(object())
-    assert (meter.a, meter.b) == (1.2, 0.25) and meter.describe()["calibration"]["a"] == 1.2
+    assert (meter.a, meter.b) == (1.2, 0.25)
+    assert meter.describe()["calibration"]["a"] == 1.2
     with pytest.raises(UserError) as err:
         calibration({"HWNAS_PMIC_A": "lots"})
     assert _one_line(err) == "HWNAS_PMIC_A: expected a number, got 'lots'"
@@ -96,7 +99,8 @@ def test_fnirsi_decodes_the_published_fnb48_readings():
 
 def test_fnirsi_refuses_the_0v_recording_in_one_line():
     meter = get_meter("fnirsi", replay=str(DATA / "fnirsi-real-0v.json"))
-    assert meter.source == "replay:fnirsi" and meter.sample_rate_hz == pytest.approx(100.0)
+    assert meter.source == "replay:fnirsi"
+    assert meter.sample_rate_hz == pytest.approx(100.0)
     meter.start()
     time.sleep(0.1)
     with pytest.raises(UserError) as err:
@@ -119,7 +123,8 @@ def test_um_decodes_the_published_um34c_readings():
     assert decode_frame(bytes(bad)) is None
     um25c = decode_frame(encode_frame("UM25C", 5.123, 0.4567))
     assert (um25c["voltage"], um25c["current"]) == (pytest.approx(5.123), pytest.approx(0.4567))
-    assert encode_frame("UM24C", 5.0, 1.0)[128:] == b"\xff\xf1" and decode_frame(encode_frame("UM24C", 5.0, 1.0))
+    assert encode_frame("UM24C", 5.0, 1.0)[128:] == b"\xff\xf1"
+    assert decode_frame(encode_frame("UM24C", 5.0, 1.0))
 
 
 def test_um_refuses_a_voltage_outside_usb_bounds():
@@ -168,7 +173,8 @@ def test_bad_recording_is_one_line(tmp_path, change, message):
     path.write_text(json.dumps(data))
     with pytest.raises(UserError) as err:
         load_recording(path, "pmic")
-    assert message in _one_line(err) and str(path) in str(err.value)
+    assert message in _one_line(err)
+    assert str(path) in str(err.value)
 
 
 def test_window_energy_holds_the_edges():
@@ -218,7 +224,8 @@ def test_measurement_lasts_long_enough_for_the_meters_samples():
         now[0] += 0.5
 
     energy = metered_energy(module, 0, SlowMeter(), 1, clock=lambda: now[0])
-    assert energy["calls"] == 20 and energy["seconds"] == 10.0  # after one untimed warm-up call
+    assert energy["calls"] == 20
+    assert energy["seconds"] == 10.0  # after one untimed warm-up call
     assert energy["energy_mj"] == pytest.approx(1e3 / 20)
 
 
@@ -228,7 +235,8 @@ def test_too_few_samples_is_one_line():
     time.sleep(0.2)
     with pytest.raises(UserError) as err:
         meter.stop()
-    assert "expected >= 20 at" in _one_line(err) and "is the meter still connected?" in str(err.value)
+    assert "expected >= 20 at" in _one_line(err)
+    assert "is the meter still connected?" in str(err.value)
 
 
 # --- absent meters: one line naming what is missing ---------------------------------------------
@@ -302,10 +310,13 @@ def _check_replayed_lut(out: Path, name: str) -> None:
     from lut.table import load_lut
 
     data = json.loads(out.read_text())
-    assert data["energy_source"] == f"replay:{name}" and data["energy_kinds"] == ["total", "dynamic"]
+    assert data["energy_source"] == f"replay:{name}"
+    assert data["energy_kinds"] == ["total", "dynamic"]
     note = data["protocol"]["energy"]
-    assert note["meter"] == f"replay:{name}" and note["replay"]["synthetic"] is True
-    assert note["min_samples"] == 20 and note["min_seconds"] == pytest.approx(max(0.2, 20 / note["sample_rate_hz"]))
+    assert note["meter"] == f"replay:{name}"
+    assert note["replay"]["synthetic"] is True
+    assert note["min_samples"] == 20
+    assert note["min_seconds"] == pytest.approx(max(0.2, 20 / note["sample_rate_hz"]))
     watts = {"pmic": 1.1451 + 0.5879, "fnirsi": 1.0, "um": 1.0}[name]  # the session idles at 1 W (pmic: calibrated)
     assert note["idle_w"] == pytest.approx(watts, rel=1e-3)
     entries = [e for layer in data["layers"] for e in layer["ops"].values() if e["measured"]]
@@ -342,7 +353,8 @@ def test_childnet_measure_with_replayed_meters(tmp_path, capsys, space):
         measure_main([*flags, *_replay_flags(name)])
         out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
         assert out["energy_source"] == f"replay:{name}"
-        assert out["energy_mj"] > out["energy_dynamic_mj"] > 0 and out["idle_w"] > 0
+        assert out["energy_mj"] > out["energy_dynamic_mj"] > 0
+        assert out["idle_w"] > 0
     with pytest.raises(SystemExit) as code:
         measure_main([*flags, "--meter", "fnirsi", "--meter-replay", str(DATA / "fnirsi-real-0v.json")])
     assert code.value.code == 2
@@ -375,7 +387,8 @@ def test_energy_dominant_smoke_sweep_against_a_replayed_lut(tmp_path, run_smoke_
         assert params["dominant"] == "energy"
         metrics = json.loads((t / "child" / "metrics.json").read_text())
         assert metrics["lut"]["energy_source"] == "replay:pmic"
-        assert metrics["measured"]["energy_source"] == "replay:pmic" and metrics["measured"]["energy_mj"] > 0
+        assert metrics["measured"]["energy_source"] == "replay:pmic"
+        assert metrics["measured"]["energy_mj"] > 0
 
 
 def test_the_measured_front_compares_energy_of_one_source_only():
@@ -391,4 +404,5 @@ def test_the_measured_front_compares_energy_of_one_source_only():
     assert measured["label"] == "measured on device (energy left out: measured by meter:pmic, meter:um)"
     trials["measured_energy_source"] = ["replay:pmic", "replay:pmic", "none"]
     (measured,) = front_specs(trials, [])
-    assert measured["objectives"][-1] == ("measured_energy_mj", "min") and measured["label"] == "measured on device"
+    assert measured["objectives"][-1] == ("measured_energy_mj", "min")
+    assert measured["label"] == "measured on device"

@@ -40,7 +40,8 @@ def test_op_forward_backward_shape(preset, layer, op):
         (hw + layer.stride - 1) // layer.stride,
     )
     y.square().mean().backward()
-    assert x.grad is not None and torch.isfinite(x.grad).all()
+    assert x.grad is not None
+    assert torch.isfinite(x.grad).all()
     params = list(block.parameters())
     if isinstance(block, Skip) and block.is_identity:
         assert params == []
@@ -58,7 +59,8 @@ def test_op_names_parse_into_kernel_expansion_groups():
 def test_new_op_needs_no_code():
     block = build_op("k7_e6", 16, 24, 2)
     assert isinstance(block, FBNetBlock)
-    assert block.depthwise.conv.kernel_size == (7, 7) and block.depthwise.conv.stride == (2, 2)
+    assert block.depthwise.conv.kernel_size == (7, 7)
+    assert block.depthwise.conv.stride == (2, 2)
     assert block.expand.conv.out_channels == 96
     assert block(torch.randn(1, 16, 8, 8)).shape == (1, 24, 4, 4)
 
@@ -66,8 +68,10 @@ def test_new_op_needs_no_code():
 def test_block_structure_and_residual():
     block = build_op("k3_e3", 16, 16, 1)
     assert block.residual
-    assert block.expand.conv.kernel_size == (1, 1) and hasattr(block.expand, "relu")
-    assert block.depthwise.conv.groups == 48 and hasattr(block.depthwise, "relu")
+    assert block.expand.conv.kernel_size == (1, 1)
+    assert hasattr(block.expand, "relu")
+    assert block.depthwise.conv.groups == 48
+    assert hasattr(block.depthwise, "relu")
     assert not hasattr(block.project, "relu")
     assert not build_op("k3_e3", 16, 24, 1).residual
     assert not build_op("k3_e3", 16, 16, 2).residual
@@ -75,7 +79,8 @@ def test_block_structure_and_residual():
 
 def test_grouped_op_shuffles_channels():
     block = build_op("k3_e1_g2", 16, 16, 1)
-    assert block.expand.conv.groups == 2 and block.project.conv.groups == 2
+    assert block.expand.conv.groups == 2
+    assert block.project.conv.groups == 2
     x = torch.arange(4.0).view(1, 4, 1, 1)
     assert channel_shuffle(x, 2).flatten().tolist() == [0.0, 2.0, 1.0, 3.0]
 
@@ -85,7 +90,8 @@ def test_skip_is_identity_or_projection():
     x = torch.randn(1, 16, 8, 8)
     assert build_op("skip", 16, 16, 1)(x) is x
     proj = build_op("skip", 16, 24, 2)
-    assert not proj.is_identity and proj(x).shape == (1, 24, 4, 4)
+    assert not proj.is_identity
+    assert proj(x).shape == (1, 24, 4, 4)
 
 
 @pytest.mark.parametrize("name", ["k4_e1", "k3", "conv3x3", "k3_e0", "k3_e1_g0", ""])

@@ -47,7 +47,8 @@ def _batches(ds, epoch=0, augment=False):
 
 def test_a_flat_folder_gives_its_classes_and_a_seeded_stratified_split(folders):
     s = _splits("imagefolder", folders["flat"])
-    assert s.train.classes == CLASS_NAMES[:3] and s.train.num_classes == 3
+    assert s.train.classes == CLASS_NAMES[:3]
+    assert s.train.num_classes == 3
     assert (len(s.train), len(s.test)) == (96, 24)  # 20% of each class's 40 held out
     assert torch.bincount(s.test.labels).tolist() == [8, 8, 8]
     assert (len(s.weights), len(s.arch)) == (77, 19)
@@ -63,11 +64,11 @@ def test_statistics_come_from_the_training_split(folders):
     x = s.train.images.double() / 255
     assert s.train.mean[0] == pytest.approx(x.mean().item(), abs=1e-9)
     assert s.train.std[0] == pytest.approx(x.std(unbiased=False).item(), abs=1e-9)
-    assert s.test.mean == s.train.mean and s.weights.std == s.train.std
+    assert s.test.mean == s.train.mean
+    assert s.weights.std == s.train.std
     xb, _ = next(iter(TensorLoader(s.train, len(s.train), shuffle=False)))
-    assert xb.mean().item() == pytest.approx(0, abs=1e-5) and xb.std(unbiased=False).item() == pytest.approx(
-        1, abs=1e-4
-    )
+    assert xb.mean().item() == pytest.approx(0, abs=1e-5)
+    assert xb.std(unbiased=False).item() == pytest.approx(1, abs=1e-4)
 
 
 def test_images_are_resized_to_the_input_size_and_gray_replicated(folders):
@@ -92,7 +93,8 @@ def test_mixed_gray_and_rgb_are_converted_and_counted(folders, capsys):
 
 def test_npz_arrays(folders):
     s = _splits("npz", folders["npz"], shape=(3, 32, 32))
-    assert s.train.classes == CLASS_NAMES[:3] and s.train.images.shape[1:] == (3, 32, 32)
+    assert s.train.classes == CLASS_NAMES[:3]
+    assert s.train.images.shape[1:] == (3, 32, 32)
     assert torch.bincount(s.test.labels).tolist() == [8, 8, 8]
 
 
@@ -104,32 +106,40 @@ def test_streamed_batches_equal_in_memory_batches(folders, kind):
     name = "npz" if kind.startswith("npz") else "imagefolder"
     memory = _splits(name, folders[kind], shape=(1, 20, 20))
     streamed = _splits(name, folders[kind], shape=(1, 20, 20), memory_budget_mb=0.01, workers=2)
-    assert not memory.train.streamed and streamed.train.streamed and streamed.test.streamed
+    assert not memory.train.streamed
+    assert streamed.train.streamed
+    assert streamed.test.streamed
     if kind == "npz":  # saved uncompressed: read in place, never loaded whole
         assert isinstance(streamed.train.items.x, np.memmap)
-    assert streamed.train.mean == memory.train.mean and streamed.train.std == memory.train.std
+    assert streamed.train.mean == memory.train.mean
+    assert streamed.train.std == memory.train.std
     for part in ("weights", "arch", "test"):
         for epoch in (0, 1):
             a = _batches(getattr(memory, part), epoch, augment=part == "weights")
             b = _batches(getattr(streamed, part), epoch, augment=part == "weights")
             assert len(a) == len(b) > 0
             for (xa, ya), (xb, yb) in zip(a, b):
-                assert torch.equal(xa, xb) and torch.equal(ya, yb)
-    assert data_record(streamed)["streamed"] and not data_record(memory)["streamed"]
+                assert torch.equal(xa, xb)
+                assert torch.equal(ya, yb)
+    assert data_record(streamed)["streamed"]
+    assert not data_record(memory)["streamed"]
     assert {k: v for k, v in data_record(memory).items() if k != "streamed"} == {
         k: v for k, v in data_record(streamed).items() if k != "streamed"
     }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("shape", [(3, 32, 32), (1, 40, 40)])
 def test_a_builtin_dataset_too_large_for_the_budget_streams_the_same_batches(shape):
     kw = {"train_size": 200, "test_size": 100, "seed": 0, "workers": 2}
     memory = make_splits("fashion-mnist", shape, **kw)
     streamed = make_splits("fashion-mnist", shape, memory_budget_mb=1.0, **kw)
-    assert not memory.train.streamed and streamed.train.streamed
+    assert not memory.train.streamed
+    assert streamed.train.streamed
     for part in ("weights", "test"):
         for (xa, ya), (xb, yb) in zip(_batches(getattr(memory, part)), _batches(getattr(streamed, part))):
-            assert torch.equal(xa, xb) and torch.equal(ya, yb)
+            assert torch.equal(xa, xb)
+            assert torch.equal(ya, yb)
 
 
 # --- config: input size and channels, classes from the data ------------------------------
@@ -148,10 +158,12 @@ def test_the_space_takes_the_users_input_size_and_the_datas_classes(tmp_path, fo
         f"data: {{dataset: imagefolder, root: {folders['flat']}}}\n",
     )
     space = cfg.search_space()
-    assert space.input_shape == (1, 64, 64) and space.num_classes == 3
+    assert space.input_shape == (1, 64, 64)
+    assert space.num_classes == 3
     default = load_config(None).search_space()
     assert default.input_shape == (3, 32, 32)
-    assert space.layers_hash() != default.layers_hash() and space.hash() != default.hash()
+    assert space.layers_hash() != default.layers_hash()
+    assert space.hash() != default.hash()
     assert space.layers[0].in_hw == 32  # the stem halves 64
 
 
@@ -289,8 +301,10 @@ def test_childnet_train_on_an_image_folder_records_the_classes(tmp_path, folders
     )
     ops = ["k3_e1"] * cfg.search_space().num_layers
     metrics = run_child(cfg, ops, tmp_path / "child", measure_with=False, cost=cost)
-    assert metrics["data"]["classes"] == list(CLASS_NAMES[:3]) and metrics["data"]["input_shape"] == [1, 16, 16]
-    assert metrics["space"]["num_classes"] == 3 and 0 <= metrics["test_acc"] <= 1
+    assert metrics["data"]["classes"] == list(CLASS_NAMES[:3])
+    assert metrics["data"]["input_shape"] == [1, 16, 16]
+    assert metrics["space"]["num_classes"] == 3
+    assert 0 <= metrics["test_acc"] <= 1
     assert json.loads((tmp_path / "child" / "metrics.json").read_text())["data"]["num_classes"] == 3
     check_record(metrics["data"], DataRecord, "metrics.json data")  # the documented contract (hwnas.records)
 
@@ -319,13 +333,15 @@ def test_a_two_trial_sweep_on_an_image_folder(tmp_path, folders, smoke_lut):
     assert "sweep: 2 trials finished, 0 failed" in run.stdout, run.stdout[-2000:]
     record = json.loads((tmp_path / "exps" / "own" / "sweep.json").read_text())
     check_record(record, SweepRecord, "sweep.json")
-    assert record["data"]["classes"] == list(CLASS_NAMES[:3]) and record["data"]["input_shape"] == [3, 32, 32]
+    assert record["data"]["classes"] == list(CLASS_NAMES[:3])
+    assert record["data"]["input_shape"] == [3, 32, 32]
     children = sorted((tmp_path / "exps" / "own").glob("trial_*/child/metrics.json"))
     assert len(children) == 2
     for path in children:
         m = json.loads(path.read_text())
         check_record(m, MetricsRecord, str(path))
-        assert m["data"]["classes"] == list(CLASS_NAMES[:3]) and m["space"]["num_classes"] == 3
+        assert m["data"]["classes"] == list(CLASS_NAMES[:3])
+        assert m["space"]["num_classes"] == 3
         assert m["data"]["sizes"] == {"weights": 77, "arch": 19, "test": 24}
         assert m["test_acc"] > 0.6  # chance is 1/3; 0.96 with two architectures on this folder
     from pareto.report import build_report

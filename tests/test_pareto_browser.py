@@ -43,4 +43,5 @@ def test_plots_render_in_headless_chromium(tmp_path):
         ).stdout
     # plotly draws each figure as SVG layers: none before its script ran
     assert dom.count('class="main-svg"') >= 5
-    assert "Pareto front" in dom and "baseline: mobilenet_v2" in dom
+    assert "Pareto front" in dom
+    assert "baseline: mobilenet_v2" in dom

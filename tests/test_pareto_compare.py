@@ -45,10 +45,12 @@ def test_hypervolumes_by_hand_with_one_reference_point(pair):
     # other: only the box of (0.85, 1.5) counts, .17 x 1.7
     assert comparison["hv_other"] == pytest.approx(0.289)
     assert comparison["hv_ratio"] == pytest.approx(0.384 / 0.289)
-    assert comparison["metric"]["latency"] == "measured" and comparison["metric"]["note"] is None
+    assert comparison["metric"]["latency"] == "measured"
+    assert comparison["metric"]["note"] is None
     assert (comparison["strategy_self"], comparison["strategy_other"]) == ("dnas", "random")
     # (0.7, 3.0) is dominated by (0.85, 1.5): off the front, and it adds nothing to hv_other
-    assert sorted(comparison["front_self"]) == ["00000", "00001"] and comparison["front_other"] == ["00000"]
+    assert sorted(comparison["front_self"]) == ["00000", "00001"]
+    assert comparison["front_other"] == ["00000"]
 
 
 def test_nothing_measured_falls_back_to_the_search_lut_and_says_so(tmp_path):
@@ -58,7 +60,8 @@ def test_nothing_measured_falls_back_to_the_search_lut_and_says_so(tmp_path):
     metric = comparison["metric"]
     assert metric["latency"] == "search_lut"
     assert metric["columns"] == {"self": "lut_latency_ms[host.json]", "other": "lut_latency_ms[other.json]"}
-    assert "nothing measured in other" in metric["note"] and "not a measurement" in metric["note"]
+    assert "nothing measured in other" in metric["note"]
+    assert "not a measurement" in metric["note"]
     # LUT latencies are twice the measured ones: every area doubles, the ratio stays
     assert comparison["reference_point"]["latency_ms"] == pytest.approx(6.4)
     assert comparison["hv_self"] == pytest.approx(2 * 0.384)
@@ -72,12 +75,15 @@ def test_report_vs_writes_json_html_and_prints_the_line(pair, tmp_path, capsys):
     assert last == f"hv_self=0.384 hv_other=0.289 hv_ratio={0.384 / 0.289:.6g}"
     report = json.loads((out / "report.json").read_text())
     vs = report["comparison_vs"]
-    assert vs["other"] == os.path.abspath(pair[1]) and vs["hv_self"] == pytest.approx(0.384)
+    assert vs["other"] == os.path.abspath(pair[1])
+    assert vs["hv_self"] == pytest.approx(0.384)
     assert set(vs) >= {"other", "hv_self", "hv_other", "hv_ratio", "reference_point", "metric"}
     assert report["strategy"] == "dnas"
     html = (out / "report.html").read_text()
-    assert "Comparison with random" in html and "hypervolume reference point (shared)" in html
-    assert "this (dnas): front" in html and "random (random): front" in html
+    assert "Comparison with random" in html
+    assert "hypervolume reference point (shared)" in html
+    assert "this (dnas): front" in html
+    assert "random (random): front" in html
 
 
 def test_report_without_vs_has_null_comparison(pair, tmp_path):
@@ -87,7 +93,9 @@ def test_report_without_vs_has_null_comparison(pair, tmp_path):
 def test_missing_vs_is_one_line(pair, tmp_path, capsys):
     assert main([pair[0], "--out", str(tmp_path / "out"), "--vs", str(tmp_path / "nope")]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("error: --vs ") and "no such experiment directory" in err and len(err.splitlines()) == 1
+    assert err.startswith("error: --vs ")
+    assert "no such experiment directory" in err
+    assert len(err.splitlines()) == 1
     assert not (tmp_path / "out").exists()
 
 
@@ -109,7 +117,8 @@ def test_alpha_that_lowers_latency_gives_minus_one(tmp_path):
     assert report["knob_effects"]["spearman_alpha_lat"] == pytest.approx(-1.0)
     assert report["knob_effects"]["n"] == 5
     html = (tmp_path / "out" / "report.html").read_text()
-    assert "Accuracy and LUT cost against each knob" in html and "LUT energy mJ (MODELED)" in html
+    assert "Accuracy and LUT cost against each knob" in html
+    assert "LUT energy mJ (MODELED)" in html
 
 
 def test_random_experiment_has_no_knob_effects(tmp_path):
@@ -127,8 +136,10 @@ def test_spearman_matches_scipy_with_ties_and_gaps():
     x[3], y[7] = np.nan, np.nan
     ok = ~(np.isnan(x) | np.isnan(y))
     rho, n = spearman(x, y)
-    assert n == 38 and rho == pytest.approx(spearmanr(x[ok], y[ok]).statistic)
-    assert spearman([1, 2], [3, 3]) == (None, 2) and spearman([1], [2]) == (None, 1)
+    assert n == 38
+    assert rho == pytest.approx(spearmanr(x[ok], y[ok]).statistic)
+    assert spearman([1, 2], [3, 3]) == (None, 2)
+    assert spearman([1], [2]) == (None, 1)
 
 
 def test_knob_effects_on_the_synthetic_sweep():
@@ -142,4 +153,5 @@ def test_knob_effects_on_the_synthetic_sweep():
 def test_synthetic_default_report_still_has_knob_effects(tmp_path):
     root = write_synthetic_experiment(str(tmp_path / "exp"), trials=12)
     effects = build_report(root, str(tmp_path / "out"))["knob_effects"]
-    assert effects["n"] == 8 and -1 <= effects["spearman_alpha_lat"] <= 1
+    assert effects["n"] == 8
+    assert -1 <= effects["spearman_alpha_lat"] <= 1

@@ -153,7 +153,9 @@ def test_cli_bad_columns_one_line(argv, message, capsys):
     path = os.path.join(IOTNETS, "results_RaspPi.json")
     assert main([path, *argv]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("error: ") and message in err and len(err.strip().splitlines()) == 1
+    assert err.startswith("error: ")
+    assert message in err
+    assert len(err.strip().splitlines()) == 1
 
 
 def test_cli_bad_files_one_line(tmp_path, capsys):
@@ -161,7 +163,8 @@ def test_cli_bad_files_one_line(tmp_path, capsys):
     truncated.write_text('[{"acc": 0.9, "lat": 1}, {"acc": 0.')
     assert main([str(truncated), "--max", "acc", "--min", "lat"]) == 2
     err = capsys.readouterr().err
-    assert "t.json: not valid JSON" in err and len(err.strip().splitlines()) == 1
+    assert "t.json: not valid JSON" in err
+    assert len(err.strip().splitlines()) == 1
     assert main([str(tmp_path / "missing.json"), "--max", "acc", "--min", "lat"]) == 2
     assert "no such file" in capsys.readouterr().err
     notlist = tmp_path / "o.json"

@@ -146,14 +146,17 @@ def test_no_energy_anywhere_still_reports(tmp_path):
     assert report["energy_available"] is False
     assert all(len(f["objectives"]) == 2 for f in report["fronts"])
     html = open(tmp_path / "out" / "report.html", encoding="utf-8").read()
-    assert "no energy data" in html and "no baselines in the experiment" in html
+    assert "no energy data" in html
+    assert "no baselines in the experiment" in html
 
 
 def test_no_measurement_gives_an_empty_measured_front(tmp_path):
     root = write_synthetic_experiment(str(tmp_path / "exp"), trials=8, measured=False)
     report = build_report(root, str(tmp_path / "out"))
     measured = [f for f in report["fronts"] if f["name"] == "measured"][0]
-    assert measured["trial_ids"] == [] and measured["hypervolume"] is None and measured["left_out"] == 4
+    assert measured["trial_ids"] == []
+    assert measured["hypervolume"] is None
+    assert measured["left_out"] == 4
     assert all(s["n"] == 0 for s in report["lut_vs_measured"])
 
 
@@ -164,7 +167,8 @@ def test_a_damaged_file_is_refused_unless_skipped(tmp_path, capsys):
         fh.write('{"epoch": 4, "phase": "se')  # a running trial's half-written last line, as while Ray appends
     assert main([root, "--out", str(tmp_path / "first")]) == 0
     warnings = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("warning: ")]
-    assert len(warnings) == 1 and "result.json: line 4 is truncated or invalid JSON (skipped" in warnings[0]
+    assert len(warnings) == 1
+    assert "result.json: line 4 is truncated or invalid JSON (skipped" in warnings[0]
 
     metrics = os.path.join(root, dirs[6], "child", "metrics.json")
     text = open(metrics).read()
@@ -173,7 +177,8 @@ def test_a_damaged_file_is_refused_unless_skipped(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith(f"error: experiment file {metrics}: not valid JSON (truncated?)")
     assert "--skip-unreadable" in err
-    assert len(err.strip().splitlines()) == 1 and not os.path.exists(tmp_path / "out")
+    assert len(err.strip().splitlines()) == 1
+    assert not os.path.exists(tmp_path / "out")
 
     assert main([root, "--out", str(tmp_path / "out"), "--skip-unreadable"]) == 0
     warnings = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("warning: ")]
@@ -184,7 +189,8 @@ def test_a_damaged_file_is_refused_unless_skipped(tmp_path, capsys):
     assert trials.set_index("trial_dir").loc[dirs[6], "status"] == "unreadable"
     assert trials.set_index("trial_dir").loc[dirs[2], "status"] == "running"
     html = open(tmp_path / "out" / "report.html", encoding="utf-8").read()
-    assert "unreadable" in html and "Problems reading the experiment (2)" in html
+    assert "unreadable" in html
+    assert "Problems reading the experiment (2)" in html
 
 
 def test_a_finished_trials_bad_last_line_is_damage(tmp_path, capsys):
@@ -195,7 +201,9 @@ def test_a_finished_trials_bad_last_line_is_damage(tmp_path, capsys):
     open(result, "w").write(text[: len(text) - 20])  # its done row cut: metrics.json says Ray finished it
     assert main([root, "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
-    assert f"{result}: line " in err and "not valid JSON (damaged)" in err and len(err.strip().splitlines()) == 1
+    assert f"{result}: line " in err
+    assert "not valid JSON (damaged)" in err
+    assert len(err.strip().splitlines()) == 1
 
 
 @pytest.mark.parametrize(
@@ -214,7 +222,9 @@ def test_empty_or_missing_experiment_is_one_line(tmp_path, capsys, make, message
     make(root)
     assert main([root, "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("error: ") and message in err and len(err.strip().splitlines()) == 1
+    assert err.startswith("error: ")
+    assert message in err
+    assert len(err.strip().splitlines()) == 1
     assert not os.path.exists(tmp_path / "out")  # nothing half-written
 
 
@@ -265,7 +275,9 @@ def test_out_that_is_a_file_is_one_line(tmp_path, capsys):
     (tmp_path / "out").write_text("not a folder")
     assert main([root, "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("error: --out ") and "not a directory" in err and len(err.strip().splitlines()) == 1
+    assert err.startswith("error: --out ")
+    assert "not a directory" in err
+    assert len(err.strip().splitlines()) == 1
 
 
 def test_pareto_never_imports_training_code():
@@ -347,9 +359,12 @@ def test_the_deployment_target_is_named_wherever_latency_appears(default_report)
     assert "int8" not in re.sub(r"<script[^>]*>.*?</script>", "", html, flags=re.S)  # fp32: no int8 columns
     trials = pd.read_csv(os.path.join(out, "trials.csv"), dtype={"trial_id": str})
     finished = trials[trials["status"] == "finished"]
-    assert (finished["deploy_target"] == "executorch-fp32").all() and (finished["model_file"] == "model.pte").all()
-    assert (finished["measured_target"] == "executorch-fp32").all() and (finished["deploy_agreement"] == 1.0).all()
-    assert finished["test_acc_int8"].isna().all() and finished["int8_drop_points"].isna().all()
+    assert (finished["deploy_target"] == "executorch-fp32").all()
+    assert (finished["model_file"] == "model.pte").all()
+    assert (finished["measured_target"] == "executorch-fp32").all()
+    assert (finished["deploy_agreement"] == 1.0).all()
+    assert finished["test_acc_int8"].isna().all()
+    assert finished["int8_drop_points"].isna().all()
     assert (finished["lut_target[builtin:rpi4-hwnasbench]"] == "pytorch-fp32").all()
 
 
@@ -368,16 +383,20 @@ def test_int8_accuracy_and_its_drop_in_points(tmp_path, capsys):
     assert "recommended: 00000 test_acc=0.8700 test_acc_int8=0.8600 (-1.00 points)" in out
     assert "in ExecuTorch int8 (1.5.1)" in out
     report = json.loads((tmp_path / "out" / "report.json").read_text())
-    assert report["deploy"]["target"] == "executorch-int8" and report["deploy"]["agree"] is True
+    assert report["deploy"]["target"] == "executorch-int8"
+    assert report["deploy"]["agree"] is True
     trials = pd.read_csv(tmp_path / "out" / "trials.csv", dtype={"trial_id": str}).set_index("trial_id")
     assert trials.loc["00000", "test_acc_int8"] == 0.86
     assert trials.loc["00000", "int8_drop_points"] == pytest.approx(1.0)
     assert trials.loc["00001", "int8_drop_points"] == pytest.approx(0.75)
     rec = report["recommended"]
-    assert (rec["test_acc"], rec["test_acc_int8"]) == (0.87, 0.86) and rec["int8_drop_points"] == pytest.approx(1.0)
-    assert rec["model"].endswith("trial_00000/child/model.pte") and rec["target"] == "executorch-int8"
+    assert (rec["test_acc"], rec["test_acc_int8"]) == (0.87, 0.86)
+    assert rec["int8_drop_points"] == pytest.approx(1.0)
+    assert rec["model"].endswith("trial_00000/child/model.pte")
+    assert rec["target"] == "executorch-int8"
     table1 = {r["name"]: r for r in report["baselines"]}
-    assert table1["00000"]["int8_drop_points"] == pytest.approx(1.0) and table1["00000"]["test_acc_int8"] == 0.86
+    assert table1["00000"]["int8_drop_points"] == pytest.approx(1.0)
+    assert table1["00000"]["test_acc_int8"] == 0.86
     html = (tmp_path / "out" / "report.html").read_text()
     for text in (
         "test acc int8",
@@ -397,7 +416,8 @@ def test_trials_of_different_targets_are_said_to_disagree(tmp_path, capsys):
     err = capsys.readouterr().err
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     deploy = report["deploy"]
-    assert deploy["target"] == "executorch-fp32" and deploy["agree"] is False  # the most common one, flagged
+    assert deploy["target"] == "executorch-fp32"
+    assert deploy["agree"] is False  # the most common one, flagged
     assert deploy["trials"] == [
         {"target": "executorch-fp32", "runtime_version": "1.5.1", "n": 5},
         {"target": "onnxruntime-fp32", "runtime_version": "1.23.2", "n": 1},
@@ -420,7 +440,8 @@ def test_a_baseline_timed_in_another_target_has_no_speedup(tmp_path):
     base = {"name": "mnasnet", "test_acc": 0.8, "latency_ms": 1.0, "energy_mj": None, "energy_source": "none"}
     root = write_rows_experiment(str(tmp_path / "exp"), rows, baselines=[dict(base, deploy=deploy)])
     (row,) = build_report(root, str(tmp_path / "out"))["comparison"]
-    assert row["speedup"] is None and "speed-up n/a (timed in different deployment targets)" in row["summary"]
+    assert row["speedup"] is None
+    assert "speed-up n/a (timed in different deployment targets)" in row["summary"]
     root = write_rows_experiment(str(tmp_path / "same"), rows, baselines=[base])  # names none: the experiment's
     (row,) = build_report(root, str(tmp_path / "out2"))["comparison"]
     assert row["speedup"] == pytest.approx(4.0)

@@ -13,7 +13,9 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 def test_fbnet_cifar_is_hw_nas_bench_setting():
     space = get_space("fbnet-cifar")
     assert space.num_layers == 22
-    assert space.num_classes == 100 and space.head_channels == 1504 and space.input_shape == (3, 32, 32)
+    assert space.num_classes == 100
+    assert space.head_channels == 1504
+    assert space.input_shape == (3, 32, 32)
     assert [l.out_channels for l in space.layers] == [16] + [24] * 4 + [32] * 4 + [64] * 4 + [112] * 4 + [184] * 4 + [
         352
     ]
@@ -24,8 +26,10 @@ def test_fbnet_cifar_is_hw_nas_bench_setting():
 def test_fbnet_imagenet_layers():
     space = get_space("fbnet-imagenet")
     assert space.num_layers == 22
-    assert space.layers[0].in_hw == 112 and space.layers[-1].out_hw == 7
-    assert space.num_classes == 1000 and space.head_channels == 1984
+    assert space.layers[0].in_hw == 112
+    assert space.layers[-1].out_hw == 7
+    assert space.num_classes == 1000
+    assert space.head_channels == 1984
 
 
 @pytest.mark.parametrize("preset", list(PRESETS))
@@ -48,7 +52,8 @@ def test_width_scales_channels_to_multiples_of_8():
 
 def test_hashes():
     a, b = get_space("fbnet-cifar"), get_space("fbnet-cifar", num_classes=10)
-    assert a.layers_hash() == b.layers_hash() and a.hash() != b.hash()
+    assert a.layers_hash() == b.layers_hash()
+    assert a.hash() != b.hash()
     assert a.layers_hash() != get_space("fbnet-cifar", width=0.5).layers_hash()
 
 
@@ -74,9 +79,11 @@ def test_bad_arch():
 def test_a_preset_at_the_users_input_size_and_channels():
     space = get_space("fbnet-cpu", 1.0, 5, input_size=64, channels=1)
     default = get_space("fbnet-cpu", 1.0, 5)
-    assert space.input_shape == (1, 64, 64) and space.downsampling == 8
+    assert space.input_shape == (1, 64, 64)
+    assert space.downsampling == 8
     assert [x.in_hw for x in space.layers] == [2 * x.in_hw for x in default.layers]
-    assert space.hash() != default.hash() and space.layers_hash() != default.layers_hash()
+    assert space.hash() != default.hash()
+    assert space.layers_hash() != default.layers_hash()
     assert get_space("fbnet-cpu", 1.0, 5, input_size=32, channels=3).hash() == default.hash()  # the preset's: same
     # the config's rule (hwnas.config_rules calls the same check): one message from a config, a flag or a file
     with pytest.raises(UserError, match="space.input_size=4 is too small for preset fbnet-cpu, whose .* downsample 8x"):

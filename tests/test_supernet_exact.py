@@ -87,4 +87,5 @@ def test_single_path_runs_only_the_chosen_op(space):
     assert calls == [chosen]
     torch.testing.assert_close(out, layer.ops[chosen](h))
     out.sum().backward()
-    assert net.theta.grad is not None and net.theta.grad[5].abs().sum() > 0
+    assert net.theta.grad is not None
+    assert net.theta.grad[5].abs().sum() > 0

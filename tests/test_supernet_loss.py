@@ -66,7 +66,8 @@ def test_gamma_without_energy_in_the_lut_is_rejected():
 
 def test_energy_off_ignores_gamma():
     loss = SearchLoss.from_config(LossConfig(gamma=0.5), costs(energy=False), use_energy=False)
-    assert loss.gamma == 0 and not loss.uses_energy
+    assert loss.gamma == 0
+    assert not loss.uses_energy
 
 
 def test_fbnet_needs_latency_above_one():

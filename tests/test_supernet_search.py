@@ -48,13 +48,19 @@ def test_writes_arch_theta_config_checkpoint_and_events(tmp_path, cost, space):
     seen = []
     result = run_search(config(), tmp_path, cost=cost, on_epoch=seen.append)
     arch = json.loads((tmp_path / "arch.json").read_text())
-    assert len(arch["ops"]) == space.num_layers and set(arch["ops"]) <= set(space.ops)
+    assert len(arch["ops"]) == space.num_layers
+    assert set(arch["ops"]) <= set(space.ops)
     assert [k for k, v in arch.items() if isinstance(v, list)] == ["ops"]
-    assert arch["space"]["layers_hash"] == space.layers_hash() and arch["space"]["width"] == 0.5
-    assert arch["energy_source"] == "model:test" and arch["energy_mj"] > 0
+    assert arch["space"]["layers_hash"] == space.layers_hash()
+    assert arch["space"]["width"] == 0.5
+    assert arch["energy_source"] == "model:test"
+    assert arch["energy_mj"] > 0
     theta = json.loads((tmp_path / "theta.json").read_text())
-    assert len(theta) == 4 and len(theta[0]) == space.num_layers and len(theta[0][0]) == len(space.ops)
-    assert (tmp_path / "config.yaml").is_file() and (tmp_path / "checkpoint.pt").is_file()
+    assert len(theta) == 4
+    assert len(theta[0]) == space.num_layers
+    assert len(theta[0][0]) == len(space.ops)
+    assert (tmp_path / "config.yaml").is_file()
+    assert (tmp_path / "checkpoint.pt").is_file()
     assert list(tmp_path.glob("events.out.tfevents.*"))
     assert [m["epoch"] for m in seen] == [1, 2, 3, 4]
     for key in (
@@ -70,12 +76,16 @@ def test_writes_arch_theta_config_checkpoint_and_events(tmp_path, cost, space):
         "seconds",
     ):
         assert key in seen[-1]
-    assert seen[0]["phase"] == "search" and seen[-1]["temperature"] < seen[0]["temperature"]
-    assert result["ops"] == arch["ops"] and result["arch_latency_ms"] == pytest.approx(arch["latency_ms"])
+    assert seen[0]["phase"] == "search"
+    assert seen[-1]["temperature"] < seen[0]["temperature"]
+    assert result["ops"] == arch["ops"]
+    assert result["arch_latency_ms"] == pytest.approx(arch["latency_ms"])
     assert not list(tmp_path.glob(".*.tmp"))  # nothing half-written left behind
     progress = json.loads((tmp_path / "progress.json").read_text())  # the last epoch, for live views
-    assert progress["metrics"] == json.loads(json.dumps(seen[-1])) and progress["argmax_ops"] == arch["ops"]
-    assert progress["op_names"] == list(space.ops) and len(progress["probabilities"]) == space.num_layers
+    assert progress["metrics"] == json.loads(json.dumps(seen[-1]))
+    assert progress["argmax_ops"] == arch["ops"]
+    assert progress["op_names"] == list(space.ops)
+    assert len(progress["probabilities"]) == space.num_layers
     assert all(abs(sum(row) - 1) < 1e-5 for row in progress["probabilities"])
 
 
@@ -179,7 +189,9 @@ def test_cli_rejects_unknown_config_key(tmp_path, capsys):
         main(["--config", str(cfg), "--out", str(tmp_path / "out")])
     assert exit_info.value.code == 2
     err = capsys.readouterr().err.strip()
-    assert err.startswith("error: ") and "unknown key 'speed'" in err and "\n" not in err
+    assert err.startswith("error: ")
+    assert "unknown key 'speed'" in err
+    assert "\n" not in err
     with pytest.raises(SystemExit):
         main(["--config", str(cfg), "--out", str(tmp_path / "out"), "search.nope=1"])
     assert "unknown key 'nope'" in capsys.readouterr().err
@@ -197,7 +209,8 @@ def test_other_executions_and_the_fbnet_form_search_too(tmp_path, cost, space, o
     seen = []
     result = run_search(config("search.epochs=2", *overrides), tmp_path, cost=cost, on_epoch=seen.append)
     assert len(result["ops"]) == space.num_layers
-    assert seen[-1]["loss"] is not None and seen[-1]["loss"] == seen[-1]["loss"]  # finite, not NaN
+    assert seen[-1]["loss"] is not None
+    assert seen[-1]["loss"] == seen[-1]["loss"]  # finite, not NaN
     theta = json.loads((tmp_path / "theta.json").read_text())
     assert theta[-1] != theta[0]  # theta moved in the search epoch
 
@@ -210,5 +223,6 @@ def test_a_resume_key_recorded_before_search_mode_was_renamed_still_matches(caps
     key = warmup_key(load_config(None, ["search.execution=naive"]))
     old = {**key, "search": {("mode" if k == "execution" else k): v for k, v in key["search"].items()}}
     assert differences(old, key)  # as recorded, the old key differs
-    assert differences(rename_old_keys(old), key) == [] and "mode" in old["search"]  # read under the new name
+    assert differences(rename_old_keys(old), key) == []
+    assert "mode" in old["search"]  # read under the new name
     assert capsys.readouterr().err == ""  # comparing records is silent

@@ -14,7 +14,8 @@ def _fails(argv, capsys, match):
         main(argv)
     assert exit_.value.code == 2
     err = capsys.readouterr().err.strip()
-    assert err.startswith("error: ") and "\n" not in err, err
+    assert err.startswith("error: "), err
+    assert "\n" not in err, err
     assert match in err, err
     return err
 
@@ -96,7 +97,8 @@ def test_relative_paths_become_absolute_for_trials(tmp_path):
     cfg = config_to_dict(ExperimentConfig())
     cfg["data"]["root"], cfg["lut"]["path"] = "data", "luts/pi.json"
     out = absolute_paths(cfg, tmp_path)
-    assert out["data"]["root"] == str(tmp_path / "data") and out["lut"]["path"] == str(tmp_path / "luts" / "pi.json")
+    assert out["data"]["root"] == str(tmp_path / "data")
+    assert out["lut"]["path"] == str(tmp_path / "luts" / "pi.json")
     assert cfg["data"]["root"] == "data"  # the input is not changed
     for spec in ("auto", "builtin:rpi4-hwnasbench", "/abs/lut.json"):
         cfg["lut"]["path"] = spec
@@ -131,7 +133,8 @@ def test_a_name_that_is_not_a_plain_folder_name_is_refused(tmp_path, capsys, mon
     storage = tmp_path / "storage"
     storage.mkdir()
     err = _fails(["--storage", str(storage), "--name", name], capsys, f"--name {name[:80]!r}: expected letters")
-    assert list(tmp_path.iterdir()) == [storage] and list(storage.iterdir()) == [], err
+    assert list(tmp_path.iterdir()) == [storage], err
+    assert list(storage.iterdir()) == [], err
 
 
 @pytest.mark.parametrize(
@@ -145,7 +148,8 @@ def test_a_missing_dataset_is_refused_before_anything_is_written(tmp_path, capsy
     argv = ["--storage", str(storage), "--name", "e", "--set", f"data.root={empty}", "--set", f"data.dataset={dataset}"]
     for _ in range(2):  # the same command again: the same line, never "exists; continue it with --resume"
         _fails(argv, capsys, expected.format(root=empty))
-    assert not storage.exists() and list(empty.iterdir()) == []
+    assert not storage.exists()
+    assert list(empty.iterdir()) == []
 
 
 def test_printed_commands_are_shell_quoted(tmp_path, capsys):

@@ -39,13 +39,15 @@ def test_failing_trials_are_recorded_and_the_sweep_goes_on(tmp_path, smoke_lut, 
     assert len(trials) == 4
     failed = [t for t in trials if (t / "error.txt").is_file()]
     done = [t for t in trials if not (t / "error.txt").is_file()]
-    assert failed and done
+    assert failed
+    assert done
     for t in failed:
         assert "search diverged" in (t / "error.txt").read_text()
         assert json.loads((t / "params.json").read_text())["alpha"] > 1e30  # knobs stay visible
     for t in done:
         assert result_rows(t)[-1]["phase"] == "done"
-    assert f"{len(failed)} failed" in run.stdout and "search diverged" in run.stdout
+    assert f"{len(failed)} failed" in run.stdout
+    assert "search diverged" in run.stdout
 
     # Optuna's study (Ray Tune's searcher state) holds the failed proposals as FAIL with their knobs
     state_file = sorted(experiment.glob("searcher-state-*.pkl"))[-1]
@@ -58,9 +60,8 @@ def test_failing_trials_are_recorded_and_the_sweep_goes_on(tmp_path, smoke_lut, 
     record = json.loads((experiment / "sweep.json").read_text())
     assert record["optuna"]["storage"] == f"sqlite:///{experiment.resolve()}/optuna.db"
     stored = optuna.load_study(study_name=record["optuna"]["study_name"], storage=record["optuna"]["storage"])
-    assert [t.state for t in stored.trials] == states and [t.params for t in stored.trials] == [
-        t.params for t in study.trials
-    ]
+    assert [t.state for t in stored.trials] == states
+    assert [t.params for t in stored.trials] == [t.params for t in study.trials]
 
 
 def test_missing_device_resource_stops_at_start(tmp_path, smoke_lut, run_smoke_sweep):

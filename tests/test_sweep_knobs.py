@@ -34,7 +34,8 @@ def test_dominance_matches_the_hanna_report_example():
     d = dominance_of({"alpha": 0.5, "beta": 1.5, "gamma": 0.5, "delta": 0.5}, StartCosts(3.5, 18.43))
     assert d["v_lat"] == pytest.approx(0.5 * 3.5**1.5)
     assert d["v_ener"] == pytest.approx(0.5 * 18.43**0.5)
-    assert d["dominant"] == "latency" and d["dominance"] == pytest.approx(d["v_ener"] / d["v_lat"])
+    assert d["dominant"] == "latency"
+    assert d["dominance"] == pytest.approx(d["v_ener"] / d["v_lat"])
 
 
 def _proposals(knob_sampler, n=40):
@@ -58,10 +59,12 @@ def test_every_proposal_is_feasible_for_its_mode(mode):
         assert (v_lat > v_ener) if mode == "latency" else (v_ener > v_lat)
         assert p["dominant"] == mode
         ratio = (v_ener / v_lat) if mode == "latency" else (v_lat / v_ener)
-        assert p["dominance"] == pytest.approx(ratio) and 0.05 <= ratio <= 0.95
+        assert p["dominance"] == pytest.approx(ratio)
+        assert 0.05 <= ratio <= 0.95
         assert p["_sampled"]["dominance"] == pytest.approx(ratio)
         derived = "gamma" if mode == "latency" else "alpha"
-        assert derived not in p["_sampled"] and knob_sampler.derived == derived == p["derived"]
+        assert derived not in p["_sampled"]
+        assert knob_sampler.derived == derived == p["derived"]
         for k in ("alpha", "beta", "gamma", "delta"):
             if k != derived:
                 low, high = getattr(sweep, k)
@@ -90,7 +93,8 @@ def test_relative_knobs_set_the_cost_terms_share_of_the_start_loss(mode):
         )
         assert 0.01 <= p["cost_share"] <= 1.0
         if mode != "any":
-            assert p["dominant"] == mode and 0.05 <= p["dominance"] <= 0.95
+            assert p["dominant"] == mode
+            assert 0.05 <= p["dominance"] <= 0.95
     if mode == "any":
         assert {p["dominant"] for p in props} == {"latency", "energy"}
     # the sampled share spans two decades, so alpha does too: it steers cost, not noise
@@ -101,13 +105,17 @@ def test_relative_knobs_set_the_cost_terms_share_of_the_start_loss(mode):
 def test_relative_knobs_without_energy_put_the_whole_share_on_latency():
     start = StartCosts(2.0, None, ce=0.5)
     for p in _proposals(KnobSampler(SweepConfig(), "latency", start, delta_fixed=0.7), n=5):
-        assert p["gamma"] == 0.0 and p["alpha"] * 2.0 ** p["beta"] == pytest.approx(p["cost_share"] * 0.5)
+        assert p["gamma"] == 0.0
+        assert p["alpha"] * 2.0 ** p["beta"] == pytest.approx(p["cost_share"] * 0.5)
 
 
 def test_no_energy_means_gamma_zero_and_latency_dominant():
     props = _proposals(KnobSampler(SweepConfig(), "latency", StartCosts(12.0, None), delta_fixed=0.7), n=5)
     for p in props:
-        assert p["gamma"] == 0.0 and p["delta"] == 0.7 and p["dominant"] == "latency" and p["v_ener"] == 0.0
+        assert p["gamma"] == 0.0
+        assert p["delta"] == 0.7
+        assert p["dominant"] == "latency"
+        assert p["v_ener"] == 0.0
 
 
 def _ranges(*overrides):
@@ -158,7 +166,9 @@ def test_knob_sampler_survives_pickle():
     )
     # a searcher state pickled before the rename names the class KnobSpace: a resumed sweep still loads it
     old = pickle.dumps(knob_sampler, protocol=0).replace(b"\nKnobSampler\n", b"\nKnobSpace\n")
-    assert b"KnobSpace" in old and pickle.loads(old) == knob_sampler
+    assert b"KnobSpace" in old
+    assert pickle.loads(old) == knob_sampler
     # ... and, before sweep.mode became sweep.dominant, its fields (and its SweepConfig's) "mode"
     older = old.replace(b"dominant", b"mode")
-    assert b"dominant" not in older and pickle.loads(older) == knob_sampler
+    assert b"dominant" not in older
+    assert pickle.loads(older) == knob_sampler

@@ -25,7 +25,8 @@ SPACE = get_space("fbnet-cpu", 1.0, 10)
 def test_architecture_depends_on_seed_and_index_only():
     a = draw_architecture(SPACE.ops, SPACE.num_layers, seed=3, index=5)
     assert a == draw_architecture(SPACE.ops, SPACE.num_layers, seed=3, index=5)
-    assert len(a) == SPACE.num_layers and set(a) <= set(SPACE.ops)
+    assert len(a) == SPACE.num_layers
+    assert set(a) <= set(SPACE.ops)
     others = {tuple(draw_architecture(SPACE.ops, SPACE.num_layers, seed=s, index=i)) for s, i in ((3, 6), (4, 5))}
     assert tuple(a) not in others
 
@@ -51,7 +52,8 @@ def test_searcher_counts_proposals_and_resumes_where_it_stopped(tmp_path):
 
 def test_search_alg_is_budgeted_and_limited():
     alg = make_random_search_alg(SPACE, concurrency=2, seed=0)
-    assert isinstance(alg, TrialLimitSearch) and alg.searcher.max_concurrent == 2
+    assert isinstance(alg, TrialLimitSearch)
+    assert alg.searcher.max_concurrent == 2
     assert isinstance(alg.searcher.searcher, RandomArchSearcher)
 
 
@@ -95,7 +97,8 @@ def test_random_sweep_layout_is_read_by_pareto(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     experiment = tmp_path / "rnd"
     record = json.loads((experiment / "sweep.json").read_text())
-    assert record["strategy"] == "random" and record["warmup"] is None
+    assert record["strategy"] == "random"
+    assert record["warmup"] is None
     assert not (experiment / "warmup.pt").exists()
 
     trials = sorted(p for p in experiment.glob("trial_*") if p.is_dir())
@@ -103,15 +106,19 @@ def test_random_sweep_layout_is_read_by_pareto(tmp_path):
     for trial in trials:
         params = json.loads((trial / "params.json").read_text())
         arch = json.loads((trial / "search" / "arch.json").read_text())
-        assert arch["picked"] == "random" and arch["ops"] == params["ops"]
+        assert arch["picked"] == "random"
+        assert arch["ops"] == params["ops"]
         assert arch["ops"] == draw_architecture(get_space("fbnet-cifar", 1.0, 10).ops, 22, 0, params["arch_index"])
-        assert arch["latency_ms"] > 0 and arch["lut"] == "builtin:rpi4-hwnasbench"
+        assert arch["latency_ms"] > 0
+        assert arch["lut"] == "builtin:rpi4-hwnasbench"
         assert (trial / "child" / "metrics.json").is_file()
 
     exp = read_experiment(str(experiment))
     rows = exp.trials
-    assert (rows["status"] == "finished").all() and len(rows) == 2
+    assert (rows["status"] == "finished").all()
+    assert len(rows) == 2
     assert sorted(rows["ops"]) == sorted(" ".join(json.loads((t / "params.json").read_text())["ops"]) for t in trials)
     assert rows[lut_columns("builtin:rpi4-hwnasbench")["latency"]].notna().all()
-    assert rows["measured_latency_ms"].notna().all() and rows["alpha"].isna().all()
+    assert rows["measured_latency_ms"].notna().all()
+    assert rows["alpha"].isna().all()
     assert exp.sweep["strategy"] == "random"

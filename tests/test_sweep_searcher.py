@@ -73,7 +73,9 @@ def test_asha_rungs_on_search_epochs_only():
     assert _scheduler(cfg) is None  # off by default
     cfg.sweep.scheduler = "asha"
     asha = _scheduler(cfg)
-    assert isinstance(asha, ASHAScheduler) and asha.metric == "val_acc" and asha._time_attr == "search_epoch"
+    assert isinstance(asha, ASHAScheduler)
+    assert asha.metric == "val_acc"
+    assert asha._time_attr == "search_epoch"
 
     class Trial:
         def __init__(self, tid):
@@ -130,7 +132,9 @@ def test_optuna_is_told_the_budget_constraints_before_the_trial_completes():
 
 def test_budget_keeps_the_seeded_tpe_sampler_and_none_changes_nothing():
     plain = _budgeted(budget=None, seed=7)
-    assert plain._sampler is None and plain._seed == 7 and plain.budget is None
+    assert plain._sampler is None
+    assert plain._seed == 7
+    assert plain.budget is None
     constrained = _budgeted(seed=7)
     assert isinstance(constrained._sampler, optuna.samplers.TPESampler)
     # same seed, same sampler: the same first proposals
@@ -226,5 +230,7 @@ def test_a_lost_study_is_refused_then_rebuilt_as_it_was_and_the_resumed_searcher
     again.on_trial_complete("running", {"test_acc": 0.7, "latency_ms": 1.0, "energy_mj": 0.3})
     again.suggest("next")
     final = optuna.load_study(**study).trials
-    assert final[3].state == optuna.trial.TrialState.COMPLETE and final[3].values == [0.7, 1.0, 0.3]
-    assert len(final) == 5 and final[4].state == optuna.trial.TrialState.RUNNING
+    assert final[3].state == optuna.trial.TrialState.COMPLETE
+    assert final[3].values == [0.7, 1.0, 0.3]
+    assert len(final) == 5
+    assert final[4].state == optuna.trial.TrialState.RUNNING

@@ -29,8 +29,11 @@ def test_time_module_counts_calls_fixes_threads_and_restores():
     before = torch.get_num_threads()
     m = Counting().train()
     t = time_module(m, torch.ones(1), warmup=3, repeats=7, threads=1)
-    assert m.calls == 10 and t.repeats == 7 and t.threads == 1
-    assert m.threads == {1} and m.grad == {False}
+    assert m.calls == 10
+    assert t.repeats == 7
+    assert t.threads == 1
+    assert m.threads == {1}
+    assert m.grad == {False}
     assert not m.training
     assert torch.get_num_threads() == before
     assert 0 < t.min_ms <= t.median_ms
@@ -55,8 +58,11 @@ class FakeMeter:
 
 def test_measure_without_meter_has_no_energy():
     r = measure(Counting(), torch.ones(1), warmup=1, repeats=5)
-    assert r["energy_mj"] is None and r["energy_source"] == "none"
-    assert r["repeats"] == 5 and r["threads"] == 1 and r["latency_ms"] > 0
+    assert r["energy_mj"] is None
+    assert r["energy_source"] == "none"
+    assert r["repeats"] == 5
+    assert r["threads"] == 1
+    assert r["latency_ms"] > 0
 
 
 def test_measure_with_meter_divides_by_repeats():
@@ -67,10 +73,14 @@ def test_measure_with_meter_divides_by_repeats():
 
 def test_describe_names_the_device():
     d = describe(3)
-    assert d["threads"] == 3 and d["torch"] == torch.__version__
-    assert d["cpu"] and d["cpu"] in d["name"] and d["hostname"]
+    assert d["threads"] == 3
+    assert d["torch"] == torch.__version__
+    assert d["cpu"]
+    assert d["cpu"] in d["name"]
+    assert d["hostname"]
 
 
+@pytest.mark.slow
 def test_device_side_modules_need_only_torch():
     """timing, meters and device run on a Pi with only torch: they import no other
     third-party package (smbus2 only when an INA219 meter is built)."""
@@ -104,6 +114,7 @@ print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - f0)
 """
 
 
+@pytest.mark.slow
 def test_steady_allocator_keeps_freed_buffers_in_the_process():
     import subprocess
     import sys

@@ -51,7 +51,8 @@ def client(storage):
 def _one_line(response, status=400) -> str:
     assert response.status_code == status, response.text
     error = response.json()["error"]
-    assert error and "\n" not in error
+    assert error
+    assert "\n" not in error
     return error
 
 
@@ -60,8 +61,10 @@ def test_index_offers_builtin_luts_and_both_forms(client):
     assert page.status_code == 200
     for text in ('id="run-form"', 'id="sweep-form"', 'value="builtin:rpi4-hwnasbench" selected', "smoke.yaml"):
         assert text in page.text
-    assert client.get("/static/plotly.js").text.startswith("/**") and client.get("/static/app.js").status_code == 200
-    assert client.get("/static/../app.py").status_code == 404 and client.get("/static/nothing.js").status_code == 404
+    assert client.get("/static/plotly.js").text.startswith("/**")
+    assert client.get("/static/app.js").status_code == 200
+    assert client.get("/static/../app.py").status_code == 404
+    assert client.get("/static/nothing.js").status_code == 404
 
 
 def test_knob_preview_is_the_luts_uniform_theta_cost(client):
@@ -72,8 +75,11 @@ def test_knob_preview_is_the_luts_uniform_theta_cost(client):
     lat0 = float(lut.tensors.latency_fixed_ms + lut.tensors.latency_ms.mean(dim=1).sum())
     assert got["lat0_ms"] == pytest.approx(lat0) == pytest.approx(start_costs(lut.cost_tensors()).latency_ms)
     assert 30 < got["lat0_ms"] < 40  # the Pi 4 table: 17.5-34 ms networks
-    assert got["v_lat"] == pytest.approx(0.5 * lat0**0.8) and got["ener0_mj"] is None and got["v_ener"] == 0
-    assert got["dominant"] == "latency" and got["lut_space"] == {"name": "fbnet-cifar", "width": 1.0}
+    assert got["v_lat"] == pytest.approx(0.5 * lat0**0.8)
+    assert got["ener0_mj"] is None
+    assert got["v_ener"] == 0
+    assert got["dominant"] == "latency"
+    assert got["lut_space"] == {"name": "fbnet-cifar", "width": 1.0}
 
 
 @pytest.mark.parametrize(
@@ -95,7 +101,8 @@ def test_lut_upload_is_validated_and_offered(client, storage):
     up = client.post("/api/luts", files={"file": ("my-pi.json", data, "application/json")})
     assert up.status_code == 200, up.text
     choice = up.json()["value"]
-    assert choice.startswith("upload:") and (storage / "luts" / choice.split(":")[1]).read_bytes() == data
+    assert choice.startswith("upload:")
+    assert (storage / "luts" / choice.split(":")[1]).read_bytes() == data
     assert choice in [c["value"] for c in client.get("/api/luts").json()]
     preview = client.get("/api/knobs", params={"lut": choice, "alpha": 1, "beta": 1, "gamma": 0, "delta": 1}).json()
     assert preview["lat0_ms"] == pytest.approx(start_costs(load_lut(str(RPI4)).cost_tensors()).latency_ms)
@@ -159,7 +166,8 @@ def test_bad_run_field_is_one_line_and_nothing_starts(client, storage, field, va
 
 def test_the_forms_offer_the_deployment_target(client, storage):
     page = client.get("/").text
-    assert page.count('<select name="runtime"') == 2 and page.count('<select name="precision"') == 2
+    assert page.count('<select name="runtime"') == 2
+    assert page.count('<select name="precision"') == 2
     assert page.count('<option value="executorch" selected>executorch (XNNPACK)</option>') == 2  # the default
     assert page.count('<option value="torchscript">torchscript (deprecated)</option>') == 2
     assert '<option value="int8">int8</option>' in page
@@ -246,9 +254,11 @@ def test_a_command_line_sweep_is_told_by_its_last_run(client, storage, last_run,
     record["runs"] = [{"started": "2026-12-05T10:00:00", "resume": False, "trials": 30, **last_run}]
     (storage / "cli" / "sweep.json").write_text(json.dumps(record))
     status = client.get("/api/sweeps/cli").json()["status"]
-    assert status["state"] == state and reason in status["reason"]
+    assert status["state"] == state
+    assert reason in status["reason"]
     listed = [j for j in client.get("/api/jobs").json() if j["name"] == "cli"]
-    assert listed[0]["state"] == state and listed[0]["started"] == "2026-12-05T10:00:00"
+    assert listed[0]["state"] == state
+    assert listed[0]["started"] == "2026-12-05T10:00:00"
 
 
 def test_resume_may_extend_a_sweep_and_checks_the_new_count(client, storage):
@@ -257,7 +267,8 @@ def test_resume_may_extend_a_sweep_and_checks_the_new_count(client, storage):
     assert (name, folder) == ("grown", storage / "grown")
     assert steps[0][3:7] == ["--resume", "--trials", "12", "--storage"]
     as_before = sweep_job({"name": "grown"}, storage, resume=True)[2][0]
-    assert "--resume" in as_before and "--trials" not in as_before
+    assert "--resume" in as_before
+    assert "--trials" not in as_before
     refused = _one_line(client.post("/api/sweeps/grown/resume", data={"trials": "0"}))
     assert "sweep.trials: expected an integer >= 1" in refused, refused
     assert "sweep fields" in _one_line(client.post("/api/sweeps/grown/resume", data={"trials": "many"}))
@@ -293,25 +304,33 @@ def files(storage, tmp_path):
 )
 def test_downloads_outside_storage_or_not_files_are_404(client, files, path):
     response = client.get(f"/files/{path}")
-    assert response.status_code == 404 and "secret" not in response.text
+    assert response.status_code == 404
+    assert "secret" not in response.text
 
 
 def test_downloads_of_files_inside_storage(client, files):
     got = client.get("/files/runs/r/search/arch.json")
-    assert got.status_code == 200 and got.json() == {"ops": []}
+    assert got.status_code == 200
+    assert got.json() == {"ops": []}
     assert "attachment" in got.headers["content-disposition"]
     assert client.get("/files/in-link.json").json() == {"ops": []}  # a symlink staying inside is fine
 
 
 def test_token_required_when_not_on_loopback(storage):
-    assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
-    assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.20") and not is_loopback("pi.local")
+    assert is_loopback("127.0.0.1")
+    assert is_loopback("::1")
+    assert is_loopback("localhost")
+    assert not is_loopback("0.0.0.0")
+    assert not is_loopback("192.168.1.20")
+    assert not is_loopback("pi.local")
     client = TestClient(create_app(storage, token="s3cret-token"))
-    assert client.get("/").status_code == 401 and client.get("/api/jobs").status_code == 401
+    assert client.get("/").status_code == 401
+    assert client.get("/api/jobs").status_code == 401
     assert client.get("/files/x", headers={"X-Token": "wrong"}).status_code == 401
     assert client.get("/api/jobs", headers={"X-Token": "s3cret-token"}).status_code == 200
     first = client.get("/?token=s3cret-token")
-    assert first.status_code == 200 and "hwnas_token" in first.headers["set-cookie"]
+    assert first.status_code == 200
+    assert "hwnas_token" in first.headers["set-cookie"]
     assert client.get("/api/jobs").status_code == 200  # the cookie the query set
 
 
@@ -321,7 +340,8 @@ def test_a_loopback_server_answers_only_its_own_host_names(storage):
     assert client.get("/", headers={"Host": "localhost:8686"}).status_code == 200
     assert client.get("/", headers={"Host": "[::1]:8686"}).status_code == 200
     rebound = client.get("/api/jobs", headers={"Host": "attacker.example:8686"})  # DNS rebinding
-    assert rebound.status_code == 400 and "Invalid host header" in rebound.text
+    assert rebound.status_code == 400
+    assert "Invalid host header" in rebound.text
 
 
 def test_cross_origin_post_is_refused(client):
@@ -343,7 +363,8 @@ def test_a_post_from_any_other_origin_is_refused(storage, headers):
     for client in (TestClient(create_app(storage)), TestClient(create_app(storage, token="t0ken"))):
         for path in ("/api/runs", "/api/sweeps/x/stop", "/api/luts"):
             response = client.post(path, data={}, headers={"X-Token": "t0ken", **headers})
-            assert response.status_code == 403 and response.text == "403: cross-origin request refused", path
+            assert response.status_code == 403, path
+            assert response.text == "403: cross-origin request refused", path
     assert not (storage / "runs").exists()
 
 
@@ -376,6 +397,7 @@ def _wait(folder, procs, timeout=60):
     return job_status(folder, procs)
 
 
+@pytest.mark.heavy
 def test_jobs_run_steps_in_order_and_report_how_they_ended(tmp_path):
     procs = {}
     ok = tmp_path / "ok"
@@ -387,11 +409,13 @@ def test_jobs_run_steps_in_order_and_report_how_they_ended(tmp_path):
         "steps": 2,
         "started": json.loads((ok / "job.json").read_text())["started"],
     }
-    assert "one\n" in (ok / "job.log").read_text() and "two\n" in (ok / "job.log").read_text()
+    assert "one\n" in (ok / "job.log").read_text()
+    assert "two\n" in (ok / "job.log").read_text()
     bad = tmp_path / "bad"
     _start_python(bad, procs, "import sys; sys.exit('error: field x: bad')", "print('never')")
     status = _wait(bad, procs)
-    assert status["state"] == "failed" and status["reason"] == "exit code 1: error: field x: bad"
+    assert status["state"] == "failed"
+    assert status["reason"] == "exit code 1: error: field x: bad"
     assert "never" not in (bad / "job.log").read_text()
 
 
@@ -402,10 +426,12 @@ def test_a_killed_job_is_failed_not_running(tmp_path):
     assert job_status(folder, procs)["state"] == "running"
     os.killpg(pid, 9)
     status = _wait(folder, procs)
-    assert status["state"] == "failed" and status["reason"].startswith("stopped without an exit code")
+    assert status["state"] == "failed"
+    assert status["reason"].startswith("stopped without an exit code")
     assert job_status(folder, {})["state"] == "failed"  # a restarted server: the pid is gone
 
 
+@pytest.mark.heavy
 def test_stop_ends_the_job_and_says_so(tmp_path, storage):
     procs = {}
     folder = tmp_path / "long"
@@ -415,13 +441,13 @@ def test_stop_ends_the_job_and_says_so(tmp_path, storage):
         time.sleep(0.1)  # the runner took note of SIGTERM only once it runs the step
     assert stop_job(folder, procs)
     status = _wait(folder, procs)
-    assert status["state"] == "failed" and status["reason"] == "stopped from the page during step 1"
-    assert "never" not in (folder / "job.log").read_text() and not stop_job(folder, procs)
+    assert status["state"] == "failed"
+    assert status["reason"] == "stopped from the page during step 1"
+    assert "never" not in (folder / "job.log").read_text()
+    assert not stop_job(folder, procs)
     client = TestClient(create_app(storage))
-    assert (
-        client.post("/api/runs/none/stop").status_code == 404
-        and client.post("/api/sweeps/none/stop").status_code == 404
-    )
+    assert client.post("/api/runs/none/stop").status_code == 404
+    assert client.post("/api/sweeps/none/stop").status_code == 404
 
 
 def test_sweep_page_shows_trials_of_an_experiment(client, storage):
@@ -431,11 +457,14 @@ def test_sweep_page_shows_trials_of_an_experiment(client, storage):
     jobs = client.get("/api/jobs").json()
     assert [(j["kind"], j["name"]) for j in jobs] == [("sweep", "synth")]
     view = client.get("/api/sweeps/synth").json()
-    assert len(view["trials"]) == 6 and view["report"]
+    assert len(view["trials"]) == 6
+    assert view["report"]
     assert sum(t["error"] is not None for t in view["trials"]) == 1
-    assert client.get("/sweeps/synth").status_code == 200 and client.get("/sweeps/none").status_code == 404
+    assert client.get("/sweeps/synth").status_code == 200
+    assert client.get("/sweeps/none").status_code == 404
     assert client.get("/files/synth/report/report.html").headers["content-type"].startswith("text/html")
-    assert client.get("/runs/none").status_code == 404 and client.get("/api/runs/none").status_code == 404
+    assert client.get("/runs/none").status_code == 404
+    assert client.get("/api/runs/none").status_code == 404
 
 
 def test_the_pages_offer_the_deployed_file_and_name_the_target(client, storage):
@@ -461,7 +490,8 @@ def test_the_pages_offer_the_deployed_file_and_name_the_target(client, storage):
     assert client.get(f"/files/{first['files'][2]['path']}").content == b"x"
     build_report(str(root), str(root / "report"))
     rec = client.get("/api/sweeps/deployed").json()["recommended"]
-    assert rec["target"] == "ExecuTorch int8 (1.5.1)" and rec["test_acc_int8"] is not None
+    assert rec["target"] == "ExecuTorch int8 (1.5.1)"
+    assert rec["test_acc_int8"] is not None
     assert [f["name"] for f in rec["files"]] == ["child/model.pte", "child/model.weights.pt", "search/arch.json"]
     assert 'id="target-head"' in client.get("/sweeps/deployed").text
 
@@ -475,7 +505,8 @@ def test_the_pages_offer_the_deployed_file_and_name_the_target(client, storage):
         (run / "child" / name).write_bytes(b"x")
     got = client.get("/api/runs/r").json()
     assert [f["name"] for f in got["files"]] == ["child/metrics.json", "child/model.onnx", "child/model.weights.pt"]
-    assert got["child"]["target"] == "ExecuTorch int8 (1.5.1)" and got["child"]["test_acc_int8"] is not None
+    assert got["child"]["target"] == "ExecuTorch int8 (1.5.1)"
+    assert got["child"]["test_acc_int8"] is not None
     metrics["model"] = "../../../secret.txt"  # a path in the file: not offered
     (run / "child" / "metrics.json").write_text(json.dumps(metrics))
     assert [f["name"] for f in client.get("/api/runs/r").json()["files"]] == [
@@ -531,7 +562,8 @@ def test_the_forms_take_an_image_folder(client, storage, tmp_path):
     from sweep.web.forms import run_config
 
     page = client.get("/").text
-    assert page.count('<input name="data_root"') == 2 and page.count('<option value="imagefolder">') == 2
+    assert page.count('<input name="data_root"') == 2
+    assert page.count('<option value="imagefolder">') == 2
     root = image_folder(tmp_path / "pictures", classes=2, per_class=4, size=16)
     cfg = run_config({**RUN, "dataset": "imagefolder", "data_root": str(root)}, storage)
     assert (cfg.data.dataset, cfg.data.root, cfg.search_space().num_classes) == ("imagefolder", str(root), 2)
@@ -568,7 +600,9 @@ def test_the_sweep_page_shows_the_final_model_with_its_files(client, storage):
         (final / name).write_bytes(b"x")
     build_report(str(root), str(root / "report"))
     got = client.get("/api/sweeps/withfinal").json()["final"]
-    assert got["trial"] == rec["trial_id"] and got["test_acc"] == 0.93 and got["proxy_test_acc"] == rec["test_acc"]
+    assert got["trial"] == rec["trial_id"]
+    assert got["test_acc"] == 0.93
+    assert got["proxy_test_acc"] == rec["test_acc"]
     assert [f["name"] for f in got["files"]] == ["model.pte", "model.weights.pt"]
     assert client.get(f"/files/{got['files'][0]['path']}").content == b"x"
     assert 'id="final"' in client.get("/sweeps/withfinal").text

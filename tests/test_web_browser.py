@@ -127,11 +127,11 @@ def test_search_from_the_browser_to_arch_json(server, browser, tmp_path):
     )
     assert browser.find_element(By.ID, "status").text == "finished", browser.find_element(By.ID, "reason").text
     ops = [li.text for li in browser.find_elements(By.CSS_SELECTOR, "#arch li")]
-    assert len(ops) == 22 and set(ops) <= set(data["ops"])
+    assert len(ops) == 22
+    assert set(ops) <= set(data["ops"])
     assert browser.find_elements(By.CSS_SELECTOR, "#heatmap .main-svg")  # plotly drew the P(op) heat map
-    assert (
-        "LUT " in browser.find_element(By.ID, "setup").text and "alpha=0.5" in browser.find_element(By.ID, "setup").text
-    )
+    assert "LUT " in browser.find_element(By.ID, "setup").text
+    assert "alpha=0.5" in browser.find_element(By.ID, "setup").text
     browser.save_screenshot(str(tmp_path / "run.png"))
 
     browser.find_element(By.CSS_SELECTOR, 'a[data-file="search/arch.json"]').click()
@@ -167,7 +167,8 @@ def test_a_sweep_page_shows_a_picked_trials_search(server, browser, tmp_path):
     link.click()
     wait.until(lambda d: trial.name in d.find_element(By.ID, "trial-pick").text)
     text = browser.find_element(By.ID, "trial-pick").text
-    assert "epoch 4 of 4" in text and "expected LAT 1.25 ms" in text, text
+    assert "epoch 4 of 4" in text, text
+    assert "expected LAT 1.25 ms" in text, text
     wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#heatmap .heatmaplayer"))
     errors = [e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE"]
     assert not errors, errors
