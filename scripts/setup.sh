@@ -16,7 +16,7 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "[setup] installing torch 2.14.1, torchvision 0.29.1 and the project into .venv"
   .venv/bin/python -m pip install -q --upgrade pip
   .venv/bin/python -m pip install -q torch==2.14.1 torchvision==0.29.1
-  .venv/bin/python -m pip install -q -e ".[dev,dashboard]"
+  .venv/bin/python -m pip install -q -e ".[dev,dashboard,fnirsi,um]"
   echo "$want" > "$stamp"
 fi
 

@@ -150,10 +150,12 @@ def test_replay_plays_frames_at_their_times_and_loops():
 
 
 def test_replay_without_loop_holds_the_last_frame():
-    clock = iter([0.0, 1e6, 1e6])  # opened, then read long after the recording ends
+    clock = iter([0.0, 0.0, 1e6, 1e6])  # the first read starts the recording, the next comes long after it ends
     transport = ReplayTransport(
         DATA / "um-synthetic-session.json", "um", clock=lambda: next(clock), sleep=lambda s: None
     )
+    _, first = transport.read()
+    assert decode_frame(bytes.fromhex(first))["current"] == pytest.approx(0.2)  # 1 W idle first
     _, payload = transport.read()
     assert decode_frame(bytes.fromhex(payload))["current"] == pytest.approx(0.4)  # 2 W held
 

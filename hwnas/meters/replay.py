@@ -10,7 +10,8 @@ Each frame is ``[seconds since the recording began, payload]``: the text of one
 HID packet, ``um``: a 130-byte serial frame). ``ReplayTransport`` delivers the frames at
 their recorded times on the meter's clock, in a loop, ``speed`` times faster than
 recorded (a faster replay is the same power trace sampled more often: the meter's
-rate is the recording's times ``speed``); a recording with ``"loop": false`` plays once
+rate is the recording's times ``speed``), from the first read: a session's recording starts
+when the meter first samples, however long the program took to get there; a recording with ``"loop": false`` plays once
 and then holds its last frame at the same cadence (a session that idles, then works).
 Loading parses JSON only; a bad field is a one-line ``UserError`` naming it.
 """
@@ -95,7 +96,7 @@ class ReplayTransport:
         step = span / (len(self.times) - 1)
         self.period = self.times[-1] + step  # a loop keeps the recording's cadence
         self.sample_rate_hz = len(self.times) / self.period * self.speed  # frames per second, as replayed
-        self._t_open = clock()
+        self._t_open: float | None = None  # set by the first read
         self._last_v = -math.inf
 
     def describe(self) -> dict:
@@ -114,7 +115,10 @@ class ReplayTransport:
         return loop * self.period + self.times[i], i
 
     def read(self) -> tuple[float, str]:
-        now_v = (self.clock() - self._t_open) * self.speed
+        now = self.clock()
+        if self._t_open is None:
+            self._t_open = now
+        now_v = (now - self._t_open) * self.speed
         v, i = self._next(max(self._last_v, now_v))
         self._last_v = v
         due = self._t_open + v / self.speed
