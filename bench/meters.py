@@ -41,8 +41,8 @@ def step_error_pct(name: str) -> tuple[float, float]:
     meter = get_meter(name, replay=str(path))
     if name == "pmic":
         meter.a, meter.b = 1.0, 0.0  # the recording holds raw rail sums
-    t_open = meter.transport._t_open
     idle_w = meter.measure_idle(seconds=step["start_s"] - 1.5)
+    t_open = meter.transport.started_at  # the idle measurement's first read began the recording
     margin = max(0.5, (meter.min_seconds - step["seconds"]) / 2 + 0.5)
     time.sleep(max(0.0, t_open + step["start_s"] - margin - time.perf_counter()))
     meter.start()

@@ -193,8 +193,8 @@ def test_a_2w_step_over_1w_idle_for_3s_is_3j_dynamic(name, speed):
     meter = get_meter(name, replay=str(DATA / f"{name}-synthetic-step.json"), replay_speed=speed)
     if name == "pmic":
         meter.a, meter.b = 1.0, 0.0  # the recording holds raw rail sums
-    t_open = meter.transport._t_open
     idle_w = meter.measure_idle(seconds=(step["start_s"] - 1.0) / speed - 0.3)
+    t_open = meter.transport.started_at  # the idle measurement's first read began the recording
     assert idle_w == pytest.approx(1.0, rel=1e-3)
     margin = max(0.5, (meter.min_seconds * speed - step["seconds"]) / 2 + 0.5)
     time.sleep(max(0.0, t_open + (step["start_s"] - margin) / speed - time.perf_counter()))

@@ -99,6 +99,11 @@ class ReplayTransport:
         self._t_open: float | None = None  # set by the first read
         self._last_v = -math.inf
 
+    @property
+    def started_at(self) -> float | None:
+        """The clock time the recording began (its first read); None before."""
+        return self._t_open
+
     def describe(self) -> dict:
         return {"file": self.path, "synthetic": self.synthetic, "speed": self.speed}
 
