@@ -29,9 +29,9 @@ from childnet.measure import measure_files
 from hwnas.config import config_from_dict
 from hwnas.data import TensorLoader, make_splits
 from hwnas.io import atomic_write_bytes
-from hwnas.lower import lower
-from hwnas.runner import load_program
 from hwnas.target import DeployTarget
+from hwnas.timing import load_program
+from hwnas.timing.lower import lower
 from lut import load_lut
 
 

@@ -4,7 +4,8 @@ import pytest
 import torch
 
 from hwnas.device import describe
-from hwnas.timing import TimingProtocol, fixed_threads, measure, summarize, time_module, timing_kwargs
+from hwnas.timing import TimingProtocol, fixed_threads, timing_kwargs
+from hwnas.timing.protocol import measure, summarize, time_module
 
 
 class Counting(torch.nn.Module):
