@@ -8,7 +8,7 @@ whole-model default: childnets and baselines (``childnet.measure``, config secti
 whole-model timing with a larger relative IQR is noisy (timed again, up to
 ``TRIES`` times, in ``childnet.measure``; flagged in ``lut.validate``'s report).
 
-Imports only the standard library: configs and CLIs read it without the runtimes.
+Plain numbers (standard library only): configs and CLIs take their defaults from here.
 """
 
 from __future__ import annotations
