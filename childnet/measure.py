@@ -176,10 +176,6 @@ def measure_files(
     return records
 
 
-def _rel_iqr(timing) -> float:
-    return timing.iqr_ms / timing.median_ms
-
-
 def _quietest(time_group, todo: list, max_rel_iqr: float, tries: int) -> dict:
     """``{index: (timing, session, attempt)}``: each model's quietest of up to ``tries``
     timings; only the models still above ``max_rel_iqr`` are timed again."""
@@ -187,9 +183,9 @@ def _quietest(time_group, todo: list, max_rel_iqr: float, tries: int) -> dict:
     for attempt in range(1, tries + 1):
         timings, session = time_group(todo)
         for i, t in zip(todo, timings):
-            if i not in best or _rel_iqr(t) < _rel_iqr(best[i][0]):
+            if i not in best or t.rel_iqr < best[i][0].rel_iqr:
                 best[i] = (t, session, attempt)
-        todo = [i for i in todo if _rel_iqr(best[i][0]) > max_rel_iqr]
+        todo = [i for i in todo if best[i][0].rel_iqr > max_rel_iqr]
         if not todo:
             break
     return best
@@ -200,7 +196,7 @@ def _record(timing, session, attempt, spec, proto: TimingProtocol, batch_size, m
     factor = session["reference_ms"] / lut_ms if lut_ms else None
     real = meter.source != "none"
     energy = metered_energy(module, x, meter, proto.threads) if real else {}
-    rel = _rel_iqr(timing)
+    rel = timing.rel_iqr
     device = describe(proto.threads)
     return {
         "latency_ms": timing.median_ms,

@@ -212,7 +212,7 @@ def _fit(space, prior_timings: dict, keys: list, archs, timings, prior_name: str
         "fit_rel_rmse": float(residual.pow(2).mean().sqrt()),
         "fit_rel_max": float(residual.abs().max()),
         "floored": floored,
-        "median_rel_iqr_networks": statistics.median(t.iqr_ms / t.median_ms for t in timings),
+        "median_rel_iqr_networks": statistics.median(t.rel_iqr for t in timings),
         # what the fit saw, so it can be redone or checked without timing again
         "networks_ms": [t.median_ms for t in timings],
         "prior_ms": [float(v) for v in prior],

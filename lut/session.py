@@ -127,7 +127,7 @@ def _protocol(context, timing: TimingProtocol, batch_size, seconds, timings, des
         # context: the whole networks the entries are fitted to)
         "median_rel_iqr": round(
             (design or {}).get("median_rel_iqr_networks")
-            or statistics.median(t.iqr_ms / t.median_ms for t in timings.values() if t.median_ms > 0),
+            or statistics.median(t.rel_iqr for t in timings.values() if t.median_ms > 0),
             4,
         ),
         "loadavg_1min": loads,

@@ -80,6 +80,11 @@ class Timing:
     repeats: int
     threads: int
 
+    @property
+    def rel_iqr(self) -> float:
+        """IQR / median: how noisy the timing is (the quiet checks compare it to a limit)."""
+        return self.iqr_ms / self.median_ms
+
     def to_dict(self) -> dict:
         return asdict(self)
 
