@@ -47,7 +47,7 @@ from hwnas.ops import Skip, build_op
 from hwnas.space import SearchSpace
 from hwnas.timing.protocol import Timing, fixed_threads, timed_calls
 from hwnas.timing.settings import TimingProtocol
-from hwnas.timing.speed import SpeedReference, interleaved, progress_bar, timings_ms
+from hwnas.timing.speed import SpeedReference, timed_rounds
 
 __all__ = [
     "CONTEXTS",
@@ -94,15 +94,11 @@ def isolated_units(space: SearchSpace, batch_size: int = 1):
 
 def _time_units(space, units, run, visit, timing: TimingProtocol, *, batch_size, seed, progress) -> tuple:
     """``({key: Timing}, reference)``: ``units`` visited in ``timing``'s shuffled rounds
-    (``hwnas.timing.speed.interleaved``) against a new speed reference of ``space``."""
-    with (
-        fixed_threads(timing.threads),
-        torch.inference_mode(),
-        progress_bar(len(units) * timing.rounds, "profiling", progress) as bar,
-    ):
+    (``hwnas.timing.speed.timed_rounds``) against a new speed reference of ``space``."""
+    with fixed_threads(timing.threads), torch.inference_mode():  # built as it is timed
         reference = SpeedReference(space, batch_size=batch_size)
-        ratios = interleaved(units, run, visit, timing, seed=seed, reference=reference, bar=bar)
-    return timings_ms(ratios, reference, timing.threads), reference
+    timings = timed_rounds(units, run, visit, timing, reference, seed=seed, progress=progress, desc="profiling")
+    return timings, reference
 
 
 def time_isolated(

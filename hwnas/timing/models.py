@@ -26,7 +26,7 @@ from hwnas.timing.programs import lowered
 from hwnas.timing.protocol import Timing, fixed_threads, timed_calls
 from hwnas.timing.runtime import load_program
 from hwnas.timing.settings import TimingProtocol
-from hwnas.timing.speed import REFERENCE_SEED, SpeedReference, interleaved, progress_bar, timings_ms
+from hwnas.timing.speed import REFERENCE_SEED, SpeedReference, timed_rounds
 
 __all__ = ["MIN_SAMPLE_MS", "calls_per_sample", "time_models", "time_networks"]
 
@@ -72,14 +72,9 @@ def time_models(
     def visit(i):
         return {i: timed_calls(modules[i], inputs[i], 0, timing.per_round, ks[i])}
 
-    with (
-        fixed_threads(timing.threads),
-        torch.inference_mode(),
-        progress_bar(len(modules) * timing.rounds, "measuring", progress) as bar,
-    ):
-        ratios = interleaved(range(len(modules)), run, visit, timing, seed=seed, reference=reference, bar=bar)
-    timings = timings_ms(ratios, reference, timing.threads)
-    return [timings[i] for i in range(len(modules))]
+    units = range(len(modules))
+    timings = timed_rounds(units, run, visit, timing, reference, seed=seed, progress=progress, desc="measuring")
+    return [timings[i] for i in units]
 
 
 def time_networks(

@@ -32,7 +32,7 @@ from hwnas.network import build_network
 from hwnas.space import SearchSpace
 from hwnas.target import DeployTarget
 from hwnas.timing.programs import lowered
-from hwnas.timing.protocol import steady_allocator, summarize, timed_calls
+from hwnas.timing.protocol import fixed_threads, steady_allocator, summarize, timed_calls
 from hwnas.timing.runtime import load_program
 from hwnas.timing.settings import TimingProtocol
 
@@ -49,6 +49,7 @@ __all__ = [
     "reference_arch",
     "sample_archs",
     "shuffled_rounds",
+    "timed_rounds",
     "timings_ms",
 ]
 
@@ -223,3 +224,18 @@ def timings_ms(ratios: dict, reference: SpeedReference, threads: int) -> dict:
     """``{key: Timing}`` in ms at the reference's median speed over the session."""
     ms = reference.latency_ms
     return {key: summarize([q * ms for q in qs], threads) for key, qs in ratios.items()}
+
+
+def timed_rounds(units, run, visit, timing: TimingProtocol, reference: SpeedReference, *, seed, progress, desc) -> dict:
+    """``{key: Timing}``: ``units`` visited in ``timing``'s shuffled rounds against
+    ``reference`` (``interleaved``) with ``timing.threads`` threads in inference mode, in
+    ms at the reference's median speed (``timings_ms``); a ``desc`` progress bar on the
+    driver. The session every timing runs: LUT entries (``lut.protocol``) and whole
+    models (``hwnas.timing.time_models``)."""
+    with (
+        fixed_threads(timing.threads),
+        torch.inference_mode(),
+        progress_bar(len(units) * timing.rounds, desc, progress) as bar,
+    ):
+        ratios = interleaved(units, run, visit, timing, seed=seed, reference=reference, bar=bar)
+    return timings_ms(ratios, reference, timing.threads)
