@@ -60,6 +60,7 @@ from hwnas.timing import (
     fixed_threads,
     load_program,
     metered_energy,
+    quietest,
     read_program,
     steady_allocator,
     time_models,
@@ -165,7 +166,7 @@ def measure_files(
     records: list[dict] = []
     for start in range(0, len(modules), GROUP):
         group = range(start, min(start + GROUP, len(modules)))
-        best = _quietest(time_group, list(group), max_rel_iqr, tries)
+        best = quietest(time_group, list(group), max_rel_iqr, tries)
         done = {
             i: {**_record(*best[i], spec, proto, batch_size, meter, modules[i], inputs[i], max_rel_iqr), **deployed}
             for i in group
@@ -174,21 +175,6 @@ def measure_files(
         if on_group is not None:
             on_group(done)
     return records
-
-
-def _quietest(time_group, todo: list, max_rel_iqr: float, tries: int) -> dict:
-    """``{index: (timing, session, attempt)}``: each model's quietest of up to ``tries``
-    timings; only the models still above ``max_rel_iqr`` are timed again."""
-    best: dict[int, tuple] = {}
-    for attempt in range(1, tries + 1):
-        timings, session = time_group(todo)
-        for i, t in zip(todo, timings):
-            if i not in best or t.rel_iqr < best[i][0].rel_iqr:
-                best[i] = (t, session, attempt)
-        todo = [i for i in todo if best[i][0].rel_iqr > max_rel_iqr]
-        if not todo:
-            break
-    return best
 
 
 def _record(timing, session, attempt, spec, proto: TimingProtocol, batch_size, meter, module, x, max_rel_iqr) -> dict:

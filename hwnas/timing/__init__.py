@@ -12,7 +12,8 @@ lives in ``lut`` and uses the same pieces.
   ``TRIES``) for every whole-model timing; imports only the standard library.
 - ``protocol``: fixed threads, steady allocator, timed calls, median + IQR, metered energy.
 - ``speed``: the speed reference and interleaved shuffled rounds against it.
-- ``models``: the entry point (``time_models``, ``time_networks``).
+- ``models``: the entry point (``time_models``, ``time_networks``) and the quiet check
+  (``quietest``: noisy models timed again, the quietest try kept).
 - ``runtime``: load and run a deployed program (ExecuTorch, ONNX Runtime).
 - ``lower`` / ``programs``: lower a network to its runtime's file; programs lowered once
   and cached.
@@ -22,7 +23,7 @@ app and reports read it without torch. Everything here imports torch, the standa
 and ``hwnas`` basics only (the runtimes and tqdm lazily): it runs on a Raspberry Pi.
 """
 
-from hwnas.timing.models import MIN_SAMPLE_MS, time_models, time_networks
+from hwnas.timing.models import MIN_SAMPLE_MS, quietest, time_models, time_networks
 from hwnas.timing.protocol import Timing, fixed_threads, metered_energy, steady_allocator
 from hwnas.timing.runtime import load_program, read_program
 from hwnas.timing.settings import LUT_TIMING, MAX_REL_IQR, MODEL_TIMING, TRIES, TimingProtocol, timing_kwargs
@@ -41,6 +42,7 @@ __all__ = [
     "fixed_threads",
     "load_program",
     "metered_energy",
+    "quietest",
     "read_program",
     "sample_archs",
     "steady_allocator",

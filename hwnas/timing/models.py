@@ -25,10 +25,10 @@ from hwnas.target import DeployTarget
 from hwnas.timing.programs import lowered
 from hwnas.timing.protocol import Timing, fixed_threads, timed_calls
 from hwnas.timing.runtime import load_program
-from hwnas.timing.settings import TimingProtocol
+from hwnas.timing.settings import MAX_REL_IQR, TRIES, TimingProtocol
 from hwnas.timing.speed import REFERENCE_SEED, SpeedReference, timed_rounds
 
-__all__ = ["MIN_SAMPLE_MS", "calls_per_sample", "time_models", "time_networks"]
+__all__ = ["MIN_SAMPLE_MS", "calls_per_sample", "quietest", "time_models", "time_networks"]
 
 # A whole-model sample lasts at least this long (the mean of back-to-back calls).
 # Measured here: single calls of 0.3-1 ms traced fbnet-cpu networks spread with an
@@ -116,3 +116,20 @@ def time_networks(
         reference = SpeedReference(space, reference_arch, batch_size=batch_size, seed=reference_seed, target=target)
     timings = time_models(nets, [x] * len(nets), reference, timing, seed=seed, progress=progress)
     return timings, reference
+
+
+def quietest(time_group, todo: list, max_rel_iqr: float = MAX_REL_IQR, tries: int = TRIES) -> dict:
+    """The quiet check: ``{index: (timing, session, attempt)}``, each model's quietest of
+    up to ``tries`` timings; only the models still above ``max_rel_iqr`` (``Timing.rel_iqr``)
+    are timed again. ``time_group(todo)`` times the models ``todo`` (indices) together and
+    returns ``(timings, session)`` (``childnet.measure``: one ``time_models`` session)."""
+    best: dict[int, tuple] = {}
+    for attempt in range(1, tries + 1):
+        timings, session = time_group(todo)
+        for i, t in zip(todo, timings):
+            if i not in best or t.rel_iqr < best[i][0].rel_iqr:
+                best[i] = (t, session, attempt)
+        todo = [i for i in todo if best[i][0].rel_iqr > max_rel_iqr]
+        if not todo:
+            break
+    return best
