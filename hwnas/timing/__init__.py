@@ -1,6 +1,6 @@
 """Timing on the device: the protocol, the speed reference and the runtimes, in one place.
 
-One entry point times deployed models: ``time_models(models, inputs, reference, timing)``
+One entry point times deployed models: ``time_models(modules, inputs, reference, timing)``
 (``hwnas.timing.models``), used by the LUT profile's runtime prior and fit networks
 (``lut.graph_fit``), ``lut.validate`` / ``lut.calibrate`` (``time_networks``: random
 networks of a space deployed in a target) and ``childnet.measure``. LUT-specific timing
