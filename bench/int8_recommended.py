@@ -30,9 +30,9 @@ from hwnas.config import config_from_dict
 from hwnas.data import TensorLoader, make_splits
 from hwnas.io import atomic_write_bytes
 from hwnas.layout import METRICS, RECORD, REPORT_JSON, child_dir, report_dir
-from hwnas.lower import lower
-from hwnas.runner import load_program
 from hwnas.target import DeployTarget
+from hwnas.timing import load_program
+from hwnas.timing.lower import lower
 from lut import load_lut
 
 

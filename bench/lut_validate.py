@@ -20,10 +20,8 @@ import os
 import time
 
 from hwnas.space import get_space
-from hwnas.speed import MODEL_TIMING, sample_archs
-from hwnas.timing import TimingProtocol
+from hwnas.timing import MODEL_TIMING, TimingProtocol, sample_archs, time_networks
 from lut import profile_lut, save_lut
-from lut.protocol import measure_networks
 from lut.validate import compare
 
 
@@ -74,7 +72,7 @@ def main() -> None:
     archs = sample_archs(space, args.archs, args.seed)
     proto = lut.protocol
     started = time.perf_counter()
-    timings, reference = measure_networks(
+    timings, reference = time_networks(
         space,
         archs,
         TimingProtocol(

@@ -27,10 +27,9 @@ import statistics
 import time
 
 from hwnas.space import get_space
-from hwnas.speed import MODEL_TIMING, sample_archs
 from hwnas.stats import kendall_tau, mape, within_fraction
 from hwnas.target import DeployTarget
-from hwnas.timing import TimingProtocol
+from hwnas.timing import MODEL_TIMING, TimingProtocol, sample_archs
 from lut import ensure_lut
 from lut.validate import measure_against
 

@@ -14,10 +14,8 @@ import argparse
 import os
 
 from hwnas.space import get_space
-from hwnas.speed import MODEL_TIMING, sample_archs
 from hwnas.stats import kendall_tau, mape, within_fraction
-from hwnas.timing import TimingProtocol
-from lut.protocol import measure_networks
+from hwnas.timing import MODEL_TIMING, TimingProtocol, sample_archs, time_networks
 
 
 def main() -> None:
@@ -34,8 +32,8 @@ def main() -> None:
     archs = sample_archs(space, args.archs, seed=args.seed)
     load0 = os.getloadavg()[0]
     timing = TimingProtocol(threads=args.threads, repeats=args.repeats, rounds=args.rounds)
-    first, ref1 = measure_networks(space, archs, timing, seed=1, progress=False)
-    second, ref2 = measure_networks(space, archs, timing, seed=2, progress=False)
+    first, ref1 = time_networks(space, archs, timing, seed=1, progress=False)
+    second, ref2 = time_networks(space, archs, timing, seed=2, progress=False)
     first = [t.median_ms for t in first]
     now = [t.median_ms for t in second]
     speed = ref2.latency_ms / ref1.latency_ms

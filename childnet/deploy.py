@@ -19,9 +19,9 @@ from childnet.export import export_model
 from hwnas.config_sections import DeployConfig
 from hwnas.data import TensorLoader
 from hwnas.io import atomic_write_bytes
-from hwnas.lower import lower
-from hwnas.runner import load_program
 from hwnas.target import SUFFIXES
+from hwnas.timing import load_program
+from hwnas.timing.lower import lower
 
 __all__ = ["deployed_predictions", "export_deployable"]
 

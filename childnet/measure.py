@@ -1,15 +1,16 @@
 """Measure exported models on this machine, in their deployment runtime, with the LUT's
 own timing protocol.
 
-What is timed is the file the user deploys, loaded by its runtime (``hwnas.runner``):
-``model.pte`` in ExecuTorch, ``model.onnx`` in ONNX Runtime (``--runtime``/``--precision``,
+What is timed is the file the user deploys, loaded by its runtime (``hwnas.timing.runtime``)
+and timed by ``hwnas.timing.time_models``: ``model.pte`` in ExecuTorch, ``model.onnx`` in
+ONNX Runtime (``--runtime``/``--precision``,
 default ExecuTorch fp32; no Python code from the file runs). For eager PyTorch and the
 deprecated TorchScript the model is rebuilt from its data file (``model.weights.pt``,
 ``childnet.export.load_model_data``: op names, space and weights, loaded
 ``weights_only``), and traced for TorchScript; a TorchScript, ``torch.export`` or pickle
 file is refused with one line.
 
-Protocol (the one ``lut.profile`` times LUT entries with, ``hwnas.speed``): fixed
+Protocol (the one ``lut.profile`` times LUT entries with, ``hwnas.timing``): fixed
 threads, steady allocator, whole-process warm-up, then ``rounds`` shuffled passes over
 all models of a group, each visit re-warmed, every visit divided by the speed
 reference's level around it; statistic median, spread IQR. Given the LUT's reference
@@ -17,15 +18,16 @@ reference's level around it; statistic median, spread IQR. Given the LUT's refer
 is timed, so ``speed_factor`` says how much slower the device runs now than while the
 LUT was profiled and ``latency_ms_at_lut_speed`` is the measurement at the LUT's speed.
 
-Noise: every model's relative IQR is recorded; models above ``max_rel_iqr`` are timed
-again (``tries`` in all) and the quietest try is kept; one still above it is marked
+Defaults: ``hwnas.timing.MODEL_TIMING``, ``MAX_REL_IQR``, ``TRIES`` (also the config's
+``measure`` section). Noise: every model's relative IQR is recorded; models above
+``max_rel_iqr`` are timed again (``tries`` in all) and the quietest try is kept; one still above it is marked
 ``"noisy": true``. Energy only with a real meter (``energy_source``), never made up:
 the session first measures the device's idle power (``idle_w``), then each model's
 ``energy_mj`` (total, as read) and ``energy_dynamic_mj`` (total - ``idle_w`` x time).
 
 Runs on any machine with torch and the ``hwnas`` package (a Raspberry Pi): it imports
-only torch, ``hwnas.speed``/``timing``/``meters``/``device``/``space``/``network``/``domains``
-and ``childnet.export`` (torchvision only to rebuild a baseline).
+only torch, ``hwnas.timing``/``meters``/``device``/``space``/``network``/``domains`` and
+``childnet.export`` (torchvision only to rebuild a baseline).
 
 CLI: ``python -m childnet.measure --model model.pte [--model FILE ...] [--runtime R --precision P]
 [--lut FILE] [--meter none|rapl|ina219|pmic|fnirsi|um [--meter-replay FILE]]
@@ -47,16 +49,27 @@ from hwnas.errors import UserError, cli_main
 from hwnas.meters import get_meter
 from hwnas.meters.cli import add_meter_flags, meter_kwargs
 from hwnas.network import trace
-from hwnas.runner import load_program, read_program
 from hwnas.space import get_space
-from hwnas.speed import MODEL_TIMING, REFERENCE_SEED, SpeedReference, measure_modules
 from hwnas.target import DeployTarget, add_target_flags, require_runtime
-from hwnas.timing import TimingProtocol, fixed_threads, metered_energy, steady_allocator, timing_kwargs
+from hwnas.timing import (
+    MAX_REL_IQR,
+    MODEL_TIMING,
+    REFERENCE_SEED,
+    TRIES,
+    SpeedReference,
+    TimingProtocol,
+    fixed_threads,
+    load_program,
+    metered_energy,
+    quietest,
+    read_program,
+    steady_allocator,
+    time_models,
+    timing_kwargs,
+)
 
-__all__ = ["DEFAULT_REFERENCE", "MAX_REL_IQR", "TRIES", "main", "measure_file", "measure_files"]
+__all__ = ["DEFAULT_REFERENCE", "main", "measure_file", "measure_files"]
 
-MAX_REL_IQR = 0.05  # a whole-model median with a larger relative IQR is timed again
-TRIES = 3
 # models interleaved in one session; a group is the unit a caller can record. Small:
 # here a group of 8 spread to a median rel IQR of 0.045, groups of 4 to 0.017
 GROUP = 4
@@ -90,7 +103,7 @@ def _time_group(modules, inputs, spec: dict, timing: TimingProtocol, batch_size:
     with fixed_threads(timing.threads):
         reference = _reference(spec, batch_size, target)
     load = loadavg_1min()
-    timings = measure_modules(modules, inputs, reference, timing)
+    timings = time_models(modules, inputs, reference, timing)
     session = {
         "reference_ms": reference.latency_ms,
         "reference_rel_iqr": reference.rel_iqr,
@@ -152,7 +165,7 @@ def measure_files(
     records: list[dict] = []
     for start in range(0, len(modules), GROUP):
         group = range(start, min(start + GROUP, len(modules)))
-        best = _quietest(time_group, list(group), max_rel_iqr, tries)
+        best = quietest(time_group, list(group), max_rel_iqr, tries)
         done = {
             i: {**_record(*best[i], spec, proto, batch_size, meter, modules[i], inputs[i], max_rel_iqr), **deployed}
             for i in group
@@ -163,31 +176,12 @@ def measure_files(
     return records
 
 
-def _rel_iqr(timing) -> float:
-    return timing.iqr_ms / timing.median_ms
-
-
-def _quietest(time_group, todo: list, max_rel_iqr: float, tries: int) -> dict:
-    """``{index: (timing, session, attempt)}``: each model's quietest of up to ``tries``
-    timings; only the models still above ``max_rel_iqr`` are timed again."""
-    best: dict[int, tuple] = {}
-    for attempt in range(1, tries + 1):
-        timings, session = time_group(todo)
-        for i, t in zip(todo, timings):
-            if i not in best or _rel_iqr(t) < _rel_iqr(best[i][0]):
-                best[i] = (t, session, attempt)
-        todo = [i for i in todo if _rel_iqr(best[i][0]) > max_rel_iqr]
-        if not todo:
-            break
-    return best
-
-
 def _record(timing, session, attempt, spec, proto: TimingProtocol, batch_size, meter, module, x, max_rel_iqr) -> dict:
     lut_ms = spec.get("latency_ms")
     factor = session["reference_ms"] / lut_ms if lut_ms else None
     real = meter.source != "none"
     energy = metered_energy(module, x, meter, proto.threads) if real else {}
-    rel = _rel_iqr(timing)
+    rel = timing.rel_iqr
     device = describe(proto.threads)
     return {
         "latency_ms": timing.median_ms,
@@ -209,6 +203,7 @@ def _record(timing, session, attempt, spec, proto: TimingProtocol, batch_size, m
         "rounds": proto.rounds,
         "warmup": proto.warmup,
         "allocator": steady_allocator()["allocator"],
+        # the record's wording as older measurements have it (the module moved, not the protocol)
         "protocol": "hwnas.speed: shuffled rounds against the speed reference, median + IQR",
         **session,
     }

@@ -25,6 +25,7 @@ from hwnas.domains import (
 )
 from hwnas.space import SearchSpace, get_space
 from hwnas.target import DeployTarget
+from hwnas.timing.settings import MAX_REL_IQR, MODEL_TIMING, TRIES
 
 __all__ = [
     "BaselinesConfig",
@@ -150,15 +151,15 @@ class MeasureConfig:
     # pmic/fnirsi/um: replay this recording of the device instead (checks; energy_source replay:<meter>)
     meter_replay: str | None = None
     meter_replay_speed: float = 1.0
-    threads: int = 1
-    warmup: int = 10
-    # whole-model timing (childnet.measure): the LUT's protocol; a sample is the mean of
-    # back-to-back calls lasting >= 10 ms (hwnas.speed.MIN_SAMPLE_MS)
-    repeats: int = 150
-    rounds: int = 30
+    # whole-model timing (childnet.measure): the one default, hwnas.timing.MODEL_TIMING; a
+    # sample is the mean of back-to-back calls lasting >= 10 ms (hwnas.timing.MIN_SAMPLE_MS)
+    threads: int = MODEL_TIMING.threads
+    warmup: int = MODEL_TIMING.warmup
+    repeats: int = MODEL_TIMING.repeats
+    rounds: int = MODEL_TIMING.rounds
     batch_size: int = 1
-    max_rel_iqr: float = 0.05  # a measurement noisier than this (IQR / median) is timed again
-    tries: int = 3  # timings per model at most, the quietest kept (still noisy: flagged)
+    max_rel_iqr: float = MAX_REL_IQR  # a measurement noisier than this (IQR / median) is timed again
+    tries: int = TRIES  # timings per model at most, the quietest kept (still noisy: flagged)
 
     def protocol(self) -> dict:
         """The keyword arguments of ``childnet.measure.measure_files`` (device aside)."""

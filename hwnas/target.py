@@ -13,7 +13,7 @@ are what scripts and other tools use:
   ``model.weights.pt`` rebuilt by this package.
 
 Precision ``fp32`` or ``int8`` (post-training static quantization calibrated on training
-batches: ``hwnas.lower``). Imports no torch: the report and the config read it.
+batches: ``hwnas.timing.lower``). Imports no torch: the report and the config read it.
 """
 
 from __future__ import annotations

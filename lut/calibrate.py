@@ -5,8 +5,7 @@ apply it, see ``lut/README.md``)."""
 from __future__ import annotations
 
 from hwnas.space import SearchSpace
-from hwnas.speed import sample_archs
-from hwnas.timing import TimingProtocol
+from hwnas.timing import TimingProtocol, sample_archs
 from lut.table import Lut
 from lut.validate import measure_against
 

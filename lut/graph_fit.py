@@ -9,7 +9,10 @@ Python between them (measured here, fbnet-cpu networks ran in 0.59x the time of 
 same eager networks, the whole gap being Python's per-module call overhead, which
 in-place eager timing, ``lut.protocol.time_in_network``, puts into every block), so
 those timings are the prior and whole traced networks of a balanced design, timed with
-the speed reference (``hwnas.speed.measure_modules``), what the entries are fitted to.
+the speed reference (``hwnas.timing.time_models``), what the entries are fitted to.
+
+Both time whole models with ``hwnas.timing.time_models``; what is LUT-specific here is which
+networks and blocks are timed and the regression (``fit_entries``).
 """
 
 from __future__ import annotations
@@ -20,12 +23,10 @@ import statistics
 import torch
 
 from hwnas.network import build_network, trace
-from hwnas.programs import build_unit, lowered
-from hwnas.runner import load_program
 from hwnas.space import SearchSpace
-from hwnas.speed import SpeedReference, measure_modules
 from hwnas.target import DeployTarget
-from hwnas.timing import Timing, TimingProtocol, fixed_threads
+from hwnas.timing import SpeedReference, Timing, TimingProtocol, fixed_threads, load_program, time_models
+from hwnas.timing.programs import build_unit, lowered
 from lut.protocol import design_archs, is_identity
 
 __all__ = [
@@ -129,12 +130,12 @@ def time_in_graph(
     torch.manual_seed(seed)
     c, h, w = space.input_shape
     x = torch.randn(batch_size, c, h, w)
-    # each network traced as soon as it is built (lut.protocol.measure_networks builds
+    # each network traced as soon as it is built (hwnas.timing.time_networks builds
     # all first): the allocation order every graph-context LUT so far was profiled with
     with fixed_threads(timing.threads):
         nets = [trace(build_network(space, arch), x) for arch in archs]
     reference = SpeedReference(space, batch_size=batch_size)
-    timings = measure_modules(nets, [x] * len(nets), reference, _whole(timing), seed=seed, progress=progress)
+    timings = time_models(nets, [x] * len(nets), reference, _whole(timing), seed=seed, progress=progress)
     out, info = _fit(space, eager, keys, archs, timings, "network context (eager, in place)")
     return out, {**info, "per_op": per_op_fit, "seed": seed + 1}, reference
 
@@ -149,7 +150,7 @@ def time_in_target(
     ops differs from PyTorch's: ``docs`` of issue 21, Kendall tau 0.07 between TorchScript
     and ExecuTorch rankings of fbnet-cpu networks); ``fit_per_op`` networks per op and
     layer are lowered and timed whole, and the entries fitted to them (``fit_entries``).
-    Every program is lowered once, in parallel, and kept (``hwnas.programs``).
+    Every program is lowered once, in parallel, and kept (``hwnas.timing.programs``).
     """
     definition = space.definition()
     blocks = [{"kind": "stem", "space": definition, "seed": seed}, {"kind": "head", "space": definition, "seed": seed}]
@@ -167,10 +168,10 @@ def time_in_target(
         runners = [load_program(p, target, timing.threads) for p in programs]
         inputs = [build_unit(u)[1] for u in blocks + networks]
         reference = SpeedReference(space, target=target)
-        alone = measure_modules(
+        alone = time_models(
             runners[: len(blocks)], inputs[: len(blocks)], reference, timing, seed=seed, progress=progress
         )
-        timings = measure_modules(
+        timings = time_models(
             runners[len(blocks) :], inputs[len(blocks) :], reference, _whole(timing), seed=seed, progress=progress
         )
     prior = dict(zip(keys_of, alone))
@@ -211,7 +212,7 @@ def _fit(space, prior_timings: dict, keys: list, archs, timings, prior_name: str
         "fit_rel_rmse": float(residual.pow(2).mean().sqrt()),
         "fit_rel_max": float(residual.abs().max()),
         "floored": floored,
-        "median_rel_iqr_networks": statistics.median(t.iqr_ms / t.median_ms for t in timings),
+        "median_rel_iqr_networks": statistics.median(t.rel_iqr for t in timings),
         # what the fit saw, so it can be redone or checked without timing again
         "networks_ms": [t.median_ms for t in timings],
         "prior_ms": [float(v) for v in prior],

@@ -3,7 +3,7 @@
 ``python -m lut.profile --space NAME [--width W] [--classes N] --device local|ray:<resource>
 --out FILE [--meter none|rapl|ina219|pmic|fnirsi|um [--meter-replay FILE]] [--threads T] [--calibrate N]``
 
-Timing follows ``hwnas.timing`` (fixed threads, eval + inference mode, inputs
+Timing follows ``hwnas.timing`` (defaults ``LUT_TIMING``; fixed threads, eval + inference mode, inputs
 allocated once, warm-up, many timed calls, median + IQR). By default each block is
 timed in place inside whole networks of a balanced design (``lut.protocol``: blocks
 timed alone ran 20-40 % faster here than inside networks); layers with the same
@@ -25,7 +25,7 @@ from hwnas.io import check_output_file
 from hwnas.meters.cli import add_meter_flags, meter_kwargs
 from hwnas.space import PRESETS, SearchSpace, get_space
 from hwnas.target import DeployTarget, add_target_flags, require_runtime
-from hwnas.timing import TimingProtocol, timing_kwargs
+from hwnas.timing import LUT_TIMING, TimingProtocol, timing_kwargs
 from lut.protocol import CONTEXTS
 from lut.remote import parse_device, profile_on_ray
 from lut.session import profile_data
@@ -33,7 +33,6 @@ from lut.table import Lut, save_lut
 
 __all__ = ["fit_per_op_for", "profile_lut"]
 
-DEFAULT_TIMING = TimingProtocol()
 DEFAULT_CONTEXT = "graph"
 DEFAULT_PER_OP = 3
 DEFAULT_ENERGY_MODEL = "horowitz45nm"
@@ -55,10 +54,10 @@ def profile_lut(
     *,
     device: str = "local",
     meter: str = "none",
-    threads: int = DEFAULT_TIMING.threads,
-    warmup: int = DEFAULT_TIMING.warmup,
-    repeats: int = DEFAULT_TIMING.repeats,
-    rounds: int = DEFAULT_TIMING.rounds,
+    threads: int = LUT_TIMING.threads,
+    warmup: int = LUT_TIMING.warmup,
+    repeats: int = LUT_TIMING.repeats,
+    rounds: int = LUT_TIMING.rounds,
     context: str = DEFAULT_CONTEXT,
     per_op: int = DEFAULT_PER_OP,
     batch_size: int = 1,
@@ -143,10 +142,10 @@ def build_parser() -> argparse.ArgumentParser:
         default=DEFAULT_ENERGY_MODEL,
         help="analytical energy model used when there is no meter ('' for none)",
     )
-    p.add_argument("--threads", type=int, default=DEFAULT_TIMING.threads)
-    p.add_argument("--warmup", type=int, default=DEFAULT_TIMING.warmup)
-    p.add_argument("--repeats", type=int, default=DEFAULT_TIMING.repeats)
-    p.add_argument("--rounds", type=int, default=DEFAULT_TIMING.rounds)
+    p.add_argument("--threads", type=int, default=LUT_TIMING.threads)
+    p.add_argument("--warmup", type=int, default=LUT_TIMING.warmup)
+    p.add_argument("--repeats", type=int, default=LUT_TIMING.repeats)
+    p.add_argument("--rounds", type=int, default=LUT_TIMING.rounds)
     p.add_argument(
         "--context",
         default=DEFAULT_CONTEXT,

@@ -1,5 +1,7 @@
 """How LUT entries are timed in place or alone: the eager contexts, one timing protocol
 (``hwnas.timing``), and a speed reference that takes the device's drift out of every entry.
+What this module adds is LUT-specific: which units exist, the balanced design, and a
+visit that reads the clock between a network's blocks.
 
 ``graph`` (``lut.profile``'s default) fits the entries to whole traced networks with
 the ``network`` timings as prior: ``lut.graph_fit``.
@@ -20,15 +22,15 @@ the fixed part is the stem's and head's in-place times.
 ``isolated``: every distinct (shape, op) block is timed alone on its real input shape
 (the classic per-op table; kept for comparison and for devices where it suffices).
 
-Both warm up the whole process first (``hwnas.speed.interleaved``), then interleave: ``rounds``
-passes over all units in a shuffled order, each visit after ``REWARM_CALLS`` untimed
-calls. Statistic: median; spread: IQR. ``lut.validate`` measures whole networks the same way
-(``measure_networks``).
+Both warm up the whole process first (``hwnas.timing.speed.interleaved``), then interleave:
+``rounds`` passes over all units in a shuffled order, each visit after ``REWARM_CALLS``
+untimed calls. Statistic: median; spread: IQR. ``lut.validate`` measures whole networks the
+same way (``hwnas.timing.time_networks``).
 
 **Speed reference.** Every entry is a ratio to a fixed reference network timed every
 0.25 s, reported in ms at the reference's median speed over the session (recorded in
-the LUT as ``protocol.reference``); see ``hwnas.speed``, which also times whole
-models (childnets, baselines) the same way.
+the LUT as ``protocol.reference``); see ``hwnas.timing.speed``; whole models (childnets,
+baselines) are timed the same way (``hwnas.timing.time_models``).
 
 Imports torch, stdlib and ``hwnas`` only (runs in a Ray task on the device).
 """
@@ -40,14 +42,12 @@ import time
 
 import torch
 
-from hwnas.network import build_head, build_network, build_stem, trace
+from hwnas.network import build_head, build_network, build_stem
 from hwnas.ops import Skip, build_op
-from hwnas.programs import lowered
-from hwnas.runner import load_program
 from hwnas.space import SearchSpace
-from hwnas.speed import REFERENCE_SEED, SpeedReference, interleaved, measure_modules, progress_bar, timings_ms
-from hwnas.target import DeployTarget
-from hwnas.timing import Timing, TimingProtocol, fixed_threads, timed_calls
+from hwnas.timing.protocol import Timing, fixed_threads, timed_calls
+from hwnas.timing.settings import TimingProtocol
+from hwnas.timing.speed import SpeedReference, timed_rounds
 
 __all__ = [
     "CONTEXTS",
@@ -55,7 +55,6 @@ __all__ = [
     "design_archs",
     "is_identity",
     "isolated_units",
-    "measure_networks",
     "time_in_network",
     "time_isolated",
     "timing_entry",
@@ -95,15 +94,11 @@ def isolated_units(space: SearchSpace, batch_size: int = 1):
 
 def _time_units(space, units, run, visit, timing: TimingProtocol, *, batch_size, seed, progress) -> tuple:
     """``({key: Timing}, reference)``: ``units`` visited in ``timing``'s shuffled rounds
-    (``hwnas.speed.interleaved``) against a new speed reference of ``space``."""
-    with (
-        fixed_threads(timing.threads),
-        torch.inference_mode(),
-        progress_bar(len(units) * timing.rounds, "profiling", progress) as bar,
-    ):
+    (``hwnas.timing.speed.timed_rounds``) against a new speed reference of ``space``."""
+    with fixed_threads(timing.threads), torch.inference_mode():  # built as it is timed
         reference = SpeedReference(space, batch_size=batch_size)
-        ratios = interleaved(units, run, visit, timing, seed=seed, reference=reference, bar=bar)
-    return timings_ms(ratios, reference, timing.threads), reference
+    timings = timed_rounds(units, run, visit, timing, reference, seed=seed, progress=progress, desc="profiling")
+    return timings, reference
 
 
 def time_isolated(
@@ -202,47 +197,6 @@ def time_in_network(
         space, nets, run, visit, timing, batch_size=batch_size, seed=seed, progress=progress
     )
     return timings, {"archs": archs, "per_op": per_op, "seed": seed}, reference
-
-
-def measure_networks(
-    space: SearchSpace,
-    archs,
-    timing: TimingProtocol,
-    *,
-    batch_size: int = 1,
-    seed: int = 0,
-    progress: bool = True,
-    reference_arch=None,
-    reference_seed: int = REFERENCE_SEED,
-    target: DeployTarget | None = None,
-) -> tuple[list[Timing], SpeedReference]:
-    """Median/IQR latency of each architecture's whole network in its deployed form
-    (``target``: lowered to ExecuTorch/ONNX Runtime, traced for TorchScript (the default),
-    eager for PyTorch), measured with ``timing`` in shuffled passes over all networks with
-    the speed reference in the same runtime (same protocol as ``lut.profile``). Returns
-    ``(timings, reference)``: timings in ms at this session's reference speed,
-    ``reference.latency_ms`` that speed."""
-    target = target or DeployTarget("torchscript")
-    torch.manual_seed(seed)
-    c, h, w = space.input_shape
-    x = torch.randn(batch_size, c, h, w)
-    if target.lowered:
-        definition = space.definition()
-        units = [
-            {"kind": "network", "space": definition, "arch": list(a), "seed": seed + i} for i, a in enumerate(archs)
-        ]
-        programs = lowered(units, target)
-        with fixed_threads(timing.threads):
-            nets = [load_program(p, target, timing.threads) for p in programs]
-    else:
-        nets = [build_network(space, a).eval() for a in archs]
-        if target.runtime == "torchscript":
-            with fixed_threads(timing.threads):
-                nets = [trace(net, x) for net in nets]
-    with fixed_threads(timing.threads):
-        reference = SpeedReference(space, reference_arch, batch_size=batch_size, seed=reference_seed, target=target)
-    timings = measure_modules(nets, [x] * len(nets), reference, timing, seed=seed, progress=progress)
-    return timings, reference
 
 
 def timing_entry(t: Timing) -> dict:

@@ -14,9 +14,9 @@ from hwnas.device import describe, loadavg_1min
 from hwnas.flops import count_macs
 from hwnas.meters import IDLE_SECONDS, get_meter
 from hwnas.space import space_from_definition
-from hwnas.speed import REWARM_CALLS, WARMUP_ROUNDS
 from hwnas.target import DeployTarget
 from hwnas.timing import TimingProtocol, fixed_threads, metered_energy, steady_allocator
+from hwnas.timing.speed import REWARM_CALLS, WARMUP_ROUNDS
 from lut.calibrate import calibrate as fit_calibration
 from lut.energy_model import count_bytes_moved, get_energy_model
 from lut.format import ENERGY_FIELDS, header, layer_record
@@ -127,7 +127,7 @@ def _protocol(context, timing: TimingProtocol, batch_size, seconds, timings, des
         # context: the whole networks the entries are fitted to)
         "median_rel_iqr": round(
             (design or {}).get("median_rel_iqr_networks")
-            or statistics.median(t.iqr_ms / t.median_ms for t in timings.values() if t.median_ms > 0),
+            or statistics.median(t.rel_iqr for t in timings.values() if t.median_ms > 0),
             4,
         ),
         "loadavg_1min": loads,

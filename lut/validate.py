@@ -5,9 +5,9 @@
 Samples N random architectures of the LUT's space, builds each whole network with
 ``hwnas.network.build_network`` and times it with the LUT's own protocol (threads,
 warm-up, median; networks interleaved in shuffled rounds, as the profiler does with
-ops, against the same speed reference), with more timed calls per network than a
-LUT entry gets (``hwnas.speed.MODEL_TIMING``). Prints a table and last the line
-``within_10pct=<fraction> kendall_tau=<tau> mape=<percent>``.
+ops, against the same speed reference: ``hwnas.timing.time_networks``), with more timed
+calls per network than a LUT entry gets (``hwnas.timing.MODEL_TIMING``). Prints a table and
+last the line ``within_10pct=<fraction> kendall_tau=<tau> mape=<percent>``.
 
 A shared machine's speed drifts (``lut.protocol``), so the LUT records the speed of a
 reference network while profiling; validation times the same reference, prints
@@ -22,18 +22,23 @@ import argparse
 import socket
 
 from hwnas.errors import UserError, at_least, cli_main
-from hwnas.speed import MODEL_TIMING, REFERENCE_SEED, sample_archs
 from hwnas.stats import kendall_tau, mape, within_fraction
 from hwnas.target import DeployTarget, add_target_flags
-from hwnas.timing import TimingProtocol, timing_kwargs
-from lut.protocol import measure_networks
+from hwnas.timing import (
+    MAX_REL_IQR,
+    MODEL_TIMING,
+    REFERENCE_SEED,
+    TimingProtocol,
+    sample_archs,
+    time_networks,
+    timing_kwargs,
+)
 from lut.table import Lut, load_lut
 
 __all__ = ["compare", "format_report", "measure_against", "validate_lut"]
 
-NOISY_REL_IQR = 0.05
-# Validation ranks whole networks: it gets their repeats and rounds (MODEL_TIMING, where
-# the measurements behind them are); threads, warm-up and batch size stay the LUT's.
+# Validation ranks whole networks: it gets their repeats and rounds and their quiet check
+# (MODEL_TIMING, MAX_REL_IQR); threads, warm-up and batch size stay the LUT's.
 
 
 def validate_lut(
@@ -49,7 +54,7 @@ def validate_lut(
 ) -> dict:
     """Estimates vs measurements of ``n_archs`` random architectures. Threads and
     warm-up default to the LUT's own ``protocol``; repeats and rounds to
-    ``hwnas.speed.MODEL_TIMING``'s."""
+    ``hwnas.timing.MODEL_TIMING``'s (also when the LUT records no threads or warm-up)."""
     if n_archs < 2:
         raise UserError(f"--archs must be >= 2 (a rank correlation needs two), got {n_archs}")
     for name, value, low in (
@@ -62,8 +67,8 @@ def validate_lut(
     space = lut.search_space()
     proto = lut.protocol
     timing = TimingProtocol(
-        threads=threads or proto.get("threads") or 1,
-        warmup=warmup if warmup is not None else proto.get("warmup", 10),
+        threads=threads or proto.get("threads") or MODEL_TIMING.threads,
+        warmup=warmup if warmup is not None else proto.get("warmup", MODEL_TIMING.warmup),
         repeats=repeats or MODEL_TIMING.repeats,
         rounds=rounds or MODEL_TIMING.rounds,
     )
@@ -76,7 +81,7 @@ def measure_against(lut: Lut, archs, timing: TimingProtocol, *, seed: int = 0, p
     """Measure ``archs``' whole networks on this device, timed against ``lut``'s own
     speed reference (if it has one), and ``compare`` them with ``lut``'s estimates."""
     lut_ref = lut.speed_reference()
-    timings, reference = measure_networks(
+    timings, reference = time_networks(
         lut.search_space(),
         archs,
         timing,
@@ -129,7 +134,7 @@ def format_report(result: dict) -> str:
     ):
         lines.append(f"{i:>3} {p:>9.3f} {m:>11.3f} {q:>7.3f} {100 * (p - m) / m:>+7.2f}  {','.join(a)}")
     rel_iqr = sorted(q / m for q, m in zip(result["measured_iqr_ms"], result["measured_ms"]))[len(result["archs"]) // 2]
-    if rel_iqr > NOISY_REL_IQR:
+    if rel_iqr > MAX_REL_IQR:
         lines.append(
             f"note: noisy timings (median IQR {100 * rel_iqr:.0f}% of the median): other processes are "
             "running; rerun on a quiet machine"

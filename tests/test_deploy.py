@@ -15,10 +15,10 @@ from childnet.train import run_child
 from hwnas.config import load_config
 from hwnas.data import TensorLoader, make_splits
 from hwnas.errors import UserError
-from hwnas.lower import lower
 from hwnas.network import build_network
-from hwnas.runner import load_program, read_program
 from hwnas.target import DeployTarget, require_runtime
+from hwnas.timing.lower import lower
+from hwnas.timing.runtime import load_program, read_program
 
 SMALL = [
     "space.preset=fbnet-cpu",

@@ -10,10 +10,10 @@ import torch
 from hwnas.errors import UserError
 from hwnas.flops import count_macs
 from hwnas.space import get_space
-from hwnas.speed import REFERENCE_SEED, reference_arch, sample_archs
 from hwnas.stats import kendall_tau, mape, within_fraction
 from hwnas.target import DeployTarget
 from hwnas.timing import TimingProtocol
+from hwnas.timing.speed import REFERENCE_SEED, reference_arch, sample_archs
 from lut import cache_path, ensure_lut, load_lut, profile_lut, save_lut
 from lut import profile as profile_mod
 from lut.cache import NOISE_LIMITS
@@ -217,8 +217,8 @@ class _DriftingDevice:
 
 
 def test_interleaving_divides_out_a_linear_drift():
-    from hwnas.speed import NoBar as _NoBar
-    from hwnas.speed import interleaved as _interleaved
+    from hwnas.timing.speed import NoBar as _NoBar
+    from hwnas.timing.speed import interleaved as _interleaved
 
     device = _DriftingDevice()
     base = {"a": 1.0, "b": 3.0}
@@ -238,8 +238,8 @@ def test_interleaving_divides_out_a_linear_drift():
 
 
 def test_interleaving_uses_the_mean_of_the_readings_around_a_visit():
-    from hwnas.speed import NoBar as _NoBar
-    from hwnas.speed import interleaved as _interleaved
+    from hwnas.timing.speed import NoBar as _NoBar
+    from hwnas.timing.speed import interleaved as _interleaved
 
     class Readings:
         values = iter([2.0, 4.0, 6.0])

@@ -11,7 +11,7 @@ from hwnas.config import ExperimentConfig
 from hwnas.errors import UserError
 from hwnas.layout import MEASUREMENTS
 from hwnas.space import get_space
-from hwnas.speed import _level
+from hwnas.timing.speed import _level
 from lut import cache as cache_mod
 from lut import load_lut, profile_lut
 from lut.graph_fit import design_matrix, fit_entries

@@ -4,7 +4,8 @@ import pytest
 import torch
 
 from hwnas.device import describe
-from hwnas.timing import TimingProtocol, fixed_threads, measure, summarize, time_module, timing_kwargs
+from hwnas.timing import TimingProtocol, fixed_threads, timing_kwargs
+from hwnas.timing.protocol import measure, summarize, time_module
 
 
 class Counting(torch.nn.Module):
@@ -141,3 +142,21 @@ def test_timing_protocol_splits_repeats_over_rounds_and_reads_cli_flags():
     args = build_parser().parse_args(["--space", "fbnet-cpu", "--out", "x.json", "--rounds", "3", "--threads", "2"])
     assert timing_kwargs(args) == {"threads": 2, "warmup": 10, "repeats": 90, "rounds": 3}
     assert TimingProtocol(**timing_kwargs(args)).record() == timing_kwargs(args)
+
+
+def test_whole_model_timing_has_one_default_used_by_the_config_and_the_measurement():
+    import inspect
+
+    from childnet.measure import measure_files
+    from hwnas.config_sections import MeasureConfig
+    from hwnas.timing import LUT_TIMING, MAX_REL_IQR, MODEL_TIMING, TRIES
+
+    # the numbers every recorded LUT and measurement was taken with
+    assert LUT_TIMING == TimingProtocol(threads=1, warmup=10, repeats=90, rounds=6), "LUT default changed"
+    assert MODEL_TIMING == TimingProtocol(threads=1, warmup=10, repeats=150, rounds=30), "whole-model default changed"
+    assert (MAX_REL_IQR, TRIES) == (0.05, 3), "whole-model quiet check changed"
+    config = MeasureConfig().protocol()
+    signature = inspect.signature(measure_files).parameters
+    for name, value in {**MODEL_TIMING.record(), "max_rel_iqr": MAX_REL_IQR, "tries": TRIES}.items():
+        assert config[name] == value, f"MeasureConfig.{name} is not the whole-model default"
+        assert signature[name].default == value, f"measure_files({name}=...) is not the whole-model default"

@@ -1,7 +1,7 @@
 """Programs lowered once: ``lowered(units, target)`` gives the deployed bytes of many
 networks and blocks, lowering what is not on disk yet in parallel processes.
 
-Lowering is slow (``hwnas.lower``: seconds per network) and a LUT profile needs about a
+Lowering is slow (``hwnas.timing.lower``: seconds per network) and a LUT profile needs about a
 hundred programs, so each one is kept in ``$HWNAS_CACHE/programs`` (default
 ``~/.cache/hwnas``) under the hash of what it is: the unit (a whole network, the stem,
 the head or one block of a space, with its weights' seed), the target and the versions of
@@ -67,7 +67,7 @@ def build_unit(unit: dict) -> tuple[torch.nn.Module, torch.Tensor]:
 
 
 def _lower_to(unit: dict, target: DeployTarget, path: str) -> str:
-    from hwnas.lower import lower
+    from hwnas.timing.lower import lower
 
     torch.set_num_threads(1)
     module, x = build_unit(unit)

@@ -1,14 +1,13 @@
-"""The timing protocol: how one module is timed on this device, everywhere.
+"""The timing protocol's building blocks: how calls are timed on this device, everywhere.
 
-The LUT profiler, ``lut.validate``, the childnet measurement and the sweep's
-baselines all call ``time_module``/``measure``, so their numbers are comparable.
-Protocol: fixed ``torch.set_num_threads(threads)`` (restored afterwards), a steady
-allocator (``steady_allocator``), eval mode,
-``torch.inference_mode()``, one input tensor allocated once, ``warmup`` untimed calls,
-then ``repeats`` individually timed calls; the statistic is the median, the spread
-the inter-quartile range. ``TimingProtocol`` carries the four numbers of a session
-that times many units in rounds (``hwnas.speed``): built once from a CLI's flags or a
-config and passed down whole.
+Every session (``hwnas.timing.speed.interleaved``, ``hwnas.timing.models.time_models``)
+times with these: fixed ``torch.set_num_threads(threads)`` (restored afterwards,
+``fixed_threads``), a steady allocator (``steady_allocator``), eval mode,
+``torch.inference_mode()``, one input tensor allocated once, untimed warm-up calls,
+then timed calls (``timed_calls``); the statistic is the median, the spread the
+inter-quartile range (``summarize``). ``time_module``/``measure`` time one module
+alone with the same rules; the numbers of a session that times many units in rounds
+come in a ``hwnas.timing.settings.TimingProtocol``.
 
 This file imports only torch and the standard library: it runs on a Raspberry Pi
 with nothing but torch installed (a Ray worker there imports it).
@@ -19,13 +18,12 @@ from __future__ import annotations
 import contextlib
 import statistics
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 
 import torch
 
 __all__ = [
     "Timing",
-    "TimingProtocol",
     "fixed_threads",
     "measure",
     "metered_energy",
@@ -33,7 +31,6 @@ __all__ = [
     "summarize",
     "time_module",
     "timed_calls",
-    "timing_kwargs",
 ]
 
 # glibc mallopt parameters (malloc.h)
@@ -83,37 +80,13 @@ class Timing:
     repeats: int
     threads: int
 
+    @property
+    def rel_iqr(self) -> float:
+        """IQR / median: how noisy the timing is (the quiet checks compare it to a limit)."""
+        return self.iqr_ms / self.median_ms
+
     def to_dict(self) -> dict:
         return asdict(self)
-
-
-@dataclass(frozen=True)
-class TimingProtocol:
-    """How a session times its units: ``threads`` torch threads, ``warmup`` untimed
-    calls per unit and warm-up round, ``repeats`` timed samples per unit spread over
-    ``rounds`` shuffled passes. The defaults are a LUT profile's (``lut.profile``);
-    whole models get more samples (``hwnas.speed.MODEL_TIMING``)."""
-
-    threads: int = 1
-    warmup: int = 10
-    repeats: int = 90
-    rounds: int = 6
-
-    @property
-    def per_round(self) -> int:
-        """Samples per unit in one visit (every round visits each unit once)."""
-        return max(1, self.repeats // self.rounds)
-
-    def record(self) -> dict:
-        """The four numbers under their own names (a LUT's ``protocol`` block, the
-        keyword arguments of ``lut.profile.profile_lut`` and ``childnet.measure``)."""
-        return asdict(self)
-
-
-def timing_kwargs(args) -> dict:
-    """The timing flags (``--threads --warmup --repeats --rounds``) of a parsed command
-    line, as keyword arguments."""
-    return {f.name: getattr(args, f.name) for f in fields(TimingProtocol)}
 
 
 @contextlib.contextmanager

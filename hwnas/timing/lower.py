@@ -12,8 +12,8 @@
 
 Measured on this project's 2-core VM (one core, fbnet-cpu networks): ExecuTorch fp32
 4.5-8 s, int8 10-12 s, ONNX 0.1 s; so LUT profiles lower their networks once, in
-parallel, and keep the programs (``lut.programs``). Runs on the head; a device only
-needs the runtime (``hwnas.runner``).
+parallel, and keep the programs (``hwnas.timing.programs``). Runs on the head; a device only
+needs the runtime (``hwnas.timing.runtime``).
 """
 
 from __future__ import annotations

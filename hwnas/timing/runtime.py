@@ -1,5 +1,5 @@
 """Run a deployed program on this device: ``load_program(data, target, threads)`` gives a
-callable ``runner(x) -> logits`` that every timing path calls (``hwnas.speed``).
+callable ``runner(x) -> logits`` that every timing path calls (``hwnas.timing.speed``).
 
 - ExecuTorch: the ``.pte`` bytes loaded by ``executorch.runtime`` (internal-consistency
   verification), method ``forward``; its XNNPACK threadpool set to ``threads``.
@@ -53,7 +53,7 @@ def read_program(path, target: DeployTarget) -> bytes:
 
 
 def load_program(data: bytes, target: DeployTarget, threads: int = 1, source: str = "program"):
-    """``runner(x) -> logits`` of deployed bytes (``hwnas.lower.lower`` or ``read_program``)."""
+    """``runner(x) -> logits`` of deployed bytes (``hwnas.timing.lower.lower`` or ``read_program``)."""
     require_runtime(target.runtime)
     try:
         if target.runtime == "executorch":
@@ -75,7 +75,7 @@ def compile_runner(net, example, target: DeployTarget, calibration=None, threads
         from hwnas.network import trace
 
         return trace(net, example)
-    from hwnas.lower import lower
+    from hwnas.timing.lower import lower
 
     return load_program(lower(net, example, target, calibration), target, threads)
 

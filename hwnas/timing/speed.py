@@ -15,13 +15,13 @@ of the reading just before and just after, and a single disturbed reading (a loa
 spike during the reference's 10 calls, not during the visit) does not scale the
 visits next to it.
 
-Used by ``lut.protocol`` (profiling, validation) and ``childnet.measure`` (exported
-models). Imports torch, stdlib and ``hwnas`` basics only: it runs on a device.
+Used by ``lut.protocol`` (LUT entries timed in place or alone) and
+``hwnas.timing.models`` (whole models in their runtime: LUT fit networks, validation,
+``childnet.measure``). Imports torch, stdlib and ``hwnas`` basics only: it runs on a device.
 """
 
 from __future__ import annotations
 
-import math
 import random
 import statistics
 import time
@@ -29,17 +29,15 @@ import time
 import torch
 
 from hwnas.network import build_network
-from hwnas.programs import lowered
-from hwnas.runner import load_program
 from hwnas.space import SearchSpace
 from hwnas.target import DeployTarget
-from hwnas.timing import Timing, TimingProtocol, fixed_threads, steady_allocator, summarize, timed_calls
+from hwnas.timing.programs import lowered
+from hwnas.timing.protocol import fixed_threads, steady_allocator, summarize, timed_calls
+from hwnas.timing.runtime import load_program
+from hwnas.timing.settings import TimingProtocol
 
 __all__ = [
-    "MIN_SAMPLE_MS",
-    "MODEL_TIMING",
     "REFERENCE_CALLS",
-    "calls_per_sample",
     "REFERENCE_INTERVAL_S",
     "REFERENCE_SEED",
     "REWARM_CALLS",
@@ -47,11 +45,11 @@ __all__ = [
     "NoBar",
     "SpeedReference",
     "interleaved",
-    "measure_modules",
     "progress_bar",
     "reference_arch",
     "sample_archs",
     "shuffled_rounds",
+    "timed_rounds",
     "timings_ms",
 ]
 
@@ -60,20 +58,6 @@ REWARM_CALLS = 2  # untimed calls before every timed visit of a unit
 REFERENCE_SEED = 7  # the reference network's architecture and weights
 REFERENCE_CALLS = 10  # timed calls per reference reading
 REFERENCE_INTERVAL_S = 0.25  # at most this long between two reference readings
-# A whole-model sample lasts at least this long (the mean of back-to-back calls).
-# Measured here: single calls of 0.3-1 ms traced fbnet-cpu networks spread with an
-# IQR of 6-17 % of their median (timer, interrupts, the scheduler), which hides
-# differences of a few percent between networks; see bench/timing_noise.py.
-MIN_SAMPLE_MS = 10.0
-# Whole models (childnets, baselines, lut.validate's networks) get more samples than a
-# LUT entry: they are ranked only 1-2 % apart, and measurement noise, not the LUT's,
-# dominated validation scores here (two LUTs profiled an hour apart ranked 50 networks
-# alike to tau 0.98; two measurements of them to 0.93). Measured here (50 fbnet-cifar
-# networks measured twice): 90 calls in 6 rounds agreed to 1.5 % (median), 270 in 18
-# rounds to 0.99 % (mean; tau 0.931), 450 in 30 rounds to 0.85 % (tau 0.936). Those
-# were single calls; a sample is now the mean of calls lasting >= MIN_SAMPLE_MS, so
-# 150 samples in 30 rounds hold several times more calls.
-MODEL_TIMING = TimingProtocol(repeats=150, rounds=30)
 
 
 class NoBar:
@@ -202,7 +186,7 @@ def _level(readings: list[float], i: int) -> float:
 def interleaved(units, run, visit, timing: TimingProtocol, *, seed: int, reference, bar) -> dict:
     """Warm up, then visit every unit once per ``timing`` round, in a shuffled order per round.
 
-    The allocator is made steady first (``hwnas.timing.steady_allocator``). Warm-up:
+    The allocator is made steady first (``hwnas.timing.protocol.steady_allocator``). Warm-up:
     ``WARMUP_ROUNDS`` untimed passes of ``timing.warmup`` calls over all units and the
     reference (``run(unit)`` calls a unit once), so every unit's kernels and buffers
     are set up before the first timed call. Then each visit re-warms its unit with
@@ -242,46 +226,16 @@ def timings_ms(ratios: dict, reference: SpeedReference, threads: int) -> dict:
     return {key: summarize([q * ms for q in qs], threads) for key, qs in ratios.items()}
 
 
-def calls_per_sample(module, x, min_sample_ms: float) -> int:
-    """How many back-to-back calls make a sample of at least ``min_sample_ms`` (from
-    the median of 5 calls, after 3 untimed ones)."""
-    if min_sample_ms <= 0:
-        return 1
-    one = sorted(timed_calls(module, x, 3, 5))[2]
-    return max(1, math.ceil(min_sample_ms / max(one, 1e-6)))
-
-
-def measure_modules(
-    modules,
-    inputs,
-    reference: SpeedReference,
-    timing: TimingProtocol,
-    *,
-    seed: int = 0,
-    progress: bool = False,
-    min_sample_ms: float = MIN_SAMPLE_MS,
-) -> list[Timing]:
-    """Median/IQR latency of each ``modules[i](inputs[i])`` (callables in eval mode:
-    traced modules or ``hwnas.runner`` programs), timed with ``timing`` in
-    shuffled rounds over all modules against ``reference`` (built by the caller, in
-    this process): the protocol of ``lut.profile`` for whole models. A sample is the
-    mean of enough back-to-back calls to last ``min_sample_ms`` (why: see
-    ``MIN_SAMPLE_MS``); ``timing.repeats`` samples per module. Timings are in ms at this
-    session's reference speed (``reference.latency_ms``)."""
-    with fixed_threads(timing.threads), torch.inference_mode():
-        ks = [calls_per_sample(m, x, min_sample_ms) for m, x in zip(modules, inputs)]
-
-    def run(i):
-        modules[i](inputs[i])
-
-    def visit(i):
-        return {i: timed_calls(modules[i], inputs[i], 0, timing.per_round, ks[i])}
-
+def timed_rounds(units, run, visit, timing: TimingProtocol, reference: SpeedReference, *, seed, progress, desc) -> dict:
+    """``{key: Timing}``: ``units`` visited in ``timing``'s shuffled rounds against
+    ``reference`` (``interleaved``) with ``timing.threads`` threads in inference mode, in
+    ms at the reference's median speed (``timings_ms``); a ``desc`` progress bar on the
+    driver. The session every timing runs: LUT entries (``lut.protocol``) and whole
+    models (``hwnas.timing.time_models``)."""
     with (
         fixed_threads(timing.threads),
         torch.inference_mode(),
-        progress_bar(len(modules) * timing.rounds, "measuring", progress) as bar,
+        progress_bar(len(units) * timing.rounds, desc, progress) as bar,
     ):
-        ratios = interleaved(range(len(modules)), run, visit, timing, seed=seed, reference=reference, bar=bar)
-    timings = timings_ms(ratios, reference, timing.threads)
-    return [timings[i] for i in range(len(modules))]
+        ratios = interleaved(units, run, visit, timing, seed=seed, reference=reference, bar=bar)
+    return timings_ms(ratios, reference, timing.threads)
