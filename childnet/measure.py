@@ -46,6 +46,7 @@ from childnet.export import load_model_data
 from hwnas.device import describe, loadavg_1min
 from hwnas.domains import TIMING_RULES, check_values
 from hwnas.errors import UserError, cli_main
+from hwnas.layout import WEIGHTS
 from hwnas.meters import get_meter
 from hwnas.meters.cli import add_meter_flags, meter_kwargs
 from hwnas.network import trace
@@ -222,7 +223,7 @@ def main(argv=None) -> None:
         required=True,
         action="append",
         help="the deployed file written by childnet.train: model.pte (executorch), model.onnx (onnxruntime), "
-        "model.weights.pt (pytorch, torchscript) (repeatable)",
+        f"{WEIGHTS} (pytorch, torchscript) (repeatable)",
     )
     add_target_flags(p)
     p.add_argument("--lut", default=None, help="time against this LUT's speed reference (it must describe the target)")

@@ -33,7 +33,7 @@ from hwnas.data import data_record, splits_for
 from hwnas.errors import UserError, cli_main
 from hwnas.flops import count_flops
 from hwnas.io import atomic_write_json, atomic_write_text, read_json
-from hwnas.layout import CHECKPOINT, METRICS, WEIGHTS
+from hwnas.layout import ARCH, CHECKPOINT, METRICS, WEIGHTS
 from hwnas.network import build_network
 from hwnas.space import SearchSpace
 from lut import experiment_lut
@@ -69,7 +69,7 @@ def read_arch(arch) -> tuple[list[str], dict]:
         return list(arch["ops"]), arch
     if isinstance(arch, (list, tuple)):
         return list(arch), {"ops": list(arch)}
-    raise UserError(f"{source}: expected an arch.json path, its mapping or a list of op names")
+    raise UserError(f"{source}: expected an {ARCH} path, its mapping or a list of op names")
 
 
 def _check_arch_space(record: dict, space: SearchSpace, source: str) -> None:
@@ -179,9 +179,9 @@ def _measure(measure_with, model_path, cfg, space) -> dict:
 @cli_main
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(prog="python -m childnet.train", description=__doc__.split("\n\n")[0])
-    p.add_argument("--arch", required=True, help="arch.json written by supernet.search")
+    p.add_argument("--arch", required=True, help=f"{ARCH} written by supernet.search")
     p.add_argument("--config", required=True, help="experiment YAML")
-    p.add_argument("--out", required=True, help="output folder (metrics.json, model.pt, checkpoint.pt)")
+    p.add_argument("--out", required=True, help=f"output folder ({METRICS}, model.pt, {CHECKPOINT})")
     p.add_argument("--resume", action="store_true")
     p.add_argument("--no-measure", action="store_true", help="skip the latency measurement on this host")
     p.add_argument("overrides", nargs="*", help="section.key=value, e.g. child.epochs=2")

@@ -16,6 +16,7 @@ __all__ = [
     "BASELINES",
     "CHECKPOINT",
     "CHILD",
+    "ERROR",
     "FINAL",
     "LOCK",
     "MEASUREMENTS",
@@ -64,6 +65,7 @@ TRIAL_STATE = "trial_state.json"  # which phase a resumed trial continues (sweep
 TRIAL_MARKERS = (PARAMS, RESULT)  # a folder holding either is a trial's
 SEARCH = "search"  # supernet.search's output folder
 CHILD = "child"  # childnet.train's output folder
+ERROR = "error.txt"  # a failed trial's traceback, written by Ray Tune
 
 # Inside SEARCH and CHILD (and a final model's folder).
 ARCH = "arch.json"  # the architecture theta chose (supernet.search)

@@ -113,7 +113,9 @@ def build_report(experiment_dir: str, out_dir: str, vs: str | None = None, skip_
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m pareto.report", description=__doc__.splitlines()[0])
     parser.add_argument("experiment_dir", help="a sweep's experiment directory (<storage>/<name>)")
-    parser.add_argument("--out", required=True, help="folder for trials.csv, pareto.csv, report.json, report.html")
+    parser.add_argument(
+        "--out", required=True, help=f"folder for {TRIALS_CSV}, {PARETO_CSV}, {REPORT_JSON}, {REPORT_HTML}"
+    )
     parser.add_argument("--vs", metavar="DIR", help="a second experiment to compare with (e.g. a random baseline)")
     parser.add_argument(
         "--skip-unreadable",

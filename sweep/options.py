@@ -17,7 +17,7 @@ from pathlib import Path
 from hwnas.config import ExperimentConfig, apply_overrides, check_config, config_from_dict, config_to_dict, load_config
 from hwnas.domains import DOMINANT, OBJECTIVES, SCHEDULERS, STRATEGIES
 from hwnas.errors import UserError
-from hwnas.layout import RECORD, TUNER
+from hwnas.layout import MEASUREMENTS, RECORD, STUDY, TUNER
 from hwnas.target import add_target_flags
 from sweep.experiment import config_diff, read_record
 
@@ -97,17 +97,17 @@ def build_parser(description: str | None = None) -> argparse.ArgumentParser:
     p.add_argument(
         "--rebuild-study",
         action="store_true",
-        help="with --resume: rebuild a lost or damaged optuna.db from the trials' knobs and results",
+        help=f"with --resume: rebuild a lost or damaged {STUDY} from the trials' knobs and results",
     )
     p.add_argument(
         "--rebuild-tuner",
         action="store_true",
-        help="with --resume: write a lost or damaged tuner.pkl again from the recorded config",
+        help=f"with --resume: write a lost or damaged {TUNER} again from the recorded config",
     )
     p.add_argument(
         "--remeasure",
         action="store_true",
-        help="with --resume: time again the models whose measurements.json entries cannot be read",
+        help=f"with --resume: time again the models whose {MEASUREMENTS} entries cannot be read",
     )
     return p
 

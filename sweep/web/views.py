@@ -16,6 +16,7 @@ from hwnas.errors import UserError
 from hwnas.layout import (
     ARCH,
     CHILD,
+    ERROR,
     METRICS,
     PARAMS,
     PARETO_CSV,
@@ -205,7 +206,7 @@ def _trial(storage: Path, trial: Path) -> dict:
     measured = (child.get("measured") or {}) if isinstance(child, dict) else {}
     if measured.get("latency_ms") is not None:  # on this host measured after the trials: metrics.json has it
         row = {**row, "measured_latency_ms": measured["latency_ms"]}
-    error = trial / "error.txt"
+    error = trial / ERROR
     return {
         "trial": trial.name,
         **{k: row.get(k) for k in _TRIAL_KEYS},
