@@ -84,6 +84,34 @@ def _check_arch_space(record: dict, space: SearchSpace, source: str) -> None:
         )
 
 
+def _out_folder(out_dir) -> Path:
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UserError(f"--out {out_dir}: is a file, expected a folder")
+    return out_dir
+
+
+def _checked_ops(ops: list, record: dict, arch, space: SearchSpace) -> list:
+    """``ops`` checked against ``space``, and the space ``record`` says it was searched in."""
+    source = str(arch) if isinstance(arch, (str, Path)) else "architecture"
+    ops = space.check_arch(ops, source)
+    _check_arch_space(record, space, source)
+    return ops
+
+
+def _export(model, out_dir: Path, cfg: ExperimentConfig, space: SearchSpace, ops: list, splits) -> tuple:
+    """``(deployed, data_path, timed)``: the data file and the deployed file written (all None
+    when child.export is none), and the file a device times: the lowered program; eager
+    PyTorch and TorchScript rebuild from the data file."""
+    if cfg.child.export == "none":
+        return None, None, None
+    meta = {"input_shape": list(space.input_shape), "ops": ops, "space": space.record()}
+    data_path = save_model_data(model, out_dir / WEIGHTS, meta)  # the weights as data (rebuilds anywhere)
+    deployed = export_deployable(model, out_dir, meta, cfg.deploy, splits, cfg.child.batch_size)
+    timed = (out_dir / deployed["file"] if cfg.deploy.target().lowered else data_path) if deployed else None
+    return deployed, data_path, timed
+
+
 def run_child(
     cfg: ExperimentConfig,
     arch,
@@ -101,18 +129,14 @@ def run_child(
     (e.g. from a device's Ray node); False leaves the measured fields null with a note.
     ``cost``: in-memory costs standing for ``cfg.lut.path`` (else the LUT is loaded).
     """
-    out_dir = Path(out_dir)
-    if out_dir.exists() and not out_dir.is_dir():
-        raise UserError(f"--out {out_dir}: is a file, expected a folder")
+    out_dir = _out_folder(out_dir)
     c, d = cfg.child, cfg.data
     if c.threads:
         torch.set_num_threads(c.threads)
     ops, record = read_arch(arch)
     space = cfg.search_space()
     splits = splits_for(d, space)
-    source = str(arch) if isinstance(arch, (str, Path)) else "architecture"
-    ops = space.check_arch(ops, source)
-    _check_arch_space(record, space, source)
+    ops = _checked_ops(ops, record, arch, space)
     # before training: a wrong LUT (space, target) fails fast
     estimates = lut_estimates(cfg.lut.path, space, ops, cost, cfg.lut.energy_kind, cfg.deploy.target())
     config = config_to_dict(cfg)
@@ -124,16 +148,9 @@ def run_child(
     model, train_seconds, test_acc = train_and_test(
         model, cfg, splits, out_dir / CHECKPOINT, ops, resume=resume, on_epoch=on_epoch
     )
-    input_shape = list(space.input_shape)
     params = sum(p.numel() for p in model.parameters())
-    flops = count_flops(model, input_shape)
-    deployed = data_path = None
-    if c.export != "none":
-        meta = {"input_shape": input_shape, "ops": ops, "space": space.record()}
-        data_path = save_model_data(model, out_dir / WEIGHTS, meta)  # the weights as data (rebuilds anywhere)
-        deployed = export_deployable(model, out_dir, meta, cfg.deploy, splits, c.batch_size)
-    # what a device times: the lowered program; eager PyTorch and TorchScript rebuild from the data file
-    timed = (out_dir / deployed["file"] if cfg.deploy.target().lowered else data_path) if deployed else None
+    flops = count_flops(model, list(space.input_shape))
+    deployed, data_path, timed = _export(model, out_dir, cfg, space, ops, splits)
     measured = _measure(measure_with, timed, cfg, space)
     search_lut = {k: estimates[0][k] for k in ("name", "latency_ms", "energy_mj", "energy_source", "target")}
     result = {
