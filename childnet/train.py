@@ -33,7 +33,7 @@ from hwnas.data import data_record, splits_for
 from hwnas.errors import UserError, cli_main
 from hwnas.flops import count_flops
 from hwnas.io import atomic_write_json, atomic_write_text, read_json
-from hwnas.layout import ARCH, CHECKPOINT, METRICS, WEIGHTS
+from hwnas.layout import ARCH, CHECKPOINT, CONFIG, METRICS, WEIGHTS
 from hwnas.network import build_network
 from hwnas.space import SearchSpace
 from lut import experiment_lut
@@ -144,7 +144,7 @@ def run_child(
 
     torch.manual_seed(c.seed)  # the initial weights
     model = build_network(space, ops)
-    atomic_write_text(out_dir / "config.yaml", yaml.safe_dump(config, sort_keys=False))
+    atomic_write_text(out_dir / CONFIG, yaml.safe_dump(config, sort_keys=False))
     model, train_seconds, test_acc = train_and_test(
         model, cfg, splits, out_dir / CHECKPOINT, ops, resume=resume, on_epoch=on_epoch
     )

@@ -36,7 +36,7 @@ from hwnas.config_sections import SearchConfig
 from hwnas.device import train_device
 from hwnas.errors import UserError, cli_main
 from hwnas.io import atomic_save, atomic_write_json, atomic_write_text, load_checkpoint
-from hwnas.layout import ARCH, CHECKPOINT, THETA
+from hwnas.layout import ARCH, CHECKPOINT, CONFIG, THETA
 from lut.cost import CostTensors
 from supernet.loss import CostTables
 from supernet.model import Supernet
@@ -94,7 +94,7 @@ def run_search(
     ckpt_path = out_dir / CHECKPOINT
     warmup_path = Path(warmup_path) if warmup_path is not None else None
     start, history, metrics = restore(cfg, config, net, w_opt, theta_opt, ckpt_path if resume else None, warmup_path)
-    atomic_write_text(out_dir / "config.yaml", yaml.safe_dump(config, sort_keys=False))
+    atomic_write_text(out_dir / CONFIG, yaml.safe_dump(config, sort_keys=False))
 
     writer = SummaryWriter(logdir=str(out_dir))
     run_start = time.perf_counter()
