@@ -29,7 +29,7 @@ from childnet.train import run_child
 from hwnas.config import ExperimentConfig, load_config
 from hwnas.errors import cli_main
 from hwnas.io import atomic_write_json
-from hwnas.layout import METRICS
+from hwnas.layout import ARCH, METRICS
 
 __all__ = ["final_config", "finalize", "main"]
 
@@ -68,7 +68,7 @@ def finalize(cfg: ExperimentConfig, arch, out_dir, *, resume: bool = False, orig
 @cli_main
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(prog="python -m childnet.finalize", description=__doc__.split("\n\n")[0])
-    p.add_argument("--arch", required=True, help="arch.json written by supernet.search")
+    p.add_argument("--arch", required=True, help=f"{ARCH} written by supernet.search")
     p.add_argument("--config", required=True, help="experiment YAML (its final: section is the recipe)")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--resume", action="store_true")

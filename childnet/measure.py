@@ -46,6 +46,7 @@ from childnet.export import load_model_data
 from hwnas.device import describe, loadavg_1min
 from hwnas.domains import TIMING_RULES, check_values
 from hwnas.errors import UserError, cli_main
+from hwnas.layout import WEIGHTS
 from hwnas.meters import get_meter
 from hwnas.meters.cli import add_meter_flags, meter_kwargs
 from hwnas.network import trace
@@ -112,6 +113,36 @@ def _time_group(modules, inputs, spec: dict, timing: TimingProtocol, batch_size:
     return timings, session
 
 
+def _check_settings(settings: dict, target: DeployTarget) -> None:
+    """The config's rules for measure.* (a CLI's flags arrive here unchecked), a lowered
+    program's batch size of 1, and the target's runtime installed."""
+    check_values(settings, TIMING_RULES, "measure")
+    if target.lowered and settings["batch_size"] != 1:
+        raise UserError(f"measure: {target.runtime} programs take batch size 1, got {settings['batch_size']}")
+    require_runtime(target.runtime)
+
+
+def _session_meter(name: str, replay: str | None, speed: float):
+    """The meter (an unknown or absent one fails now), its idle draw measured before anything
+    runs (the energies are dynamic: above the session's static draw)."""
+    meter = get_meter(name, replay, speed)
+    if meter.source != "none":
+        meter.measure_idle()
+    return meter
+
+
+def _reference_of(loaded: list) -> dict:
+    """The reference in the first model's space its metadata names, else ``DEFAULT_REFERENCE``."""
+    return next(
+        (
+            dict(DEFAULT_REFERENCE, space=m["space"])
+            for _, _, m in loaded
+            if isinstance(m, dict) and isinstance(m.get("space"), dict) and "name" in m["space"]
+        ),
+        DEFAULT_REFERENCE,
+    )
+
+
 def measure_files(
     paths,
     *,
@@ -135,27 +166,14 @@ def measure_files(
     group so a caller can record progress. ``meter_replay``: the meter replays this
     recording of its device (``hwnas.meters.replay``; ``energy_source`` ``replay:<meter>``)."""
     target = target or DeployTarget()
-    # the config's rules for measure.* (a CLI's flags arrive here unchecked)
     given = dict(threads=threads, warmup=warmup, repeats=repeats, rounds=rounds, batch_size=batch_size, tries=tries)
-    check_values(dict(given, max_rel_iqr=max_rel_iqr), TIMING_RULES, "measure")
-    if target.lowered and batch_size != 1:
-        raise UserError(f"measure: {target.runtime} programs take batch size 1, got {batch_size}")
-    require_runtime(target.runtime)
-    meter = get_meter(meter, meter_replay, meter_replay_speed)  # an unknown or absent meter fails now
-    if meter.source != "none":
-        meter.measure_idle()  # the session's static draw, before anything runs (dynamic energy)
+    _check_settings(dict(given, max_rel_iqr=max_rel_iqr), target)
+    meter = _session_meter(meter, meter_replay, meter_replay_speed)
     gen = torch.Generator().manual_seed(0)
     with fixed_threads(threads):  # every file checked before anything is timed
         loaded = [_load(p, target, threads, batch_size, gen) for p in paths]
     modules, inputs = [m for m, _, _ in loaded], [x for _, x, _ in loaded]
-    spec = reference or next(
-        (
-            dict(DEFAULT_REFERENCE, space=m["space"])
-            for _, _, m in loaded
-            if isinstance(m, dict) and isinstance(m.get("space"), dict) and "name" in m["space"]
-        ),
-        DEFAULT_REFERENCE,
-    )
+    spec = reference or _reference_of(loaded)
     proto = TimingProtocol(threads, warmup, repeats, rounds)
 
     def time_group(todo: list) -> tuple[list, dict]:
@@ -222,7 +240,7 @@ def main(argv=None) -> None:
         required=True,
         action="append",
         help="the deployed file written by childnet.train: model.pte (executorch), model.onnx (onnxruntime), "
-        "model.weights.pt (pytorch, torchscript) (repeatable)",
+        f"{WEIGHTS} (pytorch, torchscript) (repeatable)",
     )
     add_target_flags(p)
     p.add_argument("--lut", default=None, help="time against this LUT's speed reference (it must describe the target)")

@@ -33,7 +33,7 @@ from hwnas.data import data_record, splits_for
 from hwnas.errors import UserError, cli_main
 from hwnas.flops import count_flops
 from hwnas.io import atomic_write_json, atomic_write_text, read_json
-from hwnas.layout import CHECKPOINT, METRICS, WEIGHTS
+from hwnas.layout import ARCH, CHECKPOINT, CONFIG, METRICS, WEIGHTS
 from hwnas.network import build_network
 from hwnas.space import SearchSpace
 from lut import experiment_lut
@@ -69,7 +69,7 @@ def read_arch(arch) -> tuple[list[str], dict]:
         return list(arch["ops"]), arch
     if isinstance(arch, (list, tuple)):
         return list(arch), {"ops": list(arch)}
-    raise UserError(f"{source}: expected an arch.json path, its mapping or a list of op names")
+    raise UserError(f"{source}: expected an {ARCH} path, its mapping or a list of op names")
 
 
 def _check_arch_space(record: dict, space: SearchSpace, source: str) -> None:
@@ -82,6 +82,34 @@ def _check_arch_space(record: dict, space: SearchSpace, source: str) -> None:
             f"{searched.get('layers_hash')}), but the config describes {space.name} (width {space.width}, "
             f"layers_hash {space.layers_hash()})"
         )
+
+
+def _out_folder(out_dir) -> Path:
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UserError(f"--out {out_dir}: is a file, expected a folder")
+    return out_dir
+
+
+def _checked_ops(ops: list, record: dict, arch, space: SearchSpace) -> list:
+    """``ops`` checked against ``space``, and the space ``record`` says it was searched in."""
+    source = str(arch) if isinstance(arch, (str, Path)) else "architecture"
+    ops = space.check_arch(ops, source)
+    _check_arch_space(record, space, source)
+    return ops
+
+
+def _export(model, out_dir: Path, cfg: ExperimentConfig, space: SearchSpace, ops: list, splits) -> tuple:
+    """``(deployed, data_path, timed)``: the data file and the deployed file written (all None
+    when child.export is none), and the file a device times: the lowered program; eager
+    PyTorch and TorchScript rebuild from the data file."""
+    if cfg.child.export == "none":
+        return None, None, None
+    meta = {"input_shape": list(space.input_shape), "ops": ops, "space": space.record()}
+    data_path = save_model_data(model, out_dir / WEIGHTS, meta)  # the weights as data (rebuilds anywhere)
+    deployed = export_deployable(model, out_dir, meta, cfg.deploy, splits, cfg.child.batch_size)
+    timed = (out_dir / deployed["file"] if cfg.deploy.target().lowered else data_path) if deployed else None
+    return deployed, data_path, timed
 
 
 def run_child(
@@ -101,18 +129,14 @@ def run_child(
     (e.g. from a device's Ray node); False leaves the measured fields null with a note.
     ``cost``: in-memory costs standing for ``cfg.lut.path`` (else the LUT is loaded).
     """
-    out_dir = Path(out_dir)
-    if out_dir.exists() and not out_dir.is_dir():
-        raise UserError(f"--out {out_dir}: is a file, expected a folder")
+    out_dir = _out_folder(out_dir)
     c, d = cfg.child, cfg.data
     if c.threads:
         torch.set_num_threads(c.threads)
     ops, record = read_arch(arch)
     space = cfg.search_space()
     splits = splits_for(d, space)
-    source = str(arch) if isinstance(arch, (str, Path)) else "architecture"
-    ops = space.check_arch(ops, source)
-    _check_arch_space(record, space, source)
+    ops = _checked_ops(ops, record, arch, space)
     # before training: a wrong LUT (space, target) fails fast
     estimates = lut_estimates(cfg.lut.path, space, ops, cost, cfg.lut.energy_kind, cfg.deploy.target())
     config = config_to_dict(cfg)
@@ -120,20 +144,13 @@ def run_child(
 
     torch.manual_seed(c.seed)  # the initial weights
     model = build_network(space, ops)
-    atomic_write_text(out_dir / "config.yaml", yaml.safe_dump(config, sort_keys=False))
+    atomic_write_text(out_dir / CONFIG, yaml.safe_dump(config, sort_keys=False))
     model, train_seconds, test_acc = train_and_test(
         model, cfg, splits, out_dir / CHECKPOINT, ops, resume=resume, on_epoch=on_epoch
     )
-    input_shape = list(space.input_shape)
     params = sum(p.numel() for p in model.parameters())
-    flops = count_flops(model, input_shape)
-    deployed = data_path = None
-    if c.export != "none":
-        meta = {"input_shape": input_shape, "ops": ops, "space": space.record()}
-        data_path = save_model_data(model, out_dir / WEIGHTS, meta)  # the weights as data (rebuilds anywhere)
-        deployed = export_deployable(model, out_dir, meta, cfg.deploy, splits, c.batch_size)
-    # what a device times: the lowered program; eager PyTorch and TorchScript rebuild from the data file
-    timed = (out_dir / deployed["file"] if cfg.deploy.target().lowered else data_path) if deployed else None
+    flops = count_flops(model, list(space.input_shape))
+    deployed, data_path, timed = _export(model, out_dir, cfg, space, ops, splits)
     measured = _measure(measure_with, timed, cfg, space)
     search_lut = {k: estimates[0][k] for k in ("name", "latency_ms", "energy_mj", "energy_source", "target")}
     result = {
@@ -179,9 +196,9 @@ def _measure(measure_with, model_path, cfg, space) -> dict:
 @cli_main
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(prog="python -m childnet.train", description=__doc__.split("\n\n")[0])
-    p.add_argument("--arch", required=True, help="arch.json written by supernet.search")
+    p.add_argument("--arch", required=True, help=f"{ARCH} written by supernet.search")
     p.add_argument("--config", required=True, help="experiment YAML")
-    p.add_argument("--out", required=True, help="output folder (metrics.json, model.pt, checkpoint.pt)")
+    p.add_argument("--out", required=True, help=f"output folder ({METRICS}, model.pt, {CHECKPOINT})")
     p.add_argument("--resume", action="store_true")
     p.add_argument("--no-measure", action="store_true", help="skip the latency measurement on this host")
     p.add_argument("overrides", nargs="*", help="section.key=value, e.g. child.epochs=2")

@@ -16,6 +16,9 @@ __all__ = [
     "BASELINES",
     "CHECKPOINT",
     "CHILD",
+    "CHILDREN",
+    "CONFIG",
+    "ERROR",
     "FINAL",
     "LOCK",
     "MEASUREMENTS",
@@ -56,6 +59,7 @@ WARMUP = "warmup.pt"  # the shared supernet warm-up (sweep.prepare)
 SWEEP_LUT = "lut.json"  # the LUT profiled for this experiment (sweep.startup)
 REPORT = "report"  # pareto.report's output folder
 FINAL = "final"  # final/<trial folder>/: the fully trained models (sweep.final)
+CHILDREN = "children"  # children/<key>.json: the childnets trials may reuse (sweep.reuse)
 
 # A trial folder (Ray Tune's, one a trial).
 PARAMS = "params.json"  # the knobs Ray gave the trial
@@ -64,6 +68,8 @@ TRIAL_STATE = "trial_state.json"  # which phase a resumed trial continues (sweep
 TRIAL_MARKERS = (PARAMS, RESULT)  # a folder holding either is a trial's
 SEARCH = "search"  # supernet.search's output folder
 CHILD = "child"  # childnet.train's output folder
+CONFIG = "config.yaml"  # the config a run started with (a trial's folder, SEARCH, CHILD)
+ERROR = "error.txt"  # a failed trial's traceback, written by Ray Tune
 
 # Inside SEARCH and CHILD (and a final model's folder).
 ARCH = "arch.json"  # the architecture theta chose (supernet.search)

@@ -49,6 +49,24 @@ def fit_per_op_for(target: DeployTarget, given: int | None = None) -> int:
     return given if given is not None else FIT_PER_OP.get(target.runtime, DEFAULT_FIT_PER_OP)
 
 
+def _check_settings(context: str, calibrate: int, counts: tuple, target: DeployTarget) -> None:
+    """The profiling settings, each refused in one line: a known context, calibration off or
+    >= 2 networks, ``counts`` (threads, warmup, repeats, rounds, batch size, per-op, fit per-op)
+    positive (warmup >= 0), and a lowered program profiled in the graph context at batch size 1."""
+    threads, warmup, repeats, rounds, batch_size, per_op, fit_per_op = counts
+    if context not in CONTEXTS:
+        raise UserError(f"unknown profiling context {context!r}; expected one of {', '.join(CONTEXTS)}")
+    if calibrate < 0 or calibrate == 1:
+        raise UserError(f"--calibrate must be 0 (off) or >= 2 networks, got {calibrate}")
+    if threads < 1 or warmup < 0 or repeats < 1 or rounds < 1 or batch_size < 1 or per_op < 1 or fit_per_op < 1:
+        raise UserError("profile: threads, repeats, rounds, batch size, per-op must be >= 1 and warmup >= 0")
+    if target.lowered and (batch_size != 1 or context != "graph"):
+        raise UserError(
+            f"profile: {target.runtime} programs are profiled in the graph context at batch size 1, got context "
+            f"{context}, batch size {batch_size}"
+        )
+
+
 def profile_lut(
     space: SearchSpace,
     *,
@@ -86,17 +104,7 @@ def profile_lut(
     """
     fit_per_op = fit_per_op_for(target, fit_per_op)
     resource = parse_device(device)
-    if context not in CONTEXTS:
-        raise UserError(f"unknown profiling context {context!r}; expected one of {', '.join(CONTEXTS)}")
-    if calibrate < 0 or calibrate == 1:
-        raise UserError(f"--calibrate must be 0 (off) or >= 2 networks, got {calibrate}")
-    if threads < 1 or warmup < 0 or repeats < 1 or rounds < 1 or batch_size < 1 or per_op < 1 or fit_per_op < 1:
-        raise UserError("profile: threads, repeats, rounds, batch size, per-op must be >= 1 and warmup >= 0")
-    if target.lowered and (batch_size != 1 or context != "graph"):
-        raise UserError(
-            f"profile: {target.runtime} programs are profiled in the graph context at batch size 1, got context "
-            f"{context}, batch size {batch_size}"
-        )
+    _check_settings(context, calibrate, (threads, warmup, repeats, rounds, batch_size, per_op, fit_per_op), target)
     if target.lowered and resource is None:
         require_runtime(target.runtime)  # one line before minutes of work
     kwargs = dict(

@@ -137,6 +137,35 @@ def _protocol(context, timing: TimingProtocol, batch_size, seconds, timings, des
     }
 
 
+def _counts(units) -> tuple[dict, dict]:
+    """Each unit's MACs and bytes moved, counted single-threaded: counting needs no speed,
+    and a 2-thread op on a busy machine waits for its second thread (80-150 ms per block
+    instead of ~5 ms here)."""
+    with fixed_threads(1):
+        macs = {key: count_macs(module, x) for key, module, x in units}
+        moved = {key: count_bytes_moved(module, x) for key, module, x in units}
+    return macs, moved
+
+
+def _lut_file(space, batch_size: int, threads: int, target, protocol: dict, energy: tuple, fixed, layers) -> dict:
+    """The LUT as plain data (``lut/README.md``), uncalibrated; ``energy``: its source and kinds."""
+    energy_source, kinds = energy
+    return {
+        **header(space, batch_size),
+        "device": describe(threads),
+        "deploy": target.record(),
+        "protocol": protocol,
+        "units": {"latency": "ms", "energy": "mJ"},
+        "energy_source": energy_source,
+        "energy_kinds": kinds,
+        "ops": list(space.ops),
+        "fixed": fixed,
+        "layers": layers,
+        "calibration": None,
+        "provenance": f"hwnas lut.profile on {socket.gethostname()}",
+    }
+
+
 def profile_data(
     space_def: dict,
     *,
@@ -178,11 +207,7 @@ def profile_data(
         progress=progress,
     )
     seconds = time.perf_counter() - started
-    # counting runs single-threaded: it needs no speed, and a 2-thread op on a busy
-    # machine waits for its second thread (80-150 ms per block instead of ~5 ms here)
-    with fixed_threads(1):
-        macs = {key: count_macs(module, x) for key, module, x in units}
-        moved = {key: count_bytes_moved(module, x) for key, module, x in units}
+    macs, moved = _counts(units)
     energy_source, kinds, energy, energy_note = _energy(
         units, meter_obj, idle_w, energy_model, macs, moved, timing.threads
     )
@@ -193,20 +218,7 @@ def profile_data(
         protocol["design"] = design
     if energy_note is not None:
         protocol["energy"] = energy_note
-    data = {
-        **header(space, batch_size),
-        "device": describe(timing.threads),
-        "deploy": target.record(),
-        "protocol": protocol,
-        "units": {"latency": "ms", "energy": "mJ"},
-        "energy_source": energy_source,
-        "energy_kinds": kinds,
-        "ops": list(space.ops),
-        "fixed": fixed,
-        "layers": layers,
-        "calibration": None,
-        "provenance": f"hwnas lut.profile on {socket.gethostname()}",
-    }
+    data = _lut_file(space, batch_size, timing.threads, target, protocol, (energy_source, kinds), fixed, layers)
     if calibrate:
         data["calibration"] = fit_calibration(data, space, calibrate, timing, seed=seed, progress=progress)
     return data

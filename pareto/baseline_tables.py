@@ -24,6 +24,8 @@ modeled energy when both come from the same model (``energy_basis`` names it), e
 
 import pandas as pd
 
+from hwnas.layout import BASELINES
+
 from . import page
 from .columns import lut_columns, search_lut
 from .deploy import int8_drop_points, target_key
@@ -233,7 +235,7 @@ def table_sections(table1: list[dict], comparison: list[dict], target: str = "ta
     heading1 = f"Table 1: baselines and front childnets, measured in {target}"
     heading2 = f"Table 2: childnets vs baselines, speed-up in {target}"
     if not any(r["kind"] == "baseline" for r in table1):
-        note = "<p class=note>no baselines in the experiment (baselines.json absent or empty; config baselines)</p>"
+        note = f"<p class=note>no baselines in the experiment ({BASELINES} absent or empty; config baselines)</p>"
         return [(heading1, note), (heading2, note)]
     front = next((r["front"] for r in table1 if r["kind"] == "childnet"), None)
     columns = [c for c in _TABLE1 if c[1] not in ("test_acc_int8", "int8_drop_points")]

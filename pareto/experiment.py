@@ -19,7 +19,7 @@ import pandas as pd
 
 from hwnas.errors import UserError
 from hwnas.io import read_json
-from hwnas.layout import BASELINES, RECORD, SWEEP_LUT, TRIAL_MARKERS, is_trial_folder
+from hwnas.layout import BASELINES, ERROR, RECORD, SWEEP_LUT, TRIAL_MARKERS, is_trial_folder
 
 from .columns import BASE_COLUMNS, lut_columns, numeric_columns
 from .deploy import experiment_deploy
@@ -159,7 +159,7 @@ def read_experiment(root: str, skip_dir: str | None = None, skip_unreadable: boo
     for rec in records:
         rec["ray_status"] = ray_status.get(rec["trial_id"])
         if rec["ray_status"] == "ERROR" and rec["status"] in ("running", "finished"):
-            rec.update(status="failed", reason="Ray Tune marked the trial ERROR (no error.txt found)")
+            rec.update(status="failed", reason=f"Ray Tune marked the trial ERROR (no {ERROR} found)")
     for rec in records:
         if rec["problems"]:
             problems.extend(

@@ -18,6 +18,9 @@ import json
 import os
 import signal
 import sys
+from dataclasses import dataclass
+
+import pandas as pd
 
 from hwnas.errors import Interrupted, UserError, cli_start
 from hwnas.io import atomic_write_texts
@@ -45,14 +48,22 @@ def _read_other(vs: str, out_dir: str, skip_unreadable: bool):
         raise UserError(f"--vs {vs}: {err}") from None
 
 
-def build_report(experiment_dir: str, out_dir: str, vs: str | None = None, skip_unreadable: bool = False) -> dict:
-    """Read ``experiment_dir``, write the four report files into ``out_dir``; returns report.json's content.
-    ``vs``: a second experiment to compare with (report.json's ``comparison_vs``, null without);
-    ``skip_unreadable``: report without damaged files (``read_experiment``) instead of refusing."""
-    if os.path.exists(out_dir) and not os.path.isdir(out_dir):
-        raise UserError(f"--out {out_dir}: exists and is not a directory")
-    exp = read_experiment(experiment_dir, skip_dir=out_dir, skip_unreadable=skip_unreadable)
-    comparison = compare_experiments(exp, _read_other(vs, out_dir, skip_unreadable)) if vs else None
+@dataclass
+class _Analysis:
+    """What the report shows, worked out once from the experiment (each file takes its part)."""
+
+    budget: dict | None
+    trials: pd.DataFrame  # one row a trial, with the budget marks
+    recommended: dict | None
+    fronts: list
+    stats: list
+    pareto_df: pd.DataFrame
+    effects: dict
+    table1: list
+    table2: list
+
+
+def _analyse(exp) -> _Analysis:
     budget = budget_of(exp.sweep)
     trials = mark_budget(exp.trials, exp.luts, budget)
     recommended = recommended_model(exp)
@@ -65,46 +76,69 @@ def build_report(experiment_dir: str, out_dir: str, vs: str | None = None, skip_
     effects = knob_effects(trials, lut_columns(searched)["latency"] if searched else None)
     table1 = table1_rows(exp.baselines, trials, fronts, exp.luts, exp.deploy)
     table2 = comparison_rows(table1)
-    report = json_safe(
+    return _Analysis(budget, trials, recommended, fronts, stats, pareto_df, effects, table1, table2)
+
+
+def _report_json(experiment_dir: str, exp, found: _Analysis, comparison) -> dict:
+    """report.json's content (JSON-safe: no NaN)."""
+    trials = found.trials
+    return json_safe(
         {
             "experiment": os.path.abspath(experiment_dir),
             "strategy": strategy_of(exp),
             "deploy": exp.deploy,
             "data": exp.sweep.get("data"),  # the classes and input the models take (sweep.json)
             "counts": {"trials": len(trials), **trials["status"].value_counts().to_dict()},
-            "budget": budget,
-            "recommended": recommended,
+            "budget": found.budget,
+            "recommended": found.recommended,
             "final_models": exp.finals,
             "luts": exp.luts,
-            "fronts": fronts,
-            "lut_vs_measured": stats,
-            "baselines": table1,
-            "comparison": table2,
+            "fronts": found.fronts,
+            "lut_vs_measured": found.stats,
+            "baselines": found.table1,
+            "comparison": found.table2,
             "not_finished": trials.loc[trials["status"] != "finished", ["trial_id", "status", "reason"]].to_dict(
                 "records"
             ),
             "problems": exp.problems,
             "energy_available": bool(energy_sources(trials, exp.luts)),
-            "knob_effects": effects,
+            "knob_effects": found.effects,
             "comparison_vs": comparison.summary if comparison else None,
         }
     )
-    texts = {
-        TRIALS_CSV: trials.to_csv(index=False),
-        PARETO_CSV: pareto_df.to_csv(index=False),
+
+
+def _report_texts(exp, found: _Analysis, comparison, report: dict) -> dict:
+    """The four files' texts by name (the page's tables from report.json's JSON-safe rows)."""
+    return {
+        TRIALS_CSV: found.trials.to_csv(index=False),
+        PARETO_CSV: found.pareto_df.to_csv(index=False),
         REPORT_JSON: json.dumps(report, indent=1) + "\n",
         REPORT_HTML: report_html(
             exp,
-            trials,
-            fronts,
-            stats,
-            pareto_df,
-            effects,
+            found.trials,
+            found.fronts,
+            found.stats,
+            found.pareto_df,
+            found.effects,
             comparison,
-            recommended,
+            found.recommended,
             (report["baselines"], report["comparison"]),
         ),
     }
+
+
+def build_report(experiment_dir: str, out_dir: str, vs: str | None = None, skip_unreadable: bool = False) -> dict:
+    """Read ``experiment_dir``, write the four report files into ``out_dir``; returns report.json's content.
+    ``vs``: a second experiment to compare with (report.json's ``comparison_vs``, null without);
+    ``skip_unreadable``: report without damaged files (``read_experiment``) instead of refusing."""
+    if os.path.exists(out_dir) and not os.path.isdir(out_dir):
+        raise UserError(f"--out {out_dir}: exists and is not a directory")
+    exp = read_experiment(experiment_dir, skip_dir=out_dir, skip_unreadable=skip_unreadable)
+    comparison = compare_experiments(exp, _read_other(vs, out_dir, skip_unreadable)) if vs else None
+    found = _analyse(exp)
+    report = _report_json(experiment_dir, exp, found, comparison)
+    texts = _report_texts(exp, found, comparison, report)
     # all four replace an older report, or none (a failure, SIGINT, SIGTERM: no temporary file stays)
     atomic_write_texts({os.path.join(out_dir, name): text for name, text in texts.items()})
     return report
@@ -113,7 +147,9 @@ def build_report(experiment_dir: str, out_dir: str, vs: str | None = None, skip_
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m pareto.report", description=__doc__.splitlines()[0])
     parser.add_argument("experiment_dir", help="a sweep's experiment directory (<storage>/<name>)")
-    parser.add_argument("--out", required=True, help="folder for trials.csv, pareto.csv, report.json, report.html")
+    parser.add_argument(
+        "--out", required=True, help=f"folder for {TRIALS_CSV}, {PARETO_CSV}, {REPORT_JSON}, {REPORT_HTML}"
+    )
     parser.add_argument("--vs", metavar="DIR", help="a second experiment to compare with (e.g. a random baseline)")
     parser.add_argument(
         "--skip-unreadable",

@@ -7,6 +7,8 @@ import os
 
 import pandas as pd
 
+from hwnas.layout import CHILD, ERROR, METRICS
+
 from . import figures, front_charts, page
 from .baseline_tables import table_sections
 from .budget import budget_of
@@ -286,7 +288,7 @@ def _not_finished_section(trials) -> tuple:
         return "Failed, unreadable and running trials (0)", "<p>none</p>"
     return (
         f"Failed, unreadable and running trials ({len(not_done)})",
-        "<p class=meta>running: no child/metrics.json and no error.txt yet (the trial is still "
+        f"<p class=meta>running: no {CHILD}/{METRICS} and no {ERROR} yet (the trial is still "
         "working, or the sweep was interrupted: see Ray's own status)</p>"
         + page.table_html(
             not_done,

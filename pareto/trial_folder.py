@@ -14,7 +14,7 @@ import os
 
 from hwnas.errors import UserError
 from hwnas.io import read_json
-from hwnas.layout import ARCH, CHILD, METRICS, PARAMS, RESULT, SEARCH
+from hwnas.layout import ARCH, CHILD, ERROR, METRICS, PARAMS, RESULT, SEARCH
 from hwnas.records import result_rows
 
 from .columns import BASE_COLUMNS, KNOBS, lut_columns
@@ -24,10 +24,9 @@ __all__ = ["FILE_KIND", "read_trial"]
 
 # how an error line names a file of the experiment (``hwnas.io.read_json``'s ``what``)
 FILE_KIND = "experiment file"
-_RAY_ERROR = "error.txt"  # a failed trial's traceback, written by Ray Tune (hwnas.layout has no name for it yet)
 
 
-def _result_rows(tdir: str, root: str, problems: list, running: bool) -> list:
+def _trial_rows(tdir: str, root: str, problems: list, running: bool) -> list:
     """Ray's result.json rows by ``hwnas.records.result_rows``' rule: a running trial's
     half-written last line is skipped and noted in ``problems``; any other bad line is damage."""
     skipped = []
@@ -62,9 +61,9 @@ def _error_reason(path: str) -> str:
         with open(path, encoding="utf-8", errors="replace") as fh:
             lines = [ln.strip() for ln in fh if ln.strip()]
     except OSError as err:
-        return f"error.txt unreadable ({err})"
+        return f"{ERROR} unreadable ({err})"
     lines = [ln for ln in lines if not ln.startswith(("File ", "^", "~"))]
-    return lines[-1] if lines else "failed (error.txt is empty)"
+    return lines[-1] if lines else f"failed ({ERROR} is empty)"
 
 
 def _load_trial_files(tdir: str, root: str, problems: list):
@@ -77,7 +76,7 @@ def _load_trial_files(tdir: str, root: str, problems: list):
 
     params = _flatten(optional(PARAMS) or {})
     arch, metrics = optional(SEARCH, ARCH), optional(CHILD, METRICS)
-    rows = _result_rows(tdir, root, problems, running=metrics is None)
+    rows = _trial_rows(tdir, root, problems, running=metrics is None)
     return params, rows, arch, metrics
 
 
@@ -194,9 +193,9 @@ def read_trial(tdir: str, root: str, sweep_mode, default_lut, luts: dict, energy
     estimates = (
         _finished(row, metrics, arch, energy_field) if metrics is not None else _running(row, rows, arch, default_lut)
     )
-    if os.path.isfile(os.path.join(tdir, _RAY_ERROR)):
+    if os.path.isfile(os.path.join(tdir, ERROR)):
         row["status"] = "failed"
-        row["reason"] = _error_reason(os.path.join(tdir, _RAY_ERROR))
+        row["reason"] = _error_reason(os.path.join(tdir, ERROR))
     ops = row["ops"]
     row["ops"] = " ".join(map(str, ops)) if isinstance(ops, list) else None
     _estimate_columns(row, estimates, luts)

@@ -36,7 +36,7 @@ from hwnas.config_sections import SearchConfig
 from hwnas.device import train_device
 from hwnas.errors import UserError, cli_main
 from hwnas.io import atomic_save, atomic_write_json, atomic_write_text, load_checkpoint
-from hwnas.layout import ARCH, CHECKPOINT, THETA
+from hwnas.layout import ARCH, CHECKPOINT, CONFIG, THETA
 from lut.cost import CostTensors
 from supernet.loss import CostTables
 from supernet.model import Supernet
@@ -90,12 +90,11 @@ def run_search(
 
     torch.manual_seed(s.seed)
     net = Supernet(setup.proxy_space, s.execution).to(device)
-    w_opt = torch.optim.SGD(net.weight_parameters(), lr=s.w_lr, momentum=s.w_momentum, weight_decay=s.w_weight_decay)
-    theta_opt = torch.optim.Adam([net.theta], lr=s.theta_lr, weight_decay=s.theta_weight_decay)
+    w_opt, theta_opt = _optimizers(net, s)
     ckpt_path = out_dir / CHECKPOINT
     warmup_path = Path(warmup_path) if warmup_path is not None else None
     start, history, metrics = restore(cfg, config, net, w_opt, theta_opt, ckpt_path if resume else None, warmup_path)
-    atomic_write_text(out_dir / "config.yaml", yaml.safe_dump(config, sort_keys=False))
+    atomic_write_text(out_dir / CONFIG, yaml.safe_dump(config, sort_keys=False))
 
     writer = SummaryWriter(logdir=str(out_dir))
     run_start = time.perf_counter()
@@ -117,16 +116,35 @@ def run_search(
 
         # 4) files: checkpoint first (the resume point), then what reads from it
         save_checkpoint(ckpt_path, epoch + 1, net, w_opt, theta_opt, config, history, metrics)
-        if warmup_path is not None and epoch + 1 == s.warmup_epochs and not warmup_path.exists():
-            atomic_save({"key": warmup_key(cfg), "model": net.state_dict(), "w_opt": w_opt.state_dict()}, warmup_path)
+        _share_warmup(cfg, epoch, net, w_opt, warmup_path)
         write_epoch(out_dir, history, arch, metrics, probs, ops, setup.space.ops)
         log_epoch(writer, metrics, probs, setup.space.ops, epoch + 1)
         if on_epoch is not None:
             on_epoch(dict(metrics))
     writer.close()
+    return _result(out_dir, setup, net, history, metrics, resumed_finished=start == s.epochs, run_start=run_start)
 
+
+def _optimizers(net: Supernet, s) -> tuple:
+    """The weights' SGD and theta's Adam, from the search section ``s``."""
+    w_opt = torch.optim.SGD(net.weight_parameters(), lr=s.w_lr, momentum=s.w_momentum, weight_decay=s.w_weight_decay)
+    theta_opt = torch.optim.Adam([net.theta], lr=s.theta_lr, weight_decay=s.theta_weight_decay)
+    return w_opt, theta_opt
+
+
+def _share_warmup(cfg: ExperimentConfig, epoch: int, net: Supernet, w_opt, warmup_path: Path | None) -> None:
+    """After the last warm-up epoch, the shared warm-up file, unless a trial wrote it already."""
+    if warmup_path is not None and epoch + 1 == cfg.search.warmup_epochs and not warmup_path.exists():
+        atomic_save({"key": warmup_key(cfg), "model": net.state_dict(), "w_opt": w_opt.state_dict()}, warmup_path)
+
+
+def _result(
+    out_dir: Path, setup: SearchSetup, net: Supernet, history, metrics, *, resumed_finished: bool, run_start: float
+) -> dict:
+    """The last epoch's metrics with ``ops`` and ``arch_path``; a resumed finished run first
+    rewrites what reads from the checkpoint (theta and the architecture)."""
     ops = net.argmax_ops()
-    if start == s.epochs:  # resumed a finished run: rewrite what reads from the checkpoint
+    if resumed_finished:
         atomic_write_json(out_dir / THETA, history)
         atomic_write_json(out_dir / ARCH, arch_record(setup, ops))
     return {
@@ -164,8 +182,8 @@ def run_warmup(cfg: ExperimentConfig, path, *, cost: CostTensors | None = None) 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(prog="python -m supernet.search", description=__doc__.split("\n")[0])
     parser.add_argument("--config", required=True, help="experiment YAML (configs/smoke.yaml, ...)")
-    parser.add_argument("--out", required=True, help="output folder (arch.json, theta.json, checkpoint.pt, events)")
-    parser.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    parser.add_argument("--out", required=True, help=f"output folder ({ARCH}, {THETA}, {CHECKPOINT}, events)")
+    parser.add_argument("--resume", action="store_true", help=f"continue from OUT/{CHECKPOINT}")
     parser.add_argument("--warmup", default=None, help="shared warm-up file (used if present, else written)")
     parser.add_argument("overrides", nargs="*", help="section.key=value, e.g. search.epochs=3")
     args = parser.parse_args(argv)

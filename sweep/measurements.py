@@ -261,7 +261,7 @@ def main(argv=None) -> None:
     p.add_argument(
         "--remeasure",
         action="store_true",
-        help="measurements.json is damaged: set aside what cannot be read and time those models again",
+        help=f"{MEASUREMENTS} is damaged: set aside what cannot be read and time those models again",
     )
     args = p.parse_args(argv)
     experiment = Path(args.experiment)

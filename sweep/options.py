@@ -17,7 +17,7 @@ from pathlib import Path
 from hwnas.config import ExperimentConfig, apply_overrides, check_config, config_from_dict, config_to_dict, load_config
 from hwnas.domains import DOMINANT, OBJECTIVES, SCHEDULERS, STRATEGIES
 from hwnas.errors import UserError
-from hwnas.layout import RECORD, TUNER
+from hwnas.layout import MEASUREMENTS, RECORD, STUDY, TUNER
 from hwnas.target import add_target_flags
 from sweep.experiment import config_diff, read_record
 
@@ -45,9 +45,8 @@ _FLAG_KEYS = (
 )
 
 
-def build_parser(description: str | None = None) -> argparse.ArgumentParser:
-    """The flags of ``python -m sweep.run`` (``description``: its ``--help`` text)."""
-    p = argparse.ArgumentParser(prog="python -m sweep.run", description=description)
+def _search_flags(p: argparse.ArgumentParser) -> None:
+    """How the trials search: how many, their knobs, the optimizer, the scheduler, the strategy."""
     p.add_argument("--trials", type=int, help="number of trials (default: the config's sweep.trials)")
     p.add_argument("--dominant", choices=DOMINANT, help="which cost term dominates every trial's knobs")
     p.add_argument("--mode", choices=DOMINANT, help=argparse.SUPPRESS)  # the old name of --dominant
@@ -63,6 +62,10 @@ def build_parser(description: str | None = None) -> argparse.ArgumentParser:
         help="dnas: search per trial (default); random: uniformly drawn architectures, same childnet recipe",
     )
     p.add_argument("--concurrency", type=int, help="trials running at once")
+
+
+def _budget_flags(p: argparse.ArgumentParser) -> None:
+    """The limits the recommended model must keep (``sweep.budget``)."""
     # strings: hwnas.config checks them (positive, finite; null: no limit) like any override
     p.add_argument(
         "--max-latency-ms",
@@ -74,7 +77,10 @@ def build_parser(description: str | None = None) -> argparse.ArgumentParser:
         metavar="MJ",
         help="budget: the recommended model's energy limit (sweep.budget.max_energy_mj; needs LUT energy)",
     )
-    add_target_flags(p, default=None)  # None: the config's deploy section
+
+
+def _experiment_flags(p: argparse.ArgumentParser) -> None:
+    """Which config, which experiment folder, which Ray cluster."""
     p.add_argument(
         "--config", help="experiment config YAML (default: configs/default.yaml; with --resume: the experiment's own)"
     )
@@ -92,23 +98,38 @@ def build_parser(description: str | None = None) -> argparse.ArgumentParser:
         help="Ray cluster: auto (on the head), host:port (the head, default port 6379) or "
         "ray://host:port (default: $RAY_ADDRESS, else start a local Ray)",
     )
+
+
+def _resume_flags(p: argparse.ArgumentParser) -> None:
+    """``--resume`` and the repairs a resume may be asked for."""
     p.add_argument("--resume", action="store_true", help="continue the experiment <storage>/<name>")
     # repairs: each rebuilds one damaged or lost file from the others, only when asked (sweep.resume_check)
     p.add_argument(
         "--rebuild-study",
         action="store_true",
-        help="with --resume: rebuild a lost or damaged optuna.db from the trials' knobs and results",
+        help=f"with --resume: rebuild a lost or damaged {STUDY} from the trials' knobs and results",
     )
     p.add_argument(
         "--rebuild-tuner",
         action="store_true",
-        help="with --resume: write a lost or damaged tuner.pkl again from the recorded config",
+        help=f"with --resume: write a lost or damaged {TUNER} again from the recorded config",
     )
     p.add_argument(
         "--remeasure",
         action="store_true",
-        help="with --resume: time again the models whose measurements.json entries cannot be read",
+        help=f"with --resume: time again the models whose {MEASUREMENTS} entries cannot be read",
     )
+
+
+def build_parser(description: str | None = None) -> argparse.ArgumentParser:
+    """The flags of ``python -m sweep.run`` (``description``: its ``--help`` text), in
+    ``--help``'s order: search, budget, deployment target, experiment, resume."""
+    p = argparse.ArgumentParser(prog="python -m sweep.run", description=description)
+    _search_flags(p)
+    _budget_flags(p)
+    add_target_flags(p, default=None)  # None: the config's deploy section
+    _experiment_flags(p)
+    _resume_flags(p)
     return p
 
 

@@ -38,7 +38,7 @@ from hwnas.config import ExperimentConfig, config_from_dict, save_config
 from hwnas.domains import KNOBS
 from hwnas.errors import UserError
 from hwnas.io import atomic_write_json, read_json
-from hwnas.layout import ARCH, CHECKPOINT, METRICS, TRIAL_STATE, child_dir, search_dir
+from hwnas.layout import ARCH, CHECKPOINT, CONFIG, METRICS, TRIAL_STATE, child_dir, search_dir
 from pareto.budget import judge
 from supernet.search import run_search
 from sweep.budget import budget_dict
@@ -165,7 +165,7 @@ def run_trial(context: TrialContext, make_config, search) -> None:
         reporter.report(state.final)
         return
     cfg = make_config()
-    save_config(cfg, work / "config.yaml")
+    save_config(cfg, work / CONFIG)
     if state.phase == "search":
         row = search(cfg, work, reporter)
         state.phase, state.epoch = "child", 0

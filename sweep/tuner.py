@@ -25,7 +25,7 @@ from ray.tune.schedulers import ASHAScheduler
 
 from hwnas.config import ExperimentConfig, config_to_dict
 from hwnas.errors import DiskFull, UserError, disk_full_in, install_stop_handlers
-from hwnas.layout import TUNER
+from hwnas.layout import CHILDREN, TUNER
 from hwnas.ray_connect import this_node_resource
 from sweep.budget import budget_dict
 from sweep.experiment import absolute_paths, set_aside, study_storage
@@ -46,7 +46,7 @@ def _trainable(cfg: ExperimentConfig, experiment: Path, warmup: dict | None, ref
     context = TrialContext(
         config=base,
         warmup_path=warmup["path"] if warmup else None,
-        children_dir=str(experiment / "children") if cfg.sweep.reuse_children else None,
+        children_dir=str(experiment / CHILDREN) if cfg.sweep.reuse_children else None,
         reference=reference,
     )
     # Trials stay on the driver's node (its disk holds the experiment; on a cluster only

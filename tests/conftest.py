@@ -55,7 +55,7 @@ def _memory_back():
     """After a test that set the steady allocator, glibc's defaults again (the next timing
     sets it again, ``_ALLOCATOR`` forgotten) and the freed memory returned to the OS."""
     yield
-    timing = sys.modules.get("hwnas.timing.protocol")  # its steady_allocator state
+    timing = sys.modules.get("hwnas.timing.protocol")  # the module that owns _ALLOCATOR
     if _LIBC is None or timing is None or (timing._ALLOCATOR or {}).get("allocator") != "glibc":
         return
     _LIBC.mallopt(_M_TRIM_THRESHOLD, _DEFAULT_THRESHOLD)

@@ -72,10 +72,10 @@ def test_the_deployed_fp32_file_agrees_with_pytorch_on_the_test_split(trained, k
     # again, from the file on disk (not what training recorded): loaded as data by its runtime
     from childnet.export import load_model_data
 
-    model, _ = load_model_data(folder / "model.weights.pt")
+    model, meta = load_model_data(folder / "model.weights.pt")
     runner = load_program(read_program(folder / target.file_name, target), target)
-    d = cfg.data
-    splits = make_splits(d.dataset, (1, 32, 32), d.root, False, d.train_size, d.test_size, d.arch_fraction, d.seed)
+    d, shape = cfg.data, tuple(meta["input_shape"])  # the shape the model was trained at
+    splits = make_splits(d.dataset, shape, d.root, False, d.train_size, d.test_size, d.arch_fraction, d.seed)
     agree, acc = deployed_predictions(model, runner, TensorLoader(splits.test, 64, shuffle=False))
     assert agree >= 0.999
     assert acc == pytest.approx(metrics["test_acc"], abs=0.002)

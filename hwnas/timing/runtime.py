@@ -23,6 +23,7 @@ from pathlib import Path
 import torch
 
 from hwnas.errors import UserError
+from hwnas.layout import WEIGHTS
 from hwnas.target import SUFFIXES, DeployTarget, require_runtime
 
 __all__ = ["MAX_PROGRAM_BYTES", "compile_runner", "load_program", "read_program"]
@@ -34,9 +35,7 @@ def read_program(path, target: DeployTarget) -> bytes:
     """The bytes of a deployable file for ``target``, checked to be what its name claims."""
     path = Path(path)
     if target.runtime == "torchscript":
-        raise UserError(
-            f"{path}: a TorchScript file is code and is never loaded here; measure the data file model.weights.pt"
-        )
+        raise UserError(f"{path}: a TorchScript file is code and is never loaded here; measure the data file {WEIGHTS}")
     if not path.is_file():
         raise UserError(f"model file {path} not found")
     if path.suffix != SUFFIXES[target.runtime]:

@@ -83,6 +83,24 @@ def read_table(path: Path) -> list[list[float]]:
     return rows
 
 
+def _entry(op: str, seconds: float, joules: float, no_skip: bool) -> dict:
+    """One op's entry from HANNA's seconds and joules; a skip where HANNA has none is kept
+    (the files' unused values) but marked not measured."""
+    entry = {
+        "latency_ms": seconds * 1e3,
+        "latency_iqr_ms": None,
+        "energy_mj": None,
+        "energy_dynamic_mj": joules * 1e3,
+        "measured": True,
+    }
+    if op == "skip" and no_skip:
+        entry.update(
+            measured=False,
+            note="HANNA has no skip in a stage's first layer: the files' unused values, copied (energy 0 is a pad)",
+        )
+    return entry
+
+
 def convert() -> dict:
     space = get_space("hanna-cifar")
     assert HANNA_OPS == space.ops, (HANNA_OPS, space.ops)
@@ -90,25 +108,10 @@ def convert() -> dict:
     assert len(speed_s) == len(energy_j) == space.num_layers == 22
     no_skip = no_skip_layers(space)
     assert [i for i, row in enumerate(energy_j) if row[-1] == 0.0] == no_skip  # the pads sit where HANNA has no skip
-    layers = []
-    for layer, lat_row, en_row in zip(space.layers, speed_s, energy_j):
-        ops = {}
-        for op, s, j in zip(space.ops, lat_row, en_row):
-            entry = {
-                "latency_ms": s * 1e3,
-                "latency_iqr_ms": None,
-                "energy_mj": None,
-                "energy_dynamic_mj": j * 1e3,
-                "measured": True,
-            }
-            if op == "skip" and layer.index in no_skip:
-                entry.update(
-                    measured=False,
-                    note="HANNA has no skip in a stage's first layer: the files' unused "
-                    "values, copied (energy 0 is a pad)",
-                )
-            ops[op] = entry
-        layers.append(layer_record(layer, ops))
+    layers = [
+        layer_record(layer, {op: _entry(op, s, j, layer.index in no_skip) for op, s, j in zip(space.ops, lat, en)})
+        for layer, lat, en in zip(space.layers, speed_s, energy_j)
+    ]
     return {
         **header(space),
         "device": {

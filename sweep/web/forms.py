@@ -19,7 +19,7 @@ from pathlib import Path
 
 from hwnas.config import ExperimentConfig, load_config, save_config
 from hwnas.errors import UserError
-from hwnas.layout import ARCH, child_dir, report_dir, search_dir
+from hwnas.layout import ARCH, CONFIG, child_dir, report_dir, search_dir
 from lut import load_lut
 from supernet.loss import SearchLoss
 from sweep.experiment import NAME, check_name
@@ -105,7 +105,7 @@ def run_job(form: dict, storage: Path) -> tuple[str, Path, list[list[str]]]:
         raise UserError(f"name {name!r}: a run of that name exists; pick another")
     cfg = run_config(form, storage)
     folder.mkdir(parents=True)
-    config = folder / "config.yaml"
+    config = folder / CONFIG
     save_config(cfg, config)
     py = sys.executable
     steps = [

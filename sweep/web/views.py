@@ -16,6 +16,8 @@ from hwnas.errors import UserError
 from hwnas.layout import (
     ARCH,
     CHILD,
+    CONFIG,
+    ERROR,
     METRICS,
     PARAMS,
     PARETO_CSV,
@@ -49,7 +51,7 @@ _FILE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")  # a deployed file's nam
 # the files to download, as named on the pages: paths relative to a run's, trial's or sweep's folder
 _ARCH, _THETA, _PROGRESS = (f"{SEARCH}/{name}" for name in (ARCH, THETA, PROGRESS))
 _METRICS = f"{CHILD}/{METRICS}"
-RUN_FILES = (_ARCH, _THETA, _PROGRESS, _METRICS, "config.yaml", LOG)  # and the childnet's files (_child_files)
+RUN_FILES = (_ARCH, _THETA, _PROGRESS, _METRICS, CONFIG, LOG)  # and the childnet's files (_child_files)
 SWEEP_FILES = (
     *(f"{REPORT}/{name}" for name in (REPORT_HTML, REPORT_JSON, TRIALS_CSV, PARETO_CSV)),
     RECORD,
@@ -151,7 +153,7 @@ def _phase(folder: Path, status: dict) -> str:
 def _setup(folder: Path) -> dict | None:
     """What the run was started with (its config.yaml): LUT, space, dataset, knobs."""
     try:
-        c = load_yaml((folder / "config.yaml").read_text(), "config.yaml")
+        c = load_yaml((folder / CONFIG).read_text(), CONFIG)
         return {
             "lut": Path(c["lut"]["path"]).name if not c["lut"]["path"].startswith("builtin:") else c["lut"]["path"],
             "space": f"{c['space']['preset']} x{c['space']['width']}",
@@ -205,7 +207,7 @@ def _trial(storage: Path, trial: Path) -> dict:
     measured = (child.get("measured") or {}) if isinstance(child, dict) else {}
     if measured.get("latency_ms") is not None:  # on this host measured after the trials: metrics.json has it
         row = {**row, "measured_latency_ms": measured["latency_ms"]}
-    error = trial / "error.txt"
+    error = trial / ERROR
     return {
         "trial": trial.name,
         **{k: row.get(k) for k in _TRIAL_KEYS},
