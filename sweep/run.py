@@ -24,9 +24,11 @@ import signal
 import time
 from pathlib import Path
 
+import ray
+
 from hwnas.config import ExperimentConfig
 from hwnas.data import check_data
-from hwnas.errors import cli_main, raise_if_stopped, resume_hint, soft_stop
+from hwnas.errors import Interrupted, cli_main, install_stop_handlers, raise_if_stopped, resume_hint, soft_stop
 from hwnas.layout import RECORD, REPORT, STUDY, TUNER
 from hwnas.ray_connect import check_address
 from sweep.budget import budget_dict
@@ -92,7 +94,14 @@ def _fit(tuner):
     signal.signal(signal.SIGUSR1, signal.SIG_DFL)  # no handler left from an earlier fit
     with soft_stop(_ask_tune_to_stop):
         results = tuner.fit()
-    raise_if_stopped()
+    try:
+        raise_if_stopped()
+    except Interrupted:
+        # Ray's processes end here, before the stop line; left to Ray's exit hook they outlived
+        # sweep.run (its agents) and the exit code became 1. ray.shutdown resets SIGTERM's action.
+        ray.shutdown()
+        install_stop_handlers()
+        raise
     return results
 
 
