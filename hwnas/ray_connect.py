@@ -8,6 +8,14 @@ it ran on.
 ``ray://host:port`` (Ray Client, default port 10001). A named address is tried with a
 plain TCP connection first: ``ray.init`` retries an unreachable one for minutes,
 this fails in seconds with one line.
+
+Signals: the CLI's SIGINT/SIGTERM handlers (``hwnas.errors``) stay in place while Ray runs
+in this process. ``connect`` turns off Ray's C++ failure-signal handler for this process only
+(what ``RAY_DISABLE_FAILURE_SIGNAL_HANDLER=1`` does; Ray's own processes keep theirs): it took
+SIGTERM at ``ray.init`` and reset it to the default action in ``ray.shutdown``, so a SIGTERM in
+that moment ended the CLI at once (rc -15, no stop line). ``disconnect`` holds a signal back
+until Ray's processes are gone: one cutting ``ray.shutdown`` short left Ray's agents running and
+the driver exiting 1 when its raylet vanished.
 """
 
 from __future__ import annotations
@@ -16,7 +24,7 @@ import os
 import socket
 from urllib.parse import urlparse
 
-from hwnas.errors import UserError, install_stop_handlers
+from hwnas.errors import UserError, install_stop_handlers, signals_deferred
 
 __all__ = [
     "check_address",
@@ -24,6 +32,7 @@ __all__ = [
     "connect",
     "custom_resources",
     "device_task_options",
+    "disconnect",
     "node_record",
     "this_node",
     "this_node_resource",
@@ -63,6 +72,7 @@ def connect(address: str | None = None) -> None:
         return
     address = address or os.environ.get("RAY_ADDRESS") or None
     check_address(address)
+    _keep_stop_handlers()
     try:
         # Workers: Ray's per-checkpoint INFO lines and torch.jit's deprecation notices
         # (TorchScript export/measurement) would bury the progress table.
@@ -78,6 +88,23 @@ def connect(address: str | None = None) -> None:
         raise UserError(f"--address {address or 'local'}: cannot connect to Ray: {first}") from None
     finally:
         install_stop_handlers()  # ray.init put its own SIGTERM handler (sys.exit) in place of the CLI's
+
+
+def _keep_stop_handlers() -> None:
+    """Ray's C++ failure-signal handler off in this process (see the module docstring)."""
+    from ray._private import ray_constants
+
+    ray_constants.RAY_DISABLE_FAILURE_SIGNAL_HANDLER = True
+
+
+def disconnect() -> None:
+    """Leave Ray (stopping the Ray this process started); a SIGINT/SIGTERM arriving meanwhile
+    is raised once Ray's processes are gone. A no-op when not connected."""
+    import ray
+
+    with signals_deferred():
+        ray.shutdown()
+        install_stop_handlers()  # ray.shutdown may have put Python's defaults back
 
 
 _BUILTIN_RESOURCES = ("CPU", "GPU", "memory", "object_store_memory")

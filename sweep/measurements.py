@@ -40,9 +40,10 @@ from pathlib import Path
 
 import childnet.measure  # its measure_files looked up at call time: tests stand a guard in for it
 from hwnas.config import ExperimentConfig
-from hwnas.errors import UserError, cli_main, install_stop_handlers, resume_hint, run_child
+from hwnas.errors import UserError, cli_main, resume_hint, run_child
 from hwnas.io import read_json
 from hwnas.layout import BASELINES, MEASUREMENTS, METRICS, WEIGHTS, child_dir
+from hwnas.ray_connect import disconnect  # imports Ray only when called
 from lut import load_lut
 from sweep.baselines import MEASURED_KEYS
 from sweep.experiment import (
@@ -233,12 +234,7 @@ def measurement_phase(cfg: ExperimentConfig, experiment: Path, remeasure: bool =
     """This host is the device: with every trial done and Ray shut down, time what the
     trials exported (``sweep.measurements``; ``remeasure``: its ``--remeasure``), under the
     caller's experiment ``lock``."""
-    # here, not at the top: the measurement process (``python -m sweep.measurements``, the
-    # timing side) imports this module and stays free of Ray
-    import ray
-
-    ray.shutdown()  # Ray's own processes are the last thing computing on the host
-    install_stop_handlers()  # ray.shutdown left SIGTERM's default action (end at once) in place
+    disconnect()  # Ray's own processes are the last thing computing on the host
     # a fresh process: this one, after Ray ran in it, timed models 12-20 % slower
     argv = [sys.executable, "-m", "sweep.measurements", str(experiment)] + (["--remeasure"] if remeasure else [])
     out = run_child(argv, lock)

@@ -24,13 +24,11 @@ import signal
 import time
 from pathlib import Path
 
-import ray
-
 from hwnas.config import ExperimentConfig
 from hwnas.data import check_data
-from hwnas.errors import Interrupted, cli_main, install_stop_handlers, raise_if_stopped, resume_hint, soft_stop
+from hwnas.errors import cli_main, raise_if_stopped, resume_hint, soft_stop
 from hwnas.layout import RECORD, REPORT, STUDY, TUNER
-from hwnas.ray_connect import check_address
+from hwnas.ray_connect import check_address, disconnect
 from sweep.budget import budget_dict
 from sweep.experiment import check_name, check_unlocked, continue_command, lock_experiment, write_json
 from sweep.final import final_stage
@@ -94,14 +92,7 @@ def _fit(tuner):
     signal.signal(signal.SIGUSR1, signal.SIG_DFL)  # no handler left from an earlier fit
     with soft_stop(_ask_tune_to_stop):
         results = tuner.fit()
-    try:
-        raise_if_stopped()
-    except Interrupted:
-        # Ray's processes end here, before the stop line; left to Ray's exit hook they outlived
-        # sweep.run (its agents) and the exit code became 1. ray.shutdown resets SIGTERM's action.
-        ray.shutdown()
-        install_stop_handlers()
-        raise
+    raise_if_stopped()
     return results
 
 
@@ -139,6 +130,9 @@ def main(argv=None) -> None:
             # stopped: the baselines' Ray task ends with the sweep (a resume trains them again);
             # Ray's "Unhandled error" for it would come after the one line that says what to do
             os.environ["RAY_IGNORE_UNHANDLED_ERRORS"] = "1"
+            # Ray's processes end here, before that line; left to Ray's exit hook they
+            # outlived sweep.run (its agents) and the exit code became 1
+            disconnect()
             raise
 
 

@@ -24,7 +24,7 @@ from ray import tune
 from ray.tune.schedulers import ASHAScheduler
 
 from hwnas.config import ExperimentConfig, config_to_dict
-from hwnas.errors import DiskFull, UserError, disk_full_in, install_stop_handlers
+from hwnas.errors import DiskFull, UserError, disk_full_in
 from hwnas.layout import CHILDREN, TUNER
 from hwnas.ray_connect import this_node_resource
 from sweep.budget import budget_dict
@@ -34,7 +34,7 @@ from sweep.random_arch import make_random_search_alg, random_trial
 from sweep.searcher import make_search_alg
 from sweep.trial import TrialContext, sweep_trial, trial_dirname
 
-__all__ = ["KeepStopHandlers", "StopOnFullDisk", "build_tuner", "check_trials_fit", "trial_dirname_creator"]
+__all__ = ["StopOnFullDisk", "build_tuner", "check_trials_fit", "trial_dirname_creator"]
 
 
 def trial_dirname_creator(trial) -> str:
@@ -80,16 +80,6 @@ class _NoDiskFullTraceback(logging.Filter):
 
 
 logging.getLogger("ray.tune.execution.tune_controller").addFilter(_NoDiskFullTraceback())
-
-
-class KeepStopHandlers(tune.Callback):
-    """Puts the CLI's SIGINT/SIGTERM handlers back at every step of Tune's loop: Ray's core
-    worker can install its own at the C level after ``ray.init`` (a SIGTERM then killed
-    ``sweep.run`` outright, rc -15, no stop line and no resume state saved), while Python
-    still reports the CLI's handler as in place."""
-
-    def on_step_begin(self, iteration, trials, **info):
-        install_stop_handlers()
 
 
 def check_trials_fit(cfg: ExperimentConfig, node_ip: str, resources: dict) -> None:
@@ -181,6 +171,6 @@ def _new_tuner(cfg: ExperimentConfig, experiment: Path, trainable, knob_sampler,
             failure_config=tune.FailureConfig(max_failures=0),
             checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
             sync_config=tune.SyncConfig(sync_artifacts=True),
-            callbacks=[StopOnFullDisk(), KeepStopHandlers()],
+            callbacks=[StopOnFullDisk()],
         ),
     )

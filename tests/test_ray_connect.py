@@ -52,3 +52,58 @@ def test_unreachable_is_one_line_naming_host_and_port(free_port):
 def test_malformed_addresses(address, why):
     with pytest.raises(UserError, match=why):
         check_address(address)
+
+
+# A CLI that started Ray gets a SIGTERM every 5 ms from the first moment of its ray.shutdown
+# on: it must end by its own stop handler (exit 143, the stop line last) once Ray is gone,
+# never by SIGTERM's default action (rc -15) nor by Ray's raylet-lost exit (1).
+_STOPPED_WHILE_LEAVING = """
+import os, signal, threading, time
+import ray
+from hwnas.errors import cli_main
+from hwnas.ray_connect import connect, disconnect
+
+stop = threading.Event()
+
+def shoot():
+    while not stop.is_set():
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(0.005)
+
+real_shutdown = ray.shutdown
+
+def shutdown(*args, **kwargs):
+    threading.Thread(target=shoot, daemon=True).start()
+    try:
+        return real_shutdown(*args, **kwargs)
+    finally:
+        print("ray left", flush=True)
+
+ray.shutdown = shutdown
+
+@cli_main
+def main(argv=None):
+    connect()
+    try:
+        disconnect()
+    finally:
+        stop.set()
+    print("not stopped", flush=True)
+
+main()
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.heavy
+def test_a_signal_while_leaving_ray_is_the_clis_stop_after_ray_is_gone(tmp_path):
+    import subprocess
+    import sys
+
+    run = subprocess.run(
+        [sys.executable, "-c", _STOPPED_WHILE_LEAVING], cwd=tmp_path, capture_output=True, text=True, timeout=300
+    )
+    last = (run.stderr.strip().splitlines() or [""])[-1]
+    assert run.returncode == 143, f"exit {run.returncode}, stderr: {run.stderr[-2000:]}"
+    assert last.startswith("stopped by "), run.stderr[-2000:]
+    assert run.stdout.split() == ["ray", "left"], run.stdout  # the shutdown ran to its end first
