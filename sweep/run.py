@@ -28,6 +28,7 @@ import ray
 
 from hwnas.config import ExperimentConfig
 from hwnas.data import check_data
+from hwnas.device_name import is_local
 from hwnas.errors import Interrupted, cli_main, install_stop_handlers, raise_if_stopped, resume_hint, soft_stop
 from hwnas.layout import RECORD, REPORT, STUDY, TUNER
 from hwnas.ray_connect import check_address
@@ -175,7 +176,7 @@ def _sweep(args, cfg, experiment: Path, record: dict | None, lut, lock, started:
     write_json(experiment / RECORD, record)
     trials_done = time.perf_counter() - started
     summary = summarize(results, metrics, directions)
-    local = cfg.measure.device == "local"
+    local = is_local(cfg.measure.device)
     phase = measurement_phase(cfg, experiment, args.remeasure, lock) if local else None
     print(summary["text"])
     print(recommendation(experiment))  # after the measurements: judged on them
