@@ -10,7 +10,7 @@ always brought down):
 1. ``cluster_local.sh up``, then ``ray up -y`` on the copy of ``cluster.yaml`` it
    wrote (``RAY_UP_enable_autoscaler_v2=0``: see docs/cluster.md), until ``ray status`` on the
    head shows 3 nodes and 2.0 ``rpi4``: ``up_s``.
-2. ``lut.profile --space fbnet-cpu --device ray:rpi4 --address auto --out
+2. ``lut.profile --space fbnet-cpu --device rpi4 --address auto --out
    luts/rpi4.json`` on the head; the LUT's device record names the worker:
    ``lut_on=<hostname>@<ip>``.
 3. ``sweep.run --trials 4 --address auto --config configs/cluster-smoke.yaml`` on the
@@ -114,7 +114,7 @@ def bring_up() -> tuple[int, float, float]:
 
 def profile_lut() -> str:
     ray_exec(
-        ".venv/bin/python -m lut.profile --space fbnet-cpu --device ray:rpi4 --address auto --out luts/rpi4.json", 1800
+        ".venv/bin/python -m lut.profile --space fbnet-cpu --device rpi4 --address auto --out luts/rpi4.json", 1800
     )
     device = json.loads((HEAD_PROJECT / "luts" / "rpi4.json").read_text())["device"]
     if device.get("node_ip") not in WORKERS:

@@ -19,16 +19,11 @@ from hwnas.device import train_device
 from hwnas.diff import differences
 from hwnas.errors import UserError
 from hwnas.io import atomic_save, load_checkpoint
+from hwnas.stages import stage_key
 
 __all__ = ["CHECKPOINT_KEYS", "train_and_test"]
 
 CHECKPOINT_KEYS = ("epoch", "model", "opt", "config", "ops", "metrics")
-
-
-def _resume_key(config: dict) -> dict:
-    """The config sections a childnet's training depends on (not threads, search, measure)."""
-    child = {k: v for k, v in config["child"].items() if k != "threads"}
-    return {"space": config["space"], "data": config["data"], "child": child}
 
 
 def _lr_at(epoch: int, lr: float, epochs: int) -> float:
@@ -108,7 +103,8 @@ def _resume(ckpt_path: Path, config: dict, identity, model: torch.nn.Module, opt
     config and ``identity`` (else one line naming what differs); returns ``(epochs done,
     training seconds so far)``."""
     state = load_checkpoint(ckpt_path, "childnet checkpoint", CHECKPOINT_KEYS)
-    diff = differences({**_resume_key(state["config"]), "ops": state["ops"]}, {**_resume_key(config), "ops": identity})
+    old = {**stage_key("child", state["config"]), "ops": state["ops"]}
+    diff = differences(old, {**stage_key("child", config), "ops": identity})
     if diff:
         raise UserError(
             f"{ckpt_path}: cannot resume, it was made with another config or architecture: " + "; ".join(diff)

@@ -30,6 +30,7 @@ from childnet.measure import measure_file
 from childnet.recipe import train_and_test
 from hwnas.config import ExperimentConfig, config_to_dict, load_config
 from hwnas.data import data_record, splits_for
+from hwnas.device_name import is_local
 from hwnas.errors import UserError, cli_main
 from hwnas.flops import count_flops
 from hwnas.io import atomic_write_json, atomic_write_text, read_json
@@ -182,7 +183,7 @@ def _measure(measure_with, model_path, cfg, space) -> dict:
         return {**_NOT_MEASURED, "note": "not measured: child.export is none"}
     if callable(measure_with):
         return measure_with(model_path)
-    if m.device != "local":
+    if not is_local(m.device):
         return {
             **_NOT_MEASURED,
             "note": f"not measured: measure.device is {m.device!r}; measure on the device with "

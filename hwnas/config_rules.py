@@ -36,6 +36,7 @@ from hwnas.config_sections import (
     SweepConfig,
 )
 from hwnas.data import NUM_CLASSES, OWN_DATASETS
+from hwnas.device_name import device_resource
 from hwnas.domains import (
     AT_LEAST_1,
     FRACTION,
@@ -157,6 +158,10 @@ RELATIONS: dict[type, list[tuple]] = {
 SHARED: dict[type, typing.Callable] = {
     SpaceConfig: lambda s, where: check_space_args(s.preset, s.width, s.num_classes, s.input_size, where),
     DeployConfig: lambda d, where: d.target(),  # hwnas.target.DeployTarget (LUTs and measurements name one)
+    # hwnas.device_name: local or a Ray resource, as lut.profile --device
+    MeasureConfig: lambda m, where: device_resource(
+        m.device, f"{where}.device" if where else "device", old_spelling=False
+    ),
 }
 
 

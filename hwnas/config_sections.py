@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from hwnas.data import dataset_classes
+from hwnas.device_name import LOCAL
 from hwnas.domains import (
     Dominant,
     EnergyKind,
@@ -146,7 +147,7 @@ class DeployConfig:
 
 @dataclass
 class MeasureConfig:
-    device: str = "local"  # local | a Ray custom resource name, e.g. rpi4
+    device: str = LOCAL  # local (this host) | the Ray resource of a device's node, e.g. rpi4 (hwnas.device_name)
     meter: Meter = "none"  # hwnas.meters
     # pmic/fnirsi/um: replay this recording of the device instead (checks; energy_source replay:<meter>)
     meter_replay: str | None = None

@@ -1,4 +1,4 @@
-"""Joining Ray: the one way every command (``lut.profile --device ray:...``,
+"""Joining Ray: the one way every command (``lut.profile --device rpi4``,
 ``sweep.run``) starts or joins a Ray cluster, and what a task records about the node
 it ran on.
 

@@ -1,6 +1,6 @@
 """Profile a LUT on a device: every (layer, op) at its real input shape.
 
-``python -m lut.profile --space NAME [--width W] [--classes N] --device local|ray:<resource>
+``python -m lut.profile --space NAME [--width W] [--classes N] --device local|<resource>
 --out FILE [--meter none|rapl|ina219|pmic|fnirsi|um [--meter-replay FILE]] [--threads T] [--calibrate N]``
 
 Timing follows ``hwnas.timing`` (defaults ``LUT_TIMING``; fixed threads, eval + inference mode, inputs
@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import time
 
+from hwnas.device_name import LOCAL, device_resource
 from hwnas.errors import UserError, at_least, cli_main
 from hwnas.io import check_output_file
 from hwnas.meters.cli import add_meter_flags, meter_kwargs
@@ -27,7 +28,7 @@ from hwnas.space import PRESETS, SearchSpace, get_space
 from hwnas.target import DeployTarget, add_target_flags, require_runtime
 from hwnas.timing import LUT_TIMING, TimingProtocol, timing_kwargs
 from lut.protocol import CONTEXTS
-from lut.remote import parse_device, profile_on_ray
+from lut.remote import profile_on_ray
 from lut.session import profile_data
 from lut.table import Lut, save_lut
 
@@ -70,7 +71,7 @@ def _check_settings(context: str, calibrate: int, counts: tuple, target: DeployT
 def profile_lut(
     space: SearchSpace,
     *,
-    device: str = "local",
+    device: str = LOCAL,
     meter: str = "none",
     threads: int = LUT_TIMING.threads,
     warmup: int = LUT_TIMING.warmup,
@@ -89,7 +90,8 @@ def profile_lut(
     meter_replay: str | None = None,
     meter_replay_speed: float = 1.0,
 ) -> Lut:
-    """Profile ``space`` on ``device`` (``local`` or ``ray:<resource>``) into a ``Lut``.
+    """Profile ``space`` on ``device`` (``local``: this host, else the Ray resource of a
+    device's node, ``hwnas.device_name``) into a ``Lut``.
 
     Energy: measured with ``meter`` when it is a real one (``meter_replay``: a recording
     of its device played ``meter_replay_speed`` times faster, the LUT's energy_source
@@ -103,7 +105,7 @@ def profile_lut(
     ``fit_per_op_for(target)``).
     """
     fit_per_op = fit_per_op_for(target, fit_per_op)
-    resource = parse_device(device)
+    resource = device_resource(device)
     _check_settings(context, calibrate, (threads, warmup, repeats, rounds, batch_size, per_op, fit_per_op), target)
     if target.lowered and resource is None:
         require_runtime(target.runtime)  # one line before minutes of work
@@ -136,11 +138,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--classes", type=int, default=None, help="number of classes (default: the preset's)")
     p.add_argument("--input-size", type=int, default=None, help="input height = width (default: the preset's)")
     p.add_argument("--channels", type=int, choices=(1, 3), default=None, help="input channels (default: the preset's)")
-    p.add_argument("--device", default="local", help="local | ray:<resource>")
+    p.add_argument(
+        "--device",
+        default=LOCAL,
+        help="local (this host) or the Ray resource a device's node offers, e.g. rpi4 (ray start "
+        "--resources='{\"rpi4\": 1}'); a resource named local cannot be meant. ray:<resource> is "
+        "the old spelling (deprecated)",
+    )
     p.add_argument(
         "--address",
         default=None,
-        help="Ray for ray:<resource>: auto (on a cluster's head), host:port or ray://host:port "
+        help="Ray for a device's resource: auto (on a cluster's head), host:port or ray://host:port "
         "(default: $RAY_ADDRESS, else a local Ray)",
     )
     p.add_argument("--out", required=True)

@@ -1,21 +1,12 @@
-"""Profiling on a Ray device: ``--device ray:<resource>`` runs one profiling session
-(``lut.session.profile_data``) in a Ray task on a node offering that resource."""
+"""Profiling on a Ray device: ``--device <resource>`` (``hwnas.device_name``) runs one
+profiling session (``lut.session.profile_data``) in a Ray task on a node offering that resource."""
 
 from __future__ import annotations
 
 from hwnas.errors import UserError
 from lut.session import profile_data
 
-__all__ = ["parse_device", "profile_on_ray"]
-
-
-def parse_device(device: str) -> str | None:
-    """``None`` for local, else the Ray resource name."""
-    if device == "local":
-        return None
-    if device.startswith("ray:") and len(device) > 4:
-        return device[4:]
-    raise UserError(f"unknown device {device!r}; expected 'local' or 'ray:<resource>'")
+__all__ = ["profile_on_ray"]
 
 
 def _profile_on_node(**kwargs) -> dict:
@@ -35,7 +26,7 @@ def profile_on_ray(resource: str, address: str | None, threads: int, kwargs: dic
     from hwnas.ray_connect import check_resource, connect, device_task_options
 
     connect(address)
-    check_resource(resource, ray.cluster_resources(), f"device ray:{resource}")
+    check_resource(resource, ray.cluster_resources(), f"device {resource!r}")
     task = ray.remote(_profile_on_node).options(**device_task_options(resource, threads))
     try:
         data = ray.get(task.remote(**kwargs))
@@ -44,7 +35,7 @@ def profile_on_ray(resource: str, address: str | None, threads: int, kwargs: dic
     except ray.exceptions.RayError as err:  # the node or the worker process running the task died
         first = (str(err).strip().splitlines() or [""])[0][:200]
         raise UserError(
-            f"device ray:{resource}: the device left the cluster while profiling ({err.__class__.__name__}: {first})"
+            f"device {resource!r}: the device left the cluster while profiling ({err.__class__.__name__}: {first})"
         ) from None
     data["device"]["ray_resource"] = resource
     return data

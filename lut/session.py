@@ -1,7 +1,7 @@
 """One profiling session on this machine: time every entry (``lut.protocol``,
 ``lut.graph_fit``), count its MACs, meter or model its energy, and assemble the LUT
 file's data (``lut/README.md``). Runs in a Ray task on the device for
-``lut.profile --device ray:<resource>`` (``lut.remote``).
+``lut.profile --device <resource>`` (``lut.remote``).
 """
 
 from __future__ import annotations

@@ -11,18 +11,12 @@ from hwnas.config import ExperimentConfig, rename_old_keys
 from hwnas.diff import differences
 from hwnas.errors import UserError
 from hwnas.io import atomic_save, load_checkpoint
+from hwnas.stages import stage_key
 from supernet.setup import load_warmup
 
 __all__ = ["CHECKPOINT_KEYS", "restore", "save_checkpoint"]
 
 CHECKPOINT_KEYS = ("epoch", "model", "w_opt", "theta_opt", "config", "theta_history", "metrics")
-
-
-def _resume_key(config: dict) -> dict:
-    """The config sections a search's result depends on (not threads, childnet, measure, sweep)."""
-    key = {k: config.get(k) for k in ("space", "data", "lut", "loss", "search")}
-    key["search"] = {k: v for k, v in (key["search"] or {}).items() if k != "threads"}
-    return key
 
 
 def save_checkpoint(path: Path, epochs_done: int, net, w_opt, theta_opt, config: dict, history: list, metrics: dict):
@@ -41,7 +35,8 @@ def restore(
     s = cfg.search
     if ckpt_path is not None and ckpt_path.exists():
         state = load_checkpoint(ckpt_path, "search checkpoint", CHECKPOINT_KEYS)
-        diff = differences(_resume_key(rename_old_keys(state["config"])), _resume_key(config))
+        old = rename_old_keys(state["config"])  # recorded maybe before a rename
+        diff = differences(stage_key("search", old), stage_key("search", config))
         if diff:
             raise UserError(f"{ckpt_path}: cannot resume, the config differs: {'; '.join(diff)}")
         net.load_state_dict(state["model"])

@@ -5,17 +5,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hwnas.config import ExperimentConfig, config_to_dict, rename_old_keys
+from hwnas.config import ExperimentConfig, rename_old_keys
 from hwnas.data import Splits, TensorLoader, splits_for
 from hwnas.diff import differences
 from hwnas.errors import UserError
 from hwnas.io import load_checkpoint
 from hwnas.space import SearchSpace
+from hwnas.stages import stage_key
 from lut import experiment_lut
 from lut.cost import CostTensors, TableCost
 from supernet.loss import SearchLoss
 
-__all__ = ["WARMUP_KEYS", "SearchSetup", "arch_record", "load_warmup", "warmup_key"]
+__all__ = ["WARMUP_KEYS", "SearchSetup", "arch_record", "load_warmup"]
 
 WARMUP_KEYS = ("key", "model", "w_opt")
 
@@ -64,29 +65,6 @@ def _check_cost(cost: CostTensors, space: SearchSpace, name: str) -> CostTensors
     return cost
 
 
-def warmup_key(cfg: ExperimentConfig) -> dict:
-    """The config parts a weights-only warm-up depends on (not the loss, theta or LUT)."""
-    s = cfg.search
-    return {
-        "space": config_to_dict(cfg.space),
-        "data": config_to_dict(cfg.data),
-        "search": {
-            k: getattr(s, k)
-            for k in (
-                "warmup_epochs",
-                "execution",
-                "w_lr",
-                "w_momentum",
-                "w_weight_decay",
-                "temperature",
-                "proxy_width",
-                "steps_per_epoch",
-                "seed",
-            )
-        },
-    }
-
-
 def arch_record(setup: SearchSetup, ops: list[str]) -> dict:
     """arch.json (docs/formats.md): the argmax architecture and its LUT costs."""
     table = TableCost(setup.cost)
@@ -109,7 +87,8 @@ def arch_record(setup: SearchSetup, ops: list[str]) -> dict:
 def load_warmup(path: Path, cfg: ExperimentConfig) -> dict:
     """The warm-up file at ``path``, checked to be made with ``cfg``'s warm-up config."""
     state = load_checkpoint(path, "warm-up file", WARMUP_KEYS)
-    diff = differences(rename_old_keys(state["key"]), warmup_key(cfg))  # a key recorded before a rename
+    # the warm-up's key (hwnas.stages), maybe recorded before a rename
+    diff = differences(rename_old_keys(state["key"]), stage_key("warmup", cfg))
     if diff:
         raise UserError(f"{path}: warm-up made with another config: {'; '.join(diff)}")
     return state

@@ -17,6 +17,7 @@ import ray
 
 from childnet.measure import measure_file
 from hwnas.config_sections import MeasureConfig
+from hwnas.device_name import is_local
 from hwnas.ray_connect import check_resource, custom_resources, device_task_options, node_record
 from hwnas.target import DeployTarget
 
@@ -25,7 +26,7 @@ __all__ = ["DeviceLostError", "check_device", "custom_resources", "measure_on_de
 
 def check_device(device: str, resources: dict) -> None:
     """``UserError`` when no node offers ``device`` (called at sweep start: never hang)."""
-    if device != "local":
+    if not is_local(device):
         check_resource(device, resources, f"measure.device {device!r}")
 
 
@@ -76,7 +77,7 @@ def measure_on_device(
     itself (``RayTaskError``) is raised as is. A ``local`` device is measured in the
     sweep's quiet phase (``sweep.measurements``), not here."""
     path = Path(path)
-    if measure.device == "local":
+    if is_local(measure.device):
         raise ValueError("measure_on_device: the local device is measured in the sweep's measurement phase")
     task = ray.remote(_measure_bytes).options(**device_task_options(measure.device, measure.threads))
     kwargs = dict(measure.protocol(), reference=reference, target=target or DeployTarget())

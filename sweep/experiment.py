@@ -19,12 +19,13 @@ import re
 import shlex
 from pathlib import Path
 
-from hwnas.config import ExperimentConfig, config_from_dict, config_to_dict
+from hwnas.config import ExperimentConfig, config_from_dict
 from hwnas.diff import differences
 from hwnas.errors import UserError
 from hwnas.io import atomic_write_json, read_json
 from hwnas.layout import BASELINES, CHILD, LOCK, METRICS, RECORD, STUDY
 from hwnas.lock import Lock, acquire, check_free
+from hwnas.stages import stage_key
 
 __all__ = [
     "NAME",
@@ -49,8 +50,6 @@ __all__ = [
 # runs and uploaded LUTs in <storage>/runs and <storage>/luts, so no experiment takes those.
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 RESERVED_NAMES = ("runs", "luts")
-# Keys that may change when a sweep is resumed: the number of trials only (it may grow).
-_RESUMABLE = {"sweep.trials"}
 
 
 def check_name(name: str, what: str = "--name") -> str:
@@ -208,5 +207,6 @@ def _short(value) -> str:
 
 
 def config_diff(old: ExperimentConfig, new: ExperimentConfig) -> list[str]:
-    """``key: old -> new`` for every setting that differs, except the number of trials."""
-    return differences(config_to_dict(old), config_to_dict(new), ignore=_RESUMABLE)
+    """``key: old -> new`` for every setting that differs, except the number of trials
+    (what a sweep depends on: ``hwnas.stages``)."""
+    return differences(stage_key("sweep", old), stage_key("sweep", new))

@@ -11,6 +11,7 @@ from pathlib import Path
 import ray
 
 from hwnas.config import ExperimentConfig, config_from_dict, config_to_dict
+from hwnas.device_name import is_local
 from hwnas.io import load_checkpoint
 from hwnas.layout import BASELINES, WARMUP
 from supernet.search import run_warmup
@@ -71,7 +72,7 @@ def finish_baselines(
     trained = ray.get(started)
 
     def measure_with(row: dict) -> dict:
-        if cfg.measure.device == "local":
+        if is_local(cfg.measure.device):
             return dict(PENDING)  # timed in the quiet measurement phase
         return measure_on_device(
             experiment / row["model"],  # the deployed file, in the sweep's target

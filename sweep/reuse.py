@@ -17,18 +17,18 @@ import os
 import tempfile
 from pathlib import Path
 
-from hwnas.config import ExperimentConfig, config_to_dict
+from hwnas.config import ExperimentConfig
 from hwnas.io import file_mode
+from hwnas.stages import stage_key
 
 __all__ = ["ChildRegistry", "child_key"]
 
 
 def child_key(cfg: ExperimentConfig, ops) -> str:
     """Everything that determines a retrained childnet's metrics: space, architecture,
-    data, recipe, LUT and measurement protocol (not the search knobs)."""
-    d = config_to_dict(cfg)
-    recipe = {k: d[k] for k in ("space", "data", "lut", "child", "measure")}
-    recipe["ops"] = list(ops)
+    data, recipe, LUT and measurement protocol (``hwnas.stages``' child_reuse; not the search
+    knobs), hashed into the registry's file name."""
+    recipe = {**stage_key("child_reuse", cfg), "ops": list(ops)}
     return hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:20]
 
 

@@ -26,6 +26,7 @@ from pathlib import Path
 
 from hwnas.config import ExperimentConfig
 from hwnas.data import check_data
+from hwnas.device_name import is_local
 from hwnas.errors import cli_main, raise_if_stopped, resume_hint, soft_stop
 from hwnas.layout import RECORD, REPORT, STUDY, TUNER
 from hwnas.ray_connect import check_address, disconnect
@@ -169,7 +170,7 @@ def _sweep(args, cfg, experiment: Path, record: dict | None, lut, lock, started:
     write_json(experiment / RECORD, record)
     trials_done = time.perf_counter() - started
     summary = summarize(results, metrics, directions)
-    local = cfg.measure.device == "local"
+    local = is_local(cfg.measure.device)
     phase = measurement_phase(cfg, experiment, args.remeasure, lock) if local else None
     print(summary["text"])
     print(recommendation(experiment))  # after the measurements: judged on them

@@ -16,6 +16,7 @@ from pathlib import Path
 import ray
 
 from hwnas.config import ExperimentConfig, config_to_dict
+from hwnas.device_name import is_local
 from hwnas.errors import UserError
 from hwnas.layout import RECORD, SWEEP_LUT
 from hwnas.ray_connect import connect, this_node
@@ -57,13 +58,13 @@ def prepare_lut(cfg: ExperimentConfig, experiment: Path):
         lut.check_space(space)
         lut.check_target(cfg.deploy.target())
         source = "experiment"
-    elif cfg.measure.device == "local":
+    elif is_local(cfg.measure.device):
         lut = experiment_lut(cfg, space, "auto", progress=True, threads=cfg.measure.threads)
         source = "profiled on this host" + (" (cached)" if "not cached" not in lut.name else " (noisy, not cached)")
     else:
         lut = lut_profile.profile_lut(
             space,
-            device=f"ray:{cfg.measure.device}",
+            device=cfg.measure.device,
             threads=cfg.measure.threads,
             meter=cfg.measure.meter,
             meter_replay=cfg.measure.meter_replay,
@@ -72,7 +73,8 @@ def prepare_lut(cfg: ExperimentConfig, experiment: Path):
             target=cfg.deploy.target(),
         )
         lut = type(lut)(lut.data, lut.name, cfg.lut.energy_kind)  # the energy kind the config asks for
-        source = f"profiled on ray:{cfg.measure.device}"
+        # free text (older experiments say "profiled on ray:<resource>")
+        source = f"profiled on device {cfg.measure.device}"
     return lut, str(stored), {"spec": "auto", "path": str(stored), "source": source}
 
 
@@ -96,7 +98,7 @@ def connect_and_check(cfg: ExperimentConfig, experiment: Path, record: dict | No
     for seconds, and a LUT profiled then was 2-3x off. Any LUT but one profiled on a
     device of its own is known then, and so is whether the budget can be met: refused
     before Ray starts."""
-    on_device = cfg.measure.device != "local" and record is None and cfg.lut.path == "auto"
+    on_device = not is_local(cfg.measure.device) and record is None and cfg.lut.path == "auto"
     prepared_lut = None if on_device else _lut_of(cfg, experiment, record)
     if prepared_lut:
         check_budget_reachable(cfg.sweep.budget, prepared_lut[0].cost_tensors(), prepared_lut[0].name)

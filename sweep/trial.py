@@ -35,6 +35,7 @@ from ray import tune
 
 from childnet.train import run_child
 from hwnas.config import ExperimentConfig, config_from_dict, save_config
+from hwnas.device_name import is_local
 from hwnas.domains import KNOBS
 from hwnas.errors import UserError
 from hwnas.io import atomic_write_json, read_json
@@ -244,7 +245,7 @@ def _child(
 def _measure(path: Path, cfg: ExperimentConfig, context: TrialContext) -> dict:
     """A device of its own is measured now; the local host, which also trains, later
     in the sweep's quiet measurement phase (``sweep.measurements``)."""
-    if cfg.measure.device == "local":
+    if is_local(cfg.measure.device):
         return dict(PENDING)
     return measure_on_device(
         path, cfg.measure, cfg.sweep.measure_timeout_s, reference=context.reference, target=cfg.deploy.target()

@@ -263,8 +263,8 @@ def test_interleaving_uses_the_mean_of_the_readings_around_a_visit():
 
 
 def test_bad_device_and_cli_writes_nothing(tmp_path, capsys):
-    with pytest.raises(UserError, match="unknown device 'gpu'"):
-        profile_lut(get_space("fbnet-cpu", width=0.25), device="gpu", **FAST)
+    with pytest.raises(UserError, match="--device 'ray:': expected local .this host. or the Ray resource"):
+        profile_lut(get_space("fbnet-cpu", width=0.25), device="ray:", **FAST)
     out = tmp_path / "x.json"
     with pytest.raises(SystemExit) as exit_:
         profile_mod.main(["--space", "fbnet-tiny", "--out", str(out)])
@@ -275,8 +275,33 @@ def test_bad_device_and_cli_writes_nothing(tmp_path, capsys):
 
 def test_unreachable_ray_address_is_one_line(free_port):
     with pytest.raises(UserError, match="cannot connect to Ray at 127.0.0.1:") as err:
-        profile_lut(get_space("fbnet-cpu", width=0.25), device="ray:rpi4", address=f"127.0.0.1:{free_port}", **FAST)
+        profile_lut(get_space("fbnet-cpu", width=0.25), device="rpi4", address=f"127.0.0.1:{free_port}", **FAST)
     assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("device", ["rpi4", "ray:rpi4"])
+def test_the_cli_names_a_device_by_its_resource_and_the_old_spelling_still_works(
+    device, free_port, tmp_path, capsys, monkeypatch
+):
+    from hwnas import device_name
+
+    monkeypatch.setattr(device_name, "_TOLD", set())
+    out = tmp_path / "x.json"
+    argv = ["--space", "fbnet-cpu", "--width", "0.25", "--device", device, "--address", f"127.0.0.1:{free_port}"]
+    with pytest.raises(SystemExit) as exit_:
+        profile_mod.main([*argv, "--out", str(out)])
+    assert exit_.value.code == 2
+    old = ["--device ray:rpi4 is deprecated, read as rpi4; use --device rpi4"] if device.startswith("ray:") else []
+    err = capsys.readouterr().err.splitlines()
+    assert err[:-1] == old, "the old spelling: one deprecation line; the resource name alone: none"
+    assert err[-1].startswith(f"error: --address 127.0.0.1:{free_port}: cannot connect to Ray"), err
+    assert not out.exists()
+
+
+def test_the_help_says_local_is_this_host():
+    text = " ".join(profile_mod.build_parser().format_help().split())
+    assert "local (this host) or the Ray resource a device's node offers, e.g. rpi4" in text
+    assert "a resource named local cannot be meant" in text
 
 
 @pytest.mark.slow
@@ -285,11 +310,11 @@ def test_ray_device_runs_on_node_with_resource_and_fails_fast_without():
     ray.init(num_cpus=1, resources={"testdev": 1}, include_dashboard=False, logging_level="ERROR")
     try:
         space = get_space("fbnet-cpu", width=0.25)
-        lut = profile_lut(space, device="ray:testdev", **FAST)
+        lut = profile_lut(space, device="testdev", **FAST)
         assert lut.data["device"]["ray_resource"] == "testdev"
         assert lut.num_layers == space.num_layers
         with pytest.raises(UserError, match="no node in the Ray cluster has resource 'rpi4'.*testdev"):
-            profile_lut(space, device="ray:rpi4", **FAST)
+            profile_lut(space, device="rpi4", **FAST)
     finally:
         ray.shutdown()
 

@@ -218,9 +218,9 @@ def test_other_executions_and_the_fbnet_form_search_too(tmp_path, cost, space, o
 def test_a_resume_key_recorded_before_search_mode_was_renamed_still_matches(capsys):
     from hwnas.config import rename_old_keys
     from hwnas.diff import differences
-    from supernet.setup import warmup_key
+    from hwnas.stages import stage_key
 
-    key = warmup_key(load_config(None, ["search.execution=naive"]))
+    key = stage_key("warmup", load_config(None, ["search.execution=naive"]))
     old = {**key, "search": {("mode" if k == "execution" else k): v for k, v in key["search"].items()}}
     assert differences(old, key)  # as recorded, the old key differs
     assert differences(rename_old_keys(old), key) == []

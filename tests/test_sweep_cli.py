@@ -82,6 +82,26 @@ def test_device_resource_no_node_has():
     check_device("local", {})
 
 
+def test_a_devices_lut_is_profiled_on_its_resource_named_alone(tmp_path, monkeypatch, capsys):
+    from hwnas.config import load_config
+    from lut import load_lut
+    from lut import profile as lut_profile
+    from sweep.startup import prepare_lut
+
+    asked = []
+
+    def profiled(space, **kwargs):
+        asked.append(kwargs["device"])
+        return load_lut("builtin:rpi4-hwnasbench")
+
+    monkeypatch.setattr(lut_profile, "profile_lut", profiled)
+    cfg = load_config(None, ["lut.path=auto", "measure.device=rpi4", "space.num_classes=10"])
+    _, path, entry = prepare_lut(cfg, tmp_path)
+    assert asked == ["rpi4"], "profiled on the resource measure.device names, spelled the same"
+    assert entry == {"spec": "auto", "path": path, "source": "profiled on device rpi4"}
+    assert capsys.readouterr().err == "", "no deprecation line: the sweep uses the current spelling"
+
+
 def test_config_diff_ignores_only_the_number_of_trials():
     a = ExperimentConfig()
     b = ExperimentConfig()
