@@ -35,8 +35,8 @@ def epoch_metrics(head: dict, train: dict, val: dict, expected: tuple, arch: dic
         "energy_mj": energy_mj,
         "sampled_latency_ms": val["sampled_latency_ms"],
         "sampled_energy_mj": val["sampled_energy_mj"],
-        "arch_latency_ms": arch["latency_ms"],
-        "arch_energy_mj": arch["energy_mj"],
+        "arch_latency_ms": arch["lut_latency_ms"],
+        "arch_energy_mj": arch["lut_energy_mj"],
         "seconds": seconds,
     }
 

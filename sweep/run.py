@@ -29,6 +29,7 @@ import ray
 from hwnas.config import ExperimentConfig
 from hwnas.data import check_data
 from hwnas.errors import Interrupted, cli_main, install_stop_handlers, raise_if_stopped, resume_hint, soft_stop
+from hwnas.keys import metric_aliases
 from hwnas.layout import RECORD, REPORT, STUDY, TUNER
 from hwnas.ray_connect import check_address
 from sweep.budget import budget_dict
@@ -146,6 +147,9 @@ def _sweep(args, cfg, experiment: Path, record: dict | None, lut, lock, started:
     metrics, directions = objectives(cfg.sweep.objective, lut.use_energy)
     if record is not None:
         _repair(cfg, experiment, record, repairs, lut)
+        # the names Ray Tune's searcher and the Optuna study of this experiment know: an
+        # experiment from before the rename keeps its old ones (hwnas.keys.metric_aliases)
+        metrics, directions = record.get("metrics") or metrics, record.get("directions") or directions
     # From here on the experiment directory is written. sweep.json keeps the config as
     # given (resume compares it); everything after it sees the prepared LUT's path.
     record = open_record(cfg, experiment, record, lut, (metrics, directions), resume=args.resume, address=args.address)
@@ -166,6 +170,7 @@ def _sweep(args, cfg, experiment: Path, record: dict | None, lut, lock, started:
         directions,
         warmup=record["warmup"],
         reference=reference,
+        metric_aliases=metric_aliases(metrics, str(experiment / RECORD)),
         # interrupted while preparing (no Ray Tune state yet): start the trials now
         resume=args.resume and ((experiment / TUNER).is_file() or repairs.tuner),
         rebuild_tuner=repairs.tuner,

@@ -147,9 +147,9 @@ def test_energy_dominant_needs_energy():
 
 
 def test_objectives():
-    assert objectives("multi", True) == (["test_acc", "latency_ms", "energy_mj"], ["max", "min", "min"])
-    assert objectives("multi", False) == (["test_acc", "latency_ms"], ["max", "min"])
-    assert objectives("latency", True) == (["latency_ms"], ["min"])
+    assert objectives("multi", True) == (["test_acc", "lut_latency_ms", "lut_energy_mj"], ["max", "min", "min"])
+    assert objectives("multi", False) == (["test_acc", "lut_latency_ms"], ["max", "min"])
+    assert objectives("latency", True) == (["lut_latency_ms"], ["min"])
     with pytest.raises(UserError):
         objectives("energy", False)
     with pytest.raises(UserError):
