@@ -239,6 +239,23 @@ def test_a_trials_search_progress_is_served_by_plain_trial_name_only(client, sto
     assert client.get("/api/sweeps/swept").json()["status"]["state"] == "finished"
 
 
+def test_a_trial_written_before_the_key_renames_shows_under_the_new_names(client, storage, monkeypatch):
+    from hwnas import keys
+
+    monkeypatch.setattr(keys, "_TOLD", [])
+    write_synthetic_experiment(str(storage / "old"), trials=3, failed=0, running=0)
+    trial = sorted(p for p in (storage / "old").glob("trial_*") if p.is_dir())[0]
+    progress = {"metrics": {"epoch": 3, "epochs": 3, "latency_ms": 1.5}, "op_names": ["skip"], "probabilities": [[1]]}
+    (trial / "search" / "progress.json").write_text(json.dumps(progress))
+    rows = [json.loads(line) for line in (trial / "result.json").read_text().splitlines()]
+    rows[-1]["latency_ms"] = rows[-1].pop("lut_latency_ms")  # the done row as trials wrote it before
+    (trial / "result.json").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    got = client.get(f"/api/sweeps/old/trials/{trial.name}/progress").json()
+    assert got["metrics"]["expected_latency_ms"] == 1.5, "the old expected cost is not shown"
+    row = next(t for t in client.get("/api/sweeps/old").json()["trials"] if t["trial"] == trial.name)
+    assert row["lut_latency_ms"] == rows[-1]["latency_ms"], "the old row's LUT latency is not shown"
+
+
 @pytest.mark.parametrize(
     "last_run, state, reason",
     [

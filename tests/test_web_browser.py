@@ -154,7 +154,7 @@ def test_a_sweep_page_shows_a_picked_trials_search(server, browser, tmp_path):
     write_synthetic_experiment(str(storage / "swept"), trials=3)
     trial = sorted(p for p in (storage / "swept").glob("trial_*") if p.is_dir())[1]
     progress = {
-        "metrics": {"epoch": 4, "epochs": 4, "val_acc": 0.5, "temperature": 2.0, "latency_ms": 1.25},
+        "metrics": {"epoch": 4, "epochs": 4, "val_acc": 0.5, "temperature": 2.0, "expected_latency_ms": 1.25},
         "op_names": ["k3_e1", "skip"],
         "probabilities": [[0.9, 0.1], [0.2, 0.8]],
     }

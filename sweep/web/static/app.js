@@ -130,7 +130,7 @@ function initRun(name) {
     if (m) {
       $("metrics").innerHTML = kv([["epoch", `${m.epoch} / ${m.epochs}` + (m.searching ? "" : " (warm-up)")],
         ["train accuracy", fmt(m.train_acc)], ["val accuracy", fmt(m.val_acc)], ["temperature", fmt(m.temperature)],
-        ["expected LAT (ms)", fmt(m.latency_ms)], ["expected ENER (mJ)", fmt(m.energy_mj)],
+        ["expected LAT (ms)", fmt(m.expected_latency_ms)], ["expected ENER (mJ)", fmt(m.expected_energy_mj)],
         ["argmax arch LAT (ms)", fmt(m.arch_latency_ms)]]);
       drawHeatmap(v.progress);
     }
@@ -199,7 +199,7 @@ function initSweep(name) {
       const p = await api(`${url}/trials/${encodeURIComponent(trial)}/progress`);
       const m = p.metrics || {};
       $("trial-pick").textContent = `${trial}: epoch ${m.epoch} of ${m.epochs}, val accuracy ${fmt(m.val_acc)}, ` +
-        `temperature ${fmt(m.temperature)}, expected LAT ${fmt(m.latency_ms)} ms`;
+        `temperature ${fmt(m.temperature)}, expected LAT ${fmt(m.expected_latency_ms)} ms`;
       drawHeatmap(p);
     } catch (e) { $("trial-pick").textContent = `${trial}: ${e.message}`; }
     $("trial-pick").scrollIntoView({block: "start"});  // the card sits below a table of up to hundreds of rows
