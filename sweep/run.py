@@ -54,7 +54,7 @@ def _knob_sampler(cfg: ExperimentConfig, start: StartCosts, warmup: dict | None)
     """Optuna's knob sampler; relative knobs are scaled by the LUT's start costs and the
     warm-up's last training CE (an untrained net's ln(classes) without a warm-up)."""
     ce = (warmup or {}).get("train_ce") or math.log(cfg.search_space().num_classes)
-    return KnobSampler(cfg.sweep, cfg.sweep.dominant, dataclasses.replace(start, ce=ce), delta_fixed=cfg.loss.delta)
+    return KnobSampler(cfg.sweep, cfg.sweep.dominant, dataclasses.replace(start, ce0=ce), delta_fixed=cfg.loss.delta)
 
 
 def _print_outcome(summary: dict, experiment: Path, args) -> None:

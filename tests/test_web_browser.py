@@ -114,7 +114,7 @@ def test_search_from_the_browser_to_arch_json(server, browser, tmp_path):
     wait.until(lambda d: d.find_element(By.ID, "f-lut").get_attribute("value").startswith("upload:"))
 
     _type(browser, "alpha", "0.5")
-    lat0 = start_costs(load_lut(str(mine)).cost_tensors()).latency_ms
+    lat0 = start_costs(load_lut(str(mine)).cost_tensors()).lat0_ms
     wait.until(lambda d: f"vLAT = {0.5 * lat0**0.6:.3g}" in d.find_element(By.ID, "preview").text)
     assert "latency dominates" in browser.find_element(By.ID, "preview").text
     _type(browser, "name", "browser")
