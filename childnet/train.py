@@ -34,6 +34,7 @@ from hwnas.device_name import is_local
 from hwnas.errors import UserError, cli_main
 from hwnas.flops import count_flops
 from hwnas.io import atomic_write_json, atomic_write_text, read_json
+from hwnas.keys import upgrade
 from hwnas.layout import ARCH, CHECKPOINT, CONFIG, METRICS, WEIGHTS
 from hwnas.network import build_network
 from hwnas.space import SearchSpace
@@ -62,6 +63,7 @@ def read_arch(arch) -> tuple[list[str], dict]:
             raise UserError(f"architecture file {path} not found")
         arch = read_json(path, "architecture file")  # one line for invalid, too deep, huge integers
         source = str(path)
+        arch = upgrade(arch, "arch", source)  # an arch.json from before a key was renamed
     else:
         source = "architecture"
     if isinstance(arch, dict):
@@ -153,7 +155,7 @@ def run_child(
     flops = count_flops(model, list(space.input_shape))
     deployed, data_path, timed = _export(model, out_dir, cfg, space, ops, splits)
     measured = _measure(measure_with, timed, cfg, space)
-    search_lut = {k: estimates[0][k] for k in ("name", "latency_ms", "energy_mj", "energy_source", "target")}
+    search_lut = {k: estimates[0][k] for k in ("name", "lut_latency_ms", "lut_energy_mj", "energy_source", "target")}
     result = {
         "test_acc": test_acc,
         "params": params,

@@ -6,7 +6,8 @@ these dicts (``supernet.search``, ``sweep.random_arch``: ``ArchRecord``; ``child
 ``check_record`` is what the contract test (tests/test_contract.py) runs on a real sweep's
 files and on the report tests' synthetic ones (``tests/synthetic``), so the report's test
 data cannot drift from the real layout. ``result_rows`` is the one reader of a trial's
-``result.json`` (``pareto``, the web page and the tests use it). Torch-free.
+``result.json`` (``pareto``, the web page and the tests use it). Keys renamed since files were
+written are read under their new names (``hwnas.keys``). Torch-free.
 """
 
 # (no ``from __future__ import annotations``: Python 3.11's TypedDict reads NotRequired
@@ -19,6 +20,7 @@ from typing import Literal, NotRequired, TypedDict
 
 from hwnas.domains import Dominant, Precision, Runtime, Strategy
 from hwnas.errors import UserError
+from hwnas.keys import upgrade
 from hwnas.layout import RESULT
 
 __all__ = [
@@ -53,8 +55,8 @@ class ArchRecord(TypedDict):
 
     space: SpaceRecord
     ops: list[str]
-    latency_ms: float
-    energy_mj: float | None
+    lut_latency_ms: float
+    lut_energy_mj: float | None
     energy_source: str
     lut: str
     picked: Literal["argmax", "random"]
@@ -70,8 +72,8 @@ class LutEstimate(TypedDict):
 
     name: str
     device: NotRequired[str | None]  # in lut_estimates (the search LUT's entry in ``lut`` may omit it)
-    latency_ms: float
-    energy_mj: float | None
+    lut_latency_ms: float
+    lut_energy_mj: float | None
     energy_source: str
     target: NotRequired[str]  # the deployment target the LUT describes, e.g. executorch-fp32
 
@@ -181,8 +183,8 @@ class ResultRow(TypedDict):
     phase: Literal["done"]
     epoch: int
     test_acc: float
-    latency_ms: float
-    energy_mj: float | None
+    lut_latency_ms: float
+    lut_energy_mj: float | None
     measured_latency_ms: float | None
     measured_energy_mj: float | None
     measured_device: str | None
@@ -231,7 +233,8 @@ def result_rows(
     while the trial runs): it is left out and its number (1-based) added to ``skipped``.
     Anywhere else (a finished trial's file, a line before the last, a complete line) it is
     damage, since leaving it out would change the trial: a ``UserError`` naming ``what``, the
-    file and the line; so is a line holding another JSON type than an object."""
+    file and the line; so is a line holding another JSON type than an object. Old rows are
+    read with their renamed keys under the new names (``hwnas.keys``)."""
     path = Path(trial) / RESULT
     if not path.is_file():
         return []
@@ -249,7 +252,7 @@ def result_rows(
             raise UserError(f"{what} {path}: line {lineno} is not valid JSON (damaged)") from None
         if not isinstance(row, dict):
             raise UserError(f"{what} {path}: line {lineno}: expected a JSON object")
-        rows.append(row)
+        rows.append(upgrade(row, "result_row", str(path)))
     return rows
 
 

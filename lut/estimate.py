@@ -70,8 +70,8 @@ def lut_estimates(
             {
                 "name": spec,
                 "device": device.get("name") if isinstance(device, dict) else None,
-                "latency_ms": model.latency_ms(ops),
-                "energy_mj": energy,
+                "lut_latency_ms": model.latency_ms(ops),
+                "lut_energy_mj": energy,
                 "energy_source": model.energy_source if energy is not None else "none",
                 "target": lut_target,
             }

@@ -19,6 +19,7 @@ import pandas as pd
 
 from hwnas.errors import UserError
 from hwnas.io import read_json
+from hwnas.keys import upgrade
 from hwnas.layout import BASELINES, ERROR, RECORD, SWEEP_LUT, TRIAL_MARKERS, is_trial_folder
 
 from .columns import BASE_COLUMNS, lut_columns, numeric_columns
@@ -102,7 +103,7 @@ def _experiment_files(root: str, problems: list, skip: bool) -> tuple[dict, list
                 _damaged(err, problems, skip)
                 continue
             if kind is dict:
-                sweep = obj
+                sweep = upgrade(obj, "sweep", path)
             else:
                 baselines = obj
     return sweep, baselines

@@ -13,6 +13,7 @@ import pandas as pd
 
 from hwnas.errors import UserError
 from hwnas.io import read_json
+from hwnas.keys import upgrade
 from hwnas.layout import FINAL, METRICS
 
 from . import page
@@ -31,8 +32,8 @@ def _row(folder: str, root: str, metrics: dict) -> dict:
     lut = metrics.get("lut") if isinstance(metrics.get("lut"), dict) else {}
     # energy as the recommended model's: measured where a meter measured, else the LUT's (its source named)
     energy, source = measured.get("energy_mj"), measured.get("energy_source")
-    if energy is None and lut.get("energy_mj") is not None:
-        energy, source = lut["energy_mj"], lut.get("energy_source")
+    if energy is None and lut.get("lut_energy_mj") is not None:
+        energy, source = lut["lut_energy_mj"], lut.get("energy_source")
     key = f"{deploy['runtime']}-{deploy['precision']}" if deploy.get("runtime") and deploy.get("precision") else None
     return {
         "trial_id": final.get("trial") or os.path.basename(folder),
@@ -59,7 +60,7 @@ def read_final_models(root: str, problems: list, skip_unreadable: bool = False) 
     rows = []
     for path in glob.glob(os.path.join(glob.escape(root), FINAL, "*", METRICS)):
         try:
-            metrics = read_json(path, FILE_KIND, dict)
+            metrics = upgrade(read_json(path, FILE_KIND, dict), "metrics", path)
         except UserError as err:
             if not skip_unreadable:
                 raise UserError(f"{err}; train it again with sweep.run --resume after deleting it") from None

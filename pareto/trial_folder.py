@@ -14,6 +14,7 @@ import os
 
 from hwnas.errors import UserError
 from hwnas.io import read_json
+from hwnas.keys import upgrade
 from hwnas.layout import ARCH, CHILD, ERROR, METRICS, PARAMS, RESULT, SEARCH
 from hwnas.records import result_rows
 
@@ -75,7 +76,9 @@ def _load_trial_files(tdir: str, root: str, problems: list):
         return read_json(path, FILE_KIND, dict) if os.path.isfile(path) else None
 
     params = _flatten(optional(PARAMS) or {})
-    arch, metrics = optional(SEARCH, ARCH), optional(CHILD, METRICS)
+    # files from before a key was renamed: read under the new names (hwnas.keys)
+    arch = upgrade(optional(SEARCH, ARCH), "arch", os.path.join(tdir, SEARCH, ARCH))
+    metrics = upgrade(optional(CHILD, METRICS), "metrics", os.path.join(tdir, CHILD, METRICS))
     rows = _trial_rows(tdir, root, problems, running=metrics is None)
     return params, rows, arch, metrics
 
@@ -150,11 +153,13 @@ def _running(row: dict, rows: list, arch: dict | None, default_lut: str) -> list
         measured_latency_ms=_last_value(rows, "measured_latency_ms"),
         search_lut=lut_name,
     )
-    lat = arch.get("latency_ms", _last_value(rows, "latency_ms"))
-    energy = arch.get("energy_mj", _last_value(rows, "energy_mj"))
+    lat = arch.get("lut_latency_ms", _last_value(rows, "lut_latency_ms"))
+    energy = arch.get("lut_energy_mj", _last_value(rows, "lut_energy_mj"))
     if lat is None and energy is None:
         return []
-    return [{"name": lut_name, "latency_ms": lat, "energy_mj": energy, "energy_source": arch.get("energy_source")}]
+    return [
+        {"name": lut_name, "lut_latency_ms": lat, "lut_energy_mj": energy, "energy_source": arch.get("energy_source")}
+    ]
 
 
 def _estimate_columns(row: dict, estimates: list, luts: dict) -> None:
@@ -166,8 +171,8 @@ def _estimate_columns(row: dict, estimates: list, luts: dict) -> None:
         if luts.get(est["name"]) is None:
             luts[est["name"]] = est.get("device")
         cols = lut_columns(est["name"])
-        row[cols["latency"]] = est.get("latency_ms")
-        row[cols["energy"]] = est.get("energy_mj")
+        row[cols["latency"]] = est.get("lut_latency_ms")
+        row[cols["energy"]] = est.get("lut_energy_mj")
         row[cols["energy_source"]] = est.get("energy_source")
         row[cols["target"]] = est.get("target")
 

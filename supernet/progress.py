@@ -16,14 +16,15 @@ __all__ = ["epoch_metrics", "log_epoch", "write_epoch"]
 
 # the curves under search/ in TensorBoard
 _CURVES = (
-    "train_acc val_acc train_ce val_ce loss latency_ms energy_mj arch_latency_ms arch_energy_mj temperature lr".split()
+    "train_acc val_acc train_ce val_ce loss expected_latency_ms expected_energy_mj arch_latency_ms arch_energy_mj "
+    "temperature lr".split()
 )
 
 
 def epoch_metrics(head: dict, train: dict, val: dict, expected: tuple, arch: dict, seconds: float) -> dict:
     """One epoch's metrics: ``head`` (epoch, epochs, phase, searching, temperature, lr),
     the two passes' means (``supernet.steps``), the expected ``(latency, energy)`` under
-    P(theta) and the argmax architecture's costs."""
+    P(theta) (``expected_*``) and the argmax architecture's LUT costs (``arch_*``)."""
     latency_ms, energy_mj = expected
     return {
         **head,
@@ -31,12 +32,12 @@ def epoch_metrics(head: dict, train: dict, val: dict, expected: tuple, arch: dic
         "val_ce": val["val_ce"],
         "val_acc": val["val_acc"],
         "loss": val["loss"],
-        "latency_ms": latency_ms,
-        "energy_mj": energy_mj,
+        "expected_latency_ms": latency_ms,
+        "expected_energy_mj": energy_mj,
         "sampled_latency_ms": val["sampled_latency_ms"],
         "sampled_energy_mj": val["sampled_energy_mj"],
-        "arch_latency_ms": arch["latency_ms"],
-        "arch_energy_mj": arch["energy_mj"],
+        "arch_latency_ms": arch["lut_latency_ms"],
+        "arch_energy_mj": arch["lut_energy_mj"],
         "seconds": seconds,
     }
 

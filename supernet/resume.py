@@ -11,6 +11,7 @@ from hwnas.config import ExperimentConfig, rename_old_keys
 from hwnas.diff import differences
 from hwnas.errors import UserError
 from hwnas.io import atomic_save, load_checkpoint
+from hwnas.keys import upgrade
 from hwnas.stages import stage_key
 from supernet.setup import load_warmup
 
@@ -42,7 +43,8 @@ def restore(
         net.load_state_dict(state["model"])
         w_opt.load_state_dict(state["w_opt"])
         theta_opt.load_state_dict(state["theta_opt"])
-        return state["epoch"], state["theta_history"], state["metrics"]
+        # a checkpoint from before the rename: its metrics under the new names (hwnas.keys)
+        return state["epoch"], state["theta_history"], upgrade(state["metrics"], "search_metrics", str(ckpt_path))
     if warmup_path is not None and warmup_path.exists() and s.warmup_epochs > 0:
         state = load_warmup(warmup_path, cfg)
         net.load_state_dict(state["model"])

@@ -198,11 +198,11 @@ def main(argv=None) -> None:
     cfg = load_config(args.config, args.overrides)
 
     def show(m):
-        tail = f" energy={m['energy_mj']:.3f}mJ" if m["energy_mj"] is not None else ""
+        tail = f" energy={m['expected_energy_mj']:.3f}mJ" if m["expected_energy_mj"] is not None else ""
         print(
             f"epoch {m['epoch']}/{m['epochs']} T={m['temperature']:.3f} train_acc={m['train_acc']:.3f} "
-            f"val_acc={m['val_acc']:.3f} lat={m['latency_ms']:.3f}ms arch_lat={m['arch_latency_ms']:.3f}ms{tail} "
-            f"({m['seconds']:.1f}s)",
+            f"val_acc={m['val_acc']:.3f} lat={m['expected_latency_ms']:.3f}ms "
+            f"arch_lat={m['arch_latency_ms']:.3f}ms{tail} ({m['seconds']:.1f}s)",
             flush=True,
         )
 

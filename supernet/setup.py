@@ -72,8 +72,8 @@ def arch_record(setup: SearchSetup, ops: list[str]) -> dict:
     return {
         "space": setup.space.record(),
         "ops": ops,
-        "latency_ms": table.latency_ms(ops),
-        "energy_mj": table.energy_mj(ops),
+        "lut_latency_ms": table.latency_ms(ops),
+        "lut_energy_mj": table.energy_mj(ops),
         "energy_source": setup.cost.energy_source if setup.cost.has_energy else "none",
         "lut": setup.lut_name,
         "proxy_width": s.proxy_width,

@@ -23,6 +23,7 @@ from hwnas.config import ExperimentConfig, config_from_dict
 from hwnas.diff import differences
 from hwnas.errors import UserError
 from hwnas.io import atomic_write_json, read_json
+from hwnas.keys import upgrade
 from hwnas.layout import BASELINES, CHILD, LOCK, METRICS, RECORD, STUDY
 from hwnas.lock import Lock, acquire, check_free
 from hwnas.stages import stage_key
@@ -142,7 +143,7 @@ def read_metrics(path: Path) -> dict:
         if copies
         else "restore it from a backup"
     )
-    metrics = read_json(path, "childnet result", dict, hint)
+    metrics = upgrade(read_json(path, "childnet result", dict, hint), "metrics", str(path))
     measured = metrics.get("measured")
     problem = None
     if measured is not None and not isinstance(measured, dict):
@@ -188,7 +189,8 @@ def read_record(experiment: str | Path) -> tuple[dict, ExperimentConfig]:
     if "lut" in record and not isinstance(record["lut"].get("path"), str):
         raise UserError(f"{path}: field lut.path: expected a string, got {_short(record['lut'].get('path'))}")
     cfg = config_from_dict(record["config"], source=f"{path}: config")
-    return record, cfg
+    # renamed keys under their new names; its metrics list stays: the study's names (hwnas.keys)
+    return upgrade(record, "sweep", str(path)), cfg
 
 
 _RECORD_FIELDS = (

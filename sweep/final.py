@@ -23,6 +23,7 @@ from childnet.finalize import finalize
 from hwnas.config import ExperimentConfig
 from hwnas.errors import UserError, cli_main, resume_hint, run_child
 from hwnas.io import read_json
+from hwnas.keys import upgrade
 from hwnas.layout import CHECKPOINT, METRICS, REPORT, final_dir
 from pareto.experiment import read_experiment
 from pareto.final_model import final_line, read_final_models
@@ -42,7 +43,7 @@ def chosen_models(experiment: Path, k: int) -> list[dict]:
 def _finalize_one(cfg: ExperimentConfig, experiment: Path, rec: dict) -> dict:
     out = final_dir(experiment, Path(rec["trial_dir"]).name)
     if (out / METRICS).is_file():
-        return read_json(out / METRICS, "final model metrics")
+        return upgrade(read_json(out / METRICS, "final model metrics"), "metrics", str(out / METRICS))
     origin = {"trial": rec["trial_id"], "proxy_test_acc": rec["test_acc"]}
     arch = str(rec["ops"]).split()  # the trials table keeps ops space-separated
 

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from hwnas.config_sections import SweepConfig, renamed_state
 from hwnas.domains import KNOBS
 from hwnas.errors import UserError
+from hwnas.keys import upgrade
 from lut.cost import CostTensors
 
 __all__ = [
@@ -47,12 +48,16 @@ __all__ = [
 
 @dataclass(frozen=True)
 class StartCosts:
-    """Expected LUT cost of the supernet at the search start (uniform theta), and the
-    cross-entropy the cost terms compete with there."""
+    """Expected LUT cost of the supernet at the search start (uniform theta), LAT0 and ENER0,
+    and the cross-entropy the cost terms compete with there, CE0 (sweep.json ``knobs.start``)."""
 
-    latency_ms: float
-    energy_mj: float | None  # None: the LUT has no energy (the energy term is off)
-    ce: float = 1.0  # the shared warm-up's last training CE (else ln(classes): an untrained net's)
+    lat0_ms: float
+    ener0_mj: float | None  # None: the LUT has no energy (the energy term is off)
+    ce0: float = 1.0  # the shared warm-up's last training CE (else ln(classes): an untrained net's)
+
+    def __setstate__(self, state: dict) -> None:
+        # a searcher state pickled before the rename names them latency_ms, energy_mj, ce (a resumed sweep)
+        self.__dict__.update(upgrade(state, "start"))
 
 
 def start_costs(cost: CostTensors, use_energy: bool = True) -> StartCosts:
@@ -66,8 +71,8 @@ def start_costs(cost: CostTensors, use_energy: bool = True) -> StartCosts:
 
 def dominance_of(knobs: dict, start: StartCosts) -> dict:
     """vLAT, vENER and which term dominates, for knobs ``alpha, beta, gamma, delta``."""
-    v_lat = knobs["alpha"] * start.latency_ms ** knobs["beta"]
-    v_ener = 0.0 if start.energy_mj is None else knobs["gamma"] * start.energy_mj ** knobs["delta"]
+    v_lat = knobs["alpha"] * start.lat0_ms ** knobs["beta"]
+    v_ener = 0.0 if start.ener0_mj is None else knobs["gamma"] * start.ener0_mj ** knobs["delta"]
     dominant = "latency" if v_lat > v_ener else "energy"
     minor, major = sorted((v_lat, v_ener))
     return {"v_lat": v_lat, "v_ener": v_ener, "dominant": dominant, "dominance": minor / major if major > 0 else 0.0}
@@ -75,7 +80,7 @@ def dominance_of(knobs: dict, start: StartCosts) -> dict:
 
 def check_dominant_fits_lut(dominant: str, start: StartCosts) -> None:
     """Energy-dominant knobs need a LUT with energy (and ``lut.energy: true``)."""
-    if dominant == "energy" and start.energy_mj is None:
+    if dominant == "energy" and start.ener0_mj is None:
         raise UserError(
             "sweep.dominant energy: the LUT has no energy data (or lut.energy is false); "
             "use --dominant latency or a LUT with energy"
@@ -112,8 +117,8 @@ class KnobSampler:
     def derived(self) -> str | None:
         """Which knobs are derived from sampled values (None: all four are sampled)."""
         if self.sweep.knobs == "relative":
-            return "alpha" if self.start.energy_mj is None else "alpha,gamma"
-        if self.start.energy_mj is None:
+            return "alpha" if self.start.ener0_mj is None else "alpha,gamma"
+        if self.start.ener0_mj is None:
             return None
         return {"latency": "gamma", "energy": "alpha", "any": None}[self.dominant]
 
@@ -126,14 +131,14 @@ class KnobSampler:
             if self.derived
             else "all four knobs sampled in their ranges"
         )
-        start = {"latency_ms": self.start.latency_ms, "energy_mj": self.start.energy_mj, "ce": self.start.ce}
+        start = {"lat0_ms": self.start.lat0_ms, "ener0_mj": self.start.ener0_mj, "ce0": self.start.ce0}
         return {"scale": self.sweep.knobs, "derived": self.derived, "parametrization": how, "start": start}
 
     def __call__(self, trial) -> dict:
         knobs = self._relative(trial) if self.sweep.knobs == "relative" else self._absolute(trial)
         out = dict(knobs, derived=self.derived or "none")  # which knob came from sampled values
         out.update(dominance_of(knobs, self.start))
-        out["cost_share"] = (out["v_lat"] + out["v_ener"]) / self.start.ce
+        out["cost_share"] = (out["v_lat"] + out["v_ener"]) / self.start.ce0
         if not all(math.isfinite(v) for v in knobs.values()):
             raise ValueError(f"non-finite knobs {knobs}")  # cannot happen with positive ranges
         return out
@@ -144,10 +149,10 @@ class KnobSampler:
         the terms (the dominance ratio; ``LAT_SHARE`` when either may dominate), ``beta`` and
         ``delta``; derive ``alpha = vLAT / LAT0^beta`` and ``gamma = vENER / ENER0^delta``."""
         s, start = self.sweep, self.start
-        share = _suggest(trial, "cost_share", s.cost_share) * start.ce
+        share = _suggest(trial, "cost_share", s.cost_share) * start.ce0
         beta = _suggest(trial, "beta", s.beta)
-        if start.energy_mj is None:
-            return {"alpha": share / start.latency_ms**beta, "beta": beta, "gamma": 0.0, "delta": self.delta_fixed}
+        if start.ener0_mj is None:
+            return {"alpha": share / start.lat0_ms**beta, "beta": beta, "gamma": 0.0, "delta": self.delta_fixed}
         delta = _suggest(trial, "delta", s.delta)
         if self.dominant == "any":
             lat_share = trial.suggest_float("lat_share", *LAT_SHARE)
@@ -155,9 +160,9 @@ class KnobSampler:
             ratio = _suggest(trial, "dominance", s.dominance)  # minor / major
             lat_share = 1 / (1 + ratio) if self.dominant == "latency" else ratio / (1 + ratio)
         return {
-            "alpha": lat_share * share / start.latency_ms**beta,
+            "alpha": lat_share * share / start.lat0_ms**beta,
             "beta": beta,
-            "gamma": (1 - lat_share) * share / start.energy_mj**delta,
+            "gamma": (1 - lat_share) * share / start.ener0_mj**delta,
             "delta": delta,
         }
 
@@ -165,7 +170,7 @@ class KnobSampler:
         """The four knobs in their configured ranges (the HANNA report's own knobs);
         latency/energy-dominant: the minor term's knob is derived from the sampled ratio."""
         s, start = self.sweep, self.start
-        if start.energy_mj is None:  # no energy: the energy term is off, latency dominates by definition
+        if start.ener0_mj is None:  # no energy: the energy term is off, latency dominates by definition
             knobs = {
                 "alpha": _suggest(trial, "alpha", s.alpha),
                 "beta": _suggest(trial, "beta", s.beta),
@@ -175,13 +180,13 @@ class KnobSampler:
         elif self.dominant == "latency":
             alpha, beta = _suggest(trial, "alpha", s.alpha), _suggest(trial, "beta", s.beta)
             delta, ratio = _suggest(trial, "delta", s.delta), _suggest(trial, "dominance", s.dominance)
-            v_lat = alpha * start.latency_ms**beta
-            knobs = {"alpha": alpha, "beta": beta, "gamma": ratio * v_lat / start.energy_mj**delta, "delta": delta}
+            v_lat = alpha * start.lat0_ms**beta
+            knobs = {"alpha": alpha, "beta": beta, "gamma": ratio * v_lat / start.ener0_mj**delta, "delta": delta}
         elif self.dominant == "energy":
             gamma, delta = _suggest(trial, "gamma", s.gamma), _suggest(trial, "delta", s.delta)
             beta, ratio = _suggest(trial, "beta", s.beta), _suggest(trial, "dominance", s.dominance)
-            v_ener = gamma * start.energy_mj**delta
-            knobs = {"alpha": ratio * v_ener / start.latency_ms**beta, "beta": beta, "gamma": gamma, "delta": delta}
+            v_ener = gamma * start.ener0_mj**delta
+            knobs = {"alpha": ratio * v_ener / start.lat0_ms**beta, "beta": beta, "gamma": gamma, "delta": delta}
         else:
             knobs = {k: _suggest(trial, k, getattr(s, k)) for k in KNOBS}
         return knobs

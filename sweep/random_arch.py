@@ -101,8 +101,8 @@ def random_arch_record(cfg, ops, index: int) -> dict:
     return {
         "space": space.record(),
         "ops": ops,
-        "latency_ms": lut.latency_ms(ops),
-        "energy_mj": energy,
+        "lut_latency_ms": lut.latency_ms(ops),
+        "lut_energy_mj": energy,
         "energy_source": lut.energy_source if energy is not None else "none",
         "lut": cfg.lut.path,
         "picked": PICKED,
@@ -119,6 +119,6 @@ def random_trial(config: dict, context: TrialContext) -> None:
     def record_arch(cfg, work: Path, reporter) -> dict:
         arch = random_arch_record(cfg, config["ops"], config["arch_index"])
         write_json(search_dir(work) / ARCH, arch)
-        return {"epoch": 0, "latency_ms": arch["latency_ms"], "energy_mj": arch["energy_mj"]}
+        return {"epoch": 0, "lut_latency_ms": arch["lut_latency_ms"], "lut_energy_mj": arch["lut_energy_mj"]}
 
     run_trial(context, lambda: config_from_dict(context.config, source="trial config"), record_arch)

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from hwnas.config import ExperimentConfig
 from hwnas.io import file_mode
+from hwnas.keys import upgrade
 from hwnas.stages import stage_key
 
 __all__ = ["ChildRegistry", "child_key"]
@@ -33,7 +34,8 @@ def child_key(cfg: ExperimentConfig, ops) -> str:
 
 
 class ChildRegistry:
-    """``<experiment>/children/<key>.json``: ``{"trial": name, "metrics": {...}}``."""
+    """``<experiment>/children/<key>.json``: ``{"trial": name, "metrics": {...}}`` (an entry
+    from before a key was renamed is read under the new names, ``hwnas.keys``)."""
 
     def __init__(self, root: str | Path):
         self.root = Path(root)
@@ -41,7 +43,7 @@ class ChildRegistry:
     def lookup(self, key: str) -> dict | None:
         path = self.root / f"{key}.json"
         try:
-            return json.loads(path.read_text())
+            return upgrade(json.loads(path.read_text()), "child_entry", str(path))
         except (OSError, ValueError):
             return None
 

@@ -28,6 +28,7 @@ from hwnas.config import ExperimentConfig
 from hwnas.data import check_data
 from hwnas.device_name import is_local
 from hwnas.errors import cli_main, raise_if_stopped, resume_hint, soft_stop
+from hwnas.keys import metric_aliases
 from hwnas.layout import RECORD, REPORT, STUDY, TUNER
 from hwnas.ray_connect import check_address, disconnect
 from sweep.budget import budget_dict
@@ -52,7 +53,7 @@ def _knob_sampler(cfg: ExperimentConfig, start: StartCosts, warmup: dict | None)
     """Optuna's knob sampler; relative knobs are scaled by the LUT's start costs and the
     warm-up's last training CE (an untrained net's ln(classes) without a warm-up)."""
     ce = (warmup or {}).get("train_ce") or math.log(cfg.search_space().num_classes)
-    return KnobSampler(cfg.sweep, cfg.sweep.dominant, dataclasses.replace(start, ce=ce), delta_fixed=cfg.loss.delta)
+    return KnobSampler(cfg.sweep, cfg.sweep.dominant, dataclasses.replace(start, ce0=ce), delta_fixed=cfg.loss.delta)
 
 
 def _print_outcome(summary: dict, experiment: Path, args) -> None:
@@ -141,6 +142,9 @@ def _sweep(args, cfg, experiment: Path, record: dict | None, lut, lock, started:
     metrics, directions = objectives(cfg.sweep.objective, lut.use_energy)
     if record is not None:
         _repair(cfg, experiment, record, repairs, lut)
+        # the names Ray Tune's searcher and the Optuna study of this experiment know: an
+        # experiment from before the rename keeps its old ones (hwnas.keys.metric_aliases)
+        metrics, directions = record.get("metrics") or metrics, record.get("directions") or directions
     # From here on the experiment directory is written. sweep.json keeps the config as
     # given (resume compares it); everything after it sees the prepared LUT's path.
     record = open_record(cfg, experiment, record, lut, (metrics, directions), resume=args.resume, address=args.address)
@@ -161,6 +165,7 @@ def _sweep(args, cfg, experiment: Path, record: dict | None, lut, lock, started:
         directions,
         warmup=record["warmup"],
         reference=reference,
+        metric_aliases=metric_aliases(metrics, str(experiment / RECORD)),
         # interrupted while preparing (no Ray Tune state yet): start the trials now
         resume=args.resume and ((experiment / TUNER).is_file() or repairs.tuner),
         rebuild_tuner=repairs.tuner,

@@ -41,6 +41,7 @@ from ray.tune.search.search_generator import SearchGenerator
 
 from hwnas.domains import OBJECTIVES
 from hwnas.errors import UserError
+from hwnas.keys import upgrade
 from hwnas.layout import RECORD
 
 __all__ = [
@@ -54,9 +55,9 @@ __all__ = [
     "objectives",
 ]
 
-_METRIC = {"accuracy": ("test_acc", "max"), "latency": ("latency_ms", "min"), "energy": ("energy_mj", "min")}
+_METRIC = {"accuracy": ("test_acc", "max"), "latency": ("lut_latency_ms", "min"), "energy": ("lut_energy_mj", "min")}
 CONSTRAINTS_ATTR = "constraints"  # the Optuna trial's user attr holding its constraint values
-_LIMITS = (("max_latency_ms", "latency_ms"), ("max_energy_mj", "energy_mj"))  # budget key, final-row key
+_LIMITS = (("max_latency_ms", "lut_latency_ms"), ("max_energy_mj", "lut_energy_mj"))  # budget key, final-row key
 
 
 def objectives(objective: str, has_energy: bool) -> tuple[list[str], list[str]]:
@@ -72,7 +73,9 @@ def objectives(objective: str, has_energy: bool) -> tuple[list[str], list[str]]:
 
 def constraint_values(result: dict, budget: dict) -> list[float] | None:
     """The trial's LUT latency/energy minus each set limit of ``budget`` (<= 0: within),
-    in the order latency, energy; None when a limited cost is missing from ``result``."""
+    in the order latency, energy; None when a limited cost is missing from ``result`` (a row
+    of a trial from before the keys were renamed is read under the new names)."""
+    result = upgrade(result, "result_row")
     values = []
     for limit_key, cost_key in _LIMITS:
         limit, cost = budget.get(limit_key), result.get(cost_key)

@@ -13,9 +13,11 @@ reported epoch and a finished trial only re-reports its final row. ``trial_state
 holds the phase, the work seconds so far and one entry per start (a resumed start
 names the phase and epoch it resumed from).
 
-Rows always carry ``phase``, ``epoch``, ``test_acc``, ``latency_ms``, ``energy_mj``,
+Rows always carry ``phase``, ``epoch``, ``test_acc``, ``lut_latency_ms``, ``lut_energy_mj``,
 ``measured_latency_ms``, ``val_acc`` and ``trial_seconds`` (null until known) so
-that Ray Tune's metric checks, the searcher and the scheduler see every key. The final
+that Ray Tune's metric checks, the searcher and the scheduler see every key; in a resumed
+sweep whose study names metrics by their old names (``hwnas.keys.metric_aliases``) each
+such value is reported under the old name too. The final
 (``done``) row marks whether the childnet meets ``sweep.budget`` (``within_budget``,
 ``budget_basis``: ``pareto.budget``'s rule on the costs known then; on this host the
 measurement comes later, so the row's basis is the LUT and the report judges again).
@@ -39,6 +41,7 @@ from hwnas.device_name import is_local
 from hwnas.domains import KNOBS
 from hwnas.errors import UserError
 from hwnas.io import atomic_write_json, read_json
+from hwnas.keys import upgrade
 from hwnas.layout import ARCH, CHECKPOINT, CONFIG, METRICS, TRIAL_STATE, child_dir, search_dir
 from pareto.budget import judge
 from supernet.search import run_search
@@ -49,7 +52,7 @@ from sweep.reuse import ChildRegistry, child_key
 
 __all__ = ["TrialContext", "apply_knobs", "run_trial", "sweep_trial", "trial_dirname"]
 
-_ALWAYS = ("test_acc", "latency_ms", "energy_mj", "measured_latency_ms", "measured_energy_mj", "val_acc")
+_ALWAYS = ("test_acc", "lut_latency_ms", "lut_energy_mj", "measured_latency_ms", "measured_energy_mj", "val_acc")
 
 
 def trial_dirname(trial_id: str) -> str:
@@ -66,6 +69,8 @@ class TrialContext:
     warmup_path: str | None = None  # shared weights-only warm-up, None: each trial warms up
     children_dir: str | None = None  # childnet reuse registry, None: no reuse
     reference: dict | None = None  # the LUT's speed reference (childnet.measure), None: the space's own
+    # old metric name -> new: the study of an experiment from before the rename knows the old names
+    metric_aliases: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -78,7 +83,11 @@ class TrialState:
 
     @classmethod
     def load(cls, path: Path) -> TrialState:
-        return cls(**read_json(path, "trial state", dict)) if path.is_file() else cls()
+        if not path.is_file():
+            return cls()
+        state = read_json(path, "trial state", dict)
+        # the final row of a trial finished before a key was renamed, re-reported on resume
+        return cls(**dict(state, final=upgrade(state.get("final"), "result_row", str(path))))
 
     def save(self, path: Path) -> None:
         atomic_write_json(path, self.__dict__)
@@ -136,8 +145,8 @@ def _finite(metrics: dict, keys, where: str) -> None:
 class _Reporter:
     """Reports rows with a checkpoint of the working directory and keeps the work clock."""
 
-    def __init__(self, work: Path, state: TrialState):
-        self.work, self.state = work, state
+    def __init__(self, work: Path, state: TrialState, aliases: dict | None = None):
+        self.work, self.state, self.aliases = work, state, aliases or {}
         self.started = time.perf_counter()
         self.base_seconds = state.seconds
 
@@ -150,6 +159,7 @@ class _Reporter:
         self.state.save(self.work / TRIAL_STATE)
         full = {key: None for key in _ALWAYS}
         full.update(row, phase=self.state.phase, trial_seconds=self.state.seconds)
+        full.update({old: full.get(new) for old, new in self.aliases.items()})
         tune.report(full, checkpoint=tune.Checkpoint.from_directory(str(self.work)))
 
 
@@ -161,7 +171,7 @@ def run_trial(context: TrialContext, make_config, search) -> None:
     work = Path.cwd()
     state = _restore(work)
     state.starts.append({"phase": state.phase, "epoch": state.epoch, "resumed": bool(state.starts)})
-    reporter = _Reporter(work, state)
+    reporter = _Reporter(work, state, context.metric_aliases)
     if state.phase == "done":  # finished before the interruption was recorded: only re-report
         reporter.report(state.final)
         return
@@ -171,7 +181,7 @@ def run_trial(context: TrialContext, make_config, search) -> None:
         row = search(cfg, work, reporter)
         state.phase, state.epoch = "child", 0
         reporter.report(row)
-    arch = read_json(search_dir(work) / ARCH, "architecture", dict)
+    arch = upgrade(read_json(search_dir(work) / ARCH, "architecture", dict), "arch", str(search_dir(work) / ARCH))
     metrics = _child(cfg, arch, work, context, reporter, resumed=state.epoch > 0)
     state.phase = "done"
     state.final = _final_row(arch, metrics, reporter.seconds(), budget_dict(cfg.sweep.budget), cfg.lut.energy_kind)
@@ -194,13 +204,9 @@ def _search(cfg: ExperimentConfig, work: Path, context: TrialContext, reporter: 
     def on_search_epoch(m: dict) -> None:
         _finite(m, ("train_ce", "val_acc"), "supernet search diverged")
         last_val["val_acc"] = m.get("val_acc")
-        row = {k: v for k, v in m.items() if k not in ("latency_ms", "energy_mj", "seconds", "phase")}
-        row.update(
-            search_epoch=m.get("epoch"),
-            search_latency_ms=m.get("latency_ms"),
-            search_energy_mj=m.get("energy_mj"),
-            epoch_seconds=m.get("seconds"),
-        )
+        # expected_latency_ms/expected_energy_mj: the expected LUT cost under P(theta)
+        row = {k: v for k, v in m.items() if k not in ("seconds", "phase")}
+        row.update(search_epoch=m.get("epoch"), epoch_seconds=m.get("seconds"))
         reporter.report(row)
 
     run_search(
@@ -236,7 +242,7 @@ def _child(
     run_child(
         cfg, arch, out, resume=resumed, on_epoch=on_child_epoch, measure_with=lambda path: _measure(path, cfg, context)
     )
-    metrics = read_json(out / METRICS, "childnet result", dict)
+    metrics = upgrade(read_json(out / METRICS, "childnet result", dict), "metrics", str(out / METRICS))
     if registry is not None:
         registry.register(key, trial_dirname(tune.get_context().get_trial_id()), metrics)
     return metrics
@@ -262,15 +268,15 @@ def _final_row(
     verdict = judge(
         budget,
         measured.get("latency_ms"),
-        lut.get("latency_ms", arch.get("latency_ms")),
+        lut.get("lut_latency_ms", arch.get("lut_latency_ms")),
         measured_energy,
-        lut.get("energy_mj", arch.get("energy_mj")),
+        lut.get("lut_energy_mj", arch.get("lut_energy_mj")),
     )
     return {
         "epoch": metrics.get("epochs", 0),
         "test_acc": metrics.get("test_acc"),
-        "latency_ms": lut.get("latency_ms", arch.get("latency_ms")),
-        "energy_mj": lut.get("energy_mj", arch.get("energy_mj")),
+        "lut_latency_ms": lut.get("lut_latency_ms", arch.get("lut_latency_ms")),
+        "lut_energy_mj": lut.get("lut_energy_mj", arch.get("lut_energy_mj")),
         "measured_latency_ms": measured.get("latency_ms"),
         "measured_energy_mj": measured_energy,
         "measured_device": measured.get("device"),

@@ -41,13 +41,14 @@ def trial_dirname_creator(trial) -> str:
     return trial_dirname(trial.trial_id)
 
 
-def _trainable(cfg: ExperimentConfig, experiment: Path, warmup: dict | None, reference: dict | None):
+def _trainable(cfg: ExperimentConfig, experiment: Path, warmup: dict | None, reference: dict | None, aliases: dict):
     base = absolute_paths(config_to_dict(cfg), Path.cwd())  # lut.path: the experiment's LUT (sweep.run)
     context = TrialContext(
         config=base,
         warmup_path=warmup["path"] if warmup else None,
         children_dir=str(experiment / CHILDREN) if cfg.sweep.reuse_children else None,
         reference=reference,
+        metric_aliases=aliases,
     )
     # Trials stay on the driver's node (its disk holds the experiment; on a cluster only
     # measurements go to the devices), whether or not they ask for a GPU.
@@ -123,10 +124,12 @@ def build_tuner(
     resume: bool,
     reference: dict | None = None,
     rebuild_tuner: bool = False,
+    metric_aliases: dict | None = None,
 ) -> tune.Tuner:
     """``reference``: the LUT's speed reference, for measurements on a device of its own;
-    ``rebuild_tuner``: write ``tuner.pkl`` again (the damaged one kept as ``tuner.pkl.damaged``)."""
-    trainable = _trainable(cfg, experiment, warmup, reference)
+    ``rebuild_tuner``: write ``tuner.pkl`` again (the damaged one kept as ``tuner.pkl.damaged``);
+    ``metric_aliases``: old metric names the experiment's study knows -> new (``hwnas.keys``)."""
+    trainable = _trainable(cfg, experiment, warmup, reference, metric_aliases or {})
     # With num_to_keep=1 Ray Tune snapshots the experiment state after every trial
     # checkpoint (so a resume never points at a deleted checkpoint) and warns that this
     # is frequent; the state is tiny here, so the warning is noise.

@@ -153,15 +153,15 @@ def test_tables_one_and_two_from_known_numbers(tmp_path):
     from pareto.report import build_report
 
     rows = [
-        {"test_acc": 0.86, "latency_ms": 0.2, "measured_latency_ms": 0.25, "energy_mj": 0.01, "alpha": 1.0},
-        {"test_acc": 0.88, "latency_ms": 0.4, "measured_latency_ms": 0.5, "energy_mj": 0.04, "alpha": 0.5},
-        {"test_acc": 0.80, "latency_ms": 0.9, "measured_latency_ms": 1.0, "energy_mj": 0.09, "alpha": 0.1},
+        {"test_acc": 0.86, "lut_latency_ms": 0.2, "measured_latency_ms": 0.25, "lut_energy_mj": 0.01, "alpha": 1.0},
+        {"test_acc": 0.88, "lut_latency_ms": 0.4, "measured_latency_ms": 0.5, "lut_energy_mj": 0.04, "alpha": 0.5},
+        {"test_acc": 0.80, "lut_latency_ms": 0.9, "measured_latency_ms": 1.0, "lut_energy_mj": 0.09, "alpha": 0.1},
         # trial 3 found trial 0's architecture (synthetic ops: op number t of FBNET_OPS in every layer)
         {
             "test_acc": 0.86,
-            "latency_ms": 0.2,
+            "lut_latency_ms": 0.2,
             "measured_latency_ms": 0.25,
-            "energy_mj": 0.01,
+            "lut_energy_mj": 0.01,
             "alpha": 0.9,
             "ops": ["k3_e1"] * 22,
         },
@@ -212,7 +212,7 @@ def test_unmeasured_childnets_have_no_speedup(tmp_path):
 
     from pareto.report import build_report
 
-    rows = [{"test_acc": 0.86, "latency_ms": 0.2, "alpha": 1.0}]
+    rows = [{"test_acc": 0.86, "lut_latency_ms": 0.2, "alpha": 1.0}]
     root = write_rows_experiment(str(tmp_path / "exp"), rows, baselines=[_row("mnasnet", 0.8, 1.0)])
     report = build_report(root, str(tmp_path / "out"))
     assert report["baselines"][1]["front"] == "lut:host.json"  # nothing measured: the LUT's front, said so

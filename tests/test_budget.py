@@ -188,10 +188,10 @@ def test_budget_of_a_sweep_record():
 # --- the report and the summary --------------------------------------------------------
 
 ROWS = [
-    {"test_acc": 0.80, "latency_ms": 3.0, "energy_mj": 0.4},
-    {"test_acc": 0.86, "latency_ms": 4.5, "energy_mj": 0.6, "measured_latency_ms": 6.0},  # measured over
-    {"test_acc": 0.84, "latency_ms": 4.8, "energy_mj": 0.5},
-    {"test_acc": 0.90, "latency_ms": 9.0, "energy_mj": 1.2},
+    {"test_acc": 0.80, "lut_latency_ms": 3.0, "lut_energy_mj": 0.4},
+    {"test_acc": 0.86, "lut_latency_ms": 4.5, "lut_energy_mj": 0.6, "measured_latency_ms": 6.0},  # measured over
+    {"test_acc": 0.84, "lut_latency_ms": 4.8, "lut_energy_mj": 0.5},
+    {"test_acc": 0.90, "lut_latency_ms": 9.0, "lut_energy_mj": 1.2},
 ]
 
 
@@ -285,8 +285,8 @@ def test_sweep_summary_names_the_same_model_as_the_report(tmp_path):
 def test_final_row_marks_the_budget():
     from sweep.trial import _final_row
 
-    arch = {"ops": ["skip"], "latency_ms": 4.0, "energy_mj": None}
-    metrics = {"test_acc": 0.8, "lut": {"latency_ms": 4.0, "energy_mj": None}, "measured": {"latency_ms": 6.0}}
+    arch = {"ops": ["skip"], "lut_latency_ms": 4.0, "lut_energy_mj": None}
+    metrics = {"test_acc": 0.8, "lut": {"lut_latency_ms": 4.0, "lut_energy_mj": None}, "measured": {"latency_ms": 6.0}}
     row = _final_row(arch, metrics, 1.0, {"max_latency_ms": 5.0, "max_energy_mj": None})
     assert (row["within_budget"], row["budget_basis"]) == (False, "measured")
     pending = dict(metrics, measured={"latency_ms": None, "pending": True})

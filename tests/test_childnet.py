@@ -65,10 +65,10 @@ def test_run_child_writes_metrics_and_a_loadable_model(tmp_path, cost, space):
     assert metrics["flops"] == count_flops(net, space.input_shape)
     assert metrics["lut"] == {
         "name": "builtin:rpi4-hwnasbench",
-        "latency_ms": pytest.approx(
+        "lut_latency_ms": pytest.approx(
             1.5 + sum(float(cost.latency_ms[l, space.ops.index(op)]) for l, op in enumerate(ARCH)), rel=1e-6
         ),
-        "energy_mj": None,
+        "lut_energy_mj": None,
         "energy_source": "none",
         "target": "torchscript-fp32",
     }

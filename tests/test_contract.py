@@ -103,14 +103,14 @@ def test_the_synthetic_experiments_write_the_real_layout(tmp_path):
     rows = [
         {
             "test_acc": 0.8,
-            "latency_ms": 1.0,
+            "lut_latency_ms": 1.0,
             "measured_latency_ms": 0.9,
             "alpha": 0.1,
             "beta": 0.5,
             "gamma": 0.0,
             "delta": 0.5,
         },
-        {"test_acc": 0.7, "latency_ms": 0.5, "energy_mj": 0.2},
+        {"test_acc": 0.7, "lut_latency_ms": 0.5, "lut_energy_mj": 0.2},
     ]
     assert _check_experiment(Path(write_rows_experiment(str(tmp_path / "r"), rows)), finished_only=True) == 2
 
@@ -119,16 +119,16 @@ def test_check_record_names_the_field_that_breaks_the_contract():
     arch = {
         "space": {"name": "fbnet-cpu", "width": 1.0, "num_classes": 10, "hash": "h", "layers_hash": "l"},
         "ops": ["skip"],
-        "latency_ms": 0.1,
-        "energy_mj": None,
+        "lut_latency_ms": 0.1,
+        "lut_energy_mj": None,
         "energy_source": "none",
         "lut": "x.json",
         "picked": "argmax",
         "arch_seed": 3,
     }
     check_record(arch, ArchRecord)
-    with pytest.raises(ValueError, match=r"^arch: missing latency_ms$"):
-        check_record({k: v for k, v in arch.items() if k != "latency_ms"}, ArchRecord, "arch")
+    with pytest.raises(ValueError, match=r"^arch: missing lut_latency_ms$"):
+        check_record({k: v for k, v in arch.items() if k != "lut_latency_ms"}, ArchRecord, "arch")
     with pytest.raises(ValueError, match=r"^arch.space.width: expected float, got str"):
         check_record(dict(arch, space=dict(arch["space"], width="1")), ArchRecord, "arch")
     with pytest.raises(ValueError, match=r"^arch.picked: 'best' is not one of 'argmax', 'random'$"):

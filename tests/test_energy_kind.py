@@ -215,10 +215,10 @@ def test_a_measurement_session_records_idle_total_and_dynamic(tmp_path, monkeypa
 def test_a_trials_measured_energy_is_of_the_configured_kind():
     from sweep.trial import _final_row
 
-    arch = {"ops": ["skip"], "latency_ms": 5.0, "energy_mj": 2.0}
+    arch = {"ops": ["skip"], "lut_latency_ms": 5.0, "lut_energy_mj": 2.0}
     metrics = {
         "test_acc": 0.9,
-        "lut": {"latency_ms": 5.0, "energy_mj": 2.0},
+        "lut": {"lut_latency_ms": 5.0, "lut_energy_mj": 2.0},
         "measured": {"latency_ms": 4.0, "energy_mj": 3.0, "energy_dynamic_mj": 1.5},
     }
     budget = {"max_latency_ms": None, "max_energy_mj": 2.5}

@@ -22,7 +22,7 @@ OTHER = [(0.85, 1.5), (0.7, 3.0)]
 def _rows(points, measured=True, knobs=True):
     rows = []
     for i, (acc, lat) in enumerate(points):
-        row = {"test_acc": acc, "latency_ms": 2 * lat, "measured_latency_ms": lat if measured else None}
+        row = {"test_acc": acc, "lut_latency_ms": 2 * lat, "measured_latency_ms": lat if measured else None}
         if knobs:
             row.update(alpha=0.1 * (i + 1), beta=0.5, gamma=0.0, delta=0.6)
         rows.append(row)
@@ -103,8 +103,8 @@ def test_alpha_that_lowers_latency_gives_minus_one(tmp_path):
     rows = [
         {
             "test_acc": 0.8 + 0.01 * i,
-            "latency_ms": 5.0 - i,
-            "energy_mj": 1.0 - 0.1 * i,
+            "lut_latency_ms": 5.0 - i,
+            "lut_energy_mj": 1.0 - 0.1 * i,
             "alpha": 0.1 * (i + 1),
             "beta": 1.0 - 0.1 * i,
             "gamma": 0.5,

@@ -284,14 +284,14 @@ def test_pareto_never_imports_training_code():
     import subprocess
     import sys
 
-    # every pareto module; of hwnas only its torch-free core (errors, io, records, layout, diff, stats)
+    # every pareto module; of hwnas only its torch-free core (errors, io, records, keys, layout, diff, stats)
     code = (
         "import importlib, pkgutil, sys, pareto\n"
         "for m in pkgutil.iter_modules(pareto.__path__): importlib.import_module('pareto.' + m.name)\n"
         "bad = sorted({m.split('.')[0] for m in sys.modules} & "
         "{'torch', 'lut', 'supernet', 'childnet', 'sweep', 'ray'})\n"
         "bad += sorted(m for m in sys.modules if m.startswith('hwnas.') and m not in "
-        "('hwnas.errors', 'hwnas.io', 'hwnas.records', 'hwnas.layout', 'hwnas.diff', 'hwnas.stats',"
+        "('hwnas.errors', 'hwnas.io', 'hwnas.records', 'hwnas.keys', 'hwnas.layout', 'hwnas.diff', 'hwnas.stats',"
         " 'hwnas.domains', 'hwnas.op_names'))\n"
         "print(','.join(bad))"
     )
@@ -372,8 +372,8 @@ def test_int8_accuracy_and_its_drop_in_points(tmp_path, capsys):
     from synthetic import write_rows_experiment
 
     rows = [
-        {"test_acc": 0.87, "test_acc_int8": 0.86, "latency_ms": 1.0, "measured_latency_ms": 0.9, "alpha": 0.5},
-        {"test_acc": 0.80, "test_acc_int8": 0.7925, "latency_ms": 0.5, "measured_latency_ms": 0.4, "alpha": 1.0},
+        {"test_acc": 0.87, "test_acc_int8": 0.86, "lut_latency_ms": 1.0, "measured_latency_ms": 0.9, "alpha": 0.5},
+        {"test_acc": 0.80, "test_acc_int8": 0.7925, "lut_latency_ms": 0.5, "measured_latency_ms": 0.4, "alpha": 1.0},
     ]
     root = write_rows_experiment(str(tmp_path / "exp"), rows, precision="int8")
     open(os.path.join(root, "trial_00000", "child", "model.pte"), "wb").close()
@@ -435,7 +435,7 @@ def test_trials_of_different_targets_are_said_to_disagree(tmp_path, capsys):
 def test_a_baseline_timed_in_another_target_has_no_speedup(tmp_path):
     from synthetic import write_rows_experiment
 
-    rows = [{"test_acc": 0.86, "latency_ms": 0.2, "measured_latency_ms": 0.25, "alpha": 1.0}]
+    rows = [{"test_acc": 0.86, "lut_latency_ms": 0.2, "measured_latency_ms": 0.25, "alpha": 1.0}]
     deploy = {"runtime": "torchscript", "precision": "fp32", "runtime_version": "2.9.1", "file": "mnasnet.pt"}
     base = {"name": "mnasnet", "test_acc": 0.8, "latency_ms": 1.0, "energy_mj": None, "energy_source": "none"}
     root = write_rows_experiment(str(tmp_path / "exp"), rows, baselines=[dict(base, deploy=deploy)])
@@ -451,7 +451,7 @@ def test_a_torchscript_model_is_labeled_code(tmp_path):
     from synthetic import write_rows_experiment
 
     root = write_rows_experiment(
-        str(tmp_path / "exp"), [{"test_acc": 0.8, "latency_ms": 1.0, "alpha": 1.0}], runtime="torchscript"
+        str(tmp_path / "exp"), [{"test_acc": 0.8, "lut_latency_ms": 1.0, "alpha": 1.0}], runtime="torchscript"
     )
     open(os.path.join(root, "trial_00000", "child", "model.pt"), "wb").close()
     report = build_report(root, str(tmp_path / "out"))
@@ -465,7 +465,7 @@ def test_a_torchscript_model_is_labeled_code(tmp_path):
 def test_the_target_comes_from_the_lut_file_when_no_trial_names_one(tmp_path):
     from synthetic import write_rows_experiment
 
-    root = write_rows_experiment(str(tmp_path / "exp"), [{"test_acc": 0.8, "latency_ms": 1.0, "alpha": 1.0}])
+    root = write_rows_experiment(str(tmp_path / "exp"), [{"test_acc": 0.8, "lut_latency_ms": 1.0, "alpha": 1.0}])
     for name in ("sweep.json", "trial_00000/child/metrics.json"):
         data = json.loads(open(os.path.join(root, name)).read())
         for record in (data, data.get("lut", {}), data.get("measured", {})):

@@ -54,7 +54,7 @@ def test_writes_arch_theta_config_checkpoint_and_events(tmp_path, cost, space):
     assert arch["space"]["layers_hash"] == space.layers_hash()
     assert arch["space"]["width"] == 0.5
     assert arch["energy_source"] == "model:test"
-    assert arch["energy_mj"] > 0
+    assert arch["lut_energy_mj"] > 0
     theta = json.loads((tmp_path / "theta.json").read_text())
     assert len(theta) == 4
     assert len(theta[0]) == space.num_layers
@@ -69,8 +69,8 @@ def test_writes_arch_theta_config_checkpoint_and_events(tmp_path, cost, space):
         "temperature",
         "train_ce",
         "val_acc",
-        "latency_ms",
-        "energy_mj",
+        "expected_latency_ms",
+        "expected_energy_mj",
         "arch_latency_ms",
         "arch_energy_mj",
         "seconds",
@@ -79,7 +79,7 @@ def test_writes_arch_theta_config_checkpoint_and_events(tmp_path, cost, space):
     assert seen[0]["phase"] == "search"
     assert seen[-1]["temperature"] < seen[0]["temperature"]
     assert result["ops"] == arch["ops"]
-    assert result["arch_latency_ms"] == pytest.approx(arch["latency_ms"])
+    assert result["arch_latency_ms"] == pytest.approx(arch["lut_latency_ms"])
     assert not list(tmp_path.glob(".*.tmp"))  # nothing half-written left behind
     progress = json.loads((tmp_path / "progress.json").read_text())  # the last epoch, for live views
     assert progress["metrics"] == json.loads(json.dumps(seen[-1]))

@@ -23,10 +23,10 @@ def _cost(energy=True):
 
 def test_start_costs_are_fixed_plus_mean_over_ops_per_layer():
     start = start_costs(_cost())
-    assert start.latency_ms == pytest.approx(0.5 + 2.0 + 4.0)
-    assert start.energy_mj == pytest.approx(7.0 + 10.0 + 2.0)
-    assert start_costs(_cost(energy=False)).energy_mj is None
-    assert start_costs(_cost(), use_energy=False).energy_mj is None
+    assert start.lat0_ms == pytest.approx(0.5 + 2.0 + 4.0)
+    assert start.ener0_mj == pytest.approx(7.0 + 10.0 + 2.0)
+    assert start_costs(_cost(energy=False)).ener0_mj is None
+    assert start_costs(_cost(), use_energy=False).ener0_mj is None
 
 
 def test_dominance_matches_the_hanna_report_example():
@@ -54,8 +54,8 @@ def test_every_proposal_is_feasible_for_its_mode(mode):
     sweep = SweepConfig(dominance=(0.05, 0.95), knobs="absolute")
     knob_sampler = KnobSampler(sweep, mode, start)
     for p in _proposals(knob_sampler):
-        v_lat = p["alpha"] * start.latency_ms ** p["beta"]
-        v_ener = p["gamma"] * start.energy_mj ** p["delta"]
+        v_lat = p["alpha"] * start.lat0_ms ** p["beta"]
+        v_ener = p["gamma"] * start.ener0_mj ** p["delta"]
         assert (v_lat > v_ener) if mode == "latency" else (v_ener > v_lat)
         assert p["dominant"] == mode
         ratio = (v_ener / v_lat) if mode == "latency" else (v_lat / v_ener)
@@ -81,15 +81,15 @@ def test_any_mode_samples_all_four_in_range_and_labels_dominance():
 
 @pytest.mark.parametrize("mode", ["latency", "energy", "any"])
 def test_relative_knobs_set_the_cost_terms_share_of_the_start_loss(mode):
-    start = StartCosts(1.3, 0.04, ce=0.45)  # the default sweep's scale: LAT0 ~1 ms, CE0 after warm-up
+    start = StartCosts(1.3, 0.04, ce0=0.45)  # the default sweep's scale: LAT0 ~1 ms, CE0 after warm-up
     sweep = SweepConfig(cost_share=(0.01, 1.0), dominance=(0.05, 0.95))
     knob_sampler = KnobSampler(sweep, mode, start)
     assert knob_sampler.derived == "alpha,gamma"
     props = _proposals(knob_sampler, 60)
     for p in props:
-        v_lat, v_ener = p["alpha"] * start.latency_ms ** p["beta"], p["gamma"] * start.energy_mj ** p["delta"]
+        v_lat, v_ener = p["alpha"] * start.lat0_ms ** p["beta"], p["gamma"] * start.ener0_mj ** p["delta"]
         assert (
-            (v_lat + v_ener) / start.ce == pytest.approx(p["_sampled"]["cost_share"]) == pytest.approx(p["cost_share"])
+            (v_lat + v_ener) / start.ce0 == pytest.approx(p["_sampled"]["cost_share"]) == pytest.approx(p["cost_share"])
         )
         assert 0.01 <= p["cost_share"] <= 1.0
         if mode != "any":
@@ -103,7 +103,7 @@ def test_relative_knobs_set_the_cost_terms_share_of_the_start_loss(mode):
 
 
 def test_relative_knobs_without_energy_put_the_whole_share_on_latency():
-    start = StartCosts(2.0, None, ce=0.5)
+    start = StartCosts(2.0, None, ce0=0.5)
     for p in _proposals(KnobSampler(SweepConfig(), "latency", start, delta_fixed=0.7), n=5):
         assert p["gamma"] == 0.0
         assert p["alpha"] * 2.0 ** p["beta"] == pytest.approx(p["cost_share"] * 0.5)
@@ -147,9 +147,9 @@ def test_energy_dominant_needs_energy():
 
 
 def test_objectives():
-    assert objectives("multi", True) == (["test_acc", "latency_ms", "energy_mj"], ["max", "min", "min"])
-    assert objectives("multi", False) == (["test_acc", "latency_ms"], ["max", "min"])
-    assert objectives("latency", True) == (["latency_ms"], ["min"])
+    assert objectives("multi", True) == (["test_acc", "lut_latency_ms", "lut_energy_mj"], ["max", "min", "min"])
+    assert objectives("multi", False) == (["test_acc", "lut_latency_ms"], ["max", "min"])
+    assert objectives("latency", True) == (["lut_latency_ms"], ["min"])
     with pytest.raises(UserError):
         objectives("energy", False)
     with pytest.raises(UserError):
@@ -172,3 +172,13 @@ def test_knob_sampler_survives_pickle():
     older = old.replace(b"dominant", b"mode")
     assert b"dominant" not in older
     assert pickle.loads(older) == knob_sampler
+    # ... and, before LAT0 had its own name, its start costs "latency_ms", "energy_mj" and "ce"
+    start = pickle.dumps(knob_sampler, protocol=0)
+    oldest = start.replace(b"lat0_ms", b"latency_ms").replace(b"ener0_mj", b"energy_mj").replace(b"ce0", b"ce")
+    assert b"lat0_ms" not in oldest and b"latency_ms" in oldest
+    assert pickle.loads(oldest) == knob_sampler
+
+
+def test_the_knobs_record_names_the_start_costs_lat0_ener0_ce0():
+    start = KnobSampler(SweepConfig(), "latency", StartCosts(2.0, 1.0, ce0=0.5)).record()["start"]
+    assert start == {"lat0_ms": 2.0, "ener0_mj": 1.0, "ce0": 0.5}

@@ -74,7 +74,7 @@ def test_kill_resume_extend(tmp_path, smoke_lut):
         rows = result_rows(trial)
         assert rows[-1]["phase"] == "done"
         assert 0 <= rows[-1]["test_acc"] <= 1
-        assert rows[-1]["latency_ms"] > 0
+        assert rows[-1]["lut_latency_ms"] > 0
         assert rows[-1]["trial_seconds"] > 0
         assert all("phase" in r and "test_acc" in r for r in rows)
         assert (trial / "search" / "arch.json").is_file()

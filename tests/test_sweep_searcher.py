@@ -12,7 +12,7 @@ from sweep.experiment import study_storage, write_json
 from sweep.knobs import KnobSampler, StartCosts
 from sweep.searcher import SweepOptunaSearch, TrialLimitSearch, _read_trial_limit, make_search_alg
 
-METRICS, DIRECTIONS = ["test_acc", "latency_ms", "energy_mj"], ["max", "min", "min"]
+METRICS, DIRECTIONS = ["test_acc", "lut_latency_ms", "lut_energy_mj"], ["max", "min", "min"]
 
 
 def _searcher():
@@ -25,10 +25,11 @@ def test_final_result_completes_failed_and_stopped_trials_keep_their_knobs():
     s = _searcher()
     for tid in ("a", "b", "c"):
         assert {"alpha", "beta", "gamma", "delta", "dominance"} <= set(s.suggest(tid))
-    s.on_trial_result("a", {"test_acc": None, "latency_ms": 3.0, "energy_mj": None, "training_iteration": 1})
-    s.on_trial_complete("a", {"test_acc": 0.8, "latency_ms": 1.5, "energy_mj": 0.2})
+    s.on_trial_result("a", {"test_acc": None, "lut_latency_ms": 3.0, "lut_energy_mj": None, "training_iteration": 1})
+    s.on_trial_complete("a", {"test_acc": 0.8, "lut_latency_ms": 1.5, "lut_energy_mj": 0.2})
     s.on_trial_complete("b", None, error=True)  # e.g. NaN loss: the trial raised
-    s.on_trial_complete("c", {"test_acc": None, "latency_ms": 2.0, "energy_mj": None})  # stopped during the search
+    # stopped during the search
+    s.on_trial_complete("c", {"test_acc": None, "lut_latency_ms": 2.0, "lut_energy_mj": None})
     trials = {t.number: t for t in s._ot_study.get_trials(deepcopy=False)}
     assert [trials[i].state for i in range(3)] == [
         optuna.trial.TrialState.COMPLETE,
@@ -54,7 +55,7 @@ def test_search_alg_is_a_trial_limited_generator_with_a_concurrency_limit():
     assert alg.searcher.searcher.metric == "test_acc"
 
 
-@pytest.mark.parametrize("metric", ["test_acc", "latency_ms"])
+@pytest.mark.parametrize("metric", ["test_acc", "lut_latency_ms"])
 def test_single_objective_ignores_intermediate_rows(metric):
     s = SweepOptunaSearch(KnobSampler(SweepConfig(), "any", StartCosts(2.0, 1.0)), metric=metric, mode="max", seed=0)
     s.suggest("t")
@@ -107,10 +108,12 @@ def _budgeted(budget=BUDGET, seed=0):
 def test_constraint_values_are_lut_costs_minus_the_budget():
     from sweep.searcher import constraint_values
 
-    assert constraint_values({"latency_ms": 2.5, "energy_mj": 0.25}, BUDGET) == [0.5, -0.25]
+    assert constraint_values({"lut_latency_ms": 2.5, "lut_energy_mj": 0.25}, BUDGET) == [0.5, -0.25]
     latency_only = {"max_latency_ms": 2.0, "max_energy_mj": None}
-    assert constraint_values({"latency_ms": 1.5, "energy_mj": None}, latency_only) == [-0.5]
-    assert constraint_values({"latency_ms": None}, BUDGET) is None  # a cost the budget limits is unknown
+    assert constraint_values({"lut_latency_ms": 1.5, "lut_energy_mj": None}, latency_only) == [-0.5]
+    assert constraint_values({"lut_latency_ms": None}, BUDGET) is None  # a cost the budget limits is unknown
+    # the last row of a trial from before the rename (--rebuild-study reads Ray Tune's record of it)
+    assert constraint_values({"latency_ms": 2.5, "energy_mj": 0.25}, BUDGET) == [0.5, -0.25]
 
 
 def test_optuna_is_told_the_budget_constraints_before_the_trial_completes():
@@ -120,9 +123,9 @@ def test_optuna_is_told_the_budget_constraints_before_the_trial_completes():
     assert s._sampler._constraints_func is budget_constraints
     for tid in ("over", "within", "stopped"):
         s.suggest(tid)
-    s.on_trial_complete("over", {"test_acc": 0.9, "latency_ms": 3.0, "energy_mj": 0.4})
-    s.on_trial_complete("within", {"test_acc": 0.8, "latency_ms": 1.5, "energy_mj": 0.5})
-    s.on_trial_complete("stopped", {"test_acc": None, "latency_ms": None, "energy_mj": None})
+    s.on_trial_complete("over", {"test_acc": 0.9, "lut_latency_ms": 3.0, "lut_energy_mj": 0.4})
+    s.on_trial_complete("within", {"test_acc": 0.8, "lut_latency_ms": 1.5, "lut_energy_mj": 0.5})
+    s.on_trial_complete("stopped", {"test_acc": None, "lut_latency_ms": None, "lut_energy_mj": None})
     trials = s._ot_study.get_trials(deepcopy=False)
     assert [t.user_attrs.get(CONSTRAINTS_ATTR) for t in trials] == [pytest.approx([1.0, -0.1]), [-0.5, 0.0], None]
     # what the sampler stored through its constraints_func: the feasibility TPE ranks by
@@ -148,7 +151,7 @@ def test_budgeted_searcher_survives_ray_save_and_restore(tmp_path):
     again = _budgeted(budget=None)
     again.restore(str(tmp_path / "s.pkl"))
     assert again.budget == BUDGET
-    again.on_trial_complete("a", {"test_acc": 0.7, "latency_ms": 2.5, "energy_mj": 0.1})
+    again.on_trial_complete("a", {"test_acc": 0.7, "lut_latency_ms": 2.5, "lut_energy_mj": 0.1})
     assert again._ot_study.trials[0].user_attrs["constraints"] == [0.5, pytest.approx(-0.4)]
 
 
@@ -160,12 +163,12 @@ def test_study_in_the_experiment_file_survives_ray_save_and_restore(tmp_path):
     knob_sampler = KnobSampler(SweepConfig(), "any", StartCosts(2.0, 1.0))
     s = make_search_alg(knob_sampler, METRICS[:2], DIRECTIONS[:2], concurrency=2, seed=0, study=study).searcher.searcher
     s.suggest("a")
-    s.on_trial_complete("a", {"test_acc": 0.5, "latency_ms": 1.0})
+    s.on_trial_complete("a", {"test_acc": 0.5, "lut_latency_ms": 1.0})
     s.save(str(tmp_path / "s.pkl"))
     again = make_search_alg(knob_sampler, METRICS[:2], DIRECTIONS[:2], concurrency=2, seed=0).searcher.searcher
     again.restore(str(tmp_path / "s.pkl"))  # a resumed sweep: the pickled study writes to the same file
     again.suggest("b")
-    again.on_trial_complete("b", {"test_acc": 0.6, "latency_ms": 2.0})
+    again.on_trial_complete("b", {"test_acc": 0.6, "lut_latency_ms": 2.0})
     loaded = optuna.load_study(**study)
     assert [t.values for t in loaded.trials] == [[0.5, 1.0], [0.6, 2.0]]
     assert all("beta" in t.params for t in loaded.trials)
@@ -194,10 +197,10 @@ def test_a_lost_study_is_refused_then_rebuilt_as_it_was_and_the_resumed_searcher
         knob_sampler, METRICS, DIRECTIONS, concurrency=4, seed=0, budget=BUDGET, study=study
     ).searcher.searcher
     results = {
-        "done": ("TERMINATED", {"test_acc": 0.8, "latency_ms": 1.5, "energy_mj": 0.2}),
+        "done": ("TERMINATED", {"test_acc": 0.8, "lut_latency_ms": 1.5, "lut_energy_mj": 0.2}),
         "failed": ("ERROR", None),
-        "stopped": ("TERMINATED", {"test_acc": None, "latency_ms": 2.5, "energy_mj": None}),
-        "running": ("RUNNING", {"test_acc": None, "latency_ms": None, "energy_mj": None}),
+        "stopped": ("TERMINATED", {"test_acc": None, "lut_latency_ms": 2.5, "lut_energy_mj": None}),
+        "running": ("RUNNING", {"test_acc": None, "lut_latency_ms": None, "lut_energy_mj": None}),
     }
     configs = {t: s.suggest(t) for t in results}
     for t, (status, result) in results.items():
@@ -227,7 +230,7 @@ def test_a_lost_study_is_refused_then_rebuilt_as_it_was_and_the_resumed_searcher
     # the resumed searcher (its pickle names the trials by their ids) tells the rebuilt study
     again = make_search_alg(knob_sampler, METRICS, DIRECTIONS, concurrency=4, seed=0, budget=BUDGET).searcher.searcher
     again.restore(str(tmp_path / "searcher.pkl"))
-    again.on_trial_complete("running", {"test_acc": 0.7, "latency_ms": 1.0, "energy_mj": 0.3})
+    again.on_trial_complete("running", {"test_acc": 0.7, "lut_latency_ms": 1.0, "lut_energy_mj": 0.3})
     again.suggest("next")
     final = optuna.load_study(**study).trials
     assert final[3].state == optuna.trial.TrialState.COMPLETE

@@ -73,7 +73,7 @@ def test_knob_preview_is_the_luts_uniform_theta_cost(client):
     ).json()
     lut = load_lut("builtin:rpi4-hwnasbench")
     lat0 = float(lut.tensors.latency_fixed_ms + lut.tensors.latency_ms.mean(dim=1).sum())
-    assert got["lat0_ms"] == pytest.approx(lat0) == pytest.approx(start_costs(lut.cost_tensors()).latency_ms)
+    assert got["lat0_ms"] == pytest.approx(lat0) == pytest.approx(start_costs(lut.cost_tensors()).lat0_ms)
     assert 30 < got["lat0_ms"] < 40  # the Pi 4 table: 17.5-34 ms networks
     assert got["v_lat"] == pytest.approx(0.5 * lat0**0.8)
     assert got["ener0_mj"] is None
@@ -105,7 +105,7 @@ def test_lut_upload_is_validated_and_offered(client, storage):
     assert (storage / "luts" / choice.split(":")[1]).read_bytes() == data
     assert choice in [c["value"] for c in client.get("/api/luts").json()]
     preview = client.get("/api/knobs", params={"lut": choice, "alpha": 1, "beta": 1, "gamma": 0, "delta": 1}).json()
-    assert preview["lat0_ms"] == pytest.approx(start_costs(load_lut(str(RPI4)).cost_tensors()).latency_ms)
+    assert preview["lat0_ms"] == pytest.approx(start_costs(load_lut(str(RPI4)).cost_tensors()).lat0_ms)
 
 
 @pytest.mark.parametrize(
@@ -237,6 +237,23 @@ def test_a_trials_search_progress_is_served_by_plain_trial_name_only(client, sto
     (storage / "swept" / "report").mkdir()
     (storage / "swept" / "report" / "report.html").write_text("<html></html>")
     assert client.get("/api/sweeps/swept").json()["status"]["state"] == "finished"
+
+
+def test_a_trial_written_before_the_key_renames_shows_under_the_new_names(client, storage, monkeypatch):
+    from hwnas import keys
+
+    monkeypatch.setattr(keys, "_TOLD", [])
+    write_synthetic_experiment(str(storage / "old"), trials=3, failed=0, running=0)
+    trial = sorted(p for p in (storage / "old").glob("trial_*") if p.is_dir())[0]
+    progress = {"metrics": {"epoch": 3, "epochs": 3, "latency_ms": 1.5}, "op_names": ["skip"], "probabilities": [[1]]}
+    (trial / "search" / "progress.json").write_text(json.dumps(progress))
+    rows = [json.loads(line) for line in (trial / "result.json").read_text().splitlines()]
+    rows[-1]["latency_ms"] = rows[-1].pop("lut_latency_ms")  # the done row as trials wrote it before
+    (trial / "result.json").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    got = client.get(f"/api/sweeps/old/trials/{trial.name}/progress").json()
+    assert got["metrics"]["expected_latency_ms"] == 1.5, "the old expected cost is not shown"
+    row = next(t for t in client.get("/api/sweeps/old").json()["trials"] if t["trial"] == trial.name)
+    assert row["lut_latency_ms"] == rows[-1]["latency_ms"], "the old row's LUT latency is not shown"
 
 
 @pytest.mark.parametrize(

@@ -114,7 +114,7 @@ def test_search_from_the_browser_to_arch_json(server, browser, tmp_path):
     wait.until(lambda d: d.find_element(By.ID, "f-lut").get_attribute("value").startswith("upload:"))
 
     _type(browser, "alpha", "0.5")
-    lat0 = start_costs(load_lut(str(mine)).cost_tensors()).latency_ms
+    lat0 = start_costs(load_lut(str(mine)).cost_tensors()).lat0_ms
     wait.until(lambda d: f"vLAT = {0.5 * lat0**0.6:.3g}" in d.find_element(By.ID, "preview").text)
     assert "latency dominates" in browser.find_element(By.ID, "preview").text
     _type(browser, "name", "browser")
@@ -154,7 +154,7 @@ def test_a_sweep_page_shows_a_picked_trials_search(server, browser, tmp_path):
     write_synthetic_experiment(str(storage / "swept"), trials=3)
     trial = sorted(p for p in (storage / "swept").glob("trial_*") if p.is_dir())[1]
     progress = {
-        "metrics": {"epoch": 4, "epochs": 4, "val_acc": 0.5, "temperature": 2.0, "latency_ms": 1.25},
+        "metrics": {"epoch": 4, "epochs": 4, "val_acc": 0.5, "temperature": 2.0, "expected_latency_ms": 1.25},
         "op_names": ["k3_e1", "skip"],
         "probabilities": [[0.9, 0.1], [0.2, 0.8]],
     }

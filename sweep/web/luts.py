@@ -103,8 +103,8 @@ def knob_preview(choice: str, storage: Path, knobs: dict) -> dict:
     loss = cfg.loss
     terms = dominance_of({"alpha": loss.alpha, "beta": loss.beta, "gamma": loss.gamma, "delta": loss.delta}, start)
     return {
-        "lat0_ms": start.latency_ms,
-        "ener0_mj": start.energy_mj,
+        "lat0_ms": start.lat0_ms,
+        "ener0_mj": start.ener0_mj,
         **terms,
         "lut_space": {k: lut.space_record.get(k) for k in ("name", "width")},
         "has_energy": lut.has_energy,

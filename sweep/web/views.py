@@ -13,6 +13,7 @@ import yaml
 
 from hwnas.config import load_yaml
 from hwnas.errors import UserError
+from hwnas.keys import upgrade
 from hwnas.layout import (
     ARCH,
     CHILD,
@@ -63,11 +64,16 @@ _TRIAL_KEYS = (
     "epoch",
     "test_acc",
     "val_acc",
-    "latency_ms",
-    "energy_mj",
+    "lut_latency_ms",
+    "lut_energy_mj",
     "measured_latency_ms",
     "within_budget",
 )
+
+
+def _read(path: Path, kind: str):
+    """``read_json_or_none`` of a record of ``kind`` whose keys may predate a rename (``hwnas.keys``)."""
+    return upgrade(read_json_or_none(path), kind, str(path))
 
 
 def _child_files(metrics) -> tuple[str, ...]:
@@ -172,14 +178,14 @@ def run_view(storage: Path, name: str, procs: dict) -> dict | None:
     if not NAME.fullmatch(name) or not (folder / JOB).is_file():
         return None
     status = job_status(folder, procs)
-    child = read_json_or_none(child_dir(folder) / METRICS)
+    child = _read(child_dir(folder) / METRICS, "metrics")
     return {
         "name": name,
         "status": status,
         "phase": _phase(folder, status),
         "setup": _setup(folder),
-        "progress": read_json_or_none(search_dir(folder) / PROGRESS),
-        "arch": read_json_or_none(search_dir(folder) / ARCH),
+        "progress": _read(search_dir(folder) / PROGRESS, "progress"),
+        "arch": _read(search_dir(folder) / ARCH, "arch"),
         "child": {
             **{k: child.get(k) for k in ("test_acc", "params", "flops", "lut", "measured", "train_seconds", "deploy")},
             **_int8(child),
@@ -203,7 +209,7 @@ def _last_row(trial: Path) -> dict:
 def _trial(storage: Path, trial: Path) -> dict:
     row = _last_row(trial)
     params = read_json_or_none(trial / PARAMS) or {}
-    child = read_json_or_none(child_dir(trial) / METRICS)
+    child = _read(child_dir(trial) / METRICS, "metrics")
     measured = (child.get("measured") or {}) if isinstance(child, dict) else {}
     if measured.get("latency_ms") is not None:  # on this host measured after the trials: metrics.json has it
         row = {**row, "measured_latency_ms": measured["latency_ms"]}
@@ -251,7 +257,7 @@ def trial_progress(storage: Path, name: str, trial: str) -> dict | None:
     folder = _sweep_folder(storage, name)
     if folder is None or not TRIAL.fullmatch(trial):
         return None
-    return read_json_or_none(search_dir(folder / trial) / PROGRESS)
+    return _read(search_dir(folder / trial) / PROGRESS, "progress")
 
 
 def _sweep_folder(storage: Path, name: str) -> Path | None:
@@ -308,7 +314,7 @@ def _final(storage: Path, folder: Path, report) -> dict | None:
         "test_acc": row.get("test_acc"),
         "proxy_test_acc": row.get("proxy_test_acc"),
         "test_acc_int8": row.get("test_acc_int8"),
-        "latency_ms": row.get("measured_latency_ms"),
+        "measured_latency_ms": row.get("measured_latency_ms"),
         "target": row.get("target_label") or _target(metrics),
         "files": downloads(storage, trial, (f.removeprefix(f"{CHILD}/") for f in _child_files(metrics))),
     }

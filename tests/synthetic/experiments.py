@@ -129,8 +129,8 @@ def _search_rows(trial_id: str, lat_rpi: float) -> list:
             "epoch": e,
             "phase": "search",
             "trial_id": trial_id,
-            "latency_ms": lat_rpi,
-            "energy_mj": None,
+            "lut_latency_ms": lat_rpi,
+            "lut_energy_mj": None,
             "trial_seconds": 10.0 * (e + 1),
             "time_total_s": 10.0 * (e + 1) + 2.0,
         }
@@ -216,8 +216,8 @@ def write_rows_experiment(
 ) -> str:
     """Create ``root`` with one FINISHED trial per row; returns ``root``.
 
-    A row is a dict with ``test_acc`` and ``latency_ms`` (the search LUT's latency), and optionally
-    ``measured_latency_ms`` (None: not measured), ``energy_mj`` (LUT energy, modeled), the knobs
+    A row is a dict with ``test_acc`` and ``lut_latency_ms`` (the search LUT's latency), and optionally
+    ``measured_latency_ms`` (None: not measured), ``lut_energy_mj`` (LUT energy, modeled), the knobs
     ``alpha``..``delta`` (a random-strategy trial has none: its params are its ``ops``) and ``ops``.
     ``budget``: the config's ``sweep.budget`` (``{"max_latency_ms": ..., "max_energy_mj": ...}``).
     ``baselines``: the rows of ``baselines.json`` (None: no such file). ``runtime``/``precision``:
@@ -237,16 +237,16 @@ def _write_row_trial(tdir: str, t: int, row: dict, lut: str, target: dict) -> No
     ops = list(row.get("ops") or [FBNET_OPS[t % len(FBNET_OPS)]] * LAYERS)
     knobs = {k: row[k] for k in ("alpha", "beta", "gamma", "delta") if row.get(k) is not None}
     write_json(os.path.join(tdir, PARAMS), knobs or {"ops": ops, "arch_index": t})
-    energy = row.get("energy_mj")
+    energy = row.get("lut_energy_mj")
     source = "model:horowitz45nm" if energy is not None else "none"
     picked = dict(picked="argmax", arch_seed=t) if knobs else dict(picked="random", arch_index=t, seed=0)
-    arch = arch_record(ops, row["latency_ms"], energy, source, lut, **picked)
+    arch = arch_record(ops, row["lut_latency_ms"], energy, source, lut, **picked)
     write_json(os.path.join(tdir, SEARCH, ARCH), arch)
     measured = row.get("measured_latency_ms")
     device = None if measured is None else _HOST_DEVICE
     iqr = None if measured is None else 0.01
     key = f"{target['runtime']}-{target['precision']}"
-    estimate = lut_estimate(lut, "synthetic host", row["latency_ms"], energy, source, key)
+    estimate = lut_estimate(lut, "synthetic host", row["lut_latency_ms"], energy, source, key)
     metrics = metrics_record(
         row["test_acc"],
         1000,
@@ -258,5 +258,5 @@ def _write_row_trial(tdir: str, t: int, row: dict, lut: str, target: dict) -> No
         row.get("test_acc_int8"),
     )
     write_json(os.path.join(tdir, CHILD, METRICS), metrics)
-    done = done_row(f"{t:05d}", row["test_acc"], row["latency_ms"], energy, measured, 1.0, ops, device)
+    done = done_row(f"{t:05d}", row["test_acc"], row["lut_latency_ms"], energy, measured, 1.0, ops, device)
     write_result_rows(os.path.join(tdir, RESULT), [done])

@@ -130,7 +130,7 @@ function initRun(name) {
     if (m) {
       $("metrics").innerHTML = kv([["epoch", `${m.epoch} / ${m.epochs}` + (m.searching ? "" : " (warm-up)")],
         ["train accuracy", fmt(m.train_acc)], ["val accuracy", fmt(m.val_acc)], ["temperature", fmt(m.temperature)],
-        ["expected LAT (ms)", fmt(m.latency_ms)], ["expected ENER (mJ)", fmt(m.energy_mj)],
+        ["expected LAT (ms)", fmt(m.expected_latency_ms)], ["expected ENER (mJ)", fmt(m.expected_energy_mj)],
         ["argmax arch LAT (ms)", fmt(m.arch_latency_ms)]]);
       drawHeatmap(v.progress);
     }
@@ -141,7 +141,7 @@ function initRun(name) {
     if (v.child) {
       const ms = v.child.measured || {};
       $("child").innerHTML = kv([["test accuracy", fmt(v.child.test_acc)], ["parameters", v.child.params],
-        ["LUT latency (ms)", fmt(v.child.lut && v.child.lut.latency_ms)],
+        ["LUT latency (ms)", fmt(v.child.lut && v.child.lut.lut_latency_ms)],
         [`measured here (ms, ${v.child.target || "target unknown"})`, fmt(ms.latency_ms) + (ms.noisy ? " (noisy)" : "")]].concat(
         v.child.test_acc_int8 === null || v.child.test_acc_int8 === undefined ? [] :
           [["test accuracy int8", `${fmt(v.child.test_acc_int8)} (${fmt(v.child.int8_drop_points, 2)} points lost)`]]));
@@ -156,7 +156,7 @@ function trialRow(t, target) {  // target: the sweep's; a trial timed in another
   const phase = t.error ? "failed: " + t.error : t.phase || "";
   const budget = t.within_budget === null || t.within_budget === undefined ? "–" : t.within_budget ? "within" : "over";
   const knobs = Object.entries(t.knobs).map(([k, x]) => `${k}=${fmt(x, 2)}`).join(" ");
-  return row([`<a href="#" data-trial="${esc(t.trial)}">${esc(t.trial)}</a>`, esc(phase), fmt(t.epoch), fmt(t.test_acc), fmt(t.latency_ms), fmt(t.energy_mj),
+  return row([`<a href="#" data-trial="${esc(t.trial)}">${esc(t.trial)}</a>`, esc(phase), fmt(t.epoch), fmt(t.test_acc), fmt(t.lut_latency_ms), fmt(t.lut_energy_mj),
     fmt(t.measured_latency_ms) + (t.target && t.target !== target ? ` (${t.target})` : ""), budget, esc(knobs), `<ul class="inline">${fileList(t.files, true)}</ul>`]);
 }
 
@@ -185,7 +185,8 @@ function initSweep(name) {
     $("final").innerHTML = fin ? `<b>final model:</b> ${esc(fin.trial)} trained with the final recipe, ` +
       `test accuracy ${fmt(fin.test_acc)} (proxy ${fmt(fin.proxy_test_acc)})` +
       (fin.test_acc_int8 === null || fin.test_acc_int8 === undefined ? "" : `, int8 ${fmt(fin.test_acc_int8)}`) +
-      (fin.latency_ms === null || fin.latency_ms === undefined ? "" : `, ${fmt(fin.latency_ms)} ms measured`) +
+      (fin.measured_latency_ms === null || fin.measured_latency_ms === undefined ? "" :
+        `, ${fmt(fin.measured_latency_ms)} ms measured`) +
       ` in ${esc(fin.target || "target unknown")}<ul class="inline">${fileList(fin.files, true)}</ul>` : "";
     $("files").innerHTML = fileList(v.files);
     return v.status.state === "running";
@@ -198,7 +199,7 @@ function initSweep(name) {
       const p = await api(`${url}/trials/${encodeURIComponent(trial)}/progress`);
       const m = p.metrics || {};
       $("trial-pick").textContent = `${trial}: epoch ${m.epoch} of ${m.epochs}, val accuracy ${fmt(m.val_acc)}, ` +
-        `temperature ${fmt(m.temperature)}, expected LAT ${fmt(m.latency_ms)} ms`;
+        `temperature ${fmt(m.temperature)}, expected LAT ${fmt(m.expected_latency_ms)} ms`;
       drawHeatmap(p);
     } catch (e) { $("trial-pick").textContent = `${trial}: ${e.message}`; }
     $("trial-pick").scrollIntoView({block: "start"});  // the card sits below a table of up to hundreds of rows
