@@ -28,6 +28,7 @@ HEAVY_FIXTURES = {
     "cpu_lut": "profiles a LUT",
     "tiny_lut": "profiles a LUT",
     "trained": "trains a childnet and lowers it to four targets",
+    "fault_template": "runs a real 2-trial sweep once per session",
 }
 # glibc's mallopt parameters and their defaults (malloc(3)); not glibc: nothing to do
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD, _DEFAULT_THRESHOLD = -1, -3, 128 * 1024
@@ -101,6 +102,16 @@ def smoke_lut(tmp_path_factory):
     )
     save_lut(lut, path)
     return path
+
+
+@pytest.fixture(scope="session")
+def fault_template(tmp_path_factory, smoke_lut):
+    """One finished real 2-trial sweep (``faults_table.build_experiment``), built once for the
+    session and shared by every test that needs a real experiment (tests/test_faults*.py):
+    read its ``saved`` copy, or ``restore()`` it at its own path before changing or resuming it."""
+    from faults_table import build_experiment
+
+    return build_experiment(tmp_path_factory.mktemp("faults"), smoke_lut)
 
 
 @pytest.fixture(scope="module")

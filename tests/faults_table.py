@@ -7,15 +7,16 @@ NaN metadata) and returns an ``Outcome``: exit code, stderr, whether a traceback
 printed, whether data was lost (a file that held results changed or vanished, or the resume
 afterwards did not complete), orphans (processes of the command alive after it ended),
 whether a failed start blocked the name, whether a signal ended in exit 0, and the fault's
-own expectations that failed (``Outcome.failed``). Shared by ``tests/test_faults.py`` and
-``bench/faults.py``.
+own expectations that failed (``Outcome.failed``). Run by ``tests/test_faults.py``, which
+records each outcome for ``bench/faults.py`` (``Outcome.record``).
 
 Cheap faults run the CLIs' ``main(argv)`` in this process (Ray's start guarded: reaching it
 counts as "would start a sweep") or the web app through FastAPI's TestClient. Faults that
 need a real experiment (``needs_sweep``) share one tiny finished sweep
-(configs/sweep-smoke.yaml, 2 trials, ``build_experiment``), restored at the same absolute
-path before each (Ray's pickled state names its files by path), and run ``sweep.run`` as a
-subprocess in its own session so that its leftovers can be found.
+(configs/sweep-smoke.yaml, 2 trials, ``build_experiment``; the session fixture
+``fault_template`` of tests/conftest.py, which the other tests/test_faults_*.py use too),
+restored at the same absolute path before each (Ray's pickled state names its files by path),
+and run ``sweep.run`` as a subprocess in its own session so that its leftovers can be found.
 """
 
 from __future__ import annotations
@@ -48,6 +49,8 @@ NAME = "tiny"
 
 # --- what a fault left ----------------------------------------------------------------
 
+FLAGS = ("traceback", "data_lost", "orphans", "blocked_name", "zero_exit_on_signal")  # each: a broken rule
+
 
 @dataclass
 class Outcome:
@@ -76,15 +79,19 @@ class Outcome:
 
     @property
     def ok(self) -> bool:
-        bad = self.traceback or self.data_lost or self.orphans or self.blocked_name or self.zero_exit_on_signal
-        return not bad and not self.failed
+        return not any(getattr(self, k) for k in FLAGS) and not self.failed
 
     def why(self) -> str:
-        flags = [
-            k for k in ("traceback", "data_lost", "orphans", "blocked_name", "zero_exit_on_signal") if getattr(self, k)
-        ]
+        flags = [k for k in FLAGS if getattr(self, k)]
         last = (self.stderr.strip().splitlines() or ["(no stderr)"])[-1]
         return f"exit {self.code}; {', '.join(flags + self.failed) or 'ok'}; last line: {last[:200]}"
+
+    def record(self, fault: Fault) -> dict:
+        """What bench/faults.py counts of ``fault``'s outcome: each flag of ``FLAGS`` as a bool
+        (orphans: any), ``ok`` and ``why``; plain values, as pytest's ``record_property`` keeps them."""
+        return {"name": fault.name, "item": fault.item, "ok": self.ok, "why": self.why()} | {
+            k: bool(getattr(self, k)) for k in FLAGS
+        }
 
 
 @dataclass(frozen=True)
@@ -299,7 +306,11 @@ def build_experiment(root: Path, lut: Path) -> Template:
     storage = root / "my runs" / "it's"
     cmd = [sys.executable, "-m", "sweep.run", "--config", str(CONFIG), "--storage", str(storage), "--name", NAME]
     cmd += ["--trials", "2", "--set", f"lut.path={lut}", "--set", "baselines=null"]
+    # every resume of the template runs with these (sweep.json keeps them): each phase a fault
+    # stops in stays (trials, measurements, final); a trial still trains for seconds (the signal
+    # faults stop one), the final stage, which only signal/sigterm-in-final needs, is one short epoch
     cmd += ["--set", "search.epochs=2", "--set", "child.epochs=1"]
+    cmd += ["--set", "final.epochs=1", "--set", "final.train_size=128"]
     run = subprocess.run(cmd, cwd=root, capture_output=True, text=True, timeout=900, env=_env())
     if run.returncode != 0:
         raise RuntimeError(f"the shared experiment failed to build: {run.stderr[-3000:]}")
@@ -602,7 +613,7 @@ def _signal_at(signum: int, phase: str):
 
 def report_stopped(signum: int):
     """``pareto.report`` stopped while it writes (after its first file): no temporary file,
-    the older report as it was, exit 128+signum with one line."""
+    the older report as it was, exit 128+signum with the one line that says so."""
 
     def apply(folder: Path, template=None) -> Outcome:
         from synthetic import write_synthetic_experiment
@@ -626,7 +637,8 @@ def report_stopped(signum: int):
         out.zero_exit_on_signal = out.code == 0
         out.traceback = "Traceback" in out.stderr
         out.expect(out.code == 128 + signum, f"exit {128 + signum} (got {out.code})")
-        out.expect(len(out.stderr.strip().splitlines()) == 1, "one line")
+        said = f"stopped by {signal.Signals(signum).name}: no report written (an older one in {report} is as it was)"
+        out.expect(out.stderr == said + "\n", f"one line: {said}")
         out.expect([p.name for p in report.iterdir()] == ["report.json"], "no temporary or half-written file")
         out.data_lost = (report / "report.json").read_text() != "old"
         return out
@@ -669,9 +681,8 @@ def disk_full(folder: Path, template) -> Outcome:
     out.traceback = "Traceback" in out.stderr
     last = (out.stderr.strip().splitlines() or [""])[-1]
     out.expect(out.code == 2, f"exit 2 (got {out.code})")
-    out.expect(
-        last.startswith("error: ") and "disk full" in last and "--resume" in last, "one line: disk full, --resume"
-    )
+    said = f"error: disk full writing {experiment}"  # a file of the experiment, or its folder
+    out.expect(last.startswith(said) and ": free space there; continue: " in last, f"one line: {said}..., --resume")
     out.expect(names_resume(last, experiment), "the --resume command shell-quoted")
     again = int((folder / "again.rc").read_text())
     done = int((folder / "done").read_text())

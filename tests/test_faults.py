@@ -4,10 +4,12 @@ alias bomb, a bad name, a failed start, a LUT with NaN metadata) leaves no trace
 no data, leaves no process behind, never blocks a name, never exits 0 on a signal, and meets
 its own expectations (exit code, the one line naming the file or the holder).
 
-Faults on the shared real experiment (a 2-trial sweep built once) are ``slow``."""
+Faults on the shared real experiment (``fault_template`` in tests/conftest.py: a 2-trial sweep
+built once a session) are ``slow``. bench/faults.py runs the first test (``--runxfail``) and
+counts the outcome each fault records."""
 
 import pytest
-from faults_table import FAULTS, build_experiment, run_fault
+from faults_table import FAULTS, run_fault
 
 # Open defects (issue 22 stays open for them): each still runs, and passes when fixed.
 KNOWN_DEFECTS = {
@@ -27,16 +29,12 @@ def _param(fault):
     return pytest.param(fault, id=fault.name, marks=marks)
 
 
-@pytest.fixture(scope="session")
-def fault_template(tmp_path_factory, smoke_lut):
-    return build_experiment(tmp_path_factory.mktemp("faults"), smoke_lut)
-
-
 @pytest.mark.heavy
 @pytest.mark.parametrize("fault", [_param(f) for f in FAULTS])
-def test_a_fault_loses_nothing_and_says_what_to_do(fault, tmp_path, request):
+def test_a_fault_loses_nothing_and_says_what_to_do(fault, tmp_path, request, record_property):
     template = request.getfixturevalue("fault_template") if fault.needs_sweep else None
     outcome = run_fault(fault, tmp_path / "fault", template)
+    record_property("outcome", outcome.record(fault))  # what bench/faults.py counts
     assert not outcome.traceback, outcome.stderr[-3000:]
     assert not outcome.data_lost, outcome.why()
     assert not outcome.orphans, outcome.orphans

@@ -1,54 +1,41 @@
 """Damaged files of a real experiment: each command that reads one names it in one line.
 
-One tiny real sweep (configs/sweep-smoke.yaml, 2 trials, no baselines) is run once for the
-module; each case copies it, damages one file (truncated, garbage bytes, the wrong JSON type,
+The session's one tiny real sweep (``fault_template`` in tests/conftest.py:
+configs/sweep-smoke.yaml, 2 trials, no baselines, the one tests/test_faults.py uses); each
+case copies it, damages one file (truncated, garbage bytes, the wrong JSON type,
 deleted where deletion matters), runs the command that reads it in this process
 (``sweep.run --resume``, ``pareto.report``, ``python -m sweep.measurements``) and expects exit
 2, exactly one ``error:`` line naming the file, no traceback, and no file of the experiment
 changed. Ray's start is guarded: a case that slips past the checks fails instead of starting
 a sweep. The last test repairs a damaged study, Ray Tune state and measurement record with
 the flags that rebuild them (``--rebuild-study``, ``--rebuild-tuner``, ``--remeasure``) and
-resumes the sweep for one more trial, end to end.
+resumes the sweep for one more trial, end to end. The damages the fault matrix applies
+(tests/faults_table.py: optuna.db truncated or deleted, tuner.pkl truncated, measurements.json
+truncated for the measurement phase) are not repeated here.
 """
 
-import contextlib
-import hashlib
-import io
 import json
 import math
 import shutil
 import subprocess
-import sys
-import traceback
 from dataclasses import dataclass
 from pathlib import Path
-from unittest import mock
 
+import faults_table
 import pytest
+from faults_table import NAME, delete, snapshot, truncate
 
-ROOT = Path(__file__).resolve().parents[1]
-NAME = "tiny"
-pytestmark = pytest.mark.slow  # the module's real sweep (about 30 s); each case is then quick
+pytestmark = pytest.mark.slow  # the session's real sweep (built once, about 30 s); each case is then quick
 
 
 @pytest.fixture(scope="module")
-def swept(tmp_path_factory, smoke_lut) -> Path:
-    """The experiment folder of one finished 2-trial sweep (measured in its quiet phase)."""
-    storage = tmp_path_factory.mktemp("swept") / "experiments"
-    cmd = [sys.executable, "-m", "sweep.run", "--config", str(ROOT / "configs" / "sweep-smoke.yaml")]
-    cmd += ["--storage", str(storage), "--name", NAME, "--trials", "2", "--set", f"lut.path={smoke_lut}"]
-    cmd += ["--set", "baselines=null", "--set", "search.epochs=2", "--set", "child.epochs=1"]
-    run = subprocess.run(cmd, cwd=storage.parent, capture_output=True, text=True, timeout=600)
-    assert run.returncode == 0, run.stderr[-3000:]
-    return storage / NAME
+def swept(fault_template) -> Path:
+    """The experiment folder of one finished 2-trial sweep (measured in its quiet phase): the
+    template's saved copy, which no test changes (each copies it)."""
+    return fault_template.saved
 
 
 # --- damage ---------------------------------------------------------------------------
-
-
-def truncate(path: Path) -> None:
-    data = path.read_bytes()
-    path.write_bytes(data[: len(data) // 2])
 
 
 def garbage(path: Path) -> None:
@@ -57,10 +44,6 @@ def garbage(path: Path) -> None:
 
 def wrong_type(path: Path) -> None:
     path.write_text('["a list where an object belongs"]\n')
-
-
-def delete(path: Path) -> None:
-    path.unlink()
 
 
 def bad_line(path: Path) -> None:
@@ -104,43 +87,13 @@ def measurements(experiment: Path) -> tuple[str, list[str]]:
     return "sweep.measurements", [str(experiment)]
 
 
-class _Reached(RuntimeError):
-    pass
-
-
-def _reached(*args, **kwargs):
-    raise _Reached("a damaged file got past the checks: Ray would start now")
-
-
 def run_cli(command, experiment: Path) -> tuple[object, str, bool]:
-    """``(exit code, stderr, traceback?)`` of the command's ``main(argv)`` run here."""
-    import importlib
-
-    module, argv = command(experiment)
-    main = importlib.import_module(module).main
-    err, code, tb = io.StringIO(), None, False
-    with contextlib.ExitStack() as stack:
-        stack.enter_context(mock.patch("sweep.startup.connect", _reached))
-        stack.enter_context(mock.patch("childnet.measure.measure_files", _reached))
-        stack.enter_context(contextlib.redirect_stderr(err))
-        stack.enter_context(contextlib.redirect_stdout(io.StringIO()))
-        try:
-            code = main(argv)
-        except SystemExit as exit_:
-            code = exit_.code
-        except BaseException:  # noqa: BLE001 - any escape is a traceback
-            tb = True
-            err.write(traceback.format_exc())
-    return code, err.getvalue(), tb or "Traceback" in err.getvalue()
-
-
-def snapshot(folder: Path) -> dict:
-    """Every file's hash (a lock file the commands hold while they run is left out)."""
-    return {
-        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(folder.rglob("*"))
-        if p.is_file() and "lock" not in p.name
-    }
+    """``(exit code, stderr, traceback?)`` of the command's ``main(argv)`` run here (the fault
+    matrix's way: Ray's start and the timing of models guarded; reaching them counts as a traceback)."""
+    out, reached = faults_table.run_cli(*command(experiment))
+    if reached:
+        out.stderr += "\na damaged file got past the checks: Ray would start now"
+    return out.code, out.stderr, out.traceback or reached
 
 
 # --- the matrix -----------------------------------------------------------------------
@@ -160,15 +113,16 @@ CASES = [
     *(Case("sweep.json", d, (resume, report, measurements), "") for d in ALL_JSON),
     *(Case(METRICS, d, (resume, report, measurements), "") for d in ALL_JSON),
     Case(METRICS, truncate, (resume, measurements), "copy "),  # says where a copy is
-    *(Case("measurements.json", d, (resume, measurements), "--remeasure") for d in ALL_JSON),
+    Case("measurements.json", truncate, (resume,), "--remeasure"),  # the measurement phase's: the matrix's
+    *(Case("measurements.json", d, (resume, measurements), "--remeasure") for d in (garbage, wrong_type)),
     Case("measurements.json", bad_entry, (resume, measurements), "--remeasure"),
     *(Case("baselines.json", baselines(d), (resume, report, measurements), "") for d in ALL_JSON),
     *(Case("trial_*/params.json", d, (report,), "") for d in ALL_JSON),
     *(Case("trial_*/search/arch.json", d, (report,), "") for d in ALL_JSON),
     Case("trial_*/result.json", bad_line, (report,), "not valid JSON"),
     Case("trial_*/result.json", truncate, (report,), "not valid JSON"),  # a finished trial's: not being written
-    *(Case("optuna.db", d, (resume,), "--rebuild-study") for d in (truncate, garbage, delete)),
-    *(Case("tuner.pkl", d, (resume,), "--rebuild-tuner") for d in (truncate, garbage, delete)),
+    Case("optuna.db", garbage, (resume,), "--rebuild-study"),  # truncated, deleted: the matrix's
+    *(Case("tuner.pkl", d, (resume,), "--rebuild-tuner") for d in (garbage, delete)),  # truncated: the matrix's
     *(Case(STATE, d, (resume,), "cannot be rebuilt") for d in ALL_JSON),
     *(Case("searcher-state-*.pkl", d, (resume,), "cannot be rebuilt") for d in (truncate, garbage)),
     Case("search_gen_state-*.json", truncate, (resume,), "cannot be rebuilt"),
@@ -233,11 +187,11 @@ def test_a_trial_ray_resumes_may_have_a_cut_copy(swept, tmp_path):
     assert check_resume(experiment, json.loads((experiment / "sweep.json").read_text())) == Repairs()
 
 
-def test_repairs_are_refused_without_resume(swept, capsys):
+def test_repairs_are_refused_without_resume(tmp_path, capsys):
     from sweep.run import main
 
     with pytest.raises(SystemExit) as exit_:
-        main(["--storage", str(swept.parent), "--name", "fresh", "--rebuild-study"])
+        main(["--storage", str(tmp_path), "--name", "fresh", "--rebuild-study"])
     assert exit_.value.code == 2
     assert capsys.readouterr().err.strip() == "error: --rebuild-study: repairs an experiment on --resume only"
 
@@ -252,23 +206,23 @@ def _study(experiment: Path):
     return optuna.load_study(study_name=record["optuna"]["study_name"], storage=f"sqlite:///{experiment}/optuna.db")
 
 
-def test_rebuild_flags_repair_and_resume_end_to_end(swept):
+def test_rebuild_flags_repair_and_resume_end_to_end(fault_template):
     """Resumed in place: Ray's pickled searcher names the study's file by its path."""
     from hwnas.io import check_pickle
     from hwnas.records import result_rows
 
+    swept = fault_template.restore()
     original = {t.number: (t.params, t.values, t.state) for t in _study(swept).trials}
     truncate(swept / "optuna.db")
     garbage(swept / "tuner.pkl")
     truncate(swept / "measurements.json")
-    cmd = [sys.executable, "-m", "sweep.run", "--resume", "--storage", str(swept.parent), "--name", NAME]
-    cwd = swept.parent.parent
-    refused = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=120)
-    assert refused.returncode == 2
-    assert "--rebuild-tuner" in refused.stderr
-    assert "Traceback" not in refused.stderr
+    code, err, tb = run_cli(resume, swept)  # without the flags: refused in one line (in this process)
+    assert code == 2, err
+    assert "--rebuild-tuner" in err
+    assert not tb, err
     flags = ["--trials", "3", "--rebuild-study", "--rebuild-tuner", "--remeasure"]
-    run = subprocess.run(cmd + flags, cwd=cwd, capture_output=True, text=True, timeout=600)
+    cmd = faults_table.sweep_cmd(swept, *flags)
+    run = subprocess.run(cmd, cwd=swept.parent.parent, capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr[-3000:]
     assert "rebuilt the Optuna study" in run.stdout
     assert "from 2 trials" in run.stdout

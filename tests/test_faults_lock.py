@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+from one_line import refused
 
 from hwnas.config import ExperimentConfig, config_to_dict
 from hwnas.errors import UserError
@@ -23,16 +24,6 @@ from sweep.experiment import check_unlocked, lock_experiment, write_json
 
 ROOT = Path(__file__).resolve().parents[1]
 HOST = socket.gethostname()
-
-
-def _refused(main, argv, capsys) -> str:
-    with pytest.raises(SystemExit) as exit_:
-        main(argv)
-    assert exit_.value.code == 2
-    err = capsys.readouterr().err.strip()
-    assert err.startswith("error: "), err
-    assert "\n" not in err, err
-    return err
 
 
 def _no_start(*args, **kwargs):
@@ -51,21 +42,21 @@ def test_a_second_new_sweep_is_refused_naming_the_holder(tmp_path, capsys, monke
     monkeypatch.setattr("sweep.run.connect_and_check", _no_start)
     experiment = tmp_path / "e"
     with lock_experiment(experiment, "sweep.run"):
-        err = _refused(main, ["--storage", str(tmp_path), "--name", "e"], capsys)
+        err = refused(main, ["--storage", str(tmp_path), "--name", "e"], capsys)
     assert f"experiment {experiment} is in use by sweep.run (PID {os.getpid()} on host {HOST}" in err, err
     assert "wait for it to end or stop it" in err
     assert str(experiment / LOCK) in err
     assert sorted(p.name for p in experiment.iterdir()) == [LOCK]  # nothing else written
 
 
-def test_resume_while_the_sweep_runs_is_refused(tmp_path, capsys, monkeypatch):
+def test_resume_while_the_sweep_runs_isrefused(tmp_path, capsys, monkeypatch):
     from sweep.run import main
 
     monkeypatch.setattr("sweep.run.connect_and_check", _no_start)
     experiment = _recorded(tmp_path / "e")
     before = (experiment / RECORD).read_text()
     with lock_experiment(experiment, "sweep.run"):
-        err = _refused(main, ["--resume", "--storage", str(tmp_path), "--name", "e"], capsys)
+        err = refused(main, ["--resume", "--storage", str(tmp_path), "--name", "e"], capsys)
     assert f"is in use by sweep.run (PID {os.getpid()} on host {HOST}" in err, err
     assert (experiment / RECORD).read_text() == before
 
@@ -82,7 +73,7 @@ def test_the_exists_check_runs_again_under_the_lock(tmp_path, capsys, monkeypatc
     monkeypatch.setattr("sweep.run.check_data", lambda *a: {})
     monkeypatch.setattr("sweep.run.connect_and_check", the_other_start_wins)
     monkeypatch.setattr("sweep.run.open_record", _no_start)
-    err = _refused(main, ["--storage", str(tmp_path), "--name", "e"], capsys)
+    err = refused(main, ["--storage", str(tmp_path), "--name", "e"], capsys)
     assert "exists; continue it with --resume" in err, err
 
 
@@ -91,11 +82,11 @@ def test_the_measurement_phase_on_its_own_is_refused_while_a_sweep_runs(tmp_path
 
     experiment = _recorded(tmp_path / "e")
     with lock_experiment(experiment, "sweep.run"):
-        err = _refused(main, [str(experiment)], capsys)
+        err = refused(main, [str(experiment)], capsys)
     assert f"is in use by sweep.run (PID {os.getpid()}" in err, err
     assert not (experiment / "measurements.json").exists()
     # no sweep there: its own line, and the lock makes no folder
-    assert "no sweep experiment at" in _refused(main, [str(tmp_path / "none")], capsys)
+    assert "no sweep experiment at" in refused(main, [str(tmp_path / "none")], capsys)
     assert not (tmp_path / "none").exists()
 
 
@@ -153,7 +144,7 @@ def test_the_os_frees_the_lock_of_a_killed_holder(tmp_path):
         assert json.loads((experiment / LOCK).read_text())["pid"] == os.getpid()
 
 
-def test_a_web_sweep_on_an_experiment_in_use_is_refused(tmp_path):
+def test_a_web_sweep_on_an_experiment_in_use_isrefused(tmp_path):
     pytest.importorskip("fastapi")
     from fastapi.testclient import TestClient
 

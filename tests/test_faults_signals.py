@@ -1,12 +1,14 @@
 """Stops and full disks (issue 22, items 5 and 6): SIGINT/SIGTERM end every CLI with one line
 and exit 130/143 (never 0, never a traceback), leave no temporary file and nothing half
-written; a full disk is one line naming the file, exit 2. The real sweep stopped during its
-trials and its measurement phase, then resumed, is a slow test, and so is the one on a full
-tmpfs."""
+written; a full disk is one line naming the file, exit 2. A real sweep that Ctrl-C alone
+stops in its trials, then resumed, is a slow test. The fault matrix (tests/faults_table.py)
+runs the others on real processes: SIGINT to the terminal's whole group and SIGTERM in each
+phase of a sweep, pareto.report stopped while it writes, a sweep on a full tmpfs."""
 
 import errno
 import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -145,31 +147,6 @@ def test_lut_profile_stopped_by_ctrl_c_says_so_in_one_line(tmp_path):
     assert list(tmp_path.iterdir()) == [tmp_path / "err"]  # no LUT, no temporary file
 
 
-@pytest.mark.heavy
-def test_pareto_report_killed_while_writing_leaves_the_old_report_and_no_temporary_file(tmp_path):
-    from synthetic import write_synthetic_experiment
-
-    root = write_synthetic_experiment(str(tmp_path / "exp"), trials=6)
-    out = tmp_path / "report"
-    out.mkdir()
-    (out / "report.json").write_text("old")
-    # the real CLI, SIGTERM-ed by the OS while its second file is being written
-    script = (
-        "import os, signal, sys; import hwnas.io as files\n"
-        "calls = []\n"
-        "def fsync(fd):\n    calls.append(fd)\n    if len(calls) == 2: os.kill(os.getpid(), signal.SIGTERM)\n"
-        "files.os.fsync = fsync\n"
-        "from pareto.report import main\nsys.exit(main(sys.argv[1:]))\n"
-    )
-    run = subprocess.run(
-        [sys.executable, "-c", script, root, "--out", str(out)], capture_output=True, text=True, env=ENV, timeout=120
-    )
-    assert run.returncode == 143, run.stderr
-    assert run.stderr == f"stopped by SIGTERM: no report written (an older one in {out} is as it was)\n"
-    assert [p.name for p in out.iterdir()] == ["report.json"]
-    assert (out / "report.json").read_text() == "old"
-
-
 _SLEEPER = "from hwnas.errors import cli_main\nimport time\ncli_main(lambda: time.sleep(60))()\n"
 
 
@@ -297,84 +274,33 @@ def _check_stopped(experiment, code, stderr, seen, signum, resume_line):
 
 
 @pytest.mark.slow
-def test_a_sweep_stopped_in_its_trials_and_its_measurements_resumes(tmp_path, smoke_lut):
-    """Ctrl-C during the trials (Tune's fit used to return as if done: exit 0), SIGTERM during the
-    measurement phase (the child went on alone), each: exit 130/143, the resume line, nothing left
-    running, no temporary file; then --resume finishes every trial and measurement."""
+def test_a_sweep_stopped_by_sigint_in_its_trials_resumes(tmp_path, fault_template):
+    """SIGINT to ``sweep.run`` alone (``kill -INT``; the matrix's signal/sigint-in-trials sends it
+    to the terminal's whole group) once its new trial has a checkpoint: Tune's fit used to
+    return as if done (exit 0). Exit 130, the resume line, nothing it started left running, no
+    temporary file; then the same --resume finishes the trial and measures it."""
+    from faults_table import NAME, sweep_cmd
+
     from hwnas.records import result_rows
 
-    storage, name = tmp_path / "experiments", "stopped"
-    experiment = storage / name
-    sweep = [sys.executable, "-m", "sweep.run", "--storage", str(storage), "--name", name]
-    resume_line = f"continue: python -m sweep.run --resume --storage {storage} --name {name}"
-    first = [*sweep, "--config", str(ROOT / "configs" / "sweep-smoke.yaml"), "--set", f"lut.path={smoke_lut}"]
-    first += ["--set", "measure.repeats=60"]  # a measurement phase long enough to be stopped in
+    experiment = fault_template.restore()
+    before = {t.name for t in experiment.glob("trial_*")}
+    resume = sweep_cmd(experiment, "--trials", "3")  # one more trial
+    said = ["python", "-m", "sweep.run", "--resume", "--storage", str(experiment.parent), "--name", NAME]
 
-    code, stderr, seen = _stop_sweep(
-        first, tmp_path, signal.SIGINT, lambda seen: any(experiment.glob("trial_*/checkpoint_*"))
-    )
-    _check_stopped(experiment, code, stderr, seen, signal.SIGINT, resume_line)
+    def training(seen):
+        return any(c.parent.name not in before for c in experiment.glob("trial_*/checkpoint_*"))
 
-    started = {}
+    code, stderr, seen = _stop_sweep(resume, tmp_path, signal.SIGINT, training)
+    _check_stopped(experiment, code, stderr, seen, signal.SIGINT, f"continue: {shlex.join(said)}")
 
-    def measuring(seen):
-        if any("sweep.measurements" in command for command in seen.values()):
-            started.setdefault("at", time.monotonic())
-        return time.monotonic() - started.get("at", time.monotonic()) > 2
-
-    code, stderr, seen = _stop_sweep([*sweep, "--resume"], tmp_path, signal.SIGTERM, measuring)
-    assert any("sweep.measurements" in command for command in seen.values())
-    _check_stopped(experiment, code, stderr, seen, signal.SIGTERM, resume_line)
-
-    done = subprocess.run([*sweep, "--resume"], cwd=tmp_path, env=ENV, capture_output=True, text=True, timeout=600)
+    done = subprocess.run(resume, cwd=tmp_path, env=ENV, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
-    assert "sweep: 4 trials finished, 0 failed" in done.stdout, done.stdout[-2000:]
-    trials = sorted(experiment.glob("trial_*"))
-    assert len(trials) == 4
+    assert "sweep: 3 trials finished, 0 failed" in done.stdout, done.stdout[-2000:]
+    trials = sorted(t for t in experiment.glob("trial_*") if t.is_dir())
+    assert len(trials) == 3
     assert all(result_rows(t)[-1]["phase"] == "done" for t in trials)
     for trial in trials:
         measured = json.loads((trial / "child" / "metrics.json").read_text())["measured"]
         assert not measured.get("pending")
         assert measured["latency_ms"] > 0
-
-
-@pytest.fixture
-def small_disk(tmp_path):
-    """``mount(size)``: a tmpfs of ``size`` (e.g. "8m") at tmp_path/disk; unmounted afterwards."""
-    disk = tmp_path / "disk"
-    disk.mkdir()
-    mounted = []
-
-    def mount(size: str) -> Path:
-        options = f"{'remount,' if mounted else ''}size={size}"
-        command = ["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(disk)]
-        run = subprocess.run(command, capture_output=True, text=True)
-        if run.returncode != 0:
-            pytest.skip(f"cannot mount a tmpfs here ({run.stderr.strip() or run.returncode}): needs root")
-        mounted.append(size)
-        return disk
-
-    yield mount
-    if mounted:
-        subprocess.run(["umount", str(disk)], check=False)
-
-
-@pytest.mark.slow
-def test_a_sweep_on_a_full_disk_stops_in_one_line_and_resumes(tmp_path, smoke_lut, small_disk):
-    """8 MB: past the warm-up (~4 MB with its checkpoint), far short of the sweep (~37 MB); the
-    trials' checkpoints, Optuna's SQLite and the baselines fill it. One line naming the folder,
-    exit 2; after freeing space (a bigger disk) --resume finishes every trial."""
-    storage = small_disk("8m")
-    sweep = [sys.executable, "-m", "sweep.run", "--storage", str(storage), "--name", "full"]
-    first = [*sweep, "--config", str(ROOT / "configs" / "sweep-smoke.yaml"), "--set", f"lut.path={smoke_lut}"]
-    run = subprocess.run(first, cwd=tmp_path, env=ENV, capture_output=True, text=True, timeout=600)
-    last = run.stderr.strip().splitlines()[-1]
-    assert run.returncode == 2, run.stderr[-3000:]
-    assert last.startswith(f"error: disk full writing {storage / 'full'}"), last
-    assert last.endswith(f": free space there; continue: python -m sweep.run --resume --storage {storage} --name full")
-    assert not list(storage.rglob("*.tmp"))
-
-    small_disk("64m")
-    done = subprocess.run([*sweep, "--resume"], cwd=tmp_path, env=ENV, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert "sweep: 4 trials finished, 0 failed" in done.stdout, done.stdout[-2000:]

@@ -1,6 +1,9 @@
 """sweep.run refuses bad input with one clear line (exit 2) and writes nothing."""
 
+from functools import partial
+
 import pytest
+from one_line import refused
 
 from hwnas.config import ExperimentConfig, config_to_dict
 from hwnas.errors import UserError
@@ -8,16 +11,7 @@ from sweep.device import check_device
 from sweep.experiment import config_diff, write_json
 from sweep.run import main
 
-
-def _fails(argv, capsys, match):
-    with pytest.raises(SystemExit) as exit_:
-        main(argv)
-    assert exit_.value.code == 2
-    err = capsys.readouterr().err.strip()
-    assert err.startswith("error: "), err
-    assert "\n" not in err, err
-    assert match in err, err
-    return err
+_fails = partial(refused, main)  # sweep.run's one-line refusal
 
 
 def test_unknown_config_key(tmp_path, capsys):
@@ -35,8 +29,12 @@ def test_negative_knob_range(tmp_path, capsys):
 def test_old_and_new_name_of_the_dominant_term_together_are_refused(tmp_path, capsys):
     cfg = tmp_path / "c.yaml"
     cfg.write_text("sweep: {mode: energy, dominant: latency}\n")
-    _fails(["--config", str(cfg), "--storage", str(tmp_path / "x")], capsys, "both sweep.mode and sweep.dominant")
-    _fails(["--mode", "energy", "--dominant", "any", "--storage", str(tmp_path / "x")], capsys, "both --mode and")
+    refused(
+        main, ["--config", str(cfg), "--storage", str(tmp_path / "x")], capsys, "both sweep.mode and sweep.dominant"
+    )
+    refused(
+        main, ["--mode", "energy", "--dominant", "any", "--storage", str(tmp_path / "x")], capsys, "both --mode and"
+    )
     assert not (tmp_path / "x").exists()
 
 
@@ -49,12 +47,15 @@ def test_resume_with_a_different_config(tmp_path, capsys):
     cfg = ExperimentConfig()
     write_json(exp / "sweep.json", {"config": config_to_dict(cfg), "trials": 30})
     (exp / "tuner.pkl").write_bytes(b"")
-    _fails(
+    refused(
+        main,
         ["--resume", "--storage", str(tmp_path), "--name", "e", "--dominant", "energy"],
         capsys,
         "sweep.dominant: 'any' -> 'energy'",
     )
-    _fails(["--resume", "--storage", str(tmp_path), "--name", "e", "--trials", "10"], capsys, "fewer than the 30")
+    refused(
+        main, ["--resume", "--storage", str(tmp_path), "--name", "e", "--trials", "10"], capsys, "fewer than the 30"
+    )
     # --mode, the old name of --dominant, still works (one deprecation line before the error)
     with pytest.raises(SystemExit):
         main(["--resume", "--storage", str(tmp_path), "--name", "e", "--mode", "energy"])
@@ -70,7 +71,9 @@ def test_new_sweep_over_an_existing_experiment(tmp_path, capsys):
 
 
 def test_unreachable_address(tmp_path, capsys):
-    _fails(["--address", "127.0.0.1:1", "--storage", str(tmp_path)], capsys, "cannot connect to Ray at 127.0.0.1:1")
+    refused(
+        main, ["--address", "127.0.0.1:1", "--storage", str(tmp_path)], capsys, "cannot connect to Ray at 127.0.0.1:1"
+    )
     assert list(tmp_path.iterdir()) == []
 
 
