@@ -45,11 +45,9 @@ def _check_experiment(root: Path, finished_only: bool = False) -> int:
 
 
 @pytest.mark.slow
-def test_a_real_sweep_matches_the_records_and_the_report_reads_it(tmp_path, smoke_lut, run_smoke_sweep):
-    storage = tmp_path / "experiments"
-    run = run_smoke_sweep("--name", "contract", "--trials", "2", "--set", f"lut.path={smoke_lut}", timeout=600)
-    assert run.returncode == 0, run.stderr[-3000:]
-    experiment = storage / "contract"
+def test_a_real_sweep_matches_the_records_and_the_report_reads_it(tmp_path, folder_sweep):
+    """The session's real sweep (tests/conftest.py ``folder_sweep``), read only."""
+    run, experiment = folder_sweep.run, folder_sweep.experiment
     assert _check_experiment(experiment, finished_only=True) == 2
 
     report = subprocess.run(
@@ -61,7 +59,7 @@ def test_a_real_sweep_matches_the_records_and_the_report_reads_it(tmp_path, smok
     assert report.returncode == 0, report.stderr[-3000:]
     out = json.loads((tmp_path / "r" / "report.json").read_text())
     assert out["counts"] == {"trials": 2, "finished": 2}
-    # the final stage trained the recommended architecture again with the final recipe (1 epoch here)
+    # the final stage trained the recommended architecture again with the final recipe (1 epoch there)
     [final_dir] = (experiment / "final").iterdir()
     final = json.loads((final_dir / "metrics.json").read_text())
     check_record(final, FinalMetricsRecord, "final metrics.json")

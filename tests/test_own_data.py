@@ -2,7 +2,6 @@
 Fashion-MNIST images at the user's input size; in memory or streamed, the same batches."""
 
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -310,32 +309,17 @@ def test_childnet_train_on_an_image_folder_records_the_classes(tmp_path, folders
 
 
 @pytest.mark.slow
-def test_a_two_trial_sweep_on_an_image_folder(tmp_path, folders, smoke_lut):
-    """sweep-smoke.yaml's sweep (its space and quickly profiled LUT: 3x32x32) on the folder of
-    16x16 gray PNGs: resized, replicated to 3 channels, 3 classes from the folder names."""
-    import subprocess
-
-    sets = [
-        "data.dataset=imagefolder",
-        f"data.root={folders['flat']}",
-        f"lut.path={smoke_lut}",
-        "baselines.mobilenet_v2=null",
-        "baselines.resnet18=null",
-        "baselines.mnasnet=null",
-        "child.epochs=8",  # 40 steps of 16 images: a childnet learns these three classes (3 x 2 steps did not)
-        "child.batch_size=16",
-    ]
-    cmd = [sys.executable, "-m", "sweep.run", "--config", str(ROOT / "configs" / "sweep-smoke.yaml")]
-    cmd += ["--storage", str(tmp_path / "exps"), "--name", "own", "--trials", "2"]
-    cmd += [a for s in sets for a in ("--set", s)]
-    run = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=900)
-    assert run.returncode == 0, run.stderr[-3000:]
+def test_a_two_trial_sweep_on_an_image_folder(tmp_path, folder_sweep):
+    """sweep-smoke.yaml's sweep (its space and quickly profiled LUT: 3x32x32) on a folder of
+    16x16 gray PNGs (tests/conftest.py ``folder_sweep``, read only): resized, replicated to 3
+    channels, 3 classes from the folder names."""
+    run, experiment, folder = folder_sweep.run, folder_sweep.experiment, folder_sweep.folder
     assert "sweep: 2 trials finished, 0 failed" in run.stdout, run.stdout[-2000:]
-    record = json.loads((tmp_path / "exps" / "own" / "sweep.json").read_text())
+    record = json.loads((experiment / "sweep.json").read_text())
     check_record(record, SweepRecord, "sweep.json")
     assert record["data"]["classes"] == list(CLASS_NAMES[:3])
     assert record["data"]["input_shape"] == [3, 32, 32]
-    children = sorted((tmp_path / "exps" / "own").glob("trial_*/child/metrics.json"))
+    children = sorted(experiment.glob("trial_*/child/metrics.json"))
     assert len(children) == 2
     for path in children:
         m = json.loads(path.read_text())
@@ -346,7 +330,7 @@ def test_a_two_trial_sweep_on_an_image_folder(tmp_path, folders, smoke_lut):
         assert m["test_acc"] > 0.6  # chance is 1/3; 0.96 with two architectures on this folder
     from pareto.report import build_report
 
-    report = build_report(str(tmp_path / "exps" / "own"), str(tmp_path / "report"))
+    report = build_report(str(experiment), str(tmp_path / "report"))
     assert report["data"]["num_classes"] == 3
     html = (tmp_path / "report" / "report.html").read_text()
-    assert f"data: imagefolder {folders['flat']}; 3 classes (ankle_boot, bag, coat); input 3x32x32" in html
+    assert f"data: imagefolder {folder}; 3 classes (ankle_boot, bag, coat); input 3x32x32" in html

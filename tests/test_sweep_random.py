@@ -72,7 +72,9 @@ def test_bad_strategy_is_one_line(tmp_path, capsys):
 @pytest.mark.slow
 def test_random_sweep_layout_is_read_by_pareto(tmp_path):
     """Two random trials of the smoke config (22-layer fbnet-cifar, builtin LUT): no
-    warm-up, arch.json with ops, LUT estimate and picked=random, params.json with the ops."""
+    warm-up, arch.json with ops, LUT estimate and picked=random, params.json with the ops.
+    Both at once (nothing here depends on the order); no final stage (nothing reads it here,
+    tests/test_contract.py checks one)."""
     from pareto.columns import lut_columns
     from pareto.experiment import read_experiment
 
@@ -85,7 +87,9 @@ def test_random_sweep_layout_is_read_by_pareto(tmp_path):
         "--trials",
         "2",
         "--concurrency",
-        "1",
+        "2",
+        "--set",
+        "final.epochs=0",
         "--config",
         str(ROOT / "configs" / "smoke.yaml"),
         "--storage",

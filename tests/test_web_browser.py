@@ -6,6 +6,7 @@ sweep page, pick a trial and see its search's heat map."""
 
 import json
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -33,12 +34,21 @@ pytestmark = [
 ]
 
 
-@pytest.fixture
-def server(tmp_path, free_port):
-    port = free_port
+@pytest.fixture(scope="module")
+def storage(tmp_path_factory) -> Path:
+    """The server's experiments folder, one for the module: its tests write different names."""
+    return tmp_path_factory.mktemp("web") / "experiments"
+
+
+@pytest.fixture(scope="module")
+def server(storage):
+    """The web app, started once for the module's tests (as the browser is)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "sweep.web", "--port", str(port), "--storage", str(tmp_path / "experiments")],
-        cwd=tmp_path,
+        [sys.executable, "-m", "sweep.web", "--port", str(port), "--storage", str(storage)],
+        cwd=storage.parent,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -57,8 +67,8 @@ def server(tmp_path, free_port):
     proc.wait(timeout=30)
 
 
-@pytest.fixture
-def browser(tmp_path):
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     for arg in (
@@ -73,8 +83,7 @@ def browser(tmp_path):
     ):
         options.add_argument(arg)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    downloads = tmp_path / "downloads"
-    downloads.mkdir()
+    downloads = tmp_path_factory.mktemp("downloads")
     options.add_experimental_option(
         "prefs", {"download.default_directory": str(downloads), "download.prompt_for_download": False}
     )
@@ -147,10 +156,10 @@ def test_search_from_the_browser_to_arch_json(server, browser, tmp_path):
     assert not errors, errors
 
 
-def test_a_sweep_page_shows_a_picked_trials_search(server, browser, tmp_path):
+def test_a_sweep_page_shows_a_picked_trials_search(server, browser, storage):
     from synthetic import write_synthetic_experiment
 
-    storage = tmp_path / "experiments"
+    browser.get_log("browser")  # drain: only this test's messages count below
     write_synthetic_experiment(str(storage / "swept"), trials=3)
     trial = sorted(p for p in (storage / "swept").glob("trial_*") if p.is_dir())[1]
     progress = {
