@@ -12,14 +12,7 @@ import pytest
 from faults_table import FAULTS, run_fault
 
 # Open defects (issue 22 stays open for them): each still runs, and passes when fixed.
-KNOWN_DEFECTS = {
-    "signal/sigint-in-trials": "intermittent: exit 1, not 130, and Ray's DashboardAgent and RuntimeEnvAgent "
-    "left running after the stop line (2 of 2 runs passed with ray.shutdown on the stop path, 2 of 2 failed "
-    "with the same shutdown moved into hwnas.ray_connect; cause not understood)",
-    "signal/sigterm-in-trials": "intermittent: sweep.run ended by SIGTERM's default action (rc -15, no stop "
-    "line) in 2 runs of 5 on 2026-12-05, although the CLI's handler is put back at every Tune step; "
-    "cause not found",
-}
+KNOWN_DEFECTS: dict[str, str] = {}
 
 
 def _param(fault):

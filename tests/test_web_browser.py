@@ -20,6 +20,7 @@ from sweep.knobs import start_costs
 
 webdriver = pytest.importorskip("selenium.webdriver")
 from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -122,6 +123,9 @@ def test_search_from_the_browser_to_arch_json(server, browser, tmp_path):
     _upload(browser, mine)
     wait.until(lambda d: d.find_element(By.ID, "f-lut").get_attribute("value").startswith("upload:"))
 
+    _type(browser, "alpha", "1")
+    browser.find_element(By.ID, "f-alpha").send_keys(Keys.BACKSPACE)  # a box being retyped: a hint, no request
+    wait.until(lambda d: d.find_element(By.ID, "preview").text.startswith("enter alpha"))
     _type(browser, "alpha", "0.5")
     lat0 = start_costs(load_lut(str(mine)).cost_tensors()).lat0_ms
     wait.until(lambda d: f"vLAT = {0.5 * lat0**0.6:.3g}" in d.find_element(By.ID, "preview").text)

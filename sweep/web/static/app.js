@@ -52,6 +52,13 @@ function initIndex() {
   let timer = null;
   const knobs = ["lut", "alpha", "beta", "gamma", "delta"];
   const preview = () => { clearTimeout(timer); timer = setTimeout(async () => {
+    // a box being retyped is empty for a moment: ask the server only about filled-in knobs
+    const empty = knobs.filter((k) => $("f-" + k).value.trim() === "");
+    if (empty.length) {
+      $("preview").textContent = `enter ${empty.join(", ")} to see LAT0 and the dominant term`;
+      $("preview").classList.remove("error");
+      return;
+    }
     const q = new URLSearchParams(knobs.map((k) => [k, $("f-" + k).value]));
     try {
       const p = await api("/api/knobs?" + q);
