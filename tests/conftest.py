@@ -26,7 +26,6 @@ HEAVY_FIXTURES = {
     "smoke_lut": "profiles a LUT (lowering its blocks)",
     "run_smoke_sweep": "runs a sweep in a subprocess",
     "cpu_lut": "profiles a LUT",
-    "tiny_lut": "profiles a LUT",
     "trained": "trains a childnet and lowers it to four targets",
     "fault_template": "runs a real 2-trial sweep once per session",
 }

@@ -49,10 +49,18 @@ def test_flops_of_the_all_skip_network_by_hand():
     assert sum(1 for _ in net.children()) == 1 + 4 + 1  # stem, 4 projections, head
 
 
+@pytest.fixture(scope="module")
+def trained_child(tmp_path_factory, cost):
+    """``(folder, result, the epochs' rows)`` of ``ARCH`` trained once with ``config()``, unmeasured;
+    the tests only read it (training is deterministic: the resume test checks exactly that)."""
+    folder, seen = tmp_path_factory.mktemp("child"), []
+    result = run_child(config(), {"ops": ARCH}, folder, measure_with=False, cost=cost, on_epoch=seen.append)
+    return folder, result, seen
+
+
 @pytest.mark.slow
-def test_run_child_writes_metrics_and_a_loadable_model(tmp_path, cost, space):
-    seen = []
-    result = run_child(config(), {"ops": ARCH}, tmp_path, measure_with=False, cost=cost, on_epoch=seen.append)
+def test_run_child_writes_metrics_and_a_loadable_model(trained_child, cost, space):
+    tmp_path, result, seen = trained_child
     assert [m["epoch"] for m in seen] == [1, 2], "on_epoch was not called once per epoch"
     assert seen[0]["phase"] == "child", "epoch rows are not labelled as the child phase"
     assert {"train_loss", "train_acc", "seconds", "epochs"} <= set(seen[0])
@@ -128,8 +136,8 @@ def test_measure_on_this_host_and_by_callable(tmp_path, cost):
 
 
 @pytest.mark.slow
-def test_resumed_child_equals_uninterrupted(tmp_path, cost):
-    whole = run_child(config(), ARCH, tmp_path / "whole", measure_with=False, cost=cost)
+def test_resumed_child_equals_uninterrupted(tmp_path, cost, trained_child):
+    whole_folder, whole, _ = trained_child
 
     def crash(m):
         raise KeyboardInterrupt
@@ -138,7 +146,7 @@ def test_resumed_child_equals_uninterrupted(tmp_path, cost):
         run_child(config(), ARCH, tmp_path / "cut", measure_with=False, cost=cost, on_epoch=crash)
     resumed = run_child(config(), ARCH, tmp_path / "cut", measure_with=False, cost=cost, resume=True)
     assert resumed["test_acc"] == whole["test_acc"]
-    a = torch.load(tmp_path / "whole" / "checkpoint.pt", weights_only=True)["model"]
+    a = torch.load(whole_folder / "checkpoint.pt", weights_only=True)["model"]
     b = torch.load(tmp_path / "cut" / "checkpoint.pt", weights_only=True)["model"]
     assert all(torch.equal(a[k], b[k]) for k in a)
 
@@ -187,10 +195,10 @@ def test_measure_rejects_a_file_that_is_not_a_model(tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_data_file_rebuilds_the_trained_network(tmp_path, cost, space):
+def test_data_file_rebuilds_the_trained_network(trained_child):
     from childnet.export import load_model_data
 
-    run_child(config(), {"ops": ARCH}, tmp_path, measure_with=False, cost=cost)
+    tmp_path = trained_child[0]
     net, meta = load_model_data(tmp_path / "model.weights.pt")
     module, _ = load_exported(tmp_path / "model.pt")  # the deployment artifact: same function
     x = torch.randn(2, 3, 32, 32)

@@ -33,7 +33,9 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 
 @pytest.fixture(scope="module")
 def cpu_lut():
-    return profile_lut(get_space("fbnet-cpu", width=0.25), **FAST)
+    """fbnet-cpu at width 0.25 profiled once, with a calibration on 2 networks (for
+    ``test_calibrate_records_fit_and_networks``; the other tests read it as any LUT)."""
+    return profile_lut(get_space("fbnet-cpu", width=0.25), calibrate=2, **FAST)
 
 
 def test_profiled_lut_has_every_layer_and_op(cpu_lut, tmp_path):
@@ -145,7 +147,9 @@ def test_ensure_lut_profiles_once_then_uses_cache(tmp_path, monkeypatch):
 
 def test_validate_prints_table_and_summary_line(cpu_lut, tmp_path, capsys):
     path = save_lut(cpu_lut, tmp_path / "cpu.json")
-    validate_main(["--lut", str(path), "--archs", "3", "--seed", "1", "--no-progress", "--repeats", "2"])
+    # 2 timed calls in 1 round (the whole-model default's 30 rounds would time each network 30 times)
+    quick = ["--repeats", "2", "--rounds", "1"]
+    validate_main(["--lut", str(path), "--archs", "3", "--seed", "1", "--no-progress", *quick])
     lines = capsys.readouterr().out.strip().splitlines()
     rows = [l for l in lines[1:-1] if l.split()[0].isdigit()]
     assert len(rows) == 3
@@ -310,11 +314,13 @@ def test_ray_device_runs_on_node_with_resource_and_fails_fast_without():
     ray.init(num_cpus=1, resources={"testdev": 1}, include_dashboard=False, logging_level="ERROR")
     try:
         space = get_space("fbnet-cpu", width=0.25)
-        lut = profile_lut(space, device="testdev", **FAST)
+        # where the profile runs is under test, not how: the quickest profile (eager, each block alone)
+        quick = {**FAST, "target": EAGER, "context": "isolated", "energy_model": None}
+        lut = profile_lut(space, device="testdev", **quick)
         assert lut.data["device"]["ray_resource"] == "testdev"
         assert lut.num_layers == space.num_layers
         with pytest.raises(UserError, match="no node in the Ray cluster has resource 'rpi4'.*testdev"):
-            profile_lut(space, device="rpi4", **FAST)
+            profile_lut(space, device="rpi4", **quick)
     finally:
         ray.shutdown()
 
@@ -327,9 +333,8 @@ def test_fit_scale_least_squares_through_origin():
 
 
 @pytest.mark.slow
-def test_calibrate_records_fit_and_networks():
-    space = get_space("fbnet-cpu", width=0.25)
-    lut = profile_lut(space, calibrate=2, energy_model=None, **FAST)
+def test_calibrate_records_fit_and_networks(cpu_lut):
+    space, lut = get_space("fbnet-cpu", width=0.25), cpu_lut
     cal = lut.calibration
     assert len(cal["archs"]) == 2
     assert all(len(a) == space.num_layers for a in cal["archs"])

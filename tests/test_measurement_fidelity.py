@@ -3,22 +3,23 @@ clean-LUT cache rule and the sweep's quiet measurement phase (fake devices and
 clocks: no timed assertions)."""
 
 import json
+from pathlib import Path
 
 import pytest
 import torch
 
-from hwnas.config import ExperimentConfig
+from hwnas.config import ExperimentConfig, load_config
 from hwnas.errors import UserError
 from hwnas.layout import MEASUREMENTS
 from hwnas.space import get_space
 from hwnas.timing.speed import _level
 from lut import cache as cache_mod
-from lut import load_lut, profile_lut
+from lut import load_lut
 from lut.graph_fit import design_matrix, fit_entries
 from lut.protocol import design_archs
 from sweep.measurements import PENDING, measure_pending, pending_models
 
-FAST = dict(warmup=1, repeats=2, rounds=1, per_op=1, progress=False)
+ROOT = Path(__file__).resolve().parents[1]
 
 
 # --- the graph context: entries fitted to whole networks ---------------------------------
@@ -76,8 +77,11 @@ def test_one_disturbed_reference_reading_does_not_scale_its_neighbours():
 
 
 @pytest.fixture(scope="module")
-def tiny_lut():
-    return profile_lut(get_space("fbnet-cpu", width=0.25), **FAST)
+def smoke(smoke_lut):
+    """``(space, target, lut)``: the session's smoke LUT (tests/conftest.py) with its space and
+    target. The tests below fake its noise and protocol fields; any profiled LUT would do."""
+    cfg = load_config(ROOT / "configs" / "sweep-smoke.yaml")
+    return cfg.search_space(), cfg.deploy.target(), load_lut(str(smoke_lut))
 
 
 def _with_noise(lut, median_rel_iqr, reference_jitter):
@@ -98,56 +102,56 @@ class FakeProfiler:
         return _with_noise(self.lut, *self.noise.pop(0))
 
 
-def test_noisy_profiles_are_retried_and_the_clean_one_cached(tiny_lut, tmp_path):
-    space = get_space("fbnet-cpu", width=0.25)
-    fake = FakeProfiler(tiny_lut, [(0.30, 0.40), (0.05, 0.02)])
-    lut = ensure = cache_mod.ensure_lut("auto", space, tmp_path, profile=fake)
+def test_noisy_profiles_are_retried_and_the_clean_one_cached(smoke, tmp_path):
+    space, target, profiled = smoke
+    fake = FakeProfiler(profiled, [(0.30, 0.40), (0.05, 0.02)])
+    lut = ensure = cache_mod.ensure_lut("auto", space, tmp_path, profile=fake, target=target)
     assert fake.calls == 2
     assert lut.protocol["median_rel_iqr"] == 0.05
     assert [t["noisy"] for t in lut.protocol["tries"]] == [True, False]
-    cached = load_lut(str(cache_mod.cache_path(space, tmp_path)))
+    cached = load_lut(str(cache_mod.cache_path(space, tmp_path, target)))
     assert cached.protocol["median_rel_iqr"] == 0.05
-    assert ensure.name == str(cache_mod.cache_path(space, tmp_path))
+    assert ensure.name == str(cache_mod.cache_path(space, tmp_path, target))
     # the next run reuses it without profiling
-    assert (
-        cache_mod.ensure_lut("auto", space, tmp_path, profile=FakeProfiler(tiny_lut, [])).protocol["median_rel_iqr"]
-        == 0.05
-    )
+    again = cache_mod.ensure_lut("auto", space, tmp_path, profile=FakeProfiler(profiled, []), target=target)
+    assert again.protocol["median_rel_iqr"] == 0.05
 
 
-def test_a_device_that_stays_busy_gives_a_warned_uncached_lut(tiny_lut, tmp_path, capsys):
-    space = get_space("fbnet-cpu", width=0.25)
-    fake = FakeProfiler(tiny_lut, [(0.30, 0.40), (0.20, 0.75), (0.25, 0.01)])
-    lut = cache_mod.ensure_lut("auto", space, tmp_path, profile=fake, tries=3)
+def test_a_device_that_stays_busy_gives_a_warned_uncached_lut(smoke, tmp_path, capsys):
+    space, target, profiled = smoke
+    fake = FakeProfiler(profiled, [(0.30, 0.40), (0.20, 0.75), (0.25, 0.01)])
+    lut = cache_mod.ensure_lut("auto", space, tmp_path, profile=fake, tries=3, target=target)
     assert fake.calls == 3  # bounded
     assert lut.protocol["median_rel_iqr"] == 0.20  # the quietest of the three
-    assert not cache_mod.cache_path(space, tmp_path).exists()
+    assert not cache_mod.cache_path(space, tmp_path, target).exists()
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1
-    assert err[0].startswith("warning: LUT for fbnet-cpu profiled 3 times")
+    assert err[0].startswith(f"warning: LUT for {space.name} profiled 3 times")
     assert "not cached" in err[0]
 
 
 @pytest.mark.parametrize(
-    "change",
+    ("change", "calls"),
     [
-        lambda d: d["device"].update(torch="1.0.0"),
-        lambda d: d["protocol"].update(threads=2),
-        lambda d: d["protocol"].update(version=2),
-        lambda d: d["protocol"].update(median_rel_iqr=0.5),
+        (lambda d: None, 0),  # the control: a current, clean cached LUT is used as it is
+        (lambda d: d["device"].update(torch="1.0.0"), 1),
+        (lambda d: d["protocol"].update(threads=2), 1),
+        (lambda d: d["protocol"].update(version=2), 1),
+        (lambda d: d["protocol"].update(median_rel_iqr=0.5), 1),
     ],
+    ids=["current", "torch", "threads", "protocol", "noisy"],
 )
-def test_a_cached_lut_of_another_torch_threads_protocol_or_noisy_is_profiled_again(tiny_lut, tmp_path, change):
-    space = get_space("fbnet-cpu", width=0.25)
-    clean = _with_noise(tiny_lut, 0.05, 0.02)
+def test_a_cached_lut_of_another_torch_threads_protocol_or_noisy_is_profiled_again(smoke, tmp_path, change, calls):
+    space, target, profiled = smoke
+    clean = _with_noise(profiled, 0.05, 0.02)
     data = json.loads(json.dumps(clean.data))
     change(data)
-    path = cache_mod.cache_path(space, tmp_path)
+    path = cache_mod.cache_path(space, tmp_path, target)
     path.parent.mkdir(parents=True)
     path.write_text(json.dumps(data))
-    fake = FakeProfiler(tiny_lut, [(0.05, 0.02)])
-    cache_mod.ensure_lut("auto", space, tmp_path, profile=fake, threads=1)
-    assert fake.calls == 1
+    fake = FakeProfiler(profiled, [(0.05, 0.02)])
+    cache_mod.ensure_lut("auto", space, tmp_path, profile=fake, threads=1, target=target)
+    assert fake.calls == calls
 
 
 # --- the quiet measurement phase --------------------------------------------------------

@@ -44,9 +44,28 @@ def cost(space):
     return CostTensors(space.ops, 1.0, lat, 0.5, ener, "model:test")
 
 
-def test_writes_arch_theta_config_checkpoint_and_events(tmp_path, cost, space):
-    seen = []
-    result = run_search(config(), tmp_path, cost=cost, on_epoch=seen.append)
+def _searched(tmp_path_factory, cost, *overrides) -> tuple:
+    """``(folder, result, the epochs' metrics)`` of one search with ``overrides``."""
+    folder, seen = tmp_path_factory.mktemp("search"), []
+    return folder, run_search(config(*overrides), folder, cost=cost, on_epoch=seen.append), seen
+
+
+# Searches several tests compare against, run once per module (a search is deterministic: the
+# tests below that resume or warm-start check exactly that) and only read afterwards.
+@pytest.fixture(scope="module")
+def free(tmp_path_factory, cost):
+    """The search without cost pressure (alpha = gamma = 0)."""
+    return _searched(tmp_path_factory, cost)
+
+
+@pytest.fixture(scope="module")
+def alpha1(tmp_path_factory, cost):
+    """The search with alpha = 1, run whole."""
+    return _searched(tmp_path_factory, cost, "loss.alpha=1")
+
+
+def test_writes_arch_theta_config_checkpoint_and_events(free, space):
+    tmp_path, result, seen = free
     arch = json.loads((tmp_path / "arch.json").read_text())
     assert len(arch["ops"]) == space.num_layers
     assert set(arch["ops"]) <= set(space.ops)
@@ -89,22 +108,21 @@ def test_writes_arch_theta_config_checkpoint_and_events(tmp_path, cost, space):
     assert all(abs(sum(row) - 1) < 1e-5 for row in progress["probabilities"])
 
 
-def test_large_alpha_finds_a_faster_architecture(tmp_path, cost):
-    free = run_search(config(), tmp_path / "a0", cost=cost)
+def test_large_alpha_finds_a_faster_architecture(tmp_path, cost, free):
+    _, unpressed, _ = free
     pressed = run_search(config("loss.alpha=20", "loss.beta=1"), tmp_path / "a20", cost=cost)
-    assert pressed["arch_latency_ms"] < free["arch_latency_ms"]
-    assert pressed["ops"].count("skip") > free["ops"].count("skip")
+    assert pressed["arch_latency_ms"] < unpressed["arch_latency_ms"]
+    assert pressed["ops"].count("skip") > unpressed["ops"].count("skip")
 
 
-def test_large_gamma_finds_a_frugal_architecture(tmp_path, cost):
-    free = run_search(config(), tmp_path / "g0", cost=cost)
+def test_large_gamma_finds_a_frugal_architecture(tmp_path, cost, free):
+    _, unpressed, _ = free
     pressed = run_search(config("loss.gamma=20", "loss.delta=1"), tmp_path / "g20", cost=cost)
-    assert pressed["arch_energy_mj"] < free["arch_energy_mj"]
+    assert pressed["arch_energy_mj"] < unpressed["arch_energy_mj"]
 
 
-def test_resumed_search_ends_with_the_same_theta(tmp_path, cost):
+def test_resumed_search_ends_with_the_same_theta(tmp_path, cost, alpha1):
     cfg = config("loss.alpha=1")
-    run_search(cfg, tmp_path / "whole", cost=cost)
 
     def crash_after_two(m):
         if m["epoch"] == 2:
@@ -116,20 +134,19 @@ def test_resumed_search_ends_with_the_same_theta(tmp_path, cost):
     resumed = []
     run_search(cfg, tmp_path / "cut", cost=cost, resume=True, on_epoch=resumed.append)
     assert [m["epoch"] for m in resumed] == [3, 4]
-    whole = json.loads((tmp_path / "whole" / "theta.json").read_text())
+    whole = json.loads((alpha1[0] / "theta.json").read_text())
     cut = json.loads((tmp_path / "cut" / "theta.json").read_text())
     assert cut == whole
 
 
-def test_shared_warmup_gives_the_same_search(tmp_path, cost):
+def test_shared_warmup_gives_the_same_search(tmp_path, cost, alpha1):
     cfg = config("loss.alpha=1")
-    run_search(cfg, tmp_path / "plain", cost=cost)
     warm = run_warmup(cfg, tmp_path / "shared" / "warmup.pt", cost=cost)
     assert warm.is_file()
     epochs = []
     run_search(cfg, tmp_path / "from_warm", cost=cost, warmup_path=warm, on_epoch=epochs.append)
     assert [m["epoch"] for m in epochs] == [2, 3, 4]  # the warm-up epoch was not rerun
-    plain = json.loads((tmp_path / "plain" / "theta.json").read_text())
+    plain = json.loads((alpha1[0] / "theta.json").read_text())  # the search without a shared warm-up
     assert json.loads((tmp_path / "from_warm" / "theta.json").read_text()) == plain
     # the warm-up does not depend on the loss knobs, but does on the data
     run_search(config("loss.alpha=3"), tmp_path / "other_knobs", cost=cost, warmup_path=warm)
