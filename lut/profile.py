@@ -95,8 +95,7 @@ def profile_lut(
 
     Energy: measured with ``meter`` when it is a real one (``meter_replay``: a recording
     of its device played ``meter_replay_speed`` times faster, the LUT's energy_source
-    then ``replay:<meter>``); otherwise, if
-    ``energy_model`` is given, modeled and labeled ``model:<name>``; else null.
+    then ``replay:<meter>``); otherwise, if ``energy_model`` is given, modeled and labeled ``model:<name>``; else null.
     ``calibrate=N`` (off by default) measures N whole networks after profiling and
     records a one-parameter fit in the LUT's ``calibration`` block, which estimates
     then apply (see ``lut/README.md``). ``target``: the runtime and precision the entries
@@ -168,12 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
         choices=CONTEXTS,
         help="network: time each block in place inside whole networks (default); isolated: alone",
     )
-    p.add_argument(
-        "--per-op",
-        type=int,
-        default=DEFAULT_PER_OP,
-        help="network context: networks per (layer, op) in the balanced design",
-    )
+    p.add_argument("--per-op", type=int, default=DEFAULT_PER_OP, help="network context: networks per (layer, op)")
     p.add_argument("--batch-size", type=int, default=1)
     p.add_argument(
         "--calibrate",
