@@ -13,7 +13,6 @@ values.
 from __future__ import annotations
 
 import dataclasses
-import sys
 import typing
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from hwnas.config_sections import ExperimentConfig
 from hwnas.domains import short_repr as _short
 from hwnas.errors import UserError
 from hwnas.io import atomic_write_text
+from hwnas.keys import deprecated
 
 __all__ = [
     "ExperimentConfig",
@@ -54,15 +54,10 @@ def _sourced(source: str, build):
 RENAMED = {"search.mode": "search.execution", "sweep.mode": "sweep.dominant"}
 
 
-_TOLD: set[tuple[str, str]] = set()  # (where, old key) already named on stderr by this process
-
-
 def _deprecated(where: str, old: str) -> None:
     """One deprecation line per file (or override) and old key, however often a command reads
     it (``sweep.final`` reads an old experiment's sweep.json twice)."""
-    if (where, old) not in _TOLD:
-        _TOLD.add((where, old))
-        print(f"{where}: {old} is deprecated, read as {RENAMED[old]}; use {RENAMED[old]}", file=sys.stderr)
+    deprecated(f"{where}: {old} is deprecated, read as {RENAMED[old]}; use {RENAMED[old]}", (where, old))
 
 
 def rename_old_keys(data, source: str | None = None):

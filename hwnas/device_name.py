@@ -14,15 +14,13 @@ named a resource ``ray:rpi4``), so there it is refused in one line. Torch-free.
 
 from __future__ import annotations
 
-import sys
-
 from hwnas.errors import UserError
+from hwnas.keys import deprecated
 
 __all__ = ["LOCAL", "device_resource", "is_local"]
 
 LOCAL = "local"
 OLD_PREFIX = "ray:"  # lut.profile --device ray:<resource> before the name alone was the spelling
-_TOLD: set[tuple[str, str]] = set()  # (flag, device) already named on stderr by this process
 
 
 def device_resource(device: str, what: str = "--device", *, old_spelling: bool = True) -> str | None:
@@ -42,9 +40,8 @@ def device_resource(device: str, what: str = "--device", *, old_spelling: bool =
         raise UserError(
             f"{what} {device!r}: expected local (this host) or the Ray resource of a device's node, e.g. rpi4"
         )
-    if name != device and (what, device) not in _TOLD:
-        _TOLD.add((what, device))
-        print(f"{what} {device} is deprecated, read as {name}; use {what} {name}", file=sys.stderr)
+    if name != device:
+        deprecated(f"{what} {device} is deprecated, read as {name}; use {what} {name}", (what, device))
     return name
 
 

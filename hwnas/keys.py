@@ -18,13 +18,17 @@ holds another kind. Every reader of a file that may be old passes what it read t
 ``upgrade``: a copy with the old keys under their new names (where both are there, the new one
 wins: a resumed old sweep's rows carry both, see ``metric_aliases``). The first old key a
 process meets prints one deprecation line on stderr; later ones are silent. Torch-free.
+
+``deprecated`` prints every rename's deprecation line, once per process and thing renamed:
+the record keys here, the config keys (``hwnas.config``), the old flag ``--mode`` and the old
+device spelling (``hwnas.device_name``).
 """
 
 from __future__ import annotations
 
 import sys
 
-__all__ = ["NESTED", "RENAMED", "metric_aliases", "upgrade"]
+__all__ = ["NESTED", "RENAMED", "deprecated", "metric_aliases", "upgrade"]
 
 _LUT = {"latency_ms": "lut_latency_ms", "energy_mj": "lut_energy_mj"}
 _EXPECTED = {"latency_ms": "expected_latency_ms", "energy_mj": "expected_energy_mj"}
@@ -48,15 +52,22 @@ NESTED: dict[str, tuple[tuple[str, str], ...]] = {
     "knobs": (("start", "start"),),
 }
 
-_TOLD: list[str] = []  # the one deprecation line this process printed (tests clear it)
+_TOLD: set = set()  # what this process named in a deprecation line already (tests clear it)
+_RECORD_KEYS = "record keys"  # old record keys get one line per process, whichever comes first
+
+
+def deprecated(line: str, once) -> None:
+    """The deprecation ``line`` on stderr, unless this process printed one for ``once`` (what
+    was renamed, e.g. ``(file, old key)``) already: a command reading an old file twice, or
+    many old files, says it once."""
+    if once not in _TOLD:
+        _TOLD.add(once)
+        print(line, file=sys.stderr)
 
 
 def _tell(where: str | None, old: str, new: str) -> None:
-    if where is None or _TOLD:
-        return
-    line = f"{where}: key '{old}' is read as '{new}' (renamed; old files still load)"
-    _TOLD.append(line)
-    print(line, file=sys.stderr)
+    if where is not None:
+        deprecated(f"{where}: key '{old}' is read as '{new}' (renamed; old files still load)", _RECORD_KEYS)
 
 
 def upgrade(record, kind: str, where: str | None = None):

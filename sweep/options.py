@@ -11,12 +11,12 @@ repairs a resume may be asked for (``--rebuild-study``, ``--rebuild-tuner``, ``-
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from hwnas.config import ExperimentConfig, apply_overrides, check_config, config_from_dict, config_to_dict, load_config
 from hwnas.domains import DOMINANT, OBJECTIVES, SCHEDULERS, STRATEGIES
 from hwnas.errors import UserError
+from hwnas.keys import deprecated
 from hwnas.layout import MEASUREMENTS, RECORD, STUDY, TUNER
 from hwnas.target import add_target_flags
 from sweep.experiment import config_diff, read_record
@@ -143,7 +143,7 @@ def _old_flags(args) -> None:
         return
     if args.dominant is not None:
         raise UserError("both --mode and --dominant given; --mode is the old name of --dominant, keep --dominant")
-    print("--mode is deprecated, read as --dominant; use --dominant", file=sys.stderr)
+    deprecated("--mode is deprecated, read as --dominant; use --dominant", "--mode")
     args.dominant, args.mode = args.mode, None
 
 

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from hwnas import device_name
+from hwnas import keys
 from hwnas.config import load_config
 from hwnas.device_name import device_resource, is_local
 from hwnas.errors import UserError
@@ -14,7 +14,7 @@ from hwnas.errors import UserError
 
 @pytest.fixture(autouse=True)
 def _nothing_told(monkeypatch):
-    monkeypatch.setattr(device_name, "_TOLD", set())  # each test sees its own first deprecation line
+    monkeypatch.setattr(keys, "_TOLD", set())  # each test sees its own first deprecation line
 
 
 def test_local_is_this_host_and_any_other_name_a_ray_resource(capsys):

@@ -8,7 +8,7 @@ from hwnas import keys
 @pytest.fixture(autouse=True)
 def fresh_process(monkeypatch):
     """Each test is a process that has printed no deprecation line yet."""
-    monkeypatch.setattr(keys, "_TOLD", [])
+    monkeypatch.setattr(keys, "_TOLD", set())
 
 
 def test_old_metrics_record_is_read_under_the_new_names(capsys):

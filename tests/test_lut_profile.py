@@ -287,9 +287,9 @@ def test_unreachable_ray_address_is_one_line(free_port):
 def test_the_cli_names_a_device_by_its_resource_and_the_old_spelling_still_works(
     device, free_port, tmp_path, capsys, monkeypatch
 ):
-    from hwnas import device_name
+    from hwnas import keys
 
-    monkeypatch.setattr(device_name, "_TOLD", set())
+    monkeypatch.setattr(keys, "_TOLD", set())
     out = tmp_path / "x.json"
     argv = ["--space", "fbnet-cpu", "--width", "0.25", "--device", device, "--address", f"127.0.0.1:{free_port}"]
     with pytest.raises(SystemExit) as exit_:

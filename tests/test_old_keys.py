@@ -18,7 +18,7 @@ DEPRECATED = "(renamed; old files still load)"
 @pytest.fixture(autouse=True)
 def fresh_process(monkeypatch):
     """Each test is a process that has printed no deprecation line yet."""
-    monkeypatch.setattr(keys, "_TOLD", [])
+    monkeypatch.setattr(keys, "_TOLD", set())
 
 
 def _old_names(kind: str) -> dict:

@@ -242,7 +242,7 @@ def test_a_trials_search_progress_is_served_by_plain_trial_name_only(client, sto
 def test_a_trial_written_before_the_key_renames_shows_under_the_new_names(client, storage, monkeypatch):
     from hwnas import keys
 
-    monkeypatch.setattr(keys, "_TOLD", [])
+    monkeypatch.setattr(keys, "_TOLD", set())
     write_synthetic_experiment(str(storage / "old"), trials=3, failed=0, running=0)
     trial = sorted(p for p in (storage / "old").glob("trial_*") if p.is_dir())[0]
     progress = {"metrics": {"epoch": 3, "epochs": 3, "latency_ms": 1.5}, "op_names": ["skip"], "probabilities": [[1]]}
