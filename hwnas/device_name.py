@@ -46,5 +46,6 @@ def device_resource(device: str, what: str = "--device", *, old_spelling: bool =
 
 
 def is_local(device: str) -> bool:
-    """Whether ``device`` (a checked ``measure.device``) is this host."""
-    return device_resource(device, "measure.device", old_spelling=False) is None
+    """Whether ``device`` is this host; a ``measure.device``, checked once when its config
+    loaded (``device_resource`` in ``hwnas.config_rules``), not again at every use."""
+    return device == LOCAL
