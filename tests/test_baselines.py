@@ -148,9 +148,8 @@ def _row(name, acc, latency, energy=None, model_energy=None):
 
 
 def test_tables_one_and_two_from_known_numbers(tmp_path):
-    from synthetic import write_rows_experiment
-
     from pareto.report import build_report
+    from testdata import write_rows_experiment
 
     rows = [
         {"test_acc": 0.86, "lut_latency_ms": 0.2, "measured_latency_ms": 0.25, "lut_energy_mj": 0.01, "alpha": 1.0},
@@ -221,9 +220,8 @@ def test_tables_one_and_two_from_known_numbers(tmp_path):
 
 
 def test_unmeasured_childnets_have_no_speedup(tmp_path):
-    from synthetic import write_rows_experiment
-
     from pareto.report import build_report
+    from testdata import write_rows_experiment
 
     rows = [{"test_acc": 0.86, "lut_latency_ms": 0.2, "alpha": 1.0}]
     root = write_rows_experiment(str(tmp_path / "exp"), rows, baselines=[_row("mnasnet", 0.8, 1.0)])

@@ -7,7 +7,6 @@ import os
 import pandas as pd
 import pytest
 import torch
-from synthetic import write_rows_experiment
 
 from hwnas.config_sections import BudgetConfig
 from hwnas.errors import UserError
@@ -15,6 +14,7 @@ from lut.cost import CostTensors
 from pareto.budget import budget_of, judge, recommend
 from pareto.report import build_report
 from sweep.budget import budget_dict, cheapest_costs, check_budget_reachable
+from testdata import write_rows_experiment
 
 # 2 layers x 2 ops; cheapest network: 1 + 2 + 1 = 4 ms, 0.5 + 0.25 + 0.25 = 1 mJ
 COST = CostTensors(

@@ -6,13 +6,13 @@ import json
 from pathlib import Path
 
 import pytest
-from synthetic import write_synthetic_experiment
 
 from childnet.finalize import final_config, finalize, main
 from hwnas.config import load_config
 from hwnas.errors import UserError
 from pareto.experiment import read_experiment
 from pareto.recommended import recommended_model, recommended_models
+from testdata import write_synthetic_experiment
 
 ROOT = Path(__file__).resolve().parents[1]
 ARCH = ["k3_e3", "skip", "k5_e1_g2", "skip", "k3_e6", "k5_e3", "skip", "k3_e1"]

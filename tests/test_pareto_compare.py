@@ -7,12 +7,12 @@ import os
 import numpy as np
 import pytest
 from scipy.stats import spearmanr
-from synthetic import write_rows_experiment, write_synthetic_experiment
 
 from pareto.compare import compare_experiments
 from pareto.experiment import read_experiment
 from pareto.knob_effects import knob_effects, spearman
 from pareto.report import build_report, main
+from testdata import write_rows_experiment, write_synthetic_experiment
 
 # (test_acc, measured latency); the LUT latency is twice the measured one
 SELF = [(0.9, 2.0), (0.8, 1.0)]
