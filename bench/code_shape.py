@@ -13,8 +13,8 @@ What is counted, and where:
   folder names like ``"child"`` are also config sections and words, so they are left out)
   in the packages (``PACKAGES``) other than ``hwnas/layout.py``. A name counts where it is
   a whole path part of a literal (``"child/metrics.json"`` counts, ``"lut_metrics.json"``
-  does not), f-string pieces included, docstrings not. tests/ and bench/ are counted
-  separately, on the ``literals:`` line above the last.
+  does not), f-string pieces included, docstrings not. tests/ (with testdata/, the tests'
+  synthetic experiments) and bench/ are counted separately, on the ``literals:`` line above the last.
 - ``pareto_copies``: public names defined at the top level (function, class, UPPER_CASE
   constant) both in ``pareto/`` and in ``hwnas/``, plus the known copies under other names
   (``KNOWN_COPIES``).
@@ -334,7 +334,7 @@ def main() -> None:
     names = file_names(root / LAYOUT)
     literals = {
         where: literal_file_names([f for f in python_files(root, *folders) if f != root / LAYOUT], names)
-        for where, folders in (("packages", PACKAGES), ("tests", ("tests",)), ("bench", ("bench",)))
+        for where, folders in (("packages", PACKAGES), ("tests", ("tests", "testdata")), ("bench", ("bench",)))
     }
     for path, n in literals["packages"].items():
         print(f"literal: {path.relative_to(root)} {n}")

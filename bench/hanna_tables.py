@@ -105,8 +105,9 @@ def main() -> None:
         if row["kind"] == "baseline":
             print(
                 f"baseline {row['name']} width {row['width']}: test_acc={row['test_acc']} "
-                f"measured_latency_ms={row['measured_latency_ms']} energy_mj={row['energy_mj']} "
-                f"({row['energy_source']})"
+                f"measured_latency_ms={row['measured_latency_ms']} "
+                f"measured_energy_mj={row['measured_energy_mj']} ({row['measured_energy_source']}) "
+                f"model_energy_mj={row['model_energy_mj']} ({row['model_energy_source']})"
             )
     seconds = (
         {r["name"]: round(r.get("train_seconds") or 0.0, 1) for r in json.loads((experiment / BASELINES).read_text())}

@@ -1,6 +1,6 @@
 """Times ``python -m pareto.report`` on a 1000-trial synthetic experiment directory (goal: <= 10 s).
 
-Builds the directory with ``tests/synthetic``'s ``write_synthetic_experiment`` (not timed), then
+Builds the directory with ``testdata``'s ``write_synthetic_experiment`` (not timed), then
 times the report in a fresh interpreter, as a user runs it (imports included).
 Last line: ``trials=<n> seconds=<s>``.
 """
@@ -15,10 +15,10 @@ from pathlib import Path
 
 from hwnas.layout import REPORT, REPORT_HTML
 
-# the synthetic experiment writer is test data, kept beside the tests (tests/synthetic)
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+# the synthetic experiment writer: testdata/ in the project folder (not installed, not tests/)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from synthetic import write_synthetic_experiment  # noqa: E402
+from testdata import write_synthetic_experiment  # noqa: E402
 
 
 def main() -> None:

@@ -4,7 +4,7 @@
 these dicts (``supernet.search``, ``sweep.random_arch``: ``ArchRecord``; ``childnet.train``:
 ``MetricsRecord``; ``sweep.trial``: ``ResultRow``; ``sweep.run``: ``SweepRecord``), and
 ``check_record`` is what the contract test (tests/test_contract.py) runs on a real sweep's
-files and on the report tests' synthetic ones (``tests/synthetic``), so the report's test
+files and on the report tests' synthetic ones (``testdata/``), so the report's test
 data cannot drift from the real layout. ``result_rows`` is the one reader of a trial's
 ``result.json`` (``pareto``, the web page and the tests use it). Keys renamed since files were
 written are read under their new names (``hwnas.keys``). Torch-free.
@@ -217,7 +217,7 @@ class SweepRecord(TypedDict):
     baselines: str | None
     runs: list[dict]
     optuna: NotRequired[dict | None]  # {"storage": "sqlite:///…/optuna.db", "study": name}; null: random strategy
-    synthetic: NotRequired[bool]  # the tests' made-up experiments (tests/synthetic) say so
+    synthetic: NotRequired[bool]  # the tests' made-up experiments (testdata/) say so
     data: NotRequired[DataRecord]  # the data's classes and input shape; absent before it existed
 
 

@@ -6,9 +6,10 @@ nothing was measured, said in ``front``; one row per architecture, ``same_as`` n
 other trials that found it), each with test accuracy, parameters, FLOPs
 (``torch.utils.flop_counter``: 2 per multiply-accumulate; ``macs`` = FLOPs / 2), the
 search LUT's latency (null for a baseline: the LUT holds only the search space's
-blocks), the measured latency and an energy with its source: measured by a meter where
-one measured, else modeled (a childnet's LUT energy, a baseline's ``model_energy_mj``
-from the same analytical model), ``energy_basis`` saying which. Each row names the
+blocks), the measured latency and the energies with their sources, each under its name
+(``pareto.energy``): measured by a meter, a childnet's LUT energy, a baseline's
+``model_energy_mj`` from the same analytical model; ``energy_basis`` names the one the tables
+use (measured where a meter measured, else modeled). Each row names the
 deployment ``target`` its latency was measured in (a baseline is deployed and timed in
 the sweep's target, as the childnets are) and, for int8, the program's own
 ``test_acc_int8`` with ``int8_drop_points`` = 100 x (test_acc - test_acc_int8).
@@ -29,6 +30,7 @@ from hwnas.layout import BASELINES
 from . import page
 from .columns import lut_columns, search_lut
 from .deploy import int8_drop_points, target_key
+from .energy import energy_fields, shown_energy
 
 __all__ = ["comparison_rows", "table1_rows", "table_sections"]
 
@@ -51,14 +53,9 @@ def _front(fronts: list, trials: pd.DataFrame, luts: dict) -> tuple[str | None, 
 
 
 def _baseline_row(b: dict) -> dict:
-    measured = _v(b.get("energy_mj"))
-    modeled = _v(b.get("model_energy_mj"))
-    energy, source, basis = (
-        (measured, b.get("energy_source"), "measured")
-        if measured is not None
-        else (modeled, b.get("model_energy_source"), "model")
-        if modeled is not None
-        else (None, "none", None)
+    energy = energy_fields(
+        measured=(_v(b.get("energy_mj")), _v(b.get("energy_source"))),
+        model=(_v(b.get("model_energy_mj")), _v(b.get("model_energy_source"))),
     )
     flops = _v(b.get("flops"))
     deploy = b.get("deploy") if isinstance(b.get("deploy"), dict) else {}
@@ -77,9 +74,7 @@ def _baseline_row(b: dict) -> dict:
         "macs": None if flops is None else flops // 2,
         "lut_latency_ms": None,
         "measured_latency_ms": _v(b.get("latency_ms")),
-        "energy_mj": energy,
-        "energy_source": source,
-        "energy_basis": basis,
+        **energy,
         "front": None,
         "same_as": [],
         "note": _NO_LUT if b.get("test_acc") is not None else f"untrained (test_acc null); {_NO_LUT}",
@@ -89,14 +84,9 @@ def _baseline_row(b: dict) -> dict:
 def _childnet_row(t: dict, front: str) -> dict:
     lut = t.get("search_lut")
     cols = lut_columns(lut) if lut else {}
-    measured = _v(t.get("measured_energy_mj"))
-    modeled = _v(t.get(cols.get("energy")))
-    energy, source, basis = (
-        (measured, t.get("measured_energy_source"), "measured")
-        if measured is not None
-        else (modeled, _v(t.get(cols.get("energy_source"))), "lut")
-        if modeled is not None
-        else (None, "none", None)
+    energy = energy_fields(
+        measured=(_v(t.get("measured_energy_mj")), _v(t.get("measured_energy_source"))),
+        lut=(_v(t.get(cols.get("energy"))), _v(t.get(cols.get("energy_source")))),
     )
     flops = _v(t.get("flops"))
     return {
@@ -113,9 +103,7 @@ def _childnet_row(t: dict, front: str) -> dict:
         "macs": None if flops is None else int(flops) // 2,
         "lut_latency_ms": _v(t.get(cols.get("latency"))),
         "measured_latency_ms": _v(t.get("measured_latency_ms")),
-        "energy_mj": energy,
-        "energy_source": source,
-        "energy_basis": basis,
+        **energy,
         "front": front,
         "note": f"on the {front} front; ops: {t.get('ops')}",
     }
@@ -148,13 +136,13 @@ def _energy_pair(child: dict, base: dict):
     """(ratio, basis): metered by the same meter on both sides, else the same model on both
     sides, else none: a ratio never mixes energy sources (``meter:pmic`` against
     ``meter:fnirsi``, or a replay against a measurement, means nothing)."""
+    (child_mj, child_source), (base_mj, base_source) = shown_energy(child), shown_energy(base)
     if child["energy_basis"] == "measured" and base["energy_basis"] == "measured":
-        if child["energy_source"] != base["energy_source"]:
+        if child_source != base_source:
             return None, None
-        return _ratio(base["energy_mj"], child["energy_mj"]), "measured"
-    model = child["energy_source"]
-    if child["energy_mj"] is not None and str(model).startswith("model:") and base["energy_source"] == model:
-        return _ratio(base["energy_mj"], child["energy_mj"]), model
+        return _ratio(base_mj, child_mj), "measured"
+    if child_mj is not None and str(child_source).startswith("model:") and base_source == child_source:
+        return _ratio(base_mj, child_mj), child_source
     return None, None
 
 
@@ -229,6 +217,12 @@ _TABLE2 = [
 ]
 
 
+def _shown(row: dict) -> dict:
+    """The row with Table 1's "energy mJ" and "energy source": the energy_basis one ("none" without)."""
+    mj, source = shown_energy(row)
+    return dict(row, energy_mj=mj, energy_source=source if mj is not None else "none")
+
+
 def table_sections(table1: list[dict], comparison: list[dict], target: str = "target unknown") -> list:
     """report.html's two sections (heading, HTML); ``target``: the experiment's deployment
     target as the page names it (``ExecuTorch fp32 (1.5.1)``)."""
@@ -253,7 +247,7 @@ def table_sections(table1: list[dict], comparison: list[dict], target: str = "ta
         "energy / childnet energy (same source on both sides, else n/a).</p>"
     )
     return [
-        (heading1, intro + page.table_html(pd.DataFrame(table1), columns, sortable=False)),
+        (heading1, intro + page.table_html(pd.DataFrame([_shown(r) for r in table1]), columns, sortable=False)),
         (
             heading2,
             ratio

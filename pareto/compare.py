@@ -6,7 +6,9 @@ Rules:
 - Latency is the MEASURED latency when both experiments measured some finished trial;
   otherwise (nothing measured in one of them) both use the latency of their own search LUT,
   and ``metric.note`` says so: a LUT estimate is not a measurement, and a measured front
-  against an estimated one would compare two different things.
+  against an estimated one would compare two different things. The latency is named for what it
+  is wherever it leaves this module (``latency_key``: ``measured_latency_ms`` or
+  ``lut_latency_ms``, in the reference point and the points' columns).
 - ONE reference point for both hypervolumes: :func:`pareto.hypervolume.default_reference` over
   the rows of both experiments together (worst accuracy and worst latency of the two, moved out
   by 10 % of the joint range). With a reference point per experiment the two numbers would
@@ -26,13 +28,16 @@ from .dominance import nondominated_mask, to_costs
 from .experiment import Experiment
 from .hypervolume import REFERENCE_RULE, default_reference, hypervolume
 
-__all__ = ["Comparison", "compare_experiments", "latency_metric", "strategy_of"]
+__all__ = ["Comparison", "compare_experiments", "latency_key", "latency_metric", "strategy_of"]
+
+# the name of the latency both fronts use, by latency_metric's "latency"
+_LATENCY_KEYS = {"measured": "measured_latency_ms", "search_lut": "lut_latency_ms"}
 
 
 @dataclass
 class Comparison:
     """``summary`` is report.json's ``comparison_vs``; ``points`` the rows behind it (for the chart):
-    name -> DataFrame(trial_id, test_acc, latency_ms, on_front)."""
+    name -> DataFrame(trial_id, test_acc, <latency_key(summary["metric"])>, on_front)."""
 
     summary: dict
     points: dict = field(default_factory=dict)
@@ -86,24 +91,30 @@ def latency_metric(a: Experiment, b: Experiment, names=("self", "other")) -> dic
     }
 
 
-def _points(exp: Experiment, column: str | None) -> pd.DataFrame:
+def latency_key(metric: dict) -> str:
+    """``measured_latency_ms`` or ``lut_latency_ms``: the latency ``metric`` (``latency_metric``) uses."""
+    return _LATENCY_KEYS[metric["latency"]]
+
+
+def _points(exp: Experiment, column: str | None, key: str) -> pd.DataFrame:
     rows = _finished(exp)
     if column is None:
-        return pd.DataFrame(columns=["trial_id", "test_acc", "latency_ms", "on_front"])
-    pts = pd.DataFrame({"trial_id": rows["trial_id"], "test_acc": rows["test_acc"], "latency_ms": rows[column]})
-    pts = pts[np.isfinite(pts[["test_acc", "latency_ms"]].to_numpy(dtype=float)).all(axis=1)].reset_index(drop=True)
-    pts["on_front"] = nondominated_mask(_costs(pts)) if len(pts) else np.zeros(0, dtype=bool)
+        return pd.DataFrame(columns=["trial_id", "test_acc", key, "on_front"])
+    pts = pd.DataFrame({"trial_id": rows["trial_id"], "test_acc": rows["test_acc"], key: rows[column]})
+    pts = pts[np.isfinite(pts[["test_acc", key]].to_numpy(dtype=float)).all(axis=1)].reset_index(drop=True)
+    pts["on_front"] = nondominated_mask(_costs(pts, key)) if len(pts) else np.zeros(0, dtype=bool)
     return pts
 
 
-def _costs(points: pd.DataFrame) -> np.ndarray:
-    return to_costs(points[["test_acc", "latency_ms"]].to_numpy(dtype=float), [True, False]).reshape(-1, 2)
+def _costs(points: pd.DataFrame, key: str) -> np.ndarray:
+    return to_costs(points[["test_acc", key]].to_numpy(dtype=float), [True, False]).reshape(-1, 2)
 
 
 def compare_experiments(a: Experiment, b: Experiment) -> Comparison:
     """Fronts and hypervolumes of ``a`` ("self") and ``b`` ("other") with one shared reference point."""
     metric = latency_metric(a, b)
-    points = {"self": _points(a, metric["columns"]["self"]), "other": _points(b, metric["columns"]["other"])}
+    key = latency_key(metric)
+    points = {name: _points(e, metric["columns"][name], key) for name, e in (("self", a), ("other", b))}
     summary = {
         "other": os.path.abspath(b.root),
         "self": os.path.abspath(a.root),
@@ -120,16 +131,16 @@ def compare_experiments(a: Experiment, b: Experiment) -> Comparison:
         "front_self": points["self"].loc[points["self"]["on_front"], "trial_id"].tolist(),
         "front_other": points["other"].loc[points["other"]["on_front"], "trial_id"].tolist(),
     }
-    both = np.vstack([_costs(points["self"]), _costs(points["other"])])
+    both = np.vstack([_costs(points["self"], key), _costs(points["other"], key)])
     if len(both) == 0:
         summary["note"] = "no finished trial with test accuracy and latency in either experiment"
         return Comparison(summary, points)
     reference = default_reference(both)
-    hv = {name: hypervolume(_costs(p), reference) if len(p) else 0.0 for name, p in points.items()}
+    hv = {name: hypervolume(_costs(p, key), reference) if len(p) else 0.0 for name, p in points.items()}
     summary.update(
         hv_self=hv["self"],
         hv_other=hv["other"],
         hv_ratio=hv["self"] / hv["other"] if hv["other"] > 0 else None,
-        reference_point={"test_acc": float(-reference[0]), "latency_ms": float(reference[1])},
+        reference_point={"test_acc": float(-reference[0]), key: float(reference[1])},
     )
     return Comparison(summary, points)

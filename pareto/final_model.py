@@ -18,6 +18,7 @@ from hwnas.layout import FINAL, METRICS
 
 from . import page
 from .deploy import target_label
+from .energy import energy_fields, shown_energy
 from .trial_folder import FILE_KIND
 
 __all__ = ["below_proxy", "final_line", "final_section", "read_final_models"]
@@ -30,10 +31,6 @@ def _row(folder: str, root: str, metrics: dict) -> dict:
     recipe = final.get("recipe") if isinstance(final.get("recipe"), dict) else {}
     model = metrics.get("model")
     lut = metrics.get("lut") if isinstance(metrics.get("lut"), dict) else {}
-    # energy as the recommended model's: measured where a meter measured, else the LUT's (its source named)
-    energy, source = measured.get("energy_mj"), measured.get("energy_source")
-    if energy is None and lut.get("lut_energy_mj") is not None:
-        energy, source = lut["lut_energy_mj"], lut.get("energy_source")
     key = f"{deploy['runtime']}-{deploy['precision']}" if deploy.get("runtime") and deploy.get("precision") else None
     return {
         "trial_id": final.get("trial") or os.path.basename(folder),
@@ -45,8 +42,12 @@ def _row(folder: str, root: str, metrics: dict) -> dict:
         "train_size": recipe.get("train_size"),
         "train_seconds": metrics.get("train_seconds"),
         "measured_latency_ms": measured.get("latency_ms"),
-        "energy_mj": energy,
-        "energy_source": source,
+        "lut_latency_ms": lut.get("lut_latency_ms"),
+        # each energy under its name, energy_basis the one shown (as the recommended model's)
+        **energy_fields(
+            measured=(measured.get("energy_mj"), measured.get("energy_source")),
+            lut=(lut.get("lut_energy_mj"), lut.get("energy_source")),
+        ),
         "target_label": target_label(key, deploy.get("runtime_version")) if key else None,
         "ops": " ".join(map(str, metrics["ops"])) if isinstance(metrics.get("ops"), list) else None,
         "model": os.path.abspath(os.path.join(folder, model)) if isinstance(model, str) else None,
@@ -119,4 +120,11 @@ def final_section(rows: list[dict]) -> tuple | None:
         ("train s", "train_seconds"),
         ("file", "model"),
     ]
-    return "Final model", lead + page.table_html(pd.DataFrame(rows), columns, sortable=False)
+    return "Final model", lead + page.table_html(pd.DataFrame([_shown(x) for x in rows]), columns, sortable=False)
+
+
+def _shown(row: dict) -> dict:
+    """The row with the page's "energy mJ" and its source: the energy_basis one (else the
+    measurement's source, as the page always showed)."""
+    mj, source = shown_energy(row)
+    return dict(row, energy_mj=mj, energy_source=source if mj is not None else row.get("measured_energy_source"))

@@ -89,10 +89,10 @@ def accuracy_latency_chart(finished: pd.DataFrame, sources: list, baselines: lis
     return fig
 
 
-def comparison_chart(sets: list, reference: dict | None, latency_label: str):
+def comparison_chart(sets: list, reference: dict | None, latency: str, latency_label: str):
     """Two experiments' accuracy vs latency: every trial faint, each front as a step line, and the
     shared hypervolume reference point. ``sets``: ``[(name, DataFrame(trial_id, test_acc,
-    latency_ms, on_front))]``."""
+    <latency>, on_front))]``; ``latency``: the latency's name (``pareto.compare.latency_key``)."""
     if not any(len(df) for _, df in sets):
         return None
     fig = go.Figure()
@@ -100,7 +100,7 @@ def comparison_chart(sets: list, reference: dict | None, latency_label: str):
         hover = [f"{name}: trial {t}<br>acc {a:.4f}" for t, a in zip(df["trial_id"], df["test_acc"])]
         fig.add_trace(
             _cloud(
-                df["latency_ms"],
+                df[latency],
                 df["test_acc"],
                 color,
                 0.35,
@@ -110,16 +110,16 @@ def comparison_chart(sets: list, reference: dict | None, latency_label: str):
                 hoverinfo="text+x",
             )
         )
-        front = df[df["on_front"].astype(bool)].sort_values("latency_ms")
+        front = df[df["on_front"].astype(bool)].sort_values(latency)
         fig.add_trace(
             _step_front(
-                front["latency_ms"], front["test_acc"], color, name=f"{name}: front", legendgroup=name, hoverinfo="x+y"
+                front[latency], front["test_acc"], color, name=f"{name}: front", legendgroup=name, hoverinfo="x+y"
             )
         )
     if reference:
         fig.add_trace(
             go.Scatter(
-                x=[reference["latency_ms"]],
+                x=[reference[latency]],
                 y=[reference["test_acc"]],
                 mode="markers",
                 name="hypervolume reference point (shared)",

@@ -8,7 +8,7 @@ import pandas as pd
 
 from . import figures, front_charts, page
 from .columns import lut_columns, search_lut, short_lut_name
-from .compare import Comparison
+from .compare import Comparison, latency_key
 from .experiment import Experiment
 
 __all__ = ["comparison_section", "knob_effects_section"]
@@ -46,7 +46,8 @@ def comparison_section(comparison: Comparison) -> tuple:
     s = comparison.summary
     names = {"self": f"this ({s['strategy_self']})", "other": f"{os.path.basename(s['other'])} ({s['strategy_other']})"}
     ref = s["reference_point"]
-    ref_text = f"test_acc={ref['test_acc']:.4g}, latency={ref['latency_ms']:.4g} ms" if ref else "n/a"
+    key = latency_key(s["metric"])
+    ref_text = f"test_acc={ref['test_acc']:.4g}, latency={ref[key]:.4g} ms" if ref else "n/a"
     text = (
         f"<p class=meta>vs <code>{page.esc(s['other'])}</code>; objectives: max test accuracy, min "
         f"{page.esc(s['metric']['label'])}; shared reference point: {page.esc(ref_text)} "
@@ -60,7 +61,7 @@ def comparison_section(comparison: Comparison) -> tuple:
             text += f"<p class=note>{page.esc(note)}.</p>"
     sets = [(names[k], comparison.points[k]) for k in ("self", "other")]
     chart = page.figure_html(
-        front_charts.comparison_chart(sets, ref, s["metric"]["label"]),
+        front_charts.comparison_chart(sets, ref, key, s["metric"]["label"]),
         "no finished trial with test accuracy and latency in either experiment",
     )
     return (f"Comparison with {os.path.basename(s['other'])}", text + chart)

@@ -3,8 +3,9 @@ finished trials, the trials' budget marks, the report section and the one-line s
 that ``pareto.report`` and ``sweep.run`` print.
 
 A trial's costs: its measurement (``child/metrics.json``'s ``measured``) where measured,
-else its search LUT's estimate; energy names its source (a meter, or the LUT's, e.g.
-``model:horowitz45nm``, i.e. modeled). The recommended model's files are those its
+else its search LUT's estimate (``basis`` says which the budget used). The record keeps both
+under their names (``measured_latency_ms``/``lut_latency_ms``, and the energies with their
+sources, ``energy_basis`` the one shown: ``pareto.energy``). The recommended model's files are those its
 childnet was exported to: the deployed file its metrics.json names (``model``:
 ``child/model.pte`` for ExecuTorch, ``model.onnx`` for ONNX Runtime, ``model.pt`` for
 TorchScript) and ``child/model.weights.pt`` (the data file) of its trial, or of the trial
@@ -23,6 +24,7 @@ from . import page
 from .budget import LIMITS, budget_of, judge, recommend
 from .columns import lut_columns, short_lut_name
 from .deploy import model_kind, target_label
+from .energy import energy_fields, shown_energy
 from .experiment import Experiment
 
 __all__ = [
@@ -54,8 +56,10 @@ _KEYS = (
     "measured_latency_ms",
     "lut_latency_ms",
     "lut",
-    "energy_mj",
-    "energy_source",
+    "measured_energy_mj",
+    "measured_energy_source",
+    "lut_energy_mj",
+    "lut_energy_source",
     "energy_basis",
     "model",
     "weights",
@@ -145,15 +149,10 @@ def _target(rec: dict) -> dict:
 
 
 def _energy(rec: dict) -> dict:
-    if rec.get("measured_energy_mj") is not None:
-        return {
-            "energy_mj": rec["measured_energy_mj"],
-            "energy_source": rec.get("measured_energy_source"),
-            "energy_basis": "measured",
-        }
-    if rec.get("lut_energy_mj") is not None:
-        return {"energy_mj": rec["lut_energy_mj"], "energy_source": rec.get("lut_energy_source"), "energy_basis": "lut"}
-    return {"energy_mj": None, "energy_source": "none", "energy_basis": None}
+    return energy_fields(
+        measured=(rec.get("measured_energy_mj"), rec.get("measured_energy_source")),
+        lut=(rec.get("lut_energy_mj"), rec.get("lut_energy_source")),
+    )
 
 
 def _note(rec: dict) -> str:
@@ -214,7 +213,8 @@ def recommended_line(rec: dict | None) -> str:
     """One line for a terminal: the recommended model, its costs, its budget verdict, its file."""
     if rec is None:
         return "recommended: none (no finished childnet with a test accuracy and the budgeted costs)"
-    energy = f" energy={rec['energy_mj']:.4g} mJ ({rec['energy_source']})" if rec.get("energy_mj") is not None else ""
+    mj, source = shown_energy(rec)
+    energy = f" energy={mj:.4g} mJ ({source})" if mj is not None else ""
     verdict = {
         None: "no budget",
         True: f"meets the budget ({budget_text(rec['budget'])})",
@@ -248,9 +248,8 @@ def recommended_section(rec: dict | None, budget: dict | None) -> tuple:
     lut = short_lut_name(rec["lut"]) if rec.get("lut") else "search LUT"
     target = rec.get("target_label") or "target unknown"
     lead += f"<p class=meta>deployment target: {page.esc(target)} (the measured latency is timed in it)</p>"
-    table = pd.DataFrame(
-        [dict(rec, energy_source=rec.get("energy_source") or "none", within=_FLAG[rec["meets_budget"]])]
-    )
+    mj, source = shown_energy(rec)  # the page's "energy mJ": the energy_basis one
+    table = pd.DataFrame([dict(rec, energy_mj=mj, energy_source=source or "none", within=_FLAG[rec["meets_budget"]])])
     columns = [("trial", "trial_id"), ("test acc", "test_acc")]
     if rec.get("test_acc_int8") is not None:
         columns += [("test acc int8", "test_acc_int8"), ("int8 drop (points)", "int8_drop_points")]

@@ -351,7 +351,7 @@ def web_origin_null(folder: Path, template=None) -> Outcome:
 
 def web_foreign_stop(folder: Path, template=None) -> Outcome:
     """Another site's page POSTs the stop of a sweep (no Origin, ``Sec-Fetch-Site: cross-site``)."""
-    from synthetic import write_synthetic_experiment
+    from testdata import write_synthetic_experiment
 
     storage = folder / "experiments"
     write_synthetic_experiment(str(storage / "s"), trials=3)
@@ -616,7 +616,7 @@ def report_stopped(signum: int):
     the older report as it was, exit 128+signum with the one line that says so."""
 
     def apply(folder: Path, template=None) -> Outcome:
-        from synthetic import write_synthetic_experiment
+        from testdata import write_synthetic_experiment
 
         root = write_synthetic_experiment(str(folder / "exp"), trials=6)
         report = folder / "report"
@@ -731,7 +731,7 @@ def _report_argv(e: Path) -> list:
 def metrics_damaged_report(folder: Path, template=None) -> Outcome:
     """A truncated child/metrics.json of a (synthetic) experiment: the report names it
     instead of quietly recommending another model."""
-    from synthetic import write_synthetic_experiment
+    from testdata import write_synthetic_experiment
 
     root = Path(write_synthetic_experiment(str(folder / "exp"), trials=6, failed=0, running=0))
     path = sorted(root.glob("*/child/metrics.json"))[0]

@@ -148,9 +148,8 @@ def _row(name, acc, latency, energy=None, model_energy=None):
 
 
 def test_tables_one_and_two_from_known_numbers(tmp_path):
-    from synthetic import write_rows_experiment
-
     from pareto.report import build_report
+    from testdata import write_rows_experiment
 
     rows = [
         {"test_acc": 0.86, "lut_latency_ms": 0.2, "measured_latency_ms": 0.25, "lut_energy_mj": 0.01, "alpha": 1.0},
@@ -174,15 +173,25 @@ def test_tables_one_and_two_from_known_numbers(tmp_path):
     assert [r["kind"] for r in table1] == ["baseline", "baseline", "childnet", "childnet"]
     mnv2, r18, fast, accurate = table1
     assert (mnv2["lut_latency_ms"], mnv2["measured_latency_ms"], mnv2["macs"]) == (None, 1.5, 2000)
-    assert (mnv2["energy_mj"], mnv2["energy_source"], mnv2["energy_basis"]) == (0.06, "model:horowitz45nm", "model")
-    assert r18["energy_mj"] is None
-    assert r18["energy_basis"] is None
+    assert (mnv2["model_energy_mj"], mnv2["model_energy_source"], mnv2["energy_basis"]) == (
+        0.06,
+        "model:horowitz45nm",
+        "model",
+    )
+    assert mnv2["measured_energy_mj"] is None, "the baseline had no meter"
+    assert (r18["measured_energy_mj"], r18["model_energy_mj"], r18["energy_basis"]) == (None, None, None)
+    assert "energy_mj" not in mnv2, "Table 1's rows say which energy they hold (measured_, lut_, model_)"
     # the measured front: trial 2 (0.80 at 1.0 ms) is dominated; fastest first
     assert (fast["name"], fast["front"], fast["lut_latency_ms"], fast["energy_basis"]) == (
         "00000",
         "measured",
         0.2,
         "lut",
+    )
+    assert (fast["lut_energy_mj"], fast["lut_energy_source"], fast["measured_energy_mj"]) == (
+        0.01,
+        "model:horowitz45nm",
+        None,
     )
     assert fast["same_as"] == ["00003"]  # one row per architecture
 
@@ -204,13 +213,15 @@ def test_tables_one_and_two_from_known_numbers(tmp_path):
     html = (tmp_path / "out" / "report.html").read_text()
     assert "Table 1: baselines and front childnets" in html
     assert "Table 2: childnets vs baselines" in html
+    # Table 1's "energy mJ" is the energy_basis one with its source: the baseline's modeled, the childnet's LUT
+    assert ">0.06</td><td class=l>model:horowitz45nm</td><td class=l>model</td>" in html, "baseline energy shown"
+    assert ">0.01</td><td class=l>model:horowitz45nm</td><td class=l>lut</td>" in html, "childnet energy shown"
     assert json.loads((tmp_path / "out" / "report.json").read_text())["comparison"][0]["speedup"] is not None
 
 
 def test_unmeasured_childnets_have_no_speedup(tmp_path):
-    from synthetic import write_rows_experiment
-
     from pareto.report import build_report
+    from testdata import write_rows_experiment
 
     rows = [{"test_acc": 0.86, "lut_latency_ms": 0.2, "alpha": 1.0}]
     root = write_rows_experiment(str(tmp_path / "exp"), rows, baselines=[_row("mnasnet", 0.8, 1.0)])

@@ -1,6 +1,7 @@
 """bench/matrix.py, the way bench/faults.py and bench/bad_inputs.py run a matrix test of
 tests/ without importing from it: on a tiny matrix whose outcomes are known by hand."""
 
+import ast
 import json
 import subprocess
 import sys
@@ -41,3 +42,30 @@ def test_the_recorded_outcomes_come_back_and_only_the_kept_cases_run(tmp_path):
     assert outcomes == [{"name": "a/1", "ok": True}, {"name": "a/2", "ok": False}, {"name": "open", "ok": False}]
     assert unrecorded == ["boom"]
     assert "3 failed, 1 passed, 1 deselected" in run.stdout, run.stdout
+
+
+def _imported(tree: ast.Module) -> set[str]:
+    """The top-level names of the absolute imports of a module."""
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(a.name.split(".")[0] for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def test_no_bench_imports_from_tests():
+    """A bench takes synthetic experiments from testdata/ and runs matrix tests through pytest:
+    importing tests/ (or putting it on sys.path) would tie a figure to the suite's layout."""
+    tests = ROOT / "tests"
+    test_modules = {p.stem for p in tests.glob("*.py")} | {
+        p.name for p in tests.iterdir() if (p / "__init__.py").is_file()
+    }
+    for path in sorted((ROOT / "bench").glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        from_tests = _imported(tree) & (test_modules | {"tests"})
+        assert not from_tests, f"{path.name} imports {sorted(from_tests)} from tests/"
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and ast.unparse(node.func) in ("sys.path.insert", "sys.path.append"):
+                assert "tests" not in ast.unparse(node), f"{path.name} puts tests/ on sys.path: {ast.unparse(node)}"

@@ -7,7 +7,6 @@ import os
 import pandas as pd
 import pytest
 import torch
-from synthetic import write_rows_experiment
 
 from hwnas.config_sections import BudgetConfig
 from hwnas.errors import UserError
@@ -15,6 +14,7 @@ from lut.cost import CostTensors
 from pareto.budget import budget_of, judge, recommend
 from pareto.report import build_report
 from sweep.budget import budget_dict, cheapest_costs, check_budget_reachable
+from testdata import write_rows_experiment
 
 # 2 layers x 2 ops; cheapest network: 1 + 2 + 1 = 4 ms, 0.5 + 0.25 + 0.25 = 1 mJ
 COST = CostTensors(
@@ -216,7 +216,10 @@ def test_report_recommends_the_best_within_the_budget_with_its_files(tmp_path):
     assert rec["model"] == os.path.join(os.path.abspath(root), "trial_00002", "child", "model.pte")
     assert (rec["target"], rec["target_label"]) == ("executorch-fp32", "ExecuTorch fp32 (1.5.1)")
     assert rec["weights"].endswith("trial_00002/child/model.weights.pt")
-    assert (rec["energy_mj"], rec["energy_source"], rec["energy_basis"]) == (0.5, "model:horowitz45nm", "lut")
+    # each energy under its own name: the LUT's estimate, no measurement; the basis says which one counts
+    assert (rec["lut_energy_mj"], rec["lut_energy_source"], rec["energy_basis"]) == (0.5, "model:horowitz45nm", "lut")
+    assert rec["measured_energy_mj"] is None, "an unmetered childnet has no measured energy"
+    assert "energy_mj" not in rec, "report.json's recommended says which energy it is (lut_ or measured_)"
     with open(tmp_path / "out" / "report.json", encoding="utf-8") as fh:
         assert json.load(fh)["recommended"] == rec
     trials = pd.read_csv(tmp_path / "out" / "trials.csv", dtype={"trial_id": str}).set_index("trial_id")

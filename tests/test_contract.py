@@ -1,6 +1,6 @@
 """The record contract between the writers (supernet, childnet, sweep) and the reader
 (pareto): a real 2-trial smoke sweep's files match ``hwnas.records``, ``pareto.report``
-reads them, and ``tests/synthetic`` (the report tests' data) writes the same layout."""
+reads them, and ``testdata`` (the report tests' data) writes the same layout."""
 
 import json
 import re
@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from synthetic import write_rows_experiment, write_synthetic_experiment
 
 from hwnas.errors import UserError
 from hwnas.records import (
@@ -22,6 +21,7 @@ from hwnas.records import (
     check_record,
     result_rows,
 )
+from testdata import write_rows_experiment, write_synthetic_experiment
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -6,13 +6,13 @@ import json
 from pathlib import Path
 
 import pytest
-from synthetic import write_synthetic_experiment
 
 from childnet.finalize import final_config, finalize, main
 from hwnas.config import load_config
 from hwnas.errors import UserError
 from pareto.experiment import read_experiment
 from pareto.recommended import recommended_model, recommended_models
+from testdata import write_synthetic_experiment
 
 ROOT = Path(__file__).resolve().parents[1]
 ARCH = ["k3_e3", "skip", "k5_e1_g2", "skip", "k3_e6", "k5_e3", "skip", "k3_e1"]
@@ -97,3 +97,28 @@ def test_a_final_model_below_its_proxy_is_said_in_the_line_and_the_report():
     better = dict(row, test_acc=0.6)
     assert "warning" not in final_line([better])
     assert "did not beat" not in final_section([better])[1]
+
+
+def test_a_final_models_energies_keep_their_names_and_the_page_shows_the_measured_one(tmp_path):
+    from pareto.final_model import final_section, read_final_models
+
+    root = Path(write_synthetic_experiment(str(tmp_path / "s"), trials=4, failed=0, running=0))
+    metrics = json.loads((root / "trial_00000" / "child" / "metrics.json").read_text())
+    metrics["lut"] = next(e for e in metrics["lut_estimates"] if e["lut_energy_mj"] is not None)  # modeled energy
+    metrics["final"] = {"recipe": {"epochs": 9}, "trial": "trial_00000", "proxy_test_acc": 0.5}
+    for name, meter_mj in (("trial_00000", None), ("trial_00001", 0.123)):
+        metrics["measured"] = dict(metrics["measured"], energy_mj=meter_mj, energy_source="meter:pmic")
+        (root / "final" / name).mkdir(parents=True)
+        (root / "final" / name / "metrics.json").write_text(json.dumps(dict(metrics, final=dict(metrics["final"]))))
+    rows = {r["folder"]: r for r in read_final_models(str(root), [])}
+    lut_only, metered = rows["final/trial_00000"], rows["final/trial_00001"]
+    lut_mj = metrics["lut"]["lut_energy_mj"]
+    energies = ("measured_energy_mj", "lut_energy_mj", "energy_basis")
+    assert [lut_only[k] for k in energies] == [None, lut_mj, "lut"], "no meter: the LUT's energy counts"
+    assert [metered[k] for k in energies] == [0.123, lut_mj, "measured"], "metered: the meter's counts, both kept"
+    assert lut_only["lut_latency_ms"] == metrics["lut"]["lut_latency_ms"], "the final model's LUT latency"
+    assert "energy_mj" not in metered, "final_models say which energy each is"
+    # the page's "energy mJ" column is the energy_basis one, with its source
+    html = final_section([metered, lut_only])[1]
+    assert "<td data-v='0.123'>0.123</td><td class=l>meter:pmic</td>" in html, "the measured energy shown"
+    assert f">{lut_mj:.4g}</td><td class=l>model:horowitz45nm</td>" in html, "else the LUT's, its source named"

@@ -289,11 +289,11 @@ def test_only_sampling_meters_replay():
 def test_a_ratio_never_mixes_energy_sources():
     from pareto.baseline_tables import _energy_pair
 
-    child = {"energy_basis": "measured", "energy_mj": 1.0, "energy_source": "meter:pmic"}
-    base = {"energy_basis": "measured", "energy_mj": 3.0, "energy_source": "meter:fnirsi"}
+    child = {"energy_basis": "measured", "measured_energy_mj": 1.0, "measured_energy_source": "meter:pmic"}
+    base = {"energy_basis": "measured", "measured_energy_mj": 3.0, "measured_energy_source": "meter:fnirsi"}
     assert _energy_pair(child, base) == (None, None)
-    assert _energy_pair(child, dict(base, energy_source="replay:pmic")) == (None, None)
-    assert _energy_pair(child, dict(base, energy_source="meter:pmic")) == (3.0, "measured")
+    assert _energy_pair(child, dict(base, measured_energy_source="replay:pmic")) == (None, None)
+    assert _energy_pair(child, dict(base, measured_energy_source="meter:pmic")) == (3.0, "measured")
 
 
 # --- end to end: lut.profile and childnet.measure against the replayed devices ------------------

@@ -6,11 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
-from synthetic import write_synthetic_experiment
 
 from hwnas import keys
 from hwnas.config import ExperimentConfig, config_to_dict
 from pareto.report import build_report
+from testdata import write_synthetic_experiment
 
 DEPRECATED = "(renamed; old files still load)"
 

@@ -6,9 +6,9 @@ import subprocess
 import tempfile
 
 import pytest
-from synthetic import write_synthetic_experiment
 
 from pareto.report import build_report
+from testdata import write_synthetic_experiment
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 

@@ -6,10 +6,10 @@ import re
 
 import pandas as pd
 import pytest
-from synthetic import write_synthetic_experiment
 
 from pareto.dominance import nondominated_mask, to_costs
 from pareto.report import build_report, main
+from testdata import write_synthetic_experiment
 
 RPI = "lut_latency_ms[builtin:rpi4-hwnasbench]"
 HOST_LAT = "lut_latency_ms[host.json]"
@@ -369,7 +369,7 @@ def test_the_deployment_target_is_named_wherever_latency_appears(default_report)
 
 
 def test_int8_accuracy_and_its_drop_in_points(tmp_path, capsys):
-    from synthetic import write_rows_experiment
+    from testdata import write_rows_experiment
 
     rows = [
         {"test_acc": 0.87, "test_acc_int8": 0.86, "lut_latency_ms": 1.0, "measured_latency_ms": 0.9, "alpha": 0.5},
@@ -433,7 +433,7 @@ def test_trials_of_different_targets_are_said_to_disagree(tmp_path, capsys):
 
 
 def test_a_baseline_timed_in_another_target_has_no_speedup(tmp_path):
-    from synthetic import write_rows_experiment
+    from testdata import write_rows_experiment
 
     rows = [{"test_acc": 0.86, "lut_latency_ms": 0.2, "measured_latency_ms": 0.25, "alpha": 1.0}]
     deploy = {"runtime": "torchscript", "precision": "fp32", "runtime_version": "2.9.1", "file": "mnasnet.pt"}
@@ -448,7 +448,7 @@ def test_a_baseline_timed_in_another_target_has_no_speedup(tmp_path):
 
 
 def test_a_torchscript_model_is_labeled_code(tmp_path):
-    from synthetic import write_rows_experiment
+    from testdata import write_rows_experiment
 
     root = write_rows_experiment(
         str(tmp_path / "exp"), [{"test_acc": 0.8, "lut_latency_ms": 1.0, "alpha": 1.0}], runtime="torchscript"
@@ -463,7 +463,7 @@ def test_a_torchscript_model_is_labeled_code(tmp_path):
 
 
 def test_the_target_comes_from_the_lut_file_when_no_trial_names_one(tmp_path):
-    from synthetic import write_rows_experiment
+    from testdata import write_rows_experiment
 
     root = write_rows_experiment(str(tmp_path / "exp"), [{"test_acc": 0.8, "lut_latency_ms": 1.0, "alpha": 1.0}])
     for name in ("sweep.json", "trial_00000/child/metrics.json"):

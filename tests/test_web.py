@@ -12,7 +12,6 @@ import pytest
 
 pytest.importorskip("fastapi")
 from fastapi.testclient import TestClient  # noqa: E402
-from synthetic import write_synthetic_experiment  # noqa: E402
 
 from lut import load_lut  # noqa: E402
 from sweep.knobs import start_costs  # noqa: E402
@@ -21,6 +20,7 @@ from sweep.web.app import LOOPBACK_HOSTS, create_app  # noqa: E402
 from sweep.web.forms import sweep_job  # noqa: E402
 from sweep.web.jobs import job_status, start_job, stop_job  # noqa: E402
 from sweep.web.luts import MAX_UPLOAD_BYTES  # noqa: E402
+from testdata import write_synthetic_experiment  # noqa: E402
 
 RPI4 = Path(__file__).resolve().parents[1] / "lut" / "builtin" / "rpi4-hwnasbench.json"
 RUN = {

@@ -161,7 +161,7 @@ def test_search_from_the_browser_to_arch_json(server, browser, tmp_path):
 
 
 def test_a_sweep_page_shows_a_picked_trials_search(server, browser, storage):
-    from synthetic import write_synthetic_experiment
+    from testdata import write_synthetic_experiment
 
     browser.get_log("browser")  # drain: only this test's messages count below
     write_synthetic_experiment(str(storage / "swept"), trials=3)

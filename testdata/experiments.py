@@ -1,6 +1,6 @@
 """Writes a synthetic sweep experiment directory in the layout of ``docs/formats.md``.
 
-For tests, the scale bench and demos of the report only (``tests/synthetic``): the numbers are made up (seeded) and
+For tests, the scale bench and demos of the report only (``testdata``): the numbers are made up (seeded) and
 the files say so (``"synthetic": true`` in sweep.json). Finished, running and failed trials,
 two LUTs (one with modeled energy), a measured latency without an energy meter, every model
 deployed and timed in ExecuTorch fp32 (``runtime``, ``precision``: another target; int8 trials
