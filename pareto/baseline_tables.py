@@ -51,10 +51,11 @@ def _front(fronts: list, trials: pd.DataFrame, luts: dict) -> tuple[str | None, 
 
 
 def _baseline_row(b: dict) -> dict:
-    measured = _v(b.get("energy_mj"))
+    timed = b.get("measured") if isinstance(b.get("measured"), dict) else {}
+    measured = _v(timed.get("energy_mj"))
     modeled = _v(b.get("model_energy_mj"))
     energy, source, basis = (
-        (measured, b.get("energy_source"), "measured")
+        (measured, timed.get("energy_source"), "measured")
         if measured is not None
         else (modeled, b.get("model_energy_source"), "model")
         if modeled is not None
@@ -76,7 +77,7 @@ def _baseline_row(b: dict) -> dict:
         "flops": flops,
         "macs": None if flops is None else flops // 2,
         "lut_latency_ms": None,
-        "measured_latency_ms": _v(b.get("latency_ms")),
+        "measured_latency_ms": _v(timed.get("latency_ms")),
         "energy_mj": energy,
         "energy_source": source,
         "energy_basis": basis,
