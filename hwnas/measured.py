@@ -23,7 +23,7 @@ from pathlib import Path
 from hwnas.errors import UserError
 from hwnas.io import read_json
 from hwnas.keys import upgrade
-from hwnas.layout import MEASUREMENTS
+from hwnas.layout import BASELINES, MEASUREMENTS, METRICS, child_dir
 
 __all__ = [
     "KIND",
@@ -33,6 +33,8 @@ __all__ = [
     "childnet_key",
     "join_baseline",
     "join_metrics",
+    "measured_baselines",
+    "read_childnet",
     "read_baselines_file",
     "read_measurement_record",
     "read_measurements",
@@ -144,3 +146,20 @@ def read_baselines_file(path: str | Path, what: str, hint: str | None = None) ->
         if not isinstance(row, dict) or not isinstance(row.get("name"), str):
             raise UserError(f"{what} {path}: row {i}: expected an object with a name{tail}")
     return [upgrade(row, "baseline_row", str(path)) for row in rows]
+
+
+def read_childnet(trial: str | Path, measurements: dict | None = None) -> dict:
+    """A trial's ``child/metrics.json``, keys upgraded, its measurement joined (``measurements``:
+    the experiment's entries, read from the trial's experiment folder when not given)."""
+    path = child_dir(trial) / METRICS
+    metrics = upgrade(read_json(path, "childnet result", dict), "metrics", str(path))
+    return join_metrics(metrics, read_measurements(Path(trial).parent) if measurements is None else measurements)
+
+
+def measured_baselines(experiment: str | Path) -> list[dict]:
+    """``baselines.json``'s rows with their measurements joined ([] when not written)."""
+    path = Path(experiment) / BASELINES
+    if not path.is_file():
+        return []
+    models = read_measurements(experiment)
+    return [join_baseline(row, models) for row in read_baselines_file(path, "baselines record")]
