@@ -91,9 +91,9 @@ def _damaged(err: UserError, problems: list, skip: bool) -> None:
 
 def _experiment_files(root: str, problems: list, skip: bool) -> tuple[dict, list, dict]:
     """``(sweep, baselines, measurements)`` from sweep.json (an object), baselines.json (a list
-    of objects) and measurements.json (``hwnas.measured``: the quiet phase's measurements, which
-    the baselines and trials read pending join); a missing file is empty, a damaged one refused
-    (``skip``: noted in ``problems`` and ignored)."""
+    of objects, each pending measurement joined) and measurements.json (``hwnas.measured``: the
+    quiet phase's measurements, joined to the pending trials too); a missing file is empty, a
+    damaged one refused (``skip``: noted in ``problems`` and ignored)."""
     sweep, baselines, measurements = {}, [], {}
     for name in (RECORD, BASELINES, MEASUREMENTS):
         path = os.path.join(root, name)
