@@ -42,7 +42,8 @@ import sys
 import time
 from pathlib import Path
 
-from hwnas.layout import BASELINES, METRICS, child_dir, report_dir
+from hwnas.layout import report_dir
+from hwnas.measured import measured_baselines, read_childnet
 from hwnas.records import result_rows
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -144,7 +145,7 @@ def sweep_alive(pid: int) -> bool:
 
 
 def measured(trial: Path) -> dict:
-    return json.loads((child_dir(trial) / METRICS).read_text()).get("measured") or {}
+    return read_childnet(trial).get("measured") or {}
 
 
 def kill_and_resume() -> tuple[int, int, int, bool]:
@@ -170,8 +171,11 @@ def kill_and_resume() -> tuple[int, int, int, bool]:
     for t in done:
         m = measured(t)
         log(f"  {t.name}: measured on {m.get('node')} ({m.get('node_ip')}), {m.get('latency_ms')} ms")
-    baselines = json.loads((HEAD_PROJECT / "experiments" / "cluster" / BASELINES).read_text())
-    log("  baselines measured on " + ", ".join(f"{b['name']}: {b.get('node')}" for b in baselines))
+    baselines = measured_baselines(HEAD_PROJECT / "experiments" / "cluster")
+    log(
+        "  baselines measured on "
+        + ", ".join(f"{b['name']}: {(b.get('measured') or {}).get('node')}" for b in baselines)
+    )
     resumed = len(ts) == 4 and len(done) == 4 and done_before < 4
     return len(ts), len(on_workers), len(done), resumed
 

@@ -14,10 +14,12 @@ A nested record that is entirely a measurement (``measured``, ``measurements.jso
 or entirely a LUT file's table keeps the short ``latency_ms``: its place says what it is.
 
 ``RENAMED`` is the one table of old -> new names, per record kind; ``NESTED`` says where a record
-holds another kind. Every reader of a file that may be old passes what it read through
-``upgrade``: a copy with the old keys under their new names (where both are there, the new one
-wins: a resumed old sweep's rows carry both, see ``metric_aliases``). The first old key a
-process meets prints one deprecation line on stderr; later ones are silent. Torch-free.
+holds another kind; ``MOVED`` names the flat keys a record now keeps in a nested object
+(``baselines.json`` rows: their measurement, once top-level, is ``measured`` as a childnet's).
+Every reader of a file that may be old passes what it read through ``upgrade``: a copy with
+the old keys under their new names (where both are there, the new one wins: a resumed old
+sweep's rows carry both, see ``metric_aliases``). The first old key a process meets prints
+one deprecation line on stderr; later ones are silent. Torch-free.
 
 ``deprecated`` prints every rename's deprecation line, once per process and thing renamed:
 the record keys here, the config keys (``hwnas.config``), the old flag ``--mode`` and the old
@@ -28,7 +30,7 @@ from __future__ import annotations
 
 import sys
 
-__all__ = ["NESTED", "RENAMED", "deprecated", "metric_aliases", "upgrade"]
+__all__ = ["MOVED", "NESTED", "RENAMED", "deprecated", "metric_aliases", "upgrade"]
 
 _LUT = {"latency_ms": "lut_latency_ms", "energy_mj": "lut_energy_mj"}
 _EXPECTED = {"latency_ms": "expected_latency_ms", "energy_mj": "expected_energy_mj"}
@@ -52,6 +54,18 @@ NESTED: dict[str, tuple[tuple[str, str], ...]] = {
     "knobs": (("start", "start"),),
 }
 
+# record kind -> (nested key, the keys that moved into it)
+MOVED: dict[str, tuple[str, tuple[str, ...]]] = {
+    "baseline_row": (
+        "measured",
+        (
+            *("latency_ms", "latency_iqr_ms", "energy_mj", "energy_dynamic_mj", "idle_w", "energy_source"),
+            *("device", "node", "threads", "batch_size", "rel_iqr", "noisy", "latency_ms_at_lut_speed"),
+            *("speed_factor", "pending"),
+        ),
+    ),
+}
+
 _TOLD: set = set()  # what this process named in a deprecation line already (tests clear it)
 _RECORD_KEYS = "record keys"  # old record keys get one line per process, whichever comes first
 
@@ -72,12 +86,13 @@ def _tell(where: str | None, old: str, new: str) -> None:
 
 def upgrade(record, kind: str, where: str | None = None):
     """``record`` (as read from a file of ``kind``) with every old key of ``RENAMED`` under its
-    new name, nested records too (``NESTED``): a copy when anything changed, else ``record``
+    new name, nested records too (``NESTED``), and the keys ``MOVED`` names inside their nested
+    object: a copy when anything changed, else ``record``
     itself. Not a dict: returned as it is (the reader's own checks name it). ``where`` names
     the file in the deprecation line (None: silent, e.g. rows a resumed sweep wrote itself)."""
     if not isinstance(record, dict):
         return record
-    out = record
+    out = _moved(record, kind, where)
     for old, new in RENAMED.get(kind, {}).items():
         if old in out:
             out = dict(out)
@@ -95,6 +110,21 @@ def upgrade(record, kind: str, where: str | None = None):
             changed = new_value is not value
         if changed:
             out = {**out, key: new_value}
+    return out
+
+
+def _moved(record: dict, kind: str, where: str | None) -> dict:
+    """``record`` with the keys ``MOVED`` names for ``kind`` inside their nested object (a copy
+    when any was there; a record that has the nested object already is left as it is)."""
+    if kind not in MOVED:
+        return record
+    nested, keys = MOVED[kind]
+    found = [key for key in keys if key in record]
+    if nested in record or not found:
+        return record
+    out = {k: v for k, v in record.items() if k not in found}
+    out[nested] = {key: record[key] for key in found}
+    _tell(where, found[0], f"{nested}.{found[0]}")
     return out
 
 

@@ -2,7 +2,8 @@
 
 ``docs/formats.md`` explains each field; this module is its checkable form. Writers build
 these dicts (``supernet.search``, ``sweep.random_arch``: ``ArchRecord``; ``childnet.train``:
-``MetricsRecord``; ``sweep.trial``: ``ResultRow``; ``sweep.run``: ``SweepRecord``), and
+``MetricsRecord``; ``sweep.trial``: ``ResultRow``; ``sweep.run``: ``SweepRecord``;
+``sweep.baselines``: ``BaselineRecord``; ``sweep.measurements``: ``MeasurementsRecord``), and
 ``check_record`` is what the contract test (tests/test_contract.py) runs on a real sweep's
 files and on the report tests' synthetic ones (``testdata/``), so the report's test
 data cannot drift from the real layout. ``result_rows`` is the one reader of a trial's
@@ -25,12 +26,15 @@ from hwnas.layout import RESULT
 
 __all__ = [
     "ArchRecord",
+    "BaselineRecord",
     "DataRecord",
     "DeployRecord",
     "FinalMetricsRecord",
     "FinalRecord",
     "LutEstimate",
     "MeasuredRecord",
+    "MeasurementEntry",
+    "MeasurementsRecord",
     "MetricsRecord",
     "ResultRow",
     "SpaceRecord",
@@ -105,8 +109,8 @@ class MeasuredRecord(TypedDict):
     node: NotRequired[str | None]  # host name of the machine that measured
     node_ip: NotRequired[str | None]
     ray_node_id: NotRequired[str | None]
-    threads: NotRequired[int]
-    batch_size: NotRequired[int]
+    threads: NotRequired[int | None]  # null while pending
+    batch_size: NotRequired[int | None]
     rel_iqr: NotRequired[float | None]
     noisy: NotRequired[bool | None]
     tries: NotRequired[int | None]
@@ -120,10 +124,50 @@ class MeasuredRecord(TypedDict):
     warmup: NotRequired[int]
     allocator: NotRequired[str]
     protocol: NotRequired[str]
-    model_of: NotRequired[str]  # the trial whose model file was timed
+    model_of: NotRequired[str]  # the trial whose model file was timed (joined from measurements.json)
     deploy: NotRequired[DeployRecord]  # the runtime and precision the model ran in
-    pending: NotRequired[bool]  # while the quiet measurement phase has not run
+    pending: NotRequired[bool]  # timed on this host: the measurement is measurements.json's (hwnas.measured)
     note: NotRequired[str]
+
+
+class MeasurementEntry(TypedDict):
+    """One model in ``measurements.json`` ``models``: the quiet measurement phase's record."""
+
+    model: str  # the file timed
+    model_of: NotRequired[str]  # a childnet's: the trial whose model it is (absent in older files)
+    measured: MeasuredRecord
+
+
+class MeasurementsRecord(TypedDict):
+    """``measurements.json``: every model the quiet phase timed, by key (a childnet's ops,
+    space-separated, or ``baseline:<name>``); the one place its measurements are written."""
+
+    reference: dict | None  # the LUT's speed reference
+    protocol: dict  # the measure config's protocol
+    models: dict  # key -> MeasurementEntry
+
+
+class BaselineRecord(TypedDict):
+    """A row of ``baselines.json`` (``sweep.baselines``): a trained hand-designed network and,
+    as a childnet's, its ``measured`` record (pending while the quiet phase times it)."""
+
+    name: str
+    width: float
+    stem_stride: int
+    input_shape: list[int]
+    num_classes: int
+    test_acc: float | None
+    train_seconds: float
+    epochs: int
+    params: int
+    flops: int
+    model_energy_mj: float | None  # modeled, never measured
+    model_energy_source: str
+    weights: str
+    model: str | None
+    deploy: dict
+    note: str
+    measured: MeasuredRecord
 
 
 class DataRecord(TypedDict):

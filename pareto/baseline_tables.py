@@ -53,8 +53,9 @@ def _front(fronts: list, trials: pd.DataFrame, luts: dict) -> tuple[str | None, 
 
 
 def _baseline_row(b: dict) -> dict:
+    timed = b.get("measured") if isinstance(b.get("measured"), dict) else {}
     energy = energy_fields(
-        measured=(_v(b.get("energy_mj")), _v(b.get("energy_source"))),
+        measured=(_v(timed.get("energy_mj")), _v(timed.get("energy_source"))),
         model=(_v(b.get("model_energy_mj")), _v(b.get("model_energy_source"))),
     )
     flops = _v(b.get("flops"))
@@ -73,7 +74,7 @@ def _baseline_row(b: dict) -> dict:
         "flops": flops,
         "macs": None if flops is None else flops // 2,
         "lut_latency_ms": None,
-        "measured_latency_ms": _v(b.get("latency_ms")),
+        "measured_latency_ms": _v(timed.get("latency_ms")),
         **energy,
         "front": None,
         "same_as": [],

@@ -20,7 +20,8 @@ import pandas as pd
 from hwnas.errors import UserError
 from hwnas.io import read_json
 from hwnas.keys import upgrade
-from hwnas.layout import BASELINES, ERROR, RECORD, SWEEP_LUT, TRIAL_MARKERS, is_trial_folder
+from hwnas.layout import BASELINES, ERROR, MEASUREMENTS, RECORD, SWEEP_LUT, TRIAL_MARKERS, is_trial_folder
+from hwnas.measured import join_baseline, read_baselines_file, read_measurements
 
 from .columns import BASE_COLUMNS, lut_columns, numeric_columns
 from .deploy import experiment_deploy
@@ -88,25 +89,26 @@ def _damaged(err: UserError, problems: list, skip: bool) -> None:
     problems.append(f"{err}; ignored")
 
 
-def _experiment_files(root: str, problems: list, skip: bool) -> tuple[dict, list]:
-    """``(sweep, baselines)`` from sweep.json (an object) and baselines.json (a list of objects);
-    a missing file is empty, a damaged one refused (``skip``: noted in ``problems`` and ignored)."""
-    sweep, baselines = {}, []
-    for name, kind in ((RECORD, dict), (BASELINES, list)):
+def _experiment_files(root: str, problems: list, skip: bool) -> tuple[dict, list, dict]:
+    """``(sweep, baselines, measurements)`` from sweep.json (an object), baselines.json (a list
+    of objects, each pending measurement joined) and measurements.json (``hwnas.measured``: the
+    quiet phase's measurements, joined to the pending trials too); a missing file is empty, a
+    damaged one refused (``skip``: noted in ``problems`` and ignored)."""
+    sweep, baselines, measurements = {}, [], {}
+    for name in (RECORD, BASELINES, MEASUREMENTS):
         path = os.path.join(root, name)
-        if os.path.isfile(path):
-            try:
-                obj = read_json(path, FILE_KIND, kind)
-                if kind is list and not all(isinstance(b, dict) for b in obj):
-                    raise UserError(f"{FILE_KIND} {path}: expected a list of JSON objects")
-            except UserError as err:
-                _damaged(err, problems, skip)
-                continue
-            if kind is dict:
-                sweep = upgrade(obj, "sweep", path)
+        if not os.path.isfile(path):
+            continue
+        try:
+            if name == RECORD:
+                sweep = upgrade(read_json(path, FILE_KIND, dict), "sweep", path)
+            elif name == BASELINES:
+                baselines = read_baselines_file(path, FILE_KIND)
             else:
-                baselines = obj
-    return sweep, baselines
+                measurements = read_measurements(root)
+        except UserError as err:
+            _damaged(err, problems, skip)
+    return sweep, [join_baseline(b, measurements) for b in baselines], measurements
 
 
 def _lut_deploy(root: str, sweep: dict, problems: list, skip: bool) -> dict | None:
@@ -127,14 +129,15 @@ def _lut_deploy(root: str, sweep: dict, problems: list, skip: bool) -> dict | No
     return None
 
 
-def _read_trials(root: str, trial_dirs: list, sweep: dict, luts: dict) -> list:
-    """The rows of ``trial_dirs``; ``luts`` collects every LUT seen (name -> device)."""
+def _read_trials(root: str, trial_dirs: list, sweep: dict, luts: dict, measurements: dict) -> list:
+    """The rows of ``trial_dirs`` (pending measurements joined from ``measurements``); ``luts``
+    collects every LUT seen (name -> device)."""
     sweep_luts = sweep.get("luts") if isinstance(sweep.get("luts"), list) else []
     default_lut = str(sweep_luts[0]) if sweep_luts else "search LUT"
     # measured energy of the sweep's lut.energy_kind (sweeps before it had one kind: total)
     lut_entry = sweep.get("lut") if isinstance(sweep.get("lut"), dict) else {}
     energy_field = "energy_dynamic_mj" if lut_entry.get("energy_kind") == "dynamic" else "energy_mj"
-    return [read_trial(d, root, sweep.get("mode"), default_lut, luts, energy_field) for d in trial_dirs]
+    return [read_trial(d, root, sweep.get("mode"), default_lut, luts, energy_field, measurements) for d in trial_dirs]
 
 
 def read_experiment(root: str, skip_dir: str | None = None, skip_unreadable: bool = False) -> Experiment:
@@ -147,12 +150,12 @@ def read_experiment(root: str, skip_dir: str | None = None, skip_unreadable: boo
         raise UserError(f"{root}: no such experiment directory")
     skip = skip_dir if skip_dir and os.path.isdir(skip_dir) else None
     problems = []
-    sweep, baselines = _experiment_files(root, problems, skip_unreadable)
+    sweep, baselines, measurements = _experiment_files(root, problems, skip_unreadable)
     trial_dirs = _find_trial_dirs(root, skip)
     if not trial_dirs:
         raise UserError(f"{root}: no trial folders (no sub-folder holds {' or '.join(TRIAL_MARKERS)})")
     luts: dict = {}
-    records = _read_trials(root, trial_dirs, sweep, luts)
+    records = _read_trials(root, trial_dirs, sweep, luts, measurements)
     for rec in records:
         if rec["status"] == "unreadable" and not skip_unreadable:
             raise UserError(f"{rec['reason']}; {_SKIP_HINT}")

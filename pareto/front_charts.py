@@ -26,7 +26,7 @@ def _step_front(x, y, color: str, **kw) -> go.Scatter:
 def _add_baselines(fig, baselines: list, col: int) -> None:
     """A baseline with accuracy is a star; one without is a vertical dotted line at its latency."""
     for b in baselines:
-        lat = b.get("latency_ms")
+        lat = (b.get("measured") if isinstance(b.get("measured"), dict) else {}).get("latency_ms")
         if lat is None:
             continue
         label = f"baseline: {b.get('name', '?')}"

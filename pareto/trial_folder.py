@@ -16,6 +16,7 @@ from hwnas.errors import UserError
 from hwnas.io import read_json
 from hwnas.keys import upgrade
 from hwnas.layout import ARCH, CHILD, ERROR, METRICS, PARAMS, RESULT, SEARCH
+from hwnas.measured import join_metrics
 from hwnas.records import result_rows
 
 from .columns import BASE_COLUMNS, KNOBS, lut_columns
@@ -67,9 +68,10 @@ def _error_reason(path: str) -> str:
     return lines[-1] if lines else f"failed ({ERROR} is empty)"
 
 
-def _load_trial_files(tdir: str, root: str, problems: list):
-    """``(params, rows, arch, metrics)`` of one trial folder (a file not written yet: None);
-    ``UserError`` naming the file if one is there but bad."""
+def _load_trial_files(tdir: str, root: str, problems: list, measurements: dict):
+    """``(params, rows, arch, metrics)`` of one trial folder (a file not written yet: None;
+    a pending measurement joined from ``measurements``, ``hwnas.measured``); ``UserError``
+    naming the file if one is there but bad."""
 
     def optional(*parts):
         path = os.path.join(tdir, *parts)
@@ -79,6 +81,7 @@ def _load_trial_files(tdir: str, root: str, problems: list):
     # files from before a key was renamed: read under the new names (hwnas.keys)
     arch = upgrade(optional(SEARCH, ARCH), "arch", os.path.join(tdir, SEARCH, ARCH))
     metrics = upgrade(optional(CHILD, METRICS), "metrics", os.path.join(tdir, CHILD, METRICS))
+    metrics = join_metrics(metrics, measurements)
     rows = _trial_rows(tdir, root, problems, running=metrics is None)
     return params, rows, arch, metrics
 
@@ -177,16 +180,19 @@ def _estimate_columns(row: dict, estimates: list, luts: dict) -> None:
         row[cols["target"]] = est.get("target")
 
 
-def read_trial(tdir: str, root: str, sweep_mode, default_lut, luts: dict, energy_field: str = "energy_mj") -> dict:
+def read_trial(
+    tdir: str, root: str, sweep_mode, default_lut, luts: dict, energy_field: str = "energy_mj", measurements=None
+) -> dict:
     """The trials-table row of the trial folder ``tdir`` (paths relative to the experiment ``root``).
     ``sweep_mode``: the dominant cost term when the trial's params name none; ``default_lut``: the
-    search LUT of a running trial whose arch.json names none; ``luts`` collects every LUT seen."""
+    search LUT of a running trial whose arch.json names none; ``luts`` collects every LUT seen;
+    ``measurements``: the experiment's ``measurements.json`` entries (``hwnas.measured``)."""
     problems = []
     row = {c: None for c in BASE_COLUMNS}
     row["trial_dir"] = os.path.relpath(tdir, root)
     row["trial_id"] = os.path.basename(tdir)
     try:
-        params, rows, arch, metrics = _load_trial_files(tdir, root, problems)
+        params, rows, arch, metrics = _load_trial_files(tdir, root, problems, measurements or {})
     except UserError as err:  # damaged: read_experiment refuses it unless told to skip it
         problems.append(str(err))
         row.update(status="unreadable", reason=str(err), problems="; ".join(problems))

@@ -28,26 +28,12 @@ from hwnas.io import atomic_write_json, read_json
 
 __all__ = ["BASELINES", "baseline_model", "baseline_rows", "train_baseline", "train_baselines"]
 
-MEASURED_KEYS = (
-    "latency_ms",
-    "latency_iqr_ms",
-    "energy_mj",
-    "energy_dynamic_mj",
-    "idle_w",
-    "energy_source",
-    "device",
-    "node",
-    "threads",
-    "batch_size",
-)
-
 
 def train_baseline(cfg: ExperimentConfig, name: str, width: float, out_dir: Path, splits, num_classes: int) -> dict:
     """Train, test and export one baseline; returns (and writes as ``<name>.json``) its
     ``baselines.json`` row without measurement."""
-    # here, not at the top: the measurement process (``python -m sweep.measurements``, the
-    # timing side) imports this module for MEASURED_KEYS and stays free of the training,
-    # lowering and profiling code
+    # here, not at the top: a module that only builds the rows (sweep.prepare) stays free of
+    # the training, lowering and profiling code
     from childnet.deploy import export_deployable
     from childnet.recipe import train_and_test
     from hwnas.flops import count_flops
@@ -129,17 +115,7 @@ def train_baselines(cfg: ExperimentConfig, out_dir: str | Path) -> list[dict]:
 
 
 def baseline_rows(trained: list[dict], measure_with) -> list[dict]:
-    """``baselines.json`` rows: each trained row with its measurement
-    (``measure_with(row) -> measured dict``; ``pending`` when it waits for the quiet phase)."""
-    rows = []
-    for row in trained:
-        measured = measure_with(row)
-        rows.append(
-            {
-                **row,
-                **{k: measured.get(k) for k in MEASURED_KEYS},
-                "energy_source": measured.get("energy_source") or "none",
-                **({"pending": True} if measured.get("pending") else {}),
-            }
-        )
-    return rows
+    """``baselines.json`` rows: each trained row with its ``measured`` record, as a childnet's
+    (``measure_with(row) -> measured dict``: the device's measurement, or ``pending`` when the
+    quiet phase times it: ``measurements.json`` then holds it, ``hwnas.measured`` joins it)."""
+    return [{**row, "measured": measure_with(row)} for row in trained]

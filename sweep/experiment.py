@@ -24,8 +24,9 @@ from hwnas.diff import differences
 from hwnas.errors import UserError
 from hwnas.io import atomic_write_json, read_json
 from hwnas.keys import upgrade
-from hwnas.layout import BASELINES, CHILD, LOCK, METRICS, RECORD, STUDY
+from hwnas.layout import BASELINES, CHILD, LOCK, MEASUREMENTS, METRICS, RECORD, STUDY
 from hwnas.lock import Lock, acquire, check_free
+from hwnas.measured import read_baselines_file
 from hwnas.stages import stage_key
 
 __all__ = [
@@ -131,15 +132,14 @@ def trial_metrics(experiment: Path) -> list[Path]:
 
 
 def read_metrics(path: Path) -> dict:
-    """A trial's ``child/metrics.json``, checked for what the sweep reads of it (an object;
-    ``measured`` an object; a pending one names its ``ops``); damage is one ``UserError``
-    line that says where a copy is (the trial's last checkpoint holds it as before its
-    measurement, which ``sweep.measurements`` then fills in again)."""
+    """A trial's ``child/metrics.json`` as written, checked for what the sweep reads of it (an
+    object; ``measured`` an object; a pending one names its ``ops``); damage is one
+    ``UserError`` line that says where a copy is (the trial's last checkpoint holds it; a
+    measurement of the quiet phase is joined from ``measurements.json`` where it is read)."""
     path = Path(path)
     copies = sorted(path.parent.parent.glob(f"checkpoint_*/{CHILD}/{METRICS}"))
     hint = (
-        f"copy {copies[-1]} over it (as before its measurement) and run python -m sweep.measurements "
-        f"{shlex.quote(str(path.parent.parent.parent))} to fill the measurement in again"
+        f"copy {copies[-1]} over it (its measurement, if the quiet phase made it, stays in {MEASUREMENTS})"
         if copies
         else "restore it from a backup"
     )
@@ -158,17 +158,14 @@ def read_metrics(path: Path) -> dict:
 
 
 def read_baselines(experiment: Path) -> list[dict]:
-    """``baselines.json``'s rows ([] when not written: none configured, or not trained yet)."""
+    """``baselines.json``'s rows ([] when not written: none configured, or not trained yet), as
+    written (``measured`` pending until the quiet phase: ``hwnas.measured.join_baseline``)."""
     path = Path(experiment) / BASELINES
     if not path.is_file():
         return []
     # a resumed sweep without it reads the trained rows back from baselines/<name>.json and times them again
     hint = "delete it and resume the sweep to rebuild it from baselines/<name>.json"
-    rows = read_json(path, "baselines record", list, hint)
-    for i, row in enumerate(rows):
-        if not isinstance(row, dict) or not isinstance(row.get("name"), str):
-            raise UserError(f"baselines record {path}: row {i}: expected an object with a name; {hint}")
-    return rows
+    return read_baselines_file(path, "baselines record", hint)
 
 
 def read_record(experiment: str | Path) -> tuple[dict, ExperimentConfig]:

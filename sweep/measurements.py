@@ -8,11 +8,13 @@ their childnets (``measured.pending``), and after the last trial, with Ray shut 
 the driver times every *distinct* architecture once, plus the baselines, with the
 LUT's own protocol and speed reference (``childnet.measure.measure_files``).
 
-Progress lives in ``measurements.json`` (``docs/formats.md``), written after every
-group of models, so a sweep killed in this phase resumes it without timing again what
-was recorded. Then each trial's ``child/metrics.json`` gets its ``measured`` entry
-(``model_of`` names the trial whose model was timed, for trials that reused another's
-childnet or found the same architecture) and ``baselines.json`` its latencies.
+Each measurement is written once, where it is produced: in ``measurements.json``
+(``docs/formats.md``), written after every group of models, so a sweep killed in this
+phase resumes it without timing again what was recorded. Each entry names the file timed
+(``model``) and, for a childnet, ``model_of``: the trial whose model it is (trials that
+reused another's childnet or found the same architecture share it). The trials'
+``child/metrics.json`` and ``baselines.json`` keep ``measured.pending``; their readers join
+the measurement (``hwnas.measured``).
 
 Every file the phase reads is checked before it times anything: a damaged ``metrics.json``
 or ``baselines.json`` is one line naming it (never skipped: its model would stay
@@ -33,7 +35,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shlex
 import sys
 import time
 from pathlib import Path
@@ -41,11 +42,16 @@ from pathlib import Path
 import childnet.measure  # its measure_files looked up at call time: tests stand a guard in for it
 from hwnas.config import ExperimentConfig
 from hwnas.errors import UserError, cli_main, resume_hint, run_child
-from hwnas.io import read_json
-from hwnas.layout import BASELINES, MEASUREMENTS, METRICS, WEIGHTS, child_dir
+from hwnas.layout import MEASUREMENTS, WEIGHTS, child_dir
+from hwnas.measured import (
+    bad_entries,
+    bad_entries_error,
+    baseline_key,
+    childnet_key,
+    read_measurement_record,
+)
 from hwnas.ray_connect import disconnect  # imports Ray only when called
 from lut import load_lut
-from sweep.baselines import MEASURED_KEYS
 from sweep.experiment import (
     continue_command,
     lock_experiment,
@@ -66,8 +72,6 @@ __all__ = [
     "pending_models",
 ]
 
-# what a baseline's row keeps of its measurement beyond a device's (sweep.baselines.MEASURED_KEYS)
-_FIDELITY_KEYS = ("rel_iqr", "noisy", "latency_ms_at_lut_speed", "speed_factor")
 PENDING = {
     "latency_ms": None,
     "latency_iqr_ms": None,
@@ -83,36 +87,23 @@ PENDING = {
 }
 
 
-def _entry_ok(entry) -> bool:
-    return isinstance(entry, dict) and isinstance(entry.get("model"), str) and isinstance(entry.get("measured"), dict)
-
-
-def _read_state(path: Path, remeasure: bool) -> dict | None:
+def _read_state(experiment: Path, remeasure: bool) -> dict | None:
     """``measurements.json`` (None: not written yet). Damage is one ``UserError`` line
     offering ``--remeasure``; with it, the damaged file is set aside (``<name>.damaged``)
     and what can be read of it returned (None: nothing), without the bad entries."""
-    if not path.is_file():
-        return None
-    experiment = shlex.quote(str(path.parent))
-    hint = (
-        f"run python -m sweep.measurements {experiment} --remeasure (or sweep.run --resume --remeasure) "
-        "to time their models again"
-    )
+    path = experiment / MEASUREMENTS
     try:
-        state = read_json(path, "measurement record", dict, hint)
-        if not isinstance(state.get("models"), dict):
-            raise UserError(f"measurement record {path}: field models: expected an object; {hint}")
+        state = read_measurement_record(experiment)
     except UserError:
         if not remeasure:
             raise
         set_aside(path)
         return None
-    bad = [key for key, entry in state["models"].items() if not _entry_ok(entry)]
+    if state is None:
+        return None
+    bad = bad_entries(state)
     if bad and not remeasure:
-        raise UserError(
-            f"measurement record {path}: entry {bad[0][:60]!r} ({len(bad)} in all): expected "
-            f'{{"model": <path>, "measured": {{...}}}}; {hint}'
-        )
+        raise bad_entries_error(experiment, bad)
     if bad:  # remeasure: the file as it was is kept; the caller writes it again without them
         set_aside(path)
     for key in bad:
@@ -122,7 +113,7 @@ def _read_state(path: Path, remeasure: bool) -> dict | None:
 
 def check_measurements(experiment: Path) -> None:
     """``UserError`` (offering ``--remeasure``) when ``measurements.json`` is damaged."""
-    _read_state(Path(experiment) / MEASUREMENTS, remeasure=False)
+    _read_state(Path(experiment), remeasure=False)
 
 
 def _timed_file(model, weights) -> str:
@@ -140,7 +131,7 @@ def pending_models(experiment: Path) -> dict[str, dict]:
         if not (metrics.get("measured") or {}).get("pending"):
             continue
         trial = metrics_path.parent.parent.name
-        key = " ".join(metrics["ops"])
+        key = childnet_key(metrics["ops"])
         entry = found.setdefault(key, {"ops": metrics["ops"], "model": None, "model_of": None, "trials": []})
         entry["trials"].append(trial)
         owner = metrics.get("reused_from") or trial
@@ -150,10 +141,24 @@ def pending_models(experiment: Path) -> dict[str, dict]:
     return found
 
 
+def _pending_baselines(experiment: Path) -> dict[str, dict]:
+    """``{"baseline:<name>": {"model": the file to time}}`` of every baseline row still pending."""
+    return {
+        baseline_key(r["name"]): {
+            "model": str(
+                experiment / _timed_file(r.get("model"), r.get("weights") or f"baselines/{r['name']}.weights.pt")
+            )
+        }
+        for r in read_baselines(experiment)
+        if (r.get("measured") or {}).get("pending")
+    }
+
+
 def measure_pending(
     cfg: ExperimentConfig, experiment: Path, reference: dict | None, *, measure_fn=None, remeasure: bool = False
 ) -> dict:
-    """Time every pending childnet and baseline once, record them, fill them in.
+    """Time every pending childnet and baseline that ``measurements.json`` does not hold yet,
+    once, and record it there (the one place it is written: ``hwnas.measured`` joins it).
     ``measure_fn(paths, on_group=...)`` stands for ``childnet.measure.measure_files``
     with the config's protocol (tests pass a fake device). ``remeasure``: time again the
     models whose entries in a damaged ``measurements.json`` cannot be read (module docstring).
@@ -166,68 +171,31 @@ def measure_pending(
             )
 
     models = pending_models(experiment)
-    rows = read_baselines(experiment)  # every file checked before the state is touched
+    baselines = _pending_baselines(experiment)  # every file checked before the state is touched
     state_path = experiment / MEASUREMENTS
-    state = _read_state(state_path, remeasure)
+    state = _read_state(experiment, remeasure)
     if state is None:
         state = {"reference": reference, "protocol": cfg.measure.protocol(), "models": {}}
     if remeasure:
         write_json(state_path, state)  # without the damage, before anything is timed
-    baselines = {
-        f"baseline:{r['name']}": {
-            "model": str(
-                experiment / _timed_file(r.get("model"), r.get("weights") or f"baselines/{r['name']}.weights.pt")
-            )
-        }
-        for r in rows
-        if r.get("pending")
-    }
-    todo = [
-        (key, item["model"])
-        for key, item in {**models, **baselines}.items()
-        if key not in state["models"] and item.get("model")
-    ]
+    waiting = {key: item for key, item in {**models, **baselines}.items() if key not in state["models"]}
+    todo = [(key, item) for key, item in waiting.items() if item.get("model")]
 
     def record(done: dict) -> None:
         for i, measured in done.items():
-            key = todo[i][0]
-            state["models"][key] = {"model": todo[i][1], "measured": measured}
+            key, item = todo[i]
+            owner = {"model_of": item["model_of"]} if item.get("model_of") else {}
+            state["models"][key] = {"model": item["model"], **owner, "measured": measured}
         write_json(state_path, state)
 
     if todo:
-        measure_fn([path for _, path in todo], on_group=record)
-    _fill_trials(experiment, models, state["models"])
-    _fill_baselines(experiment, state["models"])
+        measure_fn([item["model"] for _, item in todo], on_group=record)
     return {
         "timed": len(todo),
-        "distinct": len(models),
-        "baselines": len(baselines),
+        "distinct": sum(key in models for key in waiting),
+        "baselines": sum(key in baselines for key in waiting),
         "noisy": sorted(k for k, v in state["models"].items() if v["measured"].get("noisy")),
     }
-
-
-def _fill_trials(experiment: Path, models: dict, timed: dict) -> None:
-    for key, item in models.items():
-        if key not in timed:
-            continue  # no model file (export off): stays pending, said in its note
-        for trial in item["trials"]:
-            path = child_dir(experiment / trial) / METRICS
-            metrics = read_metrics(path)
-            metrics["measured"] = dict(timed[key]["measured"], model_of=item["model_of"])
-            write_json(path, metrics)
-
-
-def _fill_baselines(experiment: Path, timed: dict) -> None:
-    rows = read_baselines(experiment)
-    changed = False
-    for row in rows:
-        measured = (timed.get(f"baseline:{row.get('name')}") or {}).get("measured")
-        if row.get("pending") and measured:
-            row.update({k: measured.get(k) for k in (*MEASURED_KEYS, *_FIDELITY_KEYS)})
-            row.pop("pending")
-            changed = True
-    if changed:
-        write_json(experiment / BASELINES, rows)
 
 
 def measurement_phase(cfg: ExperimentConfig, experiment: Path, remeasure: bool = False, lock=None) -> dict:

@@ -43,11 +43,13 @@ _HOST_DEVICE = "synthetic host (host)"  # the measuring device
 _BASELINES = [
     {
         "name": "mobilenet_v2",
-        "latency_ms": 38.0,
-        "latency_iqr_ms": 0.8,
-        "energy_mj": None,
-        "energy_source": "none",
-        "device": "synthetic host",
+        "measured": {
+            "latency_ms": 38.0,
+            "latency_iqr_ms": 0.8,
+            "energy_mj": None,
+            "energy_source": "none",
+            "device": "synthetic host",
+        },
         "params": 2236682,
         "flops": 6.3e7,
         "test_acc": None,
@@ -55,11 +57,13 @@ _BASELINES = [
     },
     {
         "name": "resnet18_cifar",
-        "latency_ms": 55.0,
-        "latency_iqr_ms": 1.2,
-        "energy_mj": None,
-        "energy_source": "none",
-        "device": "synthetic host",
+        "measured": {
+            "latency_ms": 55.0,
+            "latency_iqr_ms": 1.2,
+            "energy_mj": None,
+            "energy_source": "none",
+            "device": "synthetic host",
+        },
         "params": 11173962,
         "flops": 5.6e8,
         "test_acc": 0.93,

@@ -12,9 +12,12 @@ import pandas as pd
 import pytest
 
 from hwnas.errors import UserError
+from hwnas.measured import read_childnet
 from hwnas.records import (
     ArchRecord,
     FinalMetricsRecord,
+    MeasurementEntry,
+    MeasurementsRecord,
     MetricsRecord,
     ResultRow,
     SweepRecord,
@@ -29,6 +32,11 @@ ROOT = Path(__file__).resolve().parents[1]
 def _check_experiment(root: Path, finished_only: bool = False) -> int:
     """Check every record of an experiment directory; returns the number of finished trials."""
     check_record(json.loads((root / "sweep.json").read_text()), SweepRecord, "sweep.json")
+    if (root / "measurements.json").is_file():
+        state = json.loads((root / "measurements.json").read_text())
+        check_record(state, MeasurementsRecord, "measurements.json")
+        for key, entry in state["models"].items():
+            check_record(entry, MeasurementEntry, f"measurements.json {key}")
     finished = 0
     for trial in sorted(root.glob("trial_*")):
         metrics = trial / "child" / "metrics.json"
@@ -37,6 +45,7 @@ def _check_experiment(root: Path, finished_only: bool = False) -> int:
             continue
         check_record(json.loads((trial / "search" / "arch.json").read_text()), ArchRecord, f"{trial.name}/arch.json")
         check_record(json.loads(metrics.read_text()), MetricsRecord, f"{trial.name}/metrics.json")
+        check_record(read_childnet(trial), MetricsRecord, f"{trial.name}/metrics.json, measurement joined")
         rows = result_rows(trial)
         assert rows[-1]["phase"] == "done", trial.name
         check_record(rows[-1], ResultRow, f"{trial.name}/result.json done row", extra=True)
@@ -49,6 +58,7 @@ def test_a_real_sweep_matches_the_records_and_the_report_reads_it(tmp_path, fold
     """The session's real sweep (tests/conftest.py ``folder_sweep``), read only."""
     run, experiment = folder_sweep.run, folder_sweep.experiment
     assert _check_experiment(experiment, finished_only=True) == 2
+    assert (experiment / "measurements.json").is_file(), "timed on this host: the quiet phase's record"
 
     report = subprocess.run(
         [sys.executable, "-m", "pareto.report", str(experiment), "--out", str(tmp_path / "r")],
@@ -83,7 +93,7 @@ def test_a_real_sweep_matches_the_records_and_the_report_reads_it(tmp_path, fold
     for t in trials:
         # every value the report shows came from the files the writers wrote
         trial_dir = experiment / t["trial_dir"]
-        metrics = json.loads((trial_dir / "child" / "metrics.json").read_text())
+        metrics = read_childnet(trial_dir)  # the measurement of the quiet phase joined (hwnas.measured)
         params = json.loads((trial_dir / "params.json").read_text())
         assert t["test_acc"] == metrics["test_acc"]
         assert t["flops"] == metrics["flops"]

@@ -65,7 +65,8 @@ def baselines(damage):
     """baselines.json (the sweep trained none): a valid record, then damaged."""
 
     def make(path: Path) -> None:
-        path.write_text(json.dumps([{"name": "resnet18", "width": 0.125, "test_acc": 0.5, "latency_ms": 1.0}]))
+        row = {"name": "resnet18", "width": 0.125, "test_acc": 0.5, "measured": {"latency_ms": 1.0}}
+        path.write_text(json.dumps([row]))
         damage(path)
 
     make.__name__ = damage.__name__
@@ -114,8 +115,9 @@ CASES = [
     *(Case(METRICS, d, (resume, report, measurements), "") for d in ALL_JSON),
     Case(METRICS, truncate, (resume, measurements), "copy "),  # says where a copy is
     Case("measurements.json", truncate, (resume,), "--remeasure"),  # the measurement phase's: the matrix's
-    *(Case("measurements.json", d, (resume, measurements), "--remeasure") for d in (garbage, wrong_type)),
-    Case("measurements.json", bad_entry, (resume, measurements), "--remeasure"),
+    # the report joins the trials' measurements from it (hwnas.measured): refused there too
+    *(Case("measurements.json", d, (resume, report, measurements), "--remeasure") for d in (garbage, wrong_type)),
+    Case("measurements.json", bad_entry, (resume, report, measurements), "--remeasure"),
     *(Case("baselines.json", baselines(d), (resume, report, measurements), "") for d in ALL_JSON),
     *(Case("trial_*/params.json", d, (report,), "") for d in ALL_JSON),
     *(Case("trial_*/search/arch.json", d, (report,), "") for d in ALL_JSON),

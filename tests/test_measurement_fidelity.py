@@ -11,12 +11,14 @@ import torch
 from hwnas.config import ExperimentConfig, load_config
 from hwnas.errors import UserError
 from hwnas.layout import MEASUREMENTS
+from hwnas.measured import join_baseline, join_metrics, read_measurements
 from hwnas.space import get_space
 from hwnas.timing.speed import _level
 from lut import cache as cache_mod
 from lut import load_lut
 from lut.graph_fit import design_matrix, fit_entries
 from lut.protocol import design_archs
+from sweep.experiment import read_baselines, read_metrics
 from sweep.measurements import PENDING, measure_pending, pending_models
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -185,7 +187,7 @@ def experiment(tmp_path):
     _trial(root, "trial_d", ["k5_e3", "k3_e1"])
     (root / "baselines").mkdir()
     (root / "baselines" / "resnet18.weights.pt").write_bytes(b"baseline")
-    (root / "baselines.json").write_text(json.dumps([{"name": "resnet18", "latency_ms": None, "pending": True}]))
+    (root / "baselines.json").write_text(json.dumps([{"name": "resnet18", "measured": dict(PENDING)}]))
     return root
 
 
@@ -208,31 +210,44 @@ class FakeDevice:
         return []
 
 
-def test_each_distinct_architecture_and_baseline_is_timed_once_and_filled_in(experiment):
+def _measured(experiment) -> dict:
+    """Each trial's measurement and the baseline's, as the readers see them (``hwnas.measured``)."""
+    models = read_measurements(experiment)
+    out = {t: join_metrics(read_metrics(experiment / t / "child" / "metrics.json"), models)["measured"] for t in TRIALS}
+    (baseline,) = read_baselines(experiment)
+    return {**out, "baseline": join_baseline(baseline, models)["measured"]}
+
+
+TRIALS = ("trial_a", "trial_b", "trial_c", "trial_d")
+
+
+def test_each_distinct_architecture_and_baseline_is_timed_once_and_recorded_once(experiment):
     assert {k: v["trials"] for k, v in pending_models(experiment).items()} == {
         "k3_e1 skip": ["trial_a", "trial_b", "trial_c"],
         "k5_e3 k3_e1": ["trial_d"],
     }
+    written = {p: p.read_bytes() for p in [*experiment.glob("*/child/metrics.json"), experiment / "baselines.json"]}
     device = FakeDevice()
     phase = measure_pending(ExperimentConfig(), experiment, None, measure_fn=device)
     assert len(device.timed) == 3
     assert phase["timed"] == 3
     assert phase["distinct"] == 2
     assert len(phase["noisy"]) == 1  # flagged, never silently
-    measured = {
-        t: json.loads((experiment / t / "child" / "metrics.json").read_text())["measured"]
-        for t in ("trial_a", "trial_b", "trial_c", "trial_d")
-    }
+    assert {p: p.read_bytes() for p in written} == written, "measurements.json is the one place they are written"
+    recorded = json.loads((experiment / MEASUREMENTS).read_text())["models"]
+    assert recorded["k3_e1 skip"]["model_of"] == "trial_a"
+    assert "model_of" not in recorded["baseline:resnet18"]
+    measured = _measured(experiment)
     assert measured["trial_a"] == measured["trial_b"] == measured["trial_c"]
     assert measured["trial_b"]["model_of"] == "trial_a"
     assert "pending" not in measured["trial_a"]
     assert measured["trial_d"]["latency_ms"] != measured["trial_a"]["latency_ms"]
-    baseline = json.loads((experiment / "baselines.json").read_text())[0]
-    assert baseline["latency_ms"] is not None
-    assert "pending" not in baseline
-    # run again (a resumed sweep): nothing is pending, nothing is timed
+    assert measured["baseline"]["latency_ms"] is not None
+    assert "pending" not in measured["baseline"]
+    # run again (a resumed sweep): nothing waits, nothing is timed
     again = FakeDevice()
-    assert measure_pending(ExperimentConfig(), experiment, None, measure_fn=again)["timed"] == 0
+    phase = measure_pending(ExperimentConfig(), experiment, None, measure_fn=again)
+    assert (phase["timed"], phase["distinct"], phase["baselines"]) == (0, 0, 0)
     assert again.timed == []
 
 
@@ -245,12 +260,11 @@ def test_a_phase_killed_midway_resumes_without_timing_again(experiment):
     measure_pending(ExperimentConfig(), experiment, None, measure_fn=device)
     assert len(device.timed) == 1
     assert device.timed[0] not in {v["model"] for v in recorded.values()}
-    for t in ("trial_a", "trial_b", "trial_c", "trial_d"):
-        assert json.loads((experiment / t / "child" / "metrics.json").read_text())["measured"]["latency_ms"]
+    assert all(m["latency_ms"] for m in _measured(experiment).values())
 
 
 def _killed_midway(experiment) -> dict:
-    """A phase killed after its first group: measurements.json holds 2 entries, no trial filled."""
+    """A phase killed after its first group: measurements.json holds 2 entries."""
     with pytest.raises(KeyboardInterrupt):
         measure_pending(ExperimentConfig(), experiment, None, measure_fn=FakeDevice(fail_after_groups=1))
     return json.loads((experiment / MEASUREMENTS).read_text())
@@ -279,8 +293,7 @@ def test_a_damaged_measurement_record_is_refused_then_remeasured_on_request(expe
     # timed again: what could not be read (and what was never timed); not again: what could
     assert sorted(device.timed) == sorted(every - {v["model"] for v in kept.values()})
     assert path.with_name(MEASUREMENTS + ".damaged").read_bytes() == damaged  # kept, as it was
-    for t in ("trial_a", "trial_b", "trial_c", "trial_d"):
-        assert json.loads((experiment / t / "child" / "metrics.json").read_text())["measured"]["latency_ms"]
+    assert all(m["latency_ms"] for m in _measured(experiment).values())
 
 
 def _all_models(experiment) -> set:

@@ -389,7 +389,8 @@ def test_energy_dominant_smoke_sweep_against_a_replayed_lut(tmp_path, run_smoke_
     """The issue's "done when": a LUT profiled with a replayed meter drives an energy-dominant
     smoke sweep, whose measurements replay the meter too; every record names the replay. One
     baseline and no final stage: the final model's training is not what this test is about."""
-    from hwnas.layout import BASELINES, CHILD, METRICS, PARAMS
+    from hwnas.layout import PARAMS
+    from hwnas.measured import measured_baselines, read_childnet
     from lut.profile import main as profile_main
 
     lut = tmp_path / "pmic-lut.json"
@@ -410,13 +411,13 @@ def test_energy_dominant_smoke_sweep_against_a_replayed_lut(tmp_path, run_smoke_
     for t in trials:
         params = json.loads((t / PARAMS).read_text())
         assert params["dominant"] == "energy"
-        metrics = json.loads((t / CHILD / METRICS).read_text())
+        metrics = read_childnet(t)  # the quiet phase's measurement joined (hwnas.measured)
         assert metrics["lut"]["energy_source"] == "replay:pmic"
         assert metrics["measured"]["energy_source"] == "replay:pmic"
         assert metrics["measured"]["energy_mj"] > 0
-    (baseline,) = json.loads((experiment / BASELINES).read_text())
-    assert (baseline["name"], baseline["energy_source"]) == ("resnet18", "replay:pmic")
-    assert baseline["energy_mj"] > 0
+    (baseline,) = measured_baselines(experiment)
+    assert (baseline["name"], baseline["measured"]["energy_source"]) == ("resnet18", "replay:pmic")
+    assert baseline["measured"]["energy_mj"] > 0
 
 
 def test_the_measured_front_compares_energy_of_one_source_only():

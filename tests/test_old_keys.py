@@ -31,6 +31,10 @@ def _old(record, kind: str):
     return {old_of.get(k, k): v for k, v in record.items()}
 
 
+def _without(record: dict, key: str) -> dict:
+    return {k: v for k, v in record.items() if k != key}
+
+
 def _rewrite(path: Path, change) -> None:
     path.write_text(json.dumps(change(json.loads(path.read_text()))))
 
@@ -45,6 +49,8 @@ def _write_old(root: Path) -> None:
         )
 
     _rewrite(root / "sweep.json", old_record)
+    # baselines.json rows kept their measurement's keys beside their own before ``measured`` was nested
+    _rewrite(root / "baselines.json", lambda rows: [{**_without(r, "measured"), **r["measured"]} for r in rows])
     for trial in root.glob("trial_*"):
         if (trial / "search" / "arch.json").is_file():
             _rewrite(trial / "search" / "arch.json", lambda a: _old(a, "arch"))
@@ -73,6 +79,7 @@ def test_an_old_experiment_reports_as_it_would_under_the_new_names(tmp_path, cap
         _rewrite(root / "sweep.json", lambda r: dict(r, knobs={"start": {"lat0_ms": 1.2, "ener0_mj": 0.3, "ce0": 0.5}}))
     _write_old(old)
     assert '"latency_ms"' in (next(old.glob("trial_*/search/arch.json"))).read_text()
+    assert '"measured"' not in (old / "baselines.json").read_text()
     expected = _report_text(new, tmp_path / "new" / "report")
     assert capsys.readouterr().err.count(DEPRECATED) == 0, "new files read as old ones"
     assert _report_text(old, tmp_path / "old" / "report") == expected

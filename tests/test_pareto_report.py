@@ -284,14 +284,15 @@ def test_pareto_never_imports_training_code():
     import subprocess
     import sys
 
-    # every pareto module; of hwnas only its torch-free core (errors, io, records, keys, layout, diff, stats)
+    # every pareto module; of hwnas only its torch-free core (errors, io, records, keys, layout, measured, diff, stats)
     code = (
         "import importlib, pkgutil, sys, pareto\n"
         "for m in pkgutil.iter_modules(pareto.__path__): importlib.import_module('pareto.' + m.name)\n"
         "bad = sorted({m.split('.')[0] for m in sys.modules} & "
         "{'torch', 'lut', 'supernet', 'childnet', 'sweep', 'ray'})\n"
         "bad += sorted(m for m in sys.modules if m.startswith('hwnas.') and m not in "
-        "('hwnas.errors', 'hwnas.io', 'hwnas.records', 'hwnas.keys', 'hwnas.layout', 'hwnas.diff', 'hwnas.stats',"
+        "('hwnas.errors', 'hwnas.io', 'hwnas.records', 'hwnas.keys', 'hwnas.layout', 'hwnas.measured',"
+        " 'hwnas.diff', 'hwnas.stats',"
         " 'hwnas.domains', 'hwnas.op_names'))\n"
         "print(','.join(bad))"
     )
@@ -437,7 +438,8 @@ def test_a_baseline_timed_in_another_target_has_no_speedup(tmp_path):
 
     rows = [{"test_acc": 0.86, "lut_latency_ms": 0.2, "measured_latency_ms": 0.25, "alpha": 1.0}]
     deploy = {"runtime": "torchscript", "precision": "fp32", "runtime_version": "2.9.1", "file": "mnasnet.pt"}
-    base = {"name": "mnasnet", "test_acc": 0.8, "latency_ms": 1.0, "energy_mj": None, "energy_source": "none"}
+    measured = {"latency_ms": 1.0, "energy_mj": None, "energy_source": "none"}
+    base = {"name": "mnasnet", "test_acc": 0.8, "measured": measured}
     root = write_rows_experiment(str(tmp_path / "exp"), rows, baselines=[dict(base, deploy=deploy)])
     (row,) = build_report(root, str(tmp_path / "out"))["comparison"]
     assert row["speedup"] is None

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from hwnas.records import result_rows
+from hwnas.measured import measured_baselines
+from hwnas.records import BaselineRecord, check_record, result_rows
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
@@ -76,7 +77,12 @@ def test_kill_resume_extend(tmp_path, smoke_lut):
     # the baseline trained with the childnet recipe (3 epochs), timed in the quiet phase
     baselines = json.loads((experiment / "baselines.json").read_text())
     assert [(b["name"], b["width"], b["epochs"]) for b in baselines] == [("resnet18", 0.125, 3)]
-    assert all(0 <= b["test_acc"] <= 1 and b["latency_ms"] > 0 and "pending" not in b for b in baselines)
+    for b in baselines:
+        check_record(b, BaselineRecord, "baselines.json row")
+        assert b["measured"]["pending"], "the quiet phase writes measurements.json only"
+    measured = [b["measured"] for b in measured_baselines(experiment)]  # joined (hwnas.measured)
+    assert all(0 <= b["test_acc"] <= 1 for b in baselines)
+    assert all(m["latency_ms"] > 0 and "pending" not in m for m in measured), measured
     assert "baselines trained: resnet18 (width 0.125)" in resumed.stdout  # the kill lost them: again
     for trial in trials:
         rows = result_rows(trial)

@@ -38,6 +38,7 @@ from hwnas.layout import (
     report_dir,
     search_dir,
 )
+from hwnas.measured import join_metrics, read_measurements
 from hwnas.records import result_rows
 from pareto.deploy import int8_drop_points, target_key, target_label
 from sweep.web.files import downloads
@@ -206,12 +207,21 @@ def _last_row(trial: Path) -> dict:
     return rows[-1] if rows else {}
 
 
-def _trial(storage: Path, trial: Path) -> dict:
+def _measurements(folder: Path) -> dict:
+    """The sweep's ``measurements.json`` entries (``hwnas.measured``); a damaged file shows
+    the trials it would measure as not measured (the report names the damage)."""
+    try:
+        return read_measurements(folder)
+    except UserError:
+        return {}
+
+
+def _trial(storage: Path, trial: Path, measurements: dict) -> dict:
     row = _last_row(trial)
     params = read_json_or_none(trial / PARAMS) or {}
-    child = _read(child_dir(trial) / METRICS, "metrics")
+    child = join_metrics(_read(child_dir(trial) / METRICS, "metrics"), measurements)
     measured = (child.get("measured") or {}) if isinstance(child, dict) else {}
-    if measured.get("latency_ms") is not None:  # on this host measured after the trials: metrics.json has it
+    if isinstance(measured, dict) and measured.get("latency_ms") is not None:  # on this host: measured after the trials
         row = {**row, "measured_latency_ms": measured["latency_ms"]}
     error = trial / ERROR
     return {
@@ -233,6 +243,7 @@ def sweep_view(storage: Path, name: str, procs: dict) -> dict | None:
     record = read_json_or_none(folder / RECORD) or {}
     report = read_json_or_none(report_dir(folder) / REPORT_JSON)
     trials = sorted(p for p in folder.iterdir() if is_trial_folder(p))  # as pareto.experiment finds them
+    measurements = _measurements(folder)
     return {
         "name": name,
         "status": _status(folder, procs),
@@ -242,9 +253,9 @@ def sweep_view(storage: Path, name: str, procs: dict) -> dict | None:
         "optuna": record.get("optuna"),
         "budget": (record.get("config") or {}).get("sweep", {}).get("budget"),
         "target": _sweep_target(record, report),
-        "trials": [_trial(storage, t) for t in trials],
+        "trials": [_trial(storage, t, measurements) for t in trials],
         "report": (report_dir(folder) / REPORT_HTML).is_file(),
-        "recommended": _recommended(storage, folder, report),
+        "recommended": _recommended(storage, folder, report, measurements),
         "final": _final(storage, folder, report),
         "files": downloads(storage, folder, SWEEP_FILES),
     }
@@ -283,13 +294,13 @@ def _sweep_target(record: dict, report) -> str | None:
     return target_label(key, version)
 
 
-def _recommended(storage: Path, folder: Path, report) -> dict | None:
+def _recommended(storage: Path, folder: Path, report, measurements: dict) -> dict | None:
     """The report's recommended model (``report.json``, docs/formats.md) and its files."""
     rec = report.get("recommended") if isinstance(report, dict) else None
     if not isinstance(rec, dict) or not isinstance(rec.get("model_of") or rec.get("trial_dir"), str):
         return None
     trial = folder / Path(rec.get("model_of") or rec["trial_dir"]).name  # a name, never a path from the file
-    metrics = read_json_or_none(child_dir(trial) / METRICS)  # the deployed file it names
+    metrics = join_metrics(read_json_or_none(child_dir(trial) / METRICS), measurements)  # the deployed file it names
     return {
         "trial": rec.get("trial_dir"),
         "test_acc": rec.get("test_acc"),
