@@ -6,6 +6,9 @@
 # --fast: the quick subset instead, every test but those marked slow or heavy
 # (tests/conftest.py says which are heavy), in under 3 minutes, without installing the
 # browser its tests need. Other arguments go to pytest as they are.
+# Two pytest-xdist workers (-n 2, the CI machine's two cores; one process kept one core busy):
+# tests/conftest.py says which tests a worker runs together and in which order; -n 0 runs them in
+# this process.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 fast=0
@@ -25,4 +28,4 @@ fi
 echo "[test] ruff check and ruff format --check"
 .venv/bin/ruff check --quiet .
 .venv/bin/ruff format --check --quiet .
-exec .venv/bin/python -m pytest -q "$@"
+exec .venv/bin/python -m pytest -q -n 2 --dist loadgroup --no-loadscope-reorder "$@"

@@ -13,6 +13,8 @@ process's resident memory would only grow; ``_memory_back`` gives it back.
 
 import ctypes
 import ctypes.util
+import fcntl
+import os
 import socket
 import subprocess
 import sys
@@ -39,10 +41,42 @@ if _LIBC is not None and not (hasattr(_LIBC, "malloc_trim") and hasattr(_LIBC, "
     _LIBC = None
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups (it runs in the worker)
 def pytest_collection_modifyitems(items):
     for item in items:
-        if HEAVY_FIXTURES.keys() & set(getattr(item, "fixturenames", ())):
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if HEAVY_FIXTURES.keys() & fixtures:
             item.add_marker(pytest.mark.heavy)
+        item.add_marker(pytest.mark.xdist_group(_group(item, fixtures)))
+    _heavy_groups_first(items)
+
+
+def _heavy_groups_first(items: list) -> None:
+    """Groups holding a slow or heavy test first, the quick ones after (scripts/test.sh keeps
+    this order, ``--no-loadscope-reorder``): the long tests start early and the quick ones
+    fill what is left, so neither worker waits alone at the end. A group's tests stay together."""
+    groups = {}
+    for item in items:
+        groups.setdefault(_group_of(item), []).append(item)
+    quick = {g: not any(i.get_closest_marker(m) for i in its for m in ("slow", "heavy")) for g, its in groups.items()}
+    items[:] = sorted(items, key=lambda item: quick[_group_of(item)])  # stable: the order within stays
+
+
+def _group_of(item) -> str:
+    return item.get_closest_marker("xdist_group").args[0]
+
+
+def _group(item, fixtures: set) -> str:
+    """Which tests one pytest-xdist worker runs together (``--dist loadgroup``, scripts/test.sh):
+    a module's tests share its module-scoped fixtures, so a module is one group; the readers of
+    ``folder_sweep`` are one group, so its real sweep runs once; each test using
+    ``fault_template`` is a group of its own, so the fault rows (most of the suite's time) spread
+    over the workers, each of which builds its own template (a test restores it at its path)."""
+    if "folder_sweep" in fixtures:
+        return "folder_sweep"
+    if "fault_template" in fixtures:
+        return item.nodeid.replace("@", "_")
+    return item.nodeid.split("::")[0]
 
 
 def _give_memory_back() -> None:
@@ -74,12 +108,12 @@ def _module_memory_back():
 
 @pytest.fixture(scope="session", autouse=True)
 def program_cache(tmp_path_factory):
-    """Lowered programs and cached LUTs of this test session in a folder of its own (also for
-    the subprocesses the tests start), never in the user's ~/.cache/hwnas."""
-    import os
-
+    """Lowered programs and cached LUTs of this test run in a folder of its own (also for
+    the subprocesses the tests start), never in the user's ~/.cache/hwnas. pytest-xdist's
+    workers share it: an entry is named by its content and written atomically (hwnas.io), so
+    what one worker lowered the other finds."""
     old = os.environ.get("HWNAS_CACHE")
-    os.environ["HWNAS_CACHE"] = str(tmp_path_factory.mktemp("hwnas-cache"))
+    os.environ["HWNAS_CACHE"] = str(_run_folder(tmp_path_factory, "hwnas-cache"))
     yield Path(os.environ["HWNAS_CACHE"])
     if old is None:
         os.environ.pop("HWNAS_CACHE", None)
@@ -94,13 +128,33 @@ def smoke_lut(tmp_path_factory):
     from hwnas.config import load_config
     from lut import profile_lut, save_lut
 
-    cfg = load_config(ROOT / "configs" / "sweep-smoke.yaml")
-    path = tmp_path_factory.mktemp("lut") / "smoke.json"
-    lut = profile_lut(
-        cfg.search_space(), warmup=1, repeats=3, rounds=1, fit_per_op=1, progress=False, target=cfg.deploy.target()
-    )
-    save_lut(lut, path)
+    folder = _run_folder(tmp_path_factory, "lut")
+    path = folder / "smoke.json"
+    with open(folder / ".lock", "w") as lock:  # pytest-xdist's workers: the first profiles, the other waits
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not path.is_file():
+            cfg = load_config(ROOT / "configs" / "sweep-smoke.yaml")
+            lut = profile_lut(
+                cfg.search_space(),
+                warmup=1,
+                repeats=3,
+                rounds=1,
+                fit_per_op=1,
+                progress=False,
+                target=cfg.deploy.target(),
+            )
+            save_lut(lut, path)
     return path
+
+
+def _run_folder(tmp_path_factory, name: str) -> Path:
+    """A folder for the whole test run: the session's own, or under pytest-xdist the one its
+    workers share (beside their own base folders)."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return tmp_path_factory.mktemp(name)
+    folder = tmp_path_factory.getbasetemp().parent / name
+    folder.mkdir(exist_ok=True)
+    return folder
 
 
 @pytest.fixture(scope="session")
