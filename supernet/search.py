@@ -35,16 +35,15 @@ from hwnas.config import ExperimentConfig, config_to_dict, load_config
 from hwnas.config_sections import SearchConfig
 from hwnas.device import train_device
 from hwnas.errors import UserError, cli_main
-from hwnas.io import atomic_save, atomic_write_json, atomic_write_text, load_checkpoint
+from hwnas.io import atomic_write_json, atomic_write_text, load_checkpoint
 from hwnas.layout import ARCH, CHECKPOINT, CONFIG, THETA
-from hwnas.stages import stage_key
 from lut.cost import CostTensors
 from supernet.loss import CostTables
 from supernet.model import Supernet
 from supernet.progress import epoch_metrics, log_epoch, write_epoch
 from supernet.resume import CHECKPOINT_KEYS, restore, save_checkpoint
 from supernet.schedule import temperature_at, weight_lr_at
-from supernet.setup import SearchSetup, arch_record, load_warmup
+from supernet.setup import SearchSetup, arch_record, load_warmup, save_warmup
 from supernet.steps import train_theta, train_weights
 
 __all__ = ["main", "run_search", "run_warmup"]
@@ -136,9 +135,7 @@ def _optimizers(net: Supernet, s) -> tuple:
 def _share_warmup(cfg: ExperimentConfig, epoch: int, net: Supernet, w_opt, warmup_path: Path | None) -> None:
     """After the last warm-up epoch, the shared warm-up file, unless a trial wrote it already."""
     if warmup_path is not None and epoch + 1 == cfg.search.warmup_epochs and not warmup_path.exists():
-        atomic_save(
-            {"key": stage_key("warmup", cfg), "model": net.state_dict(), "w_opt": w_opt.state_dict()}, warmup_path
-        )
+        save_warmup(warmup_path, cfg, net.state_dict(), w_opt.state_dict())
 
 
 def _result(
@@ -173,16 +170,7 @@ def run_warmup(cfg: ExperimentConfig, path, *, cost: CostTensors | None = None) 
     with tempfile.TemporaryDirectory(dir=path.parent, prefix=".warmup-") as tmp:
         run_search(short, tmp, warmup_path=None, cost=cost)
         state = load_checkpoint(Path(tmp) / CHECKPOINT, "search checkpoint", CHECKPOINT_KEYS)
-        # metrics: the warm-up's last epoch (its training CE scales a sweep's relative knobs)
-        atomic_save(
-            {
-                "key": stage_key("warmup", cfg),
-                "model": state["model"],
-                "w_opt": state["w_opt"],
-                "metrics": state["metrics"],
-            },
-            path,
-        )
+        save_warmup(path, cfg, state["model"], state["w_opt"], state["metrics"])
     return path
 
 

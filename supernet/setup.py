@@ -9,14 +9,14 @@ from hwnas.config import ExperimentConfig, rename_old_keys
 from hwnas.data import Splits, TensorLoader, splits_for
 from hwnas.diff import differences
 from hwnas.errors import UserError
-from hwnas.io import load_checkpoint
+from hwnas.io import atomic_save, load_checkpoint
 from hwnas.space import SearchSpace
 from hwnas.stages import stage_key
 from lut import experiment_lut
 from lut.cost import CostTensors, TableCost
 from supernet.loss import SearchLoss
 
-__all__ = ["WARMUP_KEYS", "SearchSetup", "arch_record", "load_warmup"]
+__all__ = ["WARMUP_KEYS", "SearchSetup", "arch_record", "load_warmup", "save_warmup"]
 
 WARMUP_KEYS = ("key", "model", "w_opt")
 
@@ -82,6 +82,13 @@ def arch_record(setup: SearchSetup, ops: list[str]) -> dict:
         "picked": "argmax",
         "arch_seed": s.arch_seed if s.arch_seed is not None else s.seed,
     }
+
+
+def save_warmup(path: Path, cfg: ExperimentConfig, model: dict, w_opt: dict, metrics: dict | None = None) -> None:
+    """The warm-up file (``WARMUP_KEYS``, and ``metrics``, the warm-up's last epoch, when known:
+    its training CE scales a sweep's relative knobs), keyed by ``cfg``'s warm-up stage."""
+    state = {"key": stage_key("warmup", cfg), "model": model, "w_opt": w_opt}
+    atomic_save(state if metrics is None else {**state, "metrics": metrics}, path)
 
 
 def load_warmup(path: Path, cfg: ExperimentConfig) -> dict:
