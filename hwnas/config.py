@@ -51,23 +51,24 @@ def _sourced(source: str, build):
 # the old name: old -> new (``section.key``). The old name still loads, with one
 # deprecation line on stderr; both names at once is an error. ``mode`` meant two things
 # (how the supernet runs; which cost term leads the knobs) and is Ray's word too.
-RENAMED = {"search.mode": "search.execution", "sweep.mode": "sweep.dominant"}
+RENAMED_CONFIG_KEYS = {"search.mode": "search.execution", "sweep.mode": "sweep.dominant"}
 
 
 def _deprecated(where: str, old: str) -> None:
     """One deprecation line per file (or override) and old key, however often a command reads
     it (``sweep.final`` reads an old experiment's sweep.json twice)."""
-    deprecated(f"{where}: {old} is deprecated, read as {RENAMED[old]}; use {RENAMED[old]}", (where, old))
+    new = RENAMED_CONFIG_KEYS[old]
+    deprecated(f"{where}: {old} is deprecated, read as {new}; use {new}", (where, old))
 
 
 def rename_old_keys(data, source: str | None = None):
     """``data`` (a config mapping, or a recorded part of one such as a checkpoint's resume
-    key) with each old key of ``RENAMED`` under its new name: a copy, ``data`` may be a
+    key) with each old key of ``RENAMED_CONFIG_KEYS`` under its new name: a copy, ``data`` may be a
     recorded config the caller keeps. ``source`` names it in the deprecation line (None:
     silent, for comparing records). Both names at once is a one-line error."""
     if not isinstance(data, dict):
         return data
-    for old, new in RENAMED.items():
+    for old, new in RENAMED_CONFIG_KEYS.items():
         (section, old_key), new_key = old.split("."), new.split(".")[1]
         node = data.get(section)
         if not isinstance(node, dict) or old_key not in node:
@@ -130,9 +131,9 @@ def _set_override(data: dict, item: str, cls) -> None:
         raise UserError(f"override {_short(item)}: expected section.key=value")
     dotted, raw = item.split("=", 1)
     value = override_value(dotted, raw)
-    if dotted in RENAMED:
+    if dotted in RENAMED_CONFIG_KEYS:
         _deprecated(f"override {dotted}", dotted)
-        dotted = RENAMED[dotted]
+        dotted = RENAMED_CONFIG_KEYS[dotted]
     keys = dotted.split(".")
     node, tp = data, cls
     for i, key in enumerate(keys):
@@ -144,7 +145,7 @@ def _set_override(data: dict, item: str, cls) -> None:
             )
         if i == len(keys) - 1:
             node[key] = value
-            old = next((o for o, n in RENAMED.items() if n == dotted), None)
+            old = next((o for o, n in RENAMED_CONFIG_KEYS.items() if n == dotted), None)
             if old is not None:  # the override replaces a value recorded under the old name too
                 node.pop(old.split(".")[-1], None)
         else:
