@@ -30,7 +30,7 @@ from hwnas.layout import BASELINES
 from . import page
 from .columns import lut_columns, search_lut
 from .deploy import int8_drop_points, target_key
-from .energy import energy_fields, shown_energy
+from .energy import energy_fields, shown_energy, with_shown_energy
 
 __all__ = ["comparison_rows", "table1_rows", "table_sections"]
 
@@ -218,12 +218,6 @@ _TABLE2 = [
 ]
 
 
-def _shown(row: dict) -> dict:
-    """The row with Table 1's "energy mJ" and "energy source": the energy_basis one ("none" without)."""
-    mj, source = shown_energy(row)
-    return dict(row, energy_mj=mj, energy_source=source if mj is not None else "none")
-
-
 def table_sections(table1: list[dict], comparison: list[dict], target: str = "target unknown") -> list:
     """report.html's two sections (heading, HTML); ``target``: the experiment's deployment
     target as the page names it (``ExecuTorch fp32 (1.5.1)``)."""
@@ -248,7 +242,10 @@ def table_sections(table1: list[dict], comparison: list[dict], target: str = "ta
         "energy / childnet energy (same source on both sides, else n/a).</p>"
     )
     return [
-        (heading1, intro + page.table_html(pd.DataFrame([_shown(r) for r in table1]), columns, sortable=False)),
+        (
+            heading1,
+            intro + page.table_html(pd.DataFrame([with_shown_energy(r) for r in table1]), columns, sortable=False),
+        ),
         (
             heading2,
             ratio

@@ -8,7 +8,7 @@ meter measured, else the LUT's, else the model's (null: no energy). One word, on
 ``energy_mj`` that is sometimes measured and sometimes estimated.
 """
 
-__all__ = ["ENERGY_BASES", "energy_fields", "shown_energy"]
+__all__ = ["ENERGY_BASES", "energy_fields", "shown_energy", "with_shown_energy"]
 
 # the energies a row may hold, the preferred first
 ENERGY_BASES = ("measured", "lut", "model")
@@ -35,3 +35,10 @@ def shown_energy(row: dict) -> tuple:
     if basis not in ENERGY_BASES:
         return None, None
     return row.get(f"{basis}_energy_mj"), row.get(f"{basis}_energy_source")
+
+
+def with_shown_energy(row: dict, fallback_source="none") -> dict:
+    """``row`` with the page's "energy mJ" and "energy source" columns (``energy_mj``,
+    ``energy_source``): the ``energy_basis`` one; without an energy, ``fallback_source``."""
+    mj, source = shown_energy(row)
+    return dict(row, energy_mj=mj, energy_source=source if mj is not None else fallback_source)

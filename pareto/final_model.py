@@ -18,7 +18,7 @@ from hwnas.layout import FINAL, METRICS
 
 from . import page
 from .deploy import target_label
-from .energy import energy_fields, shown_energy
+from .energy import energy_fields, with_shown_energy
 from .trial_folder import FILE_KIND
 
 __all__ = ["below_proxy", "final_line", "final_section", "read_final_models"]
@@ -120,11 +120,6 @@ def final_section(rows: list[dict]) -> tuple | None:
         ("train s", "train_seconds"),
         ("file", "model"),
     ]
-    return "Final model", lead + page.table_html(pd.DataFrame([_shown(x) for x in rows]), columns, sortable=False)
-
-
-def _shown(row: dict) -> dict:
-    """The row with the page's "energy mJ" and its source: the energy_basis one (else the
-    measurement's source, as the page always showed)."""
-    mj, source = shown_energy(row)
-    return dict(row, energy_mj=mj, energy_source=source if mj is not None else row.get("measured_energy_source"))
+    # without an energy, the source column keeps what the measurement says (e.g. "none")
+    shown = [with_shown_energy(x, x.get("measured_energy_source")) for x in rows]
+    return "Final model", lead + page.table_html(pd.DataFrame(shown), columns, sortable=False)

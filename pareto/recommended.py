@@ -24,7 +24,7 @@ from . import page
 from .budget import LIMITS, budget_of, judge, recommend
 from .columns import lut_columns, short_lut_name
 from .deploy import model_kind, target_label
-from .energy import energy_fields, shown_energy
+from .energy import energy_fields, shown_energy, with_shown_energy
 from .experiment import Experiment
 
 __all__ = [
@@ -248,8 +248,7 @@ def recommended_section(rec: dict | None, budget: dict | None) -> tuple:
     lut = short_lut_name(rec["lut"]) if rec.get("lut") else "search LUT"
     target = rec.get("target_label") or "target unknown"
     lead += f"<p class=meta>deployment target: {page.esc(target)} (the measured latency is timed in it)</p>"
-    mj, source = shown_energy(rec)  # the page's "energy mJ": the energy_basis one
-    table = pd.DataFrame([dict(rec, energy_mj=mj, energy_source=source or "none", within=_FLAG[rec["meets_budget"]])])
+    table = pd.DataFrame([dict(with_shown_energy(rec), within=_FLAG[rec["meets_budget"]])])
     columns = [("trial", "trial_id"), ("test acc", "test_acc")]
     if rec.get("test_acc_int8") is not None:
         columns += [("test acc int8", "test_acc_int8"), ("int8 drop (points)", "int8_drop_points")]
