@@ -43,27 +43,22 @@ if _LIBC is not None and not (hasattr(_LIBC, "malloc_trim") and hasattr(_LIBC, "
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups (it runs in the worker)
 def pytest_collection_modifyitems(items):
+    group = {}  # nodeid -> its pytest-xdist group
     for item in items:
         fixtures = set(getattr(item, "fixturenames", ()))
         if HEAVY_FIXTURES.keys() & fixtures:
             item.add_marker(pytest.mark.heavy)
-        item.add_marker(pytest.mark.xdist_group(_group(item, fixtures)))
-    _heavy_groups_first(items)
+        group[item.nodeid] = _group(item, fixtures)
+        item.add_marker(pytest.mark.xdist_group(group[item.nodeid]))
+    _heavy_groups_first(items, group)
 
 
-def _heavy_groups_first(items: list) -> None:
+def _heavy_groups_first(items: list, group: dict) -> None:
     """Groups holding a slow or heavy test first, the quick ones after (scripts/test.sh keeps
     this order, ``--no-loadscope-reorder``): the long tests start early and the quick ones
     fill what is left, so neither worker waits alone at the end. A group's tests stay together."""
-    groups = {}
-    for item in items:
-        groups.setdefault(_group_of(item), []).append(item)
-    quick = {g: not any(i.get_closest_marker(m) for i in its for m in ("slow", "heavy")) for g, its in groups.items()}
-    items[:] = sorted(items, key=lambda item: quick[_group_of(item)])  # stable: the order within stays
-
-
-def _group_of(item) -> str:
-    return item.get_closest_marker("xdist_group").args[0]
+    long = {group[i.nodeid] for i in items if i.get_closest_marker("slow") or i.get_closest_marker("heavy")}
+    items[:] = sorted(items, key=lambda i: group[i.nodeid] not in long)  # stable: the order within stays
 
 
 def _group(item, fixtures: set) -> str:
