@@ -43,6 +43,7 @@ RENAMED: dict[str, dict[str, str]] = {
     "result_row": {**_LUT, "search_latency_ms": "expected_latency_ms", "search_energy_mj": "expected_energy_mj"},
     "search_metrics": _EXPECTED,  # progress.json metrics, supernet.search's per-epoch metrics
     "start": {"latency_ms": "lat0_ms", "energy_mj": "ener0_mj", "ce": "ce0"},  # sweep.json knobs.start
+    "sweep": {"mode": "dominant"},  # sweep.json: sweep.dominant was sweep.mode
 }
 
 # record kind -> ((key, kind of the record under it: an object or a list of objects), ...)

@@ -249,7 +249,7 @@ class SweepRecord(TypedDict):
     config: dict
     trials: int
     strategy: Strategy
-    mode: Dominant  # sweep.dominant (the record kept its older key)
+    dominant: Dominant  # sweep.dominant (older records: mode, read as dominant)
     objective: str
     metrics: list[str]
     directions: list[str]  # per metric: max | min

@@ -137,7 +137,8 @@ def _read_trials(root: str, trial_dirs: list, sweep: dict, luts: dict, measureme
     # measured energy of the sweep's lut.energy_kind (sweeps before it had one kind: total)
     lut_entry = sweep.get("lut") if isinstance(sweep.get("lut"), dict) else {}
     energy_field = "energy_dynamic_mj" if lut_entry.get("energy_kind") == "dynamic" else "energy_mj"
-    return [read_trial(d, root, sweep.get("mode"), default_lut, luts, energy_field, measurements) for d in trial_dirs]
+    dominant = sweep.get("dominant")
+    return [read_trial(d, root, dominant, default_lut, luts, energy_field, measurements) for d in trial_dirs]
 
 
 def read_experiment(root: str, skip_dir: str | None = None, skip_unreadable: bool = False) -> Experiment:

@@ -106,7 +106,7 @@ def _meta_section(exp, trials, sources) -> tuple:
     meta = _deploy_text(exp, trials) + (
         f"<p class=meta>experiment: <code>{page.esc(os.path.abspath(exp.root))}</code><br>"
         f"trials: {len(trials)} ({', '.join(f'{v} {k}' for k, v in sorted(counts.items()))}); "
-        f"dominant term: {page.esc(exp.sweep.get('mode', 'n/a'))}; LUTs: {page.esc(luts_text)}<br>"
+        f"dominant term: {page.esc(exp.sweep.get('dominant', 'n/a'))}; LUTs: {page.esc(luts_text)}<br>"
         f"budget: {page.esc(budget_text(budget_of(exp.sweep)))}{_data_text(exp.sweep.get('data'))}</p>"
     )
     if exp.sweep.get("synthetic"):

@@ -181,10 +181,10 @@ def _estimate_columns(row: dict, estimates: list, luts: dict) -> None:
 
 
 def read_trial(
-    tdir: str, root: str, sweep_mode, default_lut, luts: dict, energy_field: str = "energy_mj", measurements=None
+    tdir: str, root: str, sweep_dominant, default_lut, luts: dict, energy_field: str = "energy_mj", measurements=None
 ) -> dict:
     """The trials-table row of the trial folder ``tdir`` (paths relative to the experiment ``root``).
-    ``sweep_mode``: the dominant cost term when the trial's params name none; ``default_lut``: the
+    ``sweep_dominant``: the dominant cost term when the trial's params name none; ``default_lut``: the
     search LUT of a running trial whose arch.json names none; ``luts`` collects every LUT seen;
     ``measurements``: the experiment's ``measurements.json`` entries (``hwnas.measured``)."""
     problems = []
@@ -199,7 +199,7 @@ def read_trial(
         return row
     row["trial_id"] = str(_last_value(rows, "trial_id") or row["trial_id"])
     row.update({knob: params.get(knob) for knob in KNOBS})
-    row["dominant"] = params.get("dominant") or sweep_mode  # the trial's dominant cost term
+    row["dominant"] = params.get("dominant") or sweep_dominant  # the trial's dominant cost term
     row["wall_seconds"] = _last_value(rows, "trial_seconds")
     estimates = (
         _finished(row, metrics, arch, energy_field) if metrics is not None else _running(row, rows, arch, default_lut)

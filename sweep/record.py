@@ -46,7 +46,7 @@ def _new_record(cfg: ExperimentConfig, experiment: Path, lut: SweepLut, metrics,
         "config": config_to_dict(cfg),
         "trials": cfg.sweep.trials,
         "strategy": cfg.sweep.strategy,
-        "mode": cfg.sweep.dominant,  # the record's key predates sweep.dominant; readers use it
+        "dominant": cfg.sweep.dominant,
         "objective": cfg.sweep.objective,
         "metrics": metrics,
         "directions": directions,

@@ -69,7 +69,7 @@ def sweep_record(
         },
         "trials": trials,
         "strategy": strategy,
-        "mode": "any",
+        "dominant": "any",
         "objective": "multi",
         "metrics": ["test_acc", "lut_latency_ms"] + (["lut_energy_mj"] if energy else []),
         "directions": ["max", "min"] + (["min"] if energy else []),

@@ -108,6 +108,8 @@ def test_an_old_sweep_record_resumes_with_one_deprecation_line(tmp_path, capsys)
     record, _ = read_record(tmp_path)
     assert record["knobs"]["start"] == {"lat0_ms": 1.2, "ener0_mj": 0.3, "ce0": 0.5}
     assert record["metrics"] == old["metrics"], "the study's metric names must stay as the study has them"
+    assert record.get("dominant") == "any", "the old key mode is not read as dominant"
+    assert "mode" not in record
     aliases = keys.metric_aliases(record["metrics"], str(tmp_path / "sweep.json"))
     assert aliases == {"latency_ms": "lut_latency_ms", "energy_mj": "lut_energy_mj"}
     err = capsys.readouterr().err.splitlines()

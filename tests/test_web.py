@@ -184,13 +184,13 @@ def test_the_deployment_target_becomes_config_overrides(storage):
     assert run_config(RUN, storage).deploy.target().key == "pytorch-fp32"  # no field: the config file's
     cfg = run_config({**RUN, "runtime": "pytorch", "precision": "fp32"}, storage)
     assert (cfg.deploy.runtime, cfg.deploy.precision) == ("pytorch", "fp32")
-    form = {"trials": "2", "mode": "any", "runtime": "onnxruntime", "precision": "int8"}
+    form = {"trials": "2", "dominant": "any", "runtime": "onnxruntime", "precision": "int8"}
     name, _, steps = sweep_job(form, storage)
     argv = steps[0]
     assert argv[argv.index("deploy.runtime=onnxruntime") - 1] == "--set"
     assert argv[argv.index("deploy.precision=int8") - 1] == "--set"
     assert not (storage / name).exists()  # checked only: nothing written
-    assert "--set" not in sweep_job({"trials": "2", "mode": "any"}, storage)[2][0]  # the config's target
+    assert "--set" not in sweep_job({"trials": "2", "dominant": "any"}, storage)[2][0]  # the config's target
 
 
 @pytest.mark.parametrize(
@@ -205,19 +205,19 @@ def test_the_deployment_target_becomes_config_overrides(storage):
     ],
 )
 def test_a_bad_sweep_target_is_one_line(client, storage, fields, expected):
-    error = _one_line(client.post("/api/sweeps", data={"trials": "2", "mode": "any", **fields}))
+    error = _one_line(client.post("/api/sweeps", data={"trials": "2", "dominant": "any", **fields}))
     assert expected in error, error
     assert not storage.exists() or not [p for p in storage.iterdir() if p.name != "luts"]
 
 
 def test_bad_sweep_fields_are_one_line(client, storage):
     assert "sweep.trials: expected an integer >= 1" in _one_line(
-        client.post("/api/sweeps", data={"trials": "0", "mode": "any"})
+        client.post("/api/sweeps", data={"trials": "0", "dominant": "any"})
     )
-    assert "sweep fields" in _one_line(client.post("/api/sweeps", data={"trials": "x", "mode": "any"}))
+    assert "sweep fields" in _one_line(client.post("/api/sweeps", data={"trials": "x", "dominant": "any"}))
     assert "--resume: no sweep experiment" in _one_line(client.post("/api/sweeps/nope/resume"))
     assert "sweep.budget.max_latency_ms: expected a number > 0" in _one_line(
-        client.post("/api/sweeps", data={"trials": "2", "mode": "any", "max_latency_ms": "-3"})
+        client.post("/api/sweeps", data={"trials": "2", "dominant": "any", "max_latency_ms": "-3"})
     )
 
 
@@ -254,6 +254,35 @@ def test_a_trial_written_before_the_key_renames_shows_under_the_new_names(client
     assert got["metrics"]["expected_latency_ms"] == 1.5, "the old expected cost is not shown"
     row = next(t for t in client.get("/api/sweeps/old").json()["trials"] if t["trial"] == trial.name)
     assert row["lut_latency_ms"] == rows[-1]["latency_ms"], "the old row's LUT latency is not shown"
+
+
+def test_a_sweep_record_written_before_sweep_dominant_shows_its_dominant_term(client, storage, monkeypatch):
+    from hwnas import keys
+
+    monkeypatch.setattr(keys, "_TOLD", set())
+    write_synthetic_experiment(str(storage / "old"), trials=3)
+    record = json.loads((storage / "old" / "sweep.json").read_text())
+    record["mode"] = "latency"  # the key sweep.json had before sweep.mode became sweep.dominant
+    del record["dominant"]
+    (storage / "old" / "sweep.json").write_text(json.dumps(record))
+    view = client.get("/api/sweeps/old").json()
+    assert view["dominant"] == "latency", view.get("dominant")
+    assert "mode" not in view
+
+
+def test_the_sweep_form_takes_its_dominant_term_and_the_older_field_name(storage, monkeypatch, capsys):
+    from hwnas import keys
+
+    monkeypatch.setattr(keys, "_TOLD", set())
+    argv = sweep_job({"trials": "2", "dominant": "energy"}, storage)[2][0]
+    assert argv[argv.index("--dominant") + 1] == "energy"
+    assert capsys.readouterr().err == ""
+    for _ in range(2):  # an API client from before the rename posts mode: one deprecation line
+        argv = sweep_job({"trials": "2", "mode": "latency"}, storage)[2][0]
+        assert argv[argv.index("--dominant") + 1] == "latency"
+    assert capsys.readouterr().err.splitlines() == [
+        "sweep form: field mode is deprecated, read as dominant; use dominant"
+    ]
 
 
 @pytest.mark.parametrize(
@@ -589,7 +618,7 @@ def test_the_forms_take_an_image_folder(client, storage, tmp_path):
     # the offered LUT was profiled at 3x32x32: another input is refused before anything starts
     error = _one_line(client.post("/api/runs", data={**RUN, "input_size": "64"}))
     assert "made for inputs 3x32x32, but the space takes 3x64x64" in error
-    form = {"trials": "2", "mode": "any", "dataset": "imagefolder", "data_root": str(root), "input_size": "48"}
+    form = {"trials": "2", "dominant": "any", "dataset": "imagefolder", "data_root": str(root), "input_size": "48"}
     argv = sweep_job(form, storage)[2][0]
     for override in ("data.dataset=imagefolder", f"data.root={root}", "space.input_size=48"):
         assert argv[argv.index(override) - 1] == "--set"

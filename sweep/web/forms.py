@@ -19,6 +19,7 @@ from pathlib import Path
 
 from hwnas.config import ExperimentConfig, load_config, save_config
 from hwnas.errors import UserError
+from hwnas.keys import deprecated
 from hwnas.layout import ARCH, CONFIG, child_dir, report_dir, search_dir
 from lut import load_lut
 from supernet.loss import SearchLoss
@@ -77,6 +78,14 @@ def _field(form: dict, key: str) -> str:
     return value
 
 
+def _dominant(form: dict) -> str:
+    """The form's ``dominant`` term; a client of the API before the rename posts it as ``mode``."""
+    if not _field(form, "dominant") and _field(form, "mode"):
+        deprecated("sweep form: field mode is deprecated, read as dominant; use dominant", "form mode")
+        return _field(form, "mode")
+    return _field(form, "dominant") or "any"
+
+
 def _deploy_overrides(form: dict) -> list[str]:
     """``deploy.runtime=…``, ``deploy.precision=…`` for the target fields given (empty: the config's)."""
     return [f"{dotted}={_field(form, key)}" for key, dotted in DEPLOY_FIELDS.items() if _field(form, key)]
@@ -130,7 +139,7 @@ def _sweep_flags(form: dict) -> list[str]:
         "--trials",
         _field(form, "trials"),
         "--dominant",
-        _field(form, "mode") or "any",
+        _dominant(form),
         "--config",
         str(_config_file(_field(form, "config") or "sweep-smoke.yaml")),
     ]
@@ -159,8 +168,8 @@ def sweep_job(form: dict, storage: Path, *, resume: bool = False) -> tuple[str, 
         args = build_parser().parse_args(argv)
     except SystemExit:  # argparse printed its message; say which field in one line instead
         raise UserError(
-            f"sweep fields: expected trials an integer and mode one of latency, energy, any; got "
-            f"trials={_field(form, 'trials')!r}, mode={_field(form, 'mode')!r}"
+            f"sweep fields: expected trials an integer and dominant one of latency, energy, any; got "
+            f"trials={_field(form, 'trials')!r}, dominant={_dominant(form)!r}"
         ) from None
     cfg, _ = resolve_config(args, experiment.resolve())
     check_static(cfg)

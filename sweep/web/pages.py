@@ -127,7 +127,7 @@ def _sweep_form(configs: list[str]) -> str:
 <label>name<input name="name" id="f-sweep-name" placeholder="(automatic)"></label>
 <label>config<select name="config">{_options(configs, "sweep-smoke.yaml")}</select></label>
 {_input("trials", "trials", 4, extra='step="1" min="1"')}
-<label>dominant term<select name="mode">{_options(["any", "latency", "energy"], "any")}</select></label>
+<label>dominant term<select name="dominant">{_options(["any", "latency", "energy"], "any")}</select></label>
 {_input("max_latency_ms", "budget: max latency (ms)", "", extra='step="any" min="0"')}
 {_input("max_energy_mj", "budget: max energy (mJ)", "", extra='step="any" min="0"')}
 {_data_fields("", "s-")}

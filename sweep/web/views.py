@@ -240,7 +240,7 @@ def sweep_view(storage: Path, name: str, procs: dict) -> dict | None:
     folder = _sweep_folder(storage, name)
     if folder is None:
         return None
-    record = read_json_or_none(folder / RECORD) or {}
+    record = _read(folder / RECORD, "sweep") or {}
     report = read_json_or_none(report_dir(folder) / REPORT_JSON)
     trials = sorted(p for p in folder.iterdir() if is_trial_folder(p))  # as pareto.experiment finds them
     measurements = _measurements(folder)
@@ -249,7 +249,7 @@ def sweep_view(storage: Path, name: str, procs: dict) -> dict | None:
         "status": _status(folder, procs),
         "trials_planned": record.get("trials"),
         "strategy": record.get("strategy"),
-        "mode": record.get("mode"),
+        "dominant": record.get("dominant"),
         "optuna": record.get("optuna"),
         "budget": (record.get("config") or {}).get("sweep", {}).get("budget"),
         "target": _sweep_target(record, report),

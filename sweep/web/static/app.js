@@ -174,7 +174,7 @@ function initSweep(name) {
     const v = await api(url);
     badge(v.status);
     const budget = v.budget ? Object.entries(v.budget).filter(([, x]) => x !== null).map(([k, x]) => `${k}=${x}`).join(", ") : "";
-    $("info").textContent = `${v.trials.length} of ${fmt(v.trials_planned)} trials; strategy ${v.strategy || "–"}, mode ${v.mode || "–"}` +
+    $("info").textContent = `${v.trials.length} of ${fmt(v.trials_planned)} trials; strategy ${v.strategy || "–"}, dominant term ${v.dominant || "–"}` +
       (budget ? `; budget ${budget}` : "") + `; deployment target ${v.target || "unknown"}`;
     $("target-head").textContent = v.target || "";
     if (v.optuna) $("optuna").innerHTML = `Optuna study: <code>optuna-dashboard ${esc(v.optuna.storage)}</code>`;
