@@ -2,7 +2,8 @@
 ``sweep.run``) starts or joins a Ray cluster, and what a task records about the node
 it ran on.
 
-``address``: ``None`` (``$RAY_ADDRESS`` if set, else a Ray started in this process),
+``address``: ``None`` (``$RAY_ADDRESS`` if set, else, by Ray's own rule, the cluster
+``ray start`` started on this machine while it runs, else a Ray started in this process),
 ``auto`` (the cluster this machine belongs to, e.g. on the head after ``ray up``),
 ``host:port`` (the head's GCS, port 6379 by default in ``cluster.yaml``) or
 ``ray://host:port`` (Ray Client, default port 10001). A named address is tried with a

@@ -148,7 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--address",
         default=None,
         help="Ray for a device's resource: auto (on a cluster's head), host:port or ray://host:port "
-        "(default: $RAY_ADDRESS, else a local Ray)",
+        "(default: $RAY_ADDRESS, else the Ray `ray start` runs here, else a local Ray)",
     )
     p.add_argument("--out", required=True)
     add_meter_flags(p)

@@ -96,7 +96,7 @@ def _experiment_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--address",
         help="Ray cluster: auto (on the head), host:port (the head, default port 6379) or "
-        "ray://host:port (default: $RAY_ADDRESS, else start a local Ray)",
+        "ray://host:port (default: $RAY_ADDRESS, else the Ray `ray start` runs here, else start a local Ray)",
     )
 
 

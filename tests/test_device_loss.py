@@ -77,9 +77,14 @@ def cluster():
     """Real Ray nodes on this machine (``ray.cluster_utils``), one start for the module's
     tests: a head (1 CPU) and a device node ``rpi4`` (2 CPUs: a trial's bundle and a
     measurement fit on it together); a test that removes a node adds its own."""
+    from ray._common.utils import reset_ray_address
     from ray.cluster_utils import Cluster
 
     cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False})
+    # Cluster wrote its address to /tmp/ray/ray_current_cluster, where every ray.init() without an
+    # address looks first: another test's sweep running meanwhile would join this cluster and
+    # lose its trials when it shuts down. The tests here pass the address themselves.
+    reset_ray_address()
     cluster.add_node(num_cpus=2, resources={"rpi4": 1})
     ray.init(address=cluster.address, logging_level="ERROR")
     try:
