@@ -67,8 +67,7 @@ def _group(item, fixtures: set) -> str:
     ``folder_sweep`` are one group, so its real sweep runs once; each test naming
     ``fault_template`` is a group of its own, so the tests restoring it spread over the workers,
     each of which builds its own template (a test restores it at its path). The fault matrix's
-    rows fetch it inside the test: tests/test_faults.py is one group. (Every user in one group, so
-    one worker builds it, measured 626 s against 571-588 s.)"""
+    rows fetch it inside the test: tests/test_faults.py is one group."""
     if "folder_sweep" in fixtures:
         return "folder_sweep"
     if "fault_template" in fixtures:
