@@ -119,10 +119,12 @@ def set_aside(path: Path) -> Path:
     return target
 
 
-def study_storage(experiment: str | Path) -> dict:
-    """The Optuna storage URL and study name of the sweep in ``experiment`` (sweep.json's ``optuna``)."""
+def study_storage(experiment: str | Path, study_name: str | None = None) -> dict:
+    """The Optuna storage URL and study name of the sweep in ``experiment`` (sweep.json's
+    ``optuna``): the study is named after the folder it started in (``study_name``: the
+    recorded name of a renamed one)."""
     path = Path(experiment).resolve()
-    return {"storage": f"sqlite:///{path / STUDY}", "study_name": path.name}
+    return {"storage": f"sqlite:///{path / STUDY}", "study_name": study_name or path.name}
 
 
 def trial_metrics(experiment: Path) -> list[Path]:

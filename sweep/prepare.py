@@ -33,7 +33,7 @@ def ensure_warmup(cfg: ExperimentConfig, experiment: Path, previous: dict | None
         return None
     path = experiment / WARMUP
     if path.is_file() and previous:
-        return previous
+        return dict(previous, path=str(path))  # where it is now (a moved experiment)
     started = time.perf_counter()
     run_warmup(cfg, path)  # cfg.lut.path: the experiment's LUT (sweep.run)
     metrics = load_checkpoint(path, "warm-up file").get("metrics") or {}

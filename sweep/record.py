@@ -30,6 +30,10 @@ def open_record(
         if lut.entry["spec"] == "auto":
             save_lut(lut.lut, lut.path)
         record = _new_record(cfg, experiment, lut, *objectives)
+    else:  # a moved or renamed experiment: its record names the files where they are now
+        record["lut"]["path"] = lut.path
+        if isinstance(record.get("optuna"), dict):
+            record["optuna"] = study_storage(experiment, record["optuna"].get("study_name"))
     record["trials"] = cfg.sweep.trials
     started = time.strftime("%Y-%m-%dT%H:%M:%S")
     record.setdefault("runs", []).append(

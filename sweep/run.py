@@ -40,7 +40,7 @@ from sweep.options import build_parser, check_static, resolve_config
 from sweep.prepare import collect_baselines, start_preparation
 from sweep.record import open_record
 from sweep.resume_check import Repairs, check_resume
-from sweep.searcher import objectives
+from sweep.searcher import objectives, sweep_at
 from sweep.startup import connect_and_check
 from sweep.study import rebuild_study
 from sweep.summary import recommendation, summarize
@@ -157,20 +157,23 @@ def _sweep(args, cfg, experiment: Path, record: dict | None, lut, lock, started:
     record["data"] = record.get("data") or data  # classes (names, count) and input shape
     write_json(experiment / RECORD, record)
     prepared = time.perf_counter() - started
-    tuner = build_tuner(
-        cfg,
-        experiment,
-        knob_sampler,
-        metrics,
-        directions,
-        warmup=record["warmup"],
-        reference=reference,
-        metric_aliases=metric_aliases(metrics, str(experiment / RECORD)),
-        # interrupted while preparing (no Ray Tune state yet): start the trials now
-        resume=args.resume and ((experiment / TUNER).is_file() or repairs.tuner),
-        rebuild_tuner=repairs.tuner,
-    )
-    results = _fit(tuner)
+    # what Ray and Optuna restore names the folder the sweep started in, maybe moved since
+    with sweep_at(experiment, record.get("optuna")):
+        tuner = build_tuner(
+            cfg,
+            experiment,
+            knob_sampler,
+            metrics,
+            directions,
+            warmup=record["warmup"],
+            study=record.get("optuna"),
+            reference=reference,
+            metric_aliases=metric_aliases(metrics, str(experiment / RECORD)),
+            # interrupted while preparing (no Ray Tune state yet): start the trials now
+            resume=args.resume and ((experiment / TUNER).is_file() or repairs.tuner),
+            rebuild_tuner=repairs.tuner,
+        )
+        results = _fit(tuner)
     collect_baselines(cfg, experiment, record, baselines, reference)
     write_json(experiment / RECORD, record)
     trials_done = time.perf_counter() - started

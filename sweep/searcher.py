@@ -15,10 +15,13 @@ estimate, not the measurement: on this host nothing is measured until every tria
 ended.
 
 The study lives in an SQLite file in the experiment directory (``sweep.experiment.study_storage``:
-``<experiment>/optuna.db``, study name = the experiment's name), so ``optuna-dashboard
-sqlite:///<experiment>/optuna.db`` shows it and ``optuna.load_study`` reads it. Ray
-pickles the searcher with the study on every experiment checkpoint; the storage
-pickles as its URL, so a resumed sweep keeps writing to the same file.
+``<experiment>/optuna.db``, named after the folder the sweep started in), so
+``optuna-dashboard sqlite:///<experiment>/optuna.db`` shows it and ``optuna.load_study``
+reads it. Ray pickles the searcher with the study on every experiment checkpoint; the
+storage pickles as its URL, the file where the sweep started. A moved or renamed
+experiment (``mv experiments/default experiments/run1``, a copy to try a variant) must not
+go on writing there: a sweep runs inside ``sweep_at``, which makes what is restored use
+the folder where the experiment is now.
 
 ``TrialLimitSearch`` is Ray's ``SearchGenerator`` whose number of trials can grow on resume:
 ``Tuner.restore`` keeps the ``num_samples`` of the first run, so the limit is the
@@ -29,6 +32,8 @@ the class was ``BudgetedSearch``, a name pickled searcher states still use.)
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import json
 import math
 import warnings
@@ -53,11 +58,37 @@ __all__ = [
     "constraint_values",
     "make_search_alg",
     "objectives",
+    "sweep_at",
 ]
 
 _METRIC = {"accuracy": ("test_acc", "max"), "latency": ("lut_latency_ms", "min"), "energy": ("lut_energy_mj", "min")}
 CONSTRAINTS_ATTR = "constraints"  # the Optuna trial's user attr holding its constraint values
 _LIMITS = (("max_latency_ms", "lut_latency_ms"), ("max_energy_mj", "lut_energy_mj"))  # budget key, final-row key
+# where the experiment this process sweeps is now (sweep_at)
+_HERE: dict = {}
+
+
+@contextlib.contextmanager
+def sweep_at(experiment: Path, study: dict | None):
+    """The body (making or restoring the ``Tuner`` and its ``fit``) sweeps ``experiment``, whose
+    study is sweep.json's ``study`` (None: none). Ray's and Optuna's pickled state name the
+    folder the sweep started in: a restored searcher reads its trial limit here and makes its
+    new trials here, and an Optuna storage unpickled in the body opens this study's file:
+    unpickling one opens its database, and the old URL would open, or create tables in,
+    another folder's file."""
+    setstate = optuna.storages.RDBStorage.__setstate__
+    url = study and study["storage"]
+
+    def here(storage, state: dict) -> None:
+        setstate(storage, dict(state, url=url) if url else state)
+
+    _HERE["experiment"] = Path(experiment)
+    optuna.storages.RDBStorage.__setstate__ = here
+    try:
+        yield
+    finally:
+        optuna.storages.RDBStorage.__setstate__ = setstate
+        _HERE.clear()
 
 
 def objectives(objective: str, has_energy: bool) -> tuple[list[str], list[str]]:
@@ -125,7 +156,7 @@ class SweepOptunaSearch(OptunaSearch):
 
 
 def _read_trial_limit(experiment_dir: str | Path) -> int | None:
-    path = Path(experiment_dir) / RECORD
+    path = Path(_HERE.get("experiment") or experiment_dir) / RECORD
     try:
         return int(json.loads(path.read_text())["trials"])
     except (OSError, ValueError, KeyError, TypeError):
@@ -141,9 +172,21 @@ class TrialLimitSearch(SearchGenerator):
 
     def set_state(self, state: dict) -> None:
         super().set_state(state)  # the state of the interrupted run: counter, its number of trials
+        self._move_new_trials()
         limit = _read_trial_limit(self._experiment.path)
         if limit is not None:
             self._total_samples = limit
+
+    def _move_new_trials(self) -> None:
+        """New trials made where the experiment is now (``sweep_at``): Ray moves the restored
+        trials' storage there, as below, but not the pickled spec new trials are made from."""
+        here, storage = _HERE.get("experiment"), self._experiment.spec.get("storage")
+        if here is None or storage is None:
+            return
+        moved = copy.copy(storage)
+        moved.storage_fs_path = here.parent.as_posix()
+        moved.experiment_dir_name = here.name
+        self._experiment.spec["storage"] = moved
 
 
 BudgetedSearch = TrialLimitSearch  # its old name: Ray Tune states pickled before the rename (a resumed sweep) name it

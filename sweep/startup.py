@@ -85,6 +85,8 @@ def _lut_of(cfg: ExperimentConfig, experiment: Path, record: dict | None):
     entry = record.get("lut")
     if entry is None:
         raise UserError(f"{experiment / RECORD}: field lut: missing (the sweep's LUT); cannot resume")
+    if entry.get("spec") == "auto":  # kept in the experiment: there, wherever it was moved
+        entry = dict(entry, path=str(experiment / SWEEP_LUT))
     lut = load_lut(entry["path"], cfg.lut.energy_kind)
     lut.check_target(cfg.deploy.target())
     return lut, entry["path"], entry

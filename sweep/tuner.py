@@ -11,7 +11,9 @@ recorded config: a lost or damaged one is written again by making the same ``Tun
 (``rebuild_tuner``, ``sweep.run --resume --rebuild-tuner``) before restoring.
 ``sweep.strategy: random`` swaps the trainable and the searcher (``sweep.random_arch``)
 and keeps all the rest. Optuna's study is kept in ``<experiment>/optuna.db``
-(``sweep.experiment.study_storage``).
+(``sweep.experiment.study_storage``). The experiment's folder may have been moved or
+renamed since it started: ``sweep.run`` makes and runs the ``Tuner`` inside
+``sweep.searcher.sweep_at``, so that what is restored is found where it is now.
 """
 
 from __future__ import annotations
@@ -25,10 +27,10 @@ from ray.tune.schedulers import ASHAScheduler
 
 from hwnas.config import ExperimentConfig, config_to_dict
 from hwnas.errors import DiskFull, UserError, disk_full_in
-from hwnas.layout import CHILDREN, TUNER
+from hwnas.layout import CHILDREN, TUNER, WARMUP
 from hwnas.ray_connect import this_node_resource
 from sweep.budget import budget_dict
-from sweep.experiment import absolute_paths, set_aside, study_storage
+from sweep.experiment import absolute_paths, set_aside
 from sweep.knobs import KnobSampler
 from sweep.random_arch import make_random_search_alg, random_trial
 from sweep.searcher import make_search_alg
@@ -45,7 +47,7 @@ def _trainable(cfg: ExperimentConfig, experiment: Path, warmup: dict | None, ref
     base = absolute_paths(config_to_dict(cfg), Path.cwd())  # lut.path: the experiment's LUT (sweep.run)
     context = TrialContext(
         config=base,
-        warmup_path=warmup["path"] if warmup else None,
+        warmup_path=str(experiment / WARMUP) if warmup else None,
         children_dir=str(experiment / CHILDREN) if cfg.sweep.reuse_children else None,
         reference=reference,
         metric_aliases=aliases,
@@ -122,11 +124,13 @@ def build_tuner(
     *,
     warmup: dict | None,
     resume: bool,
+    study: dict | None = None,
     reference: dict | None = None,
     rebuild_tuner: bool = False,
     metric_aliases: dict | None = None,
 ) -> tune.Tuner:
-    """``reference``: the LUT's speed reference, for measurements on a device of its own;
+    """``study``: sweep.json's ``optuna`` (where the study is now; None: no study, strategy random);
+    ``reference``: the LUT's speed reference, for measurements on a device of its own;
     ``rebuild_tuner``: write ``tuner.pkl`` again (the damaged one kept as ``tuner.pkl.damaged``);
     ``metric_aliases``: old metric names the experiment's study knows -> new (``hwnas.keys``)."""
     trainable = _trainable(cfg, experiment, warmup, reference, metric_aliases or {})
@@ -138,12 +142,12 @@ def build_tuner(
         if rebuild_tuner:
             if (experiment / TUNER).exists():
                 set_aside(experiment / TUNER)
-            _new_tuner(cfg, experiment, trainable, knob_sampler, metrics, directions)  # Ray writes tuner.pkl
+            _new_tuner(cfg, experiment, trainable, knob_sampler, metrics, directions, study)  # Ray writes tuner.pkl
         return tune.Tuner.restore(str(experiment), trainable, resume_unfinished=True, resume_errored=False)
-    return _new_tuner(cfg, experiment, trainable, knob_sampler, metrics, directions)
+    return _new_tuner(cfg, experiment, trainable, knob_sampler, metrics, directions, study)
 
 
-def _new_tuner(cfg: ExperimentConfig, experiment: Path, trainable, knob_sampler, metrics, directions) -> tune.Tuner:
+def _new_tuner(cfg: ExperimentConfig, experiment: Path, trainable, knob_sampler, metrics, directions, study):
     """The sweep's ``Tuner`` (making it writes its settings, ``tuner.pkl``)."""
     if cfg.sweep.strategy == "random":
         search_alg = make_random_search_alg(cfg.search_space(), concurrency=cfg.sweep.concurrency, seed=cfg.sweep.seed)
@@ -155,7 +159,7 @@ def _new_tuner(cfg: ExperimentConfig, experiment: Path, trainable, knob_sampler,
             concurrency=cfg.sweep.concurrency,
             seed=cfg.sweep.seed,
             budget=budget_dict(cfg.sweep.budget),
-            study=study_storage(experiment),
+            study=study,
         )
     return tune.Tuner(
         trainable,

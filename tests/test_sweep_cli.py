@@ -199,3 +199,21 @@ def test_printed_commands_are_shell_quoted(tmp_path, capsys):
         experiment + "/report",
     ]
     assert shlex.split(lines["results"].split("(", 1)[1].rstrip(")")) == ["tensorboard", "--logdir", experiment]
+
+
+def test_a_moved_experiments_own_lut_is_read_where_it_is_now(tmp_path):
+    """``lut.path: auto`` keeps the LUT in the experiment (lut.json); sweep.json named it where
+    the sweep started. Renamed since, a resume reads the one in its folder."""
+    from hwnas.config import load_config
+    from lut import load_lut, save_lut
+    from sweep.startup import _lut_of
+
+    cfg = load_config(None, ["lut.path=auto", "space.num_classes=10", "deploy.runtime=pytorch"])
+    experiment = tmp_path / "renamed"
+    experiment.mkdir()
+    lut = load_lut("builtin:rpi4-hwnasbench")
+    save_lut(lut, experiment / "lut.json")
+    entry = {"spec": "auto", "path": str(tmp_path / "gone" / "lut.json"), "source": "profiled on this host"}
+    _, path, read = _lut_of(cfg, experiment, {"lut": entry})
+    assert path == read["path"] == str(experiment / "lut.json")
+    assert read == dict(entry, path=path)

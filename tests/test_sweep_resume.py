@@ -1,5 +1,6 @@
 """Kill a running sweep with SIGKILL, resume it: every trial finishes exactly once,
-interrupted trials continue from their checkpoints, the budget can be extended.
+interrupted trials continue from their checkpoints; rename its folder and extend it: the
+new trial runs in the renamed folder, and nothing is written where it was.
 
 One real (tiny) sweep on real Fashion-MNIST images: configs/sweep-smoke.yaml with a
 quickly profiled LUT for its space, 3 trials extended to 4, one baseline (the cheapest:
@@ -27,8 +28,8 @@ def _trials(experiment: Path) -> list[Path]:
     return sorted(p for p in experiment.glob("trial_*") if p.is_dir())
 
 
-def _sweep(storage: Path, *args) -> list[str]:
-    return [sys.executable, "-m", "sweep.run", "--storage", str(storage), "--name", "smoke", *args]
+def _sweep(storage: Path, *args, name: str = "smoke") -> list[str]:
+    return [sys.executable, "-m", "sweep.run", "--storage", str(storage), "--name", name, *args]
 
 
 # the first run's settings (the resumed runs read them from sweep.json)
@@ -106,12 +107,20 @@ def test_kill_resume_extend(tmp_path, smoke_lut):
             # continued from a checkpoint: a later epoch or phase, never search epoch 0
             assert all(s["phase"] != "search" or s["epoch"] > 0 for s in again), again
 
-    # extend the finished sweep: 1 more trial, the 3 finished ones untouched
+    # rename the finished sweep's folder (Ray's and Optuna's pickled state name the old one),
+    # then extend it: 1 more trial, the 3 finished ones untouched
     before = {t.name: len(result_rows(t)) for t in trials}
+    experiment = experiment.rename(storage / "renamed")
     extended = subprocess.run(
-        _sweep(storage, "--resume", "--trials", "4"), cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
+        _sweep(storage, "--resume", "--trials", "4", name="renamed"),
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert extended.returncode == 0, extended.stderr[-3000:]
+    assert sorted(p.name for p in storage.iterdir()) == ["renamed"], "written where the sweep was before"
     trials = _trials(experiment)
     assert len(trials) == 4
     assert all(len(result_rows(t)) == before[t.name] for t in trials if t.name in before)
@@ -122,6 +131,8 @@ def test_kill_resume_extend(tmp_path, smoke_lut):
     # --resume kept writing Optuna's study to the experiment's file (optuna-dashboard reads it)
     import optuna
 
+    assert record["optuna"] == {"storage": f"sqlite:///{experiment / 'optuna.db'}", "study_name": "smoke"}
+    assert record["warmup"]["path"] == str(experiment / "warmup.pt")
     study = optuna.load_study(study_name=record["optuna"]["study_name"], storage=record["optuna"]["storage"])
     assert sum(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials) == 4
     assert json.loads((experiment / "baselines.json").read_text()) == baselines  # once per experiment
