@@ -11,6 +11,7 @@ not for a test process), and glibc keeps freed pages of its heaps anyway, so the
 process's resident memory would only grow; ``_memory_back`` gives it back.
 """
 
+import contextlib
 import ctypes
 import ctypes.util
 import fcntl
@@ -64,13 +65,12 @@ def _heavy_groups_first(items: list, group: dict) -> None:
 def _group(item, fixtures: set) -> str:
     """Which tests one pytest-xdist worker runs together (``--dist loadgroup``, scripts/test.sh):
     a module's tests share its module-scoped fixtures, so a module is one group; the readers of
-    ``folder_sweep`` are one group, so its real sweep runs once; each test naming
-    ``fault_template`` is a group of its own, so the tests restoring it spread over the workers,
-    each of which builds its own template (a test restores it at its path). The fault matrix's
-    rows fetch it inside the test: tests/test_faults.py is one group."""
+    ``folder_sweep`` are one group, so its real sweep runs once; each test of the fault template
+    (``fault_template``, which the fault matrix's rows fetch inside the test) is a group of its
+    own: it works on its own copy, and these are the longest tests, so they spread over the workers."""
     if "folder_sweep" in fixtures:
         return "folder_sweep"
-    if "fault_template" in fixtures:
+    if "fault_template" in fixtures or item.path.name == "test_faults.py":
         return item.nodeid.replace("@", "_")
     return item.nodeid.split("::")[0]
 
@@ -126,8 +126,7 @@ def smoke_lut(tmp_path_factory):
 
     folder = _run_folder(tmp_path_factory, "lut")
     path = folder / "smoke.json"
-    with open(folder / ".lock", "w") as lock:  # pytest-xdist's workers: the first profiles, the other waits
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with _first_makes_it(folder):
         if not path.is_file():
             cfg = load_config(ROOT / "configs" / "sweep-smoke.yaml")
             lut = profile_lut(
@@ -143,6 +142,15 @@ def smoke_lut(tmp_path_factory):
     return path
 
 
+@contextlib.contextmanager
+def _first_makes_it(folder: Path):
+    """The body under a lock of ``folder``: of pytest-xdist's workers the first makes what the
+    test run shares, the other waits for it and finds it made."""
+    with open(folder / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 def _run_folder(tmp_path_factory, name: str) -> Path:
     """A folder for the whole test run: the session's own, or under pytest-xdist the one its
     workers share (beside their own base folders)."""
@@ -156,11 +164,15 @@ def _run_folder(tmp_path_factory, name: str) -> Path:
 @pytest.fixture(scope="session")
 def fault_template(tmp_path_factory, smoke_lut):
     """One finished real 2-trial sweep (``faults_table.build_experiment``), built once for the
-    session and shared by every test that needs a real experiment (tests/test_faults*.py):
-    read its ``saved`` copy, or ``restore()`` it at its own path before changing or resuming it."""
-    from faults_table import build_experiment
+    test run (both pytest-xdist workers) and shared by every test that needs a real experiment
+    (tests/test_faults*.py): read its ``original``, or ``restore(folder)`` a copy to change or resume."""
+    from faults_table import BUILT, Template, build_experiment
 
-    return build_experiment(tmp_path_factory.mktemp("faults"), smoke_lut)
+    folder = _run_folder(tmp_path_factory, "fault-template")
+    with _first_makes_it(folder):
+        if not (folder / BUILT).is_file():
+            build_experiment(folder, smoke_lut)
+    return Template.at(folder)
 
 
 @pytest.fixture(scope="module")

@@ -15,8 +15,8 @@ counts as "would start a sweep") or the web app through FastAPI's TestClient. Fa
 need a real experiment (``needs_sweep``) share one tiny finished sweep
 (configs/sweep-smoke.yaml, 2 trials, ``build_experiment``; the session fixture
 ``fault_template`` of tests/conftest.py, which the other tests/test_faults_*.py use too),
-restored at the same absolute path before each (Ray's pickled state names its files by path),
-and run ``sweep.run`` as a subprocess in its own session so that its leftovers can be found.
+copied into each fault's own folder (a resume runs where the experiment is now), and run
+``sweep.run`` as a subprocess in its own session so that its leftovers can be found.
 """
 
 from __future__ import annotations
@@ -284,22 +284,30 @@ def profile_smoke_lut(path: Path) -> Path:
     return path
 
 
-@dataclass
-class Template:
-    """One finished 2-trial sweep kept aside (``saved``) and restored at ``experiment``."""
+BUILT = "built.out"  # sweep.run's output, written once the template is whole
 
-    experiment: Path  # <root>/my runs/it's/tiny: a storage path with a space and a quote
-    saved: Path
+
+@dataclass(frozen=True)
+class Template:
+    """One finished 2-trial sweep, built once (``original``: shared by every test and pytest-xdist
+    worker, so never changed) and copied into a test's folder to change or resume it. A copy
+    resumes where it is (a moved experiment: ``sweep.searcher.sweep_at``)."""
+
+    original: Path  # <root>/my runs/it's/tiny: a storage path with a space and a quote
     stdout: str  # sweep.run's output when it built it
 
-    def restore(self) -> Path:
-        if self.experiment.exists():
-            shutil.rmtree(self.experiment)
-        shutil.copytree(self.saved, self.experiment, symlinks=True)
-        for extra in self.experiment.parent.iterdir():  # another fault's experiments beside it
-            if extra.name != NAME:
-                shutil.rmtree(extra) if extra.is_dir() else extra.unlink()
-        return self.experiment
+    @classmethod
+    def at(cls, root: Path) -> Template:
+        """The template ``build_experiment(root, ...)`` built."""
+        return cls(root / "my runs" / "it's" / NAME, (root / BUILT).read_text())
+
+    def restore(self, folder: Path) -> Path:
+        """A fresh copy at ``folder/my runs/it's/tiny`` (the same kind of path)."""
+        experiment = Path(folder) / "my runs" / "it's" / NAME
+        if experiment.exists():
+            shutil.rmtree(experiment)
+        shutil.copytree(self.original, experiment, symlinks=True)
+        return experiment
 
 
 def build_experiment(root: Path, lut: Path) -> Template:
@@ -314,9 +322,8 @@ def build_experiment(root: Path, lut: Path) -> Template:
     run = subprocess.run(cmd, cwd=root, capture_output=True, text=True, timeout=900, env=_env())
     if run.returncode != 0:
         raise RuntimeError(f"the shared experiment failed to build: {run.stderr[-3000:]}")
-    saved = root / "saved"
-    shutil.copytree(storage / NAME, saved, symlinks=True)
-    return Template(storage / NAME, saved, run.stdout)
+    (root / BUILT).write_text(run.stdout)
+    return Template.at(root)
 
 
 # --- item 1: the web page and cross-site requests -----------------------------------------
@@ -542,7 +549,7 @@ def web_sweep_while_locked(folder: Path, template=None) -> Outcome:
 
 def resume_while_running(folder: Path, template) -> Outcome:
     """``--resume`` from a second terminal while the sweep runs its trials."""
-    experiment = template.restore()
+    experiment = template.restore(folder)
     keep = results_of(experiment)
     first = start(sweep_cmd(experiment, "--trials", "3"), folder, "first")
     out = Outcome()
@@ -575,7 +582,7 @@ def _signal_at(signum: int, phase: str):
     --resume then completes with nothing lost."""
 
     def apply(folder: Path, template) -> Outcome:
-        experiment = template.restore()
+        experiment = template.restore(folder)
         keep, timed = results_of(experiment), measured(experiment)
         proc = start(sweep_cmd(experiment, "--trials", "3"), folder, "stopped")
         if phase == "trials":
@@ -668,9 +675,9 @@ find "$storage" -name '*.tmp' | wc -l > "$out/tmps"
 
 
 def disk_full(folder: Path, template) -> Outcome:
-    experiment = template.restore()
+    experiment = template.restore(folder)
     script = ["unshare", "-m", "--propagation", "private", "sh", "-c", _DISK_FULL, "sh"]
-    args = [str(experiment.parent), NAME, str(template.saved), str(folder), *sweep_cmd(experiment, "--trials", "3")]
+    args = [str(experiment.parent), NAME, str(template.original), str(folder), *sweep_cmd(experiment, "--trials", "3")]
     run = subprocess.run([*script, *args], cwd=folder, env=_env(), capture_output=True, text=True, timeout=1200)
     out = Outcome()
     if run.returncode != 0 or not (folder / "full.rc").is_file():
@@ -711,7 +718,7 @@ def _damaged(file: str, damage: Callable, module: str, argv: Callable, *expect: 
     file (and ``expect``), exit 2, nothing in the experiment changed."""
 
     def apply(folder: Path, template) -> Outcome:
-        experiment = template.restore()
+        experiment = template.restore(folder)
         path = sorted(experiment.glob(file))[0]
         damage(path)
         before = snapshot(experiment.parent.parent)
@@ -759,9 +766,9 @@ def printed_commands_quoted(folder: Path, template) -> Outcome:
         argv = []
     out.expect(argv[:3] == ["python", "-m", "pareto.report"], f"a command line (got {argv[:3]})")
     if argv[:3] == ["python", "-m", "pareto.report"]:
-        experiment = template.restore()
-        out.expect(argv[3:4] == [str(experiment)], f"names the experiment (got {argv[3:4]})")
-        report, _ = run_cli("pareto.report", argv[3:])
+        out.expect(argv[3:4] == [str(template.original)], f"names the experiment (got {argv[3:4]})")
+        experiment = template.restore(folder)  # the command run on a copy: the template stays as built
+        report, _ = run_cli("pareto.report", [a.replace(str(template.original), str(experiment)) for a in argv[3:]])
         out.code = report.code
         out.expect(report.code in (0, None), "the report runs")
     return out
@@ -769,7 +776,7 @@ def printed_commands_quoted(folder: Path, template) -> Outcome:
 
 def web_cli_finished(folder: Path, template) -> Outcome:
     """A sweep finished from the command line (2/2 trials) is shown as finished."""
-    experiment = template.restore()
+    experiment = template.restore(folder)
     answer = _client(experiment.parent).get(f"/api/sweeps/{experiment.name}")
     out = Outcome(code=answer.status_code)
     state = answer.json().get("status", {}).get("state") if answer.status_code == 200 else None

@@ -9,7 +9,7 @@ deleted where deletion matters), runs the command that reads it in this process
 changed. Ray's start is guarded: a case that slips past the checks fails instead of starting
 a sweep. The last test repairs a damaged study, Ray Tune state and measurement record with
 the flags that rebuild them (``--rebuild-study``, ``--rebuild-tuner``, ``--remeasure``) and
-resumes the sweep for one more trial, end to end. The damages the fault matrix applies
+resumes a copy of the sweep for one more trial, end to end. The damages the fault matrix applies
 (tests/faults_table.py: optuna.db truncated or deleted, tuner.pkl truncated, measurements.json
 truncated for the measurement phase) are not repeated here.
 """
@@ -31,8 +31,8 @@ pytestmark = pytest.mark.slow  # the session's real sweep (built once, about 30 
 @pytest.fixture(scope="module")
 def swept(fault_template) -> Path:
     """The experiment folder of one finished 2-trial sweep (measured in its quiet phase): the
-    template's saved copy, which no test changes (each copies it)."""
-    return fault_template.saved
+    template as built, which no test changes (each copies it)."""
+    return fault_template.original
 
 
 # --- damage ---------------------------------------------------------------------------
@@ -198,7 +198,7 @@ def test_repairs_are_refused_without_resume(tmp_path, capsys):
     assert capsys.readouterr().err.strip() == "error: --rebuild-study: repairs an experiment on --resume only"
 
 
-# --- the repairs, end to end (last: it resumes the module's sweep in place) ----------------
+# --- the repairs, end to end ------------------------------------------------------------
 
 
 def _study(experiment: Path):
@@ -208,12 +208,11 @@ def _study(experiment: Path):
     return optuna.load_study(study_name=record["optuna"]["study_name"], storage=f"sqlite:///{experiment}/optuna.db")
 
 
-def test_rebuild_flags_repair_and_resume_end_to_end(fault_template):
-    """Resumed in place: Ray's pickled searcher names the study's file by its path."""
+def test_rebuild_flags_repair_and_resume_end_to_end(fault_template, tmp_path):
     from hwnas.io import check_pickle
     from hwnas.records import result_rows
 
-    swept = fault_template.restore()
+    swept = fault_template.restore(tmp_path)
     original = {t.number: (t.params, t.values, t.state) for t in _study(swept).trials}
     truncate(swept / "optuna.db")
     garbage(swept / "tuner.pkl")

@@ -283,7 +283,7 @@ def test_a_sweep_stopped_by_sigint_in_its_trials_resumes(tmp_path, fault_templat
 
     from hwnas.records import result_rows
 
-    experiment = fault_template.restore()
+    experiment = fault_template.restore(tmp_path)
     before = {t.name for t in experiment.glob("trial_*")}
     resume = sweep_cmd(experiment, "--trials", "3")  # one more trial
     said = ["python", "-m", "sweep.run", "--resume", "--storage", str(experiment.parent), "--name", NAME]
