@@ -30,7 +30,7 @@ HEAVY_FIXTURES = {
     "run_smoke_sweep": "runs a sweep in a subprocess",
     "cpu_lut": "profiles a LUT",
     "trained": "trains a childnet and lowers it to four targets",
-    "fault_template": "runs a real 2-trial sweep once per session",
+    "fault_template": "runs a real 2-trial sweep once per test run",
 }
 # glibc's mallopt parameters and their defaults (malloc(3)); not glibc: nothing to do
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD, _DEFAULT_THRESHOLD = -1, -3, 128 * 1024

@@ -5,7 +5,7 @@ no data, leaves no process behind, never blocks a name, never exits 0 on a signa
 its own expectations (exit code, the one line naming the file or the holder).
 
 Faults on the shared real experiment (``fault_template`` in tests/conftest.py: a 2-trial sweep
-built once a session) are ``slow``. bench/faults.py runs the first test (``--runxfail``) and
+built once a test run) are ``slow``. bench/faults.py runs the first test (``--runxfail``) and
 counts the outcome each fault records."""
 
 import pytest
