@@ -73,9 +73,10 @@ def sweep_at(experiment: Path, study: dict | None):
     """The body (making or restoring the ``Tuner`` and its ``fit``) sweeps ``experiment``, whose
     study is sweep.json's ``study`` (None: none). Ray's and Optuna's pickled state name the
     folder the sweep started in: a restored searcher reads its trial limit here and makes its
-    new trials here, and an Optuna storage unpickled in the body opens this study's file:
-    unpickling one opens its database, and the old URL would open, or create tables in,
-    another folder's file."""
+    new trials here, and an Optuna storage unpickled in the body opens this study's file
+    (``RDBStorage.__setstate__`` is replaced for the body: unpickling a storage opens its
+    database, and the old URL would open, or create tables in, another folder's file; Ray
+    unpickles them itself, in ``Tuner.restore`` and in ``fit``)."""
     setstate = optuna.storages.RDBStorage.__setstate__
     url = study and study["storage"]
 
@@ -179,7 +180,8 @@ class TrialLimitSearch(SearchGenerator):
 
     def _move_new_trials(self) -> None:
         """New trials made where the experiment is now (``sweep_at``): Ray moves the restored
-        trials' storage there, as below, but not the pickled spec new trials are made from."""
+        trials' storage there the same way (``TuneController._restore_trials``), but not the
+        pickled spec that new trials are made from."""
         here, storage = _HERE.get("experiment"), self._experiment.spec.get("storage")
         if here is None or storage is None:
             return
