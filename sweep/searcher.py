@@ -72,8 +72,8 @@ _HERE: dict = {}
 def sweep_at(experiment: Path, study: dict | None):
     """The body (making or restoring the ``Tuner`` and its ``fit``) sweeps ``experiment``, whose
     study is sweep.json's ``study`` (None: none). Ray's and Optuna's pickled state name the
-    folder the sweep started in: a restored searcher reads its trial limit here and makes its
-    new trials here, and an Optuna storage unpickled in the body opens this study's file
+    folder the sweep started in: a restored searcher's experiment is moved here (its trial
+    limit is read and its new trials are made here), and an Optuna storage unpickled in the body opens this study's file
     (``RDBStorage.__setstate__`` is replaced for the body: unpickling a storage opens its
     database, and the old URL would open, or create tables in, another folder's file; Ray
     unpickles them itself, in ``Tuner.restore`` and in ``fit``)."""
@@ -157,7 +157,7 @@ class SweepOptunaSearch(OptunaSearch):
 
 
 def _read_trial_limit(experiment_dir: str | Path) -> int | None:
-    path = Path(_HERE.get("experiment") or experiment_dir) / RECORD
+    path = Path(experiment_dir) / RECORD
     try:
         return int(json.loads(path.read_text())["trials"])
     except (OSError, ValueError, KeyError, TypeError):
@@ -173,22 +173,22 @@ class TrialLimitSearch(SearchGenerator):
 
     def set_state(self, state: dict) -> None:
         super().set_state(state)  # the state of the interrupted run: counter, its number of trials
-        self._move_new_trials()
+        self._move_to_here()
         limit = _read_trial_limit(self._experiment.path)
         if limit is not None:
             self._total_samples = limit
 
-    def _move_new_trials(self) -> None:
-        """New trials made where the experiment is now (``sweep_at``): Ray moves the restored
-        trials' storage there the same way (``TuneController._restore_trials``), but not the
-        pickled spec that new trials are made from."""
-        here, storage = _HERE.get("experiment"), self._experiment.spec.get("storage")
-        if here is None or storage is None:
+    def _move_to_here(self) -> None:
+        """The pickled experiment's storage moved to where the experiment is now (``sweep_at``),
+        as Ray moves the restored trials' (``TuneController._restore_trials``): its path is where
+        the trial limit is read, its spec what new trials are made from."""
+        here, storage = _HERE.get("experiment"), self._experiment.storage
+        if here is None:
             return
         moved = copy.copy(storage)
         moved.storage_fs_path = here.parent.as_posix()
         moved.experiment_dir_name = here.name
-        self._experiment.spec["storage"] = moved
+        self._experiment.storage = self._experiment.spec["storage"] = moved
 
 
 BudgetedSearch = TrialLimitSearch  # its old name: Ray Tune states pickled before the rename (a resumed sweep) name it

@@ -27,7 +27,7 @@ from ray.tune.schedulers import ASHAScheduler
 
 from hwnas.config import ExperimentConfig, config_to_dict
 from hwnas.errors import DiskFull, UserError, disk_full_in
-from hwnas.layout import CHILDREN, TUNER, WARMUP
+from hwnas.layout import CHILDREN, TUNER
 from hwnas.ray_connect import this_node_resource
 from sweep.budget import budget_dict
 from sweep.experiment import absolute_paths, set_aside
@@ -47,7 +47,7 @@ def _trainable(cfg: ExperimentConfig, experiment: Path, warmup: dict | None, ref
     base = absolute_paths(config_to_dict(cfg), Path.cwd())  # lut.path: the experiment's LUT (sweep.run)
     context = TrialContext(
         config=base,
-        warmup_path=str(experiment / WARMUP) if warmup else None,
+        warmup_path=warmup["path"] if warmup else None,  # where it is now (sweep.prepare.ensure_warmup)
         children_dir=str(experiment / CHILDREN) if cfg.sweep.reuse_children else None,
         reference=reference,
         metric_aliases=aliases,
