@@ -64,13 +64,11 @@ def _heavy_groups_first(items: list, group: dict) -> None:
 
 def _group(item, fixtures: set) -> str:
     """Which tests one pytest-xdist worker runs together (``--dist loadgroup``, scripts/test.sh):
-    a module's tests share its module-scoped fixtures, so a module is one group; the readers of
-    ``folder_sweep`` are one group, so its real sweep runs once; each test of the fault template
-    (``fault_template``, which the fault matrix's rows fetch inside the test) is a group of its
-    own: it works on its own copy, and these are the longest tests, so they spread over the workers."""
-    if "folder_sweep" in fixtures:
-        return "folder_sweep"
-    if "fault_template" in fixtures or item.path.name == "test_faults.py":
+    a module's tests share its module-scoped fixtures, so a module is one group; each test of the
+    fault template (``fault_template``, which the fault matrix's rows fetch inside the test, and
+    ``folder_sweep``, its readers; built once for both workers) is a group of its own: it works on
+    its own copy or only reads, and these are the longest tests, so they spread over the workers."""
+    if {"fault_template", "folder_sweep"} & fixtures or item.path.name == "test_faults.py":
         return item.nodeid.replace("@", "_")
     return item.nodeid.split("::")[0]
 
@@ -227,25 +225,12 @@ def one_thread():
 
 
 @pytest.fixture(scope="session")
-def folder_sweep(tmp_path_factory, smoke_lut):
-    """One finished real sweep that several tests only read (never write into it): the
-    record contract (tests/test_contract.py) and a sweep on the user's own images
-    (tests/test_own_data.py). configs/sweep-smoke.yaml on an image folder of 3 classes x 40
-    real 16x16 gray PNGs (resized and replicated to its 3x32x32), 2 trials, every stage
-    but the baselines (tests/test_sweep_resume.py checks those), the final stage 1 epoch.
-    Its ``experiment``, image ``folder`` and the ``run`` (CompletedProcess, text output)."""
+def folder_sweep(fault_template):
+    """The fault template (``fault_template``: configs/sweep-smoke.yaml on an image folder of 3
+    classes, 2 trials, the final stage 1 epoch) for tests that only read it: the record contract
+    (tests/test_contract.py) and a sweep on the user's own images (tests/test_own_data.py).
+    Its ``experiment``, image ``folder`` and the ``run`` (its text ``stdout``)."""
     from types import SimpleNamespace
 
-    from image_folders import image_folder
-
-    base = tmp_path_factory.mktemp("folder-sweep")
-    folder = image_folder(base / "flat", classes=3, per_class=40, size=16)
-    sets = ["data.dataset=imagefolder", f"data.root={folder}", f"lut.path={smoke_lut}", "baselines=null"]
-    # 40 steps of 16 images: a childnet learns these three classes (3 x 2 steps did not)
-    sets += ["child.epochs=8", "child.batch_size=16", "final.epochs=1"]
-    cmd = [sys.executable, "-m", "sweep.run", "--config", str(ROOT / "configs" / "sweep-smoke.yaml")]
-    cmd += ["--storage", str(base / "exps"), "--name", "own", "--trials", "2"]
-    cmd += [a for s in sets for a in ("--set", s)]
-    run = subprocess.run(cmd, cwd=base, capture_output=True, text=True, timeout=900)
-    assert run.returncode == 0, run.stderr[-3000:]
-    return SimpleNamespace(experiment=base / "exps" / "own", folder=folder, run=run)
+    run = SimpleNamespace(stdout=fault_template.stdout)
+    return SimpleNamespace(experiment=fault_template.original, folder=fault_template.images, run=run)

@@ -13,8 +13,9 @@ records each outcome for ``bench/faults.py`` (``Outcome.record``).
 Cheap faults run the CLIs' ``main(argv)`` in this process (Ray's start guarded: reaching it
 counts as "would start a sweep") or the web app through FastAPI's TestClient. Faults that
 need a real experiment (``needs_sweep``) share one tiny finished sweep
-(configs/sweep-smoke.yaml, 2 trials, ``build_experiment``; the session fixture
-``fault_template`` of tests/conftest.py, which the other tests/test_faults_*.py use too),
+(configs/sweep-smoke.yaml on a small image folder, 2 trials, ``build_experiment``; the session
+fixture ``fault_template`` of tests/conftest.py, which the other tests/test_faults_*.py and the
+readers of ``folder_sweep`` use too),
 copied into each fault's own folder (a resume runs where the experiment is now), and run
 ``sweep.run`` as a subprocess in its own session so that its leftovers can be found.
 """
@@ -294,12 +295,13 @@ class Template:
     resumes where it is (a moved experiment: ``sweep.searcher.sweep_at``)."""
 
     original: Path  # <root>/my runs/it's/tiny: a storage path with a space and a quote
+    images: Path  # <root>/images: the image folder it was trained on (3 classes)
     stdout: str  # sweep.run's output when it built it
 
     @classmethod
     def at(cls, root: Path) -> Template:
         """The template ``build_experiment(root, ...)`` built."""
-        return cls(root / "my runs" / "it's" / NAME, (root / BUILT).read_text())
+        return cls(root / "my runs" / "it's" / NAME, root / "images", (root / BUILT).read_text())
 
     def restore(self, folder: Path) -> Path:
         """A fresh copy at ``folder/my runs/it's/tiny`` (the same kind of path)."""
@@ -311,14 +313,22 @@ class Template:
 
 
 def build_experiment(root: Path, lut: Path) -> Template:
+    """sweep-smoke.yaml's sweep on the user's own images: an image folder of 3 classes x 40 real
+    16x16 gray PNGs (resized and replicated to the space's 3x32x32), 2 trials, every stage but the
+    baselines (tests/test_sweep_resume.py checks those), the final stage 1 epoch."""
+    from image_folders import image_folder
+
+    images = image_folder(root / "images", classes=3, per_class=40, size=16)
     storage = root / "my runs" / "it's"
     cmd = [sys.executable, "-m", "sweep.run", "--config", str(CONFIG), "--storage", str(storage), "--name", NAME]
     cmd += ["--trials", "2", "--set", f"lut.path={lut}", "--set", "baselines=null"]
+    cmd += ["--set", "data.dataset=imagefolder", "--set", f"data.root={images}"]
     # every resume of the template runs with these (sweep.json keeps them): each phase a fault
     # stops in stays (trials, measurements, final); a trial still trains for seconds (the signal
-    # faults stop one), the final stage, which only signal/sigterm-in-final needs, is one short epoch
-    cmd += ["--set", "search.epochs=2", "--set", "child.epochs=1"]
-    cmd += ["--set", "final.epochs=1", "--set", "final.train_size=128"]
+    # faults stop one): 40 steps of 16 images, where a childnet learns these three classes (3 x 2
+    # steps did not); the final stage, which only signal/sigterm-in-final needs, is one epoch
+    cmd += ["--set", "search.epochs=2", "--set", "child.epochs=8", "--set", "child.batch_size=16"]
+    cmd += ["--set", "final.epochs=1"]
     run = subprocess.run(cmd, cwd=root, capture_output=True, text=True, timeout=900, env=_env())
     if run.returncode != 0:
         raise RuntimeError(f"the shared experiment failed to build: {run.stderr[-3000:]}")

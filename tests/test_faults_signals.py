@@ -18,7 +18,6 @@ import pytest
 
 from hwnas.errors import DiskFull, cli_main, resume_hint
 from hwnas.io import atomic_save, atomic_write, atomic_write_json, atomic_write_many, read_json
-from hwnas.measured import read_childnet
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1")
@@ -274,14 +273,12 @@ def _check_stopped(experiment, code, stderr, seen, signum, resume_line):
 
 
 @pytest.mark.slow
-def test_a_sweep_stopped_by_sigint_in_its_trials_resumes(tmp_path, fault_template):
+def test_a_sweep_stopped_by_sigint_alone_in_its_trials_says_so(tmp_path, fault_template):
     """SIGINT to ``sweep.run`` alone (``kill -INT``; the matrix's signal/sigint-in-trials sends it
     to the terminal's whole group) once its new trial has a checkpoint: Tune's fit used to
     return as if done (exit 0). Exit 130, the resume line, nothing it started left running, no
-    temporary file; then the same --resume finishes the trial and measures it."""
+    temporary file. (That the --resume then finishes with nothing lost, the matrix's signal rows check.)"""
     from faults_table import NAME, sweep_cmd
-
-    from hwnas.records import result_rows
 
     experiment = fault_template.restore(tmp_path)
     before = {t.name for t in experiment.glob("trial_*")}
@@ -293,14 +290,3 @@ def test_a_sweep_stopped_by_sigint_in_its_trials_resumes(tmp_path, fault_templat
 
     code, stderr, seen = _stop_sweep(resume, tmp_path, signal.SIGINT, training)
     _check_stopped(experiment, code, stderr, seen, signal.SIGINT, f"continue: {shlex.join(said)}")
-
-    done = subprocess.run(resume, cwd=tmp_path, env=ENV, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert "sweep: 3 trials finished, 0 failed" in done.stdout, done.stdout[-2000:]
-    trials = sorted(t for t in experiment.glob("trial_*") if t.is_dir())
-    assert len(trials) == 3
-    assert all(result_rows(t)[-1]["phase"] == "done" for t in trials)
-    for trial in trials:
-        measured = read_childnet(trial)["measured"]  # the quiet phase's, joined (hwnas.measured)
-        assert not measured.get("pending")
-        assert measured["latency_ms"] > 0
