@@ -3,7 +3,7 @@ interrupted trials continue from their checkpoints; rename its folder and extend
 new trial runs in the renamed folder, and nothing is written where it was.
 
 One real (tiny) sweep on real Fashion-MNIST images: configs/sweep-smoke.yaml with a
-quickly profiled LUT for its space, 3 trials extended to 4, one baseline (the cheapest:
+quickly profiled LUT for its space, 2 trials extended to 3, one baseline (the cheapest:
 whether baselines train once per experiment does not depend on how many), no final stage
 (tests/test_contract.py reads one; here it would train twice and nothing looks at it)."""
 
@@ -43,7 +43,7 @@ def test_kill_resume_extend(tmp_path, smoke_lut):
     first = subprocess.Popen(
         _sweep(
             storage,
-            *("--config", str(ROOT / "configs" / "sweep-smoke.yaml"), "--trials", "3"),
+            *("--config", str(ROOT / "configs" / "sweep-smoke.yaml"), "--trials", "2"),
             *(a for s in (f"lut.path={smoke_lut}", *_SETS) for a in ("--set", s)),
         ),
         cwd=tmp_path,
@@ -74,7 +74,7 @@ def test_kill_resume_extend(tmp_path, smoke_lut):
     assert f"python -m pareto.report {experiment}" in resumed.stdout
 
     trials = _trials(experiment)
-    assert len(trials) == 3
+    assert len(trials) == 2
     # the baseline trained with the childnet recipe (3 epochs), timed in the quiet phase
     baselines = json.loads((experiment / "baselines.json").read_text())
     assert [(b["name"], b["width"], b["epochs"]) for b in baselines] == [("resnet18", 0.125, 3)]
@@ -108,11 +108,11 @@ def test_kill_resume_extend(tmp_path, smoke_lut):
             assert all(s["phase"] != "search" or s["epoch"] > 0 for s in again), again
 
     # rename the finished sweep's folder (Ray's and Optuna's pickled state name the old one),
-    # then extend it: 1 more trial, the 3 finished ones untouched
+    # then extend it: 1 more trial, the 2 finished ones untouched
     before = {t.name: len(result_rows(t)) for t in trials}
     experiment = experiment.rename(storage / "renamed")
     extended = subprocess.run(
-        _sweep(storage, "--resume", "--trials", "4", name="renamed"),
+        _sweep(storage, "--resume", "--trials", "3", name="renamed"),
         cwd=tmp_path,
         env=env,
         capture_output=True,
@@ -122,11 +122,11 @@ def test_kill_resume_extend(tmp_path, smoke_lut):
     assert extended.returncode == 0, extended.stderr[-3000:]
     assert sorted(p.name for p in storage.iterdir()) == ["renamed"], "written where the sweep was before"
     trials = _trials(experiment)
-    assert len(trials) == 4
+    assert len(trials) == 3
     assert all(len(result_rows(t)) == before[t.name] for t in trials if t.name in before)
     assert all(result_rows(t)[-1]["phase"] == "done" for t in trials)
     record = json.loads((experiment / "sweep.json").read_text())
-    assert record["trials"] == 4
+    assert record["trials"] == 3
     assert [r["resume"] for r in record["runs"]] == [False, True, True]
     # --resume kept writing Optuna's study to the experiment's file (optuna-dashboard reads it)
     import optuna
@@ -134,6 +134,6 @@ def test_kill_resume_extend(tmp_path, smoke_lut):
     assert record["optuna"] == {"storage": f"sqlite:///{experiment / 'optuna.db'}", "study_name": "smoke"}
     assert record["warmup"]["path"] == str(experiment / "warmup.pt")
     study = optuna.load_study(study_name=record["optuna"]["study_name"], storage=record["optuna"]["storage"])
-    assert sum(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials) == 4
+    assert sum(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials) == 3
     assert json.loads((experiment / "baselines.json").read_text()) == baselines  # once per experiment
     assert "baselines trained" not in extended.stdout
