@@ -303,9 +303,10 @@ class Template:
         """The template ``build_experiment(root, ...)`` built."""
         return cls(root / "my runs" / "it's" / NAME, root / "images", (root / BUILT).read_text())
 
-    def restore(self, folder: Path) -> Path:
-        """A fresh copy at ``folder/my runs/it's/tiny`` (the same kind of path)."""
-        experiment = Path(folder) / "my runs" / "it's" / NAME
+    def restore(self, folder: Path, name: str = NAME) -> Path:
+        """A fresh copy at ``folder/my runs/it's/<name>`` (the same kind of path; another
+        ``name``: a renamed experiment too)."""
+        experiment = Path(folder) / "my runs" / "it's" / name
         if experiment.exists():
             shutil.rmtree(experiment)
         shutil.copytree(self.original, experiment, symlinks=True)

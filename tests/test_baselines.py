@@ -132,6 +132,34 @@ def test_baselines_are_trained_by_the_childnet_loop_reproducibly(tmp_path, monke
     assert again == first
 
 
+def test_a_resumed_sweep_starts_no_baseline_training_when_baselines_json_is_there(tmp_path, monkeypatch):
+    """``sweep.prepare.start_baselines``: the sweep's record names a ``baselines.json`` that is
+    there -> no task (once per experiment); the file gone (a kill lost it) or none recorded -> the
+    training task starts (Ray's task factory stood in for: no Ray here); none configured -> none."""
+    import sweep.prepare as prepare
+
+    started = []
+
+    class Task:
+        def options(self, **_):
+            return self
+
+        def remote(self, cfg, out):
+            started.append(out)
+            return "task"
+
+    monkeypatch.setattr(prepare.ray, "remote", lambda fn: Task())
+    cfg = load_config(ROOT / "configs" / "sweep-smoke.yaml", TINY)
+    (tmp_path / "baselines.json").write_text("[]")
+    assert prepare.start_baselines(cfg, tmp_path, "baselines.json") is None
+    assert started == []
+    assert prepare.start_baselines(cfg, tmp_path, None) == "task"
+    assert prepare.start_baselines(cfg, tmp_path, "gone.json") == "task"
+    assert started == [str(tmp_path / "baselines")] * 2
+    none = load_config(ROOT / "configs" / "sweep-smoke.yaml", ["baselines=null"])
+    assert prepare.start_baselines(none, tmp_path, None) is None
+
+
 def _row(name, acc, latency, energy=None, model_energy=None):
     return {
         "name": name,

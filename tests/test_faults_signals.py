@@ -6,6 +6,7 @@ runs the others on real processes: SIGINT to the terminal's whole group and SIGT
 phase of a sweep, pareto.report stopped while it writes, a sweep on a full tmpfs."""
 
 import errno
+import json
 import os
 import shlex
 import signal
@@ -272,21 +273,39 @@ def _check_stopped(experiment, code, stderr, seen, signum, resume_line):
     assert not list(experiment.rglob("*.tmp")), list(experiment.rglob("*.tmp"))
 
 
+def _snapshot(folder: Path) -> dict:
+    """Every file under ``folder``: its size and modification time."""
+    return {str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns) for p in folder.rglob("*")}
+
+
 @pytest.mark.slow
-def test_a_sweep_stopped_by_sigint_alone_in_its_trials_says_so(tmp_path, fault_template):
-    """SIGINT to ``sweep.run`` alone (``kill -INT``; the matrix's signal/sigint-in-trials sends it
-    to the terminal's whole group) once its new trial has a checkpoint: Tune's fit used to
-    return as if done (exit 0). Exit 130, the resume line, nothing it started left running, no
-    temporary file. (That the --resume then finishes with nothing lost, the matrix's signal rows check.)"""
+def test_a_renamed_sweep_stopped_by_sigint_alone_in_its_trials_says_so(tmp_path, fault_template):
+    """A copy of the template under another name and folder (Ray's and Optuna's pickled state
+    name the template's) resumed with one more trial, and SIGINT to ``sweep.run`` alone
+    (``kill -INT``; the matrix's signal/sigint-in-trials sends it to the terminal's whole group)
+    once the new trial has a checkpoint. The new trial and the study's rows are in the copy, the
+    template is untouched; the stop: exit 130 (Tune's fit used to return as if done: exit 0), the
+    resume line, nothing it started left running, no temporary file. (That the --resume then
+    finishes with nothing lost, the matrix's signal rows check.)"""
+    import optuna
     from faults_table import NAME, sweep_cmd
 
-    experiment = fault_template.restore(tmp_path)
+    template = _snapshot(fault_template.original)
+    experiment = fault_template.restore(tmp_path, name="renamed")
     before = {t.name for t in experiment.glob("trial_*")}
     resume = sweep_cmd(experiment, "--trials", "3")  # one more trial
-    said = ["python", "-m", "sweep.run", "--resume", "--storage", str(experiment.parent), "--name", NAME]
+    said = ["python", "-m", "sweep.run", "--resume", "--storage", str(experiment.parent), "--name", "renamed"]
 
     def training(seen):
         return any(c.parent.name not in before for c in experiment.glob("trial_*/checkpoint_*"))
 
     code, stderr, seen = _stop_sweep(resume, tmp_path, signal.SIGINT, training)
     _check_stopped(experiment, code, stderr, seen, signal.SIGINT, f"continue: {shlex.join(said)}")
+
+    assert _snapshot(fault_template.original) == template, "written where the sweep was before"
+    assert len({t.name for t in experiment.glob("trial_*") if t.is_dir()} - before) == 1
+    record = json.loads((experiment / "sweep.json").read_text())
+    assert record["optuna"] == {"storage": f"sqlite:///{experiment / 'optuna.db'}", "study_name": NAME}
+    assert record["warmup"]["path"] == str(experiment / "warmup.pt")
+    study = optuna.load_study(study_name=NAME, storage=record["optuna"]["storage"])
+    assert len(study.trials) == 3, "the new trial's row in the copy's study"
