@@ -40,10 +40,14 @@ def chosen_models(experiment: Path, k: int) -> list[dict]:
     return recommended_models(exp, k)
 
 
+def _read_final(path: Path) -> dict:
+    return upgrade(read_json(path, "final model metrics"), "metrics", str(path))
+
+
 def _finalize_one(cfg: ExperimentConfig, experiment: Path, rec: dict) -> dict:
     out = final_dir(experiment, Path(rec["trial_dir"]).name)
     if (out / METRICS).is_file():
-        return upgrade(read_json(out / METRICS, "final model metrics"), "metrics", str(out / METRICS))
+        return _read_final(out / METRICS)
     origin = {"trial": rec["trial_id"], "proxy_test_acc": rec["test_acc"]}
     arch = str(rec["ops"]).split()  # the trials table keeps ops space-separated
 
@@ -56,10 +60,14 @@ def _finalize_one(cfg: ExperimentConfig, experiment: Path, rec: dict) -> dict:
 
 def final_stage(cfg: ExperimentConfig, experiment: Path, lock=None) -> dict | None:
     """Train the take-home model(s) in a fresh process (sharing the caller's experiment
-    ``lock``; a signal stops it in order); None when ``final.epochs`` is 0."""
+    ``lock``; a signal stops it in order), none started when every one is trained already (a
+    resumed sweep); None when ``final.epochs`` is 0."""
     if cfg.final.epochs == 0:
         return None
-    stage = json.loads(run_child([sys.executable, "-m", "sweep.final", str(experiment)], lock).strip().splitlines()[-1])
+    stage = _trained_already(experiment, cfg.final.top_k)
+    if stage is None:
+        out = run_child([sys.executable, "-m", "sweep.final", str(experiment)], lock)
+        stage = json.loads(out.strip().splitlines()[-1])
     rows = read_final_models(str(experiment), [])
     first = stage["models"][0]["trial"]  # the recommended one
     print(final_line(sorted(rows, key=lambda r: r["trial_id"] != first)))
@@ -84,20 +92,35 @@ def _final(experiment: Path) -> None:
     if not chosen:
         raise UserError(f"{experiment}: no finished childnet to train as the final model")
     started = time.perf_counter()
-    models = []
-    for rec in chosen:
-        result = _finalize_one(cfg, experiment, rec)
-        models.append(
-            {
-                "trial": rec["trial_id"],
-                "proxy_test_acc": rec["test_acc"],
-                "test_acc": result["test_acc"],
-                "test_acc_int8": (result.get("deploy") or {}).get("test_acc_int8"),
-                "measured": result.get("measured"),
-                "path": str(final_dir(experiment, Path(rec["trial_dir"]).name) / (result.get("model") or "")),
-            }
-        )
+    models = [_stage_row(experiment, rec, _finalize_one(cfg, experiment, rec)) for rec in chosen]
     print(json.dumps({"models": models, "seconds": time.perf_counter() - started}))
+
+
+def _stage_row(experiment: Path, rec: dict, result: dict) -> dict:
+    """What the stage says of one final model: its trial, proxy and final accuracy, measurement, file."""
+    return {
+        "trial": rec["trial_id"],
+        "proxy_test_acc": rec["test_acc"],
+        "test_acc": result["test_acc"],
+        "test_acc_int8": (result.get("deploy") or {}).get("test_acc_int8"),
+        "measured": result.get("measured"),
+        "path": str(final_dir(experiment, Path(rec["trial_dir"]).name) / (result.get("model") or "")),
+    }
+
+
+def _trained_already(experiment: Path, k: int) -> dict | None:
+    """The stage's summary when every chosen model's ``metrics.json`` is written (then no
+    process is started for it); None otherwise: the stage's own process trains, or says in
+    one line why it cannot (no finished childnet, a damaged file)."""
+    try:
+        chosen = chosen_models(experiment, k)
+        outs = [final_dir(experiment, Path(rec["trial_dir"]).name) / METRICS for rec in chosen]
+        if not chosen or not all(out.is_file() for out in outs):
+            return None
+        results = [_read_final(out) for out in outs]
+    except UserError:
+        return None
+    return {"models": [_stage_row(experiment, r, m) for r, m in zip(chosen, results)], "seconds": 0.0}
 
 
 if __name__ == "__main__":

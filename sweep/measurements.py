@@ -170,10 +170,8 @@ def measure_pending(
                 paths, reference=reference, on_group=on_group, target=cfg.deploy.target(), **cfg.measure.protocol()
             )
 
-    models = pending_models(experiment)
-    baselines = _pending_baselines(experiment)  # every file checked before the state is touched
+    models, baselines, state = _waiting(experiment, remeasure)
     state_path = experiment / MEASUREMENTS
-    state = _read_state(experiment, remeasure)
     if state is None:
         state = {"reference": reference, "protocol": cfg.measure.protocol(), "models": {}}
     if remeasure:
@@ -194,19 +192,46 @@ def measure_pending(
         "timed": len(todo),
         "distinct": sum(key in models for key in waiting),
         "baselines": sum(key in baselines for key in waiting),
-        "noisy": sorted(k for k, v in state["models"].items() if v["measured"].get("noisy")),
+        "noisy": _noisy(state),
     }
+
+
+def _waiting(experiment: Path, remeasure: bool) -> tuple[dict, dict, dict | None]:
+    """The pending childnets and baselines (every file they name checked before the state
+    is touched) and ``measurements.json``'s state (``_read_state``)."""
+    models = pending_models(experiment)
+    baselines = _pending_baselines(experiment)
+    return models, baselines, _read_state(experiment, remeasure)
+
+
+def _noisy(state: dict | None) -> list[str]:
+    return sorted(k for k, v in (state or {"models": {}})["models"].items() if v["measured"].get("noisy"))
+
+
+def _nothing_to_time(experiment: Path) -> dict | None:
+    """The phase's summary when no model waits for a measurement (then no process is
+    started for it); None when one waits, or when a file is damaged: the phase's own
+    process says so, in its one line."""
+    try:
+        models, baselines, state = _waiting(experiment, remeasure=False)
+    except UserError:
+        return None
+    timed = (state or {"models": {}})["models"]
+    if any(key not in timed for key in {**models, **baselines}):
+        return None
+    return {"timed": 0, "distinct": 0, "baselines": 0, "noisy": _noisy(state), "seconds": 0.0}
 
 
 def measurement_phase(cfg: ExperimentConfig, experiment: Path, remeasure: bool = False, lock=None) -> dict:
     """This host is the device: with every trial done and Ray shut down, time what the
     trials exported (``sweep.measurements``; ``remeasure``: its ``--remeasure``), under the
-    caller's experiment ``lock``."""
+    caller's experiment ``lock``; no process started when nothing waits (a resumed sweep)."""
     disconnect()  # Ray's own processes are the last thing computing on the host
-    # a fresh process: this one, after Ray ran in it, timed models 12-20 % slower
-    argv = [sys.executable, "-m", "sweep.measurements", str(experiment)] + (["--remeasure"] if remeasure else [])
-    out = run_child(argv, lock)
-    phase = json.loads(out.strip().splitlines()[-1])
+    phase = None if remeasure else _nothing_to_time(experiment)
+    if phase is None:
+        # a fresh process: this one, after Ray ran in it, timed models 12-20 % slower
+        argv = [sys.executable, "-m", "sweep.measurements", str(experiment)] + (["--remeasure"] if remeasure else [])
+        phase = json.loads(run_child(argv, lock).strip().splitlines()[-1])
     noisy = f", still noisy after {cfg.measure.tries} tries: {', '.join(phase['noisy'])}" if phase["noisy"] else ""
     print(
         f"measured {phase['timed']} models on this host ({phase['distinct']} distinct childnets waiting, "

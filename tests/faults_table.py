@@ -609,6 +609,8 @@ def _signal_at(signum: int, phase: str):
 
     def apply(folder: Path, template) -> Outcome:
         experiment = template.restore(folder)
+        if phase == "sweep.final":  # a final model to train (a trained one starts no process)
+            shutil.rmtree(experiment / "final")
         keep, timed = results_of(experiment), measured(experiment)
         proc = start(sweep_cmd(experiment, "--trials", "3"), folder, "stopped")
         if phase == "trials":

@@ -122,3 +122,49 @@ def test_a_final_models_energies_keep_their_names_and_the_page_shows_the_measure
     html = final_section([metered, lut_only])[1]
     assert "<td data-v='0.123'>0.123</td><td class=l>meter:pmic</td>" in html, "the measured energy shown"
     assert f">{lut_mj:.4g}</td><td class=l>model:horowitz45nm</td>" in html, "else the LUT's, its source named"
+
+
+def test_a_resumed_sweep_starts_no_process_for_a_phase_with_nothing_to_do(tmp_path, fault_template, monkeypatch):
+    """``sweep.run --resume`` of a finished sweep: nothing waits for a measurement and the final
+    model is trained, so neither phase starts its process (4 s each, for nothing); what they say
+    comes from the files. A childnet waiting, ``--remeasure`` or a final model gone: they do."""
+    import shutil
+
+    import sweep.final
+    import sweep.measurements
+    from hwnas.layout import METRICS
+    from sweep.experiment import read_record
+
+    class Started(Exception):
+        """The phase started its process (stood in for: nothing after it runs)."""
+
+    started = []
+
+    def child(argv, lock=None):
+        started.append(argv[2])
+        raise Started
+
+    monkeypatch.setattr(sweep.measurements, "run_child", child)
+    monkeypatch.setattr(sweep.final, "run_child", child)
+    experiment = fault_template.restore(tmp_path)
+    _, cfg = read_record(experiment)
+    phase = sweep.measurements.measurement_phase(cfg, experiment)
+    assert (phase["timed"], phase["distinct"], phase["baselines"]) == (0, 0, 0)
+    stage = sweep.final.final_stage(cfg, experiment)
+    [final_dir] = (experiment / "final").iterdir()
+    assert [m["trial"] for m in stage["models"]] == [final_dir.name.removeprefix("trial_")]
+    assert stage["models"][0]["test_acc"] == json.loads((final_dir / METRICS).read_text())["test_acc"]
+    assert started == []
+
+    with pytest.raises(Started):
+        sweep.measurements.measurement_phase(cfg, experiment, remeasure=True)
+    metrics = sorted(experiment.glob("trial_*/child/metrics.json"))[0]
+    waiting = json.loads(metrics.read_text())
+    (experiment / "measurements.json").unlink()  # every model waits again
+    with pytest.raises(Started):
+        sweep.measurements.measurement_phase(cfg, experiment)
+    assert waiting["measured"]["pending"]
+    shutil.rmtree(final_dir)
+    with pytest.raises(Started):
+        sweep.final.final_stage(cfg, experiment)
+    assert started == ["sweep.measurements"] * 2 + ["sweep.final"]
