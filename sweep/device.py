@@ -35,8 +35,31 @@ class DeviceLostError(RuntimeError):
     during a measurement."""
 
 
+def _spool() -> Path:
+    """The device's folder for the model files it measures, each named by its process
+    (``<pid>-...``): a worker killed mid-measurement (a Pi unplugged) leaves its file behind,
+    and the next measurement removes those whose process is gone."""
+    folder = Path(tempfile.gettempdir()) / "hwnas-device"
+    folder.mkdir(exist_ok=True)
+    for left in folder.iterdir():
+        pid = left.name.split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            left.unlink(missing_ok=True)
+    return folder
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
 def _measure_bytes(model: bytes, suffix: str, kwargs: dict) -> dict:
-    fd, tmp = tempfile.mkstemp(suffix=suffix)
+    fd, tmp = tempfile.mkstemp(prefix=f"{os.getpid()}-", suffix=suffix, dir=_spool())
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(model)

@@ -3,6 +3,7 @@ the reason (never waits for ``measure_timeout_s``, never hangs), and an error of
 measurement itself still reads as its own. The whole sweep with a worker unplugged
 is ``bench/cluster_local.py``'s (namespaced nodes, a real ``ray up``)."""
 
+import os
 import threading
 import time
 from pathlib import Path
@@ -50,6 +51,38 @@ def test_worker_crash_is_reported_as_the_device_leaving(monkeypatch, tmp_path):
     _fake_ray(monkeypatch, ray.exceptions.WorkerCrashedError())
     with pytest.raises(DeviceLostError, match="left the cluster \\(WorkerCrashedError"):
         measure_on_device(model, MeasureConfig(device="rpi4"), timeout_s=900)
+
+
+def test_a_model_file_left_by_a_killed_measurement_is_removed_by_the_next(monkeypatch, tmp_path):
+    """The device writes the model it measures in its spool folder, named by its process; a
+    worker killed mid-measurement (a Pi unplugged: tests below) leaves its 9 MB file there,
+    and the next measurement removes it; the files of live processes stay."""
+    import subprocess
+    import tempfile
+
+    import sweep.device
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    gone = subprocess.Popen(["true"])
+    gone.wait()  # its pid: a process that has ended
+    spool = tmp_path / "hwnas-device"
+    spool.mkdir()
+    (spool / f"{gone.pid}-abc.weights.pt").write_bytes(b"left")
+    (spool / f"{os.getppid()}-def.pte").write_bytes(b"in flight")  # a live process's
+    seen = {}
+
+    def measure_file(path, **kwargs):
+        seen["path"] = Path(path)
+        seen["bytes"] = Path(path).read_bytes()
+        return {"latency_ms": 1.0}
+
+    monkeypatch.setattr(sweep.device, "measure_file", measure_file)
+    monkeypatch.setattr(sweep.device, "node_record", lambda: {"ray_node_id": "n", "node_ip": "127.0.0.1"})
+    measured = sweep.device._measure_bytes(b"model", ".pte", {})
+    assert measured == {"latency_ms": 1.0, "ray_node_id": "n", "node_ip": "127.0.0.1"}
+    assert seen["path"].parent == spool and seen["path"].name.startswith(f"{os.getpid()}-")
+    assert seen["bytes"] == b"model"
+    assert sorted(p.name for p in spool.iterdir()) == [f"{os.getppid()}-def.pte"]
 
 
 def test_an_error_of_the_measurement_itself_is_not_a_lost_device(monkeypatch, tmp_path):
