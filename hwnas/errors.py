@@ -160,7 +160,8 @@ def disk_full_in(err: BaseException) -> OSError | None:
         seen.add(id(err))
         if isinstance(err, OSError) and err.errno == errno.ENOSPC:
             return err
-        if _FULL_TEXT.search(str(err)[:4000]):
+        text = str(err)  # a remote error (Ray's) carries the remote traceback: the cause is at its end
+        if _FULL_TEXT.search(text[:4000]) or _FULL_TEXT.search(text[-4000:]):
             return DiskFull(None)
         err = err.__cause__ or err.__context__
     return None

@@ -208,6 +208,40 @@ def test_a_full_sqlite_database_is_the_disk_full_line(capsys):
     )
 
 
+def test_tunes_traceback_of_a_trial_failed_on_a_full_disk_is_dropped_however_long():
+    """A trial that fails on a full disk (here in Ray's checkpoint upload, pyarrow's OSError
+    without an errno) reaches the driver as a RayTaskError whose text is the remote traceback,
+    the cause at its end, 5 kB on: Tune's log of it is dropped (the sweep says its one line),
+    as it was not when only the text's first 4 kB were searched. Other errors are logged."""
+    import logging
+
+    import ray
+
+    from hwnas.errors import disk_full_in
+    from sweep.tuner import _NoDiskFullTraceback
+
+    cause = OSError("[Errno 28] Error writing bytes to file. Detail: [errno 28] No space left on device")
+    frames = "".join(
+        f'  File "/venv/ray/train/_internal/storage.py", line {i}, in _upload_to_fs_path\n' for i in range(90)
+    )
+    remote = f"Traceback (most recent call last):\n{frames}OSError: {cause}"
+    err = ray.exceptions.RayTaskError("ImplicitFunc.train", remote, cause).as_instanceof_cause()
+    assert len(str(err)) > 5000 and str(err).rstrip().endswith("No space left on device")
+    assert disk_full_in(err) is not None
+
+    def logged(exc) -> bool:
+        record = logging.LogRecord(
+            "ray.tune", logging.ERROR, __file__, 1, "Trial task failed", (), (type(exc), exc, None)
+        )
+        return _NoDiskFullTraceback().filter(record)
+
+    assert not logged(err)
+    other = ray.exceptions.RayTaskError(
+        "ImplicitFunc.train", f"Traceback ...\n{frames}RuntimeError: boom", RuntimeError("boom")
+    )
+    assert logged(other.as_instanceof_cause())
+
+
 # ---- real sweeps (slow) ----------------------------------------------------------------------
 
 
