@@ -176,7 +176,7 @@ def measure_pending(
         state = {"reference": reference, "protocol": cfg.measure.protocol(), "models": {}}
     if remeasure:
         write_json(state_path, state)  # without the damage, before anything is timed
-    waiting = {key: item for key, item in {**models, **baselines}.items() if key not in state["models"]}
+    waiting = _untimed(models, baselines, state)
     todo = [(key, item) for key, item in waiting.items() if item.get("model")]
 
     def record(done: dict) -> None:
@@ -204,8 +204,15 @@ def _waiting(experiment: Path, remeasure: bool) -> tuple[dict, dict, dict | None
     return models, baselines, _read_state(experiment, remeasure)
 
 
+def _untimed(models: dict, baselines: dict, state: dict | None) -> dict:
+    """The pending childnets and baselines that ``state`` (``measurements.json``) has no measurement of."""
+    timed = state["models"] if state else {}
+    return {key: item for key, item in {**models, **baselines}.items() if key not in timed}
+
+
 def _noisy(state: dict | None) -> list[str]:
-    return sorted(k for k, v in (state or {"models": {}})["models"].items() if v["measured"].get("noisy"))
+    timed = state["models"] if state else {}
+    return sorted(k for k, v in timed.items() if v["measured"].get("noisy"))
 
 
 def _nothing_to_time(experiment: Path) -> dict | None:
@@ -216,8 +223,7 @@ def _nothing_to_time(experiment: Path) -> dict | None:
         models, baselines, state = _waiting(experiment, remeasure=False)
     except UserError:
         return None
-    timed = (state or {"models": {}})["models"]
-    if any(key not in timed for key in {**models, **baselines}):
+    if _untimed(models, baselines, state):
         return None
     return {"timed": 0, "distinct": 0, "baselines": 0, "noisy": _noisy(state), "seconds": 0.0}
 
