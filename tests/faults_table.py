@@ -581,22 +581,31 @@ def resume_while_running(folder: Path, template) -> Outcome:
 # --- item 5: signals ---------------------------------------------------------------------------
 
 
+def children(pid: int) -> set[int]:
+    """The processes ``pid`` started that run now (from /proc, every thread's children)."""
+    kids = set()
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        with contextlib.suppress(OSError):
+            kids |= {int(k) for k in (task / "children").read_text().split()}
+    return kids
+
+
+def command_line(pid: int) -> str:
+    """``pid``'s command line, its arguments joined by spaces ('' once it has ended)."""
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
 def _in_child(module: str, experiment: Path, proc: subprocess.Popen) -> Callable:
     """True once ``proc`` (``sweep.run``) runs its child ``module`` (a phase of its own) on
     ``experiment``. Reads only ``proc``'s children: it is asked every 20 ms, and a scan of all
     of /proc took as much CPU as the phase it waits for."""
 
     def running() -> bool:
-        kids = []
-        for task in Path(f"/proc/{proc.pid}/task").glob("*"):
-            with contextlib.suppress(OSError):
-                kids += (task / "children").read_text().split()
-        for kid in kids:
-            with contextlib.suppress(OSError):
-                cmd = Path(f"/proc/{kid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-                if f"-m {module} " in cmd and str(experiment) in cmd:
-                    return True
-        return False
+        commands = [command_line(kid) for kid in children(proc.pid)]
+        return any(f"-m {module} " in cmd and str(experiment) in cmd for cmd in commands)
 
     return running
 

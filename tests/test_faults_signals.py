@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
+from faults_table import children, command_line, snapshot
 
 from hwnas.errors import DiskFull, cli_main, resume_hint
 from hwnas.io import atomic_save, atomic_write, atomic_write_json, atomic_write_many, read_json
@@ -249,13 +250,9 @@ def _descendants(pid: int) -> set[int]:
     """Every process below ``pid`` now (from /proc: Ray's processes, trials, the measurement child)."""
     found, todo = set(), [pid]
     while todo:
-        for task in Path(f"/proc/{todo.pop()}/task").glob("*"):
-            try:
-                kids = {int(k) for k in (task / "children").read_text().split()}
-            except OSError:
-                continue
-            todo += sorted(kids - found)
-            found |= kids
+        kids = children(todo.pop())
+        todo += sorted(kids - found)
+        found |= kids
     return found
 
 
@@ -264,13 +261,6 @@ def _alive(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:
         return False
-
-
-def _cmdline(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-    except OSError:
-        return ""
 
 
 def _stop_sweep(cmd, cwd, signum, ready, timeout=300):
@@ -282,12 +272,12 @@ def _stop_sweep(cmd, cwd, signum, ready, timeout=300):
         try:
             deadline, seen = time.monotonic() + timeout, {}
             while time.monotonic() < deadline and proc.poll() is None:
-                seen.update({pid: _cmdline(pid) or seen.get(pid, "") for pid in _descendants(proc.pid)})
+                seen.update({pid: command_line(pid) or seen.get(pid, "") for pid in _descendants(proc.pid)})
                 if ready(seen):
                     break
                 time.sleep(0.2)
             assert proc.poll() is None, f"ended before the signal: {err_path.read_text()[-3000:]}"
-            seen.update({pid: _cmdline(pid) or seen.get(pid, "") for pid in _descendants(proc.pid)})
+            seen.update({pid: command_line(pid) or seen.get(pid, "") for pid in _descendants(proc.pid)})
             proc.send_signal(signum)
             code = proc.wait(180)
         finally:
@@ -307,11 +297,6 @@ def _check_stopped(experiment, code, stderr, seen, signum, resume_line):
     assert not list(experiment.rglob("*.tmp")), list(experiment.rglob("*.tmp"))
 
 
-def _snapshot(folder: Path) -> dict:
-    """Every file under ``folder``: its size and modification time."""
-    return {str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns) for p in folder.rglob("*")}
-
-
 @pytest.mark.slow
 def test_a_renamed_sweep_stopped_by_sigint_alone_in_its_trials_says_so(tmp_path, fault_template):
     """A copy of the template under another name and folder (Ray's and Optuna's pickled state
@@ -324,7 +309,7 @@ def test_a_renamed_sweep_stopped_by_sigint_alone_in_its_trials_says_so(tmp_path,
     import optuna
     from faults_table import NAME, sweep_cmd
 
-    template = _snapshot(fault_template.original)
+    template = snapshot(fault_template.original)
     experiment = fault_template.restore(tmp_path, name="renamed")
     before = {t.name for t in experiment.glob("trial_*")}
     resume = sweep_cmd(experiment, "--trials", "3")  # one more trial
@@ -336,7 +321,7 @@ def test_a_renamed_sweep_stopped_by_sigint_alone_in_its_trials_says_so(tmp_path,
     code, stderr, seen = _stop_sweep(resume, tmp_path, signal.SIGINT, training)
     _check_stopped(experiment, code, stderr, seen, signal.SIGINT, f"continue: {shlex.join(said)}")
 
-    assert _snapshot(fault_template.original) == template, "written where the sweep was before"
+    assert snapshot(fault_template.original) == template, "written where the sweep was before"
     assert len({t.name for t in experiment.glob("trial_*") if t.is_dir()} - before) == 1
     record = json.loads((experiment / "sweep.json").read_text())
     assert record["optuna"] == {"storage": f"sqlite:///{experiment / 'optuna.db'}", "study_name": NAME}
